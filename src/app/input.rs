@@ -1,0 +1,76 @@
+//! A single-line text input (filters, palette query) on top of ratatui-textarea.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::style::Style;
+use ratatui_textarea::TextArea;
+
+#[derive(Debug, Clone)]
+pub struct LineInput {
+    area: TextArea<'static>,
+}
+
+impl LineInput {
+    pub fn new(placeholder: &str) -> Self {
+        let mut area = TextArea::default();
+        area.set_placeholder_text(placeholder.to_string());
+        area.set_cursor_line_style(Style::default());
+        LineInput { area }
+    }
+
+    pub fn with_text(placeholder: &str, text: &str) -> Self {
+        let mut i = Self::new(placeholder);
+        i.area.insert_str(text);
+        i
+    }
+
+    pub fn text(&self) -> &str {
+        self.area.lines().first().map_or("", String::as_str)
+    }
+
+    /// Feed a key; returns true if the text or cursor changed. Newlines are refused.
+    pub fn input(&mut self, key: KeyEvent) -> bool {
+        if matches!(key.code, KeyCode::Enter | KeyCode::Tab | KeyCode::BackTab) {
+            return false;
+        }
+        let before = (self.text().to_string(), self.area.cursor());
+        self.area.input(key);
+        before != (self.text().to_string(), self.area.cursor())
+    }
+
+    /// Insert pasted text, newlines flattened to spaces.
+    pub fn paste(&mut self, text: &str) -> bool {
+        let flat: String = text.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
+        self.area.insert_str(flat)
+    }
+
+    /// The widget, styled for display.
+    pub fn widget(&self, text: Style, cursor: Style) -> TextArea<'static> {
+        let mut a = self.area.clone();
+        a.set_style(text);
+        a.set_cursor_style(cursor);
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    fn k(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn typing_editing_and_no_newlines() {
+        let mut i = LineInput::new("filter");
+        for c in "cpu".chars() {
+            assert!(i.input(k(KeyCode::Char(c))));
+        }
+        assert!(!i.input(k(KeyCode::Enter)));
+        assert!(i.input(k(KeyCode::Backspace)));
+        assert_eq!(i.text(), "cp");
+        i.paste("a\nb");
+        assert_eq!(i.text(), "cpa b");
+    }
+}

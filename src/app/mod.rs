@@ -1,0 +1,321 @@
+//! The Elm-style core: `update(&mut AppState, Action, &Ctx) -> Vec<Effect>`.
+//!
+//! Synchronous and IO-free. Each pane has its own state, action enum and
+//! reducer under `panes/`; overlays (help, palette, messages) live in `overlay`.
+
+pub mod input;
+pub mod overlay;
+pub mod panes;
+pub mod user_action;
+
+use std::sync::Arc;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::config::keymap::{KeyPress, Keymap, Lookup, format_keys};
+use crate::config::settings::Config;
+use crate::protocol::{Envelope, LOCAL_SOURCE, Ts};
+pub use overlay::Overlay;
+use panes::metrics::{MetricsAction, MetricsState};
+pub use user_action::{KeyContext, UserAction};
+
+/// A box on screen that can take focus (a pane, or a part of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BoxId {
+    Cpu,
+    Memory,
+    Network,
+    Disks,
+    Processes,
+}
+
+impl BoxId {
+    /// Focus order (Tab).
+    pub const ORDER: [BoxId; 5] = [BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks, BoxId::Processes];
+
+    pub fn context(self) -> KeyContext {
+        KeyContext::Metrics
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            BoxId::Cpu => "CPU",
+            BoxId::Memory => "Memory",
+            BoxId::Network => "Network",
+            BoxId::Disks => "Disks",
+            BoxId::Processes => "Processes",
+        }
+    }
+}
+
+/// Connection state of a data source, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceStatus {
+    pub name: String,
+    pub last_event: Option<Ts>,
+}
+
+/// Mouse input after the runtime hit-tested it against the layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MouseInput {
+    Click(BoxId),
+    ScrollUp(BoxId),
+    ScrollDown(BoxId),
+}
+
+/// Everything that can happen to the app.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Key(KeyEvent),
+    Paste(String),
+    Mouse(MouseInput),
+    Resize(u16, u16),
+    /// Time passed (the runtime ticks on the minute, for the clock).
+    Tick,
+    /// A batch of engine or backend events.
+    Events(Vec<Arc<Envelope>>),
+    /// A bound action, from a key, the palette or a test.
+    User(UserAction),
+    Metrics(MetricsAction),
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    Suspend,
+    /// Clear the terminal and paint everything again.
+    Redraw,
+    /// Persist a small UI preference.
+    SaveUi { key: String, value: String },
+}
+
+/// Read-only context of an update: the clock, keymap and configuration.
+pub struct Ctx<'a> {
+    pub now: Ts,
+    pub keymap: &'a Keymap,
+    pub config: &'a Config,
+}
+
+/// The one owned application state.
+pub struct AppState {
+    pub focus: BoxId,
+    pub zoomed: bool,
+    pub overlay: Option<Overlay>,
+    pub pending: Vec<KeyPress>,
+    pub metrics: MetricsState,
+    pub sources: Vec<SourceStatus>,
+    pub now: Ts,
+    /// Problems met while loading config/theme/keymap; shown in the status bar.
+    pub warnings: Vec<String>,
+    /// Key hints for the status bar: (keys, description), from the keymap.
+    pub hints: Vec<(String, String)>,
+    pub size: (u16, u16),
+    pub read_only: bool,
+    /// Local time offset for the clock (the runtime sets it; tests keep UTC).
+    pub utc_offset_s: i32,
+    /// Set by every update that changed what is on screen.
+    pub dirty: bool,
+}
+
+impl AppState {
+    pub fn new(ctx: &Ctx) -> AppState {
+        let mut s = AppState {
+            focus: BoxId::Cpu,
+            zoomed: false,
+            overlay: None,
+            pending: Vec::new(),
+            metrics: MetricsState::new(ctx.config),
+            sources: vec![SourceStatus { name: LOCAL_SOURCE.into(), last_event: None }],
+            now: ctx.now,
+            warnings: Vec::new(),
+            hints: Vec::new(),
+            size: (80, 24),
+            read_only: false,
+            utc_offset_s: 0,
+            dirty: true,
+        };
+        s.refresh_hints(ctx.keymap);
+        s
+    }
+
+    /// Keymap contexts in priority order for the current focus.
+    pub fn contexts(&self) -> Vec<KeyContext> {
+        if self.overlay.is_some() { vec![KeyContext::Popup] } else { vec![self.focus.context(), KeyContext::Global] }
+    }
+
+    /// Rebuild status-bar hints from the active keymap.
+    pub fn refresh_hints(&mut self, keymap: &Keymap) {
+        let ctxs = self.contexts();
+        let wanted: &[UserAction] = if self.overlay.is_some() {
+            &[UserAction::Close, UserAction::Confirm, UserAction::Down, UserAction::Up]
+        } else {
+            &[
+                UserAction::Help,
+                UserAction::CommandPalette,
+                UserAction::FocusNext,
+                UserAction::ZoomToggle,
+                UserAction::WindowNext,
+                UserAction::FreezeToggle,
+                UserAction::Filter,
+                UserAction::SortNext,
+                UserAction::Quit,
+            ]
+        };
+        self.hints = wanted
+            .iter()
+            .filter_map(|a| keymap.binding_for(&ctxs, *a).map(|b| (format_keys(&b.keys), short_desc(*a).to_string())))
+            .collect();
+    }
+}
+
+fn short_desc(a: UserAction) -> &'static str {
+    match a {
+        UserAction::Help => "help",
+        UserAction::CommandPalette => "commands",
+        UserAction::FocusNext => "focus",
+        UserAction::ZoomToggle => "zoom",
+        UserAction::WindowNext => "window",
+        UserAction::FreezeToggle => "freeze",
+        UserAction::Filter => "filter",
+        UserAction::SortNext => "sort",
+        UserAction::Quit => "quit",
+        UserAction::Close => "close",
+        UserAction::Confirm => "run",
+        UserAction::Down | UserAction::Up => "move",
+        other => other.name(),
+    }
+}
+
+/// Apply one action. Sets `state.dirty` when the screen must be repainted.
+pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
+    let minute_before = state.now.div_euclid(60_000);
+    state.now = ctx.now;
+    let mut effects = Vec::new();
+    let changed = match action {
+        Action::Key(key) => on_key(state, key, ctx, &mut effects),
+        Action::Paste(text) => match &mut state.overlay {
+            Some(o) => o.paste(&text, ctx.keymap),
+            None => state.metrics.paste(&text),
+        },
+        Action::Mouse(m) => on_mouse(state, m),
+        Action::Resize(w, h) => {
+            state.size = (w, h);
+            true
+        }
+        Action::Tick => ctx.now.div_euclid(60_000) != minute_before,
+        Action::Events(batch) => {
+            for env in &batch {
+                if let Some(src) = state.sources.iter_mut().find(|s| s.name == env.source) {
+                    src.last_event = Some(env.ts.max(src.last_event.unwrap_or(env.ts)));
+                }
+                state.metrics.ingest(env);
+            }
+            !batch.is_empty()
+        }
+        Action::User(a) => on_user(state, a, ctx, &mut effects),
+        Action::Metrics(m) => state.metrics.update(m, &mut effects),
+    };
+    if changed {
+        state.dirty = true;
+    }
+    effects
+}
+
+fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    if key.kind == KeyEventKind::Release {
+        return false;
+    }
+    let text_char = matches!(key.code, KeyCode::Char(_)) && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    // A focused text input gets first refusal of printable keys.
+    if state.pending.is_empty() {
+        if let Some(o) = &mut state.overlay
+            && o.has_input()
+            && text_char
+        {
+            return o.input(key, ctx.keymap);
+        }
+        if state.overlay.is_none() && state.metrics.filter_editing() && text_char {
+            return state.metrics.filter_input(key);
+        }
+    }
+    state.pending.push(KeyPress::from_event(&key));
+    let ctxs = state.contexts();
+    match ctx.keymap.lookup(&ctxs, &state.pending) {
+        Lookup::Pending => true,
+        Lookup::Matched(a) => {
+            state.pending.clear();
+            on_user(state, a, ctx, effects)
+        }
+        Lookup::NoMatch => {
+            let was_chord = state.pending.len() > 1;
+            state.pending.clear();
+            // Unbound editing keys (Backspace, arrows, Home…) go to the focused input.
+            if let Some(o) = &mut state.overlay
+                && o.has_input()
+            {
+                return o.input(key, ctx.keymap);
+            }
+            if state.metrics.filter_editing() {
+                return state.metrics.filter_input(key);
+            }
+            was_chord
+        }
+    }
+}
+
+fn on_mouse(state: &mut AppState, m: MouseInput) -> bool {
+    if state.overlay.is_some() {
+        return false;
+    }
+    match m {
+        MouseInput::Click(b) => {
+            let changed = state.focus != b;
+            state.focus = b;
+            changed
+        }
+        MouseInput::ScrollUp(b) => state.metrics.scroll(b, -3),
+        MouseInput::ScrollDown(b) => state.metrics.scroll(b, 3),
+    }
+}
+
+fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    if let Some(o) = &mut state.overlay {
+        let (close, run) = o.on_action(a, ctx.keymap);
+        if close {
+            state.overlay = None;
+            state.refresh_hints(ctx.keymap);
+        }
+        if let Some(next) = run {
+            return on_user(state, next, ctx, effects) || close;
+        }
+        return true;
+    }
+    use UserAction as U;
+    match a {
+        U::Quit => effects.push(Effect::Quit),
+        U::Suspend => effects.push(Effect::Suspend),
+        U::Redraw => effects.push(Effect::Redraw),
+        U::Help => {
+            state.overlay = Some(Overlay::help(ctx.keymap, state.focus.context()));
+            state.refresh_hints(ctx.keymap);
+        }
+        U::CommandPalette => {
+            state.overlay = Some(Overlay::palette(ctx.keymap, &[state.focus.context(), KeyContext::Global]));
+            state.refresh_hints(ctx.keymap);
+        }
+        U::FocusNext | U::FocusPrev => {
+            let i = BoxId::ORDER.iter().position(|b| *b == state.focus).unwrap_or(0) as i32;
+            let d = if a == U::FocusNext { 1 } else { -1 };
+            state.focus = BoxId::ORDER[(i + d).rem_euclid(BoxId::ORDER.len() as i32) as usize];
+        }
+        U::FocusPane1 => state.focus = BoxId::Cpu,
+        U::ZoomToggle => state.zoomed = !state.zoomed,
+        U::Close if state.zoomed && !state.metrics.has_filter() => state.zoomed = false,
+        other => return state.metrics.on_user(other, state.focus, effects),
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! Popups: the help overlay, the command palette and messages.
+
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Matcher, Utf32Str};
+use ratatui::crossterm::event::KeyEvent;
+
+use super::input::LineInput;
+use super::user_action::{KeyContext, UserAction};
+use crate::config::keymap::{Keymap, format_keys};
+
+/// One row of the help overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpRow {
+    pub context: &'static str,
+    pub keys: String,
+    pub action: &'static str,
+    pub desc: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HelpState {
+    pub filter: LineInput,
+    pub all: Vec<HelpRow>,
+    /// Indices into `all` that pass the filter.
+    pub shown: Vec<usize>,
+    pub selected: usize,
+}
+
+/// One palette entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaletteItem {
+    pub action: UserAction,
+    pub keys: String,
+}
+
+#[derive(Clone)]
+pub struct PaletteState {
+    pub query: LineInput,
+    pub items: Vec<PaletteItem>,
+    /// (index into items, matched char positions in the action name) best first.
+    pub matches: Vec<(usize, Vec<u32>)>,
+    pub selected: usize,
+    matcher: Matcher,
+}
+
+impl std::fmt::Debug for PaletteState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaletteState").field("query", &self.query.text()).field("matches", &self.matches.len()).finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageState {
+    pub title: String,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help(HelpState),
+    Palette(Box<PaletteState>),
+    Message(MessageState),
+}
+
+impl Overlay {
+    /// Help for the focused context first, then global and popup keys.
+    pub fn help(keymap: &Keymap, focused: KeyContext) -> Overlay {
+        let mut all = Vec::new();
+        let mut order = vec![focused];
+        order.extend(KeyContext::ALL.into_iter().filter(|c| *c != focused));
+        for ctx in order {
+            for b in keymap.bindings(ctx) {
+                all.push(HelpRow { context: ctx.name(), keys: format_keys(&b.keys), action: b.action.name(), desc: b.desc.clone() });
+            }
+        }
+        let shown = (0..all.len()).collect();
+        Overlay::Help(HelpState { filter: LineInput::new("type to filter"), all, shown, selected: 0 })
+    }
+
+    /// Every user-facing action, with its key in `ctxs` if bound.
+    pub fn palette(keymap: &Keymap, ctxs: &[KeyContext]) -> Overlay {
+        let items: Vec<PaletteItem> = UserAction::ALL
+            .iter()
+            .filter(|a| !matches!(a, UserAction::Close | UserAction::Confirm | UserAction::CommandPalette))
+            .map(|a| PaletteItem { action: *a, keys: keymap.binding_for(ctxs, *a).map(|b| format_keys(&b.keys)).unwrap_or_default() })
+            .collect();
+        let mut p = PaletteState {
+            query: LineInput::new("type an action"),
+            matches: Vec::new(),
+            items,
+            selected: 0,
+            matcher: Matcher::new(nucleo_matcher::Config::DEFAULT),
+        };
+        p.rematch();
+        Overlay::Palette(Box::new(p))
+    }
+
+    pub fn message(title: impl Into<String>, lines: Vec<String>) -> Overlay {
+        Overlay::Message(MessageState { title: title.into(), lines })
+    }
+
+    pub fn has_input(&self) -> bool {
+        matches!(self, Overlay::Help(_) | Overlay::Palette(_))
+    }
+
+    /// A key for the text input; returns whether anything changed.
+    pub fn input(&mut self, key: KeyEvent, _keymap: &Keymap) -> bool {
+        match self {
+            Overlay::Help(h) => h.filter.input(key) && h.refilter(),
+            Overlay::Palette(p) => p.query.input(key) && p.rematch(),
+            Overlay::Message(_) => false,
+        }
+    }
+
+    pub fn paste(&mut self, text: &str, _keymap: &Keymap) -> bool {
+        match self {
+            Overlay::Help(h) => h.filter.paste(text) && h.refilter(),
+            Overlay::Palette(p) => p.query.paste(text) && p.rematch(),
+            Overlay::Message(_) => false,
+        }
+    }
+
+    /// Apply a bound action; returns (close the overlay, action to run after closing).
+    pub fn on_action(&mut self, a: UserAction, _keymap: &Keymap) -> (bool, Option<UserAction>) {
+        let (sel, len) = match self {
+            Overlay::Help(h) => (&mut h.selected, h.shown.len()),
+            Overlay::Palette(p) => (&mut p.selected, p.matches.len()),
+            Overlay::Message(_) => return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None),
+        };
+        let last = len.saturating_sub(1);
+        match a {
+            UserAction::Up => *sel = sel.saturating_sub(1),
+            UserAction::Down => *sel = (*sel + 1).min(last),
+            UserAction::PageUp => *sel = sel.saturating_sub(10),
+            UserAction::PageDown => *sel = (*sel + 10).min(last),
+            UserAction::Top => *sel = 0,
+            UserAction::Bottom => *sel = last,
+            UserAction::Close => return (true, None),
+            UserAction::Confirm => {
+                return match self {
+                    Overlay::Palette(p) => (true, p.matches.get(p.selected).map(|(i, _)| p.items[*i].action)),
+                    _ => (true, None),
+                };
+            }
+            _ => {}
+        }
+        (false, None)
+    }
+}
+
+impl HelpState {
+    fn refilter(&mut self) -> bool {
+        let q = self.filter.text().to_lowercase();
+        self.shown = self
+            .all
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| q.is_empty() || [r.keys.as_str(), r.action, &r.desc, r.context].iter().any(|f| f.to_lowercase().contains(&q)))
+            .map(|(i, _)| i)
+            .collect();
+        self.selected = 0;
+        true
+    }
+}
+
+impl PaletteState {
+    fn rematch(&mut self) -> bool {
+        let q = self.query.text().to_string();
+        self.selected = 0;
+        if q.trim().is_empty() {
+            self.matches = (0..self.items.len()).map(|i| (i, Vec::new())).collect();
+            return true;
+        }
+        let pat = Pattern::parse(&q, CaseMatching::Ignore, Normalization::Smart);
+        let mut buf = Vec::new();
+        let mut scored: Vec<(u32, usize, Vec<u32>)> = Vec::new();
+        for (i, item) in self.items.iter().enumerate() {
+            let name = item.action.name();
+            let mut idx = Vec::new();
+            let name_score = pat.indices(Utf32Str::new(name, &mut buf), &mut self.matcher, &mut idx);
+            let desc_score = pat.score(Utf32Str::new(item.action.desc(), &mut buf), &mut self.matcher).map(|s| s / 2);
+            let best = name_score.max(desc_score);
+            if let Some(s) = best {
+                if name_score.is_none() {
+                    idx.clear();
+                }
+                idx.sort_unstable();
+                idx.dedup();
+                scored.push((s, i, idx));
+            }
+        }
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.matches = scored.into_iter().map(|(_, i, idx)| (i, idx)).collect();
+        true
+    }
+}

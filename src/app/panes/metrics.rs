@@ -1,0 +1,291 @@
+//! The metrics pane: tiered history for charts, the latest host snapshot,
+//! the process table (sort, filter, selection), window and freeze.
+
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::app::input::LineInput;
+use crate::app::{BoxId, Effect, UserAction};
+use crate::config::settings::{Config, Marker, SortKey, Thresholds, Window};
+use crate::protocol::{Envelope, Event, HostSnapshot, ProcInfo, Ts};
+use crate::series::{TieredSeries, default_tiers};
+
+/// Metrics-specific actions (besides the bound `UserAction`s).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricsAction {
+    SetWindow(Window),
+    SetMarker(Marker),
+    SetSort(SortKey, bool),
+}
+
+pub struct MetricsState {
+    pub series: TieredSeries,
+    pub latest: Option<Box<HostSnapshot>>,
+    pub window: Window,
+    pub marker: Marker,
+    /// When frozen: the instant the charts and table stay at.
+    pub frozen: Option<(Ts, Box<HostSnapshot>)>,
+    pub sort: SortKey,
+    pub sort_desc: bool,
+    pub filter: LineInput,
+    pub filter_editing: bool,
+    /// Processes after filter and sort (what the table shows).
+    pub procs: Vec<ProcInfo>,
+    pub selected: usize,
+    pub selected_pid: Option<u32>,
+    pub disk_offset: usize,
+    pub thresholds: Thresholds,
+    pub refresh_ms: i64,
+}
+
+impl MetricsState {
+    pub fn new(config: &Config) -> Self {
+        let refresh_ms = config.refresh.as_millis() as i64;
+        MetricsState {
+            series: TieredSeries::new(&default_tiers(refresh_ms)),
+            latest: None,
+            window: config.metrics.window,
+            marker: config.metrics.marker,
+            frozen: None,
+            sort: config.metrics.sort,
+            sort_desc: default_desc(config.metrics.sort),
+            filter: LineInput::new("name, command or pid"),
+            filter_editing: false,
+            procs: Vec::new(),
+            selected: 0,
+            selected_pid: None,
+            disk_offset: 0,
+            thresholds: config.metrics.thresholds,
+            refresh_ms,
+        }
+    }
+
+    /// The snapshot on screen: the frozen one, else the latest.
+    pub fn shown(&self) -> Option<&HostSnapshot> {
+        match &self.frozen {
+            Some((_, s)) => Some(s),
+            None => self.latest.as_deref(),
+        }
+    }
+
+    /// End of the chart window.
+    pub fn chart_end(&self) -> Option<Ts> {
+        self.frozen.as_ref().map(|f| f.0).or(self.latest.as_ref().map(|l| l.ts))
+    }
+
+    pub fn ingest(&mut self, env: &Envelope) {
+        match &env.event {
+            Event::HostSample(snap) => {
+                self.series.push(snap.ts, &snap.series_values());
+                self.latest = Some(snap.clone());
+                if self.frozen.is_none() {
+                    self.rebuild_procs();
+                }
+            }
+            Event::MetricsHistory(snap) => self.series.load_snapshot(snap),
+        }
+    }
+
+    pub fn filter_editing(&self) -> bool {
+        self.filter_editing
+    }
+
+    pub fn has_filter(&self) -> bool {
+        self.filter_editing || !self.filter.text().is_empty()
+    }
+
+    pub fn filter_input(&mut self, key: KeyEvent) -> bool {
+        let changed = self.filter.input(key);
+        if changed {
+            self.selected = 0;
+            self.selected_pid = None;
+            self.rebuild_procs();
+        }
+        changed
+    }
+
+    pub fn paste(&mut self, text: &str) -> bool {
+        if !self.filter_editing {
+            return false;
+        }
+        self.filter.paste(text);
+        self.rebuild_procs();
+        true
+    }
+
+    /// Re-apply filter and sort to the shown snapshot, keeping the selected pid.
+    pub fn rebuild_procs(&mut self) {
+        let q = self.filter.text().trim().to_lowercase();
+        let Some(src) = self.shown() else { return };
+        let mut v: Vec<ProcInfo> = src
+            .procs
+            .iter()
+            .filter(|p| q.is_empty() || p.name.to_lowercase().contains(&q) || p.cmd.to_lowercase().contains(&q) || p.pid.to_string() == q)
+            .cloned()
+            .collect();
+        let desc = self.sort_desc;
+        v.sort_by(|a, b| {
+            let o = match self.sort {
+                SortKey::Cpu => a.cpu.total_cmp(&b.cpu).then(a.mem.cmp(&b.mem)),
+                SortKey::Memory => a.mem.cmp(&b.mem).then(a.cpu.total_cmp(&b.cpu)),
+                SortKey::Pid => a.pid.cmp(&b.pid),
+                SortKey::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+            };
+            let o = if desc { o.reverse() } else { o };
+            o.then(a.pid.cmp(&b.pid))
+        });
+        self.procs = v;
+        if let Some(pid) = self.selected_pid
+            && let Some(i) = self.procs.iter().position(|p| p.pid == pid)
+        {
+            self.selected = i;
+        }
+        self.selected = self.selected.min(self.procs.len().saturating_sub(1));
+    }
+
+    fn select(&mut self, i: isize) {
+        let last = self.procs.len().saturating_sub(1) as isize;
+        self.selected = i.clamp(0, last.max(0)) as usize;
+        self.selected_pid = self.procs.get(self.selected).map(|p| p.pid);
+    }
+
+    /// Mouse wheel over a box.
+    pub fn scroll(&mut self, b: BoxId, delta: isize) -> bool {
+        match b {
+            BoxId::Processes => {
+                self.select(self.selected as isize + delta);
+                true
+            }
+            BoxId::Disks => {
+                let n = self.shown().map_or(0, |s| s.disks.len());
+                self.disk_offset = (self.disk_offset as isize + delta).clamp(0, n.saturating_sub(1) as isize) as usize;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn set_sort(&mut self, key: SortKey, effects: &mut Vec<Effect>) {
+        if self.sort == key {
+            self.sort_desc = !self.sort_desc;
+        } else {
+            self.sort = key;
+            self.sort_desc = default_desc(key);
+        }
+        self.rebuild_procs();
+        effects.push(Effect::SaveUi { key: "metrics.sort".into(), value: format!("{}:{}", sort_name(self.sort), self.sort_desc) });
+    }
+
+    pub fn update(&mut self, a: MetricsAction, _effects: &mut [Effect]) -> bool {
+        match a {
+            MetricsAction::SetWindow(w) => self.window = w,
+            MetricsAction::SetMarker(m) => self.marker = m,
+            MetricsAction::SetSort(k, desc) => {
+                self.sort = k;
+                self.sort_desc = desc;
+                self.rebuild_procs();
+            }
+        }
+        true
+    }
+
+    /// Bound actions while a metrics box has focus.
+    pub fn on_user(&mut self, a: UserAction, focus: BoxId, effects: &mut Vec<Effect>) -> bool {
+        use UserAction as U;
+        let page = 10;
+        let nav = |s: &mut Self, d: isize| s.scroll(if focus == BoxId::Disks { BoxId::Disks } else { BoxId::Processes }, d);
+        match a {
+            U::Up => return nav(self, -1),
+            U::Down => return nav(self, 1),
+            U::PageUp => return nav(self, -page),
+            U::PageDown => return nav(self, page),
+            U::Top => return nav(self, -(isize::MAX / 2)),
+            U::Bottom => return nav(self, isize::MAX / 2),
+            U::WindowNext | U::WindowPrev => {
+                let w = self.window.step(if a == U::WindowNext { 1 } else { -1 });
+                if w == self.window {
+                    return false;
+                }
+                self.window = w;
+                effects.push(Effect::SaveUi { key: "metrics.window".into(), value: w.label().into() });
+            }
+            U::FreezeToggle => {
+                self.frozen = match self.frozen.take() {
+                    Some(_) => None,
+                    None => self.latest.as_ref().map(|l| (l.ts, l.clone())),
+                };
+                self.rebuild_procs();
+            }
+            U::MarkerCycle => {
+                self.marker = self.marker.next();
+                effects.push(Effect::SaveUi { key: "metrics.marker".into(), value: self.marker.label().into() });
+            }
+            U::Filter => self.filter_editing = true,
+            U::Close => {
+                if !self.has_filter() {
+                    return false;
+                }
+                if self.filter_editing && !self.filter.text().is_empty() {
+                    self.filter_editing = false;
+                } else {
+                    self.filter = LineInput::new("name, command or pid");
+                    self.filter_editing = false;
+                    self.rebuild_procs();
+                }
+            }
+            U::Confirm => {
+                if !self.filter_editing {
+                    return false;
+                }
+                self.filter_editing = false;
+            }
+            U::SortNext => self.set_sort(self.sort.next(), effects),
+            U::SortCpu => self.set_sort(SortKey::Cpu, effects),
+            U::SortMemory => self.set_sort(SortKey::Memory, effects),
+            U::SortPid => self.set_sort(SortKey::Pid, effects),
+            U::SortName => self.set_sort(SortKey::Name, effects),
+            U::SortReverse => {
+                self.sort_desc = !self.sort_desc;
+                self.rebuild_procs();
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Restore saved UI preferences (`key`, `value` as written by `Effect::SaveUi`).
+    pub fn restore(&mut self, key: &str, value: &str) {
+        match key {
+            "metrics.window" => {
+                if let Some(w) = Window::ALL.into_iter().find(|w| w.label() == value) {
+                    self.window = w;
+                }
+            }
+            "metrics.marker" => {
+                if let Some(m) = [Marker::Braille, Marker::Block, Marker::Ascii].into_iter().find(|m| m.label() == value) {
+                    self.marker = m;
+                }
+            }
+            "metrics.sort" => {
+                let (k, d) = value.split_once(':').unwrap_or((value, ""));
+                if let Some(k) = [SortKey::Cpu, SortKey::Memory, SortKey::Pid, SortKey::Name].into_iter().find(|s| sort_name(*s) == k) {
+                    self.sort = k;
+                    self.sort_desc = d == "true";
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn default_desc(k: SortKey) -> bool {
+    matches!(k, SortKey::Cpu | SortKey::Memory)
+}
+
+pub fn sort_name(k: SortKey) -> &'static str {
+    match k {
+        SortKey::Cpu => "cpu",
+        SortKey::Memory => "memory",
+        SortKey::Pid => "pid",
+        SortKey::Name => "name",
+    }
+}

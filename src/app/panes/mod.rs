@@ -1,0 +1,3 @@
+//! One module per pane: its state, its action enum and its reducer.
+
+pub mod metrics;

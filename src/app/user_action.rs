@@ -1,0 +1,107 @@
+//! Actions a person can bind to a key or pick from the command palette.
+//!
+//! The snake_case serde name is what keymap files use in `run = "…"`.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a binding applies. Keymap files have one section per context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyContext {
+    /// Everywhere unless a more specific context binds the key first.
+    Global,
+    /// The metrics pane has focus.
+    Metrics,
+    /// A popup (help, command palette, message) is open.
+    Popup,
+}
+
+impl KeyContext {
+    pub const ALL: [KeyContext; 3] = [KeyContext::Global, KeyContext::Metrics, KeyContext::Popup];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyContext::Global => "global",
+            KeyContext::Metrics => "metrics",
+            KeyContext::Popup => "popup",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+macro_rules! user_actions {
+    ($( $variant:ident => $name:literal, $desc:literal; )*) => {
+        /// A bindable, user-facing action.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum UserAction { $( #[serde(rename = $name)] $variant, )* }
+
+        impl UserAction {
+            /// Every user-facing action, in palette order.
+            pub const ALL: &'static [UserAction] = &[ $( UserAction::$variant, )* ];
+
+            /// The name used in keymap files and the command palette.
+            pub fn name(self) -> &'static str {
+                match self { $( UserAction::$variant => $name, )* }
+            }
+
+            /// One-line description for help and the palette.
+            pub fn desc(self) -> &'static str {
+                match self { $( UserAction::$variant => $desc, )* }
+            }
+
+            pub fn from_name(s: &str) -> Option<Self> {
+                match s { $( $name => Some(UserAction::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+user_actions! {
+    Quit => "quit", "Quit opsdeck";
+    Suspend => "suspend", "Suspend to the shell (fg to resume)";
+    Help => "help", "Show keys for the focused pane";
+    CommandPalette => "command_palette", "Run any action by name";
+    FocusNext => "focus_next", "Focus the next box";
+    FocusPrev => "focus_prev", "Focus the previous box";
+    FocusPane1 => "focus_pane_1", "Focus the metrics pane";
+    ZoomToggle => "zoom_toggle", "Zoom the focused box to full screen";
+    Redraw => "redraw", "Redraw the whole screen";
+    Up => "up", "Move the selection up";
+    Down => "down", "Move the selection down";
+    PageUp => "page_up", "Move the selection one page up";
+    PageDown => "page_down", "Move the selection one page down";
+    Top => "top", "Jump to the first row";
+    Bottom => "bottom", "Jump to the last row";
+    Close => "close", "Close the popup or clear the filter";
+    Confirm => "confirm", "Run or accept the selected entry";
+    WindowNext => "window_next", "Longer chart window (1m 5m 15m 1h 6h 24h)";
+    WindowPrev => "window_prev", "Shorter chart window";
+    FreezeToggle => "freeze_toggle", "Freeze or unfreeze the charts";
+    MarkerCycle => "marker_cycle", "Chart glyphs: braille, block, ascii";
+    Filter => "filter", "Filter processes by name, command or pid";
+    SortNext => "sort_next", "Sort processes by the next column";
+    SortCpu => "sort_cpu", "Sort processes by CPU";
+    SortMemory => "sort_memory", "Sort processes by memory";
+    SortPid => "sort_pid", "Sort processes by pid";
+    SortName => "sort_name", "Sort processes by name";
+    SortReverse => "sort_reverse", "Reverse the process sort order";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for a in UserAction::ALL {
+            assert_eq!(UserAction::from_name(a.name()), Some(*a));
+            let json = serde_json::to_string(a).unwrap();
+            assert_eq!(json, format!("\"{}\"", a.name()));
+        }
+        assert_eq!(UserAction::from_name("nope"), None);
+    }
+}

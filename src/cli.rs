@@ -1,0 +1,319 @@
+//! Command line: clap definitions and dispatch to the modes of DESIGN.md §1.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::clock::SystemClock;
+use crate::config::keymap::Keymap;
+use crate::config::settings::{load_config, parse_config, parse_duration};
+use crate::config::theme::Theme;
+use crate::config::{ConfigError, Paths};
+use crate::engine::store::Store;
+use crate::engine::{Engine, EngineConfig};
+use crate::runtime::{TuiOptions, run_tui};
+use crate::secrets;
+
+#[derive(Debug, Parser)]
+#[command(name = "opsdeck", version, about = "A keyboard-driven terminal control center for operations work")]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/opsdeck/config.toml). An explicit file that fails is fatal.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Theme name: default-dark, default-light, high-contrast, or a file in the themes dir.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Keymap name: default, emacs, or a file in the keymaps dir.
+    #[arg(long, value_name = "NAME")]
+    pub keymap: Option<String>,
+    /// Host metrics interval, e.g. 500ms, 1s, 2s (100ms to 1h).
+    #[arg(long, value_name = "DUR", value_parser = parse_refresh)]
+    pub refresh: Option<Duration>,
+    /// Disable everything that changes systems (shell commands, mutating tools).
+    #[arg(long)]
+    pub read_only: bool,
+    /// No colours (also when NO_COLOR is set); state stays readable by glyphs and words.
+    #[arg(long)]
+    pub no_color: bool,
+    /// Do not capture the mouse (keeps the terminal's own selection).
+    #[arg(long)]
+    pub no_mouse: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate config, themes and keymaps; print file:line:col errors.
+    Check,
+    /// Print where config, data, logs, themes and keymaps are read from.
+    Paths,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Manage secrets (API keys, backend tokens) in the OS keyring.
+    Key {
+        #[command(subcommand)]
+        op: KeyOp,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyOp {
+    /// Store a secret; reads it from stdin (prompting without echo on a terminal).
+    Set { name: String },
+    /// Print a secret.
+    Get { name: String },
+    /// Remove a secret.
+    Rm { name: String },
+}
+
+fn parse_refresh(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(100) || d > Duration::from_secs(3600) {
+        return Err("must be between 100ms and 1h".into());
+    }
+    Ok(d)
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let paths = Paths::from_env();
+    match cli.command {
+        None => run(cli, &paths),
+        Some(Command::Check) => check(&cli, &paths),
+        Some(Command::Paths) => {
+            print_paths(&paths, cli.config.as_deref());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "opsdeck", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Key { ref op }) => key(op, &paths),
+    }
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::FAILURE
+}
+
+fn no_color(cli: &Cli) -> bool {
+    cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+fn run(cli: Cli, paths: &Paths) -> ExitCode {
+    let loaded = match load_config(cli.config.as_deref(), &paths.config_file()) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let mut config = loaded.config;
+    let mut warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    if let Some(r) = cli.refresh {
+        config.refresh = r;
+    }
+    if cli.no_mouse {
+        config.mouse = false;
+    }
+    let nc = no_color(&cli);
+    // An explicit --theme/--keymap that fails is fatal; one named in the config falls back visibly.
+    let theme = match Theme::load(cli.theme.as_deref().unwrap_or(&config.theme), Some(&paths.themes_dir()), nc) {
+        Ok(t) => t,
+        Err(e) if cli.theme.is_some() => return fail(e),
+        Err(e) => {
+            warnings.push(e.to_string());
+            Theme::fallback(nc)
+        }
+    };
+    let keymap = match Keymap::load(cli.keymap.as_deref().unwrap_or(&config.keymap), Some(&paths.keymaps_dir())) {
+        Ok(k) => k,
+        Err(e) if cli.keymap.is_some() => return fail(e),
+        Err(e) => {
+            warnings.push(e.to_string());
+            Keymap::fallback()
+        }
+    };
+    let _log = match crate::logging::init(&paths.log_dir()) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            warnings.push(format!("logging disabled: {e}"));
+            None
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&paths.data_dir) {
+        return fail(format!("{}: cannot create the data directory: {e}", paths.data_dir.display()));
+    }
+    let store = match Store::open(&paths.data_dir, config.storage.cache_mb * 1024 * 1024) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).max_blocking_threads(8).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
+    let engine = match Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock)) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let result = rt.block_on(async {
+        engine.start();
+        let r = run_tui(TuiOptions { config, theme, keymap, warnings, read_only: cli.read_only }, engine.clone()).await;
+        engine.shutdown();
+        r
+    });
+    rt.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("terminal: {e}")),
+    }
+}
+
+fn check(cli: &Cli, paths: &Paths) -> ExitCode {
+    let mut errors: Vec<ConfigError> = Vec::new();
+    let implicit = paths.config_file();
+    let file = cli.config.clone().unwrap_or(implicit);
+    let config = match std::fs::read_to_string(&file) {
+        Ok(src) => match parse_config(&file.display().to_string(), &src) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.config.is_none() => Some(Default::default()),
+        Err(e) => {
+            errors.push(ConfigError::file(file.display().to_string(), format!("cannot read: {e}"), "check the path"));
+            None
+        }
+    };
+    errors.extend(Theme::check_all(Some(&paths.themes_dir())));
+    errors.extend(Keymap::check_all(Some(&paths.keymaps_dir())));
+    if let Some(c) = &config {
+        let theme = cli.theme.as_deref().unwrap_or(&c.theme);
+        if let Err(e) = Theme::load(theme, Some(&paths.themes_dir()), false) {
+            errors.push(e);
+        }
+        let keymap = cli.keymap.as_deref().unwrap_or(&c.keymap);
+        if let Err(e) = Keymap::load(keymap, Some(&paths.keymaps_dir())) {
+            errors.push(e);
+        }
+    }
+    errors.dedup();
+    if errors.is_empty() {
+        println!("ok: {} and the bundled and user themes and keymaps are valid", file.display());
+        ExitCode::SUCCESS
+    } else {
+        for e in &errors {
+            println!("{e}");
+        }
+        eprintln!("{} problem{} found", errors.len(), if errors.len() == 1 { "" } else { "s" });
+        ExitCode::FAILURE
+    }
+}
+
+fn print_paths(paths: &Paths, explicit: Option<&Path>) {
+    let mark = |p: &Path| if p.exists() { "" } else { "  (not present)" };
+    let config = explicit.map(Path::to_path_buf).unwrap_or_else(|| paths.config_file());
+    let rows = [
+        ("config", config),
+        ("themes", paths.themes_dir()),
+        ("keymaps", paths.keymaps_dir()),
+        ("data", paths.data_dir.clone()),
+        ("logs", paths.log_dir()),
+        ("secrets (fallback file)", secrets::fallback_file(&paths.config_dir)),
+    ];
+    for (k, p) in rows {
+        println!("{k:<24} {}{}", p.display(), mark(&p));
+    }
+}
+
+fn read_secret(name: &str) -> std::io::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("secret for {name} (input hidden): ");
+        ratatui::crossterm::terminal::enable_raw_mode()?;
+        let mut s = String::new();
+        let r = (|| -> std::io::Result<()> {
+            use ratatui::crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, read};
+            loop {
+                if let Event::Key(k) = read()? {
+                    if k.kind == KeyEventKind::Release {
+                        continue;
+                    }
+                    match k.code {
+                        KeyCode::Enter => return Ok(()),
+                        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+                        }
+                        KeyCode::Backspace => {
+                            s.pop();
+                        }
+                        KeyCode::Char(c) => s.push(c),
+                        _ => {}
+                    }
+                }
+            }
+        })();
+        ratatui::crossterm::terminal::disable_raw_mode()?;
+        eprintln!();
+        r.map(|()| s)
+    } else {
+        let mut s = String::new();
+        stdin.lock().read_to_string(&mut s)?;
+        Ok(s.trim_end_matches(['\n', '\r']).to_string())
+    }
+}
+
+fn key(op: &KeyOp, paths: &Paths) -> ExitCode {
+    match op {
+        KeyOp::Set { name } => {
+            if let Err(e) = secrets::check_name(name) {
+                return fail(e);
+            }
+            let value = match read_secret(name) {
+                Ok(v) if !v.is_empty() => v,
+                Ok(_) => return fail("empty secret: nothing stored"),
+                Err(e) => return fail(format!("reading the secret: {e}")),
+            };
+            match secrets::set(name, &value, &paths.config_dir) {
+                Ok((backend, why)) => {
+                    if let Some(why) = why {
+                        eprintln!("warning: no OS keyring available ({why})");
+                        eprintln!("warning: stored in the 0600 fallback file instead; or set {} in the environment", secrets::env_var_name(name));
+                    }
+                    eprintln!("stored {name} in the {backend}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        KeyOp::Get { name } => match secrets::get(name, &paths.config_dir) {
+            Ok(Some((v, backend))) => {
+                println!("{v}");
+                eprintln!("(from the {backend})");
+                ExitCode::SUCCESS
+            }
+            Ok(None) => fail(format!("no secret named {name}\n  hint: opsdeck key set {name}")),
+            Err(e) => fail(e),
+        },
+        KeyOp::Rm { name } => match secrets::remove(name, &paths.config_dir) {
+            Ok(v) if v.is_empty() => fail(format!("no secret named {name}")),
+            Ok(v) => {
+                for b in v {
+                    eprintln!("removed {name} from the {b}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+    }
+}

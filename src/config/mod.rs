@@ -1,0 +1,12 @@
+//! Configuration: paths, `config.toml`, themes and keymaps, and their errors.
+
+pub mod error;
+pub mod keymap;
+pub mod keys;
+pub mod paths;
+pub mod settings;
+pub mod theme;
+
+pub use error::ConfigError;
+pub use paths::Paths;
+pub use settings::{Config, Loaded, load_config};

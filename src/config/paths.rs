@@ -1,0 +1,70 @@
+//! Where opsdeck reads and writes: XDG directories, each overridable.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// config.toml, themes/, keymaps/ (later workflows/, alerts/).
+    pub config_dir: PathBuf,
+    /// The sled database.
+    pub data_dir: PathBuf,
+    /// Logs.
+    pub state_dir: PathBuf,
+}
+
+impl Paths {
+    /// `OPSDECK_CONFIG_DIR`, `OPSDECK_DATA_DIR`, `OPSDECK_STATE_DIR` win; then
+    /// `$XDG_CONFIG_HOME/opsdeck`, `$XDG_DATA_HOME/opsdeck`, `$XDG_STATE_HOME/opsdeck`;
+    /// then the platform defaults.
+    pub fn from_env() -> Paths {
+        Self::resolve(|k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from))
+    }
+
+    pub fn resolve(var: impl Fn(&str) -> Option<PathBuf>) -> Paths {
+        let home = var("HOME").unwrap_or_else(|| PathBuf::from("."));
+        let xdg = |key: &str, fallback: &str| var(key).unwrap_or_else(|| home.join(fallback)).join("opsdeck");
+        let proj = directories::ProjectDirs::from("", "", "opsdeck");
+        let on_linux = cfg!(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"));
+        let config = var("OPSDECK_CONFIG_DIR").unwrap_or_else(|| match (&proj, on_linux) {
+            (Some(p), false) => p.config_dir().to_path_buf(),
+            _ => xdg("XDG_CONFIG_HOME", ".config"),
+        });
+        let data = var("OPSDECK_DATA_DIR").unwrap_or_else(|| match (&proj, on_linux) {
+            (Some(p), false) => p.data_dir().to_path_buf(),
+            _ => xdg("XDG_DATA_HOME", ".local/share"),
+        });
+        let state = var("OPSDECK_STATE_DIR").unwrap_or_else(|| match (&proj, on_linux) {
+            (Some(p), false) => p.data_local_dir().join("state"),
+            _ => xdg("XDG_STATE_HOME", ".local/state"),
+        });
+        Paths { config_dir: config, data_dir: data, state_dir: state }
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+    pub fn themes_dir(&self) -> PathBuf {
+        self.config_dir.join("themes")
+    }
+    pub fn keymaps_dir(&self) -> PathBuf {
+        self.config_dir.join("keymaps")
+    }
+    pub fn log_dir(&self) -> PathBuf {
+        self.state_dir.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn xdg_and_overrides() {
+        let env: HashMap<&str, &str> = [("HOME", "/h"), ("XDG_CONFIG_HOME", "/x/c"), ("OPSDECK_DATA_DIR", "/d")].into();
+        let p = Paths::resolve(|k| env.get(k).map(PathBuf::from));
+        assert_eq!(p.config_dir, PathBuf::from("/x/c/opsdeck"));
+        assert_eq!(p.data_dir, PathBuf::from("/d"));
+        assert_eq!(p.state_dir, PathBuf::from("/h/.local/state/opsdeck"));
+    }
+}

@@ -1,0 +1,315 @@
+//! `config.toml`: every key, its default, and loading with located errors.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::error::ConfigError;
+
+/// The whole user configuration. Every field has a default; unknown keys are errors.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub theme: String,
+    pub keymap: String,
+    #[serde(deserialize_with = "de_duration")]
+    pub refresh: Duration,
+    pub mouse: bool,
+    pub metrics: MetricsConfig,
+    pub storage: StorageConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            theme: "default-dark".into(),
+            keymap: "default".into(),
+            refresh: Duration::from_secs(1),
+            mouse: true,
+            metrics: MetricsConfig::default(),
+            storage: StorageConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Initial chart window: 1m 5m 15m 1h 6h 24h.
+    pub window: Window,
+    /// Chart glyphs: braille, block or ascii.
+    pub marker: Marker,
+    /// Initial process sort: cpu, memory, pid, name.
+    pub sort: SortKey,
+    pub thresholds: Thresholds,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { window: Window::M5, marker: Marker::Braille, sort: SortKey::Cpu, thresholds: Thresholds::default() }
+    }
+}
+
+/// Warning and critical levels, in percent.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub warn: f32,
+    pub crit: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    pub cpu: Threshold,
+    pub memory: Threshold,
+    pub swap: Threshold,
+    pub disk: Threshold,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            cpu: Threshold { warn: 75.0, crit: 90.0 },
+            memory: Threshold { warn: 80.0, crit: 95.0 },
+            swap: Threshold { warn: 50.0, crit: 80.0 },
+            disk: Threshold { warn: 85.0, crit: 95.0 },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// sled page cache, MiB.
+    pub cache_mb: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { cache_mb: 8 }
+    }
+}
+
+/// Chart time windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Window {
+    #[serde(rename = "1m")]
+    M1,
+    #[serde(rename = "5m")]
+    M5,
+    #[serde(rename = "15m")]
+    M15,
+    #[serde(rename = "1h")]
+    H1,
+    #[serde(rename = "6h")]
+    H6,
+    #[serde(rename = "24h")]
+    H24,
+}
+
+impl Window {
+    pub const ALL: [Window; 6] = [Window::M1, Window::M5, Window::M15, Window::H1, Window::H6, Window::H24];
+    pub fn ms(self) -> i64 {
+        match self {
+            Window::M1 => 60_000,
+            Window::M5 => 300_000,
+            Window::M15 => 900_000,
+            Window::H1 => 3_600_000,
+            Window::H6 => 6 * 3_600_000,
+            Window::H24 => 24 * 3_600_000,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Window::M1 => "1m",
+            Window::M5 => "5m",
+            Window::M15 => "15m",
+            Window::H1 => "1h",
+            Window::H6 => "6h",
+            Window::H24 => "24h",
+        }
+    }
+    pub fn step(self, delta: i32) -> Window {
+        let i = Self::ALL.iter().position(|w| *w == self).unwrap_or(0) as i32;
+        Self::ALL[(i + delta).clamp(0, Self::ALL.len() as i32 - 1) as usize]
+    }
+}
+
+/// How charts draw their points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Marker {
+    Braille,
+    Block,
+    Ascii,
+}
+
+impl Marker {
+    pub fn next(self) -> Marker {
+        match self {
+            Marker::Braille => Marker::Block,
+            Marker::Block => Marker::Ascii,
+            Marker::Ascii => Marker::Braille,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Marker::Braille => "braille",
+            Marker::Block => "block",
+            Marker::Ascii => "ascii",
+        }
+    }
+}
+
+/// Process table sort column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    Cpu,
+    Memory,
+    Pid,
+    Name,
+}
+
+impl SortKey {
+    pub fn next(self) -> SortKey {
+        match self {
+            SortKey::Cpu => SortKey::Memory,
+            SortKey::Memory => SortKey::Pid,
+            SortKey::Pid => SortKey::Name,
+            SortKey::Name => SortKey::Cpu,
+        }
+    }
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    let dur = parse_duration(&s).map_err(serde::de::Error::custom)?;
+    if dur < Duration::from_millis(100) || dur > Duration::from_secs(3600) {
+        return Err(serde::de::Error::custom(format!("refresh {s:?} is out of range (100ms to 1h)")));
+    }
+    Ok(dur)
+}
+
+/// Parse "500ms", "1s", "2m", "1h" (also "1.5s").
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}: expected a number and a unit, like 500ms, 1s, 2m"))?;
+    let ms = match unit.trim() {
+        "ms" => n,
+        "s" | "" => n * 1000.0,
+        "m" => n * 60_000.0,
+        "h" => n * 3_600_000.0,
+        u => return Err(format!("invalid duration unit {u:?} in {s:?}: use ms, s, m or h")),
+    };
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(format!("invalid duration {s:?}"));
+    }
+    Ok(Duration::from_millis(ms as u64))
+}
+
+/// A loaded configuration plus the problems met on the way (shown, not fatal).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<ConfigError>,
+}
+
+/// Parse a config file's text.
+pub fn parse_config(path: &str, src: &str) -> Result<Config, ConfigError> {
+    let cfg: Config = toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e, hint_for(e.message())))?;
+    for (name, t) in [
+        ("cpu", cfg.metrics.thresholds.cpu),
+        ("memory", cfg.metrics.thresholds.memory),
+        ("swap", cfg.metrics.thresholds.swap),
+        ("disk", cfg.metrics.thresholds.disk),
+    ] {
+        if !(0.0..=100.0).contains(&t.warn) || !(0.0..=100.0).contains(&t.crit) || t.warn > t.crit {
+            let at = src.find(&format!("{name} =")).or_else(|| src.find(&format!("[metrics.thresholds.{name}]")));
+            return Err(ConfigError::at(
+                path,
+                src,
+                at.map(|a| a..a + 1),
+                format!("threshold {name}: warn {} and crit {} must be percentages with warn <= crit", t.warn, t.crit),
+                "e.g. cpu = { warn = 75, crit = 90 }",
+            ));
+        }
+    }
+    Ok(cfg)
+}
+
+fn hint_for(msg: &str) -> String {
+    if msg.contains("unknown field") {
+        "remove or rename the key; every key is listed in docs/config.md".into()
+    } else if msg.contains("unknown variant") {
+        "use one of the values listed in the message".into()
+    } else if msg.contains("duration") {
+        "write durations like \"500ms\", \"1s\" or \"2m\"".into()
+    } else {
+        String::new()
+    }
+}
+
+/// Load the configuration. An explicit path that fails is an error (fatal for
+/// the caller); the implicit file falls back to defaults with a warning.
+pub fn load_config(explicit: Option<&Path>, implicit: &Path) -> Result<Loaded, ConfigError> {
+    let (path, is_explicit) = match explicit {
+        Some(p) => (p, true),
+        None => (implicit, false),
+    };
+    let shown = path.display().to_string();
+    let src = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !is_explicit => {
+            return Ok(Loaded { config: Config::default(), warnings: Vec::new() });
+        }
+        Err(e) => {
+            let err = ConfigError::file(&shown, format!("cannot read: {e}"), "check the path and its permissions");
+            return if is_explicit { Err(err) } else { Ok(Loaded { config: Config::default(), warnings: vec![err] }) };
+        }
+    };
+    match parse_config(&shown, &src) {
+        Ok(config) => Ok(Loaded { config, warnings: Vec::new() }),
+        Err(e) if is_explicit => Err(e),
+        Err(e) => Ok(Loaded { config: Config::default(), warnings: vec![e] }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_full_file() {
+        let c = parse_config("c.toml", "").unwrap();
+        assert_eq!(c, Config::default());
+        let c = parse_config(
+            "c.toml",
+            "theme = \"high-contrast\"\nrefresh = \"500ms\"\n[metrics]\nwindow = \"1h\"\nmarker = \"ascii\"\n[metrics.thresholds]\ncpu = { warn = 50, crit = 60 }\n",
+        )
+        .unwrap();
+        assert_eq!(c.refresh, Duration::from_millis(500));
+        assert_eq!(c.metrics.window, Window::H1);
+        assert_eq!(c.metrics.marker, Marker::Ascii);
+        assert_eq!(c.metrics.thresholds.cpu.crit, 60.0);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
+
+    #[test]
+    fn window_steps_clamp() {
+        assert_eq!(Window::M1.step(-1), Window::M1);
+        assert_eq!(Window::M5.step(1), Window::M15);
+        assert_eq!(Window::H24.step(1), Window::H24);
+    }
+}

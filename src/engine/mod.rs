@@ -1,0 +1,204 @@
+//! The domain engine: collectors, the event bus and the store. No terminal code.
+//!
+//! The same `Engine` runs inside the TUI and (with later issues) `opsdeck serve`.
+
+pub mod bus;
+pub mod metrics;
+pub mod store;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::clock::Clock;
+use crate::protocol::{Envelope, Event, LOCAL_SOURCE, SeriesSnapshot, Topic};
+use crate::series::{TierSpec, default_tiers};
+use bus::Bus;
+use metrics::Recorder;
+use metrics::collector::HostCollector;
+use store::{Store, StoreError};
+
+/// How often expired rows are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Host collection interval.
+    pub refresh_ms: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { refresh_ms: 1000 }
+    }
+}
+
+struct Inner {
+    store: Store,
+    bus: Bus,
+    tiers: Vec<TierSpec>,
+    cfg: EngineConfig,
+    clock: Arc<dyn Clock>,
+    recorder: Mutex<Recorder>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Cheap to clone; all clones share one engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    pub fn new(store: Store, cfg: EngineConfig, clock: Arc<dyn Clock>) -> Result<Engine, StoreError> {
+        let tiers = default_tiers(cfg.refresh_ms).to_vec();
+        let bus = Bus::new(LOCAL_SOURCE, store.epoch()?);
+        let recorder = Mutex::new(Recorder::new(&tiers));
+        Ok(Engine { inner: Arc::new(Inner { store, bus, tiers, cfg, clock, recorder, tasks: Mutex::new(Vec::new()) }) })
+    }
+
+    pub fn tiers(&self) -> &[TierSpec] {
+        &self.inner.tiers
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Events published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
+        self.inner.bus.subscribe()
+    }
+
+    /// Stored history of every series, as an event ready to hand to a new subscriber.
+    pub fn history_event(&self) -> Result<Envelope, StoreError> {
+        let now = self.inner.clock.now_ms();
+        let snap: SeriesSnapshot = metrics::load_history(&self.inner.store, &self.inner.tiers, now)?;
+        Ok(Envelope {
+            epoch: self.inner.bus.epoch(),
+            seq: self.inner.bus.head_seq(),
+            ts: now,
+            source: LOCAL_SOURCE.into(),
+            topic: Topic::Metrics,
+            event: Event::MetricsHistory(Box::new(snap)),
+        })
+    }
+
+    /// Start the collector and retention tasks on the current tokio runtime.
+    pub fn start(&self) {
+        let collect = tokio::spawn(collect_loop(self.clone()));
+        let prune = tokio::spawn(prune_loop(self.clone()));
+        let mut t = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        t.push(collect);
+        t.push(prune);
+    }
+
+    /// Stop tasks and flush everything to disk.
+    pub fn shutdown(&self) {
+        for t in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            t.abort();
+        }
+        let mut rec = self.inner.recorder.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = rec.flush_open(&self.inner.store) {
+            tracing::warn!("flushing open metric buckets: {e}");
+        }
+        if let Err(e) = self.inner.store.flush() {
+            tracing::warn!("flushing the store: {e}");
+        }
+    }
+
+    /// One collection: measure, persist, announce. Blocking (sysinfo + sled).
+    fn collect_once(&self, collector: &mut HostCollector) {
+        let ts = self.inner.clock.now_ms();
+        let snap = collector.collect(ts);
+        let values = snap.series_values();
+        {
+            let mut rec = self.inner.recorder.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = rec.record(&self.inner.store, ts, &values) {
+                tracing::warn!("storing metrics: {e}");
+            }
+        }
+        self.inner.bus.publish(Topic::Metrics, ts, Event::HostSample(Box::new(snap)));
+    }
+}
+
+/// Time until the middle of the next slot, so clock jitter never skips a slot.
+fn until_mid_slot(now_ms: i64, step_ms: i64) -> Duration {
+    let next_mid = (now_ms.div_euclid(step_ms) + 1) * step_ms + step_ms / 2;
+    let mut wait = next_mid - now_ms;
+    if wait > step_ms {
+        wait -= step_ms;
+    }
+    Duration::from_millis(wait.max(0) as u64)
+}
+
+async fn collect_loop(engine: Engine) {
+    let step = engine.inner.cfg.refresh_ms.max(100);
+    // Prime the collector (CPU usage needs two readings) off the async threads.
+    let started = tokio::task::spawn_blocking(|| {
+        let mut c = HostCollector::new()?;
+        c.collect(0);
+        Ok::<_, sysinfo::Error>(c)
+    })
+    .await;
+    let mut collector = match started {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            tracing::error!("host collector cannot read system information: {e}");
+            return;
+        }
+        Err(e) => {
+            tracing::error!("host collector failed to start: {e}");
+            return;
+        }
+    };
+    let first = until_mid_slot(engine.inner.clock.now_ms(), step).max(Duration::from_millis(250));
+    let mut iv = tokio::time::interval_at(Instant::now() + first, Duration::from_millis(step as u64));
+    iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        iv.tick().await;
+        let e = engine.clone();
+        match tokio::task::spawn_blocking(move || {
+            e.collect_once(&mut collector);
+            collector
+        })
+        .await
+        {
+            Ok(c) => collector = c,
+            Err(err) => {
+                tracing::error!("host collection panicked: {err}");
+                return;
+            }
+        }
+    }
+}
+
+async fn prune_loop(engine: Engine) {
+    let mut iv = tokio::time::interval(PRUNE_EVERY);
+    iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        iv.tick().await;
+        let e = engine.clone();
+        let res = tokio::task::spawn_blocking(move || metrics::prune(&e.inner.store, &e.inner.tiers, e.inner.clock.now_ms())).await;
+        match res {
+            Ok(Ok(n)) if n > 0 => tracing::debug!("pruned {n} expired metric rows"),
+            Ok(Err(e)) => tracing::warn!("pruning metrics: {e}"),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mid_slot_alignment() {
+        assert_eq!(until_mid_slot(10_000, 1000), Duration::from_millis(500));
+        assert_eq!(until_mid_slot(10_400, 1000), Duration::from_millis(100));
+        assert_eq!(until_mid_slot(10_600, 1000), Duration::from_millis(900));
+    }
+}

@@ -1,0 +1,292 @@
+//! The one sled database: trees per domain, schema version, bounded cache.
+//!
+//! Keys are big-endian so ranges scan in time order. Everything else in the
+//! program goes through this API, so the format stays replaceable.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Schema written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Default sled page cache (sled's own default is 1 GiB).
+pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+const DICT_PREFIX: u8 = 0xFF;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "{path}: another opsdeck is already using this data directory\n  hint: quit the other opsdeck, or start this one with OPSDECK_DATA_DIR=<another dir>"
+    )]
+    Locked { path: String },
+    #[error("{path}: the data was written by a newer opsdeck (schema {found}, this build knows {known})\n  hint: upgrade opsdeck, or move the directory away to start afresh")]
+    TooNew { path: String, found: u32, known: u32 },
+    #[error("{path}: cannot open the database: {source}\n  hint: check the directory's permissions and free disk space")]
+    Open { path: String, source: sled::Error },
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("corrupt record in {tree}: {what}")]
+    Corrupt { tree: &'static str, what: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A metrics row: slot and `(series name, value)` pairs.
+pub type Row = (i64, Vec<(String, f32)>);
+
+#[derive(Default)]
+struct Dict {
+    ids: HashMap<String, u16>,
+    names: Vec<String>,
+}
+
+/// Handle to the database. Cheap to share behind an `Arc`.
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    metrics: sled::Tree,
+    ui: sled::Tree,
+    dict: Mutex<Dict>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (or create) the database in `dir`.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store> {
+        let path = dir.join("db");
+        let shown = path.display().to_string();
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(cache_bytes)
+            .mode(sled::Mode::LowSpace)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked { path: dir.display().to_string() }
+                }
+                other => StoreError::Open { path: shown.clone(), source: other },
+            })?;
+        Self::from_db(db, path)
+    }
+
+    /// A throw-away in-memory-backed database (tests, benches).
+    pub fn temporary() -> Result<Store> {
+        let db = sled::Config::new().temporary(true).cache_capacity(DEFAULT_CACHE_BYTES).open()?;
+        Self::from_db(db, PathBuf::from("<temporary>"))
+    }
+
+    fn from_db(db: sled::Db, path: PathBuf) -> Result<Store> {
+        let meta = db.open_tree("meta")?;
+        let metrics = db.open_tree("metrics")?;
+        let ui = db.open_tree("ui")?;
+        let store = Store { db, meta, metrics, ui, dict: Mutex::new(Dict::default()), path };
+        store.migrate()?;
+        store.load_dict()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&self) -> Result<()> {
+        match self.meta.get("schema_version")? {
+            None => {
+                self.meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+                let epoch = chrono::Utc::now().timestamp_micros() as u64;
+                self.meta.insert("epoch", &epoch.to_be_bytes())?;
+            }
+            Some(v) => {
+                let found = be_u32(&v).ok_or(StoreError::Corrupt { tree: "meta", what: "schema_version".into() })?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::TooNew { path: self.path.display().to_string(), found, known: SCHEMA_VERSION });
+                }
+                // Migrations from older schemas go here, one step at a time.
+            }
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<u32> {
+        let v = self.meta.get("schema_version")?.ok_or(StoreError::Corrupt { tree: "meta", what: "missing schema_version".into() })?;
+        be_u32(&v).ok_or(StoreError::Corrupt { tree: "meta", what: "schema_version".into() })
+    }
+
+    /// The event epoch of this database (changes only if history is reset).
+    pub fn epoch(&self) -> Result<u64> {
+        let v = self.meta.get("epoch")?.ok_or(StoreError::Corrupt { tree: "meta", what: "missing epoch".into() })?;
+        let b: [u8; 8] = v.as_ref().try_into().map_err(|_| StoreError::Corrupt { tree: "meta", what: "epoch".into() })?;
+        Ok(u64::from_be_bytes(b))
+    }
+
+    fn load_dict(&self) -> Result<()> {
+        let mut d = self.dict.lock().unwrap_or_else(|p| p.into_inner());
+        for kv in self.metrics.scan_prefix([DICT_PREFIX]) {
+            let (k, v) = kv?;
+            let name = String::from_utf8_lossy(&k[1..]).into_owned();
+            let id = be_u16(&v).ok_or(StoreError::Corrupt { tree: "metrics", what: format!("id of {name}") })?;
+            let idx = usize::from(id);
+            if d.names.len() <= idx {
+                d.names.resize(idx + 1, String::new());
+            }
+            d.names[idx] = name.clone();
+            d.ids.insert(name, id);
+        }
+        Ok(())
+    }
+
+    fn series_id(&self, name: &str) -> Result<u16> {
+        let mut d = self.dict.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&id) = d.ids.get(name) {
+            return Ok(id);
+        }
+        let id = u16::try_from(d.names.len()).map_err(|_| StoreError::Corrupt { tree: "metrics", what: "more than 65535 series".into() })?;
+        let mut key = vec![DICT_PREFIX];
+        key.extend_from_slice(name.as_bytes());
+        self.metrics.insert(key, &id.to_be_bytes())?;
+        d.names.push(name.to_string());
+        d.ids.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    /// Write one row of tier `tier` at `slot`.
+    pub fn write_metrics_row(&self, tier: u8, slot: i64, values: &[(String, f32)]) -> Result<()> {
+        let mut val = Vec::with_capacity(2 + values.len() * 6);
+        val.extend_from_slice(&(values.len() as u16).to_be_bytes());
+        for (name, v) in values {
+            val.extend_from_slice(&self.series_id(name)?.to_be_bytes());
+            val.extend_from_slice(&v.to_be_bytes());
+        }
+        self.metrics.insert(row_key(tier, slot), val)?;
+        Ok(())
+    }
+
+    /// Rows of `tier` with `slot >= from`, ascending.
+    pub fn read_metrics_rows(&self, tier: u8, from: i64) -> Result<Vec<Row>> {
+        let d = self.dict.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rows = Vec::new();
+        for kv in self.metrics.range(row_key(tier, from)..row_key(tier, i64::MAX)) {
+            let (k, v) = kv?;
+            let slot = key_slot(&k).ok_or(StoreError::Corrupt { tree: "metrics", what: "row key".into() })?;
+            rows.push((slot, decode_row(&v, &d.names).ok_or(StoreError::Corrupt { tree: "metrics", what: format!("row at slot {slot}") })?));
+        }
+        Ok(rows)
+    }
+
+    /// Delete rows of `tier` older than `before`; returns how many.
+    pub fn prune_metrics(&self, tier: u8, before: i64) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.metrics.range(row_key(tier, i64::MIN)..row_key(tier, before)).keys() {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.metrics.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// Small UI preferences (window, sort…), as opaque bytes.
+    pub fn ui_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.ui.get(key)?.map(|v| v.to_vec()))
+    }
+
+    pub fn ui_put(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.ui.insert(key, value)?;
+        Ok(())
+    }
+
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn row_key(tier: u8, slot: i64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = tier;
+    // flip the sign bit so negative slots sort before positive ones
+    k[1..].copy_from_slice(&((slot as u64) ^ (1 << 63)).to_be_bytes());
+    k
+}
+
+fn key_slot(k: &[u8]) -> Option<i64> {
+    let b: [u8; 8] = k.get(1..9)?.try_into().ok()?;
+    Some((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
+}
+
+fn decode_row(v: &[u8], names: &[String]) -> Option<Vec<(String, f32)>> {
+    let n = usize::from(be_u16(v.get(0..2)?)?);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = 2 + i * 6;
+        let id = usize::from(be_u16(v.get(at..at + 2)?)?);
+        let val = f32::from_be_bytes(v.get(at + 2..at + 6)?.try_into().ok()?);
+        out.push((names.get(id)?.clone(), val));
+    }
+    Some(out)
+}
+
+fn be_u16(b: &[u8]) -> Option<u16> {
+    Some(u16::from_be_bytes(b.try_into().ok()?))
+}
+
+fn be_u32(b: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(b.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip_in_time_order_and_prune() {
+        let s = Store::temporary().unwrap();
+        for slot in [-5i64, 3, 1, 2] {
+            s.write_metrics_row(0, slot, &[("cpu".into(), slot as f32), ("mem".into(), 1.5)]).unwrap();
+        }
+        s.write_metrics_row(1, 2, &[("cpu".into(), 9.0)]).unwrap();
+        let rows = s.read_metrics_rows(0, i64::MIN).unwrap();
+        let slots: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(slots, vec![-5, 1, 2, 3]);
+        assert_eq!(rows[1].1, vec![("cpu".to_string(), 1.0), ("mem".to_string(), 1.5)]);
+        assert_eq!(s.prune_metrics(0, 2).unwrap(), 2);
+        assert_eq!(s.read_metrics_rows(0, i64::MIN).unwrap().len(), 2);
+        assert_eq!(s.read_metrics_rows(1, 0).unwrap().len(), 1, "other tier untouched");
+    }
+
+    #[test]
+    fn reopen_keeps_dictionary_and_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
+            s.write_metrics_row(0, 7, &[("net.rx_bps".into(), 42.0)]).unwrap();
+            s.flush().unwrap();
+        }
+        let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(s.read_metrics_rows(0, 0).unwrap(), vec![(7, vec![("net.rx_bps".to_string(), 42.0)])]);
+    }
+
+    #[test]
+    fn second_open_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let _a = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
+        let err = Store::open(dir.path(), DEFAULT_CACHE_BYTES).err().expect("second open must fail");
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(err.to_string().contains("another opsdeck is already using"));
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
+            s.meta.insert("schema_version", &(SCHEMA_VERSION + 1).to_be_bytes()).unwrap();
+            s.flush().unwrap();
+        }
+        let err = Store::open(dir.path(), DEFAULT_CACHE_BYTES).err().expect("must refuse");
+        assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+    }
+}

@@ -1,0 +1,120 @@
+//! One collection of host figures.
+
+use serde::{Deserialize, Serialize};
+
+use super::Ts;
+
+/// Everything the host collector measured at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct HostSnapshot {
+    pub ts: Ts,
+    pub hostname: String,
+    pub uptime_s: u64,
+    /// Total CPU busy, 0–100.
+    pub cpu_total: f32,
+    /// Per logical core, 0–100.
+    pub cpu_cores: Vec<f32>,
+    pub load: [f64; 3],
+    pub mem_total: u64,
+    pub mem_used: u64,
+    pub swap_total: u64,
+    pub swap_used: u64,
+    pub disks: Vec<DiskInfo>,
+    /// Bytes per second read from / written to all disks.
+    pub disk_read_bps: f64,
+    pub disk_write_bps: f64,
+    pub nets: Vec<NetInfo>,
+    pub procs: Vec<ProcInfo>,
+}
+
+/// A mounted filesystem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DiskInfo {
+    pub mount: String,
+    pub device: String,
+    pub fs: String,
+    pub total: u64,
+    pub available: u64,
+    pub read_bps: f64,
+    pub write_bps: f64,
+}
+
+impl DiskInfo {
+    pub fn used(&self) -> u64 {
+        self.total.saturating_sub(self.available)
+    }
+    pub fn used_pct(&self) -> f32 {
+        if self.total == 0 {
+            0.0
+        } else {
+            (self.used() as f64 * 100.0 / self.total as f64) as f32
+        }
+    }
+}
+
+/// A network interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct NetInfo {
+    pub name: String,
+    pub rx_bps: f64,
+    pub tx_bps: f64,
+    pub rx_total: u64,
+    pub tx_total: u64,
+}
+
+/// A process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ProcInfo {
+    pub pid: u32,
+    pub name: String,
+    pub cmd: String,
+    /// Percent of one core (may exceed 100 on several cores).
+    pub cpu: f32,
+    pub mem: u64,
+    pub status: String,
+}
+
+impl HostSnapshot {
+    pub fn mem_pct(&self) -> f32 {
+        pct(self.mem_used, self.mem_total)
+    }
+    pub fn swap_pct(&self) -> f32 {
+        pct(self.swap_used, self.swap_total)
+    }
+    pub fn net_rx_bps(&self) -> f64 {
+        self.nets.iter().map(|n| n.rx_bps).sum()
+    }
+    pub fn net_tx_bps(&self) -> f64 {
+        self.nets.iter().map(|n| n.tx_bps).sum()
+    }
+
+    /// The named series values this snapshot contributes to history.
+    pub fn series_values(&self) -> Vec<(String, f32)> {
+        let mut v = Vec::with_capacity(12 + self.cpu_cores.len() + self.nets.len() * 2);
+        v.push(("cpu.total".to_string(), self.cpu_total));
+        for (i, c) in self.cpu_cores.iter().enumerate() {
+            v.push((format!("cpu.core.{i}"), *c));
+        }
+        v.push(("load.1".into(), self.load[0] as f32));
+        v.push(("load.5".into(), self.load[1] as f32));
+        v.push(("load.15".into(), self.load[2] as f32));
+        v.push(("mem.used_pct".into(), self.mem_pct()));
+        v.push(("swap.used_pct".into(), self.swap_pct()));
+        v.push(("disk.read_bps".into(), self.disk_read_bps as f32));
+        v.push(("disk.write_bps".into(), self.disk_write_bps as f32));
+        v.push(("net.rx_bps".into(), self.net_rx_bps() as f32));
+        v.push(("net.tx_bps".into(), self.net_tx_bps() as f32));
+        for d in &self.disks {
+            v.push((format!("disk.used_pct:{}", d.mount), d.used_pct()));
+        }
+        v
+    }
+}
+
+fn pct(used: u64, total: u64) -> f32 {
+    if total == 0 {
+        0.0
+    } else {
+        (used as f64 * 100.0 / total as f64) as f32
+    }
+}

@@ -1,0 +1,244 @@
+//! The only place that owns tokio and terminal IO: the input thread, the
+//! engine bridge, the effect executor and the update/render loop.
+
+pub mod terminal;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event as TermEvent, MouseButton, MouseEventKind};
+use ratatui::layout::Rect;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::app::{self, Action, AppState, Ctx, Effect, MouseInput, Overlay};
+use crate::clock::{Clock, SystemClock};
+use crate::config::keymap::Keymap;
+use crate::config::settings::Config;
+use crate::config::theme::Theme;
+use crate::engine::Engine;
+use crate::protocol::Envelope;
+
+/// At most one frame per this interval (~60 fps).
+const FRAME_GAP: Duration = Duration::from_millis(16);
+/// Inbox bound: input and event batches; the bridge coalesces when it is full.
+const INBOX: usize = 1024;
+
+/// What the TUI runs with.
+pub struct TuiOptions {
+    pub config: Config,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    /// Problems with implicit config files, shown on start.
+    pub warnings: Vec<String>,
+    pub read_only: bool,
+}
+
+enum Msg {
+    Term(TermEvent),
+    /// Input ended, or SIGTERM/SIGHUP: quit cleanly.
+    TermClosed,
+    Tick,
+    Events(Vec<Arc<Envelope>>),
+}
+
+/// Run the TUI until the user quits. The engine must already be started.
+pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
+    let clock = SystemClock;
+    let (tx, mut rx) = mpsc::channel::<Msg>(INBOX);
+    spawn_input_thread(tx.clone());
+    spawn_bridge(engine.clone(), tx);
+
+    let mut state = {
+        let ctx = Ctx { now: clock.now_ms(), keymap: &opts.keymap, config: &opts.config };
+        AppState::new(&ctx)
+    };
+    state.read_only = opts.read_only;
+    state.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
+    for key in ["metrics.window", "metrics.marker", "metrics.sort"] {
+        if let Ok(Some(v)) = engine.store().ui_get(key) {
+            state.metrics.restore(key, &String::from_utf8_lossy(&v));
+        }
+    }
+    if !opts.warnings.is_empty() {
+        state.warnings = opts.warnings.clone();
+        state.overlay = Some(Overlay::message("Configuration problems: running on defaults", opts.warnings.clone()));
+        state.refresh_hints(&opts.keymap);
+    }
+
+    let (mut term, _guard) = terminal::init(opts.config.mouse)?;
+    let size = term.size()?;
+    state.size = (size.width, size.height);
+    let mut last_frame: Option<Instant> = None;
+    let mut quit = false;
+    let mut signals = Signals::new()?;
+
+    while !quit {
+        if state.dirty {
+            let due = last_frame.map_or(Instant::now(), |l| l + FRAME_GAP);
+            if Instant::now() >= due {
+                term.draw(|f| crate::ui::render(f, &state, &opts.theme))?;
+                state.dirty = false;
+                last_frame = Some(Instant::now());
+            }
+        }
+        let frame_due = state.dirty.then(|| last_frame.map_or(Instant::now(), |l| l + FRAME_GAP));
+        let now_ms = clock.now_ms();
+        let next_minute = Instant::now() + Duration::from_millis((60_000 - now_ms.rem_euclid(60_000)) as u64);
+
+        let first = tokio::select! {
+            m = rx.recv() => m,
+            _ = tokio::time::sleep_until(frame_due.unwrap_or(next_minute)), if frame_due.is_some() => continue,
+            _ = tokio::time::sleep_until(next_minute) => Some(Msg::Tick),
+            _ = signals.recv() => Some(Msg::TermClosed),
+        };
+        let Some(first) = first else { break };
+        let mut batch = vec![first];
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+        }
+        for m in batch {
+            let screen = Rect::new(0, 0, state.size.0, state.size.1);
+            let action = match m {
+                Msg::TermClosed => {
+                    quit = true;
+                    continue;
+                }
+                Msg::Tick => Action::Tick,
+                Msg::Events(evs) => Action::Events(evs),
+                Msg::Term(ev) => match term_action(ev, screen, &state) {
+                    Some(a) => a,
+                    None => continue,
+                },
+            };
+            let ctx = Ctx { now: clock.now_ms(), keymap: &opts.keymap, config: &opts.config };
+            for effect in app::update(&mut state, action, &ctx) {
+                match effect {
+                    Effect::Quit => quit = true,
+                    Effect::Suspend => {
+                        terminal::suspend(&mut term)?;
+                        state.dirty = true;
+                    }
+                    Effect::Redraw => {
+                        term.clear()?;
+                        state.dirty = true;
+                    }
+                    Effect::SaveUi { key, value } => {
+                        let e = engine.clone();
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(err) = e.store().ui_put(&key, value.as_bytes()) {
+                                tracing::warn!("saving ui preference {key}: {err}");
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+    drop(_guard);
+    Ok(())
+}
+
+/// SIGTERM and SIGHUP (the SSH session went away) end the loop cleanly.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals { term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())? })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.hup.recv() => {},
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    }
+}
+
+/// Terminal events become actions; mouse positions are hit-tested here.
+fn term_action(ev: TermEvent, screen: Rect, state: &AppState) -> Option<Action> {
+    match ev {
+        TermEvent::Key(k) => Some(Action::Key(k)),
+        TermEvent::Paste(s) => Some(Action::Paste(s)),
+        TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
+        TermEvent::Mouse(m) => {
+            let target = crate::ui::hit_test(screen, state, m.column, m.row)?;
+            match m.kind {
+                MouseEventKind::Down(MouseButton::Left) => Some(Action::Mouse(MouseInput::Click(target))),
+                MouseEventKind::ScrollUp => Some(Action::Mouse(MouseInput::ScrollUp(target))),
+                MouseEventKind::ScrollDown => Some(Action::Mouse(MouseInput::ScrollDown(target))),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Terminal input on a plain thread: crossterm's read blocks.
+fn spawn_input_thread(tx: mpsc::Sender<Msg>) {
+    let spawned = std::thread::Builder::new().name("input".into()).spawn(move || {
+        loop {
+            match event::read() {
+                Ok(ev) => {
+                    if tx.blocking_send(Msg::Term(ev)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("terminal input failed: {e}");
+                    let _ = tx.blocking_send(Msg::TermClosed);
+                    return;
+                }
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the input thread: {e}");
+    }
+}
+
+/// Engine events to the inbox, batched: one message per burst, history first.
+fn spawn_bridge(engine: Engine, tx: mpsc::Sender<Msg>) {
+    let mut sub = engine.subscribe();
+    tokio::spawn(async move {
+        let e = engine.clone();
+        match tokio::task::spawn_blocking(move || e.history_event()).await {
+            Ok(Ok(h)) => {
+                if tx.send(Msg::Events(vec![Arc::new(h)])).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Err(err)) => tracing::warn!("loading metric history: {err}"),
+            Err(err) => tracing::warn!("loading metric history: {err}"),
+        }
+        loop {
+            match sub.recv().await {
+                Ok(first) => {
+                    let mut batch = vec![first];
+                    while let Ok(more) = sub.try_recv() {
+                        batch.push(more);
+                    }
+                    if tx.send(Msg::Events(batch)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!("ui fell behind the engine by {n} events"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}

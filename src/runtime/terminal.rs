@@ -1,0 +1,85 @@
+//! Terminal setup and teardown: raw mode, alternate screen, mouse, bracketed
+//! paste. Restored on quit, on error (guard) and on panic (chained hook).
+
+use std::io::{self, Stdout, Write, stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::cursor::Show;
+use ratatui::crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+static MOUSE: AtomicBool = AtomicBool::new(false);
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Restores the terminal when dropped.
+pub struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        // Errors cannot be reported from Drop; restore does its best.
+        let _ = restore();
+    }
+}
+
+/// Enter the TUI terminal state and install the panic hook (once).
+pub fn init(mouse: bool) -> io::Result<(Term, TerminalGuard)> {
+    install_panic_hook();
+    MOUSE.store(mouse, Ordering::SeqCst);
+    enter()?;
+    let term = Terminal::new(CrosstermBackend::new(stdout()))?;
+    Ok((term, TerminalGuard))
+}
+
+fn enter() -> io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = stdout();
+    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+    if MOUSE.load(Ordering::SeqCst) {
+        execute!(out, EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
+/// Leave the TUI state. Safe to call more than once.
+pub fn restore() -> io::Result<()> {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let mut out = stdout();
+    if MOUSE.load(Ordering::SeqCst) {
+        let _ = execute!(out, DisableMouseCapture);
+    }
+    let r = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
+    let r2 = disable_raw_mode();
+    let _ = out.flush();
+    r.and(r2)
+}
+
+fn install_panic_hook() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = restore();
+        tracing::error!("panic: {info}");
+        previous(info);
+    }));
+}
+
+/// Ctrl-Z: give the terminal back, stop, and take it again on `fg`.
+pub fn suspend(term: &mut Term) -> io::Result<()> {
+    restore()?;
+    #[cfg(unix)]
+    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::TSTP)?;
+    // Execution continues here after SIGCONT.
+    enter()?;
+    term.clear()
+}

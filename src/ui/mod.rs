@@ -1,0 +1,118 @@
+//! Views only: `render(frame, &AppState, &Theme)`. Never mutate, never do IO.
+
+pub mod overlay;
+pub mod panes;
+pub mod status;
+pub mod widgets;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+
+use crate::app::{AppState, BoxId};
+use crate::config::theme::{Role, Theme};
+use widgets::fmt;
+
+/// Below this the screen shows a one-line summary instead of boxes.
+pub const MIN_WIDTH: u16 = 20;
+pub const MIN_HEIGHT: u16 = 5;
+
+pub fn render(f: &mut Frame, s: &AppState, t: &Theme) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        render_tiny(f, area, s, t);
+        return;
+    }
+    let [top, body, bar] = Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    render_top(f, top, s, t);
+    for (id, r) in layout(body, s) {
+        panes::metrics::render_box(f, r, id, s, t);
+    }
+    status::render(f, bar, s, t);
+    if let Some(o) = &s.overlay {
+        overlay::render(f, body, o, t);
+    }
+}
+
+/// Which boxes are shown where, for a body area.
+pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
+    if s.zoomed {
+        return vec![(s.focus, body)];
+    }
+    let (w, h) = (body.width, body.height);
+    if h < 8 {
+        return vec![(BoxId::Cpu, body)];
+    }
+    if h < 16 {
+        let [a, b] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        return vec![(BoxId::Cpu, a), (BoxId::Processes, b)];
+    }
+    if w < 60 {
+        let [c, m, n, p] = Layout::vertical([Constraint::Ratio(1, 4), Constraint::Ratio(1, 5), Constraint::Ratio(1, 5), Constraint::Min(4)]).areas(body);
+        return vec![(BoxId::Cpu, c), (BoxId::Memory, m), (BoxId::Network, n), (BoxId::Processes, p)];
+    }
+    let [cpu, mid, low] = Layout::vertical([Constraint::Percentage(36), Constraint::Percentage(28), Constraint::Min(6)]).areas(body);
+    let [mem, net] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
+    let [disks, procs] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(low);
+    vec![(BoxId::Cpu, cpu), (BoxId::Memory, mem), (BoxId::Network, net), (BoxId::Disks, disks), (BoxId::Processes, procs)]
+}
+
+/// The box under a screen position (for mouse clicks and the wheel).
+pub fn hit_test(screen: Rect, s: &AppState, col: u16, row: u16) -> Option<BoxId> {
+    if screen.width < MIN_WIDTH || screen.height < MIN_HEIGHT || s.overlay.is_some() {
+        return None;
+    }
+    let body = Rect::new(screen.x, screen.y + 1, screen.width, screen.height.saturating_sub(2));
+    layout(body, s).into_iter().find(|(_, r)| r.contains((col, row).into())).map(|(id, _)| id)
+}
+
+/// A bordered box whose focus shows by border shape and a marker, not only colour.
+pub fn boxed<'a>(title: Line<'a>, focused: bool, t: &Theme) -> Block<'a> {
+    let (bt, bs, ts, mark) = if focused {
+        (BorderType::Thick, t.style(Role::BorderFocused), t.style(Role::TitleFocused), "▶ ")
+    } else {
+        (BorderType::Rounded, t.style(Role::Border), t.style(Role::Title), "")
+    };
+    let mut spans = vec![Span::styled(format!(" {mark}"), ts)];
+    spans.extend(title.spans.into_iter().map(|sp| if sp.style == Default::default() { sp.style(ts) } else { sp }));
+    spans.push(Span::styled(" ", ts));
+    Block::bordered().border_type(bt).border_style(bs).title(Line::from(spans))
+}
+
+fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let bar = t.style(Role::StatusBar);
+    let mut left = vec![
+        Span::styled(" opsdeck ", bar.add_modifier(Modifier::BOLD)),
+        Span::styled("│", bar),
+        Span::styled(" 1 Metrics ", t.style(Role::TitleFocused).add_modifier(Modifier::REVERSED)),
+        Span::styled("│", bar),
+    ];
+    if let Some(h) = s.metrics.shown() {
+        left.push(Span::styled(
+            format!(" {} · up {} · load {:.2} {:.2} {:.2}", h.hostname, fmt::uptime(h.uptime_s), h.load[0], h.load[1], h.load[2]),
+            bar,
+        ));
+    }
+    let mut right = vec![Span::styled(format!("window {} ", s.metrics.window.label()), bar)];
+    if s.metrics.frozen.is_some() {
+        right.insert(0, Span::styled(" ❄ FROZEN ", t.style(Role::StatusWarn).add_modifier(Modifier::REVERSED)));
+    }
+    if s.zoomed {
+        right.insert(0, Span::styled(" ⤢ zoom ", bar.add_modifier(Modifier::BOLD)));
+    }
+    let rw: u16 = right.iter().map(|sp| sp.width() as u16).sum();
+    f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
+    if area.width > rw + 20 {
+        f.render_widget(Paragraph::new(Line::from(right)).style(bar), Rect::new(area.x + area.width - rw, area.y, rw, 1));
+    }
+}
+
+fn render_tiny(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let text = match s.metrics.shown() {
+        Some(h) => format!("CPU {:.0}% MEM {:.0}% (enlarge the terminal)", h.cpu_total, h.mem_pct()),
+        None => "opsdeck: enlarge the terminal".into(),
+    };
+    f.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }).style(t.style(Role::Text)), area);
+}

@@ -1,0 +1,127 @@
+//! Popups: help, command palette, messages.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
+
+use crate::app::Overlay;
+use crate::app::overlay::{HelpState, MessageState, PaletteState};
+use crate::config::theme::{Role, Theme};
+
+pub fn render(f: &mut Frame, body: Rect, o: &Overlay, t: &Theme) {
+    match o {
+        Overlay::Help(h) => help(f, centered(body, 90, 80, 100), h, t),
+        Overlay::Palette(p) => palette(f, top_centered(body, 70, 16, 80), p, t),
+        Overlay::Message(m) => message(f, centered(body, 80, 60, 90), m, t),
+    }
+}
+
+fn popup<'a>(title: &'a str, t: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(t.style(Role::PopupBorder))
+        .title(Span::styled(format!(" {title} "), t.style(Role::PopupTitle)))
+        .style(t.style(Role::Text))
+}
+
+fn centered(area: Rect, pw: u16, ph: u16, max_w: u16) -> Rect {
+    let w = (area.width * pw / 100).clamp(area.width.min(20), max_w.max(20)).min(area.width);
+    let h = (area.height * ph / 100).max(area.height.min(6)).min(area.height);
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}
+
+fn top_centered(area: Rect, pw: u16, max_h: u16, max_w: u16) -> Rect {
+    let mut r = centered(area, pw, 100, max_w);
+    r.height = max_h.min(area.height);
+    r.y = area.y + area.height.saturating_sub(r.height) / 4;
+    r
+}
+
+fn input_line(f: &mut Frame, area: Rect, prompt: &str, input: &crate::app::input::LineInput, t: &Theme) {
+    let [p, i] = Layout::horizontal([Constraint::Length(prompt.chars().count() as u16), Constraint::Min(1)]).areas(area);
+    f.render_widget(Span::styled(prompt, t.style(Role::TextAccent)), p);
+    f.render_widget(&input.widget(t.style(Role::Input), t.style(Role::InputCursor)), i);
+}
+
+/// Scroll offset that keeps `selected` visible in `height` rows.
+fn offset(selected: usize, height: usize) -> usize {
+    selected.saturating_sub(height.saturating_sub(1))
+}
+
+fn help(f: &mut Frame, area: Rect, h: &HelpState, t: &Theme) {
+    f.render_widget(Clear, area);
+    let block = popup("Help: keys (type to filter, Esc closes)", t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height < 2 {
+        return;
+    }
+    let [q, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    input_line(f, q, "/ ", &h.filter, t);
+    let visible = list.height.saturating_sub(1) as usize;
+    let off = offset(h.selected, visible);
+    let rows = h.shown.iter().enumerate().skip(off).take(visible).map(|(i, &ri)| {
+        let r = &h.all[ri];
+        let sel = i == h.selected;
+        let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+        Row::new(vec![
+            Span::styled(format!("{}{}", if sel { "▸ " } else { "  " }, r.keys), t.style(Role::HintKey)),
+            Span::raw(r.action),
+            Span::styled(r.desc.clone(), t.style(Role::TextDim)),
+            Span::styled(r.context, t.style(Role::TextDim)),
+        ])
+        .style(style)
+    });
+    let table = Table::new(rows, [Constraint::Length(14), Constraint::Length(18), Constraint::Min(10), Constraint::Length(8)])
+        .header(Row::new(["  KEYS", "ACTION", "DESCRIPTION", "CONTEXT"]).style(t.style(Role::TableHeader)));
+    f.render_widget(table, list);
+    if h.shown.is_empty() {
+        let r = Rect::new(list.x, list.y + 1, list.width, 1.min(list.height.saturating_sub(1)));
+        f.render_widget(Span::styled("  no key matches the filter", t.style(Role::TextDim)), r);
+    }
+}
+
+fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
+    f.render_widget(Clear, area);
+    let block = popup("Command palette", t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height < 2 {
+        return;
+    }
+    let [q, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    input_line(f, q, ": ", &p.query, t);
+    let visible = list.height as usize;
+    let off = offset(p.selected, visible);
+    for (row, (i, (item_ix, idx))) in p.matches.iter().enumerate().skip(off).take(visible).enumerate() {
+        let item = &p.items[*item_ix];
+        let sel = i == p.selected;
+        let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+        let mut spans = vec![Span::styled(if sel { "▸ " } else { "  " }, base)];
+        for (ci, ch) in item.action.name().chars().enumerate() {
+            let st = if idx.contains(&(ci as u32)) { base.patch(t.style(Role::Match)).add_modifier(Modifier::UNDERLINED) } else { base };
+            spans.push(Span::styled(ch.to_string(), st));
+        }
+        spans.push(Span::styled(format!("  {}", item.action.desc()), base.patch(t.style(Role::TextDim))));
+        let r = Rect::new(list.x, list.y + row as u16, list.width, 1);
+        f.render_widget(Paragraph::new(Line::from(spans)).style(base), r);
+        let kw = item.keys.chars().count() as u16 + 1;
+        if !item.keys.is_empty() && list.width > kw + 30 {
+            f.render_widget(Span::styled(item.keys.clone(), base.patch(t.style(Role::HintKey))), Rect::new(list.x + list.width - kw, r.y, kw, 1));
+        }
+    }
+    if p.matches.is_empty() {
+        f.render_widget(Span::styled("  no action matches", t.style(Role::TextDim)), Rect::new(list.x, list.y, list.width, 1));
+    }
+}
+
+fn message(f: &mut Frame, area: Rect, m: &MessageState, t: &Theme) {
+    f.render_widget(Clear, area);
+    let block = popup(&m.title, t);
+    let mut lines: Vec<Line> = m.lines.iter().map(|l| Line::styled(l.clone(), t.style(Role::Text))).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Press Enter or Esc to continue.", t.style(Role::TextDim)));
+    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}

@@ -1,0 +1,289 @@
+//! The metrics pane's boxes: CPU, memory, network, disks, processes.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use crate::app::panes::metrics::MetricsState;
+use crate::app::{AppState, BoxId};
+use crate::config::settings::{SortKey, Threshold as Levels};
+use crate::config::theme::{Role, Theme};
+use crate::ui::boxed;
+use crate::ui::widgets::chart::{ChartSeries, Threshold, TimeChart};
+use crate::ui::widgets::fmt;
+
+pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme) {
+    let focused = s.focus == id;
+    match id {
+        BoxId::Cpu => cpu(f, area, focused, &s.metrics, t),
+        BoxId::Memory => memory(f, area, focused, &s.metrics, t),
+        BoxId::Network => network(f, area, focused, &s.metrics, t),
+        BoxId::Disks => disks(f, area, focused, &s.metrics, t),
+        BoxId::Processes => processes(f, area, focused, &s.metrics, t),
+    }
+}
+
+/// A level word + glyph for a percentage against thresholds (never colour alone).
+fn level(v: f64, l: Levels, t: &Theme) -> Option<Span<'static>> {
+    if v >= f64::from(l.crit) {
+        Some(Span::styled(" ▲ CRIT", t.style(Role::ChartCrit).add_modifier(Modifier::BOLD)))
+    } else if v >= f64::from(l.warn) {
+        Some(Span::styled(" △ WARN", t.style(Role::ChartWarn)))
+    } else {
+        None
+    }
+}
+
+fn thresholds(l: Levels, t: &Theme) -> Vec<Threshold> {
+    vec![
+        Threshold { value: f64::from(l.warn), style: t.style(Role::ChartWarn), critical: false },
+        Threshold { value: f64::from(l.crit), style: t.style(Role::ChartCrit), critical: true },
+    ]
+}
+
+/// Series values fitted to the chart's width for the current window.
+fn fit(m: &MetricsState, name: &str, n: usize) -> Vec<f32> {
+    let (Some(end), Some(col)) = (m.chart_end(), m.series.col(name)) else { return vec![f32::NAN; n] };
+    let Some(tier) = m.series.tier_for_window(m.window.ms()) else { return vec![f32::NAN; n] };
+    let to = tier.slot_of(end) + 1;
+    let from = to - m.window.ms() / tier.spec.step_ms;
+    tier.resample(col, from, to, n)
+}
+
+fn chart(m: &MetricsState, y_max: f64, y_fmt: fn(f64) -> String, t: &Theme) -> TimeChart {
+    TimeChart {
+        marker: m.marker,
+        y_min: 0.0,
+        y_max,
+        y_fmt,
+        x_labels: [format!("-{}", m.window.label()), if m.frozen.is_some() { "frozen".into() } else { "now".into() }],
+        series: Vec::new(),
+        thresholds: Vec::new(),
+        axis_style: t.style(Role::ChartAxis),
+        label_style: t.style(Role::ChartLabel),
+    }
+}
+
+fn pct_fmt(v: f64) -> String {
+    fmt::pct(v)
+}
+
+fn cpu(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
+    let snap = m.shown();
+    let mut title = vec![Span::raw("CPU")];
+    if let Some(h) = snap {
+        title.push(Span::styled(format!(" {:.0}%", h.cpu_total), t.style(Role::TextAccent)));
+        if let Some(l) = level(f64::from(h.cpu_total), m.thresholds.cpu, t) {
+            title.push(l);
+        }
+        title.push(Span::styled(format!(" · {} cores", h.cpu_cores.len()), t.style(Role::TextDim)));
+    } else {
+        title.push(Span::styled(" · waiting for the first sample", t.style(Role::TextDim)));
+    }
+    let block = boxed(Line::from(title), focused, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let cores = snap.map_or(0, |h| h.cpu_cores.len());
+    let per_col = inner.height.max(1) as usize;
+    let cols = cores.div_ceil(per_col).max(1);
+    let want = (cols as u16) * 17;
+    let (chart_area, cores_area) = if cores > 0 && inner.width >= want + 30 {
+        let [a, b] = Layout::horizontal([Constraint::Min(20), Constraint::Length(want)]).areas(inner);
+        (a, Some(b))
+    } else {
+        (inner, None)
+    };
+    let mut c = chart(m, 100.0, pct_fmt, t);
+    c.thresholds = thresholds(m.thresholds.cpu, t);
+    let n = c.x_dots(chart_area);
+    c.series.push(ChartSeries { values: fit(m, "cpu.total", n), style: t.style(Role::ChartSeries1) });
+    f.render_widget(c, chart_area);
+    if let (Some(ca), Some(h)) = (cores_area, snap) {
+        for (i, v) in h.cpu_cores.iter().enumerate() {
+            let (col, row) = (i / per_col, i % per_col);
+            let r = Rect::new(ca.x + 1 + col as u16 * 17, ca.y + row as u16, 16, 1);
+            if r.y < ca.y + ca.height {
+                f.render_widget(gauge_line(&format!("C{i:<2}"), f64::from(*v), 7, m.thresholds.cpu, t), r);
+            }
+        }
+    }
+}
+
+/// "C0 ▕███░░░░▏ 45%" — bar plus the number, so the level reads without colour.
+fn gauge_line(label: &str, pct: f64, width: usize, l: Levels, t: &Theme) -> Paragraph<'static> {
+    let filled = ((pct / 100.0).clamp(0.0, 1.0) * width as f64).round() as usize;
+    let fill_style = if pct >= f64::from(l.crit) {
+        t.style(Role::ChartCrit)
+    } else if pct >= f64::from(l.warn) {
+        t.style(Role::ChartWarn)
+    } else {
+        t.style(Role::GaugeFill)
+    };
+    Paragraph::new(Line::from(vec![
+        Span::styled(format!("{label} "), t.style(Role::TextDim)),
+        Span::styled("█".repeat(filled), fill_style),
+        Span::styled("░".repeat(width - filled), t.style(Role::GaugeEmpty)),
+        Span::styled(format!("{:>4.0}%", pct), t.style(Role::Text)),
+    ]))
+}
+
+fn memory(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
+    let mut title = vec![Span::raw("Memory")];
+    if let Some(h) = m.shown() {
+        title.push(Span::styled(
+            format!(" {} / {} {:.0}%", fmt::bytes(h.mem_used as f64), fmt::bytes(h.mem_total as f64), h.mem_pct()),
+            t.style(Role::ChartSeries1),
+        ));
+        if let Some(l) = level(f64::from(h.mem_pct()), m.thresholds.memory, t) {
+            title.push(l);
+        }
+        if h.swap_total > 0 {
+            title.push(Span::styled(format!(" · swap {:.0}%", h.swap_pct()), t.style(Role::ChartSeries2)));
+        } else {
+            title.push(Span::styled(" · no swap", t.style(Role::TextDim)));
+        }
+    }
+    let block = boxed(Line::from(title), focused, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let mut c = chart(m, 100.0, pct_fmt, t);
+    c.thresholds = thresholds(m.thresholds.memory, t);
+    let n = c.x_dots(inner);
+    c.series.push(ChartSeries { values: fit(m, "swap.used_pct", n), style: t.style(Role::ChartSeries2) });
+    c.series.push(ChartSeries { values: fit(m, "mem.used_pct", n), style: t.style(Role::ChartSeries1) });
+    f.render_widget(c, inner);
+}
+
+fn network(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
+    let mut title = vec![Span::raw("Network")];
+    if let Some(h) = m.shown() {
+        title.push(Span::styled(format!(" ↓ {}", fmt::rate(h.net_rx_bps())), t.style(Role::ChartSeries3)));
+        title.push(Span::styled(format!(" ↑ {}", fmt::rate(h.net_tx_bps())), t.style(Role::ChartSeries4)));
+    }
+    let block = boxed(Line::from(title), focused, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let mut c = chart(m, 1.0, fmt::rate_axis, t);
+    let n = c.x_dots(inner);
+    let rx = fit(m, "net.rx_bps", n);
+    let tx = fit(m, "net.tx_bps", n);
+    let peak = rx.iter().chain(tx.iter()).filter(|v| v.is_finite()).fold(0.0f64, |a, v| a.max(f64::from(*v)));
+    c.y_max = fmt::nice_rate_ceiling(peak);
+    // the label width may change with the scale: refit to the final plot width
+    let n2 = c.x_dots(inner);
+    let (rx, tx) = if n2 == n { (rx, tx) } else { (fit(m, "net.rx_bps", n2), fit(m, "net.tx_bps", n2)) };
+    c.series.push(ChartSeries { values: tx, style: t.style(Role::ChartSeries4) });
+    c.series.push(ChartSeries { values: rx, style: t.style(Role::ChartSeries3) });
+    f.render_widget(c, inner);
+}
+
+fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
+    let mut title = vec![Span::raw("Disks")];
+    if let Some(h) = m.shown() {
+        title.push(Span::styled(format!(" r {} w {}", fmt::rate(h.disk_read_bps), fmt::rate(h.disk_write_bps)), t.style(Role::TextDim)));
+    }
+    let block = boxed(Line::from(title), focused, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(h) = m.shown() else { return };
+    let rows = h.disks.iter().skip(m.disk_offset).map(|d| {
+        let p = f64::from(d.used_pct());
+        let mark = if p >= f64::from(m.thresholds.disk.crit) {
+            Span::styled(format!("{p:.0}% ▲"), t.style(Role::ChartCrit))
+        } else if p >= f64::from(m.thresholds.disk.warn) {
+            Span::styled(format!("{p:.0}% △"), t.style(Role::ChartWarn))
+        } else {
+            Span::styled(format!("{p:.0}%"), t.style(Role::Text))
+        };
+        Row::new(vec![
+            Cell::from(d.mount.clone()),
+            Cell::from(format!("{}/{}", fmt::bytes(d.used() as f64), fmt::bytes(d.total as f64))),
+            Cell::from(mark),
+            Cell::from(fmt::rate(d.read_bps)),
+            Cell::from(fmt::rate(d.write_bps)),
+        ])
+    });
+    let table = Table::new(rows, [Constraint::Min(6), Constraint::Length(17), Constraint::Length(6), Constraint::Length(10), Constraint::Length(10)])
+        .header(Row::new(["MOUNT", "USED/SIZE", "USE", "READ", "WRITE"]).style(t.style(Role::TableHeader)))
+        .style(t.style(Role::Text));
+    f.render_widget(table, inner);
+}
+
+fn sort_label(m: &MetricsState) -> String {
+    let name = match m.sort {
+        SortKey::Cpu => "CPU",
+        SortKey::Memory => "MEM",
+        SortKey::Pid => "PID",
+        SortKey::Name => "NAME",
+    };
+    format!("{name} {}", if m.sort_desc { "▼" } else { "▲" })
+}
+
+fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
+    let total = m.shown().map_or(0, |h| h.procs.len());
+    let mut title = vec![Span::raw("Processes"), Span::styled(format!(" {}/{total} · by {}", m.procs.len(), sort_label(m)), t.style(Role::TextDim))];
+    if !m.filter.text().is_empty() && !m.filter_editing {
+        title.push(Span::styled(format!(" · filter \"{}\"", m.filter.text()), t.style(Role::TextAccent)));
+    }
+    let block = boxed(Line::from(title), focused, t);
+    let mut inner = block.inner(area);
+    f.render_widget(block, area);
+    if m.filter_editing && inner.height > 1 {
+        let r = Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1);
+        inner.height -= 1;
+        let [p, i] = Layout::horizontal([Constraint::Length(9), Constraint::Min(1)]).areas(r);
+        f.render_widget(Span::styled("filter / ", t.style(Role::TextAccent)), p);
+        f.render_widget(&m.filter.widget(t.style(Role::Input), t.style(Role::InputCursor)), i);
+    }
+    let mem_total = m.shown().map_or(0, |h| h.mem_total).max(1) as f64;
+    let visible = inner.height.saturating_sub(1) as usize;
+    let off = m.selected.saturating_sub(visible.saturating_sub(1));
+    let arrow = |k: SortKey| if m.sort == k { if m.sort_desc { "▼" } else { "▲" } } else { "" };
+    let rows = m.procs.iter().enumerate().skip(off).take(visible).map(|(i, p)| {
+        let sel = i == m.selected && focused;
+        let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+        Row::new(vec![
+            Cell::from(format!("{}{}", if sel { "▸" } else { " " }, p.pid)),
+            Cell::from(p.name.clone()),
+            Cell::from(format!("{:>5.1}", p.cpu)),
+            Cell::from(format!("{:>9}", fmt::bytes(p.mem as f64))),
+            Cell::from(format!("{:>5.1}", p.mem as f64 * 100.0 / mem_total)),
+            Cell::from(p.status.clone()),
+            Cell::from(Span::styled(p.cmd.clone(), if sel { Style::default() } else { t.style(Role::TextDim) })),
+        ])
+        .style(style)
+    });
+    let header = Row::new(vec![
+        format!(" PID{}", arrow(SortKey::Pid)),
+        format!("NAME{}", arrow(SortKey::Name)),
+        format!(" CPU%{}", arrow(SortKey::Cpu)),
+        format!("      MEM{}", arrow(SortKey::Memory)),
+        " MEM%".to_string(),
+        "STATE".to_string(),
+        "COMMAND".to_string(),
+    ])
+    .style(t.style(Role::TableHeader));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Length(16),
+            Constraint::Length(6),
+            Constraint::Length(10),
+            Constraint::Length(5),
+            Constraint::Length(8),
+            Constraint::Min(0),
+        ],
+    )
+    .header(header)
+    .style(t.style(Role::Text));
+    f.render_widget(table, inner);
+    if m.procs.is_empty() && total > 0 && inner.height > 1 {
+        f.render_widget(
+            Span::styled("  no process matches the filter", t.style(Role::TextDim)),
+            Rect::new(inner.x, inner.y + 1, inner.width, 1),
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! One view module per pane.
+
+pub mod metrics;

@@ -1,0 +1,45 @@
+//! The status bar: sources and their state, key hints from the keymap, warnings, clock.
+
+use chrono::{FixedOffset, TimeZone};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::AppState;
+use crate::config::theme::{Role, Theme};
+use crate::ui::widgets::fmt;
+
+pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let bar = t.style(Role::StatusBar);
+    let mut left: Vec<Span> = Vec::new();
+    let stale_after = (s.metrics.refresh_ms * 3).max(3000);
+    for src in &s.sources {
+        let (glyph, word, role) = match src.last_event {
+            None => ("○", "waiting".to_string(), Role::StatusInfo),
+            Some(ts) if s.now - ts <= stale_after => ("●", "live".to_string(), Role::StatusOk),
+            Some(ts) => ("◌", format!("stale {}", fmt::age(s.now - ts)), Role::StatusWarn),
+        };
+        left.push(Span::styled(format!(" {glyph} {} {word} ", src.name), t.style(role)));
+    }
+    if !s.pending.is_empty() {
+        left.push(Span::styled(format!(" {} … ", crate::config::keymap::format_keys(&s.pending)), t.style(Role::HintKey)));
+    }
+    for (k, d) in &s.hints {
+        left.push(Span::styled(format!(" {k}"), t.style(Role::HintKey)));
+        left.push(Span::styled(format!(" {d}"), t.style(Role::HintDesc)));
+    }
+    let tz = FixedOffset::east_opt(s.utc_offset_s).unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
+    let clock = tz.timestamp_millis_opt(s.now).single().map(|d| d.format("%H:%M").to_string()).unwrap_or_default();
+    let mut right = Vec::new();
+    if !s.warnings.is_empty() {
+        let n = s.warnings.len();
+        right.push(Span::styled(format!(" ⚠ {n} config problem{} (defaults in use) ", if n == 1 { "" } else { "s" }), t.style(Role::StatusWarn)));
+    }
+    right.push(Span::styled(format!(" {clock} "), bar));
+    let rw: u16 = right.iter().map(|sp| sp.width() as u16).sum();
+    f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
+    if area.width > rw {
+        f.render_widget(Paragraph::new(Line::from(right)).style(bar), Rect::new(area.x + area.width - rw, area.y, rw, 1));
+    }
+}

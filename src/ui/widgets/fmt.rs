@@ -1,0 +1,111 @@
+//! Number formatting for people: binary byte prefixes, rates, percentages, ages.
+
+/// 1536 -> "1.5 KiB".
+pub fn bytes(b: f64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if !b.is_finite() || b < 0.0 {
+        return "-".into();
+    }
+    let mut v = b;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{v:.0} B")
+    } else if v < 10.0 {
+        format!("{v:.1} {}", UNITS[u])
+    } else {
+        format!("{v:.0} {}", UNITS[u])
+    }
+}
+
+/// Bytes per second.
+pub fn rate(bps: f64) -> String {
+    format!("{}/s", bytes(bps))
+}
+
+/// Compact byte rate for chart axes: "1.5K", "20M".
+pub fn rate_axis(bps: f64) -> String {
+    let s = bytes(bps);
+    let mut parts = s.split(' ');
+    let (n, u) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    format!("{n}{}", u.chars().next().filter(|c| *c != 'B').map(String::from).unwrap_or_default())
+}
+
+pub fn pct(v: f64) -> String {
+    format!("{v:.0}%")
+}
+
+/// Smallest "nice" binary value >= v (1, 2, 5 × 1024^k), at least 1 KiB.
+pub fn nice_rate_ceiling(v: f64) -> f64 {
+    let mut base = 1024.0f64;
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            if base * m >= v {
+                return base * m;
+            }
+        }
+        base *= 10.0;
+        if base > 1e18 {
+            return v;
+        }
+    }
+}
+
+/// 93784 s -> "1d 2h".
+pub fn uptime(s: u64) -> String {
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else {
+        format!("{m}m")
+    }
+}
+
+/// An age in ms -> "4s", "3m", "2h".
+pub fn age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{}h", s / 3600)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_prefixes() {
+        assert_eq!(bytes(0.0), "0 B");
+        assert_eq!(bytes(1536.0), "1.5 KiB");
+        assert_eq!(bytes(20.0 * 1024.0 * 1024.0), "20 MiB");
+        assert_eq!(rate(2048.0), "2.0 KiB/s");
+        assert_eq!(rate_axis(2048.0), "2.0K");
+        assert_eq!(rate_axis(12.0), "12");
+        assert_eq!(bytes(f64::NAN), "-");
+    }
+
+    #[test]
+    fn nice_ceilings() {
+        assert_eq!(nice_rate_ceiling(0.0), 1024.0);
+        assert_eq!(nice_rate_ceiling(1500.0), 2048.0);
+        assert_eq!(nice_rate_ceiling(3000.0), 5120.0);
+        assert_eq!(nice_rate_ceiling(6000.0), 10240.0);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(uptime(93_784), "1d 2h");
+        assert_eq!(uptime(3_700), "1h 1m");
+        assert_eq!(age(4_200), "4s");
+        assert_eq!(age(7_300_000), "2h");
+    }
+}

@@ -1,0 +1,4 @@
+//! Shared widgets and formatting.
+
+pub mod chart;
+pub mod fmt;
