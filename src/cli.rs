@@ -155,15 +155,22 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).max_blocking_threads(8).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(8)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
-    let engine = match Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock)) {
-        Ok(e) => e,
-        Err(e) => return fail(e),
-    };
+    let engine =
+        match Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock))
+        {
+            Ok(e) => e,
+            Err(e) => return fail(e),
+        };
     let result = rt.block_on(async {
         engine.start();
         let r = run_tui(TuiOptions { config, theme, keymap, warnings, read_only: cli.read_only }, engine.clone()).await;
@@ -288,7 +295,10 @@ fn key(op: &KeyOp, paths: &Paths) -> ExitCode {
                 Ok((backend, why)) => {
                     if let Some(why) = why {
                         eprintln!("warning: no OS keyring available ({why})");
-                        eprintln!("warning: stored in the 0600 fallback file instead; or set {} in the environment", secrets::env_var_name(name));
+                        eprintln!(
+                            "warning: stored in the 0600 fallback file instead; or set {} in the environment",
+                            secrets::env_var_name(name)
+                        );
                     }
                     eprintln!("stored {name} in the {backend}");
                     ExitCode::SUCCESS

@@ -22,6 +22,12 @@ pub fn init(dir: &Path) -> Result<WorkerGuard, String> {
         .map_err(|e| format!("{}: cannot open the log file: {e}", dir.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = EnvFilter::try_from_env("OPSDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false).with_target(true).try_init().map_err(|e| e.to_string())?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_target(true)
+        .try_init()
+        .map_err(|e| e.to_string())?;
     Ok(guard)
 }

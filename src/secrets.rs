@@ -14,7 +14,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use keyring_core::api::CredentialStoreApi as _;
 use keyring_core::{CredentialStore, Entry};
 
 const SERVICE: &str = "opsdeck";
@@ -48,13 +47,15 @@ impl std::fmt::Display for Backend {
 }
 
 pub fn check_name(name: &str) -> Result<(), SecretError> {
-    let ok = !name.is_empty() && name.len() <= 128 && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));
+    let ok =
+        !name.is_empty() && name.len() <= 128 && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));
     if ok { Ok(()) } else { Err(SecretError::BadName(name.into())) }
 }
 
 /// `OPSDECK_SECRET_BACKEND_PROD` for `backend:prod`.
 pub fn env_var_name(name: &str) -> String {
-    let up: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let up: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     format!("OPSDECK_SECRET_{up}")
 }
 
@@ -123,7 +124,13 @@ fn read_file(path: &Path) -> Result<toml::Table, SecretError> {
     let src = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(toml::Table::new()),
-        Err(e) => return Err(SecretError::File { path: shown, what: format!("cannot read: {e}"), hint: "check its permissions".into() }),
+        Err(e) => {
+            return Err(SecretError::File {
+                path: shown,
+                what: format!("cannot read: {e}"),
+                hint: "check its permissions".into(),
+            });
+        }
     };
     #[cfg(unix)]
     {
@@ -135,12 +142,20 @@ fn read_file(path: &Path) -> Result<toml::Table, SecretError> {
             eprintln!("warning: {shown} is readable by other users: chmod 600 {shown}");
         }
     }
-    src.parse::<toml::Table>().map_err(|e| SecretError::File { path: shown, what: e.message().to_string(), hint: "the file holds lines like name = \"secret\"".into() })
+    src.parse::<toml::Table>().map_err(|e| SecretError::File {
+        path: shown,
+        what: e.message().to_string(),
+        hint: "the file holds lines like name = \"secret\"".into(),
+    })
 }
 
 fn write_file(path: &Path, table: &toml::Table) -> Result<(), SecretError> {
     let shown = path.display().to_string();
-    let err = |what: String| SecretError::File { path: shown.clone(), what, hint: "check the directory exists and is writable".into() };
+    let err = |what: String| SecretError::File {
+        path: shown.clone(),
+        what,
+        hint: "check the directory exists and is writable".into(),
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create directory: {e}")))?;
     }

@@ -87,7 +87,10 @@ pub enum Effect {
     /// Clear the terminal and paint everything again.
     Redraw,
     /// Persist a small UI preference.
-    SaveUi { key: String, value: String },
+    SaveUi {
+        key: String,
+        value: String,
+    },
 }
 
 /// Read-only context of an update: the clock, keymap and configuration.
@@ -226,7 +229,8 @@ fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &mut Vec<Effe
     if key.kind == KeyEventKind::Release {
         return false;
     }
-    let text_char = matches!(key.code, KeyCode::Char(_)) && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    let text_char =
+        matches!(key.code, KeyCode::Char(_)) && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
     // A focused text input gets first refusal of printable keys.
     if state.pending.is_empty() {
         if let Some(o) = &mut state.overlay

@@ -70,7 +70,12 @@ impl Overlay {
         order.extend(KeyContext::ALL.into_iter().filter(|c| *c != focused));
         for ctx in order {
             for b in keymap.bindings(ctx) {
-                all.push(HelpRow { context: ctx.name(), keys: format_keys(&b.keys), action: b.action.name(), desc: b.desc.clone() });
+                all.push(HelpRow {
+                    context: ctx.name(),
+                    keys: format_keys(&b.keys),
+                    action: b.action.name(),
+                    desc: b.desc.clone(),
+                });
             }
         }
         let shown = (0..all.len()).collect();
@@ -82,7 +87,10 @@ impl Overlay {
         let items: Vec<PaletteItem> = UserAction::ALL
             .iter()
             .filter(|a| !matches!(a, UserAction::Close | UserAction::Confirm | UserAction::CommandPalette))
-            .map(|a| PaletteItem { action: *a, keys: keymap.binding_for(ctxs, *a).map(|b| format_keys(&b.keys)).unwrap_or_default() })
+            .map(|a| PaletteItem {
+                action: *a,
+                keys: keymap.binding_for(ctxs, *a).map(|b| format_keys(&b.keys)).unwrap_or_default(),
+            })
             .collect();
         let mut p = PaletteState {
             query: LineInput::new("type an action"),
@@ -125,7 +133,9 @@ impl Overlay {
         let (sel, len) = match self {
             Overlay::Help(h) => (&mut h.selected, h.shown.len()),
             Overlay::Palette(p) => (&mut p.selected, p.matches.len()),
-            Overlay::Message(_) => return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None),
+            Overlay::Message(_) => {
+                return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
+            }
         };
         let last = len.saturating_sub(1);
         match a {
@@ -155,7 +165,10 @@ impl HelpState {
             .all
             .iter()
             .enumerate()
-            .filter(|(_, r)| q.is_empty() || [r.keys.as_str(), r.action, &r.desc, r.context].iter().any(|f| f.to_lowercase().contains(&q)))
+            .filter(|(_, r)| {
+                q.is_empty()
+                    || [r.keys.as_str(), r.action, &r.desc, r.context].iter().any(|f| f.to_lowercase().contains(&q))
+            })
             .map(|(i, _)| i)
             .collect();
         self.selected = 0;

@@ -1,1 +1,277 @@
+//! Reducer tests: state and returned effects, no runtime.
 
+use std::sync::Arc;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::config::settings::{SortKey, Window};
+use crate::protocol::{Event, HostSnapshot, ProcInfo, Topic};
+
+struct Fixture {
+    keymap: Keymap,
+    config: Config,
+    now: Ts,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture { keymap: Keymap::fallback(), config: Config::default(), now: 1_700_000_000_000 }
+    }
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx { now: self.now, keymap: &self.keymap, config: &self.config }
+    }
+    fn state(&self) -> AppState {
+        AppState::new(&self.ctx())
+    }
+    fn key(&self, s: &mut AppState, code: KeyCode) -> Vec<Effect> {
+        update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &self.ctx())
+    }
+    fn chars(&self, s: &mut AppState, text: &str) {
+        for c in text.chars() {
+            self.key(s, KeyCode::Char(c));
+        }
+    }
+}
+
+fn proc(pid: u32, name: &str, cpu: f32, mem: u64) -> ProcInfo {
+    ProcInfo { pid, name: name.into(), cmd: format!("/usr/bin/{name} --flag"), cpu, mem, status: "Sleeping".into() }
+}
+
+fn sample(ts: Ts) -> Arc<Envelope> {
+    let snap = HostSnapshot {
+        ts,
+        hostname: "host".into(),
+        cpu_total: 42.0,
+        cpu_cores: vec![40.0, 44.0],
+        mem_total: 100,
+        mem_used: 50,
+        procs: vec![
+            proc(1, "init", 0.1, 10),
+            proc(200, "postgres", 30.0, 40),
+            proc(300, "nginx", 5.0, 80),
+            proc(42, "sshd", 1.0, 5),
+        ],
+        ..Default::default()
+    };
+    Arc::new(Envelope {
+        epoch: 1,
+        seq: 1,
+        ts,
+        source: LOCAL_SOURCE.into(),
+        topic: Topic::Metrics,
+        event: Event::HostSample(Box::new(snap)),
+    })
+}
+
+fn names(s: &AppState) -> Vec<&str> {
+    s.metrics.procs.iter().map(|p| p.name.as_str()).collect()
+}
+
+#[test]
+fn quit_and_suspend_are_effects() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    assert_eq!(f.key(&mut s, KeyCode::Char('q')), vec![Effect::Quit]);
+    let e = update(&mut s, Action::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL)), &f.ctx());
+    assert_eq!(e, vec![Effect::Suspend]);
+}
+
+#[test]
+fn tab_cycles_focus_and_number_key_returns() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    assert_eq!(s.focus, BoxId::Cpu);
+    f.key(&mut s, KeyCode::Tab);
+    assert_eq!(s.focus, BoxId::Memory);
+    f.key(&mut s, KeyCode::BackTab);
+    f.key(&mut s, KeyCode::BackTab);
+    assert_eq!(s.focus, BoxId::Processes, "wraps backwards");
+    f.key(&mut s, KeyCode::Char('1'));
+    assert_eq!(s.focus, BoxId::Cpu);
+}
+
+#[test]
+fn mouse_click_focuses_and_zoom_toggles() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    update(&mut s, Action::Mouse(MouseInput::Click(BoxId::Disks)), &f.ctx());
+    assert_eq!(s.focus, BoxId::Disks);
+    f.key(&mut s, KeyCode::Char('z'));
+    assert!(s.zoomed);
+    f.key(&mut s, KeyCode::Esc);
+    assert!(!s.zoomed, "Esc leaves zoom");
+}
+
+#[test]
+fn samples_sort_by_cpu_then_memory_and_keep_selection() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    update(&mut s, Action::Events(vec![sample(f.now)]), &f.ctx());
+    assert_eq!(names(&s), vec!["postgres", "nginx", "sshd", "init"]);
+    s.focus = BoxId::Processes;
+    f.key(&mut s, KeyCode::Down);
+    assert_eq!(s.metrics.selected_pid, Some(300));
+    let e = f.key(&mut s, KeyCode::Char('M'));
+    assert_eq!(names(&s), vec!["nginx", "postgres", "init", "sshd"]);
+    assert_eq!(s.metrics.procs[s.metrics.selected].pid, 300, "selection follows the pid");
+    assert_eq!(e, vec![Effect::SaveUi { key: "metrics.sort".into(), value: "memory:true".into() }]);
+    f.key(&mut s, KeyCode::Char('M'));
+    assert_eq!(names(&s)[0], "sshd", "same key again reverses");
+    f.key(&mut s, KeyCode::Char('n'));
+    assert_eq!(s.metrics.sort, SortKey::Name);
+    assert_eq!(names(&s), vec!["init", "nginx", "postgres", "sshd"]);
+}
+
+#[test]
+fn filter_takes_printable_keys_first_and_esc_clears() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    update(&mut s, Action::Events(vec![sample(f.now)]), &f.ctx());
+    f.key(&mut s, KeyCode::Char('/'));
+    assert!(s.metrics.filter_editing);
+    f.chars(&mut s, "ngi");
+    assert_eq!(names(&s), vec!["nginx"], "q/j/k-like letters typed into the filter, not run");
+    f.chars(&mut s, "q");
+    assert_eq!(s.metrics.filter.text(), "ngiq", "q is text while filtering");
+    f.key(&mut s, KeyCode::Backspace);
+    f.key(&mut s, KeyCode::Enter);
+    assert!(!s.metrics.filter_editing);
+    assert_eq!(names(&s), vec!["nginx"], "filter stays after Enter");
+    f.key(&mut s, KeyCode::Esc);
+    assert_eq!(s.metrics.procs.len(), 4, "Esc clears the filter");
+    f.key(&mut s, KeyCode::Char('/'));
+    f.chars(&mut s, "200");
+    assert_eq!(names(&s), vec!["postgres"], "a pid matches exactly");
+}
+
+#[test]
+fn window_steps_and_freeze_holds_the_snapshot() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    assert_eq!(s.metrics.window, Window::M5);
+    let e = f.key(&mut s, KeyCode::Char(']'));
+    assert_eq!(s.metrics.window, Window::M15);
+    assert_eq!(e, vec![Effect::SaveUi { key: "metrics.window".into(), value: "15m".into() }]);
+    f.key(&mut s, KeyCode::Char('['));
+    f.key(&mut s, KeyCode::Char('['));
+    f.key(&mut s, KeyCode::Char('['));
+    assert_eq!(s.metrics.window, Window::M1, "clamped at the shortest");
+
+    update(&mut s, Action::Events(vec![sample(f.now)]), &f.ctx());
+    f.key(&mut s, KeyCode::Char('f'));
+    assert_eq!(s.metrics.chart_end(), Some(f.now));
+    update(&mut s, Action::Events(vec![sample(f.now + 5000)]), &f.ctx());
+    assert_eq!(s.metrics.chart_end(), Some(f.now), "frozen charts do not move");
+    assert_eq!(s.metrics.series.latest("cpu.total"), 42.0, "but data keeps being recorded");
+    f.key(&mut s, KeyCode::Char('f'));
+    assert_eq!(s.metrics.chart_end(), Some(f.now + 5000));
+}
+
+#[test]
+fn help_lists_keys_from_the_keymap_and_filters() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    f.key(&mut s, KeyCode::Char('?'));
+    let Some(Overlay::Help(h)) = &s.overlay else { panic!("help not open") };
+    assert!(h.all.iter().any(|r| r.action == "quit" && r.keys == "q"));
+    assert_eq!(h.all[0].context, "metrics", "focused context first");
+    f.chars(&mut s, "freeze");
+    let Some(Overlay::Help(h)) = &s.overlay else { panic!("help closed by typing") };
+    assert!(!h.shown.is_empty());
+    assert!(
+        h.shown.iter().all(|i| h.all[*i].action.contains("freeze") || h.all[*i].desc.to_lowercase().contains("freeze"))
+    );
+    f.key(&mut s, KeyCode::Esc);
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn palette_fuzzy_matches_and_runs_the_action() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    f.key(&mut s, KeyCode::Char(':'));
+    f.chars(&mut s, "zmtg");
+    let Some(Overlay::Palette(p)) = &s.overlay else { panic!("palette not open") };
+    assert_eq!(p.items[p.matches[0].0].action, UserAction::ZoomToggle, "fuzzy: z-m-t-g in zoom_toggle");
+    assert!(!p.matches[0].1.is_empty(), "match positions for highlighting");
+    f.key(&mut s, KeyCode::Enter);
+    assert!(s.overlay.is_none());
+    assert!(s.zoomed, "the chosen action ran");
+    f.key(&mut s, KeyCode::Char(':'));
+    f.chars(&mut s, "quit");
+    assert_eq!(f.key(&mut s, KeyCode::Enter), vec![Effect::Quit]);
+}
+
+#[test]
+fn chords_wait_then_match_or_reset() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    update(&mut s, Action::Events(vec![sample(f.now)]), &f.ctx());
+    s.focus = BoxId::Processes;
+    f.key(&mut s, KeyCode::Char('G'));
+    assert_eq!(s.metrics.selected, 3);
+    f.key(&mut s, KeyCode::Char('g'));
+    assert_eq!(s.pending.len(), 1, "g waits for the second key");
+    f.key(&mut s, KeyCode::Char('g'));
+    assert!(s.pending.is_empty());
+    assert_eq!(s.metrics.selected, 0, "g g jumps to the top");
+    f.key(&mut s, KeyCode::Char('g'));
+    f.key(&mut s, KeyCode::Char('x'));
+    assert!(s.pending.is_empty(), "an unbound continuation resets the chord");
+}
+
+#[test]
+fn unbound_keys_do_not_repaint_and_ticks_repaint_on_the_minute() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    s.dirty = false;
+    f.key(&mut s, KeyCode::F(12));
+    assert!(!s.dirty);
+    let mut f2 = Fixture::new();
+    f2.now = f.now - f.now.rem_euclid(60_000) + 59_000;
+    let mut s2 = f2.state();
+    s2.dirty = false;
+    update(&mut s2, Action::Tick, &f2.ctx());
+    assert!(!s2.dirty, "same minute: nothing to paint");
+    f2.now += 2000;
+    update(&mut s2, Action::Tick, &f2.ctx());
+    assert!(s2.dirty, "the clock changed");
+}
+
+#[test]
+fn message_popup_closes_and_hints_follow_the_keymap() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    assert!(s.hints.iter().any(|(k, d)| k == "?" && d == "help"));
+    s.overlay = Some(Overlay::message("Problems", vec!["x".into()]));
+    f.key(&mut s, KeyCode::Char('j'));
+    assert!(s.overlay.is_some(), "other keys do not dismiss");
+    f.key(&mut s, KeyCode::Enter);
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn history_snapshot_fills_the_charts() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    let step = 1000;
+    let start = f.now / step - 10;
+    let snap = crate::protocol::SeriesSnapshot {
+        tiers: vec![crate::protocol::TierSnapshot {
+            step_ms: step,
+            start_slot: start,
+            columns: vec![("cpu.total".into(), vec![7.0; 10])],
+        }],
+    };
+    let env = Envelope {
+        epoch: 1,
+        seq: 0,
+        ts: f.now,
+        source: LOCAL_SOURCE.into(),
+        topic: Topic::Metrics,
+        event: Event::MetricsHistory(Box::new(snap)),
+    };
+    update(&mut s, Action::Events(vec![Arc::new(env)]), &f.ctx());
+    assert_eq!(s.metrics.series.latest("cpu.total"), 7.0);
+}

@@ -42,24 +42,12 @@ impl ConfigError {
         hint: impl Into<String>,
     ) -> Self {
         let (line, col) = span.map_or((0, 0), |s| line_col(src, s.start));
-        ConfigError {
-            path: path.into(),
-            line,
-            col,
-            message: message.into(),
-            hint: hint.into(),
-        }
+        ConfigError { path: path.into(), line, col, message: message.into(), hint: hint.into() }
     }
 
     /// An error with no position (file missing, unreadable, …).
     pub fn file(path: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        ConfigError {
-            path: path.into(),
-            line: 0,
-            col: 0,
-            message: message.into(),
-            hint: hint.into(),
-        }
+        ConfigError { path: path.into(), line: 0, col: 0, message: message.into(), hint: hint.into() }
     }
 
     /// Wrap a TOML parse or deserialisation error, keeping its position.

@@ -14,10 +14,8 @@ use crate::app::user_action::{KeyContext, UserAction};
 use crate::config::error::{ConfigError, line_col};
 pub use crate::config::keys::{KeyPress, format_keys, parse_key};
 
-const BUNDLED: [(&str, &str); 2] = [
-    ("default", include_str!("../../keymaps/default.toml")),
-    ("emacs", include_str!("../../keymaps/emacs.toml")),
-];
+const BUNDLED: [(&str, &str); 2] =
+    [("default", include_str!("../../keymaps/default.toml")), ("emacs", include_str!("../../keymaps/emacs.toml"))];
 const BUNDLED_NAMES: [&str; 2] = [BUNDLED[0].0, BUNDLED[1].0];
 const KEY_HINT: &str = "keys are one character (q, G, ?) or a name like <Enter>, <Esc>, <Tab>, <S-Tab>, <Space>, \
     <PageDown>, <F5>, with C-/A-/S- modifiers inside the brackets (<C-r>); write a chord as [\"g\", \"g\"]";
@@ -78,33 +76,18 @@ impl Keymap {
             return Err(e);
         }
         let Some(layers) = layers else {
-            let path = user_dir.map_or_else(
-                || bundled_path(name),
-                |d| d.join(format!("{name}.toml")).display().to_string(),
-            );
-            let hint = format!(
-                "bundled keymaps: {}; or create that file",
-                BUNDLED_NAMES.join(", ")
-            );
-            return Err(ConfigError::file(
-                path,
-                format!("unknown keymap `{name}`"),
-                hint,
-            ));
+            let path =
+                user_dir.map_or_else(|| bundled_path(name), |d| d.join(format!("{name}.toml")).display().to_string());
+            let hint = format!("bundled keymaps: {}; or create that file", BUNDLED_NAMES.join(", "));
+            return Err(ConfigError::file(path, format!("unknown keymap `{name}`"), hint));
         };
-        Ok(Keymap {
-            name: name.to_string(),
-            contexts: layers.map(|l| l.into_iter().map(|e| e.binding).collect()),
-        })
+        Ok(Keymap { name: name.to_string(), contexts: layers.map(|l| l.into_iter().map(|e| e.binding).collect()) })
     }
 
     /// The bundled default keymap; cannot fail.
     pub fn fallback() -> Keymap {
         // The tests load every bundled keymap, so the empty keymap is never used.
-        let empty = |_| Keymap {
-            name: "default".into(),
-            contexts: Default::default(),
-        };
+        let empty = |_| Keymap { name: "default".into(), contexts: Default::default() };
         Keymap::load("default", None).unwrap_or_else(empty)
     }
 
@@ -130,10 +113,7 @@ impl Keymap {
             if let Some(b) = list.iter().find(|b| b.keys == pressed) {
                 return Lookup::Matched(b.action);
             }
-            if list
-                .iter()
-                .any(|b| b.keys.len() > pressed.len() && b.keys.starts_with(pressed))
-            {
+            if list.iter().any(|b| b.keys.len() > pressed.len() && b.keys.starts_with(pressed)) {
                 return Lookup::Pending;
             }
         }
@@ -142,9 +122,7 @@ impl Keymap {
 
     /// First binding of `action` in the given contexts (for hints and the palette).
     pub fn binding_for(&self, contexts: &[KeyContext], action: UserAction) -> Option<&Binding> {
-        contexts
-            .iter()
-            .find_map(|&ctx| self.bindings(ctx).iter().find(|b| b.action == action))
+        contexts.iter().find_map(|&ctx| self.bindings(ctx).iter().find(|b| b.action == action))
     }
 
     /// Validate every bundled keymap and every `*.toml` in `user_dir`; all errors.
@@ -158,23 +136,15 @@ impl Keymap {
         if let Some(dir) = user_dir {
             match std::fs::read_dir(dir) {
                 Ok(rd) => {
-                    let mut files: Vec<PathBuf> =
-                        rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                    let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
                     files.retain(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"));
                     files.sort();
-                    for stem in files
-                        .iter()
-                        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()))
-                    {
+                    for stem in files.iter().filter_map(|p| p.file_stem().and_then(|s| s.to_str())) {
                         user.build(stem);
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => user.errs.push(ConfigError::file(
-                    dir.display().to_string(),
-                    e.to_string(),
-                    "",
-                )),
+                Err(e) => user.errs.push(ConfigError::file(dir.display().to_string(), e.to_string(), "")),
             }
         }
         let mut out: Vec<ConfigError> = Vec::new();
@@ -212,40 +182,22 @@ struct FileCx<'s> {
 
 impl FileCx<'_> {
     fn err(&mut self, span: Range<usize>, msg: impl Into<String>, hint: impl Into<String>) {
-        self.errs.push(ConfigError::at(
-            self.path.clone(),
-            self.src,
-            Some(span),
-            msg,
-            hint,
-        ));
+        self.errs.push(ConfigError::at(self.path.clone(), self.src, Some(span), msg, hint));
     }
 
     fn err_at(&mut self, (line, col): (usize, usize), message: String, hint: &str) {
         let (path, hint) = (self.path.clone(), hint.to_string());
-        self.errs.push(ConfigError {
-            path,
-            line,
-            col,
-            message,
-            hint,
-        });
+        self.errs.push(ConfigError { path, line, col, message, hint });
     }
 }
 
 impl<'a> Loader<'a> {
     fn new(user_dir: Option<&'a Path>) -> Self {
-        Loader {
-            user_dir,
-            stack: Vec::new(),
-            errs: Vec::new(),
-        }
+        Loader { user_dir, stack: Vec::new(), errs: Vec::new() }
     }
 
     fn user_file(&self, name: &str) -> Option<PathBuf> {
-        self.user_dir
-            .map(|d| d.join(format!("{name}.toml")))
-            .filter(|p| p.is_file())
+        self.user_dir.map(|d| d.join(format!("{name}.toml"))).filter(|p| p.is_file())
     }
 
     /// `None`: no such keymap, or its file cannot be read or parsed (error recorded).
@@ -255,11 +207,7 @@ impl<'a> Loader<'a> {
             match std::fs::read_to_string(&path) {
                 Ok(src) => self.build_from(&shown, &src, name, true),
                 Err(e) => {
-                    self.errs.push(ConfigError::file(
-                        shown,
-                        format!("cannot read keymap: {e}"),
-                        "",
-                    ));
+                    self.errs.push(ConfigError::file(shown, format!("cannot read keymap: {e}"), ""));
                     None
                 }
             }
@@ -272,32 +220,16 @@ impl<'a> Loader<'a> {
         let doc = match DeTable::parse(src) {
             Ok(doc) => doc,
             Err(e) => {
-                self.errs.push(ConfigError::from_toml(
-                    path,
-                    src,
-                    &e,
-                    "see docs/keymaps.md for the file format",
-                ));
+                self.errs.push(ConfigError::from_toml(path, src, &e, "see docs/keymaps.md for the file format"));
                 return None;
             }
         };
-        let mut f = FileCx {
-            path: path.to_string(),
-            src,
-            errs: Vec::new(),
-        };
+        let mut f = FileCx { path: path.to_string(), src, errs: Vec::new() };
         let before = self.errs.len();
-        let inherits = doc
-            .get_ref()
-            .iter()
-            .find(|(k, _)| k.get_ref() == "inherits");
+        let inherits = doc.get_ref().iter().find(|(k, _)| k.get_ref() == "inherits");
         let base = match inherits.map(|(_, v)| (v.get_ref().as_str(), v.span())) {
             Some((None, span)) => {
-                f.err(
-                    span,
-                    "`inherits` must be a string",
-                    "name a keymap, e.g. inherits = \"default\"",
-                );
+                f.err(span, "`inherits` must be a string", "name a keymap, e.g. inherits = \"default\"");
                 None
             }
             Some((Some(parent), _)) if parent == name && user && bundled_src(name).is_some() => {
@@ -306,14 +238,7 @@ impl<'a> Loader<'a> {
             Some((Some(parent), span)) => {
                 if parent == name || self.stack.iter().any(|s| s == parent) {
                     let chain = format!("{} -> {name} -> {parent}", self.stack.join(" -> "));
-                    f.err(
-                        span,
-                        format!(
-                            "keymap inherits itself ({})",
-                            chain.trim_start_matches(" -> ")
-                        ),
-                        "",
-                    );
+                    f.err(span, format!("keymap inherits itself ({})", chain.trim_start_matches(" -> ")), "");
                     None
                 } else if bundled_src(parent).is_none() && self.user_file(parent).is_none() {
                     let names = BUNDLED_NAMES.map(String::from);
@@ -342,13 +267,8 @@ impl<'a> Loader<'a> {
             }
             let Some(ctx) = KeyContext::from_name(key_name) else {
                 let names = KeyContext::ALL.map(|c| c.name().to_string());
-                let tail =
-                    "contexts are [global], [metrics] and [popup]; `inherits` names a base keymap";
-                f.err(
-                    key.span(),
-                    format!("unknown context `{key_name}`"),
-                    nearest_hint(key_name, &names, tail),
-                );
+                let tail = "contexts are [global], [metrics] and [popup]; `inherits` names a base keymap";
+                f.err(key.span(), format!("unknown context `{key_name}`"), nearest_hint(key_name, &names, tail));
                 continue;
             };
             let DeValue::Table(table) = value.get_ref() else {
@@ -369,14 +289,10 @@ impl<'a> Loader<'a> {
         }
         if base_ok
             && f.errs.is_empty()
-            && !layers[slot(KeyContext::Popup)]
-                .iter()
-                .any(|e| e.binding.action == UserAction::Close)
+            && !layers[slot(KeyContext::Popup)].iter().any(|e| e.binding.action == UserAction::Close)
         {
-            let (msg, hint) = (
-                "no key closes popups",
-                "bind `close` in [popup], e.g. { on = \"<Esc>\", run = \"close\" }",
-            );
+            let (msg, hint) =
+                ("no key closes popups", "bind `close` in [popup], e.g. { on = \"<Esc>\", run = \"close\" }");
             match popup_span {
                 Some(span) => f.err(span, msg, hint),
                 None => f.errs.push(ConfigError::file(path, msg, hint)),
@@ -388,15 +304,8 @@ impl<'a> Loader<'a> {
     }
 }
 
-fn apply_context(
-    f: &mut FileCx,
-    ctx: KeyContext,
-    table: &DeTable,
-    list: &mut Vec<Entry>,
-    base_ok: bool,
-) {
-    let (mut keys, mut prepend, mut append, mut unbind) =
-        (None, Vec::new(), Vec::new(), Vec::new());
+fn apply_context(f: &mut FileCx, ctx: KeyContext, table: &DeTable, list: &mut Vec<Entry>, base_ok: bool) {
+    let (mut keys, mut prepend, mut append, mut unbind) = (None, Vec::new(), Vec::new(), Vec::new());
     for (key, value) in table {
         match key.get_ref().as_ref() {
             "keys" => keys = Some(entries(f, value)),
@@ -404,16 +313,9 @@ fn apply_context(
             "append" => append = entries(f, value),
             "unbind" => match value.get_ref() {
                 DeValue::Array(items) => {
-                    unbind = items
-                        .iter()
-                        .filter_map(|v| Some((key_seq(f, v)?, v.span())))
-                        .collect()
+                    unbind = items.iter().filter_map(|v| Some((key_seq(f, v)?, v.span()))).collect()
                 }
-                _ => f.err(
-                    value.span(),
-                    "`unbind` must be an array of keys",
-                    "e.g. unbind = [\"q\", [\"g\", \"g\"]]",
-                ),
+                _ => f.err(value.span(), "`unbind` must be an array of keys", "e.g. unbind = [\"q\", [\"g\", \"g\"]]"),
             },
             other => f.err(
                 key.span(),
@@ -429,16 +331,8 @@ fn apply_context(
         let len = list.len();
         list.retain(|e| e.binding.keys != seq);
         if list.len() == len && base_ok {
-            let msg = format!(
-                "cannot unbind `{}`: it is not bound in [{}]",
-                format_keys(&seq),
-                ctx.name()
-            );
-            f.err(
-                span,
-                msg,
-                "remove it from `unbind`; keymap files list what is bound",
-            );
+            let msg = format!("cannot unbind `{}`: it is not bound in [{}]", format_keys(&seq), ctx.name());
+            f.err(span, msg, "remove it from `unbind`; keymap files list what is bound");
         }
     }
     prepend.append(list);
@@ -467,20 +361,13 @@ fn resolve_conflicts(f: &mut FileCx, ctx: KeyContext, list: &mut Vec<Entry>) {
         kept.push(e);
     }
     let place = |e: &Entry, f: &FileCx| {
-        if e.path == f.path {
-            format!("line {}", e.at.0)
-        } else {
-            format!("{}:{}:{}", e.path, e.at.0, e.at.1)
-        }
+        if e.path == f.path { format!("line {}", e.at.0) } else { format!("{}:{}:{}", e.path, e.at.0, e.at.1) }
     };
     let mut found = Vec::new();
     for short in &kept {
         for long in &kept {
             let (s, l) = (&short.binding.keys, &long.binding.keys);
-            if s.len() >= l.len()
-                || !l.starts_with(s)
-                || (short.path != f.path && long.path != f.path)
-            {
+            if s.len() >= l.len() || !l.starts_with(s) || (short.path != f.path && long.path != f.path) {
                 continue;
             }
             let (here, other) = match (short.path == f.path, long.path == f.path) {
@@ -503,11 +390,7 @@ fn resolve_conflicts(f: &mut FileCx, ctx: KeyContext, list: &mut Vec<Entry>) {
         }
     }
     for (at, msg) in found {
-        f.err_at(
-            at,
-            msg,
-            "a key cannot both run an action and start a chord: change one, or `unbind` the other",
-        );
+        f.err_at(at, msg, "a key cannot both run an action and start a chord: change one, or `unbind` the other");
     }
     *list = kept;
 }
@@ -515,21 +398,13 @@ fn resolve_conflicts(f: &mut FileCx, ctx: KeyContext, list: &mut Vec<Entry>) {
 /// `keys`, `prepend` or `append`: an array of `{ on, run, desc }`.
 fn entries(f: &mut FileCx, value: &Spanned<DeValue>) -> Vec<Entry> {
     let DeValue::Array(items) = value.get_ref() else {
-        f.err(
-            value.span(),
-            "expected an array of bindings",
-            "e.g. keys = [{ on = \"q\", run = \"quit\" }]",
-        );
+        f.err(value.span(), "expected an array of bindings", "e.g. keys = [{ on = \"q\", run = \"quit\" }]");
         return Vec::new();
     };
     let mut out = Vec::new();
     for item in items.iter() {
         let DeValue::Table(table) = item.get_ref() else {
-            f.err(
-                item.span(),
-                "expected a binding table",
-                "e.g. { on = \"q\", run = \"quit\", desc = \"quit\" }",
-            );
+            f.err(item.span(), "expected a binding table", "e.g. { on = \"q\", run = \"quit\", desc = \"quit\" }");
             continue;
         };
         let (mut on, mut run, mut desc, mut bad) = (None, None, None, false);
@@ -543,47 +418,29 @@ fn entries(f: &mut FileCx, value: &Spanned<DeValue>) -> Vec<Entry> {
                 ("run", Some(r)) => match UserAction::from_name(r) {
                     Some(a) => run = Some(a),
                     None => {
-                        let names: Vec<String> = UserAction::ALL
-                            .iter()
-                            .map(|a| a.name().to_string())
-                            .collect();
-                        let hint =
-                            nearest_hint(r, &names, "all actions are listed in docs/keymaps.md");
+                        let names: Vec<String> = UserAction::ALL.iter().map(|a| a.name().to_string()).collect();
+                        let hint = nearest_hint(r, &names, "all actions are listed in docs/keymaps.md");
                         f.err(v.span(), format!("unknown action `{r}`"), hint);
                         bad = true;
                     }
                 },
                 ("desc", Some(d)) => desc = Some(d.to_string()),
                 ("run" | "desc", None) => {
-                    f.err(
-                        v.span(),
-                        format!("`{name}` must be a string"),
-                        "quote it, e.g. run = \"quit\"",
-                    );
+                    f.err(v.span(), format!("`{name}` must be a string"), "quote it, e.g. run = \"quit\"");
                     bad = true;
                 }
-                _ => f.err(
-                    key.span(),
-                    format!("unknown field `{name}` in binding"),
-                    "a binding has: on, run, desc",
-                ),
+                _ => f.err(key.span(), format!("unknown field `{name}` in binding"), "a binding has: on, run, desc"),
             }
         }
         let missing = if on.is_none() { "on" } else { "run" };
         match (on, run) {
             (Some((keys, at)), Some(action)) => {
                 let desc = desc.unwrap_or_else(|| action.desc().to_string());
-                out.push(Entry {
-                    binding: Binding { keys, action, desc },
-                    path: f.path.clone(),
-                    at,
-                });
+                out.push(Entry { binding: Binding { keys, action, desc }, path: f.path.clone(), at });
             }
-            _ if !bad => f.err(
-                item.span(),
-                format!("binding has no `{missing}`"),
-                "e.g. { on = \"q\", run = \"quit\" }",
-            ),
+            _ if !bad => {
+                f.err(item.span(), format!("binding has no `{missing}`"), "e.g. { on = \"q\", run = \"quit\" }")
+            }
             _ => {}
         }
     }
@@ -593,9 +450,7 @@ fn entries(f: &mut FileCx, value: &Spanned<DeValue>) -> Vec<Entry> {
 /// `"q"` or `["g", "g"]`; errors are recorded and give `None`.
 fn key_seq(f: &mut FileCx, value: &Spanned<DeValue>) -> Option<Vec<KeyPress>> {
     let one = |f: &mut FileCx, v: &Spanned<DeValue>| match v.get_ref().as_str() {
-        Some(s) => parse_key(s)
-            .map_err(|e| f.err(v.span(), format!("bad key `{s}`: {e}"), KEY_HINT))
-            .ok(),
+        Some(s) => parse_key(s).map_err(|e| f.err(v.span(), format!("bad key `{s}`: {e}"), KEY_HINT)).ok(),
         None => {
             f.err(v.span(), "expected a key string", KEY_HINT);
             None
@@ -606,12 +461,7 @@ fn key_seq(f: &mut FileCx, value: &Spanned<DeValue>) -> Option<Vec<KeyPress>> {
             f.err(value.span(), "empty key sequence", KEY_HINT);
             None
         }
-        DeValue::Array(items) => items
-            .iter()
-            .map(|v| one(f, v))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect(),
+        DeValue::Array(items) => items.iter().map(|v| one(f, v)).collect::<Vec<_>>().into_iter().collect(),
         _ => one(f, value).map(|k| vec![k]),
     }
 }
@@ -621,26 +471,12 @@ fn nearest_hint(word: &str, names: &[String], tail: &str) -> String {
     // Names containing the word first (`sort_mem` → `sort_memory`), then by edit distance.
     let mut scored: Vec<(bool, usize, &str)> = names
         .iter()
-        .map(|n| {
-            (
-                !(word.len() >= 3 && n.contains(word)),
-                edit_distance(word, n),
-                n.as_str(),
-            )
-        })
+        .map(|n| (!(word.len() >= 3 && n.contains(word)), edit_distance(word, n), n.as_str()))
         .filter(|(far, d, n)| !far || *d <= (n.len().max(word.len()) / 3).max(2))
         .collect();
     scored.sort();
-    let near: Vec<String> = scored
-        .iter()
-        .take(3)
-        .map(|(_, _, n)| format!("`{n}`"))
-        .collect();
-    if near.is_empty() {
-        tail.to_string()
-    } else {
-        format!("did you mean {}? {tail}", near.join(", "))
-    }
+    let near: Vec<String> = scored.iter().take(3).map(|(_, _, n)| format!("`{n}`")).collect();
+    if near.is_empty() { tail.to_string() } else { format!("did you mean {}? {tail}", near.join(", ")) }
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -650,9 +486,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut diag = row[0];
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let next = (row[j + 1] + 1)
-                .min(row[j] + 1)
-                .min(diag + usize::from(ca != *cb));
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(diag + usize::from(ca != *cb));
             diag = row[j + 1];
             row[j + 1] = next;
         }
@@ -678,8 +512,7 @@ mod tests {
             use std::sync::atomic::{AtomicUsize, Ordering};
             static N: AtomicUsize = AtomicUsize::new(0);
             let n = N.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir()
-                .join(format!("opsdeck-keymap-test-{}-{n}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("opsdeck-keymap-test-{}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("temp dir");
             for (name, src) in files {
@@ -702,16 +535,9 @@ mod tests {
             let km = Keymap::load(name, None).expect(name);
             assert_eq!(km.name(), name);
             for action in UserAction::ALL {
-                assert!(
-                    km.binding_for(&KeyContext::ALL, *action).is_some(),
-                    "{name}: {action:?} unbound"
-                );
+                assert!(km.binding_for(&KeyContext::ALL, *action).is_some(), "{name}: {action:?} unbound");
             }
-            assert_eq!(
-                src.matches("run =").count(),
-                src.matches("desc =").count(),
-                "{name}: every entry has a desc"
-            );
+            assert_eq!(src.matches("run =").count(), src.matches("desc =").count(), "{name}: every entry has a desc");
         }
         assert_eq!(Keymap::fallback().name(), "default");
         assert_eq!(Keymap::bundled_names(), ["default", "emacs"]);
@@ -721,49 +547,23 @@ mod tests {
     fn chords_and_context_priority() {
         let km = Keymap::fallback();
         assert_eq!(km.lookup(&[Global], &keys(&["g"])), Lookup::Pending);
-        assert_eq!(
-            km.lookup(&[Global], &keys(&["g", "g"])),
-            Lookup::Matched(UserAction::Top)
-        );
+        assert_eq!(km.lookup(&[Global], &keys(&["g", "g"])), Lookup::Matched(UserAction::Top));
         assert_eq!(km.lookup(&[Global], &keys(&["g", "x"])), Lookup::NoMatch);
         assert_eq!(km.lookup(&[Global], &[]), Lookup::NoMatch);
-        assert_eq!(
-            km.lookup(&[Metrics, Global], &keys(&["<Esc>"])),
-            Lookup::Matched(UserAction::Close)
-        );
-        assert_eq!(
-            km.lookup(&[Metrics, Global], &keys(&["q"])),
-            Lookup::Matched(UserAction::Quit)
-        );
-        assert_eq!(
-            km.lookup(&[Metrics, Global], &keys(&["g"])),
-            Lookup::Pending
-        );
-        assert_eq!(
-            km.lookup(&[Popup], &keys(&["q"])),
-            Lookup::Matched(UserAction::Close)
-        );
+        assert_eq!(km.lookup(&[Metrics, Global], &keys(&["<Esc>"])), Lookup::Matched(UserAction::Close));
+        assert_eq!(km.lookup(&[Metrics, Global], &keys(&["q"])), Lookup::Matched(UserAction::Quit));
+        assert_eq!(km.lookup(&[Metrics, Global], &keys(&["g"])), Lookup::Pending);
+        assert_eq!(km.lookup(&[Popup], &keys(&["q"])), Lookup::Matched(UserAction::Close));
         assert_eq!(km.lookup(&[Popup], &keys(&["j"])), Lookup::NoMatch);
         assert_eq!(km.lookup(&[Global], &keys(&["n"])), Lookup::NoMatch);
-        let up = km
-            .binding_for(&[Popup, Global], UserAction::Up)
-            .expect("up");
+        let up = km.binding_for(&[Popup, Global], UserAction::Up).expect("up");
         assert_eq!(format_keys(&up.keys), "↑");
         assert_eq!(km.binding_for(&[Popup], UserAction::Quit), None);
         let emacs = Keymap::load("emacs", None).expect("emacs");
         let chord = keys(&["<C-x>", "<C-c>"]);
-        assert_eq!(
-            emacs.lookup(&[Metrics, Global], &chord[..1]),
-            Lookup::Pending
-        );
-        assert_eq!(
-            emacs.lookup(&[Metrics, Global], &chord),
-            Lookup::Matched(UserAction::Quit)
-        );
-        assert_eq!(
-            emacs.lookup(&[Global], &keys(&["<M-<>"])),
-            Lookup::Matched(UserAction::Top)
-        );
+        assert_eq!(emacs.lookup(&[Metrics, Global], &chord[..1]), Lookup::Pending);
+        assert_eq!(emacs.lookup(&[Metrics, Global], &chord), Lookup::Matched(UserAction::Quit));
+        assert_eq!(emacs.lookup(&[Global], &keys(&["<M-<>"])), Lookup::Matched(UserAction::Top));
     }
 
     #[test]
@@ -772,30 +572,12 @@ mod tests {
         let ev = |code, mods| KeyPress::from_event(&KeyEvent::new(code, mods));
         let shift = KeyModifiers::SHIFT;
         let at = |k| km.lookup(&[Metrics, Global], &[k]);
-        assert_eq!(
-            at(ev(KeyCode::Char('G'), shift)),
-            Lookup::Matched(UserAction::Bottom)
-        );
-        assert_eq!(
-            at(ev(KeyCode::Char('M'), shift)),
-            Lookup::Matched(UserAction::SortMemory)
-        );
-        assert_eq!(
-            at(ev(KeyCode::Char('?'), shift)),
-            Lookup::Matched(UserAction::Help)
-        );
-        assert_eq!(
-            at(ev(KeyCode::BackTab, shift)),
-            Lookup::Matched(UserAction::FocusPrev)
-        );
-        assert_eq!(
-            at(ev(KeyCode::BackTab, KeyModifiers::NONE)),
-            Lookup::Matched(UserAction::FocusPrev)
-        );
-        assert_eq!(
-            at(ev(KeyCode::Char('z'), KeyModifiers::CONTROL)),
-            Lookup::Matched(UserAction::Suspend)
-        );
+        assert_eq!(at(ev(KeyCode::Char('G'), shift)), Lookup::Matched(UserAction::Bottom));
+        assert_eq!(at(ev(KeyCode::Char('M'), shift)), Lookup::Matched(UserAction::SortMemory));
+        assert_eq!(at(ev(KeyCode::Char('?'), shift)), Lookup::Matched(UserAction::Help));
+        assert_eq!(at(ev(KeyCode::BackTab, shift)), Lookup::Matched(UserAction::FocusPrev));
+        assert_eq!(at(ev(KeyCode::BackTab, KeyModifiers::NONE)), Lookup::Matched(UserAction::FocusPrev));
+        assert_eq!(at(ev(KeyCode::Char('z'), KeyModifiers::CONTROL)), Lookup::Matched(UserAction::Suspend));
     }
 
     #[test]
@@ -807,10 +589,7 @@ mod tests {
                  unbind = [\"q\", [\"g\", \"g\"]]\nappend = [{ on = \"g\", run = \"top\" }]\n\
                  [popup]\nkeys = [{ on = \"<Esc>\", run = \"close\" }]\n",
             ),
-            (
-                "mine",
-                "inherits = \"default\"\n[metrics]\nprepend = [{ on = \"g\", run = \"freeze_toggle\" }]\n",
-            ),
+            ("mine", "inherits = \"default\"\n[metrics]\nprepend = [{ on = \"g\", run = \"freeze_toggle\" }]\n"),
             (
                 "bare",
                 "[global]\nkeys = [{ on = \"x\", run = \"quit\" }]\n[popup]\nkeys = [{ on = \"x\", run = \"close\" }]\n",
@@ -818,66 +597,31 @@ mod tests {
         ]);
         let d = Some(dir.0.as_path());
         let km = Keymap::load("default", d).expect("default");
-        assert_eq!(
-            km.lookup(&[Global], &keys(&["j"])),
-            Lookup::Matched(UserAction::PageDown)
-        );
+        assert_eq!(km.lookup(&[Global], &keys(&["j"])), Lookup::Matched(UserAction::PageDown));
         assert_eq!(km.bindings(Global)[0].desc, "big down");
         assert_eq!(km.lookup(&[Global], &keys(&["q"])), Lookup::NoMatch);
-        assert_eq!(
-            km.lookup(&[Global], &keys(&["<C-c>"])),
-            Lookup::Matched(UserAction::Quit)
-        );
-        assert_eq!(
-            km.lookup(&[Global], &keys(&["g"])),
-            Lookup::Matched(UserAction::Top)
-        );
-        assert_eq!(
-            km.bindings(Global).last().map(|b| b.desc.as_str()),
-            Some(UserAction::Top.desc())
-        );
+        assert_eq!(km.lookup(&[Global], &keys(&["<C-c>"])), Lookup::Matched(UserAction::Quit));
+        assert_eq!(km.lookup(&[Global], &keys(&["g"])), Lookup::Matched(UserAction::Top));
+        assert_eq!(km.bindings(Global).last().map(|b| b.desc.as_str()), Some(UserAction::Top.desc()));
         assert_eq!(km.bindings(Popup).len(), 1);
         assert_eq!(km.bindings(Metrics), Keymap::fallback().bindings(Metrics));
         // `j` now pages down: the bundled `j` → down is shadowed, so hints show `↓`.
-        assert_eq!(
-            km.binding_for(&[Global], UserAction::Down)
-                .map(|b| format_keys(&b.keys)),
-            Some("↓".into())
-        );
+        assert_eq!(km.binding_for(&[Global], UserAction::Down).map(|b| format_keys(&b.keys)), Some("↓".into()));
 
         let mine = Keymap::load("mine", d).expect("mine");
         assert_eq!(mine.name(), "mine");
-        assert_eq!(
-            mine.lookup(&[Metrics, Global], &keys(&["g"])),
-            Lookup::Matched(UserAction::FreezeToggle)
-        );
-        assert_eq!(
-            mine.lookup(&[Global], &keys(&["q"])),
-            Lookup::NoMatch,
-            "inherits the user's default"
-        );
-        assert_eq!(
-            mine.lookup(&[Metrics], &keys(&["f"])),
-            Lookup::Matched(UserAction::FreezeToggle)
-        );
+        assert_eq!(mine.lookup(&[Metrics, Global], &keys(&["g"])), Lookup::Matched(UserAction::FreezeToggle));
+        assert_eq!(mine.lookup(&[Global], &keys(&["q"])), Lookup::NoMatch, "inherits the user's default");
+        assert_eq!(mine.lookup(&[Metrics], &keys(&["f"])), Lookup::Matched(UserAction::FreezeToggle));
 
         let bare = Keymap::load("bare", d).expect("bare");
         assert!(bare.bindings(Metrics).is_empty());
         assert_eq!(bare.bindings(Global).len(), 1);
 
-        assert_eq!(
-            Keymap::load("default", None)
-                .expect("bundled")
-                .bindings(Global)[0]
-                .action,
-            UserAction::Quit
-        );
+        assert_eq!(Keymap::load("default", None).expect("bundled").bindings(Global)[0].action, UserAction::Quit);
         assert_eq!(Keymap::check_all(d), Vec::new());
         let missing = Keymap::load("nope", d).expect_err("unknown");
-        assert!(
-            missing.message.contains("unknown keymap `nope`"),
-            "{missing}"
-        );
+        assert!(missing.message.contains("unknown keymap `nope`"), "{missing}");
     }
 
     /// A user file that builds on the default keymap (its line 1).
@@ -899,13 +643,7 @@ mod tests {
                 "unknown action `sort_mem`",
                 "did you mean `sort_memory`,",
             ),
-            (
-                on_default!("[globl]"),
-                "",
-                (2, 2),
-                "unknown context `globl`",
-                "`global`",
-            ),
+            (on_default!("[globl]"), "", (2, 2), "unknown context `globl`", "`global`"),
             (
                 on_default!("[global]\nappend = [{ on = [\"g\", \"<Foo>\"], run = \"top\" }]"),
                 "",
@@ -913,13 +651,7 @@ mod tests {
                 "bad key `<Foo>`: unknown key name `Foo`",
                 "<Enter>",
             ),
-            (
-                on_default!("[global]\nbinds = []"),
-                "",
-                (3, 1),
-                "unknown key `binds` in [global]",
-                "prepend",
-            ),
+            (on_default!("[global]\nbinds = []"), "", (3, 1), "unknown key `binds` in [global]", "prepend"),
             (
                 on_default!("[popup]\nunbind = [\"x\", [\"g\", \"g\"]]"),
                 "",
@@ -945,28 +677,14 @@ mod tests {
                 "",
             ),
             (
-                on_default!(
-                    "[popup]\nkeys = [\n{ on = \"q\", run = \"close\" },\n{ on = \"q\", run = \"confirm\" }]"
-                ),
+                on_default!("[popup]\nkeys = [\n{ on = \"q\", run = \"close\" },\n{ on = \"q\", run = \"confirm\" }]"),
                 "",
                 (5, 8),
                 "`q` is bound twice in [popup] (also to `close` on line 4)",
                 "",
             ),
-            (
-                on_default!("[popup]\nkeys = [{ run = \"close\" }]"),
-                "",
-                (3, 9),
-                "binding has no `on`",
-                "",
-            ),
-            (
-                on_default!("[popup]\nappend = [{ on = \"q\", run = 1 }]"),
-                "",
-                (3, 29),
-                "`run` must be a string",
-                "",
-            ),
+            (on_default!("[popup]\nkeys = [{ run = \"close\" }]"), "", (3, 9), "binding has no `on`", ""),
+            (on_default!("[popup]\nappend = [{ on = \"q\", run = 1 }]"), "", (3, 29), "`run` must be a string", ""),
             (
                 on_default!("[popup]\nappend = [{ on = \"q\", run = \"close\", why = 1 }]"),
                 "",
@@ -974,42 +692,18 @@ mod tests {
                 "unknown field `why` in binding",
                 "desc",
             ),
-            (
-                "[global]\nkeys = [{ on = \"x\", run = \"quit\" }]",
-                "",
-                (0, 0),
-                "no key closes popups",
-                "[popup]",
-            ),
+            ("[global]\nkeys = [{ on = \"x\", run = \"quit\" }]", "", (0, 0), "no key closes popups", "[popup]"),
             ("[global\n", "", (1, 8), "", ""),
-            (
-                "inherits = \"defualt\"",
-                "",
-                (1, 12),
-                "unknown keymap `defualt`",
-                "`default`",
-            ),
-            (
-                "inherits = \"b\"",
-                "inherits = \"a\"",
-                (1, 12),
-                "keymap inherits itself (a -> b -> a)",
-                "",
-            ),
+            ("inherits = \"defualt\"", "", (1, 12), "unknown keymap `defualt`", "`default`"),
+            ("inherits = \"b\"", "inherits = \"a\"", (1, 12), "keymap inherits itself (a -> b -> a)", ""),
         ];
         for (a, b, at, msg, hint) in cases {
             let dir = UserDir::new(&[("a", a), ("b", b)][..if b.is_empty() { 1 } else { 2 }]);
             let err = Keymap::load("a", Some(&dir.0)).expect_err(a);
             assert_eq!((err.line, err.col), at, "{err}");
-            assert!(
-                err.message.contains(msg) && err.hint.contains(hint),
-                "{err}"
-            );
+            assert!(err.message.contains(msg) && err.hint.contains(hint), "{err}");
             let file = if b.is_empty() { "a.toml" } else { "b.toml" };
-            assert!(
-                err.path.starts_with(&dir.0.display().to_string()) && err.path.ends_with(file),
-                "{err}"
-            );
+            assert!(err.path.starts_with(&dir.0.display().to_string()) && err.path.ends_with(file), "{err}");
         }
     }
 
@@ -1017,23 +711,12 @@ mod tests {
     fn check_all_reports_every_file() {
         let dir = UserDir::new(&[
             ("default", "[global]\nunbind = [\"nope\"]\n"),
-            (
-                "emacs",
-                "[metrics]\nkeys = [{ on = \"<C-Frob>\", run = \"filter\" }]\n",
-            ),
+            ("emacs", "[metrics]\nkeys = [{ on = \"<C-Frob>\", run = \"filter\" }]\n"),
             ("mine", "inherits = \"default\"\n"),
         ]);
         let errs = Keymap::check_all(Some(&dir.0));
         assert_eq!(errs.len(), 2, "{errs:?}");
-        assert!(
-            errs[0].path.ends_with("default.toml") && errs[0].line == 2,
-            "{}",
-            errs[0]
-        );
-        assert!(
-            errs[1].path.ends_with("emacs.toml") && errs[1].message.contains("<C-Frob>"),
-            "{}",
-            errs[1]
-        );
+        assert!(errs[0].path.ends_with("default.toml") && errs[0].line == 2, "{}", errs[0]);
+        assert!(errs[1].path.ends_with("emacs.toml") && errs[1].message.contains("<C-Frob>"), "{}", errs[1]);
     }
 }

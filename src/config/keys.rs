@@ -24,11 +24,7 @@ impl KeyPress {
         }
         let code = match code {
             KeyCode::Char(c) => {
-                let c = if mods.contains(KeyModifiers::SHIFT) {
-                    upper(c)
-                } else {
-                    c
-                };
+                let c = if mods.contains(KeyModifiers::SHIFT) { upper(c) } else { c };
                 mods.remove(KeyModifiers::SHIFT);
                 KeyCode::Char(c)
             }
@@ -112,19 +108,11 @@ pub fn parse_key(s: &str) -> Result<KeyPress, String> {
     let mut chars = s.chars();
     if let (Some(c), None) = (chars.next(), chars.next()) {
         if c.is_control() {
-            return Err(
-                "control characters cannot be written literally; use a name like <Tab>".into(),
-            );
+            return Err("control characters cannot be written literally; use a name like <Tab>".into());
         }
-        return Ok(KeyPress::new(
-            named(s).unwrap_or(KeyCode::Char(c)),
-            KeyModifiers::NONE,
-        ));
+        return Ok(KeyPress::new(named(s).unwrap_or(KeyCode::Char(c)), KeyModifiers::NONE));
     }
-    let inner = s
-        .strip_prefix('<')
-        .and_then(|r| r.strip_suffix('>'))
-        .unwrap_or(s);
+    let inner = s.strip_prefix('<').and_then(|r| r.strip_suffix('>')).unwrap_or(s);
     if inner.is_empty() {
         return Err("empty key".into());
     }
@@ -234,12 +222,7 @@ mod tests {
 
     #[test]
     fn parses_the_documented_syntax() {
-        let (c, a, s, n) = (
-            KeyModifiers::CONTROL,
-            KeyModifiers::ALT,
-            KeyModifiers::SHIFT,
-            KeyModifiers::NONE,
-        );
+        let (c, a, s, n) = (KeyModifiers::CONTROL, KeyModifiers::ALT, KeyModifiers::SHIFT, KeyModifiers::NONE);
         let cases = [
             ("q", kp(KeyCode::Char('q'), n)),
             ("G", kp(KeyCode::Char('G'), n)),
@@ -277,10 +260,7 @@ mod tests {
         for bad in ["<Foo>", "<>", "<C-C-x>", "<S-1>", "<F13>", "<C-Frob>", "\t"] {
             assert!(parse_key(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            parse_key("<Foo>"),
-            Err("unknown key name `Foo`".to_string())
-        );
+        assert_eq!(parse_key("<Foo>"), Err("unknown key name `Foo`".to_string()));
     }
 
     #[test]
@@ -345,33 +325,19 @@ mod tests {
 
     #[test]
     fn events_are_normalised() {
-        let ev = |code, mods| {
-            KeyPress::from_event(&KeyEvent::new_with_kind(code, mods, KeyEventKind::Press))
-        };
+        let ev = |code, mods| KeyPress::from_event(&KeyEvent::new_with_kind(code, mods, KeyEventKind::Press));
         let (c, s) = (KeyModifiers::CONTROL, KeyModifiers::SHIFT);
         assert_eq!(ev(KeyCode::Char('G'), s), parse_key("G").expect("G"));
         assert_eq!(ev(KeyCode::Char('g'), s), parse_key("G").expect("G"));
         assert_eq!(ev(KeyCode::Char('?'), s), parse_key("?").expect("?"));
         assert_eq!(ev(KeyCode::BackTab, s), parse_key("<BackTab>").expect("bt"));
-        assert_eq!(
-            ev(KeyCode::BackTab, KeyModifiers::NONE),
-            parse_key("<S-Tab>").expect("st")
-        );
+        assert_eq!(ev(KeyCode::BackTab, KeyModifiers::NONE), parse_key("<S-Tab>").expect("st"));
         assert_eq!(ev(KeyCode::Tab, s), parse_key("<S-Tab>").expect("st"));
         assert_eq!(ev(KeyCode::Char('r'), c), parse_key("<C-r>").expect("cr"));
-        assert_eq!(
-            ev(KeyCode::Char('r'), c | s),
-            parse_key("<C-S-r>").expect("csr")
-        );
-        assert_eq!(
-            ev(KeyCode::Char('x'), KeyModifiers::META),
-            parse_key("<M-x>").expect("mx")
-        );
+        assert_eq!(ev(KeyCode::Char('r'), c | s), parse_key("<C-S-r>").expect("csr"));
+        assert_eq!(ev(KeyCode::Char('x'), KeyModifiers::META), parse_key("<M-x>").expect("mx"));
         assert_eq!(ev(KeyCode::Up, s), parse_key("<S-Up>").expect("su"));
         assert_ne!(ev(KeyCode::Up, s), parse_key("<Up>").expect("up"));
-        assert_ne!(
-            ev(KeyCode::Char('q'), KeyModifiers::SUPER),
-            parse_key("q").expect("q")
-        );
+        assert_ne!(ev(KeyCode::Char('q'), KeyModifiers::SUPER), parse_key("q").expect("q"));
     }
 }

@@ -6,6 +6,7 @@ pub mod keys;
 pub mod paths;
 pub mod settings;
 pub mod theme;
+mod theme_role;
 
 pub use error::ConfigError;
 pub use paths::Paths;

@@ -47,7 +47,12 @@ pub struct MetricsConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        MetricsConfig { window: Window::M5, marker: Marker::Braille, sort: SortKey::Cpu, thresholds: Thresholds::default() }
+        MetricsConfig {
+            window: Window::M5,
+            marker: Marker::Braille,
+            sort: SortKey::Cpu,
+            thresholds: Thresholds::default(),
+        }
     }
 }
 
@@ -198,7 +203,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}: expected a number and a unit, like 500ms, 1s, 2m"))?;
+    let n: f64 =
+        num.parse().map_err(|_| format!("invalid duration {s:?}: expected a number and a unit, like 500ms, 1s, 2m"))?;
     let ms = match unit.trim() {
         "ms" => n,
         "s" | "" => n * 1000.0,

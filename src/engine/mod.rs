@@ -182,7 +182,9 @@ async fn prune_loop(engine: Engine) {
     loop {
         iv.tick().await;
         let e = engine.clone();
-        let res = tokio::task::spawn_blocking(move || metrics::prune(&e.inner.store, &e.inner.tiers, e.inner.clock.now_ms())).await;
+        let res =
+            tokio::task::spawn_blocking(move || metrics::prune(&e.inner.store, &e.inner.tiers, e.inner.clock.now_ms()))
+                .await;
         match res {
             Ok(Ok(n)) if n > 0 => tracing::debug!("pruned {n} expired metric rows"),
             Ok(Err(e)) => tracing::warn!("pruning metrics: {e}"),

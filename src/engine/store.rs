@@ -20,9 +20,13 @@ pub enum StoreError {
         "{path}: another opsdeck is already using this data directory\n  hint: quit the other opsdeck, or start this one with OPSDECK_DATA_DIR=<another dir>"
     )]
     Locked { path: String },
-    #[error("{path}: the data was written by a newer opsdeck (schema {found}, this build knows {known})\n  hint: upgrade opsdeck, or move the directory away to start afresh")]
+    #[error(
+        "{path}: the data was written by a newer opsdeck (schema {found}, this build knows {known})\n  hint: upgrade opsdeck, or move the directory away to start afresh"
+    )]
     TooNew { path: String, found: u32, known: u32 },
-    #[error("{path}: cannot open the database: {source}\n  hint: check the directory's permissions and free disk space")]
+    #[error(
+        "{path}: cannot open the database: {source}\n  hint: check the directory's permissions and free disk space"
+    )]
     Open { path: String, source: sled::Error },
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
@@ -101,7 +105,11 @@ impl Store {
             Some(v) => {
                 let found = be_u32(&v).ok_or(StoreError::Corrupt { tree: "meta", what: "schema_version".into() })?;
                 if found > SCHEMA_VERSION {
-                    return Err(StoreError::TooNew { path: self.path.display().to_string(), found, known: SCHEMA_VERSION });
+                    return Err(StoreError::TooNew {
+                        path: self.path.display().to_string(),
+                        found,
+                        known: SCHEMA_VERSION,
+                    });
                 }
                 // Migrations from older schemas go here, one step at a time.
             }
@@ -110,14 +118,18 @@ impl Store {
     }
 
     pub fn schema_version(&self) -> Result<u32> {
-        let v = self.meta.get("schema_version")?.ok_or(StoreError::Corrupt { tree: "meta", what: "missing schema_version".into() })?;
+        let v = self
+            .meta
+            .get("schema_version")?
+            .ok_or(StoreError::Corrupt { tree: "meta", what: "missing schema_version".into() })?;
         be_u32(&v).ok_or(StoreError::Corrupt { tree: "meta", what: "schema_version".into() })
     }
 
     /// The event epoch of this database (changes only if history is reset).
     pub fn epoch(&self) -> Result<u64> {
         let v = self.meta.get("epoch")?.ok_or(StoreError::Corrupt { tree: "meta", what: "missing epoch".into() })?;
-        let b: [u8; 8] = v.as_ref().try_into().map_err(|_| StoreError::Corrupt { tree: "meta", what: "epoch".into() })?;
+        let b: [u8; 8] =
+            v.as_ref().try_into().map_err(|_| StoreError::Corrupt { tree: "meta", what: "epoch".into() })?;
         Ok(u64::from_be_bytes(b))
     }
 
@@ -142,7 +154,8 @@ impl Store {
         if let Some(&id) = d.ids.get(name) {
             return Ok(id);
         }
-        let id = u16::try_from(d.names.len()).map_err(|_| StoreError::Corrupt { tree: "metrics", what: "more than 65535 series".into() })?;
+        let id = u16::try_from(d.names.len())
+            .map_err(|_| StoreError::Corrupt { tree: "metrics", what: "more than 65535 series".into() })?;
         let mut key = vec![DICT_PREFIX];
         key.extend_from_slice(name.as_bytes());
         self.metrics.insert(key, &id.to_be_bytes())?;
@@ -170,7 +183,11 @@ impl Store {
         for kv in self.metrics.range(row_key(tier, from)..row_key(tier, i64::MAX)) {
             let (k, v) = kv?;
             let slot = key_slot(&k).ok_or(StoreError::Corrupt { tree: "metrics", what: "row key".into() })?;
-            rows.push((slot, decode_row(&v, &d.names).ok_or(StoreError::Corrupt { tree: "metrics", what: format!("row at slot {slot}") })?));
+            rows.push((
+                slot,
+                decode_row(&v, &d.names)
+                    .ok_or(StoreError::Corrupt { tree: "metrics", what: format!("row at slot {slot}") })?,
+            ));
         }
         Ok(rows)
     }

@@ -44,11 +44,7 @@ impl DiskInfo {
         self.total.saturating_sub(self.available)
     }
     pub fn used_pct(&self) -> f32 {
-        if self.total == 0 {
-            0.0
-        } else {
-            (self.used() as f64 * 100.0 / self.total as f64) as f32
-        }
+        if self.total == 0 { 0.0 } else { (self.used() as f64 * 100.0 / self.total as f64) as f32 }
     }
 }
 
@@ -112,9 +108,5 @@ impl HostSnapshot {
 }
 
 fn pct(used: u64, total: u64) -> f32 {
-    if total == 0 {
-        0.0
-    } else {
-        (used as f64 * 100.0 / total as f64) as f32
-    }
+    if total == 0 { 0.0 } else { (used as f64 * 100.0 / total as f64) as f32 }
 }

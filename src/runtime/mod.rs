@@ -236,7 +236,9 @@ fn spawn_bridge(engine: Engine, tx: mpsc::Sender<Msg>) {
                         return;
                     }
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!("ui fell behind the engine by {n} events"),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("ui fell behind the engine by {n} events")
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }

@@ -25,7 +25,8 @@ pub fn render(f: &mut Frame, s: &AppState, t: &Theme) {
         render_tiny(f, area, s, t);
         return;
     }
-    let [top, body, bar] = Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let [top, body, bar] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     render_top(f, top, s, t);
     for (id, r) in layout(body, s) {
         panes::metrics::render_box(f, r, id, s, t);
@@ -50,13 +51,26 @@ pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
         return vec![(BoxId::Cpu, a), (BoxId::Processes, b)];
     }
     if w < 60 {
-        let [c, m, n, p] = Layout::vertical([Constraint::Ratio(1, 4), Constraint::Ratio(1, 5), Constraint::Ratio(1, 5), Constraint::Min(4)]).areas(body);
+        let [c, m, n, p] = Layout::vertical([
+            Constraint::Ratio(1, 4),
+            Constraint::Ratio(1, 5),
+            Constraint::Ratio(1, 5),
+            Constraint::Min(4),
+        ])
+        .areas(body);
         return vec![(BoxId::Cpu, c), (BoxId::Memory, m), (BoxId::Network, n), (BoxId::Processes, p)];
     }
-    let [cpu, mid, low] = Layout::vertical([Constraint::Percentage(36), Constraint::Percentage(28), Constraint::Min(6)]).areas(body);
+    let [cpu, mid, low] =
+        Layout::vertical([Constraint::Percentage(36), Constraint::Percentage(28), Constraint::Min(6)]).areas(body);
     let [mem, net] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
     let [disks, procs] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(low);
-    vec![(BoxId::Cpu, cpu), (BoxId::Memory, mem), (BoxId::Network, net), (BoxId::Disks, disks), (BoxId::Processes, procs)]
+    vec![
+        (BoxId::Cpu, cpu),
+        (BoxId::Memory, mem),
+        (BoxId::Network, net),
+        (BoxId::Disks, disks),
+        (BoxId::Processes, procs),
+    ]
 }
 
 /// The box under a screen position (for mouse clicks and the wheel).
@@ -91,7 +105,14 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     ];
     if let Some(h) = s.metrics.shown() {
         left.push(Span::styled(
-            format!(" {} · up {} · load {:.2} {:.2} {:.2}", h.hostname, fmt::uptime(h.uptime_s), h.load[0], h.load[1], h.load[2]),
+            format!(
+                " {} · up {} · load {:.2} {:.2} {:.2}",
+                h.hostname,
+                fmt::uptime(h.uptime_s),
+                h.load[0],
+                h.load[1],
+                h.load[2]
+            ),
             bar,
         ));
     }
@@ -105,7 +126,10 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let rw: u16 = right.iter().map(|sp| sp.width() as u16).sum();
     f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
     if area.width > rw + 20 {
-        f.render_widget(Paragraph::new(Line::from(right)).style(bar), Rect::new(area.x + area.width - rw, area.y, rw, 1));
+        f.render_widget(
+            Paragraph::new(Line::from(right)).style(bar),
+            Rect::new(area.x + area.width - rw, area.y, rw, 1),
+        );
     }
 }
 

@@ -40,7 +40,8 @@ fn top_centered(area: Rect, pw: u16, max_h: u16, max_w: u16) -> Rect {
 }
 
 fn input_line(f: &mut Frame, area: Rect, prompt: &str, input: &crate::app::input::LineInput, t: &Theme) {
-    let [p, i] = Layout::horizontal([Constraint::Length(prompt.chars().count() as u16), Constraint::Min(1)]).areas(area);
+    let [p, i] =
+        Layout::horizontal([Constraint::Length(prompt.chars().count() as u16), Constraint::Min(1)]).areas(area);
     f.render_widget(Span::styled(prompt, t.style(Role::TextAccent)), p);
     f.render_widget(&input.widget(t.style(Role::Input), t.style(Role::InputCursor)), i);
 }
@@ -74,8 +75,9 @@ fn help(f: &mut Frame, area: Rect, h: &HelpState, t: &Theme) {
         ])
         .style(style)
     });
-    let table = Table::new(rows, [Constraint::Length(14), Constraint::Length(18), Constraint::Min(10), Constraint::Length(8)])
-        .header(Row::new(["  KEYS", "ACTION", "DESCRIPTION", "CONTEXT"]).style(t.style(Role::TableHeader)));
+    let table =
+        Table::new(rows, [Constraint::Length(14), Constraint::Length(18), Constraint::Min(10), Constraint::Length(8)])
+            .header(Row::new(["  KEYS", "ACTION", "DESCRIPTION", "CONTEXT"]).style(t.style(Role::TableHeader)));
     f.render_widget(table, list);
     if h.shown.is_empty() {
         let r = Rect::new(list.x, list.y + 1, list.width, 1.min(list.height.saturating_sub(1)));
@@ -101,7 +103,11 @@ fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
         let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
         let mut spans = vec![Span::styled(if sel { "▸ " } else { "  " }, base)];
         for (ci, ch) in item.action.name().chars().enumerate() {
-            let st = if idx.contains(&(ci as u32)) { base.patch(t.style(Role::Match)).add_modifier(Modifier::UNDERLINED) } else { base };
+            let st = if idx.contains(&(ci as u32)) {
+                base.patch(t.style(Role::Match)).add_modifier(Modifier::UNDERLINED)
+            } else {
+                base
+            };
             spans.push(Span::styled(ch.to_string(), st));
         }
         spans.push(Span::styled(format!("  {}", item.action.desc()), base.patch(t.style(Role::TextDim))));
@@ -109,11 +115,17 @@ fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
         f.render_widget(Paragraph::new(Line::from(spans)).style(base), r);
         let kw = item.keys.chars().count() as u16 + 1;
         if !item.keys.is_empty() && list.width > kw + 30 {
-            f.render_widget(Span::styled(item.keys.clone(), base.patch(t.style(Role::HintKey))), Rect::new(list.x + list.width - kw, r.y, kw, 1));
+            f.render_widget(
+                Span::styled(item.keys.clone(), base.patch(t.style(Role::HintKey))),
+                Rect::new(list.x + list.width - kw, r.y, kw, 1),
+            );
         }
     }
     if p.matches.is_empty() {
-        f.render_widget(Span::styled("  no action matches", t.style(Role::TextDim)), Rect::new(list.x, list.y, list.width, 1));
+        f.render_widget(
+            Span::styled("  no action matches", t.style(Role::TextDim)),
+            Rect::new(list.x, list.y, list.width, 1),
+        );
     }
 }
 

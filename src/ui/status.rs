@@ -23,7 +23,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         left.push(Span::styled(format!(" {glyph} {} {word} ", src.name), t.style(role)));
     }
     if !s.pending.is_empty() {
-        left.push(Span::styled(format!(" {} … ", crate::config::keymap::format_keys(&s.pending)), t.style(Role::HintKey)));
+        left.push(Span::styled(
+            format!(" {} … ", crate::config::keymap::format_keys(&s.pending)),
+            t.style(Role::HintKey),
+        ));
     }
     for (k, d) in &s.hints {
         left.push(Span::styled(format!(" {k}"), t.style(Role::HintKey)));
@@ -34,12 +37,18 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let mut right = Vec::new();
     if !s.warnings.is_empty() {
         let n = s.warnings.len();
-        right.push(Span::styled(format!(" ⚠ {n} config problem{} (defaults in use) ", if n == 1 { "" } else { "s" }), t.style(Role::StatusWarn)));
+        right.push(Span::styled(
+            format!(" ⚠ {n} config problem{} (defaults in use) ", if n == 1 { "" } else { "s" }),
+            t.style(Role::StatusWarn),
+        ));
     }
     right.push(Span::styled(format!(" {clock} "), bar));
     let rw: u16 = right.iter().map(|sp| sp.width() as u16).sum();
     f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
     if area.width > rw {
-        f.render_widget(Paragraph::new(Line::from(right)).style(bar), Rect::new(area.x + area.width - rw, area.y, rw, 1));
+        f.render_widget(
+            Paragraph::new(Line::from(right)).style(bar),
+            Rect::new(area.x + area.width - rw, area.y, rw, 1),
+        );
     }
 }

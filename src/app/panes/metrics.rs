@@ -119,7 +119,12 @@ impl MetricsState {
         let mut v: Vec<ProcInfo> = src
             .procs
             .iter()
-            .filter(|p| q.is_empty() || p.name.to_lowercase().contains(&q) || p.cmd.to_lowercase().contains(&q) || p.pid.to_string() == q)
+            .filter(|p| {
+                q.is_empty()
+                    || p.name.to_lowercase().contains(&q)
+                    || p.cmd.to_lowercase().contains(&q)
+                    || p.pid.to_string() == q
+            })
             .cloned()
             .collect();
         let desc = self.sort_desc;
@@ -172,7 +177,10 @@ impl MetricsState {
             self.sort_desc = default_desc(key);
         }
         self.rebuild_procs();
-        effects.push(Effect::SaveUi { key: "metrics.sort".into(), value: format!("{}:{}", sort_name(self.sort), self.sort_desc) });
+        effects.push(Effect::SaveUi {
+            key: "metrics.sort".into(),
+            value: format!("{}:{}", sort_name(self.sort), self.sort_desc),
+        });
     }
 
     pub fn update(&mut self, a: MetricsAction, _effects: &mut [Effect]) -> bool {
@@ -192,7 +200,8 @@ impl MetricsState {
     pub fn on_user(&mut self, a: UserAction, focus: BoxId, effects: &mut Vec<Effect>) -> bool {
         use UserAction as U;
         let page = 10;
-        let nav = |s: &mut Self, d: isize| s.scroll(if focus == BoxId::Disks { BoxId::Disks } else { BoxId::Processes }, d);
+        let nav =
+            |s: &mut Self, d: isize| s.scroll(if focus == BoxId::Disks { BoxId::Disks } else { BoxId::Processes }, d);
         match a {
             U::Up => return nav(self, -1),
             U::Down => return nav(self, 1),
@@ -261,13 +270,18 @@ impl MetricsState {
                 }
             }
             "metrics.marker" => {
-                if let Some(m) = [Marker::Braille, Marker::Block, Marker::Ascii].into_iter().find(|m| m.label() == value) {
+                if let Some(m) =
+                    [Marker::Braille, Marker::Block, Marker::Ascii].into_iter().find(|m| m.label() == value)
+                {
                     self.marker = m;
                 }
             }
             "metrics.sort" => {
                 let (k, d) = value.split_once(':').unwrap_or((value, ""));
-                if let Some(k) = [SortKey::Cpu, SortKey::Memory, SortKey::Pid, SortKey::Name].into_iter().find(|s| sort_name(*s) == k) {
+                if let Some(k) = [SortKey::Cpu, SortKey::Memory, SortKey::Pid, SortKey::Name]
+                    .into_iter()
+                    .find(|s| sort_name(*s) == k)
+                {
                     self.sort = k;
                     self.sort_desc = d == "true";
                 }

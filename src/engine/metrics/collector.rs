@@ -3,12 +3,16 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, ProcessRefreshKind, ProcessesToUpdate, RefreshKind, System, UpdateKind};
+use sysinfo::{
+    CpuRefreshKind, Disks, MemoryRefreshKind, Networks, ProcessRefreshKind, ProcessesToUpdate, RefreshKind, System,
+    UpdateKind,
+};
 
 use crate::protocol::{DiskInfo, HostSnapshot, NetInfo, ProcInfo, Ts};
 
 /// Filesystems that are not storage a person cares about.
-const PSEUDO_FS: &[&str] = &["tmpfs", "devtmpfs", "squashfs", "proc", "sysfs", "cgroup", "cgroup2", "devpts", "mqueue", "nsfs", "ramfs"];
+const PSEUDO_FS: &[&str] =
+    &["tmpfs", "devtmpfs", "squashfs", "proc", "sysfs", "cgroup", "cgroup2", "devpts", "mqueue", "nsfs", "ramfs"];
 
 pub struct HostCollector {
     sys: System,
@@ -22,7 +26,9 @@ impl HostCollector {
     /// Fails when the platform's system information cannot be read at all.
     pub fn new() -> Result<Self, sysinfo::Error> {
         let sys = System::new_with_specifics(
-            RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage()).with_memory(MemoryRefreshKind::everything()),
+            RefreshKind::nothing()
+                .with_cpu(CpuRefreshKind::nothing().with_usage())
+                .with_memory(MemoryRefreshKind::everything()),
         )?;
         Ok(HostCollector {
             sys,

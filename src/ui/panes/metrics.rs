@@ -182,7 +182,10 @@ fn network(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme
 fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
     let mut title = vec![Span::raw("Disks")];
     if let Some(h) = m.shown() {
-        title.push(Span::styled(format!(" r {} w {}", fmt::rate(h.disk_read_bps), fmt::rate(h.disk_write_bps)), t.style(Role::TextDim)));
+        title.push(Span::styled(
+            format!(" r {} w {}", fmt::rate(h.disk_read_bps), fmt::rate(h.disk_write_bps)),
+            t.style(Role::TextDim),
+        ));
     }
     let block = boxed(Line::from(title), focused, t);
     let inner = block.inner(area);
@@ -205,9 +208,18 @@ fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) 
             Cell::from(fmt::rate(d.write_bps)),
         ])
     });
-    let table = Table::new(rows, [Constraint::Min(6), Constraint::Length(17), Constraint::Length(6), Constraint::Length(10), Constraint::Length(10)])
-        .header(Row::new(["MOUNT", "USED/SIZE", "USE", "READ", "WRITE"]).style(t.style(Role::TableHeader)))
-        .style(t.style(Role::Text));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(6),
+            Constraint::Length(17),
+            Constraint::Length(6),
+            Constraint::Length(10),
+            Constraint::Length(10),
+        ],
+    )
+    .header(Row::new(["MOUNT", "USED/SIZE", "USE", "READ", "WRITE"]).style(t.style(Role::TableHeader)))
+    .style(t.style(Role::Text));
     f.render_widget(table, inner);
 }
 
@@ -223,7 +235,10 @@ fn sort_label(m: &MetricsState) -> String {
 
 fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
     let total = m.shown().map_or(0, |h| h.procs.len());
-    let mut title = vec![Span::raw("Processes"), Span::styled(format!(" {}/{total} · by {}", m.procs.len(), sort_label(m)), t.style(Role::TextDim))];
+    let mut title = vec![
+        Span::raw("Processes"),
+        Span::styled(format!(" {}/{total} · by {}", m.procs.len(), sort_label(m)), t.style(Role::TextDim)),
+    ];
     if !m.filter.text().is_empty() && !m.filter_editing {
         title.push(Span::styled(format!(" · filter \"{}\"", m.filter.text()), t.style(Role::TextAccent)));
     }

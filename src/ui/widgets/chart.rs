@@ -46,7 +46,11 @@ impl TimeChart {
     }
 
     fn label_width(&self) -> u16 {
-        [self.y_max, (self.y_min + self.y_max) / 2.0, self.y_min].iter().map(|v| (self.y_fmt)(*v).chars().count()).max().unwrap_or(0) as u16
+        [self.y_max, (self.y_min + self.y_max) / 2.0, self.y_min]
+            .iter()
+            .map(|v| (self.y_fmt)(*v).chars().count())
+            .max()
+            .unwrap_or(0) as u16
     }
 
     /// Where the data goes inside `area`.
@@ -73,7 +77,8 @@ impl Widget for TimeChart {
         let (xr, yr) = Self::resolution(self.marker);
         let (w, h) = (plot.width as usize * xr as usize, plot.height as usize * yr as usize);
         let span = (self.y_max - self.y_min).max(f64::EPSILON);
-        let dot_row = |v: f64| -> usize { (((v - self.y_min) / span).clamp(0.0, 1.0) * (h - 1) as f64).round() as usize };
+        let dot_row =
+            |v: f64| -> usize { (((v - self.y_min) / span).clamp(0.0, 1.0) * (h - 1) as f64).round() as usize };
 
         // grid[y*w+x] = series index + 1; y = 0 at the bottom.
         let mut grid = vec![0u8; w * h];
@@ -98,8 +103,12 @@ impl Widget for TimeChart {
             }
         }
 
-        let th_rows: Vec<(usize, Threshold)> =
-            self.thresholds.iter().filter(|t| t.value > self.y_min && t.value < self.y_max).map(|t| (dot_row(t.value), *t)).collect();
+        let th_rows: Vec<(usize, Threshold)> = self
+            .thresholds
+            .iter()
+            .filter(|t| t.value > self.y_min && t.value < self.y_max)
+            .map(|t| (dot_row(t.value), *t))
+            .collect();
 
         for cy in 0..plot.height as usize {
             for cx in 0..plot.width as usize {
@@ -125,7 +134,8 @@ impl Widget for TimeChart {
                     let mut style = self.series[owner as usize - 1].style;
                     if let Some(hy) = highest {
                         // strongest threshold crossed in this cell wins
-                        let crossed = th_rows.iter().filter(|(ty, _)| hy >= *ty).max_by_key(|(ty, t)| (t.critical, *ty));
+                        let crossed =
+                            th_rows.iter().filter(|(ty, _)| hy >= *ty).max_by_key(|(ty, t)| (t.critical, *ty));
                         if let Some((_, t)) = crossed {
                             style = style.patch(t.style);
                         }
