@@ -1,6 +1,6 @@
 //! The status bar: sources and their state, key hints from the keymap, warnings, clock.
 
-use chrono::{FixedOffset, TimeZone};
+use chrono::{FixedOffset, Offset, TimeZone, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -28,11 +28,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             t.style(Role::HintKey),
         ));
     }
-    for (k, d) in &s.hints {
-        left.push(Span::styled(format!(" {k}"), t.style(Role::HintKey)));
-        left.push(Span::styled(format!(" {d}"), t.style(Role::HintDesc)));
-    }
-    let tz = FixedOffset::east_opt(s.utc_offset_s).unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
+    let tz = FixedOffset::east_opt(s.utc_offset_s).unwrap_or_else(|| Utc.fix());
     let clock = tz.timestamp_millis_opt(s.now).single().map(|d| d.format("%H:%M").to_string()).unwrap_or_default();
     let mut right = Vec::new();
     if !s.warnings.is_empty() {
@@ -44,6 +40,17 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     }
     right.push(Span::styled(format!(" {clock} "), bar));
     let rw: u16 = right.iter().map(|sp| sp.width() as u16).sum();
+    // Whole hints only, as many as fit before the right part.
+    let mut used: usize = left.iter().map(Span::width).sum();
+    for (k, d) in &s.hints {
+        let w = k.chars().count() + d.chars().count() + 3;
+        if used + w + rw as usize > area.width as usize {
+            break;
+        }
+        used += w;
+        left.push(Span::styled(format!(" {k}"), t.style(Role::HintKey)));
+        left.push(Span::styled(format!(" {d} "), t.style(Role::HintDesc)));
+    }
     f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
     if area.width > rw {
         f.render_widget(

@@ -191,6 +191,7 @@ fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) 
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(h) = m.shown() else { return };
+    let wide = inner.width >= 56;
     let rows = h.disks.iter().skip(m.disk_offset).map(|d| {
         let p = f64::from(d.used_pct());
         let mark = if p >= f64::from(m.thresholds.disk.crit) {
@@ -200,26 +201,31 @@ fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) 
         } else {
             Span::styled(format!("{p:.0}%"), t.style(Role::Text))
         };
-        Row::new(vec![
-            Cell::from(d.mount.clone()),
-            Cell::from(format!("{}/{}", fmt::bytes(d.used() as f64), fmt::bytes(d.total as f64))),
-            Cell::from(mark),
-            Cell::from(fmt::rate(d.read_bps)),
-            Cell::from(fmt::rate(d.write_bps)),
-        ])
+        let mut cells = vec![Cell::from(d.mount.clone()), Cell::from(mark), Cell::from(fmt::bytes(d.available as f64))];
+        if wide {
+            cells.push(Cell::from(fmt::bytes(d.total as f64)));
+            cells.push(Cell::from(fmt::rate(d.read_bps)));
+            cells.push(Cell::from(fmt::rate(d.write_bps)));
+        }
+        Row::new(cells)
     });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(6),
-            Constraint::Length(17),
-            Constraint::Length(6),
-            Constraint::Length(10),
-            Constraint::Length(10),
-        ],
-    )
-    .header(Row::new(["MOUNT", "USED/SIZE", "USE", "READ", "WRITE"]).style(t.style(Role::TableHeader)))
-    .style(t.style(Role::Text));
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
+        (
+            vec!["MOUNT", "USE", "FREE", "SIZE", "READ", "WRITE"],
+            vec![
+                Constraint::Min(6),
+                Constraint::Length(6),
+                Constraint::Length(9),
+                Constraint::Length(9),
+                Constraint::Length(11),
+                Constraint::Length(11),
+            ],
+        )
+    } else {
+        (vec!["MOUNT", "USE", "FREE"], vec![Constraint::Min(6), Constraint::Length(6), Constraint::Length(9)])
+    };
+    let table =
+        Table::new(rows, widths).header(Row::new(header).style(t.style(Role::TableHeader))).style(t.style(Role::Text));
     f.render_widget(table, inner);
 }
 
@@ -256,44 +262,40 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
     let visible = inner.height.saturating_sub(1) as usize;
     let off = m.selected.saturating_sub(visible.saturating_sub(1));
     let arrow = |k: SortKey| if m.sort == k { if m.sort_desc { "▼" } else { "▲" } } else { "" };
+    // Narrow boxes drop MEM% and STATE before anything else.
+    let wide = inner.width >= 72;
     let rows = m.procs.iter().enumerate().skip(off).take(visible).map(|(i, p)| {
         let sel = i == m.selected && focused;
         let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
-        Row::new(vec![
+        let mut cells = vec![
             Cell::from(format!("{}{}", if sel { "▸" } else { " " }, p.pid)),
             Cell::from(p.name.clone()),
             Cell::from(format!("{:>5.1}", p.cpu)),
             Cell::from(format!("{:>9}", fmt::bytes(p.mem as f64))),
-            Cell::from(format!("{:>5.1}", p.mem as f64 * 100.0 / mem_total)),
-            Cell::from(p.status.clone()),
-            Cell::from(Span::styled(p.cmd.clone(), if sel { Style::default() } else { t.style(Role::TextDim) })),
-        ])
-        .style(style)
+        ];
+        if wide {
+            cells.push(Cell::from(format!("{:>5.1}", p.mem as f64 * 100.0 / mem_total)));
+            cells.push(Cell::from(p.status.clone()));
+        }
+        cells
+            .push(Cell::from(Span::styled(p.cmd.clone(), if sel { Style::default() } else { t.style(Role::TextDim) })));
+        Row::new(cells).style(style)
     });
-    let header = Row::new(vec![
+    let mut header = vec![
         format!(" PID{}", arrow(SortKey::Pid)),
         format!("NAME{}", arrow(SortKey::Name)),
         format!(" CPU%{}", arrow(SortKey::Cpu)),
         format!("      MEM{}", arrow(SortKey::Memory)),
-        " MEM%".to_string(),
-        "STATE".to_string(),
-        "COMMAND".to_string(),
-    ])
-    .style(t.style(Role::TableHeader));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(8),
-            Constraint::Length(16),
-            Constraint::Length(6),
-            Constraint::Length(10),
-            Constraint::Length(5),
-            Constraint::Length(8),
-            Constraint::Min(0),
-        ],
-    )
-    .header(header)
-    .style(t.style(Role::Text));
+    ];
+    let mut widths = vec![Constraint::Length(8), Constraint::Length(16), Constraint::Length(6), Constraint::Length(10)];
+    if wide {
+        header.extend([" MEM%".to_string(), "STATE".to_string()]);
+        widths.extend([Constraint::Length(5), Constraint::Length(9)]);
+    }
+    header.push("COMMAND".to_string());
+    widths.push(Constraint::Min(0));
+    let table =
+        Table::new(rows, widths).header(Row::new(header).style(t.style(Role::TableHeader))).style(t.style(Role::Text));
     f.render_widget(table, inner);
     if m.procs.is_empty() && total > 0 && inner.height > 1 {
         f.render_widget(

@@ -1,0 +1,102 @@
+//! Snapshots of the metrics pane and the whole screen on `TestBackend`,
+//! with a fixed clock and seeded series.
+
+mod support;
+
+use opsdeck::app::{Action, AppState, BoxId, UserAction, update};
+use opsdeck::config::settings::Marker;
+use opsdeck::config::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use support::Seed;
+
+fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
+    let theme = Theme::fallback(false);
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
+    t
+}
+
+fn act(seed: &Seed, s: &mut AppState, a: UserAction) {
+    update(s, Action::User(a), &seed.ctx());
+}
+
+#[test]
+fn full_screen_80x24() {
+    let seed = Seed::new();
+    insta::assert_snapshot!(draw(&seed.state(), 80, 24).backend());
+}
+
+#[test]
+fn full_screen_160x48() {
+    let seed = Seed::new();
+    insta::assert_snapshot!(draw(&seed.state(), 160, 48).backend());
+}
+
+#[test]
+fn processes_zoomed_sorted_by_memory_160x48() {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    s.focus = BoxId::Processes;
+    act(&seed, &mut s, UserAction::ZoomToggle);
+    act(&seed, &mut s, UserAction::SortMemory);
+    act(&seed, &mut s, UserAction::Down);
+    insta::assert_snapshot!(draw(&s, 160, 48).backend());
+}
+
+#[test]
+fn cpu_zoomed_ascii_one_hour_frozen_80x24() {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    act(&seed, &mut s, UserAction::ZoomToggle);
+    act(&seed, &mut s, UserAction::MarkerCycle);
+    act(&seed, &mut s, UserAction::MarkerCycle);
+    assert_eq!(s.metrics.marker, Marker::Ascii);
+    act(&seed, &mut s, UserAction::WindowNext);
+    act(&seed, &mut s, UserAction::WindowNext);
+    act(&seed, &mut s, UserAction::FreezeToggle);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn network_block_marker_80x24() {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    s.focus = BoxId::Network;
+    act(&seed, &mut s, UserAction::ZoomToggle);
+    act(&seed, &mut s, UserAction::MarkerCycle);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    act(&seed, &mut s, UserAction::Help);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn command_palette_filtered_80x24() {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    act(&seed, &mut s, UserAction::CommandPalette);
+    update(&mut s, Action::Paste("sort".into()), &seed.ctx());
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn process_filter_editing_160x48() {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    s.focus = BoxId::Processes;
+    act(&seed, &mut s, UserAction::Filter);
+    update(&mut s, Action::Paste("post".into()), &seed.ctx());
+    insta::assert_snapshot!(draw(&s, 160, 48).backend());
+}
+
+#[test]
+fn tiny_terminal_20x5() {
+    let seed = Seed::new();
+    insta::assert_snapshot!(draw(&seed.state(), 20, 5).backend());
+}
