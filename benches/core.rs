@@ -1,1 +1,101 @@
-fn main() {}
+//! `cargo bench`: full-screen render, metrics ingest, store write/read of an hour.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use divan::{Bencher, black_box};
+use opsdeck::app::{Action, update};
+use opsdeck::config::theme::Theme;
+use opsdeck::engine::metrics::{Recorder, load_history};
+use opsdeck::engine::store::Store;
+use opsdeck::protocol::{Envelope, Event, LOCAL_SOURCE, ProcInfo, Topic};
+use opsdeck::series::default_tiers;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn main() {
+    divan::main();
+}
+
+/// One full frame of the seeded screen at 200x50 into a TestBackend.
+#[divan::bench]
+fn render_full_screen_200x50(b: Bencher) {
+    let seed = support::Seed::new();
+    let state = seed.state();
+    let theme = Theme::fallback(false);
+    let mut term = Terminal::new(TestBackend::new(200, 50)).expect("backend");
+    b.bench_local(|| {
+        term.draw(|f| opsdeck::ui::render(f, black_box(&state), &theme)).expect("draw");
+    });
+}
+
+/// One host sample with 400 processes through the reducer (series push, sort, filter).
+#[divan::bench]
+fn ingest_one_sample_400_procs(b: Bencher) {
+    let seed = support::Seed::new();
+    let mut state = seed.state();
+    let mut snap = support::snapshot(support::NOW, 0);
+    snap.procs = (0..400)
+        .map(|i| ProcInfo {
+            pid: i,
+            name: format!("proc-{i}"),
+            cmd: format!("/usr/bin/proc-{i} --serve"),
+            cpu: (i % 17) as f32,
+            mem: u64::from(i) << 20,
+            status: "Sleeping".into(),
+        })
+        .collect();
+    let mut ts = support::NOW;
+    b.bench_local(|| {
+        ts += 1000;
+        let mut s = snap.clone();
+        s.ts = ts;
+        let env = Arc::new(Envelope {
+            epoch: 1,
+            seq: 1,
+            ts,
+            source: LOCAL_SOURCE.into(),
+            topic: Topic::Metrics,
+            event: Event::HostSample(Box::new(s)),
+        });
+        update(&mut state, Action::Events(vec![env]), &seed.ctx());
+    });
+}
+
+fn hour_of_values() -> Vec<(i64, Vec<(String, f32)>)> {
+    (0..3600i64)
+        .map(|i| {
+            let ts = support::NOW - (3600 - i) * 1000;
+            (ts, support::snapshot(ts, i).series_values())
+        })
+        .collect()
+}
+
+/// Persist one hour of 1 s samples (all tiers) into a fresh store.
+#[divan::bench(sample_count = 10)]
+fn store_write_one_hour(b: Bencher) {
+    let rows = hour_of_values();
+    let tiers = default_tiers(1000);
+    b.with_inputs(|| Store::temporary().expect("store")).bench_local_values(|store| {
+        let mut rec = Recorder::new(&tiers);
+        for (ts, values) in &rows {
+            rec.record(&store, *ts, values).expect("write");
+        }
+        store
+    });
+}
+
+/// Load all tiers' history back (what start-up does).
+#[divan::bench(sample_count = 10)]
+fn store_read_one_hour(b: Bencher) {
+    let rows = hour_of_values();
+    let tiers = default_tiers(1000);
+    let store = Store::temporary().expect("store");
+    let mut rec = Recorder::new(&tiers);
+    for (ts, values) in &rows {
+        rec.record(&store, *ts, values).expect("write");
+    }
+    b.bench_local(|| black_box(load_history(&store, &tiers, support::NOW).expect("read")));
+}

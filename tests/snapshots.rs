@@ -100,3 +100,12 @@ fn tiny_terminal_20x5() {
     let seed = Seed::new();
     insta::assert_snapshot!(draw(&seed.state(), 20, 5).backend());
 }
+
+#[test]
+fn status_bar_read_only_with_config_warning_100x6() {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    s.read_only = true;
+    s.warnings = vec!["config.toml:1:11: invalid duration".into()];
+    insta::assert_snapshot!(draw(&s, 100, 6).backend());
+}

@@ -64,7 +64,7 @@ impl Store {
             .path(&path)
             .cache_capacity(cache_bytes)
             .mode(sled::Mode::LowSpace)
-            .flush_every_ms(Some(1000))
+            .flush_every_ms(Some(5000))
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {

@@ -38,6 +38,9 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             t.style(Role::StatusWarn),
         ));
     }
+    if s.read_only {
+        right.push(Span::styled(" read-only ", t.style(Role::StatusInfo)));
+    }
     right.push(Span::styled(format!(" {clock} "), bar));
     let rw: u16 = right.iter().map(|sp| sp.width() as u16).sum();
     // Whole hints only, as many as fit before the right part.
