@@ -209,7 +209,11 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         Action::Tick => ctx.now.div_euclid(60_000) != minute_before,
         Action::Events(batch) => {
             for env in &batch {
-                if let Some(src) = state.sources.iter_mut().find(|s| s.name == env.source) {
+                // A history snapshot is not a sign of life; samples are.
+                let live = !matches!(env.event, crate::protocol::Event::MetricsHistory(_));
+                if let Some(src) = state.sources.iter_mut().find(|s| s.name == env.source)
+                    && live
+                {
                     src.last_event = Some(env.ts.max(src.last_event.unwrap_or(env.ts)));
                 }
                 state.metrics.ingest(env);

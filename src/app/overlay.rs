@@ -57,7 +57,7 @@ pub struct MessageState {
 
 #[derive(Debug, Clone)]
 pub enum Overlay {
-    Help(HelpState),
+    Help(Box<HelpState>),
     Palette(Box<PaletteState>),
     Message(MessageState),
 }
@@ -79,7 +79,7 @@ impl Overlay {
             }
         }
         let shown = (0..all.len()).collect();
-        Overlay::Help(HelpState { filter: LineInput::new("type to filter"), all, shown, selected: 0 })
+        Overlay::Help(Box::new(HelpState { filter: LineInput::new("type to filter"), all, shown, selected: 0 }))
     }
 
     /// Every user-facing action, with its key in `ctxs` if bound.

@@ -49,14 +49,13 @@ impl Bus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::SeriesSnapshot;
 
     #[test]
     fn seq_increases_and_subscribers_see_order() {
         let bus = Bus::new("local", 7);
         let mut rx = bus.subscribe();
         for _ in 0..3 {
-            bus.publish(Topic::Metrics, 0, Event::MetricsHistory(Box::new(SeriesSnapshot::default())));
+            bus.publish(Topic::Metrics, 0, Event::MetricsHistory(Box::default()));
         }
         let seqs: Vec<u64> = (0..3).map(|_| rx.try_recv().unwrap().seq).collect();
         assert_eq!(seqs, vec![1, 2, 3]);

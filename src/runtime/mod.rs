@@ -120,7 +120,7 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                         state.dirty = true;
                     }
                     Effect::Redraw => {
-                        term.clear()?;
+                        terminal::repaint_all(&mut term)?;
                         state.dirty = true;
                     }
                     Effect::SaveUi { key, value } => {

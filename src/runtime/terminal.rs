@@ -9,7 +9,9 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::Show;
 use ratatui::crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture};
 use ratatui::crossterm::execute;
-use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use ratatui::crossterm::terminal::{
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -81,5 +83,14 @@ pub fn suspend(term: &mut Term) -> io::Result<()> {
     rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::TSTP)?;
     // Execution continues here after SIGCONT.
     enter()?;
-    term.clear()
+    repaint_all(term)
+}
+
+/// Clear the screen and forget what was drawn, so the next frame paints every
+/// cell. (`Terminal::clear` would query the cursor position, whose reply goes
+/// to the input thread's pending read and times out.)
+pub fn repaint_all(term: &mut Term) -> io::Result<()> {
+    execute!(stdout(), Clear(ClearType::All))?;
+    *term = Terminal::new(CrosstermBackend::new(stdout()))?;
+    Ok(())
 }

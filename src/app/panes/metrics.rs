@@ -35,6 +35,8 @@ pub struct MetricsState {
     pub disk_offset: usize,
     pub thresholds: Thresholds,
     pub refresh_ms: i64,
+    /// When stored history was loaded: the chart's right edge until a live sample arrives.
+    pub history_at: Option<Ts>,
 }
 
 impl MetricsState {
@@ -56,6 +58,7 @@ impl MetricsState {
             disk_offset: 0,
             thresholds: config.metrics.thresholds,
             refresh_ms,
+            history_at: None,
         }
     }
 
@@ -67,9 +70,10 @@ impl MetricsState {
         }
     }
 
-    /// End of the chart window.
+    /// End of the chart window: the frozen instant, else the latest sample,
+    /// else when history was loaded (so stored history shows before any sample).
     pub fn chart_end(&self) -> Option<Ts> {
-        self.frozen.as_ref().map(|f| f.0).or(self.latest.as_ref().map(|l| l.ts))
+        self.frozen.as_ref().map(|f| f.0).or(self.latest.as_ref().map(|l| l.ts)).or(self.history_at)
     }
 
     pub fn ingest(&mut self, env: &Envelope) {
@@ -81,7 +85,10 @@ impl MetricsState {
                     self.rebuild_procs();
                 }
             }
-            Event::MetricsHistory(snap) => self.series.load_snapshot(snap),
+            Event::MetricsHistory(snap) => {
+                self.series.load_snapshot(snap);
+                self.history_at = Some(env.ts);
+            }
         }
     }
 

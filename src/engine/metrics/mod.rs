@@ -8,12 +8,16 @@ use crate::engine::store::{Store, StoreError};
 use crate::protocol::{SeriesSnapshot, Ts};
 use crate::series::{TierSpec, tier_snapshot_from_rows};
 
+/// Running sums of one open bucket: its start (ms) and per-series (sum, count).
+type OpenBucket = (Option<i64>, HashMap<String, (f64, u32)>);
+
 /// Writes samples to the store: every sample into tier 0, and the mean of each
-/// closed bucket into the coarser tiers.
+/// closed bucket into the coarser tiers. Rows are keyed by the start of their
+/// slot in milliseconds, so history stays valid when the refresh interval changes.
 pub struct Recorder {
     tiers: Vec<TierSpec>,
-    /// Per coarser tier: the open bucket's slot and running sums.
-    open: Vec<(Option<i64>, HashMap<String, (f64, u32)>)>,
+    /// Per coarser tier: the open bucket.
+    open: Vec<OpenBucket>,
 }
 
 impl Recorder {
@@ -23,9 +27,9 @@ impl Recorder {
 
     pub fn record(&mut self, store: &Store, ts: Ts, values: &[(String, f32)]) -> Result<(), StoreError> {
         let Some(base) = self.tiers.first() else { return Ok(()) };
-        store.write_metrics_row(0, ts.div_euclid(base.step_ms), values)?;
+        store.write_metrics_row(0, slot_start(ts, base.step_ms), values)?;
         for (i, spec) in self.tiers.iter().enumerate().skip(1) {
-            let slot = ts.div_euclid(spec.step_ms);
+            let slot = slot_start(ts, spec.step_ms);
             let (open_slot, sums) = &mut self.open[i - 1];
             if let Some(prev) = *open_slot
                 && prev != slot
@@ -58,6 +62,10 @@ impl Recorder {
     }
 }
 
+fn slot_start(ts: Ts, step_ms: i64) -> i64 {
+    ts.div_euclid(step_ms) * step_ms
+}
+
 fn means(sums: &HashMap<String, (f64, u32)>) -> Vec<(String, f32)> {
     let mut v: Vec<(String, f32)> = sums.iter().map(|(k, (s, n))| (k.clone(), (*s / f64::from(*n)) as f32)).collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -68,9 +76,13 @@ fn means(sums: &HashMap<String, (f64, u32)>) -> Vec<(String, f32)> {
 pub fn load_history(store: &Store, tiers: &[TierSpec], now: Ts) -> Result<SeriesSnapshot, StoreError> {
     let mut snap = SeriesSnapshot::default();
     for (i, spec) in tiers.iter().enumerate() {
-        let from = now.div_euclid(spec.step_ms) - spec.len as i64 + 1;
-        let rows = store.read_metrics_rows(i as u8, from)?;
+        let from = slot_start(now, spec.step_ms) - spec.retention_ms() + spec.step_ms;
+        let mut rows = store.read_metrics_rows(i as u8, from)?;
         if !rows.is_empty() {
+            // keys are slot starts in ms: map them to this run's slots
+            for r in &mut rows {
+                r.0 = r.0.div_euclid(spec.step_ms);
+            }
             snap.tiers.push(tier_snapshot_from_rows(spec.step_ms, &rows));
         }
     }
@@ -81,7 +93,7 @@ pub fn load_history(store: &Store, tiers: &[TierSpec], now: Ts) -> Result<Series
 pub fn prune(store: &Store, tiers: &[TierSpec], now: Ts) -> Result<usize, StoreError> {
     let mut n = 0;
     for (i, spec) in tiers.iter().enumerate() {
-        n += store.prune_metrics(i as u8, now.div_euclid(spec.step_ms) - spec.len as i64 + 1)?;
+        n += store.prune_metrics(i as u8, slot_start(now, spec.step_ms) - spec.retention_ms() + spec.step_ms)?;
     }
     Ok(n)
 }
@@ -113,6 +125,26 @@ mod tests {
     }
 
     #[test]
+    fn history_survives_a_change_of_refresh_interval() {
+        let store = Store::temporary().unwrap();
+        let one_s = vec![TierSpec { step_ms: 1000, len: 60 }];
+        let mut rec = Recorder::new(&one_s);
+        for i in 0..20i64 {
+            rec.record(&store, 100_000 + i * 1000 + 500, &[("cpu".into(), i as f32)]).unwrap();
+        }
+        // next run samples every 10 s: old rows land in 10 s slots at the right time
+        let ten_s = vec![TierSpec { step_ms: 10_000, len: 60 }];
+        let snap = load_history(&store, &ten_s, 120_000).unwrap();
+        let mut s = TieredSeries::new(&ten_s);
+        s.load_snapshot(&snap);
+        let c = s.col("cpu").unwrap();
+        assert_eq!(s.tiers[0].newest_slot(), Some(11), "slot of t=119.5 s");
+        assert_eq!(s.tiers[0].get(11, c), 19.0);
+        s.push(130_500, &[("cpu".into(), 5.0)]);
+        assert_eq!(s.tiers[0].get(13, c), 5.0, "new samples still land after history");
+    }
+
+    #[test]
     fn prune_drops_only_expired_rows() {
         let store = Store::temporary().unwrap();
         let mut rec = Recorder::new(&tiers());
@@ -121,6 +153,6 @@ mod tests {
         }
         let removed = prune(&store, &tiers(), 119_000).unwrap();
         assert_eq!(removed, 60);
-        assert_eq!(store.read_metrics_rows(0, i64::MIN).unwrap().first().map(|r| r.0), Some(60));
+        assert_eq!(store.read_metrics_rows(0, i64::MIN).unwrap().first().map(|r| r.0), Some(60_000));
     }
 }
