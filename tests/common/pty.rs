@@ -382,34 +382,47 @@ impl PtySession {
         timeout: Duration,
         mut pred: impl FnMut(&str) -> bool,
     ) -> Result<String, String> {
+        self.wait_until(what, timeout, |s| pred(&s.screen_text()))?;
+        Ok(self.screen_text())
+    }
+
+    /// Block until `pred(all raw bytes read so far)` holds (escape sequences a
+    /// screen does not show, e.g. a clear).
+    pub fn wait_for_output(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), String> {
+        self.wait_until(what, timeout, |s| pred(&s.raw_output()))
+    }
+
+    fn wait_until(&mut self, what: &str, timeout: Duration, mut cond: impl FnMut(&Self) -> bool) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
             self.drain();
-            let text = self.screen_text();
-            if pred(&text) {
-                return Ok(text);
+            if cond(self) {
+                return Ok(());
             }
             if self.eof && self.exit.is_some() {
-                return Err(self.failure(what, "the program ended first", &text));
+                return Err(self.failure(what, "the program ended first", &self.screen_text()));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(left) {
                 Ok(m) => self.handle(m),
                 Err(RecvTimeoutError::Timeout) => {
                     self.drain();
-                    let text = self.screen_text();
-                    if pred(&text) {
-                        return Ok(text);
+                    if cond(self) {
+                        return Ok(());
                     }
-                    return Err(self.failure(what, &format!("not seen within {timeout:?}"), &text));
+                    return Err(self.failure(what, &format!("not seen within {timeout:?}"), &self.screen_text()));
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     self.eof = true;
-                    let text = self.screen_text();
-                    if pred(&text) {
-                        return Ok(text);
+                    if cond(self) {
+                        return Ok(());
                     }
-                    return Err(self.failure(what, "the pty closed first", &text));
+                    return Err(self.failure(what, "the pty closed first", &self.screen_text()));
                 }
             }
         }
