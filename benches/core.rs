@@ -99,3 +99,15 @@ fn store_read_one_hour(b: Bencher) {
     }
     b.bench_local(|| black_box(load_history(&store, &tiers, support::NOW).expect("read")));
 }
+
+/// One real host collection (sysinfo: CPU, memory, every process, disks, networks).
+#[divan::bench(sample_count = 50)]
+fn collect_host_once(b: Bencher) {
+    let mut c = opsdeck::engine::metrics::collector::HostCollector::new().expect("sysinfo");
+    c.collect(0);
+    let mut ts = 0;
+    b.bench_local(|| {
+        ts += 1000;
+        black_box(c.collect(ts))
+    });
+}

@@ -18,6 +18,31 @@ use crate::engine::{Engine, EngineConfig};
 use crate::runtime::{TuiOptions, run_tui};
 use crate::secrets;
 
+/// Print a line to stdout; a closed pipe or terminal is not worth a panic.
+macro_rules! out_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+/// Print a line to stderr, ignoring errors (the terminal may be gone).
+macro_rules! err_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+/// Print to stderr without a newline, ignoring errors.
+macro_rules! err_text {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut e = std::io::stderr();
+        let _ = write!(e, $($arg)*);
+        let _ = e.flush();
+    }};
+}
+pub(crate) use {err_line, err_text, out_line};
+
 #[derive(Debug, Parser)]
 #[command(name = "opsdeck", version, about = "A keyboard-driven terminal control center for operations work")]
 pub struct Cli {
@@ -102,7 +127,7 @@ pub fn main() -> ExitCode {
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
+    crate::cli::err_line!("error: {msg}");
     ExitCode::FAILURE
 }
 
@@ -216,13 +241,13 @@ fn check(cli: &Cli, paths: &Paths) -> ExitCode {
     }
     errors.dedup();
     if errors.is_empty() {
-        println!("ok: {} and the bundled and user themes and keymaps are valid", file.display());
+        crate::cli::out_line!("ok: {} and the bundled and user themes and keymaps are valid", file.display());
         ExitCode::SUCCESS
     } else {
         for e in &errors {
-            println!("{e}");
+            crate::cli::out_line!("{e}");
         }
-        eprintln!("{} problem{} found", errors.len(), if errors.len() == 1 { "" } else { "s" });
+        crate::cli::err_line!("{} problem{} found", errors.len(), if errors.len() == 1 { "" } else { "s" });
         ExitCode::FAILURE
     }
 }
@@ -239,14 +264,14 @@ fn print_paths(paths: &Paths, explicit: Option<&Path>) {
         ("secrets (fallback file)", secrets::fallback_file(&paths.config_dir)),
     ];
     for (k, p) in rows {
-        println!("{k:<24} {}{}", p.display(), mark(&p));
+        crate::cli::out_line!("{k:<24} {}{}", p.display(), mark(&p));
     }
 }
 
 fn read_secret(name: &str) -> std::io::Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("secret for {name} (input hidden): ");
+        crate::cli::err_text!("secret for {name} (input hidden): ");
         ratatui::crossterm::terminal::enable_raw_mode()?;
         let mut s = String::new();
         let r = (|| -> std::io::Result<()> {
@@ -271,7 +296,7 @@ fn read_secret(name: &str) -> std::io::Result<String> {
             }
         })();
         ratatui::crossterm::terminal::disable_raw_mode()?;
-        eprintln!();
+        crate::cli::err_line!();
         r.map(|()| s)
     } else {
         let mut s = String::new();
@@ -294,13 +319,13 @@ fn key(op: &KeyOp, paths: &Paths) -> ExitCode {
             match secrets::set(name, &value, &paths.config_dir) {
                 Ok((backend, why)) => {
                     if let Some(why) = why {
-                        eprintln!("warning: no OS keyring available ({why})");
-                        eprintln!(
+                        crate::cli::err_line!("warning: no OS keyring available ({why})");
+                        crate::cli::err_line!(
                             "warning: stored in the 0600 fallback file instead; or set {} in the environment",
                             secrets::env_var_name(name)
                         );
                     }
-                    eprintln!("stored {name} in the {backend}");
+                    crate::cli::err_line!("stored {name} in the {backend}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),
@@ -308,8 +333,8 @@ fn key(op: &KeyOp, paths: &Paths) -> ExitCode {
         }
         KeyOp::Get { name } => match secrets::get(name, &paths.config_dir) {
             Ok(Some((v, backend))) => {
-                println!("{v}");
-                eprintln!("(from the {backend})");
+                crate::cli::out_line!("{v}");
+                crate::cli::err_line!("(from the {backend})");
                 ExitCode::SUCCESS
             }
             Ok(None) => fail(format!("no secret named {name}\n  hint: opsdeck key set {name}")),
@@ -319,7 +344,7 @@ fn key(op: &KeyOp, paths: &Paths) -> ExitCode {
             Ok(v) if v.is_empty() => fail(format!("no secret named {name}")),
             Ok(v) => {
                 for b in v {
-                    eprintln!("removed {name} from the {b}");
+                    crate::cli::err_line!("removed {name} from the {b}");
                 }
                 ExitCode::SUCCESS
             }

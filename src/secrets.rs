@@ -139,7 +139,7 @@ fn read_file(path: &Path) -> Result<toml::Table, SecretError> {
             && m.permissions().mode() & 0o077 != 0
         {
             tracing::warn!("{shown} is readable by others; run chmod 600 on it");
-            eprintln!("warning: {shown} is readable by other users: chmod 600 {shown}");
+            crate::cli::err_line!("warning: {shown} is readable by other users: chmod 600 {shown}");
         }
     }
     src.parse::<toml::Table>().map_err(|e| SecretError::File {

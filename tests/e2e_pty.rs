@@ -349,3 +349,25 @@ fn explicit_broken_config_is_fatal() {
         "the error points at line 1, column 11 (the value); stderr:\n{stderr}"
     );
 }
+
+/// An SSH session that drops sends SIGHUP: opsdeck exits cleanly, logs no panic.
+#[cfg(unix)]
+#[test]
+fn hangup_exits_cleanly() {
+    let env = OpsdeckEnv::new();
+    let mut app = env.pty(&[], 100, 30);
+    expect_ok(app.wait_for("the first sample", TIMEOUT, sample_drawn));
+    let pid = app.pid().expect("child pid");
+    let hup = std::process::Command::new("kill").args(["-HUP", &pid.to_string()]).status().expect("kill -HUP");
+    assert!(hup.success());
+    let status = expect_ok(app.wait_exit(TIMEOUT));
+    assert!(status.success(), "SIGHUP is a clean quit, got {status:?}");
+    let logs = env.root().join("state/opsdeck");
+    let text: String = std::fs::read_dir(&logs)
+        .expect("log dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    assert!(text.contains("opsdeck starting"), "the log is written to the state dir: {text}");
+    assert!(!text.contains("panic"), "no panic on hangup: {text}");
+}
