@@ -10,17 +10,12 @@ pub struct LineInput {
 }
 
 impl LineInput {
-    pub fn new(placeholder: &str) -> Self {
+    /// An empty input showing `hint` (dimmed) until something is typed.
+    pub fn new(hint: &str) -> Self {
         let mut area = TextArea::default();
-        area.set_placeholder_text(placeholder.to_string());
+        area.set_placeholder_text(hint.to_string());
         area.set_cursor_line_style(Style::default());
         LineInput { area }
-    }
-
-    pub fn with_text(placeholder: &str, text: &str) -> Self {
-        let mut i = Self::new(placeholder);
-        i.area.insert_str(text);
-        i
     }
 
     pub fn text(&self) -> &str {
