@@ -20,8 +20,11 @@ fn opsdeck(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>, home: &std:
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("spawn opsdeck");
-    if let Some(mut i) = child.stdin.take() {
-        i.write_all(stdin.unwrap_or("").as_bytes()).expect("write stdin");
+    // The child may exit before reading (e.g. a refused name): a closed pipe is fine.
+    if let (Some(mut i), Some(text)) = (child.stdin.take(), stdin)
+        && let Err(e) = i.write_all(text.as_bytes())
+    {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
     }
     child.wait_with_output().expect("wait")
 }
