@@ -56,7 +56,7 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub keymap: Option<String>,
     /// Host metrics interval, e.g. 500ms, 1s, 2s (100ms to 1h).
-    #[arg(long, value_name = "DUR", value_parser = parse_refresh)]
+    #[arg(long, global = true, value_name = "DUR", value_parser = parse_refresh)]
     pub refresh: Option<Duration>,
     /// Disable everything that changes systems (shell commands, mutating tools).
     #[arg(long)]
@@ -82,11 +82,35 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Run the engine headless and serve it: /v1/stream (WebSocket), /healthz, /metrics.
+    Serve(ServeArgs),
     /// Manage secrets (API keys, backend tokens) in the OS keyring.
     Key {
         #[command(subcommand)]
         op: KeyOp,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7317")]
+    pub listen: std::net::SocketAddr,
+    /// Bearer token clients must send (else OPSDECK_TOKEN, else one generated on first start).
+    #[arg(long, value_name = "TOKEN", env = "OPSDECK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Serve without authentication (only on a loopback address).
+    #[arg(long, conflicts_with = "token")]
+    pub no_auth: bool,
+    /// PEM certificate chain: serve over TLS (wss://, https://).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Speak the protocol on stdin/stdout instead of listening (for ssh).
+    #[arg(long, conflicts_with_all = ["listen", "tls_cert", "no_auth"])]
+    pub stdio: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +147,7 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Key { ref op }) => key(op, &paths),
+        Some(Command::Serve(ref args)) => serve(&cli, args, &paths),
     }
 }
 
@@ -207,6 +232,106 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("terminal: {e}")),
     }
+}
+
+/// Open the store and engine for a non-TUI mode (logging to the state dir).
+fn headless_engine(
+    cli: &Cli,
+    paths: &Paths,
+) -> Result<(Engine, Option<tracing_appender::non_blocking::WorkerGuard>), String> {
+    let loaded = load_config(cli.config.as_deref(), &paths.config_file()).map_err(|e| e.to_string())?;
+    for w in &loaded.warnings {
+        err_line!("warning: {w}");
+    }
+    let mut config = loaded.config;
+    if let Some(r) = cli.refresh {
+        config.refresh = r;
+    }
+    let guard = crate::logging::init(&paths.log_dir()).map_err(|e| err_line!("warning: logging disabled: {e}")).ok();
+    std::fs::create_dir_all(&paths.data_dir)
+        .map_err(|e| format!("{}: cannot create the data directory: {e}", paths.data_dir.display()))?;
+    let store = Store::open(&paths.data_dir, config.storage.cache_mb * 1024 * 1024).map_err(|e| e.to_string())?;
+    let engine =
+        Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock))
+            .map_err(|e| e.to_string())?;
+    Ok((engine, guard))
+}
+
+fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
+    use crate::remote::server::{ServeOptions, serve as serve_http, serve_stdio};
+    if args.no_auth && !args.listen.ip().is_loopback() {
+        return fail(format!(
+            "--no-auth on {}: serving without a token is only allowed on a loopback address\n  hint: use --listen 127.0.0.1:PORT, or drop --no-auth and give --token",
+            args.listen
+        ));
+    }
+    let (engine, _log) = match headless_engine(cli, paths) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let token = match (&args.token, args.no_auth, args.stdio) {
+        (_, _, true) | (_, true, _) => None,
+        (Some(t), _, _) if !t.trim().is_empty() => Some(t.trim().to_string()),
+        _ => match crate::remote::token::load_or_generate(&paths.data_dir) {
+            Ok((t, true)) => {
+                let file = crate::remote::token::token_file(&paths.data_dir);
+                err_line!(
+                    "generated a token for clients (shown once; kept in {} with mode 0600):\n{t}",
+                    file.display()
+                );
+                Some(t)
+            }
+            Ok((t, false)) => Some(t),
+            Err(e) => return fail(format!("{}: cannot read or create the token: {e}", paths.data_dir.display())),
+        },
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let result = rt.block_on(async {
+        engine.start();
+        let r = if args.stdio {
+            serve_stdio(engine.clone()).await.map_err(|e| e.to_string())
+        } else {
+            let opts =
+                ServeOptions { listen: args.listen, token, tls: args.tls_cert.clone().zip(args.tls_key.clone()) };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            tokio::spawn(async move {
+                if let Ok(addr) = rx.await {
+                    tracing::info!(%addr, "listening");
+                    err_line!("opsdeck serve: listening on {addr}");
+                }
+            });
+            serve_http(engine.clone(), opts, Some(tx), shutdown_signal()).await.map_err(|e| e.to_string())
+        };
+        engine.shutdown();
+        r
+    });
+    rt.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+            _ = hup.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn check(cli: &Cli, paths: &Paths) -> ExitCode {

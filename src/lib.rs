@@ -13,6 +13,7 @@ pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod protocol;
+pub mod remote;
 pub mod runtime;
 pub mod secrets;
 pub mod series;

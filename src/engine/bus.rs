@@ -1,7 +1,7 @@
 //! Sequenced broadcast of events: every published event gets the next `seq`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
@@ -13,21 +13,28 @@ pub const BUS_CAPACITY: usize = 256;
 
 pub struct Bus {
     tx: broadcast::Sender<Arc<Envelope>>,
+    /// Serialises publishing so events are persisted and sent in `seq` order.
+    order: Mutex<()>,
     seq: AtomicU64,
     epoch: u64,
     source: String,
 }
 
 impl Bus {
-    pub fn new(source: impl Into<String>, epoch: u64) -> Self {
+    /// A bus whose next event gets `head_seq + 1` (continuing a persisted log).
+    pub fn new(source: impl Into<String>, epoch: u64, head_seq: u64) -> Self {
         let (tx, _) = broadcast::channel(BUS_CAPACITY);
-        Bus { tx, seq: AtomicU64::new(0), epoch, source: source.into() }
+        Bus { tx, order: Mutex::new(()), seq: AtomicU64::new(head_seq), epoch, source: source.into() }
     }
 
-    /// Publish an event; returns its envelope. Never blocks.
-    pub fn publish(&self, topic: Topic, ts: Ts, event: Event) -> Arc<Envelope> {
-        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+    /// Publish an event: `persist` runs first (the event log), then subscribers
+    /// get it. Returns its envelope.
+    pub fn publish(&self, topic: Topic, ts: Ts, event: Event, persist: impl FnOnce(&Envelope)) -> Arc<Envelope> {
+        let _order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = self.seq.load(Ordering::SeqCst) + 1;
         let env = Arc::new(Envelope { epoch: self.epoch, seq, ts, source: self.source.clone(), topic, event });
+        persist(&env);
+        self.seq.store(seq, Ordering::SeqCst);
         // No subscriber is not an error: the engine runs headless too.
         let _ = self.tx.send(env.clone());
         env
@@ -52,13 +59,15 @@ mod tests {
 
     #[test]
     fn seq_increases_and_subscribers_see_order() {
-        let bus = Bus::new("local", 7);
+        let bus = Bus::new("local", 7, 40);
         let mut rx = bus.subscribe();
+        let mut logged = Vec::new();
         for _ in 0..3 {
-            bus.publish(Topic::Metrics, 0, Event::MetricsHistory(Box::default()));
+            bus.publish(Topic::Metrics, 0, Event::MetricsHistory(Box::default()), |e| logged.push(e.seq));
         }
         let seqs: Vec<u64> = (0..3).map(|_| rx.try_recv().unwrap().seq).collect();
-        assert_eq!(seqs, vec![1, 2, 3]);
-        assert_eq!(bus.head_seq(), 3);
+        assert_eq!(seqs, vec![41, 42, 43], "continues after the persisted head");
+        assert_eq!(logged, seqs, "persisted before being sent");
+        assert_eq!(bus.head_seq(), 43);
     }
 }

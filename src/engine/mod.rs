@@ -9,12 +9,13 @@ pub mod store;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::clock::Clock;
-use crate::protocol::{Envelope, Event, LOCAL_SOURCE, SeriesSnapshot, Topic};
+use crate::protocol::wire::Since;
+use crate::protocol::{Envelope, Event, HostSnapshot, LOCAL_SOURCE, SeriesSnapshot, Topic};
 use crate::series::{TierSpec, default_tiers};
 use bus::Bus;
 use metrics::Recorder;
@@ -23,6 +24,8 @@ use store::{Store, StoreError};
 
 /// How often expired rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// Events kept in the log for resuming clients (15 min of 1 s samples).
+pub const EVENT_LOG_KEEP: u64 = 900;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -44,6 +47,23 @@ struct Inner {
     clock: Arc<dyn Clock>,
     recorder: Mutex<Recorder>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    latest: Mutex<Option<Arc<HostSnapshot>>>,
+    /// Highest seq appended to the log / known to be on disk (group commit).
+    appended: watch::Sender<u64>,
+    durable: watch::Sender<u64>,
+}
+
+/// How a new subscriber starts: events to send first, then `live` from the bus.
+pub struct StreamStart {
+    pub epoch: u64,
+    pub head_seq: u64,
+    /// The subscriber's `since` could not be served from the log: it must drop
+    /// its state for this source; `backlog` holds a snapshot.
+    pub reset: bool,
+    /// A history snapshot (fresh or reset subscribers) or the missed events.
+    pub backlog: Vec<Arc<Envelope>>,
+    /// Live events; skip those with `seq <= head_seq`.
+    pub live: broadcast::Receiver<Arc<Envelope>>,
 }
 
 /// Cheap to clone; all clones share one engine.
@@ -55,9 +75,22 @@ pub struct Engine {
 impl Engine {
     pub fn new(store: Store, cfg: EngineConfig, clock: Arc<dyn Clock>) -> Result<Engine, StoreError> {
         let tiers = default_tiers(cfg.refresh_ms).to_vec();
-        let bus = Bus::new(LOCAL_SOURCE, store.epoch()?);
+        let head = store.event_bounds()?.map_or(0, |(_, newest)| newest);
+        let bus = Bus::new(LOCAL_SOURCE, store.epoch()?, head);
         let recorder = Mutex::new(Recorder::new(&tiers));
-        Ok(Engine { inner: Arc::new(Inner { store, bus, tiers, cfg, clock, recorder, tasks: Mutex::new(Vec::new()) }) })
+        let inner = Inner {
+            store,
+            bus,
+            tiers,
+            cfg,
+            clock,
+            recorder,
+            tasks: Mutex::new(Vec::new()),
+            latest: Mutex::new(None),
+            appended: watch::Sender::new(head),
+            durable: watch::Sender::new(head),
+        };
+        Ok(Engine { inner: Arc::new(inner) })
     }
 
     pub fn tiers(&self) -> &[TierSpec] {
@@ -71,6 +104,47 @@ impl Engine {
     /// Events published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
         self.inner.bus.subscribe()
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.inner.bus.epoch()
+    }
+
+    pub fn head_seq(&self) -> u64 {
+        self.inner.bus.head_seq()
+    }
+
+    /// Highest seq that is on disk. Remote subscribers are sent only durable
+    /// events, so a crash can never take back an event a client has seen.
+    pub fn durable(&self) -> watch::Receiver<u64> {
+        self.inner.durable.subscribe()
+    }
+
+    /// The newest host sample, if one was taken.
+    pub fn latest_sample(&self) -> Option<Arc<HostSnapshot>> {
+        self.inner.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Start a stream for a (possibly resuming) subscriber. Subscribes to the
+    /// bus before reading the log, so no event falls between the two.
+    pub fn open_stream(&self, since: Option<Since>) -> Result<StreamStart, StoreError> {
+        let live = self.subscribe();
+        let head = self.head_seq();
+        let epoch = self.epoch();
+        let resumable = match since {
+            None => None,
+            Some(s) if s.epoch != epoch || s.seq > head => None,
+            Some(s) if s.seq == head => Some(Vec::new()),
+            Some(s) => match self.inner.store.event_bounds()? {
+                Some((oldest, _)) if s.seq + 1 >= oldest => Some(self.inner.store.events_between(s.seq + 1, head)?),
+                _ => None,
+            },
+        };
+        let (reset, backlog) = match resumable {
+            Some(events) => (false, events.into_iter().map(Arc::new).collect()),
+            None => (since.is_some(), vec![Arc::new(self.history_event()?)]),
+        };
+        Ok(StreamStart { epoch, head_seq: head, reset, backlog, live })
     }
 
     /// Stored history of every series, as an event ready to hand to a new subscriber.
@@ -91,9 +165,9 @@ impl Engine {
     pub fn start(&self) {
         let collect = tokio::spawn(collect_loop(self.clone()));
         let prune = tokio::spawn(prune_loop(self.clone()));
+        let flush = tokio::spawn(flush_loop(self.clone()));
         let mut t = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        t.push(collect);
-        t.push(prune);
+        t.extend([collect, prune, flush]);
     }
 
     /// Stop tasks and flush everything to disk.
@@ -121,7 +195,20 @@ impl Engine {
                 tracing::warn!("storing metrics: {e}");
             }
         }
-        self.inner.bus.publish(Topic::Metrics, ts, Event::HostSample(Box::new(snap)));
+        *self.inner.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(snap.clone()));
+        self.publish(Topic::Metrics, ts, Event::HostSample(Box::new(snap)));
+    }
+
+    /// Persist then announce an event.
+    fn publish(&self, topic: Topic, ts: crate::protocol::Ts, event: Event) -> Arc<Envelope> {
+        let store = &self.inner.store;
+        let env = self.inner.bus.publish(topic, ts, event, |env| {
+            if let Err(e) = store.append_event(env) {
+                tracing::warn!("event log: {e}");
+            }
+        });
+        self.inner.appended.send_replace(env.seq);
+        env
     }
 }
 
@@ -176,17 +263,42 @@ async fn collect_loop(engine: Engine) {
     }
 }
 
+/// Group commit: one fsync covers every event appended since the last one.
+async fn flush_loop(engine: Engine) {
+    let mut appended = engine.inner.appended.subscribe();
+    loop {
+        if appended.changed().await.is_err() {
+            return;
+        }
+        let target = *appended.borrow_and_update();
+        let e = engine.clone();
+        match tokio::task::spawn_blocking(move || e.inner.store.flush()).await {
+            Ok(Ok(())) => {
+                engine.inner.durable.send_if_modified(|d| {
+                    let grew = target > *d;
+                    *d = (*d).max(target);
+                    grew
+                });
+            }
+            Ok(Err(err)) => tracing::error!("flushing the event log: {err}"),
+            Err(err) => tracing::error!("flushing the event log: {err}"),
+        }
+    }
+}
+
 async fn prune_loop(engine: Engine) {
     let mut iv = tokio::time::interval(PRUNE_EVERY);
     iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
         iv.tick().await;
         let e = engine.clone();
-        let res =
-            tokio::task::spawn_blocking(move || metrics::prune(&e.inner.store, &e.inner.tiers, e.inner.clock.now_ms()))
-                .await;
+        let res = tokio::task::spawn_blocking(move || {
+            let n = metrics::prune(&e.inner.store, &e.inner.tiers, e.inner.clock.now_ms())?;
+            Ok::<_, StoreError>(n + e.inner.store.prune_events(EVENT_LOG_KEEP)?)
+        })
+        .await;
         match res {
-            Ok(Ok(n)) if n > 0 => tracing::debug!("pruned {n} expired metric rows"),
+            Ok(Ok(n)) if n > 0 => tracing::debug!("pruned {n} expired metric rows and events"),
             Ok(Err(e)) => tracing::warn!("pruning metrics: {e}"),
             _ => {}
         }

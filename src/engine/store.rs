@@ -50,6 +50,7 @@ pub struct Store {
     db: sled::Db,
     meta: sled::Tree,
     metrics: sled::Tree,
+    events: sled::Tree,
     ui: sled::Tree,
     dict: Mutex<Dict>,
     path: PathBuf,
@@ -84,8 +85,9 @@ impl Store {
     fn from_db(db: sled::Db, path: PathBuf) -> Result<Store> {
         let meta = db.open_tree("meta")?;
         let metrics = db.open_tree("metrics")?;
+        let events = db.open_tree("events")?;
         let ui = db.open_tree("ui")?;
-        let store = Store { db, meta, metrics, ui, dict: Mutex::new(Dict::default()), path };
+        let store = Store { db, meta, metrics, events, ui, dict: Mutex::new(Dict::default()), path };
         store.migrate()?;
         store.load_dict()?;
         Ok(store)
@@ -204,6 +206,55 @@ impl Store {
         Ok(n)
     }
 
+    /// Append an event to the log (key: seq, big-endian).
+    pub fn append_event(&self, env: &crate::protocol::Envelope) -> Result<()> {
+        let json = serde_json::to_vec(env).map_err(|e| StoreError::Corrupt { tree: "events", what: e.to_string() })?;
+        self.events.insert(env.seq.to_be_bytes(), json)?;
+        Ok(())
+    }
+
+    /// Events with `from <= seq <= to`, ascending.
+    pub fn events_between(&self, from: u64, to: u64) -> Result<Vec<crate::protocol::Envelope>> {
+        let mut out = Vec::new();
+        if from > to {
+            return Ok(out);
+        }
+        for kv in self.events.range(from.to_be_bytes()..=to.to_be_bytes()) {
+            let (_, v) = kv?;
+            out.push(
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "events", what: e.to_string() })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// (oldest, newest) seq in the log.
+    pub fn event_bounds(&self) -> Result<Option<(u64, u64)>> {
+        let first = self.events.first()?;
+        let last = self.events.last()?;
+        Ok(match (first, last) {
+            (Some((a, _)), Some((b, _))) => Some((be_u64(&a).unwrap_or(0), be_u64(&b).unwrap_or(0))),
+            _ => None,
+        })
+    }
+
+    /// Keep only the newest `keep` events; returns how many were removed.
+    pub fn prune_events(&self, keep: u64) -> Result<usize> {
+        let Some((oldest, newest)) = self.event_bounds()? else { return Ok(0) };
+        let cut = newest.saturating_sub(keep.saturating_sub(1));
+        if cut <= oldest {
+            return Ok(0);
+        }
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.events.range(..cut.to_be_bytes()).keys() {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.events.apply_batch(batch)?;
+        Ok(n)
+    }
+
     /// Small UI preferences (window, sort…), as opaque bytes.
     pub fn ui_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.ui.get(key)?.map(|v| v.to_vec()))
@@ -249,6 +300,10 @@ fn be_u16(b: &[u8]) -> Option<u16> {
     Some(u16::from_be_bytes(b.try_into().ok()?))
 }
 
+fn be_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.try_into().ok()?))
+}
+
 fn be_u32(b: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(b.try_into().ok()?))
 }
@@ -271,6 +326,29 @@ mod tests {
         assert_eq!(s.prune_metrics(0, 2).unwrap(), 2);
         assert_eq!(s.read_metrics_rows(0, i64::MIN).unwrap().len(), 2);
         assert_eq!(s.read_metrics_rows(1, 0).unwrap().len(), 1, "other tier untouched");
+    }
+
+    #[test]
+    fn event_log_appends_ranges_and_prunes() {
+        use crate::protocol::{Envelope, Event, Topic};
+        let s = Store::temporary().unwrap();
+        for seq in 1..=10u64 {
+            let env = Envelope {
+                epoch: 1,
+                seq,
+                ts: seq as i64,
+                source: "local".into(),
+                topic: Topic::Metrics,
+                event: Event::MetricsHistory(Box::default()),
+            };
+            s.append_event(&env).unwrap();
+        }
+        assert_eq!(s.event_bounds().unwrap(), Some((1, 10)));
+        let seqs: Vec<u64> = s.events_between(4, 6).unwrap().iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![4, 5, 6]);
+        assert_eq!(s.prune_events(3).unwrap(), 7);
+        assert_eq!(s.event_bounds().unwrap(), Some((8, 10)));
+        assert!(s.events_between(9, 2).unwrap().is_empty());
     }
 
     #[test]

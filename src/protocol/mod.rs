@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 mod host;
+pub mod wire;
 pub use host::{DiskInfo, HostSnapshot, NetInfo, ProcInfo};
 
 /// Milliseconds since the Unix epoch, UTC.

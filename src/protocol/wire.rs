@@ -1,0 +1,178 @@
+//! Frames on the wire (`/v1/stream` WebSocket text frames, or lines on stdio).
+//! Documented in docs/protocol.md; keep the two in step.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Envelope, PROTOCOL_VERSION, Topic};
+
+/// Largest frame either side accepts, in bytes.
+pub const MAX_FRAME_BYTES: usize = 1 << 20;
+/// Most events in one `events` frame.
+pub const MAX_BATCH: usize = 512;
+
+/// Where a resuming client left off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Since {
+    pub epoch: u64,
+    pub seq: u64,
+}
+
+/// Client → server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Start (or resume) receiving events of `topics`.
+    Subscribe {
+        topics: Vec<Topic>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<Since>,
+    },
+    /// Keepalive; answered with `pong` carrying the same nonce.
+    Ping { nonce: u64 },
+}
+
+/// Server → client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerFrame {
+    /// First frame after `subscribe`.
+    Welcome {
+        protocol: u32,
+        source: String,
+        epoch: u64,
+        head_seq: u64,
+    },
+    /// The client's `since` is older than retained history (or of another
+    /// epoch): drop what you have for this source; a snapshot follows.
+    Reset {
+        epoch: u64,
+        head_seq: u64,
+    },
+    /// Events in `seq` order, at most [`MAX_BATCH`].
+    Events {
+        events: Vec<Envelope>,
+    },
+    Pong {
+        nonce: u64,
+    },
+    /// A frame could not be handled. The connection stays open unless the code says otherwise.
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// Machine-readable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a known frame shape.
+    BadFrame,
+    /// Over [`MAX_FRAME_BYTES`]; the connection is closed.
+    FrameTooLarge,
+    /// A binary WebSocket frame; only text frames are used.
+    BinaryFrame,
+    /// `subscribe` sent twice on one connection.
+    AlreadySubscribed,
+    /// The server failed; retry later.
+    Internal,
+}
+
+/// Why a received frame was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("frame of {0} bytes is over the limit of {MAX_FRAME_BYTES}")]
+    TooLarge(usize),
+    #[error("bad frame: {0}")]
+    Bad(String),
+}
+
+impl WireError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            WireError::TooLarge(_) => ErrorCode::FrameTooLarge,
+            WireError::Bad(_) => ErrorCode::BadFrame,
+        }
+    }
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, WireError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(WireError::TooLarge(text.len()));
+    }
+    serde_json::from_str(text).map_err(|e| WireError::Bad(e.to_string()))
+}
+
+/// Parse a client frame; never panics.
+pub fn decode_client(text: &str) -> Result<ClientFrame, WireError> {
+    decode(text)
+}
+
+/// Parse a server frame; never panics.
+pub fn decode_server(text: &str) -> Result<ServerFrame, WireError> {
+    decode(text)
+}
+
+/// Serialise a frame (infallible for these types).
+pub fn encode<T: Serialize>(frame: &T) -> String {
+    serde_json::to_string(frame)
+        .unwrap_or_else(|e| format!(r#"{{"type":"error","code":"internal","message":"encoding failed: {e}"}}"#))
+}
+
+pub fn welcome(source: &str, epoch: u64, head_seq: u64) -> ServerFrame {
+    ServerFrame::Welcome { protocol: PROTOCOL_VERSION, source: source.into(), epoch, head_seq }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn frames_round_trip_with_documented_shapes() {
+        let sub = ClientFrame::Subscribe { topics: vec![Topic::Metrics], since: Some(Since { epoch: 7, seq: 42 }) };
+        let text = encode(&sub);
+        assert_eq!(text, r#"{"type":"subscribe","topics":["metrics"],"since":{"epoch":7,"seq":42}}"#);
+        assert_eq!(decode_client(&text).unwrap(), sub);
+        assert_eq!(
+            decode_client(r#"{"type":"subscribe","topics":["metrics"]}"#).unwrap(),
+            ClientFrame::Subscribe { topics: vec![Topic::Metrics], since: None }
+        );
+        let w = welcome("local", 1, 9);
+        assert_eq!(encode(&w), r#"{"type":"welcome","protocol":1,"source":"local","epoch":1,"head_seq":9}"#);
+        assert_eq!(decode_server(&encode(&w)).unwrap(), w);
+    }
+
+    #[test]
+    fn malformed_unknown_and_oversized_frames_are_errors() {
+        assert!(matches!(decode_client("not json"), Err(WireError::Bad(_))));
+        assert!(matches!(decode_client(r#"{"type":"launch_missiles"}"#), Err(WireError::Bad(_))));
+        assert!(matches!(decode_client(r#"{"type":"ping","nonce":1,"extra":true}"#), Err(WireError::Bad(_))));
+        assert!(matches!(decode_client(r#"{"type":"subscribe","topics":["nope"]}"#), Err(WireError::Bad(_))));
+        let big = format!(r#"{{"type":"ping","nonce":1,"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert_eq!(decode_client(&big).unwrap_err().code(), ErrorCode::FrameTooLarge);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// The decoders never panic, whatever arrives.
+        #[test]
+        fn decoders_never_panic(s in ".{0,300}") {
+            let _ = decode_client(&s);
+            let _ = decode_server(&s);
+        }
+
+        /// Nor on near-valid JSON (mutated real frames).
+        #[test]
+        fn decoders_never_panic_on_mutations(cut in 0usize..80, byte in any::<u8>(), at in 0usize..80) {
+            let mut b = br#"{"type":"subscribe","topics":["metrics"],"since":{"epoch":7,"seq":42}}"#.to_vec();
+            let at = at.min(b.len() - 1);
+            b[at] = byte;
+            b.truncate(cut.max(1).min(b.len()));
+            let s = String::from_utf8_lossy(&b);
+            let _ = decode_client(&s);
+            let _ = decode_server(&s);
+        }
+    }
+}

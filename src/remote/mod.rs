@@ -1,0 +1,5 @@
+//! Remote engines: `opsdeck serve` (the engine over WebSocket or stdio).
+
+pub mod server;
+pub mod session;
+pub mod token;

@@ -1,0 +1,150 @@
+//! One subscriber's session, independent of the transport: text frames in,
+//! text frames out (WebSocket messages or stdio lines).
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::engine::Engine;
+use crate::protocol::Envelope;
+use crate::protocol::wire::{
+    ClientFrame, ErrorCode, MAX_BATCH, ServerFrame, Since, WireError, decode_client, encode, welcome,
+};
+
+/// Outcome of handling one inbound frame.
+enum Next {
+    Continue,
+    Close,
+}
+
+struct Session {
+    engine: Engine,
+    out: mpsc::Sender<String>,
+    live: Option<broadcast::Receiver<Arc<Envelope>>>,
+    /// Highest seq sent (or covered by a snapshot).
+    last_seq: u64,
+    durable: watch::Receiver<u64>,
+}
+
+/// Serve one client until its inbound channel closes, it sends an oversized
+/// frame, or the outbound side goes away.
+pub async fn run(engine: Engine, mut inbound: mpsc::Receiver<String>, out: mpsc::Sender<String>) {
+    let durable = engine.durable();
+    let mut s = Session { engine, out, live: None, last_seq: 0, durable };
+    loop {
+        let next = match &mut s.live {
+            None => match inbound.recv().await {
+                Some(text) => s.on_frame(&text).await,
+                None => Next::Close,
+            },
+            Some(live) => tokio::select! {
+                m = inbound.recv() => match m {
+                    Some(text) => s.on_frame(&text).await,
+                    None => Next::Close,
+                },
+                ev = live.recv() => s.on_live(ev).await,
+            },
+        };
+        if matches!(next, Next::Close) {
+            return;
+        }
+    }
+}
+
+impl Session {
+    async fn send(&self, frame: &ServerFrame) -> Next {
+        if self.out.send(encode(frame)).await.is_err() { Next::Close } else { Next::Continue }
+    }
+
+    /// Send events once they are on disk (a crash never takes back what a client saw).
+    async fn send_events(&mut self, events: Vec<Envelope>) -> Next {
+        let Some(max) = events.iter().map(|e| e.seq).max() else { return Next::Continue };
+        if self.durable.wait_for(|d| *d >= max).await.is_err() {
+            return Next::Close;
+        }
+        self.send(&ServerFrame::Events { events }).await
+    }
+
+    async fn error(&self, code: ErrorCode, message: String) -> Next {
+        self.send(&ServerFrame::Error { code, message }).await
+    }
+
+    async fn on_frame(&mut self, text: &str) -> Next {
+        match decode_client(text) {
+            Err(e @ WireError::TooLarge(_)) => {
+                let _ = self.error(e.code(), e.to_string()).await;
+                Next::Close
+            }
+            Err(e) => self.error(e.code(), e.to_string()).await,
+            Ok(ClientFrame::Ping { nonce }) => self.send(&ServerFrame::Pong { nonce }).await,
+            Ok(ClientFrame::Subscribe { .. }) if self.live.is_some() => {
+                self.error(ErrorCode::AlreadySubscribed, "this connection is already subscribed".into()).await
+            }
+            Ok(ClientFrame::Subscribe { topics: _, since }) => self.subscribe(since, true).await,
+        }
+    }
+
+    /// Start (or, after lagging, restart) the stream from `since`.
+    async fn subscribe(&mut self, since: Option<Since>, greet: bool) -> Next {
+        let engine = self.engine.clone();
+        let start = match tokio::task::spawn_blocking(move || engine.open_stream(since)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return self.error(ErrorCode::Internal, format!("opening the stream: {e}")).await,
+            Err(e) => return self.error(ErrorCode::Internal, format!("opening the stream: {e}")).await,
+        };
+        if greet && let Next::Close = self.send(&welcome(&self.engine_source(), start.epoch, start.head_seq)).await {
+            return Next::Close;
+        }
+        if start.reset
+            && let Next::Close = self.send(&ServerFrame::Reset { epoch: start.epoch, head_seq: start.head_seq }).await
+        {
+            return Next::Close;
+        }
+        for chunk in start.backlog.chunks(MAX_BATCH) {
+            let events: Vec<Envelope> = chunk.iter().map(|e| Envelope::clone(e)).collect();
+            // A snapshot is not in the log: it needs no durability wait.
+            let next = if start.reset || since.is_none() {
+                self.send(&ServerFrame::Events { events }).await
+            } else {
+                self.send_events(events).await
+            };
+            if let Next::Close = next {
+                return Next::Close;
+            }
+        }
+        self.last_seq = start.backlog.iter().map(|e| e.seq).max().unwrap_or(0).max(start.head_seq);
+        self.live = Some(start.live);
+        Next::Continue
+    }
+
+    fn engine_source(&self) -> String {
+        crate::protocol::LOCAL_SOURCE.to_string()
+    }
+
+    async fn on_live(&mut self, ev: Result<Arc<Envelope>, broadcast::error::RecvError>) -> Next {
+        match ev {
+            Ok(first) => {
+                let mut batch = Vec::new();
+                let mut next = Some(first);
+                while let Some(e) = next.take() {
+                    if e.seq > self.last_seq {
+                        self.last_seq = e.seq;
+                        batch.push(Envelope::clone(&e));
+                    }
+                    if batch.len() < MAX_BATCH {
+                        next = self.live.as_mut().and_then(|l| l.try_recv().ok());
+                    }
+                }
+                self.send_events(batch).await
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                // Fell behind the bus: catch up from the log so nothing is lost.
+                tracing::warn!("subscriber lagged {n} events; replaying from the log");
+                let since = Since { epoch: self.engine.epoch(), seq: self.last_seq };
+                self.live = None;
+                self.subscribe(Some(since), false).await
+            }
+            Err(broadcast::error::RecvError::Closed) => Next::Close,
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! `opsdeck serve` over loopback, as a real process: auth, subscribe, resume
+//! across a killed server without gaps or duplicates, reset, malformed frames,
+//! stdio, /healthz and /metrics.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use opsdeck::protocol::wire::{ClientFrame, ErrorCode, ServerFrame, Since, decode_server, encode};
+use opsdeck::protocol::{Event, Topic};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// A failure bound, not a synchronisation.
+const LIMIT: Duration = Duration::from_secs(20);
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn envs(cmd: &mut Command, home: &Path) {
+    cmd.env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env_remove("OPSDECK_TOKEN")
+        .env_remove("OPSDECK_DATA_DIR");
+}
+
+/// Start `opsdeck serve` on a free loopback port; read the bound address from stderr.
+fn start(home: &Path, extra: &[&str]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+    cmd.args(["--refresh", "100ms", "serve", "--listen", "127.0.0.1:0"]).args(extra);
+    envs(&mut cmd, home);
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("opsdeck serve: listening on ") {
+                let _ = tx.send(a.trim().to_string());
+            }
+        }
+    });
+    let addr = rx.recv_timeout(LIMIT).expect("server did not report its address").parse().expect("address");
+    Server { child, addr }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(addr: SocketAddr, token: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("ws://{addr}/v1/stream").into_client_request().expect("request");
+    if let Some(t) = token {
+        req.headers_mut().insert("Authorization", format!("Bearer {t}").parse().expect("header"));
+    }
+    Ok(tokio_tungstenite::connect_async(req).await?.0)
+}
+
+async fn send(ws: &mut Ws, frame: &ClientFrame) {
+    ws.send(Message::Text(encode(frame).into())).await.expect("send");
+}
+
+/// Next protocol frame (skipping WebSocket control frames); None when closed.
+async fn next_frame(ws: &mut Ws) -> Option<ServerFrame> {
+    loop {
+        match timeout(LIMIT, ws.next()).await.expect("a frame within the limit")? {
+            Ok(Message::Text(t)) => return Some(decode_server(&t).expect("valid server frame")),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+fn subscribe(since: Option<Since>) -> ClientFrame {
+    ClientFrame::Subscribe { topics: vec![Topic::Metrics], since }
+}
+
+/// Collect live `host_sample` seqs until `n` have arrived (or the stream ends).
+async fn samples(ws: &mut Ws, n: usize, seqs: &mut Vec<u64>) {
+    let goal = seqs.len().saturating_add(n);
+    while seqs.len() < goal {
+        match next_frame(ws).await {
+            Some(ServerFrame::Events { events }) => {
+                seqs.extend(events.iter().filter(|e| matches!(e.event, Event::HostSample(_))).map(|e| e.seq))
+            }
+            Some(_) => {}
+            None => return,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_or_wrong_token_is_401_before_the_upgrade() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = start(home.path(), &["--token", "s3cret-token"]);
+    for token in [None, Some("wrong-token!")] {
+        match connect(server.addr, token).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
+            other => panic!("expected 401 for {token:?}, got {:?}", other.map(|_| "a connection")),
+        }
+    }
+    let mut ws = connect(server.addr, Some("s3cret-token")).await.expect("right token connects");
+    send(&mut ws, &subscribe(None)).await;
+    assert!(matches!(next_frame(&mut ws).await, Some(ServerFrame::Welcome { protocol: 1, .. })));
+    let log = std::fs::read_dir(home.path().join("state/opsdeck"))
+        .expect("logs")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(
+        log.contains("refused /v1/stream: no bearer token") && log.contains("refused /v1/stream: wrong bearer token"),
+        "{log}"
+    );
+    assert!(!log.contains("wrong-token!"), "the presented token is never logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_gets_welcome_snapshot_then_live_samples_in_order() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = start(home.path(), &["--no-auth"]);
+    let mut ws = connect(server.addr, None).await.expect("connect");
+    send(&mut ws, &subscribe(None)).await;
+    let Some(ServerFrame::Welcome { epoch, .. }) = next_frame(&mut ws).await else { panic!("welcome first") };
+    assert!(epoch > 0);
+    let Some(ServerFrame::Events { events }) = next_frame(&mut ws).await else { panic!("snapshot next") };
+    assert!(matches!(events[0].event, Event::MetricsHistory(_)), "a fresh subscriber gets the stored history first");
+    let mut seqs = Vec::new();
+    samples(&mut ws, 5, &mut seqs).await;
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "consecutive: {seqs:?}");
+    send(&mut ws, &subscribe(None)).await;
+    loop {
+        match next_frame(&mut ws).await {
+            Some(ServerFrame::Error { code, .. }) => break assert_eq!(code, ErrorCode::AlreadySubscribed),
+            Some(ServerFrame::Events { .. }) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_across_a_killed_server_loses_and_duplicates_nothing() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut server = start(home.path(), &["--no-auth"]);
+    let mut ws = connect(server.addr, None).await.expect("connect");
+    send(&mut ws, &subscribe(None)).await;
+    let Some(ServerFrame::Welcome { epoch, .. }) = next_frame(&mut ws).await else { panic!("welcome") };
+    let mut seqs = Vec::new();
+    samples(&mut ws, 8, &mut seqs).await;
+
+    // Kill -9 mid-stream, keep reading whatever was in flight, restart on the same data dir.
+    server.child.kill().expect("kill");
+    server.child.wait().expect("reap");
+    samples(&mut ws, usize::MAX, &mut seqs).await;
+    drop(ws);
+    let server = start(home.path(), &["--no-auth"]);
+    let mut ws = connect(server.addr, None).await.expect("reconnect");
+    let last = *seqs.last().expect("some samples");
+    send(&mut ws, &subscribe(Some(Since { epoch, seq: last }))).await;
+    match next_frame(&mut ws).await {
+        Some(ServerFrame::Welcome { epoch: e2, head_seq, .. }) => {
+            assert_eq!(e2, epoch, "same data dir, same epoch");
+            assert!(head_seq >= last, "the log kept everything a client saw: head {head_seq} < seen {last}");
+        }
+        other => panic!("welcome expected, got {other:?}"),
+    }
+    samples(&mut ws, 8, &mut seqs).await;
+    let first = seqs[0];
+    let expect: Vec<u64> = (first..first + seqs.len() as u64).collect();
+    assert_eq!(seqs, expect, "gap-free and without duplicates across the restart");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_events_are_replayed_and_unknown_history_resets() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = start(home.path(), &["--no-auth"]);
+    let mut ws = connect(server.addr, None).await.expect("connect");
+    send(&mut ws, &subscribe(None)).await;
+    let Some(ServerFrame::Welcome { epoch, .. }) = next_frame(&mut ws).await else { panic!("welcome") };
+    let mut seqs = Vec::new();
+    samples(&mut ws, 3, &mut seqs).await;
+    drop(ws);
+    // Wait (on the server's own clock) until it has published more than we saw.
+    let last = *seqs.last().expect("samples");
+    let mut probe = connect(server.addr, None).await.expect("probe");
+    send(&mut probe, &subscribe(None)).await;
+    let mut live = Vec::new();
+    samples(&mut probe, 6, &mut live).await;
+    assert!(*live.last().expect("live") >= last + 5, "events were published while we were away");
+
+    let mut ws = connect(server.addr, None).await.expect("reconnect");
+    send(&mut ws, &subscribe(Some(Since { epoch, seq: last }))).await;
+    assert!(matches!(next_frame(&mut ws).await, Some(ServerFrame::Welcome { .. })));
+    samples(&mut ws, 4, &mut seqs).await;
+    assert_eq!(&seqs[3..7], &[last + 1, last + 2, last + 3, last + 4], "the missed events come first, from the log");
+
+    let mut other = connect(server.addr, None).await.expect("connect");
+    send(&mut other, &subscribe(Some(Since { epoch: epoch + 1, seq: 3 }))).await;
+    assert!(matches!(next_frame(&mut other).await, Some(ServerFrame::Welcome { .. })));
+    assert!(matches!(next_frame(&mut other).await, Some(ServerFrame::Reset { .. })), "another epoch: reset");
+    let Some(ServerFrame::Events { events }) = next_frame(&mut other).await else { panic!("snapshot after reset") };
+    assert!(matches!(events[0].event, Event::MetricsHistory(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_frames_never_crash_the_server() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = start(home.path(), &["--no-auth"]);
+    let mut ws = connect(server.addr, None).await.expect("connect");
+    for bad in ["not json", r#"{"type":"launch"}"#, r#"{"type":"ping"}"#, "{\"type\":\"ping\",\"nonce\":1"] {
+        ws.send(Message::Text(bad.into())).await.expect("send");
+        assert!(
+            matches!(next_frame(&mut ws).await, Some(ServerFrame::Error { code: ErrorCode::BadFrame, .. })),
+            "{bad}"
+        );
+    }
+    ws.send(Message::Binary(vec![1, 2, 3].into())).await.expect("send");
+    assert!(matches!(next_frame(&mut ws).await, Some(ServerFrame::Error { code: ErrorCode::BinaryFrame, .. })));
+    send(&mut ws, &ClientFrame::Ping { nonce: 77 }).await;
+    assert_eq!(next_frame(&mut ws).await, Some(ServerFrame::Pong { nonce: 77 }), "the connection stays usable");
+
+    let huge = format!(r#"{{"type":"ping","nonce":1,"pad":"{}"}}"#, "x".repeat(2 << 20));
+    let _ = ws.send(Message::Text(huge.into())).await;
+    let mut closed = false;
+    while let Ok(Some(m)) = timeout(LIMIT, ws.next()).await {
+        if matches!(m, Ok(Message::Close(_)) | Err(_)) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(
+        closed || timeout(LIMIT, ws.next()).await.ok().flatten().is_none(),
+        "an oversized frame closes the connection"
+    );
+    let mut again = connect(server.addr, None).await.expect("the server is still up");
+    send(&mut again, &ClientFrame::Ping { nonce: 5 }).await;
+    assert_eq!(next_frame(&mut again).await, Some(ServerFrame::Pong { nonce: 5 }));
+}
+
+#[test]
+fn stdio_speaks_the_same_protocol_through_a_pipe() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+    cmd.args(["--refresh", "100ms", "serve", "--stdio"]);
+    envs(&mut cmd, home.path());
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{}", encode(&subscribe(None))).expect("write");
+    writeln!(stdin, "garbage").expect("write");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut frames = Vec::new();
+    while frames.iter().filter(|f| matches!(f, ServerFrame::Events { .. })).count() < 3 {
+        let line = rx.recv_timeout(LIMIT).expect("a line within the limit");
+        frames.push(decode_server(&line).expect("each line is one frame"));
+    }
+    assert!(matches!(frames[0], ServerFrame::Welcome { .. }));
+    assert!(frames.iter().any(|f| matches!(f, ServerFrame::Error { code: ErrorCode::BadFrame, .. })));
+    drop(stdin); // EOF ends the session and the process
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_prometheus_metrics() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = start(home.path(), &["--token", "t"]);
+    let h = http_get(server.addr, "/healthz");
+    assert!(h.starts_with("HTTP/1.1 200") && h.contains("\"status\":\"ok\""), "{h}");
+    // Once a sample has been streamed, /metrics has it.
+    let mut ws = connect(server.addr, Some("t")).await.expect("connect");
+    send(&mut ws, &subscribe(None)).await;
+    samples(&mut ws, 1, &mut Vec::new()).await;
+    let m = http_get(server.addr, "/metrics");
+    assert!(m.contains("opsdeck_host_cpu_usage_percent "), "{m}");
+    assert!(m.contains("# TYPE opsdeck_host_memory_bytes gauge"), "{m}");
+    assert!(
+        m.lines().any(|l| l.starts_with("opsdeck_host_memory_bytes{kind=\"total\"} ") && !l.ends_with(" 0")),
+        "{m}"
+    );
+}
+
+#[test]
+fn no_auth_is_refused_off_loopback() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+    cmd.args(["serve", "--listen", "0.0.0.0:0", "--no-auth"]);
+    envs(&mut cmd, home.path());
+    let out = cmd.output().expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only allowed on a loopback address"));
+}
