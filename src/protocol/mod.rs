@@ -59,5 +59,38 @@ pub struct SeriesSnapshot {
 pub struct TierSnapshot {
     pub step_ms: i64,
     pub start_slot: i64,
+    /// `NaN` gaps travel as JSON `null`.
+    #[serde(with = "gaps_as_null")]
     pub columns: Vec<(String, Vec<f32>)>,
+}
+
+/// JSON has no NaN: gaps are written as `null` and read back as NaN.
+mod gaps_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(cols: &[(String, Vec<f32>)], s: S) -> Result<S::Ok, S::Error> {
+        let opt: Vec<(&str, Vec<Option<f32>>)> =
+            cols.iter().map(|(n, v)| (n.as_str(), v.iter().map(|x| x.is_finite().then_some(*x)).collect())).collect();
+        opt.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Vec<f32>)>, D::Error> {
+        let opt: Vec<(String, Vec<Option<f32>>)> = Vec::deserialize(d)?;
+        Ok(opt.into_iter().map(|(n, v)| (n, v.into_iter().map(|x| x.unwrap_or(f32::NAN)).collect())).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_survive_json() {
+        let t = TierSnapshot { step_ms: 1000, start_slot: 5, columns: vec![("cpu".into(), vec![1.0, f32::NAN, 3.0])] };
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.contains("[1.0,null,3.0]"), "{json}");
+        let back: TierSnapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.columns[0].1[0], 1.0);
+        assert!(back.columns[0].1[1].is_nan());
+    }
 }
