@@ -109,3 +109,58 @@ fn status_bar_read_only_with_config_warning_100x6() {
     s.warnings = vec!["config.toml:1:11: invalid duration".into()];
     insta::assert_snapshot!(draw(&s, 100, 6).backend());
 }
+
+#[test]
+fn fleet_with_a_dropped_backend_100x30() {
+    use opsdeck::app::Link;
+    use opsdeck::protocol::{Envelope, Event, Topic};
+    let seed = Seed::new();
+    let mut s = seed.state();
+    let mut snap = support::snapshot(support::NOW - 120_000, 7);
+    snap.hostname = "db-1".into();
+    let env = Envelope {
+        epoch: 9,
+        seq: 5,
+        ts: snap.ts,
+        source: "db".into(),
+        topic: Topic::Metrics,
+        event: Event::HostSample(Box::new(snap)),
+    };
+    update(&mut s, Action::Link("db".into(), Link::Connected), &seed.ctx());
+    update(&mut s, Action::Events(vec![std::sync::Arc::new(env)]), &seed.ctx());
+    update(
+        &mut s,
+        Action::Link("db".into(), Link::Retrying { at: support::NOW + 4000, attempt: 3, error: "refused".into() }),
+        &seed.ctx(),
+    );
+    act(&seed, &mut s, UserAction::Fleet);
+    insta::assert_snapshot!(draw(&s, 100, 30).backend());
+}
+
+#[test]
+fn offline_source_is_dimmed_with_its_age_100x30() {
+    use opsdeck::app::Link;
+    use opsdeck::protocol::{Envelope, Event, Topic};
+    let seed = Seed::new();
+    let mut s = seed.state();
+    let snap = support::snapshot(support::NOW - 120_000, 7);
+    let env = Envelope {
+        epoch: 9,
+        seq: 5,
+        ts: snap.ts,
+        source: "db".into(),
+        topic: Topic::Metrics,
+        event: Event::HostSample(Box::new(snap)),
+    };
+    update(&mut s, Action::Events(vec![std::sync::Arc::new(env)]), &seed.ctx());
+    update(
+        &mut s,
+        Action::Link("db".into(), Link::Retrying { at: support::NOW + 4000, attempt: 3, error: "refused".into() }),
+        &seed.ctx(),
+    );
+    act(&seed, &mut s, UserAction::SourceNext);
+    let t = draw(&s, 100, 30);
+    let cell = &t.backend().buffer()[(10, 5)];
+    assert!(cell.modifier.contains(ratatui::style::Modifier::DIM), "not-live data is dimmed");
+    insta::assert_snapshot!(t.backend());
+}

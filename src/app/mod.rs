@@ -48,11 +48,40 @@ impl BoxId {
     }
 }
 
+/// How a source is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// The in-process engine.
+    Local,
+    Connecting,
+    Connected,
+    /// Disconnected; the next attempt is at `at`.
+    Retrying {
+        at: Ts,
+        attempt: u32,
+        error: String,
+    },
+}
+
 /// Connection state of a data source, as the status bar shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceStatus {
     pub name: String,
     pub last_event: Option<Ts>,
+    pub link: Link,
+    /// Since when the source is unreachable.
+    pub offline_since: Option<Ts>,
+}
+
+impl SourceStatus {
+    pub fn local() -> Self {
+        SourceStatus { name: LOCAL_SOURCE.into(), last_event: None, link: Link::Local, offline_since: None }
+    }
+
+    /// Live: reachable and a sample arrived recently.
+    pub fn is_live(&self, now: Ts, stale_after: i64) -> bool {
+        matches!(self.link, Link::Local | Link::Connected) && self.last_event.is_some_and(|t| now - t <= stale_after)
+    }
 }
 
 /// Mouse input after the runtime hit-tested it against the layout.
@@ -70,6 +99,10 @@ pub enum Action {
     Paste(String),
     Mouse(MouseInput),
     Resize(u16, u16),
+    /// A backend's connection changed (from the client task).
+    Link(String, Link),
+    /// A backend's history was reset: forget what it sent.
+    SourceReset(String),
     /// Time passed (the runtime ticks on the minute, for the clock).
     Tick,
     /// A batch of engine or backend events.
@@ -129,7 +162,7 @@ impl AppState {
             overlay: None,
             pending: Vec::new(),
             metrics: MetricsState::new(ctx.config),
-            sources: vec![SourceStatus { name: LOCAL_SOURCE.into(), last_event: None }],
+            sources: vec![SourceStatus::local()],
             now: ctx.now,
             warnings: Vec::new(),
             hints: Vec::new(),
@@ -140,6 +173,29 @@ impl AppState {
         };
         s.refresh_hints(ctx.keymap);
         s
+    }
+
+    /// Add a backend to the status bar before it connects.
+    pub fn add_backend(&mut self, name: &str) {
+        if !self.sources.iter().any(|s| s.name == name) {
+            self.sources.push(SourceStatus {
+                name: name.into(),
+                last_event: None,
+                link: Link::Connecting,
+                offline_since: None,
+            });
+        }
+    }
+
+    /// When a source counts as stale (three missed samples, at least 3 s).
+    pub fn stale_after(&self) -> i64 {
+        (self.metrics.refresh_ms * 3).max(3000)
+    }
+
+    /// Status of the source the metrics pane shows.
+    pub fn current_source(&self) -> Option<&SourceStatus> {
+        let name = &self.metrics.cur().name;
+        self.sources.iter().find(|s| &s.name == name)
     }
 
     /// Keymap contexts in priority order for the current focus.
@@ -207,6 +263,24 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
             true
         }
         Action::Tick => ctx.now.div_euclid(60_000) != minute_before,
+        Action::Link(name, link) => {
+            state.add_backend(&name);
+            if let Some(src) = state.sources.iter_mut().find(|s| s.name == name) {
+                match &link {
+                    Link::Connected | Link::Local => src.offline_since = None,
+                    Link::Retrying { .. } => {
+                        src.offline_since.get_or_insert(ctx.now);
+                    }
+                    Link::Connecting => {}
+                }
+                src.link = link;
+            }
+            true
+        }
+        Action::SourceReset(name) => {
+            state.metrics.reset_source(&name);
+            true
+        }
         Action::Events(batch) => {
             for env in &batch {
                 // A history snapshot is not a sign of life; samples are.
@@ -288,6 +362,25 @@ fn on_mouse(state: &mut AppState, m: MouseInput) -> bool {
 }
 
 fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    if let Some(Overlay::Fleet { selected }) = &mut state.overlay {
+        let n = state.metrics.sources.len();
+        match a {
+            UserAction::Up => *selected = selected.saturating_sub(1),
+            UserAction::Down => *selected = (*selected + 1).min(n.saturating_sub(1)),
+            UserAction::Confirm => {
+                let i = *selected;
+                state.overlay = None;
+                state.metrics.select_source(i);
+                state.refresh_hints(ctx.keymap);
+            }
+            UserAction::Close | UserAction::Fleet | UserAction::Quit => {
+                state.overlay = None;
+                state.refresh_hints(ctx.keymap);
+            }
+            _ => return false,
+        }
+        return true;
+    }
     if let Some(o) = &mut state.overlay {
         let (close, run) = o.on_action(a, ctx.keymap);
         if close {
@@ -318,6 +411,13 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
             state.focus = BoxId::ORDER[(i + d).rem_euclid(BoxId::ORDER.len() as i32) as usize];
         }
         U::FocusPane1 => state.focus = BoxId::Cpu,
+        U::SourceNext | U::SourcePrev => {
+            return state.metrics.cycle_source(if a == U::SourceNext { 1 } else { -1 });
+        }
+        U::Fleet => {
+            state.overlay = Some(Overlay::Fleet { selected: state.metrics.current });
+            state.refresh_hints(ctx.keymap);
+        }
         U::ZoomToggle => state.zoomed = !state.zoomed,
         U::Close if state.zoomed && !state.metrics.has_filter() => state.zoomed = false,
         other => return state.metrics.on_user(other, state.focus, effects),

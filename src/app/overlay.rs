@@ -60,6 +60,10 @@ pub enum Overlay {
     Help(Box<HelpState>),
     Palette(Box<PaletteState>),
     Message(MessageState),
+    /// Every source with its headline figures; Enter shows the selected one.
+    Fleet {
+        selected: usize,
+    },
 }
 
 impl Overlay {
@@ -116,7 +120,7 @@ impl Overlay {
         match self {
             Overlay::Help(h) => h.filter.input(key) && h.refilter(),
             Overlay::Palette(p) => p.query.input(key) && p.rematch(),
-            Overlay::Message(_) => false,
+            Overlay::Message(_) | Overlay::Fleet { .. } => false,
         }
     }
 
@@ -124,7 +128,7 @@ impl Overlay {
         match self {
             Overlay::Help(h) => h.filter.paste(text) && h.refilter(),
             Overlay::Palette(p) => p.query.paste(text) && p.rematch(),
-            Overlay::Message(_) => false,
+            Overlay::Message(_) | Overlay::Fleet { .. } => false,
         }
     }
 
@@ -133,7 +137,7 @@ impl Overlay {
         let (sel, len) = match self {
             Overlay::Help(h) => (&mut h.selected, h.shown.len()),
             Overlay::Palette(p) => (&mut p.selected, p.matches.len()),
-            Overlay::Message(_) => {
+            Overlay::Message(_) | Overlay::Fleet { .. } => {
                 return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
             }
         };

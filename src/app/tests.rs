@@ -163,7 +163,7 @@ fn window_steps_and_freeze_holds_the_snapshot() {
     assert_eq!(s.metrics.chart_end(), Some(f.now));
     update(&mut s, Action::Events(vec![sample(f.now + 5000)]), &f.ctx());
     assert_eq!(s.metrics.chart_end(), Some(f.now), "frozen charts do not move");
-    assert_eq!(s.metrics.series.latest("cpu.total"), 42.0, "but data keeps being recorded");
+    assert_eq!(s.metrics.cur().series.latest("cpu.total"), 42.0, "but data keeps being recorded");
     f.key(&mut s, KeyCode::Char('f'));
     assert_eq!(s.metrics.chart_end(), Some(f.now + 5000));
 }
@@ -273,5 +273,71 @@ fn history_snapshot_fills_the_charts() {
         event: Event::MetricsHistory(Box::new(snap)),
     };
     update(&mut s, Action::Events(vec![Arc::new(env)]), &f.ctx());
-    assert_eq!(s.metrics.series.latest("cpu.total"), 7.0);
+    assert_eq!(s.metrics.cur().series.latest("cpu.total"), 7.0);
+}
+
+fn sample_from(source: &str, ts: Ts, cpu: f32) -> Arc<Envelope> {
+    let mut env = Envelope::clone(&sample(ts));
+    env.source = source.into();
+    if let Event::HostSample(s) = &mut env.event {
+        s.cpu_total = cpu;
+        s.hostname = source.into();
+    }
+    Arc::new(env)
+}
+
+#[test]
+fn backends_become_sources_and_keys_switch_between_them() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    s.add_backend("prod");
+    update(&mut s, Action::Link("prod".into(), Link::Connected), &f.ctx());
+    update(&mut s, Action::Events(vec![sample(f.now), sample_from("prod", f.now, 91.0)]), &f.ctx());
+    assert_eq!(s.metrics.sources.len(), 2);
+    assert_eq!(s.metrics.cur().name, "local");
+    f.key(&mut s, KeyCode::Char('>'));
+    assert_eq!(s.metrics.cur().name, "prod");
+    assert_eq!(s.metrics.shown().map(|h| h.cpu_total), Some(91.0));
+    assert_eq!(s.metrics.procs.len(), 4, "the table follows the source");
+    f.key(&mut s, KeyCode::Char('<'));
+    assert_eq!(s.metrics.cur().name, "local");
+    assert!(s.sources.iter().all(|src| src.is_live(f.now, s.stale_after())));
+}
+
+#[test]
+fn a_dropped_backend_is_offline_since_the_first_failure() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    update(&mut s, Action::Link("prod".into(), Link::Connected), &f.ctx());
+    update(&mut s, Action::Events(vec![sample_from("prod", f.now, 5.0)]), &f.ctx());
+    let retry = |at| Link::Retrying { at, attempt: 1, error: "refused".into() };
+    update(&mut s, Action::Link("prod".into(), retry(f.now + 1000)), &f.ctx());
+    let mut later = Fixture::new();
+    later.now = f.now + 5000;
+    update(&mut s, Action::Link("prod".into(), retry(f.now + 9000)), &later.ctx());
+    let prod = s.sources.iter().find(|x| x.name == "prod").unwrap();
+    assert_eq!(prod.offline_since, Some(f.now), "kept from the first failure");
+    assert!(!prod.is_live(later.now, s.stale_after()));
+    update(&mut s, Action::Link("prod".into(), Link::Connected), &later.ctx());
+    assert_eq!(s.sources.iter().find(|x| x.name == "prod").unwrap().offline_since, None);
+    update(&mut s, Action::SourceReset("prod".into()), &later.ctx());
+    assert!(s.metrics.sources.iter().find(|x| x.name == "prod").unwrap().latest.is_none(), "reset forgets");
+}
+
+#[test]
+fn fleet_lists_sources_and_enter_shows_one() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    update(
+        &mut s,
+        Action::Events(vec![sample(f.now), sample_from("a", f.now, 1.0), sample_from("b", f.now, 2.0)]),
+        &f.ctx(),
+    );
+    f.key(&mut s, KeyCode::Char('F'));
+    assert!(matches!(s.overlay, Some(Overlay::Fleet { selected: 0 })));
+    f.key(&mut s, KeyCode::Down);
+    f.key(&mut s, KeyCode::Down);
+    f.key(&mut s, KeyCode::Enter);
+    assert!(s.overlay.is_none());
+    assert_eq!(s.metrics.cur().name, "b");
 }

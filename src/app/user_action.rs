@@ -89,6 +89,9 @@ user_actions! {
     SortPid => "sort_pid", "Sort processes by pid";
     SortName => "sort_name", "Sort processes by name";
     SortReverse => "sort_reverse", "Reverse the process sort order";
+    SourceNext => "source_next", "Show the next source (local engine, backends)";
+    SourcePrev => "source_prev", "Show the previous source";
+    Fleet => "fleet", "List every source with its headline figures";
 }
 
 #[cfg(test)]

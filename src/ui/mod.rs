@@ -31,9 +31,13 @@ pub fn render(f: &mut Frame, s: &AppState, t: &Theme) {
     for (id, r) in layout(body, s) {
         panes::metrics::render_box(f, r, id, s, t);
     }
+    // Data from a source that is not live is dimmed (its age is in the top bar).
+    if !s.current_source().is_some_and(|src| src.is_live(s.now, s.stale_after())) && s.metrics.cur().latest.is_some() {
+        f.buffer_mut().set_style(body, ratatui::style::Style::default().add_modifier(Modifier::DIM));
+    }
     status::render(f, bar, s, t);
     if let Some(o) = &s.overlay {
-        overlay::render(f, body, o, t);
+        overlay::render(f, body, s, o, t);
     }
 }
 
@@ -103,7 +107,18 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         Span::styled(" 1 Metrics ", t.style(Role::TitleFocused).add_modifier(Modifier::REVERSED)),
         Span::styled("│", bar),
     ];
+    if s.metrics.sources.len() > 1 {
+        let i = s.metrics.current + 1;
+        let name = format!(" ⇄ {} ({i}/{}) │", s.metrics.cur().name, s.metrics.sources.len());
+        left.push(Span::styled(name, bar.add_modifier(Modifier::BOLD)));
+    }
     if let Some(h) = s.metrics.shown() {
+        if !s.current_source().is_some_and(|src| src.is_live(s.now, s.stale_after())) && s.metrics.frozen.is_none() {
+            left.push(Span::styled(
+                format!(" ◌ not live: data {} old ", fmt::age(s.now - h.ts)),
+                t.style(Role::StatusWarn),
+            ));
+        }
         left.push(Span::styled(
             format!(
                 " {} · up {} · load {:.2} {:.2} {:.2}",

@@ -6,12 +6,13 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
 
-use crate::app::Overlay;
 use crate::app::overlay::{HelpState, MessageState, PaletteState};
+use crate::app::{AppState, Link, Overlay};
 use crate::config::theme::{Role, Theme};
 
-pub fn render(f: &mut Frame, body: Rect, o: &Overlay, t: &Theme) {
+pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
     match o {
+        Overlay::Fleet { selected } => fleet(f, centered(body, 90, 60, 120), s, *selected, t),
         Overlay::Help(h) => help(f, centered(body, 90, 80, 100), h, t),
         Overlay::Palette(p) => palette(f, top_centered(body, 70, 16, 80), p, t),
         Overlay::Message(m) => message(f, centered(body, 80, 60, 90), m, t),
@@ -136,4 +137,57 @@ fn message(f: &mut Frame, area: Rect, m: &MessageState, t: &Theme) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Press Enter or Esc to continue.", t.style(Role::TextDim)));
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
+
+fn fleet(f: &mut Frame, area: Rect, s: &AppState, selected: usize, t: &Theme) {
+    f.render_widget(Clear, area);
+    let block = popup("Fleet: every source (Enter shows it)", t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let stale = s.stale_after();
+    let rows = s.metrics.sources.iter().enumerate().map(|(i, src)| {
+        let status = s.sources.iter().find(|st| st.name == src.name);
+        let live = status.is_some_and(|st| st.is_live(s.now, stale));
+        let state = match status.map(|st| &st.link) {
+            Some(Link::Retrying { .. }) => "◌ offline".to_string(),
+            Some(Link::Connecting) => "○ connecting".to_string(),
+            _ if live => "● live".to_string(),
+            _ => "◌ stale".to_string(),
+        };
+        let h = src.latest.as_deref();
+        let fig = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        let age = h.map(|h| crate::ui::widgets::fmt::age(s.now - h.ts));
+        let sel = i == selected;
+        let style = if sel {
+            t.style(Role::Selection)
+        } else if live {
+            t.style(Role::Text)
+        } else {
+            t.style(Role::TextDim)
+        };
+        Row::new(vec![
+            format!("{}{}", if sel { "▸ " } else { "  " }, src.name),
+            state,
+            fig(h.map(|h| h.hostname.clone())),
+            fig(h.map(|h| format!("{:.0}%", h.cpu_total))),
+            fig(h.map(|h| format!("{:.0}%", h.mem_pct()))),
+            fig(h.map(|h| format!("{:.2}", h.load[0]))),
+            fig(age),
+        ])
+        .style(style)
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(12),
+            Constraint::Length(13),
+            Constraint::Min(10),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(6),
+            Constraint::Length(5),
+        ],
+    )
+    .header(Row::new(["  SOURCE", "STATE", "HOST", "CPU", "MEM", "LOAD", "AGE"]).style(t.style(Role::TableHeader)));
+    f.render_widget(table, inner);
 }

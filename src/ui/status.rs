@@ -6,19 +6,27 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::AppState;
+use crate::app::{AppState, Link};
 use crate::config::theme::{Role, Theme};
 use crate::ui::widgets::fmt;
 
 pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let bar = t.style(Role::StatusBar);
     let mut left: Vec<Span> = Vec::new();
-    let stale_after = (s.metrics.refresh_ms * 3).max(3000);
+    let stale_after = s.stale_after();
+    let tz = FixedOffset::east_opt(s.utc_offset_s).unwrap_or_else(|| Utc.fix());
+    let hhmm =
+        |ts: i64| tz.timestamp_millis_opt(ts).single().map(|d| d.format("%H:%M").to_string()).unwrap_or_default();
     for src in &s.sources {
-        let (glyph, word, role) = match src.last_event {
-            None => ("○", "waiting".to_string(), Role::StatusInfo),
-            Some(ts) if s.now - ts <= stale_after => ("●", "live".to_string(), Role::StatusOk),
-            Some(ts) => ("◌", format!("stale {}", fmt::age(s.now - ts)), Role::StatusWarn),
+        let (glyph, word, role) = match (&src.link, src.last_event) {
+            (Link::Connecting, _) => ("○", "connecting".to_string(), Role::StatusInfo),
+            (Link::Retrying { at, .. }, _) => {
+                let since = src.offline_since.map(|t| format!(", offline since {}", hhmm(t))).unwrap_or_default();
+                ("◌", format!("retry in {}{since}", fmt::age(at - s.now)), Role::StatusFailed)
+            }
+            (_, None) => ("○", "waiting".to_string(), Role::StatusInfo),
+            (_, Some(ts)) if s.now - ts <= stale_after => ("●", "live".to_string(), Role::StatusOk),
+            (_, Some(ts)) => ("◌", format!("stale {}", fmt::age(s.now - ts)), Role::StatusWarn),
         };
         left.push(Span::styled(format!(" {glyph} {} {word} ", src.name), t.style(role)));
     }
@@ -28,7 +36,6 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             t.style(Role::HintKey),
         ));
     }
-    let tz = FixedOffset::east_opt(s.utc_offset_s).unwrap_or_else(|| Utc.fix());
     let clock = tz.timestamp_millis_opt(s.now).single().map(|d| d.format("%H:%M").to_string()).unwrap_or_default();
     let mut right = Vec::new();
     if !s.warnings.is_empty() {

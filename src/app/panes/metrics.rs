@@ -6,8 +6,28 @@ use ratatui::crossterm::event::KeyEvent;
 use crate::app::input::LineInput;
 use crate::app::{BoxId, Effect, UserAction};
 use crate::config::settings::{Config, Marker, SortKey, Thresholds, Window};
-use crate::protocol::{Envelope, Event, HostSnapshot, ProcInfo, Ts};
+use crate::protocol::{Envelope, Event, HostSnapshot, LOCAL_SOURCE, ProcInfo, Ts};
 use crate::series::{TieredSeries, default_tiers};
+
+/// What one source (the local engine or a backend) has sent.
+pub struct SourceData {
+    pub name: String,
+    pub series: TieredSeries,
+    pub latest: Option<Box<HostSnapshot>>,
+    /// When stored history was loaded: the chart's right edge until a live sample arrives.
+    pub history_at: Option<Ts>,
+}
+
+impl SourceData {
+    fn new(name: &str, refresh_ms: i64) -> Self {
+        SourceData {
+            name: name.into(),
+            series: TieredSeries::new(&default_tiers(refresh_ms)),
+            latest: None,
+            history_at: None,
+        }
+    }
+}
 
 /// Metrics-specific actions (besides the bound `UserAction`s).
 #[derive(Debug, Clone, PartialEq)]
@@ -18,8 +38,10 @@ pub enum MetricsAction {
 }
 
 pub struct MetricsState {
-    pub series: TieredSeries,
-    pub latest: Option<Box<HostSnapshot>>,
+    /// Every source seen, the local engine first.
+    pub sources: Vec<SourceData>,
+    /// Index into `sources` of the one on screen.
+    pub current: usize,
     pub window: Window,
     pub marker: Marker,
     /// When frozen: the instant the charts and table stay at.
@@ -35,16 +57,14 @@ pub struct MetricsState {
     pub disk_offset: usize,
     pub thresholds: Thresholds,
     pub refresh_ms: i64,
-    /// When stored history was loaded: the chart's right edge until a live sample arrives.
-    pub history_at: Option<Ts>,
 }
 
 impl MetricsState {
     pub fn new(config: &Config) -> Self {
         let refresh_ms = config.refresh.as_millis() as i64;
         MetricsState {
-            series: TieredSeries::new(&default_tiers(refresh_ms)),
-            latest: None,
+            sources: vec![SourceData::new(LOCAL_SOURCE, refresh_ms)],
+            current: 0,
             window: config.metrics.window,
             marker: config.metrics.marker,
             frozen: None,
@@ -58,7 +78,52 @@ impl MetricsState {
             disk_offset: 0,
             thresholds: config.metrics.thresholds,
             refresh_ms,
-            history_at: None,
+        }
+    }
+
+    /// The source on screen.
+    pub fn cur(&self) -> &SourceData {
+        &self.sources[self.current.min(self.sources.len() - 1)]
+    }
+
+    /// Switch to the next (+1) or previous (-1) source; false if there is only one.
+    pub fn cycle_source(&mut self, delta: isize) -> bool {
+        let n = self.sources.len() as isize;
+        if n < 2 {
+            return false;
+        }
+        self.select_source((self.current as isize + delta).rem_euclid(n) as usize);
+        true
+    }
+
+    /// Show source `i`; frozen views and selections belong to the old one.
+    pub fn select_source(&mut self, i: usize) {
+        if i < self.sources.len() && i != self.current {
+            self.current = i;
+            self.frozen = None;
+            self.selected = 0;
+            self.selected_pid = None;
+            self.disk_offset = 0;
+            self.rebuild_procs();
+        }
+    }
+
+    fn source_mut(&mut self, name: &str, refresh_ms: i64) -> &mut SourceData {
+        let i = match self.sources.iter().position(|s| s.name == name) {
+            Some(i) => i,
+            None => {
+                self.sources.push(SourceData::new(name, refresh_ms));
+                self.sources.len() - 1
+            }
+        };
+        &mut self.sources[i]
+    }
+
+    /// Forget what a source sent (its history was reset); a snapshot follows.
+    pub fn reset_source(&mut self, name: &str) {
+        if let Some(src) = self.sources.iter_mut().find(|s| s.name == name) {
+            let refresh = src.series.tiers.first().map_or(self.refresh_ms, |t| t.spec.step_ms);
+            *src = SourceData::new(name, refresh);
         }
     }
 
@@ -66,28 +131,35 @@ impl MetricsState {
     pub fn shown(&self) -> Option<&HostSnapshot> {
         match &self.frozen {
             Some((_, s)) => Some(s),
-            None => self.latest.as_deref(),
+            None => self.cur().latest.as_deref(),
         }
     }
 
     /// End of the chart window: the frozen instant, else the latest sample,
     /// else when history was loaded (so stored history shows before any sample).
     pub fn chart_end(&self) -> Option<Ts> {
-        self.frozen.as_ref().map(|f| f.0).or(self.latest.as_ref().map(|l| l.ts)).or(self.history_at)
+        let cur = self.cur();
+        self.frozen.as_ref().map(|f| f.0).or(cur.latest.as_ref().map(|l| l.ts)).or(cur.history_at)
     }
 
     pub fn ingest(&mut self, env: &Envelope) {
+        let is_current = self.cur().name == env.source;
+        let refresh = self.refresh_ms;
         match &env.event {
             Event::HostSample(snap) => {
-                self.series.push(snap.ts, &snap.series_values());
-                self.latest = Some(snap.clone());
-                if self.frozen.is_none() {
+                let src = self.source_mut(&env.source, refresh);
+                src.series.push(snap.ts, &snap.series_values());
+                src.latest = Some(snap.clone());
+                if is_current && self.frozen.is_none() {
                     self.rebuild_procs();
                 }
             }
             Event::MetricsHistory(snap) => {
-                self.series.load_snapshot(snap);
-                self.history_at = Some(env.ts);
+                // A remote source's finest tier follows its own refresh interval.
+                let step = snap.tiers.first().map_or(refresh, |t| t.step_ms);
+                let src = self.source_mut(&env.source, step);
+                src.series.load_snapshot(snap);
+                src.history_at = Some(env.ts);
             }
         }
     }
@@ -227,7 +299,7 @@ impl MetricsState {
             U::FreezeToggle => {
                 self.frozen = match self.frozen.take() {
                     Some(_) => None,
-                    None => self.latest.as_ref().map(|l| (l.ts, l.clone())),
+                    None => self.cur().latest.as_ref().map(|l| (l.ts, l.clone())),
                 };
                 self.rebuild_procs();
             }

@@ -45,8 +45,9 @@ fn thresholds(l: Levels, t: &Theme) -> Vec<Threshold> {
 
 /// Series values fitted to the chart's width for the current window.
 fn fit(m: &MetricsState, name: &str, n: usize) -> Vec<f32> {
-    let (Some(end), Some(col)) = (m.chart_end(), m.series.col(name)) else { return vec![f32::NAN; n] };
-    let Some(tier) = m.series.tier_for_window(m.window.ms()) else { return vec![f32::NAN; n] };
+    let series = &m.cur().series;
+    let (Some(end), Some(col)) = (m.chart_end(), series.col(name)) else { return vec![f32::NAN; n] };
+    let Some(tier) = series.tier_for_window(m.window.ms()) else { return vec![f32::NAN; n] };
     let to = tier.slot_of(end) + 1;
     let from = to - m.window.ms() / tier.spec.step_ms;
     tier.resample(col, from, to, n)
