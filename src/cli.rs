@@ -67,6 +67,9 @@ pub struct Cli {
     /// Do not capture the mouse (keeps the terminal's own selection).
     #[arg(long)]
     pub no_mouse: bool,
+    /// Also show a remote engine: [NAME=]ws://HOST:PORT, wss://…, or ssh://[USER@]HOST (repeatable).
+    #[arg(long = "backend", value_name = "URL", value_parser = crate::remote::client::parse_backend_arg)]
+    pub backends: Vec<(String, String)>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -191,6 +194,26 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
             Keymap::fallback()
         }
     };
+    let mut named: Vec<(String, String)> = config.backends.iter().map(|b| (b.name.clone(), b.url.clone())).collect();
+    named.extend(cli.backends.iter().cloned());
+    let mut backends = Vec::new();
+    for (name, url) in named {
+        if backends.iter().any(|b: &crate::remote::client::BackendSpec| b.name == name)
+            || name == crate::protocol::LOCAL_SOURCE
+        {
+            return fail(format!(
+                "backend name {name:?} is used twice (or is \"local\")\n  hint: give it another name with NAME=URL"
+            ));
+        }
+        let token = match secrets::get(&format!("backend:{name}"), &paths.config_dir) {
+            Ok(t) => t.map(|(v, _)| v),
+            Err(e) => {
+                warnings.push(format!("backend {name}: cannot read its token: {e}"));
+                None
+            }
+        };
+        backends.push(crate::remote::client::BackendSpec::new(name, url, token));
+    }
     let _log = match crate::logging::init(&paths.log_dir()) {
         Ok(g) => Some(g),
         Err(e) => {
@@ -223,7 +246,8 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         };
     let result = rt.block_on(async {
         engine.start();
-        let r = run_tui(TuiOptions { config, theme, keymap, warnings, read_only: cli.read_only }, engine.clone()).await;
+        let opts = TuiOptions { config, theme, keymap, warnings, read_only: cli.read_only, backends };
+        let r = run_tui(opts, engine.clone()).await;
         engine.shutdown();
         r
     });

@@ -40,8 +40,12 @@ fn envs(cmd: &mut Command, home: &Path) {
 
 /// Start `opsdeck serve` on a free loopback port; read the bound address from stderr.
 fn start(home: &Path, extra: &[&str]) -> Server {
+    start_at(home, "127.0.0.1:0", extra)
+}
+
+fn start_at(home: &Path, listen: &str, extra: &[&str]) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-    cmd.args(["--refresh", "100ms", "serve", "--listen", "127.0.0.1:0"]).args(extra);
+    cmd.args(["--refresh", "100ms", "serve", "--listen", listen]).args(extra);
     envs(&mut cmd, home);
     let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn serve");
     let stderr = child.stderr.take().expect("stderr");
@@ -315,4 +319,125 @@ fn no_auth_is_refused_off_loopback() {
     let out = cmd.output().expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("only allowed on a loopback address"));
+}
+
+// ---- the client side: opsdeck::remote::client against a real server ----
+
+use std::sync::Arc;
+
+use opsdeck::clock::SystemClock;
+use opsdeck::remote::client::{self, BackendSpec, ClientMsg};
+
+/// A free loopback port (bound, then released for the server to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+async fn next_msg(rx: &mut tokio::sync::mpsc::Receiver<ClientMsg>) -> ClientMsg {
+    timeout(LIMIT, rx.recv()).await.expect("a client message within the limit").expect("client running")
+}
+
+/// Collect HostSample seqs (and check their source) until `n` more arrived.
+async fn client_samples(rx: &mut tokio::sync::mpsc::Receiver<ClientMsg>, name: &str, n: usize, seqs: &mut Vec<u64>) {
+    let goal = seqs.len() + n;
+    while seqs.len() < goal {
+        if let ClientMsg::Events(evs) = next_msg(rx).await {
+            for e in evs {
+                assert_eq!(e.source, name, "events carry the backend's name");
+                if matches!(e.event, Event::HostSample(_)) {
+                    seqs.push(e.seq);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_reconnects_with_backoff_and_resumes_without_gaps() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = start_at(home.path(), &listen, &["--token", "tok"]);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let spec = BackendSpec::new("edge", format!("ws://{listen}"), Some("tok".into()));
+    let task = tokio::spawn(client::run(spec, Arc::new(SystemClock), tx));
+    assert!(matches!(next_msg(&mut rx).await, ClientMsg::Connecting(n) if n == "edge"));
+    assert!(matches!(next_msg(&mut rx).await, ClientMsg::Connected(_)));
+    let mut seqs = Vec::new();
+    client_samples(&mut rx, "edge", 5, &mut seqs).await;
+
+    server.child.kill().expect("kill");
+    server.child.wait().expect("reap");
+    let retry = loop {
+        match next_msg(&mut rx).await {
+            ClientMsg::Events(evs) => {
+                seqs.extend(evs.iter().filter(|e| matches!(e.event, Event::HostSample(_))).map(|e| e.seq))
+            }
+            m @ ClientMsg::Retrying { .. } => break m,
+            _ => {}
+        }
+    };
+    let ClientMsg::Retrying { attempt, error, .. } = retry else { unreachable!() };
+    assert_eq!(attempt, 1);
+    assert!(!error.is_empty());
+
+    let _server = start_at(home.path(), &listen, &["--token", "tok"]);
+    loop {
+        if let ClientMsg::Connected(_) = next_msg(&mut rx).await {
+            break;
+        }
+    }
+    client_samples(&mut rx, "edge", 5, &mut seqs).await;
+    let first = seqs[0];
+    assert_eq!(seqs, (first..first + seqs.len() as u64).collect::<Vec<_>>(), "gap-free, no duplicates");
+    drop(rx);
+    let _ = timeout(LIMIT, task).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_reports_a_wrong_token_clearly() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = start(home.path(), &["--token", "right"]);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let spec = BackendSpec::new("edge", format!("ws://{}", server.addr), Some("wrong".into()));
+    tokio::spawn(client::run(spec, Arc::new(SystemClock), tx));
+    loop {
+        if let ClientMsg::Retrying { error, .. } = next_msg(&mut rx).await {
+            assert!(error.contains("401") && error.contains("opsdeck key set backend:edge"), "{error}");
+            break;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_backend_runs_serve_stdio_on_the_host() {
+    let home = tempfile::tempdir().expect("tempdir");
+    // A stand-in for ssh: checks it is asked to run `opsdeck serve --stdio`, then runs it here.
+    let fake = home.path().join("fake-ssh");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *\"-- ops@db-1 opsdeck serve --stdio\"*) ;; *) echo \"unexpected: $*\" >&2; exit 2;; esac\nexport XDG_CONFIG_HOME='{h}/c' XDG_DATA_HOME='{h}/d' XDG_STATE_HOME='{h}/s'\nexec '{bin}' --refresh 100ms serve --stdio\n",
+            h = home.path().display(),
+            bin = env!("CARGO_BIN_EXE_opsdeck")
+        ),
+    )
+    .expect("write fake ssh");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let mut spec = BackendSpec::new("db-1", "ssh://ops@db-1", None);
+    spec.ssh = fake.display().to_string();
+    tokio::spawn(client::run(spec, Arc::new(SystemClock), tx));
+    loop {
+        if let ClientMsg::Connected(_) = next_msg(&mut rx).await {
+            break;
+        }
+    }
+    let mut seqs = Vec::new();
+    client_samples(&mut rx, "db-1", 3, &mut seqs).await;
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
 }

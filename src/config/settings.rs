@@ -18,6 +18,18 @@ pub struct Config {
     pub mouse: bool,
     pub metrics: MetricsConfig,
     pub storage: StorageConfig,
+    /// Remote engines (`opsdeck serve`) to connect to.
+    #[serde(rename = "backend")]
+    pub backends: Vec<BackendConfig>,
+}
+
+/// `[[backend]] name = "prod", url = "wss://host:7317"`; the token is the
+/// secret `backend:NAME` (`opsdeck key set backend:prod`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    pub name: String,
+    pub url: String,
 }
 
 impl Default for Config {
@@ -29,6 +41,7 @@ impl Default for Config {
             mouse: true,
             metrics: MetricsConfig::default(),
             storage: StorageConfig::default(),
+            backends: Vec::new(),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::config::settings::Config;
 use crate::config::theme::Theme;
 use crate::engine::Engine;
 use crate::protocol::Envelope;
+use crate::remote::client::{self, BackendSpec, ClientMsg};
 
 /// At most one frame per this interval (~60 fps).
 const FRAME_GAP: Duration = Duration::from_millis(16);
@@ -32,10 +33,13 @@ pub struct TuiOptions {
     /// Problems with implicit config files, shown on start.
     pub warnings: Vec<String>,
     pub read_only: bool,
+    /// Remote engines to connect to.
+    pub backends: Vec<BackendSpec>,
 }
 
 enum Msg {
     Term(TermEvent),
+    Backend(ClientMsg),
     /// Input ended, or SIGTERM/SIGHUP: quit cleanly.
     TermClosed,
     Tick,
@@ -47,13 +51,20 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
     let clock = SystemClock;
     let (tx, mut rx) = mpsc::channel::<Msg>(INBOX);
     spawn_input_thread(tx.clone());
-    spawn_bridge(engine.clone(), tx);
+    spawn_bridge(engine.clone(), tx.clone());
+    for spec in &opts.backends {
+        spawn_backend(spec.clone(), tx.clone());
+    }
+    drop(tx);
 
     let mut state = {
         let ctx = Ctx { now: clock.now_ms(), keymap: &opts.keymap, config: &opts.config };
         AppState::new(&ctx)
     };
     state.read_only = opts.read_only;
+    for spec in &opts.backends {
+        state.add_backend(&spec.name);
+    }
     state.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
     for key in ["metrics.window", "metrics.marker", "metrics.sort"] {
         if let Ok(Some(v)) = engine.store().ui_get(key) {
@@ -105,6 +116,7 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                     continue;
                 }
                 Msg::Tick => Action::Tick,
+                Msg::Backend(m) => backend_action(m),
                 Msg::Events(evs) => Action::Events(evs),
                 Msg::Term(ev) => match term_action(ev, screen, &state) {
                     Some(a) => a,
@@ -186,6 +198,30 @@ fn term_action(ev: TermEvent, screen: Rect, state: &AppState) -> Option<Action> 
         }
         _ => None,
     }
+}
+
+fn backend_action(m: ClientMsg) -> Action {
+    use crate::app::Link;
+    match m {
+        ClientMsg::Connecting(n) => Action::Link(n, Link::Connecting),
+        ClientMsg::Connected(n) => Action::Link(n, Link::Connected),
+        ClientMsg::Retrying { name, at, attempt, error } => Action::Link(name, Link::Retrying { at, attempt, error }),
+        ClientMsg::Reset(n) => Action::SourceReset(n),
+        ClientMsg::Events(evs) => Action::Events(evs),
+    }
+}
+
+/// One task per backend; its messages join the inbox.
+fn spawn_backend(spec: BackendSpec, tx: mpsc::Sender<Msg>) {
+    let (ctx, mut crx) = mpsc::channel::<ClientMsg>(64);
+    tokio::spawn(client::run(spec, Arc::new(SystemClock), ctx));
+    tokio::spawn(async move {
+        while let Some(m) = crx.recv().await {
+            if tx.send(Msg::Backend(m)).await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// Terminal input on a plain thread: crossterm's read blocks.
