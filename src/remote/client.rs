@@ -172,9 +172,15 @@ async fn session(
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+struct SshConn {
+    child: Child,
+    stdin: ChildStdin,
+    lines: tokio::io::Lines<BufReader<ChildStdout>>,
+}
+
 enum Conn {
     Ws(Box<Ws>),
-    Ssh { child: Child, stdin: ChildStdin, lines: tokio::io::Lines<BufReader<ChildStdout>> },
+    Ssh(Box<SshConn>),
 }
 
 impl Conn {
@@ -230,13 +236,14 @@ impl Conn {
         let mut child = cmd.spawn().map_err(|e| format!("starting {program}: {e}"))?;
         let stdin = child.stdin.take().ok_or("ssh: no stdin")?;
         let stdout = child.stdout.take().ok_or("ssh: no stdout")?;
-        Ok(Conn::Ssh { child, stdin, lines: BufReader::new(stdout).lines() })
+        Ok(Conn::Ssh(Box::new(SshConn { child, stdin, lines: BufReader::new(stdout).lines() })))
     }
 
     async fn send(&mut self, text: String) -> Result<(), String> {
         match self {
             Conn::Ws(ws) => ws.send(Message::Text(text.into())).await.map_err(|e| e.to_string()),
-            Conn::Ssh { stdin, .. } => {
+            Conn::Ssh(c) => {
+                let stdin = &mut c.stdin;
                 stdin.write_all(text.as_bytes()).await.map_err(|e| e.to_string())?;
                 stdin.write_all(b"\n").await.map_err(|e| e.to_string())?;
                 stdin.flush().await.map_err(|e| e.to_string())
@@ -255,7 +262,7 @@ impl Conn {
                     Err(e) => return Some(Err(e.to_string())),
                 }
             },
-            Conn::Ssh { lines, .. } => match lines.next_line().await {
+            Conn::Ssh(c) => match c.lines.next_line().await {
                 Ok(Some(l)) if l.len() > MAX_FRAME_BYTES => Some(Err("frame over the size limit".into())),
                 Ok(Some(l)) => Some(Ok(l)),
                 Ok(None) => None,
@@ -269,7 +276,7 @@ impl Conn {
             Conn::Ws(ws) => {
                 ws.send(Message::Ping(nonce.to_be_bytes().to_vec().into())).await.map_err(|e| e.to_string())
             }
-            Conn::Ssh { .. } => self.send(encode(&ClientFrame::Ping { nonce })).await,
+            Conn::Ssh(_) => self.send(encode(&ClientFrame::Ping { nonce })).await,
         }
     }
 
@@ -278,8 +285,8 @@ impl Conn {
             Conn::Ws(ws) => {
                 let _ = ws.close(None).await;
             }
-            Conn::Ssh { child, .. } => {
-                let _ = child.kill().await;
+            Conn::Ssh(c) => {
+                let _ = c.child.kill().await;
             }
         }
     }
