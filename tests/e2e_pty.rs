@@ -371,3 +371,46 @@ fn hangup_exits_cleanly() {
     assert!(text.contains("opsdeck starting"), "the log is written to the state dir: {text}");
     assert!(!text.contains("panic"), "no panic on hangup: {text}");
 }
+
+/// `opsdeck serve` on `port` with its own data dir, as a plain child process.
+fn serve_on(home: &std::path::Path, port: u16) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .args(["--refresh", "200ms", "serve", "--no-auth", "--listen", &format!("127.0.0.1:{port}")])
+        .env("XDG_CONFIG_HOME", home.join("c"))
+        .env("XDG_DATA_HOME", home.join("d"))
+        .env("XDG_STATE_HOME", home.join("s"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn opsdeck serve")
+}
+
+#[test]
+fn backend_source_live_then_offline_then_back() {
+    let env = OpsdeckEnv::new();
+    let srv_home = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let mut server = serve_on(srv_home.path(), port);
+    let mut app = env.pty(&["--backend", &format!("edge=ws://127.0.0.1:{port}")], 140, 40);
+    expect_ok(app.wait_for("the backend live in the status bar", TIMEOUT, |s| last_line(s).contains("● edge live")));
+    expect_ok(app.send(">"));
+    expect_ok(app.wait_for("the metrics pane showing the backend", TIMEOUT, |s| {
+        s.contains("⇄ edge (2/2)") && shows_cpu_figure(s)
+    }));
+
+    server.kill().expect("kill the server");
+    server.wait().expect("reap");
+    expect_ok(app.wait_for("the outage: retrying, offline since, data not live", TIMEOUT, |s| {
+        last_line(s).contains("◌ edge retry in") && last_line(s).contains("offline since") && s.contains("not live")
+    }));
+    assert!(app.is_alive(), "the TUI keeps working while a backend is down");
+
+    let mut server = serve_on(srv_home.path(), port);
+    expect_ok(app.wait_for("the backend live again", Duration::from_secs(40), |s| {
+        last_line(s).contains("● edge live") && !s.contains("not live")
+    }));
+    quit_cleanly(&mut app);
+    let _ = server.kill();
+    let _ = server.wait();
+}
