@@ -246,7 +246,17 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         };
     let result = rt.block_on(async {
         engine.start();
-        let opts = TuiOptions { config, theme, keymap, warnings, read_only: cli.read_only, backends };
+        let prometheus = config
+            .prometheus
+            .iter()
+            .map(|p| crate::remote::prometheus::PromSpec {
+                name: p.name.clone(),
+                url: p.url.clone(),
+                interval: p.interval,
+                queries: p.queries.clone(),
+            })
+            .collect();
+        let opts = TuiOptions { config, theme, keymap, warnings, read_only: cli.read_only, backends, prometheus };
         let r = run_tui(opts, engine.clone()).await;
         engine.shutdown();
         r

@@ -274,6 +274,8 @@ fn history_snapshot_fills_the_charts() {
     };
     update(&mut s, Action::Events(vec![Arc::new(env)]), &f.ctx());
     assert_eq!(s.metrics.cur().series.latest("cpu.total"), 7.0);
+    assert_eq!(s.metrics.chart_end(), Some(f.now), "history is drawn before any live sample");
+    assert_eq!(s.sources[0].last_event, None, "a snapshot is not a sign of life");
 }
 
 fn sample_from(source: &str, ts: Ts, cpu: f32) -> Arc<Envelope> {

@@ -21,6 +21,25 @@ pub struct Config {
     /// Remote engines (`opsdeck serve`) to connect to.
     #[serde(rename = "backend")]
     pub backends: Vec<BackendConfig>,
+    /// Prometheus servers polled as metrics sources.
+    #[serde(rename = "prometheus")]
+    pub prometheus: Vec<PrometheusConfig>,
+}
+
+/// `[[prometheus]]`: PromQL per opsdeck series name, polled with `query_range`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    pub name: String,
+    pub url: String,
+    #[serde(default = "default_prom_interval", deserialize_with = "de_duration")]
+    pub interval: Duration,
+    /// e.g. `"cpu.total" = '100 - avg(rate(node_cpu_seconds_total{mode="idle"}[1m])) * 100'`
+    pub queries: std::collections::BTreeMap<String, String>,
+}
+
+fn default_prom_interval() -> Duration {
+    Duration::from_secs(15)
 }
 
 /// `[[backend]] name = "prod", url = "wss://host:7317"`; the token is the
@@ -42,6 +61,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             storage: StorageConfig::default(),
             backends: Vec::new(),
+            prometheus: Vec::new(),
         }
     }
 }
@@ -315,6 +335,20 @@ mod tests {
         assert_eq!(c.metrics.window, Window::H1);
         assert_eq!(c.metrics.marker, Marker::Ascii);
         assert_eq!(c.metrics.thresholds.cpu.crit, 60.0);
+    }
+
+    #[test]
+    fn backends_and_prometheus() {
+        let c = parse_config(
+            "c.toml",
+            "[[backend]]\nname = \"prod\"\nurl = \"wss://h:7317\"\n\n[[prometheus]]\nname = \"prom\"\nurl = \"http://p:9090\"\n[prometheus.queries]\n\"cpu.total\" = \"up\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.backends, vec![BackendConfig { name: "prod".into(), url: "wss://h:7317".into() }]);
+        assert_eq!(c.prometheus[0].interval, Duration::from_secs(15));
+        assert_eq!(c.prometheus[0].queries.get("cpu.total").map(String::as_str), Some("up"));
+        let e = parse_config("c.toml", "[[prometheus]]\nname = \"p\"\nurl = \"x\"\n").unwrap_err();
+        assert!(e.message.contains("missing field `queries`"), "{e}");
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub enum Event {
     /// Stored history of a source's series, sent once at subscription so charts
     /// survive restarts.
     MetricsHistory(Box<SeriesSnapshot>),
+    /// New points of named series from a poller (e.g. Prometheus); a live update.
+    SeriesSamples(Box<SeriesSnapshot>),
 }
 
 /// History of a set of named series, per storage tier.

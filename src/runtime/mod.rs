@@ -19,6 +19,7 @@ use crate::config::theme::Theme;
 use crate::engine::Engine;
 use crate::protocol::Envelope;
 use crate::remote::client::{self, BackendSpec, ClientMsg};
+use crate::remote::prometheus::{self, PromSpec};
 
 /// At most one frame per this interval (~60 fps).
 const FRAME_GAP: Duration = Duration::from_millis(16);
@@ -35,6 +36,8 @@ pub struct TuiOptions {
     pub read_only: bool,
     /// Remote engines to connect to.
     pub backends: Vec<BackendSpec>,
+    /// Prometheus servers to poll.
+    pub prometheus: Vec<PromSpec>,
 }
 
 enum Msg {
@@ -53,7 +56,14 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
     spawn_input_thread(tx.clone());
     spawn_bridge(engine.clone(), tx.clone());
     for spec in &opts.backends {
-        spawn_backend(spec.clone(), tx.clone());
+        let (ctx, crx) = mpsc::channel::<ClientMsg>(64);
+        tokio::spawn(client::run(spec.clone(), Arc::new(SystemClock), ctx));
+        forward(crx, tx.clone());
+    }
+    for spec in &opts.prometheus {
+        let (ctx, crx) = mpsc::channel::<ClientMsg>(64);
+        tokio::spawn(prometheus::run(spec.clone(), Arc::new(SystemClock), ctx));
+        forward(crx, tx.clone());
     }
     drop(tx);
 
@@ -62,8 +72,8 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
         AppState::new(&ctx)
     };
     state.read_only = opts.read_only;
-    for spec in &opts.backends {
-        state.add_backend(&spec.name);
+    for name in opts.backends.iter().map(|b| &b.name).chain(opts.prometheus.iter().map(|p| &p.name)) {
+        state.add_backend(name);
     }
     state.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
     for key in ["metrics.window", "metrics.marker", "metrics.sort"] {
@@ -211,10 +221,8 @@ fn backend_action(m: ClientMsg) -> Action {
     }
 }
 
-/// One task per backend; its messages join the inbox.
-fn spawn_backend(spec: BackendSpec, tx: mpsc::Sender<Msg>) {
-    let (ctx, mut crx) = mpsc::channel::<ClientMsg>(64);
-    tokio::spawn(client::run(spec, Arc::new(SystemClock), ctx));
+/// A backend's or poller's messages join the inbox.
+fn forward(mut crx: mpsc::Receiver<ClientMsg>, tx: mpsc::Sender<Msg>) {
     tokio::spawn(async move {
         while let Some(m) = crx.recv().await {
             if tx.send(Msg::Backend(m)).await.is_err() {

@@ -154,7 +154,7 @@ impl MetricsState {
                     self.rebuild_procs();
                 }
             }
-            Event::MetricsHistory(snap) => {
+            Event::MetricsHistory(snap) | Event::SeriesSamples(snap) => {
                 // A remote source's finest tier follows its own refresh interval.
                 let step = snap.tiers.first().map_or(refresh, |t| t.step_ms);
                 let src = self.source_mut(&env.source, step);

@@ -43,6 +43,13 @@ fn thresholds(l: Levels, t: &Theme) -> Vec<Threshold> {
     ]
 }
 
+/// The newest value of a series of the shown source, if any (sources without
+/// host snapshots, like Prometheus, have only series).
+fn latest(m: &MetricsState, name: &str) -> Option<f64> {
+    let v = m.cur().series.latest(name);
+    v.is_finite().then_some(f64::from(v))
+}
+
 /// Series values fitted to the chart's width for the current window.
 fn fit(m: &MetricsState, name: &str, n: usize) -> Vec<f32> {
     let series = &m.cur().series;
@@ -80,6 +87,11 @@ fn cpu(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
             title.push(l);
         }
         title.push(Span::styled(format!(" · {} cores", h.cpu_cores.len()), t.style(Role::TextDim)));
+    } else if let Some(v) = latest(m, "cpu.total") {
+        title.push(Span::styled(format!(" {v:.0}%"), t.style(Role::TextAccent)));
+        if let Some(l) = level(v, m.thresholds.cpu, t) {
+            title.push(l);
+        }
     } else {
         title.push(Span::styled(" · waiting for the first sample", t.style(Role::TextDim)));
     }
@@ -145,6 +157,11 @@ fn memory(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme)
         } else {
             title.push(Span::styled(" · no swap", t.style(Role::TextDim)));
         }
+    } else if let Some(v) = latest(m, "mem.used_pct") {
+        title.push(Span::styled(format!(" {v:.0}%"), t.style(Role::ChartSeries1)));
+        if let Some(l) = level(v, m.thresholds.memory, t) {
+            title.push(l);
+        }
     }
     let block = boxed(Line::from(title), focused, t);
     let inner = block.inner(area);
@@ -162,6 +179,9 @@ fn network(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme
     if let Some(h) = m.shown() {
         title.push(Span::styled(format!(" ↓ {}", fmt::rate(h.net_rx_bps())), t.style(Role::ChartSeries3)));
         title.push(Span::styled(format!(" ↑ {}", fmt::rate(h.net_tx_bps())), t.style(Role::ChartSeries4)));
+    } else if let (Some(rx), Some(tx)) = (latest(m, "net.rx_bps"), latest(m, "net.tx_bps")) {
+        title.push(Span::styled(format!(" ↓ {}", fmt::rate(rx)), t.style(Role::ChartSeries3)));
+        title.push(Span::styled(format!(" ↑ {}", fmt::rate(tx)), t.style(Role::ChartSeries4)));
     }
     let block = boxed(Line::from(title), focused, t);
     let inner = block.inner(area);
