@@ -199,8 +199,8 @@ impl Engine {
         self.publish(Topic::Metrics, ts, Event::HostSample(Box::new(snap)));
     }
 
-    /// Persist then announce an event.
-    fn publish(&self, topic: Topic, ts: crate::protocol::Ts, event: Event) -> Arc<Envelope> {
+    /// Persist then announce an event (the one way domains report changes).
+    pub fn publish(&self, topic: Topic, ts: crate::protocol::Ts, event: Event) -> Arc<Envelope> {
         let store = &self.inner.store;
         let env = self.inner.bus.publish(topic, ts, event, |env| {
             if let Err(e) = store.append_event(env) {
