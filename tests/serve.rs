@@ -441,3 +441,47 @@ async fn ssh_backend_runs_serve_stdio_on_the_host() {
     client_samples(&mut rx, "db-1", 3, &mut seqs).await;
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_wss_to_clients_that_trust_the_certificate() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let (cert_pem, key_pem) = (home.path().join("cert.pem"), home.path().join("key.pem"));
+    std::fs::write(&cert_pem, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_pem, cert.signing_key.serialize_pem()).expect("write key");
+    let server = start(
+        home.path(),
+        &[
+            "--token",
+            "tls-tok",
+            "--tls-cert",
+            &cert_pem.display().to_string(),
+            "--tls-key",
+            &key_pem.display().to_string(),
+        ],
+    );
+    let url = format!("wss://localhost:{}", server.addr.port());
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let mut spec = BackendSpec::new("secure", url.clone(), Some("tls-tok".into()));
+    spec.ca_file = Some(cert_pem.clone());
+    tokio::spawn(client::run(spec, Arc::new(SystemClock), tx));
+    loop {
+        if let ClientMsg::Connected(_) = next_msg(&mut rx).await {
+            break;
+        }
+    }
+    client_samples(&mut rx, "secure", 2, &mut Vec::new()).await;
+
+    // A client that does not trust the certificate is refused, and says why.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let mut untrusting = BackendSpec::new("untrusting", url, Some("tls-tok".into()));
+    untrusting.ca_file = None;
+    tokio::spawn(client::run(untrusting, Arc::new(SystemClock), tx));
+    loop {
+        if let ClientMsg::Retrying { error, .. } = next_msg(&mut rx).await {
+            assert!(error.to_lowercase().contains("certificate"), "{error}");
+            break;
+        }
+    }
+}

@@ -33,12 +33,15 @@ pub struct BackendSpec {
     pub token: Option<String>,
     /// The ssh program for `ssh://` URLs (`OPSDECK_SSH`, default `ssh`).
     pub ssh: String,
+    /// Extra PEM CA certificates to trust for `wss://` (`OPSDECK_CA_FILE`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl BackendSpec {
     pub fn new(name: impl Into<String>, url: impl Into<String>, token: Option<String>) -> Self {
         let ssh = std::env::var("OPSDECK_SSH").unwrap_or_else(|_| "ssh".into());
-        BackendSpec { name: name.into(), url: url.into(), token, ssh }
+        let ca_file = std::env::var_os("OPSDECK_CA_FILE").filter(|v| !v.is_empty()).map(Into::into);
+        BackendSpec { name: name.into(), url: url.into(), token, ssh, ca_file }
     }
 }
 
@@ -201,7 +204,7 @@ impl Conn {
         }
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME_BYTES));
-        let connector = if url.starts_with("wss://") { Some(tls_connector()?) } else { None };
+        let connector = if url.starts_with("wss://") { Some(tls_connector(spec.ca_file.as_deref())?) } else { None };
         let fut = tokio_tungstenite::connect_async_tls_with_config(req, Some(config), false, connector);
         match tokio::time::timeout(Duration::from_secs(15), fut).await {
             Err(_) => Err("connect timed out".into()),
@@ -292,17 +295,18 @@ impl Conn {
     }
 }
 
-fn tls_connector() -> Result<tokio_tungstenite::Connector, String> {
+fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<tokio_tungstenite::Connector, String> {
     use tokio_rustls::rustls;
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();
     for cert in found.certs {
         let _ = roots.add(cert);
     }
-    if let Ok(extra) = std::env::var("OPSDECK_CA_FILE") {
-        let file = std::fs::File::open(&extra).map_err(|e| format!("{extra}: {e}"))?;
+    if let Some(extra) = ca_file {
+        let shown = extra.display();
+        let file = std::fs::File::open(extra).map_err(|e| format!("{shown}: {e}"))?;
         for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
-            roots.add(cert.map_err(|e| format!("{extra}: {e}"))?).map_err(|e| format!("{extra}: {e}"))?;
+            roots.add(cert.map_err(|e| format!("{shown}: {e}"))?).map_err(|e| format!("{shown}: {e}"))?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
