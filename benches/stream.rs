@@ -66,9 +66,10 @@ fn server_to_client_small_events(b: Bencher) {
         rt.block_on(async {
             let target = engine.head_seq() + N as u64;
             let e = engine.clone();
+            // A high-rate producer publishes in batches (one log write each).
             let producer = tokio::task::spawn_blocking(move || {
-                for i in 0..N {
-                    e.publish(Topic::Metrics, 0, small(i));
+                for chunk in (0..N).collect::<Vec<_>>().chunks(512) {
+                    e.publish_batch(Topic::Metrics, chunk.iter().map(|i| (0, small(*i))).collect());
                 }
             });
             let mut last = 0;
@@ -113,4 +114,50 @@ fn ui_ingest_16ms_of_200k_per_s_and_render(b: Bencher) {
         update(&mut state, Action::Events(batch.clone()), &seed.ctx());
         term.draw(|f| opsdeck::ui::render(f, black_box(&state), &theme)).expect("draw");
     });
+}
+
+/// The publish path alone, one event at a time: assign seq, persist, broadcast.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn publish_one_by_one(b: Bencher) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine =
+        Engine::new(Store::open(dir.path(), 64 << 20).expect("store"), EngineConfig::default(), Arc::new(SystemClock))
+            .expect("engine");
+    b.counter(ItemsCount::new(N)).bench_local(|| {
+        for i in 0..N {
+            engine.publish(Topic::Metrics, 0, small(i));
+        }
+    });
+}
+
+/// The publish path in batches of 512 (one log write per batch).
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn publish_in_batches_of_512(b: Bencher) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine =
+        Engine::new(Store::open(dir.path(), 64 << 20).expect("store"), EngineConfig::default(), Arc::new(SystemClock))
+            .expect("engine");
+    let idx: Vec<usize> = (0..N).collect();
+    b.counter(ItemsCount::new(N)).bench_local(|| {
+        for chunk in idx.chunks(512) {
+            engine.publish_batch(Topic::Metrics, chunk.iter().map(|i| (0, small(*i))).collect());
+        }
+    });
+}
+
+/// Encoding and decoding one full `events` frame of 512 small events (each side's share).
+#[divan::bench(sample_count = 20)]
+fn frame_encode_decode_512(b: Bencher) {
+    let events: Vec<Envelope> = (0..512)
+        .map(|i| Envelope {
+            epoch: 1,
+            seq: i as u64,
+            ts: 0,
+            source: LOCAL_SOURCE.into(),
+            topic: Topic::Metrics,
+            event: small(i),
+        })
+        .collect();
+    let frame = ServerFrame::Events { events };
+    b.counter(ItemsCount::new(512usize)).bench_local(|| black_box(decode_server(&encode(black_box(&frame)))));
 }

@@ -9,7 +9,7 @@ use crate::protocol::{Envelope, Event, Topic, Ts};
 
 /// Capacity of the broadcast ring. A subscriber that falls this far behind
 /// loses the oldest events (metrics coalesce; see DESIGN.md §9).
-pub const BUS_CAPACITY: usize = 256;
+pub const BUS_CAPACITY: usize = 4096;
 
 pub struct Bus {
     tx: broadcast::Sender<Arc<Envelope>>,
@@ -38,6 +38,31 @@ impl Bus {
         // No subscriber is not an error: the engine runs headless too.
         let _ = self.tx.send(env.clone());
         env
+    }
+
+    /// Publish several events at once: seqs assigned in order, `persist` sees
+    /// them all (one write), then subscribers get each.
+    pub fn publish_batch(
+        &self,
+        topic: Topic,
+        items: Vec<(Ts, Event)>,
+        persist: impl FnOnce(&[Arc<Envelope>]),
+    ) -> Vec<Arc<Envelope>> {
+        let _order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seq = self.seq.load(Ordering::SeqCst);
+        let envs: Vec<Arc<Envelope>> = items
+            .into_iter()
+            .map(|(ts, event)| {
+                seq += 1;
+                Arc::new(Envelope { epoch: self.epoch, seq, ts, source: self.source.clone(), topic, event })
+            })
+            .collect();
+        persist(&envs);
+        self.seq.store(seq, Ordering::SeqCst);
+        for e in &envs {
+            let _ = self.tx.send(e.clone());
+        }
+        envs
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
@@ -69,5 +94,13 @@ mod tests {
         assert_eq!(seqs, vec![41, 42, 43], "continues after the persisted head");
         assert_eq!(logged, seqs, "persisted before being sent");
         assert_eq!(bus.head_seq(), 43);
+        let mut persisted = Vec::new();
+        let envs = bus.publish_batch(Topic::Metrics, vec![(0, Event::MetricsHistory(Box::default())); 3], |b| {
+            persisted = b.iter().map(|e| e.seq).collect()
+        });
+        assert_eq!(persisted, vec![44, 45, 46]);
+        assert_eq!(envs.len(), 3);
+        let seqs: Vec<u64> = (0..3).map(|_| rx.try_recv().unwrap().seq).collect();
+        assert_eq!(seqs, vec![44, 45, 46], "a batch is delivered in order, after persisting");
     }
 }

@@ -213,6 +213,18 @@ impl Store {
         Ok(())
     }
 
+    /// Append many events in one write.
+    pub fn append_events(&self, envs: &[std::sync::Arc<crate::protocol::Envelope>]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for env in envs {
+            let json =
+                serde_json::to_vec(&**env).map_err(|e| StoreError::Corrupt { tree: "events", what: e.to_string() })?;
+            batch.insert(&env.seq.to_be_bytes(), json);
+        }
+        self.events.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Events with `from <= seq <= to`, ascending.
     pub fn events_between(&self, from: u64, to: u64) -> Result<Vec<crate::protocol::Envelope>> {
         let mut out = Vec::new();
