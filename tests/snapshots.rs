@@ -110,11 +110,11 @@ fn status_bar_read_only_with_config_warning_100x6() {
     insta::assert_snapshot!(draw(&s, 100, 6).backend());
 }
 
-#[test]
-fn fleet_with_a_dropped_backend_100x30() {
+/// The seeded state plus a backend "db" that sent one sample two minutes ago
+/// and is now retrying.
+fn with_dropped_backend(seed: &Seed) -> AppState {
     use opsdeck::app::Link;
     use opsdeck::protocol::{Envelope, Event, Topic};
-    let seed = Seed::new();
     let mut s = seed.state();
     let mut snap = support::snapshot(support::NOW - 120_000, 7);
     snap.hostname = "db-1".into();
@@ -128,36 +128,23 @@ fn fleet_with_a_dropped_backend_100x30() {
     };
     update(&mut s, Action::Link("db".into(), Link::Connected), &seed.ctx());
     update(&mut s, Action::Events(vec![std::sync::Arc::new(env)]), &seed.ctx());
-    update(
-        &mut s,
-        Action::Link("db".into(), Link::Retrying { at: support::NOW + 4000, attempt: 3, error: "refused".into() }),
-        &seed.ctx(),
-    );
+    let retry = Link::Retrying { at: support::NOW + 4000, attempt: 3, error: "refused".into() };
+    update(&mut s, Action::Link("db".into(), retry), &seed.ctx());
+    s
+}
+
+#[test]
+fn fleet_with_a_dropped_backend_100x30() {
+    let seed = Seed::new();
+    let mut s = with_dropped_backend(&seed);
     act(&seed, &mut s, UserAction::Fleet);
     insta::assert_snapshot!(draw(&s, 100, 30).backend());
 }
 
 #[test]
 fn offline_source_is_dimmed_with_its_age_100x30() {
-    use opsdeck::app::Link;
-    use opsdeck::protocol::{Envelope, Event, Topic};
     let seed = Seed::new();
-    let mut s = seed.state();
-    let snap = support::snapshot(support::NOW - 120_000, 7);
-    let env = Envelope {
-        epoch: 9,
-        seq: 5,
-        ts: snap.ts,
-        source: "db".into(),
-        topic: Topic::Metrics,
-        event: Event::HostSample(Box::new(snap)),
-    };
-    update(&mut s, Action::Events(vec![std::sync::Arc::new(env)]), &seed.ctx());
-    update(
-        &mut s,
-        Action::Link("db".into(), Link::Retrying { at: support::NOW + 4000, attempt: 3, error: "refused".into() }),
-        &seed.ctx(),
-    );
+    let mut s = with_dropped_backend(&seed);
     act(&seed, &mut s, UserAction::SourceNext);
     let t = draw(&s, 100, 30);
     let cell = &t.backend().buffer()[(10, 5)];

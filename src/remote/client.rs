@@ -296,26 +296,7 @@ impl Conn {
 }
 
 fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<tokio_tungstenite::Connector, String> {
-    use tokio_rustls::rustls;
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    for cert in found.certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(extra) = ca_file {
-        let shown = extra.display();
-        let file = std::fs::File::open(extra).map_err(|e| format!("{shown}: {e}"))?;
-        for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
-            roots.add(cert.map_err(|e| format!("{shown}: {e}"))?).map_err(|e| format!("{shown}: {e}"))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(config)))
+    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(super::tls_client_config(ca_file)?)))
 }
 
 /// A backend from `--backend URL` or `NAME=URL`: the name defaults to the host.

@@ -6,21 +6,33 @@ pub mod server;
 pub mod session;
 pub mod token;
 
-/// An HTTP client on rustls with the ring provider (no OpenSSL, no aws-lc).
-pub fn http_client() -> Result<reqwest::Client, String> {
+/// A rustls client configuration on the ring provider (no OpenSSL, no aws-lc):
+/// the system's roots, plus the PEM certificates in `ca_file` if given.
+pub fn tls_client_config(ca_file: Option<&std::path::Path>) -> Result<tokio_rustls::rustls::ClientConfig, String> {
     use tokio_rustls::rustls;
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);
     }
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    if let Some(extra) = ca_file {
+        let shown = extra.display();
+        let file = std::fs::File::open(extra).map_err(|e| format!("{shown}: {e}"))?;
+        for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
+            roots.add(cert.map_err(|e| format!("{shown}: {e}"))?).map_err(|e| format!("{shown}: {e}"))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_no_client_auth())
+}
+
+/// An HTTP client (reqwest) on that TLS configuration.
+pub fn http_client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+        .tls_backend_preconfigured(tls_client_config(None)?)
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| format!("HTTP client: {e}"))
