@@ -485,3 +485,58 @@ async fn tls_serves_wss_to_clients_that_trust_the_certificate() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_idempotent_by_id_even_across_a_restart() {
+    use opsdeck::protocol::Command;
+    let home = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = start_at(home.path(), &listen, &["--no-auth"]);
+    let addr: SocketAddr = listen.parse().expect("addr");
+    let annotate = ClientFrame::Command {
+        id: "cmd-7".into(),
+        command: Command::Annotate { text: "deploy v42".into(), author: "ops".into() },
+    };
+
+    let mut ws = connect(addr, None).await.expect("connect");
+    send(&mut ws, &subscribe(None)).await;
+    send(&mut ws, &annotate).await;
+    send(&mut ws, &annotate).await; // replayed, e.g. after a lost ack
+    let (mut acks, mut notes) = (Vec::new(), 0);
+    while acks.len() < 2 || notes < 1 {
+        match next_frame(&mut ws).await.expect("frames") {
+            ServerFrame::Ack { id, result } => acks.push((id, result)),
+            ServerFrame::Events { events } => {
+                notes += events.iter().filter(|e| matches!(e.event, Event::Annotation { .. })).count()
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(acks[0], acks[1], "the replay gets the first answer");
+    assert_eq!(acks[0].0, "cmd-7");
+    // Let a few samples pass: a second annotation would have shown up among them.
+    samples(&mut ws, 3, &mut Vec::new()).await;
+    assert_eq!(notes, 1, "the command ran once");
+
+    server.child.kill().expect("kill");
+    server.child.wait().expect("reap");
+    let _server = start_at(home.path(), &listen, &["--no-auth"]);
+    let mut ws = connect(addr, None).await.expect("reconnect");
+    send(&mut ws, &annotate).await;
+    loop {
+        if let Some(ServerFrame::Ack { result, .. }) = next_frame(&mut ws).await {
+            assert_eq!(result, acks[0].1, "remembered across a kill -9");
+            break;
+        }
+    }
+    let bad = ClientFrame::Command {
+        id: String::new(),
+        command: Command::Annotate { text: "x".into(), author: String::new() },
+    };
+    send(&mut ws, &bad).await;
+    assert!(matches!(
+        next_frame(&mut ws).await,
+        Some(ServerFrame::Error { code: ErrorCode::CommandFailed, id: Some(_), .. })
+    ));
+}

@@ -151,3 +151,21 @@ fn offline_source_is_dimmed_with_its_age_100x30() {
     assert!(cell.modifier.contains(ratatui::style::Modifier::DIM), "not-live data is dimmed");
     insta::assert_snapshot!(t.backend());
 }
+
+#[test]
+fn annotation_in_the_cpu_title_100x12() {
+    use opsdeck::protocol::{Envelope, Event, LOCAL_SOURCE, Topic};
+    let seed = Seed::new();
+    let mut s = seed.state();
+    let note = Event::Annotation { text: "deploy v42".into(), author: "ops".into() };
+    let env = Envelope {
+        epoch: 1,
+        seq: 1,
+        ts: support::NOW - 90_000,
+        source: LOCAL_SOURCE.into(),
+        topic: Topic::Metrics,
+        event: note,
+    };
+    update(&mut s, Action::Events(vec![std::sync::Arc::new(env)]), &seed.ctx());
+    insta::assert_snapshot!(draw(&s, 100, 12).backend());
+}

@@ -343,3 +343,20 @@ fn fleet_lists_sources_and_enter_shows_one() {
     assert!(s.overlay.is_none());
     assert_eq!(s.metrics.cur().name, "b");
 }
+
+#[test]
+fn annotations_are_kept_per_source() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    let env = Envelope {
+        epoch: 1,
+        seq: 9,
+        ts: f.now,
+        source: LOCAL_SOURCE.into(),
+        topic: Topic::Metrics,
+        event: Event::Annotation { text: "deploy v42".into(), author: "ops".into() },
+    };
+    update(&mut s, Action::Events(vec![Arc::new(env)]), &f.ctx());
+    assert_eq!(s.metrics.cur().annotations, vec![(f.now, "deploy v42".to_string(), "ops".to_string())]);
+    assert_eq!(s.sources[0].last_event, Some(f.now));
+}

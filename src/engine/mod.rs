@@ -15,7 +15,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::clock::Clock;
 use crate::protocol::wire::Since;
-use crate::protocol::{Envelope, Event, HostSnapshot, LOCAL_SOURCE, SeriesSnapshot, Topic};
+use crate::protocol::{Command, Envelope, Event, HostSnapshot, LOCAL_SOURCE, SeriesSnapshot, Topic};
 use crate::series::{TierSpec, default_tiers};
 use bus::Bus;
 use metrics::Recorder;
@@ -48,9 +48,22 @@ struct Inner {
     recorder: Mutex<Recorder>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     latest: Mutex<Option<Arc<HostSnapshot>>>,
+    /// Serialises commands so a replayed id can never run twice concurrently.
+    commands: Mutex<()>,
     /// Highest seq appended to the log / known to be on disk (group commit).
     appended: watch::Sender<u64>,
     durable: watch::Sender<u64>,
+}
+
+/// Why a command was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("command id must be 1 to 128 characters")]
+    BadId,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// How a new subscriber starts: events to send first, then `live` from the bus.
@@ -87,6 +100,7 @@ impl Engine {
             recorder,
             tasks: Mutex::new(Vec::new()),
             latest: Mutex::new(None),
+            commands: Mutex::new(()),
             appended: watch::Sender::new(head),
             durable: watch::Sender::new(head),
         };
@@ -197,6 +211,30 @@ impl Engine {
         }
         *self.inner.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(snap.clone()));
         self.publish(Topic::Metrics, ts, Event::HostSample(Box::new(snap)));
+    }
+
+    /// Run a command once per `id`: a replayed id returns the first result
+    /// without running again.
+    pub fn handle(&self, id: &str, command: Command) -> Result<serde_json::Value, CommandError> {
+        if id.is_empty() || id.len() > 128 {
+            return Err(CommandError::BadId);
+        }
+        let _one_at_a_time = self.inner.commands.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(first) = self.inner.store.command_result(id)? {
+            return Ok(first);
+        }
+        let result = match command {
+            Command::Annotate { text, author } => {
+                let text = text.trim().to_string();
+                if text.is_empty() || text.chars().count() > 1000 {
+                    return Err(CommandError::Invalid("annotation text must be 1 to 1,000 characters".into()));
+                }
+                let env = self.publish(Topic::Metrics, self.inner.clock.now_ms(), Event::Annotation { text, author });
+                serde_json::json!({ "seq": env.seq })
+            }
+        };
+        self.inner.store.put_command_result(id, &result)?;
+        Ok(result)
     }
 
     /// Persist then announce many events with one write (for high-rate producers).
@@ -322,6 +360,25 @@ async fn prune_loop(engine: Engine) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_run_once_per_id() {
+        let engine =
+            Engine::new(Store::temporary().unwrap(), EngineConfig::default(), Arc::new(crate::clock::FixedClock(5)))
+                .unwrap();
+        let mut rx = engine.subscribe();
+        let cmd = || Command::Annotate { text: " deploy v42 ".into(), author: "ops".into() };
+        let first = engine.handle("c-1", cmd()).unwrap();
+        let again = engine.handle("c-1", cmd()).unwrap();
+        assert_eq!(first, again, "a replayed id gets the first answer");
+        let e = rx.try_recv().unwrap();
+        assert_eq!(e.event, Event::Annotation { text: "deploy v42".into(), author: "ops".into() });
+        assert_eq!(first, serde_json::json!({ "seq": e.seq }));
+        assert!(rx.try_recv().is_err(), "and never runs twice");
+        assert!(matches!(engine.handle("", cmd()), Err(CommandError::BadId)));
+        let empty = Command::Annotate { text: "  ".into(), author: String::new() };
+        assert!(matches!(engine.handle("c-2", empty), Err(CommandError::Invalid(_))));
+    }
 
     #[test]
     fn mid_slot_alignment() {

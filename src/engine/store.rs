@@ -51,6 +51,7 @@ pub struct Store {
     meta: sled::Tree,
     metrics: sled::Tree,
     events: sled::Tree,
+    commands: sled::Tree,
     ui: sled::Tree,
     dict: Mutex<Dict>,
     path: PathBuf,
@@ -86,8 +87,9 @@ impl Store {
         let meta = db.open_tree("meta")?;
         let metrics = db.open_tree("metrics")?;
         let events = db.open_tree("events")?;
+        let commands = db.open_tree("commands")?;
         let ui = db.open_tree("ui")?;
-        let store = Store { db, meta, metrics, events, ui, dict: Mutex::new(Dict::default()), path };
+        let store = Store { db, meta, metrics, events, commands, ui, dict: Mutex::new(Dict::default()), path };
         store.migrate()?;
         store.load_dict()?;
         Ok(store)
@@ -265,6 +267,28 @@ impl Store {
         }
         self.events.apply_batch(batch)?;
         Ok(n)
+    }
+
+    /// The stored result of command `id`, if it already ran.
+    pub fn command_result(&self, id: &str) -> Result<Option<serde_json::Value>> {
+        let Some(v) = self.commands.get(id)? else { return Ok(None) };
+        // value: 8 bytes of insertion order (for pruning), then JSON
+        let json = v.get(8..).ok_or(StoreError::Corrupt { tree: "commands", what: id.into() })?;
+        serde_json::from_slice(json)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt { tree: "commands", what: e.to_string() })
+    }
+
+    /// Remember the result of command `id` (durably) so a replay gets it back.
+    pub fn put_command_result(&self, id: &str, result: &serde_json::Value) -> Result<()> {
+        let order = self.db.generate_id()?;
+        let mut v = order.to_be_bytes().to_vec();
+        v.extend(
+            serde_json::to_vec(result).map_err(|e| StoreError::Corrupt { tree: "commands", what: e.to_string() })?,
+        );
+        self.commands.insert(id, v)?;
+        self.commands.flush()?;
+        Ok(())
     }
 
     /// Small UI preferences (window, sort…), as opaque bytes.

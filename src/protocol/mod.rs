@@ -47,6 +47,21 @@ pub enum Event {
     MetricsHistory(Box<SeriesSnapshot>),
     /// New points of named series from a poller (e.g. Prometheus); a live update.
     SeriesSamples(Box<SeriesSnapshot>),
+    /// A note on the engine's timeline ("deploy started"), from an `annotate` command.
+    Annotation { text: String, author: String },
+}
+
+/// Something a client asks an engine to do. Sent with an id; replaying an id
+/// returns the first answer and never runs the command twice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Record an annotation event (at most 1,000 characters).
+    Annotate {
+        text: String,
+        #[serde(default)]
+        author: String,
+    },
 }
 
 /// History of a set of named series, per storage tier.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Envelope, PROTOCOL_VERSION, Topic};
+use super::{Command, Envelope, PROTOCOL_VERSION, Topic};
 
 /// Largest frame either side accepts, in bytes.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
@@ -29,6 +29,8 @@ pub enum ClientFrame {
     },
     /// Keepalive; answered with `pong` carrying the same nonce.
     Ping { nonce: u64 },
+    /// Run a command. `id` (1–128 chars) makes it idempotent.
+    Command { id: String, command: Command },
 }
 
 /// Server → client.
@@ -55,10 +57,18 @@ pub enum ServerFrame {
     Pong {
         nonce: u64,
     },
+    /// A command's result (the first one, for a replayed id).
+    Ack {
+        id: String,
+        result: serde_json::Value,
+    },
     /// A frame could not be handled. The connection stays open unless the code says otherwise.
+    /// `id` is set when the frame was a command.
     Error {
         code: ErrorCode,
         message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
 }
 
@@ -74,6 +84,8 @@ pub enum ErrorCode {
     BinaryFrame,
     /// `subscribe` sent twice on one connection.
     AlreadySubscribed,
+    /// The command was refused or failed (see the message); not retried.
+    CommandFailed,
     /// The server failed; retry later.
     Internal,
 }

@@ -157,8 +157,8 @@ async fn session(
                             return Ok(());
                         }
                     }
-                    ServerFrame::Pong { .. } => {}
-                    ServerFrame::Error { code, message } => tracing::warn!(backend = %spec.name, ?code, "backend error: {message}"),
+                    ServerFrame::Pong { .. } | ServerFrame::Ack { .. } => {}
+                    ServerFrame::Error { code, message, .. } => tracing::warn!(backend = %spec.name, ?code, "backend error: {message}"),
                 }
             }
             _ = ping.tick() => {

@@ -225,14 +225,14 @@ async fn ws_session(engine: Engine, mut socket: WebSocket, addr: SocketAddr) {
                 }
                 Some(Ok(Message::Binary(_))) => {
                     last_heard = tokio::time::Instant::now();
-                    let f = ServerFrame::Error { code: ErrorCode::BinaryFrame, message: "only text frames are used".into() };
+                    let f = ServerFrame::Error { code: ErrorCode::BinaryFrame, message: "only text frames are used".into(), id: None };
                     if socket.send(Message::Text(encode(&f).into())).await.is_err() { break; }
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = tokio::time::Instant::now(),
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Err(e)) => {
                     tracing::debug!(%addr, "stream read: {e}");
-                    let f = ServerFrame::Error { code: ErrorCode::FrameTooLarge, message: e.to_string() };
+                    let f = ServerFrame::Error { code: ErrorCode::FrameTooLarge, message: e.to_string(), id: None };
                     let _ = socket.send(Message::Text(encode(&f).into())).await;
                     break;
                 }
@@ -284,6 +284,7 @@ pub async fn serve_stdio(engine: Engine) -> std::io::Result<()> {
             let f = ServerFrame::Error {
                 code: ErrorCode::FrameTooLarge,
                 message: format!("line over {MAX_FRAME_BYTES} bytes"),
+                id: None,
             };
             let _ = out_tx.send(encode(&f)).await;
             break;

@@ -66,7 +66,7 @@ impl Session {
     }
 
     async fn error(&self, code: ErrorCode, message: String) -> Next {
-        self.send(&ServerFrame::Error { code, message }).await
+        self.send(&ServerFrame::Error { code, message, id: None }).await
     }
 
     async fn on_frame(&mut self, text: &str) -> Next {
@@ -81,6 +81,18 @@ impl Session {
                 self.error(ErrorCode::AlreadySubscribed, "this connection is already subscribed".into()).await
             }
             Ok(ClientFrame::Subscribe { topics: _, since }) => self.subscribe(since, true).await,
+            Ok(ClientFrame::Command { id, command }) => {
+                let engine = self.engine.clone();
+                let key = id.clone();
+                let frame = match tokio::task::spawn_blocking(move || engine.handle(&key, command)).await {
+                    Ok(Ok(result)) => ServerFrame::Ack { id, result },
+                    Ok(Err(e)) => {
+                        ServerFrame::Error { code: ErrorCode::CommandFailed, message: e.to_string(), id: Some(id) }
+                    }
+                    Err(e) => ServerFrame::Error { code: ErrorCode::Internal, message: e.to_string(), id: Some(id) },
+                };
+                self.send(&frame).await
+            }
         }
     }
 

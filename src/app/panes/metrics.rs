@@ -16,7 +16,12 @@ pub struct SourceData {
     pub latest: Option<Box<HostSnapshot>>,
     /// When stored history was loaded: the chart's right edge until a live sample arrives.
     pub history_at: Option<Ts>,
+    /// Annotations (time, text, author), oldest first, at most [`MAX_ANNOTATIONS`].
+    pub annotations: Vec<(Ts, String, String)>,
 }
+
+/// Annotations kept per source.
+pub const MAX_ANNOTATIONS: usize = 100;
 
 impl SourceData {
     fn new(name: &str, refresh_ms: i64) -> Self {
@@ -25,6 +30,7 @@ impl SourceData {
             series: TieredSeries::new(&default_tiers(refresh_ms)),
             latest: None,
             history_at: None,
+            annotations: Vec::new(),
         }
     }
 }
@@ -152,6 +158,13 @@ impl MetricsState {
                 src.latest = Some(snap.clone());
                 if is_current && self.frozen.is_none() {
                     self.rebuild_procs();
+                }
+            }
+            Event::Annotation { text, author } => {
+                let src = self.source_mut(&env.source, refresh);
+                src.annotations.push((env.ts, text.clone(), author.clone()));
+                if src.annotations.len() > MAX_ANNOTATIONS {
+                    src.annotations.remove(0);
                 }
             }
             Event::MetricsHistory(snap) | Event::SeriesSamples(snap) => {

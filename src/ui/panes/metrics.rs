@@ -95,6 +95,12 @@ fn cpu(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
     } else {
         title.push(Span::styled(" · waiting for the first sample", t.style(Role::TextDim)));
     }
+    // The newest annotation inside the chart window ("deploy v42").
+    if let (Some(end), Some((ts, text, _))) = (m.chart_end(), m.cur().annotations.last())
+        && *ts > end - m.window.ms()
+    {
+        title.push(Span::styled(format!(" · ✎ {text} ({} ago)", fmt::age(end - ts)), t.style(Role::TextAccent)));
+    }
     let block = boxed(Line::from(title), focused, t);
     let inner = block.inner(area);
     f.render_widget(block, area);
