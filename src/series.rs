@@ -23,12 +23,14 @@ impl TierSpec {
     }
 }
 
-/// Default tiers: the refresh interval for one hour, 10 s for 24 h, 5 min for 30 days.
+/// Default tiers: the source's own step for one hour, 10 s (or the step, if
+/// coarser) for 24 h, 5 min for 30 days.
 pub fn default_tiers(refresh_ms: i64) -> [TierSpec; 3] {
-    let step = refresh_ms.clamp(100, 10_000);
+    let step = refresh_ms.clamp(100, 300_000);
+    let mid = step.max(10_000);
     [
-        TierSpec { step_ms: step, len: (3_600_000 / step) as usize },
-        TierSpec { step_ms: 10_000, len: 8_640 },
+        TierSpec { step_ms: step, len: (3_600_000 / step).max(12) as usize },
+        TierSpec { step_ms: mid, len: (86_400_000 / mid) as usize },
         TierSpec { step_ms: 300_000, len: 8_640 },
     ]
 }

@@ -411,3 +411,36 @@ fn backend_source_live_then_offline_then_back() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn annotate_locally_and_queue_for_a_backend_that_is_down() {
+    let env = OpsdeckEnv::new();
+    let srv_home = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let mut app = env.pty(&["--backend", &format!("edge=ws://127.0.0.1:{port}")], 140, 40);
+    expect_ok(app.wait_for("opsdeck running, the backend down", TIMEOUT, |s| {
+        sample_drawn(s) && last_line(s).contains("◌ edge retry")
+    }));
+
+    // On the local engine: recorded at once, shown in the CPU title.
+    expect_ok(app.send("a"));
+    expect_ok(app.wait_for("the annotate prompt", TIMEOUT, |s| s.contains("Annotate local")));
+    expect_ok(app.send("deploy v42\r"));
+    expect_ok(app.wait_for("the note on the timeline", TIMEOUT, |s| {
+        s.contains("✎ deploy v42") && s.contains("recorded on local")
+    }));
+
+    // On the backend that is down: queued, then sent when it comes up.
+    expect_ok(app.send(">"));
+    expect_ok(app.send("a"));
+    expect_ok(app.wait_for("the annotate prompt for edge", TIMEOUT, |s| s.contains("Annotate edge")));
+    expect_ok(app.send("failover\r"));
+    expect_ok(app.wait_for("the command queued", TIMEOUT, |s| last_line(s).contains("⧗ 1 queued")));
+    let mut server = serve_on(srv_home.path(), port);
+    expect_ok(app.wait_for("the queue flushed on reconnect", Duration::from_secs(40), |s| {
+        !last_line(s).contains("queued") && last_line(s).contains("● edge live") && s.contains("✎ failover")
+    }));
+    quit_cleanly(&mut app);
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -540,3 +540,53 @@ async fn commands_are_idempotent_by_id_even_across_a_restart() {
         Some(ServerFrame::Error { code: ErrorCode::CommandFailed, id: Some(_), .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_commands_wait_for_the_backend_and_flush_on_reconnect() {
+    use opsdeck::engine::store::Store;
+    use opsdeck::engine::{Engine, EngineConfig};
+    use opsdeck::protocol::Command;
+    let home = tempfile::tempdir().expect("tempdir");
+    let local = tempfile::tempdir().expect("tempdir");
+    let engine =
+        Engine::new(Store::open(local.path(), 1 << 20).expect("store"), EngineConfig::default(), Arc::new(SystemClock))
+            .expect("engine");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+
+    // The backend is down: the command waits in the persisted outbox.
+    let note = Command::Annotate { text: "deploy v42".into(), author: "ops".into() };
+    engine.store().outbox_push("edge", "q-1", &note).expect("queue");
+    let (kick_tx, kick) = tokio::sync::mpsc::channel(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let spec = BackendSpec::new("edge", format!("ws://{listen}"), None);
+    let outbox = client::Outbox { engine: engine.clone(), kick };
+    tokio::spawn(client::run_with_outbox(spec, Arc::new(SystemClock), tx, Some(outbox)));
+    loop {
+        if let ClientMsg::Retrying { .. } = next_msg(&mut rx).await {
+            break;
+        }
+    }
+    kick_tx.send(()).await.expect("kick");
+    assert_eq!(engine.store().outbox_list("edge").expect("list").len(), 1, "still queued while down");
+
+    // The backend comes up: the client sends it, the ack empties the outbox.
+    let _server = start_at(home.path(), &listen, &["--no-auth"]);
+    let mut annotated = false;
+    let (mut done, mut emptied) = (None, false);
+    while done.is_none() || !emptied || !annotated {
+        match next_msg(&mut rx).await {
+            ClientMsg::CommandDone { id, result, .. } => done = Some((id, result)),
+            ClientMsg::Queued { count, .. } => emptied = count == 0,
+            ClientMsg::Events(evs) => {
+                annotated |=
+                    evs.iter().any(|e| matches!(&e.event, Event::Annotation { text, .. } if text == "deploy v42"))
+            }
+            _ => {}
+        }
+    }
+    let (id, result) = done.expect("answered");
+    assert_eq!(id, "q-1");
+    assert!(result.is_ok(), "{result:?}");
+    assert!(engine.store().outbox_list("edge").expect("list").is_empty());
+}

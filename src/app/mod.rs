@@ -71,11 +71,13 @@ pub struct SourceStatus {
     pub link: Link,
     /// Since when the source is unreachable.
     pub offline_since: Option<Ts>,
+    /// Commands waiting in the outbox for this source.
+    pub queued: usize,
 }
 
 impl SourceStatus {
     pub fn local() -> Self {
-        SourceStatus { name: LOCAL_SOURCE.into(), last_event: None, link: Link::Local, offline_since: None }
+        SourceStatus { name: LOCAL_SOURCE.into(), last_event: None, link: Link::Local, offline_since: None, queued: 0 }
     }
 
     /// Live: reachable and a sample arrived recently.
@@ -103,6 +105,14 @@ pub enum Action {
     Link(String, Link),
     /// A backend's history was reset: forget what it sent.
     SourceReset(String),
+    /// How many commands wait in a source's outbox.
+    Queued(String, usize),
+    /// A command was answered.
+    CommandDone {
+        source: String,
+        id: String,
+        result: Result<serde_json::Value, String>,
+    },
     /// Time passed (the runtime ticks on the minute, for the clock).
     Tick,
     /// A batch of engine or backend events.
@@ -123,6 +133,12 @@ pub enum Effect {
     SaveUi {
         key: String,
         value: String,
+    },
+    /// Run a command on a source (the local engine, or a backend via its outbox).
+    Command {
+        source: String,
+        id: String,
+        command: crate::protocol::Command,
     },
 }
 
@@ -148,6 +164,12 @@ pub struct AppState {
     pub hints: Vec<(String, String)>,
     pub size: (u16, u16),
     pub read_only: bool,
+    /// Prefix of command ids (unique per process) and the user's name; set by the runtime.
+    pub instance: String,
+    pub user: String,
+    commands_sent: u64,
+    /// A short message for the status bar and when it was set.
+    pub notice: Option<(Ts, String)>,
     /// Local time offset for the clock (the runtime sets it; tests keep UTC).
     pub utc_offset_s: i32,
     /// Set by every update that changed what is on screen.
@@ -168,6 +190,10 @@ impl AppState {
             hints: Vec::new(),
             size: (80, 24),
             read_only: false,
+            instance: "opsdeck".into(),
+            user: String::new(),
+            commands_sent: 0,
+            notice: None,
             utc_offset_s: 0,
             dirty: true,
         };
@@ -177,12 +203,14 @@ impl AppState {
 
     /// Add a backend to the status bar before it connects.
     pub fn add_backend(&mut self, name: &str) {
+        self.metrics.ensure_source(name);
         if !self.sources.iter().any(|s| s.name == name) {
             self.sources.push(SourceStatus {
                 name: name.into(),
                 last_event: None,
                 link: Link::Connecting,
                 offline_since: None,
+                queued: 0,
             });
         }
     }
@@ -279,6 +307,19 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         }
         Action::SourceReset(name) => {
             state.metrics.reset_source(&name);
+            true
+        }
+        Action::Queued(name, n) => {
+            state.add_backend(&name);
+            state.sources.iter_mut().filter(|s| s.name == name).for_each(|s| s.queued = n);
+            true
+        }
+        Action::CommandDone { source, id: _, result } => {
+            let text = match result {
+                Ok(_) => format!("✓ annotation recorded on {source}"),
+                Err(e) => format!("✗ {source} refused the command: {e}"),
+            };
+            state.notice = Some((ctx.now, text));
             true
         }
         Action::Events(batch) => {
@@ -381,6 +422,28 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
         }
         return true;
     }
+    if let Some(Overlay::Annotate { source, input }) = &state.overlay {
+        match a {
+            UserAction::Confirm => {
+                let text = input.text().trim().to_string();
+                let source = source.clone();
+                state.overlay = None;
+                state.refresh_hints(ctx.keymap);
+                if !text.is_empty() {
+                    state.commands_sent += 1;
+                    let id = format!("{}-{}", state.instance, state.commands_sent);
+                    let command = crate::protocol::Command::Annotate { text, author: state.user.clone() };
+                    effects.push(Effect::Command { source, id, command });
+                }
+            }
+            UserAction::Close => {
+                state.overlay = None;
+                state.refresh_hints(ctx.keymap);
+            }
+            _ => return false,
+        }
+        return true;
+    }
     if let Some(o) = &mut state.overlay {
         let (close, run) = o.on_action(a, ctx.keymap);
         if close {
@@ -413,6 +476,14 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
         U::FocusPane1 => state.focus = BoxId::Cpu,
         U::SourceNext | U::SourcePrev => {
             return state.metrics.cycle_source(if a == U::SourceNext { 1 } else { -1 });
+        }
+        U::Annotate => {
+            let source = state.metrics.cur().name.clone();
+            state.overlay = Some(Overlay::Annotate {
+                source,
+                input: Box::new(input::LineInput::new("what happened? e.g. deploy v42")),
+            });
+            state.refresh_hints(ctx.keymap);
         }
         U::Fleet => {
             state.overlay = Some(Overlay::Fleet { selected: state.metrics.current });

@@ -64,6 +64,11 @@ pub enum Overlay {
     Fleet {
         selected: usize,
     },
+    /// A one-line question; Enter sends an annotation to `source`.
+    Annotate {
+        source: String,
+        input: Box<LineInput>,
+    },
 }
 
 impl Overlay {
@@ -112,7 +117,7 @@ impl Overlay {
     }
 
     pub fn has_input(&self) -> bool {
-        matches!(self, Overlay::Help(_) | Overlay::Palette(_))
+        matches!(self, Overlay::Help(_) | Overlay::Palette(_) | Overlay::Annotate { .. })
     }
 
     /// A key for the text input; returns whether anything changed.
@@ -120,6 +125,7 @@ impl Overlay {
         match self {
             Overlay::Help(h) => h.filter.input(key) && h.refilter(),
             Overlay::Palette(p) => p.query.input(key) && p.rematch(),
+            Overlay::Annotate { input, .. } => input.input(key),
             Overlay::Message(_) | Overlay::Fleet { .. } => false,
         }
     }
@@ -128,6 +134,7 @@ impl Overlay {
         match self {
             Overlay::Help(h) => h.filter.paste(text) && h.refilter(),
             Overlay::Palette(p) => p.query.paste(text) && p.rematch(),
+            Overlay::Annotate { input, .. } => input.paste(text),
             Overlay::Message(_) | Overlay::Fleet { .. } => false,
         }
     }
@@ -137,7 +144,7 @@ impl Overlay {
         let (sel, len) = match self {
             Overlay::Help(h) => (&mut h.selected, h.shown.len()),
             Overlay::Palette(p) => (&mut p.selected, p.matches.len()),
-            Overlay::Message(_) | Overlay::Fleet { .. } => {
+            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Annotate { .. } => {
                 return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
             }
         };

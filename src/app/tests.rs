@@ -360,3 +360,61 @@ fn annotations_are_kept_per_source() {
     assert_eq!(s.metrics.cur().annotations, vec![(f.now, "deploy v42".to_string(), "ops".to_string())]);
     assert_eq!(s.sources[0].last_event, Some(f.now));
 }
+
+#[test]
+fn annotate_prompts_then_emits_a_command_with_a_fresh_id() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    s.instance = "p1".into();
+    s.user = "ops".into();
+    f.key(&mut s, KeyCode::Char('a'));
+    assert!(matches!(&s.overlay, Some(Overlay::Annotate { source, .. }) if source == "local"));
+    f.chars(&mut s, "deploy v42 q");
+    let e = f.key(&mut s, KeyCode::Enter);
+    let want = crate::protocol::Command::Annotate { text: "deploy v42 q".into(), author: "ops".into() };
+    assert_eq!(e, vec![Effect::Command { source: "local".into(), id: "p1-1".into(), command: want }]);
+    assert!(s.overlay.is_none());
+    f.key(&mut s, KeyCode::Char('a'));
+    f.chars(&mut s, "x");
+    let e = f.key(&mut s, KeyCode::Enter);
+    assert!(matches!(&e[0], Effect::Command { id, .. } if id == "p1-2"), "ids never repeat");
+    f.key(&mut s, KeyCode::Char('a'));
+    assert!(f.key(&mut s, KeyCode::Enter).is_empty(), "an empty note is not sent");
+}
+
+#[test]
+fn queued_counts_and_answers_show_in_state() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    update(&mut s, Action::Queued("prod".into(), 2), &f.ctx());
+    assert_eq!(s.sources.iter().find(|x| x.name == "prod").map(|x| x.queued), Some(2));
+    let done = Action::CommandDone { source: "prod".into(), id: "x".into(), result: Ok(serde_json::json!({"seq": 3})) };
+    update(&mut s, done, &f.ctx());
+    assert_eq!(s.notice, Some((f.now, "✓ annotation recorded on prod".to_string())));
+}
+
+#[test]
+fn a_source_registered_early_takes_the_step_of_its_first_data() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    s.add_backend("prom");
+    let step = 15_000;
+    let snap = crate::protocol::SeriesSnapshot {
+        tiers: vec![crate::protocol::TierSnapshot {
+            step_ms: step,
+            start_slot: f.now / step - 2,
+            columns: vec![("cpu.total".into(), vec![3.0, 4.0])],
+        }],
+    };
+    let env = Envelope {
+        epoch: 0,
+        seq: 0,
+        ts: f.now,
+        source: "prom".into(),
+        topic: Topic::Metrics,
+        event: Event::SeriesSamples(Box::new(snap)),
+    };
+    update(&mut s, Action::Events(vec![Arc::new(env)]), &f.ctx());
+    let prom = s.metrics.sources.iter().find(|x| x.name == "prom").unwrap();
+    assert_eq!(prom.series.latest("cpu.total"), 4.0, "15 s data is kept");
+}

@@ -92,6 +92,7 @@ user_actions! {
     SourceNext => "source_next", "Show the next source (local engine, backends)";
     SourcePrev => "source_prev", "Show the previous source";
     Fleet => "fleet", "List every source with its headline figures";
+    Annotate => "annotate", "Note an event (e.g. a deploy) on the shown source's timeline";
 }
 
 #[cfg(test)]

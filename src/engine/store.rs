@@ -52,6 +52,7 @@ pub struct Store {
     metrics: sled::Tree,
     events: sled::Tree,
     commands: sled::Tree,
+    outbox: sled::Tree,
     ui: sled::Tree,
     dict: Mutex<Dict>,
     path: PathBuf,
@@ -88,8 +89,9 @@ impl Store {
         let metrics = db.open_tree("metrics")?;
         let events = db.open_tree("events")?;
         let commands = db.open_tree("commands")?;
+        let outbox = db.open_tree("outbox")?;
         let ui = db.open_tree("ui")?;
-        let store = Store { db, meta, metrics, events, commands, ui, dict: Mutex::new(Dict::default()), path };
+        let store = Store { db, meta, metrics, events, commands, outbox, ui, dict: Mutex::new(Dict::default()), path };
         store.migrate()?;
         store.load_dict()?;
         Ok(store)
@@ -291,6 +293,49 @@ impl Store {
         Ok(())
     }
 
+    /// Queue a command for backend `source` (durably): key = source, 0, order.
+    pub fn outbox_push(&self, source: &str, id: &str, command: &crate::protocol::Command) -> Result<()> {
+        let mut key = source.as_bytes().to_vec();
+        key.push(0);
+        key.extend(self.db.generate_id()?.to_be_bytes());
+        let val = serde_json::to_vec(&(id, command))
+            .map_err(|e| StoreError::Corrupt { tree: "outbox", what: e.to_string() })?;
+        self.outbox.insert(key, val)?;
+        self.outbox.flush()?;
+        Ok(())
+    }
+
+    /// Commands queued for `source`, oldest first.
+    pub fn outbox_list(&self, source: &str) -> Result<Vec<(String, crate::protocol::Command)>> {
+        let mut prefix = source.as_bytes().to_vec();
+        prefix.push(0);
+        let mut out = Vec::new();
+        for kv in self.outbox.scan_prefix(prefix) {
+            let (_, v) = kv?;
+            out.push(
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "outbox", what: e.to_string() })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Drop the queued command `id` of `source` (answered); true if it was there.
+    pub fn outbox_remove(&self, source: &str, id: &str) -> Result<bool> {
+        let mut prefix = source.as_bytes().to_vec();
+        prefix.push(0);
+        for kv in self.outbox.scan_prefix(prefix) {
+            let (k, v) = kv?;
+            let (qid, _): (String, serde_json::Value) =
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "outbox", what: e.to_string() })?;
+            if qid == id {
+                self.outbox.remove(k)?;
+                self.outbox.flush()?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Small UI preferences (window, sort…), as opaque bytes.
     pub fn ui_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.ui.get(key)?.map(|v| v.to_vec()))
@@ -385,6 +430,25 @@ mod tests {
         assert_eq!(s.prune_events(3).unwrap(), 7);
         assert_eq!(s.event_bounds().unwrap(), Some((8, 10)));
         assert!(s.events_between(9, 2).unwrap().is_empty());
+    }
+
+    #[test]
+    fn outbox_is_per_source_ordered_and_durable() {
+        use crate::protocol::Command;
+        let dir = tempfile::tempdir().unwrap();
+        let note = |t: &str| Command::Annotate { text: t.into(), author: String::new() };
+        {
+            let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
+            s.outbox_push("prod", "a", &note("one")).unwrap();
+            s.outbox_push("prod-2", "x", &note("other")).unwrap();
+            s.outbox_push("prod", "b", &note("two")).unwrap();
+        }
+        let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
+        let ids: Vec<String> = s.outbox_list("prod").unwrap().into_iter().map(|x| x.0).collect();
+        assert_eq!(ids, vec!["a", "b"], "in order, and not prod-2's");
+        assert!(s.outbox_remove("prod", "a").unwrap());
+        assert!(!s.outbox_remove("prod", "a").unwrap());
+        assert_eq!(s.outbox_list("prod").unwrap().len(), 1);
     }
 
     #[test]

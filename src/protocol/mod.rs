@@ -53,7 +53,7 @@ pub enum Event {
 
 /// Something a client asks an engine to do. Sent with an id; replaying an id
 /// returns the first answer and never runs the command twice.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// Record an annotation event (at most 1,000 characters).

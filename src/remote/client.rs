@@ -61,6 +61,25 @@ pub enum ClientMsg {
     Reset(String),
     /// Events, `source` already renamed to the backend's name.
     Events(Vec<Arc<Envelope>>),
+    /// Commands waiting in the outbox for this backend.
+    Queued {
+        name: String,
+        count: usize,
+    },
+    /// A queued command was answered (and left the outbox).
+    CommandDone {
+        name: String,
+        id: String,
+        result: Result<serde_json::Value, String>,
+    },
+}
+
+/// The persisted outbox of a backend: commands are written to the store first,
+/// then the task is kicked; it sends them after every `welcome` and drops each
+/// on its `ack` (the server's idempotency makes resending safe).
+pub struct Outbox {
+    pub engine: crate::engine::Engine,
+    pub kick: mpsc::Receiver<()>,
 }
 
 /// Delay before reconnect attempt `attempt` (1-based), with `jitter` in [0, 1).
@@ -77,6 +96,16 @@ fn jitter() -> f64 {
 
 /// Run the connection until `tx` closes.
 pub async fn run(spec: BackendSpec, clock: Arc<dyn Clock>, tx: mpsc::Sender<ClientMsg>) {
+    run_with_outbox(spec, clock, tx, None).await
+}
+
+/// The same, also delivering queued commands from `outbox`.
+pub async fn run_with_outbox(
+    spec: BackendSpec,
+    clock: Arc<dyn Clock>,
+    tx: mpsc::Sender<ClientMsg>,
+    mut outbox: Option<Outbox>,
+) {
     let mut cursor: Option<Since> = None;
     let mut attempt = 0u32;
     loop {
@@ -85,7 +114,7 @@ pub async fn run(spec: BackendSpec, clock: Arc<dyn Clock>, tx: mpsc::Sender<Clie
         }
         let error = match Conn::open(&spec).await {
             Ok(mut conn) => {
-                let r = session(&spec, &mut conn, &mut cursor, &tx, &mut attempt).await;
+                let r = session(&spec, &mut conn, &mut cursor, &tx, &mut attempt, outbox.as_mut()).await;
                 conn.close().await;
                 match r {
                     Ok(()) => return, // the app went away
@@ -112,7 +141,10 @@ async fn session(
     cursor: &mut Option<Since>,
     tx: &mpsc::Sender<ClientMsg>,
     attempt: &mut u32,
+    mut outbox: Option<&mut Outbox>,
 ) -> Result<(), String> {
+    let mut sent: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut welcomed = false;
     conn.send(encode(&ClientFrame::Subscribe { topics: vec![Topic::Metrics], since: *cursor })).await?;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
@@ -127,12 +159,14 @@ async fn session(
                 match frame {
                     ServerFrame::Welcome { epoch, .. } => {
                         *attempt = 0;
+                        welcomed = true;
                         if cursor.is_some_and(|c| c.epoch != epoch) {
                             *cursor = None;
                         }
                         if tx.send(ClientMsg::Connected(spec.name.clone())).await.is_err() {
                             return Ok(());
                         }
+                        flush_outbox(spec, conn, outbox.as_deref(), &mut sent).await?;
                     }
                     ServerFrame::Reset { epoch, head_seq } => {
                         *cursor = Some(Since { epoch, seq: head_seq });
@@ -157,7 +191,9 @@ async fn session(
                             return Ok(());
                         }
                     }
-                    ServerFrame::Pong { .. } | ServerFrame::Ack { .. } => {}
+                    ServerFrame::Pong { .. } => {}
+                    ServerFrame::Ack { id, result } => answered(spec, outbox.as_deref(), tx, id, Ok(result)).await,
+                    ServerFrame::Error { message, id: Some(id), .. } => answered(spec, outbox.as_deref(), tx, id, Err(message)).await,
                     ServerFrame::Error { code, message, .. } => tracing::warn!(backend = %spec.name, ?code, "backend error: {message}"),
                 }
             }
@@ -168,9 +204,49 @@ async fn session(
                 nonce += 1;
                 conn.ping(nonce).await?;
             }
+            Some(()) = async { match outbox.as_mut() { Some(o) => o.kick.recv().await, None => std::future::pending().await } } => {
+                if welcomed {
+                    flush_outbox(spec, conn, outbox.as_deref(), &mut sent).await?;
+                }
+            }
             _ = tx.closed() => return Ok(()),
         }
     }
+}
+
+/// Send every queued command not yet sent on this connection.
+async fn flush_outbox(
+    spec: &BackendSpec,
+    conn: &mut Conn,
+    outbox: Option<&Outbox>,
+    sent: &mut std::collections::HashSet<String>,
+) -> Result<(), String> {
+    let Some(o) = outbox else { return Ok(()) };
+    let queued = o.engine.store().outbox_list(&spec.name).map_err(|e| format!("outbox: {e}"))?;
+    for (id, command) in queued {
+        if sent.insert(id.clone()) {
+            conn.send(encode(&ClientFrame::Command { id, command })).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A command was answered: drop it from the outbox and report.
+async fn answered(
+    spec: &BackendSpec,
+    outbox: Option<&Outbox>,
+    tx: &mpsc::Sender<ClientMsg>,
+    id: String,
+    result: Result<serde_json::Value, String>,
+) {
+    let Some(o) = outbox else { return };
+    let store = o.engine.store();
+    if let Err(e) = store.outbox_remove(&spec.name, &id) {
+        tracing::warn!(backend = %spec.name, "outbox: {e}");
+    }
+    let count = store.outbox_list(&spec.name).map_or(0, |l| l.len());
+    let _ = tx.send(ClientMsg::CommandDone { name: spec.name.clone(), id, result }).await;
+    let _ = tx.send(ClientMsg::Queued { name: spec.name.clone(), count }).await;
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

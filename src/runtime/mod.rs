@@ -55,9 +55,13 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Msg>(INBOX);
     spawn_input_thread(tx.clone());
     spawn_bridge(engine.clone(), tx.clone());
+    let mut kicks: std::collections::HashMap<String, mpsc::Sender<()>> = std::collections::HashMap::new();
     for spec in &opts.backends {
         let (ctx, crx) = mpsc::channel::<ClientMsg>(64);
-        tokio::spawn(client::run(spec.clone(), Arc::new(SystemClock), ctx));
+        let (kick_tx, kick) = mpsc::channel::<()>(16);
+        let outbox = client::Outbox { engine: engine.clone(), kick };
+        tokio::spawn(client::run_with_outbox(spec.clone(), Arc::new(SystemClock), ctx, Some(outbox)));
+        kicks.insert(spec.name.clone(), kick_tx);
         forward(crx, tx.clone());
     }
     for spec in &opts.prometheus {
@@ -65,15 +69,23 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
         tokio::spawn(prometheus::run(spec.clone(), Arc::new(SystemClock), ctx));
         forward(crx, tx.clone());
     }
-    drop(tx);
+    // Kept for effects that answer later (commands on the local engine, outbox counts).
+    let inbox = tx;
 
     let mut state = {
         let ctx = Ctx { now: clock.now_ms(), keymap: &opts.keymap, config: &opts.config };
         AppState::new(&ctx)
     };
     state.read_only = opts.read_only;
+    state.instance = instance_id();
+    state.user = std::env::var("USER").unwrap_or_default();
     for name in opts.backends.iter().map(|b| &b.name).chain(opts.prometheus.iter().map(|p| &p.name)) {
         state.add_backend(name);
+    }
+    // Commands still queued from an earlier run.
+    for spec in &opts.backends {
+        let n = engine.store().outbox_list(&spec.name).map_or(0, |l| l.len());
+        state.sources.iter_mut().filter(|s| s.name == spec.name).for_each(|s| s.queued = n);
     }
     state.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
     for key in ["metrics.window", "metrics.marker", "metrics.sort"] {
@@ -145,6 +157,9 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                         terminal::repaint_all(&mut term)?;
                         state.dirty = true;
                     }
+                    Effect::Command { source, id, command } => {
+                        run_command(&engine, &inbox, &kicks, source, id, command);
+                    }
                     Effect::SaveUi { key, value } => {
                         let e = engine.clone();
                         tokio::task::spawn_blocking(move || {
@@ -210,6 +225,53 @@ fn term_action(ev: TermEvent, screen: Rect, state: &AppState) -> Option<Action> 
     }
 }
 
+/// A random prefix for this process's command ids.
+fn instance_id() -> String {
+    let mut b = [0u8; 6];
+    let _ = getrandom::fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Run a command: on the local engine directly; for a backend, through its
+/// persisted outbox (sent now if connected, else on reconnect).
+fn run_command(
+    engine: &Engine,
+    inbox: &mpsc::Sender<Msg>,
+    kicks: &std::collections::HashMap<String, mpsc::Sender<()>>,
+    source: String,
+    id: String,
+    command: crate::protocol::Command,
+) {
+    let (engine, inbox, kick) = (engine.clone(), inbox.clone(), kicks.get(&source).cloned());
+    tokio::spawn(async move {
+        let local = source == crate::protocol::LOCAL_SOURCE;
+        let (e, s, i) = (engine.clone(), source.clone(), id.clone());
+        let done = tokio::task::spawn_blocking(move || {
+            if local {
+                Some(e.handle(&i, command).map_err(|err| err.to_string()))
+            } else {
+                match e.store().outbox_push(&s, &i, &command) {
+                    Ok(()) => None,
+                    Err(err) => Some(Err(format!("queueing for {s}: {err}"))),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|err| Some(Err(err.to_string())));
+        let msg = match done {
+            Some(result) => ClientMsg::CommandDone { name: source, id, result },
+            None => {
+                if let Some(k) = kick {
+                    let _ = k.try_send(());
+                }
+                let count = engine.store().outbox_list(&source).map_or(0, |l| l.len());
+                ClientMsg::Queued { name: source, count }
+            }
+        };
+        let _ = inbox.send(Msg::Backend(msg)).await;
+    });
+}
+
 fn backend_action(m: ClientMsg) -> Action {
     use crate::app::Link;
     match m {
@@ -218,6 +280,8 @@ fn backend_action(m: ClientMsg) -> Action {
         ClientMsg::Retrying { name, at, attempt, error } => Action::Link(name, Link::Retrying { at, attempt, error }),
         ClientMsg::Reset(n) => Action::SourceReset(n),
         ClientMsg::Events(evs) => Action::Events(evs),
+        ClientMsg::Queued { name, count } => Action::Queued(name, count),
+        ClientMsg::CommandDone { name, id, result } => Action::CommandDone { source: name, id, result },
     }
 }
 

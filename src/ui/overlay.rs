@@ -13,6 +13,18 @@ use crate::config::theme::{Role, Theme};
 pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
     match o {
         Overlay::Fleet { selected } => fleet(f, centered(body, 90, 60, 120), s, *selected, t),
+        Overlay::Annotate { source, input } => {
+            let mut r = top_centered(body, 70, 3, 90);
+            r.height = r.height.min(3);
+            f.render_widget(Clear, r);
+            let title = format!("Annotate {source} (Enter records, Esc cancels)");
+            let block = popup(&title, t);
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            if inner.height > 0 {
+                input_line(f, inner, "✎ ", input, t);
+            }
+        }
         Overlay::Help(h) => help(f, centered(body, 90, 80, 100), h, t),
         Overlay::Palette(p) => palette(f, top_centered(body, 70, 16, 80), p, t),
         Overlay::Message(m) => message(f, centered(body, 80, 60, 90), m, t),
@@ -113,9 +125,12 @@ fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
         }
         spans.push(Span::styled(format!("  {}", item.action.desc()), base.patch(t.style(Role::TextDim))));
         let r = Rect::new(list.x, list.y + row as u16, list.width, 1);
-        f.render_widget(Paragraph::new(Line::from(spans)).style(base), r);
         let kw = item.keys.chars().count() as u16 + 1;
-        if !item.keys.is_empty() && list.width > kw + 30 {
+        let show_key = !item.keys.is_empty() && list.width > kw + 30;
+        // the key column is reserved: text never runs under it
+        let text_w = if show_key { list.width - kw - 1 } else { list.width };
+        f.render_widget(Paragraph::new(Line::from(spans)).style(base), Rect { width: text_w, ..r });
+        if show_key {
             f.render_widget(
                 Span::styled(item.keys.clone(), base.patch(t.style(Role::HintKey))),
                 Rect::new(list.x + list.width - kw, r.y, kw, 1),

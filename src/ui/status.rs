@@ -29,6 +29,9 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             (_, Some(ts)) => ("◌", format!("stale {}", fmt::age(s.now - ts)), Role::StatusWarn),
         };
         left.push(Span::styled(format!(" {glyph} {} {word} ", src.name), t.style(role)));
+        if src.queued > 0 {
+            left.push(Span::styled(format!("⧗ {} queued ", src.queued), t.style(Role::StatusWarn)));
+        }
     }
     if !s.pending.is_empty() {
         left.push(Span::styled(
@@ -44,6 +47,11 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             format!(" ⚠ {n} config problem{} (defaults in use) ", if n == 1 { "" } else { "s" }),
             t.style(Role::StatusWarn),
         ));
+    }
+    if let Some((at, text)) = &s.notice
+        && s.now - at < 5_000
+    {
+        right.push(Span::styled(format!(" {text} "), t.style(Role::StatusInfo)));
     }
     if s.read_only {
         right.push(Span::styled(" read-only ", t.style(Role::StatusInfo)));

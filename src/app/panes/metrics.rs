@@ -114,6 +114,12 @@ impl MetricsState {
         }
     }
 
+    /// Make sure a source exists (a backend that has not sent anything yet can be shown).
+    pub fn ensure_source(&mut self, name: &str) {
+        let refresh = self.refresh_ms;
+        self.source_mut(name, refresh);
+    }
+
     fn source_mut(&mut self, name: &str, refresh_ms: i64) -> &mut SourceData {
         let i = match self.sources.iter().position(|s| s.name == name) {
             Some(i) => i,
@@ -171,6 +177,10 @@ impl MetricsState {
                 // A remote source's finest tier follows its own refresh interval.
                 let step = snap.tiers.first().map_or(refresh, |t| t.step_ms);
                 let src = self.source_mut(&env.source, step);
+                // Created before its first data (or the remote changed its interval): re-tier.
+                if src.series.tiers.iter().all(|t| t.spec.step_ms != step) {
+                    src.series = TieredSeries::new(&default_tiers(step));
+                }
                 src.series.load_snapshot(snap);
                 src.history_at = Some(env.ts);
             }
