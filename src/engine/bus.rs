@@ -29,7 +29,7 @@ impl Bus {
 
     /// Publish an event: `persist` runs first (the event log), then subscribers
     /// get it. Returns its envelope.
-    pub fn publish(&self, topic: Topic, ts: Ts, event: Event, persist: impl FnOnce(&Envelope)) -> Arc<Envelope> {
+    pub fn publish(&self, topic: Topic, ts: Ts, event: Event, persist: impl FnOnce(&Arc<Envelope>)) -> Arc<Envelope> {
         let _order = self.order.lock().unwrap_or_else(|p| p.into_inner());
         let seq = self.seq.load(Ordering::SeqCst) + 1;
         let env = Arc::new(Envelope { epoch: self.epoch, seq, ts, source: self.source.clone(), topic, event });

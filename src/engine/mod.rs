@@ -26,6 +26,9 @@ use store::{Store, StoreError};
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Events kept in the log for resuming clients (15 min of 1 s samples).
 pub const EVENT_LOG_KEEP: u64 = 900;
+/// Queued events above which a publisher writes the log itself (backpressure
+/// when the disk cannot keep up; memory stays bounded).
+pub const PENDING_LIMIT: usize = 50_000;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -50,6 +53,10 @@ struct Inner {
     latest: Mutex<Option<Arc<HostSnapshot>>>,
     /// Serialises commands so a replayed id can never run twice concurrently.
     commands: Mutex<()>,
+    /// Published events not yet written to the log, in seq order.
+    pending: Mutex<std::collections::VecDeque<Arc<Envelope>>>,
+    /// One writer of the log at a time (the flusher, commands, shutdown).
+    writer: Mutex<()>,
     /// Highest seq appended to the log / known to be on disk (group commit).
     appended: watch::Sender<u64>,
     durable: watch::Sender<u64>,
@@ -101,6 +108,8 @@ impl Engine {
             tasks: Mutex::new(Vec::new()),
             latest: Mutex::new(None),
             commands: Mutex::new(()),
+            pending: Mutex::new(std::collections::VecDeque::new()),
+            writer: Mutex::new(()),
             appended: watch::Sender::new(head),
             durable: watch::Sender::new(head),
         };
@@ -145,17 +154,32 @@ impl Engine {
         let live = self.subscribe();
         let head = self.head_seq();
         let epoch = self.epoch();
+        // Queued events first (an event leaves the queue only once written), then the log.
+        let queued = since.map(|s| self.pending_between(s.seq + 1, head)).unwrap_or_default();
         let resumable = match since {
             None => None,
             Some(s) if s.epoch != epoch || s.seq > head => None,
             Some(s) if s.seq == head => Some(Vec::new()),
-            Some(s) => match self.inner.store.event_bounds()? {
-                Some((oldest, _)) if s.seq + 1 >= oldest => Some(self.inner.store.events_between(s.seq + 1, head)?),
-                _ => None,
-            },
+            Some(s) => {
+                let bounds = self.inner.store.event_bounds()?;
+                let oldest = bounds.map(|b| b.0).or(queued.first().map(|e| e.seq));
+                match oldest {
+                    Some(oldest) if s.seq + 1 >= oldest => {
+                        let mut all: std::collections::BTreeMap<u64, Arc<Envelope>> = std::collections::BTreeMap::new();
+                        for e in self.inner.store.events_between(s.seq + 1, head)? {
+                            all.insert(e.seq, Arc::new(e));
+                        }
+                        for e in queued {
+                            all.insert(e.seq, e);
+                        }
+                        Some(all.into_values().collect())
+                    }
+                    _ => None,
+                }
+            }
         };
         let (reset, backlog) = match resumable {
-            Some(events) => (false, events.into_iter().map(Arc::new).collect()),
+            Some(events) => (false, events),
             None => (since.is_some(), vec![Arc::new(self.history_event()?)]),
         };
         Ok(StreamStart { epoch, head_seq: head, reset, backlog, live })
@@ -188,6 +212,9 @@ impl Engine {
     pub fn shutdown(&self) {
         for t in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             t.abort();
+        }
+        if let Err(e) = self.write_pending() {
+            tracing::warn!("writing the event log: {e}");
         }
         let mut rec = self.inner.recorder.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = rec.flush_open(&self.inner.store) {
@@ -230,6 +257,8 @@ impl Engine {
                     return Err(CommandError::Invalid("annotation text must be 1 to 1,000 characters".into()));
                 }
                 let env = self.publish(Topic::Metrics, self.inner.clock.now_ms(), Event::Annotation { text, author });
+                // On disk before the result is: a replayed id never points at a lost event.
+                self.write_pending()?;
                 serde_json::json!({ "seq": env.seq })
             }
         };
@@ -237,30 +266,74 @@ impl Engine {
         Ok(result)
     }
 
-    /// Persist then announce many events with one write (for high-rate producers).
+    /// Announce many events at once (for high-rate producers).
     pub fn publish_batch(&self, topic: Topic, items: Vec<(crate::protocol::Ts, Event)>) -> Vec<Arc<Envelope>> {
-        let store = &self.inner.store;
+        let pending = &self.inner.pending;
+        let mut backlog = 0;
         let envs = self.inner.bus.publish_batch(topic, items, |envs| {
-            if let Err(e) = store.append_events(envs) {
-                tracing::warn!("event log: {e}");
-            }
+            let mut p = pending.lock().unwrap_or_else(|p| p.into_inner());
+            p.extend(envs.iter().cloned());
+            backlog = p.len();
         });
         if let Some(last) = envs.last() {
             self.inner.appended.send_replace(last.seq);
         }
+        if backlog > PENDING_LIMIT
+            && let Err(e) = self.write_pending()
+        {
+            tracing::error!("writing the event log: {e}");
+        }
         envs
     }
 
-    /// Persist then announce an event (the one way domains report changes).
+    /// Announce an event (the one way domains report changes). It is queued for
+    /// the log; the flusher writes and fsyncs queued events in one chunk and only
+    /// then are they sent to remote subscribers (see [`Engine::durable`]).
     pub fn publish(&self, topic: Topic, ts: crate::protocol::Ts, event: Event) -> Arc<Envelope> {
-        let store = &self.inner.store;
+        let pending = &self.inner.pending;
+        let mut backlog = 0;
         let env = self.inner.bus.publish(topic, ts, event, |env| {
-            if let Err(e) = store.append_event(env) {
-                tracing::warn!("event log: {e}");
-            }
+            let mut p = pending.lock().unwrap_or_else(|p| p.into_inner());
+            p.push_back(env.clone());
+            backlog = p.len();
         });
         self.inner.appended.send_replace(env.seq);
+        if backlog > PENDING_LIMIT
+            && let Err(e) = self.write_pending()
+        {
+            tracing::error!("writing the event log: {e}");
+        }
         env
+    }
+
+    /// Write every queued event to the log as one chunk and fsync; advances
+    /// `durable`. Blocking.
+    pub fn write_pending(&self) -> Result<(), StoreError> {
+        let _writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let chunk: Vec<Arc<Envelope>> =
+            self.inner.pending.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        let Some(last) = chunk.last().map(|e| e.seq) else { return Ok(()) };
+        self.inner.store.append_events(&chunk)?;
+        self.inner.store.flush()?;
+        {
+            // Only the writer removes, and publishers only append: the front is this chunk.
+            let mut p = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+            for _ in 0..chunk.len() {
+                p.pop_front();
+            }
+        }
+        self.inner.durable.send_if_modified(|d| {
+            let grew = last > *d;
+            *d = (*d).max(last);
+            grew
+        });
+        Ok(())
+    }
+
+    /// Queued (not yet written) events with `from <= seq <= to`.
+    fn pending_between(&self, from: u64, to: u64) -> Vec<Arc<Envelope>> {
+        let p = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+        p.iter().filter(|e| e.seq >= from && e.seq <= to).cloned().collect()
     }
 }
 
@@ -315,25 +388,19 @@ async fn collect_loop(engine: Engine) {
     }
 }
 
-/// Group commit: one fsync covers every event appended since the last one.
+/// Group commit: one chunk write and one fsync for every event queued since the last.
 async fn flush_loop(engine: Engine) {
     let mut appended = engine.inner.appended.subscribe();
     loop {
         if appended.changed().await.is_err() {
             return;
         }
-        let target = *appended.borrow_and_update();
+        appended.borrow_and_update();
         let e = engine.clone();
-        match tokio::task::spawn_blocking(move || e.inner.store.flush()).await {
-            Ok(Ok(())) => {
-                engine.inner.durable.send_if_modified(|d| {
-                    let grew = target > *d;
-                    *d = (*d).max(target);
-                    grew
-                });
-            }
-            Ok(Err(err)) => tracing::error!("flushing the event log: {err}"),
-            Err(err) => tracing::error!("flushing the event log: {err}"),
+        match tokio::task::spawn_blocking(move || e.write_pending()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!("writing the event log: {err}"),
+            Err(err) => tracing::error!("writing the event log: {err}"),
         }
     }
 }

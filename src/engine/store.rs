@@ -210,22 +210,15 @@ impl Store {
         Ok(n)
     }
 
-    /// Append an event to the log (key: seq, big-endian).
-    pub fn append_event(&self, env: &crate::protocol::Envelope) -> Result<()> {
-        let json = serde_json::to_vec(env).map_err(|e| StoreError::Corrupt { tree: "events", what: e.to_string() })?;
-        self.events.insert(env.seq.to_be_bytes(), json)?;
-        Ok(())
-    }
-
-    /// Append many events in one write.
+    /// Append events to the log as one chunk: key = first seq, last seq
+    /// (big-endian), value = the JSON array of envelopes. One write per batch
+    /// keeps the per-event cost at a JSON encode.
     pub fn append_events(&self, envs: &[std::sync::Arc<crate::protocol::Envelope>]) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for env in envs {
-            let json =
-                serde_json::to_vec(&**env).map_err(|e| StoreError::Corrupt { tree: "events", what: e.to_string() })?;
-            batch.insert(&env.seq.to_be_bytes(), json);
-        }
-        self.events.apply_batch(batch)?;
+        let (Some(first), Some(last)) = (envs.first(), envs.last()) else { return Ok(()) };
+        let refs: Vec<&crate::protocol::Envelope> = envs.iter().map(|e| &**e).collect();
+        let json =
+            serde_json::to_vec(&refs).map_err(|e| StoreError::Corrupt { tree: "events", what: e.to_string() })?;
+        self.events.insert(chunk_key(first.seq, last.seq), json)?;
         Ok(())
     }
 
@@ -235,37 +228,50 @@ impl Store {
         if from > to {
             return Ok(out);
         }
-        for kv in self.events.range(from.to_be_bytes()..=to.to_be_bytes()) {
-            let (_, v) = kv?;
-            out.push(
-                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "events", what: e.to_string() })?,
-            );
+        // Start at the chunk that begins at or before `from`.
+        let start = match self.events.range(..=chunk_key(from, u64::MAX)).next_back() {
+            Some(kv) => kv?.0.to_vec(),
+            None => chunk_key(from, 0).to_vec(),
+        };
+        for kv in self.events.range(start..) {
+            let (k, v) = kv?;
+            let (first, last) =
+                chunk_bounds(&k).ok_or(StoreError::Corrupt { tree: "events", what: "chunk key".into() })?;
+            if first > to {
+                break;
+            }
+            if last < from {
+                continue;
+            }
+            let chunk: Vec<crate::protocol::Envelope> =
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "events", what: e.to_string() })?;
+            out.extend(chunk.into_iter().filter(|e| e.seq >= from && e.seq <= to));
         }
         Ok(out)
     }
 
     /// (oldest, newest) seq in the log.
     pub fn event_bounds(&self) -> Result<Option<(u64, u64)>> {
-        let first = self.events.first()?;
-        let last = self.events.last()?;
-        Ok(match (first, last) {
-            (Some((a, _)), Some((b, _))) => Some((be_u64(&a).unwrap_or(0), be_u64(&b).unwrap_or(0))),
-            _ => None,
-        })
+        let first = self.events.first()?.and_then(|(k, _)| chunk_bounds(&k));
+        let last = self.events.last()?.and_then(|(k, _)| chunk_bounds(&k));
+        Ok(first.zip(last).map(|(a, b)| (a.0, b.1)))
     }
 
-    /// Keep only the newest `keep` events; returns how many were removed.
+    /// Drop whole chunks older than the newest `keep` events; returns how many chunks.
     pub fn prune_events(&self, keep: u64) -> Result<usize> {
-        let Some((oldest, newest)) = self.event_bounds()? else { return Ok(0) };
+        let Some((_, newest)) = self.event_bounds()? else { return Ok(0) };
         let cut = newest.saturating_sub(keep.saturating_sub(1));
-        if cut <= oldest {
-            return Ok(0);
-        }
         let mut batch = sled::Batch::default();
         let mut n = 0;
-        for k in self.events.range(..cut.to_be_bytes()).keys() {
-            batch.remove(k?);
-            n += 1;
+        for k in self.events.iter().keys() {
+            let k = k?;
+            match chunk_bounds(&k) {
+                Some((_, last)) if last < cut => {
+                    batch.remove(k);
+                    n += 1;
+                }
+                _ => break,
+            }
         }
         self.events.apply_batch(batch)?;
         Ok(n)
@@ -381,8 +387,15 @@ fn be_u16(b: &[u8]) -> Option<u16> {
     Some(u16::from_be_bytes(b.try_into().ok()?))
 }
 
-fn be_u64(b: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(b.try_into().ok()?))
+fn chunk_key(first: u64, last: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&first.to_be_bytes());
+    k[8..].copy_from_slice(&last.to_be_bytes());
+    k
+}
+
+fn chunk_bounds(k: &[u8]) -> Option<(u64, u64)> {
+    Some((u64::from_be_bytes(k.get(..8)?.try_into().ok()?), u64::from_be_bytes(k.get(8..16)?.try_into().ok()?)))
 }
 
 fn be_u32(b: &[u8]) -> Option<u32> {
@@ -410,26 +423,32 @@ mod tests {
     }
 
     #[test]
-    fn event_log_appends_ranges_and_prunes() {
+    fn event_log_chunks_range_and_prune() {
         use crate::protocol::{Envelope, Event, Topic};
+        use std::sync::Arc;
         let s = Store::temporary().unwrap();
-        for seq in 1..=10u64 {
-            let env = Envelope {
+        let env = |seq: u64| {
+            Arc::new(Envelope {
                 epoch: 1,
                 seq,
                 ts: seq as i64,
                 source: "local".into(),
                 topic: Topic::Metrics,
                 event: Event::MetricsHistory(Box::default()),
-            };
-            s.append_event(&env).unwrap();
-        }
+            })
+        };
+        // chunks [1..=3], [4], [5..=10]
+        s.append_events(&[env(1), env(2), env(3)]).unwrap();
+        s.append_events(&[env(4)]).unwrap();
+        s.append_events(&(5..=10).map(env).collect::<Vec<_>>()).unwrap();
         assert_eq!(s.event_bounds().unwrap(), Some((1, 10)));
-        let seqs: Vec<u64> = s.events_between(4, 6).unwrap().iter().map(|e| e.seq).collect();
-        assert_eq!(seqs, vec![4, 5, 6]);
-        assert_eq!(s.prune_events(3).unwrap(), 7);
-        assert_eq!(s.event_bounds().unwrap(), Some((8, 10)));
+        let seqs = |a, b| s.events_between(a, b).unwrap().iter().map(|e| e.seq).collect::<Vec<u64>>();
+        assert_eq!(seqs(2, 6), vec![2, 3, 4, 5, 6], "across chunk borders");
+        assert_eq!(seqs(7, 7), vec![7], "inside a chunk");
+        assert_eq!(seqs(11, 20), Vec::<u64>::new());
         assert!(s.events_between(9, 2).unwrap().is_empty());
+        assert_eq!(s.prune_events(6).unwrap(), 2, "whole chunks older than the newest 6");
+        assert_eq!(s.event_bounds().unwrap(), Some((5, 10)));
     }
 
     #[test]
