@@ -117,15 +117,21 @@ async fn missing_or_wrong_token_is_401_before_the_upgrade() {
     let mut ws = connect(server.addr, Some("s3cret-token")).await.expect("right token connects");
     send(&mut ws, &subscribe(None)).await;
     assert!(matches!(next_frame(&mut ws).await, Some(ServerFrame::Welcome { protocol: 1, .. })));
-    let log = std::fs::read_dir(home.path().join("state/opsdeck"))
-        .expect("logs")
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect::<String>();
-    assert!(
-        log.contains("refused /v1/stream: no bearer token") && log.contains("refused /v1/stream: wrong bearer token"),
-        "{log}"
-    );
+    // The log is written by a background thread: poll the file (the limit is a failure bound).
+    let read_log = || -> String {
+        std::fs::read_dir(home.path().join("state/opsdeck"))
+            .map(|d| d.flatten().map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect())
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + LIMIT;
+    let mut log = read_log();
+    while !(log.contains("refused /v1/stream: no bearer token")
+        && log.contains("refused /v1/stream: wrong bearer token"))
+    {
+        assert!(std::time::Instant::now() < deadline, "refusals not logged: {log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        log = read_log();
+    }
     assert!(!log.contains("wrong-token!"), "the presented token is never logged");
 }
 
