@@ -69,9 +69,22 @@ fn chart(m: &MetricsState, y_max: f64, y_fmt: fn(f64) -> String, t: &Theme) -> T
         x_labels: [format!("-{}", m.window.label()), if m.frozen.is_some() { "frozen".into() } else { "now".into() }],
         series: Vec::new(),
         thresholds: Vec::new(),
+        marks: annotation_marks(m, t),
         axis_style: t.style(Role::ChartAxis),
         label_style: t.style(Role::ChartLabel),
     }
+}
+
+/// Annotations inside the chart window, as positions along its time axis.
+fn annotation_marks(m: &MetricsState, t: &Theme) -> Vec<(f64, ratatui::style::Style)> {
+    let Some(end) = m.chart_end() else { return Vec::new() };
+    let span = m.window.ms() as f64;
+    m.cur()
+        .annotations
+        .iter()
+        .filter(|(ts, _, _)| *ts <= end && (end - ts) as f64 <= span)
+        .map(|(ts, _, _)| (1.0 - (end - ts) as f64 / span, t.style(Role::TextAccent)))
+        .collect()
 }
 
 fn pct_fmt(v: f64) -> String {

@@ -31,6 +31,8 @@ pub struct TimeChart {
     pub x_labels: [String; 2],
     pub series: Vec<ChartSeries>,
     pub thresholds: Vec<Threshold>,
+    /// Positions in [0, 1] along the time axis to mark (annotations), with their style.
+    pub marks: Vec<(f64, Style)>,
     pub axis_style: Style,
     pub label_style: Style,
 }
@@ -148,6 +150,18 @@ impl Widget for TimeChart {
             }
         }
 
+        // annotation marks: a dotted column wherever no data is drawn
+        for (pos, style) in &self.marks {
+            let cx = plot.x + ((pos.clamp(0.0, 1.0)) * f64::from(plot.width.saturating_sub(1))).round() as u16;
+            for cy in plot.y..plot.y + plot.height {
+                if let Some(cell) = buf.cell_mut((cx, cy))
+                    && (cell.symbol() == " " || cell.symbol() == "╌" || cell.symbol() == ".")
+                {
+                    cell.set_char(if self.marker == Marker::Ascii { ':' } else { '┊' }).set_style(*style);
+                }
+            }
+        }
+
         // y axis: line, labels at top / middle / bottom, threshold glyphs
         let ax = plot.x.saturating_sub(1);
         let ascii = self.marker == Marker::Ascii;
@@ -242,6 +256,7 @@ mod tests {
             x_labels: ["-1m".into(), "now".into()],
             series: vec![ChartSeries { values, style: Style::default() }],
             thresholds: vec![Threshold { value: 50.0, style: Style::default(), critical: true }],
+            marks: Vec::new(),
             axis_style: Style::default(),
             label_style: Style::default(),
         }
@@ -272,6 +287,17 @@ mod tests {
         assert!(lines.iter().any(|l| l.contains('!')), "threshold glyph on the axis: {lines:?}");
         // the gap between x=1 and the last point stays empty except the threshold dashes
         assert!(!lines[3][6..10].contains('_'), "{lines:?}");
+    }
+
+    #[test]
+    fn annotation_marks_draw_a_column_where_no_data_is() {
+        let mut c = chart(Marker::Ascii, vec![0.0; 8]);
+        c.thresholds.clear();
+        c.marks = vec![(0.5, Style::default())];
+        let lines = render(c, 12, 5);
+        let col: String = lines[..3].iter().map(|l| l.chars().nth(4 + 4).unwrap_or(' ')).collect();
+        assert_eq!(col, ":::", "{lines:?}");
+        assert!(lines[3].contains('_'), "data is not overwritten: {lines:?}");
     }
 
     #[test]
