@@ -87,6 +87,8 @@ pub enum Command {
     },
     /// Run the engine headless and serve it: /v1/stream (WebSocket), /healthz, /metrics.
     Serve(ServeArgs),
+    /// Run one tool headless (exit code: 0 ok, 1 the tool failed, 2 bad usage), or list them.
+    Tool(ToolArgs),
     /// Manage secrets (API keys, backend tokens) in the OS keyring.
     Key {
         #[command(subcommand)]
@@ -114,6 +116,22 @@ pub struct ServeArgs {
     /// Speak the protocol on stdin/stdout instead of listening (for ssh).
     #[arg(long, conflicts_with_all = ["listen", "tls_cert", "no_auth"])]
     pub stdio: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ToolArgs {
+    /// The tool to run (see --list).
+    #[arg(required_unless_present = "list")]
+    pub name: Option<String>,
+    /// An argument KEY=VALUE (repeatable); VALUE @PATH reads a file, @- reads stdin.
+    #[arg(long = "arg", value_name = "KEY=VALUE")]
+    pub args: Vec<String>,
+    /// Print the result (or the list) as JSON on stdout; output lines go to stderr.
+    #[arg(long)]
+    pub json: bool,
+    /// List every tool with its source.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +169,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Key { ref op }) => key(op, &paths),
         Some(Command::Serve(ref args)) => serve(&cli, args, &paths),
+        Some(Command::Tool(ref args)) => tool(&cli, args),
     }
 }
 
@@ -346,6 +365,84 @@ fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
+    }
+}
+
+fn tool(cli: &Cli, args: &ToolArgs) -> ExitCode {
+    use crate::engine::tools::{Registry, ToolError, parse_args};
+    let registry = Registry::with_builtins();
+    if args.list {
+        let specs = registry.specs();
+        if args.json {
+            out_line!("{}", serde_json::to_string_pretty(&specs).unwrap_or_default());
+        } else {
+            for s in specs {
+                let m = if s.mutating { " (changes things: asks first)" } else { "" };
+                out_line!("{:<18} {:<9} {}{m}", s.name, s.source, s.description);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    let name = args.name.clone().unwrap_or_default();
+    let tool = match registry.get(&name) {
+        Ok(t) => t,
+        Err(e) => {
+            err_line!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if tool.spec().mutating && cli.read_only {
+        err_line!("error: {name} changes things and --read-only is set");
+        return ExitCode::from(2);
+    }
+    let mut stdin = || {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map(|_| s)
+    };
+    let parsed = match parse_args(&tool.spec().schema, &args.args, &mut stdin) {
+        Ok(v) => v,
+        Err(e) => {
+            err_line!("error: {name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let json = args.json;
+    let result = rt.block_on(async move {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
+        let printer = tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                if json {
+                    err_line!("{line}");
+                } else {
+                    out_line!("{line}");
+                }
+            }
+        });
+        let r = registry.run(&name, parsed, tx).await;
+        let _ = printer.await;
+        r
+    });
+    match result {
+        Ok(v) => {
+            if json {
+                out_line!("{}", serde_json::to_string(&v).unwrap_or_default());
+            } else {
+                out_line!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e @ (ToolError::BadArgument { .. } | ToolError::Unknown(_))) => {
+            err_line!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            err_line!("error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod bus;
 pub mod metrics;
 pub mod store;
+pub mod tools;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

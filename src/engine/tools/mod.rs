@@ -1,0 +1,198 @@
+//! Tools: named operations with a JSON Schema of arguments that stream output
+//! lines and end with a structured result. Built-ins live here; MCP servers'
+//! tools join the same registry later (DESIGN.md §4).
+
+mod builtin;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// What a tool is, for listings, forms and confirmation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema (object) of the arguments.
+    pub schema: Value,
+    /// Changes something outside opsdeck: needs confirmation, refused with `--read-only`.
+    pub mutating: bool,
+    /// `builtin`, or the MCP server's name.
+    pub source: String,
+    /// Longest a run may take.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ToolError {
+    #[error("no tool named {0:?} (opsdeck tool --list shows them)")]
+    Unknown(String),
+    #[error("argument {field}: {problem}")]
+    BadArgument { field: String, problem: String },
+    #[error("{0}")]
+    Failed(String),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+pub type RunFuture = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send>>;
+
+/// A tool: validated arguments in, output lines streamed to `out`, a result at the end.
+pub trait Tool: Send + Sync {
+    fn spec(&self) -> &ToolSpec;
+    fn run(&self, args: Value, out: mpsc::Sender<String>) -> RunFuture;
+}
+
+/// Every tool by name.
+#[derive(Default, Clone)]
+pub struct Registry {
+    tools: BTreeMap<String, Arc<dyn Tool>>,
+}
+
+impl Registry {
+    /// The built-in tools.
+    pub fn with_builtins() -> Self {
+        let mut r = Registry::default();
+        for t in builtin::all() {
+            r.add(t);
+        }
+        r
+    }
+
+    pub fn add(&mut self, tool: Arc<dyn Tool>) {
+        self.tools.insert(tool.spec().name.clone(), tool);
+    }
+
+    pub fn specs(&self) -> Vec<&ToolSpec> {
+        self.tools.values().map(|t| t.spec()).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Result<Arc<dyn Tool>, ToolError> {
+        self.tools.get(name).cloned().ok_or_else(|| ToolError::Unknown(name.into()))
+    }
+
+    /// Validate `args` against the tool's schema, then run it under its timeout.
+    pub async fn run(&self, name: &str, args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolError> {
+        let tool = self.get(name)?;
+        let spec = tool.spec();
+        validate(&spec.schema, &args)?;
+        match tokio::time::timeout(spec.timeout, tool.run(args, out)).await {
+            Ok(r) => r,
+            Err(_) => Err(ToolError::Timeout(spec.timeout)),
+        }
+    }
+}
+
+fn type_ok(ty: &str, v: &Value) -> bool {
+    match ty {
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        _ => true,
+    }
+}
+
+/// Check required properties, types, enums and unknown properties (the subset of
+/// JSON Schema the built-ins use; MCP tools bring richer schemas later).
+pub fn validate(schema: &Value, args: &Value) -> Result<(), ToolError> {
+    let bad = |field: &str, problem: String| ToolError::BadArgument { field: field.into(), problem };
+    let obj = args.as_object().ok_or_else(|| bad("(arguments)", "must be an object".into()))?;
+    let props = schema.get("properties").and_then(Value::as_object);
+    for req in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        if !obj.contains_key(req) {
+            return Err(bad(req, "is required".into()));
+        }
+    }
+    for (k, v) in obj {
+        let Some(p) = props.and_then(|p| p.get(k)) else {
+            return Err(bad(k, "is not an argument of this tool".into()));
+        };
+        if let Some(ty) = p.get("type").and_then(Value::as_str)
+            && !type_ok(ty, v)
+        {
+            return Err(bad(k, format!("must be a {ty}, got {v}")));
+        }
+        if let Some(choices) = p.get("enum").and_then(Value::as_array)
+            && !choices.contains(v)
+        {
+            return Err(bad(k, format!("must be one of {}", Value::Array(choices.clone()))));
+        }
+    }
+    Ok(())
+}
+
+/// Turn `k=v` strings into arguments typed by the schema (`@PATH` reads a file, `@-` stdin).
+pub fn parse_args(
+    schema: &Value,
+    pairs: &[String],
+    stdin: &mut dyn FnMut() -> std::io::Result<String>,
+) -> Result<Value, ToolError> {
+    let bad = |field: &str, problem: String| ToolError::BadArgument { field: field.into(), problem };
+    let mut obj = serde_json::Map::new();
+    for pair in pairs {
+        let (k, raw) = pair.split_once('=').ok_or_else(|| bad(pair, "expected key=value".into()))?;
+        let text = match raw.strip_prefix('@') {
+            Some("-") => stdin().map_err(|e| bad(k, format!("reading stdin: {e}")))?,
+            Some(path) => std::fs::read_to_string(path).map_err(|e| bad(k, format!("{path}: {e}")))?,
+            None => raw.to_string(),
+        };
+        let ty = schema.pointer(&format!("/properties/{k}/type")).and_then(Value::as_str).unwrap_or("string");
+        let v = match ty {
+            "string" => Value::String(text),
+            "integer" => text
+                .trim()
+                .parse::<i64>()
+                .map(Value::from)
+                .map_err(|_| bad(k, format!("{text:?} is not an integer")))?,
+            "number" => {
+                text.trim().parse::<f64>().map(Value::from).map_err(|_| bad(k, format!("{text:?} is not a number")))?
+            }
+            "boolean" => match text.trim() {
+                "true" | "yes" | "1" => Value::Bool(true),
+                "false" | "no" | "0" => Value::Bool(false),
+                _ => return Err(bad(k, format!("{text:?} is not true or false"))),
+            },
+            _ => serde_json::from_str(&text).map_err(|e| bad(k, format!("not JSON: {e}")))?,
+        };
+        obj.insert(k.to_string(), v);
+    }
+    Ok(Value::Object(obj))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> Value {
+        json!({"type":"object","required":["host"],"properties":{
+            "host":{"type":"string"},"port":{"type":"integer"},"tls":{"type":"boolean"},"mode":{"type":"string","enum":["a","b"]}}})
+    }
+
+    #[test]
+    fn args_are_typed_by_the_schema_and_validated() {
+        let mut no_stdin = || Ok(String::new());
+        let v =
+            parse_args(&schema(), &["host=db".into(), "port=5432".into(), "tls=yes".into()], &mut no_stdin).unwrap();
+        assert_eq!(v, json!({"host":"db","port":5432,"tls":true}));
+        validate(&schema(), &v).unwrap();
+        assert!(parse_args(&schema(), &["port=x".into()], &mut no_stdin).is_err());
+        let e = validate(&schema(), &json!({"port": 1})).unwrap_err();
+        assert_eq!(e.to_string(), "argument host: is required");
+        let e = validate(&schema(), &json!({"host": "x", "nope": 1})).unwrap_err();
+        assert!(e.to_string().contains("not an argument"));
+        let e = validate(&schema(), &json!({"host": "x", "mode": "c"})).unwrap_err();
+        assert!(e.to_string().contains("one of"));
+        let mut stdin = || Ok("from stdin".to_string());
+        assert_eq!(parse_args(&schema(), &["host=@-".into()], &mut stdin).unwrap(), json!({"host":"from stdin"}));
+    }
+}

@@ -1,0 +1,67 @@
+//! `opsdeck tool` headless: list, run with typed arguments, @file and @-, exit codes.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn opsdeck(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .args(args)
+        .env("XDG_CONFIG_HOME", home.path().join("c"))
+        .env("XDG_DATA_HOME", home.path().join("d"))
+        .env("XDG_STATE_HOME", home.path().join("s"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let (Some(mut i), Some(text)) = (child.stdin.take(), stdin) {
+        let _ = i.write_all(text.as_bytes());
+    }
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn list_shows_every_builtin_with_its_source() {
+    let out = opsdeck(&["tool", "--list"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for t in ["tcp_check", "dns_lookup", "text_stats", "system_snapshot"] {
+        assert!(text.lines().any(|l| l.starts_with(t) && l.contains("builtin")), "{t}: {text}");
+    }
+    let json = opsdeck(&["tool", "--list", "--json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert!(
+        v.as_array().expect("array").iter().any(|t| t["name"] == "tcp_check" && t["schema"]["required"][0] == "host")
+    );
+}
+
+#[test]
+fn runs_with_file_and_stdin_arguments_and_json_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("log.txt");
+    std::fs::write(&f, "timeout talking to db\ntimeout again\n").expect("write");
+    let out = opsdeck(&["tool", "text_stats", "--arg", &format!("path={}", f.display()), "--json"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON result on stdout");
+    assert_eq!(v["lines"], 2);
+    assert_eq!(v["top_terms"][0]["term"], "timeout");
+    let out = opsdeck(&["tool", "text_stats", "--arg", "text=@-", "--arg", "top=1", "--json"], Some("a b c\nd"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!((v["lines"].as_u64(), v["words"].as_u64()), (Some(2), Some(4)));
+}
+
+#[test]
+fn exit_codes_say_what_went_wrong() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    // the listener is dropped: the port is closed
+    let out = opsdeck(&["tool", "tcp_check", "--arg", "host=127.0.0.1", "--arg", &format!("port={port}")], None);
+    assert_eq!(out.status.code(), Some(1), "the tool failed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused"));
+    let out = opsdeck(&["tool", "tcp_check", "--arg", "host=127.0.0.1", "--arg", "port=http"], None);
+    assert_eq!(out.status.code(), Some(2), "bad argument");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("argument port: \"http\" is not an integer"));
+    let out = opsdeck(&["tool", "nope"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tool named \"nope\""));
+}
