@@ -26,7 +26,7 @@ fn list_shows_every_builtin_with_its_source() {
     let out = opsdeck(&["tool", "--list"], None);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for t in ["tcp_check", "dns_lookup", "text_stats", "system_snapshot"] {
+    for t in ["tcp_check", "dns_lookup", "text_stats", "system_snapshot", "file_search"] {
         assert!(text.lines().any(|l| l.starts_with(t) && l.contains("builtin")), "{t}: {text}");
     }
     let json = opsdeck(&["tool", "--list", "--json"], None);
@@ -64,4 +64,26 @@ fn exit_codes_say_what_went_wrong() {
     let out = opsdeck(&["tool", "nope"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no tool named \"nope\""));
+}
+
+#[test]
+fn file_search_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.conf"), "listen 80\nworkers 4\n").expect("write");
+    let out = opsdeck(
+        &[
+            "tool",
+            "file_search",
+            "--arg",
+            "pattern=^work",
+            "--arg",
+            &format!("path={}", dir.path().display()),
+            "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["matches"][0]["line"], 2);
+    assert_eq!(v["matches"][0]["text"], "workers 4");
 }

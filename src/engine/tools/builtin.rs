@@ -15,6 +15,7 @@ pub fn all() -> Vec<Arc<dyn Tool>> {
         Arc::new(DnsLookup::new()),
         Arc::new(TextStats::new()),
         Arc::new(SystemSnapshot::new()),
+        Arc::new(super::search::FileSearch::new()),
     ]
 }
 
