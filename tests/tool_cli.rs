@@ -26,7 +26,7 @@ fn list_shows_every_builtin_with_its_source() {
     let out = opsdeck(&["tool", "--list"], None);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for t in ["tcp_check", "dns_lookup", "text_stats", "system_snapshot", "file_search"] {
+    for t in ["tcp_check", "dns_lookup", "text_stats", "system_snapshot", "file_search", "data_query"] {
         assert!(text.lines().any(|l| l.starts_with(t) && l.contains("builtin")), "{t}: {text}");
     }
     let json = opsdeck(&["tool", "--list", "--json"], None);
@@ -86,4 +86,29 @@ fn file_search_from_the_command_line() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["matches"][0]["line"], 2);
     assert_eq!(v["matches"][0]["text"], "workers 4");
+}
+
+#[test]
+fn data_query_runs_one_jq_filter_over_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("hosts.csv");
+    std::fs::write(&f, "host,cpu\nweb-1,91\ndb-1,12\n").expect("write");
+    let out = opsdeck(
+        &[
+            "tool",
+            "data_query",
+            "--arg",
+            "filter=[.[] | select(.cpu > 50) | .host]",
+            "--arg",
+            &format!("path={}", f.display()),
+            "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["format"], "csv");
+    assert_eq!(v["results"], serde_json::json!([["web-1"]]));
+    let bad = opsdeck(&["tool", "data_query", "--arg", "filter=.[", "--arg", "input=[]"], None);
+    assert_eq!(bad.status.code(), Some(2), "a filter that does not parse is bad usage");
 }

@@ -16,6 +16,7 @@ pub fn all() -> Vec<Arc<dyn Tool>> {
         Arc::new(TextStats::new()),
         Arc::new(SystemSnapshot::new()),
         Arc::new(super::search::FileSearch::new()),
+        Arc::new(super::query::DataQuery::new()),
     ]
 }
 
