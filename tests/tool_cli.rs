@@ -26,7 +26,7 @@ fn list_shows_every_builtin_with_its_source() {
     let out = opsdeck(&["tool", "--list"], None);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for t in ["tcp_check", "dns_lookup", "text_stats", "system_snapshot", "file_search", "data_query"] {
+    for t in ["tcp_check", "dns_lookup", "text_stats", "system_snapshot", "file_search", "data_query", "http_check"] {
         assert!(text.lines().any(|l| l.starts_with(t) && l.contains("builtin")), "{t}: {text}");
     }
     let json = opsdeck(&["tool", "--list", "--json"], None);
@@ -111,4 +111,12 @@ fn data_query_runs_one_jq_filter_over_csv() {
     assert_eq!(v["results"], serde_json::json!([["web-1"]]));
     let bad = opsdeck(&["tool", "data_query", "--arg", "filter=.[", "--arg", "input=[]"], None);
     assert_eq!(bad.status.code(), Some(2), "a filter that does not parse is bad usage");
+}
+
+#[test]
+fn http_check_fails_with_exit_1_when_the_port_is_closed() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let out = opsdeck(&["tool", "http_check", "--arg", &format!("url=http://127.0.0.1:{port}/")], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("connect"));
 }

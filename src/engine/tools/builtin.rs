@@ -17,6 +17,7 @@ pub fn all() -> Vec<Arc<dyn Tool>> {
         Arc::new(SystemSnapshot::new()),
         Arc::new(super::search::FileSearch::new()),
         Arc::new(super::query::DataQuery::new()),
+        Arc::new(super::http::HttpCheck::new()),
     ]
 }
 

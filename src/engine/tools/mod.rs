@@ -3,6 +3,7 @@
 //! tools join the same registry later (DESIGN.md §4).
 
 mod builtin;
+mod http;
 mod query;
 mod search;
 

@@ -1,0 +1,299 @@
+//! `http_check`: one HTTP(S) request with a latency breakdown (DNS, connect,
+//! TLS, first byte, total), expectations on status and body, and the TLS
+//! certificate's expiry. The phases are driven by hand (tokio + rustls + hyper)
+//! so each one is timed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+
+use super::{RunFuture, Tool, ToolError, ToolSpec};
+
+/// Body bytes kept for matching and the result.
+const MAX_BODY: usize = 1 << 20;
+
+pub struct HttpCheck(ToolSpec);
+
+impl HttpCheck {
+    pub fn new() -> Self {
+        HttpCheck(ToolSpec {
+            name: "http_check".into(),
+            description: "One HTTP(S) request: status, latency breakdown, expected status/body, TLS certificate expiry"
+                .into(),
+            schema: json!({"type":"object","required":["url"],"properties":{
+                "url":{"type":"string","description":"http:// or https:// URL"},
+                "method":{"type":"string","enum":["GET","HEAD","POST","PUT","DELETE","OPTIONS","PATCH"],"default":"GET"},
+                "headers":{"type":"object","description":"extra request headers"},
+                "body":{"type":"string","description":"request body"},
+                "expect_status":{"type":"integer","description":"fail unless the status is this"},
+                "expect_body":{"type":"string","description":"fail unless the body contains this"},
+                "timeout_ms":{"type":"integer","default":10000},
+                "ca_file":{"type":"string","description":"extra PEM CA certificates to trust (internal CAs)"}}}),
+            mutating: false,
+            source: "builtin".into(),
+            timeout: Duration::from_secs(60),
+        })
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+fn fail(what: impl std::fmt::Display) -> ToolError {
+    ToolError::Failed(what.to_string())
+}
+
+/// Days until `not_after` of a DER certificate, and that date (RFC 3339).
+fn cert_expiry(der: &[u8]) -> Option<(i64, String)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let not_after = cert.validity().not_after.timestamp();
+    let now = chrono::Utc::now().timestamp();
+    let date = chrono::DateTime::from_timestamp(not_after, 0)?.to_rfc3339();
+    Some(((not_after - now).div_euclid(86_400), date))
+}
+
+async fn request<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    io: S,
+    req: hyper::Request<Full<Bytes>>,
+) -> Result<(hyper::Response<hyper::body::Incoming>, Instant), ToolError> {
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| fail(format!("HTTP: {e}")))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let resp = sender.send_request(req).await.map_err(|e| fail(format!("HTTP: {e}")))?;
+    Ok((resp, Instant::now()))
+}
+
+async fn check(args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolError> {
+    let raw = args.get("url").and_then(Value::as_str).unwrap_or_default();
+    let url =
+        url::Url::parse(raw).map_err(|e| ToolError::BadArgument { field: "url".into(), problem: e.to_string() })?;
+    let tls = match url.scheme() {
+        "https" => true,
+        "http" => false,
+        s => {
+            return Err(ToolError::BadArgument {
+                field: "url".into(),
+                problem: format!("scheme {s} (use http or https)"),
+            });
+        }
+    };
+    let host = url
+        .host_str()
+        .ok_or_else(|| ToolError::BadArgument { field: "url".into(), problem: "no host".into() })?
+        .to_string();
+    let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
+    let method = args.get("method").and_then(Value::as_str).unwrap_or("GET").to_string();
+    let limit = Duration::from_millis(args.get("timeout_ms").and_then(Value::as_u64).unwrap_or(10_000));
+
+    let t0 = Instant::now();
+    let lookup_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let addr = tokio::time::timeout(limit, tokio::net::lookup_host((lookup_host.as_str(), port)))
+        .await
+        .map_err(|_| fail(format!("DNS for {host}: no answer within {limit:?}")))?
+        .map_err(|e| fail(format!("DNS for {host}: {e}")))?
+        .next()
+        .ok_or_else(|| fail(format!("DNS for {host}: no address")))?;
+    let dns = t0.elapsed();
+    let tcp = tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr))
+        .await
+        .map_err(|_| fail(format!("connect {addr}: no answer within {limit:?}")))?
+        .map_err(|e| fail(format!("connect {addr}: {e}")))?;
+    let connect = t0.elapsed();
+    let _ = out.send(format!("connected to {addr} in {:.1} ms", ms(connect))).await;
+
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let mut builder = hyper::Request::builder()
+        .method(method.as_str())
+        .uri(path)
+        .header("host", url.authority())
+        .header("user-agent", "opsdeck-http-check");
+    if let Some(h) = args.get("headers").and_then(Value::as_object) {
+        for (k, v) in h {
+            builder = builder.header(k.as_str(), v.as_str().unwrap_or_default());
+        }
+    }
+    let body = args.get("body").and_then(Value::as_str).unwrap_or_default().to_string();
+    let req = builder
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| ToolError::BadArgument { field: "headers".into(), problem: e.to_string() })?;
+
+    let mut cert = Value::Null;
+    let (tls_done, (resp, first_byte)) = if tls {
+        let ca = args.get("ca_file").and_then(Value::as_str).map(std::path::PathBuf::from);
+        let config = crate::remote::tls_client_config(ca.as_deref()).map_err(fail)?;
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(lookup_host.clone())
+            .map_err(|e| fail(format!("{host}: {e}")))?;
+        let stream = tokio::time::timeout(limit, connector.connect(name, tcp))
+            .await
+            .map_err(|_| fail("TLS handshake timed out"))?
+            .map_err(|e| fail(format!("TLS: {e}")))?;
+        let handshake = t0.elapsed();
+        if let Some((days, date)) =
+            stream.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| cert_expiry(c))
+        {
+            let _ = out.send(format!("certificate valid until {date} ({days} days)")).await;
+            cert = json!({"expires": date, "days_left": days});
+        }
+        (
+            Some(handshake),
+            tokio::time::timeout(limit, request(stream, req)).await.map_err(|_| fail("no response in time"))??,
+        )
+    } else {
+        (None, tokio::time::timeout(limit, request(tcp, req)).await.map_err(|_| fail("no response in time"))??)
+    };
+    let status = resp.status().as_u16();
+    let mut body = Vec::new();
+    let mut incoming = resp.into_body();
+    while let Some(frame) = tokio::time::timeout(limit, incoming.frame()).await.map_err(|_| fail("body timed out"))? {
+        if let Ok(data) = frame.map_err(|e| fail(format!("body: {e}")))?.into_data() {
+            let room = MAX_BODY.saturating_sub(body.len());
+            body.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    let total = t0.elapsed();
+    let text = String::from_utf8_lossy(&body).to_string();
+    let _ = out.send(format!("HTTP {status}, {} bytes, {:.1} ms", body.len(), ms(total))).await;
+
+    let mut problems = Vec::new();
+    if let Some(want) = args.get("expect_status").and_then(Value::as_u64)
+        && u64::from(status) != want
+    {
+        problems.push(format!("status {status}, expected {want}"));
+    }
+    if let Some(want) = args.get("expect_body").and_then(Value::as_str)
+        && !text.contains(want)
+    {
+        problems.push(format!("body does not contain {want:?}"));
+    }
+    let result = json!({
+        "status": status,
+        "address": addr.to_string(),
+        "bytes": body.len(),
+        "timing_ms": {
+            "dns": ms(dns),
+            "connect": ms(connect - dns),
+            "tls": tls_done.map(|t| ms(t - connect)),
+            "first_byte": ms(first_byte.duration_since(t0)),
+            "total": ms(total),
+        },
+        "certificate": cert,
+        "body": text.chars().take(2000).collect::<String>(),
+    });
+    if problems.is_empty() { Ok(result) } else { Err(fail(problems.join("; "))) }
+}
+
+impl Tool for HttpCheck {
+    fn spec(&self) -> &ToolSpec {
+        &self.0
+    }
+
+    fn run(&self, args: Value, out: mpsc::Sender<String>) -> RunFuture {
+        Box::pin(check(args, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn serve_once(status: u16, body: &'static str) -> std::net::SocketAddr {
+        let app = axum::Router::new().route(
+            "/health",
+            axum::routing::get(move || async move { (axum::http::StatusCode::from_u16(status).unwrap(), body) }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(l, app).await });
+        addr
+    }
+
+    #[tokio::test]
+    async fn status_body_and_timings() {
+        let addr = serve_once(200, "ok: all good").await;
+        let (tx, mut rx) = mpsc::channel(16);
+        let v =
+            check(json!({"url": format!("http://{addr}/health"), "expect_status": 200, "expect_body": "all good"}), tx)
+                .await
+                .unwrap();
+        assert_eq!(v["status"], 200);
+        let t = &v["timing_ms"];
+        assert!(t["total"].as_f64().unwrap() >= t["first_byte"].as_f64().unwrap());
+        assert!(t["tls"].is_null());
+        assert!(rx.try_recv().unwrap().starts_with("connected to"));
+    }
+
+    #[tokio::test]
+    async fn unmet_expectations_and_refusals_fail() {
+        let addr = serve_once(503, "down").await;
+        let (tx, _rx) = mpsc::channel(16);
+        let e = check(
+            json!({"url": format!("http://{addr}/health"), "expect_status": 200, "expect_body": "ok"}),
+            tx.clone(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.to_string(), "status 503, expected 200; body does not contain \"ok\"");
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = l.local_addr().unwrap();
+        drop(l);
+        let e = check(json!({"url": format!("http://{closed}/")}), tx.clone()).await.unwrap_err();
+        assert!(e.to_string().contains("connect"), "{e}");
+        assert!(matches!(check(json!({"url": "ftp://x/"}), tx).await, Err(ToolError::BadArgument { .. })));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn https_with_a_trusted_ca_reports_tls_time_and_expiry() {
+        use crate::engine::store::Store;
+        use crate::engine::{Engine, EngineConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&c, cert.cert.pem()).unwrap();
+        std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
+        let engine =
+            Engine::new(Store::temporary().unwrap(), EngineConfig::default(), Arc::new(crate::clock::SystemClock))
+                .unwrap();
+        let opts = crate::remote::server::ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            token: None,
+            tls: Some((c.clone(), k)),
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(crate::remote::server::serve(engine, opts, Some(tx), std::future::pending()));
+        let port = rx.await.unwrap().port();
+        let (out, _rx) = mpsc::channel(16);
+        let url = format!("https://localhost:{port}/healthz");
+        let v = check(json!({"url": url, "ca_file": c.display().to_string(), "expect_body": "ok"}), out.clone())
+            .await
+            .unwrap();
+        assert_eq!(v["status"], 200);
+        assert!(v["timing_ms"]["tls"].as_f64().is_some());
+        assert!(v["certificate"]["days_left"].as_i64().unwrap() > 300, "{v}");
+        let e = check(json!({"url": url}), out).await.unwrap_err();
+        assert!(e.to_string().contains("TLS"), "an untrusted certificate fails: {e}");
+    }
+
+    #[test]
+    fn certificate_expiry_is_read() {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(2099, 1, 1);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let (days, date) = cert_expiry(cert.der()).unwrap();
+        assert!(days > 20_000, "{days}");
+        assert!(date.starts_with("2099-01-01"), "{date}");
+    }
+}
