@@ -169,7 +169,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Key { ref op }) => key(op, &paths),
         Some(Command::Serve(ref args)) => serve(&cli, args, &paths),
-        Some(Command::Tool(ref args)) => tool(&cli, args),
+        Some(Command::Tool(ref args)) => tool(&cli, args, &paths),
     }
 }
 
@@ -368,8 +368,8 @@ fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
     }
 }
 
-fn tool(cli: &Cli, args: &ToolArgs) -> ExitCode {
-    use crate::engine::tools::{Registry, ToolError, parse_args};
+fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
+    use crate::engine::tools::{HISTORY_KEEP, Registry, ToolError, ToolRun, parse_args};
     let registry = Registry::with_builtins();
     if args.list {
         let specs = registry.specs();
@@ -411,21 +411,39 @@ fn tool(cli: &Cli, args: &ToolArgs) -> ExitCode {
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     let json = args.json;
-    let result = rt.block_on(async move {
+    let started = chrono::Utc::now().timestamp_millis();
+    let clock = std::time::Instant::now();
+    let run_args = parsed.clone();
+    let (result, lines) = rt.block_on(async move {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
         let printer = tokio::spawn(async move {
+            let mut kept = Vec::new();
             while let Some(line) = rx.recv().await {
                 if json {
                     err_line!("{line}");
                 } else {
                     out_line!("{line}");
                 }
+                kept.push(line);
             }
+            kept
         });
         let r = registry.run(&name, parsed, tx).await;
-        let _ = printer.await;
-        r
+        (r, printer.await.unwrap_or_default())
     });
+    // Every run goes to the history (unless a running opsdeck holds the data dir).
+    let run = ToolRun::new(tool.spec(), run_args, started, clock.elapsed(), &result, lines);
+    match Store::open(&paths.data_dir, 1 << 20) {
+        Ok(store) => {
+            if let Err(e) = store.record_tool_run(&run).and_then(|()| store.prune_tool_runs(HISTORY_KEEP).map(|_| ())) {
+                err_line!("warning: the run was not recorded: {e}");
+            }
+        }
+        Err(crate::engine::store::StoreError::Locked { .. }) => {
+            err_line!("note: the run was not recorded in the history: a running opsdeck is using the data directory");
+        }
+        Err(e) => err_line!("warning: the run was not recorded: {e}"),
+    }
     match result {
         Ok(v) => {
             if json {

@@ -5,11 +5,15 @@ use std::process::{Command, Stdio};
 
 fn opsdeck(args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let home = tempfile::tempdir().expect("tempdir");
+    opsdeck_in(home.path(), args, stdin)
+}
+
+fn opsdeck_in(home: &std::path::Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
         .args(args)
-        .env("XDG_CONFIG_HOME", home.path().join("c"))
-        .env("XDG_DATA_HOME", home.path().join("d"))
-        .env("XDG_STATE_HOME", home.path().join("s"))
+        .env("XDG_CONFIG_HOME", home.join("c"))
+        .env("XDG_DATA_HOME", home.join("d"))
+        .env("XDG_STATE_HOME", home.join("s"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -119,4 +123,20 @@ fn http_check_fails_with_exit_1_when_the_port_is_closed() {
     let out = opsdeck(&["tool", "http_check", "--arg", &format!("url=http://127.0.0.1:{port}/")], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("connect"));
+}
+
+#[test]
+fn every_run_is_recorded_in_the_history() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let ok = opsdeck_in(home.path(), &["tool", "text_stats", "--arg", "text=one two"], None);
+    assert!(ok.status.success());
+    let bad = opsdeck_in(home.path(), &["tool", "dns_lookup", "--arg", "name=no-such-host.invalid"], None);
+    assert_eq!(bad.status.code(), Some(1));
+    let store = opsdeck::engine::store::Store::open(&home.path().join("d/opsdeck"), 1 << 20).expect("store");
+    let runs = store.tool_runs(10).expect("history");
+    assert_eq!(runs.len(), 2);
+    assert_eq!((runs[0].tool.as_str(), runs[0].ok), ("dns_lookup", false));
+    assert_eq!((runs[1].tool.as_str(), runs[1].ok), ("text_stats", true));
+    assert_eq!(runs[1].args, serde_json::json!({"text": "one two"}));
+    assert_eq!(runs[1].outcome["words"], 2);
 }

@@ -53,6 +53,7 @@ pub struct Store {
     events: sled::Tree,
     commands: sled::Tree,
     outbox: sled::Tree,
+    tool_runs: sled::Tree,
     ui: sled::Tree,
     dict: Mutex<Dict>,
     path: PathBuf,
@@ -90,8 +91,20 @@ impl Store {
         let events = db.open_tree("events")?;
         let commands = db.open_tree("commands")?;
         let outbox = db.open_tree("outbox")?;
+        let tool_runs = db.open_tree("tool_history")?;
         let ui = db.open_tree("ui")?;
-        let store = Store { db, meta, metrics, events, commands, outbox, ui, dict: Mutex::new(Dict::default()), path };
+        let store = Store {
+            db,
+            meta,
+            metrics,
+            events,
+            commands,
+            outbox,
+            tool_runs,
+            ui,
+            dict: Mutex::new(Dict::default()),
+            path,
+        };
         store.migrate()?;
         store.load_dict()?;
         Ok(store)
@@ -342,6 +355,43 @@ impl Store {
         Ok(false)
     }
 
+    /// Record a tool run (key: start time, big-endian, then a unique id).
+    pub fn record_tool_run(&self, run: &crate::engine::tools::ToolRun) -> Result<()> {
+        let mut key = run.started.to_be_bytes().to_vec();
+        key.extend(self.db.generate_id()?.to_be_bytes());
+        let v =
+            serde_json::to_vec(run).map_err(|e| StoreError::Corrupt { tree: "tool_history", what: e.to_string() })?;
+        self.tool_runs.insert(key, v)?;
+        self.tool_runs.flush()?;
+        Ok(())
+    }
+
+    /// The newest `n` tool runs, newest first.
+    pub fn tool_runs(&self, n: usize) -> Result<Vec<crate::engine::tools::ToolRun>> {
+        let mut out = Vec::new();
+        for kv in self.tool_runs.iter().rev().take(n) {
+            let (_, v) = kv?;
+            out.push(
+                serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt { tree: "tool_history", what: e.to_string() })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Keep the newest `keep` tool runs; returns how many were removed.
+    pub fn prune_tool_runs(&self, keep: usize) -> Result<usize> {
+        let total = self.tool_runs.len();
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.tool_runs.iter().keys().take(total.saturating_sub(keep)) {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.tool_runs.apply_batch(batch)?;
+        Ok(n)
+    }
+
     /// Small UI preferences (window, sort…), as opaque bytes.
     pub fn ui_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.ui.get(key)?.map(|v| v.to_vec()))
@@ -468,6 +518,30 @@ mod tests {
         assert!(s.outbox_remove("prod", "a").unwrap());
         assert!(!s.outbox_remove("prod", "a").unwrap());
         assert_eq!(s.outbox_list("prod").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn tool_history_newest_first_and_pruned() {
+        use crate::engine::tools::ToolRun;
+        let s = Store::temporary().unwrap();
+        for i in 0..5i64 {
+            let run = ToolRun {
+                tool: format!("t{i}"),
+                source: "builtin".into(),
+                args: serde_json::json!({}),
+                started: 1000 + i,
+                duration_ms: 1,
+                ok: true,
+                outcome: serde_json::json!(i),
+                output: vec![],
+                truncated: false,
+            };
+            s.record_tool_run(&run).unwrap();
+        }
+        let names: Vec<String> = s.tool_runs(2).unwrap().into_iter().map(|r| r.tool).collect();
+        assert_eq!(names, vec!["t4", "t3"]);
+        assert_eq!(s.prune_tool_runs(3).unwrap(), 2);
+        assert_eq!(s.tool_runs(10).unwrap().last().map(|r| r.tool.clone()), Some("t2".to_string()));
     }
 
     #[test]

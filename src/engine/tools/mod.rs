@@ -46,6 +46,71 @@ pub enum ToolError {
 
 pub type RunFuture = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send>>;
 
+/// Output kept per recorded run (bytes of output lines and result together).
+pub const HISTORY_OUTPUT_CAP: usize = 64 * 1024;
+/// Runs kept in the history.
+pub const HISTORY_KEEP: usize = 2_000;
+
+/// One run, as the history keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ToolRun {
+    pub tool: String,
+    pub source: String,
+    pub args: Value,
+    /// Unix ms.
+    pub started: i64,
+    pub duration_ms: u64,
+    pub ok: bool,
+    /// The result, or the error message.
+    pub outcome: Value,
+    /// Output lines, capped at [`HISTORY_OUTPUT_CAP`].
+    pub output: Vec<String>,
+    pub truncated: bool,
+}
+
+impl ToolRun {
+    /// Build a record, capping the output.
+    pub fn new(
+        spec: &ToolSpec,
+        args: Value,
+        started: i64,
+        duration: Duration,
+        result: &Result<Value, ToolError>,
+        lines: Vec<String>,
+    ) -> Self {
+        let mut size = 0;
+        let mut output = Vec::new();
+        let mut truncated = false;
+        for l in lines {
+            size += l.len();
+            if size > HISTORY_OUTPUT_CAP {
+                truncated = true;
+                break;
+            }
+            output.push(l);
+        }
+        let (ok, mut outcome) = match result {
+            Ok(v) => (true, v.clone()),
+            Err(e) => (false, Value::String(e.to_string())),
+        };
+        if outcome.to_string().len() > HISTORY_OUTPUT_CAP {
+            outcome = Value::String("(result over 64 KiB, not kept)".into());
+            truncated = true;
+        }
+        ToolRun {
+            tool: spec.name.clone(),
+            source: spec.source.clone(),
+            args,
+            started,
+            duration_ms: duration.as_millis() as u64,
+            ok,
+            outcome,
+            output,
+            truncated,
+        }
+    }
+}
+
 /// A tool: validated arguments in, output lines streamed to `out`, a result at the end.
 pub trait Tool: Send + Sync {
     fn spec(&self) -> &ToolSpec;
@@ -179,6 +244,29 @@ mod tests {
     fn schema() -> Value {
         json!({"type":"object","required":["host"],"properties":{
             "host":{"type":"string"},"port":{"type":"integer"},"tls":{"type":"boolean"},"mode":{"type":"string","enum":["a","b"]}}})
+    }
+
+    #[test]
+    fn history_records_cap_output() {
+        let spec = ToolSpec {
+            name: "t".into(),
+            description: String::new(),
+            schema: json!({}),
+            mutating: false,
+            source: "builtin".into(),
+            timeout: Duration::from_secs(1),
+        };
+        let lines = vec!["x".repeat(40_000), "y".repeat(40_000)];
+        let run = ToolRun::new(
+            &spec,
+            json!({"a":1}),
+            5,
+            Duration::from_millis(7),
+            &Err(ToolError::Failed("boom".into())),
+            lines,
+        );
+        assert_eq!((run.ok, run.duration_ms, run.output.len(), run.truncated), (false, 7, 1, true));
+        assert_eq!(run.outcome, json!("boom"));
     }
 
     #[test]
