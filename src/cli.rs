@@ -132,6 +132,9 @@ pub struct ToolArgs {
     /// List every tool with its source.
     #[arg(long)]
     pub list: bool,
+    /// Confirm a tool that changes things (e.g. shell) without asking; for scripts.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -395,6 +398,7 @@ fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
         err_line!("error: {name} changes things and --read-only is set");
         return ExitCode::from(2);
     }
+    let mut confirmed = args.yes;
     let mut stdin = || {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).map(|_| s)
@@ -410,6 +414,23 @@ fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
+    if tool.spec().mutating && !confirmed {
+        if !std::io::stdin().is_terminal() {
+            err_line!(
+                "error: {name} changes things and needs confirmation\n  hint: run it from a terminal to be asked, or add --yes"
+            );
+            return ExitCode::from(2);
+        }
+        err_text!("run {name} with {parsed}? [y/N] ");
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        confirmed = matches!(answer.trim(), "y" | "Y" | "yes");
+        if !confirmed {
+            err_line!("not run");
+            return ExitCode::from(2);
+        }
+    }
+    let opts = crate::engine::tools::RunOptions { confirmed, read_only: cli.read_only };
     let json = args.json;
     let started = chrono::Utc::now().timestamp_millis();
     let clock = std::time::Instant::now();
@@ -428,7 +449,7 @@ fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
             }
             kept
         });
-        let r = registry.run(&name, parsed, tx).await;
+        let r = registry.run_with(&name, parsed, tx, opts).await;
         (r, printer.await.unwrap_or_default())
     });
     // Every run goes to the history (unless a running opsdeck holds the data dir).
@@ -453,7 +474,7 @@ fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e @ (ToolError::BadArgument { .. } | ToolError::Unknown(_))) => {
+        Err(e @ (ToolError::BadArgument { .. } | ToolError::Unknown(_) | ToolError::Refused(_))) => {
             err_line!("error: {e}");
             ExitCode::from(2)
         }

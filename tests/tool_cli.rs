@@ -30,7 +30,9 @@ fn list_shows_every_builtin_with_its_source() {
     let out = opsdeck(&["tool", "--list"], None);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for t in ["tcp_check", "dns_lookup", "text_stats", "system_snapshot", "file_search", "data_query", "http_check"] {
+    for t in
+        ["tcp_check", "dns_lookup", "text_stats", "system_snapshot", "file_search", "data_query", "http_check", "shell"]
+    {
         assert!(text.lines().any(|l| l.starts_with(t) && l.contains("builtin")), "{t}: {text}");
     }
     let json = opsdeck(&["tool", "--list", "--json"], None);
@@ -139,4 +141,19 @@ fn every_run_is_recorded_in_the_history() {
     assert_eq!((runs[1].tool.as_str(), runs[1].ok), ("text_stats", true));
     assert_eq!(runs[1].args, serde_json::json!({"text": "one two"}));
     assert_eq!(runs[1].outcome["words"], 2);
+}
+
+#[test]
+fn shell_needs_confirmation_and_is_off_when_read_only() {
+    let out = opsdeck(&["tool", "shell", "--arg", "command=echo hi"], None);
+    assert_eq!(out.status.code(), Some(2), "no terminal to ask, no --yes");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs confirmation"));
+    let out = opsdeck(&["tool", "shell", "--arg", "command=echo hi", "--yes"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("hi\n"));
+    let out = opsdeck(&["--read-only", "tool", "shell", "--arg", "command=echo hi", "--yes"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--read-only"));
+    let out = opsdeck(&["tool", "shell", "--arg", "command=exit 4", "--yes"], None);
+    assert_eq!(out.status.code(), Some(1), "the command failed");
 }

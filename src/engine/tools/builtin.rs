@@ -18,6 +18,7 @@ pub fn all() -> Vec<Arc<dyn Tool>> {
         Arc::new(super::search::FileSearch::new()),
         Arc::new(super::query::DataQuery::new()),
         Arc::new(super::http::HttpCheck::new()),
+        Arc::new(super::shell::Shell::new()),
     ]
 }
 

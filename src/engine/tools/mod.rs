@@ -6,6 +6,7 @@ mod builtin;
 mod http;
 mod query;
 mod search;
+mod shell;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -42,6 +43,17 @@ pub enum ToolError {
     Failed(String),
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// How a run was authorised.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// A person confirmed this run (required for mutating tools).
+    pub confirmed: bool,
+    /// `--read-only`: mutating tools are refused, confirmed or not.
+    pub read_only: bool,
 }
 
 pub type RunFuture = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send>>;
@@ -146,9 +158,27 @@ impl Registry {
     }
 
     /// Validate `args` against the tool's schema, then run it under its timeout.
+    /// Mutating tools are refused (use [`Registry::run_with`] with confirmation).
     pub async fn run(&self, name: &str, args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolError> {
+        self.run_with(name, args, out, RunOptions::default()).await
+    }
+
+    /// Run with explicit authorisation: mutating tools need `confirmed` and no `read_only`.
+    pub async fn run_with(
+        &self,
+        name: &str,
+        args: Value,
+        out: mpsc::Sender<String>,
+        opts: RunOptions,
+    ) -> Result<Value, ToolError> {
         let tool = self.get(name)?;
         let spec = tool.spec();
+        if spec.mutating && opts.read_only {
+            return Err(ToolError::Refused(format!("{name} changes things and opsdeck runs --read-only")));
+        }
+        if spec.mutating && !opts.confirmed {
+            return Err(ToolError::Refused(format!("{name} changes things and needs confirmation")));
+        }
         validate(&spec.schema, &args)?;
         match tokio::time::timeout(spec.timeout, tool.run(args, out)).await {
             Ok(r) => r,
