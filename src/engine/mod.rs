@@ -277,12 +277,7 @@ impl Engine {
             backlog = p.len();
         });
         if let Some(last) = envs.last() {
-            self.inner.appended.send_replace(last.seq);
-        }
-        if backlog > PENDING_LIMIT
-            && let Err(e) = self.write_pending()
-        {
-            tracing::error!("writing the event log: {e}");
+            self.queued(last.seq, backlog);
         }
         envs
     }
@@ -298,13 +293,19 @@ impl Engine {
             p.push_back(env.clone());
             backlog = p.len();
         });
-        self.inner.appended.send_replace(env.seq);
+        self.queued(env.seq, backlog);
+        env
+    }
+
+    /// After queueing up to `last`: wake the flusher, or write now if the queue
+    /// (`backlog` events) is over its limit.
+    fn queued(&self, last: u64, backlog: usize) {
+        self.inner.appended.send_replace(last);
         if backlog > PENDING_LIMIT
             && let Err(e) = self.write_pending()
         {
             tracing::error!("writing the event log: {e}");
         }
-        env
     }
 
     /// Write every queued event to the log as one chunk and fsync; advances

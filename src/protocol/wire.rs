@@ -125,6 +125,20 @@ pub fn decode_server(text: &str) -> Result<ServerFrame, WireError> {
     decode(text)
 }
 
+/// An `events` frame that borrows its envelopes (the same JSON as
+/// `ServerFrame::Events`, without copying each event first).
+#[derive(Serialize)]
+struct EventsRef<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    events: Vec<&'a Envelope>,
+}
+
+/// Encode an `events` frame from shared envelopes.
+pub fn encode_events(events: &[std::sync::Arc<Envelope>]) -> String {
+    encode(&EventsRef { kind: "events", events: events.iter().map(|e| &**e).collect() })
+}
+
 /// Serialise a frame (infallible for these types).
 pub fn encode<T: Serialize>(frame: &T) -> String {
     serde_json::to_string(frame)
@@ -153,6 +167,21 @@ mod tests {
         let w = welcome("local", 1, 9);
         assert_eq!(encode(&w), r#"{"type":"welcome","protocol":1,"source":"local","epoch":1,"head_seq":9}"#);
         assert_eq!(decode_server(&encode(&w)).unwrap(), w);
+    }
+
+    #[test]
+    fn borrowed_events_frame_is_the_same_json() {
+        use crate::protocol::{Event, Topic};
+        let env = Envelope {
+            epoch: 1,
+            seq: 2,
+            ts: 3,
+            source: "s".into(),
+            topic: Topic::Metrics,
+            event: Event::MetricsHistory(Box::default()),
+        };
+        let owned = encode(&ServerFrame::Events { events: vec![env.clone()] });
+        assert_eq!(encode_events(&[std::sync::Arc::new(env)]), owned);
     }
 
     #[test]

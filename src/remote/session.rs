@@ -8,7 +8,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::engine::Engine;
 use crate::protocol::Envelope;
 use crate::protocol::wire::{
-    ClientFrame, ErrorCode, MAX_BATCH, ServerFrame, Since, WireError, decode_client, encode, welcome,
+    ClientFrame, ErrorCode, MAX_BATCH, ServerFrame, Since, WireError, decode_client, encode, encode_events, welcome,
 };
 
 /// Outcome of handling one inbound frame.
@@ -56,13 +56,14 @@ impl Session {
         if self.out.send(encode(frame)).await.is_err() { Next::Close } else { Next::Continue }
     }
 
-    /// Send events once they are on disk (a crash never takes back what a client saw).
-    async fn send_events(&mut self, events: Vec<Envelope>) -> Next {
+    /// Send events; logged events only once they are on disk (a crash never
+    /// takes back what a client saw). Snapshots are not in the log: no wait.
+    async fn send_events(&mut self, events: &[Arc<Envelope>], logged: bool) -> Next {
         let Some(max) = events.iter().map(|e| e.seq).max() else { return Next::Continue };
-        if self.durable.wait_for(|d| *d >= max).await.is_err() {
+        if logged && self.durable.wait_for(|d| *d >= max).await.is_err() {
             return Next::Close;
         }
-        self.send(&ServerFrame::Events { events }).await
+        if self.out.send(encode_events(events)).await.is_err() { Next::Close } else { Next::Continue }
     }
 
     async fn error(&self, code: ErrorCode, message: String) -> Next {
@@ -113,14 +114,8 @@ impl Session {
             return Next::Close;
         }
         for chunk in start.backlog.chunks(MAX_BATCH) {
-            let events: Vec<Envelope> = chunk.iter().map(|e| Envelope::clone(e)).collect();
-            // A snapshot is not in the log: it needs no durability wait.
-            let next = if start.reset || since.is_none() {
-                self.send(&ServerFrame::Events { events }).await
-            } else {
-                self.send_events(events).await
-            };
-            if let Next::Close = next {
+            let logged = !(start.reset || since.is_none());
+            if let Next::Close = self.send_events(chunk, logged).await {
                 return Next::Close;
             }
         }
@@ -141,13 +136,13 @@ impl Session {
                 while let Some(e) = next.take() {
                     if e.seq > self.last_seq {
                         self.last_seq = e.seq;
-                        batch.push(Envelope::clone(&e));
+                        batch.push(e);
                     }
                     if batch.len() < MAX_BATCH {
                         next = self.live.as_mut().and_then(|l| l.try_recv().ok());
                     }
                 }
-                self.send_events(batch).await
+                self.send_events(&batch, true).await
             }
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 // Fell behind the bus: catch up from the log so nothing is lost.
