@@ -278,7 +278,16 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
                 queries: p.queries.clone(),
             })
             .collect();
-        let opts = TuiOptions { config, theme, keymap, warnings, read_only: cli.read_only, backends, prometheus };
+        let opts = TuiOptions {
+            config,
+            theme,
+            keymap,
+            warnings,
+            read_only: cli.read_only,
+            backends,
+            prometheus,
+            exports_dir: paths.exports_dir(),
+        };
         let r = run_tui(opts, engine.clone()).await;
         engine.shutdown();
         r
@@ -555,6 +564,7 @@ fn print_paths(paths: &Paths, explicit: Option<&Path>) {
         ("themes", paths.themes_dir()),
         ("keymaps", paths.keymaps_dir()),
         ("data", paths.data_dir.clone()),
+        ("exports", paths.exports_dir()),
         ("logs", paths.log_dir()),
         ("secrets (fallback file)", secrets::fallback_file(&paths.config_dir)),
     ];

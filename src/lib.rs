@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod jq;
 pub mod logging;
 pub mod protocol;
 pub mod remote;

@@ -2,7 +2,7 @@
 
 mod support;
 
-use opsdeck::app::{Action, BoxId, UserAction, update};
+use opsdeck::app::{Action, Pane, UserAction, update};
 use opsdeck::config::theme::Theme;
 use proptest::prelude::*;
 use ratatui::Terminal;
@@ -13,10 +13,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
-    fn renders_at_any_size(w in 0u16..260, h in 0u16..90, overlay in 0u8..4, zoom in any::<bool>(), focus in 0usize..5, marker in 0u8..3) {
+    fn renders_at_any_size(w in 0u16..260, h in 0u16..90, overlay in 0u8..4, zoom in any::<bool>(), focus in 0usize..9, marker in 0u8..3) {
         let seed = Seed::new();
-        let mut s = seed.state();
-        s.focus = BoxId::ORDER[focus];
+        let mut s = if focus < 5 { seed.state() } else { seed.tools_state() };
+        let boxes: Vec<_> = Pane::ALL.iter().flat_map(|p| p.boxes().iter().copied()).collect();
+        s.focus = boxes[focus];
         if zoom {
             update(&mut s, Action::User(UserAction::ZoomToggle), &seed.ctx());
         }

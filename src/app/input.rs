@@ -47,6 +47,51 @@ impl LineInput {
     }
 }
 
+/// A multi-line text input (form fields for bodies, scripts, JSON) on ratatui-textarea.
+#[derive(Debug, Clone)]
+pub struct TextInput {
+    area: TextArea<'static>,
+}
+
+impl TextInput {
+    pub fn new(text: &str) -> Self {
+        let lines: Vec<String> =
+            if text.is_empty() { vec![String::new()] } else { text.lines().map(str::to_string).collect() };
+        let mut area = TextArea::new(lines);
+        area.set_cursor_line_style(Style::default());
+        area.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        area.move_cursor(ratatui_textarea::CursorMove::End);
+        TextInput { area }
+    }
+
+    /// The text, lines joined with `\n`.
+    pub fn text(&self) -> String {
+        self.area.lines().join("\n")
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.area.lines().len()
+    }
+
+    /// Feed a key (Enter starts a new line); true if anything changed.
+    pub fn input(&mut self, key: KeyEvent) -> bool {
+        let before = (self.area.lines().to_vec(), self.area.cursor());
+        self.area.input(key);
+        before != (self.area.lines().to_vec(), self.area.cursor())
+    }
+
+    pub fn paste(&mut self, text: &str) -> bool {
+        self.area.insert_str(text.replace("\r\n", "\n").replace('\r', "\n"))
+    }
+
+    pub fn widget(&self, text: Style, cursor: Style) -> TextArea<'static> {
+        let mut a = self.area.clone();
+        a.set_style(text);
+        a.set_cursor_style(cursor);
+        a
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +112,15 @@ mod tests {
         assert_eq!(i.text(), "cp");
         i.paste("a\nb");
         assert_eq!(i.text(), "cpa b");
+    }
+
+    #[test]
+    fn multi_line_input_keeps_newlines() {
+        let mut t = TextInput::new("a");
+        assert!(t.input(k(KeyCode::Enter)));
+        assert!(t.input(k(KeyCode::Char('b'))));
+        t.paste("\r\nc");
+        assert_eq!(t.text(), "a\nb\nc");
+        assert_eq!(t.line_count(), 3);
     }
 }

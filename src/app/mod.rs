@@ -6,6 +6,7 @@
 pub mod input;
 pub mod overlay;
 pub mod panes;
+mod tools_pane;
 pub mod user_action;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::config::settings::Config;
 use crate::protocol::{Envelope, LOCAL_SOURCE, Ts};
 pub use overlay::Overlay;
 use panes::metrics::{MetricsAction, MetricsState};
+use panes::tools::{ToolsAction, ToolsState};
 pub use user_action::{KeyContext, UserAction};
 
 /// A box on screen that can take focus (a pane, or a part of one).
@@ -27,14 +29,52 @@ pub enum BoxId {
     Network,
     Disks,
     Processes,
+    ToolList,
+    ToolForm,
+    ToolOutput,
+    ToolHistory,
+}
+
+/// The panes, each a screen of boxes (switched with the number keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Metrics,
+    Tools,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 2] = [Pane::Metrics, Pane::Tools];
+
+    /// The number key and tab label (numbers follow DESIGN.md's pane order).
+    pub fn label(self) -> (u8, &'static str) {
+        match self {
+            Pane::Metrics => (1, "Metrics"),
+            Pane::Tools => (3, "Tools"),
+        }
+    }
+
+    /// Focus order (Tab) of the pane's boxes.
+    pub fn boxes(self) -> &'static [BoxId] {
+        match self {
+            Pane::Metrics => &[BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks, BoxId::Processes],
+            Pane::Tools => &[BoxId::ToolList, BoxId::ToolForm, BoxId::ToolOutput, BoxId::ToolHistory],
+        }
+    }
 }
 
 impl BoxId {
-    /// Focus order (Tab).
-    pub const ORDER: [BoxId; 5] = [BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks, BoxId::Processes];
+    pub fn pane(self) -> Pane {
+        match self {
+            BoxId::Cpu | BoxId::Memory | BoxId::Network | BoxId::Disks | BoxId::Processes => Pane::Metrics,
+            _ => Pane::Tools,
+        }
+    }
 
     pub fn context(self) -> KeyContext {
-        KeyContext::Metrics
+        match self.pane() {
+            Pane::Metrics => KeyContext::Metrics,
+            Pane::Tools => KeyContext::Tools,
+        }
     }
 
     pub fn title(self) -> &'static str {
@@ -44,6 +84,10 @@ impl BoxId {
             BoxId::Network => "Network",
             BoxId::Disks => "Disks",
             BoxId::Processes => "Processes",
+            BoxId::ToolList => "Tools",
+            BoxId::ToolForm => "Arguments",
+            BoxId::ToolOutput => "Output",
+            BoxId::ToolHistory => "History",
         }
     }
 }
@@ -120,6 +164,9 @@ pub enum Action {
     /// A bound action, from a key, the palette or a test.
     User(UserAction),
     Metrics(MetricsAction),
+    Tools(ToolsAction),
+    /// A message for the status bar (an effect's outcome).
+    Notice(String),
 }
 
 /// What the runtime must do after an update.
@@ -140,6 +187,27 @@ pub enum Effect {
         id: String,
         command: crate::protocol::Command,
     },
+    /// Run a tool; output and the end come back as `ToolsAction`s with `run`.
+    RunTool {
+        run: u64,
+        tool: String,
+        args: serde_json::Value,
+        /// A person confirmed it (mutating tools).
+        confirmed: bool,
+    },
+    CancelTool {
+        run: u64,
+    },
+    /// Write `contents` to a file `name` in the exports directory.
+    Export {
+        name: String,
+        contents: String,
+    },
+    /// Copy to the clipboard through OSC 52, keeping a copy in the exports directory as `name`.
+    Copy {
+        text: String,
+        name: String,
+    },
 }
 
 /// Read-only context of an update: the clock, keymap and configuration.
@@ -152,10 +220,13 @@ pub struct Ctx<'a> {
 /// The one owned application state.
 pub struct AppState {
     pub focus: BoxId,
+    /// The metrics box that had focus last (restored when coming back).
+    pub metrics_focus: BoxId,
     pub zoomed: bool,
     pub overlay: Option<Overlay>,
     pub pending: Vec<KeyPress>,
     pub metrics: MetricsState,
+    pub tools: ToolsState,
     pub sources: Vec<SourceStatus>,
     pub now: Ts,
     /// Problems met while loading config/theme/keymap; shown in the status bar.
@@ -180,10 +251,12 @@ impl AppState {
     pub fn new(ctx: &Ctx) -> AppState {
         let mut s = AppState {
             focus: BoxId::Cpu,
+            metrics_focus: BoxId::Cpu,
             zoomed: false,
             overlay: None,
             pending: Vec::new(),
             metrics: MetricsState::new(ctx.config),
+            tools: ToolsState::default(),
             sources: vec![SourceStatus::local()],
             now: ctx.now,
             warnings: Vec::new(),
@@ -234,8 +307,17 @@ impl AppState {
     /// Rebuild status-bar hints from the active keymap.
     pub fn refresh_hints(&mut self, keymap: &Keymap) {
         let ctxs = self.contexts();
+        use UserAction as U;
         let wanted: &[UserAction] = if self.overlay.is_some() {
-            &[UserAction::Close, UserAction::Confirm, UserAction::Down, UserAction::Up]
+            &[U::Close, U::Confirm, U::Down, U::Up]
+        } else if self.focus == BoxId::ToolList {
+            &[U::Help, U::Confirm, U::RunTool, U::Filter, U::FavoriteToggle, U::FocusNext, U::FocusPane1, U::Quit]
+        } else if self.focus == BoxId::ToolForm {
+            &[U::Help, U::Confirm, U::Left, U::RunTool, U::CancelRun, U::FocusNext, U::Quit]
+        } else if self.focus == BoxId::ToolOutput {
+            &[U::Help, U::Filter, U::SearchNext, U::ChainNext, U::Export, U::CopyResult, U::CompareRuns, U::CancelRun]
+        } else if self.focus == BoxId::ToolHistory {
+            &[U::Help, U::Confirm, U::Rerun, U::MarkRun, U::CompareRuns, U::Export, U::ChainNext, U::SaveChain]
         } else {
             &[
                 UserAction::Help,
@@ -251,7 +333,16 @@ impl AppState {
         };
         self.hints = wanted
             .iter()
-            .filter_map(|a| keymap.binding_for(&ctxs, *a).map(|b| (format_keys(&b.keys), short_desc(*a).to_string())))
+            .filter_map(|a| {
+                let desc = match (a, self.focus) {
+                    (U::Confirm, _) if self.overlay.is_some() => "run",
+                    (U::Confirm, BoxId::ToolList) => "open",
+                    (U::Confirm, BoxId::ToolForm) => "edit",
+                    (U::Confirm, BoxId::ToolHistory) => "show",
+                    _ => short_desc(*a),
+                };
+                keymap.binding_for(&ctxs, *a).map(|b| (format_keys(&b.keys), desc.to_string()))
+            })
             .collect();
     }
 }
@@ -270,6 +361,19 @@ fn short_desc(a: UserAction) -> &'static str {
         UserAction::Close => "close",
         UserAction::Confirm => "run",
         UserAction::Down | UserAction::Up => "move",
+        UserAction::FocusPane1 => "metrics",
+        UserAction::RunTool => "run",
+        UserAction::CancelRun => "cancel",
+        UserAction::Rerun => "re-run",
+        UserAction::FavoriteToggle => "favorite",
+        UserAction::MarkRun => "mark",
+        UserAction::CompareRuns => "compare",
+        UserAction::Export => "export",
+        UserAction::CopyResult => "copy",
+        UserAction::ChainNext => "chain",
+        UserAction::SaveChain => "save chain",
+        UserAction::SearchNext => "next match",
+        UserAction::Left => "choice",
         other => other.name(),
     }
 }
@@ -279,15 +383,19 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
     let minute_before = state.now.div_euclid(60_000);
     state.now = ctx.now;
     let mut effects = Vec::new();
+    let (focus_before, overlay_before) = (state.focus, state.overlay.is_some());
     let changed = match action {
         Action::Key(key) => on_key(state, key, ctx, &mut effects),
         Action::Paste(text) => match &mut state.overlay {
             Some(o) => o.paste(&text, ctx.keymap),
+            None if state.focus.pane() == Pane::Tools => state.tools.paste(&text),
             None => state.metrics.paste(&text),
         },
         Action::Mouse(m) => on_mouse(state, m),
         Action::Resize(w, h) => {
             state.size = (w, h);
+            // The output box is about half the body; paging moves by that much.
+            state.tools.page = (h as usize).saturating_sub(6) / 2;
             true
         }
         Action::Tick => ctx.now.div_euclid(60_000) != minute_before,
@@ -337,7 +445,20 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         }
         Action::User(a) => on_user(state, a, ctx, &mut effects),
         Action::Metrics(m) => state.metrics.update(m, &mut effects),
+        Action::Tools(a) => tools_pane::on_action(state, a, ctx, &mut effects),
+        Action::Notice(text) => {
+            state.notice = Some((ctx.now, text));
+            true
+        }
     };
+    if (focus_before, overlay_before) != (state.focus, state.overlay.is_some()) {
+        if state.focus.pane() == Pane::Tools {
+            state.tools.last_focus = state.focus;
+        } else {
+            state.metrics_focus = state.focus;
+        }
+        state.refresh_hints(ctx.keymap);
+    }
     if changed {
         state.dirty = true;
     }
@@ -360,6 +481,11 @@ fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &mut Vec<Effe
         }
         if state.overlay.is_none() && state.metrics.filter_editing() && text_char {
             return state.metrics.filter_input(key);
+        }
+        // A field, filter or search of the tools pane takes every key but Ctrl-C.
+        let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if state.overlay.is_none() && state.focus.pane() == Pane::Tools && state.tools.capturing() && !ctrl_c {
+            return state.tools.text_key(key);
         }
     }
     state.pending.push(KeyPress::from_event(&key));
@@ -397,6 +523,8 @@ fn on_mouse(state: &mut AppState, m: MouseInput) -> bool {
             state.focus = b;
             changed
         }
+        MouseInput::ScrollUp(b) if b.pane() == Pane::Tools => state.tools.scroll_by(b, -3),
+        MouseInput::ScrollDown(b) if b.pane() == Pane::Tools => state.tools.scroll_by(b, 3),
         MouseInput::ScrollUp(b) => state.metrics.scroll(b, -3),
         MouseInput::ScrollDown(b) => state.metrics.scroll(b, 3),
     }
@@ -444,6 +572,9 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
         }
         return true;
     }
+    if let Some(Overlay::Tools(_)) = &state.overlay {
+        return tools_pane::on_popup(state, a, ctx, effects);
+    }
     if let Some(o) = &mut state.overlay {
         let (close, run) = o.on_action(a, ctx.keymap);
         if close {
@@ -469,11 +600,16 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
             state.refresh_hints(ctx.keymap);
         }
         U::FocusNext | U::FocusPrev => {
-            let i = BoxId::ORDER.iter().position(|b| *b == state.focus).unwrap_or(0) as i32;
+            let order = state.focus.pane().boxes();
+            let i = order.iter().position(|b| *b == state.focus).unwrap_or(0) as i32;
             let d = if a == U::FocusNext { 1 } else { -1 };
-            state.focus = BoxId::ORDER[(i + d).rem_euclid(BoxId::ORDER.len() as i32) as usize];
+            state.focus = order[(i + d).rem_euclid(order.len() as i32) as usize];
         }
-        U::FocusPane1 => state.focus = BoxId::Cpu,
+        // The pane's last focused box; pressed again, its first box.
+        U::FocusPane1 if state.focus.pane() == Pane::Metrics => state.focus = Pane::Metrics.boxes()[0],
+        U::FocusPane1 => state.focus = state.metrics_focus,
+        U::FocusPane3 if state.focus.pane() == Pane::Tools => state.focus = Pane::Tools.boxes()[0],
+        U::FocusPane3 => state.focus = state.tools.last_focus,
         U::SourceNext | U::SourcePrev => {
             return state.metrics.cycle_source(if a == U::SourceNext { 1 } else { -1 });
         }
@@ -490,6 +626,16 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
             state.refresh_hints(ctx.keymap);
         }
         U::ZoomToggle => state.zoomed = !state.zoomed,
+        other if state.focus.pane() == Pane::Tools => {
+            if tools_pane::on_user(state, other, ctx, effects) {
+                return true;
+            }
+            if other == U::Close && state.zoomed {
+                state.zoomed = false;
+                return true;
+            }
+            return false;
+        }
         U::Close if state.zoomed && !state.metrics.has_filter() => state.zoomed = false,
         other => return state.metrics.on_user(other, state.focus, effects),
     }

@@ -69,6 +69,8 @@ pub enum Overlay {
         source: String,
         input: Box<LineInput>,
     },
+    /// A popup of the tools pane (confirm, export, chaining); handled there.
+    Tools(Box<crate::app::panes::tools::ToolsPopup>),
 }
 
 impl Overlay {
@@ -117,7 +119,11 @@ impl Overlay {
     }
 
     pub fn has_input(&self) -> bool {
-        matches!(self, Overlay::Help(_) | Overlay::Palette(_) | Overlay::Annotate { .. })
+        match self {
+            Overlay::Help(_) | Overlay::Palette(_) | Overlay::Annotate { .. } => true,
+            Overlay::Tools(p) => p.has_input(),
+            Overlay::Message(_) | Overlay::Fleet { .. } => false,
+        }
     }
 
     /// A key for the text input; returns whether anything changed.
@@ -126,6 +132,7 @@ impl Overlay {
             Overlay::Help(h) => h.filter.input(key) && h.refilter(),
             Overlay::Palette(p) => p.query.input(key) && p.rematch(),
             Overlay::Annotate { input, .. } => input.input(key),
+            Overlay::Tools(p) => p.input(key),
             Overlay::Message(_) | Overlay::Fleet { .. } => false,
         }
     }
@@ -135,6 +142,7 @@ impl Overlay {
             Overlay::Help(h) => h.filter.paste(text) && h.refilter(),
             Overlay::Palette(p) => p.query.paste(text) && p.rematch(),
             Overlay::Annotate { input, .. } => input.paste(text),
+            Overlay::Tools(p) => p.paste(text),
             Overlay::Message(_) | Overlay::Fleet { .. } => false,
         }
     }
@@ -144,7 +152,7 @@ impl Overlay {
         let (sel, len) = match self {
             Overlay::Help(h) => (&mut h.selected, h.shown.len()),
             Overlay::Palette(p) => (&mut p.selected, p.matches.len()),
-            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Annotate { .. } => {
+            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Annotate { .. } | Overlay::Tools(_) => {
                 return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
             }
         };

@@ -12,17 +12,20 @@ pub enum KeyContext {
     Global,
     /// The metrics pane has focus.
     Metrics,
+    /// The tools pane has focus.
+    Tools,
     /// A popup (help, command palette, message) is open.
     Popup,
 }
 
 impl KeyContext {
-    pub const ALL: [KeyContext; 3] = [KeyContext::Global, KeyContext::Metrics, KeyContext::Popup];
+    pub const ALL: [KeyContext; 4] = [KeyContext::Global, KeyContext::Metrics, KeyContext::Tools, KeyContext::Popup];
 
     pub fn name(self) -> &'static str {
         match self {
             KeyContext::Global => "global",
             KeyContext::Metrics => "metrics",
+            KeyContext::Tools => "tools",
             KeyContext::Popup => "popup",
         }
     }
@@ -67,7 +70,8 @@ user_actions! {
     CommandPalette => "command_palette", "Run any action by name";
     FocusNext => "focus_next", "Focus the next box";
     FocusPrev => "focus_prev", "Focus the previous box";
-    FocusPane1 => "focus_pane_1", "Focus the metrics pane";
+    FocusPane1 => "focus_pane_1", "Show the metrics pane";
+    FocusPane3 => "focus_pane_3", "Show the tools pane";
     ZoomToggle => "zoom_toggle", "Zoom the focused box to full screen";
     Redraw => "redraw", "Redraw the whole screen";
     Up => "up", "Move the selection up";
@@ -82,7 +86,9 @@ user_actions! {
     WindowPrev => "window_prev", "Shorter chart window";
     FreezeToggle => "freeze_toggle", "Freeze or unfreeze the charts";
     MarkerCycle => "marker_cycle", "Chart glyphs: braille, block, ascii";
-    Filter => "filter", "Filter processes by name, command or pid";
+    Left => "left", "Previous choice (enum and boolean fields)";
+    Right => "right", "Next choice (enum and boolean fields)";
+    Filter => "filter", "Filter the list (processes, tools) or search the output";
     SortNext => "sort_next", "Sort processes by the next column";
     SortCpu => "sort_cpu", "Sort processes by CPU";
     SortMemory => "sort_memory", "Sort processes by memory";
@@ -93,6 +99,19 @@ user_actions! {
     SourcePrev => "source_prev", "Show the previous source";
     Fleet => "fleet", "List every source with its headline figures";
     Annotate => "annotate", "Note an event (e.g. a deploy) on the shown source's timeline";
+    RunTool => "run_tool", "Run the tool with the form's arguments (or the selected chain)";
+    CancelRun => "cancel_run", "Cancel the tool run in progress";
+    Rerun => "rerun", "Run the selected run again with the same arguments";
+    FavoriteToggle => "favorite_toggle", "Mark or unmark the selected tool as a favorite";
+    MarkRun => "mark_run", "Mark a run to compare another run of the same tool with";
+    CompareRuns => "compare_runs", "Compare the run with the marked one (or the one before) side by side";
+    Export => "export", "Export the run's result to a file (JSON, CSV, Markdown)";
+    CopyResult => "copy_result", "Copy the run's result to the clipboard (OSC 52, works over SSH)";
+    ChainNext => "chain_next", "Feed the result (or a jq-selected part) into another tool";
+    SaveChain => "save_chain", "Save the chain built from the last runs";
+    DeleteEntry => "delete_entry", "Delete the selected saved chain";
+    SearchNext => "search_next", "Next search match in the output";
+    SearchPrev => "search_prev", "Previous search match in the output";
 }
 
 #[cfg(test)]

@@ -49,6 +49,10 @@ impl Paths {
     pub fn keymaps_dir(&self) -> PathBuf {
         self.config_dir.join("keymaps")
     }
+    /// Exported tool results and the clipboard fallback.
+    pub fn exports_dir(&self) -> PathBuf {
+        self.data_dir.join("exports")
+    }
     pub fn log_dir(&self) -> PathBuf {
         self.state_dir.clone()
     }

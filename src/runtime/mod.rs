@@ -2,6 +2,7 @@
 //! engine bridge, the effect executor and the update/render loop.
 
 pub mod terminal;
+pub mod tools;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub struct TuiOptions {
     pub backends: Vec<BackendSpec>,
     /// Prometheus servers to poll.
     pub prometheus: Vec<PromSpec>,
+    /// Where exports and the clipboard fallback go.
+    pub exports_dir: std::path::PathBuf,
 }
 
 enum Msg {
@@ -47,6 +50,8 @@ enum Msg {
     TermClosed,
     Tick,
     Events(Vec<Arc<Envelope>>),
+    /// An action from a task (tool runs, effects that answer later).
+    Action(Action),
 }
 
 /// Run the TUI until the user quits. The engine must already be started.
@@ -69,6 +74,22 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
         tokio::spawn(prometheus::run(spec.clone(), Arc::new(SystemClock), ctx));
         forward(crx, tx.clone());
     }
+    // Tool runs report through their own channel, forwarded to the inbox.
+    let (registry_tx, registry_rx) = tokio::sync::watch::channel(crate::engine::tools::Registry::with_builtins());
+    let (atx, mut arx) = mpsc::channel::<Action>(256);
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(a) = arx.recv().await {
+                if tx.send(Msg::Action(a)).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut runner = tools::Runner::new(registry_rx, engine.clone(), atx.clone(), opts.read_only);
+    runner.start();
+    let _registry = registry_tx;
     // Kept for effects that answer later (commands on the local engine, outbox counts).
     let inbox = tx;
 
@@ -88,9 +109,13 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
         state.sources.iter_mut().filter(|s| s.name == spec.name).for_each(|s| s.queued = n);
     }
     state.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
-    for key in ["metrics.window", "metrics.marker", "metrics.sort"] {
+    for key in ["metrics.window", "metrics.marker", "metrics.sort", "tools.favorites", "tools.chains"] {
         if let Ok(Some(v)) = engine.store().ui_get(key) {
-            state.metrics.restore(key, &String::from_utf8_lossy(&v));
+            let v = String::from_utf8_lossy(&v);
+            match key.split_once('.') {
+                Some(("tools", _)) => state.tools.restore(key, &v),
+                _ => state.metrics.restore(key, &v),
+            }
         }
     }
     if !opts.warnings.is_empty() {
@@ -140,6 +165,7 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                 Msg::Tick => Action::Tick,
                 Msg::Backend(m) => backend_action(m),
                 Msg::Events(evs) => Action::Events(evs),
+                Msg::Action(a) => a,
                 Msg::Term(ev) => match term_action(ev, screen, &state) {
                     Some(a) => a,
                     None => continue,
@@ -159,6 +185,23 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                     }
                     Effect::Command { source, id, command } => {
                         run_command(&engine, &inbox, &kicks, source, id, command);
+                    }
+                    Effect::RunTool { run, tool, args, confirmed } => runner.run(run, tool, args, confirmed),
+                    Effect::CancelTool { run } => runner.cancel(run),
+                    Effect::Export { name, contents } => {
+                        let (dir, atx) = (opts.exports_dir.clone(), atx.clone());
+                        tokio::task::spawn_blocking(move || {
+                            let text = match tools::write_export(&dir, &name, &contents) {
+                                Ok(p) => format!("✓ exported to {}", p.display()),
+                                Err(e) => format!("✗ export to {}: {e}", dir.join(&name).display()),
+                            };
+                            let _ = atx.blocking_send(Action::Notice(text));
+                        });
+                    }
+                    Effect::Copy { text, name } => {
+                        let notice = tools::copy(&opts.exports_dir, &name, &text);
+                        state.notice = Some((clock.now_ms(), notice));
+                        state.dirty = true;
                     }
                     Effect::SaveUi { key, value } => {
                         let e = engine.clone();

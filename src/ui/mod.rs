@@ -11,7 +11,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
-use crate::app::{AppState, BoxId};
+use crate::app::{AppState, BoxId, Pane};
 use crate::config::theme::{Role, Theme};
 use widgets::fmt;
 
@@ -29,10 +29,16 @@ pub fn render(f: &mut Frame, s: &AppState, t: &Theme) {
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     render_top(f, top, s, t);
     for (id, r) in layout(body, s) {
-        panes::metrics::render_box(f, r, id, s, t);
+        match id.pane() {
+            Pane::Metrics => panes::metrics::render_box(f, r, id, s, t),
+            Pane::Tools => panes::tools::render_box(f, r, id, s, t),
+        }
     }
     // Data from a source that is not live is dimmed (its age is in the top bar).
-    if !s.current_source().is_some_and(|src| src.is_live(s.now, s.stale_after())) && s.metrics.cur().latest.is_some() {
+    if s.focus.pane() == Pane::Metrics
+        && !s.current_source().is_some_and(|src| src.is_live(s.now, s.stale_after()))
+        && s.metrics.cur().latest.is_some()
+    {
         f.buffer_mut().set_style(body, ratatui::style::Style::default().add_modifier(Modifier::DIM));
     }
     status::render(f, bar, s, t);
@@ -45,6 +51,9 @@ pub fn render(f: &mut Frame, s: &AppState, t: &Theme) {
 pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
     if s.zoomed {
         return vec![(s.focus, body)];
+    }
+    if s.focus.pane() == Pane::Tools {
+        return panes::tools::layout(body, s);
     }
     let (w, h) = (body.width, body.height);
     if h < 8 {
@@ -101,12 +110,22 @@ pub fn boxed<'a>(title: Line<'a>, focused: bool, t: &Theme) -> Block<'a> {
 
 fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let bar = t.style(Role::StatusBar);
-    let mut left = vec![
-        Span::styled(" opsdeck ", bar.add_modifier(Modifier::BOLD)),
-        Span::styled("│", bar),
-        Span::styled(" 1 Metrics ", t.style(Role::TitleFocused).add_modifier(Modifier::REVERSED)),
-        Span::styled("│", bar),
-    ];
+    let mut left = vec![Span::styled(" opsdeck ", bar.add_modifier(Modifier::BOLD)), Span::styled("│", bar)];
+    for p in Pane::ALL {
+        let (n, label) = p.label();
+        let style =
+            if p == s.focus.pane() { t.style(Role::TitleFocused).add_modifier(Modifier::REVERSED) } else { bar };
+        left.push(Span::styled(format!(" {n} {label} "), style));
+        left.push(Span::styled("│", bar));
+    }
+    if s.focus.pane() == Pane::Tools {
+        let running = s.tools.runs.iter().filter(|r| r.running()).count();
+        if running > 0 {
+            left.push(Span::styled(format!(" ⟳ {running} running"), t.style(Role::StatusInfo)));
+        }
+        f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
+        return;
+    }
     if s.metrics.sources.len() > 1 {
         let i = s.metrics.current + 1;
         let name = format!(" ⇄ {} ({i}/{}) │", s.metrics.cur().name, s.metrics.sources.len());
@@ -139,7 +158,10 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         right.insert(0, Span::styled(" ⤢ zoom ", bar.add_modifier(Modifier::BOLD)));
     }
     let rw: u16 = right.iter().map(|sp| sp.width() as u16).sum();
-    f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
+    f.render_widget(Paragraph::new("").style(bar), area);
+    // The left part stops a space short of the right part.
+    let left_w = if area.width > rw + 20 { area.width - rw - 1 } else { area.width };
+    f.render_widget(Paragraph::new(Line::from(left)).style(bar), Rect { width: left_w, ..area });
     if area.width > rw + 20 {
         f.render_widget(
             Paragraph::new(Line::from(right)).style(bar),

@@ -28,10 +28,11 @@ pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
         Overlay::Help(h) => help(f, centered(body, 90, 80, 100), h, t),
         Overlay::Palette(p) => palette(f, top_centered(body, 70, 16, 80), p, t),
         Overlay::Message(m) => message(f, centered(body, 80, 60, 90), m, t),
+        Overlay::Tools(p) => crate::ui::panes::tools_popup::render(f, body, p, t),
     }
 }
 
-fn popup<'a>(title: &'a str, t: &Theme) -> Block<'a> {
+pub(crate) fn popup<'a>(title: &'a str, t: &Theme) -> Block<'a> {
     Block::bordered()
         .border_type(BorderType::Double)
         .border_style(t.style(Role::PopupBorder))
@@ -39,7 +40,7 @@ fn popup<'a>(title: &'a str, t: &Theme) -> Block<'a> {
         .style(t.style(Role::Text))
 }
 
-fn centered(area: Rect, pw: u16, ph: u16, max_w: u16) -> Rect {
+pub(crate) fn centered(area: Rect, pw: u16, ph: u16, max_w: u16) -> Rect {
     let w = (area.width * pw / 100).clamp(area.width.min(20), max_w.max(20)).min(area.width);
     let h = (area.height * ph / 100).max(area.height.min(6)).min(area.height);
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
@@ -52,7 +53,7 @@ fn top_centered(area: Rect, pw: u16, max_h: u16, max_w: u16) -> Rect {
     r
 }
 
-fn input_line(f: &mut Frame, area: Rect, prompt: &str, input: &crate::app::input::LineInput, t: &Theme) {
+pub(crate) fn input_line(f: &mut Frame, area: Rect, prompt: &str, input: &crate::app::input::LineInput, t: &Theme) {
     let [p, i] =
         Layout::horizontal([Constraint::Length(prompt.chars().count() as u16), Constraint::Min(1)]).areas(area);
     f.render_widget(Span::styled(prompt, t.style(Role::TextAccent)), p);

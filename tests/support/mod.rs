@@ -43,6 +43,65 @@ impl Seed {
     }
 }
 
+impl Seed {
+    /// `state()` on the tools pane: the built-in catalog and three recorded runs
+    /// (two of http_check that differ, one of data_query), newest first.
+    pub fn tools_state(&self) -> AppState {
+        use opsdeck::app::panes::tools::ToolsAction;
+        use opsdeck::protocol::tools::ToolRun;
+        use serde_json::json;
+        let ctx = self.ctx();
+        let mut s = self.state();
+        let infos = opsdeck::engine::tools::Registry::with_builtins().specs().into_iter().map(|t| t.info()).collect();
+        update(&mut s, Action::Tools(ToolsAction::Catalog(infos)), &ctx);
+        let run =
+            |tool: &str, ago: i64, ok: bool, args: serde_json::Value, outcome: serde_json::Value, output: &[&str]| {
+                ToolRun {
+                    tool: tool.into(),
+                    source: "builtin".into(),
+                    args,
+                    started: NOW - ago,
+                    duration_ms: 84,
+                    ok,
+                    outcome,
+                    output: output.iter().map(|l| l.to_string()).collect(),
+                    truncated: false,
+                }
+            };
+        let url = json!({"url": "https://status.example.com/health"});
+        let history = vec![
+            run(
+                "http_check",
+                60_000,
+                false,
+                url.clone(),
+                json!("expected status 200, got 503"),
+                &["GET https://status.example.com/health", "503 Service Unavailable"],
+            ),
+            run(
+                "data_query",
+                300_000,
+                true,
+                json!({"filter": ".[] | .host", "input": "[{\"host\":\"db1\"},{\"host\":\"db2\"}]"}),
+                json!({"format":"json","results":["db1","db2"]}),
+                &["\"db1\"", "\"db2\""],
+            ),
+            run(
+                "http_check",
+                600_000,
+                true,
+                url,
+                json!({"status": 200, "ms": {"dns": 2, "connect": 11, "tls": 35, "first_byte": 84}}),
+                &["GET https://status.example.com/health", "200 OK"],
+            ),
+        ];
+        update(&mut s, Action::Tools(ToolsAction::History(history)), &ctx);
+        update(&mut s, Action::User(opsdeck::app::UserAction::FocusPane3), &ctx);
+        s.dirty = false;
+        s
+    }
+}
+
 impl Default for Seed {
     fn default() -> Self {
         Self::new()

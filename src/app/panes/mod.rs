@@ -1,3 +1,4 @@
 //! One module per pane: its state, its action enum and its reducer.
 
 pub mod metrics;
+pub mod tools;

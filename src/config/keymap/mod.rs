@@ -45,14 +45,15 @@ pub enum Lookup {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     name: String,
-    contexts: [Vec<Binding>; 3],
+    contexts: [Vec<Binding>; 4],
 }
 
 fn slot(ctx: KeyContext) -> usize {
     match ctx {
         KeyContext::Global => 0,
         KeyContext::Metrics => 1,
-        KeyContext::Popup => 2,
+        KeyContext::Tools => 2,
+        KeyContext::Popup => 3,
     }
 }
 
@@ -167,7 +168,7 @@ struct Entry {
     at: (usize, usize),
 }
 
-type Layers = [Vec<Entry>; 3];
+type Layers = [Vec<Entry>; 4];
 
 struct Loader<'a> {
     user_dir: Option<&'a Path>,

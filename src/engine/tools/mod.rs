@@ -63,22 +63,7 @@ pub const HISTORY_OUTPUT_CAP: usize = 64 * 1024;
 /// Runs kept in the history.
 pub const HISTORY_KEEP: usize = 2_000;
 
-/// One run, as the history keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct ToolRun {
-    pub tool: String,
-    pub source: String,
-    pub args: Value,
-    /// Unix ms.
-    pub started: i64,
-    pub duration_ms: u64,
-    pub ok: bool,
-    /// The result, or the error message.
-    pub outcome: Value,
-    /// Output lines, capped at [`HISTORY_OUTPUT_CAP`].
-    pub output: Vec<String>,
-    pub truncated: bool,
-}
+pub use crate::protocol::tools::{ToolInfo, ToolRun};
 
 impl ToolRun {
     /// Build a record, capping the output.
@@ -119,6 +104,19 @@ impl ToolRun {
             outcome,
             output,
             truncated,
+        }
+    }
+}
+
+impl ToolSpec {
+    /// What the UI needs to know about the tool.
+    pub fn info(&self) -> ToolInfo {
+        ToolInfo {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            schema: self.schema.clone(),
+            mutating: self.mutating,
+            source: self.source.clone(),
         }
     }
 }

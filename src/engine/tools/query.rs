@@ -3,9 +3,6 @@
 
 use std::time::Duration;
 
-use jaq_core::load::{Arena, File, Loader};
-use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
-use jaq_json::Val;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -31,50 +28,17 @@ impl DataQuery {
     }
 }
 
-/// CSV text → array of records; numeric-looking fields become numbers.
+/// CSV text → array of records (see [`crate::jq::csv_records`]).
 pub fn csv_records(text: &str) -> Result<Value, ToolError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| ToolError::Failed(format!("CSV header: {e}")))?.clone();
-    let mut rows = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| ToolError::Failed(format!("CSV row {}: {e}", i + 2)))?;
-        let mut obj = serde_json::Map::new();
-        for (h, v) in headers.iter().zip(rec.iter()) {
-            let val = match v.parse::<i64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => v.parse::<f64>().ok().filter(|f| f.is_finite()).map_or_else(|| Value::from(v), Value::from),
-            };
-            obj.insert(h.to_string(), val);
-        }
-        rows.push(Value::Object(obj));
-    }
-    Ok(Value::Array(rows))
+    crate::jq::csv_records(text).map_err(|e| ToolError::Failed(e.to_string()))
 }
 
-/// Run `filter` over `input`, collecting every output.
+/// Run `filter` over `input` (see [`crate::jq::run_filter`]).
 pub fn run_filter(filter: &str, input: &Value) -> Result<Vec<Value>, ToolError> {
-    let bad = |problem: String| ToolError::BadArgument { field: "filter".into(), problem };
-    let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
-    let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
-    let loader = Loader::new(defs);
-    let arena = Arena::default();
-    let modules =
-        loader.load(&arena, File { code: filter, path: () }).map_err(|e| bad(format!("cannot parse: {e:?}")))?;
-    let compiled =
-        Compiler::default().with_funs(funs).compile(modules).map_err(|e| bad(format!("cannot compile: {e:?}")))?;
-    let text = input.to_string();
-    let val = jaq_json::read::parse_single(text.as_bytes()).map_err(|e| ToolError::Failed(format!("input: {e}")))?;
-    let ctx = Ctx::<data::JustLut<Val>>::new(&compiled.lut, Vars::new([]));
-    let mut out = Vec::new();
-    for r in compiled.id.run((ctx, val)).map(unwrap_valr) {
-        let v = r.map_err(|e| ToolError::Failed(format!("filter failed: {e}")))?;
-        let json: Value = serde_json::from_str(&v.to_string()).map_err(|e| ToolError::Failed(e.to_string()))?;
-        out.push(json);
-        if out.len() >= 100_000 {
-            break;
-        }
-    }
-    Ok(out)
+    crate::jq::run_filter(filter, input).map_err(|e| match e {
+        crate::jq::JqError::Syntax(p) => ToolError::BadArgument { field: "filter".into(), problem: p },
+        other => ToolError::Failed(other.to_string()),
+    })
 }
 
 impl Tool for DataQuery {

@@ -22,6 +22,7 @@ pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme)
         BoxId::Network => network(f, area, focused, &s.metrics, t),
         BoxId::Disks => disks(f, area, focused, &s.metrics, t),
         BoxId::Processes => processes(f, area, focused, &s.metrics, t),
+        _ => {}
     }
 }
 

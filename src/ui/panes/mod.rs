@@ -1,3 +1,6 @@
 //! One view module per pane.
 
 pub mod metrics;
+pub mod tools;
+pub mod tools_diff;
+pub mod tools_popup;

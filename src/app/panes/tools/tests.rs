@@ -1,0 +1,338 @@
+//! Reducer tests of the tools pane through the app: keys in, state and effects out.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::app::{Action, AppState, Ctx, Overlay, update};
+use crate::config::keymap::Keymap;
+use crate::config::settings::Config;
+
+struct Fx {
+    keymap: Keymap,
+    config: Config,
+    now: i64,
+}
+
+impl Fx {
+    fn new() -> Self {
+        Fx { keymap: Keymap::fallback(), config: Config::default(), now: 1_700_000_000_000 }
+    }
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx { now: self.now, keymap: &self.keymap, config: &self.config }
+    }
+    fn act(&self, s: &mut AppState, a: Action) -> Vec<Effect> {
+        update(s, a, &self.ctx())
+    }
+    fn key(&self, s: &mut AppState, code: KeyCode) -> Vec<Effect> {
+        self.act(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+    fn chars(&self, s: &mut AppState, text: &str) -> Vec<Effect> {
+        text.chars().flat_map(|c| self.key(s, KeyCode::Char(c))).collect()
+    }
+    /// An app on the tools pane with a small catalog.
+    fn state(&self) -> AppState {
+        let mut s = AppState::new(&self.ctx());
+        self.act(&mut s, Action::Tools(ToolsAction::Catalog(catalog())));
+        self.chars(&mut s, "3");
+        assert_eq!(s.focus, BoxId::ToolList);
+        s
+    }
+}
+
+fn tool(name: &str, mutating: bool, schema: Value) -> ToolInfo {
+    ToolInfo { name: name.into(), description: format!("{name} tool"), schema, mutating, source: "builtin".into() }
+}
+
+fn catalog() -> Vec<ToolInfo> {
+    vec![
+        tool(
+            "tcp_check",
+            false,
+            json!({"type":"object","required":["host","port"],"properties":{
+                "host":{"type":"string"},"port":{"type":"integer"},"timeout_ms":{"type":"integer","default":3000}}}),
+        ),
+        tool(
+            "data_query",
+            false,
+            json!({"type":"object","required":["filter"],"properties":{"filter":{"type":"string"},"input":{"type":"string"}}}),
+        ),
+        tool("shell", true, json!({"type":"object","required":["command"],"properties":{"command":{"type":"string"}}})),
+    ]
+}
+
+fn record(tool: &str, args: Value, ok: bool, outcome: Value) -> ToolRun {
+    ToolRun {
+        tool: tool.into(),
+        source: "builtin".into(),
+        args,
+        started: 1_700_000_000_000,
+        duration_ms: 12,
+        ok,
+        outcome,
+        output: vec![],
+        truncated: false,
+    }
+}
+
+fn run_effect(effects: &[Effect]) -> Option<(u64, String, Value, bool)> {
+    effects.iter().find_map(|e| match e {
+        Effect::RunTool { run, tool, args, confirmed } => Some((*run, tool.clone(), args.clone(), *confirmed)),
+        _ => None,
+    })
+}
+
+/// Select a tool in the list by typing a filter.
+fn select(fx: &Fx, s: &mut AppState, name: &str) {
+    fx.chars(s, "/");
+    fx.chars(s, name);
+    fx.key(s, KeyCode::Enter);
+    let sel = s.tools.selected();
+    assert!(matches!(sel, Some(list::Target::Tool(i)) if s.tools.catalog[i].name == name), "{name}: {sel:?}");
+}
+
+#[test]
+fn a_form_validates_inline_then_runs_with_typed_args() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    // Sorted by name: data_query, shell, tcp_check.
+    let names: Vec<_> = s.tools.rows.iter().map(|r| s.tools.key_of(r.target)).collect();
+    assert_eq!(names, ["data_query", "shell", "tcp_check"]);
+    select(&fx, &mut s, "tcp_check");
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(s.focus, BoxId::ToolForm);
+    let fx_effects = fx.chars(&mut s, "r");
+    assert!(run_effect(&fx_effects).is_none());
+    let form = s.tools.form.as_ref().unwrap();
+    assert_eq!(form.fields[0].error.as_deref(), Some("required"));
+    assert!(s.notice.as_ref().unwrap().1.contains("2 field(s) need fixing"), "{:?}", s.notice);
+    // host: Enter edits, typed letters go to the field (not to key bindings), Enter keeps.
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, "db.local");
+    fx.key(&mut s, KeyCode::Enter);
+    fx.key(&mut s, KeyCode::Down);
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, "54x");
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(s.tools.form.as_ref().unwrap().fields[1].error.as_deref(), Some("\"54x\" is not a whole number"));
+    fx.key(&mut s, KeyCode::Enter);
+    fx.key(&mut s, KeyCode::Backspace);
+    fx.chars(&mut s, "32");
+    fx.key(&mut s, KeyCode::Enter);
+    let effects = fx.chars(&mut s, "r");
+    let (run, tool, args, confirmed) = run_effect(&effects).expect("a run");
+    assert_eq!((run, tool.as_str(), confirmed), (1, "tcp_check", false));
+    assert_eq!(args, json!({"host":"db.local","port":5432,"timeout_ms":3000}));
+    assert!(s.tools.run(1).unwrap().running());
+    assert_eq!(s.tools.shown, Some(1));
+}
+
+#[test]
+fn output_streams_and_can_be_searched_and_cancelled() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    select(&fx, &mut s, "data_query");
+    fx.key(&mut s, KeyCode::Enter);
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, ".[]");
+    fx.key(&mut s, KeyCode::Enter);
+    let (run, ..) = run_effect(&fx.chars(&mut s, "r")).unwrap();
+    let lines = vec!["alpha".to_string(), "beta".into(), "ALPHABET".into()];
+    fx.act(&mut s, Action::Tools(ToolsAction::Output { run, lines }));
+    assert_eq!(s.tools.run(run).unwrap().output.len(), 3);
+    let effects = fx.chars(&mut s, "x");
+    assert_eq!(effects, vec![Effect::CancelTool { run }]);
+    fx.act(
+        &mut s,
+        Action::Tools(ToolsAction::Finished {
+            run,
+            record: record("data_query", json!({}), false, json!("cancelled")),
+        }),
+    );
+    assert_eq!(s.tools.run(run).unwrap().state, runs::RunState::Cancelled { duration_ms: 12 });
+    // Search the output.
+    fx.act(&mut s, Action::User(UserAction::FocusNext));
+    assert_eq!(s.focus, BoxId::ToolOutput);
+    fx.chars(&mut s, "/alpha");
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(s.tools.matches, vec![0, 2]);
+    fx.chars(&mut s, "n");
+    assert_eq!(s.tools.match_at, 1);
+    fx.key(&mut s, KeyCode::Esc);
+    assert!(s.tools.search.is_none());
+}
+
+#[test]
+fn mutating_tools_ask_first_and_are_refused_read_only() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    select(&fx, &mut s, "shell");
+    fx.key(&mut s, KeyCode::Enter);
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, "rm -rf /tmp/x");
+    fx.key(&mut s, KeyCode::Esc);
+    assert!(run_effect(&fx.chars(&mut s, "r")).is_none());
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Tools(p)) if matches!(**p, ToolsPopup::Confirm { .. })),
+        "{:?} {:?}",
+        s.notice,
+        s.tools.form
+    );
+    let (_, tool, args, confirmed) = run_effect(&fx.chars(&mut s, "y")).expect("confirmed run");
+    assert_eq!((tool.as_str(), confirmed), ("shell", true));
+    assert_eq!(args, json!({"command":"rm -rf /tmp/x"}));
+    assert!(s.overlay.is_none());
+    // n declines.
+    fx.chars(&mut s, "r");
+    assert!(run_effect(&fx.chars(&mut s, "n")).is_none());
+    assert!(s.overlay.is_none());
+    s.read_only = true;
+    assert!(run_effect(&fx.chars(&mut s, "r")).is_none());
+    assert!(s.overlay.is_none());
+    assert!(s.notice.as_ref().unwrap().1.contains("read-only"));
+}
+
+#[test]
+fn history_refills_the_form_reruns_and_compares() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    let older = record("tcp_check", json!({"host":"a","port":1}), true, json!({"open":true,"ms":3}));
+    let newer = record("tcp_check", json!({"host":"a","port":1}), true, json!({"open":false,"ms":3}));
+    fx.act(&mut s, Action::Tools(ToolsAction::History(vec![newer, older])));
+    assert_eq!(s.tools.runs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![2, 1]);
+    // Recently used tools are lifted to the top of the list.
+    assert_eq!(s.tools.rows[0].mark, list::Mark::Recent);
+    fx.act(&mut s, Action::User(UserAction::FocusPrev));
+    assert_eq!(s.focus, BoxId::ToolHistory);
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(s.tools.shown, Some(2));
+    let form = s.tools.form.as_ref().unwrap();
+    assert_eq!(
+        (form.tool.as_str(), form.fields[0].text.as_str(), form.fields[1].text.as_str()),
+        ("tcp_check", "a", "1")
+    );
+    // d compares with the run before of the same tool.
+    fx.chars(&mut s, "d");
+    let (a, b, rows) = s.tools.diff.clone().expect("a comparison");
+    assert_eq!((a, b), (1, 2));
+    let changed: Vec<_> = rows.iter().filter(|r| !r.same).collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].right.as_deref(), Some("  \"open\": false"));
+    assert_eq!(s.focus, BoxId::ToolOutput);
+    fx.key(&mut s, KeyCode::Esc);
+    assert!(s.tools.diff.is_none());
+    let (run, tool, args, _) = run_effect(&fx.chars(&mut s, "R")).expect("re-run");
+    assert_eq!((run, tool.as_str(), args), (3, "tcp_check", json!({"host":"a","port":1})));
+}
+
+#[test]
+fn favorites_are_saved_and_listed_first() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    fx.key(&mut s, KeyCode::End);
+    let effects = fx.chars(&mut s, "f");
+    assert_eq!(effects, vec![Effect::SaveUi { key: "tools.favorites".into(), value: "[\"tcp_check\"]".into() }]);
+    assert_eq!(
+        (s.tools.key_of(s.tools.rows[0].target), s.tools.rows[0].mark),
+        ("tcp_check".into(), list::Mark::Favorite)
+    );
+    assert_eq!(s.tools.list_sel, 0, "the selection follows the tool");
+    let mut restored = AppState::new(&fx.ctx());
+    restored.tools.restore("tools.favorites", "[\"shell\"]");
+    fx.act(&mut restored, Action::Tools(ToolsAction::Catalog(catalog())));
+    assert_eq!(restored.tools.key_of(restored.tools.rows[0].target), "shell");
+}
+
+#[test]
+fn a_result_chains_into_the_next_tool_and_the_chain_is_saved_and_replayed() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    select(&fx, &mut s, "tcp_check");
+    fx.act(
+        &mut s,
+        Action::Tools(ToolsAction::History(vec![record(
+            "tcp_check",
+            json!({"host":"a","port":80}),
+            true,
+            json!({"body":"[{\"x\":1}]"}),
+        )])),
+    );
+    fx.act(&mut s, Action::User(UserAction::FocusPrev));
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, "p");
+    assert!(matches!(&s.overlay, Some(Overlay::Tools(p)) if matches!(**p, ToolsPopup::ChainFilter { .. })));
+    fx.chars(&mut s, "body");
+    if let Some(Overlay::Tools(p)) = &s.overlay
+        && let ToolsPopup::ChainFilter { preview, .. } = &**p
+    {
+        assert_eq!(preview.as_ref().unwrap(), &vec!["\"[{\\\"x\\\":1}]\"".to_string()]);
+    }
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(s.tools.picking, Some((1, ".body".into())));
+    assert_eq!(s.focus, BoxId::ToolList);
+    select(&fx, &mut s, "data_query");
+    fx.key(&mut s, KeyCode::Enter);
+    let Some(Overlay::Tools(p)) = &s.overlay else { panic!("argument picker expected") };
+    let ToolsPopup::ChainArg { tool, args, selected, .. } = &**p else { panic!("{p:?}") };
+    assert_eq!(tool, "data_query");
+    assert_eq!(args[*selected].0, "filter", "starts on a required argument");
+    fx.key(&mut s, KeyCode::Down);
+    fx.key(&mut s, KeyCode::Enter);
+    let form = s.tools.form.as_ref().unwrap();
+    assert_eq!(form.tool, "data_query");
+    assert_eq!(form.fields[form.find("input").unwrap()].text, "[{\"x\":1}]");
+    assert_eq!(s.focus, BoxId::ToolForm);
+    fx.key(&mut s, KeyCode::Up);
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, ".[0].x");
+    fx.key(&mut s, KeyCode::Enter);
+    let (run, _, args, _) = run_effect(&fx.chars(&mut s, "r")).unwrap();
+    assert_eq!(args, json!({"filter":".[0].x","input":"[{\"x\":1}]"}));
+    assert_eq!(s.tools.building.as_ref().unwrap().chain.summary(), "tcp_check → data_query");
+    assert_eq!(s.tools.building.as_ref().unwrap().last_run, run);
+    fx.chars(&mut s, "S");
+    fx.chars(&mut s, "probe");
+    let effects = fx.key(&mut s, KeyCode::Enter);
+    let Some(Effect::SaveUi { key, value }) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(key, "tools.chains");
+    let saved: Vec<Chain> = serde_json::from_str(value).unwrap();
+    assert_eq!(saved[0].steps[1].args, json!({"filter":".[0].x"}), "the linked argument is not fixed");
+    // Replay: step 1 runs with its args, step 2 takes step 1's result through the filter.
+    let ci = s.tools.rows.iter().position(|r| r.target == list::Target::Chain(0)).unwrap();
+    s.tools.list_sel = ci;
+    s.focus = BoxId::ToolList;
+    fx.key(&mut s, KeyCode::Enter);
+    let (r1, t1, a1, _) = run_effect(&fx.chars(&mut s, "r")).unwrap_or_else(|| panic!("{:?}", s.notice));
+    assert_eq!((t1.as_str(), a1), ("tcp_check", json!({"host":"a","port":80})));
+    let effects = fx.act(
+        &mut s,
+        Action::Tools(ToolsAction::Finished {
+            run: r1,
+            record: record("tcp_check", json!({}), true, json!({"body":"[9]"})),
+        }),
+    );
+    let (r2, t2, a2, _) = run_effect(&effects).expect("step 2 starts");
+    assert_eq!((t2.as_str(), a2), ("data_query", json!({"filter":".[0].x","input":"[9]"})));
+    fx.act(
+        &mut s,
+        Action::Tools(ToolsAction::Finished { run: r2, record: record("data_query", json!({}), true, json!(9)) }),
+    );
+    assert!(s.notice.as_ref().unwrap().1.contains("chain probe finished"), "{:?}", s.notice);
+}
+
+#[test]
+fn export_and_copy_the_shown_result() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    fx.act(&mut s, Action::Tools(ToolsAction::History(vec![record("tcp_check", json!({}), true, json!([{"a":1}]))])));
+    fx.act(&mut s, Action::User(UserAction::FocusPrev));
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, "e");
+    fx.key(&mut s, KeyCode::Down);
+    let effects = fx.key(&mut s, KeyCode::Enter);
+    let Some(Effect::Export { name, contents }) = effects.first() else { panic!("{effects:?}") };
+    assert!(name.starts_with("tcp_check-2023") && name.ends_with("-1.csv"), "{name}");
+    assert_eq!(contents, "a\n1\n");
+    let effects = fx.chars(&mut s, "y");
+    assert!(matches!(effects.first(), Some(Effect::Copy { text, .. }) if text.contains("\"a\": 1")), "{effects:?}");
+}

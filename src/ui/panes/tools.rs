@@ -1,0 +1,457 @@
+//! The tools pane's boxes: the tool list, the argument form, the output (or a
+//! comparison of two runs) and the run history.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+
+use crate::app::panes::tools::form::{Field, FieldKind, Form};
+use crate::app::panes::tools::list::{Mark, Target};
+use crate::app::panes::tools::runs::{RunState, RunView};
+use crate::app::panes::tools::{ToolsState, chain::Chain};
+use crate::app::{AppState, BoxId};
+use crate::config::theme::{Role, Theme};
+use crate::ui::boxed;
+use crate::ui::widgets::fmt;
+
+/// Where the tools pane's boxes go in `body`.
+pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
+    let (w, h) = (body.width, body.height);
+    if h < 12 || w < 40 {
+        return vec![(s.focus, body)];
+    }
+    if w < 90 {
+        // Stacked; the history takes the list's place while it has focus.
+        let top = if s.focus == BoxId::ToolHistory { BoxId::ToolHistory } else { BoxId::ToolList };
+        let [a, b, c] =
+            Layout::vertical([Constraint::Percentage(30), Constraint::Percentage(35), Constraint::Min(4)]).areas(body);
+        return vec![(top, a), (BoxId::ToolForm, b), (BoxId::ToolOutput, c)];
+    }
+    let lw = (w * 36 / 100).clamp(30, 56);
+    let [left, right] = Layout::horizontal([Constraint::Length(lw), Constraint::Min(20)]).areas(body);
+    let [list, hist] = Layout::vertical([Constraint::Percentage(58), Constraint::Min(5)]).areas(left);
+    let rows = s.tools.form.as_ref().map_or(4, |f| f.fields.len() + 4) as u16;
+    let form_h = rows.clamp(6, (h * 45 / 100).max(6));
+    let [form, out] = Layout::vertical([Constraint::Length(form_h), Constraint::Min(4)]).areas(right);
+    vec![(BoxId::ToolList, list), (BoxId::ToolHistory, hist), (BoxId::ToolForm, form), (BoxId::ToolOutput, out)]
+}
+
+pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme) {
+    let focused = s.focus == id;
+    match id {
+        BoxId::ToolList => list(f, area, focused, &s.tools, t),
+        BoxId::ToolForm => form_box(f, area, focused, &s.tools, t),
+        BoxId::ToolOutput => output(f, area, focused, s, t),
+        _ => history(f, area, focused, s, t),
+    }
+}
+
+fn selected_style(sel: bool, t: &Theme) -> Style {
+    if sel { t.style(Role::Selection) } else { t.style(Role::Text) }
+}
+
+fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
+    let mut title = vec![Span::raw("Tools"), Span::styled(format!(" {}", ts.catalog.len()), t.style(Role::TextDim))];
+    if !ts.chains.is_empty() {
+        title.push(Span::styled(format!(" · {} chains", ts.chains.len()), t.style(Role::TextDim)));
+    }
+    if let Some(q) = ts.filter.as_ref().filter(|_| !ts.filter_editing).map(|q| q.text()).filter(|q| !q.is_empty()) {
+        title.push(Span::styled(format!(" · filter \"{q}\""), t.style(Role::TextAccent)));
+    }
+    let block = boxed(Line::from(title), focused, t);
+    let mut inner = block.inner(area);
+    f.render_widget(block, area);
+    let take_line = |inner: &mut Rect, bottom: bool| -> Option<Rect> {
+        if inner.height < 2 {
+            return None;
+        }
+        inner.height -= 1;
+        let y = if bottom { inner.y + inner.height } else { inner.y };
+        if !bottom {
+            inner.y += 1;
+        }
+        Some(Rect::new(inner.x, y, inner.width, 1))
+    };
+    if let Some((run, _)) = &ts.picking
+        && let Some(r) = take_line(&mut inner, false)
+    {
+        let text = format!("⛓ pick the tool that takes #{run}'s value (Enter)");
+        f.render_widget(Span::styled(text, t.style(Role::StatusWarn).add_modifier(Modifier::BOLD)), r);
+    }
+    if ts.filter_editing
+        && let Some(input) = &ts.filter
+        && let Some(r) = take_line(&mut inner, false)
+    {
+        let [p, i] = Layout::horizontal([Constraint::Length(2), Constraint::Min(1)]).areas(r);
+        f.render_widget(Span::styled("/ ", t.style(Role::TextAccent)), p);
+        f.render_widget(&input.widget(t.style(Role::Input), t.style(Role::InputCursor)), i);
+    }
+    // MCP servers that are not ready, at the bottom.
+    for srv in ts.servers.iter().rev() {
+        let Some(r) = take_line(&mut inner, true) else { break };
+        let (glyph, role) = if srv.ok { ("●", Role::StatusOk) } else { ("◌", Role::StatusWarn) };
+        let line = Line::from(vec![
+            Span::styled(format!("{glyph} "), t.style(role)),
+            Span::styled(format!("{}: {}", srv.name, srv.state), t.style(Role::TextDim)),
+        ]);
+        f.render_widget(Paragraph::new(line), r);
+    }
+    if ts.rows.is_empty() {
+        let msg = if ts.catalog.is_empty() { "  loading tools…" } else { "  no tool matches the filter" };
+        f.render_widget(Span::styled(msg, t.style(Role::TextDim)), Rect { height: inner.height.min(1), ..inner });
+        return;
+    }
+    let visible = inner.height as usize;
+    let off = ts.list_sel.saturating_sub(visible.saturating_sub(1));
+    let wide = inner.width >= 44;
+    let rows = ts.rows.iter().enumerate().skip(off).take(visible).map(|(i, row)| {
+        let sel = i == ts.list_sel;
+        let base = selected_style(sel && focused, t);
+        let (name, source, mutating, desc) = match row.target {
+            Target::Tool(k) => {
+                let tool = &ts.catalog[k];
+                (tool.name.as_str(), tool.source.clone(), tool.mutating, tool.description.as_str())
+            }
+            Target::Chain(k) => (ts.chains[k].name.as_str(), "chain".to_string(), false, ""),
+        };
+        let mark = match (row.mark, row.target) {
+            (Mark::Favorite, _) => "★",
+            (Mark::Recent, _) => "↺",
+            (_, Target::Chain(_)) => "⛓",
+            _ => " ",
+        };
+        let mut name_spans = vec![Span::styled(format!("{}{mark} ", if sel { "▸" } else { " " }), base)];
+        for (ci, ch) in name.chars().enumerate() {
+            let st = if row.hits.contains(&(ci as u32)) {
+                base.patch(t.style(Role::Match)).add_modifier(Modifier::UNDERLINED)
+            } else {
+                base
+            };
+            name_spans.push(Span::styled(ch.to_string(), st));
+        }
+        if mutating {
+            name_spans.push(Span::styled(" ⚠", base.patch(t.style(Role::StatusWarn))));
+        }
+        let mut cells = vec![Cell::from(Line::from(name_spans)), Cell::from(source)];
+        if wide {
+            cells.push(Cell::from(Span::styled(desc.to_string(), t.style(Role::TextDim))));
+        }
+        Row::new(cells).style(base)
+    });
+    let mut widths = vec![Constraint::Min(18), Constraint::Length(11)];
+    if wide {
+        widths = vec![Constraint::Length(26), Constraint::Length(11), Constraint::Min(0)];
+    }
+    f.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+}
+
+fn field_value<'a>(fd: &'a Field, t: &Theme) -> Vec<Span<'a>> {
+    let dim = t.style(Role::TextDim);
+    if fd.text.is_empty() {
+        let hint = match &fd.kind {
+            FieldKind::Bool => "– (not set)".to_string(),
+            FieldKind::Enum(c) => format!("– one of {}", c.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ")),
+            FieldKind::Group => String::new(),
+            _ if fd.description.is_empty() => "(empty)".to_string(),
+            _ => fd.description.clone(),
+        };
+        return vec![Span::styled(hint, dim)];
+    }
+    match &fd.kind {
+        FieldKind::Bool => {
+            let on = fd.text == "true";
+            vec![Span::raw(if on { "[x] true" } else { "[ ] false" })]
+        }
+        FieldKind::Enum(_) => vec![Span::raw(format!("‹ {} ›", fd.text.trim_matches('"')))],
+        _ => {
+            let mut lines = fd.text.lines();
+            let first = lines.next().unwrap_or_default().to_string();
+            let more = lines.count();
+            let mut v = vec![Span::raw(first)];
+            if more > 0 {
+                v.push(Span::styled(format!(" … +{more} lines"), dim));
+            }
+            v
+        }
+    }
+}
+
+fn form_box(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
+    let Some(form) = &ts.form else {
+        let (title, lines) = match ts.selected() {
+            Some(Target::Chain(i)) => (format!("Chain {}", ts.chains[i].name), chain_lines(&ts.chains[i], t)),
+            _ => (
+                "Arguments".to_string(),
+                vec![Line::styled("Select a tool and press Enter to fill in its arguments.", t.style(Role::TextDim))],
+            ),
+        };
+        let block = boxed(Line::raw(title), focused, t);
+        f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+        return;
+    };
+    let tool = ts.tool(&form.tool);
+    let mut title = vec![Span::raw(form.tool.clone())];
+    if let Some(tool) = tool {
+        title.push(Span::styled(format!(" · {}", tool.source), t.style(Role::TextDim)));
+        if tool.mutating {
+            title.push(Span::styled(" · ⚠ changes things", t.style(Role::StatusWarn)));
+        }
+    }
+    if let Some(b) = ts.building.as_ref().filter(|_| ts.form_link.is_some()) {
+        title.push(Span::styled(format!(" · ⛓ {} → {}", b.chain.summary(), form.tool), t.style(Role::TextAccent)));
+    }
+    let block = boxed(Line::from(title), focused, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let desc = tool.map(|t| t.description.as_str()).unwrap_or_default();
+    let [d, fields] =
+        Layout::vertical([Constraint::Length(u16::from(!desc.is_empty())), Constraint::Min(0)]).areas(inner);
+    f.render_widget(Span::styled(desc.to_string(), t.style(Role::TextDim)), d);
+    render_fields(f, fields, focused, form, t);
+}
+
+fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Theme) {
+    if form.fields.is_empty() {
+        f.render_widget(Span::styled("This tool takes no arguments: press r to run it.", t.style(Role::TextDim)), area);
+        return;
+    }
+    let label_w =
+        form.fields.iter().map(|fd| fd.label().chars().count() + fd.depth() * 2 + 2).max().unwrap_or(8).min(24) as u16;
+    // Rows: one per field, plus an error line under a field that has one; the edited field may be taller.
+    let edit_h = |fd: &Field| {
+        if fd.multiline() { (form.editing.as_ref().map_or(1, |e| e.line_count()) as u16 + 1).clamp(3, 8) } else { 1 }
+    };
+    let mut y = area.y;
+    let bottom = area.y + area.height;
+    // Keep the selected field in view: skip fields above it if needed.
+    let height_of = |i: usize, fd: &Field| -> u16 {
+        let h = if i == form.selected && form.editing.is_some() { edit_h(fd) } else { 1 };
+        h + u16::from(fd.error.is_some())
+    };
+    let mut first = 0;
+    while first < form.selected {
+        let used: u16 =
+            form.fields[first..=form.selected].iter().enumerate().map(|(k, fd)| height_of(first + k, fd)).sum();
+        if used <= area.height {
+            break;
+        }
+        first += 1;
+    }
+    for (i, fd) in form.fields.iter().enumerate().skip(first) {
+        if y >= bottom {
+            break;
+        }
+        let sel = i == form.selected && focused;
+        let base = selected_style(sel, t);
+        let indent = "  ".repeat(fd.depth());
+        let label =
+            format!("{}{}{}{}", if sel { "▸" } else { " " }, indent, fd.label(), if fd.required { "*" } else { "" });
+        let lr = Rect::new(area.x, y, label_w.min(area.width), 1);
+        let label_style = if fd.kind == FieldKind::Group { base.add_modifier(Modifier::BOLD) } else { base };
+        f.render_widget(Span::styled(label, label_style), lr);
+        let vx = area.x + label_w + 1;
+        let vw = (area.x + area.width).saturating_sub(vx);
+        let editing = i == form.selected && form.editing.is_some();
+        if editing {
+            let h = edit_h(fd).min(bottom - y);
+            if let Some(ed) = &form.editing {
+                f.render_widget(&ed.widget(t.style(Role::Input), t.style(Role::InputCursor)), Rect::new(vx, y, vw, h));
+            }
+            y += h;
+        } else {
+            let mut spans = field_value(fd, t);
+            if let Some((_, note)) = form.notes.iter().find(|(k, _)| *k == i) {
+                spans.push(Span::styled(format!("  {note}"), t.style(Role::TextAccent)));
+            }
+            f.render_widget(Paragraph::new(Line::from(spans)).style(base), Rect::new(vx, y, vw, 1));
+            y += 1;
+        }
+        if let Some(e) = &fd.error
+            && y < bottom
+        {
+            let er = Rect::new(vx, y, vw, 1);
+            f.render_widget(Span::styled(format!("✗ {e}"), t.style(Role::Error)), er);
+            y += 1;
+        }
+    }
+}
+
+fn chain_lines(c: &Chain, t: &Theme) -> Vec<Line<'static>> {
+    let mut v = vec![Line::styled(format!("{} steps · r runs them in order", c.steps.len()), t.style(Role::TextDim))];
+    for (i, s) in c.steps.iter().enumerate() {
+        let mut spans = vec![Span::styled(format!("{}. ", i + 1), t.style(Role::TextDim)), Span::raw(s.tool.clone())];
+        if let Some(l) = &s.link {
+            spans.push(Span::styled(format!("  {} ← previous | {}", l.arg, l.filter), t.style(Role::TextAccent)));
+        }
+        spans.push(Span::styled(format!("  {}", s.args), t.style(Role::TextDim)));
+        v.push(Line::from(spans));
+    }
+    v
+}
+
+/// `✓ 120 ms`, `✗ 2.1 s`, `⟳ 3 s`, `⊘ cancelled`: a run's state in words and a glyph.
+pub fn run_state(r: &RunView, now: i64, t: &Theme) -> Span<'static> {
+    match r.state {
+        RunState::Running => {
+            Span::styled(format!("⟳ running {}", duration((now - r.started).max(0) as u64)), t.style(Role::StatusInfo))
+        }
+        RunState::Done { ok: true, duration_ms } => {
+            Span::styled(format!("✓ ok {}", duration(duration_ms)), t.style(Role::StatusOk))
+        }
+        RunState::Done { ok: false, duration_ms } => {
+            Span::styled(format!("✗ failed {}", duration(duration_ms)), t.style(Role::StatusFailed))
+        }
+        RunState::Cancelled { .. } => Span::styled("⊘ cancelled".to_string(), t.style(Role::StatusWarn)),
+    }
+}
+
+fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        fmt::age(ms as i64)
+    }
+}
+
+fn output(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
+    let ts = &s.tools;
+    if let Some((a, b, rows)) = &ts.diff {
+        super::tools_diff::render(f, area, focused, (*a, *b, rows), ts, t);
+        return;
+    }
+    let Some(r) = ts.shown_run() else {
+        let block = boxed(Line::raw("Output"), focused, t);
+        let hint = "Run a tool (r) or pick one from the history (Enter) to see its output here.";
+        f.render_widget(
+            Paragraph::new(Span::styled(hint, t.style(Role::TextDim))).block(block).wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    };
+    let mut title = vec![Span::raw(format!("Output #{} {} ", r.id, r.tool)), run_state(r, s.now, t)];
+    if r.dropped > 0 || r.truncated {
+        title.push(Span::styled(" · earlier lines dropped", t.style(Role::TextDim)));
+    }
+    let block = boxed(Line::from(title), focused, t);
+    let mut inner = block.inner(area);
+    f.render_widget(block, area);
+    if let Some(q) = &ts.search
+        && inner.height > 1
+    {
+        let r = Rect::new(inner.x, inner.y, inner.width, 1);
+        inner.y += 1;
+        inner.height -= 1;
+        let count = if ts.matches.is_empty() {
+            " no match".to_string()
+        } else {
+            format!(" {}/{}", ts.match_at + 1, ts.matches.len())
+        };
+        let cw = count.chars().count() as u16;
+        let [p, i, c] =
+            Layout::horizontal([Constraint::Length(2), Constraint::Min(1), Constraint::Length(cw)]).areas(r);
+        f.render_widget(Span::styled("/ ", t.style(Role::TextAccent)), p);
+        f.render_widget(&q.widget(t.style(Role::Input), t.style(Role::InputCursor)), i);
+        f.render_widget(Span::styled(count, t.style(Role::TextDim)), c);
+    }
+    let lines = r.text_lines();
+    let h = inner.height as usize;
+    let max = lines.len().saturating_sub(h);
+    let top = if ts.follow { max } else { ts.scroll.min(max) };
+    let query = ts.search.as_ref().map(|q| q.text().to_lowercase()).unwrap_or_default();
+    let current = ts.matches.get(ts.match_at).copied();
+    let in_result = r.output.len() + usize::from(!r.output.is_empty());
+    let out: Vec<Line> = lines
+        .iter()
+        .enumerate()
+        .skip(top)
+        .take(h)
+        .map(|(i, l)| {
+            let base = if i == in_result && (*l == "result:" || *l == "error:") {
+                t.style(if *l == "error:" { Role::Error } else { Role::TextAccent }).add_modifier(Modifier::BOLD)
+            } else {
+                t.style(Role::Text)
+            };
+            highlight(l, &query, base, Some(i) == current, t)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(out), inner);
+}
+
+/// A line with search hits marked (underlined, and reversed for the current one).
+fn highlight<'a>(line: &'a str, query: &str, base: Style, current: bool, t: &Theme) -> Line<'a> {
+    if query.is_empty() {
+        return Line::styled(line, base);
+    }
+    let lower = line.to_lowercase();
+    if lower.len() != line.len() {
+        // Lowercasing changed byte offsets (rare scripts): mark the whole line.
+        return Line::styled(line, if lower.contains(query) { base.patch(t.style(Role::Match)) } else { base });
+    }
+    let hit = t.style(Role::Match).add_modifier(if current { Modifier::REVERSED } else { Modifier::UNDERLINED });
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(pos) = lower[at..].find(query) {
+        let s = at + pos;
+        spans.push(Span::styled(&line[at..s], base));
+        spans.push(Span::styled(&line[s..s + query.len()], base.patch(hit)));
+        at = s + query.len();
+    }
+    spans.push(Span::styled(&line[at..], base));
+    Line::from(spans)
+}
+
+fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
+    let ts = &s.tools;
+    let title = vec![Span::raw("History"), Span::styled(format!(" {}", ts.runs.len()), t.style(Role::TextDim))];
+    let block = boxed(Line::from(title), focused, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if ts.runs.is_empty() {
+        f.render_widget(
+            Span::styled("  no runs yet", t.style(Role::TextDim)),
+            Rect { height: inner.height.min(1), ..inner },
+        );
+        return;
+    }
+    let visible = inner.height as usize;
+    let off = ts.hist_sel.saturating_sub(visible.saturating_sub(1));
+    let rows = ts.runs.iter().enumerate().skip(off).take(visible).map(|(i, r)| {
+        let sel = i == ts.hist_sel;
+        let base = selected_style(sel && focused, t);
+        let state = run_state(r, s.now, t);
+        let glyph = state.content.chars().next().unwrap_or(' ').to_string();
+        let when = chrono::DateTime::from_timestamp_millis(r.started + i64::from(s.utc_offset_s) * 1000)
+            .map(|d| d.format("%H:%M:%S").to_string())
+            .unwrap_or_default();
+        let mark = if ts.mark == Some(r.id) {
+            "◆"
+        } else if ts.shown == Some(r.id) {
+            "•"
+        } else {
+            " "
+        };
+        Row::new(vec![
+            Cell::from(format!("{}{mark}", if sel { "▸" } else { " " })),
+            Cell::from(Span::styled(glyph, state.style)),
+            Cell::from(format!("#{}", r.id)),
+            Cell::from(r.tool.clone()),
+            Cell::from(Span::styled(when, t.style(Role::TextDim))),
+        ])
+        .style(base)
+    });
+    let widths = [
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Min(8),
+        Constraint::Length(8),
+    ];
+    f.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+}

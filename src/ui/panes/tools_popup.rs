@@ -1,0 +1,80 @@
+//! Popups of the tools pane.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use crate::app::panes::tools::ToolsPopup;
+use crate::app::panes::tools::export::Format;
+use crate::config::theme::{Role, Theme};
+use crate::ui::overlay::{centered, input_line, popup};
+
+fn choices<'a>(items: impl Iterator<Item = String>, selected: usize, t: &Theme) -> Vec<Line<'a>> {
+    items
+        .enumerate()
+        .map(|(i, s)| {
+            let sel = i == selected;
+            let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+            Line::styled(format!("{}{s}", if sel { "▸ " } else { "  " }), style)
+        })
+        .collect()
+}
+
+pub fn render(f: &mut Frame, body: Rect, p: &ToolsPopup, t: &Theme) {
+    match p {
+        ToolsPopup::Confirm { title, lines, .. } => {
+            let area = centered(body, 70, 40, 90);
+            f.render_widget(Clear, area);
+            let text: Vec<Line> = lines.iter().map(|l| Line::styled(l.clone(), t.style(Role::Text))).collect();
+            f.render_widget(Paragraph::new(text).block(popup(title, t)).wrap(Wrap { trim: false }), area);
+        }
+        ToolsPopup::Export { run, selected } => {
+            let area = centered(body, 60, 30, 70);
+            f.render_widget(Clear, area);
+            let title = format!("Export run #{run} (Enter writes the file)");
+            let mut lines = choices(Format::ALL.iter().map(|f| f.label().to_string()), *selected, t);
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("Files go to the exports directory (opsdeck paths).", t.style(Role::TextDim)));
+            f.render_widget(Paragraph::new(lines).block(popup(&title, t)), area);
+        }
+        ToolsPopup::ChainFilter { run, input, preview, .. } => {
+            let area = centered(body, 80, 70, 100);
+            f.render_widget(Clear, area);
+            let title = format!("Chain #{run}: select with jq, then Enter to pick the next tool");
+            let block = popup(&title, t);
+            let inner = block.inner(area);
+            f.render_widget(block, area);
+            if inner.height < 3 {
+                return;
+            }
+            let [q, gap, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+            input_line(f, q, "jq ", input, t);
+            f.render_widget(Span::styled("value:", t.style(Role::TextDim)), gap);
+            let lines: Vec<Line> = match preview {
+                Ok(l) => l.iter().map(|s| Line::styled(s.clone(), t.style(Role::Text))).collect(),
+                Err(e) => vec![Line::styled(format!("✗ {e}"), t.style(Role::Error))],
+            };
+            f.render_widget(Paragraph::new(lines), rest);
+        }
+        ToolsPopup::ChainArg { tool, args, selected, filter, .. } => {
+            let area = centered(body, 60, 50, 80);
+            f.render_widget(Clear, area);
+            let title = format!("Which argument of {tool} takes `{filter}`?");
+            let items = args.iter().map(|(p, ty)| format!("{p}  ({ty})"));
+            f.render_widget(Paragraph::new(choices(items, *selected, t)).block(popup(&title, t)), area);
+        }
+        ToolsPopup::SaveChain { input } => {
+            let mut area = centered(body, 60, 10, 70);
+            area.height = area.height.min(3);
+            f.render_widget(Clear, area);
+            let block = popup("Save chain as (Enter saves, Esc cancels)", t);
+            let inner = block.inner(area);
+            f.render_widget(block, area);
+            if inner.height > 0 {
+                input_line(f, inner, "name ", input, t);
+            }
+        }
+    }
+}

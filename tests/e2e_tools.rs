@@ -1,0 +1,64 @@
+//! The tools pane end to end: the real binary in a pseudo-terminal, read
+//! through vt100. Runs a tool from its form, sees the result, exports it, and
+//! finds the run in the history after a restart.
+
+mod common;
+
+use common::pty::PtySession;
+use common::{OpsdeckEnv, TIMEOUT};
+
+fn expect_ok<T>(r: Result<T, String>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn quit_cleanly(app: &mut PtySession) {
+    expect_ok(app.send("q"));
+    let status = expect_ok(app.wait_exit(TIMEOUT));
+    assert!(status.success(), "q must exit with status 0, got {status:?}\n{}", app.screen_text());
+}
+
+#[test]
+fn run_a_tool_from_its_form_export_it_and_find_it_after_a_restart() {
+    let env = OpsdeckEnv::new();
+    let mut app = env.pty(&[], 140, 40);
+    expect_ok(app.wait_for("the first frame", TIMEOUT, |s| s.contains("1 Metrics")));
+    expect_ok(app.send("3"));
+    expect_ok(app.wait_for("the tool list", TIMEOUT, |s| s.contains("Tools 8") && s.contains("text_stats")));
+    // Fuzzy filter, open the form, fill the multi-line `text` field, run.
+    expect_ok(app.send("/txtst\r"));
+    expect_ok(app.wait_for("text_stats selected", TIMEOUT, |s| s.contains("▸  text_stats")));
+    expect_ok(app.send("\r"));
+    expect_ok(app.wait_for("the form", TIMEOUT, |s| s.contains("▶ text_stats · builtin") && s.contains("top ")));
+    expect_ok(app.send("\x1b[B\r"));
+    expect_ok(app.send("alpha beta alpha\rgamma"));
+    expect_ok(app.wait_for("the field editor", TIMEOUT, |s| s.contains("gamma") && s.contains("Esc done")));
+    expect_ok(app.send("\x1b"));
+    expect_ok(app.wait_for("the field kept", TIMEOUT, |s| s.contains("alpha beta alpha … +1 lines")));
+    expect_ok(app.send("r"));
+    expect_ok(app.wait_for("the result", TIMEOUT, |s| {
+        s.contains("Output #1 text_stats ✓ ok") && s.contains("\"words\": 4") && s.contains("\"lines\": 2")
+    }));
+    // Export the result as JSON.
+    expect_ok(app.send("e"));
+    expect_ok(app.wait_for("the export popup", TIMEOUT, |s| s.contains("Export run #1")));
+    expect_ok(app.send("\r"));
+    expect_ok(app.wait_for("the export notice", TIMEOUT, |s| s.contains("exported to")));
+    let dir = env.root().join("data/opsdeck/exports");
+    let files: Vec<_> = std::fs::read_dir(&dir).expect("the exports directory").flatten().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(files[0].path()).expect("the export");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!((v["tool"].as_str(), v["result"]["words"].as_u64()), (Some("text_stats"), Some(4)));
+    quit_cleanly(&mut app);
+
+    // The run is in the history after a restart; Enter shows it again.
+    let mut app = env.pty(&[], 140, 40);
+    expect_ok(app.wait_for("the first frame", TIMEOUT, |s| s.contains("1 Metrics")));
+    expect_ok(app.send("3"));
+    expect_ok(app.wait_for("the history", TIMEOUT, |s| s.contains("History 1") && s.contains("#1    text_stats")));
+    expect_ok(app.send("\x1b[Z\r"));
+    expect_ok(app.wait_for("the old output", TIMEOUT, |s| {
+        s.contains("Output #1 text_stats ✓ ok") && s.contains("\"words\": 4")
+    }));
+    quit_cleanly(&mut app);
+}
