@@ -221,3 +221,43 @@ fn check_all_reports_every_file() {
     assert!(errs[0].path.ends_with("default.toml") && errs[0].line == 2, "{}", errs[0]);
     assert!(errs[1].path.ends_with("emacs.toml") && errs[1].message.contains("<C-Frob>"), "{}", errs[1]);
 }
+
+/// The actions table of docs/keymaps.md, built from the bundled keymaps.
+fn actions_table() -> String {
+    let maps = [Keymap::load("default", None).expect("default"), Keymap::load("emacs", None).expect("emacs")];
+    let cell = |km: &Keymap, a: UserAction| {
+        KeyContext::ALL
+            .iter()
+            .filter_map(|ctx| {
+                let keys: Vec<String> = km
+                    .bindings(*ctx)
+                    .iter()
+                    .filter(|b| b.action == a)
+                    .map(|b| format!("`{}`", format_keys(&b.keys)))
+                    .collect();
+                (!keys.is_empty()).then(|| format!("{}: {}", ctx.name(), keys.join(" ")))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut out = String::from("| action | what it does | default | emacs |\n| --- | --- | --- | --- |\n");
+    for a in UserAction::ALL {
+        out.push_str(&format!("| `{}` | {} | {} | {} |\n", a.name(), a.desc(), cell(&maps[0], *a), cell(&maps[1], *a)));
+    }
+    out
+}
+
+/// docs/keymaps.md lists every action with its bundled keys; `UPDATE_DOCS=1` rewrites the table.
+#[test]
+fn docs_list_every_action_with_its_keys() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keymaps.md");
+    let doc = std::fs::read_to_string(path).expect("docs/keymaps.md");
+    let start = doc.find("| action | what it does |").expect("the actions table");
+    let end = start + doc[start..].find("\n\n").expect("the end of the table") + 1;
+    let want = actions_table();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(path, format!("{}{}{}", &doc[..start], want, &doc[end..])).expect("writing the docs");
+        return;
+    }
+    assert!(doc[start..end] == want, "docs/keymaps.md is out of date: run UPDATE_DOCS=1 cargo test --lib docs_list");
+}
