@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 mod host;
+pub mod alerts;
 pub mod tools;
 pub mod wire;
 pub use host::{DiskInfo, HostSnapshot, NetInfo, ProcInfo};
