@@ -2,6 +2,7 @@
 //!
 //! The same `Engine` runs inside the TUI and (with later issues) `opsdeck serve`.
 
+pub mod alerts;
 pub mod bus;
 pub mod metrics;
 pub mod store;

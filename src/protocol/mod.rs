@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-mod host;
 pub mod alerts;
+mod host;
 pub mod tools;
 pub mod wire;
 pub use host::{DiskInfo, HostSnapshot, NetInfo, ProcInfo};

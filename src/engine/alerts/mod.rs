@@ -1,0 +1,6 @@
+//! Alerts: rules over metric series and health checks, with the pending →
+//! firing → resolved life of each alert (DESIGN.md §4).
+
+pub mod eval;
+pub mod expr;
+pub mod rules;

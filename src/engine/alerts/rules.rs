@@ -1,0 +1,312 @@
+//! Alert rule files: `alerts/*.toml` in the config dir, each with `[[rule]]`
+//! and `[[check]]` tables, plus the bundled defaults. Errors are located
+//! (`file:line:col`) like every other config error.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::expr::{self, Condition};
+use crate::config::ConfigError;
+use crate::config::settings::parse_duration;
+use crate::protocol::alerts::Severity;
+
+/// The bundled rules (CPU, memory, disk full, disk filling, load).
+pub const BUNDLED: &str = include_str!("../../../assets/alerts/default.toml");
+pub const BUNDLED_PATH: &str = "<bundled>/alerts/default.toml";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub condition: Condition,
+    /// The condition as written (for the pane).
+    pub expr: String,
+    pub for_: Duration,
+    pub keep_firing_for: Duration,
+    pub severity: Severity,
+    pub labels: BTreeMap<String, String>,
+    /// `{{value}}`, `{{instance}}` and `{{labels.NAME}}` are filled in.
+    pub summary: String,
+    pub enabled: bool,
+    /// Where it was defined (`file`), for messages.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe {
+    Http { url: String, expect_status: Option<u16>, body_match: Option<String>, cert_days: Option<u32> },
+    Tcp { addr: String },
+    Dns { name: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub name: String,
+    pub probe: Probe,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Consecutive failures before the check counts as failing.
+    pub retries: u32,
+    /// Slower than this counts as a failure.
+    pub latency: Option<Duration>,
+    pub severity: Severity,
+    pub labels: BTreeMap<String, String>,
+    pub enabled: bool,
+    pub file: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileToml {
+    #[serde(default)]
+    rule: Vec<RuleToml>,
+    #[serde(default)]
+    check: Vec<CheckToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleToml {
+    name: Spanned<String>,
+    condition: Spanned<String>,
+    #[serde(rename = "for", default)]
+    for_: Option<Spanned<String>>,
+    #[serde(default)]
+    keep_firing_for: Option<Spanned<String>>,
+    #[serde(default)]
+    severity: Option<Spanned<String>>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckToml {
+    name: Spanned<String>,
+    #[serde(default)]
+    http: Option<String>,
+    #[serde(default)]
+    tcp: Option<String>,
+    #[serde(default)]
+    dns: Option<String>,
+    #[serde(default)]
+    interval: Option<Spanned<String>>,
+    #[serde(default)]
+    timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    retries: Option<u32>,
+    #[serde(default)]
+    latency: Option<Spanned<String>>,
+    #[serde(default)]
+    expect_status: Option<u16>,
+    #[serde(default)]
+    body_match: Option<String>,
+    #[serde(default)]
+    cert_days: Option<u32>,
+    #[serde(default)]
+    severity: Option<Spanned<String>>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+const HINT: &str = "see docs/alerts.md for the rule and check tables";
+
+/// Parse one rule file.
+pub fn parse(path: &str, src: &str) -> Result<RuleSet, ConfigError> {
+    let f: FileToml = toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e, HINT))?;
+    let at = |span: std::ops::Range<usize>, msg: String, hint: &str| ConfigError::at(path, src, Some(span), msg, hint);
+    let dur = |v: &Option<Spanned<String>>, default: Duration| -> Result<Duration, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(s) => parse_duration(s.get_ref()).map_err(|m| at(s.span(), m, "durations look like 30s, 5m, 1h")),
+        }
+    };
+    let sev = |v: &Option<Spanned<String>>, default: Severity| -> Result<Severity, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(s) => Severity::from_name(s.get_ref()).ok_or_else(|| {
+                at(s.span(), format!("unknown severity {:?}", s.get_ref()), "use info, warning or critical")
+            }),
+        }
+    };
+    let mut set = RuleSet::default();
+    for r in f.rule {
+        let name = r.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(at(r.name.span(), "a rule needs a name".into(), HINT));
+        }
+        let text = r.condition.get_ref();
+        let condition = expr::parse(text).map_err(|e| {
+            // The span includes the opening quote.
+            let start = r.condition.span().start + 1 + e.at;
+            at(start..start + 1, e.message, "conditions look like `cpu.total > 90` (see docs/alerts.md)")
+        })?;
+        set.rules.push(Rule {
+            summary: r.summary.unwrap_or_else(|| format!("{name}: {text} (value {{{{value}}}})")),
+            name,
+            expr: text.clone(),
+            condition,
+            for_: dur(&r.for_, Duration::ZERO)?,
+            keep_firing_for: dur(&r.keep_firing_for, Duration::ZERO)?,
+            severity: sev(&r.severity, Severity::Warning)?,
+            labels: r.labels,
+            enabled: r.enabled,
+            file: path.to_string(),
+        });
+    }
+    for c in f.check {
+        let name = c.name.get_ref().trim().to_string();
+        let probe = match (c.http, c.tcp, c.dns) {
+            (Some(url), None, None) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(at(c.name.span(), format!("check {name}: {url:?} is not an http(s) URL"), HINT));
+                }
+                Probe::Http { url, expect_status: c.expect_status, body_match: c.body_match, cert_days: c.cert_days }
+            }
+            (None, Some(addr), None) => Probe::Tcp { addr },
+            (None, None, Some(name)) => Probe::Dns { name },
+            _ => {
+                return Err(at(
+                    c.name.span(),
+                    format!("check {name} needs exactly one of http, tcp or dns"),
+                    "e.g. http = \"https://host/health\", tcp = \"db:5432\" or dns = \"example.com\"",
+                ));
+            }
+        };
+        set.checks.push(Check {
+            name,
+            probe,
+            interval: dur(&c.interval, Duration::from_secs(30))?,
+            timeout: dur(&c.timeout, Duration::from_secs(5))?,
+            retries: c.retries.unwrap_or(1).max(1),
+            latency: c.latency.as_ref().map(|_| dur(&c.latency, Duration::ZERO)).transpose()?,
+            severity: sev(&c.severity, Severity::Critical)?,
+            labels: c.labels,
+            enabled: c.enabled,
+            file: path.to_string(),
+        });
+    }
+    Ok(set)
+}
+
+/// The bundled rules, then every `*.toml` in `dir` (sorted). A later rule or
+/// check of the same name replaces an earlier one. All errors are returned.
+pub fn load(dir: Option<&Path>) -> (RuleSet, Vec<ConfigError>) {
+    let mut errors = Vec::new();
+    let mut set = parse(BUNDLED_PATH, BUNDLED).unwrap_or_else(|e| {
+        errors.push(e);
+        RuleSet::default()
+    });
+    let mut files: Vec<_> = dir
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for p in files {
+        let shown = p.display().to_string();
+        let parsed = std::fs::read_to_string(&p)
+            .map_err(|e| ConfigError::file(&shown, format!("cannot read: {e}"), "check the file's permissions"))
+            .and_then(|src| parse(&shown, &src));
+        match parsed {
+            Ok(more) => {
+                for r in more.rules {
+                    set.rules.retain(|x| x.name != r.name);
+                    set.rules.push(r);
+                }
+                for c in more.checks {
+                    set.checks.retain(|x| x.name != c.name);
+                    set.checks.push(c);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (set, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_rules_parse() {
+        let set = parse(BUNDLED_PATH, BUNDLED).unwrap();
+        let names: Vec<_> = set.rules.iter().map(|r| r.name.as_str()).collect();
+        for want in ["cpu_high", "memory_high", "disk_full", "disk_filling", "load_high"] {
+            assert!(names.contains(&want), "{want} in {names:?}");
+        }
+        assert!(set.checks.is_empty(), "no health check is bundled: they need your addresses");
+    }
+
+    #[test]
+    fn rules_and_checks_with_defaults() {
+        let src = r#"
+[[rule]]
+name = "hot"
+condition = "cpu.total > 90"
+for = "5m"
+keep_firing_for = "1m"
+severity = "critical"
+labels = { team = "infra" }
+
+[[check]]
+name = "api"
+http = "https://api.example.com/health"
+expect_status = 200
+latency = "500ms"
+retries = 3
+"#;
+        let set = parse("a.toml", src).unwrap();
+        let r = &set.rules[0];
+        assert_eq!(
+            (r.for_, r.keep_firing_for, r.severity),
+            (Duration::from_secs(300), Duration::from_secs(60), Severity::Critical)
+        );
+        assert_eq!(r.summary, "hot: cpu.total > 90 (value {{value}})");
+        let c = &set.checks[0];
+        assert_eq!(
+            (c.interval, c.timeout, c.retries, c.latency),
+            (Duration::from_secs(30), Duration::from_secs(5), 3, Some(Duration::from_millis(500)))
+        );
+        assert!(matches!(&c.probe, Probe::Http { expect_status: Some(200), .. }));
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let e = parse("a.toml", "[[rule]]\nname = \"x\"\ncondition = \"cpu.total >> 9\"\n").unwrap_err();
+        assert_eq!((e.line, e.col), (3, 25), "{e}");
+        let e = parse("a.toml", "[[rule]]\nname = \"x\"\ncondition = \"cpu.total > 9\"\nfor = \"5 parsecs\"\n")
+            .unwrap_err();
+        assert_eq!((e.line, e.col), (4, 7), "{e}");
+        let e = parse("a.toml", "[[rule]]\nname = \"x\"\ncondition = \"cpu.total > 9\"\nseverity = \"dire\"\n")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("a.toml:4:12: unknown severity"), "{e}");
+        let e = parse("a.toml", "[[check]]\nname = \"c\"\nhttp = \"x\"\ntcp = \"y:1\"\n").unwrap_err();
+        assert!(e.message.contains("exactly one"), "{e}");
+        let e = parse("a.toml", "[[rule]]\nname = \"x\"\nwhen = 1\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+    }
+}
