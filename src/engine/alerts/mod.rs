@@ -1,6 +1,7 @@
 //! Alerts: rules over metric series and health checks, with the pending →
 //! firing → resolved life of each alert (DESIGN.md §4).
 
+pub mod checks;
 pub mod eval;
 pub mod expr;
 pub mod rules;
