@@ -62,6 +62,8 @@ struct Inner {
     /// Highest seq appended to the log / known to be on disk (group commit).
     appended: watch::Sender<u64>,
     durable: watch::Sender<u64>,
+    /// The alert engine, once started.
+    alerts: Mutex<Option<alerts::core::AlertCore>>,
 }
 
 /// Why a command was refused.
@@ -114,6 +116,7 @@ impl Engine {
             writer: Mutex::new(()),
             appended: watch::Sender::new(head),
             durable: watch::Sender::new(head),
+            alerts: Mutex::new(None),
         };
         Ok(Engine { inner: Arc::new(inner) })
     }
@@ -182,7 +185,11 @@ impl Engine {
         };
         let (reset, backlog) = match resumable {
             Some(events) => (false, events),
-            None => (since.is_some(), vec![Arc::new(self.history_event()?)]),
+            None => {
+                let mut first = vec![Arc::new(self.history_event()?)];
+                first.extend(self.alerts_event().map(Arc::new));
+                (since.is_some(), first)
+            }
         };
         Ok(StreamStart { epoch, head_seq: head, reset, backlog, live })
     }
@@ -263,6 +270,7 @@ impl Engine {
                 self.write_pending()?;
                 serde_json::json!({ "seq": env.seq })
             }
+            other => self.alert_command(other)?,
         };
         self.inner.store.put_command_result(id, &result)?;
         Ok(result)

@@ -54,6 +54,7 @@ pub struct Store {
     commands: sled::Tree,
     outbox: sled::Tree,
     tool_runs: sled::Tree,
+    alerts: sled::Tree,
     ui: sled::Tree,
     dict: Mutex<Dict>,
     path: PathBuf,
@@ -93,6 +94,7 @@ impl Store {
         let outbox = db.open_tree("outbox")?;
         let tool_runs = db.open_tree("tool_history")?;
         let ui = db.open_tree("ui")?;
+        let alerts = db.open_tree("alerts")?;
         let store = Store {
             db,
             meta,
@@ -101,6 +103,7 @@ impl Store {
             commands,
             outbox,
             tool_runs,
+            alerts,
             ui,
             dict: Mutex::new(Dict::default()),
             path,
@@ -389,6 +392,61 @@ impl Store {
             n += 1;
         }
         self.tool_runs.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// The alert engine's state (alerts, silences, disabled rules) as one JSON record.
+    pub fn alerts_state(&self) -> Result<Option<serde_json::Value>> {
+        match self.alerts.get("state")? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt { tree: "alerts", what: e.to_string() }),
+        }
+    }
+
+    pub fn put_alerts_state(&self, state: &serde_json::Value) -> Result<()> {
+        self.alerts.insert("state", serde_json::to_vec(state).unwrap_or_default())?;
+        self.alerts.flush()?;
+        Ok(())
+    }
+
+    /// Append alert transitions (key `t` + time + a unique id, so they scan in time order).
+    pub fn append_transitions(&self, ts: &[crate::protocol::alerts::Transition]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for t in ts {
+            let mut key = b"t".to_vec();
+            key.extend(t.at.to_be_bytes());
+            key.extend(self.db.generate_id()?.to_be_bytes());
+            batch.insert(key, serde_json::to_vec(t).unwrap_or_default());
+        }
+        self.alerts.apply_batch(batch)?;
+        self.alerts.flush()?;
+        Ok(())
+    }
+
+    /// The newest `n` transitions, oldest first.
+    pub fn transitions(&self, n: usize) -> Result<Vec<crate::protocol::alerts::Transition>> {
+        let mut out = Vec::new();
+        for kv in self.alerts.scan_prefix(b"t").rev().take(n) {
+            let (_, v) = kv?;
+            out.push(
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "alerts", what: e.to_string() })?,
+            );
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Keep the newest `keep` transitions.
+    pub fn prune_transitions(&self, keep: usize) -> Result<usize> {
+        let keys: Vec<_> = self.alerts.scan_prefix(b"t").keys().collect::<std::result::Result<_, _>>()?;
+        let mut batch = sled::Batch::default();
+        let n = keys.len().saturating_sub(keep);
+        for k in keys.into_iter().take(n) {
+            batch.remove(k);
+        }
+        self.alerts.apply_batch(batch)?;
         Ok(n)
     }
 

@@ -151,3 +151,35 @@ pub struct Delivery {
     /// `None` when delivered.
     pub error: Option<String>,
 }
+
+/// A rule or health check as the pane lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleStatus {
+    pub name: String,
+    /// `rule` or `check`.
+    pub kind: String,
+    /// The condition, or what the check probes.
+    pub detail: String,
+    pub severity: Severity,
+    pub enabled: bool,
+    /// Recent response times of a check, oldest first (ms; NaN = failed).
+    #[serde(default)]
+    pub latency_ms: Vec<f32>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// The alert engine's state after a change: every alert it still shows, the
+/// transitions and deliveries since the last update, silences, rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertsUpdate {
+    pub alerts: Vec<Alert>,
+    #[serde(default)]
+    pub transitions: Vec<Transition>,
+    #[serde(default)]
+    pub silences: Vec<Silence>,
+    #[serde(default)]
+    pub rules: Vec<RuleStatus>,
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+}

@@ -25,6 +25,7 @@ pub const LOCAL_SOURCE: &str = "local";
 #[serde(rename_all = "snake_case")]
 pub enum Topic {
     Metrics,
+    Alerts,
 }
 
 /// One sequenced event from a source.
@@ -51,6 +52,8 @@ pub enum Event {
     SeriesSamples(Box<SeriesSnapshot>),
     /// A note on the engine's timeline ("deploy started"), from an `annotate` command.
     Annotation { text: String, author: String },
+    /// The alert engine's state changed.
+    Alerts(Box<alerts::AlertsUpdate>),
 }
 
 /// Something a client asks an engine to do. Sent with an id; replaying an id
@@ -64,6 +67,16 @@ pub enum Command {
         #[serde(default)]
         author: String,
     },
+    /// "I'm on it": the alert stays visible and stops notifying until it resolves.
+    Ack { alert: String, note: String, by: String },
+    /// Take back an acknowledgement.
+    Unack { alert: String },
+    /// Mute alerts whose labels match, for `minutes`.
+    Silence { matchers: Vec<alerts::Matcher>, minutes: u32, comment: String, by: String },
+    /// End a silence now.
+    Unsilence { id: String },
+    /// Turn a rule or health check on or off.
+    SetRuleEnabled { name: String, enabled: bool },
 }
 
 /// History of a set of named series, per storage tier.

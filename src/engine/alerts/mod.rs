@@ -2,6 +2,8 @@
 //! firing → resolved life of each alert (DESIGN.md §4).
 
 pub mod checks;
+pub mod core;
 pub mod eval;
 pub mod expr;
 pub mod rules;
+pub mod service;

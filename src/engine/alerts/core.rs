@@ -1,0 +1,451 @@
+//! The alert engine's state: rules and checks with their evaluator, silences,
+//! acknowledgements, and persistence. Synchronous; the service task feeds it
+//! samples, check outcomes and the time, and publishes what it returns.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::checks::{CheckState, Outcome};
+use super::eval::{Evaluator, Observation, Samples};
+use super::rules::{Probe, RuleSet};
+use crate::engine::store::Store;
+use crate::protocol::alerts::{
+    Ack, Alert, AlertState, AlertsUpdate, MatchOp, Matcher, RuleStatus, Silence, Transition,
+};
+use crate::protocol::{Command, Ts};
+
+/// Resolved alerts stay on screen this long.
+pub const KEEP_RESOLVED: Duration = Duration::from_secs(3600);
+/// Transitions kept in the store.
+pub const TRANSITIONS_KEPT: usize = 10_000;
+/// Transitions sent with the first update (the timeline after a restart).
+const TIMELINE_LOADED: usize = 500;
+/// Longest silence.
+const MAX_SILENCE_MIN: u32 = 60 * 24 * 30;
+
+pub struct AlertCore {
+    pub rules: RuleSet,
+    disabled: BTreeSet<String>,
+    pub eval: Evaluator,
+    pub samples: Samples,
+    pub checks: BTreeMap<String, CheckState>,
+    pub silences: Vec<Silence>,
+    fresh: Vec<Transition>,
+    next_silence: u64,
+}
+
+fn silence_matches(s: &Silence, labels: &BTreeMap<String, String>, now: Ts) -> bool {
+    s.active(now)
+        && s.matchers.iter().all(|m| {
+            let v = labels.get(&m.name).map_or("", String::as_str);
+            match m.op {
+                MatchOp::Eq => v == m.value,
+                MatchOp::NotEq => v != m.value,
+                MatchOp::Re | MatchOp::NotRe => {
+                    let re = regex_lite_full(&m.value, v);
+                    (m.op == MatchOp::Re) == re
+                }
+            }
+        })
+}
+
+/// A whole-value match for `=~`: `|` alternatives and a trailing `.*` wildcard,
+/// the forms silences use in practice.
+fn regex_lite_full(pattern: &str, v: &str) -> bool {
+    pattern.split('|').any(|alt| match alt.strip_suffix(".*") {
+        Some(prefix) => v.starts_with(prefix),
+        None => alt == v,
+    })
+}
+
+/// The labels a silence sees: the alert's own, plus `alertname` and `severity`.
+pub fn match_labels(a: &Alert) -> BTreeMap<String, String> {
+    let mut l = a.labels.clone();
+    l.insert("alertname".into(), a.rule.clone());
+    l.insert("severity".into(), a.severity.name().into());
+    l
+}
+
+impl AlertCore {
+    /// A core for `rules`, with the state persisted in `store` (if any) restored.
+    pub fn new(rules: RuleSet, store: Option<&Store>) -> AlertCore {
+        let mut core = AlertCore {
+            rules,
+            disabled: BTreeSet::new(),
+            eval: Evaluator::default(),
+            samples: Samples::new(Duration::from_secs(10), Duration::from_secs(2 * 3600)),
+            checks: BTreeMap::new(),
+            silences: Vec::new(),
+            fresh: Vec::new(),
+            next_silence: 1,
+        };
+        let saved = store.and_then(|s| s.alerts_state().ok().flatten());
+        if let Some(v) = saved {
+            let alerts: Vec<Alert> = serde_json::from_value(v["alerts"].clone()).unwrap_or_default();
+            core.eval.alerts = alerts.into_iter().map(|a| (a.id.clone(), a)).collect();
+            core.silences = serde_json::from_value(v["silences"].clone()).unwrap_or_default();
+            core.disabled = serde_json::from_value(v["disabled"].clone()).unwrap_or_default();
+            core.next_silence = v["next_silence"].as_u64().unwrap_or(1);
+        }
+        core
+    }
+
+    pub fn enabled(&self, name: &str) -> bool {
+        !self.disabled.contains(name)
+            && (self.rules.rules.iter().find(|r| r.name == name).map(|r| r.enabled))
+                .or(self.rules.checks.iter().find(|c| c.name == name).map(|c| c.enabled))
+                .unwrap_or(false)
+    }
+
+    pub fn ingest(&mut self, ts: Ts, values: &[(String, f32)]) {
+        self.samples.push(ts, values);
+    }
+
+    /// Evaluate every enabled rule at `now`.
+    pub fn evaluate(&mut self, now: Ts) {
+        let rules: Vec<_> = self.rules.rules.iter().filter(|r| self.enabled(&r.name)).cloned().collect();
+        for r in &rules {
+            let t = self.eval.eval_rule(r, &self.samples, now);
+            self.fresh.extend(t);
+        }
+        // A disabled rule's alerts resolve.
+        let off: Vec<Alert> = self
+            .eval
+            .alerts
+            .values()
+            .filter(|a| a.state != AlertState::Resolved && !self.enabled(&a.rule))
+            .cloned()
+            .collect();
+        for a in off {
+            let o = Observation {
+                rule: &a.rule,
+                origin: &a.origin,
+                labels: a.labels.clone(),
+                severity: a.severity,
+                summary: &a.summary,
+                series: a.series.clone(),
+                holds: false,
+                value: a.value,
+                for_: Duration::ZERO,
+                keep_firing_for: Duration::ZERO,
+            };
+            self.fresh.extend(self.eval.observe(o, now));
+        }
+        self.eval.forget_resolved(now - KEEP_RESOLVED.as_millis() as i64);
+        self.silences.retain(|s| s.ends > now - KEEP_RESOLVED.as_millis() as i64);
+    }
+
+    /// A health check's probe came back.
+    pub fn check_outcome(&mut self, name: &str, o: Outcome, now: Ts) {
+        let Some(check) = self.rules.checks.iter().find(|c| c.name == name).cloned() else { return };
+        let enabled = self.enabled(name);
+        let st = self.checks.entry(name.to_string()).or_default();
+        st.record(o.clone());
+        if !enabled {
+            return;
+        }
+        let failing = st.failing(check.retries);
+        let summary = match (&o.error, failing) {
+            (Some(e), true) => format!("{name}: {e}"),
+            _ => format!("{name}: healthy"),
+        };
+        let series = match &check.probe {
+            Probe::Http { url, .. } => url.clone(),
+            Probe::Tcp { addr } => addr.clone(),
+            Probe::Dns { name } => name.clone(),
+        };
+        let obs = Observation {
+            rule: name,
+            origin: "check",
+            labels: check.labels.clone(),
+            severity: check.severity,
+            summary: &summary,
+            series: Some(format!("check:{series}")),
+            holds: failing,
+            value: o.latency_ms,
+            for_: Duration::ZERO,
+            keep_firing_for: Duration::ZERO,
+        };
+        self.fresh.extend(self.eval.observe(obs, now));
+    }
+
+    /// Apply a command from the pane (or a remote client).
+    pub fn command(&mut self, cmd: Command, now: Ts) -> Result<Value, String> {
+        match cmd {
+            Command::Ack { alert, note, by } => {
+                let a = self.eval.alerts.get_mut(&alert).ok_or(format!("no alert {alert:?}"))?;
+                if a.state == AlertState::Resolved {
+                    return Err(format!("{alert} is resolved already"));
+                }
+                a.ack = Some(Ack { by, note: note.trim().chars().take(500).collect(), at: now });
+                Ok(json!({"acknowledged": alert}))
+            }
+            Command::Unack { alert } => {
+                let a = self.eval.alerts.get_mut(&alert).ok_or(format!("no alert {alert:?}"))?;
+                a.ack = None;
+                Ok(json!({"unacknowledged": alert}))
+            }
+            Command::Silence { matchers, minutes, comment, by } => {
+                if matchers.is_empty() {
+                    return Err("a silence needs at least one matcher".into());
+                }
+                if minutes == 0 || minutes > MAX_SILENCE_MIN {
+                    return Err(format!("a silence lasts 1 to {MAX_SILENCE_MIN} minutes"));
+                }
+                let id = format!("s{}", self.next_silence);
+                self.next_silence += 1;
+                self.silences.push(Silence {
+                    id: id.clone(),
+                    matchers,
+                    starts: now,
+                    ends: now + i64::from(minutes) * 60_000,
+                    created_by: by,
+                    comment,
+                    origin: "local".into(),
+                });
+                Ok(json!({"silence": id}))
+            }
+            Command::Unsilence { id } => {
+                let s = self.silences.iter_mut().find(|s| s.id == id).ok_or(format!("no silence {id:?}"))?;
+                s.ends = s.ends.min(now);
+                Ok(json!({"expired": id}))
+            }
+            Command::SetRuleEnabled { name, enabled } => {
+                if !self.rules.rules.iter().any(|r| r.name == name) && !self.rules.checks.iter().any(|c| c.name == name)
+                {
+                    return Err(format!("no rule or check named {name:?}"));
+                }
+                if enabled {
+                    self.disabled.remove(&name);
+                } else {
+                    self.disabled.insert(name.clone());
+                }
+                self.evaluate(now);
+                Ok(json!({"rule": name, "enabled": enabled}))
+            }
+            Command::Annotate { .. } => Err("not an alert command".into()),
+        }
+    }
+
+    /// Which silences mute which alerts, now.
+    fn apply_silences(&mut self, now: Ts) {
+        for a in self.eval.alerts.values_mut() {
+            let labels = match_labels(a);
+            a.silenced_by =
+                self.silences.iter().filter(|s| silence_matches(s, &labels, now)).map(|s| s.id.clone()).collect();
+        }
+    }
+
+    pub fn rule_statuses(&self) -> Vec<RuleStatus> {
+        let mut v: Vec<RuleStatus> = self
+            .rules
+            .rules
+            .iter()
+            .map(|r| RuleStatus {
+                name: r.name.clone(),
+                kind: "rule".into(),
+                detail: r.expr.clone(),
+                severity: r.severity,
+                enabled: self.enabled(&r.name),
+                latency_ms: Vec::new(),
+                last_error: None,
+            })
+            .collect();
+        for c in &self.rules.checks {
+            let st = self.checks.get(&c.name);
+            v.push(RuleStatus {
+                name: c.name.clone(),
+                kind: "check".into(),
+                detail: match &c.probe {
+                    Probe::Http { url, .. } => format!("http {url}"),
+                    Probe::Tcp { addr } => format!("tcp {addr}"),
+                    Probe::Dns { name } => format!("dns {name}"),
+                },
+                severity: c.severity,
+                enabled: self.enabled(&c.name),
+                latency_ms: st
+                    .map(|s| {
+                        s.history
+                            .iter()
+                            .map(|o| if o.ok { o.latency_ms.unwrap_or(0.0) as f32 } else { f32::NAN })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                last_error: st.and_then(|s| s.last()).and_then(|o| o.error.clone()),
+            });
+        }
+        v
+    }
+
+    /// The state to announce (and persist); `with_timeline` adds stored transitions.
+    pub fn update(&mut self, now: Ts, with_timeline: bool, store: Option<&Store>) -> AlertsUpdate {
+        self.apply_silences(now);
+        let fresh = std::mem::take(&mut self.fresh);
+        if let Some(store) = store {
+            if !fresh.is_empty()
+                && let Err(e) = store.append_transitions(&fresh)
+            {
+                tracing::warn!("saving alert transitions: {e}");
+            }
+            let state = json!({
+                "alerts": self.eval.alerts.values().collect::<Vec<_>>(),
+                "silences": self.silences,
+                "disabled": self.disabled,
+                "next_silence": self.next_silence,
+            });
+            if let Err(e) = store.put_alerts_state(&state) {
+                tracing::warn!("saving the alert state: {e}");
+            }
+        }
+        let transitions = if with_timeline {
+            store.and_then(|s| s.transitions(TIMELINE_LOADED).ok()).unwrap_or_else(|| fresh.clone())
+        } else {
+            fresh
+        };
+        AlertsUpdate {
+            alerts: self.eval.alerts.values().cloned().collect(),
+            transitions,
+            silences: self.silences.clone(),
+            rules: self.rule_statuses(),
+            deliveries: Vec::new(),
+        }
+    }
+
+    /// The current state with the stored timeline, for a new subscriber.
+    pub fn snapshot(&self, store: &Store) -> AlertsUpdate {
+        AlertsUpdate {
+            alerts: self.eval.alerts.values().cloned().collect(),
+            transitions: store.transitions(TIMELINE_LOADED).unwrap_or_default(),
+            silences: self.silences.clone(),
+            rules: self.rule_statuses(),
+            deliveries: Vec::new(),
+        }
+    }
+
+    /// What decides whether an update is worth announcing.
+    pub fn signature(&self) -> Vec<(String, AlertState, usize, bool)> {
+        self.eval.alerts.values().map(|a| (a.id.clone(), a.state, a.silenced_by.len(), a.ack.is_some())).collect()
+    }
+
+    /// Transitions not yet announced.
+    pub fn has_fresh(&self) -> bool {
+        !self.fresh.is_empty()
+    }
+
+    pub fn prune(store: &Store) {
+        if let Err(e) = store.prune_transitions(TRANSITIONS_KEPT) {
+            tracing::warn!("pruning alert transitions: {e}");
+        }
+    }
+}
+
+/// Matchers that pick exactly one alert (its rule and labels), for "silence this".
+pub fn matchers_for(a: &Alert) -> Vec<Matcher> {
+    let mut m = vec![Matcher { name: "alertname".into(), op: MatchOp::Eq, value: a.rule.clone() }];
+    m.extend(a.labels.iter().map(|(k, v)| Matcher { name: k.clone(), op: MatchOp::Eq, value: v.clone() }));
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::alerts::rules::parse;
+
+    const S: i64 = 1000;
+
+    fn core_with(src: &str, store: Option<&Store>) -> AlertCore {
+        AlertCore::new(parse("t.toml", src).unwrap(), store)
+    }
+
+    const RULE: &str = "[[rule]]\nname = \"hot\"\ncondition = \"cpu.total > 90\"\nlabels = { team = \"db\" }\n";
+
+    #[test]
+    fn ack_clears_on_resolve_and_silences_mute_by_labels() {
+        let mut c = core_with(RULE, None);
+        c.ingest(0, &[("cpu.total".into(), 95.0)]);
+        c.evaluate(0);
+        let u = c.update(0, false, None);
+        assert_eq!((u.alerts.len(), u.transitions.len()), (1, 1));
+        let id = u.alerts[0].id.clone();
+        assert_eq!(id, "hot{team=db}");
+        c.command(Command::Ack { alert: id.clone(), note: "on it".into(), by: "ana".into() }, S).unwrap();
+        assert_eq!(c.eval.alerts[&id].ack.as_ref().map(|a| a.by.as_str()), Some("ana"));
+        let sil = c
+            .command(
+                Command::Silence {
+                    matchers: matchers_for(&c.eval.alerts[&id]),
+                    minutes: 10,
+                    comment: "maint".into(),
+                    by: "ana".into(),
+                },
+                S,
+            )
+            .unwrap();
+        assert_eq!(sil, json!({"silence":"s1"}));
+        let u = c.update(2 * S, false, None);
+        assert_eq!(u.alerts[0].silenced_by, vec!["s1".to_string()]);
+        // The silence expires by time.
+        let u = c.update(S + 601 * S, false, None);
+        assert!(u.alerts[0].silenced_by.is_empty());
+        // Resolving clears the acknowledgement.
+        c.ingest(700 * S, &[("cpu.total".into(), 5.0)]);
+        c.evaluate(700 * S);
+        assert_eq!(c.eval.alerts[&id].state, AlertState::Resolved);
+        assert!(c.eval.alerts[&id].ack.is_none());
+        assert!(c.command(Command::Ack { alert: id, note: String::new(), by: String::new() }, 701 * S).is_err());
+    }
+
+    #[test]
+    fn regex_matchers_and_unsilence() {
+        let mut c = core_with(RULE, None);
+        c.ingest(0, &[("cpu.total".into(), 95.0)]);
+        c.evaluate(0);
+        let m = vec![Matcher { name: "team".into(), op: MatchOp::Re, value: "web|db".into() }];
+        c.command(Command::Silence { matchers: m, minutes: 5, comment: String::new(), by: String::new() }, 0).unwrap();
+        assert_eq!(c.update(S, false, None).alerts[0].silenced_by.len(), 1);
+        c.command(Command::Unsilence { id: "s1".into() }, 2 * S).unwrap();
+        assert!(c.update(3 * S, false, None).alerts[0].silenced_by.is_empty());
+        assert!(
+            c.command(Command::Silence { matchers: vec![], minutes: 5, comment: String::new(), by: String::new() }, 0)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn disabling_a_rule_resolves_its_alerts_and_state_survives_a_restart() {
+        let store = Store::temporary().unwrap();
+        let mut c = core_with(RULE, Some(&store));
+        c.ingest(0, &[("cpu.total".into(), 95.0)]);
+        c.evaluate(0);
+        c.update(0, false, Some(&store));
+        c.command(Command::SetRuleEnabled { name: "hot".into(), enabled: false }, S).unwrap();
+        let u = c.update(S, false, Some(&store));
+        assert_eq!(u.alerts[0].state, AlertState::Resolved);
+        assert!(!u.rules[0].enabled);
+        drop(c);
+        let mut again = core_with(RULE, Some(&store));
+        let u = again.update(2 * S, true, Some(&store));
+        assert_eq!(u.alerts[0].state, AlertState::Resolved);
+        assert!(!u.rules[0].enabled, "disabled stays disabled");
+        let tl: Vec<_> = u.transitions.iter().map(|t| (t.from, t.to)).collect();
+        assert_eq!(tl, vec![(None, AlertState::Firing), (Some(AlertState::Firing), AlertState::Resolved)]);
+    }
+
+    #[test]
+    fn a_check_fails_after_its_retries() {
+        let mut c = core_with("[[check]]\nname = \"api\"\ntcp = \"127.0.0.1:1\"\nretries = 2\n", None);
+        let bad = |at| Outcome { at, ok: false, latency_ms: None, error: Some("refused".into()) };
+        c.check_outcome("api", bad(0), 0);
+        assert!(c.eval.alerts.is_empty());
+        c.check_outcome("api", bad(S), S);
+        let a = &c.eval.alerts["api"];
+        assert_eq!((a.state, a.summary.as_str(), a.origin.as_str()), (AlertState::Firing, "api: refused", "check"));
+        c.check_outcome("api", Outcome { at: 2 * S, ok: true, latency_ms: Some(3.0), error: None }, 2 * S);
+        assert_eq!(c.eval.alerts["api"].state, AlertState::Resolved);
+        let st = &c.rule_statuses()[0];
+        assert_eq!((st.kind.as_str(), st.latency_ms.len()), ("check", 3));
+        assert!(st.latency_ms[0].is_nan());
+    }
+}

@@ -1,0 +1,123 @@
+//! The alert engine inside an [`Engine`]: evaluates rules on every host
+//! sample (and every few seconds, for absence and silence expiry), runs each
+//! health check on its interval, applies commands, and publishes an
+//! `Event::Alerts` whenever something changed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::checks;
+use super::core::AlertCore;
+use super::rules::RuleSet;
+use crate::engine::tools::Registry;
+use crate::engine::{CommandError, Engine};
+use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
+
+/// Evaluation without samples (absence, silence expiry).
+const TICK: Duration = Duration::from_secs(5);
+
+impl Engine {
+    /// Start the alert engine with `rules` (health checks probe through `registry`).
+    pub fn start_alerts(&self, rules: RuleSet, registry: Registry) {
+        let checks = rules.checks.clone();
+        *self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(AlertCore::new(rules, Some(&self.inner.store)));
+        let mut tasks = vec![tokio::spawn(eval_loop(self.clone()))];
+        for c in checks {
+            let (engine, registry) = (self.clone(), registry.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(c.interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    if !engine.with_alerts(|core| core.enabled(&c.name)).unwrap_or(false) {
+                        continue;
+                    }
+                    let at = engine.inner.clock.now_ms();
+                    let outcome = checks::probe(&registry, &c, at).await;
+                    let now = engine.inner.clock.now_ms();
+                    engine.with_alerts(|core| core.check_outcome(&c.name, outcome, now));
+                    engine.publish_alerts(true);
+                }
+            }));
+        }
+        self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
+    }
+
+    fn with_alerts<R>(&self, f: impl FnOnce(&mut AlertCore) -> R) -> Option<R> {
+        self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()).as_mut().map(f)
+    }
+
+    /// Announce the alert state if it changed (or `force`).
+    fn publish_alerts(&self, force: bool) {
+        let now = self.inner.clock.now_ms();
+        let update = self.with_alerts(|core| {
+            let before = core.signature();
+            let fresh = core.has_fresh();
+            let u = core.update(now, false, Some(&self.inner.store));
+            (force || fresh || before != core.signature()).then_some(u)
+        });
+        if let Some(Some(u)) = update {
+            self.publish(Topic::Alerts, now, Event::Alerts(Box::new(u)));
+        }
+    }
+
+    /// The alert state for a new subscriber.
+    pub fn alerts_event(&self) -> Option<Envelope> {
+        let snap = self.with_alerts(|core| core.snapshot(&self.inner.store))?;
+        Some(Envelope {
+            epoch: self.inner.bus.epoch(),
+            seq: self.inner.bus.head_seq(),
+            ts: self.inner.clock.now_ms(),
+            source: LOCAL_SOURCE.into(),
+            topic: Topic::Alerts,
+            event: Event::Alerts(Box::new(snap)),
+        })
+    }
+
+    pub(in crate::engine) fn alert_command(&self, cmd: Command) -> Result<Value, CommandError> {
+        let now = self.inner.clock.now_ms();
+        let r = self
+            .with_alerts(|core| core.command(cmd, now))
+            .ok_or_else(|| CommandError::Invalid("the alert engine is not running".into()))?
+            .map_err(CommandError::Invalid)?;
+        self.publish_alerts(true);
+        self.write_pending()?;
+        Ok(r)
+    }
+}
+
+async fn eval_loop(engine: Engine) {
+    let mut rx = engine.subscribe();
+    let mut tick = tokio::time::interval(TICK);
+    let mut pruned = 0u32;
+    loop {
+        tokio::select! {
+            m = rx.recv() => match m {
+                Ok(env) => {
+                    let Event::HostSample(snap) = &env.event else { continue };
+                    let snap: Arc<_> = Arc::new(snap.series_values());
+                    let now = engine.inner.clock.now_ms();
+                    engine.with_alerts(|core| {
+                        core.ingest(env.ts, &snap);
+                        core.evaluate(now);
+                    });
+                    engine.publish_alerts(false);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            },
+            _ = tick.tick() => {
+                let now = engine.inner.clock.now_ms();
+                engine.with_alerts(|core| core.evaluate(now));
+                engine.publish_alerts(false);
+                pruned += 1;
+                if pruned % 720 == 0 {
+                    AlertCore::prune(&engine.inner.store);
+                }
+            }
+        }
+    }
+}
