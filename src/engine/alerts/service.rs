@@ -114,7 +114,7 @@ async fn eval_loop(engine: Engine) {
                 engine.with_alerts(|core| core.evaluate(now));
                 engine.publish_alerts(false);
                 pruned += 1;
-                if pruned % 720 == 0 {
+                if pruned.is_multiple_of(720) {
                     AlertCore::prune(&engine.inner.store);
                 }
             }
