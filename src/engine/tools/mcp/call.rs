@@ -239,6 +239,9 @@ async fn call_error(server: &Server, e: ServiceError, ended: &mut watch::Receive
                 None => ToolError::Failed(format!("MCP server {name}: the connection closed during the call ({e})")),
             }
         }
+        ServiceError::TransportSend(t) => {
+            ToolError::Failed(format!("MCP server {name} cannot be reached: {}", super::http::root_cause(&t)))
+        }
         e => ToolError::Failed(format!("MCP server {name}: {e}")),
     }
 }

@@ -1,16 +1,14 @@
-//! Transports: a child process on stdio (environment without opsdeck's
-//! secrets, stderr to the log, its own process group) or streamable HTTP.
+//! Our client handler, and the stdio transport: a child process with the
+//! environment minus opsdeck's secrets, stderr to the log, its own process group.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam};
 use rmcp::service::{NotificationContext, RunningService};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, ChildStderr};
@@ -145,7 +143,7 @@ pub(super) async fn stdio(
                 Ok(Some(_)) => format!("exited ({})", proc.exit_detail(Duration::from_millis(100)).await),
                 _ => match tokio::time::timeout(Duration::from_millis(500), proc.child.wait()).await {
                     Ok(_) => format!("exited ({})", proc.exit_detail(Duration::from_millis(100)).await),
-                    Err(_) => format!("handshake failed: {e}"),
+                    Err(_) => format!("handshake failed: {}", super::http::init_error(&e)),
                 },
             };
             Err(ConnectError::Retry(detail))
@@ -183,53 +181,6 @@ async fn log_stderr(server: String, mut err: ChildStderr) -> String {
     }
     emit(&buf, &mut last);
     last
-}
-
-/// Connect to a streamable HTTP server (bearer token from the secret `token_secret`).
-pub(super) async fn http(
-    handler: Handler,
-    url: &str,
-    token_secret: Option<&str>,
-    config_dir: &Path,
-    timeout: Duration,
-) -> Result<Service, ConnectError> {
-    let token = match token_secret {
-        None => None,
-        Some(secret) => {
-            let (secret, dir) = (secret.to_string(), config_dir.to_path_buf());
-            let found = tokio::task::spawn_blocking(move || crate::secrets::get(&secret, &dir))
-                .await
-                .map_err(|e| ConnectError::Retry(format!("reading the token: {e}")))?;
-            match found {
-                Ok(Some((value, _))) => Some(value),
-                Ok(None) => {
-                    let s = token_secret.unwrap_or_default();
-                    return Err(ConnectError::Fatal(format!(
-                        "no secret named {s} for its token (opsdeck key set {s})"
-                    )));
-                }
-                Err(e) => return Err(ConnectError::Retry(format!("reading the token: {e}"))),
-            }
-        }
-    };
-    let ca_file = std::env::var_os("OPSDECK_CA_FILE").filter(|v| !v.is_empty()).map(PathBuf::from);
-    let tls = crate::remote::tls_client_config(ca_file.as_deref()).map_err(ConnectError::Fatal)?;
-    // No overall timeout: responses may be long SSE streams. Calls are bounded by the tool timeout.
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| ConnectError::Fatal(format!("HTTP client: {e}")))?;
-    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
-    if let Some(t) = token {
-        config = config.auth_header(t);
-    }
-    let transport = StreamableHttpClientTransport::with_client(client, config);
-    match tokio::time::timeout(timeout, handler.serve(transport)).await {
-        Ok(Ok(service)) => Ok(service),
-        Ok(Err(e)) => Err(ConnectError::Retry(format!("cannot connect to {url}: {e}"))),
-        Err(_) => Err(ConnectError::Retry(format!("no answer from {url} within {timeout:?}"))),
-    }
 }
 
 #[cfg(test)]

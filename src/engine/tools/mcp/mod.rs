@@ -19,6 +19,7 @@
 
 mod call;
 mod connect;
+mod http;
 mod supervisor;
 
 use std::path::Path;

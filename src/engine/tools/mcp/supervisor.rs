@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::call::McpTool;
 use super::connect::{self, ChildProc, ConnectError, Handler};
+use super::http;
 use super::{Ended, Link, McpState, McpStatus, Server};
 use crate::config::mcp::{McpServerConfig, McpTransport};
 use crate::engine::tools::{Registry, Tool, ToolSpec};
@@ -89,7 +90,7 @@ impl Supervisor {
                 connect::stdio(handler, command, args, env, cwd.as_ref(), timeout).await.map(|(s, c)| (s, Some(c)))
             }
             McpTransport::Http { url, token_secret } => {
-                connect::http(handler, url, token_secret.as_deref(), &self.config_dir, timeout).await.map(|s| (s, None))
+                http::connect(handler, url, token_secret.as_deref(), &self.config_dir, timeout).await.map(|s| (s, None))
             }
         };
         let (service, mut child) = match connected {
@@ -101,19 +102,22 @@ impl Supervisor {
         let peer = service.peer().clone();
         let cancel = service.cancellation_token();
         let mut done = std::pin::pin!(service.waiting());
+        // Up before the tools are published: a caller that sees them can use them.
+        let (ended_tx, ended) = watch::channel(None);
+        server.set_link(Link::Up { peer: peer.clone(), ended });
         match tokio::time::timeout(timeout, self.list(&peer, server)).await {
             Ok(Ok(tools)) => self.publish(tools),
             failed => {
-                cancel.cancel();
-                let error = match failed {
-                    Ok(Err(e)) => format!("listing its tools failed: {e}"),
+                let exited = child.as_mut().is_some_and(|c| matches!(c.child.try_wait(), Ok(Some(_))));
+                let error = match (child.as_mut(), failed) {
+                    (Some(c), _) if exited => format!("exited ({})", c.exit_detail(EXIT_WAIT).await),
+                    (_, Ok(Err(e))) => format!("listing its tools failed: {e}"),
                     _ => format!("listing its tools took over {timeout:?}"),
                 };
+                cancel.cancel();
                 return Outcome::Ended { error, healthy: false };
             }
         }
-        let (ended_tx, ended) = watch::channel(None);
-        server.set_link(Link::Up { peer: peer.clone(), ended });
         loop {
             let list_changed = tokio::select! {
                 () = wait_exit(&mut child) => false,
