@@ -23,7 +23,7 @@ const PROGRESS_QUEUE: usize = 64;
 /// Notifications kept for a token nobody has subscribed to yet.
 const ORPHANS: usize = 16;
 /// How long a failed call waits for the supervisor to say why the connection ended.
-const ENDED_WAIT: Duration = Duration::from_secs(2);
+const ENDED_WAIT: Duration = Duration::from_secs(5);
 
 /// Routes `notifications/progress` to the call that owns the token.
 #[derive(Default)]
@@ -115,8 +115,8 @@ impl Tool for McpTool {
 }
 
 async fn call(server: Arc<Server>, tool: String, args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolError> {
-    let (peer, mut ended) = match server.link() {
-        Link::Up { peer, ended } => (peer, ended),
+    let (peer, progress, mut ended) = match server.link() {
+        Link::Up { peer, progress, ended } => (peer, progress, ended),
         Link::Down(why) => return Err(ToolError::Failed(format!("MCP server {} {why}", server.name))),
     };
     let arguments = match args {
@@ -132,7 +132,7 @@ async fn call(server: Arc<Server>, tool: String, args: Value, out: mpsc::Sender<
         Err(e) => return Err(call_error(&server, e, &mut ended).await),
     };
     let mut guard = CancelOnDrop { peer: Some(peer), id: handle.id.clone() };
-    let mut sub = server.progress.subscribe(handle.progress_token.clone());
+    let mut sub = progress.subscribe(handle.progress_token.clone());
     let response = handle.await_response();
     tokio::pin!(response);
     let mut last = f64::NEG_INFINITY;

@@ -15,7 +15,7 @@ use tokio::process::{Child, ChildStderr};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::Server;
+use super::call::Progress;
 
 /// Longest stderr line kept whole (the rest is cut).
 const STDERR_LINE_MAX: usize = 4096;
@@ -30,13 +30,13 @@ pub(super) enum ConnectError {
 /// Our side of the session: routes progress to calls, signals list changes.
 #[derive(Clone)]
 pub(super) struct Handler {
-    pub server: Arc<Server>,
+    pub progress: Arc<Progress>,
     pub list_changed: Arc<Notify>,
 }
 
 impl ClientHandler for Handler {
     async fn on_progress(&self, params: ProgressNotificationParam, _context: NotificationContext<RoleClient>) {
-        self.server.progress.dispatch(params);
+        self.progress.dispatch(params);
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
@@ -103,6 +103,7 @@ fn is_secret_var(key: &str) -> bool {
 
 /// Start a stdio server and complete the MCP handshake.
 pub(super) async fn stdio(
+    name: &str,
     handler: Handler,
     command: &str,
     args: &[String],
@@ -110,7 +111,6 @@ pub(super) async fn stdio(
     cwd: Option<&PathBuf>,
     timeout: Duration,
 ) -> Result<(Service, ChildProc), ConnectError> {
-    let name = handler.server.name.clone();
     let mut cmd = tokio::process::Command::new(command);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     for (k, _) in std::env::vars_os() {
@@ -134,7 +134,7 @@ pub(super) async fn stdio(
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(ConnectError::Retry("the child's stdin/stdout were not piped".into()));
     };
-    let stderr = child.stderr.take().map(|e| tokio::spawn(log_stderr(name, e)));
+    let stderr = child.stderr.take().map(|e| tokio::spawn(log_stderr(name.to_string(), e)));
     let mut proc = ChildProc { child, stderr };
     match tokio::time::timeout(timeout, handler.serve((stdout, stdin))).await {
         Ok(Ok(service)) => Ok((service, proc)),

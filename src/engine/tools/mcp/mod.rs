@@ -124,13 +124,17 @@ pub(crate) struct Server {
     pub name: String,
     pub stdio: bool,
     link: Mutex<Link>,
-    pub progress: Arc<call::Progress>,
 }
 
 /// The current connection, or why there is none.
 #[derive(Clone)]
 pub(crate) enum Link {
-    Up { peer: rmcp::Peer<rmcp::RoleClient>, ended: watch::Receiver<Option<Ended>> },
+    Up {
+        peer: rmcp::Peer<rmcp::RoleClient>,
+        /// Progress notifications of this session (tokens restart at each session).
+        progress: Arc<call::Progress>,
+        ended: watch::Receiver<Option<Ended>>,
+    },
     Down(String),
 }
 
@@ -145,12 +149,7 @@ pub(crate) struct Ended {
 
 impl Server {
     fn new(name: &str, stdio: bool) -> Self {
-        Server {
-            name: name.into(),
-            stdio,
-            link: Mutex::new(Link::Down("is starting".into())),
-            progress: Default::default(),
-        }
+        Server { name: name.into(), stdio, link: Mutex::new(Link::Down("is starting".into())) }
     }
 
     pub fn link(&self) -> Link {

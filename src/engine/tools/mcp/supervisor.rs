@@ -10,7 +10,7 @@ use rmcp::{Peer, RoleClient};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use super::call::McpTool;
+use super::call::{McpTool, Progress};
 use super::connect::{self, ChildProc, ConnectError, Handler};
 use super::http;
 use super::{Ended, Link, McpState, McpStatus, Server};
@@ -83,11 +83,14 @@ impl Supervisor {
     /// One connection, from spawn to its end.
     async fn session(&self, server: &Arc<Server>) -> Outcome {
         let list_changed = Arc::new(Notify::new());
-        let handler = Handler { server: server.clone(), list_changed: list_changed.clone() };
+        let progress = Arc::new(Progress::default());
+        let handler = Handler { progress: progress.clone(), list_changed: list_changed.clone() };
         let timeout = self.cfg.timeout;
         let connected = match &self.cfg.transport {
             McpTransport::Stdio { command, args, env, cwd } => {
-                connect::stdio(handler, command, args, env, cwd.as_ref(), timeout).await.map(|(s, c)| (s, Some(c)))
+                connect::stdio(&self.cfg.name, handler, command, args, env, cwd.as_ref(), timeout)
+                    .await
+                    .map(|(s, c)| (s, Some(c)))
             }
             McpTransport::Http { url, token_secret } => {
                 http::connect(handler, url, token_secret.as_deref(), &self.config_dir, timeout).await.map(|s| (s, None))
@@ -104,7 +107,7 @@ impl Supervisor {
         let mut done = std::pin::pin!(service.waiting());
         // Up before the tools are published: a caller that sees them can use them.
         let (ended_tx, ended) = watch::channel(None);
-        server.set_link(Link::Up { peer: peer.clone(), ended });
+        server.set_link(Link::Up { peer: peer.clone(), progress, ended });
         match tokio::time::timeout(timeout, self.list(&peer, server)).await {
             Ok(Ok(tools)) => self.publish(tools),
             failed => {
