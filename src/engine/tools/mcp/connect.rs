@@ -65,7 +65,7 @@ impl ChildProc {
             Ok(Err(e)) => format!("wait failed: {e}"),
             Err(_) => {
                 self.kill();
-                "did not exit; killed".into()
+                "closed its stdout but kept running; killed".into()
             }
         };
         let tail = match self.stderr.take() {

@@ -185,6 +185,41 @@ mod tests {
         assert!(McpState::Failed { error: String::new() }.settled());
     }
 
+    struct Dummy(crate::engine::tools::ToolSpec);
+
+    impl crate::engine::tools::Tool for Dummy {
+        fn spec(&self) -> &crate::engine::tools::ToolSpec {
+            &self.0
+        }
+        fn run(&self, _: serde_json::Value, _: tokio::sync::mpsc::Sender<String>) -> crate::engine::tools::RunFuture {
+            Box::pin(async { Ok(serde_json::Value::Null) })
+        }
+    }
+
+    fn dummy(name: &str, source: &str) -> Arc<dyn crate::engine::tools::Tool> {
+        Arc::new(Dummy(crate::engine::tools::ToolSpec {
+            name: name.into(),
+            description: String::new(),
+            schema: serde_json::json!({"type": "object"}),
+            mutating: false,
+            source: source.into(),
+            timeout: Duration::from_secs(1),
+        }))
+    }
+
+    #[test]
+    fn replace_source_swaps_one_sources_tools() {
+        let mut r = Registry::with_builtins();
+        let builtins = r.specs().len();
+        r.replace_source("a", vec![dummy("a/x", "a"), dummy("a/y", "a")]);
+        r.replace_source("b", vec![dummy("b/x", "b")]);
+        r.replace_source("a", vec![dummy("a/z", "a")]);
+        let names: Vec<&str> = r.specs().iter().filter(|s| s.source != "builtin").map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a/z", "b/x"]);
+        r.replace_source("b", Vec::new());
+        assert_eq!(r.specs().len(), builtins + 1);
+    }
+
     #[tokio::test]
     async fn a_hub_without_servers_is_ready_at_once() {
         let (tx, _rx) = watch::channel(Registry::with_builtins());
