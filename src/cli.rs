@@ -1,5 +1,7 @@
 //! Command line: clap definitions and dispatch to the modes of DESIGN.md §1.
 
+mod tool;
+
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -172,7 +174,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Key { ref op }) => key(op, &paths),
         Some(Command::Serve(ref args)) => serve(&cli, args, &paths),
-        Some(Command::Tool(ref args)) => tool(&cli, args, &paths),
+        Some(Command::Tool(ref args)) => tool::tool(&cli, args, &paths),
     }
 }
 
@@ -377,120 +379,6 @@ fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
-    }
-}
-
-fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
-    use crate::engine::tools::{HISTORY_KEEP, Registry, ToolError, ToolRun, parse_args};
-    let registry = Registry::with_builtins();
-    if args.list {
-        let specs = registry.specs();
-        if args.json {
-            out_line!("{}", serde_json::to_string_pretty(&specs).unwrap_or_default());
-        } else {
-            for s in specs {
-                let m = if s.mutating { " (changes things: asks first)" } else { "" };
-                out_line!("{:<18} {:<9} {}{m}", s.name, s.source, s.description);
-            }
-        }
-        return ExitCode::SUCCESS;
-    }
-    let name = args.name.clone().unwrap_or_default();
-    let tool = match registry.get(&name) {
-        Ok(t) => t,
-        Err(e) => {
-            err_line!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if tool.spec().mutating && cli.read_only {
-        err_line!("error: {name} changes things and --read-only is set");
-        return ExitCode::from(2);
-    }
-    let mut confirmed = args.yes;
-    let mut stdin = || {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map(|_| s)
-    };
-    let parsed = match parse_args(&tool.spec().schema, &args.args, &mut stdin) {
-        Ok(v) => v,
-        Err(e) => {
-            err_line!("error: {name}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
-    };
-    if tool.spec().mutating && !confirmed {
-        if !std::io::stdin().is_terminal() {
-            err_line!(
-                "error: {name} changes things and needs confirmation\n  hint: run it from a terminal to be asked, or add --yes"
-            );
-            return ExitCode::from(2);
-        }
-        err_text!("run {name} with {parsed}? [y/N] ");
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        confirmed = matches!(answer.trim(), "y" | "Y" | "yes");
-        if !confirmed {
-            err_line!("not run");
-            return ExitCode::from(2);
-        }
-    }
-    let opts = crate::engine::tools::RunOptions { confirmed, read_only: cli.read_only };
-    let json = args.json;
-    let started = chrono::Utc::now().timestamp_millis();
-    let clock = std::time::Instant::now();
-    let run_args = parsed.clone();
-    let (result, lines) = rt.block_on(async move {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
-        let printer = tokio::spawn(async move {
-            let mut kept = Vec::new();
-            while let Some(line) = rx.recv().await {
-                if json {
-                    err_line!("{line}");
-                } else {
-                    out_line!("{line}");
-                }
-                kept.push(line);
-            }
-            kept
-        });
-        let r = registry.run_with(&name, parsed, tx, opts).await;
-        (r, printer.await.unwrap_or_default())
-    });
-    // Every run goes to the history (unless a running opsdeck holds the data dir).
-    let run = ToolRun::new(tool.spec(), run_args, started, clock.elapsed(), &result, lines);
-    match Store::open(&paths.data_dir, 1 << 20) {
-        Ok(store) => {
-            if let Err(e) = store.record_tool_run(&run).and_then(|()| store.prune_tool_runs(HISTORY_KEEP).map(|_| ())) {
-                err_line!("warning: the run was not recorded: {e}");
-            }
-        }
-        Err(crate::engine::store::StoreError::Locked { .. }) => {
-            err_line!("note: the run was not recorded in the history: a running opsdeck is using the data directory");
-        }
-        Err(e) => err_line!("warning: the run was not recorded: {e}"),
-    }
-    match result {
-        Ok(v) => {
-            if json {
-                out_line!("{}", serde_json::to_string(&v).unwrap_or_default());
-            } else {
-                out_line!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e @ (ToolError::BadArgument { .. } | ToolError::Unknown(_) | ToolError::Refused(_))) => {
-            err_line!("error: {e}");
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            err_line!("error: {e}");
-            ExitCode::from(1)
-        }
     }
 }
 

@@ -11,7 +11,7 @@ const KEEP_FILES: usize = 7;
 /// Lines queued for the writer thread before new ones are dropped.
 const LOG_QUEUE_LINES: usize = 1024;
 
-/// Start logging into `dir`. `OPSDECK_LOG` sets the filter (default `info`).
+/// Start logging into `dir`. `OPSDECK_LOG` sets the filter (default `info,rmcp=warn`).
 /// Keep the guard alive until exit so buffered lines are written.
 pub fn init(dir: &Path) -> Result<WorkerGuard, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create the log directory: {e}", dir.display()))?;
@@ -27,7 +27,7 @@ pub fn init(dir: &Path) -> Result<WorkerGuard, String> {
         .buffered_lines_limit(LOG_QUEUE_LINES)
         .lossy(true)
         .finish(appender);
-    let filter = EnvFilter::try_from_env("OPSDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("OPSDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

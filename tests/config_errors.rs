@@ -110,3 +110,28 @@ fn opsdeck_check_prints_located_errors_and_fails() {
         .expect("run");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
 }
+
+#[test]
+fn mcp_server_name_with_a_slash() {
+    check("mcp_slash_name.toml", 2, 1, "contains '/'");
+}
+
+#[test]
+fn mcp_server_name_used_twice() {
+    check("mcp_duplicate.toml", 6, 8, "\"fs\" is used twice");
+}
+
+#[test]
+fn mcp_server_with_command_and_url() {
+    check("mcp_both.toml", 1, 1, "not both");
+}
+
+#[test]
+fn mcp_server_unknown_key() {
+    check("mcp_unknown_key.toml", 4, 1, "unknown field `environment`");
+}
+
+#[test]
+fn mcp_server_bad_timeout() {
+    check("mcp_bad_timeout.toml", 4, 11, "invalid duration \"forever\"");
+}

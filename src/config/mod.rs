@@ -3,6 +3,7 @@
 pub mod error;
 pub mod keymap;
 pub mod keys;
+pub mod mcp;
 pub mod paths;
 pub mod settings;
 pub mod theme;

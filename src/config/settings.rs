@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use super::error::ConfigError;
+pub use super::mcp::{McpServerConfig, McpTransport};
 
 /// The whole user configuration. Every field has a default; unknown keys are errors.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -24,6 +25,9 @@ pub struct Config {
     /// Prometheus servers polled as metrics sources.
     #[serde(rename = "prometheus")]
     pub prometheus: Vec<PrometheusConfig>,
+    /// MCP servers whose tools join the tool registry.
+    #[serde(rename = "mcp_server")]
+    pub mcp_servers: Vec<McpServerConfig>,
 }
 
 /// `[[prometheus]]`: PromQL per opsdeck series name, polled with `query_range`.
@@ -62,6 +66,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             backends: Vec::new(),
             prometheus: Vec::new(),
+            mcp_servers: Vec::new(),
         }
     }
 }
@@ -222,11 +227,11 @@ impl SortKey {
     }
 }
 
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     let dur = parse_duration(&s).map_err(serde::de::Error::custom)?;
     if dur < Duration::from_millis(100) || dur > Duration::from_secs(3600) {
-        return Err(serde::de::Error::custom(format!("refresh {s:?} is out of range (100ms to 1h)")));
+        return Err(serde::de::Error::custom(format!("duration {s:?} is out of range (100ms to 1h)")));
     }
     Ok(dur)
 }
@@ -278,6 +283,7 @@ pub fn parse_config(path: &str, src: &str) -> Result<Config, ConfigError> {
             ));
         }
     }
+    super::mcp::check_unique(path, src)?;
     Ok(cfg)
 }
 
@@ -286,6 +292,8 @@ fn hint_for(msg: &str) -> String {
         "remove or rename the key; every key is listed in docs/config.md".into()
     } else if msg.contains("unknown variant") {
         "use one of the values listed in the message".into()
+    } else if msg.contains("mcp_server") {
+        "see the [[mcp_server]] keys in docs/config.md".into()
     } else if msg.contains("duration") {
         "write durations like \"500ms\", \"1s\" or \"2m\"".into()
     } else {

@@ -362,7 +362,8 @@ impl Conn {
     async fn close(&mut self) {
         match self {
             Conn::Ws(ws) => {
-                let _ = ws.close(None).await;
+                // The inherent close (sends a Close frame), not SinkExt::close on the Box.
+                let _ = Ws::close(ws, None).await;
             }
             Conn::Ssh(c) => {
                 let _ = c.child.kill().await;

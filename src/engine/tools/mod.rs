@@ -1,9 +1,10 @@
 //! Tools: named operations with a JSON Schema of arguments that stream output
 //! lines and end with a structured result. Built-ins live here; MCP servers'
-//! tools join the same registry later (DESIGN.md §4).
+//! tools join the same registry through [`mcp::McpHub`] (DESIGN.md §4).
 
 mod builtin;
 mod http;
+pub mod mcp;
 mod query;
 mod search;
 mod shell;
@@ -145,6 +146,14 @@ impl Registry {
 
     pub fn add(&mut self, tool: Arc<dyn Tool>) {
         self.tools.insert(tool.spec().name.clone(), tool);
+    }
+
+    /// Replace every tool of `source` (e.g. an MCP server's name) with `tools`.
+    pub fn replace_source(&mut self, source: &str, tools: Vec<Arc<dyn Tool>>) {
+        self.tools.retain(|_, t| t.spec().source != source);
+        for t in tools {
+            self.add(t);
+        }
     }
 
     pub fn specs(&self) -> Vec<&ToolSpec> {
