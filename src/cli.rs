@@ -289,6 +289,7 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
             backends,
             prometheus,
             exports_dir: paths.exports_dir(),
+            config_dir: paths.config_dir.clone(),
         };
         let r = run_tui(opts, engine.clone()).await;
         engine.shutdown();

@@ -62,3 +62,38 @@ fn run_a_tool_from_its_form_export_it_and_find_it_after_a_restart() {
     }));
     quit_cleanly(&mut app);
 }
+
+/// Where `.ci/run` installs the MCP reference servers.
+fn everything_js() -> String {
+    let dir = std::env::var_os("OPSDECK_MCP_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/opsdeck-mcp")
+    });
+    let js = dir.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    assert!(js.exists(), "{} is missing: run .ci/run (it installs the MCP reference servers)", js.display());
+    js.display().to_string()
+}
+
+#[test]
+fn an_mcp_servers_tool_runs_from_the_pane() {
+    let env = OpsdeckEnv::new();
+    let js = serde_json::to_string(&everything_js()).expect("path");
+    env.write_config(&format!("[[mcp_server]]\nname = \"everything\"\ncommand = \"node\"\nargs = [{js}, \"stdio\"]\n"));
+    let mut app = env.pty(&[], 150, 40);
+    expect_ok(app.wait_for("the first frame", TIMEOUT, |s| s.contains("1 Metrics")));
+    expect_ok(app.send("3"));
+    expect_ok(app.wait_for("the server's tools listed with their source", TIMEOUT, |s| {
+        s.contains("everything/echo") && s.contains("● everything:") && s.contains(" tools")
+    }));
+    expect_ok(app.send("/evecho\r"));
+    expect_ok(app.wait_for("echo selected", TIMEOUT, |s| s.contains("▸  everything/echo")));
+    expect_ok(app.send("\r"));
+    expect_ok(app.wait_for("its form from the schema", TIMEOUT, |s| {
+        s.contains("everything/echo · everything") && s.contains("message*")
+    }));
+    expect_ok(app.send("\rhello from the pane\r"));
+    expect_ok(app.send("r"));
+    expect_ok(app.wait_for("the server's answer", TIMEOUT, |s| {
+        s.contains("everything/echo ✓ ok") && s.contains("Echo: hello from the pane")
+    }));
+    quit_cleanly(&mut app);
+}

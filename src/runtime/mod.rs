@@ -41,6 +41,8 @@ pub struct TuiOptions {
     pub prometheus: Vec<PromSpec>,
     /// Where exports and the clipboard fallback go.
     pub exports_dir: std::path::PathBuf,
+    /// The config dir (MCP servers' token secrets are looked up from it).
+    pub config_dir: std::path::PathBuf,
 }
 
 enum Msg {
@@ -89,7 +91,7 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
     }
     let mut runner = tools::Runner::new(registry_rx, engine.clone(), atx.clone(), opts.read_only);
     runner.start();
-    let _registry = registry_tx;
+    let _mcp = tools::start_mcp(&opts.config.mcp_servers, registry_tx, &opts.config_dir, atx.clone());
     // Kept for effects that answer later (commands on the local engine, outbox counts).
     let inbox = tx;
 

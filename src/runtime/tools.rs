@@ -176,6 +176,47 @@ async fn execute(
     ToolRun::new(&spec, args, started, t0.elapsed(), &result, lines)
 }
 
+/// Start the configured MCP servers; their tools join the registry and their
+/// state is reported to the tools pane. Dropping the hub stops them.
+pub fn start_mcp(
+    servers: &[crate::config::settings::McpServerConfig],
+    registry: watch::Sender<Registry>,
+    config_dir: &Path,
+    inbox: mpsc::Sender<Action>,
+) -> Option<crate::engine::tools::mcp::McpHub> {
+    use crate::app::panes::tools::ServerLine;
+    use crate::engine::tools::mcp::{McpHub, McpState};
+    if servers.is_empty() {
+        return None;
+    }
+    let hub = McpHub::start(servers, registry, config_dir);
+    let mut status = hub.status();
+    tokio::spawn(async move {
+        loop {
+            let lines: Vec<ServerLine> = status
+                .borrow_and_update()
+                .iter()
+                .map(|s| {
+                    let (state, ok) = match &s.state {
+                        McpState::Starting => ("starting".to_string(), false),
+                        McpState::Ready { tools } => (format!("{tools} tools"), true),
+                        McpState::Restarting { attempt, error, .. } => {
+                            (format!("restarting (attempt {attempt}): {error}"), false)
+                        }
+                        McpState::Failed { error } => (format!("failed: {error}"), false),
+                    };
+                    ServerLine { name: s.name.clone(), state, ok }
+                })
+                .collect();
+            if inbox.send(Action::Tools(ToolsAction::Servers(lines))).await.is_err() || status.changed().await.is_err()
+            {
+                break;
+            }
+        }
+    });
+    Some(hub)
+}
+
 /// Write `contents` to `dir/name`; returns the path.
 pub fn write_export(dir: &Path, name: &str, contents: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
