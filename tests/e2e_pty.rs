@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::pty::{Key, PtySession};
-use common::{OpsdeckEnv, TIMEOUT, output_within};
+use common::{OpsdeckEnv, TIMEOUT, expect_ok, output_within, quit_cleanly};
 
 /// `CPU <digits>%` somewhere on screen: a real measurement is shown.
 fn shows_cpu_figure(screen: &str) -> bool {
@@ -81,16 +81,6 @@ fn top_line(screen: &str) -> &str {
 
 fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
-}
-
-fn expect_ok<T>(r: Result<T, String>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn quit_cleanly(app: &mut PtySession) {
-    expect_ok(app.send("q"));
-    let status = expect_ok(app.wait_exit(TIMEOUT));
-    assert!(status.success(), "q must exit with status 0, got {status:?}\n{}", app.screen_text());
 }
 
 #[cfg(target_os = "linux")]

@@ -4,18 +4,7 @@
 
 mod common;
 
-use common::pty::PtySession;
-use common::{OpsdeckEnv, TIMEOUT};
-
-fn expect_ok<T>(r: Result<T, String>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn quit_cleanly(app: &mut PtySession) {
-    expect_ok(app.send("q"));
-    let status = expect_ok(app.wait_exit(TIMEOUT));
-    assert!(status.success(), "q must exit with status 0, got {status:?}\n{}", app.screen_text());
-}
+use common::{OpsdeckEnv, TIMEOUT, expect_ok, quit_cleanly};
 
 #[test]
 fn run_a_tool_from_its_form_export_it_and_find_it_after_a_restart() {

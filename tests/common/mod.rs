@@ -109,3 +109,15 @@ pub fn output_within(mut cmd: std::process::Command, timeout: Duration) -> std::
         }
     }
 }
+
+/// Unwrap a harness result, failing the test with its message.
+pub fn expect_ok<T>(r: Result<T, String>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Press `q` and expect a clean exit (status 0).
+pub fn quit_cleanly(app: &mut PtySession) {
+    expect_ok(app.send("q"));
+    let status = expect_ok(app.wait_exit(TIMEOUT));
+    assert!(status.success(), "q must exit with status 0, got {status:?}\n{}", app.screen_text());
+}
