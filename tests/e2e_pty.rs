@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::pty::{Key, PtySession};
+use common::pty::Key;
 use common::{OpsdeckEnv, TIMEOUT, expect_ok, output_within, quit_cleanly};
 
 /// `CPU <digits>%` somewhere on screen: a real measurement is shown.
