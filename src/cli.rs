@@ -201,6 +201,8 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         config.mouse = false;
     }
     let nc = no_color(&cli);
+    let (alert_rules, alert_errors) = crate::engine::alerts::rules::load(Some(&paths.alerts_dir()));
+    warnings.extend(alert_errors.iter().map(ToString::to_string));
     // An explicit --theme/--keymap that fails is fatal; one named in the config falls back visibly.
     let theme = match Theme::load(cli.theme.as_deref().unwrap_or(&config.theme), Some(&paths.themes_dir()), nc) {
         Ok(t) => t,
@@ -270,6 +272,7 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         };
     let result = rt.block_on(async {
         engine.start();
+        engine.start_alerts(alert_rules, crate::engine::tools::Registry::with_builtins());
         let prometheus = config
             .prometheus
             .iter()
@@ -357,8 +360,13 @@ fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
+    let (alert_rules, alert_errors) = crate::engine::alerts::rules::load(Some(&paths.alerts_dir()));
+    for e in &alert_errors {
+        err_line!("warning: {e}");
+    }
     let result = rt.block_on(async {
         engine.start();
+        engine.start_alerts(alert_rules, crate::engine::tools::Registry::with_builtins());
         let r = if args.stdio {
             serve_stdio(engine.clone()).await.map_err(|e| e.to_string())
         } else {
@@ -422,6 +430,7 @@ fn check(cli: &Cli, paths: &Paths) -> ExitCode {
     };
     errors.extend(Theme::check_all(Some(&paths.themes_dir())));
     errors.extend(Keymap::check_all(Some(&paths.keymaps_dir())));
+    errors.extend(crate::engine::alerts::rules::load(Some(&paths.alerts_dir())).1);
     if let Some(c) = &config {
         let theme = cli.theme.as_deref().unwrap_or(&c.theme);
         if let Err(e) = Theme::load(theme, Some(&paths.themes_dir()), false) {
@@ -434,7 +443,10 @@ fn check(cli: &Cli, paths: &Paths) -> ExitCode {
     }
     errors.dedup();
     if errors.is_empty() {
-        crate::cli::out_line!("ok: {} and the bundled and user themes and keymaps are valid", file.display());
+        crate::cli::out_line!(
+            "ok: {} and the bundled and user themes, keymaps and alert rules are valid",
+            file.display()
+        );
         ExitCode::SUCCESS
     } else {
         for e in &errors {
@@ -452,6 +464,7 @@ fn print_paths(paths: &Paths, explicit: Option<&Path>) {
         ("config", config),
         ("themes", paths.themes_dir()),
         ("keymaps", paths.keymaps_dir()),
+        ("alert rules", paths.alerts_dir()),
         ("data", paths.data_dir.clone()),
         ("exports", paths.exports_dir()),
         ("logs", paths.log_dir()),

@@ -13,9 +13,9 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
-    fn renders_at_any_size(w in 0u16..260, h in 0u16..90, overlay in 0u8..4, zoom in any::<bool>(), focus in 0usize..9, marker in 0u8..3) {
+    fn renders_at_any_size(w in 0u16..260, h in 0u16..90, overlay in 0u8..4, zoom in any::<bool>(), focus in 0usize..12, marker in 0u8..3) {
         let seed = Seed::new();
-        let mut s = if focus < 5 { seed.state() } else { seed.tools_state() };
+        let mut s = match focus { 0..5 => seed.state(), 5..9 => seed.tools_state(), _ => seed.alerts_state() };
         let boxes: Vec<_> = Pane::ALL.iter().flat_map(|p| p.boxes().iter().copied()).collect();
         s.focus = boxes[focus];
         if zoom {

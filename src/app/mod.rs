@@ -3,6 +3,7 @@
 //! Synchronous and IO-free. Each pane has its own state, action enum and
 //! reducer under `panes/`; overlays (help, palette, messages) live in `overlay`.
 
+mod alerts_pane;
 pub mod input;
 pub mod overlay;
 pub mod panes;
@@ -17,6 +18,7 @@ use crate::config::keymap::{KeyPress, Keymap, Lookup, format_keys};
 use crate::config::settings::Config;
 use crate::protocol::{Envelope, LOCAL_SOURCE, Ts};
 pub use overlay::Overlay;
+use panes::alerts::AlertsState;
 use panes::metrics::{MetricsAction, MetricsState};
 use panes::tools::{ToolsAction, ToolsState};
 pub use user_action::{KeyContext, UserAction};
@@ -33,6 +35,9 @@ pub enum BoxId {
     ToolForm,
     ToolOutput,
     ToolHistory,
+    AlertList,
+    AlertDetail,
+    AlertRules,
 }
 
 /// The panes, each a screen of boxes (switched with the number keys).
@@ -40,16 +45,18 @@ pub enum BoxId {
 pub enum Pane {
     Metrics,
     Tools,
+    Alerts,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 2] = [Pane::Metrics, Pane::Tools];
+    pub const ALL: [Pane; 3] = [Pane::Metrics, Pane::Tools, Pane::Alerts];
 
     /// The number key and tab label (numbers follow DESIGN.md's pane order).
     pub fn label(self) -> (u8, &'static str) {
         match self {
             Pane::Metrics => (1, "Metrics"),
             Pane::Tools => (3, "Tools"),
+            Pane::Alerts => (5, "Alerts"),
         }
     }
 
@@ -58,6 +65,7 @@ impl Pane {
         match self {
             Pane::Metrics => &[BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks, BoxId::Processes],
             Pane::Tools => &[BoxId::ToolList, BoxId::ToolForm, BoxId::ToolOutput, BoxId::ToolHistory],
+            Pane::Alerts => &[BoxId::AlertList, BoxId::AlertDetail, BoxId::AlertRules],
         }
     }
 }
@@ -66,6 +74,7 @@ impl BoxId {
     pub fn pane(self) -> Pane {
         match self {
             BoxId::Cpu | BoxId::Memory | BoxId::Network | BoxId::Disks | BoxId::Processes => Pane::Metrics,
+            BoxId::AlertList | BoxId::AlertDetail | BoxId::AlertRules => Pane::Alerts,
             _ => Pane::Tools,
         }
     }
@@ -74,6 +83,7 @@ impl BoxId {
         match self.pane() {
             Pane::Metrics => KeyContext::Metrics,
             Pane::Tools => KeyContext::Tools,
+            Pane::Alerts => KeyContext::Alerts,
         }
     }
 
@@ -88,6 +98,9 @@ impl BoxId {
             BoxId::ToolForm => "Arguments",
             BoxId::ToolOutput => "Output",
             BoxId::ToolHistory => "History",
+            BoxId::AlertList => "Alerts",
+            BoxId::AlertDetail => "Detail",
+            BoxId::AlertRules => "Rules and checks",
         }
     }
 }
@@ -203,6 +216,8 @@ pub enum Effect {
         name: String,
         contents: String,
     },
+    /// Ring the terminal bell (a new alert fired).
+    Bell,
     /// Copy to the clipboard through OSC 52, keeping a copy in the exports directory as `name`.
     Copy {
         text: String,
@@ -227,6 +242,7 @@ pub struct AppState {
     pub pending: Vec<KeyPress>,
     pub metrics: MetricsState,
     pub tools: ToolsState,
+    pub alerts: AlertsState,
     pub sources: Vec<SourceStatus>,
     pub now: Ts,
     /// Problems met while loading config/theme/keymap; shown in the status bar.
@@ -239,6 +255,8 @@ pub struct AppState {
     pub instance: String,
     pub user: String,
     commands_sent: u64,
+    /// What each command in flight does, for the message when it is answered.
+    pending_commands: std::collections::HashMap<String, String>,
     /// A short message for the status bar and when it was set.
     pub notice: Option<(Ts, String)>,
     /// Local time offset for the clock (the runtime sets it; tests keep UTC).
@@ -257,6 +275,7 @@ impl AppState {
             pending: Vec::new(),
             metrics: MetricsState::new(ctx.config),
             tools: ToolsState::default(),
+            alerts: AlertsState::default(),
             sources: vec![SourceStatus::local()],
             now: ctx.now,
             warnings: Vec::new(),
@@ -266,12 +285,27 @@ impl AppState {
             instance: "opsdeck".into(),
             user: String::new(),
             commands_sent: 0,
+            pending_commands: Default::default(),
             notice: None,
             utc_offset_s: 0,
             dirty: true,
         };
         s.refresh_hints(ctx.keymap);
         s
+    }
+
+    /// Send a command to a source; `what` names it in the answer's message.
+    pub fn send_command(
+        &mut self,
+        source: String,
+        command: crate::protocol::Command,
+        what: &str,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.commands_sent += 1;
+        let id = format!("{}-{}", self.instance, self.commands_sent);
+        self.pending_commands.insert(id.clone(), what.to_string());
+        effects.push(Effect::Command { source, id, command });
     }
 
     /// Add a backend to the status bar before it connects.
@@ -316,6 +350,19 @@ impl AppState {
             &[U::Help, U::Confirm, U::Left, U::RunTool, U::CancelRun, U::FocusNext, U::Quit]
         } else if self.focus == BoxId::ToolOutput {
             &[U::Help, U::Filter, U::SearchNext, U::ChainNext, U::Export, U::CopyResult, U::CompareRuns, U::CancelRun]
+        } else if self.focus == BoxId::AlertRules {
+            &[U::Help, U::Confirm, U::FocusNext, U::FocusPane1, U::Quit]
+        } else if self.focus.pane() == Pane::Alerts {
+            &[
+                U::Help,
+                U::Acknowledge,
+                U::SilenceAlert,
+                U::Unsilence,
+                U::JumpToMetric,
+                U::Filter,
+                U::ToggleResolved,
+                U::FocusNext,
+            ]
         } else if self.focus == BoxId::ToolHistory {
             &[U::Help, U::Confirm, U::Rerun, U::MarkRun, U::CompareRuns, U::Export, U::ChainNext, U::SaveChain]
         } else {
@@ -339,6 +386,7 @@ impl AppState {
                     (U::Confirm, BoxId::ToolList) => "open",
                     (U::Confirm, BoxId::ToolForm) => "edit",
                     (U::Confirm, BoxId::ToolHistory) => "show",
+                    (U::Confirm, BoxId::AlertRules) => "on/off",
                     _ => short_desc(*a),
                 };
                 keymap.binding_for(&ctxs, *a).map(|b| (format_keys(&b.keys), desc.to_string()))
@@ -374,6 +422,11 @@ fn short_desc(a: UserAction) -> &'static str {
         UserAction::SaveChain => "save chain",
         UserAction::SearchNext => "next match",
         UserAction::Left => "choice",
+        UserAction::Acknowledge => "ack",
+        UserAction::SilenceAlert => "silence",
+        UserAction::Unsilence => "unsilence",
+        UserAction::JumpToMetric => "metric",
+        UserAction::ToggleResolved => "resolved",
         other => other.name(),
     }
 }
@@ -422,10 +475,11 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
             state.sources.iter_mut().filter(|s| s.name == name).for_each(|s| s.queued = n);
             true
         }
-        Action::CommandDone { source, id: _, result } => {
+        Action::CommandDone { source, id, result } => {
+            let what = state.pending_commands.remove(&id).unwrap_or_else(|| "command".into());
             let text = match result {
-                Ok(_) => format!("✓ annotation recorded on {source}"),
-                Err(e) => format!("✗ {source} refused the command: {e}"),
+                Ok(_) => format!("✓ {what} on {source}"),
+                Err(e) => format!("✗ {source} refused ({what}): {e}"),
             };
             state.notice = Some((ctx.now, text));
             true
@@ -440,6 +494,10 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
                     src.last_event = Some(env.ts.max(src.last_event.unwrap_or(env.ts)));
                 }
                 state.metrics.ingest(env);
+                state.alerts.ingest(env);
+            }
+            if std::mem::take(&mut state.alerts.bell) {
+                effects.push(Effect::Bell);
             }
             !batch.is_empty()
         }
@@ -452,10 +510,10 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         }
     };
     if (focus_before, overlay_before) != (state.focus, state.overlay.is_some()) {
-        if state.focus.pane() == Pane::Tools {
-            state.tools.last_focus = state.focus;
-        } else {
-            state.metrics_focus = state.focus;
+        match state.focus.pane() {
+            Pane::Tools => state.tools.last_focus = state.focus,
+            Pane::Alerts => state.alerts.last_focus = state.focus,
+            Pane::Metrics => state.metrics_focus = state.focus,
         }
         state.refresh_hints(ctx.keymap);
     }
@@ -486,6 +544,9 @@ fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &mut Vec<Effe
         let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         if state.overlay.is_none() && state.focus.pane() == Pane::Tools && state.tools.capturing() && !ctrl_c {
             return state.tools.text_key(key);
+        }
+        if state.overlay.is_none() && state.focus.pane() == Pane::Alerts && state.alerts.filter_editing && !ctrl_c {
+            return state.alerts.filter_key(key);
         }
     }
     state.pending.push(KeyPress::from_event(&key));
@@ -558,10 +619,8 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
                 state.overlay = None;
                 state.refresh_hints(ctx.keymap);
                 if !text.is_empty() {
-                    state.commands_sent += 1;
-                    let id = format!("{}-{}", state.instance, state.commands_sent);
                     let command = crate::protocol::Command::Annotate { text, author: state.user.clone() };
-                    effects.push(Effect::Command { source, id, command });
+                    state.send_command(source, command, "annotation recorded", effects);
                 }
             }
             UserAction::Close => {
@@ -574,6 +633,9 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
     }
     if let Some(Overlay::Tools(_)) = &state.overlay {
         return tools_pane::on_popup(state, a, ctx, effects);
+    }
+    if let Some(Overlay::Alert(_)) = &state.overlay {
+        return alerts_pane::on_popup(state, a, ctx, effects);
     }
     if let Some(o) = &mut state.overlay {
         let (close, run) = o.on_action(a, ctx.keymap);
@@ -610,6 +672,8 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
         U::FocusPane1 => state.focus = state.metrics_focus,
         U::FocusPane3 if state.focus.pane() == Pane::Tools => state.focus = Pane::Tools.boxes()[0],
         U::FocusPane3 => state.focus = state.tools.last_focus,
+        U::FocusPane5 if state.focus.pane() == Pane::Alerts => state.focus = Pane::Alerts.boxes()[0],
+        U::FocusPane5 => state.focus = state.alerts.last_focus,
         U::SourceNext | U::SourcePrev => {
             return state.metrics.cycle_source(if a == U::SourceNext { 1 } else { -1 });
         }
@@ -626,6 +690,16 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
             state.refresh_hints(ctx.keymap);
         }
         U::ZoomToggle => state.zoomed = !state.zoomed,
+        other if state.focus.pane() == Pane::Alerts => {
+            if alerts_pane::on_user(state, other, ctx, effects) {
+                return true;
+            }
+            if other == U::Close && state.zoomed {
+                state.zoomed = false;
+                return true;
+            }
+            return false;
+        }
         other if state.focus.pane() == Pane::Tools => {
             if tools_pane::on_user(state, other, ctx, effects) {
                 return true;

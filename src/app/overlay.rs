@@ -71,6 +71,24 @@ pub enum Overlay {
     },
     /// A popup of the tools pane (confirm, export, chaining); handled there.
     Tools(Box<crate::app::panes::tools::ToolsPopup>),
+    /// Acknowledge with a note, or silence for a while; handled by the alerts pane.
+    Alert(Box<AlertPopup>),
+}
+
+/// The alerts pane's popups.
+#[derive(Debug, Clone)]
+pub enum AlertPopup {
+    Ack { source: String, alert: String, note: LineInput },
+    Silence { source: String, alert: String, selected: usize, comment: LineInput },
+}
+
+impl AlertPopup {
+    pub fn input(&mut self) -> &mut LineInput {
+        match self {
+            AlertPopup::Ack { note, .. } => note,
+            AlertPopup::Silence { comment, .. } => comment,
+        }
+    }
 }
 
 impl Overlay {
@@ -122,6 +140,7 @@ impl Overlay {
         match self {
             Overlay::Help(_) | Overlay::Palette(_) | Overlay::Annotate { .. } => true,
             Overlay::Tools(p) => p.has_input(),
+            Overlay::Alert(_) => true,
             Overlay::Message(_) | Overlay::Fleet { .. } => false,
         }
     }
@@ -133,6 +152,7 @@ impl Overlay {
             Overlay::Palette(p) => p.query.input(key) && p.rematch(),
             Overlay::Annotate { input, .. } => input.input(key),
             Overlay::Tools(p) => p.input(key),
+            Overlay::Alert(p) => p.input().input(key),
             Overlay::Message(_) | Overlay::Fleet { .. } => false,
         }
     }
@@ -143,6 +163,7 @@ impl Overlay {
             Overlay::Palette(p) => p.query.paste(text) && p.rematch(),
             Overlay::Annotate { input, .. } => input.paste(text),
             Overlay::Tools(p) => p.paste(text),
+            Overlay::Alert(p) => p.input().paste(text),
             Overlay::Message(_) | Overlay::Fleet { .. } => false,
         }
     }
@@ -152,7 +173,11 @@ impl Overlay {
         let (sel, len) = match self {
             Overlay::Help(h) => (&mut h.selected, h.shown.len()),
             Overlay::Palette(p) => (&mut p.selected, p.matches.len()),
-            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Annotate { .. } | Overlay::Tools(_) => {
+            Overlay::Message(_)
+            | Overlay::Fleet { .. }
+            | Overlay::Annotate { .. }
+            | Overlay::Tools(_)
+            | Overlay::Alert(_) => {
                 return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
             }
         };

@@ -14,18 +14,22 @@ pub enum KeyContext {
     Metrics,
     /// The tools pane has focus.
     Tools,
+    /// The alerts pane has focus.
+    Alerts,
     /// A popup (help, command palette, message) is open.
     Popup,
 }
 
 impl KeyContext {
-    pub const ALL: [KeyContext; 4] = [KeyContext::Global, KeyContext::Metrics, KeyContext::Tools, KeyContext::Popup];
+    pub const ALL: [KeyContext; 5] =
+        [KeyContext::Global, KeyContext::Metrics, KeyContext::Tools, KeyContext::Alerts, KeyContext::Popup];
 
     pub fn name(self) -> &'static str {
         match self {
             KeyContext::Global => "global",
             KeyContext::Metrics => "metrics",
             KeyContext::Tools => "tools",
+            KeyContext::Alerts => "alerts",
             KeyContext::Popup => "popup",
         }
     }
@@ -72,6 +76,7 @@ user_actions! {
     FocusPrev => "focus_prev", "Focus the previous box";
     FocusPane1 => "focus_pane_1", "Show the metrics pane";
     FocusPane3 => "focus_pane_3", "Show the tools pane";
+    FocusPane5 => "focus_pane_5", "Show the alerts pane";
     ZoomToggle => "zoom_toggle", "Zoom the focused box to full screen";
     Redraw => "redraw", "Redraw the whole screen";
     Up => "up", "Move the selection up";
@@ -112,6 +117,11 @@ user_actions! {
     DeleteEntry => "delete_entry", "Delete the selected saved chain";
     SearchNext => "search_next", "Next search match in the output";
     SearchPrev => "search_prev", "Previous search match in the output";
+    Acknowledge => "acknowledge", "Acknowledge the alert with a note (again: take it back)";
+    SilenceAlert => "silence_alert", "Silence the alert for a while";
+    Unsilence => "unsilence", "End the silence that mutes the alert";
+    JumpToMetric => "jump_to_metric", "Show the metric the alert watches";
+    ToggleResolved => "toggle_resolved", "Show or hide resolved alerts";
 }
 
 #[cfg(test)]

@@ -49,6 +49,10 @@ impl Paths {
     pub fn keymaps_dir(&self) -> PathBuf {
         self.config_dir.join("keymaps")
     }
+    /// Alert rule files (`*.toml` with `[[rule]]` and `[[check]]` tables).
+    pub fn alerts_dir(&self) -> PathBuf {
+        self.config_dir.join("alerts")
+    }
     /// Exported tool results and the clipboard fallback.
     pub fn exports_dir(&self) -> PathBuf {
         self.data_dir.join("exports")

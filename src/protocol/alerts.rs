@@ -80,6 +80,13 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// Matchers that pick exactly this alert: its rule (`alertname`) and labels.
+    pub fn matchers(&self) -> Vec<Matcher> {
+        let mut m = vec![Matcher { name: "alertname".into(), op: MatchOp::Eq, value: self.rule.clone() }];
+        m.extend(self.labels.iter().map(|(k, v)| Matcher { name: k.clone(), op: MatchOp::Eq, value: v.clone() }));
+        m
+    }
+
     /// `rule{k=v,k2=v2}`: the id of a rule's alert for a label set.
     pub fn make_id(rule: &str, labels: &BTreeMap<String, String>) -> String {
         if labels.is_empty() {

@@ -101,7 +101,10 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
     };
     state.read_only = opts.read_only;
     state.instance = instance_id();
-    state.user = std::env::var("USER").unwrap_or_default();
+    state.user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown user".into());
     for name in opts.backends.iter().map(|b| &b.name).chain(opts.prometheus.iter().map(|p| &p.name)) {
         state.add_backend(name);
     }
@@ -199,6 +202,11 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                             };
                             let _ = atx.blocking_send(Action::Notice(text));
                         });
+                    }
+                    Effect::Bell => {
+                        use std::io::Write as _;
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(b"\x07").and_then(|_| out.flush());
                     }
                     Effect::Copy { text, name } => {
                         let notice = tools::copy(&opts.exports_dir, &name, &text);
@@ -377,6 +385,13 @@ fn spawn_bridge(engine: Engine, tx: mpsc::Sender<Msg>) {
             }
             Ok(Err(err)) => tracing::warn!("loading metric history: {err}"),
             Err(err) => tracing::warn!("loading metric history: {err}"),
+        }
+        // The alert state and its timeline (later updates come from the bus).
+        let e = engine.clone();
+        if let Ok(Some(a)) = tokio::task::spawn_blocking(move || e.alerts_event()).await
+            && tx.send(Msg::Events(vec![Arc::new(a)])).await.is_err()
+        {
+            return;
         }
         loop {
             match sub.recv().await {

@@ -32,6 +32,7 @@ pub fn render(f: &mut Frame, s: &AppState, t: &Theme) {
         match id.pane() {
             Pane::Metrics => panes::metrics::render_box(f, r, id, s, t),
             Pane::Tools => panes::tools::render_box(f, r, id, s, t),
+            Pane::Alerts => panes::alerts::render_box(f, r, id, s, t),
         }
     }
     // Data from a source that is not live is dimmed (its age is in the top bar).
@@ -52,8 +53,10 @@ pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
     if s.zoomed {
         return vec![(s.focus, body)];
     }
-    if s.focus.pane() == Pane::Tools {
-        return panes::tools::layout(body, s);
+    match s.focus.pane() {
+        Pane::Tools => return panes::tools::layout(body, s),
+        Pane::Alerts => return panes::alerts::layout(body, s),
+        Pane::Metrics => {}
     }
     let (w, h) = (body.width, body.height);
     if h < 8 {
@@ -118,7 +121,7 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         left.push(Span::styled(format!(" {n} {label} "), style));
         left.push(Span::styled("│", bar));
     }
-    if s.focus.pane() == Pane::Tools {
+    if s.focus.pane() != Pane::Metrics {
         let running = s.tools.runs.iter().filter(|r| r.running()).count();
         if running > 0 {
             left.push(Span::styled(format!(" ⟳ {running} running"), t.style(Role::StatusInfo)));

@@ -33,6 +33,20 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             left.push(Span::styled(format!("⧗ {} queued ", src.queued), t.style(Role::StatusWarn)));
         }
     }
+    // Alert counts, on every screen.
+    let (firing, pending, acked) = s.alerts.counts();
+    if firing > 0 {
+        left.push(Span::styled(
+            format!(" ▲ {firing} firing "),
+            t.style(Role::StatusFailed).add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    }
+    if pending > 0 {
+        left.push(Span::styled(format!(" △ {pending} pending "), t.style(Role::StatusWarn)));
+    }
+    if acked > 0 {
+        left.push(Span::styled(format!(" ✔ {acked} acked "), t.style(Role::StatusInfo)));
+    }
     if !s.pending.is_empty() {
         left.push(Span::styled(
             format!(" {} … ", crate::config::keymap::format_keys(&s.pending)),

@@ -102,6 +102,124 @@ impl Seed {
     }
 }
 
+impl Seed {
+    /// `state()` on the alerts pane: a firing critical disk alert with its
+    /// timeline and a delivery, a pending one, an acknowledged one, a silenced
+    /// one, a resolved one, and rules with a failing health check.
+    pub fn alerts_state(&self) -> AppState {
+        use opsdeck::protocol::alerts::*;
+        let ctx = self.ctx();
+        let mut s = self.state();
+        let alert = |rule: &str, state: AlertState, sev: Severity, ago: i64, labels: &[(&str, &str)]| Alert {
+            id: Alert::make_id(rule, &labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            rule: rule.into(),
+            origin: "rule".into(),
+            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            severity: sev,
+            state,
+            summary: format!("{rule} on the demo host"),
+            value: Some(97.5),
+            active_since: NOW - ago,
+            firing_since: (state != AlertState::Pending).then_some(NOW - ago + 60_000),
+            resolved_at: (state == AlertState::Resolved).then_some(NOW - 30_000),
+            ack: None,
+            silenced_by: vec![],
+            series: Some("cpu.total".into()),
+        };
+        let mut disk =
+            alert("disk_full", AlertState::Firing, Severity::Critical, 240_000, &[("instance", "/var/lib/data")]);
+        disk.summary = "Disk /var/lib/data is 97.5% full".into();
+        disk.series = Some("disk.used_pct:/var/lib/data".into());
+        let mut acked = alert("api_down", AlertState::Firing, Severity::Critical, 500_000, &[("team", "web")]);
+        acked.ack = Some(Ack { by: "ana".into(), note: "restarting the pods".into(), at: NOW - 100_000 });
+        acked.series = Some("check:https://api.example.com/health".into());
+        let mut muted = alert("load_high", AlertState::Firing, Severity::Warning, 900_000, &[]);
+        muted.silenced_by = vec!["s1".into()];
+        let alerts = vec![
+            disk.clone(),
+            alert("cpu_high", AlertState::Pending, Severity::Warning, 45_000, &[]),
+            acked,
+            muted,
+            alert("memory_high", AlertState::Resolved, Severity::Warning, 1_200_000, &[]),
+        ];
+        let transitions = vec![
+            Transition {
+                alert: disk.id.clone(),
+                from: None,
+                to: AlertState::Pending,
+                at: NOW - 240_000,
+                value: Some(95.2),
+            },
+            Transition {
+                alert: disk.id.clone(),
+                from: Some(AlertState::Pending),
+                to: AlertState::Firing,
+                at: NOW - 180_000,
+                value: Some(96.0),
+            },
+        ];
+        let deliveries = vec![
+            Delivery {
+                alert: disk.id.clone(),
+                channel: "slack:oncall".into(),
+                at: NOW - 179_000,
+                attempt: 1,
+                error: Some("HTTP 500".into()),
+            },
+            Delivery {
+                alert: disk.id.clone(),
+                channel: "slack:oncall".into(),
+                at: NOW - 177_000,
+                attempt: 2,
+                error: None,
+            },
+        ];
+        let silences = vec![Silence {
+            id: "s1".into(),
+            matchers: vec![Matcher { name: "alertname".into(), op: MatchOp::Eq, value: "load_high".into() }],
+            starts: NOW - 60_000,
+            ends: NOW + 3_540_000,
+            created_by: "bo".into(),
+            comment: "batch job".into(),
+            origin: "local".into(),
+        }];
+        let rule = |name: &str, kind: &str, detail: &str, sev: Severity, enabled: bool| RuleStatus {
+            name: name.into(),
+            kind: kind.into(),
+            detail: detail.into(),
+            severity: sev,
+            enabled,
+            latency_ms: vec![],
+            last_error: None,
+        };
+        let mut api = rule("api_down", "check", "http https://api.example.com/health", Severity::Critical, true);
+        api.latency_ms = vec![40.0, 42.0, 80.0, f32::NAN, f32::NAN];
+        api.last_error = Some("status 503, expected 200".into());
+        let mut db = rule("db", "check", "tcp db:5432", Severity::Critical, true);
+        db.latency_ms = vec![1.0, 2.0, 1.5, 3.0];
+        let rules = vec![
+            rule("cpu_high", "rule", "avg(cpu.total, 2m) > 90", Severity::Warning, true),
+            rule("disk_full", "rule", "disk.used_pct:* > 95", Severity::Critical, true),
+            rule("load_high", "rule", "avg(load.5, 10m) > 8", Severity::Warning, false),
+            api,
+            db,
+        ];
+        let u = AlertsUpdate { alerts, transitions, silences, rules, deliveries };
+        let env = Arc::new(Envelope {
+            epoch: 1,
+            seq: 2,
+            ts: NOW,
+            source: LOCAL_SOURCE.into(),
+            topic: Topic::Alerts,
+            event: Event::Alerts(Box::new(u)),
+        });
+        update(&mut s, Action::Events(vec![env]), &ctx);
+        update(&mut s, Action::User(opsdeck::app::UserAction::FocusPane5), &ctx);
+        s.dirty = false;
+        s
+    }
+}
+
 impl Default for Seed {
     fn default() -> Self {
         Self::new()

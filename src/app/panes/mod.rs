@@ -1,4 +1,5 @@
 //! One module per pane: its state, its action enum and its reducer.
 
+pub mod alerts;
 pub mod metrics;
 pub mod tools;

@@ -45,7 +45,7 @@ pub enum Lookup {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     name: String,
-    contexts: [Vec<Binding>; 4],
+    contexts: [Vec<Binding>; 5],
 }
 
 fn slot(ctx: KeyContext) -> usize {
@@ -53,7 +53,8 @@ fn slot(ctx: KeyContext) -> usize {
         KeyContext::Global => 0,
         KeyContext::Metrics => 1,
         KeyContext::Tools => 2,
-        KeyContext::Popup => 3,
+        KeyContext::Alerts => 3,
+        KeyContext::Popup => 4,
     }
 }
 
@@ -168,7 +169,7 @@ struct Entry {
     at: (usize, usize),
 }
 
-type Layers = [Vec<Entry>; 4];
+type Layers = [Vec<Entry>; 5];
 
 struct Loader<'a> {
     user_dir: Option<&'a Path>,

@@ -11,9 +11,7 @@ use super::checks::{CheckState, Outcome};
 use super::eval::{Evaluator, Observation, Samples};
 use super::rules::{Probe, RuleSet};
 use crate::engine::store::Store;
-use crate::protocol::alerts::{
-    Ack, Alert, AlertState, AlertsUpdate, MatchOp, Matcher, RuleStatus, Silence, Transition,
-};
+use crate::protocol::alerts::{Ack, Alert, AlertState, AlertsUpdate, MatchOp, RuleStatus, Silence, Transition};
 use crate::protocol::{Command, Ts};
 
 /// Resolved alerts stay on screen this long.
@@ -341,17 +339,11 @@ impl AlertCore {
     }
 }
 
-/// Matchers that pick exactly one alert (its rule and labels), for "silence this".
-pub fn matchers_for(a: &Alert) -> Vec<Matcher> {
-    let mut m = vec![Matcher { name: "alertname".into(), op: MatchOp::Eq, value: a.rule.clone() }];
-    m.extend(a.labels.iter().map(|(k, v)| Matcher { name: k.clone(), op: MatchOp::Eq, value: v.clone() }));
-    m
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::alerts::rules::parse;
+    use crate::protocol::alerts::Matcher;
 
     const S: i64 = 1000;
 
@@ -375,7 +367,7 @@ mod tests {
         let sil = c
             .command(
                 Command::Silence {
-                    matchers: matchers_for(&c.eval.alerts[&id]),
+                    matchers: c.eval.alerts[&id].matchers(),
                     minutes: 10,
                     comment: "maint".into(),
                     by: "ana".into(),

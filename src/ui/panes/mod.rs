@@ -1,5 +1,6 @@
 //! One view module per pane.
 
+pub mod alerts;
 pub mod metrics;
 pub mod tools;
 pub mod tools_diff;

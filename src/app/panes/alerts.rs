@@ -1,0 +1,476 @@
+//! The alerts pane: every source's alerts (firing, pending, acknowledged,
+//! silenced, resolved) sorted by severity and age, a detail view with the
+//! timeline, and the rules and health checks. Pure state; acknowledgements,
+//! silences and rule toggles go out as commands to the alert's source.
+
+use std::collections::BTreeMap;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use crate::app::input::LineInput;
+use crate::app::{BoxId, UserAction};
+use crate::protocol::alerts::{Alert, AlertState, AlertsUpdate, Delivery, Transition};
+use crate::protocol::{Command, Envelope, Event};
+
+/// Transitions and deliveries kept for the timeline.
+pub const TIMELINE_KEPT: usize = 5_000;
+
+/// How an alert is shown, in list order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Shown {
+    Firing,
+    Pending,
+    Acknowledged,
+    Silenced,
+    Resolved,
+}
+
+impl Shown {
+    pub fn of(a: &Alert) -> Shown {
+        match a.state {
+            AlertState::Resolved => Shown::Resolved,
+            _ if !a.silenced_by.is_empty() => Shown::Silenced,
+            _ if a.ack.is_some() => Shown::Acknowledged,
+            AlertState::Firing => Shown::Firing,
+            AlertState::Pending => Shown::Pending,
+        }
+    }
+
+    /// Glyph and word: state is never shown by colour alone.
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Shown::Firing => ("▲", "firing"),
+            Shown::Pending => ("△", "pending"),
+            Shown::Acknowledged => ("✔", "acked"),
+            Shown::Silenced => ("⊘", "silenced"),
+            Shown::Resolved => ("○", "resolved"),
+        }
+    }
+}
+
+/// Silence durations offered, in minutes.
+pub const SILENCE_CHOICES: [(u32, &str); 7] = [
+    (15, "15 minutes"),
+    (60, "1 hour"),
+    (120, "2 hours"),
+    (240, "4 hours"),
+    (480, "8 hours"),
+    (1440, "1 day"),
+    (10080, "1 week"),
+];
+
+#[derive(Debug, Clone)]
+pub struct AlertsState {
+    /// The latest update of each source.
+    pub sources: BTreeMap<String, AlertsUpdate>,
+    pub timeline: Vec<(String, Transition)>,
+    pub deliveries: Vec<(String, Delivery)>,
+    /// (source, alert id) in display order.
+    pub rows: Vec<(String, String)>,
+    pub selected: usize,
+    pub rules_sel: usize,
+    pub filter: Option<LineInput>,
+    pub filter_editing: bool,
+    pub show_resolved: bool,
+    pub last_focus: BoxId,
+    /// Bells asked for by new firing alerts (the runtime rings and clears).
+    pub bell: bool,
+}
+
+impl Default for AlertsState {
+    fn default() -> Self {
+        AlertsState {
+            sources: BTreeMap::new(),
+            timeline: Vec::new(),
+            deliveries: Vec::new(),
+            rows: Vec::new(),
+            selected: 0,
+            rules_sel: 0,
+            filter: None,
+            filter_editing: false,
+            show_resolved: true,
+            last_focus: BoxId::AlertList,
+            bell: false,
+        }
+    }
+}
+
+/// Does `a` pass a filter: `k=v` terms must match labels, other words the rule or summary.
+pub fn passes(a: &Alert, filter: &str) -> bool {
+    filter.split_whitespace().all(|term| match term.split_once('=') {
+        Some((k, v)) => {
+            let got = if k == "alertname" { Some(&a.rule) } else { a.labels.get(k) };
+            got.is_some_and(|g| g == v)
+        }
+        None => {
+            let t = term.to_lowercase();
+            a.rule.to_lowercase().contains(&t) || a.summary.to_lowercase().contains(&t)
+        }
+    })
+}
+
+/// What the pane asks of the app: a command to a source, or a popup.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ask {
+    Command { source: String, command: Command },
+    AckNote { source: String, alert: String },
+    SilenceFor { source: String, alert: String },
+    JumpTo { source: String, series: String },
+    Notice(String),
+}
+
+impl AlertsState {
+    pub fn ingest(&mut self, env: &Envelope) -> bool {
+        let Event::Alerts(u) = &env.event else { return false };
+        let fresh_firing =
+            u.transitions.iter().any(|t| t.to == AlertState::Firing && t.from != Some(AlertState::Firing));
+        let known: std::collections::HashSet<(i64, &str)> =
+            self.timeline.iter().filter(|(s, _)| *s == env.source).map(|(_, t)| (t.at, t.alert.as_str())).collect();
+        let new: Vec<Transition> =
+            u.transitions.iter().filter(|t| !known.contains(&(t.at, t.alert.as_str()))).cloned().collect();
+        // A first update also carries the stored timeline: only new ones ring.
+        if fresh_firing && self.sources.contains_key(&env.source) {
+            self.bell = true;
+        }
+        self.timeline.extend(new.into_iter().map(|t| (env.source.clone(), t)));
+        self.timeline.sort_by_key(|(_, t)| t.at);
+        let extra = self.timeline.len().saturating_sub(TIMELINE_KEPT);
+        self.timeline.drain(..extra);
+        self.deliveries.extend(u.deliveries.iter().map(|d| (env.source.clone(), d.clone())));
+        let extra = self.deliveries.len().saturating_sub(TIMELINE_KEPT);
+        self.deliveries.drain(..extra);
+        let mut u = (**u).clone();
+        u.transitions.clear();
+        u.deliveries.clear();
+        self.sources.insert(env.source.clone(), u);
+        self.resort();
+        true
+    }
+
+    pub fn alert(&self, source: &str, id: &str) -> Option<&Alert> {
+        self.sources.get(source)?.alerts.iter().find(|a| a.id == id)
+    }
+
+    pub fn selected_alert(&self) -> Option<(&str, &Alert)> {
+        let (s, id) = self.rows.get(self.selected)?;
+        Some((s, self.alert(s, id)?))
+    }
+
+    /// Counts for the status bar: (firing not acknowledged or silenced, pending, acknowledged).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for a in self.sources.values().flat_map(|u| &u.alerts) {
+            match Shown::of(a) {
+                Shown::Firing => c.0 += 1,
+                Shown::Pending => c.1 += 1,
+                Shown::Acknowledged => c.2 += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+
+    pub fn resort(&mut self) {
+        let keep = self.rows.get(self.selected).cloned();
+        let q = self.filter.as_ref().map(|f| f.text().to_string()).unwrap_or_default();
+        let mut all: Vec<(&String, &Alert)> = self
+            .sources
+            .iter()
+            .flat_map(|(s, u)| u.alerts.iter().map(move |a| (s, a)))
+            .filter(|(_, a)| self.show_resolved || a.state != AlertState::Resolved)
+            .filter(|(_, a)| passes(a, &q))
+            .collect();
+        all.sort_by(|(_, a), (_, b)| {
+            (Shown::of(a), std::cmp::Reverse(a.severity), a.active_since, &a.id).cmp(&(
+                Shown::of(b),
+                std::cmp::Reverse(b.severity),
+                b.active_since,
+                &b.id,
+            ))
+        });
+        self.rows = all.into_iter().map(|(s, a)| (s.clone(), a.id.clone())).collect();
+        self.selected = keep.and_then(|k| self.rows.iter().position(|r| *r == k)).unwrap_or(0);
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+    }
+
+    /// Rules and checks of every source: (source, index into its rules).
+    pub fn rule_rows(&self) -> Vec<(String, usize)> {
+        self.sources.iter().flat_map(|(s, u)| (0..u.rules.len()).map(move |i| (s.clone(), i))).collect()
+    }
+
+    pub fn filter_key(&mut self, key: KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Enter => self.filter_editing = false,
+            KeyCode::Esc => {
+                self.filter_editing = false;
+                self.filter = None;
+            }
+            _ => {
+                if !self.filter.as_mut().is_some_and(|f| f.input(key)) {
+                    return false;
+                }
+            }
+        }
+        self.selected = 0;
+        self.resort();
+        true
+    }
+
+    /// A bound action while a box of this pane has focus.
+    pub fn on_user(&mut self, a: UserAction, focus: BoxId, by: &str) -> (bool, Option<Ask>) {
+        use UserAction as U;
+        let sel = self.selected_alert().map(|(s, a)| (s.to_string(), a.clone()));
+        let need = || Some(Ask::Notice("no alert selected".into()));
+        match (a, focus) {
+            (U::Up | U::Down | U::PageUp | U::PageDown | U::Top | U::Bottom, BoxId::AlertRules) => {
+                let n = self.rule_rows().len();
+                self.rules_sel = step(a, self.rules_sel, n);
+                (true, None)
+            }
+            (U::Up | U::Down | U::PageUp | U::PageDown | U::Top | U::Bottom, _) => {
+                self.selected = step(a, self.selected, self.rows.len());
+                (true, None)
+            }
+            (U::Confirm | U::JumpToMetric, BoxId::AlertRules) => {
+                let rows = self.rule_rows();
+                let Some((source, i)) = rows.get(self.rules_sel) else { return (false, None) };
+                let r = &self.sources[source].rules[*i];
+                let command = Command::SetRuleEnabled { name: r.name.clone(), enabled: !r.enabled };
+                (true, Some(Ask::Command { source: source.clone(), command }))
+            }
+            (U::Filter, _) => {
+                self.filter.get_or_insert_with(|| LineInput::new("team=db, or words of the rule or summary"));
+                self.filter_editing = true;
+                (true, None)
+            }
+            (U::Close, _) if self.filter.is_some() => {
+                self.filter = None;
+                self.resort();
+                (true, None)
+            }
+            (U::ToggleResolved, _) => {
+                self.show_resolved = !self.show_resolved;
+                self.resort();
+                (true, None)
+            }
+            (U::Acknowledge, _) => match sel {
+                Some((_, a)) if a.state == AlertState::Resolved => {
+                    (true, Some(Ask::Notice(format!("{} is resolved: nothing to acknowledge", a.id))))
+                }
+                Some((source, a)) if a.ack.is_some() => {
+                    (true, Some(Ask::Command { source, command: Command::Unack { alert: a.id } }))
+                }
+                Some((source, a)) => (true, Some(Ask::AckNote { source, alert: a.id })),
+                None => (true, need()),
+            },
+            (U::SilenceAlert, _) => match sel {
+                Some((source, a)) => (true, Some(Ask::SilenceFor { source, alert: a.id })),
+                None => (true, need()),
+            },
+            (U::Unsilence, _) => match sel {
+                Some((source, a)) => match a.silenced_by.first() {
+                    Some(id) => (true, Some(Ask::Command { source, command: Command::Unsilence { id: id.clone() } })),
+                    None => (true, Some(Ask::Notice(format!("{} is not silenced", a.id)))),
+                },
+                None => (true, need()),
+            },
+            (U::JumpToMetric, _) => match sel {
+                Some((source, a)) => match a.series.clone().filter(|s| !s.starts_with("check:")) {
+                    Some(series) => (true, Some(Ask::JumpTo { source, series })),
+                    None => (true, Some(Ask::Notice(format!("{} does not watch a metric", a.id)))),
+                },
+                None => (true, need()),
+            },
+            _ => {
+                let _ = by;
+                (false, None)
+            }
+        }
+    }
+}
+
+fn step(a: UserAction, cur: usize, len: usize) -> usize {
+    let last = len.saturating_sub(1);
+    match a {
+        UserAction::Up => cur.saturating_sub(1),
+        UserAction::Down => (cur + 1).min(last),
+        UserAction::PageUp => cur.saturating_sub(10),
+        UserAction::PageDown => (cur + 10).min(last),
+        UserAction::Top => 0,
+        _ => last,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::app::{Action, AppState, Ctx, Effect, Overlay, update};
+    use crate::config::keymap::Keymap;
+    use crate::config::settings::Config;
+    use crate::protocol::alerts::{Ack, RuleStatus, Severity};
+    use crate::protocol::{LOCAL_SOURCE, Topic};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn alert(rule: &str, state: AlertState, sev: Severity, since: i64) -> Alert {
+        Alert {
+            id: rule.into(),
+            rule: rule.into(),
+            origin: "rule".into(),
+            labels: [("team".to_string(), "db".to_string())].into(),
+            severity: sev,
+            state,
+            summary: format!("{rule} summary"),
+            value: Some(1.0),
+            active_since: since,
+            firing_since: None,
+            resolved_at: None,
+            ack: None,
+            silenced_by: Vec::new(),
+            series: Some("mem.used_pct".into()),
+        }
+    }
+
+    fn update_env(alerts: Vec<Alert>, transitions: Vec<Transition>) -> Action {
+        let rules = vec![RuleStatus {
+            name: "hot".into(),
+            kind: "rule".into(),
+            detail: "cpu.total > 90".into(),
+            severity: Severity::Warning,
+            enabled: true,
+            latency_ms: vec![],
+            last_error: None,
+        }];
+        let u = AlertsUpdate { alerts, transitions, silences: vec![], rules, deliveries: vec![] };
+        Action::Events(vec![Arc::new(Envelope {
+            epoch: 1,
+            seq: 1,
+            ts: NOW,
+            source: LOCAL_SOURCE.into(),
+            topic: Topic::Alerts,
+            event: Event::Alerts(Box::new(u)),
+        })])
+    }
+
+    struct Fx(Keymap, Config);
+    impl Fx {
+        fn ctx(&self) -> Ctx<'_> {
+            Ctx { now: NOW, keymap: &self.0, config: &self.1 }
+        }
+        fn key(&self, s: &mut AppState, c: KeyCode) -> Vec<Effect> {
+            update(s, Action::Key(KeyEvent::new(c, KeyModifiers::NONE)), &self.ctx())
+        }
+        fn text(&self, s: &mut AppState, t: &str) -> Vec<Effect> {
+            t.chars().flat_map(|c| self.key(s, KeyCode::Char(c))).collect()
+        }
+    }
+
+    fn setup() -> (Fx, AppState) {
+        let fx = Fx(Keymap::fallback(), Config::default());
+        let mut s = AppState::new(&fx.ctx());
+        s.user = "ana".into();
+        let mut acked = alert("acked", AlertState::Firing, Severity::Critical, NOW - 50_000);
+        acked.ack = Some(Ack { by: "bo".into(), note: "on it".into(), at: NOW });
+        let mut silenced = alert("muted", AlertState::Firing, Severity::Critical, NOW - 60_000);
+        silenced.silenced_by = vec!["s1".into()];
+        let alerts = vec![
+            alert("old_resolved", AlertState::Resolved, Severity::Critical, NOW - 90_000),
+            alert("warn_old", AlertState::Firing, Severity::Warning, NOW - 80_000),
+            alert("crit_new", AlertState::Firing, Severity::Critical, NOW - 10_000),
+            alert("waiting", AlertState::Pending, Severity::Critical, NOW - 5_000),
+            acked,
+            silenced,
+        ];
+        let tr =
+            vec![Transition { alert: "crit_new".into(), from: None, to: AlertState::Firing, at: NOW, value: None }];
+        update(&mut s, update_env(alerts, tr), &fx.ctx());
+        fx.text(&mut s, "5");
+        (fx, s)
+    }
+
+    fn command(effects: &[Effect]) -> Option<Command> {
+        effects.iter().find_map(|e| match e {
+            Effect::Command { command, .. } => Some(command.clone()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn sorted_by_state_severity_and_age_with_counts() {
+        let (_, s) = setup();
+        let ids: Vec<&str> = s.alerts.rows.iter().map(|(_, id)| id.as_str()).collect();
+        assert_eq!(ids, ["crit_new", "warn_old", "waiting", "acked", "muted", "old_resolved"]);
+        assert_eq!(s.alerts.counts(), (2, 1, 1));
+        assert_eq!(s.focus, BoxId::AlertList);
+        assert_eq!(s.alerts.timeline.len(), 1);
+    }
+
+    #[test]
+    fn acknowledge_with_a_note_and_take_it_back() {
+        let (fx, mut s) = setup();
+        fx.text(&mut s, "a");
+        assert!(matches!(&s.overlay, Some(Overlay::Alert(_))));
+        fx.text(&mut s, "db restart");
+        let e = fx.key(&mut s, KeyCode::Enter);
+        assert_eq!(
+            command(&e),
+            Some(Command::Ack { alert: "crit_new".into(), note: "db restart".into(), by: "ana".into() })
+        );
+        // On an acknowledged alert, `a` takes it back.
+        s.alerts.selected = 3;
+        assert_eq!(command(&fx.text(&mut s, "a")), Some(Command::Unack { alert: "acked".into() }));
+    }
+
+    #[test]
+    fn silence_for_a_chosen_duration_and_unsilence() {
+        let (fx, mut s) = setup();
+        fx.text(&mut s, "s");
+        fx.key(&mut s, KeyCode::Down);
+        fx.text(&mut s, "maint");
+        let e = fx.key(&mut s, KeyCode::Enter);
+        let Some(Command::Silence { matchers, minutes, comment, by }) = command(&e) else { panic!("{e:?}") };
+        assert_eq!((minutes, comment.as_str(), by.as_str()), (120, "maint", "ana"));
+        assert_eq!(matchers, s.alerts.alert(LOCAL_SOURCE, "crit_new").unwrap().matchers());
+        s.alerts.selected = 4;
+        assert_eq!(command(&fx.text(&mut s, "S")), Some(Command::Unsilence { id: "s1".into() }));
+        s.alerts.selected = 0;
+        assert!(command(&fx.text(&mut s, "S")).is_none());
+        assert!(s.notice.as_ref().unwrap().1.contains("not silenced"));
+    }
+
+    #[test]
+    fn filter_by_label_hide_resolved_toggle_rules_and_jump() {
+        let (fx, mut s) = setup();
+        fx.text(&mut s, "/team=web");
+        fx.key(&mut s, KeyCode::Enter);
+        assert!(s.alerts.rows.is_empty());
+        fx.key(&mut s, KeyCode::Esc);
+        assert_eq!(s.alerts.rows.len(), 6);
+        fx.text(&mut s, "r");
+        assert_eq!(s.alerts.rows.len(), 5, "resolved hidden");
+        // Rules box: Enter toggles.
+        s.focus = BoxId::AlertRules;
+        let e = fx.key(&mut s, KeyCode::Enter);
+        assert_eq!(command(&e), Some(Command::SetRuleEnabled { name: "hot".into(), enabled: false }));
+        // Jump to the metric: memory.
+        s.focus = BoxId::AlertList;
+        fx.key(&mut s, KeyCode::Enter);
+        assert_eq!(s.focus, BoxId::Memory);
+    }
+
+    #[test]
+    fn a_new_firing_alert_rings_the_bell_once() {
+        let (fx, mut s) = setup();
+        let a = alert("fresh", AlertState::Firing, Severity::Warning, NOW);
+        let tr =
+            vec![Transition { alert: "fresh".into(), from: None, to: AlertState::Firing, at: NOW + 1, value: None }];
+        let e = update(&mut s, update_env(vec![a.clone()], tr), &fx.ctx());
+        assert!(e.contains(&Effect::Bell));
+        let e = update(&mut s, update_env(vec![a], vec![]), &fx.ctx());
+        assert!(!e.contains(&Effect::Bell));
+    }
+}

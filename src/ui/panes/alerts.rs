@@ -1,0 +1,371 @@
+//! The alerts pane's boxes: the alert list, the selected alert's detail (with
+//! a chart of its metric and its timeline), and the rules and health checks.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table};
+
+use crate::app::overlay::AlertPopup;
+use crate::app::panes::alerts::{AlertsState, SILENCE_CHOICES, Shown};
+use crate::app::{AppState, BoxId};
+use crate::config::theme::{Role, Theme};
+use crate::protocol::alerts::{Alert, AlertState, Severity};
+use crate::ui::boxed;
+use crate::ui::overlay::{centered, input_line, popup};
+use crate::ui::widgets::chart::{ChartSeries, TimeChart};
+use crate::ui::widgets::fmt;
+
+pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
+    let (w, h) = (body.width, body.height);
+    if h < 12 || w < 40 {
+        return vec![(s.focus, body)];
+    }
+    let [top, rules] = Layout::vertical([Constraint::Percentage(70), Constraint::Min(4)]).areas(body);
+    if w < 100 {
+        let [list, detail] = Layout::vertical([Constraint::Percentage(50), Constraint::Min(3)]).areas(top);
+        return vec![(BoxId::AlertList, list), (BoxId::AlertDetail, detail), (BoxId::AlertRules, rules)];
+    }
+    let [list, detail] = Layout::horizontal([Constraint::Percentage(55), Constraint::Min(30)]).areas(top);
+    vec![(BoxId::AlertList, list), (BoxId::AlertDetail, detail), (BoxId::AlertRules, rules)]
+}
+
+pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme) {
+    let focused = s.focus == id;
+    match id {
+        BoxId::AlertList => list(f, area, focused, s, t),
+        BoxId::AlertDetail => detail(f, area, focused, s, t),
+        _ => rules(f, area, focused, &s.alerts, t),
+    }
+}
+
+/// The style of a state: colour plus the glyph the text carries.
+pub fn shown_style(sh: Shown, sev: Severity, t: &Theme) -> Style {
+    match sh {
+        Shown::Firing if sev == Severity::Critical => t.style(Role::StatusFailed).add_modifier(Modifier::BOLD),
+        Shown::Firing => t.style(Role::StatusFailed),
+        Shown::Pending => t.style(Role::StatusWarn),
+        Shown::Acknowledged => t.style(Role::StatusInfo),
+        Shown::Silenced | Shown::Resolved => t.style(Role::TextDim),
+    }
+}
+
+fn age(now: i64, since: i64) -> String {
+    fmt::age((now - since).max(0))
+}
+
+fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
+    let a = &s.alerts;
+    let (firing, pending, acked) = a.counts();
+    let mut title = vec![
+        Span::raw("Alerts"),
+        Span::styled(format!(" {firing} firing · {pending} pending · {acked} acked"), t.style(Role::TextDim)),
+    ];
+    if !a.show_resolved {
+        title.push(Span::styled(" · resolved hidden", t.style(Role::TextDim)));
+    }
+    if let Some(q) = a.filter.as_ref().filter(|_| !a.filter_editing).map(|q| q.text()).filter(|q| !q.is_empty()) {
+        title.push(Span::styled(format!(" · filter \"{q}\""), t.style(Role::TextAccent)));
+    }
+    let block = boxed(Line::from(title), focused, t);
+    let mut inner = block.inner(area);
+    f.render_widget(block, area);
+    if a.filter_editing
+        && let Some(input) = &a.filter
+        && inner.height > 1
+    {
+        input_line(f, Rect { height: 1, ..inner }, "/ ", input, t);
+        inner.y += 1;
+        inner.height -= 1;
+    }
+    if a.rows.is_empty() {
+        let msg = if a.sources.is_empty() {
+            "  waiting for the alert engine…"
+        } else if a.filter.is_some() {
+            "  no alert matches the filter"
+        } else {
+            "  ✓ nothing is firing"
+        };
+        f.render_widget(Span::styled(msg, t.style(Role::TextDim)), Rect { height: inner.height.min(1), ..inner });
+        return;
+    }
+    let many_sources = a.sources.len() > 1;
+    let visible = inner.height.saturating_sub(1) as usize;
+    let off = a.selected.saturating_sub(visible.saturating_sub(1));
+    let rows = a.rows.iter().enumerate().skip(off).take(visible).filter_map(|(i, (src, id))| {
+        let al = a.alert(src, id)?;
+        let sh = Shown::of(al);
+        let (glyph, word) = sh.label();
+        let sel = i == a.selected && focused;
+        let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+        let st = if sel { base } else { shown_style(sh, al.severity, t) };
+        let mut cells = vec![
+            Cell::from(Span::styled(format!("{}{glyph} {word}", if sel { "▸" } else { " " }), st)),
+            Cell::from(al.severity.name()),
+            Cell::from(age(s.now, al.active_since)),
+            Cell::from(Span::styled(al.id.clone(), base.add_modifier(Modifier::BOLD))),
+            Cell::from(Span::styled(al.summary.clone(), if sel { base } else { t.style(Role::TextDim) })),
+        ];
+        if many_sources {
+            cells.insert(3, Cell::from(src.clone()));
+        }
+        Some(Row::new(cells).style(base))
+    });
+    let mut header = vec!["  STATE", "SEVERITY", "AGE", "ALERT", "SUMMARY"];
+    let mut widths = vec![
+        Constraint::Length(11),
+        Constraint::Length(8),
+        Constraint::Length(5),
+        Constraint::Length(24),
+        Constraint::Min(10),
+    ];
+    if many_sources {
+        header.insert(3, "SOURCE");
+        widths.insert(3, Constraint::Length(10));
+    }
+    let table = Table::new(rows, widths).header(Row::new(header).style(t.style(Role::TableHeader))).column_spacing(1);
+    f.render_widget(table, inner);
+}
+
+fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
+    let Some((src, al)) = s.alerts.selected_alert() else {
+        let block = boxed(Line::raw("Detail"), focused, t);
+        f.render_widget(Paragraph::new(Span::styled("Select an alert.", t.style(Role::TextDim))).block(block), area);
+        return;
+    };
+    let sh = Shown::of(al);
+    let (glyph, word) = sh.label();
+    let title = vec![Span::styled(format!("{glyph} "), shown_style(sh, al.severity, t)), Span::raw(al.id.clone())];
+    let block = boxed(Line::from(title), focused, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let dim = t.style(Role::TextDim);
+    let key = |k: &str| Span::styled(format!("{k:<10}"), dim);
+    let mut lines = vec![
+        Line::from(vec![
+            key("state"),
+            Span::styled(
+                format!("{word} since {} ago", age(s.now, al.firing_since.unwrap_or(al.active_since))),
+                shown_style(sh, al.severity, t),
+            ),
+            Span::styled(format!(" · {} · {src}", al.severity.name()), dim),
+        ]),
+        Line::from(vec![key("summary"), Span::raw(al.summary.clone())]),
+    ];
+    if let Some(r) = s.alerts.sources.get(src).and_then(|u| u.rules.iter().find(|r| r.name == al.rule)) {
+        lines.push(Line::from(vec![key(&r.kind), Span::raw(format!("{}: {}", r.name, r.detail))]));
+    }
+    if let Some(v) = al.value {
+        lines.push(Line::from(vec![key("value"), Span::raw(format!("{v:.2}"))]));
+    }
+    if !al.labels.is_empty() {
+        let l: Vec<String> = al.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        lines.push(Line::from(vec![key("labels"), Span::raw(l.join(" "))]));
+    }
+    if let Some(ack) = &al.ack {
+        let note = if ack.note.is_empty() { String::new() } else { format!(": {}", ack.note) };
+        lines.push(Line::from(vec![
+            key("acked"),
+            Span::styled(format!("✔ by {} {} ago{note}", ack.by, age(s.now, ack.at)), t.style(Role::StatusInfo)),
+        ]));
+    }
+    if let Some(u) = s.alerts.sources.get(src) {
+        for id in &al.silenced_by {
+            if let Some(sil) = u.silences.iter().find(|x| &x.id == id) {
+                lines.push(Line::from(vec![
+                    key("silenced"),
+                    Span::raw(format!(
+                        "⊘ {id} by {} for {} more: {}",
+                        sil.created_by,
+                        fmt::age(sil.ends - s.now),
+                        sil.comment
+                    )),
+                ]));
+            }
+        }
+    }
+    let [text, chart, tl] = Layout::vertical([
+        Constraint::Length(lines.len() as u16),
+        Constraint::Length(if inner.height >= lines.len() as u16 + 10 { 6 } else { 0 }),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    f.render_widget(Paragraph::new(lines), text);
+    if chart.height > 0 {
+        metric_chart(f, chart, s, src, al, t);
+    }
+    timeline(f, tl, s, src, al, t);
+}
+
+/// The alert's metric from 15 minutes before it became active until now.
+fn metric_chart(f: &mut Frame, area: Rect, s: &AppState, src: &str, al: &Alert, t: &Theme) {
+    let Some(series) = al.series.as_deref() else { return };
+    let Some(data) = s.metrics.sources.iter().find(|d| d.name == src) else { return };
+    let Some(col) = data.series.col(series) else { return };
+    let from_ts = al.active_since - 15 * 60_000;
+    let span = (s.now - from_ts).max(60_000);
+    let Some(tier) = data.series.tier_for_window(span) else { return };
+    let mut c = TimeChart {
+        marker: s.metrics.marker,
+        y_min: 0.0,
+        y_max: 100.0,
+        y_fmt: |v| format!("{v:.0}"),
+        x_labels: [format!("-{}", fmt::age(span)), "now".into()],
+        series: Vec::new(),
+        thresholds: Vec::new(),
+        marks: vec![((al.active_since - from_ts) as f64 / span as f64, t.style(Role::StatusWarn))],
+        axis_style: t.style(Role::ChartAxis),
+        label_style: t.style(Role::ChartLabel),
+    };
+    let n = c.x_dots(area);
+    let to = tier.slot_of(s.now) + 1;
+    let values = tier.resample(col, to - span / tier.spec.step_ms, to, n);
+    let max = values.iter().copied().filter(|v| v.is_finite()).fold(0.0f32, f32::max);
+    c.y_max = if series.contains("pct") || series.starts_with("cpu") { 100.0 } else { f64::from(max.max(1.0)) * 1.1 };
+    c.series.push(ChartSeries { values, style: t.style(Role::ChartSeries1) });
+    f.render_widget(c, area);
+}
+
+fn timeline(f: &mut Frame, area: Rect, s: &AppState, src: &str, al: &Alert, t: &Theme) {
+    if area.height < 2 {
+        return;
+    }
+    let dim = t.style(Role::TextDim);
+    let mut lines = vec![Line::styled("timeline", t.style(Role::TableHeader))];
+    let tz = i64::from(s.utc_offset_s) * 1000;
+    let clock = |ts: i64| {
+        chrono::DateTime::from_timestamp_millis(ts + tz)
+            .map(|d| d.format("%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default()
+    };
+    let mut events: Vec<(i64, Line)> = s
+        .alerts
+        .timeline
+        .iter()
+        .filter(|(source, tr)| source == src && tr.alert == al.id)
+        .map(|(_, tr)| {
+            let to = match tr.to {
+                AlertState::Firing => "▲ firing",
+                AlertState::Pending => "△ pending",
+                AlertState::Resolved => "○ resolved",
+            };
+            let v = tr.value.map(|v| format!(" ({v:.2})")).unwrap_or_default();
+            (tr.at, Line::from(vec![Span::styled(format!("{} ", clock(tr.at)), dim), Span::raw(format!("{to}{v}"))]))
+        })
+        .collect();
+    events.extend(s.alerts.deliveries.iter().filter(|(source, d)| source == src && d.alert == al.id).map(|(_, d)| {
+        let what = match &d.error {
+            None => Span::styled(format!("✉ sent to {}", d.channel), t.style(Role::StatusOk)),
+            Some(e) => Span::styled(
+                format!("✉ {} failed (attempt {}): {e}", d.channel, d.attempt),
+                t.style(Role::StatusFailed),
+            ),
+        };
+        (d.at, Line::from(vec![Span::styled(format!("{} ", clock(d.at)), dim), what]))
+    }));
+    events.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    lines.extend(events.into_iter().map(|(_, l)| l).take(area.height as usize - 1));
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, t: &Theme) {
+    let rows = a.rule_rows();
+    let title = vec![Span::raw("Rules and checks"), Span::styled(format!(" {}", rows.len()), t.style(Role::TextDim))];
+    let block = boxed(Line::from(title), focused, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let visible = inner.height.saturating_sub(1) as usize;
+    let off = a.rules_sel.saturating_sub(visible.saturating_sub(1));
+    let table_rows = rows.iter().enumerate().skip(off).take(visible).map(|(i, (src, k))| {
+        let r = &a.sources[src].rules[*k];
+        let sel = i == a.rules_sel && focused;
+        let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+        let on = if r.enabled {
+            Span::styled("● on ", t.style(Role::StatusOk))
+        } else {
+            Span::styled("○ off", t.style(Role::TextDim))
+        };
+        let health = match (&r.last_error, r.latency_ms.last()) {
+            (Some(e), _) => Span::styled(format!("✗ {e}"), t.style(Role::StatusFailed)),
+            (None, Some(ms)) if ms.is_finite() => {
+                Span::styled(format!("✓ {ms:.0} ms {}", sparkline(&r.latency_ms)), t.style(Role::StatusOk))
+            }
+            _ => Span::raw(""),
+        };
+        Row::new(vec![
+            Cell::from(Span::styled(if sel { "▸" } else { " " }, base)),
+            Cell::from(on),
+            Cell::from(r.kind.clone()),
+            Cell::from(r.name.clone()),
+            Cell::from(r.severity.name()),
+            Cell::from(Span::styled(r.detail.clone(), t.style(Role::TextDim))),
+            Cell::from(health),
+        ])
+        .style(base)
+    });
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(16),
+        Constraint::Length(8),
+        Constraint::Min(16),
+        Constraint::Length(34),
+    ];
+    let header = Row::new(["", "", "KIND", "NAME", "SEVERITY", "CONDITION / TARGET", "LAST PROBE"])
+        .style(t.style(Role::TableHeader));
+    f.render_widget(Table::new(table_rows, widths).header(header).column_spacing(1), inner);
+}
+
+/// Response times as block characters (failed probes as `×`).
+fn sparkline(v: &[f32]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let tail = &v[v.len().saturating_sub(16)..];
+    let max = tail.iter().copied().filter(|x| x.is_finite()).fold(0.0f32, f32::max).max(1.0);
+    tail.iter()
+        .map(|x| if x.is_finite() { BARS[((x / max) * 7.0).round().clamp(0.0, 7.0) as usize] } else { '×' })
+        .collect()
+}
+
+pub fn render_popup(f: &mut Frame, body: Rect, p: &AlertPopup, t: &Theme) {
+    match p {
+        AlertPopup::Ack { alert, note, .. } => {
+            let mut r = centered(body, 70, 10, 90);
+            r.height = r.height.min(3);
+            f.render_widget(Clear, r);
+            let title = format!("Acknowledge {alert} (Enter records, Esc cancels)");
+            let block = popup(&title, t);
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            if inner.height > 0 {
+                input_line(f, inner, "note ", note, t);
+            }
+        }
+        AlertPopup::Silence { alert, selected, comment, .. } => {
+            let r = centered(body, 60, 50, 70);
+            f.render_widget(Clear, r);
+            let title = format!("Silence {alert}");
+            let block = popup(&title, t);
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            if inner.height < 3 {
+                return;
+            }
+            let [c, list] = Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(inner);
+            input_line(f, Rect { height: 1, ..c }, "comment ", comment, t);
+            let lines: Vec<Line> = SILENCE_CHOICES
+                .iter()
+                .enumerate()
+                .map(|(i, (_, label))| {
+                    let sel = i == *selected;
+                    Line::styled(
+                        format!("{}for {label}", if sel { "▸ " } else { "  " }),
+                        if sel { t.style(Role::Selection) } else { t.style(Role::Text) },
+                    )
+                })
+                .collect();
+            f.render_widget(Paragraph::new(lines), list);
+        }
+    }
+}

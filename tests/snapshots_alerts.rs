@@ -1,0 +1,43 @@
+//! Snapshots of the alerts pane on `TestBackend`: the list with every state,
+//! the detail with timeline and deliveries, rules with a failing check, and
+//! the silence popup.
+
+mod support;
+
+use opsdeck::app::{Action, AppState, UserAction, update};
+use opsdeck::config::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use support::Seed;
+
+fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
+    let theme = Theme::fallback(false);
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
+    t
+}
+
+#[test]
+fn alerts_pane_160x40() {
+    let seed = Seed::new();
+    let s = seed.alerts_state();
+    insta::assert_snapshot!(draw(&s, 160, 40).backend());
+}
+
+#[test]
+fn alerts_pane_narrow_with_silence_popup_90x30() {
+    let seed = Seed::new();
+    let mut s = seed.alerts_state();
+    update(&mut s, Action::User(UserAction::SilenceAlert), &seed.ctx());
+    insta::assert_snapshot!(draw(&s, 90, 30).backend());
+}
+
+#[test]
+fn alert_counts_in_the_status_bar_on_the_metrics_pane_100x24() {
+    let seed = Seed::new();
+    let mut s = seed.alerts_state();
+    update(&mut s, Action::User(UserAction::FocusPane1), &seed.ctx());
+    let t = draw(&s, 100, 24);
+    let last: String = (0..100).map(|x| t.backend().buffer()[(x, 23)].symbol().to_string()).collect();
+    assert!(last.contains("▲ 1 firing") && last.contains("△ 1 pending") && last.contains("✔ 1 acked"), "{last}");
+}
