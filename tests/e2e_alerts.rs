@@ -1,0 +1,56 @@
+//! The alerts pane end to end: a health check against a port that stops
+//! listening turns firing on screen; acknowledge it; it resolves when the port
+//! listens again, and the acknowledgement goes with it.
+
+mod common;
+
+use common::{OpsdeckEnv, TIMEOUT, expect_ok, quit_cleanly};
+
+fn last_line(screen: &str) -> &str {
+    screen.lines().last().unwrap_or("")
+}
+
+/// The alert's row in the list (the line with its state word and name).
+fn row<'a>(screen: &'a str, name: &str) -> &'a str {
+    let states = ["▲ firing", "△ pending", "✔ acked", "⊘ silenced", "○ resolved"];
+    screen.lines().find(|l| l.contains(&format!(" {name} ")) && states.iter().any(|w| l.contains(w))).unwrap_or("")
+}
+
+#[test]
+fn a_check_fires_is_acknowledged_and_resolves() {
+    let env = OpsdeckEnv::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let dir = env.root().join("config/opsdeck/alerts");
+    std::fs::create_dir_all(&dir).expect("alerts dir");
+    std::fs::write(
+        dir.join("checks.toml"),
+        format!(
+            "[[check]]\nname = \"dbport\"\ntcp = \"{addr}\"\ninterval = \"500ms\"\ntimeout = \"1s\"\nretries = 2\n"
+        ),
+    )
+    .expect("rule file");
+    let mut app = env.pty(&[], 150, 40);
+    expect_ok(app.wait_for("the first frame", TIMEOUT, |s| s.contains("1 Metrics")));
+    expect_ok(app.send("5"));
+    expect_ok(app.wait_for("the check healthy", TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("check dbport") && l.contains(" ms"))
+    }));
+    // The port stops listening: after two failed probes the alert fires.
+    drop(listener);
+    expect_ok(app.wait_for("the alert firing", TIMEOUT, |s| {
+        row(s, "dbport").contains("▲ firing") && last_line(s).contains("▲ 1 firing")
+    }));
+    expect_ok(app.send("a"));
+    expect_ok(app.wait_for("the note prompt", TIMEOUT, |s| s.contains("Acknowledge dbport")));
+    expect_ok(app.send("restarting the db\r"));
+    expect_ok(app.wait_for("acknowledged", TIMEOUT, |s| {
+        row(s, "dbport").contains("✔ acked") && s.contains("restarting the db") && !last_line(s).contains("firing")
+    }));
+    // Listening again: resolved, and the acknowledgement is gone.
+    let _again = std::net::TcpListener::bind(addr).expect("bind the same port again");
+    expect_ok(app.wait_for("resolved", TIMEOUT, |s| {
+        row(s, "dbport").contains("○ resolved") && !s.contains("restarting the db") && !last_line(s).contains("acked")
+    }));
+    quit_cleanly(&mut app);
+}
