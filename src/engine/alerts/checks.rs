@@ -53,8 +53,11 @@ impl CheckState {
 pub fn tool_call(check: &Check) -> (&'static str, Value) {
     let timeout_ms = check.timeout.as_millis() as u64;
     match &check.probe {
-        Probe::Http { url, expect_status, body_match, .. } => {
+        Probe::Http { url, expect_status, body_match, ca_file, .. } => {
             let mut args = json!({"url": url, "timeout_ms": timeout_ms});
+            if let Some(ca) = ca_file {
+                args["ca_file"] = json!(ca);
+            }
             if let Some(s) = expect_status {
                 args["expect_status"] = json!(s);
             }
@@ -201,5 +204,44 @@ mod tests {
         let o = probe(&reg, &c, 1).await;
         assert_eq!(o.error.as_deref(), Some("status 503, expected 200"), "{o:?}");
         assert!(o.latency_ms.is_none());
+    }
+
+    /// An HTTPS server whose certificate expired yesterday (trusted through `ca_file`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_expired_certificate_fails_the_check() {
+        use crate::engine::store::Store;
+        use crate::engine::{Engine, EngineConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        use chrono::Datelike;
+        params.not_after = rcgen::date_time_ymd(yesterday.year(), yesterday.month() as u8, yesterday.day() as u8);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&c, cert.pem()).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        let engine = Engine::new(
+            Store::temporary().unwrap(),
+            EngineConfig::default(),
+            std::sync::Arc::new(crate::clock::SystemClock),
+        )
+        .unwrap();
+        let opts = crate::remote::server::ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            token: None,
+            tls: Some((c.clone(), k)),
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(crate::remote::server::serve(engine, opts, Some(tx), std::future::pending()));
+        let port = rx.await.unwrap().port();
+        let c = check(&format!(
+            "http = \"https://localhost:{port}/healthz\"\nca_file = {:?}\ntimeout = \"3s\"",
+            c.display().to_string()
+        ));
+        let o = probe(&Registry::with_builtins(), &c, 1).await;
+        assert!(!o.ok, "{o:?}");
+        assert!(o.error.as_deref().unwrap_or("").to_lowercase().contains("expired"), "{o:?}");
     }
 }

@@ -37,9 +37,20 @@ pub struct Rule {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Probe {
-    Http { url: String, expect_status: Option<u16>, body_match: Option<String>, cert_days: Option<u32> },
-    Tcp { addr: String },
-    Dns { name: String },
+    Http {
+        url: String,
+        expect_status: Option<u16>,
+        body_match: Option<String>,
+        cert_days: Option<u32>,
+        /// Extra PEM CA certificates to trust (an internal CA).
+        ca_file: Option<String>,
+    },
+    Tcp {
+        addr: String,
+    },
+    Dns {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +128,8 @@ struct CheckToml {
     #[serde(default)]
     cert_days: Option<u32>,
     #[serde(default)]
+    ca_file: Option<String>,
+    #[serde(default)]
     severity: Option<Spanned<String>>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
@@ -180,7 +193,13 @@ pub fn parse(path: &str, src: &str) -> Result<RuleSet, ConfigError> {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(at(c.name.span(), format!("check {name}: {url:?} is not an http(s) URL"), HINT));
                 }
-                Probe::Http { url, expect_status: c.expect_status, body_match: c.body_match, cert_days: c.cert_days }
+                Probe::Http {
+                    url,
+                    expect_status: c.expect_status,
+                    body_match: c.body_match,
+                    cert_days: c.cert_days,
+                    ca_file: c.ca_file,
+                }
             }
             (None, Some(addr), None) => Probe::Tcp { addr },
             (None, None, Some(name)) => Probe::Dns { name },
