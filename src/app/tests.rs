@@ -388,9 +388,17 @@ fn queued_counts_and_answers_show_in_state() {
     let mut s = f.state();
     update(&mut s, Action::Queued("prod".into(), 2), &f.ctx());
     assert_eq!(s.sources.iter().find(|x| x.name == "prod").map(|x| x.queued), Some(2));
-    let done = Action::CommandDone { source: "prod".into(), id: "x".into(), result: Ok(serde_json::json!({"seq": 3})) };
+    let mut effects = Vec::new();
+    let cmd = crate::protocol::Command::Annotate { text: "deploy".into(), author: String::new() };
+    s.send_command("prod".into(), cmd, "annotation recorded", &mut effects);
+    let Some(Effect::Command { id, .. }) = effects.first() else { panic!("{effects:?}") };
+    let done = Action::CommandDone { source: "prod".into(), id: id.clone(), result: Ok(serde_json::json!({"seq": 3})) };
     update(&mut s, done, &f.ctx());
     assert_eq!(s.notice, Some((f.now, "✓ annotation recorded on prod".to_string())));
+    // An answer to a command sent before a restart (from the outbox) says less.
+    let done = Action::CommandDone { source: "prod".into(), id: "old".into(), result: Err("nope".into()) };
+    update(&mut s, done, &f.ctx());
+    assert_eq!(s.notice, Some((f.now, "✗ prod refused (command): nope".to_string())));
 }
 
 #[test]
