@@ -298,7 +298,7 @@ impl Worker {
         let resp = match sent {
             Ok(r) => r,
             // Never the URL in a message: a Slack webhook URL is a credential.
-            Err(e) => return Outcome::Failed { error: describe(e), permanent: false },
+            Err(e) => return Outcome::Failed { error: crate::remote::error_text(e), permanent: false },
         };
         let status = resp.status();
         if status.is_success() {
@@ -310,24 +310,6 @@ impl Worker {
         let permanent = status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429;
         Outcome::Failed { error, permanent }
     }
-}
-
-/// A request error without its URL, with its causes.
-fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "timed out".into();
-    }
-    let e = e.without_url();
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        let s_text = s.to_string();
-        if !msg.contains(&s_text) {
-            msg = format!("{msg}: {s_text}");
-        }
-        src = s.source();
-    }
-    msg
 }
 
 #[cfg(test)]
