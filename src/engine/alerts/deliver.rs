@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use super::notify::{Notification, Status, desktop_args, json_body, slack_body};
 use crate::clock::Clock;
 use crate::config::alerting::{NotifierConfig, NotifierKind, Target};
-use crate::protocol::alerts::Delivery;
+use crate::protocol::alerts::{AlertState, Delivery};
 
 /// Longest a `notify-send` may take.
 const DESKTOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -202,6 +202,8 @@ impl Worker {
         let deliveries: Vec<Delivery> =
             p.n.alerts
                 .iter()
+                // The bell rings for the firing ones only.
+                .filter(|a| self.cfg.kind != NotifierKind::Bell || a.state == AlertState::Firing)
                 .map(|a| Delivery {
                     alert: a.id.clone(),
                     channel: self.channel.clone(),

@@ -232,3 +232,19 @@ fn desktop_arguments() {
         ]
     );
 }
+
+#[test]
+fn deliveries_are_announced_once_and_kept_for_new_subscribers() {
+    let mut st = NotifyState::default();
+    let d = |i| Delivery { alert: format!("a{i}"), channel: "bell".into(), at: i, attempt: 1, error: None };
+    st.delivered((0..250).map(d).collect());
+    assert!(st.has_fresh());
+    let fresh = st.take_fresh();
+    assert_eq!((fresh.len(), fresh[0].at), (200, 50), "bounded, newest kept");
+    assert!(!st.has_fresh() && st.take_fresh().is_empty());
+    assert_eq!(st.recent().len(), 200);
+    // Without an outbox (no notifiers running) deciding still keeps the log.
+    st.policy.configure(vec![hook()]);
+    st.after_update(&[alert("hot", "db1", AlertState::Firing)], 0);
+    assert_ne!(st.policy.save(), serde_json::json!({}));
+}
