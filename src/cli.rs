@@ -272,7 +272,12 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         };
     let result = rt.block_on(async {
         engine.start();
-        engine.start_alerts(alert_rules, crate::engine::tools::Registry::with_builtins());
+        engine.start_alerts(
+            alert_rules,
+            crate::engine::tools::Registry::with_builtins(),
+            &config.notifiers,
+            &paths.config_dir,
+        );
         let prometheus = config
             .prometheus
             .iter()
@@ -309,7 +314,7 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
 fn headless_engine(
     cli: &Cli,
     paths: &Paths,
-) -> Result<(Engine, Option<tracing_appender::non_blocking::WorkerGuard>), String> {
+) -> Result<(Engine, crate::config::settings::Config, Option<tracing_appender::non_blocking::WorkerGuard>), String> {
     let loaded = load_config(cli.config.as_deref(), &paths.config_file()).map_err(|e| e.to_string())?;
     for w in &loaded.warnings {
         err_line!("warning: {w}");
@@ -325,7 +330,7 @@ fn headless_engine(
     let engine =
         Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock))
             .map_err(|e| e.to_string())?;
-    Ok((engine, guard))
+    Ok((engine, config, guard))
 }
 
 fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
@@ -336,7 +341,7 @@ fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
             args.listen
         ));
     }
-    let (engine, _log) = match headless_engine(cli, paths) {
+    let (engine, config, _log) = match headless_engine(cli, paths) {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
@@ -366,7 +371,12 @@ fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
     }
     let result = rt.block_on(async {
         engine.start();
-        engine.start_alerts(alert_rules, crate::engine::tools::Registry::with_builtins());
+        engine.start_alerts(
+            alert_rules,
+            crate::engine::tools::Registry::with_builtins(),
+            &config.notifiers,
+            &paths.config_dir,
+        );
         let r = if args.stdio {
             serve_stdio(engine.clone()).await.map_err(|e| e.to_string())
         } else {

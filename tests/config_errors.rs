@@ -135,3 +135,28 @@ fn mcp_server_unknown_key() {
 fn mcp_server_bad_timeout() {
     check("mcp_bad_timeout.toml", 4, 11, "invalid duration \"forever\"");
 }
+
+#[test]
+fn notifier_unknown_kind() {
+    check("notifier_bad_kind.toml", 3, 8, "unknown variant `pager`");
+}
+
+#[test]
+fn notifier_with_url_and_url_secret() {
+    check("notifier_url_and_secret.toml", 2, 1, "not both");
+}
+
+#[test]
+fn notifier_name_used_twice() {
+    check("notifier_duplicate.toml", 6, 8, "notifier name \"ops\" is used twice");
+}
+
+#[test]
+fn notifier_bad_repeat() {
+    check("notifier_bad_repeat.toml", 5, 10, "invalid duration unit \"d\"");
+}
+
+#[test]
+fn alertmanager_bad_interval() {
+    check("alertmanager_bad_interval.toml", 4, 12, "invalid duration \"often\"");
+}

@@ -1,5 +1,6 @@
 //! Configuration: paths, `config.toml`, themes and keymaps, and their errors.
 
+pub mod alerting;
 pub mod error;
 pub mod keymap;
 pub mod keys;

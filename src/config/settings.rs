@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+pub use super::alerting::{AlertmanagerConfig, NotifierConfig, NotifierKind, Target};
 use super::error::ConfigError;
 pub use super::mcp::{McpServerConfig, McpTransport};
 
@@ -28,6 +29,12 @@ pub struct Config {
     /// MCP servers whose tools join the tool registry.
     #[serde(rename = "mcp_server")]
     pub mcp_servers: Vec<McpServerConfig>,
+    /// Where alert notifications go (webhook, Slack, bell, desktop).
+    #[serde(rename = "notifier")]
+    pub notifiers: Vec<NotifierConfig>,
+    /// Alertmanagers whose alerts and silences join the alerts pane.
+    #[serde(rename = "alertmanager")]
+    pub alertmanagers: Vec<AlertmanagerConfig>,
 }
 
 /// `[[prometheus]]`: PromQL per opsdeck series name, polled with `query_range`.
@@ -67,6 +74,8 @@ impl Default for Config {
             backends: Vec::new(),
             prometheus: Vec::new(),
             mcp_servers: Vec::new(),
+            notifiers: Vec::new(),
+            alertmanagers: Vec::new(),
         }
     }
 }
@@ -284,6 +293,7 @@ pub fn parse_config(path: &str, src: &str) -> Result<Config, ConfigError> {
         }
     }
     super::mcp::check_unique(path, src)?;
+    super::alerting::check_unique(path, src)?;
     Ok(cfg)
 }
 
@@ -294,6 +304,10 @@ fn hint_for(msg: &str) -> String {
         "use one of the values listed in the message".into()
     } else if msg.contains("mcp_server") {
         "see the [[mcp_server]] keys in docs/config.md".into()
+    } else if msg.starts_with("notifier") {
+        "see the [[notifier]] keys in docs/config.md".into()
+    } else if msg.starts_with("alertmanager") {
+        "see the [[alertmanager]] keys in docs/config.md".into()
     } else if msg.contains("duration") {
         "write durations like \"500ms\", \"1s\" or \"2m\"".into()
     } else {

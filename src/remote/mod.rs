@@ -1,5 +1,6 @@
 //! Remote engines: `opsdeck serve` (the engine over WebSocket or stdio).
 
+pub mod alertmanager;
 pub mod client;
 pub mod prometheus;
 pub mod server;
@@ -36,4 +37,23 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// A request error as one line with its causes, without the URL (which may be
+/// a credential, like a Slack webhook's).
+pub fn error_text(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg = format!("{msg}: {text}");
+        }
+        src = s.source();
+    }
+    msg
 }

@@ -32,6 +32,9 @@ pub struct AlertCore {
     pub silences: Vec<Silence>,
     fresh: Vec<Transition>,
     next_silence: u64,
+    /// Notifications (notify.rs): the policy, persisted with the state; its
+    /// outbox; delivery attempts to announce.
+    pub notify: super::notify::NotifyState,
 }
 
 fn silence_matches(s: &Silence, labels: &BTreeMap<String, String>, now: Ts) -> bool {
@@ -78,6 +81,7 @@ impl AlertCore {
             silences: Vec::new(),
             fresh: Vec::new(),
             next_silence: 1,
+            notify: Default::default(),
         };
         let saved = store.and_then(|s| s.alerts_state().ok().flatten());
         if let Some(v) = saved {
@@ -86,6 +90,7 @@ impl AlertCore {
             core.silences = serde_json::from_value(v["silences"].clone()).unwrap_or_default();
             core.disabled = serde_json::from_value(v["disabled"].clone()).unwrap_or_default();
             core.next_silence = v["next_silence"].as_u64().unwrap_or(1);
+            core.notify.policy.restore(&v["notify"]);
         }
         core
     }
@@ -280,6 +285,8 @@ impl AlertCore {
     /// The state to announce (and persist); `with_timeline` adds stored transitions.
     pub fn update(&mut self, now: Ts, with_timeline: bool, store: Option<&Store>) -> AlertsUpdate {
         self.apply_silences(now);
+        let alerts: Vec<Alert> = self.eval.alerts.values().cloned().collect();
+        self.notify.after_update(&alerts, now);
         let fresh = std::mem::take(&mut self.fresh);
         if let Some(store) = store {
             if !fresh.is_empty()
@@ -292,6 +299,7 @@ impl AlertCore {
                 "silences": self.silences,
                 "disabled": self.disabled,
                 "next_silence": self.next_silence,
+                "notify": self.notify.policy.save(),
             });
             if let Err(e) = store.put_alerts_state(&state) {
                 tracing::warn!("saving the alert state: {e}");
@@ -303,11 +311,11 @@ impl AlertCore {
             fresh
         };
         AlertsUpdate {
-            alerts: self.eval.alerts.values().cloned().collect(),
+            alerts,
             transitions,
             silences: self.silences.clone(),
             rules: self.rule_statuses(),
-            deliveries: Vec::new(),
+            deliveries: self.notify.take_fresh(),
         }
     }
 
@@ -318,7 +326,7 @@ impl AlertCore {
             transitions: store.transitions(TIMELINE_LOADED).unwrap_or_default(),
             silences: self.silences.clone(),
             rules: self.rule_statuses(),
-            deliveries: Vec::new(),
+            deliveries: self.notify.recent(),
         }
     }
 
@@ -327,9 +335,9 @@ impl AlertCore {
         self.eval.alerts.values().map(|a| (a.id.clone(), a.state, a.silenced_by.len(), a.ack.is_some())).collect()
     }
 
-    /// Transitions not yet announced.
+    /// Transitions (or delivery attempts) not yet announced.
     pub fn has_fresh(&self) -> bool {
-        !self.fresh.is_empty()
+        !self.fresh.is_empty() || self.notify.has_fresh()
     }
 
     pub fn prune(store: &Store) {

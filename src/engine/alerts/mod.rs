@@ -3,7 +3,9 @@
 
 pub mod checks;
 pub mod core;
+pub mod deliver;
 pub mod eval;
 pub mod expr;
+pub mod notify;
 pub mod rules;
 pub mod service;

@@ -1,8 +1,10 @@
 //! The alert engine inside an [`Engine`]: evaluates rules on every host
 //! sample (and every few seconds, for absence and silence expiry), runs each
 //! health check on its interval, applies commands, and publishes an
-//! `Event::Alerts` whenever something changed.
+//! `Event::Alerts` whenever something changed. Notifications decided on each
+//! update go to the delivery tasks, whose attempts are announced the same way.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +12,9 @@ use serde_json::Value;
 
 use super::checks;
 use super::core::AlertCore;
+use super::deliver::{self, Retry};
 use super::rules::RuleSet;
+use crate::config::alerting::NotifierConfig;
 use crate::engine::tools::Registry;
 use crate::engine::{CommandError, Engine};
 use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
@@ -19,12 +23,37 @@ use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
 const TICK: Duration = Duration::from_secs(5);
 
 impl Engine {
-    /// Start the alert engine with `rules` (health checks probe through `registry`).
-    pub fn start_alerts(&self, rules: RuleSet, registry: Registry) {
+    /// Start the alert engine with `rules` (health checks probe through
+    /// `registry`), notifying through `notifiers` (`config.notifiers`; secrets
+    /// named by `url_secret` are read with `config_dir`, as `secrets::get` does).
+    pub fn start_alerts(&self, rules: RuleSet, registry: Registry, notifiers: &[NotifierConfig], config_dir: &Path) {
+        self.start_alerts_with(rules, registry, notifiers, config_dir, Retry::default());
+    }
+
+    /// [`Engine::start_alerts`] with a chosen retry schedule for deliveries (tests).
+    pub fn start_alerts_with(
+        &self,
+        rules: RuleSet,
+        registry: Registry,
+        notifiers: &[NotifierConfig],
+        config_dir: &Path,
+        retry: Retry,
+    ) {
         let checks = rules.checks.clone();
-        *self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(AlertCore::new(rules, Some(&self.inner.store)));
-        let mut tasks = vec![tokio::spawn(eval_loop(self.clone()))];
+        let mut core = AlertCore::new(rules, Some(&self.inner.store));
+        let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
+        let (outbox, mut tasks) = deliver::start(notifiers, retry, self.inner.clock.clone(), config_dir, dtx);
+        core.notify.policy.configure(notifiers.to_vec());
+        core.notify.outbox = Some(outbox);
+        *self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()) = Some(core);
+        let engine = self.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(d) = drx.recv().await {
+                engine.with_alerts(|core| core.notify.delivered(d));
+                engine.publish_alerts(false);
+            }
+        }));
+        tasks.push(tokio::spawn(eval_loop(self.clone())));
         for c in checks {
             let (engine, registry) = (self.clone(), registry.clone());
             tasks.push(tokio::spawn(async move {

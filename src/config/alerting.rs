@@ -1,0 +1,324 @@
+//! `[[notifier]]` (where alert notifications go) and `[[alertmanager]]`
+//! (Alertmanagers whose alerts and silences join the alerts pane).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::error::ConfigError;
+use super::settings::parse_duration;
+use crate::protocol::alerts::Severity;
+
+/// How often a still-firing group is notified again unless `repeat` says otherwise.
+pub const DEFAULT_REPEAT: Duration = Duration::from_secs(4 * 3600);
+
+/// What a notifier does with a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifierKind {
+    /// POST the generic JSON body (docs/alerts.md) to a URL.
+    Webhook,
+    /// POST a Slack-compatible body (`text` + `blocks`) to an incoming-webhook URL.
+    Slack,
+    /// Record a delivery on channel `bell`; the TUI rings the terminal bell.
+    Bell,
+    /// `notify-send`, where it exists.
+    Desktop,
+}
+
+impl NotifierKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            NotifierKind::Webhook => "webhook",
+            NotifierKind::Slack => "slack",
+            NotifierKind::Bell => "bell",
+            NotifierKind::Desktop => "desktop",
+        }
+    }
+}
+
+/// Where a webhook or Slack notifier posts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Bell and desktop notifiers.
+    None,
+    Url(String),
+    /// The name of a secret holding the URL (Slack webhook URLs are credentials).
+    Secret(String),
+}
+
+/// One `[[notifier]]` table, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawNotifier")]
+pub struct NotifierConfig {
+    /// Unique. Deliveries name their channel `webhook:NAME` or `slack:NAME`
+    /// (`bell` and `desktop` for those kinds).
+    pub name: String,
+    pub kind: NotifierKind,
+    pub target: Target,
+    /// Only alerts of these severities; empty = all.
+    pub severities: Vec<Severity>,
+    /// Alerts with the same values of these labels go out as one message
+    /// (`alertname` is the rule, `severity` its severity). Empty = one group for all.
+    pub group_by: Vec<String>,
+    /// A group still firing is notified again after this long.
+    pub repeat: Duration,
+    /// Whether to say when a notified alert resolves.
+    pub send_resolved: bool,
+}
+
+impl NotifierConfig {
+    /// A notifier of `kind` with the defaults (all severities, grouped by
+    /// `alertname`, repeat 4h, resolved sent).
+    pub fn new(name: impl Into<String>, kind: NotifierKind, target: Target) -> Self {
+        NotifierConfig {
+            name: name.into(),
+            kind,
+            target,
+            severities: Vec::new(),
+            group_by: vec!["alertname".into()],
+            repeat: DEFAULT_REPEAT,
+            send_resolved: true,
+        }
+    }
+
+    /// The `Delivery::channel` of its deliveries.
+    pub fn channel(&self) -> String {
+        match self.kind {
+            NotifierKind::Webhook | NotifierKind::Slack => format!("{}:{}", self.kind.name(), self.name),
+            NotifierKind::Bell | NotifierKind::Desktop => self.kind.name().to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotifier {
+    name: String,
+    kind: NotifierKind,
+    url: Option<String>,
+    url_secret: Option<String>,
+    #[serde(default)]
+    severities: Vec<Severity>,
+    group_by: Option<Vec<String>>,
+    #[serde(default = "default_repeat", deserialize_with = "de_repeat")]
+    repeat: Duration,
+    send_resolved: Option<bool>,
+}
+
+fn default_repeat() -> Duration {
+    DEFAULT_REPEAT
+}
+
+fn de_repeat<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    let dur = parse_duration(&s).map_err(serde::de::Error::custom)?;
+    if dur < Duration::from_secs(1) || dur > Duration::from_secs(30 * 24 * 3600) {
+        return Err(serde::de::Error::custom(format!("repeat {s:?} is out of range (1s to 720h)")));
+    }
+    Ok(dur)
+}
+
+/// Why a notifier or Alertmanager name is not usable, if it is not.
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err(format!("{what} name is empty"));
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':' || c == '/') {
+        return Err(format!("{what} name {name:?} contains spaces, ':' or '/'"));
+    }
+    Ok(())
+}
+
+fn check_url(what: &str, url: &str) -> Result<(), String> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        // Never echo the URL back: a Slack webhook URL is a credential.
+        Ok(u) => Err(format!("{what}: url must be http:// or https:// (got {}:)", u.scheme())),
+        Err(e) => Err(format!("{what}: url is not a URL: {e}")),
+    }
+}
+
+impl TryFrom<RawNotifier> for NotifierConfig {
+    type Error = String;
+
+    fn try_from(raw: RawNotifier) -> Result<Self, String> {
+        check_name("notifier", &raw.name)?;
+        let name = raw.name;
+        let what = format!("notifier {name}");
+        let kind = raw.kind;
+        let target = match (&kind, raw.url, raw.url_secret) {
+            (NotifierKind::Bell | NotifierKind::Desktop, None, None) => Target::None,
+            (NotifierKind::Bell | NotifierKind::Desktop, _, _) => {
+                return Err(format!("{what}: url and url_secret are for webhook and slack notifiers"));
+            }
+            (_, Some(_), Some(_)) => return Err(format!("{what}: give either url or url_secret, not both")),
+            (_, None, None) => return Err(format!("{what}: needs url (or url_secret, the name of a secret)")),
+            (_, Some(url), None) => {
+                check_url(&what, &url)?;
+                Target::Url(url)
+            }
+            (_, None, Some(secret)) => {
+                crate::secrets::check_name(&secret).map_err(|e| format!("{what}: url_secret: {e}"))?;
+                Target::Secret(secret)
+            }
+        };
+        let group_by = raw.group_by.unwrap_or_else(|| vec!["alertname".into()]);
+        if let Some(l) = group_by.iter().find(|l| l.trim().is_empty()) {
+            return Err(format!("{what}: group_by has an empty label name {l:?}"));
+        }
+        Ok(NotifierConfig {
+            name,
+            kind,
+            target,
+            severities: raw.severities,
+            group_by,
+            repeat: raw.repeat,
+            send_resolved: raw.send_resolved.unwrap_or(true),
+        })
+    }
+}
+
+/// One `[[alertmanager]]` table: an Alertmanager (API v2) polled as an alerts source.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawAlertmanager")]
+pub struct AlertmanagerConfig {
+    /// Unique; its alerts' origin (and source) is `alertmanager:NAME`.
+    pub name: String,
+    /// e.g. `http://127.0.0.1:9093`.
+    pub url: String,
+    pub interval: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlertmanager {
+    name: String,
+    url: String,
+    #[serde(default = "default_am_interval", deserialize_with = "super::settings::de_duration")]
+    interval: Duration,
+}
+
+fn default_am_interval() -> Duration {
+    Duration::from_secs(15)
+}
+
+impl TryFrom<RawAlertmanager> for AlertmanagerConfig {
+    type Error = String;
+
+    fn try_from(raw: RawAlertmanager) -> Result<Self, String> {
+        check_name("alertmanager", &raw.name)?;
+        check_url(&format!("alertmanager {}", raw.name), &raw.url)?;
+        Ok(AlertmanagerConfig { name: raw.name, url: raw.url, interval: raw.interval })
+    }
+}
+
+#[derive(Deserialize)]
+struct NameSpans {
+    #[serde(default)]
+    notifier: Vec<SpannedName>,
+    #[serde(default)]
+    alertmanager: Vec<SpannedName>,
+}
+
+#[derive(Deserialize)]
+struct SpannedName {
+    name: toml::Spanned<String>,
+}
+
+/// Every notifier and Alertmanager name used once, or an error at the second use.
+pub(crate) fn check_unique(path: &str, src: &str) -> Result<(), ConfigError> {
+    let Ok(spans) = toml::from_str::<NameSpans>(src) else { return Ok(()) };
+    for (table, list) in [("notifier", &spans.notifier), ("alertmanager", &spans.alertmanager)] {
+        for (i, s) in list.iter().enumerate() {
+            if list[..i].iter().any(|p| p.name.get_ref() == s.name.get_ref()) {
+                return Err(ConfigError::at(
+                    path,
+                    src,
+                    Some(s.name.span()),
+                    format!("{table} name {:?} is used twice", s.name.get_ref()),
+                    format!("give each [[{table}]] its own name"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::settings::parse_config;
+
+    #[test]
+    fn notifiers_parse_with_defaults() {
+        let c = parse_config(
+            "c.toml",
+            "[[notifier]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"https://hooks.example/x\"\n\n\
+             [[notifier]]\nname = \"oncall\"\nkind = \"slack\"\nurl_secret = \"slack:oncall\"\n\
+             severities = [\"critical\"]\ngroup_by = [\"alertname\", \"instance\"]\nrepeat = \"30m\"\n\
+             send_resolved = false\n\n[[notifier]]\nname = \"term\"\nkind = \"bell\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.notifiers[0],
+            NotifierConfig::new("ops", NotifierKind::Webhook, Target::Url("https://hooks.example/x".into()))
+        );
+        let s = &c.notifiers[1];
+        assert_eq!(s.target, Target::Secret("slack:oncall".into()));
+        assert_eq!(
+            (s.severities.as_slice(), s.repeat, s.send_resolved),
+            (&[Severity::Critical][..], Duration::from_secs(1800), false)
+        );
+        assert_eq!(s.group_by, ["alertname", "instance"]);
+        assert_eq!((s.channel(), c.notifiers[2].channel()), ("slack:oncall".to_string(), "bell".to_string()));
+    }
+
+    #[test]
+    fn alertmanagers_parse_with_defaults() {
+        let c = parse_config("c.toml", "[[alertmanager]]\nname = \"am\"\nurl = \"http://127.0.0.1:9093\"\n").unwrap();
+        assert_eq!(
+            c.alertmanagers,
+            vec![AlertmanagerConfig {
+                name: "am".into(),
+                url: "http://127.0.0.1:9093".into(),
+                interval: Duration::from_secs(15)
+            }]
+        );
+    }
+
+    fn err(src: &str) -> ConfigError {
+        parse_config("c.toml", src).unwrap_err()
+    }
+
+    #[test]
+    fn invalid_tables_are_located() {
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"pager\"\n");
+        assert!(e.message.contains("unknown variant `pager`"), "{e}");
+        assert_eq!((e.line, e.col), (3, 8), "{e}");
+        assert!(!e.hint.is_empty(), "{e}");
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"slack\"\n");
+        assert!(e.message.contains("needs url"), "{e}");
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"slack\"\nurl = \"https://h/\"\nurl_secret = \"s\"\n");
+        assert!(e.message.contains("not both"), "{e}");
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\nurl = \"https://h/\"\n");
+        assert!(e.message.contains("for webhook and slack"), "{e}");
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"webhook\"\nurl = \"ftp://secret@h/\"\n");
+        assert!(e.message.contains("http://") && !e.message.contains("secret@"), "{e}");
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\nseverities = [\"dire\"]\n");
+        assert!(e.message.contains("unknown variant `dire`"), "{e}");
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\nrepeat = \"0s\"\n");
+        assert!(e.message.contains("out of range"), "{e}");
+        assert_eq!((e.line, e.col), (4, 10), "{e}");
+        let e = err("[[notifier]]\nname = \"a b\"\nkind = \"bell\"\n");
+        assert!(e.message.contains("spaces"), "{e}");
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\n\n[[notifier]]\nname = \"a\"\nkind = \"desktop\"\n");
+        assert_eq!((e.line, e.col), (6, 8), "{e}");
+        let e = err("[[alertmanager]]\nname = \"am\"\nurl = \"http://h:9093\"\ninterval = \"soon\"\n");
+        assert_eq!((e.line, e.col), (4, 12), "{e}");
+        let e = err("[[alertmanager]]\nname = \"am\"\nurl = \"h:9093\"\n");
+        assert!(e.message.contains("http://"), "{e}");
+        let e = err("[[alertmanager]]\nname = \"am\"\nurl = \"http://h:9093\"\nreceiver = \"x\"\n");
+        assert!(e.message.contains("unknown field `receiver`"), "{e}");
+    }
+}

@@ -1,0 +1,492 @@
+//! Alertmanager as an alerts source (API v2): its alerts and silences polled
+//! into the same shapes as the local engine's, and the pane's commands turned
+//! into silences there.
+//!
+//! - An alert's id is its fingerprint; it is `Pending` while Alertmanager
+//!   has not processed it yet (`unprocessed`), else `Firing`. An alert that
+//!   leaves Alertmanager is kept as `Resolved` for an hour, with a transition.
+//! - Acknowledging creates a silence of the alert's exact labels for
+//!   [`ACK_MINUTES`] with the comment `ack: NOTE` (what operators already do).
+//!   An alert muted by such a silence shows as acknowledged, not silenced;
+//!   taking the acknowledgement back expires those silences.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::alerting::AlertmanagerConfig;
+use crate::protocol::alerts::{Ack, Alert, AlertState, AlertsUpdate, MatchOp, Matcher, Severity, Silence, Transition};
+use crate::protocol::{Command, Ts};
+
+/// How long an acknowledgement (a silence) lasts.
+pub const ACK_MINUTES: u32 = 120;
+/// Longest silence (30 days), as for local silences.
+const MAX_SILENCE_MIN: u32 = 60 * 24 * 30;
+/// An alert that left Alertmanager stays on screen as resolved this long.
+const KEEP_RESOLVED_MS: i64 = 3600 * 1000;
+/// Characters of an error answer kept in the message.
+const ERROR_BODY: usize = 300;
+
+/// A configured Alertmanager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertmanagerSpec {
+    pub name: String,
+    /// Base URL, e.g. `http://127.0.0.1:9093` (a path prefix is kept).
+    pub url: String,
+    pub interval: Duration,
+}
+
+impl From<&AlertmanagerConfig> for AlertmanagerSpec {
+    fn from(c: &AlertmanagerConfig) -> Self {
+        AlertmanagerSpec { name: c.name.clone(), url: c.url.clone(), interval: c.interval }
+    }
+}
+
+impl AlertmanagerSpec {
+    /// `alertmanager:NAME`: the origin of its alerts and silences.
+    pub fn origin(&self) -> String {
+        format!("alertmanager:{}", self.name)
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.url.trim_end_matches('/'))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AmAlert {
+    fingerprint: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(rename = "startsAt", default)]
+    starts_at: String,
+    #[serde(default)]
+    status: AmAlertStatus,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AmAlertStatus {
+    #[serde(default)]
+    state: String,
+    #[serde(rename = "silencedBy", default)]
+    silenced_by: Vec<String>,
+    #[serde(rename = "inhibitedBy", default)]
+    inhibited_by: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AmSilence {
+    id: String,
+    #[serde(default)]
+    status: AmSilenceStatus,
+    #[serde(default)]
+    comment: String,
+    #[serde(rename = "createdBy", default)]
+    created_by: String,
+    #[serde(rename = "startsAt", default)]
+    starts_at: String,
+    #[serde(rename = "endsAt", default)]
+    ends_at: String,
+    #[serde(default)]
+    matchers: Vec<AmMatcher>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AmSilenceStatus {
+    #[serde(default)]
+    state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct AmMatcher {
+    name: String,
+    value: String,
+    #[serde(rename = "isRegex", default)]
+    is_regex: bool,
+    #[serde(rename = "isEqual", default = "yes")]
+    is_equal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl From<&Matcher> for AmMatcher {
+    fn from(m: &Matcher) -> Self {
+        let (is_regex, is_equal) = match m.op {
+            MatchOp::Eq => (false, true),
+            MatchOp::NotEq => (false, false),
+            MatchOp::Re => (true, true),
+            MatchOp::NotRe => (true, false),
+        };
+        AmMatcher { name: m.name.clone(), value: m.value.clone(), is_regex, is_equal }
+    }
+}
+
+impl From<&AmMatcher> for Matcher {
+    fn from(m: &AmMatcher) -> Self {
+        let op = match (m.is_regex, m.is_equal) {
+            (false, true) => MatchOp::Eq,
+            (false, false) => MatchOp::NotEq,
+            (true, true) => MatchOp::Re,
+            (true, false) => MatchOp::NotRe,
+        };
+        Matcher { name: m.name.clone(), op, value: m.value.clone() }
+    }
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time (0 if unreadable).
+fn ms(t: &str) -> Ts {
+    chrono::DateTime::parse_from_rfc3339(t).map(|d| d.timestamp_millis()).unwrap_or(0)
+}
+
+fn rfc3339(ts: Ts) -> String {
+    chrono::DateTime::from_timestamp_millis(ts)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// The note of an acknowledgement silence (`ack: NOTE`), if it is one.
+fn ack_note(comment: &str) -> Option<&str> {
+    comment.strip_prefix("ack:").map(str::trim)
+}
+
+fn to_silence(origin: &str, s: &AmSilence) -> Silence {
+    Silence {
+        id: s.id.clone(),
+        matchers: s.matchers.iter().map(Matcher::from).collect(),
+        starts: ms(&s.starts_at),
+        ends: ms(&s.ends_at),
+        created_by: s.created_by.clone(),
+        comment: s.comment.clone(),
+        origin: origin.to_string(),
+    }
+}
+
+fn to_alert(origin: &str, a: AmAlert, acks: &HashMap<&str, Ack>) -> Alert {
+    let mut labels = a.labels;
+    let rule = labels.remove("alertname").unwrap_or_else(|| "alertmanager".into());
+    let severity =
+        labels.get("severity").and_then(|s| Severity::from_name(&s.to_lowercase())).unwrap_or(Severity::Warning);
+    let mut summary =
+        (a.annotations.get("summary").or(a.annotations.get("description"))).cloned().unwrap_or_else(|| rule.clone());
+    if !a.status.inhibited_by.is_empty() {
+        summary.push_str(" (inhibited)");
+    }
+    let state = if a.status.state == "unprocessed" { AlertState::Pending } else { AlertState::Firing };
+    let since = ms(&a.starts_at);
+    let (ack_ids, silenced_by): (Vec<String>, Vec<String>) =
+        a.status.silenced_by.into_iter().partition(|id| acks.contains_key(id.as_str()));
+    Alert {
+        id: a.fingerprint,
+        rule,
+        origin: origin.to_string(),
+        labels,
+        severity,
+        state,
+        summary,
+        value: None,
+        active_since: since,
+        firing_since: (state == AlertState::Firing).then_some(since),
+        resolved_at: None,
+        ack: ack_ids.iter().find_map(|id| acks.get(id.as_str()).cloned()),
+        silenced_by,
+        series: None,
+    }
+}
+
+/// Turn the API's answers into an update (no transitions: see [`Tracker`]).
+fn to_update(origin: &str, alerts: Vec<AmAlert>, silences: Vec<AmSilence>) -> AlertsUpdate {
+    let live: Vec<&AmSilence> =
+        silences.iter().filter(|s| matches!(s.status.state.as_str(), "active" | "pending")).collect();
+    let acks: HashMap<&str, Ack> = live
+        .iter()
+        .filter(|s| s.status.state == "active")
+        .filter_map(|s| {
+            let note = ack_note(&s.comment)?;
+            Some((s.id.as_str(), Ack { by: s.created_by.clone(), note: note.to_string(), at: ms(&s.starts_at) }))
+        })
+        .collect();
+    let mut alerts: Vec<Alert> = alerts.into_iter().map(|a| to_alert(origin, a, &acks)).collect();
+    alerts.sort_by(|a, b| a.id.cmp(&b.id));
+    AlertsUpdate { alerts, silences: live.iter().map(|s| to_silence(origin, s)).collect(), ..Default::default() }
+}
+
+/// What earlier polls saw: gives transitions, and keeps alerts that left
+/// Alertmanager on screen as resolved for an hour.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    known: BTreeMap<String, Alert>,
+}
+
+impl Tracker {
+    pub fn merge(&mut self, mut u: AlertsUpdate, now: Ts) -> AlertsUpdate {
+        let mut transitions = Vec::new();
+        let seen: BTreeSet<String> = u.alerts.iter().map(|a| a.id.clone()).collect();
+        for a in &u.alerts {
+            let from = self.known.get(&a.id).map(|k| k.state);
+            if from != Some(a.state) {
+                let at = if from.is_none() { a.active_since } else { now };
+                transitions.push(Transition { alert: a.id.clone(), from, to: a.state, at, value: None });
+            }
+            self.known.insert(a.id.clone(), a.clone());
+        }
+        for (id, a) in self.known.iter_mut().filter(|(id, _)| !seen.contains(*id)) {
+            if a.state != AlertState::Resolved {
+                transitions.push(Transition {
+                    alert: id.clone(),
+                    from: Some(a.state),
+                    to: AlertState::Resolved,
+                    at: now,
+                    value: None,
+                });
+                a.state = AlertState::Resolved;
+                a.resolved_at = Some(now);
+                a.ack = None;
+                a.silenced_by.clear();
+            }
+        }
+        self.known.retain(|_, a| a.resolved_at.is_none_or(|t| now - t < KEEP_RESOLVED_MS));
+        u.alerts.extend(self.known.values().filter(|a| !seen.contains(&a.id)).cloned());
+        u.transitions = transitions;
+        u
+    }
+}
+
+async fn checked(resp: Result<reqwest::Response, reqwest::Error>, what: &str) -> Result<reqwest::Response, String> {
+    let resp = resp.map_err(|e| format!("{what}: {}", super::error_text(e)))?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let text = resp.text().await.unwrap_or_default();
+    // Alertmanager's errors are {"code":…,"message":…} or plain text.
+    let msg = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_string))
+        .unwrap_or(text);
+    let msg: String = msg.trim().chars().take(ERROR_BODY).collect();
+    Err(if msg.is_empty() { format!("{what}: HTTP {status}") } else { format!("{what}: HTTP {status}: {msg}") })
+}
+
+async fn get<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    spec: &AlertmanagerSpec,
+    path: &str,
+) -> Result<T, String> {
+    let what = format!("alertmanager {}: GET {path}", spec.name);
+    let resp = checked(http.get(spec.endpoint(path)).send().await, &what).await?;
+    resp.json().await.map_err(|e| format!("{what}: not an Alertmanager answer: {}", super::error_text(e)))
+}
+
+/// One poll: the alerts and the active or pending silences (no transitions).
+pub async fn poll(http: &reqwest::Client, spec: &AlertmanagerSpec) -> Result<AlertsUpdate, String> {
+    let silences: Vec<AmSilence> = get(http, spec, "/api/v2/silences").await?;
+    let alerts: Vec<AmAlert> = get(http, spec, "/api/v2/alerts").await?;
+    Ok(to_update(&spec.origin(), alerts, silences))
+}
+
+/// Poll every `interval` until `tx` closes, sending `(spec.name, update or error)`.
+/// Updates carry transitions since the previous poll; errors are not fatal.
+pub async fn run(spec: AlertmanagerSpec, tx: mpsc::Sender<(String, Result<AlertsUpdate, String>)>) {
+    let http = match super::http_client() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = tx.send((spec.name.clone(), Err(e))).await;
+            return;
+        }
+    };
+    let mut tracker = Tracker::default();
+    let mut tick = tokio::time::interval(spec.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = tx.closed() => return,
+        }
+        let r = poll(&http, &spec).await.map(|u| tracker.merge(u, SystemClock.now_ms()));
+        if tx.send((spec.name.clone(), r)).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn create_silence(
+    http: &reqwest::Client,
+    spec: &AlertmanagerSpec,
+    matchers: &[Matcher],
+    minutes: u32,
+    comment: &str,
+    by: &str,
+) -> Result<(String, Ts), String> {
+    if matchers.is_empty() {
+        return Err("a silence needs at least one matcher".into());
+    }
+    if minutes == 0 || minutes > MAX_SILENCE_MIN {
+        return Err(format!("a silence lasts 1 to {MAX_SILENCE_MIN} minutes"));
+    }
+    let now = SystemClock.now_ms();
+    let ends = now + i64::from(minutes) * 60_000;
+    // Alertmanager refuses a silence without an author or a comment.
+    let by = if by.trim().is_empty() { "opsdeck" } else { by.trim() };
+    let comment = if comment.trim().is_empty() { "silenced from opsdeck" } else { comment.trim() };
+    let body = json!({
+        "matchers": matchers.iter().map(AmMatcher::from).collect::<Vec<_>>(),
+        "startsAt": rfc3339(now),
+        "endsAt": rfc3339(ends),
+        "createdBy": by,
+        "comment": comment,
+    });
+    let what = format!("alertmanager {}: creating a silence", spec.name);
+    let resp = checked(http.post(spec.endpoint("/api/v2/silences")).json(&body).send().await, &what).await?;
+    let v: Value = resp.json().await.map_err(|e| format!("{what}: {}", super::error_text(e)))?;
+    let id = v["silenceID"].as_str().ok_or_else(|| format!("{what}: no silenceID in the answer"))?;
+    Ok((id.to_string(), ends))
+}
+
+async fn expire_silence(http: &reqwest::Client, spec: &AlertmanagerSpec, id: &str) -> Result<(), String> {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(format!("{id:?} is not an Alertmanager silence id"));
+    }
+    let what = format!("alertmanager {}: expiring silence {id}", spec.name);
+    checked(http.delete(spec.endpoint(&format!("/api/v2/silence/{id}"))).send().await, &what).await?;
+    Ok(())
+}
+
+async fn find_alert(http: &reqwest::Client, spec: &AlertmanagerSpec, id: &str) -> Result<AmAlert, String> {
+    let alerts: Vec<AmAlert> = get(http, spec, "/api/v2/alerts").await?;
+    alerts
+        .into_iter()
+        .find(|a| a.fingerprint == id)
+        .ok_or_else(|| format!("no alert {id} in Alertmanager {} (resolved already?)", spec.name))
+}
+
+/// Apply a pane command to Alertmanager: `Silence` and `Unsilence` create and
+/// expire silences; `Ack` silences the alert's exact labels for
+/// [`ACK_MINUTES`] with the comment `ack: NOTE`; `Unack` expires those.
+pub async fn command(spec: &AlertmanagerSpec, cmd: Command) -> Result<Value, String> {
+    let http = super::http_client()?;
+    match cmd {
+        Command::Silence { matchers, minutes, comment, by } => {
+            let (id, _) = create_silence(&http, spec, &matchers, minutes, &comment, &by).await?;
+            Ok(json!({ "silence": id }))
+        }
+        Command::Unsilence { id } => {
+            expire_silence(&http, spec, &id).await?;
+            Ok(json!({ "expired": id }))
+        }
+        Command::Ack { alert, note, by } => {
+            let a = find_alert(&http, spec, &alert).await?;
+            let matchers: Vec<Matcher> =
+                a.labels.iter().map(|(k, v)| Matcher { name: k.clone(), op: MatchOp::Eq, value: v.clone() }).collect();
+            let note: String = note.trim().chars().take(500).collect();
+            let comment = if note.is_empty() { "ack:".to_string() } else { format!("ack: {note}") };
+            let (id, until) = create_silence(&http, spec, &matchers, ACK_MINUTES, &comment, &by).await?;
+            Ok(json!({ "acknowledged": alert, "silence": id, "until": rfc3339(until) }))
+        }
+        Command::Unack { alert } => {
+            let a = find_alert(&http, spec, &alert).await?;
+            let silences: Vec<AmSilence> = get(&http, spec, "/api/v2/silences").await?;
+            let acks: Vec<&AmSilence> = silences
+                .iter()
+                .filter(|s| a.status.silenced_by.contains(&s.id) && ack_note(&s.comment).is_some())
+                .collect();
+            if acks.is_empty() {
+                return Err(format!("{alert} is not acknowledged in Alertmanager {}", spec.name));
+            }
+            for s in &acks {
+                expire_silence(&http, spec, &s.id).await?;
+            }
+            Ok(json!({ "unacknowledged": alert, "expired": acks.iter().map(|s| &s.id).collect::<Vec<_>>() }))
+        }
+        Command::SetRuleEnabled { .. } => {
+            Err(format!("Alertmanager {} has no rules to turn on or off: they live in Prometheus", spec.name))
+        }
+        Command::Annotate { .. } => Err("not an Alertmanager command".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALERTS: &str = r#"[{"annotations":{"description":"for tests","summary":"always firing"},
+        "endsAt":"2026-11-22T08:17:04.222Z","fingerprint":"350c43a0a0cb007f","receivers":[{"name":"null"}],
+        "startsAt":"2026-11-22T08:16:46.222Z","status":{"inhibitedBy":[],"silencedBy":["s-1","a-1"],"state":"suppressed"},
+        "updatedAt":"2026-11-22T08:17:00.225Z","labels":{"alertname":"AlwaysFiring","severity":"critical","team":"ops"}},
+        {"fingerprint":"0b","labels":{"alertname":"New"},"startsAt":"2026-11-22T08:16:46.222Z",
+        "status":{"state":"unprocessed"}}]"#;
+    const SILENCES: &str = r#"[
+        {"id":"s-1","status":{"state":"active"},"comment":"maint","createdBy":"ana","startsAt":"2026-11-22T08:17:01.106Z",
+         "endsAt":"2026-11-22T08:27:01.000Z","matchers":[{"isEqual":true,"isRegex":false,"name":"team","value":"ops"},
+         {"isEqual":false,"isRegex":true,"name":"env","value":"dev.*"}]},
+        {"id":"a-1","status":{"state":"active"},"comment":"ack: looking at it","createdBy":"bo",
+         "startsAt":"2026-11-22T08:17:02.000Z","endsAt":"2026-11-22T10:17:02.000Z","matchers":[]},
+        {"id":"old","status":{"state":"expired"},"comment":"x","createdBy":"c","startsAt":"","endsAt":"","matchers":[]}]"#;
+
+    fn update() -> AlertsUpdate {
+        to_update("alertmanager:am", serde_json::from_str(ALERTS).unwrap(), serde_json::from_str(SILENCES).unwrap())
+    }
+
+    #[test]
+    fn alerts_and_silences_from_the_api() {
+        let u = update();
+        assert_eq!(u.silences.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["s-1", "a-1"], "not expired ones");
+        let s = &u.silences[0];
+        assert_eq!((s.origin.as_str(), s.created_by.as_str(), s.ends - s.starts), ("alertmanager:am", "ana", 599_894));
+        assert_eq!(s.matchers[1], Matcher { name: "env".into(), op: MatchOp::NotRe, value: "dev.*".into() });
+        let a = &u.alerts[1];
+        assert_eq!((a.id.as_str(), a.rule.as_str(), a.state), ("350c43a0a0cb007f", "AlwaysFiring", AlertState::Firing));
+        assert_eq!((a.severity, a.summary.as_str()), (Severity::Critical, "always firing"));
+        assert_eq!(a.labels.keys().collect::<Vec<_>>(), ["severity", "team"], "alertname is the rule");
+        assert_eq!((a.active_since, a.firing_since), (1_795_335_406_222, Some(1_795_335_406_222)));
+        assert_eq!(a.silenced_by, ["s-1"], "the ack silence shows as the acknowledgement");
+        assert_eq!(a.ack.as_ref().map(|k| (k.by.as_str(), k.note.as_str())), Some(("bo", "looking at it")));
+        let n = &u.alerts[0];
+        assert_eq!(
+            (n.state, n.severity, n.summary.as_str(), n.firing_since),
+            (AlertState::Pending, Severity::Warning, "New", None)
+        );
+    }
+
+    #[test]
+    fn matchers_round_trip() {
+        for op in [MatchOp::Eq, MatchOp::NotEq, MatchOp::Re, MatchOp::NotRe] {
+            let m = Matcher { name: "a".into(), op, value: "b".into() };
+            assert_eq!(Matcher::from(&AmMatcher::from(&m)), m);
+        }
+        let older: AmMatcher = serde_json::from_str(r#"{"name":"a","value":"b","isRegex":false}"#).unwrap();
+        assert!(older.is_equal, "isEqual defaults to true (Alertmanager before 0.22)");
+    }
+
+    #[test]
+    fn the_tracker_gives_transitions_and_keeps_resolved_alerts_an_hour() {
+        let mut t = Tracker::default();
+        let u = t.merge(update(), 1_000);
+        let tr: Vec<_> = u.transitions.iter().map(|x| (x.alert.as_str(), x.from, x.to)).collect();
+        assert_eq!(tr, [("0b", None, AlertState::Pending), ("350c43a0a0cb007f", None, AlertState::Firing)]);
+        assert!(t.merge(update(), 2_000).transitions.is_empty());
+        let mut later = update();
+        later.alerts.retain(|a| a.id == "0b");
+        later.alerts[0].state = AlertState::Firing;
+        let u = t.merge(later.clone(), 3_000);
+        let tr: Vec<_> = u.transitions.iter().map(|x| (x.alert.as_str(), x.from, x.to, x.at)).collect();
+        assert_eq!(
+            tr,
+            [
+                ("0b", Some(AlertState::Pending), AlertState::Firing, 3_000),
+                ("350c43a0a0cb007f", Some(AlertState::Firing), AlertState::Resolved, 3_000)
+            ]
+        );
+        let gone = u.alerts.iter().find(|a| a.id == "350c43a0a0cb007f").unwrap();
+        assert_eq!((gone.state, gone.resolved_at, gone.ack.is_none()), (AlertState::Resolved, Some(3_000), true));
+        assert_eq!(t.merge(later.clone(), 3_000 + KEEP_RESOLVED_MS - 1).alerts.len(), 2);
+        assert_eq!(t.merge(later, 3_000 + KEEP_RESOLVED_MS).alerts.len(), 1, "forgotten after an hour");
+    }
+}
