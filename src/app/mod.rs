@@ -180,6 +180,11 @@ pub enum Action {
     Tools(ToolsAction),
     /// A message for the status bar (an effect's outcome).
     Notice(String),
+    /// An alert source (an Alertmanager) answered, or failed to.
+    AlertSource {
+        name: String,
+        error: Option<String>,
+    },
 }
 
 /// What the runtime must do after an update.
@@ -504,6 +509,7 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         Action::User(a) => on_user(state, a, ctx, &mut effects),
         Action::Metrics(m) => state.metrics.update(m, &mut effects),
         Action::Tools(a) => tools_pane::on_action(state, a, ctx, &mut effects),
+        Action::AlertSource { name, error } => state.alerts.source_error(name, error),
         Action::Notice(text) => {
             state.notice = Some((ctx.now, text));
             true

@@ -87,6 +87,11 @@ impl Alert {
         m
     }
 
+    /// `rule{k=v,…}`: how the alert is named on screen (for opsdeck's own alerts, its id).
+    pub fn display_name(&self) -> String {
+        Alert::make_id(&self.rule, &self.labels)
+    }
+
     /// `rule{k=v,k2=v2}`: the id of a rule's alert for a label set.
     pub fn make_id(rule: &str, labels: &BTreeMap<String, String>) -> String {
         if labels.is_empty() {

@@ -1,6 +1,7 @@
 //! The only place that owns tokio and terminal IO: the input thread, the
 //! engine bridge, the effect executor and the update/render loop.
 
+mod alerts;
 pub mod terminal;
 pub mod tools;
 
@@ -91,6 +92,9 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
     }
     let mut runner = tools::Runner::new(registry_rx, engine.clone(), atx.clone(), opts.read_only);
     runner.start();
+    let alertmanagers: std::collections::HashMap<String, crate::remote::alertmanager::AlertmanagerSpec> =
+        opts.config.alertmanagers.iter().map(|c| (c.name.clone(), c.into())).collect();
+    alerts::start(&alertmanagers.values().cloned().collect::<Vec<_>>(), atx.clone());
     let _mcp = tools::start_mcp(&opts.config.mcp_servers, registry_tx, &opts.config_dir, atx.clone());
     // Kept for effects that answer later (commands on the local engine, outbox counts).
     let inbox = tx;
@@ -188,9 +192,10 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                         terminal::repaint_all(&mut term)?;
                         state.dirty = true;
                     }
-                    Effect::Command { source, id, command } => {
-                        run_command(&engine, &inbox, &kicks, source, id, command);
-                    }
+                    Effect::Command { source, id, command } => match alertmanagers.get(&source) {
+                        Some(spec) => alerts::command(spec.clone(), id, command, atx.clone()),
+                        None => run_command(&engine, &inbox, &kicks, source, id, command),
+                    },
                     Effect::RunTool { run, tool, args, confirmed } => runner.run(run, tool, args, confirmed),
                     Effect::CancelTool { run } => runner.cancel(run),
                     Effect::Export { name, contents } => {

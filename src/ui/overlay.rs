@@ -29,7 +29,7 @@ pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
         Overlay::Palette(p) => palette(f, top_centered(body, 70, 16, 80), p, t),
         Overlay::Message(m) => message(f, centered(body, 80, 60, 90), m, t),
         Overlay::Tools(p) => crate::ui::panes::tools_popup::render(f, body, p, t),
-        Overlay::Alert(p) => crate::ui::panes::alerts::render_popup(f, body, p, t),
+        Overlay::Alert(p) => crate::ui::panes::alerts::render_popup(f, body, s, p, t),
     }
 }
 

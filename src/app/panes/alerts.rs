@@ -73,8 +73,10 @@ pub struct AlertsState {
     pub filter_editing: bool,
     pub show_resolved: bool,
     pub last_focus: BoxId,
-    /// Bells asked for by new firing alerts (the runtime rings and clears).
+    /// A `bell` notification arrived (the app rings and clears it).
     pub bell: bool,
+    /// Alert sources that cannot be reached, with why.
+    pub source_errors: BTreeMap<String, String>,
 }
 
 impl Default for AlertsState {
@@ -91,6 +93,7 @@ impl Default for AlertsState {
             show_resolved: true,
             last_focus: BoxId::AlertList,
             bell: false,
+            source_errors: BTreeMap::new(),
         }
     }
 }
@@ -122,21 +125,32 @@ pub enum Ask {
 impl AlertsState {
     pub fn ingest(&mut self, env: &Envelope) -> bool {
         let Event::Alerts(u) = &env.event else { return false };
-        let fresh_firing =
-            u.transitions.iter().any(|t| t.to == AlertState::Firing && t.from != Some(AlertState::Firing));
         let known: std::collections::HashSet<(i64, &str)> =
             self.timeline.iter().filter(|(s, _)| *s == env.source).map(|(_, t)| (t.at, t.alert.as_str())).collect();
         let new: Vec<Transition> =
             u.transitions.iter().filter(|t| !known.contains(&(t.at, t.alert.as_str()))).cloned().collect();
-        // A first update also carries the stored timeline: only new ones ring.
-        if fresh_firing && self.sources.contains_key(&env.source) {
-            self.bell = true;
-        }
         self.timeline.extend(new.into_iter().map(|t| (env.source.clone(), t)));
         self.timeline.sort_by_key(|(_, t)| t.at);
         let extra = self.timeline.len().saturating_sub(TIMELINE_KEPT);
         self.timeline.drain(..extra);
-        self.deliveries.extend(u.deliveries.iter().map(|d| (env.source.clone(), d.clone())));
+        // A full state after a reconnect repeats deliveries: keep each once.
+        let seen: std::collections::HashSet<(i64, &str, &str, u32)> = self
+            .deliveries
+            .iter()
+            .filter(|(s, _)| *s == env.source)
+            .map(|(_, d)| (d.at, d.alert.as_str(), d.channel.as_str(), d.attempt))
+            .collect();
+        let fresh: Vec<Delivery> = u
+            .deliveries
+            .iter()
+            .filter(|d| !seen.contains(&(d.at, d.alert.as_str(), d.channel.as_str(), d.attempt)))
+            .cloned()
+            .collect();
+        // The terminal bell is a notifier (`kind = "bell"`): ring for its new deliveries.
+        if fresh.iter().any(|d| d.channel == "bell" && d.error.is_none()) {
+            self.bell = true;
+        }
+        self.deliveries.extend(fresh.into_iter().map(|d| (env.source.clone(), d)));
         let extra = self.deliveries.len().saturating_sub(TIMELINE_KEPT);
         self.deliveries.drain(..extra);
         let mut u = (**u).clone();
@@ -145,6 +159,13 @@ impl AlertsState {
         self.sources.insert(env.source.clone(), u);
         self.resort();
         true
+    }
+
+    pub fn source_error(&mut self, name: String, error: Option<String>) -> bool {
+        match error {
+            Some(e) => self.source_errors.insert(name, e.clone()).as_ref() != Some(&e),
+            None => self.source_errors.remove(&name).is_some(),
+        }
     }
 
     pub fn alert(&self, source: &str, id: &str) -> Option<&Alert> {
@@ -463,14 +484,23 @@ mod tests {
     }
 
     #[test]
-    fn a_new_firing_alert_rings_the_bell_once() {
+    fn a_bell_delivery_rings_once_and_repeated_deliveries_are_kept_once() {
         let (fx, mut s) = setup();
         let a = alert("fresh", AlertState::Firing, Severity::Warning, NOW);
-        let tr =
-            vec![Transition { alert: "fresh".into(), from: None, to: AlertState::Firing, at: NOW + 1, value: None }];
-        let e = update(&mut s, update_env(vec![a.clone()], tr), &fx.ctx());
+        let bell = Delivery { alert: "fresh".into(), channel: "bell".into(), at: NOW + 1, attempt: 1, error: None };
+        let with = |d: Vec<Delivery>| {
+            let Action::Events(mut v) = update_env(vec![a.clone()], vec![]) else { unreachable!() };
+            if let Some(env) = Arc::get_mut(&mut v[0])
+                && let Event::Alerts(u) = &mut env.event
+            {
+                u.deliveries = d;
+            }
+            Action::Events(v)
+        };
+        let e = update(&mut s, with(vec![bell.clone()]), &fx.ctx());
         assert!(e.contains(&Effect::Bell));
-        let e = update(&mut s, update_env(vec![a], vec![]), &fx.ctx());
-        assert!(!e.contains(&Effect::Bell));
+        let e = update(&mut s, with(vec![bell]), &fx.ctx());
+        assert!(!e.contains(&Effect::Bell), "the same delivery again (a reconnect) does not ring");
+        assert_eq!(s.alerts.deliveries.len(), 1);
     }
 }

@@ -79,6 +79,14 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         inner.y += 1;
         inner.height -= 1;
     }
+    for (name, e) in &a.source_errors {
+        if inner.height > 1 {
+            let line = Line::styled(format!("◌ {name}: {e}"), t.style(Role::StatusWarn));
+            f.render_widget(Paragraph::new(line), Rect { height: 1, ..inner });
+            inner.y += 1;
+            inner.height -= 1;
+        }
+    }
     if a.rows.is_empty() {
         let msg = if a.sources.is_empty() {
             "  waiting for the alert engine…"
@@ -104,7 +112,7 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             Cell::from(Span::styled(format!("{}{glyph} {word}", if sel { "▸" } else { " " }), st)),
             Cell::from(al.severity.name()),
             Cell::from(age(s.now, al.active_since)),
-            Cell::from(Span::styled(al.id.clone(), base.add_modifier(Modifier::BOLD))),
+            Cell::from(Span::styled(al.display_name(), base.add_modifier(Modifier::BOLD))),
             Cell::from(Span::styled(al.summary.clone(), if sel { base } else { t.style(Role::TextDim) })),
         ];
         if many_sources {
@@ -136,7 +144,7 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     };
     let sh = Shown::of(al);
     let (glyph, word) = sh.label();
-    let title = vec![Span::styled(format!("{glyph} "), shown_style(sh, al.severity, t)), Span::raw(al.id.clone())];
+    let title = vec![Span::styled(format!("{glyph} "), shown_style(sh, al.severity, t)), Span::raw(al.display_name())];
     let block = boxed(Line::from(title), focused, t);
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -328,13 +336,14 @@ fn sparkline(v: &[f32]) -> String {
         .collect()
 }
 
-pub fn render_popup(f: &mut Frame, body: Rect, p: &AlertPopup, t: &Theme) {
+pub fn render_popup(f: &mut Frame, body: Rect, s: &AppState, p: &AlertPopup, t: &Theme) {
+    let name = |source: &str, id: &str| s.alerts.alert(source, id).map_or_else(|| id.to_string(), Alert::display_name);
     match p {
-        AlertPopup::Ack { alert, note, .. } => {
+        AlertPopup::Ack { source, alert, note } => {
             let mut r = centered(body, 70, 10, 90);
             r.height = r.height.min(3);
             f.render_widget(Clear, r);
-            let title = format!("Acknowledge {alert} (Enter records, Esc cancels)");
+            let title = format!("Acknowledge {} (Enter records, Esc cancels)", name(source, alert));
             let block = popup(&title, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
@@ -342,10 +351,10 @@ pub fn render_popup(f: &mut Frame, body: Rect, p: &AlertPopup, t: &Theme) {
                 input_line(f, inner, "note ", note, t);
             }
         }
-        AlertPopup::Silence { alert, selected, comment, .. } => {
+        AlertPopup::Silence { source, alert, selected, comment } => {
             let r = centered(body, 60, 50, 70);
             f.render_widget(Clear, r);
-            let title = format!("Silence {alert}");
+            let title = format!("Silence {}", name(source, alert));
             let block = popup(&title, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
