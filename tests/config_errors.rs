@@ -85,6 +85,9 @@ fn opsdeck_check_prints_located_errors_and_fails() {
     std::fs::write(cfg.join("themes/mine.toml"), "[roles]\n\"text\" = \"#12345\"\n").expect("write");
     std::fs::write(cfg.join("keymaps/default.toml"), "[global]\nprepend = [{ on = \"x\", run = \"explode\" }]\n")
         .expect("write");
+    std::fs::create_dir_all(cfg.join("alerts")).expect("mkdir");
+    std::fs::write(cfg.join("alerts/web.toml"), "[[rule]]\nname = \"hot\"\ncondition = \"cpu.total >> 90\"\n")
+        .expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
         .arg("check")
         .env("XDG_CONFIG_HOME", dir.path())
@@ -99,10 +102,13 @@ fn opsdeck_check_prints_located_errors_and_fails() {
     assert!(stdout.contains("keymaps/default.toml:2:"), "{stdout}");
     assert!(stdout.contains("explode"), "{stdout}");
     assert!(stdout.contains("hint:"), "{stdout}");
+    assert!(stdout.contains("alerts/web.toml:3:25: expected a number after >"), "{stdout}");
 
     std::fs::remove_file(cfg.join("config.toml")).expect("rm");
     std::fs::remove_file(cfg.join("themes/mine.toml")).expect("rm");
     std::fs::remove_file(cfg.join("keymaps/default.toml")).expect("rm");
+    std::fs::write(cfg.join("alerts/web.toml"), "[[rule]]\nname = \"hot\"\ncondition = \"cpu.total > 90\"\n")
+        .expect("write");
     let ok = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
         .arg("check")
         .env("XDG_CONFIG_HOME", dir.path())

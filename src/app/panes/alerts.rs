@@ -219,6 +219,18 @@ impl AlertsState {
         self.sources.iter().flat_map(|(s, u)| (0..u.rules.len()).map(move |i| (s.clone(), i))).collect()
     }
 
+    /// Silences of every source not yet expired: (source, index into its silences).
+    pub fn silence_rows(&self) -> Vec<(String, usize)> {
+        self.sources.iter().flat_map(|(s, u)| (0..u.silences.len()).map(move |i| (s.clone(), i))).collect()
+    }
+
+    /// How many alerts of `source` a silence mutes now.
+    pub fn muted_by(&self, source: &str, id: &str) -> usize {
+        self.sources
+            .get(source)
+            .map_or(0, |u| u.alerts.iter().filter(|a| a.silenced_by.iter().any(|s| s == id)).count())
+    }
+
     pub fn filter_key(&mut self, key: KeyEvent) -> bool {
         match key.code {
             KeyCode::Enter => self.filter_editing = false,
@@ -244,7 +256,7 @@ impl AlertsState {
         let need = || Some(Ask::Notice("no alert selected".into()));
         match (a, focus) {
             (U::Up | U::Down | U::PageUp | U::PageDown | U::Top | U::Bottom, BoxId::AlertRules) => {
-                let n = self.rule_rows().len();
+                let n = self.rule_rows().len() + self.silence_rows().len();
                 self.rules_sel = step(a, self.rules_sel, n);
                 (true, None)
             }
@@ -254,6 +266,13 @@ impl AlertsState {
             }
             (U::Confirm | U::JumpToMetric, BoxId::AlertRules) => {
                 let rows = self.rule_rows();
+                if self.rules_sel >= rows.len() {
+                    // A silence row: end it.
+                    let sil = self.silence_rows();
+                    let Some((source, i)) = sil.get(self.rules_sel - rows.len()) else { return (false, None) };
+                    let id = self.sources[source].silences[*i].id.clone();
+                    return (true, Some(Ask::Command { source: source.clone(), command: Command::Unsilence { id } }));
+                }
                 let Some((source, i)) = rows.get(self.rules_sel) else { return (false, None) };
                 let r = &self.sources[source].rules[*i];
                 let command = Command::SetRuleEnabled { name: r.name.clone(), enabled: !r.enabled };
@@ -366,7 +385,20 @@ mod tests {
             latency_ms: vec![],
             last_error: None,
         }];
-        let u = AlertsUpdate { alerts, transitions, silences: vec![], rules, deliveries: vec![] };
+        let silences = vec![crate::protocol::alerts::Silence {
+            id: "s1".into(),
+            matchers: vec![crate::protocol::alerts::Matcher {
+                name: "alertname".into(),
+                op: crate::protocol::alerts::MatchOp::Eq,
+                value: "muted".into(),
+            }],
+            starts: NOW - 1000,
+            ends: NOW + 60_000,
+            created_by: "bo".into(),
+            comment: "batch".into(),
+            origin: "local".into(),
+        }];
+        let u = AlertsUpdate { alerts, transitions, silences, rules, deliveries: vec![] };
         Action::Events(vec![Arc::new(Envelope {
             epoch: 1,
             seq: 1,
@@ -477,6 +509,11 @@ mod tests {
         s.focus = BoxId::AlertRules;
         let e = fx.key(&mut s, KeyCode::Enter);
         assert_eq!(command(&e), Some(Command::SetRuleEnabled { name: "hot".into(), enabled: false }));
+        // A silence row under the rules: Enter ends it.
+        assert_eq!(s.alerts.muted_by(LOCAL_SOURCE, "s1"), 1);
+        fx.key(&mut s, KeyCode::Down);
+        let e = fx.key(&mut s, KeyCode::Enter);
+        assert_eq!(command(&e), Some(Command::Unsilence { id: "s1".into() }));
         // Jump to the metric: memory.
         s.focus = BoxId::AlertList;
         fx.key(&mut s, KeyCode::Enter);

@@ -36,7 +36,7 @@ pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme)
     match id {
         BoxId::AlertList => list(f, area, focused, s, t),
         BoxId::AlertDetail => detail(f, area, focused, s, t),
-        _ => rules(f, area, focused, &s.alerts, t),
+        _ => rules(f, area, focused, &s.alerts, s.now, t),
     }
 }
 
@@ -277,15 +277,21 @@ fn timeline(f: &mut Frame, area: Rect, s: &AppState, src: &str, al: &Alert, t: &
     f.render_widget(Paragraph::new(lines), area);
 }
 
-fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, t: &Theme) {
+fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t: &Theme) {
     let rows = a.rule_rows();
-    let title = vec![Span::raw("Rules and checks"), Span::styled(format!(" {}", rows.len()), t.style(Role::TextDim))];
+    let silences = a.silence_rows();
+    let mut title =
+        vec![Span::raw("Rules and checks"), Span::styled(format!(" {}", rows.len()), t.style(Role::TextDim))];
+    if !silences.is_empty() {
+        title.push(Span::raw(" · Silences"));
+        title.push(Span::styled(format!(" {}", silences.len()), t.style(Role::TextDim)));
+    }
     let block = boxed(Line::from(title), focused, t);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let visible = inner.height.saturating_sub(1) as usize;
     let off = a.rules_sel.saturating_sub(visible.saturating_sub(1));
-    let table_rows = rows.iter().enumerate().skip(off).take(visible).map(|(i, (src, k))| {
+    let table_rows = rows.iter().enumerate().map(|(i, (src, k))| {
         let r = &a.sources[src].rules[*k];
         let sel = i == a.rules_sel && focused;
         let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
@@ -312,6 +318,41 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, t: &Theme) {
         ])
         .style(base)
     });
+    let n_rules = rows.len();
+    let silence_rows = silences.iter().enumerate().map(|(j, (src, k))| {
+        let x = &a.sources[src].silences[*k];
+        let sel = n_rules + j == a.rules_sel && focused;
+        let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+        let m: Vec<String> = x
+            .matchers
+            .iter()
+            .map(|m| {
+                let op = match m.op {
+                    crate::protocol::alerts::MatchOp::Eq => "=",
+                    crate::protocol::alerts::MatchOp::NotEq => "!=",
+                    crate::protocol::alerts::MatchOp::Re => "=~",
+                    crate::protocol::alerts::MatchOp::NotRe => "!~",
+                };
+                format!("{}{op}{}", m.name, m.value)
+            })
+            .collect();
+        let (state, role) = if x.active(now) {
+            (format!("⊘ ends in {} · mutes {}", fmt::age(x.ends - now), a.muted_by(src, &x.id)), Role::StatusInfo)
+        } else {
+            (format!("○ expired {} ago", fmt::age(now - x.ends)), Role::TextDim)
+        };
+        Row::new(vec![
+            Cell::from(Span::styled(if sel { "▸" } else { " " }, base)),
+            Cell::from(Span::styled("⊘", t.style(Role::StatusInfo))),
+            Cell::from("mute"),
+            Cell::from(x.id.clone()),
+            Cell::from(x.created_by.clone()),
+            Cell::from(Span::styled(format!("{} · {}", m.join(" "), x.comment), t.style(Role::TextDim))),
+            Cell::from(Span::styled(state, t.style(role))),
+        ])
+        .style(base)
+    });
+    let table_rows: Vec<Row> = table_rows.chain(silence_rows).skip(off).take(visible).collect();
     let widths = [
         Constraint::Length(1),
         Constraint::Length(5),
