@@ -4,7 +4,9 @@
 //! reducer under `panes/`; overlays (help, palette, messages) live in `overlay`.
 
 mod alerts_pane;
+mod hints;
 pub mod input;
+mod keys;
 pub mod overlay;
 pub mod panes;
 mod tools_pane;
@@ -12,9 +14,9 @@ pub mod user_action;
 
 use std::sync::Arc;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
 
-use crate::config::keymap::{KeyPress, Keymap, Lookup, format_keys};
+use crate::config::keymap::{KeyPress, Keymap};
 use crate::config::settings::Config;
 use crate::protocol::{Envelope, LOCAL_SOURCE, Ts};
 pub use overlay::Overlay;
@@ -342,98 +344,6 @@ impl AppState {
     pub fn contexts(&self) -> Vec<KeyContext> {
         if self.overlay.is_some() { vec![KeyContext::Popup] } else { vec![self.focus.context(), KeyContext::Global] }
     }
-
-    /// Rebuild status-bar hints from the active keymap.
-    pub fn refresh_hints(&mut self, keymap: &Keymap) {
-        let ctxs = self.contexts();
-        use UserAction as U;
-        let wanted: &[UserAction] = if self.overlay.is_some() {
-            &[U::Close, U::Confirm, U::Down, U::Up]
-        } else if self.focus == BoxId::ToolList {
-            &[U::Help, U::Confirm, U::RunTool, U::Filter, U::FavoriteToggle, U::FocusNext, U::FocusPane1, U::Quit]
-        } else if self.focus == BoxId::ToolForm {
-            &[U::Help, U::Confirm, U::Left, U::RunTool, U::CancelRun, U::FocusNext, U::Quit]
-        } else if self.focus == BoxId::ToolOutput {
-            &[U::Help, U::Filter, U::SearchNext, U::ChainNext, U::Export, U::CopyResult, U::CompareRuns, U::CancelRun]
-        } else if self.focus == BoxId::AlertRules {
-            &[U::Help, U::Confirm, U::FocusNext, U::FocusPane1, U::Quit]
-        } else if self.focus.pane() == Pane::Alerts {
-            &[
-                U::Help,
-                U::Acknowledge,
-                U::SilenceAlert,
-                U::Unsilence,
-                U::JumpToMetric,
-                U::Filter,
-                U::ToggleResolved,
-                U::FocusNext,
-            ]
-        } else if self.focus == BoxId::ToolHistory {
-            &[U::Help, U::Confirm, U::Rerun, U::MarkRun, U::CompareRuns, U::Export, U::ChainNext, U::SaveChain]
-        } else {
-            &[
-                UserAction::Help,
-                UserAction::CommandPalette,
-                UserAction::FocusNext,
-                UserAction::ZoomToggle,
-                UserAction::WindowNext,
-                UserAction::FreezeToggle,
-                UserAction::Filter,
-                UserAction::SortNext,
-                UserAction::Quit,
-            ]
-        };
-        self.hints = wanted
-            .iter()
-            .filter_map(|a| {
-                let desc = match (a, self.focus) {
-                    (U::Confirm, _) if self.overlay.is_some() => "run",
-                    (U::Confirm, BoxId::ToolList) => "open",
-                    (U::Confirm, BoxId::ToolForm) => "edit",
-                    (U::Confirm, BoxId::ToolHistory) => "show",
-                    (U::Confirm, BoxId::AlertRules) => "on/off",
-                    _ => short_desc(*a),
-                };
-                keymap.binding_for(&ctxs, *a).map(|b| (format_keys(&b.keys), desc.to_string()))
-            })
-            .collect();
-    }
-}
-
-fn short_desc(a: UserAction) -> &'static str {
-    match a {
-        UserAction::Help => "help",
-        UserAction::CommandPalette => "commands",
-        UserAction::FocusNext => "focus",
-        UserAction::ZoomToggle => "zoom",
-        UserAction::WindowNext => "window",
-        UserAction::FreezeToggle => "freeze",
-        UserAction::Filter => "filter",
-        UserAction::SortNext => "sort",
-        UserAction::Quit => "quit",
-        UserAction::Close => "close",
-        UserAction::Confirm => "run",
-        UserAction::Down | UserAction::Up => "move",
-        UserAction::FocusPane1 => "metrics",
-        UserAction::RunTool => "run",
-        UserAction::CancelRun => "cancel",
-        UserAction::Rerun => "re-run",
-        UserAction::FavoriteToggle => "favorite",
-        UserAction::MarkRun => "mark",
-        UserAction::CompareRuns => "compare",
-        UserAction::Export => "export",
-        UserAction::CopyResult => "copy",
-        UserAction::ChainNext => "chain",
-        UserAction::SaveChain => "save chain",
-        UserAction::SearchNext => "next match",
-        UserAction::Left => "choice",
-        UserAction::Acknowledge => "ack",
-        UserAction::SilenceAlert => "silence",
-        UserAction::Unsilence => "unsilence",
-        UserAction::JumpToMetric => "metric",
-        UserAction::ToggleResolved => "resolved",
-        other => other.name(),
-    }
 }
 
 /// Apply one action. Sets `state.dirty` when the screen must be repainted.
@@ -443,13 +353,13 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
     let mut effects = Vec::new();
     let (focus_before, overlay_before) = (state.focus, state.overlay.is_some());
     let changed = match action {
-        Action::Key(key) => on_key(state, key, ctx, &mut effects),
+        Action::Key(key) => keys::on_key(state, key, ctx, &mut effects),
         Action::Paste(text) => match &mut state.overlay {
             Some(o) => o.paste(&text, ctx.keymap),
             None if state.focus.pane() == Pane::Tools => state.tools.paste(&text),
             None => state.metrics.paste(&text),
         },
-        Action::Mouse(m) => on_mouse(state, m),
+        Action::Mouse(m) => keys::on_mouse(state, m),
         Action::Resize(w, h) => {
             state.size = (w, h);
             // The output box is about half the body; paging moves by that much.
@@ -527,74 +437,6 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         state.dirty = true;
     }
     effects
-}
-
-fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
-    if key.kind == KeyEventKind::Release {
-        return false;
-    }
-    let text_char =
-        matches!(key.code, KeyCode::Char(_)) && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-    // A focused text input gets first refusal of printable keys.
-    if state.pending.is_empty() {
-        if let Some(o) = &mut state.overlay
-            && o.has_input()
-            && text_char
-        {
-            return o.input(key, ctx.keymap);
-        }
-        if state.overlay.is_none() && state.metrics.filter_editing() && text_char {
-            return state.metrics.filter_input(key);
-        }
-        // A field, filter or search of the tools pane takes every key but Ctrl-C.
-        let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        if state.overlay.is_none() && state.focus.pane() == Pane::Tools && state.tools.capturing() && !ctrl_c {
-            return state.tools.text_key(key);
-        }
-        if state.overlay.is_none() && state.focus.pane() == Pane::Alerts && state.alerts.filter_editing && !ctrl_c {
-            return state.alerts.filter_key(key);
-        }
-    }
-    state.pending.push(KeyPress::from_event(&key));
-    let ctxs = state.contexts();
-    match ctx.keymap.lookup(&ctxs, &state.pending) {
-        Lookup::Pending => true,
-        Lookup::Matched(a) => {
-            state.pending.clear();
-            on_user(state, a, ctx, effects)
-        }
-        Lookup::NoMatch => {
-            let was_chord = state.pending.len() > 1;
-            state.pending.clear();
-            // Unbound editing keys (Backspace, arrows, Home…) go to the focused input.
-            if let Some(o) = &mut state.overlay
-                && o.has_input()
-            {
-                return o.input(key, ctx.keymap);
-            }
-            if state.metrics.filter_editing() {
-                return state.metrics.filter_input(key);
-            }
-            was_chord
-        }
-    }
-}
-
-fn on_mouse(state: &mut AppState, m: MouseInput) -> bool {
-    if state.overlay.is_some() {
-        return false;
-    }
-    match m {
-        MouseInput::Click(b) => {
-            let changed = state.focus != b;
-            state.focus = b;
-            changed
-        }
-        MouseInput::ScrollUp(b) if b.pane() == Pane::Tools => state.tools.scroll_by(b, -3),
-        MouseInput::ScrollDown(b) if b.pane() == Pane::Tools => state.tools.scroll_by(b, 3),
-        MouseInput::ScrollUp(b) => state.metrics.scroll(b, -3),
-        MouseInput::ScrollDown(b) => state.metrics.scroll(b, 3),
-    }
 }
 
 fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
