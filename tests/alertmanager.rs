@@ -3,8 +3,12 @@
 //! (Debian packages `prometheus` and `prometheus-alertmanager`, installed by
 //! .ci/run; see PEERS.md).
 
+mod peers;
+
+use peers::{Proc, free_port};
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use opsdeck::protocol::Command as Cmd;
@@ -16,20 +20,6 @@ use tokio::sync::mpsc;
 /// A failure bound, not a synchronisation.
 const LIMIT: Duration = Duration::from_secs(60);
 const RULE: &str = "OpsdeckAlwaysFiring";
-
-/// A child process killed (by its pid) when the test ends, however it ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 fn spawn(program: &str, args: &[String], log: &Path) -> Proc {
     let out = std::fs::File::create(log).expect("log file");

@@ -4,8 +4,12 @@
 //! (tests/fixtures/mcp/fixture-server.js) that dies, changes its tool list and
 //! waits to be cancelled.
 
+mod peers;
+
+use peers::{Proc, free_port};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use opsdeck::config::mcp::{McpServerConfig, McpTransport};
@@ -232,20 +236,6 @@ async fn a_server_that_dies_mid_call_fails_the_call_at_once_and_is_restarted() {
     h.ready("fixture").await;
     let (r, _) = h.run("fixture/env", json!({})).await;
     assert!(r.is_ok(), "works again after the restart: {r:?}");
-}
-
-/// A child process killed when the test ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

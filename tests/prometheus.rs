@@ -2,8 +2,12 @@
 //! node exporter on loopback (Debian packages `prometheus` and
 //! `prometheus-node-exporter`, installed by .ci/run).
 
+mod peers;
+
+use peers::{Proc, free_port};
+
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,19 +20,6 @@ use opsdeck::remote::prometheus::{self, PromSpec};
 
 /// A failure bound, not a synchronisation.
 const LIMIT: Duration = Duration::from_secs(60);
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 fn spawn(program: &str, args: &[String]) -> Proc {
     let child = Command::new(program)
