@@ -348,3 +348,25 @@ pub fn prometheus_text(engine: &Engine) -> String {
     }
     o
 }
+
+/// An HTTPS server (the `serve` stack with `/healthz`) on a loopback port, for tests
+/// of TLS clients: `cert` and `key` are PEM files.
+#[cfg(test)]
+pub(crate) async fn tls_test_server(cert: &std::path::Path, key: &std::path::Path) -> u16 {
+    use crate::engine::store::Store;
+    use crate::engine::{Engine, EngineConfig};
+    let engine = Engine::new(
+        Store::temporary().expect("store"),
+        EngineConfig::default(),
+        std::sync::Arc::new(crate::clock::SystemClock),
+    )
+    .expect("engine");
+    let opts = ServeOptions {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        token: None,
+        tls: Some((cert.to_path_buf(), key.to_path_buf())),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(serve(engine, opts, Some(tx), std::future::pending()));
+    rx.await.expect("listening").port()
+}

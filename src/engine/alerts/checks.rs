@@ -209,8 +209,6 @@ mod tests {
     /// An HTTPS server whose certificate expired yesterday (trusted through `ca_file`).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_expired_certificate_fails_the_check() {
-        use crate::engine::store::Store;
-        use crate::engine::{Engine, EngineConfig};
         let dir = tempfile::tempdir().unwrap();
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
@@ -222,20 +220,7 @@ mod tests {
         let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
         std::fs::write(&c, cert.pem()).unwrap();
         std::fs::write(&k, key.serialize_pem()).unwrap();
-        let engine = Engine::new(
-            Store::temporary().unwrap(),
-            EngineConfig::default(),
-            std::sync::Arc::new(crate::clock::SystemClock),
-        )
-        .unwrap();
-        let opts = crate::remote::server::ServeOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            token: None,
-            tls: Some((c.clone(), k)),
-        };
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(crate::remote::server::serve(engine, opts, Some(tx), std::future::pending()));
-        let port = rx.await.unwrap().port();
+        let port = crate::remote::server::tls_test_server(&c, &k).await;
         let c = check(&format!(
             "http = \"https://localhost:{port}/healthz\"\nca_file = {:?}\ntimeout = \"3s\"",
             c.display().to_string()

@@ -256,24 +256,12 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn https_with_a_trusted_ca_reports_tls_time_and_expiry() {
-        use crate::engine::store::Store;
-        use crate::engine::{Engine, EngineConfig};
         let dir = tempfile::tempdir().unwrap();
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
         let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
         std::fs::write(&c, cert.cert.pem()).unwrap();
         std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
-        let engine =
-            Engine::new(Store::temporary().unwrap(), EngineConfig::default(), Arc::new(crate::clock::SystemClock))
-                .unwrap();
-        let opts = crate::remote::server::ServeOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            token: None,
-            tls: Some((c.clone(), k)),
-        };
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(crate::remote::server::serve(engine, opts, Some(tx), std::future::pending()));
-        let port = rx.await.unwrap().port();
+        let port = crate::remote::server::tls_test_server(&c, &k).await;
         let (out, _rx) = mpsc::channel(16);
         let url = format!("https://localhost:{port}/healthz");
         let v = check(json!({"url": url, "ca_file": c.display().to_string(), "expect_body": "ok"}), out.clone())
