@@ -4,8 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -13,78 +12,10 @@ use opsdeck::protocol::wire::{ClientFrame, ErrorCode, ServerFrame, Since, decode
 use opsdeck::protocol::{Event, Topic};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-/// A failure bound, not a synchronisation.
-const LIMIT: Duration = Duration::from_secs(20);
+mod wire;
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn envs(cmd: &mut Command, home: &Path) {
-    cmd.env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env_remove("OPSDECK_TOKEN")
-        .env_remove("OPSDECK_DATA_DIR");
-}
-
-/// Start `opsdeck serve` on a free loopback port; read the bound address from stderr.
-fn start(home: &Path, extra: &[&str]) -> Server {
-    start_at(home, "127.0.0.1:0", extra)
-}
-
-fn start_at(home: &Path, listen: &str, extra: &[&str]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-    cmd.args(["--refresh", "100ms", "serve", "--listen", listen]).args(extra);
-    envs(&mut cmd, home);
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("opsdeck serve: listening on ") {
-                let _ = tx.send(a.trim().to_string());
-            }
-        }
-    });
-    let addr = rx.recv_timeout(LIMIT).expect("server did not report its address").parse().expect("address");
-    Server { child, addr }
-}
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(addr: SocketAddr, token: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let mut req = format!("ws://{addr}/v1/stream").into_client_request().expect("request");
-    if let Some(t) = token {
-        req.headers_mut().insert("Authorization", format!("Bearer {t}").parse().expect("header"));
-    }
-    Ok(tokio_tungstenite::connect_async(req).await?.0)
-}
-
-async fn send(ws: &mut Ws, frame: &ClientFrame) {
-    ws.send(Message::Text(encode(frame).into())).await.expect("send");
-}
-
-/// Next protocol frame (skipping WebSocket control frames); None when closed.
-async fn next_frame(ws: &mut Ws) -> Option<ServerFrame> {
-    loop {
-        match timeout(LIMIT, ws.next()).await.expect("a frame within the limit")? {
-            Ok(Message::Text(t)) => return Some(decode_server(&t).expect("valid server frame")),
-            Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
-}
+use wire::{LIMIT, Ws, connect, envs, next_frame, send, start, start_at};
 
 fn subscribe(since: Option<Since>) -> ClientFrame {
     ClientFrame::Subscribe { topics: vec![Topic::Metrics], since }
