@@ -94,6 +94,10 @@ impl HostSnapshot {
         v.push(("load.1".into(), self.load[0] as f32));
         v.push(("load.5".into(), self.load[1] as f32));
         v.push(("load.15".into(), self.load[2] as f32));
+        // The 5-minute load per core: comparable across machines (alert rules use it).
+        if !self.cpu_cores.is_empty() {
+            v.push(("load.per_core".into(), (self.load[1] / self.cpu_cores.len() as f64) as f32));
+        }
         v.push(("mem.used_pct".into(), self.mem_pct()));
         v.push(("swap.used_pct".into(), self.swap_pct()));
         v.push(("disk.read_bps".into(), self.disk_read_bps as f32));
