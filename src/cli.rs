@@ -232,7 +232,10 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
             ));
         }
         let token = match secrets::get(&format!("backend:{name}"), &paths.config_dir) {
-            Ok(t) => t.map(|(v, _)| v),
+            Ok(t) => t.map(|found| {
+                warnings.extend(found.warning);
+                found.value
+            }),
             Err(e) => {
                 warnings.push(format!("backend {name}: cannot read its token: {e}"));
                 None
@@ -549,9 +552,12 @@ fn key(op: &KeyOp, paths: &Paths) -> ExitCode {
             }
         }
         KeyOp::Get { name } => match secrets::get(name, &paths.config_dir) {
-            Ok(Some((v, backend))) => {
-                crate::cli::out_line!("{v}");
-                crate::cli::err_line!("(from the {backend})");
+            Ok(Some(found)) => {
+                if let Some(w) = &found.warning {
+                    crate::cli::err_line!("warning: {w}");
+                }
+                crate::cli::out_line!("{}", found.value);
+                crate::cli::err_line!("(from the {})", found.backend);
                 ExitCode::SUCCESS
             }
             Ok(None) => fail(format!("no secret named {name}\n  hint: opsdeck key set {name}")),

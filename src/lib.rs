@@ -13,6 +13,7 @@ pub mod config;
 pub mod engine;
 pub mod jq;
 pub mod logging;
+pub mod net;
 pub mod protocol;
 pub mod remote;
 pub mod runtime;

@@ -28,6 +28,17 @@ pub enum SecretError {
     Keyring { store: &'static str, source: keyring_core::Error },
 }
 
+/// A secret that was found: its value, where it came from, and a warning to
+/// show (a fallback file readable by others). Library code never prints: the
+/// caller decides where the warning goes (stderr in the CLI, the log and the
+/// status bar in the TUI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub value: String,
+    pub backend: Backend,
+    pub warning: Option<String>,
+}
+
 /// Where a secret was stored or found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
@@ -119,19 +130,21 @@ pub fn fallback_file(config_dir: &Path) -> PathBuf {
     config_dir.join("secrets.toml")
 }
 
-fn read_file(path: &Path) -> Result<toml::Table, SecretError> {
+/// The fallback file's table, and a warning when others may read it.
+fn read_file(path: &Path) -> Result<(toml::Table, Option<String>), SecretError> {
     let shown = path.display().to_string();
     let src = match std::fs::read_to_string(path) {
         Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(toml::Table::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((toml::Table::new(), None)),
         Err(e) => {
             return Err(SecretError::File {
                 path: shown,
-                what: format!("cannot read: {e}"),
+                what: format!("cannot read: {}", crate::net::io_text(&e)),
                 hint: "check its permissions".into(),
             });
         }
     };
+    let mut warning = None;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -139,14 +152,15 @@ fn read_file(path: &Path) -> Result<toml::Table, SecretError> {
             && m.permissions().mode() & 0o077 != 0
         {
             tracing::warn!("{shown} is readable by others; run chmod 600 on it");
-            crate::cli::err_line!("warning: {shown} is readable by other users: chmod 600 {shown}");
+            warning = Some(format!("{shown} is readable by other users: chmod 600 {shown}"));
         }
     }
-    src.parse::<toml::Table>().map_err(|e| SecretError::File {
+    let table = src.parse::<toml::Table>().map_err(|e| SecretError::File {
         path: shown,
         what: e.message().to_string(),
         hint: "the file holds lines like name = \"secret\"".into(),
-    })
+    })?;
+    Ok((table, warning))
 }
 
 fn write_file(path: &Path, table: &toml::Table) -> Result<(), SecretError> {
@@ -185,7 +199,7 @@ pub fn set(name: &str, value: &str, config_dir: &Path) -> Result<(Backend, Optio
         }
         Err(why) => {
             let path = fallback_file(config_dir);
-            let mut t = read_file(&path)?;
+            let (mut t, _) = read_file(&path)?;
             t.insert(name.into(), toml::Value::String(value.into()));
             write_file(&path, &t)?;
             Ok((Backend::File(path), Some(why)))
@@ -193,24 +207,30 @@ pub fn set(name: &str, value: &str, config_dir: &Path) -> Result<(Backend, Optio
     }
 }
 
-/// Find a secret: environment, keyring, file.
-pub fn get(name: &str, config_dir: &Path) -> Result<Option<(String, Backend)>, SecretError> {
+/// Find a secret: environment, keyring, file. Never prints; a warning about
+/// the fallback file comes back in [`Found::warning`].
+pub fn get(name: &str, config_dir: &Path) -> Result<Option<Found>, SecretError> {
     check_name(name)?;
     let var = env_var_name(name);
     if let Ok(v) = std::env::var(&var)
         && !v.is_empty()
     {
-        return Ok(Some((v, Backend::Env(var))));
+        return Ok(Some(Found { value: v, backend: Backend::Env(var), warning: None }));
     }
     if let Ok((store, label)) = keyring() {
         match entry(&store, name).and_then(|e| e.get_password()) {
-            Ok(v) => return Ok(Some((v, Backend::Keyring(label)))),
+            Ok(value) => return Ok(Some(Found { value, backend: Backend::Keyring(label), warning: None })),
             Err(keyring_core::Error::NoEntry) => {}
             Err(source) => return Err(SecretError::Keyring { store: label, source }),
         }
     }
     let path = fallback_file(config_dir);
-    Ok(read_file(&path)?.get(name).and_then(|v| v.as_str()).map(|v| (v.to_string(), Backend::File(path))))
+    let (table, warning) = read_file(&path)?;
+    Ok(table.get(name).and_then(|v| v.as_str()).map(|v| Found {
+        value: v.to_string(),
+        backend: Backend::File(path),
+        warning,
+    }))
 }
 
 /// Remove a secret from the keyring and the file. Returns where it was found.
@@ -225,7 +245,7 @@ pub fn remove(name: &str, config_dir: &Path) -> Result<Vec<Backend>, SecretError
         }
     }
     let path = fallback_file(config_dir);
-    let mut t = read_file(&path)?;
+    let (mut t, _) = read_file(&path)?;
     if t.remove(name).is_some() {
         write_file(&path, &t)?;
         removed.push(Backend::File(path));
@@ -257,6 +277,24 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
-        assert_eq!(read_file(&path).unwrap().get("openai").and_then(|v| v.as_str()), Some("sk-test"));
+        let (table, warning) = read_file(&path).unwrap();
+        assert_eq!(table.get("openai").and_then(|v| v.as_str()), Some("sk-test"));
+        assert_eq!(warning, None);
+    }
+
+    /// A fallback file others can read gives a warning to the caller; the
+    /// library prints nothing (it also runs inside the TUI).
+    #[cfg(unix)]
+    #[test]
+    fn a_readable_fallback_file_is_a_returned_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = fallback_file(dir.path());
+        std::fs::write(&path, "openai = \"sk-test\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (table, warning) = read_file(&path).unwrap();
+        assert_eq!(table.get("openai").and_then(|v| v.as_str()), Some("sk-test"));
+        let warning = warning.expect("a warning");
+        assert!(warning.contains("chmod 600"), "{warning}");
     }
 }

@@ -140,7 +140,7 @@ async fn alerts_silences_and_acknowledgements_through_a_real_alertmanager() {
     );
     assert_eq!(a.labels.get("team").map(String::as_str), Some("ops"));
     assert!(a.silenced_by.is_empty() && a.ack.is_none());
-    let http = opsdeck::remote::http_client().expect("client");
+    let http = opsdeck::net::http_client().expect("client");
     let direct = alertmanager::poll(&http, &spec).await.expect("poll");
     assert!(direct.alerts.iter().any(|x| x.id == a.id), "poll sees it too");
 

@@ -260,7 +260,7 @@ impl Tracker {
 }
 
 async fn checked(resp: Result<reqwest::Response, reqwest::Error>, what: &str) -> Result<reqwest::Response, String> {
-    let resp = resp.map_err(|e| format!("{what}: {}", super::error_text(e)))?;
+    let resp = resp.map_err(|e| format!("{what}: {}", crate::net::error_text(e)))?;
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
@@ -282,7 +282,7 @@ async fn get<T: serde::de::DeserializeOwned>(
 ) -> Result<T, String> {
     let what = format!("alertmanager {}: GET {path}", spec.name);
     let resp = checked(http.get(spec.endpoint(path)).send().await, &what).await?;
-    resp.json().await.map_err(|e| format!("{what}: not an Alertmanager answer: {}", super::error_text(e)))
+    resp.json().await.map_err(|e| format!("{what}: not an Alertmanager answer: {}", crate::net::error_text(e)))
 }
 
 /// One poll: the alerts and the active or pending silences (no transitions).
@@ -295,7 +295,7 @@ pub async fn poll(http: &reqwest::Client, spec: &AlertmanagerSpec) -> Result<Ale
 /// Poll every `interval` until `tx` closes, sending `(spec.name, update or error)`.
 /// Updates carry transitions since the previous poll; errors are not fatal.
 pub async fn run(spec: AlertmanagerSpec, tx: mpsc::Sender<(String, Result<AlertsUpdate, String>)>) {
-    let http = match super::http_client() {
+    let http = match crate::net::http_client() {
         Ok(c) => c,
         Err(e) => {
             let _ = tx.send((spec.name.clone(), Err(e))).await;
@@ -345,7 +345,7 @@ async fn create_silence(
     });
     let what = format!("alertmanager {}: creating a silence", spec.name);
     let resp = checked(http.post(spec.endpoint("/api/v2/silences")).json(&body).send().await, &what).await?;
-    let v: Value = resp.json().await.map_err(|e| format!("{what}: {}", super::error_text(e)))?;
+    let v: Value = resp.json().await.map_err(|e| format!("{what}: {}", crate::net::error_text(e)))?;
     let id = v["silenceID"].as_str().ok_or_else(|| format!("{what}: no silenceID in the answer"))?;
     Ok((id.to_string(), ends))
 }
@@ -371,7 +371,7 @@ async fn find_alert(http: &reqwest::Client, spec: &AlertmanagerSpec, id: &str) -
 /// expire silences; `Ack` silences the alert's exact labels for
 /// [`ACK_MINUTES`] with the comment `ack: NOTE`; `Unack` expires those.
 pub async fn command(spec: &AlertmanagerSpec, cmd: Command) -> Result<Value, String> {
-    let http = super::http_client()?;
+    let http = crate::net::http_client()?;
     match cmd {
         Command::Silence { matchers, minutes, comment, by } => {
             let (id, _) = create_silence(&http, spec, &matchers, minutes, &comment, &by).await?;

@@ -373,7 +373,7 @@ impl Conn {
 }
 
 fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<tokio_tungstenite::Connector, String> {
-    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(super::tls_client_config(ca_file)?)))
+    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(crate::net::tls_client_config(ca_file)?)))
 }
 
 /// A backend from `--backend URL` or `NAME=URL`: the name defaults to the host.

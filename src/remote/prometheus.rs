@@ -116,7 +116,7 @@ async fn query_range(
 
 /// Poll until `tx` closes, reporting like a backend connection.
 pub async fn run(spec: PromSpec, clock: Arc<dyn Clock>, tx: mpsc::Sender<ClientMsg>) {
-    let http = match super::http_client() {
+    let http = match crate::net::http_client() {
         Ok(c) => c,
         Err(e) => {
             let _ = tx.send(ClientMsg::Retrying { name: spec.name.clone(), at: i64::MAX, attempt: 1, error: e }).await;

@@ -93,27 +93,8 @@ pub async fn serve(
 }
 
 fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, ServeError> {
-    let err = |p: &std::path::Path, what: String| ServeError::Tls { path: p.display().to_string(), what };
-    let certs: Vec<_> = rustls_pemfile::certs(&mut std::io::BufReader::new(
-        std::fs::File::open(cert).map_err(|e| err(cert, format!("cannot read: {e}")))?,
-    ))
-    .collect::<Result<_, _>>()
-    .map_err(|e| err(cert, format!("not a PEM certificate: {e}")))?;
-    if certs.is_empty() {
-        return Err(err(cert, "no certificate found".into()));
-    }
-    let key_der = rustls_pemfile::private_key(&mut std::io::BufReader::new(
-        std::fs::File::open(key).map_err(|e| err(key, format!("cannot read: {e}")))?,
-    ))
-    .map_err(|e| err(key, format!("not a PEM key: {e}")))?
-    .ok_or_else(|| err(key, "no private key found".into()))?;
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| err(cert, e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key_der)
-        .map_err(|e| err(key, format!("certificate and key do not fit: {e}")))?;
+    let config =
+        crate::net::tls_server_config(cert, key).map_err(|e| ServeError::Tls { path: e.path, what: e.what })?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
@@ -347,26 +328,4 @@ pub fn prometheus_text(engine: &Engine) -> String {
         let _ = writeln!(o, "opsdeck_host_network_bytes_total{{interface=\"{i}\",direction=\"tx\"}} {}", n.tx_total);
     }
     o
-}
-
-/// An HTTPS server (the `serve` stack with `/healthz`) on a loopback port, for tests
-/// of TLS clients: `cert` and `key` are PEM files.
-#[cfg(test)]
-pub(crate) async fn tls_test_server(cert: &std::path::Path, key: &std::path::Path) -> u16 {
-    use crate::engine::store::Store;
-    use crate::engine::{Engine, EngineConfig};
-    let engine = Engine::new(
-        Store::temporary().expect("store"),
-        EngineConfig::default(),
-        std::sync::Arc::new(crate::clock::SystemClock),
-    )
-    .expect("engine");
-    let opts = ServeOptions {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        token: None,
-        tls: Some((cert.to_path_buf(), key.to_path_buf())),
-    };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(serve(engine, opts, Some(tx), std::future::pending()));
-    rx.await.expect("listening").port()
 }

@@ -220,7 +220,7 @@ mod tests {
         let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
         std::fs::write(&c, cert.pem()).unwrap();
         std::fs::write(&k, key.serialize_pem()).unwrap();
-        let port = crate::remote::server::tls_test_server(&c, &k).await;
+        let port = crate::net::tls_test_server(&c, &k).await;
         let c = check(&format!(
             "http = \"https://localhost:{port}/healthz\"\nca_file = {:?}\ntimeout = \"3s\"",
             c.display().to_string()

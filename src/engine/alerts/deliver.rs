@@ -268,7 +268,7 @@ impl Worker {
             Target::Secret(name) => {
                 let (n, dir) = (name.clone(), self.config_dir.clone());
                 match tokio::task::spawn_blocking(move || crate::secrets::get(&n, &dir)).await {
-                    Ok(Ok(Some((v, _)))) => v.trim().to_string(),
+                    Ok(Ok(Some(found))) => found.value.trim().to_string(),
                     Ok(Ok(None)) => return Err(format!("no secret named {name} (opsdeck key set {name})")),
                     Ok(Err(e)) => return Err(format!("reading the secret {name}: {e}")),
                     Err(e) => return Err(format!("reading the secret {name}: {e}")),
@@ -285,7 +285,7 @@ impl Worker {
             Err(error) => return Outcome::Failed { error, permanent: false },
         };
         if self.http.is_none() {
-            match crate::remote::http_client() {
+            match crate::net::http_client() {
                 Ok(c) => self.http = Some(c),
                 Err(error) => return Outcome::Failed { error, permanent: true },
             }
@@ -300,7 +300,7 @@ impl Worker {
         let resp = match sent {
             Ok(r) => r,
             // Never the URL in a message: a Slack webhook URL is a credential.
-            Err(e) => return Outcome::Failed { error: crate::remote::error_text(e), permanent: false },
+            Err(e) => return Outcome::Failed { error: crate::net::error_text(e), permanent: false },
         };
         let status = resp.status();
         if status.is_success() {

@@ -132,7 +132,7 @@ async fn check(args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolErro
     let mut cert = Value::Null;
     let (tls_done, (resp, first_byte)) = if tls {
         let ca = args.get("ca_file").and_then(Value::as_str).map(std::path::PathBuf::from);
-        let config = crate::remote::tls_client_config(ca.as_deref()).map_err(fail)?;
+        let config = crate::net::tls_client_config(ca.as_deref()).map_err(fail)?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let name = tokio_rustls::rustls::pki_types::ServerName::try_from(lookup_host.clone())
             .map_err(|e| fail(format!("{host}: {e}")))?;
@@ -261,7 +261,7 @@ mod tests {
         let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
         std::fs::write(&c, cert.cert.pem()).unwrap();
         std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
-        let port = crate::remote::server::tls_test_server(&c, &k).await;
+        let port = crate::net::tls_test_server(&c, &k).await;
         let (out, _rx) = mpsc::channel(16);
         let url = format!("https://localhost:{port}/healthz");
         let v = check(json!({"url": url, "ca_file": c.display().to_string(), "expect_body": "ok"}), out.clone())

@@ -165,7 +165,7 @@ pub(super) async fn connect(
                 .await
                 .map_err(|e| ConnectError::Retry(format!("reading the token: {e}")))?;
             match found {
-                Ok(Some((value, _))) => Some(value),
+                Ok(Some(found)) => Some(found.value),
                 Ok(None) => {
                     return Err(ConnectError::Fatal(format!(
                         "no secret named {secret} for its token (opsdeck key set {secret})"
@@ -176,7 +176,7 @@ pub(super) async fn connect(
         }
     };
     let ca_file = std::env::var_os("OPSDECK_CA_FILE").filter(|v| !v.is_empty()).map(PathBuf::from);
-    let tls = crate::remote::tls_client_config(ca_file.as_deref()).map_err(ConnectError::Fatal)?;
+    let tls = crate::net::tls_client_config(ca_file.as_deref()).map_err(ConnectError::Fatal)?;
     // No overall timeout: responses may be long SSE streams. Calls are bounded by the tool timeout.
     let client = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)

@@ -1,0 +1,195 @@
+//! Low-level network helpers shared by the engine and `remote`: the rustls
+//! client and server configurations (ring provider: no OpenSSL, no aws-lc),
+//! the HTTP client, and request errors as one readable line. Depends on
+//! nothing of ours, so every layer may use it (DESIGN.md §2).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio_rustls::rustls;
+
+/// A PEM file that could not be used for TLS: its path and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {what}")]
+pub struct TlsFileError {
+    pub path: String,
+    pub what: String,
+}
+
+fn file_error(p: &Path, what: impl Into<String>) -> TlsFileError {
+    TlsFileError { path: p.display().to_string(), what: what.into() }
+}
+
+/// A rustls client configuration on the ring provider: the system's roots,
+/// plus the PEM certificates in `ca_file` if given.
+///
+/// Errors: `ca_file` cannot be read or holds no usable certificate.
+pub fn tls_client_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(extra) = ca_file {
+        let file = std::fs::File::open(extra).map_err(|e| file_error(extra, crate::net::io_text(&e)).to_string())?;
+        for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
+            let cert = cert.map_err(|e| file_error(extra, format!("not a PEM certificate: {e}")).to_string())?;
+            roots.add(cert).map_err(|e| file_error(extra, e.to_string()).to_string())?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// A rustls server configuration from a PEM certificate chain and its PEM
+/// private key.
+pub fn tls_server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, TlsFileError> {
+    let open = |p: &Path| std::fs::File::open(p).map_err(|e| file_error(p, format!("cannot read: {}", io_text(&e))));
+    let certs: Vec<_> = rustls_pemfile::certs(&mut std::io::BufReader::new(open(cert)?))
+        .collect::<Result<_, _>>()
+        .map_err(|e| file_error(cert, format!("not a PEM certificate: {e}")))?;
+    if certs.is_empty() {
+        return Err(file_error(cert, "no certificate found"));
+    }
+    let key_der = rustls_pemfile::private_key(&mut std::io::BufReader::new(open(key)?))
+        .map_err(|e| file_error(key, format!("not a PEM key: {e}")))?
+        .ok_or_else(|| file_error(key, "no private key found"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| file_error(cert, e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| file_error(key, format!("certificate and key do not fit: {e}")))
+}
+
+/// An HTTP client (reqwest) on the client TLS configuration, with a 10 s
+/// timeout per request.
+pub fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_client_config(None)?)
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// A request error as one line with its causes, without the URL (which may be
+/// a credential, like a Slack webhook's), and without OS error numbers.
+pub fn error_text(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        let text = match s.downcast_ref::<std::io::Error>() {
+            Some(io) => io_text(io),
+            None => s.to_string(),
+        };
+        if !msg.contains(&text) {
+            msg = format!("{msg}: {text}");
+        }
+        src = s.source();
+    }
+    strip_os_error(&msg)
+}
+
+/// An IO error in plain words, without the `(os error N)` suffix the standard
+/// library appends: `connection refused`, `no such file or directory`.
+pub fn io_text(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let plain = match e.kind() {
+        K::NotFound => "no such file or directory",
+        K::PermissionDenied => "permission denied",
+        K::ConnectionRefused => "connection refused",
+        K::ConnectionReset => "connection reset by the peer",
+        K::ConnectionAborted => "connection aborted",
+        K::NotConnected => "not connected",
+        K::AddrInUse => "address already in use",
+        K::AddrNotAvailable => "address not available on this host",
+        K::BrokenPipe => "the other end closed the connection",
+        K::AlreadyExists => "already exists",
+        K::TimedOut => "timed out",
+        K::UnexpectedEof => "ended too early",
+        K::IsADirectory => "is a directory, not a file",
+        K::NotADirectory => "not a directory",
+        K::DirectoryNotEmpty => "directory not empty",
+        K::ReadOnlyFilesystem => "read-only file system",
+        K::StorageFull => "no space left on the device",
+        K::HostUnreachable => "host unreachable",
+        K::NetworkUnreachable => "network unreachable",
+        K::NetworkDown => "network down",
+        K::InvalidData => return strip_os_error(&e.to_string()),
+        _ => return strip_os_error(&e.to_string()),
+    };
+    plain.to_string()
+}
+
+/// `Connection refused (os error 111)` → `Connection refused`.
+pub fn strip_os_error(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(" (os error ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + " (os error ".len()..];
+        match after.find(')') {
+            Some(j) if after[..j].chars().all(|c| c.is_ascii_digit() || c == '-') => rest = &after[j + 1..],
+            _ => {
+                out.push_str(" (os error ");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An HTTPS server on a loopback port answering every request with
+/// `200 ok`, for tests of TLS clients: `cert` and `key` are PEM files.
+#[cfg(test)]
+pub(crate) async fn tls_test_server(cert: &Path, key: &Path) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = tls_server_config(cert, key).expect("test certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = tcp.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = tcp.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(s).await else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_error_numbers_are_removed() {
+        assert_eq!(strip_os_error("Connection refused (os error 111)"), "Connection refused");
+        assert_eq!(strip_os_error("a (os error 2): b (os error 13)"), "a: b");
+        assert_eq!(strip_os_error("kept (os error x)"), "kept (os error x)");
+        let e = std::io::Error::from_raw_os_error(111);
+        assert_eq!(io_text(&e), "connection refused");
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(io_text(&e), "no such file or directory");
+    }
+}
