@@ -100,7 +100,8 @@ fn offsets_from_a_lowercased_string_never_split_a_char_in_the_output_search() {
         let t = draw(&s, 120, 30);
         let buf = t.backend().buffer();
         let y = find_row(buf, KELVIN_LINE).expect("shown");
-        assert_eq!(marked_in_row(buf, y, Modifier::REVERSED), hit, "query {q:?}");
+        let marked = marked_in_row(buf, y, Modifier::REVERSED) + &marked_in_row(buf, y, Modifier::UNDERLINED);
+        assert_eq!(marked, hit, "query {q:?}");
     }
 }
 

@@ -25,9 +25,12 @@
 //! and harmless: a tab becomes spaces up to the next multiple of
 //! [`TAB_STOP`] columns, a line break (`\n`, `\r`, `\r\n`, U+2028, U+2029)
 //! one space, other C0 controls and DEL their Control Pictures symbol
-//! (`␀`, `␛`, `␡`), C1 controls `�`, and bidirectional formatting characters
-//! (which could reorder the rest of a terminal line) are removed. Nothing
-//! that moves the cursor or changes the terminal's state remains.
+//! (`␀`, `␛`, `␡`), C1 controls `�`, and invisible format characters are
+//! removed: bidirectional controls (which could reorder the rest of a
+//! terminal line), zero-width space, word joiner, BOM. (ratatui would glue
+//! those to the previous cell and send them to the terminal.) Joiners that
+//! shape text (ZWJ, ZWNJ) and variation selectors stay. Nothing that moves
+//! the cursor or changes the terminal's state remains.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -196,16 +199,28 @@ pub fn ellipsize(s: &str, max: usize) -> String {
     }
 }
 
-/// Is `c` a bidirectional formatting character (LRM, RLM, ALM, embeddings,
-/// overrides, isolates)?
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+/// Is `c` an invisible format character that [`clean`] removes: a
+/// bidirectional control (LRM, RLM, ALM, embeddings, overrides, isolates),
+/// zero-width space, word joiner and invisible operators, deprecated format
+/// characters, or BOM?
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+    )
 }
 
 /// Does the cluster need cleaning? (Controls are always clusters of their
-/// own, except `\r\n`; bidi controls too.)
+/// own, except `\r\n`; invisible format characters too.)
 fn needs_clean(g: &str) -> bool {
-    g.chars().any(|c| c.is_control() || is_bidi_control(c) || c == '\u{2028}' || c == '\u{2029}')
+    g.chars().any(|c| c.is_control() || is_invisible_format(c) || c == '\u{2028}' || c == '\u{2029}')
 }
 
 /// Append the cleaned form of one grapheme cluster drawn at column `col`;
@@ -231,7 +246,7 @@ fn push_clean(out: &mut String, g: &str, col: usize) -> usize {
                 out.push(' ');
                 w += 1;
             }
-            c if is_bidi_control(c) => {}
+            c if is_invisible_format(c) => {}
             '\u{7f}' => {
                 out.push('\u{2421}');
                 w += 1;
@@ -255,10 +270,15 @@ fn push_clean(out: &mut String, g: &str, col: usize) -> usize {
     w
 }
 
+/// Does `s` hold anything [`clean`] changes?
+pub fn needs_cleaning(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() || is_invisible_format(c) || c == '\u{2028}' || c == '\u{2029}')
+}
+
 /// `s` made safe and visible on a terminal line (see the module docs).
 /// Borrows when there is nothing to clean.
 pub fn clean(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| c.is_control() || is_bidi_control(c) || c == '\u{2028}' || c == '\u{2029}') {
+    if !needs_cleaning(s) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -274,7 +294,7 @@ pub fn clean_onto(out: &mut String, s: &str, col: usize) -> usize {
     for g in s.graphemes(true) {
         at += push_clean(out, g, at);
     }
-    // Removing a bidi control can join its neighbours into one cluster:
+    // Removing a format character can join its neighbours into one cluster:
     // the column is what the appended text takes as drawn.
     col + width(&out[start..])
 }

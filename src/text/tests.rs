@@ -84,6 +84,7 @@ fn outside_text_is_cleaned_visibly() {
     assert_eq!(clean("c1\u{9b}x"), "c1\u{FFFD}x");
     assert_eq!(clean("two\r\nlines\nhere"), "two lines here");
     assert_eq!(clean("\u{202E}evil\u{2066}x\u{2069}"), "evilx", "bidi controls are removed");
+    assert_eq!(clean("\u{FEFF}zero\u{200B}width\u{2060}"), "zerowidth");
     assert_eq!(clean("👩‍👩‍👧 e\u{301}"), "👩‍👩‍👧 e\u{301}");
     assert!(matches!(clean("plain"), Cow::Borrowed(_)));
     let mut out = String::from("ab");
@@ -223,14 +224,14 @@ proptest! {
         }
         let f = fit(&s, max);
         prop_assert!(width(&f) <= max, "{f:?} is wider than {max}");
-        prop_assert!(!f.chars().any(|c| c.is_control() || is_bidi_control(c)), "{f:?} is clean");
+        prop_assert!(!f.chars().any(|c| c.is_control() || is_invisible_format(c)), "{f:?} is clean");
         prop_assert!(f == clean(&s) || f.ends_with(ELLIPSIS) || max == 0, "whole, or marked as cut: {f:?}");
     }
 
     #[test]
     fn cleaned_text_holds_no_control(s in hostile(), col in 0usize..20) {
         let c = clean(&s);
-        prop_assert!(!c.chars().any(|c| c.is_control() || is_bidi_control(c)), "{c:?}");
+        prop_assert!(!c.chars().any(|c| c.is_control() || is_invisible_format(c)), "{c:?}");
         let mut out = String::new();
         let end = clean_onto(&mut out, &s, col);
         prop_assert_eq!(end, col + width(&out), "the column returned is where the text ends");

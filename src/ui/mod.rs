@@ -107,7 +107,12 @@ pub fn boxed<'a>(title: Line<'a>, focused: bool, t: &Theme) -> Block<'a> {
         (BorderType::Rounded, t.style(Role::Border), t.style(Role::Title), "")
     };
     let mut spans = vec![Span::styled(format!(" {mark}"), ts)];
-    spans.extend(title.spans.into_iter().map(|sp| if sp.style == Default::default() { sp.style(ts) } else { sp }));
+    // Titles name tools, alerts, annotations: outside text, cleaned.
+    spans.extend(
+        widgets::fit::clean_spans(title.spans)
+            .into_iter()
+            .map(|sp| if sp.style == Default::default() { sp.style(ts) } else { sp }),
+    );
     spans.push(Span::styled(" ", ts));
     Block::bordered().border_type(bt).border_style(bs).title(Line::from(spans))
 }

@@ -39,7 +39,7 @@ pub(crate) fn popup<'a>(title: &'a str, t: &Theme) -> Block<'a> {
     Block::bordered()
         .border_type(BorderType::Double)
         .border_style(t.style(Role::PopupBorder))
-        .title(Span::styled(format!(" {title} "), t.style(Role::PopupTitle)))
+        .title(Span::styled(format!(" {} ", text::clean(title)), t.style(Role::PopupTitle)))
         .style(t.style(Role::Text))
 }
 
@@ -136,7 +136,7 @@ fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
         f.render_widget(Paragraph::new(Line::from(spans)).style(base), Rect { width: text_w, ..r });
         if show_key {
             f.render_widget(
-                Span::styled(item.keys.clone(), base.patch(t.style(Role::HintKey))),
+                Span::styled(text::clean(&item.keys).into_owned(), base.patch(t.style(Role::HintKey))),
                 Rect::new(list.x + list.width - kw, r.y, kw, 1),
             );
         }

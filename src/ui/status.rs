@@ -89,8 +89,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             break;
         }
         used += w;
-        left.push(Span::styled(format!(" {k}"), t.style(Role::HintKey)));
-        left.push(Span::styled(format!(" {d} "), t.style(Role::HintDesc)));
+        left.push(Span::styled(format!(" {}", text::clean(k)), t.style(Role::HintKey)));
+        left.push(Span::styled(format!(" {} ", text::clean(d)), t.style(Role::HintDesc)));
     }
     f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
     if usize::from(area.width) > rw {

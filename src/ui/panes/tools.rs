@@ -269,6 +269,8 @@ fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Them
             if let Some((_, note)) = form.notes.iter().find(|(k, _)| *k == i) {
                 spans.push(Span::styled(format!("  {note}"), t.style(Role::TextAccent)));
             }
+            // Values, descriptions and notes come from schemas and users: cleaned, cut with `…`.
+            let spans = fit_spans(spans, vw.into());
             f.render_widget(Paragraph::new(Line::from(spans)).style(base), Rect::new(vx, y, vw, 1));
             y += 1;
         }
@@ -290,7 +292,7 @@ fn chain_lines(c: &Chain, t: &Theme) -> Vec<Line<'static>> {
             spans.push(Span::styled(format!("  {} ← previous | {}", l.arg, l.filter), t.style(Role::TextAccent)));
         }
         spans.push(Span::styled(format!("  {}", s.args), t.style(Role::TextDim)));
-        v.push(Line::from(spans));
+        v.push(Line::from(crate::ui::widgets::fit::clean_spans(spans)));
     }
     v
 }

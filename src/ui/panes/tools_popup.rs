@@ -17,7 +17,7 @@ fn choices<'a>(items: impl Iterator<Item = String>, selected: usize, t: &Theme) 
         .map(|(i, s)| {
             let sel = i == selected;
             let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
-            Line::styled(format!("{}{s}", if sel { "▸ " } else { "  " }), style)
+            Line::styled(format!("{}{}", if sel { "▸ " } else { "  " }, text::clean(&s)), style)
         })
         .collect()
 }

@@ -2,6 +2,7 @@
 //! positions) marked on the original text, lines and table cells cut to the
 //! cells they have with `…`, and the column widths a `Table` will use.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -45,9 +46,32 @@ pub fn spans_width(spans: &[Span]) -> usize {
     spans.iter().map(|s| text::width(&s.content)).sum()
 }
 
-/// `spans` cut to at most `max` cells: whole spans while they fit, then the
-/// span that crosses the edge cut with `…` in its own style.
+/// `spans` with their text cleaned for the terminal ([`text::clean`], tab
+/// stops counted across spans). Spans with nothing to clean are kept as they
+/// are.
+pub fn clean_spans(spans: Vec<Span<'_>>) -> Vec<Span<'_>> {
+    let mut col = 0;
+    spans
+        .into_iter()
+        .map(|sp| {
+            let content = if text::needs_cleaning(&sp.content) {
+                let mut out = String::new();
+                col = text::clean_onto(&mut out, &sp.content, col);
+                Cow::Owned(out)
+            } else {
+                col += text::width(&sp.content);
+                sp.content
+            };
+            Span { content, style: sp.style }
+        })
+        .collect()
+}
+
+/// `spans` cleaned ([`clean_spans`]) and cut to at most `max` cells: whole
+/// spans while they fit, then the span that crosses the edge cut with `…` in
+/// its own style.
 pub fn fit_spans(spans: Vec<Span<'_>>, max: usize) -> Vec<Span<'_>> {
+    let spans = clean_spans(spans);
     if spans_width(&spans) <= max {
         return spans;
     }
