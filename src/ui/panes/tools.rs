@@ -222,7 +222,7 @@ fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Them
         return;
     }
     let label_w =
-        form.fields.iter().map(|fd| text::width(&fd.label()) + fd.depth() * 2 + 2).max().unwrap_or(8).min(24) as u16;
+        form.fields.iter().map(|fd| text::width(fd.label()) + fd.depth() * 2 + 2).max().unwrap_or(8).min(24) as u16;
     // Rows: one per field, plus an error line under a field that has one; the edited field may be taller.
     let edit_h = |fd: &Field| {
         if fd.multiline() { (form.editing.as_ref().map_or(1, |e| e.line_count()) as u16 + 1).clamp(3, 8) } else { 1 }

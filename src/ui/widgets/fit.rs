@@ -123,10 +123,12 @@ mod tests {
         let texts: Vec<(&str, bool)> = spans.iter().map(|s| (&*s.content, s.style == hit)).collect();
         assert_eq!(texts, vec![("\u{212A}", false), ("a", true), ("b\u{130}\u{130}", false)]);
         // A hit on `e` of `e` + combining mark takes the mark along.
-        let spans = marked("xe\u{301}y", &[1..2], Style::default(), hit);
+        let e = 1..2;
+        let spans = marked("xe\u{301}y", std::slice::from_ref(&e), Style::default(), hit);
         assert_eq!(spans[1].content, "e\u{301}");
         // Tabs expand with the column counted across spans.
-        let spans = marked("ab\tc", &[0..1], Style::default(), hit);
+        let a = 0..1;
+        let spans = marked("ab\tc", std::slice::from_ref(&a), Style::default(), hit);
         assert_eq!(spans.iter().map(|s| &*s.content).collect::<String>(), "ab      c");
     }
 
