@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(cut.iter().map(|s| &*s.content).collect::<String>(), "▸ 中文…");
         assert_eq!(cut[1].style, dim);
         assert!(spans_width(&cut) <= 7);
-        assert_eq!(fit_spans(spans.clone(), 10).len(), 3, "fits: unchanged");
+        assert_eq!(fit_spans(spans.clone(), 12).len(), 3, "fits: unchanged");
         assert!(fit_spans(spans, 0).is_empty());
     }
 
