@@ -19,4 +19,5 @@ pub mod remote;
 pub mod runtime;
 pub mod secrets;
 pub mod series;
+pub mod text;
 pub mod ui;

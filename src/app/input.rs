@@ -22,9 +22,15 @@ impl LineInput {
         self.area.lines().first().map_or("", String::as_str)
     }
 
-    /// Feed a key; returns true if the text or cursor changed. Newlines are refused.
+    /// Feed a key; returns true if the text or cursor changed. Newlines,
+    /// control and invisible format characters are refused.
     pub fn input(&mut self, key: KeyEvent) -> bool {
         if matches!(key.code, KeyCode::Enter | KeyCode::Tab | KeyCode::BackTab) {
+            return false;
+        }
+        if let KeyCode::Char(c) = key.code
+            && (c.is_control() || crate::text::is_invisible_format(c))
+        {
             return false;
         }
         let before = (self.text().to_string(), self.area.cursor());
@@ -32,10 +38,11 @@ impl LineInput {
         before != (self.text().to_string(), self.area.cursor())
     }
 
-    /// Insert pasted text, newlines flattened to spaces.
+    /// Insert pasted text cleaned to one line ([`crate::text::clean`]: line
+    /// breaks and tabs become spaces, controls visible symbols, invisible
+    /// format characters dropped).
     pub fn paste(&mut self, text: &str) -> bool {
-        let flat: String = text.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
-        self.area.insert_str(flat)
+        self.area.insert_str(crate::text::clean(text))
     }
 
     /// The widget, styled for display.

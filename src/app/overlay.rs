@@ -1,12 +1,13 @@
 //! Popups: the help overlay, the command palette and messages.
 
+use nucleo_matcher::Matcher;
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Matcher, Utf32Str};
 use ratatui::crossterm::event::KeyEvent;
 
 use super::input::LineInput;
 use super::user_action::{KeyContext, UserAction};
 use crate::config::keymap::{Keymap, format_keys};
+use crate::text::{contains_ci, haystack};
 
 /// One row of the help overlay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +38,8 @@ pub struct PaletteItem {
 pub struct PaletteState {
     pub query: LineInput,
     pub items: Vec<PaletteItem>,
-    /// (index into items, matched char positions in the action name) best first.
+    /// (index into items, matched char positions in the action name) best first;
+    /// map them with [`crate::text::char_ranges`].
     pub matches: Vec<(usize, Vec<u32>)>,
     pub selected: usize,
     matcher: Matcher,
@@ -204,15 +206,12 @@ impl Overlay {
 
 impl HelpState {
     fn refilter(&mut self) -> bool {
-        let q = self.filter.text().to_lowercase();
+        let q = self.filter.text();
         self.shown = self
             .all
             .iter()
             .enumerate()
-            .filter(|(_, r)| {
-                q.is_empty()
-                    || [r.keys.as_str(), r.action, &r.desc, r.context].iter().any(|f| f.to_lowercase().contains(&q))
-            })
+            .filter(|(_, r)| [r.keys.as_str(), r.action, &r.desc, r.context].iter().any(|f| contains_ci(f, q)))
             .map(|(i, _)| i)
             .collect();
         self.selected = 0;
@@ -234,8 +233,8 @@ impl PaletteState {
         for (i, item) in self.items.iter().enumerate() {
             let name = item.action.name();
             let mut idx = Vec::new();
-            let name_score = pat.indices(Utf32Str::new(name, &mut buf), &mut self.matcher, &mut idx);
-            let desc_score = pat.score(Utf32Str::new(item.action.desc(), &mut buf), &mut self.matcher).map(|s| s / 2);
+            let name_score = pat.indices(haystack(name, &mut buf), &mut self.matcher, &mut idx);
+            let desc_score = pat.score(haystack(item.action.desc(), &mut buf), &mut self.matcher).map(|s| s / 2);
             let best = name_score.max(desc_score);
             if let Some(s) = best {
                 if name_score.is_none() {

@@ -13,6 +13,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 
 use crate::app::{AppState, BoxId, Pane};
 use crate::config::theme::{Role, Theme};
+use crate::text;
 use widgets::fmt;
 
 /// Below this the screen shows a one-line summary instead of boxes.
@@ -106,7 +107,12 @@ pub fn boxed<'a>(title: Line<'a>, focused: bool, t: &Theme) -> Block<'a> {
         (BorderType::Rounded, t.style(Role::Border), t.style(Role::Title), "")
     };
     let mut spans = vec![Span::styled(format!(" {mark}"), ts)];
-    spans.extend(title.spans.into_iter().map(|sp| if sp.style == Default::default() { sp.style(ts) } else { sp }));
+    // Titles name tools, alerts, annotations: outside text, cleaned.
+    spans.extend(
+        widgets::fit::clean_spans(title.spans)
+            .into_iter()
+            .map(|sp| if sp.style == Default::default() { sp.style(ts) } else { sp }),
+    );
     spans.push(Span::styled(" ", ts));
     Block::bordered().border_type(bt).border_style(bs).title(Line::from(spans))
 }
@@ -131,7 +137,7 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     }
     if s.metrics.sources.len() > 1 {
         let i = s.metrics.current + 1;
-        let name = format!(" ⇄ {} ({i}/{}) │", s.metrics.cur().name, s.metrics.sources.len());
+        let name = format!(" ⇄ {} ({i}/{}) │", text::clean(&s.metrics.cur().name), s.metrics.sources.len());
         left.push(Span::styled(name, bar.add_modifier(Modifier::BOLD)));
     }
     if let Some(h) = s.metrics.shown() {
@@ -144,7 +150,7 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         left.push(Span::styled(
             format!(
                 " {} · up {} · load {:.2} {:.2} {:.2}",
-                h.hostname,
+                text::clean(&h.hostname),
                 fmt::uptime(h.uptime_s),
                 h.load[0],
                 h.load[1],
@@ -160,12 +166,12 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if s.zoomed {
         right.insert(0, Span::styled(" ⤢ zoom ", bar.add_modifier(Modifier::BOLD)));
     }
-    let rw: u16 = right.iter().map(|sp| sp.width() as u16).sum();
+    let rw = widgets::fit::spans_width(&right).min(usize::from(area.width)) as u16;
     f.render_widget(Paragraph::new("").style(bar), area);
     // The left part stops a space short of the right part.
-    let left_w = if area.width > rw + 20 { area.width - rw - 1 } else { area.width };
+    let left_w = if area.width > rw.saturating_add(20) { area.width - rw - 1 } else { area.width };
     f.render_widget(Paragraph::new(Line::from(left)).style(bar), Rect { width: left_w, ..area });
-    if area.width > rw + 20 {
+    if area.width > rw.saturating_add(20) {
         f.render_widget(
             Paragraph::new(Line::from(right)).style(bar),
             Rect::new(area.x + area.width - rw, area.y, rw, 1),

@@ -9,6 +9,8 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
 use crate::app::overlay::{HelpState, MessageState, PaletteState};
 use crate::app::{AppState, Link, Overlay};
 use crate::config::theme::{Role, Theme};
+use crate::text;
+use crate::ui::widgets::fit::{column_widths, fit_spans, marked};
 
 pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
     match o {
@@ -37,7 +39,7 @@ pub(crate) fn popup<'a>(title: &'a str, t: &Theme) -> Block<'a> {
     Block::bordered()
         .border_type(BorderType::Double)
         .border_style(t.style(Role::PopupBorder))
-        .title(Span::styled(format!(" {title} "), t.style(Role::PopupTitle)))
+        .title(Span::styled(format!(" {} ", text::clean(title)), t.style(Role::PopupTitle)))
         .style(t.style(Role::Text))
 }
 
@@ -55,8 +57,7 @@ fn top_centered(area: Rect, pw: u16, max_h: u16, max_w: u16) -> Rect {
 }
 
 pub(crate) fn input_line(f: &mut Frame, area: Rect, prompt: &str, input: &crate::app::input::LineInput, t: &Theme) {
-    let [p, i] =
-        Layout::horizontal([Constraint::Length(prompt.chars().count() as u16), Constraint::Min(1)]).areas(area);
+    let [p, i] = Layout::horizontal([Constraint::Length(text::width(prompt) as u16), Constraint::Min(1)]).areas(area);
     f.render_widget(Span::styled(prompt, t.style(Role::TextAccent)), p);
     f.render_widget(&input.widget(t.style(Role::Input), t.style(Role::InputCursor)), i);
 }
@@ -78,21 +79,26 @@ fn help(f: &mut Frame, area: Rect, h: &HelpState, t: &Theme) {
     input_line(f, q, "/ ", &h.filter, t);
     let visible = list.height.saturating_sub(1) as usize;
     let off = offset(h.selected, visible);
+    let widths = [Constraint::Length(14), Constraint::Length(18), Constraint::Min(10), Constraint::Length(8)];
+    let cw = column_widths(&widths, 1, list.width);
+    // Keys and descriptions come from keymap files: cut to their column with `…`.
     let rows = h.shown.iter().enumerate().skip(off).take(visible).map(|(i, &ri)| {
         let r = &h.all[ri];
         let sel = i == h.selected;
         let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
         Row::new(vec![
-            Span::styled(format!("{}{}", if sel { "▸ " } else { "  " }, r.keys), t.style(Role::HintKey)),
-            Span::raw(r.action),
-            Span::styled(r.desc.clone(), t.style(Role::TextDim)),
-            Span::styled(r.context, t.style(Role::TextDim)),
+            Span::styled(
+                text::fit(&format!("{}{}", if sel { "▸ " } else { "  " }, r.keys), cw[0]),
+                t.style(Role::HintKey),
+            ),
+            Span::raw(text::fit(r.action, cw[1])),
+            Span::styled(text::fit(&r.desc, cw[2]), t.style(Role::TextDim)),
+            Span::styled(text::fit(r.context, cw[3]), t.style(Role::TextDim)),
         ])
         .style(style)
     });
-    let table =
-        Table::new(rows, [Constraint::Length(14), Constraint::Length(18), Constraint::Min(10), Constraint::Length(8)])
-            .header(Row::new(["  KEYS", "ACTION", "DESCRIPTION", "CONTEXT"]).style(t.style(Role::TableHeader)));
+    let table = Table::new(rows, widths)
+        .header(Row::new(["  KEYS", "ACTION", "DESCRIPTION", "CONTEXT"]).style(t.style(Role::TableHeader)));
     f.render_widget(table, list);
     if h.shown.is_empty() {
         let r = Rect::new(list.x, list.y + 1, list.width, 1.min(list.height.saturating_sub(1)));
@@ -116,25 +122,21 @@ fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
         let item = &p.items[*item_ix];
         let sel = i == p.selected;
         let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+        let name = item.action.name();
+        let hit = base.patch(t.style(Role::Match)).add_modifier(Modifier::UNDERLINED);
         let mut spans = vec![Span::styled(if sel { "▸ " } else { "  " }, base)];
-        for (ci, ch) in item.action.name().chars().enumerate() {
-            let st = if idx.contains(&(ci as u32)) {
-                base.patch(t.style(Role::Match)).add_modifier(Modifier::UNDERLINED)
-            } else {
-                base
-            };
-            spans.push(Span::styled(ch.to_string(), st));
-        }
+        spans.extend(marked(name, &text::char_ranges(name, idx), base, hit));
         spans.push(Span::styled(format!("  {}", item.action.desc()), base.patch(t.style(Role::TextDim))));
         let r = Rect::new(list.x, list.y + row as u16, list.width, 1);
-        let kw = item.keys.chars().count() as u16 + 1;
+        let kw = (text::width(&item.keys) + 1).min(usize::from(list.width)) as u16;
         let show_key = !item.keys.is_empty() && list.width > kw + 30;
         // the key column is reserved: text never runs under it
         let text_w = if show_key { list.width - kw - 1 } else { list.width };
+        let spans = fit_spans(spans, text_w.into());
         f.render_widget(Paragraph::new(Line::from(spans)).style(base), Rect { width: text_w, ..r });
         if show_key {
             f.render_widget(
-                Span::styled(item.keys.clone(), base.patch(t.style(Role::HintKey))),
+                Span::styled(text::clean(&item.keys).into_owned(), base.patch(t.style(Role::HintKey))),
                 Rect::new(list.x + list.width - kw, r.y, kw, 1),
             );
         }
@@ -150,7 +152,8 @@ fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
 fn message(f: &mut Frame, area: Rect, m: &MessageState, t: &Theme) {
     f.render_widget(Clear, area);
     let block = popup(&m.title, t);
-    let mut lines: Vec<Line> = m.lines.iter().map(|l| Line::styled(l.clone(), t.style(Role::Text))).collect();
+    let mut lines: Vec<Line> =
+        m.lines.iter().map(|l| Line::styled(text::clean(l).into_owned(), t.style(Role::Text))).collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled("Press Enter or Esc to continue.", t.style(Role::TextDim)));
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
@@ -162,6 +165,16 @@ fn fleet(f: &mut Frame, area: Rect, s: &AppState, selected: usize, t: &Theme) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let stale = s.stale_after();
+    let widths = [
+        Constraint::Min(12),
+        Constraint::Length(13),
+        Constraint::Min(10),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(6),
+        Constraint::Length(5),
+    ];
+    let cw = column_widths(&widths, 1, inner.width);
     let rows = s.metrics.sources.iter().enumerate().map(|(i, src)| {
         let status = s.sources.iter().find(|st| st.name == src.name);
         let live = status.is_some_and(|st| st.is_live(s.now, stale));
@@ -183,9 +196,9 @@ fn fleet(f: &mut Frame, area: Rect, s: &AppState, selected: usize, t: &Theme) {
             t.style(Role::TextDim)
         };
         Row::new(vec![
-            format!("{}{}", if sel { "▸ " } else { "  " }, src.name),
+            text::fit(&format!("{}{}", if sel { "▸ " } else { "  " }, src.name), cw[0]),
             state,
-            fig(h.map(|h| h.hostname.clone())),
+            text::fit(&fig(h.map(|h| h.hostname.clone())), cw[2]),
             fig(h.map(|h| format!("{:.0}%", h.cpu_total))),
             fig(h.map(|h| format!("{:.0}%", h.mem_pct()))),
             fig(h.map(|h| format!("{:.2}", h.load[0]))),
@@ -193,18 +206,7 @@ fn fleet(f: &mut Frame, area: Rect, s: &AppState, selected: usize, t: &Theme) {
         ])
         .style(style)
     });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(12),
-            Constraint::Length(13),
-            Constraint::Min(10),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(6),
-            Constraint::Length(5),
-        ],
-    )
-    .header(Row::new(["  SOURCE", "STATE", "HOST", "CPU", "MEM", "LOAD", "AGE"]).style(t.style(Role::TableHeader)));
+    let table = Table::new(rows, widths)
+        .header(Row::new(["  SOURCE", "STATE", "HOST", "CPU", "MEM", "LOAD", "AGE"]).style(t.style(Role::TableHeader)));
     f.render_widget(table, inner);
 }

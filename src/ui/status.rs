@@ -8,6 +8,8 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::{AppState, Link};
 use crate::config::theme::{Role, Theme};
+use crate::text;
+use crate::ui::widgets::fit::spans_width;
 use crate::ui::widgets::fmt;
 
 pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
@@ -28,7 +30,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             (_, Some(ts)) if s.now - ts <= stale_after => ("●", "live".to_string(), Role::StatusOk),
             (_, Some(ts)) => ("◌", format!("stale {}", fmt::age(s.now - ts)), Role::StatusWarn),
         };
-        left.push(Span::styled(format!(" {glyph} {} {word} ", src.name), t.style(role)));
+        left.push(Span::styled(format!(" {glyph} {} {word} ", text::clean(&src.name)), t.style(role)));
         if src.queued > 0 {
             left.push(Span::styled(format!("⧗ {} queued ", src.queued), t.style(Role::StatusWarn)));
         }
@@ -62,30 +64,37 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             t.style(Role::StatusWarn),
         ));
     }
-    if let Some((at, text)) = &s.notice
-        && s.now - at < 5_000
-    {
-        right.push(Span::styled(format!(" {text} "), t.style(Role::StatusInfo)));
-    }
+    let notice_at = right.len();
     if s.read_only {
         right.push(Span::styled(" read-only ", t.style(Role::StatusInfo)));
     }
     right.push(Span::styled(format!(" {clock} "), bar));
-    let rw: u16 = right.iter().map(|sp| sp.width() as u16).sum();
+    // A notice (often outside text: a path, an error) takes what the rest of
+    // the right part leaves, cut with `…`, so the clock never disappears.
+    if let Some((at, notice)) = &s.notice
+        && s.now - at < 5_000
+    {
+        let room = usize::from(area.width).saturating_sub(spans_width(&right) + 3);
+        if room > 0 {
+            right.insert(notice_at, Span::styled(format!(" {} ", text::fit(notice, room)), t.style(Role::StatusInfo)));
+        }
+    }
+    let rw = spans_width(&right);
     // Whole hints only, as many as fit before the right part.
-    let mut used: usize = left.iter().map(Span::width).sum();
+    let mut used = spans_width(&left);
     let editing = editing_hints(s);
     for (k, d) in editing.as_ref().unwrap_or(&s.hints) {
-        let w = k.chars().count() + d.chars().count() + 3;
-        if used + w + rw as usize > area.width as usize {
+        let w = text::width(k) + text::width(d) + 3;
+        if used + w + rw > usize::from(area.width) {
             break;
         }
         used += w;
-        left.push(Span::styled(format!(" {k}"), t.style(Role::HintKey)));
-        left.push(Span::styled(format!(" {d} "), t.style(Role::HintDesc)));
+        left.push(Span::styled(format!(" {}", text::clean(k)), t.style(Role::HintKey)));
+        left.push(Span::styled(format!(" {} ", text::clean(d)), t.style(Role::HintDesc)));
     }
     f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
-    if area.width > rw {
+    if usize::from(area.width) > rw {
+        let rw = rw as u16;
         f.render_widget(
             Paragraph::new(Line::from(right)).style(bar),
             Rect::new(area.x + area.width - rw, area.y, rw, 1),

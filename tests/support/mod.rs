@@ -1,6 +1,8 @@
 //! Seeded, deterministic app state for snapshot and property tests.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::sync::Arc;
 
 use opsdeck::app::{Action, AppState, Ctx, update};

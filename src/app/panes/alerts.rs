@@ -105,10 +105,7 @@ pub fn passes(a: &Alert, filter: &str) -> bool {
             let got = if k == "alertname" { Some(&a.rule) } else { a.labels.get(k) };
             got.is_some_and(|g| g == v)
         }
-        None => {
-            let t = term.to_lowercase();
-            a.rule.to_lowercase().contains(&t) || a.summary.to_lowercase().contains(&t)
-        }
+        None => crate::text::contains_ci(&a.rule, term) || crate::text::contains_ci(&a.summary, term),
     })
 }
 

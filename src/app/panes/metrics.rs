@@ -217,15 +217,15 @@ impl MetricsState {
 
     /// Re-apply filter and sort to the shown snapshot, keeping the selected pid.
     pub fn rebuild_procs(&mut self) {
-        let q = self.filter.text().trim().to_lowercase();
+        let q = self.filter.text().trim();
         let Some(src) = self.shown() else { return };
         let mut v: Vec<ProcInfo> = src
             .procs
             .iter()
             .filter(|p| {
                 q.is_empty()
-                    || p.name.to_lowercase().contains(&q)
-                    || p.cmd.to_lowercase().contains(&q)
+                    || crate::text::contains_ci(&p.name, q)
+                    || crate::text::contains_ci(&p.cmd, q)
                     || p.pid.to_string() == q
             })
             .cloned()
@@ -236,7 +236,7 @@ impl MetricsState {
                 SortKey::Cpu => a.cpu.total_cmp(&b.cpu).then(a.mem.cmp(&b.mem)),
                 SortKey::Memory => a.mem.cmp(&b.mem).then(a.cpu.total_cmp(&b.cpu)),
                 SortKey::Pid => a.pid.cmp(&b.pid),
-                SortKey::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+                SortKey::Name => crate::text::cmp_ci(&a.name, &b.name),
             };
             let o = if desc { o.reverse() } else { o };
             o.then(a.pid.cmp(&b.pid))

@@ -12,9 +12,11 @@ use crate::app::panes::alerts::{AlertsState, SILENCE_CHOICES, Shown};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role, Theme};
 use crate::protocol::alerts::{Alert, AlertState, Severity};
+use crate::text;
 use crate::ui::boxed;
 use crate::ui::overlay::{centered, input_line, popup};
 use crate::ui::widgets::chart::{ChartSeries, TimeChart};
+use crate::ui::widgets::fit::{column_widths, fit_spans};
 use crate::ui::widgets::fmt;
 
 pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
@@ -81,7 +83,8 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     }
     for (name, e) in &a.source_errors {
         if inner.height > 1 {
-            let line = Line::styled(format!("◌ {name}: {e}"), t.style(Role::StatusWarn));
+            let line =
+                Line::styled(text::fit(&format!("◌ {name}: {e}"), inner.width.into()), t.style(Role::StatusWarn));
             f.render_widget(Paragraph::new(line), Rect { height: 1, ..inner });
             inner.y += 1;
             inner.height -= 1;
@@ -101,25 +104,6 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let many_sources = a.sources.len() > 1;
     let visible = inner.height.saturating_sub(1) as usize;
     let off = a.selected.saturating_sub(visible.saturating_sub(1));
-    let rows = a.rows.iter().enumerate().skip(off).take(visible).filter_map(|(i, (src, id))| {
-        let al = a.alert(src, id)?;
-        let sh = Shown::of(al);
-        let (glyph, word) = sh.label();
-        let sel = i == a.selected && focused;
-        let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
-        let st = if sel { base } else { shown_style(sh, al.severity, t) };
-        let mut cells = vec![
-            Cell::from(Span::styled(format!("{}{glyph} {word}", if sel { "▸" } else { " " }), st)),
-            Cell::from(al.severity.name()),
-            Cell::from(age(s.now, al.active_since)),
-            Cell::from(Span::styled(al.display_name(), base.add_modifier(Modifier::BOLD))),
-            Cell::from(Span::styled(al.summary.clone(), if sel { base } else { t.style(Role::TextDim) })),
-        ];
-        if many_sources {
-            cells.insert(3, Cell::from(src.clone()));
-        }
-        Some(Row::new(cells).style(base))
-    });
     let mut header = vec!["  STATE", "SEVERITY", "AGE", "ALERT", "SUMMARY"];
     let mut widths = vec![
         Constraint::Length(11),
@@ -132,6 +116,29 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         header.insert(3, "SOURCE");
         widths.insert(3, Constraint::Length(10));
     }
+    // Names, labels and summaries come from rules and Alertmanager: cut to
+    // their column with `…`.
+    let cw = column_widths(&widths, 1, inner.width);
+    let col = |k: usize| cw[k + usize::from(many_sources && k >= 3)];
+    let rows = a.rows.iter().enumerate().skip(off).take(visible).filter_map(|(i, (src, id))| {
+        let al = a.alert(src, id)?;
+        let sh = Shown::of(al);
+        let (glyph, word) = sh.label();
+        let sel = i == a.selected && focused;
+        let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+        let st = if sel { base } else { shown_style(sh, al.severity, t) };
+        let mut cells = vec![
+            Cell::from(Span::styled(format!("{}{glyph} {word}", if sel { "▸" } else { " " }), st)),
+            Cell::from(al.severity.name()),
+            Cell::from(age(s.now, al.active_since)),
+            Cell::from(Span::styled(text::fit(&al.display_name(), col(3)), base.add_modifier(Modifier::BOLD))),
+            Cell::from(Span::styled(text::fit(&al.summary, col(4)), if sel { base } else { t.style(Role::TextDim) })),
+        ];
+        if many_sources {
+            cells.insert(3, Cell::from(text::fit(src, cw[3])));
+        }
+        Some(Row::new(cells).style(base))
+    });
     let table = Table::new(rows, widths).header(Row::new(header).style(t.style(Role::TableHeader))).column_spacing(1);
     f.render_widget(table, inner);
 }
@@ -144,7 +151,10 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     };
     let sh = Shown::of(al);
     let (glyph, word) = sh.label();
-    let title = vec![Span::styled(format!("{glyph} "), shown_style(sh, al.severity, t)), Span::raw(al.display_name())];
+    let title = vec![
+        Span::styled(format!("{glyph} "), shown_style(sh, al.severity, t)),
+        Span::raw(text::clean(&al.display_name()).into_owned()),
+    ];
     let block = boxed(Line::from(title), focused, t);
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -159,23 +169,27 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             ),
             Span::styled(format!(" · {} · {src}", al.severity.name()), dim),
         ]),
-        Line::from(vec![key("summary"), Span::raw(al.summary.clone())]),
+        Line::from(vec![key("summary"), Span::raw(text::clean(&al.summary).into_owned())]),
     ];
     if let Some(r) = s.alerts.sources.get(src).and_then(|u| u.rules.iter().find(|r| r.name == al.rule)) {
-        lines.push(Line::from(vec![key(&r.kind), Span::raw(format!("{}: {}", r.name, r.detail))]));
+        lines.push(Line::from(vec![
+            key(&r.kind),
+            Span::raw(text::clean(&format!("{}: {}", r.name, r.detail)).into_owned()),
+        ]));
     }
     if let Some(v) = al.value {
         lines.push(Line::from(vec![key("value"), Span::raw(format!("{v:.2}"))]));
     }
     if !al.labels.is_empty() {
         let l: Vec<String> = al.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        lines.push(Line::from(vec![key("labels"), Span::raw(l.join(" "))]));
+        lines.push(Line::from(vec![key("labels"), Span::raw(text::clean(&l.join(" ")).into_owned())]));
     }
     if let Some(ack) = &al.ack {
         let note = if ack.note.is_empty() { String::new() } else { format!(": {}", ack.note) };
+        let acked = format!("✔ by {} {} ago{note}", ack.by, age(s.now, ack.at));
         lines.push(Line::from(vec![
             key("acked"),
-            Span::styled(format!("✔ by {} {} ago{note}", ack.by, age(s.now, ack.at)), t.style(Role::StatusInfo)),
+            Span::styled(text::clean(&acked).into_owned(), t.style(Role::StatusInfo)),
         ]));
     }
     if let Some(u) = s.alerts.sources.get(src) {
@@ -183,23 +197,28 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             if let Some(sil) = u.silences.iter().find(|x| &x.id == id) {
                 lines.push(Line::from(vec![
                     key("silenced"),
-                    Span::raw(format!(
-                        "⊘ {id} by {} for {} more: {}",
-                        sil.created_by,
-                        fmt::age(sil.ends - s.now),
-                        sil.comment
-                    )),
+                    Span::raw(
+                        text::clean(&format!(
+                            "⊘ {id} by {} for {} more: {}",
+                            sil.created_by,
+                            fmt::age(sil.ends - s.now),
+                            sil.comment
+                        ))
+                        .into_owned(),
+                    ),
                 ]));
             }
         }
     }
-    let [text, chart, tl] = Layout::vertical([
-        Constraint::Length(lines.len() as u16),
-        Constraint::Length(if inner.height >= lines.len() as u16 + 10 { 6 } else { 0 }),
+    let n = lines.len().min(usize::from(u16::MAX - 10)) as u16;
+    let [body, chart, tl] = Layout::vertical([
+        Constraint::Length(n),
+        Constraint::Length(if inner.height >= n + 10 { 6 } else { 0 }),
         Constraint::Min(0),
     ])
     .areas(inner);
-    f.render_widget(Paragraph::new(lines), text);
+    let lines: Vec<Line> = lines.into_iter().map(|l| Line::from(fit_spans(l.spans, body.width.into()))).collect();
+    f.render_widget(Paragraph::new(lines), body);
     if chart.height > 0 {
         metric_chart(f, chart, s, src, al, t);
     }
@@ -264,16 +283,19 @@ fn timeline(f: &mut Frame, area: Rect, s: &AppState, src: &str, al: &Alert, t: &
         .collect();
     events.extend(s.alerts.deliveries.iter().filter(|(source, d)| source == src && d.alert == al.id).map(|(_, d)| {
         let what = match &d.error {
-            None => Span::styled(format!("✉ sent to {}", d.channel), t.style(Role::StatusOk)),
+            None => {
+                Span::styled(text::clean(&format!("✉ sent to {}", d.channel)).into_owned(), t.style(Role::StatusOk))
+            }
             Some(e) => Span::styled(
-                format!("✉ {} failed (attempt {}): {e}", d.channel, d.attempt),
+                text::clean(&format!("✉ {} failed (attempt {}): {e}", d.channel, d.attempt)).into_owned(),
                 t.style(Role::StatusFailed),
             ),
         };
         (d.at, Line::from(vec![Span::styled(format!("{} ", clock(d.at)), dim), what]))
     }));
     events.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
-    lines.extend(events.into_iter().map(|(_, l)| l).take(area.height as usize - 1));
+    let w = usize::from(area.width);
+    lines.extend(events.into_iter().map(|(_, l)| Line::from(fit_spans(l.spans, w))).take(area.height as usize - 1));
     f.render_widget(Paragraph::new(lines), area);
 }
 
@@ -291,6 +313,17 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
     f.render_widget(block, area);
     let visible = inner.height.saturating_sub(1) as usize;
     let off = a.rules_sel.saturating_sub(visible.saturating_sub(1));
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(16),
+        Constraint::Length(8),
+        Constraint::Min(16),
+        Constraint::Length(34),
+    ];
+    // Names, targets, errors and comments are outside text: cut with `…`.
+    let cw = column_widths(&widths, 1, inner.width);
     let table_rows = rows.iter().enumerate().map(|(i, (src, k))| {
         let r = &a.sources[src].rules[*k];
         let sel = i == a.rules_sel && focused;
@@ -301,7 +334,7 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
             Span::styled("○ off", t.style(Role::TextDim))
         };
         let health = match (&r.last_error, r.latency_ms.last()) {
-            (Some(e), _) => Span::styled(format!("✗ {e}"), t.style(Role::StatusFailed)),
+            (Some(e), _) => Span::styled(text::fit(&format!("✗ {e}"), cw[6]), t.style(Role::StatusFailed)),
             (None, Some(ms)) if ms.is_finite() => {
                 Span::styled(format!("✓ {ms:.0} ms {}", sparkline(&r.latency_ms)), t.style(Role::StatusOk))
             }
@@ -310,10 +343,10 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
         Row::new(vec![
             Cell::from(Span::styled(if sel { "▸" } else { " " }, base)),
             Cell::from(on),
-            Cell::from(r.kind.clone()),
-            Cell::from(r.name.clone()),
+            Cell::from(text::fit(&r.kind, cw[2])),
+            Cell::from(text::fit(&r.name, cw[3])),
             Cell::from(r.severity.name()),
-            Cell::from(Span::styled(r.detail.clone(), t.style(Role::TextDim))),
+            Cell::from(Span::styled(text::fit(&r.detail, cw[5]), t.style(Role::TextDim))),
             Cell::from(health),
         ])
         .style(base)
@@ -345,23 +378,17 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
             Cell::from(Span::styled(if sel { "▸" } else { " " }, base)),
             Cell::from(Span::styled("⊘", t.style(Role::StatusInfo))),
             Cell::from("mute"),
-            Cell::from(x.id.clone()),
-            Cell::from(x.created_by.clone()),
-            Cell::from(Span::styled(format!("{} · {}", m.join(" "), x.comment), t.style(Role::TextDim))),
-            Cell::from(Span::styled(state, t.style(role))),
+            Cell::from(text::fit(&x.id, cw[3])),
+            Cell::from(text::fit(&x.created_by, cw[4])),
+            Cell::from(Span::styled(
+                text::fit(&format!("{} · {}", m.join(" "), x.comment), cw[5]),
+                t.style(Role::TextDim),
+            )),
+            Cell::from(Span::styled(text::fit(&state, cw[6]), t.style(role))),
         ])
         .style(base)
     });
     let table_rows: Vec<Row> = table_rows.chain(silence_rows).skip(off).take(visible).collect();
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(5),
-        Constraint::Length(5),
-        Constraint::Length(16),
-        Constraint::Length(8),
-        Constraint::Min(16),
-        Constraint::Length(34),
-    ];
     let header = Row::new(["", "", "KIND", "NAME", "SEVERITY", "CONDITION / TARGET", "LAST PROBE"])
         .style(t.style(Role::TableHeader));
     f.render_widget(Table::new(table_rows, widths).header(header).column_spacing(1), inner);
@@ -378,7 +405,9 @@ fn sparkline(v: &[f32]) -> String {
 }
 
 pub fn render_popup(f: &mut Frame, body: Rect, s: &AppState, p: &AlertPopup, t: &Theme) {
-    let name = |source: &str, id: &str| s.alerts.alert(source, id).map_or_else(|| id.to_string(), Alert::display_name);
+    let name = |source: &str, id: &str| {
+        text::clean(&s.alerts.alert(source, id).map_or_else(|| id.to_string(), Alert::display_name)).into_owned()
+    };
     match p {
         AlertPopup::Ack { source, alert, note } => {
             let mut r = centered(body, 70, 10, 90);

@@ -10,8 +10,10 @@ use crate::app::panes::metrics::MetricsState;
 use crate::app::{AppState, BoxId};
 use crate::config::settings::{SortKey, Threshold as Levels};
 use crate::config::theme::{Role, Theme};
+use crate::text;
 use crate::ui::boxed;
 use crate::ui::widgets::chart::{ChartSeries, Threshold, TimeChart};
+use crate::ui::widgets::fit::column_widths;
 use crate::ui::widgets::fmt;
 
 pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme) {
@@ -233,23 +235,6 @@ fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) 
     f.render_widget(block, area);
     let Some(h) = m.shown() else { return };
     let wide = inner.width >= 56;
-    let rows = h.disks.iter().skip(m.disk_offset).map(|d| {
-        let p = f64::from(d.used_pct());
-        let mark = if p >= f64::from(m.thresholds.disk.crit) {
-            Span::styled(format!("{p:.0}% ▲"), t.style(Role::ChartCrit))
-        } else if p >= f64::from(m.thresholds.disk.warn) {
-            Span::styled(format!("{p:.0}% △"), t.style(Role::ChartWarn))
-        } else {
-            Span::styled(format!("{p:.0}%"), t.style(Role::Text))
-        };
-        let mut cells = vec![Cell::from(d.mount.clone()), Cell::from(mark), Cell::from(fmt::bytes(d.available as f64))];
-        if wide {
-            cells.push(Cell::from(fmt::bytes(d.total as f64)));
-            cells.push(Cell::from(fmt::rate(d.read_bps)));
-            cells.push(Cell::from(fmt::rate(d.write_bps)));
-        }
-        Row::new(cells)
-    });
     let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
         (
             vec!["MOUNT", "USE", "FREE", "SIZE", "READ", "WRITE"],
@@ -265,6 +250,28 @@ fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) 
     } else {
         (vec!["MOUNT", "USE", "FREE"], vec![Constraint::Min(6), Constraint::Length(6), Constraint::Length(9)])
     };
+    let mount_w = column_widths(&widths, 1, inner.width)[0];
+    let rows = h.disks.iter().skip(m.disk_offset).map(|d| {
+        let p = f64::from(d.used_pct());
+        let mark = if p >= f64::from(m.thresholds.disk.crit) {
+            Span::styled(format!("{p:.0}% ▲"), t.style(Role::ChartCrit))
+        } else if p >= f64::from(m.thresholds.disk.warn) {
+            Span::styled(format!("{p:.0}% △"), t.style(Role::ChartWarn))
+        } else {
+            Span::styled(format!("{p:.0}%"), t.style(Role::Text))
+        };
+        let mut cells = vec![
+            Cell::from(text::fit(&d.mount, mount_w)),
+            Cell::from(mark),
+            Cell::from(fmt::bytes(d.available as f64)),
+        ];
+        if wide {
+            cells.push(Cell::from(fmt::bytes(d.total as f64)));
+            cells.push(Cell::from(fmt::rate(d.read_bps)));
+            cells.push(Cell::from(fmt::rate(d.write_bps)));
+        }
+        Row::new(cells)
+    });
     let table =
         Table::new(rows, widths).header(Row::new(header).style(t.style(Role::TableHeader))).style(t.style(Role::Text));
     f.render_widget(table, inner);
@@ -287,7 +294,7 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
         Span::styled(format!(" {}/{total} · by {}", m.procs.len(), sort_label(m)), t.style(Role::TextDim)),
     ];
     if !m.filter.text().is_empty() && !m.filter_editing {
-        title.push(Span::styled(format!(" · filter \"{}\"", m.filter.text()), t.style(Role::TextAccent)));
+        title.push(Span::styled(format!(" · filter \"{}\"", text::clean(m.filter.text())), t.style(Role::TextAccent)));
     }
     let block = boxed(Line::from(title), focused, t);
     let mut inner = block.inner(area);
@@ -305,23 +312,6 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
     let arrow = |k: SortKey| if m.sort == k { if m.sort_desc { "▼" } else { "▲" } } else { "" };
     // Narrow boxes drop MEM% and STATE before anything else.
     let wide = inner.width >= 72;
-    let rows = m.procs.iter().enumerate().skip(off).take(visible).map(|(i, p)| {
-        let sel = i == m.selected && focused;
-        let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
-        let mut cells = vec![
-            Cell::from(format!("{}{}", if sel { "▸" } else { " " }, p.pid)),
-            Cell::from(p.name.clone()),
-            Cell::from(format!("{:>5.1}", p.cpu)),
-            Cell::from(format!("{:>9}", fmt::bytes(p.mem as f64))),
-        ];
-        if wide {
-            cells.push(Cell::from(format!("{:>5.1}", p.mem as f64 * 100.0 / mem_total)));
-            cells.push(Cell::from(p.status.clone()));
-        }
-        cells
-            .push(Cell::from(Span::styled(p.cmd.clone(), if sel { Style::default() } else { t.style(Role::TextDim) })));
-        Row::new(cells).style(style)
-    });
     let mut header = vec![
         format!(" PID{}", arrow(SortKey::Pid)),
         format!("NAME{}", arrow(SortKey::Name)),
@@ -335,6 +325,26 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
     }
     header.push("COMMAND".to_string());
     widths.push(Constraint::Min(0));
+    // Names, states and commands come from the host (or a remote one): cut
+    // to their column with `…`.
+    let cw = column_widths(&widths, 1, inner.width);
+    let rows = m.procs.iter().enumerate().skip(off).take(visible).map(|(i, p)| {
+        let sel = i == m.selected && focused;
+        let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+        let mut cells = vec![
+            Cell::from(format!("{}{}", if sel { "▸" } else { " " }, p.pid)),
+            Cell::from(text::fit(&p.name, cw[1])),
+            Cell::from(format!("{:>5.1}", p.cpu)),
+            Cell::from(format!("{:>9}", fmt::bytes(p.mem as f64))),
+        ];
+        if wide {
+            cells.push(Cell::from(format!("{:>5.1}", p.mem as f64 * 100.0 / mem_total)));
+            cells.push(Cell::from(text::fit(&p.status, cw[5])));
+        }
+        let cmd = text::fit(&p.cmd, cw[cw.len() - 1]);
+        cells.push(Cell::from(Span::styled(cmd, if sel { Style::default() } else { t.style(Role::TextDim) })));
+        Row::new(cells).style(style)
+    });
     let table =
         Table::new(rows, widths).header(Row::new(header).style(t.style(Role::TableHeader))).style(t.style(Role::Text));
     f.render_widget(table, inner);

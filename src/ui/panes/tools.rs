@@ -13,7 +13,9 @@ use crate::app::panes::tools::runs::{RunState, RunView};
 use crate::app::panes::tools::{ToolsState, chain::Chain};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role, Theme};
+use crate::text;
 use crate::ui::boxed;
+use crate::ui::widgets::fit::{column_widths, fit_spans, marked, spans_width};
 use crate::ui::widgets::fmt;
 
 /// Where the tools pane's boxes go in `body`.
@@ -92,9 +94,10 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
     for srv in ts.servers.iter().rev() {
         let Some(r) = take_line(&mut inner, true) else { break };
         let (glyph, role) = if srv.ok { ("●", Role::StatusOk) } else { ("◌", Role::StatusWarn) };
+        let state = text::fit(&format!("{}: {}", srv.name, srv.state), usize::from(r.width).saturating_sub(2));
         let line = Line::from(vec![
             Span::styled(format!("{glyph} "), t.style(role)),
-            Span::styled(format!("{}: {}", srv.name, srv.state), t.style(Role::TextDim)),
+            Span::styled(state, t.style(Role::TextDim)),
         ]);
         f.render_widget(Paragraph::new(line), r);
     }
@@ -106,15 +109,21 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
     let visible = inner.height as usize;
     let off = ts.list_sel.saturating_sub(visible.saturating_sub(1));
     let wide = inner.width >= 44;
+    let widths = if wide {
+        vec![Constraint::Length(26), Constraint::Length(11), Constraint::Min(0)]
+    } else {
+        vec![Constraint::Min(18), Constraint::Length(11)]
+    };
+    let cw = column_widths(&widths, 1, inner.width);
     let rows = ts.rows.iter().enumerate().skip(off).take(visible).map(|(i, row)| {
         let sel = i == ts.list_sel;
         let base = selected_style(sel && focused, t);
         let (name, source, mutating, desc) = match row.target {
             Target::Tool(k) => {
                 let tool = &ts.catalog[k];
-                (tool.name.as_str(), tool.source.clone(), tool.mutating, tool.description.as_str())
+                (tool.name.as_str(), tool.source.as_str(), tool.mutating, tool.description.as_str())
             }
-            Target::Chain(k) => (ts.chains[k].name.as_str(), "chain".to_string(), false, ""),
+            Target::Chain(k) => (ts.chains[k].name.as_str(), "chain", false, ""),
         };
         let mark = match (row.mark, row.target) {
             (Mark::Favorite, _) => "★",
@@ -122,28 +131,20 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
             (_, Target::Chain(_)) => "⛓",
             _ => " ",
         };
-        let mut name_spans = vec![Span::styled(format!("{}{mark} ", if sel { "▸" } else { " " }), base)];
-        for (ci, ch) in name.chars().enumerate() {
-            let st = if row.hits.contains(&(ci as u32)) {
-                base.patch(t.style(Role::Match)).add_modifier(Modifier::UNDERLINED)
-            } else {
-                base
-            };
-            name_spans.push(Span::styled(ch.to_string(), st));
-        }
-        if mutating {
-            name_spans.push(Span::styled(" ⚠", base.patch(t.style(Role::StatusWarn))));
-        }
-        let mut cells = vec![Cell::from(Line::from(name_spans)), Cell::from(source)];
+        // Fuzzy-match positions are chars of the name (see `text::haystack`).
+        let hit = base.patch(t.style(Role::Match)).add_modifier(Modifier::UNDERLINED);
+        let lead = vec![Span::styled(format!("{}{mark} ", if sel { "▸" } else { " " }), base)];
+        let warn = if mutating { vec![Span::styled(" ⚠", base.patch(t.style(Role::StatusWarn)))] } else { vec![] };
+        // The warning stays visible: the name gives way.
+        let room = cw[0].saturating_sub(spans_width(&lead) + spans_width(&warn));
+        let name_spans = fit_spans(marked(name, &text::char_ranges(name, &row.hits), base, hit), room);
+        let name_line: Vec<Span> = lead.into_iter().chain(name_spans).chain(warn).collect();
+        let mut cells = vec![Cell::from(Line::from(name_line)), Cell::from(text::fit(source, cw[1]))];
         if wide {
-            cells.push(Cell::from(Span::styled(desc.to_string(), t.style(Role::TextDim))));
+            cells.push(Cell::from(Span::styled(text::fit(desc, cw[2]), t.style(Role::TextDim))));
         }
         Row::new(cells).style(base)
     });
-    let mut widths = vec![Constraint::Min(18), Constraint::Length(11)];
-    if wide {
-        widths = vec![Constraint::Length(26), Constraint::Length(11), Constraint::Min(0)];
-    }
     f.render_widget(Table::new(rows, widths).column_spacing(1), inner);
 }
 
@@ -155,7 +156,7 @@ fn field_value<'a>(fd: &'a Field, t: &Theme) -> Vec<Span<'a>> {
             FieldKind::Enum(c) => format!("– one of {}", c.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ")),
             FieldKind::Group => String::new(),
             _ if fd.description.is_empty() => "(empty)".to_string(),
-            _ => fd.description.clone(),
+            _ => text::clean(&fd.description).into_owned(),
         };
         return vec![Span::styled(hint, dim)];
     }
@@ -167,7 +168,7 @@ fn field_value<'a>(fd: &'a Field, t: &Theme) -> Vec<Span<'a>> {
         FieldKind::Enum(_) => vec![Span::raw(format!("‹ {} ›", fd.text.trim_matches('"')))],
         _ => {
             let mut lines = fd.text.lines();
-            let first = lines.next().unwrap_or_default().to_string();
+            let first = text::clean(lines.next().unwrap_or_default()).into_owned();
             let more = lines.count();
             let mut v = vec![Span::raw(first)];
             if more > 0 {
@@ -211,7 +212,7 @@ fn form_box(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme
     let desc = tool.map(|t| t.description.as_str()).unwrap_or_default();
     let [d, fields] =
         Layout::vertical([Constraint::Length(u16::from(!desc.is_empty())), Constraint::Min(0)]).areas(inner);
-    f.render_widget(Span::styled(desc.to_string(), t.style(Role::TextDim)), d);
+    f.render_widget(Span::styled(text::fit(desc, d.width.into()), t.style(Role::TextDim)), d);
     render_fields(f, fields, focused, form, t);
 }
 
@@ -221,7 +222,7 @@ fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Them
         return;
     }
     let label_w =
-        form.fields.iter().map(|fd| fd.label().chars().count() + fd.depth() * 2 + 2).max().unwrap_or(8).min(24) as u16;
+        form.fields.iter().map(|fd| text::width(fd.label()) + fd.depth() * 2 + 2).max().unwrap_or(8).min(24) as u16;
     // Rows: one per field, plus an error line under a field that has one; the edited field may be taller.
     let edit_h = |fd: &Field| {
         if fd.multiline() { (form.editing.as_ref().map_or(1, |e| e.line_count()) as u16 + 1).clamp(3, 8) } else { 1 }
@@ -253,7 +254,7 @@ fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Them
             format!("{}{}{}{}", if sel { "▸" } else { " " }, indent, fd.label(), if fd.required { "*" } else { "" });
         let lr = Rect::new(area.x, y, label_w.min(area.width), 1);
         let label_style = if fd.kind == FieldKind::Group { base.add_modifier(Modifier::BOLD) } else { base };
-        f.render_widget(Span::styled(label, label_style), lr);
+        f.render_widget(Span::styled(text::fit(&label, lr.width.into()), label_style), lr);
         let vx = area.x + label_w + 1;
         let vw = (area.x + area.width).saturating_sub(vx);
         let editing = i == form.selected && form.editing.is_some();
@@ -268,6 +269,8 @@ fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Them
             if let Some((_, note)) = form.notes.iter().find(|(k, _)| *k == i) {
                 spans.push(Span::styled(format!("  {note}"), t.style(Role::TextAccent)));
             }
+            // Values, descriptions and notes come from schemas and users: cleaned, cut with `…`.
+            let spans = fit_spans(spans, vw.into());
             f.render_widget(Paragraph::new(Line::from(spans)).style(base), Rect::new(vx, y, vw, 1));
             y += 1;
         }
@@ -275,7 +278,7 @@ fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Them
             && y < bottom
         {
             let er = Rect::new(vx, y, vw, 1);
-            f.render_widget(Span::styled(format!("✗ {e}"), t.style(Role::Error)), er);
+            f.render_widget(Span::styled(text::fit(&format!("✗ {e}"), vw.into()), t.style(Role::Error)), er);
             y += 1;
         }
     }
@@ -289,7 +292,7 @@ fn chain_lines(c: &Chain, t: &Theme) -> Vec<Line<'static>> {
             spans.push(Span::styled(format!("  {} ← previous | {}", l.arg, l.filter), t.style(Role::TextAccent)));
         }
         spans.push(Span::styled(format!("  {}", s.args), t.style(Role::TextDim)));
-        v.push(Line::from(spans));
+        v.push(Line::from(crate::ui::widgets::fit::clean_spans(spans)));
     }
     v
 }
@@ -353,7 +356,7 @@ fn output(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         } else {
             format!(" {}/{}", ts.match_at + 1, ts.matches.len())
         };
-        let cw = count.chars().count() as u16;
+        let cw = text::width(&count) as u16;
         let [p, i, c] =
             Layout::horizontal([Constraint::Length(2), Constraint::Min(1), Constraint::Length(cw)]).areas(r);
         f.render_widget(Span::styled("/ ", t.style(Role::TextAccent)), p);
@@ -364,7 +367,7 @@ fn output(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let h = inner.height as usize;
     let max = lines.len().saturating_sub(h);
     let top = if ts.follow { max } else { ts.scroll.min(max) };
-    let query = ts.search.as_ref().map(|q| q.text().to_lowercase()).unwrap_or_default();
+    let query = ts.search.as_ref().map(|q| q.text()).unwrap_or_default();
     let current = ts.matches.get(ts.match_at).copied();
     let in_result = r.output.len() + usize::from(!r.output.is_empty());
     let out: Vec<Line> = lines
@@ -378,33 +381,27 @@ fn output(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             } else {
                 t.style(Role::Text)
             };
-            highlight(l, &query, base, Some(i) == current, t)
+            let hit = t.style(Role::Match).add_modifier(if Some(i) == current {
+                Modifier::REVERSED
+            } else {
+                Modifier::UNDERLINED
+            });
+            Line::from(output_line(l, query, inner.width.into(), base, base.patch(hit)))
         })
         .collect();
     f.render_widget(Paragraph::new(out), inner);
 }
 
-/// A line with search hits marked (underlined, and reversed for the current one).
-fn highlight<'a>(line: &'a str, query: &str, base: Style, current: bool, t: &Theme) -> Line<'a> {
-    if query.is_empty() {
-        return Line::styled(line, base);
-    }
-    let lower = line.to_lowercase();
-    if lower.len() != line.len() {
-        // Lowercasing changed byte offsets (rare scripts): mark the whole line.
-        return Line::styled(line, if lower.contains(query) { base.patch(t.style(Role::Match)) } else { base });
-    }
-    let hit = t.style(Role::Match).add_modifier(if current { Modifier::REVERSED } else { Modifier::UNDERLINED });
-    let mut spans = Vec::new();
-    let mut at = 0;
-    while let Some(pos) = lower[at..].find(query) {
-        let s = at + pos;
-        spans.push(Span::styled(&line[at..s], base));
-        spans.push(Span::styled(&line[s..s + query.len()], base.patch(hit)));
-        at = s + query.len();
-    }
-    spans.push(Span::styled(&line[at..], base));
-    Line::from(spans)
+/// One output line as the box shows it: cleaned, search hits marked (found on
+/// the line itself, so their positions are the line's), cut to `width` with
+/// `…`. Only the part that can be shown is read, so a huge line costs no
+/// more than a short one.
+fn output_line(line: &str, query: &str, width: usize, base: Style, hit: Style) -> Vec<Span<'static>> {
+    let shown = text::prefix_for_width(line, width + 1);
+    // A hit that starts in the shown part may end after it.
+    let window = text::extend_by_chars(line, shown.len(), query.chars().count());
+    let hits = text::find_ci(window, query);
+    fit_spans(marked(window, &hits, base, hit), width)
 }
 
 fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
@@ -422,6 +419,14 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     }
     let visible = inner.height as usize;
     let off = ts.hist_sel.saturating_sub(visible.saturating_sub(1));
+    let widths = [
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Min(8),
+        Constraint::Length(8),
+    ];
+    let cw = column_widths(&widths, 1, inner.width);
     let rows = ts.runs.iter().enumerate().skip(off).take(visible).map(|(i, r)| {
         let sel = i == ts.hist_sel;
         let base = selected_style(sel && focused, t);
@@ -441,17 +446,10 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             Cell::from(format!("{}{mark}", if sel { "▸" } else { " " })),
             Cell::from(Span::styled(glyph, state.style)),
             Cell::from(format!("#{}", r.id)),
-            Cell::from(r.tool.clone()),
+            Cell::from(text::fit(&r.tool, cw[3])),
             Cell::from(Span::styled(when, t.style(Role::TextDim))),
         ])
         .style(base)
     });
-    let widths = [
-        Constraint::Length(2),
-        Constraint::Length(1),
-        Constraint::Length(5),
-        Constraint::Min(8),
-        Constraint::Length(8),
-    ];
     f.render_widget(Table::new(rows, widths).column_spacing(1), inner);
 }

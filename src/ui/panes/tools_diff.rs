@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 use crate::app::panes::tools::ToolsState;
 use crate::app::panes::tools::runs::DiffRow;
 use crate::config::theme::{Role, Theme};
+use crate::text;
 use crate::ui::boxed;
 
 pub fn render(f: &mut Frame, area: Rect, focused: bool, d: (u64, u64, &[DiffRow]), ts: &ToolsState, t: &Theme) {
@@ -33,19 +34,20 @@ pub fn render(f: &mut Frame, area: Rect, focused: bool, d: (u64, u64, &[DiffRow]
         Layout::horizontal([Constraint::Percentage(50), Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     let h = inner.height as usize;
     let top = ts.scroll.min(rows.len().saturating_sub(h));
-    let side = |pick: fn(&DiffRow) -> &Option<String>, sign: &'static str, role: Role| -> Vec<Line<'static>> {
+    // Output lines are outside text: cleaned, and cut with `…` at the edge.
+    let side = |pick: fn(&DiffRow) -> &Option<String>, sign: &'static str, role: Role, w: u16| -> Vec<Line<'static>> {
         rows.iter()
             .skip(top)
             .take(h)
             .map(|r| match (pick(r), r.same) {
-                (Some(l), true) => Line::styled(format!("  {l}"), t.style(Role::TextDim)),
-                (Some(l), false) => Line::styled(format!("{sign} {l}"), t.style(role)),
+                (Some(l), true) => Line::styled(text::fit(&format!("  {l}"), w.into()), t.style(Role::TextDim)),
+                (Some(l), false) => Line::styled(text::fit(&format!("{sign} {l}"), w.into()), t.style(role)),
                 (None, _) => Line::raw(""),
             })
             .collect()
     };
-    f.render_widget(Paragraph::new(side(|r| &r.left, "-", Role::StatusFailed)), left);
-    f.render_widget(Paragraph::new(side(|r| &r.right, "+", Role::StatusOk)), right);
+    f.render_widget(Paragraph::new(side(|r| &r.left, "-", Role::StatusFailed, left.width)), left);
+    f.render_widget(Paragraph::new(side(|r| &r.right, "+", Role::StatusOk, right.width)), right);
     let bar: Vec<Line> = (0..h).map(|_| Line::styled("│", t.style(Role::Border))).collect();
     f.render_widget(Paragraph::new(bar), sep);
 }

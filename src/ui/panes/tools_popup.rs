@@ -8,6 +8,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use crate::app::panes::tools::ToolsPopup;
 use crate::app::panes::tools::export::Format;
 use crate::config::theme::{Role, Theme};
+use crate::text;
 use crate::ui::overlay::{centered, input_line, popup};
 
 fn choices<'a>(items: impl Iterator<Item = String>, selected: usize, t: &Theme) -> Vec<Line<'a>> {
@@ -16,7 +17,7 @@ fn choices<'a>(items: impl Iterator<Item = String>, selected: usize, t: &Theme) 
         .map(|(i, s)| {
             let sel = i == selected;
             let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
-            Line::styled(format!("{}{s}", if sel { "▸ " } else { "  " }), style)
+            Line::styled(format!("{}{}", if sel { "▸ " } else { "  " }, text::clean(&s)), style)
         })
         .collect()
 }
@@ -26,8 +27,9 @@ pub fn render(f: &mut Frame, body: Rect, p: &ToolsPopup, t: &Theme) {
         ToolsPopup::Confirm { title, lines, .. } => {
             let area = centered(body, 70, 40, 90);
             f.render_widget(Clear, area);
-            let text: Vec<Line> = lines.iter().map(|l| Line::styled(l.clone(), t.style(Role::Text))).collect();
-            f.render_widget(Paragraph::new(text).block(popup(title, t)).wrap(Wrap { trim: false }), area);
+            let body: Vec<Line> =
+                lines.iter().map(|l| Line::styled(text::clean(l).into_owned(), t.style(Role::Text))).collect();
+            f.render_widget(Paragraph::new(body).block(popup(title, t)).wrap(Wrap { trim: false }), area);
         }
         ToolsPopup::Export { run, selected } => {
             let area = centered(body, 60, 30, 70);
@@ -53,8 +55,8 @@ pub fn render(f: &mut Frame, body: Rect, p: &ToolsPopup, t: &Theme) {
             input_line(f, q, "jq ", input, t);
             f.render_widget(Span::styled("value:", t.style(Role::TextDim)), gap);
             let lines: Vec<Line> = match preview {
-                Ok(l) => l.iter().map(|s| Line::styled(s.clone(), t.style(Role::Text))).collect(),
-                Err(e) => vec![Line::styled(format!("✗ {e}"), t.style(Role::Error))],
+                Ok(l) => l.iter().map(|s| Line::styled(text::fit(s, rest.width.into()), t.style(Role::Text))).collect(),
+                Err(e) => vec![Line::styled(text::fit(&format!("✗ {e}"), rest.width.into()), t.style(Role::Error))],
             };
             f.render_widget(Paragraph::new(lines), rest);
         }

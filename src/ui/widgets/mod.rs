@@ -1,4 +1,5 @@
 //! Shared widgets and formatting.
 
 pub mod chart;
+pub mod fit;
 pub mod fmt;

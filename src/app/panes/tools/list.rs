@@ -3,11 +3,12 @@
 
 use std::collections::BTreeSet;
 
+use nucleo_matcher::Matcher;
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Matcher, Utf32Str};
 
 use super::chain::Chain;
 use crate::protocol::tools::ToolInfo;
+use crate::text;
 
 /// How many recently used tools are lifted to the top.
 pub const RECENT: usize = 5;
@@ -30,7 +31,8 @@ pub enum Target {
 pub struct Row {
     pub target: Target,
     pub mark: Mark,
-    /// Matched character positions in the name (filtering).
+    /// Matched positions in the name (filtering): char indices, mapped to
+    /// byte ranges with [`crate::text::char_ranges`].
     pub hits: Vec<u32>,
 }
 
@@ -90,8 +92,8 @@ pub fn rows(
             Target::Chain(i) => (chains[i].name.as_str(), format!("chain {}", chains[i].summary())),
         };
         let mut hits = Vec::new();
-        let name_score = pat.indices(Utf32Str::new(name, &mut buf), &mut matcher, &mut hits);
-        let extra_score = pat.score(Utf32Str::new(&extra, &mut buf), &mut matcher).map(|s| s / 3);
+        let name_score = pat.indices(text::haystack(name, &mut buf), &mut matcher, &mut hits);
+        let extra_score = pat.score(text::haystack(&extra, &mut buf), &mut matcher).map(|s| s / 3);
         if let Some(s) = name_score.max(extra_score) {
             if name_score.is_none() {
                 hits.clear();

@@ -129,13 +129,13 @@ fn result_lines(ok: bool, outcome: &Value) -> Vec<String> {
     std::iter::once("result:".to_string()).chain(pretty.lines().map(str::to_string)).collect()
 }
 
-/// Line numbers (0-based, in `text_lines`) that contain `query`, case-insensitively.
+/// Line numbers (0-based, in `text_lines`) that contain `query`, ignoring
+/// case ([`crate::text::contains_ci`], the same test the view marks hits with).
 pub fn search(lines: &[&str], query: &str) -> Vec<usize> {
     if query.is_empty() {
         return Vec::new();
     }
-    let q = query.to_lowercase();
-    lines.iter().enumerate().filter(|(_, l)| l.to_lowercase().contains(&q)).map(|(i, _)| i).collect()
+    lines.iter().enumerate().filter(|(_, l)| crate::text::contains_ci(l, query)).map(|(i, _)| i).collect()
 }
 
 /// One row of a side-by-side comparison.

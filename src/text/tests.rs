@@ -1,0 +1,241 @@
+use proptest::prelude::*;
+
+use super::*;
+
+/// The report of issue 9 A1: `K` is U+212A KELVIN SIGN (3 bytes, lowercase
+/// `k` is 1 byte), `İ` is U+0130 (2 bytes, lowercase `i̇` is 3 bytes). The
+/// lowercased line has the same byte length as the original, so offsets from
+/// it looked usable, and slicing the original at them panicked.
+#[test]
+fn offsets_from_a_lowercased_string_never_split_a_char() {
+    let line = "\u{212A}ab\u{130}\u{130}";
+    assert_eq!(line.to_lowercase().len(), line.len(), "the trap: same byte length, different offsets");
+    assert_eq!(find_ci(line, "a"), vec![3..4]);
+    assert_eq!(&line[3..4], "a");
+    assert_eq!(find_ci(line, "k"), vec![0..3], "the Kelvin sign folds to k");
+    assert_eq!(find_ci(line, "KAB"), vec![0..5]);
+    assert_eq!(find_ci(line, "i"), vec![5..7, 7..9], "İ folds to i");
+    assert_eq!(find_ci(line, "bİ"), vec![4..7]);
+    assert!(find_ci(line, "").is_empty());
+    assert!(find_ci(line, "x").is_empty());
+}
+
+#[test]
+fn folding_is_one_char_for_one_char() {
+    assert_eq!(fold('\u{212A}'), 'k');
+    assert_eq!(fold('Σ'), 'σ');
+    assert_eq!(fold('ς'), 'σ');
+    assert_eq!(fold('ẞ'), 'ß');
+    assert_eq!(fold('ǅ'), 'ǆ');
+    assert_eq!(fold('\u{130}'), 'i');
+    assert_eq!(fold('中'), '中');
+    assert!(contains_ci("Straße", "STRAẞE"));
+    assert!(contains_ci("anything", ""));
+    assert!(!contains_ci("", "a"));
+    assert_eq!(cmp_ci("apple", "Banana"), Ordering::Less);
+    assert_eq!(cmp_ci("\u{212A}", "k"), Ordering::Equal);
+}
+
+#[test]
+fn char_indices_map_to_byte_ranges_of_the_original() {
+    let s = "a中👩‍👩‍👧b";
+    // chars: a, 中, 👩, ZWJ, 👩, ZWJ, 👧, b
+    assert_eq!(char_ranges(s, &[0, 1]), vec![0..4]);
+    assert_eq!(char_ranges(s, &[7, 7, 99]), vec![s.len() - 1..s.len()]);
+    assert_eq!(&s[char_ranges(s, &[1])[0].clone()], "中");
+    let mut buf = Vec::new();
+    assert_eq!(haystack(s, &mut buf).len(), s.chars().count(), "one haystack position per char");
+    let mut buf = Vec::new();
+    let decomposed = "e\u{308}cho";
+    assert_eq!(haystack(decomposed, &mut buf).len(), 5, "not bytes, not graphemes");
+}
+
+#[test]
+fn widths_are_cells_as_drawn() {
+    assert_eq!(width("abc"), 3);
+    assert_eq!(width("中文"), 4, "wide CJK takes two cells");
+    assert_eq!(width("e\u{301}"), 1, "a combining mark takes none");
+    assert_eq!(width("👩‍👩‍👧"), 2, "a ZWJ sequence is one emoji");
+    assert_eq!(width("a\tb\x1b"), 2, "controls are not drawn");
+    assert_eq!(width("\u{202E}"), 0);
+}
+
+#[test]
+fn truncation_keeps_clusters_and_marks_the_cut() {
+    assert_eq!(truncate("hello", 5), "hello");
+    assert!(matches!(truncate("hello", 5), Cow::Borrowed(_)));
+    assert_eq!(truncate("hello world", 5), "hell…");
+    assert_eq!(truncate("中文字", 4), "中…", "a wide char that does not fit is not split");
+    assert_eq!(truncate("中文字", 5), "中文…");
+    assert_eq!(truncate("e\u{301}e\u{301}e\u{301}", 2), "e\u{301}…");
+    assert_eq!(truncate("abc", 0), "");
+    assert_eq!(truncate("abc", 1), "…");
+    assert_eq!(fit("name\twith\ttabs", 12), "name    wit…");
+    assert_eq!(fit("ok", 2), "ok");
+}
+
+#[test]
+fn outside_text_is_cleaned_visibly() {
+    assert_eq!(clean("a\tb"), "a       b");
+    assert_eq!(clean("abcdefgh\tb"), "abcdefgh        b");
+    assert_eq!(clean("nul\0here"), "nul␀here");
+    assert_eq!(clean("\x1b[31mred\x1b[0m"), "␛[31mred␛[0m");
+    assert_eq!(clean("del\x7f"), "del␡");
+    assert_eq!(clean("c1\u{9b}x"), "c1\u{FFFD}x");
+    assert_eq!(clean("two\r\nlines\nhere"), "two lines here");
+    assert_eq!(clean("\u{202E}evil\u{2066}x\u{2069}"), "evilx", "bidi controls are removed");
+    assert_eq!(clean("\u{FEFF}zero\u{200B}width\u{2060}"), "zerowidth");
+    assert_eq!(clean("👩‍👩‍👧 e\u{301}"), "👩‍👩‍👧 e\u{301}");
+    assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+    let mut out = String::from("ab");
+    assert_eq!(clean_onto(&mut out, "\tc", 2), 9);
+    assert_eq!(out, "ab      c");
+}
+
+#[test]
+fn long_lines_are_read_only_as_far_as_shown() {
+    let long = "x".repeat(1_000_000);
+    assert_eq!(prefix_for_width(&long, 80).len(), 80);
+    assert_eq!(prefix_for_width("中文字", 3), "中文");
+    assert_eq!(prefix_for_width("ab", 80), "ab");
+    assert_eq!(extend_by_chars("a中b", 1, 1), "a中");
+    assert_eq!(extend_by_chars("a中b", 1, 9), "a中b");
+    assert_eq!(fit(&long, 4), "xxx…");
+}
+
+/// Strings made of the characters that break offset and width arithmetic,
+/// mixed with arbitrary text and arbitrary chars (controls included).
+pub(crate) fn hostile() -> impl Strategy<Value = String> {
+    let special = prop::sample::select(vec![
+        "\u{212A}",
+        "\u{130}",
+        "ß",
+        "ẞ",
+        "ﬁ",
+        "ǅ",
+        "\u{301}",
+        "👩‍👩‍👧",
+        "a",
+        "A",
+        "k",
+        "i",
+        "I",
+        "中",
+        "Σ",
+        "ς",
+        "\t",
+        "\0",
+        "\x1b[1m",
+        "\r\n",
+        "\r",
+        "\n",
+        "\u{202E}",
+        "\u{200D}",
+        "\u{200F}",
+        "\u{FEFF}",
+        "\u{9b}",
+        "\u{7f}",
+        "\u{FF9E}",
+        "e\u{308}",
+        "🇫🇷",
+        " ",
+    ]);
+    prop::collection::vec(
+        prop_oneof![
+            4 => special.prop_map(String::from),
+            2 => "\\PC{0,3}",
+            1 => any::<char>().prop_map(String::from),
+        ],
+        0..24,
+    )
+    .prop_map(|v| v.concat())
+}
+
+fn folds_equal(a: &str, b: &str) -> bool {
+    a.chars().map(fold).eq(b.chars().map(fold))
+}
+
+/// A needle cut out of `hay` (chars `from..from+len`), with the case of some
+/// chars changed, so that matches actually happen.
+fn needle_from(hay: &str, from: usize, len: usize, flips: u32) -> String {
+    hay.chars()
+        .skip(from)
+        .take(len)
+        .enumerate()
+        .map(|(i, c)| {
+            if flips >> (i % 32) & 1 == 1 {
+                let mut up = c.to_uppercase();
+                match (up.next(), up.next()) {
+                    (Some(u), None) if fold(u) == fold(c) => u,
+                    _ => c,
+                }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn offsets_from_a_lowercased_string_never_split_a_char_for_any_input(hay in hostile(), other in hostile(), from in 0usize..30, len in 1usize..6, flips in any::<u32>(), pick in any::<bool>()) {
+        let needle = if pick { needle_from(&hay, from, len, flips) } else { other };
+        let found = find_ci(&hay, &needle);
+        let mut last_end = 0;
+        for r in &found {
+            prop_assert!(hay.is_char_boundary(r.start) && hay.is_char_boundary(r.end), "{r:?} in {hay:?}");
+            prop_assert!(r.start >= last_end && r.start < r.end, "ordered, non-overlapping: {found:?}");
+            prop_assert!(folds_equal(&hay[r.clone()], &needle), "{:?} vs {needle:?}", &hay[r.clone()]);
+            last_end = r.end;
+        }
+        prop_assert_eq!(found.is_empty(), needle.is_empty() || !contains_ci(&hay, &needle));
+        if pick && !needle.is_empty() {
+            prop_assert!(!found.is_empty(), "{needle:?} was cut out of {hay:?}");
+        }
+    }
+
+    #[test]
+    fn char_positions_always_map_to_char_boundaries(s in hostile(), idx in prop::collection::vec(0u32..40, 0..10)) {
+        let n = s.chars().count();
+        let ranges = char_ranges(&s, &idx);
+        let covered: usize = ranges.iter().map(|r| s[r.clone()].chars().count()).sum();
+        let mut want = idx.clone();
+        want.retain(|i| (*i as usize) < n);
+        want.sort_unstable();
+        want.dedup();
+        prop_assert_eq!(covered, want.len());
+        for r in ranges {
+            prop_assert!(s.is_char_boundary(r.start) && s.is_char_boundary(r.end));
+        }
+    }
+
+    #[test]
+    fn truncation_never_exceeds_the_width_nor_splits_a_char(s in hostile(), max in 0usize..30) {
+        let t = truncate(&s, max);
+        prop_assert!(width(&t) <= max, "{t:?} is wider than {max}");
+        let kept = t.strip_suffix(ELLIPSIS).unwrap_or(&t);
+        prop_assert!(s.starts_with(kept), "a prefix of the original");
+        prop_assert!(s.graphemes(true).scan(0, |at, g| { *at += g.len(); Some(*at) }).chain([0]).any(|b| b == kept.len()),
+            "cut on a cluster boundary");
+        if width(&s) <= max {
+            prop_assert_eq!(&*t, s.as_str());
+        }
+        let f = fit(&s, max);
+        prop_assert!(width(&f) <= max, "{f:?} is wider than {max}");
+        prop_assert!(!f.chars().any(|c| c.is_control() || is_invisible_format(c)), "{f:?} is clean");
+        prop_assert!(f == clean(&s) || f.ends_with(ELLIPSIS) || max == 0, "whole, or marked as cut: {f:?}");
+    }
+
+    #[test]
+    fn cleaned_text_holds_no_control(s in hostile(), col in 0usize..20) {
+        let c = clean(&s);
+        prop_assert!(!c.chars().any(|c| c.is_control() || is_invisible_format(c)), "{c:?}");
+        let mut out = String::new();
+        let end = clean_onto(&mut out, &s, col);
+        prop_assert_eq!(end, col + width(&out), "the column returned is where the text ends");
+        let p = prefix_for_width(&s, col);
+        prop_assert!(s.starts_with(p) && s.is_char_boundary(p.len()));
+    }
+}
