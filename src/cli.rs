@@ -1,5 +1,6 @@
 //! Command line: clap definitions and dispatch to the modes of DESIGN.md §1.
 
+pub mod jq_worker;
 mod tool;
 
 use std::io::{IsTerminal, Read};
@@ -159,6 +160,10 @@ fn parse_refresh(s: &str) -> Result<Duration, String> {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // The hidden jq worker mode, before anything else (see crate::jq::JqRunner).
+    if std::env::args_os().nth(1).is_some_and(|a| a == crate::jq::WORKER_ARG) {
+        return jq_worker::main();
+    }
     let cli = Cli::parse();
     let paths = Paths::from_env();
     match cli.command {
@@ -267,6 +272,8 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
+    // jq filters run in worker processes of this very binary.
+    let jq = crate::jq::JqRunner::for_this_program();
     let engine =
         match Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock))
         {
@@ -277,7 +284,7 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         engine.start();
         engine.start_alerts(
             alert_rules,
-            crate::engine::tools::Registry::with_builtins(),
+            crate::engine::tools::Registry::with_builtins(jq.clone()),
             &config.notifiers,
             &paths.config_dir,
         );
@@ -301,6 +308,7 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
             prometheus,
             exports_dir: paths.exports_dir(),
             config_dir: paths.config_dir.clone(),
+            jq,
         };
         let r = run_tui(opts, engine.clone()).await;
         engine.shutdown();
@@ -372,11 +380,12 @@ fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
     for e in &alert_errors {
         err_line!("warning: {e}");
     }
+    let jq = crate::jq::JqRunner::for_this_program();
     let result = rt.block_on(async {
         engine.start();
         engine.start_alerts(
             alert_rules,
-            crate::engine::tools::Registry::with_builtins(),
+            crate::engine::tools::Registry::with_builtins(jq.clone()),
             &config.notifiers,
             &paths.config_dir,
         );

@@ -86,3 +86,35 @@ fn an_mcp_servers_tool_runs_from_the_pane() {
     }));
     quit_cleanly(&mut app);
 }
+
+#[test]
+fn a_jq_preview_that_never_ends_leaves_the_tui_responsive() {
+    let env = OpsdeckEnv::new();
+    let mut app = env.pty(&[], 140, 40);
+    expect_ok(app.wait_for("the first frame", TIMEOUT, |s| s.contains("1 Metrics")));
+    expect_ok(app.send("3"));
+    expect_ok(app.wait_for("the tool list", TIMEOUT, |s| s.contains("text_stats")));
+    expect_ok(app.send("/txtst\r\r"));
+    expect_ok(app.wait_for("the form", TIMEOUT, |s| s.contains("▶ text_stats · builtin")));
+    expect_ok(app.send("\x1b[B\ralpha beta"));
+    expect_ok(app.wait_for("the field editor", TIMEOUT, |s| s.contains("alpha beta") && s.contains("Esc done")));
+    expect_ok(app.send("\x1b"));
+    expect_ok(app.wait_for("the field kept", TIMEOUT, |s| !s.contains("Esc done")));
+    expect_ok(app.send("r"));
+    expect_ok(app.wait_for("the result", TIMEOUT, |s| s.contains("Output #1 text_stats ✓ ok")));
+    // Chain the result: the popup's live preview of a filter that never yields.
+    expect_ok(app.send("p"));
+    expect_ok(app.wait_for("the chain popup", TIMEOUT, |s| s.contains("Chain #1: select with jq")));
+    expect_ok(app.send("\x7flast(repeat(1))"));
+    expect_ok(app.wait_for("the filter typed, evaluating", TIMEOUT, |s| {
+        s.contains("jq last(repeat(1))") && s.contains("evaluating")
+    }));
+    // The loop keeps running: the worker is stopped after 2 s and the popup says so.
+    expect_ok(app.wait_for("too slow", TIMEOUT, |s| s.contains("too slow: still running after 2 s")));
+    // Again, and Esc while it evaluates: the popup closes at once.
+    expect_ok(app.send("\x7f)"));
+    expect_ok(app.wait_for("evaluating again", TIMEOUT, |s| s.contains("evaluating")));
+    expect_ok(app.send("\x1b"));
+    expect_ok(app.wait_for("the popup closed", TIMEOUT, |s| !s.contains("Chain #1: select with jq")));
+    quit_cleanly(&mut app);
+}

@@ -66,7 +66,8 @@ struct Hub {
 
 fn start(servers: &[McpServerConfig]) -> Hub {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (tx, registry) = watch::channel(Registry::with_builtins());
+    let (tx, registry) =
+        watch::channel(Registry::with_builtins(opsdeck::jq::JqRunner::new(env!("CARGO_BIN_EXE_opsdeck"))));
     let hub = McpHub::start(servers, tx, dir.path());
     Hub { hub, registry, _dir: dir }
 }

@@ -229,7 +229,12 @@ async fn a_failing_check_notifies_a_webhook_and_slack_and_its_recovery_resolves(
         webhook("ops", format!("{hook_url}/alerts")),
         NotifierConfig::new("oncall", NotifierKind::Slack, Target::Url(format!("{slack_url}/services/T/B/x"))),
     ];
-    engine.start_alerts(rules, Registry::with_builtins(), &notifiers, dir.path());
+    engine.start_alerts(
+        rules,
+        Registry::with_builtins(opsdeck::jq::JqRunner::new(env!("CARGO_BIN_EXE_opsdeck"))),
+        &notifiers,
+        dir.path(),
+    );
 
     let (path, status, body) = next(&mut hook, "the firing webhook").await;
     assert_eq!((path.as_str(), status), ("/alerts", 200));

@@ -4,8 +4,8 @@
 
 mod support;
 
-use opsdeck::app::panes::tools::ToolsAction;
-use opsdeck::app::{Action, AppState, BoxId, UserAction, update};
+use opsdeck::app::panes::tools::{ToolsAction, ToolsPopup};
+use opsdeck::app::{Action, AppState, BoxId, Overlay, UserAction, update};
 use opsdeck::config::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -98,5 +98,12 @@ fn chain_filter_popup_100x30() {
     key(&seed, &mut s, KeyCode::Enter);
     text(&seed, &mut s, "p");
     text(&seed, &mut s, "results[0]");
+    insta::assert_snapshot!("chain_filter_popup_evaluating_100x30", draw(&s, 100, 30).backend());
+    // The worker's answer (computed here with the pure evaluation: a benign filter).
+    let Some(Overlay::Tools(p)) = &s.overlay else { panic!("the chain popup") };
+    let ToolsPopup::ChainFilter { result, input, .. } = &**p else { panic!("{p:?}") };
+    let answer = opsdeck::jq::run_filter(input.text(), result).map_err(|e| e.to_string());
+    let job = s.tools.preview_job.expect("a preview is evaluating");
+    update(&mut s, Action::Tools(ToolsAction::Jq { job, result: answer }), &seed.ctx());
     insta::assert_snapshot!(draw(&s, 100, 30).backend());
 }

@@ -218,6 +218,20 @@ pub enum Effect {
     CancelTool {
         run: u64,
     },
+    /// Evaluate a jq filter in a jq worker process (never on the loop), within
+    /// `timeout_ms`; the answer comes back as `ToolsAction::Jq { job, .. }`. A
+    /// new job in the same slot cancels the one before.
+    Jq {
+        slot: panes::tools::JqSlot,
+        job: u64,
+        filter: String,
+        input: serde_json::Value,
+        timeout_ms: u64,
+    },
+    /// Stop the evaluation in `slot` (nobody waits for its answer any more).
+    CancelJq {
+        slot: panes::tools::JqSlot,
+    },
     /// Write `contents` to a file `name` in the exports directory.
     Export {
         name: String,
@@ -425,6 +439,8 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
             true
         }
     };
+    // jq previews are evaluated off the loop: ask for them (or cancel them) here.
+    let changed = tools_pane::schedule_jq(state, &mut effects) || changed;
     if (focus_before, overlay_before) != (state.focus, state.overlay.is_some()) {
         match state.focus.pane() {
             Pane::Tools => state.tools.last_focus = state.focus,

@@ -27,6 +27,17 @@ fn apply(
 }
 
 pub(super) fn on_action(state: &mut AppState, a: ToolsAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    // The preview the open chain popup waits for (a stale one is dropped).
+    let a = match a {
+        ToolsAction::Jq { job, result } if state.tools.preview_job == Some(job) => {
+            state.tools.preview_job = None;
+            return match &mut state.overlay {
+                Some(Overlay::Tools(p)) => p.preview_answered(job, result),
+                _ => false,
+            };
+        }
+        a => a,
+    };
     let mut o = out(state, ctx, effects);
     let changed = state.tools.update(a, &mut o);
     let Out { notice, popup, focus, .. } = o;
@@ -55,4 +66,14 @@ pub(super) fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: 
     }
     apply(state, notice, popup, focus, ctx);
     true
+}
+
+/// After every update: the open chain popup's preview is asked for when its
+/// filter changed, and cancelled when the popup is gone.
+pub(super) fn schedule_jq(state: &mut AppState, effects: &mut Vec<Effect>) -> bool {
+    let popup = match &mut state.overlay {
+        Some(Overlay::Tools(p)) => Some(&mut **p),
+        _ => None,
+    };
+    state.tools.schedule_preview(popup, effects)
 }

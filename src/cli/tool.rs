@@ -68,7 +68,7 @@ pub(super) fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
 
 /// Start the servers, wait for them (bounded), and say which are not ready and why.
 async fn start_servers(servers: &[McpServerConfig], paths: &Paths) -> (Registry, McpHub, Vec<(String, String)>) {
-    let (tx, rx) = watch::channel(Registry::with_builtins());
+    let (tx, rx) = watch::channel(Registry::with_builtins(crate::jq::JqRunner::for_this_program()));
     let hub = McpHub::start(servers, tx, &paths.config_dir);
     hub.wait_ready(MCP_START_WAIT).await;
     let problems = hub

@@ -2,6 +2,7 @@
 //! engine bridge, the effect executor and the update/render loop.
 
 mod alerts;
+mod jq_jobs;
 pub mod terminal;
 pub mod tools;
 
@@ -44,6 +45,8 @@ pub struct TuiOptions {
     pub exports_dir: std::path::PathBuf,
     /// The config dir (MCP servers' token secrets are looked up from it).
     pub config_dir: std::path::PathBuf,
+    /// Evaluates jq filters (`data_query`, chain previews and links) in worker processes.
+    pub jq: crate::jq::JqRunner,
 }
 
 enum Msg {
@@ -78,7 +81,8 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
         forward(crx, tx.clone());
     }
     // Tool runs report through their own channel, forwarded to the inbox.
-    let (registry_tx, registry_rx) = tokio::sync::watch::channel(crate::engine::tools::Registry::with_builtins());
+    let (registry_tx, registry_rx) =
+        tokio::sync::watch::channel(crate::engine::tools::Registry::with_builtins(opts.jq.clone()));
     let (atx, mut arx) = mpsc::channel::<Action>(256);
     {
         let tx = tx.clone();
@@ -91,6 +95,7 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
         });
     }
     let mut runner = tools::Runner::new(registry_rx, engine.clone(), atx.clone(), opts.read_only);
+    let mut jq = jq_jobs::JqJobs::new(opts.jq.clone(), atx.clone());
     runner.start();
     let alertmanagers: std::collections::HashMap<String, crate::remote::alertmanager::AlertmanagerSpec> =
         opts.config.alertmanagers.iter().map(|c| (c.name.clone(), c.into())).collect();
@@ -198,6 +203,10 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                     },
                     Effect::RunTool { run, tool, args, confirmed } => runner.run(run, tool, args, confirmed),
                     Effect::CancelTool { run } => runner.cancel(run),
+                    Effect::Jq { slot, job, filter, input, timeout_ms } => {
+                        jq.start(slot, job, filter, input, Duration::from_millis(timeout_ms))
+                    }
+                    Effect::CancelJq { slot } => jq.cancel(slot),
                     Effect::Export { name, contents } => {
                         let (dir, atx) = (opts.exports_dir.clone(), atx.clone());
                         tokio::task::spawn_blocking(move || {

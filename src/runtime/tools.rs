@@ -270,7 +270,7 @@ mod tests {
     async fn a_run_streams_records_and_can_be_cancelled() {
         let store = crate::engine::store::Store::temporary().unwrap();
         let engine = crate::engine::Engine::new(store, Default::default(), std::sync::Arc::new(SystemClock)).unwrap();
-        let (_tx, reg) = watch::channel(Registry::with_builtins());
+        let (_tx, reg) = watch::channel(Registry::with_builtins(crate::jq::JqRunner::in_process()));
         let (inbox, mut rx) = mpsc::channel(64);
         let mut runner = Runner::new(reg, engine.clone(), inbox, false);
         runner.run(1, "text_stats".into(), serde_json::json!({"text":"a b a"}), false);

@@ -49,7 +49,11 @@ impl Seed {
             }
         }
         let mut catalog: Vec<ToolInfo> =
-            opsdeck::engine::tools::Registry::with_builtins().specs().into_iter().map(|t| t.info()).collect();
+            opsdeck::engine::tools::Registry::with_builtins(opsdeck::jq::JqRunner::new(env!("CARGO_BIN_EXE_opsdeck")))
+                .specs()
+                .into_iter()
+                .map(|t| t.info())
+                .collect();
         catalog.push(ToolInfo {
             name: format!("srv/{text}"),
             description: text.into(),

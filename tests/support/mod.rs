@@ -54,7 +54,12 @@ impl Seed {
         use serde_json::json;
         let ctx = self.ctx();
         let mut s = self.state();
-        let infos = opsdeck::engine::tools::Registry::with_builtins().specs().into_iter().map(|t| t.info()).collect();
+        let infos =
+            opsdeck::engine::tools::Registry::with_builtins(opsdeck::jq::JqRunner::new(env!("CARGO_BIN_EXE_opsdeck")))
+                .specs()
+                .into_iter()
+                .map(|t| t.info())
+                .collect();
         update(&mut s, Action::Tools(ToolsAction::Catalog(infos)), &ctx);
         let run =
             |tool: &str, ago: i64, ok: bool, args: serde_json::Value, outcome: serde_json::Value, output: &[&str]| {

@@ -168,7 +168,7 @@ mod tests {
     #[tokio::test]
     async fn probes_against_loopback_servers() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let reg = Registry::with_builtins();
+        let reg = Registry::with_builtins(crate::jq::JqRunner::in_process());
         // Refused: a port nobody listens on.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         let c = check(&format!("tcp = \"{closed}\"\ntimeout = \"2s\""));
@@ -225,7 +225,7 @@ mod tests {
             "http = \"https://localhost:{port}/healthz\"\nca_file = {:?}\ntimeout = \"3s\"",
             c.display().to_string()
         ));
-        let o = probe(&Registry::with_builtins(), &c, 1).await;
+        let o = probe(&Registry::with_builtins(crate::jq::JqRunner::in_process()), &c, 1).await;
         assert!(!o.ok, "{o:?}");
         assert!(o.error.as_deref().unwrap_or("").to_lowercase().contains("expired"), "{o:?}");
     }

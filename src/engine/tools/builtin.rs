@@ -9,14 +9,15 @@ use tokio::sync::mpsc;
 
 use super::{RunFuture, Tool, ToolError, ToolSpec};
 
-pub fn all() -> Vec<Arc<dyn Tool>> {
+/// Every built-in; `data_query` evaluates its filters through `jq`.
+pub fn all(jq: crate::jq::JqRunner) -> Vec<Arc<dyn Tool>> {
     vec![
         Arc::new(TcpCheck::new()),
         Arc::new(DnsLookup::new()),
         Arc::new(TextStats::new()),
         Arc::new(SystemSnapshot::new()),
         Arc::new(super::search::FileSearch::new()),
-        Arc::new(super::query::DataQuery::new()),
+        Arc::new(super::query::DataQuery::new(jq)),
         Arc::new(super::http::HttpCheck::new()),
         Arc::new(super::shell::Shell::new()),
     ]
@@ -157,10 +158,8 @@ impl Tool for TextStats {
     fn run(&self, args: Value, out: mpsc::Sender<String>) -> RunFuture {
         Box::pin(async move {
             let text = match (arg_str(&args, "text"), arg_str(&args, "path")) {
-                (Some(t), None) => t,
-                (None, Some(p)) => {
-                    tokio::fs::read_to_string(&p).await.map_err(|e| ToolError::Failed(format!("{p}: {e}")))?
-                }
+                (Some(t), None) => super::text::Text::from_string(t).text,
+                (None, Some(p)) => super::text::Text::read(&p).await?.text,
                 _ => {
                     return Err(ToolError::BadArgument {
                         field: "text".into(),
@@ -226,7 +225,7 @@ mod tests {
 
     async fn run(name: &str, args: Value) -> (Result<Value, ToolError>, Vec<String>) {
         let (tx, mut rx) = mpsc::channel(64);
-        let r = Registry::with_builtins().run(name, args, tx).await;
+        let r = Registry::with_builtins(crate::jq::JqRunner::in_process()).run(name, args, tx).await;
         let mut lines = Vec::new();
         while let Ok(l) = rx.try_recv() {
             lines.push(l);

@@ -8,6 +8,7 @@ pub mod mcp;
 mod query;
 mod search;
 mod shell;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -135,10 +136,10 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The built-in tools.
-    pub fn with_builtins() -> Self {
+    /// The built-in tools; `data_query` evaluates its filters through `jq`.
+    pub fn with_builtins(jq: crate::jq::JqRunner) -> Self {
         let mut r = Registry::default();
-        for t in builtin::all() {
+        for t in builtin::all(jq) {
             r.add(t);
         }
         r
@@ -245,9 +246,12 @@ pub fn parse_args(
     let mut obj = serde_json::Map::new();
     for pair in pairs {
         let (k, raw) = pair.split_once('=').ok_or_else(|| bad(pair, "expected key=value".into()))?;
+        // Text from a file or stdin loses a leading byte order mark.
         let text = match raw.strip_prefix('@') {
-            Some("-") => stdin().map_err(|e| bad(k, format!("reading stdin: {e}")))?,
-            Some(path) => std::fs::read_to_string(path).map_err(|e| bad(k, format!("{path}: {e}")))?,
+            Some("-") => text::Text::from_string(stdin().map_err(|e| bad(k, format!("reading stdin: {e}")))?).text,
+            Some(path) => {
+                text::Text::from_string(std::fs::read_to_string(path).map_err(|e| bad(k, format!("{path}: {e}")))?).text
+            }
             None => raw.to_string(),
         };
         let ty = schema.pointer(&format!("/properties/{k}/type")).and_then(Value::as_str).unwrap_or("string");
@@ -322,5 +326,7 @@ mod tests {
         assert!(e.to_string().contains("one of"));
         let mut stdin = || Ok("from stdin".to_string());
         assert_eq!(parse_args(&schema(), &["host=@-".into()], &mut stdin).unwrap(), json!({"host":"from stdin"}));
+        let mut bom = || Ok("\u{feff}5432".to_string());
+        assert_eq!(parse_args(&schema(), &["port=@-".into()], &mut bom).unwrap(), json!({"port":5432}), "BOM dropped");
     }
 }

@@ -80,7 +80,7 @@ mod tests {
 
     #[tokio::test]
     async fn needs_confirmation_is_off_when_read_only_and_streams_output() {
-        let r = Registry::with_builtins();
+        let r = Registry::with_builtins(crate::jq::JqRunner::in_process());
         let (tx, mut rx) = mpsc::channel(16);
         let args = json!({"command": "echo hi; echo oops >&2"});
         assert!(

@@ -76,10 +76,10 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
         }
         Some(Rect::new(inner.x, y, inner.width, 1))
     };
-    if let Some((run, _)) = &ts.picking
+    if let Some(p) = &ts.picking
         && let Some(r) = take_line(&mut inner, false)
     {
-        let text = format!("⛓ pick the tool that takes #{run}'s value (Enter)");
+        let text = format!("⛓ pick the tool that takes #{}'s value (Enter)", p.run);
         f.render_widget(Span::styled(text, t.style(Role::StatusWarn).add_modifier(Modifier::BOLD)), r);
     }
     if ts.filter_editing

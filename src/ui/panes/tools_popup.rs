@@ -5,8 +5,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use crate::app::panes::tools::ToolsPopup;
 use crate::app::panes::tools::export::Format;
+use crate::app::panes::tools::{Preview, ToolsPopup};
 use crate::config::theme::{Role, Theme};
 use crate::text;
 use crate::ui::overlay::{centered, input_line, popup};
@@ -55,15 +55,22 @@ pub fn render(f: &mut Frame, body: Rect, p: &ToolsPopup, t: &Theme) {
             input_line(f, q, "jq ", input, t);
             f.render_widget(Span::styled("value:", t.style(Role::TextDim)), gap);
             let lines: Vec<Line> = match preview {
-                Ok(l) => l.iter().map(|s| Line::styled(text::fit(s, rest.width.into()), t.style(Role::Text))).collect(),
-                Err(e) => vec![Line::styled(text::fit(&format!("✗ {e}"), rest.width.into()), t.style(Role::Error))],
+                Preview::Ready { lines, .. } => {
+                    lines.iter().map(|s| Line::styled(text::fit(s, rest.width.into()), t.style(Role::Text))).collect()
+                }
+                Preview::Stale | Preview::Evaluating { .. } => {
+                    vec![Line::styled("… evaluating (Esc closes)", t.style(Role::TextDim))]
+                }
+                Preview::Failed(e) => {
+                    vec![Line::styled(text::fit(&format!("✗ {e}"), rest.width.into()), t.style(Role::Error))]
+                }
             };
             f.render_widget(Paragraph::new(lines), rest);
         }
-        ToolsPopup::ChainArg { tool, args, selected, filter, .. } => {
+        ToolsPopup::ChainArg { tool, args, selected, picking } => {
             let area = centered(body, 60, 50, 80);
             f.render_widget(Clear, area);
-            let title = format!("Which argument of {tool} takes `{filter}`?");
+            let title = format!("Which argument of {tool} takes `{}`?", picking.filter);
             let items = args.iter().map(|(p, ty)| format!("{p}  ({ty})"));
             f.render_widget(Paragraph::new(choices(items, *selected, t)).block(popup(&title, t)), area);
         }

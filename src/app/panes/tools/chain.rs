@@ -1,5 +1,7 @@
 //! Chains: a tool's result (or a jq-selected part of it) feeds the next tool's
 //! argument. A chain is built from runs in the pane and can be saved by name.
+//! The jq filters of links run in a worker process (`Effect::Jq`), never in
+//! the reducer; this module only combines their outputs and fills arguments.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -35,15 +37,20 @@ impl Chain {
     }
 }
 
-/// Apply `filter` to `result`: one output stays itself, several become an array.
-pub fn select(filter: &str, result: &Value) -> Result<Value, String> {
-    let f = if filter.trim().is_empty() { "." } else { filter };
-    let mut out = crate::jq::run_filter(f, result).map_err(|e| e.to_string())?;
-    Ok(match out.len() {
+/// A link's filter as it is evaluated: an empty filter means all of it (`.`).
+pub fn filter_or_all(filter: &str) -> String {
+    if filter.trim().is_empty() { ".".into() } else { filter.to_string() }
+}
+
+/// The outputs of a link's filter as one value: one output stays itself,
+/// several become an array, none is `null`. (The filter itself runs in a jq
+/// worker, never here: see `Effect::Jq`.)
+pub fn combine(mut outputs: Vec<Value>) -> Value {
+    match outputs.len() {
         0 => Value::Null,
-        1 => out.remove(0),
-        _ => Value::Array(out),
-    })
+        1 => outputs.remove(0),
+        _ => Value::Array(outputs),
+    }
 }
 
 /// The value as a given argument type wants it: text fields take strings as
@@ -60,12 +67,12 @@ pub fn coerce(value: Value, arg_type: Option<&str>) -> Value {
     }
 }
 
-/// The arguments of `step` given the previous step's result.
-pub fn step_args(step: &Step, prev: Option<&Value>, schema: &Value) -> Result<Value, String> {
+/// The arguments of `step`, given the value its link's filter selected from
+/// the previous step's result (`None` when there is none).
+pub fn step_args(step: &Step, linked: Option<Value>, schema: &Value) -> Result<Value, String> {
     let mut args = step.args.clone();
     let Some(link) = &step.link else { return Ok(args) };
-    let prev = prev.ok_or("the previous step has no result")?;
-    let v = select(&link.filter, prev)?;
+    let v = linked.ok_or("the previous step has no result")?;
     let ptr = format!("/properties/{}/type", link.arg.replace('.', "/properties/"));
     let v = coerce(v, schema.pointer(&ptr).and_then(Value::as_str));
     if !args.is_object() {
@@ -90,13 +97,12 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn select_one_many_none() {
-        let r = json!({"items":[{"h":"a"},{"h":"b"}]});
-        assert_eq!(select(".items[0].h", &r).unwrap(), json!("a"));
-        assert_eq!(select(".items[].h", &r).unwrap(), json!(["a", "b"]));
-        assert_eq!(select("empty", &r).unwrap(), Value::Null);
-        assert_eq!(select("", &r).unwrap(), r);
-        assert!(select(".[", &r).is_err());
+    fn outputs_combine_one_many_none() {
+        assert_eq!(combine(vec![json!("a")]), json!("a"));
+        assert_eq!(combine(vec![json!("a"), json!("b")]), json!(["a", "b"]));
+        assert_eq!(combine(vec![]), Value::Null);
+        assert_eq!(filter_or_all("  "), ".");
+        assert_eq!(filter_or_all(".a"), ".a");
     }
 
     #[test]
@@ -107,11 +113,10 @@ mod tests {
             args: json!({"filter":"."}),
             link: Some(Link { filter: ".body".into(), arg: "input".into() }),
         };
-        let prev = json!({"body":{"a":1}});
-        assert_eq!(step_args(&step, Some(&prev), &schema).unwrap(), json!({"filter":".","input":"{\"a\":1}"}));
+        assert_eq!(step_args(&step, Some(json!({"a":1})), &schema).unwrap(), json!({"filter":".","input":"{\"a\":1}"}));
         let nested =
             Step { tool: "x".into(), args: json!({}), link: Some(Link { filter: ".n".into(), arg: "opt.n".into() }) };
-        assert_eq!(step_args(&nested, Some(&json!({"n":"7"})), &schema).unwrap(), json!({"opt":{"n":7}}));
+        assert_eq!(step_args(&nested, Some(json!("7")), &schema).unwrap(), json!({"opt":{"n":7}}));
         assert!(step_args(&nested, None, &schema).is_err());
         let chain = Chain { name: "c".into(), steps: vec![step.clone(), nested] };
         assert_eq!(chain.summary(), "data_query → x");

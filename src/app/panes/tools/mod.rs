@@ -5,6 +5,7 @@
 pub mod chain;
 pub mod export;
 pub mod form;
+mod jq_jobs;
 pub mod list;
 mod nav;
 pub mod popup;
@@ -21,8 +22,9 @@ use crate::protocol::Ts;
 use crate::protocol::tools::{ToolInfo, ToolRun};
 use chain::{Chain, Link};
 use form::Form;
+pub use jq_jobs::{JqSlot, LINK_TIMEOUT_MS, PREVIEW_TIMEOUT_MS};
 use list::{Row, Target};
-pub use popup::ToolsPopup;
+pub use popup::{Preview, ToolsPopup};
 use runs::{DiffRow, RunView};
 
 /// What the runtime tells the pane.
@@ -38,6 +40,20 @@ pub enum ToolsAction {
     Finished { run: u64, record: ToolRun },
     /// MCP servers and how they are doing.
     Servers(Vec<ServerLine>),
+    /// A jq evaluation asked for with `Effect::Jq` ended: every output, or
+    /// why there is none. Answers to jobs nobody waits for any more are dropped.
+    Jq { job: u64, result: Result<Vec<serde_json::Value>, String> },
+}
+
+/// Choosing the tool that takes a selected value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picking {
+    /// The run whose result the value comes from.
+    pub run: u64,
+    /// The jq filter that selected it.
+    pub filter: String,
+    /// What the filter selected (evaluated by the worker for the preview).
+    pub value: serde_json::Value,
 }
 
 /// One MCP server's state, for the list's footer.
@@ -55,6 +71,8 @@ pub struct ActiveChain {
     pub step: usize,
     pub run: u64,
     pub confirmed: bool,
+    /// Waiting for this jq job: the link into step `step + 1`.
+    pub link_job: Option<u64>,
 }
 
 /// The chain being built from runs in the pane.
@@ -63,6 +81,12 @@ pub struct Building {
     pub chain: Chain,
     /// The run whose result the next step takes.
     pub last_run: u64,
+    /// The run of the linked form still in flight, and the step it becomes
+    /// if (and only if) it succeeds, with exactly the arguments it ran with.
+    pub pending: Option<(u64, chain::Step)>,
+    /// Where the linked form's step goes in `chain.steps` (a later good run
+    /// of the same form replaces it).
+    pub form_at: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -96,13 +120,17 @@ pub struct ToolsState {
     pub mark: Option<u64>,
     pub diff: Option<(u64, u64, Vec<DiffRow>)>,
     pub building: Option<Building>,
-    /// Choosing the tool that takes a run's result: (run, jq filter).
-    pub picking: Option<(u64, String)>,
+    /// Choosing the tool that takes a run's selected result.
+    pub picking: Option<Picking>,
     pub active: Option<ActiveChain>,
     /// The box of this pane that had focus last.
     pub last_focus: BoxId,
     /// Output box height, from the last render (for paging).
     pub page: usize,
+    /// The last jq job number handed out.
+    pub(crate) jobs: u64,
+    /// The preview evaluation in flight, if any.
+    pub preview_job: Option<u64>,
 }
 
 impl Default for ToolsState {
@@ -136,6 +164,8 @@ impl Default for ToolsState {
             active: None,
             last_focus: BoxId::ToolList,
             page: 10,
+            jobs: 0,
+            preview_job: None,
         }
     }
 }
@@ -199,9 +229,11 @@ impl ToolsState {
                     self.research();
                 }
                 self.relist();
+                self.building_step_ended(run, ok, out);
                 self.chain_advance(run, ok, err, out);
             }
             ToolsAction::Servers(s) => self.servers = s,
+            ToolsAction::Jq { job, result } => return self.link_answered(job, result, out),
         }
         true
     }
@@ -401,6 +433,11 @@ impl ToolsState {
                     out.popup = Some(ToolsPopup::save_chain());
                     true
                 }
+                Some(Building { pending: Some((run, step)), .. }) => {
+                    out.notice =
+                        Some(format!("{} (#{run}) joins the chain when its run succeeds; S saves it then", step.tool));
+                    true
+                }
                 _ => {
                     out.notice = Some("nothing to save: chain a result into another tool first (p)".into());
                     true
@@ -464,11 +501,11 @@ impl ToolsState {
         match self.selected() {
             Some(Target::Tool(i)) => {
                 let name = self.catalog[i].name.clone();
-                if let Some((run, filter)) = self.picking.take() {
-                    out.popup = ToolsPopup::chain_arg(run, filter, &self.catalog[i]);
+                if let Some(picking) = self.picking.take() {
+                    out.popup = ToolsPopup::chain_arg(picking.clone(), &self.catalog[i]);
                     if out.popup.is_none() {
                         out.notice = Some(format!("{name} takes no arguments; pick another tool"));
-                        self.picking = Some((run, String::new()));
+                        self.picking = Some(picking);
                     }
                     return true;
                 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::chain::{self, Chain, Link, Step};
 use super::export::{self, Format};
-use super::{Building, Out, ToolsState, file_stem};
+use super::{Building, Out, Picking, ToolsState, file_stem};
 use crate::app::input::LineInput;
 use crate::app::{BoxId, Effect, UserAction};
 use crate::protocol::tools::ToolInfo;
@@ -29,17 +29,17 @@ pub enum ToolsPopup {
         run: u64,
         selected: usize,
     },
-    /// Step 1 of chaining: a jq filter over the result, with a live preview.
+    /// Step 1 of chaining: a jq filter over the result, with a live preview
+    /// (evaluated in a jq worker, see [`ToolsState::schedule_preview`]).
     ChainFilter {
         run: u64,
         result: Value,
         input: Box<LineInput>,
-        preview: Result<Vec<String>, String>,
+        preview: Preview,
     },
     /// Step 3: which argument of the chosen tool takes the value.
     ChainArg {
-        run: u64,
-        filter: String,
+        picking: Picking,
         tool: String,
         /// (dotted path, type)
         args: Vec<(String, String)>,
@@ -50,18 +50,39 @@ pub enum ToolsPopup {
     },
 }
 
+/// The chain popup's preview of what the filter selects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Preview {
+    /// The filter changed; an evaluation is asked for after this update.
+    Stale,
+    /// A jq worker is evaluating; only the answer to `job` counts.
+    Evaluating { job: u64 },
+    /// What the filter selected, and its first lines for the screen.
+    Ready { value: Value, lines: Vec<String> },
+    /// Why there is no value (a bad filter, "too slow: …").
+    Failed(String),
+}
+
 /// Lines of the preview shown under the filter.
 const PREVIEW_LINES: usize = 12;
 
-fn preview(filter: &str, result: &Value) -> Result<Vec<String>, String> {
-    let v = chain::select(filter, result)?;
-    let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-    let mut lines: Vec<String> = text.lines().take(PREVIEW_LINES).map(str::to_string).collect();
-    let total = text.lines().count();
-    if total > PREVIEW_LINES {
-        lines.push(format!("… {} more lines", total - PREVIEW_LINES));
+impl Preview {
+    /// The answer to a preview evaluation.
+    pub fn answered(result: Result<Vec<Value>, String>) -> Preview {
+        match result {
+            Ok(outputs) => {
+                let value = chain::combine(outputs);
+                let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                let mut lines: Vec<String> = text.lines().take(PREVIEW_LINES).map(str::to_string).collect();
+                let total = text.lines().count();
+                if total > PREVIEW_LINES {
+                    lines.push(format!("… {} more lines", total - PREVIEW_LINES));
+                }
+                Preview::Ready { value, lines }
+            }
+            Err(e) => Preview::Failed(e),
+        }
     }
-    Ok(lines)
 }
 
 /// (dotted path, type) of every argument, nested objects expanded.
@@ -109,11 +130,22 @@ impl ToolsPopup {
     pub fn chain_filter(run: u64, result: &Value) -> ToolsPopup {
         let mut input = LineInput::new(". (all of it), or e.g. .body, .results[0].host");
         input.paste(".");
-        ToolsPopup::ChainFilter { run, result: result.clone(), preview: preview(".", result), input: Box::new(input) }
+        ToolsPopup::ChainFilter { run, result: result.clone(), preview: Preview::Stale, input: Box::new(input) }
+    }
+
+    /// The answer to preview job `job`, if this popup still waits for it.
+    pub fn preview_answered(&mut self, job: u64, result: Result<Vec<Value>, String>) -> bool {
+        match self {
+            ToolsPopup::ChainFilter { preview, .. } if *preview == (Preview::Evaluating { job }) => {
+                *preview = Preview::answered(result);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// `None` when the tool has no arguments to fill.
-    pub fn chain_arg(run: u64, filter: String, tool: &ToolInfo) -> Option<ToolsPopup> {
+    pub fn chain_arg(picking: Picking, tool: &ToolInfo) -> Option<ToolsPopup> {
         let mut args = Vec::new();
         arg_paths(&tool.schema, "", &mut args);
         if args.is_empty() {
@@ -129,7 +161,7 @@ impl ToolsPopup {
             .filter_map(Value::as_str)
             .collect();
         let selected = args.iter().position(|(p, _)| required.contains(&p.as_str())).unwrap_or(0);
-        Some(ToolsPopup::ChainArg { run, filter, tool: tool.name.clone(), args, selected })
+        Some(ToolsPopup::ChainArg { picking, tool: tool.name.clone(), args, selected })
     }
 
     pub fn save_chain() -> ToolsPopup {
@@ -142,11 +174,14 @@ impl ToolsPopup {
 
     pub fn input(&mut self, key: KeyEvent) -> bool {
         match self {
-            ToolsPopup::ChainFilter { input, preview: p, result, .. } => {
+            ToolsPopup::ChainFilter { input, preview, .. } => {
+                let before = input.text().to_string();
                 if !input.input(key) {
                     return false;
                 }
-                *p = preview(input.text(), result);
+                if input.text() != before {
+                    *preview = Preview::Stale;
+                }
                 true
             }
             ToolsPopup::SaveChain { input } => input.input(key),
@@ -156,9 +191,10 @@ impl ToolsPopup {
 
     pub fn paste(&mut self, text: &str) -> bool {
         match self {
-            ToolsPopup::ChainFilter { input, preview: p, result, .. } => {
-                input.paste(text);
-                *p = preview(input.text(), result);
+            ToolsPopup::ChainFilter { input, preview, .. } => {
+                if input.paste(text) {
+                    *preview = Preview::Stale;
+                }
                 true
             }
             ToolsPopup::SaveChain { input } => input.paste(text),
@@ -207,22 +243,29 @@ pub fn on_action(tools: &mut ToolsState, p: &mut ToolsPopup, a: UserAction, out:
             }
             _ => false,
         },
-        ToolsPopup::ChainFilter { run, input, preview: p, .. } => {
+        ToolsPopup::ChainFilter { run, input, preview, .. } => {
             if a != U::Confirm {
                 return false;
             }
-            if let Err(e) = p {
-                out.notice = Some(format!("✗ filter: {e}"));
-                return false;
-            }
-            tools.picking = Some((*run, input.text().to_string()));
+            let value = match preview {
+                Preview::Ready { value, .. } => value.clone(),
+                Preview::Failed(e) => {
+                    out.notice = Some(format!("✗ filter: {e}"));
+                    return false;
+                }
+                Preview::Stale | Preview::Evaluating { .. } => {
+                    out.notice = Some("the filter is still being evaluated (Esc closes)".into());
+                    return false;
+                }
+            };
+            tools.picking = Some(Picking { run: *run, filter: input.text().to_string(), value });
             tools.filter = None;
             tools.relist();
             out.focus = Some(BoxId::ToolList);
             out.notice = Some("pick the tool that takes this value, then Enter (Esc stops)".into());
             true
         }
-        ToolsPopup::ChainArg { run, filter, tool, args, selected } => match a {
+        ToolsPopup::ChainArg { picking, tool, args, selected } => match a {
             U::Up => {
                 *selected = selected.saturating_sub(1);
                 false
@@ -232,8 +275,9 @@ pub fn on_action(tools: &mut ToolsState, p: &mut ToolsPopup, a: UserAction, out:
                 false
             }
             U::Confirm => {
-                let link = Link { filter: filter.clone(), arg: args[*selected].0.clone() };
-                link_into_form(tools, *run, tool, link, &args[*selected].1, out);
+                let link = Link { filter: picking.filter.clone(), arg: args[*selected].0.clone() };
+                let value = chain::coerce(picking.value.clone(), Some(&args[*selected].1));
+                link_into_form(tools, picking.run, tool, link, value, out);
                 true
             }
             _ => false,
@@ -261,18 +305,14 @@ pub fn on_action(tools: &mut ToolsState, p: &mut ToolsPopup, a: UserAction, out:
     }
 }
 
-/// Fill `tool`'s form with the selected part of `run`'s result and remember
-/// the link, so running the form adds a step to the chain being built.
-fn link_into_form(tools: &mut ToolsState, run: u64, tool: &str, link: Link, ty: &str, out: &mut Out) {
+/// Fill `tool`'s form with `value` (selected from `run`'s result by the
+/// link's filter) and remember the link, so a successful run of the form adds
+/// a step to the chain being built.
+fn link_into_form(tools: &mut ToolsState, run: u64, tool: &str, link: Link, value: Value, out: &mut Out) {
     let Some(r) = tools.run(run).cloned() else { return };
-    let Some(result) = r.result() else { return };
-    let value = match chain::select(&link.filter, result) {
-        Ok(v) => chain::coerce(v, Some(ty)),
-        Err(e) => {
-            out.notice = Some(format!("✗ filter: {e}"));
-            return;
-        }
-    };
+    if r.result().is_none() {
+        return;
+    }
     // A chain continues from its last run, or starts at this one.
     if tools.building.as_ref().is_none_or(|b| b.last_run != run) {
         tools.building = Some(Building {
@@ -281,7 +321,13 @@ fn link_into_form(tools: &mut ToolsState, run: u64, tool: &str, link: Link, ty: 
                 steps: vec![Step { tool: r.tool.clone(), args: r.args.clone(), link: None }],
             },
             last_run: run,
+            pending: None,
+            form_at: 1,
         });
+    }
+    if let Some(b) = &mut tools.building {
+        b.form_at = b.chain.steps.len();
+        b.pending = None;
     }
     tools.form = None;
     tools.open_form(tool);

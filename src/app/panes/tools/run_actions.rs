@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::chain::{self, Chain, Step};
 use super::list::Target;
 use super::runs::{self, RunView};
-use super::{ActiveChain, Out, ToolsPopup, ToolsState, export, file_stem};
+use super::{ActiveChain, JqSlot, LINK_TIMEOUT_MS, Out, ToolsPopup, ToolsState, export, file_stem};
 use crate::app::{BoxId, Effect, UserAction};
 
 impl ToolsState {
@@ -50,18 +50,19 @@ impl ToolsState {
         self.start_form_run(&tool, args, false, out);
         true
     }
-    /// Start the form's run; a chained form adds a step to the chain being built.
+    /// Start the form's run. A chained form's run becomes a step of the chain
+    /// being built once it succeeds, with exactly these arguments
+    /// ([`ToolsState::building_step_ended`]); until then the form stays linked.
     pub fn start_form_run(&mut self, tool: &str, args: Value, confirmed: bool, out: &mut Out) {
-        let link = self.form_link.take();
+        let link = self.form_link.clone();
         let id = self.start(tool, args.clone(), confirmed, out);
         if let (Some(link), Some(b)) = (link, &mut self.building) {
             let mut fixed = args;
             if let Some(m) = fixed.as_object_mut() {
                 m.remove(link.arg.split('.').next().unwrap_or_default());
             }
-            b.chain.steps.push(Step { tool: tool.into(), args: fixed, link: Some(link) });
-            b.last_run = id;
-            out.notice = Some(format!("chain: {} (S saves it)", b.chain.summary()));
+            b.pending = Some((id, Step { tool: tool.into(), args: fixed, link: Some(link) }));
+            out.notice = Some(format!("chain: {tool} joins the chain when this run (#{id}) succeeds"));
         }
     }
     pub fn run_chain(&mut self, i: usize, out: &mut Out) -> bool {
@@ -86,9 +87,19 @@ impl ToolsState {
     pub fn start_chain(&mut self, chain: Chain, confirmed: bool, out: &mut Out) {
         let Some(first) = chain.steps.first() else { return };
         let (tool, args) = (first.tool.clone(), first.args.clone());
+        if self.active.take().is_some_and(|a| a.link_job.is_some()) {
+            out.effects.push(Effect::CancelJq { slot: JqSlot::ChainLink });
+        }
         let run = self.start(&tool, args, confirmed, out);
         out.notice = Some(format!("chain {}: step 1/{} {tool}", chain.name, chain.steps.len()));
-        self.active = Some(ActiveChain { chain, step: 0, run, confirmed });
+        self.active = Some(ActiveChain { chain, step: 0, run, confirmed, link_job: None });
+    }
+    /// Start step `a.step + 1` of a running chain with `args`.
+    pub(super) fn start_chain_step(&mut self, mut a: ActiveChain, tool: &str, args: Value, out: &mut Out) {
+        a.run = self.start(tool, args, a.confirmed, out);
+        a.step += 1;
+        out.notice = Some(format!("chain {}: step {}/{} {tool}", a.chain.name, a.step + 1, a.chain.steps.len()));
+        self.active = Some(a);
     }
     /// After a chain step ends: start the next one, or say how it ended.
     pub(super) fn chain_advance(&mut self, run: u64, ok: bool, err: Option<String>, out: &mut Out) {
@@ -110,17 +121,32 @@ impl ToolsState {
         }
         let next = a.chain.steps[a.step + 1].clone();
         let prev = self.run(run).and_then(RunView::result).cloned();
-        let schema = self.tool(&next.tool).map(|t| t.schema.clone()).unwrap_or(Value::Null);
-        match chain::step_args(&next, prev.as_ref(), &schema) {
-            Ok(args) => {
-                a.run = self.start(&next.tool, args, a.confirmed, out);
-                a.step += 1;
-                out.notice = Some(format!("chain {}: step {}/{n} {}", a.chain.name, a.step + 1, next.tool));
+        match (&next.link, prev) {
+            // The link's filter runs in a jq worker; the answer starts the step.
+            (Some(link), Some(prev)) => {
+                let job = self.next_job();
+                out.effects.push(Effect::Jq {
+                    slot: JqSlot::ChainLink,
+                    job,
+                    filter: chain::filter_or_all(&link.filter),
+                    input: prev,
+                    timeout_ms: LINK_TIMEOUT_MS,
+                });
+                out.notice = Some(format!(
+                    "chain {}: step {}/{n} {}: selecting {} from the result…",
+                    a.chain.name,
+                    a.step + 2,
+                    next.tool,
+                    chain::filter_or_all(&link.filter)
+                ));
+                a.link_job = Some(job);
                 self.active = Some(a);
             }
-            Err(e) => {
-                out.notice = Some(format!("✗ chain {} step {}: {e}", a.chain.name, a.step + 2));
+            (Some(_), None) => {
+                out.notice =
+                    Some(format!("✗ chain {} step {}: the previous step has no result", a.chain.name, a.step + 2));
             }
+            (None, _) => self.start_chain_step(a, &next.tool, next.args.clone(), out),
         }
     }
     pub(super) fn cancel(&mut self, out: &mut Out) -> bool {
@@ -133,7 +159,13 @@ impl ToolsState {
                     self.active = None;
                 }
             }
-            None => out.notice = Some("no run in progress".into()),
+            None => match self.active.take_if(|a| a.link_job.is_some()) {
+                Some(a) => {
+                    out.effects.push(Effect::CancelJq { slot: JqSlot::ChainLink });
+                    out.notice = Some(format!("chain {} cancelled", a.chain.name));
+                }
+                None => out.notice = Some("no run in progress".into()),
+            },
         }
         true
     }

@@ -82,6 +82,20 @@ fn run_effect(effects: &[Effect]) -> Option<(u64, String, Value, bool)> {
     })
 }
 
+/// The last jq evaluation asked for: (slot, job, filter, input).
+fn jq_effect(effects: &[Effect]) -> Option<(JqSlot, u64, String, Value)> {
+    effects.iter().rev().find_map(|e| match e {
+        Effect::Jq { slot, job, filter, input, .. } => Some((*slot, *job, filter.clone(), input.clone())),
+        _ => None,
+    })
+}
+
+/// Answer a jq job the way the worker would (benign filters only: this runs in the test).
+fn answer_jq(fx: &Fx, s: &mut AppState, job: u64, filter: &str, input: &Value) -> Vec<Effect> {
+    let result = crate::jq::run_filter(filter, input).map_err(|e| e.to_string());
+    fx.act(s, Action::Tools(ToolsAction::Jq { job, result }))
+}
+
 /// Select a tool in the list by typing a filter.
 fn select(fx: &Fx, s: &mut AppState, name: &str) {
     fx.chars(s, "/");
@@ -259,16 +273,20 @@ fn a_result_chains_into_the_next_tool_and_the_chain_is_saved_and_replayed() {
     );
     fx.act(&mut s, Action::User(UserAction::FocusPrev));
     fx.key(&mut s, KeyCode::Enter);
-    fx.chars(&mut s, "p");
+    let effects = fx.chars(&mut s, "p");
     assert!(matches!(&s.overlay, Some(Overlay::Tools(p)) if matches!(**p, ToolsPopup::ChainFilter { .. })));
-    fx.chars(&mut s, "body");
+    assert_eq!(jq_effect(&effects).map(|j| j.2), Some(".".into()), "the first preview is asked for at once");
+    let (slot, job, filter, input) = jq_effect(&fx.chars(&mut s, "body")).expect("a preview evaluation");
+    assert_eq!((slot, filter.as_str()), (JqSlot::Preview, ".body"));
+    answer_jq(&fx, &mut s, job, &filter, &input);
     if let Some(Overlay::Tools(p)) = &s.overlay
         && let ToolsPopup::ChainFilter { preview, .. } = &**p
     {
-        assert_eq!(preview.as_ref().unwrap(), &vec!["\"[{\\\"x\\\":1}]\"".to_string()]);
+        let Preview::Ready { lines, .. } = preview else { panic!("{preview:?}") };
+        assert_eq!(lines, &vec!["\"[{\\\"x\\\":1}]\"".to_string()]);
     }
     fx.key(&mut s, KeyCode::Enter);
-    assert_eq!(s.tools.picking, Some((1, ".body".into())));
+    assert_eq!(s.tools.picking, Some(Picking { run: 1, filter: ".body".into(), value: json!("[{\"x\":1}]") }));
     assert_eq!(s.focus, BoxId::ToolList);
     select(&fx, &mut s, "data_query");
     fx.key(&mut s, KeyCode::Enter);
@@ -288,6 +306,8 @@ fn a_result_chains_into_the_next_tool_and_the_chain_is_saved_and_replayed() {
     fx.key(&mut s, KeyCode::Enter);
     let (run, _, args, _) = run_effect(&fx.chars(&mut s, "r")).unwrap();
     assert_eq!(args, json!({"filter":".[0].x","input":"[{\"x\":1}]"}));
+    assert_eq!(s.tools.building.as_ref().unwrap().chain.summary(), "tcp_check", "joins when it succeeds");
+    fx.act(&mut s, Action::Tools(ToolsAction::Finished { run, record: record("data_query", args, true, json!(1)) }));
     assert_eq!(s.tools.building.as_ref().unwrap().chain.summary(), "tcp_check → data_query");
     assert_eq!(s.tools.building.as_ref().unwrap().last_run, run);
     fx.chars(&mut s, "S");
@@ -311,6 +331,11 @@ fn a_result_chains_into_the_next_tool_and_the_chain_is_saved_and_replayed() {
             record: record("tcp_check", json!({}), true, json!({"body":"[9]"})),
         }),
     );
+    // The link's filter runs in a jq worker; its answer starts step 2.
+    assert!(run_effect(&effects).is_none());
+    let (slot, job, filter, input) = jq_effect(&effects).expect("the link is evaluated off the loop");
+    assert_eq!((slot, filter.as_str(), &input), (JqSlot::ChainLink, ".body", &json!({"body":"[9]"})));
+    let effects = answer_jq(&fx, &mut s, job, &filter, &input);
     let (r2, t2, a2, _) = run_effect(&effects).expect("step 2 starts");
     assert_eq!((t2.as_str(), a2), ("data_query", json!({"filter":".[0].x","input":"[9]"})));
     fx.act(
@@ -336,3 +361,5 @@ fn export_and_copy_the_shown_result() {
     let effects = fx.chars(&mut s, "y");
     assert!(matches!(effects.first(), Some(Effect::Copy { text, .. }) if text.contains("\"a\": 1")), "{effects:?}");
 }
+
+mod jq;

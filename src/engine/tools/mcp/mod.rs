@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn replace_source_swaps_one_sources_tools() {
-        let mut r = Registry::with_builtins();
+        let mut r = Registry::with_builtins(crate::jq::JqRunner::in_process());
         let builtins = r.specs().len();
         r.replace_source("a", vec![dummy("a/x", "a"), dummy("a/y", "a")]);
         r.replace_source("b", vec![dummy("b/x", "b")]);
@@ -222,14 +222,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_hub_without_servers_is_ready_at_once() {
-        let (tx, _rx) = watch::channel(Registry::with_builtins());
+        let (tx, _rx) = watch::channel(Registry::with_builtins(crate::jq::JqRunner::in_process()));
         let hub = McpHub::start(&[], tx, Path::new("/nonexistent"));
         assert!(hub.wait_ready(Duration::from_millis(1)).await);
     }
 
     #[tokio::test]
     async fn a_missing_command_fails_without_retrying() {
-        let (tx, rx) = watch::channel(Registry::with_builtins());
+        let (tx, rx) = watch::channel(Registry::with_builtins(crate::jq::JqRunner::in_process()));
         let cfg = McpServerConfig::stdio("nope", "/nonexistent/opsdeck-no-such-server", &[]);
         let hub = McpHub::start(&[cfg], tx, Path::new("/nonexistent"));
         assert!(hub.wait_ready(Duration::from_secs(10)).await);
