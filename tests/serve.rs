@@ -21,14 +21,24 @@ fn subscribe(since: Option<Since>) -> ClientFrame {
     ClientFrame::Subscribe { topics: vec![Topic::Metrics], since }
 }
 
-/// Collect live `host_sample` seqs until `n` have arrived (or the stream ends).
+/// Seqs of the logged events in one batch. A snapshot batch (stored history
+/// first, then the current alert state stamped with the head seq) is not in the
+/// log and yields nothing. Every logged event counts, whatever its kind: host
+/// samples and alert changes share one sequence, so counting only samples
+/// would see gaps wherever an alert changed (it does on a busy CI machine).
+fn logged_seqs<E: std::borrow::Borrow<opsdeck::protocol::Envelope>>(events: &[E]) -> Vec<u64> {
+    if events.first().is_some_and(|e| matches!(e.borrow().event, Event::MetricsHistory(_))) {
+        return Vec::new();
+    }
+    events.iter().map(|e| e.borrow().seq).collect()
+}
+
+/// Collect the seqs of live logged events until `n` have arrived (or the stream ends).
 async fn samples(ws: &mut Ws, n: usize, seqs: &mut Vec<u64>) {
     let goal = seqs.len().saturating_add(n);
     while seqs.len() < goal {
         match next_frame(ws).await {
-            Some(ServerFrame::Events { events }) => {
-                seqs.extend(events.iter().filter(|e| matches!(e.event, Event::HostSample(_))).map(|e| e.seq))
-            }
+            Some(ServerFrame::Events { events }) => seqs.extend(logged_seqs(&events)),
             Some(_) => {}
             None => return,
         }
@@ -274,17 +284,13 @@ async fn next_msg(rx: &mut tokio::sync::mpsc::Receiver<ClientMsg>) -> ClientMsg 
     timeout(LIMIT, rx.recv()).await.expect("a client message within the limit").expect("client running")
 }
 
-/// Collect HostSample seqs (and check their source) until `n` more arrived.
+/// Collect logged event seqs (and check their source) until `n` more arrived.
 async fn client_samples(rx: &mut tokio::sync::mpsc::Receiver<ClientMsg>, name: &str, n: usize, seqs: &mut Vec<u64>) {
     let goal = seqs.len() + n;
     while seqs.len() < goal {
         if let ClientMsg::Events(evs) = next_msg(rx).await {
-            for e in evs {
-                assert_eq!(e.source, name, "events carry the backend's name");
-                if matches!(e.event, Event::HostSample(_)) {
-                    seqs.push(e.seq);
-                }
-            }
+            assert!(evs.iter().all(|e| e.source == name), "events carry the backend's name");
+            seqs.extend(logged_seqs(&evs));
         }
     }
 }
@@ -307,9 +313,7 @@ async fn client_reconnects_with_backoff_and_resumes_without_gaps() {
     server.child.wait().expect("reap");
     let retry = loop {
         match next_msg(&mut rx).await {
-            ClientMsg::Events(evs) => {
-                seqs.extend(evs.iter().filter(|e| matches!(e.event, Event::HostSample(_))).map(|e| e.seq))
-            }
+            ClientMsg::Events(evs) => seqs.extend(logged_seqs(&evs)),
             m @ ClientMsg::Retrying { .. } => break m,
             _ => {}
         }

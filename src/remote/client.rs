@@ -176,10 +176,12 @@ async fn session(
                     }
                     ServerFrame::Events { events } => {
                         let mut fresh = Vec::with_capacity(events.len());
+                        // A snapshot batch (stored history, then the current alert state)
+                        // is stamped with the head seq: keep all of it even if that seq
+                        // was seen, or a reset would drop the alert state.
+                        let snapshot = events.first().is_some_and(|e| matches!(e.event, crate::protocol::Event::MetricsHistory(_)));
                         for mut e in events {
                             let seen = cursor.is_some_and(|c| c.epoch == e.epoch && e.seq <= c.seq);
-                            // A snapshot carries the head seq: keep it even if equal.
-                            let snapshot = matches!(e.event, crate::protocol::Event::MetricsHistory(_));
                             if seen && !snapshot {
                                 continue;
                             }
