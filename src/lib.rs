@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod decode;
 pub mod engine;
 pub mod jq;
 pub mod logging;

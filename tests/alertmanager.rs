@@ -96,7 +96,7 @@ impl Peers {
     }
 }
 
-type Polls = mpsc::Receiver<(String, Result<AlertsUpdate, String>)>;
+type Polls = mpsc::Receiver<(String, Result<alertmanager::Polled, String>)>;
 
 /// Polls from `run` until one satisfies `want` (errors are skipped: Alertmanager may be starting).
 async fn until(polls: &mut Polls, peers: &Peers, what: &str, want: impl Fn(&AlertsUpdate) -> bool) -> AlertsUpdate {
@@ -106,8 +106,12 @@ async fn until(polls: &mut Polls, peers: &Peers, what: &str, want: impl Fn(&Aler
             let (name, r) = polls.recv().await.expect("the poller runs");
             assert_eq!(name, "am");
             match r {
-                Ok(u) if want(&u) => return u,
-                Ok(u) => {
+                Ok(p) if want(&p.update) => {
+                    assert!(p.unreadable.is_empty(), "a real Alertmanager's answer reads whole: {:?}", p.unreadable);
+                    return p.update;
+                }
+                Ok(p) => {
+                    let u = p.update;
                     last =
                         format!("{:?}", u.alerts.iter().map(|a| (&a.rule, a.state, &a.silenced_by)).collect::<Vec<_>>())
                 }
@@ -142,7 +146,7 @@ async fn alerts_silences_and_acknowledgements_through_a_real_alertmanager() {
     assert!(a.silenced_by.is_empty() && a.ack.is_none());
     let http = opsdeck::net::http_client().expect("client");
     let direct = alertmanager::poll(&http, &spec).await.expect("poll");
-    assert!(direct.alerts.iter().any(|x| x.id == a.id), "poll sees it too");
+    assert!(direct.update.alerts.iter().any(|x| x.id == a.id), "poll sees it too");
 
     // A silence from opsdeck suppresses it in Alertmanager.
     let m = vec![

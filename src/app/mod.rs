@@ -20,7 +20,7 @@ use crate::config::keymap::{KeyPress, Keymap};
 use crate::config::settings::Config;
 use crate::protocol::{Envelope, LOCAL_SOURCE, Ts};
 pub use overlay::Overlay;
-use panes::alerts::AlertsState;
+use panes::alerts::{AlertsState, SourceRead};
 use panes::metrics::{MetricsAction, MetricsState};
 use panes::tools::{ToolsAction, ToolsState};
 pub use user_action::{KeyContext, UserAction};
@@ -182,10 +182,10 @@ pub enum Action {
     Tools(ToolsAction),
     /// A message for the status bar (an effect's outcome).
     Notice(String),
-    /// An alert source (an Alertmanager) answered, or failed to.
+    /// An alert source (an Alertmanager) was read whole, in part, or not at all.
     AlertSource {
         name: String,
-        error: Option<String>,
+        read: panes::alerts::SourceRead,
     },
 }
 
@@ -311,6 +311,9 @@ impl AppState {
             utc_offset_s: 0,
             dirty: true,
         };
+        for am in &ctx.config.alertmanagers {
+            s.alerts.health.expect(&am.name);
+        }
         s.refresh_hints(ctx.keymap);
         s
     }
@@ -391,7 +394,19 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
                     }
                     Link::Connecting => {}
                 }
-                src.link = link;
+                src.link = link.clone();
+            }
+            // A backend's alerts are unknown while it is offline.
+            if state.alerts.health.expected.contains(&name) {
+                match link {
+                    Link::Retrying { error, .. } => {
+                        state.alerts.source_read(name, SourceRead::Failed(format!("offline: {error}")));
+                    }
+                    Link::Connected if state.alerts.health.failed.contains_key(&name) => {
+                        state.alerts.source_read(name, SourceRead::Whole);
+                    }
+                    _ => {}
+                }
             }
             true
         }
@@ -433,7 +448,7 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         Action::User(a) => on_user(state, a, ctx, &mut effects),
         Action::Metrics(m) => state.metrics.update(m, &mut effects),
         Action::Tools(a) => tools_pane::on_action(state, a, ctx, &mut effects),
-        Action::AlertSource { name, error } => state.alerts.source_error(name, error),
+        Action::AlertSource { name, read } => state.alerts.source_read(name, read),
         Action::Notice(text) => {
             state.notice = Some((ctx.now, text));
             true

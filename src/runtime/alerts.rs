@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::app::Action;
+use crate::app::panes::alerts::SourceRead;
 use crate::clock::{Clock, SystemClock};
 use crate::protocol::{Command, Envelope, Event, Topic};
 use crate::remote::alertmanager::{self, AlertmanagerSpec};
@@ -20,18 +21,19 @@ pub fn start(specs: &[AlertmanagerSpec], inbox: mpsc::Sender<Action>) {
         tokio::spawn(async move {
             while let Some((name, r)) = rx.recv().await {
                 let action = match r {
-                    Ok(update) => {
-                        let _ = inbox.send(Action::AlertSource { name: name.clone(), error: None }).await;
+                    Ok(polled) => {
+                        let read = polled.unreadable.describe().map_or(SourceRead::Whole, SourceRead::Partial);
+                        let _ = inbox.send(Action::AlertSource { name: name.clone(), read }).await;
                         Action::Events(vec![Arc::new(Envelope {
                             epoch: 0,
                             seq: 0,
                             ts: SystemClock.now_ms(),
                             source: name,
                             topic: Topic::Alerts,
-                            event: Event::Alerts(Box::new(update)),
+                            event: Event::Alerts(Box::new(polled.update)),
                         })])
                     }
-                    Err(e) => Action::AlertSource { name, error: Some(e) },
+                    Err(e) => Action::AlertSource { name, read: SourceRead::Failed(e) },
                 };
                 if inbox.send(action).await.is_err() {
                     return;

@@ -117,6 +117,10 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
     for name in opts.backends.iter().map(|b| &b.name).chain(opts.prometheus.iter().map(|p| &p.name)) {
         state.add_backend(name);
     }
+    // A backend's alerts must be known before the alerts pane says all is clear.
+    for spec in &opts.backends {
+        state.alerts.health.expect(&spec.name);
+    }
     // Commands still queued from an earlier run.
     for spec in &opts.backends {
         let n = engine.store().outbox_list(&spec.name).map_or(0, |l| l.len());

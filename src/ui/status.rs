@@ -49,6 +49,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if acked > 0 {
         left.push(Span::styled(format!(" ✔ {acked} acked "), t.style(Role::StatusInfo)));
     }
+    // Counts of zero are no all-clear while a source's alerts are unknown.
+    let unread = s.alerts.health.failed.len();
+    if unread > 0 {
+        let what = if unread == 1 { "1 alert source" } else { "alert sources" };
+        let n = if unread == 1 { String::new() } else { format!("{unread} ") };
+        left.push(Span::styled(format!(" ◌ {n}{what} unread "), t.style(Role::StatusFailed)));
+    }
     if !s.pending.is_empty() {
         left.push(Span::styled(
             format!(" {} … ", crate::config::keymap::format_keys(&s.pending)),

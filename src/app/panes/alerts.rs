@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
+pub use super::alert_sources::{SourceHealth, SourceRead, Verdict};
 use crate::app::input::LineInput;
 use crate::app::{BoxId, UserAction};
 use crate::protocol::alerts::{Alert, AlertState, AlertsUpdate, Delivery, Transition};
@@ -75,8 +76,8 @@ pub struct AlertsState {
     pub last_focus: BoxId,
     /// A `bell` notification arrived (the app rings and clears it).
     pub bell: bool,
-    /// Alert sources that cannot be reached, with why.
-    pub source_errors: BTreeMap<String, String>,
+    /// Which alert sources are known, failed, or read in part.
+    pub health: SourceHealth,
 }
 
 impl Default for AlertsState {
@@ -93,7 +94,7 @@ impl Default for AlertsState {
             show_resolved: true,
             last_focus: BoxId::AlertList,
             bell: false,
-            source_errors: BTreeMap::new(),
+            health: SourceHealth::new(),
         }
     }
 }
@@ -158,11 +159,15 @@ impl AlertsState {
         true
     }
 
-    pub fn source_error(&mut self, name: String, error: Option<String>) -> bool {
-        match error {
-            Some(e) => self.source_errors.insert(name, e.clone()).as_ref() != Some(&e),
-            None => self.source_errors.remove(&name).is_some(),
-        }
+    /// Record how a read of an alert source went (an Alertmanager poll).
+    pub fn source_read(&mut self, name: String, read: SourceRead) -> bool {
+        self.health.record(name, read)
+    }
+
+    /// What to say when no alert is listed: never the all-clear while a
+    /// source could not be read, has not answered, or was read in part.
+    pub fn verdict(&self) -> Verdict {
+        self.health.verdict(|n| self.sources.contains_key(n))
     }
 
     pub fn alert(&self, source: &str, id: &str) -> Option<&Alert> {

@@ -1,5 +1,6 @@
 //! One module per pane: its state, its action enum and its reducer.
 
+pub mod alert_sources;
 pub mod alerts;
 pub mod metrics;
 pub mod tools;

@@ -8,9 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table};
 
 use crate::app::overlay::AlertPopup;
-use crate::app::panes::alerts::{AlertsState, SILENCE_CHOICES, Shown};
+use crate::app::panes::alerts::{AlertsState, SILENCE_CHOICES, Shown, Verdict};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role, Theme};
+use crate::protocol::LOCAL_SOURCE;
 use crate::protocol::alerts::{Alert, AlertState, Severity};
 use crate::text;
 use crate::ui::boxed;
@@ -57,6 +58,37 @@ fn age(now: i64, since: i64) -> String {
     fmt::age((now - since).max(0))
 }
 
+/// What to say when no alert is listed: the all-clear only when every
+/// source was read whole.
+fn verdict_text(v: &Verdict) -> (String, Role) {
+    let sources = |n: usize| if n == 1 { "1 source".to_string() } else { format!("{n} sources") };
+    match v {
+        Verdict::Waiting(names) if names.iter().all(|n| n == LOCAL_SOURCE) => {
+            ("  waiting for the alert engine…".into(), Role::TextDim)
+        }
+        Verdict::Waiting(names) => {
+            let names: Vec<&str> =
+                names.iter().map(|n| if n == LOCAL_SOURCE { "the alert engine" } else { n.as_str() }).collect();
+            (format!("  waiting for {}…", names.join(", ")), Role::TextDim)
+        }
+        Verdict::Unknown { failed, waiting } => {
+            let mut m = format!(
+                "  ◌ {} could not be read: {} alerts are unknown",
+                sources(*failed),
+                if *failed == 1 { "its" } else { "their" }
+            );
+            if *waiting > 0 {
+                m.push_str(&format!(" ({} not answered yet)", sources(*waiting)));
+            }
+            (m, Role::StatusFailed)
+        }
+        Verdict::Partial { sources: n } => {
+            (format!("  ⚠ no readable alert is firing: {} could be read only in part", sources(*n)), Role::StatusWarn)
+        }
+        Verdict::AllClear => ("  ✓ nothing is firing".into(), Role::TextDim),
+    }
+}
+
 fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let a = &s.alerts;
     let (firing, pending, acked) = a.counts();
@@ -81,24 +113,25 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         inner.y += 1;
         inner.height -= 1;
     }
-    for (name, e) in &a.source_errors {
+    // Sources whose alerts are unknown or incomplete, named, with why.
+    let failed = a.health.failed.iter().map(|(n, e)| (format!("◌ {n} could not be read: {e}"), Role::StatusFailed));
+    let partial = a.health.partial.iter().map(|(n, e)| (format!("⚠ {n}: {e}"), Role::StatusWarn));
+    for (text, role) in failed.chain(partial) {
         if inner.height > 1 {
-            let line =
-                Line::styled(text::fit(&format!("◌ {name}: {e}"), inner.width.into()), t.style(Role::StatusWarn));
+            let line = Line::styled(text::fit(&text, inner.width.into()), t.style(role));
             f.render_widget(Paragraph::new(line), Rect { height: 1, ..inner });
             inner.y += 1;
             inner.height -= 1;
         }
     }
     if a.rows.is_empty() {
-        let msg = if a.sources.is_empty() {
-            "  waiting for the alert engine…"
-        } else if a.filter.is_some() {
-            "  no alert matches the filter"
+        let (msg, role) = if a.filter.is_some() {
+            ("  no alert matches the filter".to_string(), Role::TextDim)
         } else {
-            "  ✓ nothing is firing"
+            verdict_text(&a.verdict())
         };
-        f.render_widget(Span::styled(msg, t.style(Role::TextDim)), Rect { height: inner.height.min(1), ..inner });
+        let line = Line::styled(text::fit(&msg, inner.width.into()), t.style(role));
+        f.render_widget(Paragraph::new(line), Rect { height: inner.height.min(1), ..inner });
         return;
     }
     let many_sources = a.sources.len() > 1;

@@ -10,17 +10,21 @@
 //!   An alert muted by such a silence shows as acknowledged, not silenced;
 //!   taking the acknowledgement back expires those silences.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::alerting::AlertmanagerConfig;
-use crate::protocol::alerts::{Ack, Alert, AlertState, AlertsUpdate, MatchOp, Matcher, Severity, Silence, Transition};
+use crate::protocol::alerts::{Alert, AlertState, AlertsUpdate, MatchOp, Matcher, Transition};
 use crate::protocol::{Command, Ts};
+
+mod read;
+
+use read::{AmAlert, AmMatcher, AmSilence, ack_note, read_alerts, read_silences, rfc3339};
+pub use read::{MAX_ITEMS, Polled, Unreadable, decode};
 
 /// How long an acknowledgement (a silence) lasts.
 pub const ACK_MINUTES: u32 = 120;
@@ -30,6 +34,8 @@ const MAX_SILENCE_MIN: u32 = 60 * 24 * 30;
 const KEEP_RESOLVED_MS: i64 = 3600 * 1000;
 /// Characters of an error answer kept in the message.
 const ERROR_BODY: usize = 300;
+/// Largest answer read (bytes).
+const MAX_BODY: usize = 64 << 20;
 
 /// A configured Alertmanager.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,167 +63,6 @@ impl AlertmanagerSpec {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct AmAlert {
-    fingerprint: String,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-    #[serde(default)]
-    annotations: BTreeMap<String, String>,
-    #[serde(rename = "startsAt", default)]
-    starts_at: String,
-    #[serde(default)]
-    status: AmAlertStatus,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct AmAlertStatus {
-    #[serde(default)]
-    state: String,
-    #[serde(rename = "silencedBy", default)]
-    silenced_by: Vec<String>,
-    #[serde(rename = "inhibitedBy", default)]
-    inhibited_by: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct AmSilence {
-    id: String,
-    #[serde(default)]
-    status: AmSilenceStatus,
-    #[serde(default)]
-    comment: String,
-    #[serde(rename = "createdBy", default)]
-    created_by: String,
-    #[serde(rename = "startsAt", default)]
-    starts_at: String,
-    #[serde(rename = "endsAt", default)]
-    ends_at: String,
-    #[serde(default)]
-    matchers: Vec<AmMatcher>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct AmSilenceStatus {
-    #[serde(default)]
-    state: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct AmMatcher {
-    name: String,
-    value: String,
-    #[serde(rename = "isRegex", default)]
-    is_regex: bool,
-    #[serde(rename = "isEqual", default = "yes")]
-    is_equal: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl From<&Matcher> for AmMatcher {
-    fn from(m: &Matcher) -> Self {
-        let (is_regex, is_equal) = match m.op {
-            MatchOp::Eq => (false, true),
-            MatchOp::NotEq => (false, false),
-            MatchOp::Re => (true, true),
-            MatchOp::NotRe => (true, false),
-        };
-        AmMatcher { name: m.name.clone(), value: m.value.clone(), is_regex, is_equal }
-    }
-}
-
-impl From<&AmMatcher> for Matcher {
-    fn from(m: &AmMatcher) -> Self {
-        let op = match (m.is_regex, m.is_equal) {
-            (false, true) => MatchOp::Eq,
-            (false, false) => MatchOp::NotEq,
-            (true, true) => MatchOp::Re,
-            (true, false) => MatchOp::NotRe,
-        };
-        Matcher { name: m.name.clone(), op, value: m.value.clone() }
-    }
-}
-
-/// Milliseconds since the epoch of an RFC 3339 time (0 if unreadable).
-fn ms(t: &str) -> Ts {
-    chrono::DateTime::parse_from_rfc3339(t).map(|d| d.timestamp_millis()).unwrap_or(0)
-}
-
-fn rfc3339(ts: Ts) -> String {
-    chrono::DateTime::from_timestamp_millis(ts)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
-/// The note of an acknowledgement silence (`ack: NOTE`), if it is one.
-fn ack_note(comment: &str) -> Option<&str> {
-    comment.strip_prefix("ack:").map(str::trim)
-}
-
-fn to_silence(origin: &str, s: &AmSilence) -> Silence {
-    Silence {
-        id: s.id.clone(),
-        matchers: s.matchers.iter().map(Matcher::from).collect(),
-        starts: ms(&s.starts_at),
-        ends: ms(&s.ends_at),
-        created_by: s.created_by.clone(),
-        comment: s.comment.clone(),
-        origin: origin.to_string(),
-    }
-}
-
-fn to_alert(origin: &str, a: AmAlert, acks: &HashMap<&str, Ack>) -> Alert {
-    let mut labels = a.labels;
-    let rule = labels.remove("alertname").unwrap_or_else(|| "alertmanager".into());
-    let severity =
-        labels.get("severity").and_then(|s| Severity::from_name(&s.to_lowercase())).unwrap_or(Severity::Warning);
-    let mut summary =
-        (a.annotations.get("summary").or(a.annotations.get("description"))).cloned().unwrap_or_else(|| rule.clone());
-    if !a.status.inhibited_by.is_empty() {
-        summary.push_str(" (inhibited)");
-    }
-    let state = if a.status.state == "unprocessed" { AlertState::Pending } else { AlertState::Firing };
-    let since = ms(&a.starts_at);
-    let (ack_ids, silenced_by): (Vec<String>, Vec<String>) =
-        a.status.silenced_by.into_iter().partition(|id| acks.contains_key(id.as_str()));
-    Alert {
-        id: a.fingerprint,
-        rule,
-        origin: origin.to_string(),
-        labels,
-        severity,
-        state,
-        summary,
-        value: None,
-        active_since: since,
-        firing_since: (state == AlertState::Firing).then_some(since),
-        resolved_at: None,
-        ack: ack_ids.iter().find_map(|id| acks.get(id.as_str()).cloned()),
-        silenced_by,
-        series: None,
-    }
-}
-
-/// Turn the API's answers into an update (no transitions: see [`Tracker`]).
-fn to_update(origin: &str, alerts: Vec<AmAlert>, silences: Vec<AmSilence>) -> AlertsUpdate {
-    let live: Vec<&AmSilence> =
-        silences.iter().filter(|s| matches!(s.status.state.as_str(), "active" | "pending")).collect();
-    let acks: HashMap<&str, Ack> = live
-        .iter()
-        .filter(|s| s.status.state == "active")
-        .filter_map(|s| {
-            let note = ack_note(&s.comment)?;
-            Some((s.id.as_str(), Ack { by: s.created_by.clone(), note: note.to_string(), at: ms(&s.starts_at) }))
-        })
-        .collect();
-    let mut alerts: Vec<Alert> = alerts.into_iter().map(|a| to_alert(origin, a, &acks)).collect();
-    alerts.sort_by(|a, b| a.id.cmp(&b.id));
-    AlertsUpdate { alerts, silences: live.iter().map(|s| to_silence(origin, s)).collect(), ..Default::default() }
-}
-
 /// What earlier polls saw: gives transitions, and keeps alerts that left
 /// Alertmanager on screen as resolved for an hour.
 #[derive(Debug, Default)]
@@ -226,7 +71,10 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn merge(&mut self, mut u: AlertsUpdate, now: Ts) -> AlertsUpdate {
+    /// Merge a poll's update. After an incomplete poll (`complete` false:
+    /// some alerts could not be read) an alert missing from it may be one of
+    /// the unreadable ones, so it keeps its last state instead of resolving.
+    pub fn merge(&mut self, mut u: AlertsUpdate, now: Ts, complete: bool) -> AlertsUpdate {
         let mut transitions = Vec::new();
         let seen: BTreeSet<String> = u.alerts.iter().map(|a| a.id.clone()).collect();
         for a in &u.alerts {
@@ -238,7 +86,7 @@ impl Tracker {
             self.known.insert(a.id.clone(), a.clone());
         }
         for (id, a) in self.known.iter_mut().filter(|(id, _)| !seen.contains(*id)) {
-            if a.state != AlertState::Resolved {
+            if a.state != AlertState::Resolved && complete {
                 transitions.push(Transition {
                     alert: id.clone(),
                     from: Some(a.state),
@@ -275,26 +123,24 @@ async fn checked(resp: Result<reqwest::Response, reqwest::Error>, what: &str) ->
     Err(if msg.is_empty() { format!("{what}: HTTP {status}") } else { format!("{what}: HTTP {status}: {msg}") })
 }
 
-async fn get<T: serde::de::DeserializeOwned>(
-    http: &reqwest::Client,
-    spec: &AlertmanagerSpec,
-    path: &str,
-) -> Result<T, String> {
+/// `GET path`: the answer's body, at most [`MAX_BODY`] bytes.
+async fn get(http: &reqwest::Client, spec: &AlertmanagerSpec, path: &str) -> Result<Vec<u8>, String> {
     let what = format!("alertmanager {}: GET {path}", spec.name);
     let resp = checked(http.get(spec.endpoint(path)).send().await, &what).await?;
-    resp.json().await.map_err(|e| format!("{what}: not an Alertmanager answer: {}", crate::net::error_text(e)))
+    crate::decode::body_limited(resp, MAX_BODY).await.map_err(|e| format!("{what}: {e}"))
 }
 
-/// One poll: the alerts and the active or pending silences (no transitions).
-pub async fn poll(http: &reqwest::Client, spec: &AlertmanagerSpec) -> Result<AlertsUpdate, String> {
-    let silences: Vec<AmSilence> = get(http, spec, "/api/v2/silences").await?;
-    let alerts: Vec<AmAlert> = get(http, spec, "/api/v2/alerts").await?;
-    Ok(to_update(&spec.origin(), alerts, silences))
+/// One poll: the alerts and the active or pending silences (no transitions),
+/// and what could not be read of them.
+pub async fn poll(http: &reqwest::Client, spec: &AlertmanagerSpec) -> Result<Polled, String> {
+    let silences = get(http, spec, "/api/v2/silences").await?;
+    let alerts = get(http, spec, "/api/v2/alerts").await?;
+    decode(&spec.origin(), &alerts, &silences).map_err(|e| format!("alertmanager {}: {e}", spec.name))
 }
 
-/// Poll every `interval` until `tx` closes, sending `(spec.name, update or error)`.
+/// Poll every `interval` until `tx` closes, sending `(spec.name, poll or error)`.
 /// Updates carry transitions since the previous poll; errors are not fatal.
-pub async fn run(spec: AlertmanagerSpec, tx: mpsc::Sender<(String, Result<AlertsUpdate, String>)>) {
+pub async fn run(spec: AlertmanagerSpec, tx: mpsc::Sender<(String, Result<Polled, String>)>) {
     let http = match crate::net::http_client() {
         Ok(c) => c,
         Err(e) => {
@@ -310,7 +156,13 @@ pub async fn run(spec: AlertmanagerSpec, tx: mpsc::Sender<(String, Result<Alerts
             _ = tick.tick() => {}
             _ = tx.closed() => return,
         }
-        let r = poll(&http, &spec).await.map(|u| tracker.merge(u, SystemClock.now_ms()));
+        let r = poll(&http, &spec).await.map(|mut p| {
+            if let Some(why) = p.unreadable.describe() {
+                tracing::warn!("alertmanager {}: {why}", spec.name);
+            }
+            p.update = tracker.merge(p.update, SystemClock.now_ms(), p.unreadable.alerts + p.unreadable.dropped == 0);
+            p
+        });
         if tx.send((spec.name.clone(), r)).await.is_err() {
             return;
         }
@@ -359,9 +211,15 @@ async fn expire_silence(http: &reqwest::Client, spec: &AlertmanagerSpec, id: &st
     Ok(())
 }
 
+async fn alerts_now(http: &reqwest::Client, spec: &AlertmanagerSpec) -> Result<Vec<AmAlert>, String> {
+    let body = get(http, spec, "/api/v2/alerts").await?;
+    let v = serde_json::from_slice(&body).map_err(|e| format!("alertmanager {}: not JSON: {e}", spec.name))?;
+    Ok(read_alerts(v)?.items)
+}
+
 async fn find_alert(http: &reqwest::Client, spec: &AlertmanagerSpec, id: &str) -> Result<AmAlert, String> {
-    let alerts: Vec<AmAlert> = get(http, spec, "/api/v2/alerts").await?;
-    alerts
+    alerts_now(http, spec)
+        .await?
         .into_iter()
         .find(|a| a.fingerprint == id)
         .ok_or_else(|| format!("no alert {id} in Alertmanager {} (resolved already?)", spec.name))
@@ -392,7 +250,9 @@ pub async fn command(spec: &AlertmanagerSpec, cmd: Command) -> Result<Value, Str
         }
         Command::Unack { alert } => {
             let a = find_alert(&http, spec, &alert).await?;
-            let silences: Vec<AmSilence> = get(&http, spec, "/api/v2/silences").await?;
+            let body = get(&http, spec, "/api/v2/silences").await?;
+            let v = serde_json::from_slice(&body).map_err(|e| format!("alertmanager {}: not JSON: {e}", spec.name))?;
+            let silences = read_silences(v)?.items;
             let acks: Vec<&AmSilence> = silences
                 .iter()
                 .filter(|s| a.status.silenced_by.contains(&s.id) && ack_note(&s.comment).is_some())
@@ -414,7 +274,9 @@ pub async fn command(spec: &AlertmanagerSpec, cmd: Command) -> Result<Value, Str
 
 #[cfg(test)]
 mod tests {
+    use super::read::*;
     use super::*;
+    use crate::protocol::alerts::Severity;
 
     const ALERTS: &str = r#"[{"annotations":{"description":"for tests","summary":"always firing"},
         "endsAt":"2026-11-22T08:17:04.222Z","fingerprint":"350c43a0a0cb007f","receivers":[{"name":"null"}],
@@ -468,14 +330,14 @@ mod tests {
     #[test]
     fn the_tracker_gives_transitions_and_keeps_resolved_alerts_an_hour() {
         let mut t = Tracker::default();
-        let u = t.merge(update(), 1_000);
+        let u = t.merge(update(), 1_000, true);
         let tr: Vec<_> = u.transitions.iter().map(|x| (x.alert.as_str(), x.from, x.to)).collect();
         assert_eq!(tr, [("0b", None, AlertState::Pending), ("350c43a0a0cb007f", None, AlertState::Firing)]);
-        assert!(t.merge(update(), 2_000).transitions.is_empty());
+        assert!(t.merge(update(), 2_000, true).transitions.is_empty());
         let mut later = update();
         later.alerts.retain(|a| a.id == "0b");
         later.alerts[0].state = AlertState::Firing;
-        let u = t.merge(later.clone(), 3_000);
+        let u = t.merge(later.clone(), 3_000, true);
         let tr: Vec<_> = u.transitions.iter().map(|x| (x.alert.as_str(), x.from, x.to, x.at)).collect();
         assert_eq!(
             tr,
@@ -486,7 +348,60 @@ mod tests {
         );
         let gone = u.alerts.iter().find(|a| a.id == "350c43a0a0cb007f").unwrap();
         assert_eq!((gone.state, gone.resolved_at, gone.ack.is_none()), (AlertState::Resolved, Some(3_000), true));
-        assert_eq!(t.merge(later.clone(), 3_000 + KEEP_RESOLVED_MS - 1).alerts.len(), 2);
-        assert_eq!(t.merge(later, 3_000 + KEEP_RESOLVED_MS).alerts.len(), 1, "forgotten after an hour");
+        assert_eq!(t.merge(later.clone(), 3_000 + KEEP_RESOLVED_MS - 1, true).alerts.len(), 2);
+        assert_eq!(t.merge(later, 3_000 + KEEP_RESOLVED_MS, true).alerts.len(), 1, "forgotten after an hour");
+    }
+
+    /// The issue's alert: Alertmanager sends `null` where its spec says `[]`/`{}`.
+    const NULL_LADEN: &str = r#"{"annotations":null,"endsAt":"2026-11-22T08:17:04.222Z","fingerprint":"4a",
+        "receivers":null,"startsAt":"2026-11-22T08:16:46.222Z","updatedAt":null,
+        "status":{"inhibitedBy":null,"silencedBy":null,"state":"active"},
+        "labels":{"alertname":"DiskFull","severity":"critical"},"generatorURL":null}"#;
+
+    #[test]
+    fn decoders_accept_null_as_empty() {
+        let alerts = format!("[{NULL_LADEN}]");
+        let silences = r#"[{"id":"s-2","status":null,"comment":null,"createdBy":null,"startsAt":null,"endsAt":null,
+            "matchers":[{"name":"a","value":"b","isRegex":null,"isEqual":null}]},
+            {"id":"s-3","status":{"state":"active"},"matchers":null}]"#;
+        let p = decode("alertmanager:am", alerts.as_bytes(), silences.as_bytes()).unwrap();
+        assert!(p.unreadable.is_empty(), "{:?}", p.unreadable);
+        let a = &p.update.alerts[0];
+        assert_eq!((a.rule.as_str(), a.state, a.summary.as_str()), ("DiskFull", AlertState::Firing, "DiskFull"));
+        assert!(a.silenced_by.is_empty() && a.ack.is_none());
+        assert_eq!(p.update.silences.len(), 1, "s-2 has no state (not live); s-3 is active");
+        let none = decode("alertmanager:am", b"null", b"null").unwrap();
+        assert!(none.update.alerts.is_empty() && none.unreadable.is_empty());
+        let m: AmMatcher = serde_json::from_str(r#"{"name":"a","value":"b","isEqual":null}"#).unwrap();
+        assert!(m.is_equal && !m.is_regex);
+    }
+
+    #[test]
+    fn one_unreadable_item_is_skipped_and_counted_not_the_whole_answer() {
+        let alerts = format!(
+            r#"[{NULL_LADEN}, {{"fingerprint":"5b","labels":{{"alertname":7}}}}, 3, {{"labels":{{}}}},
+            {{"fingerprint":"6c","labels":{{"alertname":"Up"}},"status":{{"state":"unprocessed"}}}}]"#
+        );
+        let silences = r#"[{"id":"s","status":{"state":"active"},"matchers":[{"name":null,"value":"x"}]}]"#;
+        let p = decode("alertmanager:am", alerts.as_bytes(), silences.as_bytes()).unwrap();
+        let ids: Vec<&str> = p.update.alerts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["4a", "6c"], "the readable alerts are kept");
+        assert_eq!((p.unreadable.alerts, p.unreadable.silences), (3, 1));
+        let text = p.unreadable.describe().unwrap();
+        assert!(text.starts_with("3 alerts and 1 silence could not be read (alert item 2: invalid type"), "{text}");
+        assert!(decode("alertmanager:am", b"{}", b"[]").unwrap_err().contains("expected a list"));
+        assert!(decode("alertmanager:am", b"[", b"[]").unwrap_err().contains("not an Alertmanager answer"));
+    }
+
+    #[test]
+    fn an_incomplete_poll_resolves_nothing() {
+        let mut t = Tracker::default();
+        t.merge(update(), 1_000, true);
+        let mut partial = update();
+        partial.alerts.retain(|a| a.id == "0b");
+        let u = t.merge(partial, 2_000, false);
+        assert!(u.transitions.is_empty(), "{:?}", u.transitions);
+        let kept = u.alerts.iter().find(|a| a.id == "350c43a0a0cb007f").unwrap();
+        assert_eq!(kept.state, AlertState::Firing, "it may be the unreadable one");
     }
 }
