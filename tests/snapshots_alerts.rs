@@ -41,3 +41,37 @@ fn alert_counts_in_the_status_bar_on_the_metrics_pane_100x24() {
     let last: String = (0..100).map(|x| t.backend().buffer()[(x, 23)].symbol().to_string()).collect();
     assert!(last.contains("▲ 1 firing") && last.contains("△ 1 pending") && last.contains("✔ 1 acked"), "{last}");
 }
+
+/// A quiet host whose Alertmanager `am` cannot be read and whose `am2` was
+/// read in part: no `✓ nothing is firing`; both are named with why, and the
+/// status bar counts the unread source.
+#[test]
+fn an_unknown_source_never_shows_the_all_clear_100x24() {
+    use opsdeck::app::panes::alerts::SourceRead;
+    use opsdeck::protocol::alerts::AlertsUpdate;
+    use opsdeck::protocol::{Envelope, Event, LOCAL_SOURCE, Topic};
+    let seed = Seed::new();
+    let ctx = seed.ctx();
+    let mut s = seed.state();
+    update(&mut s, Action::User(UserAction::FocusPane5), &ctx);
+    let quiet = |source: &str| {
+        Action::Events(vec![std::sync::Arc::new(Envelope {
+            epoch: 1,
+            seq: 1,
+            ts: support::NOW,
+            source: source.into(),
+            topic: Topic::Alerts,
+            event: Event::Alerts(Box::new(AlertsUpdate::default())),
+        })])
+    };
+    update(&mut s, quiet(LOCAL_SOURCE), &ctx);
+    let failed = SourceRead::Failed("alertmanager am: GET /api/v2/silences: connection refused".into());
+    update(&mut s, Action::AlertSource { name: "am".into(), read: failed }, &ctx);
+    let partial = SourceRead::Partial("1 alert could not be read (alert item 2: invalid type: null)".into());
+    update(&mut s, Action::AlertSource { name: "am2".into(), read: partial }, &ctx);
+    update(&mut s, quiet("am2"), &ctx);
+    let t = draw(&s, 100, 24);
+    let screen: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    assert!(!screen.contains("nothing is firing"), "an unknown source is no all-clear");
+    insta::assert_snapshot!(t.backend());
+}
