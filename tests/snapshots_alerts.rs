@@ -48,7 +48,6 @@ fn alert_counts_in_the_status_bar_on_the_metrics_pane_100x24() {
 #[test]
 fn an_unknown_source_never_shows_the_all_clear_100x24() {
     use opsdeck::app::panes::alerts::SourceRead;
-    use opsdeck::protocol::alerts::AlertsUpdate;
     use opsdeck::protocol::{Envelope, Event, LOCAL_SOURCE, Topic};
     let seed = Seed::new();
     let ctx = seed.ctx();
@@ -61,7 +60,7 @@ fn an_unknown_source_never_shows_the_all_clear_100x24() {
             ts: support::NOW,
             source: source.into(),
             topic: Topic::Alerts,
-            event: Event::Alerts(Box::new(AlertsUpdate::default())),
+            event: Event::Alerts(Box::default()),
         })])
     };
     update(&mut s, quiet(LOCAL_SOURCE), &ctx);
