@@ -20,6 +20,7 @@
 mod call;
 mod connect;
 mod http;
+mod list;
 mod supervisor;
 
 use std::path::Path;

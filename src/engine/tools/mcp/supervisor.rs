@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::model::{PaginatedRequestParams, Tool as RemoteTool};
+use rmcp::model::Tool as RemoteTool;
 use rmcp::{Peer, RoleClient};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::call::{McpTool, Progress};
 use super::connect::{self, ChildProc, ConnectError, Handler};
 use super::http;
+use super::list;
 use super::{Ended, Link, McpState, McpStatus, Server};
 use crate::config::mcp::{McpServerConfig, McpTransport};
 use crate::engine::tools::{Registry, Tool, ToolSpec};
@@ -148,16 +149,27 @@ impl Supervisor {
         Outcome::Ended { error, healthy: up_since.elapsed() >= HEALTHY }
     }
 
-    /// Every page of `tools/list`, as registry tools.
+    /// Every page of `tools/list`, as registry tools: at most
+    /// [`list::MAX_TOOLS`]; an unreadable tool is skipped (and logged), not the list.
     async fn list(&self, peer: &Peer<RoleClient>, server: &Arc<Server>) -> Result<Vec<Arc<dyn Tool>>, String> {
         let mut tools = Vec::new();
         let mut cursor = None;
+        let (mut skipped, mut first_error) = (0, None);
         for _ in 0..MAX_PAGES {
-            let params = PaginatedRequestParams::default().with_cursor(cursor);
-            let page = peer.list_tools(Some(params)).await.map_err(|e| e.to_string())?;
-            tools.extend(page.tools.into_iter().filter_map(|t| self.tool(t, server)));
+            let page = list::page(peer, cursor).await?;
+            skipped += page.skipped;
+            first_error = first_error.or(page.first_error);
+            let room = list::MAX_TOOLS.saturating_sub(tools.len());
+            skipped += page.tools.len().saturating_sub(room);
+            tools.extend(page.tools.into_iter().take(room).filter_map(|t| self.tool(t, server)));
             cursor = page.next_cursor;
             if cursor.is_none() {
+                if skipped > 0 {
+                    tracing::warn!(
+                        target: "mcp", server = %self.cfg.name, skipped, first = ?first_error,
+                        "skipped tools that could not be read (or past {})", list::MAX_TOOLS
+                    );
+                }
                 return Ok(tools);
             }
         }
