@@ -10,6 +10,10 @@ use std::collections::HashMap;
 
 use crate::protocol::{SeriesSnapshot, TierSnapshot, Ts};
 
+/// Slots beyond this (either way) are beyond any real time: ignored, so no
+/// slot arithmetic can overflow.
+const MAX_SLOT: i64 = i64::MAX / 4;
+
 /// Shape of one tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TierSpec {
@@ -91,8 +95,12 @@ impl Tier {
         true
     }
 
-    /// Write `value` of column `col` at `slot` (overwrites).
+    /// Write `value` of column `col` at `slot` (overwrites). A slot beyond
+    /// any real time (from a remote snapshot) is ignored.
     pub fn set(&mut self, slot: i64, col: usize, value: f32) {
+        if !(-MAX_SLOT..MAX_SLOT).contains(&slot) {
+            return;
+        }
         self.ensure_cols(col + 1);
         if self.advance_to(slot) {
             let i = self.idx(slot);
@@ -215,8 +223,8 @@ impl TieredSeries {
             for (name, vals) in &ts.columns {
                 let c = self.col_or_insert(name);
                 for (i, v) in vals.iter().enumerate() {
-                    if v.is_finite() {
-                        self.tiers[ti].set(ts.start_slot + i as i64, c, *v);
+                    if let (true, Some(slot)) = (v.is_finite(), ts.start_slot.checked_add(i as i64)) {
+                        self.tiers[ti].set(slot, c, *v);
                     }
                 }
             }
@@ -232,13 +240,19 @@ impl TieredSeries {
     }
 }
 
-/// Build a snapshot tier from rows `(slot, [(name, value)])` in ascending slot order.
+/// Slots of one snapshot tier built from rows, at most (a tier holds far
+/// fewer; a row stamped years away must not size the columns).
+pub const MAX_SNAPSHOT_SLOTS: i64 = 1 << 20;
+
+/// Build a snapshot tier from rows `(slot, [(name, value)])` in ascending
+/// slot order; rows past [`MAX_SNAPSHOT_SLOTS`] from the first are left out.
 pub fn tier_snapshot_from_rows(step_ms: i64, rows: &[(i64, Vec<(String, f32)>)]) -> TierSnapshot {
-    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+    let Some(first) = rows.first() else {
         return TierSnapshot { step_ms, start_slot: 0, columns: Vec::new() };
     };
     let start = first.0;
-    let n = (last.0 - start + 1).max(0) as usize;
+    let last = rows.iter().map(|r| r.0).take_while(|s| s.saturating_sub(start) < MAX_SNAPSHOT_SLOTS).last();
+    let n = last.map_or(0, |l| (l - start + 1).max(0) as usize);
     let mut cols: Vec<(String, Vec<f32>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (slot, vals) in rows {
@@ -337,5 +351,16 @@ mod tests {
         let s = TieredSeries::new(&default_tiers(1000));
         assert_eq!(s.tier_for_window(3_600_000).unwrap().spec.step_ms, 1000);
         assert_eq!(s.tier_for_window(6 * 3_600_000).unwrap().spec.step_ms, 10_000);
+    }
+
+    #[test]
+    fn snapshots_never_size_buffers_from_extreme_slots() {
+        let rows = vec![(10, vec![("cpu".to_string(), 1.0)]), (10 + (1 << 40), vec![("cpu".to_string(), 2.0)])];
+        let t = tier_snapshot_from_rows(1000, &rows);
+        assert_eq!(t.columns[0].1, [1.0], "a row stamped years away is left out");
+        let mut s = TieredSeries::new(&[spec(1000, 10)]);
+        let far = TierSnapshot { step_ms: 1000, start_slot: i64::MAX - 1, columns: vec![("x".into(), vec![1.0; 4])] };
+        s.load_snapshot(&SeriesSnapshot { tiers: vec![far] });
+        assert!(s.latest("x").is_nan(), "ignored, no overflow");
     }
 }

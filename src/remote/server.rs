@@ -285,6 +285,17 @@ pub async fn serve_stdio(engine: Engine) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A sample value as the text exposition format spells it: `NaN`, `+Inf`,
+/// `-Inf` (Rust's `inf` fails a scrape whole).
+fn num(v: f64) -> String {
+    match v {
+        v if v.is_nan() => "NaN".into(),
+        f64::INFINITY => "+Inf".into(),
+        f64::NEG_INFINITY => "-Inf".into(),
+        v => v.to_string(),
+    }
+}
+
 /// The newest host sample in the Prometheus text exposition format.
 pub fn prometheus_text(engine: &Engine) -> String {
     let mut o = String::new();
@@ -298,14 +309,14 @@ pub fn prometheus_text(engine: &Engine) -> String {
     let _ = writeln!(o, "opsdeck_events_head_seq {}", engine.head_seq());
     let Some(h) = engine.latest_sample() else { return o };
     family(&mut o, "opsdeck_host_cpu_usage_percent", "gauge", "CPU busy, all cores.");
-    let _ = writeln!(o, "opsdeck_host_cpu_usage_percent {}", h.cpu_total);
+    let _ = writeln!(o, "opsdeck_host_cpu_usage_percent {}", num(h.cpu_total.into()));
     family(&mut o, "opsdeck_host_cpu_core_usage_percent", "gauge", "CPU busy per logical core.");
     for (i, c) in h.cpu_cores.iter().enumerate() {
-        let _ = writeln!(o, "opsdeck_host_cpu_core_usage_percent{{core=\"{i}\"}} {c}");
+        let _ = writeln!(o, "opsdeck_host_cpu_core_usage_percent{{core=\"{i}\"}} {}", num((*c).into()));
     }
     family(&mut o, "opsdeck_host_load", "gauge", "Load average.");
     for (p, v) in ["1", "5", "15"].iter().zip(h.load) {
-        let _ = writeln!(o, "opsdeck_host_load{{period=\"{p}m\"}} {v}");
+        let _ = writeln!(o, "opsdeck_host_load{{period=\"{p}m\"}} {}", num(v));
     }
     family(&mut o, "opsdeck_host_memory_bytes", "gauge", "Memory.");
     let _ = writeln!(o, "opsdeck_host_memory_bytes{{kind=\"used\"}} {}", h.mem_used);
@@ -319,8 +330,8 @@ pub fn prometheus_text(engine: &Engine) -> String {
         let _ = writeln!(o, "opsdeck_host_filesystem_bytes{{mount=\"{m}\",kind=\"available\"}} {}", d.available);
     }
     family(&mut o, "opsdeck_host_disk_io_bytes_per_second", "gauge", "Disk IO rate, all disks.");
-    let _ = writeln!(o, "opsdeck_host_disk_io_bytes_per_second{{direction=\"read\"}} {}", h.disk_read_bps);
-    let _ = writeln!(o, "opsdeck_host_disk_io_bytes_per_second{{direction=\"write\"}} {}", h.disk_write_bps);
+    let _ = writeln!(o, "opsdeck_host_disk_io_bytes_per_second{{direction=\"read\"}} {}", num(h.disk_read_bps));
+    let _ = writeln!(o, "opsdeck_host_disk_io_bytes_per_second{{direction=\"write\"}} {}", num(h.disk_write_bps));
     family(&mut o, "opsdeck_host_network_bytes_total", "counter", "Bytes through each interface.");
     for n in &h.nets {
         let i = esc(&n.name);
@@ -328,4 +339,17 @@ pub fn prometheus_text(engine: &Engine) -> String {
         let _ = writeln!(o, "opsdeck_host_network_bytes_total{{interface=\"{i}\",direction=\"tx\"}} {}", n.tx_total);
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::num;
+
+    #[test]
+    fn metrics_values_are_spelled_as_the_text_format_wants() {
+        assert_eq!(
+            [num(f64::NAN), num(f64::INFINITY), num(f64::NEG_INFINITY), num(2.5)],
+            ["NaN", "+Inf", "-Inf", "2.5"]
+        );
+    }
 }
