@@ -111,4 +111,57 @@ mod tests {
         h.expect("prod");
         assert_eq!(h.verdict(|n| n != "prod"), Verdict::Waiting(vec!["prod".into()]));
     }
+
+    /// Through the reducer: a configured Alertmanager and a backend are
+    /// expected; the backend offline is a source that could not be read.
+    #[test]
+    fn every_expected_source_must_be_known_before_the_all_clear() {
+        use std::sync::Arc;
+
+        use crate::app::{Action, AppState, Ctx, Link, update};
+        use crate::config::alerting::AlertmanagerConfig;
+        use crate::config::keymap::Keymap;
+        use crate::config::settings::Config;
+        use crate::protocol::{Envelope, Event, Topic};
+
+        let mut config = Config::default();
+        config.alertmanagers.push(AlertmanagerConfig {
+            name: "am".into(),
+            url: "http://127.0.0.1:9".into(),
+            interval: std::time::Duration::from_secs(15),
+        });
+        let keymap = Keymap::fallback();
+        let ctx = Ctx { now: 1_700_000_000_000, keymap: &keymap, config: &config };
+        let mut s = AppState::new(&ctx);
+        s.add_backend("prod");
+        s.alerts.health.expect("prod");
+        let quiet = |source: &str| {
+            Action::Events(vec![Arc::new(Envelope {
+                epoch: 1,
+                seq: 1,
+                ts: ctx.now,
+                source: source.into(),
+                topic: Topic::Alerts,
+                event: Event::Alerts(Box::default()),
+            })])
+        };
+        update(&mut s, quiet(LOCAL_SOURCE), &ctx);
+        assert_eq!(s.alerts.verdict(), Verdict::Waiting(vec!["am".into(), "prod".into()]));
+        update(&mut s, quiet("am"), &ctx);
+        update(&mut s, quiet("prod"), &ctx);
+        assert_eq!(s.alerts.verdict(), Verdict::AllClear);
+        let offline = Link::Retrying { at: ctx.now + 1000, attempt: 1, error: "connection refused".into() };
+        update(&mut s, Action::Link("prod".into(), offline), &ctx);
+        assert_eq!(s.alerts.verdict(), Verdict::Unknown { failed: 1, waiting: 0 });
+        assert_eq!(s.alerts.health.failed["prod"], "offline: connection refused");
+        update(&mut s, Action::Link("prod".into(), Link::Connecting), &ctx);
+        assert_eq!(s.alerts.verdict(), Verdict::Unknown { failed: 1, waiting: 0 }, "not yet back");
+        update(&mut s, Action::Link("prod".into(), Link::Connected), &ctx);
+        assert_eq!(s.alerts.verdict(), Verdict::AllClear);
+        // A Prometheus (a metrics source, not expected) going offline changes nothing.
+        s.add_backend("prom");
+        let offline = Link::Retrying { at: ctx.now + 1000, attempt: 1, error: "refused".into() };
+        update(&mut s, Action::Link("prom".into(), offline), &ctx);
+        assert_eq!(s.alerts.verdict(), Verdict::AllClear);
+    }
 }
