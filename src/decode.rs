@@ -50,11 +50,6 @@ impl<T> Items<T> {
             self.first_error = Some(why());
         }
     }
-
-    /// Nothing was skipped or dropped.
-    pub fn complete(&self) -> bool {
-        self.skipped == 0 && self.dropped == 0
-    }
 }
 
 /// Read a JSON list item by item, at most `limit` items. `null` is an empty
