@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotificationParam, ClientRequest,
+    CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotificationParam, ClientRequest, CustomResult,
     ProgressNotificationParam, ProgressToken, RequestId, ServerResult,
 };
 use rmcp::service::PeerRequestOptions;
@@ -158,6 +158,17 @@ async fn call(server: Arc<Server>, tool: String, args: Value, out: mpsc::Sender<
             "MCP server {} turned the call into a background task; opsdeck does not follow tasks yet",
             server.name
         ))),
+        // A result the SDK's types refuse (a null, an unknown content block): read block by block.
+        Ok(ServerResult::CustomResult(CustomResult(v))) => match super::lenient::call_result(v) {
+            Ok((r, skipped)) => {
+                if skipped > 0 {
+                    let what = crate::decode::plural(skipped, "content block", "content blocks");
+                    let _ = out.send(format!("({what} of the result could not be read and were skipped)")).await;
+                }
+                finish(&server.name, r, &out).await
+            }
+            Err(e) => Err(ToolError::Failed(format!("MCP server {}: {e}", server.name))),
+        },
         Ok(_) => Err(ToolError::Failed(format!("MCP server {} answered tools/call with something else", server.name))),
         Err(e) => Err(call_error(&server, e, &mut ended).await),
     }

@@ -20,7 +20,7 @@
 mod call;
 mod connect;
 mod http;
-mod list;
+mod lenient;
 mod supervisor;
 
 use std::path::Path;

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::call::{McpTool, Progress};
 use super::connect::{self, ChildProc, ConnectError, Handler};
 use super::http;
-use super::list;
+use super::lenient as list;
 use super::{Ended, Link, McpState, McpStatus, Server};
 use crate::config::mcp::{McpServerConfig, McpTransport};
 use crate::engine::tools::{Registry, Tool, ToolSpec};

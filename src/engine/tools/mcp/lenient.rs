@@ -1,10 +1,14 @@
-//! `tools/list` read without trusting the server: at most [`MAX_TOOLS`]
-//! tools, `null` where a schema or list was expected reads as empty, and one
-//! unreadable tool is skipped and counted instead of failing the whole list
-//! (Pydantic-based servers send `"inputSchema": null` for tools without
-//! arguments, which the SDK's strict types refuse).
+//! MCP answers the SDK's strict types refuse, read without trusting the
+//! server: `tools/list` at most [`MAX_TOOLS`] tools, `null` where a schema or
+//! list was expected reads as empty (Pydantic-based servers send
+//! `"inputSchema": null` for tools without arguments), and one unreadable tool
+//! or content block is skipped and counted instead of failing the whole
+//! answer.
 
-use rmcp::model::{ClientRequest, CustomResult, ListToolsRequest, PaginatedRequestParams, ServerResult, Tool};
+use rmcp::model::{
+    CallToolResult, ClientRequest, ContentBlock, CustomResult, ListToolsRequest, PaginatedRequestParams, ServerResult,
+    Tool,
+};
 use rmcp::{Peer, RoleClient};
 use serde_json::{Value, json};
 
@@ -12,6 +16,8 @@ use crate::decode;
 
 /// Tools taken from one server, at most.
 pub(super) const MAX_TOOLS: usize = 1_000;
+/// Content blocks read from one result, at most.
+const MAX_BLOCKS: usize = 10_000;
 
 /// One page of `tools/list`.
 #[derive(Debug, Default)]
@@ -64,6 +70,21 @@ pub(super) fn lenient(v: Value) -> Result<Page, String> {
     Ok(page)
 }
 
+/// Read a `tools/call` result block by block; returns it and how many
+/// content blocks could not be read (or were past [`MAX_BLOCKS`]).
+pub(super) fn call_result(v: Value) -> Result<(CallToolResult, usize), String> {
+    let Value::Object(mut m) = v else { return Err(format!("tools/call answered {}", decode::kind(&v))) };
+    if !["content", "structuredContent", "isError"].iter().any(|k| m.contains_key(*k)) {
+        return Err("answered tools/call with something else".into());
+    }
+    let blocks: decode::Items<ContentBlock> =
+        decode::items(m.remove("content").unwrap_or(Value::Null), MAX_BLOCKS, "content")?;
+    let mut r = CallToolResult::success(blocks.items);
+    r.is_error = m.get("isError").and_then(Value::as_bool);
+    r.structured_content = m.remove("structuredContent").filter(|v| !v.is_null());
+    Ok((r, blocks.skipped + blocks.dropped))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +104,18 @@ mod tests {
         assert!(p.first_error.is_some_and(|e| e.starts_with("tool 2:")));
         assert_eq!(lenient(json!({"tools": null})).unwrap().tools.len(), 0);
         assert!(lenient(json!([])).is_err());
+    }
+
+    #[test]
+    fn a_result_with_one_unreadable_block_keeps_the_others() {
+        let v = json!({"content": [{"type": "text", "text": "a"}, {"type": "hologram"}, null,
+            {"type": "text", "text": "b"}], "isError": null, "structuredContent": null});
+        let r: ServerResult = serde_json::from_value(v.clone()).unwrap();
+        assert!(matches!(r, ServerResult::CustomResult(_)), "the SDK refuses it whole: {r:?}");
+        let (r, skipped) = call_result(v).unwrap();
+        let texts: Vec<&str> = r.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.as_str()).collect();
+        assert_eq!((texts, skipped, r.is_error, r.structured_content), (vec!["a", "b"], 2, None, None));
+        assert!(call_result(json!({"tools": []})).is_err(), "not a call result");
     }
 
     /// The SDK's strict types refuse such a page; it arrives as a custom
