@@ -31,6 +31,8 @@ pub enum ClientFrame {
     Ping { nonce: u64 },
     /// Run a command. `id` (1–128 chars) makes it idempotent.
     Command { id: String, command: Command },
+    /// Read or write the holder's store: control socket only (else `not_allowed`).
+    Store { id: String, op: super::control::StoreOp },
 }
 
 /// Server → client.
@@ -62,6 +64,11 @@ pub enum ServerFrame {
         id: String,
         result: serde_json::Value,
     },
+    /// A `store` frame's result (shape per [`super::control::StoreOp`]).
+    Stored {
+        id: String,
+        result: serde_json::Value,
+    },
     /// A frame could not be handled. The connection stays open unless the code says otherwise.
     /// `id` is set when the frame was a command.
     Error {
@@ -88,6 +95,8 @@ pub enum ErrorCode {
     CommandFailed,
     /// The server failed; retry later.
     Internal,
+    /// The frame is not allowed on this connection (`store` outside the control socket).
+    NotAllowed,
 }
 
 /// Why a received frame was refused.
