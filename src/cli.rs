@@ -13,7 +13,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::clock::SystemClock;
 use crate::config::keymap::Keymap;
-use crate::config::settings::{load_config, parse_config, parse_duration};
+use crate::config::settings::{at_config_key, load_config, parse_config_all, parse_duration};
 use crate::config::theme::Theme;
 use crate::config::{ConfigError, Paths};
 use crate::engine::store::Store;
@@ -209,11 +209,12 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
     let (alert_rules, alert_errors) = crate::engine::alerts::rules::load(Some(&paths.alerts_dir()));
     warnings.extend(alert_errors.iter().map(ToString::to_string));
     // An explicit --theme/--keymap that fails is fatal; one named in the config falls back visibly.
+    let config_file = cli.config.clone().unwrap_or_else(|| paths.config_file());
     let theme = match Theme::load(cli.theme.as_deref().unwrap_or(&config.theme), Some(&paths.themes_dir()), nc) {
         Ok(t) => t,
         Err(e) if cli.theme.is_some() => return fail(e),
         Err(e) => {
-            warnings.push(e.to_string());
+            warnings.push(at_config_key(e, &config_file, "theme").to_string());
             Theme::fallback(nc)
         }
     };
@@ -221,7 +222,7 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         Ok(k) => k,
         Err(e) if cli.keymap.is_some() => return fail(e),
         Err(e) => {
-            warnings.push(e.to_string());
+            warnings.push(at_config_key(e, &config_file, "keymap").to_string());
             Keymap::fallback()
         }
     };
@@ -478,17 +479,21 @@ fn check(cli: &Cli, paths: &Paths) -> ExitCode {
     let mut errors: Vec<ConfigError> = Vec::new();
     let implicit = paths.config_file();
     let file = cli.config.clone().unwrap_or(implicit);
-    let config = match std::fs::read_to_string(&file) {
-        Ok(src) => match parse_config(&file.display().to_string(), &src) {
+    let mut notes = Vec::new();
+    let config = match crate::text::file::read(&file) {
+        Ok(src) => match parse_config_all(&file.display().to_string(), &src) {
             Ok(c) => Some(c),
             Err(e) => {
-                errors.push(e);
+                errors.extend(e);
                 None
             }
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.config.is_none() => Some(Default::default()),
+        Err(e) if e.is_not_found() && cli.config.is_none() => {
+            notes.push(format!("no config file at {}: the defaults are in use", file.display()));
+            Some(Default::default())
+        }
         Err(e) => {
-            errors.push(ConfigError::file(file.display().to_string(), format!("cannot read: {e}"), "check the path"));
+            errors.push(ConfigError::unreadable(file.display().to_string(), &e));
             None
         }
     };
@@ -498,14 +503,17 @@ fn check(cli: &Cli, paths: &Paths) -> ExitCode {
     if let Some(c) = &config {
         let theme = cli.theme.as_deref().unwrap_or(&c.theme);
         if let Err(e) = Theme::load(theme, Some(&paths.themes_dir()), false) {
-            errors.push(e);
+            errors.push(if cli.theme.is_some() { e } else { at_config_key(e, &file, "theme") });
         }
         let keymap = cli.keymap.as_deref().unwrap_or(&c.keymap);
         if let Err(e) = Keymap::load(keymap, Some(&paths.keymaps_dir())) {
-            errors.push(e);
+            errors.push(if cli.keymap.is_some() { e } else { at_config_key(e, &file, "keymap") });
         }
     }
     errors.dedup();
+    for n in &notes {
+        crate::cli::out_line!("note: {n}");
+    }
     if errors.is_empty() {
         crate::cli::out_line!(
             "ok: {} and the bundled and user themes, keymaps and alert rules are valid",

@@ -133,15 +133,11 @@ pub fn fallback_file(config_dir: &Path) -> PathBuf {
 /// The fallback file's table, and a warning when others may read it.
 fn read_file(path: &Path) -> Result<(toml::Table, Option<String>), SecretError> {
     let shown = path.display().to_string();
-    let src = match std::fs::read_to_string(path) {
+    let src = match crate::text::file::read(path) {
         Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((toml::Table::new(), None)),
+        Err(e) if e.is_not_found() => return Ok((toml::Table::new(), None)),
         Err(e) => {
-            return Err(SecretError::File {
-                path: shown,
-                what: format!("cannot read: {}", crate::net::io_text(&e)),
-                hint: "check its permissions".into(),
-            });
+            return Err(SecretError::File { path: shown, what: e.to_string(), hint: e.hint().into() });
         }
     };
     let mut warning = None;

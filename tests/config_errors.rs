@@ -166,3 +166,100 @@ fn notifier_bad_repeat() {
 fn alertmanager_bad_interval() {
     check("alertmanager_bad_interval.toml", 4, 12, "invalid duration \"often\"");
 }
+
+/// `opsdeck check` in a fresh config home: stdout, and whether it passed.
+fn run_check(home: &Path) -> (String, bool) {
+    let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .arg("check")
+        .env("XDG_CONFIG_HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env_remove("OPSDECK_CONFIG_DIR")
+        .output()
+        .expect("run opsdeck check");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.success())
+}
+
+#[test]
+fn check_reports_every_independent_error_with_its_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("opsdeck");
+    std::fs::create_dir_all(cfg.join("alerts")).expect("mkdir");
+    std::fs::write(
+        cfg.join("config.toml"),
+        "refresh = \"fast\"\nmouse = \"yes\"\n[metrics]\nwindow = \"2h\"\n\n[[backend]]\nname = \"a\"\nurl = 1\n\n[[backend]]\nname = \"b\"\nurl = \"ws://b:7317\"\n\n[[backend]]\nnmae = \"c\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        cfg.join("alerts/two.toml"),
+        "[[rule]]\nname = \"a\"\ncondition = \"cpu.total >> 1\"\n\n[[rule]]\nname = \"b\"\ncondition = \"cpu.total > 1\"\nseverity = \"loud\"\n",
+    )
+    .expect("write");
+    let (out, ok) = run_check(dir.path());
+    assert!(!ok);
+    for at in [
+        "config.toml:1:11:",
+        "config.toml:2:9:",
+        "config.toml:4:10:",
+        "config.toml:8:7:",
+        "config.toml:15:1:",
+        "two.toml:3:25:",
+        "two.toml:8:12:",
+    ] {
+        assert!(out.contains(at), "{at} missing in:\n{out}");
+    }
+    assert!(!out.contains("config.toml:11:"), "the good backend is not an error:\n{out}");
+    let first = |at: &str| out.find(at).unwrap_or(usize::MAX);
+    assert!(first("config.toml:1:11:") < first("config.toml:15:1:"), "in file order:\n{out}");
+}
+
+#[test]
+fn a_misspelt_theme_points_at_the_config_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("opsdeck");
+    std::fs::create_dir_all(&cfg).expect("mkdir");
+    std::fs::write(cfg.join("config.toml"), "refresh = \"1s\"\ntheme = \"default-drak\"\n").expect("write");
+    let (out, ok) = run_check(dir.path());
+    assert!(!ok);
+    assert!(out.contains("config.toml:2:9: unknown theme \"default-drak\""), "{out}");
+    assert!(out.contains("default-dark"), "the nearest name is suggested: {out}");
+}
+
+#[test]
+fn without_a_config_file_check_says_the_defaults_are_in_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (out, ok) = run_check(dir.path());
+    assert!(ok, "{out}");
+    assert!(out.contains("no config file at") && out.contains("the defaults are in use"), "{out}");
+}
+
+#[test]
+fn text_inputs_lose_a_bom_and_name_utf16() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("opsdeck");
+    std::fs::create_dir_all(cfg.join("alerts")).expect("mkdir");
+    std::fs::create_dir_all(cfg.join("themes")).expect("mkdir");
+    std::fs::create_dir_all(cfg.join("keymaps")).expect("mkdir");
+    // A BOM is not content: valid files stay valid, and error columns do not shift.
+    std::fs::write(cfg.join("config.toml"), "\u{feff}refresh = \"fast\"\n").expect("write");
+    std::fs::write(cfg.join("alerts/bom.toml"), "\u{feff}[[rule]]\nname = \"a\"\ncondition = \"cpu.total > 1\"\n")
+        .expect("write");
+    std::fs::write(cfg.join("themes/bom.toml"), "\u{feff}inherits = \"default-dark\"\n").expect("write");
+    std::fs::write(cfg.join("keymaps/bom.toml"), "\u{feff}inherits = \"default\"\n").expect("write");
+    let (out, _) = run_check(dir.path());
+    assert!(out.contains("config.toml:1:11: invalid duration"), "column as if there were no BOM:\n{out}");
+    assert!(!out.contains("bom.toml"), "files with a BOM read fine:\n{out}");
+
+    // UTF-16 (Windows Notepad's "Unicode") is named, with the fix.
+    let utf16: Vec<u8> =
+        [0xFF, 0xFE].into_iter().chain("refresh = \"1s\"\n".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    std::fs::write(cfg.join("config.toml"), &utf16).expect("write");
+    std::fs::write(cfg.join("alerts/wide.toml"), &utf16).expect("write");
+    let (out, ok) = run_check(dir.path());
+    assert!(!ok);
+    assert!(out.contains("config.toml: is UTF-16 text, not UTF-8"), "{out}");
+    assert!(out.contains("wide.toml: is UTF-16 text, not UTF-8"), "{out}");
+    assert!(out.contains("save it as UTF-8"), "{out}");
+    assert!(!out.contains("stream did not contain valid UTF-8"), "{out}");
+    assert!(!out.contains("permissions"), "not a permissions problem: {out}");
+}

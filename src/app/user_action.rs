@@ -37,6 +37,26 @@ impl KeyContext {
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name() == s)
     }
+
+    /// When the context's bindings apply (docs/keymaps.md's table is made from this).
+    pub fn used_when(self) -> &'static str {
+        match self {
+            KeyContext::Global => "always, after the focused pane's context",
+            KeyContext::Metrics => "the metrics pane has focus",
+            KeyContext::Tools => "the tools pane has focus (tool list, argument form, output, history)",
+            KeyContext::Alerts => "the alerts pane has focus (alerts, detail, rules and checks)",
+            KeyContext::Popup => "a popup is open (help, command palette, a message)",
+        }
+    }
+
+    /// "[global], [metrics], … and [popup]": every context, for messages.
+    pub fn list() -> String {
+        let names: Vec<String> = Self::ALL.iter().map(|c| format!("[{}]", c.name())).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.concat(),
+        }
+    }
 }
 
 macro_rules! user_actions {

@@ -50,6 +50,21 @@ impl ConfigError {
         ConfigError { path: path.into(), line: 0, col: 0, message: message.into(), hint: hint.into() }
     }
 
+    /// A file that could not be read as UTF-8 text: the cause (no OS error
+    /// numbers), its position when the encoding fails mid-file, and a fix.
+    pub fn unreadable(path: impl Into<String>, err: &crate::text::file::ReadError) -> Self {
+        use crate::text::file::{ReadError, TextError};
+        let (line, col) = match err {
+            ReadError::Text(TextError::NotUtf8 { line, col }) => (*line, *col),
+            _ => (0, 0),
+        };
+        let message = match err {
+            ReadError::Text(TextError::NotUtf8 { .. }) => "is not UTF-8 text".to_string(),
+            other => other.to_string(),
+        };
+        ConfigError { path: path.into(), line, col, message, hint: err.hint().into() }
+    }
+
     /// Wrap a TOML parse or deserialisation error, keeping its position.
     pub fn from_toml(path: impl Into<String>, src: &str, err: &toml::de::Error, hint: impl Into<String>) -> Self {
         // toml's message may span several lines (with a source excerpt); keep the first line.

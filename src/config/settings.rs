@@ -274,7 +274,15 @@ pub struct Loaded {
 
 /// Parse a config file's text.
 pub fn parse_config(path: &str, src: &str) -> Result<Config, ConfigError> {
-    let cfg: Config = toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e, hint_for(e.message())))?;
+    parse_config_all(path, src)
+        .map_err(|v| v.into_iter().next().unwrap_or_else(|| ConfigError::file(path, "invalid configuration", "")))
+}
+
+/// [`parse_config`] reporting every independent problem (each top-level key,
+/// each `[[…]]` entry, each threshold), each with its position.
+pub fn parse_config_all(path: &str, src: &str) -> Result<Config, Vec<ConfigError>> {
+    let cfg: Config = super::collect::deserialize_all(path, src, hint_for)?;
+    let mut errors = Vec::new();
     for (name, t) in [
         ("cpu", cfg.metrics.thresholds.cpu),
         ("memory", cfg.metrics.thresholds.memory),
@@ -283,7 +291,7 @@ pub fn parse_config(path: &str, src: &str) -> Result<Config, ConfigError> {
     ] {
         if !(0.0..=100.0).contains(&t.warn) || !(0.0..=100.0).contains(&t.crit) || t.warn > t.crit {
             let at = src.find(&format!("{name} =")).or_else(|| src.find(&format!("[metrics.thresholds.{name}]")));
-            return Err(ConfigError::at(
+            errors.push(ConfigError::at(
                 path,
                 src,
                 at.map(|a| a..a + 1),
@@ -292,9 +300,9 @@ pub fn parse_config(path: &str, src: &str) -> Result<Config, ConfigError> {
             ));
         }
     }
-    super::mcp::check_unique(path, src)?;
-    super::alerting::check_unique(path, src)?;
-    Ok(cfg)
+    errors.extend(super::mcp::check_unique(path, src).err());
+    errors.extend(super::alerting::check_unique(path, src).err());
+    if errors.is_empty() { Ok(cfg) } else { Err(errors) }
 }
 
 fn hint_for(msg: &str) -> String {
@@ -315,6 +323,18 @@ fn hint_for(msg: &str) -> String {
     }
 }
 
+/// An error about a name the config file gave (`theme = "default-drak"`),
+/// placed at that key in the config file (`config.toml:3:9: unknown theme …`)
+/// instead of at the theme file that does not exist. Unchanged when the key
+/// is not in the file.
+pub fn at_config_key(err: ConfigError, config_file: &Path, key: &str) -> ConfigError {
+    let Ok(src) = crate::text::file::read(config_file) else { return err };
+    match super::collect::value_span(&src, key) {
+        Some(span) => ConfigError::at(config_file.display().to_string(), &src, Some(span), err.message, err.hint),
+        None => err,
+    }
+}
+
 /// Load the configuration. An explicit path that fails is an error (fatal for
 /// the caller); the implicit file falls back to defaults with a warning.
 pub fn load_config(explicit: Option<&Path>, implicit: &Path) -> Result<Loaded, ConfigError> {
@@ -323,20 +343,20 @@ pub fn load_config(explicit: Option<&Path>, implicit: &Path) -> Result<Loaded, C
         None => (implicit, false),
     };
     let shown = path.display().to_string();
-    let src = match std::fs::read_to_string(path) {
+    let src = match crate::text::file::read(path) {
         Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !is_explicit => {
+        Err(e) if e.is_not_found() && !is_explicit => {
             return Ok(Loaded { config: Config::default(), warnings: Vec::new() });
         }
         Err(e) => {
-            let err = ConfigError::file(&shown, format!("cannot read: {e}"), "check the path and its permissions");
+            let err = ConfigError::unreadable(&shown, &e);
             return if is_explicit { Err(err) } else { Ok(Loaded { config: Config::default(), warnings: vec![err] }) };
         }
     };
-    match parse_config(&shown, &src) {
+    match parse_config_all(&shown, &src) {
         Ok(config) => Ok(Loaded { config, warnings: Vec::new() }),
-        Err(e) if is_explicit => Err(e),
-        Err(e) => Ok(Loaded { config: Config::default(), warnings: vec![e] }),
+        Err(mut e) if is_explicit => Err(e.remove(0)),
+        Err(e) => Ok(Loaded { config: Config::default(), warnings: e }),
     }
 }
 

@@ -175,9 +175,9 @@ impl Layer {
     fn read(name: String, source: Source) -> Result<Layer, Vec<ConfigError>> {
         let (path, src) = match &source {
             Source::Bundled(n) => (bundled_path(n), bundled(n).map_or("", |b| b.1).to_string()),
-            Source::User(p) => match std::fs::read_to_string(p) {
+            Source::User(p) => match crate::text::file::read(p) {
                 Ok(src) => (p.display().to_string(), src),
-                Err(e) => return Err(file_err(p.display().to_string(), format!("cannot read: {e}"), "")),
+                Err(e) => return Err(vec![ConfigError::unreadable(p.display().to_string(), &e)]),
             },
         };
         let body = parse_body(&path, &src)?;

@@ -40,6 +40,7 @@ use nucleo_matcher::Utf32Str;
 use ratatui::buffer::CellWidth;
 use unicode_segmentation::UnicodeSegmentation;
 
+pub mod file;
 #[cfg(test)]
 mod tests;
 

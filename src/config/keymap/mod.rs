@@ -208,10 +208,10 @@ impl<'a> Loader<'a> {
     fn build(&mut self, name: &str) -> Option<Layers> {
         if let Some(path) = self.user_file(name) {
             let shown = path.display().to_string();
-            match std::fs::read_to_string(&path) {
+            match crate::text::file::read(&path) {
                 Ok(src) => self.build_from(&shown, &src, name, true),
                 Err(e) => {
-                    self.errs.push(ConfigError::file(shown, format!("cannot read keymap: {e}"), ""));
+                    self.errs.push(ConfigError::unreadable(shown, &e));
                     None
                 }
             }
@@ -271,8 +271,8 @@ impl<'a> Loader<'a> {
             }
             let Some(ctx) = KeyContext::from_name(key_name) else {
                 let names = KeyContext::ALL.map(|c| c.name().to_string());
-                let tail = "contexts are [global], [metrics] and [popup]; `inherits` names a base keymap";
-                f.err(key.span(), format!("unknown context `{key_name}`"), nearest_hint(key_name, &names, tail));
+                let tail = format!("contexts are {}; `inherits` names a base keymap", KeyContext::list());
+                f.err(key.span(), format!("unknown context `{key_name}`"), nearest_hint(key_name, &names, &tail));
                 continue;
             };
             let DeValue::Table(table) = value.get_ref() else {

@@ -261,3 +261,23 @@ fn docs_list_every_action_with_its_keys() {
     }
     assert!(doc[start..end] == want, "docs/keymaps.md is out of date: run UPDATE_DOCS=1 cargo test --lib docs_list");
 }
+
+/// docs/keymaps.md's table of contexts is the code's list (`UPDATE_DOCS=1` rewrites it).
+#[test]
+fn docs_list_every_context() {
+    use crate::app::KeyContext;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keymaps.md");
+    let doc = std::fs::read_to_string(path).expect("docs/keymaps.md");
+    let start = doc.find("| context | used when |").expect("the contexts table");
+    let end = start + doc[start..].find("\n\n").expect("the end of the table") + 1;
+    let mut want = String::from("| context | used when |\n| --- | --- |\n");
+    for c in KeyContext::ALL {
+        want.push_str(&format!("| `{}` | {} |\n", c.name(), c.used_when()));
+    }
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(path, format!("{}{}{}", &doc[..start], want, &doc[end..])).expect("writing the docs");
+        return;
+    }
+    assert!(doc[start..end] == want, "docs/keymaps.md is out of date: run UPDATE_DOCS=1 cargo test --lib docs_list");
+    assert_eq!(KeyContext::list(), "[global], [metrics], [tools], [alerts] and [popup]");
+}

@@ -145,53 +145,89 @@ const HINT: &str = "see docs/alerts.md for the rule and check tables";
 
 /// Parse one rule file.
 pub fn parse(path: &str, src: &str) -> Result<RuleSet, ConfigError> {
-    let f: FileToml = toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e, HINT))?;
-    let at = |span: std::ops::Range<usize>, msg: String, hint: &str| ConfigError::at(path, src, Some(span), msg, hint);
-    let dur = |v: &Option<Spanned<String>>, default: Duration| -> Result<Duration, ConfigError> {
+    parse_all(path, src).map_err(|v| v.into_iter().next().unwrap_or_else(|| ConfigError::file(path, "invalid", HINT)))
+}
+
+/// [`parse`] reporting every bad rule and check (each with its position);
+/// the good ones are not enough: a file with any error is not used.
+pub fn parse_all(path: &str, src: &str) -> Result<RuleSet, Vec<ConfigError>> {
+    let f: FileToml = crate::config::collect::deserialize_all(path, src, |_| HINT.to_string())?;
+    let cx = Cx { path, src };
+    let mut set = RuleSet::default();
+    let mut errors = Vec::new();
+    for r in f.rule {
+        match cx.rule(r) {
+            Ok(r) => set.rules.push(r),
+            Err(e) => errors.push(e),
+        }
+    }
+    for c in f.check {
+        match cx.check(c) {
+            Ok(c) => set.checks.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(set) } else { Err(errors) }
+}
+
+/// The file being read, for positions in errors.
+struct Cx<'a> {
+    path: &'a str,
+    src: &'a str,
+}
+
+impl Cx<'_> {
+    fn at(&self, span: std::ops::Range<usize>, msg: String, hint: &str) -> ConfigError {
+        ConfigError::at(self.path, self.src, Some(span), msg, hint)
+    }
+
+    fn dur(&self, v: &Option<Spanned<String>>, default: Duration) -> Result<Duration, ConfigError> {
         match v {
             None => Ok(default),
-            Some(s) => parse_duration(s.get_ref()).map_err(|m| at(s.span(), m, "durations look like 30s, 5m, 1h")),
+            Some(s) => parse_duration(s.get_ref()).map_err(|m| self.at(s.span(), m, "durations look like 30s, 5m, 1h")),
         }
-    };
-    let sev = |v: &Option<Spanned<String>>, default: Severity| -> Result<Severity, ConfigError> {
+    }
+
+    fn sev(&self, v: &Option<Spanned<String>>, default: Severity) -> Result<Severity, ConfigError> {
         match v {
             None => Ok(default),
             Some(s) => Severity::from_name(s.get_ref()).ok_or_else(|| {
-                at(s.span(), format!("unknown severity {:?}", s.get_ref()), "use info, warning or critical")
+                self.at(s.span(), format!("unknown severity {:?}", s.get_ref()), "use info, warning or critical")
             }),
         }
-    };
-    let mut set = RuleSet::default();
-    for r in f.rule {
+    }
+
+    fn rule(&self, r: RuleToml) -> Result<Rule, ConfigError> {
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty() {
-            return Err(at(r.name.span(), "a rule needs a name".into(), HINT));
+            return Err(self.at(r.name.span(), "a rule needs a name".into(), HINT));
         }
         let text = r.condition.get_ref();
         let condition = expr::parse(text).map_err(|e| {
             // The span includes the opening quote.
             let start = r.condition.span().start + 1 + e.at;
-            at(start..start + 1, e.message, "conditions look like `cpu.total > 90` (see docs/alerts.md)")
+            self.at(start..start + 1, e.message, "conditions look like `cpu.total > 90` (see docs/alerts.md)")
         })?;
-        set.rules.push(Rule {
+        Ok(Rule {
             summary: r.summary.unwrap_or_else(|| format!("{name}: {text} (value {{{{value}}}})")),
             name,
             expr: text.clone(),
             condition,
-            for_: dur(&r.for_, Duration::ZERO)?,
-            keep_firing_for: dur(&r.keep_firing_for, Duration::ZERO)?,
-            severity: sev(&r.severity, Severity::Warning)?,
+            for_: self.dur(&r.for_, Duration::ZERO)?,
+            keep_firing_for: self.dur(&r.keep_firing_for, Duration::ZERO)?,
+            severity: self.sev(&r.severity, Severity::Warning)?,
             labels: r.labels,
             enabled: r.enabled,
-            file: path.to_string(),
-        });
+            file: self.path.to_string(),
+        })
     }
-    for c in f.check {
+
+    fn check(&self, c: CheckToml) -> Result<Check, ConfigError> {
         let name = c.name.get_ref().trim().to_string();
         let probe = match (c.http, c.tcp, c.dns) {
             (Some(url), None, None) => {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(at(c.name.span(), format!("check {name}: {url:?} is not an http(s) URL"), HINT));
+                    return Err(self.at(c.name.span(), format!("check {name}: {url:?} is not an http(s) URL"), HINT));
                 }
                 Probe::Http {
                     url,
@@ -204,27 +240,26 @@ pub fn parse(path: &str, src: &str) -> Result<RuleSet, ConfigError> {
             (None, Some(addr), None) => Probe::Tcp { addr },
             (None, None, Some(name)) => Probe::Dns { name },
             _ => {
-                return Err(at(
+                return Err(self.at(
                     c.name.span(),
                     format!("check {name} needs exactly one of http, tcp or dns"),
                     "e.g. http = \"https://host/health\", tcp = \"db:5432\" or dns = \"example.com\"",
                 ));
             }
         };
-        set.checks.push(Check {
+        Ok(Check {
             name,
             probe,
-            interval: dur(&c.interval, Duration::from_secs(30))?,
-            timeout: dur(&c.timeout, Duration::from_secs(5))?,
+            interval: self.dur(&c.interval, Duration::from_secs(30))?,
+            timeout: self.dur(&c.timeout, Duration::from_secs(5))?,
             retries: c.retries.unwrap_or(1).max(1),
-            latency: c.latency.as_ref().map(|_| dur(&c.latency, Duration::ZERO)).transpose()?,
-            severity: sev(&c.severity, Severity::Critical)?,
+            latency: c.latency.as_ref().map(|_| self.dur(&c.latency, Duration::ZERO)).transpose()?,
+            severity: self.sev(&c.severity, Severity::Critical)?,
             labels: c.labels,
             enabled: c.enabled,
-            file: path.to_string(),
-        });
+            file: self.path.to_string(),
+        })
     }
-    Ok(set)
 }
 
 /// The bundled rules, then every `*.toml` in `dir` (sorted). A later rule or
@@ -246,9 +281,9 @@ pub fn load(dir: Option<&Path>) -> (RuleSet, Vec<ConfigError>) {
     files.sort();
     for p in files {
         let shown = p.display().to_string();
-        let parsed = std::fs::read_to_string(&p)
-            .map_err(|e| ConfigError::file(&shown, format!("cannot read: {e}"), "check the file's permissions"))
-            .and_then(|src| parse(&shown, &src));
+        let parsed = crate::text::file::read(&p)
+            .map_err(|e| vec![ConfigError::unreadable(&shown, &e)])
+            .and_then(|src| parse_all(&shown, &src));
         match parsed {
             Ok(more) => {
                 for r in more.rules {
@@ -260,7 +295,7 @@ pub fn load(dir: Option<&Path>) -> (RuleSet, Vec<ConfigError>) {
                     set.checks.push(c);
                 }
             }
-            Err(e) => errors.push(e),
+            Err(e) => errors.extend(e),
         }
     }
     (set, errors)

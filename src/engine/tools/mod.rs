@@ -249,9 +249,8 @@ pub fn parse_args(
         // Text from a file or stdin loses a leading byte order mark.
         let text = match raw.strip_prefix('@') {
             Some("-") => text::Text::from_string(stdin().map_err(|e| bad(k, format!("reading stdin: {e}")))?).text,
-            Some(path) => {
-                text::Text::from_string(std::fs::read_to_string(path).map_err(|e| bad(k, format!("{path}: {e}")))?).text
-            }
+            Some(path) => crate::text::file::read(std::path::Path::new(path))
+                .map_err(|e| bad(k, format!("{path}: {e}\n  hint: {}", e.hint())))?,
             None => raw.to_string(),
         };
         let ty = schema.pointer(&format!("/properties/{k}/type")).and_then(Value::as_str).unwrap_or("string");

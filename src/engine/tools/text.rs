@@ -31,22 +31,14 @@ impl Text {
 
     /// Bytes read from `what` (a path): UTF-8 or a located error; UTF-16 is named.
     pub fn decode(bytes: Vec<u8>, what: &str) -> Result<Text, ToolError> {
-        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-            return Err(ToolError::Failed(format!(
-                "{what}: is UTF-16 text (it starts with a UTF-16 byte order mark)\n  hint: save it as UTF-8"
-            )));
-        }
-        match String::from_utf8(bytes) {
-            Ok(s) => Ok(Text::from_string(s)),
-            Err(e) => {
-                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let prefix = String::from_utf8_lossy(valid);
-                let line = prefix.matches('\n').count() + 1;
-                let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                Err(ToolError::Failed(format!(
-                    "{what}:{line}:{col}: is not UTF-8 text (a byte that is not UTF-8 here)\n  hint: convert it to UTF-8, e.g. with iconv"
-                )))
-            }
+        use crate::text::file::TextError;
+        match crate::text::file::decode(bytes) {
+            Ok(d) => Ok(Text { text: d.text, bom: d.bom }),
+            Err(e @ TextError::Utf16) => Err(ToolError::Failed(format!("{what}: {e}\n  hint: {}", e.hint()))),
+            Err(e @ TextError::NotUtf8 { line, col }) => Err(ToolError::Failed(format!(
+                "{what}:{line}:{col}: is not UTF-8 text (a byte that is not UTF-8 here)\n  hint: {}",
+                e.hint()
+            ))),
         }
     }
 
