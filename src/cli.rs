@@ -61,8 +61,9 @@ pub struct Cli {
     /// Host metrics interval, e.g. 500ms, 1s, 2s (100ms to 1h).
     #[arg(long, global = true, value_name = "DUR", value_parser = parse_refresh)]
     pub refresh: Option<Duration>,
-    /// Disable everything that changes systems (shell commands, mutating tools).
-    #[arg(long)]
+    /// Change nothing anywhere: refuse acknowledgements, silences, rule toggles,
+    /// annotations and tools that change things. With `serve`: refuse them from every client.
+    #[arg(long, global = true)]
     pub read_only: bool,
     /// No colours (also when NO_COLOR is set); state stays readable by glyphs and words.
     #[arg(long)]
@@ -165,6 +166,15 @@ pub fn main() -> ExitCode {
         return jq_worker::main();
     }
     let cli = Cli::parse();
+    // The TUI on a terminal runs in a child; this process only gives the
+    // terminal back if the child dies (see runtime::supervisor).
+    #[cfg(unix)]
+    if cli.command.is_none()
+        && crate::runtime::supervisor::wanted()
+        && let Some(code) = crate::runtime::supervisor::supervise()
+    {
+        return code;
+    }
     let paths = Paths::from_env();
     match cli.command {
         None => run(cli, &paths),
@@ -274,12 +284,14 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
     // jq filters run in worker processes of this very binary.
     let jq = crate::jq::JqRunner::for_this_program();
-    let engine =
-        match Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock))
-        {
-            Ok(e) => e,
-            Err(e) => return fail(e),
-        };
+    let engine = match Engine::new(
+        store,
+        EngineConfig { refresh_ms: config.refresh.as_millis() as i64, read_only: cli.read_only },
+        Arc::new(SystemClock),
+    ) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
     let result = rt.block_on(async {
         engine.start();
         engine.start_alerts(
@@ -338,9 +350,12 @@ fn headless_engine(
     std::fs::create_dir_all(&paths.data_dir)
         .map_err(|e| format!("{}: cannot create the data directory: {e}", paths.data_dir.display()))?;
     let store = Store::open(&paths.data_dir, config.storage.cache_mb * 1024 * 1024).map_err(|e| e.to_string())?;
-    let engine =
-        Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock))
-            .map_err(|e| e.to_string())?;
+    let engine = Engine::new(
+        store,
+        EngineConfig { refresh_ms: config.refresh.as_millis() as i64, read_only: cli.read_only },
+        Arc::new(SystemClock),
+    )
+    .map_err(|e| e.to_string())?;
     Ok((engine, config, guard))
 }
 

@@ -323,10 +323,19 @@ impl AppState {
         what: &str,
         effects: &mut Vec<Effect>,
     ) {
+        if self.read_only && command.changes_state() {
+            self.refuse_read_only(command.describe());
+            return;
+        }
         self.commands_sent += 1;
         let id = format!("{}-{}", self.instance, self.commands_sent);
         self.pending_commands.insert(id.clone(), what.to_string());
         effects.push(Effect::Command { source, id, command });
+    }
+
+    /// Say on the status bar that `what` (e.g. "acknowledging an alert") is refused under `--read-only`.
+    pub fn refuse_read_only(&mut self, what: &str) {
+        self.notice = Some((self.now, read_only_refusal(what)));
     }
 
     /// Add a backend to the status bar before it connects.
@@ -358,6 +367,11 @@ impl AppState {
     pub fn contexts(&self) -> Vec<KeyContext> {
         if self.overlay.is_some() { vec![KeyContext::Popup] } else { vec![self.focus.context(), KeyContext::Global] }
     }
+}
+
+/// The message for something refused because opsdeck runs `--read-only`.
+pub fn read_only_refusal(what: &str) -> String {
+    format!("✗ read-only: {what} is refused (opsdeck runs --read-only; restart without it to change things)")
 }
 
 /// Apply one action. Sets `state.dirty` when the screen must be repainted.
@@ -522,7 +536,8 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
             state.refresh_hints(ctx.keymap);
         }
         U::CommandPalette => {
-            state.overlay = Some(Overlay::palette(ctx.keymap, &[state.focus.context(), KeyContext::Global]));
+            let ctxs = [state.focus.context(), KeyContext::Global];
+            state.overlay = Some(Overlay::palette(ctx.keymap, &ctxs, state.read_only));
             state.refresh_hints(ctx.keymap);
         }
         U::FocusNext | U::FocusPrev => {
@@ -541,6 +556,7 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
         U::SourceNext | U::SourcePrev => {
             return state.metrics.cycle_source(if a == U::SourceNext { 1 } else { -1 });
         }
+        U::Annotate if state.read_only => state.refuse_read_only("recording an annotation"),
         U::Annotate => {
             let source = state.metrics.cur().name.clone();
             state.overlay = Some(Overlay::Annotate {
