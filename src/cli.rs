@@ -166,12 +166,10 @@ pub fn main() -> ExitCode {
         return jq_worker::main();
     }
     let cli = Cli::parse();
-    // The TUI on a terminal runs in a child; this process only gives the
-    // terminal back if the child dies (see runtime::supervisor).
+    // On a terminal the TUI runs in a child; this process gives the terminal back if it dies.
     #[cfg(unix)]
     if cli.command.is_none()
-        && crate::runtime::supervisor::wanted()
-        && let Some(code) = crate::runtime::supervisor::supervise()
+        && let Some(code) = crate::runtime::supervisor::take_over()
     {
         return code;
     }

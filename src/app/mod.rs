@@ -9,6 +9,7 @@ pub mod input;
 mod keys;
 pub mod overlay;
 pub mod panes;
+mod read_only;
 mod tools_pane;
 pub mod user_action;
 
@@ -333,11 +334,6 @@ impl AppState {
         effects.push(Effect::Command { source, id, command });
     }
 
-    /// Say on the status bar that `what` (e.g. "acknowledging an alert") is refused under `--read-only`.
-    pub fn refuse_read_only(&mut self, what: &str) {
-        self.notice = Some((self.now, read_only_refusal(what)));
-    }
-
     /// Add a backend to the status bar before it connects.
     pub fn add_backend(&mut self, name: &str) {
         self.metrics.ensure_source(name);
@@ -367,11 +363,6 @@ impl AppState {
     pub fn contexts(&self) -> Vec<KeyContext> {
         if self.overlay.is_some() { vec![KeyContext::Popup] } else { vec![self.focus.context(), KeyContext::Global] }
     }
-}
-
-/// The message for something refused because opsdeck runs `--read-only`.
-pub fn read_only_refusal(what: &str) -> String {
-    format!("✗ read-only: {what} is refused (opsdeck runs --read-only; restart without it to change things)")
 }
 
 /// Apply one action. Sets `state.dirty` when the screen must be repainted.

@@ -55,6 +55,12 @@ pub fn wanted() -> bool {
         && std::io::stdout().is_terminal()
 }
 
+/// Supervise the TUI if [`wanted`]: the exit code to end with, or `None` to run
+/// the TUI in this process.
+pub fn take_over() -> Option<ExitCode> {
+    if wanted() { supervise() } else { None }
+}
+
 /// Run this program again as the TUI child and wait for it. `None` if the child
 /// could not be started: the caller then runs the TUI itself.
 pub fn supervise() -> Option<ExitCode> {
