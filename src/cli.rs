@@ -266,8 +266,20 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(&paths.data_dir) {
         return fail(format!("{}: cannot create the data directory: {e}", paths.data_dir.display()));
     }
+    // The data dir is held by another opsdeck (e.g. `opsdeck serve`): attach to it.
+    let mut attached = None;
     let store = match Store::open(&paths.data_dir, config.storage.cache_mb * 1024 * 1024) {
-        Ok(s) => s,
+        Ok(s) => Some(s),
+        Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
+            match crate::remote::control::ControlClient::connect(&paths.control_socket()) {
+                Ok(c) => {
+                    tracing::info!(socket = %paths.control_socket().display(), "attached to the data dir's holder");
+                    attached = Some(Arc::new(c));
+                    None
+                }
+                Err(c) => return fail(format!("{e}\n  and it does not answer on its control socket: {c}")),
+            }
+        }
         Err(e) => return fail(e),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -282,22 +294,34 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
     // jq filters run in worker processes of this very binary.
     let jq = crate::jq::JqRunner::for_this_program();
-    let engine = match Engine::new(
-        store,
-        EngineConfig { refresh_ms: config.refresh.as_millis() as i64, read_only: cli.read_only },
-        Arc::new(SystemClock),
-    ) {
-        Ok(e) => e,
-        Err(e) => return fail(e),
+    let engine = match store.map(|store| {
+        Engine::new(
+            store,
+            EngineConfig { refresh_ms: config.refresh.as_millis() as i64, read_only: cli.read_only },
+            Arc::new(SystemClock),
+        )
+    }) {
+        Some(Ok(e)) => Some(e),
+        Some(Err(e)) => return fail(e),
+        None => None,
     };
     let result = rt.block_on(async {
-        engine.start();
-        engine.start_alerts(
-            alert_rules,
-            crate::engine::tools::Registry::with_builtins(jq.clone()),
-            &config.notifiers,
-            &paths.config_dir,
-        );
+        let mut _control = None;
+        let local = match (&engine, attached) {
+            (Some(engine), _) => {
+                engine.start();
+                engine.start_alerts(
+                    alert_rules,
+                    crate::engine::tools::Registry::with_builtins(jq.clone()),
+                    &config.notifiers,
+                    &paths.config_dir,
+                );
+                _control = listen_control(paths, engine).map_err(|e| tracing::warn!("control socket: {e}")).ok();
+                crate::runtime::Local::InProcess(engine.clone())
+            }
+            (None, Some(c)) => crate::runtime::Local::Attached(c),
+            (None, None) => return Err(std::io::Error::other("no engine")),
+        };
         let prometheus = config
             .prometheus
             .iter()
@@ -320,8 +344,10 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
             config_dir: paths.config_dir.clone(),
             jq,
         };
-        let r = run_tui(opts, engine.clone()).await;
-        engine.shutdown();
+        let r = run_tui(opts, local).await;
+        if let Some(engine) = &engine {
+            engine.shutdown();
+        }
         r
     });
     rt.shutdown_timeout(Duration::from_millis(200));
@@ -329,6 +355,19 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("terminal: {e}")),
     }
+}
+
+/// Bind the data dir's control socket and serve it on the current runtime, so
+/// a TUI or headless command started beside this process can share the data
+/// dir. A failure is a warning: this process works without it.
+fn listen_control(
+    paths: &Paths,
+    engine: &Engine,
+) -> Result<crate::remote::control::ControlSocket, crate::remote::control::ControlError> {
+    let mut sock = crate::remote::control::bind(&paths.control_socket())?;
+    sock.serve(engine.clone());
+    tracing::info!(path = %sock.path().display(), "control socket listening");
+    Ok(sock)
 }
 
 /// Open the store and engine for a non-TUI mode (logging to the state dir).
@@ -402,6 +441,11 @@ fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
             &config.notifiers,
             &paths.config_dir,
         );
+        let _control = listen_control(paths, &engine)
+            .map_err(|e| {
+                err_line!("warning: {e}\n  (a TUI or `opsdeck tool` cannot share this data directory meanwhile)")
+            })
+            .ok();
         let r = if args.stdio {
             serve_stdio(engine.clone()).await.map_err(|e| e.to_string())
         } else {
@@ -503,6 +547,7 @@ fn print_paths(paths: &Paths, explicit: Option<&Path>) {
         ("data", paths.data_dir.clone()),
         ("exports", paths.exports_dir()),
         ("logs", paths.log_dir()),
+        ("control socket", paths.control_socket()),
         ("secrets (fallback file)", secrets::fallback_file(&paths.config_dir)),
     ];
     for (k, p) in rows {

@@ -291,17 +291,18 @@ fn ctrl_z_suspends_and_fg_resumes() {
 }
 
 #[test]
-fn second_instance_on_same_data_dir_fails_clearly() {
+fn second_instance_on_same_data_dir_attaches_to_the_first() {
     let env = OpsdeckEnv::new();
     let mut first = env.pty(&[], 100, 30);
     expect_ok(first.wait_for("the first instance running", TIMEOUT, sample_drawn));
 
+    // The data dir is held: the second one follows the first through its control socket.
     let mut second = env.pty(&[], 100, 30);
-    let status = expect_ok(second.wait_exit(TIMEOUT));
-    let screen = second.screen_text();
-    assert!(!status.success(), "a second opsdeck on the same data dir must fail, got {status:?}:\n{screen}");
-    assert!(screen.contains("another opsdeck is already using"), "the reason is printed:\n{screen}");
-
+    expect_ok(second.wait_for("the second attached, showing the first's samples", TIMEOUT, |s| {
+        s.contains("attached to the opsdeck that holds the data directory") && sample_drawn(s)
+    }));
+    assert!(!second.screen_text().contains("another opsdeck is already using"));
+    quit_cleanly(&mut second);
     assert!(first.is_alive(), "the first instance keeps running");
     quit_cleanly(&mut first);
 }

@@ -501,7 +501,7 @@ async fn outbox_commands_wait_for_the_backend_and_flush_on_reconnect() {
     let (kick_tx, kick) = tokio::sync::mpsc::channel(4);
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let spec = BackendSpec::new("edge", format!("ws://{listen}"), None);
-    let outbox = client::Outbox { engine: engine.clone(), kick };
+    let outbox = client::Outbox { records: opsdeck::remote::control::Records::Engine(engine.clone()), kick };
     tokio::spawn(client::run_with_outbox(spec, Arc::new(SystemClock), tx, Some(outbox)));
     loop {
         if let ClientMsg::Retrying { .. } = next_msg(&mut rx).await {

@@ -169,3 +169,34 @@ fn annotation_in_the_cpu_title_100x12() {
     update(&mut s, Action::Events(vec![std::sync::Arc::new(env)]), &seed.ctx());
     insta::assert_snapshot!(draw(&s, 100, 12).backend());
 }
+
+/// A backend that sent its stored history but no live sample, then dropped:
+/// the top bar still says it is not live (there is no latest sample to age).
+#[test]
+fn a_source_with_history_only_is_never_shown_live() {
+    use opsdeck::app::Link;
+    use opsdeck::protocol::{Envelope, Event, Topic};
+    let seed = Seed::new();
+    let mut s = seed.state();
+    let history = Envelope {
+        epoch: 9,
+        seq: 5,
+        ts: support::NOW - 1000,
+        source: "db".into(),
+        topic: Topic::Metrics,
+        event: Event::MetricsHistory(Box::default()),
+    };
+    update(&mut s, Action::Link("db".into(), Link::Connected), &seed.ctx());
+    update(&mut s, Action::Events(vec![std::sync::Arc::new(history)]), &seed.ctx());
+    let retry = Link::Retrying { at: support::NOW + 4000, attempt: 1, error: "refused".into() };
+    update(&mut s, Action::Link("db".into(), retry), &seed.ctx());
+    act(&seed, &mut s, UserAction::SourceNext);
+    assert_eq!(s.metrics.cur().name, "db");
+    assert!(s.metrics.shown().is_none(), "no live sample from db");
+    let top: String = {
+        let t = draw(&s, 100, 10);
+        let buf = t.backend().buffer().clone();
+        (0..100).map(|x| buf[(x, 0)].symbol().to_string()).collect()
+    };
+    assert!(top.contains("not live: no sample yet"), "{top}");
+}

@@ -13,7 +13,8 @@ use crate::config::mcp::McpServerConfig;
 use crate::config::settings::load_config;
 use crate::engine::store::Store;
 use crate::engine::tools::mcp::{McpHub, McpState};
-use crate::engine::tools::{HISTORY_KEEP, Registry, RunOptions, ToolError, ToolRun, ToolSpec, parse_args};
+use crate::engine::tools::{Registry, RunOptions, ToolError, ToolRun, ToolSpec, parse_args};
+use crate::remote::control::Records;
 
 /// How long `opsdeck tool` waits for MCP servers to start before going on without them.
 const MCP_START_WAIT: Duration = Duration::from_secs(30);
@@ -176,16 +177,19 @@ fn run(
     });
     // Every run goes to the history (unless a running opsdeck holds the data dir).
     let run = ToolRun::new(tool.spec(), run_args, started, clock.elapsed(), &result, lines);
-    match Store::open(&paths.data_dir, 1 << 20) {
-        Ok(store) => {
-            if let Err(e) = store.record_tool_run(&run).and_then(|()| store.prune_tool_runs(HISTORY_KEEP).map(|_| ())) {
-                err_line!("warning: the run was not recorded: {e}");
+    // A running opsdeck holds the data dir: record through its control socket.
+    let records = match Store::open(&paths.data_dir, 1 << 20) {
+        Ok(store) => Ok(Records::Store(std::sync::Arc::new(store))),
+        Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
+            match crate::remote::control::ControlClient::connect(&paths.control_socket()) {
+                Ok(c) => Ok(Records::Control(std::sync::Arc::new(c))),
+                Err(c) => Err(format!("{e}\n  and it does not answer on its control socket: {c}")),
             }
         }
-        Err(crate::engine::store::StoreError::Locked { .. }) => {
-            err_line!("note: the run was not recorded in the history: a running opsdeck is using the data directory");
-        }
-        Err(e) => err_line!("warning: the run was not recorded: {e}"),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = records.and_then(|r| r.record_tool_run(&run, true).map_err(|e| e.to_string())) {
+        err_line!("warning: the run was not recorded in the history: {e}");
     }
     match result {
         Ok(v) => {

@@ -17,7 +17,7 @@ const DICT_PREFIX: u8 = 0xFF;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "{path}: another opsdeck is already using this data directory\n  hint: quit the other opsdeck, or start this one with OPSDECK_DATA_DIR=<another dir>"
+        "{path}: another opsdeck is already using this data directory\n  hint: quit the other opsdeck, or start this one with OPSDECK_DATA_DIR=<another dir> (a TUI started while `opsdeck serve` runs attaches to it instead)"
     )]
     Locked { path: String },
     #[error(

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod alerts;
+pub mod control;
 mod host;
 pub mod tools;
 pub mod wire;

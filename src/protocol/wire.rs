@@ -31,6 +31,8 @@ pub enum ClientFrame {
     Ping { nonce: u64 },
     /// Run a command. `id` (1–128 chars) makes it idempotent.
     Command { id: String, command: Command },
+    /// Read or write the holder's store: control socket only (else `not_allowed`).
+    Store { id: String, op: super::control::StoreOp },
 }
 
 /// Server → client.
@@ -59,6 +61,11 @@ pub enum ServerFrame {
     },
     /// A command's result (the first one, for a replayed id).
     Ack {
+        id: String,
+        result: serde_json::Value,
+    },
+    /// A `store` frame's result (shape per [`super::control::StoreOp`]).
+    Stored {
         id: String,
         result: serde_json::Value,
     },
@@ -91,6 +98,8 @@ pub enum ErrorCode {
     ReadOnly,
     /// The server failed; retry later.
     Internal,
+    /// The frame is not allowed on this connection (`store` outside the control socket).
+    NotAllowed,
 }
 
 /// Why a received frame was refused.

@@ -78,7 +78,8 @@ pub enum ClientMsg {
 /// then the task is kicked; it sends them after every `welcome` and drops each
 /// on its `ack` (the server's idempotency makes resending safe).
 pub struct Outbox {
-    pub engine: crate::engine::Engine,
+    /// Where the queue is kept: the local store, or the data dir's holder.
+    pub records: super::control::Records,
     pub kick: mpsc::Receiver<()>,
 }
 
@@ -193,7 +194,7 @@ async fn session(
                             return Ok(());
                         }
                     }
-                    ServerFrame::Pong { .. } => {}
+                    ServerFrame::Pong { .. } | ServerFrame::Stored { .. } => {}
                     ServerFrame::Ack { id, result } => answered(spec, outbox.as_deref(), tx, id, Ok(result)).await,
                     ServerFrame::Error { message, id: Some(id), .. } => answered(spec, outbox.as_deref(), tx, id, Err(message)).await,
                     ServerFrame::Error { code, message, .. } => tracing::warn!(backend = %spec.name, ?code, "backend error: {message}"),
@@ -224,7 +225,11 @@ async fn flush_outbox(
     sent: &mut std::collections::HashSet<String>,
 ) -> Result<(), String> {
     let Some(o) = outbox else { return Ok(()) };
-    let queued = o.engine.store().outbox_list(&spec.name).map_err(|e| format!("outbox: {e}"))?;
+    let (records, name) = (o.records.clone(), spec.name.clone());
+    let queued = tokio::task::spawn_blocking(move || records.outbox_list(&name))
+        .await
+        .map_err(|e| format!("outbox: {e}"))?
+        .map_err(|e| format!("outbox: {e}"))?;
     for (id, command) in queued {
         if sent.insert(id.clone()) {
             conn.send(encode(&ClientFrame::Command { id, command })).await?;
@@ -242,11 +247,15 @@ async fn answered(
     result: Result<serde_json::Value, String>,
 ) {
     let Some(o) = outbox else { return };
-    let store = o.engine.store();
-    if let Err(e) = store.outbox_remove(&spec.name, &id) {
-        tracing::warn!(backend = %spec.name, "outbox: {e}");
-    }
-    let count = store.outbox_list(&spec.name).map_or(0, |l| l.len());
+    let (records, name, key) = (o.records.clone(), spec.name.clone(), id.clone());
+    let count = tokio::task::spawn_blocking(move || {
+        if let Err(e) = records.outbox_remove(&name, &key) {
+            tracing::warn!(backend = %name, "outbox: {e}");
+        }
+        records.outbox_list(&name).map_or(0, |l| l.len())
+    })
+    .await
+    .unwrap_or(0);
     let _ = tx.send(ClientMsg::CommandDone { name: spec.name.clone(), id, result }).await;
     let _ = tx.send(ClientMsg::Queued { name: spec.name.clone(), count }).await;
 }

@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod client;
+pub mod control;
 pub mod prometheus;
 pub mod server;
 pub mod session;

@@ -193,7 +193,7 @@ async fn ws_session(engine: Engine, mut socket: WebSocket, addr: SocketAddr) {
     tracing::info!(%addr, "stream client connected");
     let (in_tx, in_rx) = mpsc::channel::<String>(16);
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUT_QUEUE);
-    let sess = tokio::spawn(session::run(engine, in_rx, out_tx.clone()));
+    let sess = tokio::spawn(session::run(engine, session::Peer::Remote, in_rx, out_tx.clone()));
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
     let mut last_heard = tokio::time::Instant::now();
@@ -238,21 +238,30 @@ async fn ws_session(engine: Engine, mut socket: WebSocket, addr: SocketAddr) {
 
 /// The same protocol over stdin/stdout, one JSON frame per line (for `ssh host opsdeck serve --stdio`).
 pub async fn serve_stdio(engine: Engine) -> std::io::Result<()> {
+    serve_lines(engine, session::Peer::Remote, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Serve one client speaking the protocol as JSON lines on `reader`/`writer`
+/// (stdio, or a control-socket connection) until it closes its side.
+pub async fn serve_lines<R, W>(engine: Engine, peer: session::Peer, reader: R, mut writer: W) -> std::io::Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (in_tx, in_rx) = mpsc::channel::<String>(16);
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUT_QUEUE);
-    let sess = tokio::spawn(session::run(engine, in_rx, out_tx.clone()));
+    let sess = tokio::spawn(session::run(engine, peer, in_rx, out_tx.clone()));
     let writer = tokio::spawn(async move {
-        let mut stdout = tokio::io::stdout();
         while let Some(line) = out_rx.recv().await {
-            if stdout.write_all(line.as_bytes()).await.is_err() || stdout.write_all(b"\n").await.is_err() {
+            if writer.write_all(line.as_bytes()).await.is_err() || writer.write_all(b"\n").await.is_err() {
                 return;
             }
-            if stdout.flush().await.is_err() {
+            if writer.flush().await.is_err() {
                 return;
             }
         }
     });
-    let mut reader = BufReader::new(tokio::io::stdin());
+    let mut reader = BufReader::new(reader);
     let mut buf = Vec::new();
     loop {
         buf.clear();

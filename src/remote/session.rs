@@ -17,8 +17,18 @@ enum Next {
     Close,
 }
 
+/// Who is on the other end of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// A `/v1/stream` or stdio client: events and commands.
+    Remote,
+    /// The same user on the local control socket: also `store` frames.
+    Control,
+}
+
 struct Session {
     engine: Engine,
+    peer: Peer,
     out: mpsc::Sender<String>,
     live: Option<broadcast::Receiver<Arc<Envelope>>>,
     /// Highest seq sent (or covered by a snapshot).
@@ -28,9 +38,9 @@ struct Session {
 
 /// Serve one client until its inbound channel closes, it sends an oversized
 /// frame, or the outbound side goes away.
-pub async fn run(engine: Engine, mut inbound: mpsc::Receiver<String>, out: mpsc::Sender<String>) {
+pub async fn run(engine: Engine, peer: Peer, mut inbound: mpsc::Receiver<String>, out: mpsc::Sender<String>) {
     let durable = engine.durable();
-    let mut s = Session { engine, out, live: None, last_seq: 0, durable };
+    let mut s = Session { engine, peer, out, live: None, last_seq: 0, durable };
     loop {
         let next = match &mut s.live {
             None => match inbound.recv().await {
@@ -94,6 +104,19 @@ impl Session {
                         };
                         ServerFrame::Error { code, message: e.to_string(), id: Some(id) }
                     }
+                    Err(e) => ServerFrame::Error { code: ErrorCode::Internal, message: e.to_string(), id: Some(id) },
+                };
+                self.send(&frame).await
+            }
+            Ok(ClientFrame::Store { id, .. }) if self.peer != Peer::Control => {
+                let message = "store frames are accepted on the local control socket only".to_string();
+                self.send(&ServerFrame::Error { code: ErrorCode::NotAllowed, message, id: Some(id) }).await
+            }
+            Ok(ClientFrame::Store { id, op }) => {
+                let engine = self.engine.clone();
+                let frame = match tokio::task::spawn_blocking(move || super::control::apply(engine.store(), op)).await {
+                    Ok(Ok(result)) => ServerFrame::Stored { id, result },
+                    Ok(Err(message)) => ServerFrame::Error { code: ErrorCode::Internal, message, id: Some(id) },
                     Err(e) => ServerFrame::Error { code: ErrorCode::Internal, message: e.to_string(), id: Some(id) },
                 };
                 self.send(&frame).await

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod jq_jobs;
+mod local;
 #[cfg(unix)]
 pub mod supervisor;
 pub mod terminal;
@@ -25,6 +26,7 @@ use crate::engine::Engine;
 use crate::protocol::Envelope;
 use crate::remote::client::{self, BackendSpec, ClientMsg};
 use crate::remote::prometheus::{self, PromSpec};
+pub use local::Local;
 
 /// At most one frame per this interval (~60 fps).
 const FRAME_GAP: Duration = Duration::from_millis(16);
@@ -62,18 +64,19 @@ enum Msg {
     Action(Action),
 }
 
-/// Run the TUI until the user quits. The engine must already be started.
-pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
+/// Run the TUI until the user quits. An in-process engine must already be started.
+pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     let clock = SystemClock;
     let (tx, mut rx) = mpsc::channel::<Msg>(INBOX);
     spawn_input_thread(tx.clone());
-    spawn_bridge(engine.clone(), tx.clone());
+    local.bridge(tx.clone(), Arc::new(SystemClock));
+    let records = local.records();
     let mut kicks: std::collections::HashMap<String, mpsc::Sender<()>> = std::collections::HashMap::new();
     for spec in &opts.backends {
         let (ctx, crx) = mpsc::channel::<ClientMsg>(64);
         let (kick_tx, kick) = mpsc::channel::<()>(16);
         // Read-only: commands queued by an earlier run stay queued (nothing is delivered).
-        let outbox = (!opts.read_only).then(|| client::Outbox { engine: engine.clone(), kick });
+        let outbox = (!opts.read_only).then(|| client::Outbox { records: records.clone(), kick });
         tokio::spawn(client::run_with_outbox(spec.clone(), Arc::new(SystemClock), ctx, outbox));
         kicks.insert(spec.name.clone(), kick_tx);
         forward(crx, tx.clone());
@@ -97,7 +100,7 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
             }
         });
     }
-    let mut runner = tools::Runner::new(registry_rx, engine.clone(), atx.clone(), opts.read_only);
+    let mut runner = tools::Runner::new(registry_rx, records.clone(), atx.clone(), opts.read_only);
     let mut jq = jq_jobs::JqJobs::new(opts.jq.clone(), atx.clone());
     runner.start();
     let alertmanagers: std::collections::HashMap<String, crate::remote::alertmanager::AlertmanagerSpec> =
@@ -123,18 +126,24 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
     }
     // Commands still queued from an earlier run.
     for spec in &opts.backends {
-        let n = engine.store().outbox_list(&spec.name).map_or(0, |l| l.len());
+        let n = records.outbox_list(&spec.name).map_or(0, |l| l.len());
         state.sources.iter_mut().filter(|s| s.name == spec.name).for_each(|s| s.queued = n);
     }
     state.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
     for key in ["metrics.window", "metrics.marker", "metrics.sort", "tools.favorites", "tools.chains"] {
-        if let Ok(Some(v)) = engine.store().ui_get(key) {
-            let v = String::from_utf8_lossy(&v);
+        if let Ok(Some(v)) = records.ui_get(key) {
             match key.split_once('.') {
                 Some(("tools", _)) => state.tools.restore(key, &v),
                 _ => state.metrics.restore(key, &v),
             }
         }
+    }
+    if let Local::Attached(c) = &local {
+        let text = format!(
+            "attached to the opsdeck that holds the data directory (control socket {}): metrics, alerts and records are its",
+            c.path().display()
+        );
+        state.notice = Some((clock.now_ms(), text));
     }
     if !opts.warnings.is_empty() {
         state.warnings = opts.warnings.clone();
@@ -214,7 +223,7 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                     }
                     Effect::Command { source, id, command } => match alertmanagers.get(&source) {
                         Some(spec) => alerts::command(spec.clone(), id, command, atx.clone()),
-                        None => run_command(&engine, &inbox, &kicks, source, id, command),
+                        None => run_command(&local, &inbox, &kicks, source, id, command),
                     },
                     Effect::RunTool { run, tool, args, confirmed } => runner.run(run, tool, args, confirmed),
                     Effect::CancelTool { run } => runner.cancel(run),
@@ -243,9 +252,9 @@ pub async fn run_tui(opts: TuiOptions, engine: Engine) -> std::io::Result<()> {
                         state.dirty = true;
                     }
                     Effect::SaveUi { key, value } => {
-                        let e = engine.clone();
+                        let r = records.clone();
                         tokio::task::spawn_blocking(move || {
-                            if let Err(err) = e.store().ui_put(&key, value.as_bytes()) {
+                            if let Err(err) = r.ui_put(&key, &value) {
                                 tracing::warn!("saving ui preference {key}: {err}");
                             }
                         });
@@ -329,22 +338,22 @@ fn instance_id() -> String {
 /// Run a command: on the local engine directly; for a backend, through its
 /// persisted outbox (sent now if connected, else on reconnect).
 fn run_command(
-    engine: &Engine,
+    local: &Local,
     inbox: &mpsc::Sender<Msg>,
     kicks: &std::collections::HashMap<String, mpsc::Sender<()>>,
     source: String,
     id: String,
     command: crate::protocol::Command,
 ) {
-    let (engine, inbox, kick) = (engine.clone(), inbox.clone(), kicks.get(&source).cloned());
+    let (local, inbox, kick) = (local.clone(), inbox.clone(), kicks.get(&source).cloned());
     tokio::spawn(async move {
-        let local = source == crate::protocol::LOCAL_SOURCE;
-        let (e, s, i) = (engine.clone(), source.clone(), id.clone());
+        let here = source == crate::protocol::LOCAL_SOURCE;
+        let (l, s, i) = (local.clone(), source.clone(), id.clone());
         let done = tokio::task::spawn_blocking(move || {
-            if local {
-                Some(e.handle(&i, command).map_err(|err| err.to_string()))
+            if here {
+                Some(l.command(&i, command))
             } else {
-                match e.store().outbox_push(&s, &i, &command) {
+                match l.records().outbox_push(&s, &i, &command) {
                     Ok(()) => None,
                     Err(err) => Some(Err(format!("queueing for {s}: {err}"))),
                 }
@@ -358,7 +367,11 @@ fn run_command(
                 if let Some(k) = kick {
                     let _ = k.try_send(());
                 }
-                let count = engine.store().outbox_list(&source).map_or(0, |l| l.len());
+                let records = local.records();
+                let name = source.clone();
+                let count = tokio::task::spawn_blocking(move || records.outbox_list(&name).map_or(0, |l| l.len()))
+                    .await
+                    .unwrap_or(0);
                 ClientMsg::Queued { name: source, count }
             }
         };

@@ -13,8 +13,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::app::Action;
 use crate::app::panes::tools::ToolsAction;
 use crate::clock::{Clock, SystemClock};
-use crate::engine::Engine;
-use crate::engine::tools::{HISTORY_KEEP, Registry, RunOptions, ToolError, ToolRun, ToolSpec};
+use crate::engine::tools::{Registry, RunOptions, ToolError, ToolRun, ToolSpec};
+use crate::remote::control::Records;
 
 /// Runs recorded before the history is pruned again.
 const PRUNE_EVERY: u64 = 100;
@@ -26,7 +26,7 @@ const OSC52_MAX: usize = 100_000;
 /// Runs in flight, by the pane's run id.
 pub struct Runner {
     registry: watch::Receiver<Registry>,
-    engine: Engine,
+    records: Records,
     inbox: mpsc::Sender<Action>,
     read_only: bool,
     cancels: HashMap<u64, oneshot::Sender<()>>,
@@ -38,12 +38,12 @@ pub struct Runner {
 impl Runner {
     pub fn new(
         registry: watch::Receiver<Registry>,
-        engine: Engine,
+        records: Records,
         inbox: mpsc::Sender<Action>,
         read_only: bool,
     ) -> Self {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
-        Runner { registry, engine, inbox, read_only, cancels: HashMap::new(), done_rx, done_tx, recorded: 0 }
+        Runner { registry, records, inbox, read_only, cancels: HashMap::new(), done_rx, done_tx, recorded: 0 }
     }
 
     /// Send the catalog now and whenever the registry changes; load the history.
@@ -59,9 +59,9 @@ impl Runner {
                 }
             }
         });
-        let (engine, inbox) = (self.engine.clone(), self.inbox.clone());
+        let (records, inbox) = (self.records.clone(), self.inbox.clone());
         tokio::spawn(async move {
-            let runs = tokio::task::spawn_blocking(move || engine.store().tool_runs(HISTORY_SHOWN)).await;
+            let runs = tokio::task::spawn_blocking(move || records.tool_runs(HISTORY_SHOWN)).await;
             match runs {
                 Ok(Ok(runs)) => {
                     let _ = inbox.send(Action::Tools(ToolsAction::History(runs))).await;
@@ -80,21 +80,13 @@ impl Runner {
         self.cancels.insert(run, cancel_tx);
         let registry = self.registry.borrow().clone();
         let opts = RunOptions { confirmed, read_only: self.read_only };
-        let (engine, inbox, done) = (self.engine.clone(), self.inbox.clone(), self.done_tx.clone());
+        let (records, inbox, done) = (self.records.clone(), self.inbox.clone(), self.done_tx.clone());
         self.recorded += 1;
         let prune = self.recorded.is_multiple_of(PRUNE_EVERY);
         tokio::spawn(async move {
             let record = execute(&registry, run, &tool, args, opts, cancel_rx, &inbox).await;
-            let store_engine = engine.clone();
             let rec = record.clone();
-            let stored = tokio::task::spawn_blocking(move || {
-                store_engine.store().record_tool_run(&rec)?;
-                if prune {
-                    store_engine.store().prune_tool_runs(HISTORY_KEEP)?;
-                }
-                Ok::<_, crate::engine::store::StoreError>(())
-            })
-            .await;
+            let stored = tokio::task::spawn_blocking(move || records.record_tool_run(&rec, prune)).await;
             if let Ok(Err(e)) = stored {
                 tracing::warn!(tool, "recording a tool run: {e}");
             }
@@ -272,7 +264,7 @@ mod tests {
         let engine = crate::engine::Engine::new(store, Default::default(), std::sync::Arc::new(SystemClock)).unwrap();
         let (_tx, reg) = watch::channel(Registry::with_builtins(crate::jq::JqRunner::in_process()));
         let (inbox, mut rx) = mpsc::channel(64);
-        let mut runner = Runner::new(reg, engine.clone(), inbox, false);
+        let mut runner = Runner::new(reg, Records::Engine(engine.clone()), inbox, false);
         runner.run(1, "text_stats".into(), serde_json::json!({"text":"a b a"}), false);
         let mut finished = None;
         while let Some(a) = rx.recv().await {

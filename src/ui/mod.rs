@@ -140,13 +140,16 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         let name = format!(" ⇄ {} ({i}/{}) │", text::clean(&s.metrics.cur().name), s.metrics.sources.len());
         left.push(Span::styled(name, bar.add_modifier(Modifier::BOLD)));
     }
+    // Not live is said whether or not a live sample ever arrived (a source can
+    // show stored history only, then go away).
+    if !s.current_source().is_some_and(|src| src.is_live(s.now, s.stale_after())) && s.metrics.frozen.is_none() {
+        let text = match s.metrics.shown() {
+            Some(h) => format!(" ◌ not live: data {} old ", fmt::age(s.now - h.ts)),
+            None => " ◌ not live: no sample yet ".to_string(),
+        };
+        left.push(Span::styled(text, t.style(Role::StatusWarn)));
+    }
     if let Some(h) = s.metrics.shown() {
-        if !s.current_source().is_some_and(|src| src.is_live(s.now, s.stale_after())) && s.metrics.frozen.is_none() {
-            left.push(Span::styled(
-                format!(" ◌ not live: data {} old ", fmt::age(s.now - h.ts)),
-                t.style(Role::StatusWarn),
-            ));
-        }
         left.push(Span::styled(
             format!(
                 " {} · up {} · load {:.2} {:.2} {:.2}",

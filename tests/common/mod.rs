@@ -13,8 +13,16 @@ use pty::{PtyCommand, PtySession};
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Variables that would leak the developer's setup into a test.
-const REMOVED_VARS: &[&str] =
-    &["NO_COLOR", "OPSDECK_CONFIG_DIR", "OPSDECK_DATA_DIR", "OPSDECK_STATE_DIR", "COLUMNS", "LINES", "COLORTERM"];
+const REMOVED_VARS: &[&str] = &[
+    "NO_COLOR",
+    "OPSDECK_CONFIG_DIR",
+    "OPSDECK_DATA_DIR",
+    "OPSDECK_STATE_DIR",
+    "XDG_RUNTIME_DIR",
+    "COLUMNS",
+    "LINES",
+    "COLORTERM",
+];
 
 /// Temporary XDG config/data/state directories and HOME for one opsdeck user.
 pub struct OpsdeckEnv {
@@ -56,6 +64,7 @@ impl OpsdeckEnv {
             ("XDG_DATA_HOME".into(), p("data")),
             ("XDG_STATE_HOME".into(), p("state")),
             ("HOME".into(), p("home")),
+            ("OPSDECK_RUNTIME_DIR".into(), p("run")),
             ("TERM".into(), "xterm-256color".into()),
         ]
     }

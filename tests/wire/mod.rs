@@ -32,6 +32,7 @@ pub fn envs(cmd: &mut Command, home: &Path) {
     cmd.env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_STATE_HOME", home.join("state"))
+        .env("OPSDECK_RUNTIME_DIR", home.join("run"))
         .env_remove("OPSDECK_TOKEN")
         .env_remove("OPSDECK_DATA_DIR");
 }

@@ -1,0 +1,33 @@
+//! Store operations on the local control socket (see `remote::control`).
+//!
+//! Only the process that holds a data directory can open its store, so a TUI
+//! or a headless command started beside it (e.g. beside `opsdeck serve`) asks
+//! that process to read and write its records. These frames are accepted on
+//! the control socket only (same user, mode 0600), never over `/v1/stream`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Command;
+use super::tools::ToolRun;
+
+/// One read or write of the holder's store. Answered by
+/// [`ServerFrame::Stored`](super::wire::ServerFrame::Stored) with the `result`
+/// shape named on each variant, or by an `error` frame carrying the same id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StoreOp {
+    /// The newest `limit` tool runs, newest first → `[ToolRun…]`.
+    ToolRuns { limit: usize },
+    /// Append a tool run to the history (and prune it to its cap) → `null`.
+    RecordToolRun { run: Box<ToolRun> },
+    /// A saved UI preference → the value as a string, or `null`.
+    UiGet { key: String },
+    /// Save a UI preference → `null`.
+    UiPut { key: String, value: String },
+    /// Commands queued for a backend → `[[id, command]…]` in order.
+    OutboxList { backend: String },
+    /// Queue a command for a backend → `null`.
+    OutboxPush { backend: String, id: String, command: Command },
+    /// Drop a delivered command → `true` if it was queued.
+    OutboxRemove { backend: String, id: String },
+}
