@@ -61,8 +61,9 @@ pub struct Cli {
     /// Host metrics interval, e.g. 500ms, 1s, 2s (100ms to 1h).
     #[arg(long, global = true, value_name = "DUR", value_parser = parse_refresh)]
     pub refresh: Option<Duration>,
-    /// Disable everything that changes systems (shell commands, mutating tools).
-    #[arg(long)]
+    /// Change nothing anywhere: refuse acknowledgements, silences, rule toggles,
+    /// annotations and tools that change things. With `serve`: refuse them from every client.
+    #[arg(long, global = true)]
     pub read_only: bool,
     /// No colours (also when NO_COLOR is set); state stays readable by glyphs and words.
     #[arg(long)]
@@ -165,6 +166,13 @@ pub fn main() -> ExitCode {
         return jq_worker::main();
     }
     let cli = Cli::parse();
+    // On a terminal the TUI runs in a child; this process gives the terminal back if it dies.
+    #[cfg(unix)]
+    if cli.command.is_none()
+        && let Some(code) = crate::runtime::supervisor::take_over()
+    {
+        return code;
+    }
     let paths = Paths::from_env();
     match cli.command {
         None => run(cli, &paths),
@@ -288,7 +296,11 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
     // jq filters run in worker processes of this very binary.
     let jq = crate::jq::JqRunner::for_this_program();
     let engine = match store.map(|store| {
-        Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock))
+        Engine::new(
+            store,
+            EngineConfig { refresh_ms: config.refresh.as_millis() as i64, read_only: cli.read_only },
+            Arc::new(SystemClock),
+        )
     }) {
         Some(Ok(e)) => Some(e),
         Some(Err(e)) => return fail(e),
@@ -376,9 +388,12 @@ fn headless_engine(
     std::fs::create_dir_all(&paths.data_dir)
         .map_err(|e| format!("{}: cannot create the data directory: {e}", paths.data_dir.display()))?;
     let store = Store::open(&paths.data_dir, config.storage.cache_mb * 1024 * 1024).map_err(|e| e.to_string())?;
-    let engine =
-        Engine::new(store, EngineConfig { refresh_ms: config.refresh.as_millis() as i64 }, Arc::new(SystemClock))
-            .map_err(|e| e.to_string())?;
+    let engine = Engine::new(
+        store,
+        EngineConfig { refresh_ms: config.refresh.as_millis() as i64, read_only: cli.read_only },
+        Arc::new(SystemClock),
+    )
+    .map_err(|e| e.to_string())?;
     Ok((engine, config, guard))
 }
 

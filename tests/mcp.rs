@@ -174,6 +174,27 @@ async fn an_error_result_is_a_failure() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_runs_only_tools_marked_read_only_hint() {
+    // Even a server configured `mutating = false` (no confirmation asked) runs
+    // under --read-only only the tools that declare readOnlyHint.
+    let mut cfg = fixture();
+    cfg.mutating = false;
+    let h = start(&[cfg]);
+    h.ready("fixture").await;
+    let registry = h.registry.borrow().clone();
+    let ro = RunOptions { confirmed: true, read_only: true };
+    let (tx, _rx) = mpsc::channel(16);
+    let r = tokio::time::timeout(LIMIT, registry.run_with("fixture/add_tool", json!({}), tx.clone(), ro)).await;
+    match r.expect("bounded") {
+        Err(ToolError::Refused(m)) => assert!(m.starts_with("read-only: ") && m.contains("readOnlyHint"), "{m}"),
+        r => panic!("expected a refusal, got {r:?}"),
+    }
+    assert!(registry.get("fixture/extra").is_err(), "the tool did not run");
+    let r = tokio::time::timeout(LIMIT, registry.run_with("fixture/env", json!({}), tx, ro)).await;
+    assert!(r.expect("bounded").is_ok(), "a readOnlyHint tool runs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_change_refreshes_the_registry_and_pages_are_all_read() {
     let h = start(&[fixture()]);
     assert_eq!(h.ready("fixture").await, 5, "five tools over three pages");

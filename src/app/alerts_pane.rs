@@ -8,6 +8,18 @@ use super::{AppState, BoxId, Ctx, Effect, Overlay, UserAction};
 use crate::protocol::Command;
 
 fn ask(state: &mut AppState, ask: Ask, ctx: &Ctx, effects: &mut Vec<Effect>) {
+    if state.read_only {
+        let refused = match &ask {
+            Ask::Command { command, .. } if command.changes_state() => Some(command.describe()),
+            Ask::AckNote { .. } => Some("acknowledging an alert"),
+            Ask::SilenceFor { .. } => Some("silencing alerts"),
+            _ => None,
+        };
+        if let Some(what) = refused {
+            state.refuse_read_only(what);
+            return;
+        }
+    }
     match ask {
         Ask::Command { source, command } => {
             let what = match &command {

@@ -44,8 +44,10 @@ impl AppState {
                 UserAction::Quit,
             ]
         };
+        let read_only = self.read_only;
         self.hints = wanted
             .iter()
+            .filter(|a| !(read_only && (a.changes_state() || (**a == U::Confirm && self.focus == BoxId::AlertRules))))
             .filter_map(|a| {
                 let desc = match (a, self.focus) {
                     (U::Confirm, _) if self.overlay.is_some() => "run",

@@ -9,6 +9,7 @@ pub mod input;
 mod keys;
 pub mod overlay;
 pub mod panes;
+mod read_only;
 mod tools_pane;
 pub mod user_action;
 
@@ -326,6 +327,10 @@ impl AppState {
         what: &str,
         effects: &mut Vec<Effect>,
     ) {
+        if self.read_only && command.changes_state() {
+            self.refuse_read_only(command.describe());
+            return;
+        }
         self.commands_sent += 1;
         let id = format!("{}-{}", self.instance, self.commands_sent);
         self.pending_commands.insert(id.clone(), what.to_string());
@@ -537,7 +542,8 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
             state.refresh_hints(ctx.keymap);
         }
         U::CommandPalette => {
-            state.overlay = Some(Overlay::palette(ctx.keymap, &[state.focus.context(), KeyContext::Global]));
+            let ctxs = [state.focus.context(), KeyContext::Global];
+            state.overlay = Some(Overlay::palette(ctx.keymap, &ctxs, state.read_only));
             state.refresh_hints(ctx.keymap);
         }
         U::FocusNext | U::FocusPrev => {
@@ -556,6 +562,7 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
         U::SourceNext | U::SourcePrev => {
             return state.metrics.cycle_source(if a == U::SourceNext { 1 } else { -1 });
         }
+        U::Annotate if state.read_only => state.refuse_read_only("recording an annotation"),
         U::Annotate => {
             let source = state.metrics.cur().name.clone();
             state.overlay = Some(Overlay::Annotate {

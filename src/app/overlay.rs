@@ -113,11 +113,13 @@ impl Overlay {
         Overlay::Help(Box::new(HelpState { filter: LineInput::new("type to filter"), all, shown, selected: 0 }))
     }
 
-    /// Every user-facing action, with its key in `ctxs` if bound.
-    pub fn palette(keymap: &Keymap, ctxs: &[KeyContext]) -> Overlay {
+    /// Every user-facing action, with its key in `ctxs` if bound. Under
+    /// `read_only`, actions that change state are left out.
+    pub fn palette(keymap: &Keymap, ctxs: &[KeyContext], read_only: bool) -> Overlay {
         let items: Vec<PaletteItem> = UserAction::ALL
             .iter()
             .filter(|a| !matches!(a, UserAction::Close | UserAction::Confirm | UserAction::CommandPalette))
+            .filter(|a| !(read_only && a.changes_state()))
             .map(|a| PaletteItem {
                 action: *a,
                 keys: keymap.binding_for(ctxs, *a).map(|b| format_keys(&b.keys)).unwrap_or_default(),

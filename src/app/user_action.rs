@@ -144,6 +144,18 @@ user_actions! {
     ToggleResolved => "toggle_resolved", "Show or hide resolved alerts";
 }
 
+impl UserAction {
+    /// Whether the action asks a source to change state (refused, and left out
+    /// of the palette and hints, under `--read-only`). Toggling a rule is
+    /// `confirm` on the rules box; it is refused where it is turned into a command.
+    pub fn changes_state(self) -> bool {
+        matches!(
+            self,
+            UserAction::Annotate | UserAction::Acknowledge | UserAction::SilenceAlert | UserAction::Unsilence
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

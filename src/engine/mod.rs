@@ -36,11 +36,14 @@ pub const PENDING_LIMIT: usize = 50_000;
 pub struct EngineConfig {
     /// Host collection interval.
     pub refresh_ms: i64,
+    /// Refuse every command that changes state ([`Command::changes_state`]),
+    /// from any client (`opsdeck serve --read-only`).
+    pub read_only: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { refresh_ms: 1000 }
+        EngineConfig { refresh_ms: 1000, read_only: false }
     }
 }
 
@@ -75,6 +78,9 @@ pub enum CommandError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The engine is read-only and the command changes state.
+    #[error("read-only: {0} is refused; this engine serves read-only (started with --read-only)")]
+    ReadOnly(&'static str),
 }
 
 /// How a new subscriber starts: events to send first, then `live` from the bus.
@@ -254,6 +260,9 @@ impl Engine {
     pub fn handle(&self, id: &str, command: Command) -> Result<serde_json::Value, CommandError> {
         if id.is_empty() || id.len() > 128 {
             return Err(CommandError::BadId);
+        }
+        if self.inner.cfg.read_only && command.changes_state() {
+            return Err(CommandError::ReadOnly(command.describe()));
         }
         let _one_at_a_time = self.inner.commands.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(first) = self.inner.store.command_result(id)? {
@@ -456,6 +465,29 @@ mod tests {
         assert!(matches!(engine.handle("", cmd()), Err(CommandError::BadId)));
         let empty = Command::Annotate { text: "  ".into(), author: String::new() };
         assert!(matches!(engine.handle("c-2", empty), Err(CommandError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_read_only_engine_refuses_every_state_change() {
+        let cfg = EngineConfig { read_only: true, ..EngineConfig::default() };
+        let engine = Engine::new(Store::temporary().unwrap(), cfg, Arc::new(crate::clock::FixedClock(5))).unwrap();
+        let mut rx = engine.subscribe();
+        let commands = [
+            Command::Annotate { text: "deploy".into(), author: "ops".into() },
+            Command::Ack { alert: "a".into(), note: String::new(), by: "ops".into() },
+            Command::Unack { alert: "a".into() },
+            Command::Silence { matchers: vec![], minutes: 5, comment: String::new(), by: "ops".into() },
+            Command::Unsilence { id: "s".into() },
+            Command::SetRuleEnabled { name: "r".into(), enabled: false },
+        ];
+        for (i, c) in commands.into_iter().enumerate() {
+            assert!(c.changes_state());
+            let r = engine.handle(&format!("c-{i}"), c);
+            assert!(matches!(&r, Err(CommandError::ReadOnly(_))), "{r:?}");
+            assert!(r.unwrap_err().to_string().starts_with("read-only: "));
+            assert_eq!(engine.store().command_result(&format!("c-{i}")).unwrap(), None, "nothing recorded");
+        }
+        assert!(rx.try_recv().is_err(), "nothing published");
     }
 
     #[test]

@@ -80,6 +80,34 @@ pub enum Command {
     SetRuleEnabled { name: String, enabled: bool },
 }
 
+impl Command {
+    /// Whether running the command changes an engine's state (everything a
+    /// read-only client or a read-only engine refuses). The match is exhaustive
+    /// on purpose: a new command must decide.
+    pub fn changes_state(&self) -> bool {
+        match self {
+            // An annotation is written to the engine's timeline and log.
+            Command::Annotate { .. } => true,
+            Command::Ack { .. } | Command::Unack { .. } => true,
+            Command::Silence { .. } | Command::Unsilence { .. } => true,
+            Command::SetRuleEnabled { .. } => true,
+        }
+    }
+
+    /// A short name of what the command does, for refusals ("read-only: …").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Command::Annotate { .. } => "recording an annotation",
+            Command::Ack { .. } => "acknowledging an alert",
+            Command::Unack { .. } => "taking back an acknowledgement",
+            Command::Silence { .. } => "silencing alerts",
+            Command::Unsilence { .. } => "ending a silence",
+            Command::SetRuleEnabled { enabled: true, .. } => "enabling a rule",
+            Command::SetRuleEnabled { enabled: false, .. } => "disabling a rule",
+        }
+    }
+}
+
 /// History of a set of named series, per storage tier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SeriesSnapshot {

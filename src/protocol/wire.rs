@@ -93,6 +93,9 @@ pub enum ErrorCode {
     AlreadySubscribed,
     /// The command was refused or failed (see the message); not retried.
     CommandFailed,
+    /// The command changes state and the engine serves read-only
+    /// (`opsdeck serve --read-only`); not retried.
+    ReadOnly,
     /// The server failed; retry later.
     Internal,
     /// The frame is not allowed on this connection (`store` outside the control socket).

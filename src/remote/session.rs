@@ -98,7 +98,11 @@ impl Session {
                 let frame = match tokio::task::spawn_blocking(move || engine.handle(&key, command)).await {
                     Ok(Ok(result)) => ServerFrame::Ack { id, result },
                     Ok(Err(e)) => {
-                        ServerFrame::Error { code: ErrorCode::CommandFailed, message: e.to_string(), id: Some(id) }
+                        let code = match e {
+                            crate::engine::CommandError::ReadOnly(_) => ErrorCode::ReadOnly,
+                            _ => ErrorCode::CommandFailed,
+                        };
+                        ServerFrame::Error { code, message: e.to_string(), id: Some(id) }
                     }
                     Err(e) => ServerFrame::Error { code: ErrorCode::Internal, message: e.to_string(), id: Some(id) },
                 };

@@ -4,6 +4,8 @@
 mod alerts;
 mod jq_jobs;
 mod local;
+#[cfg(unix)]
+pub mod supervisor;
 pub mod terminal;
 pub mod tools;
 
@@ -73,8 +75,9 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     for spec in &opts.backends {
         let (ctx, crx) = mpsc::channel::<ClientMsg>(64);
         let (kick_tx, kick) = mpsc::channel::<()>(16);
-        let outbox = client::Outbox { records: records.clone(), kick };
-        tokio::spawn(client::run_with_outbox(spec.clone(), Arc::new(SystemClock), ctx, Some(outbox)));
+        // Read-only: commands queued by an earlier run stay queued (nothing is delivered).
+        let outbox = (!opts.read_only).then(|| client::Outbox { records: records.clone(), kick });
+        tokio::spawn(client::run_with_outbox(spec.clone(), Arc::new(SystemClock), ctx, outbox));
         kicks.insert(spec.name.clone(), kick_tx);
         forward(crx, tx.clone());
     }
@@ -112,6 +115,7 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
         AppState::new(&ctx)
     };
     state.read_only = opts.read_only;
+    state.refresh_hints(&opts.keymap);
     state.instance = instance_id();
     state.user = ["USER", "LOGNAME"]
         .iter()
@@ -157,6 +161,7 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     let mut last_frame: Option<Instant> = None;
     let mut quit = false;
     let mut signals = Signals::new()?;
+    let mut first_frame = true;
 
     while !quit {
         if state.dirty {
@@ -165,6 +170,10 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
                 term.draw(|f| crate::ui::render(f, &state, &opts.theme))?;
                 state.dirty = false;
                 last_frame = Some(Instant::now());
+                #[cfg(unix)]
+                if std::mem::take(&mut first_frame) {
+                    supervisor::test_hooks_after_first_frame();
+                }
             }
         }
         let frame_due = state.dirty.then(|| last_frame.map_or(Instant::now(), |l| l + FRAME_GAP));
@@ -209,6 +218,12 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
                     Effect::Redraw => {
                         terminal::repaint_all(&mut term)?;
                         state.dirty = true;
+                    }
+                    // The app refuses these already; the runtime never sends one either.
+                    Effect::Command { source, id, command } if opts.read_only && command.changes_state() => {
+                        let result =
+                            Err(format!("read-only: {} is refused (opsdeck runs --read-only)", command.describe()));
+                        let _ = atx.try_send(Action::CommandDone { source, id, result });
                     }
                     Effect::Command { source, id, command } => match alertmanagers.get(&source) {
                         Some(spec) => alerts::command(spec.clone(), id, command, atx.clone()),
@@ -256,12 +271,17 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     Ok(())
 }
 
-/// SIGTERM and SIGHUP (the SSH session went away) end the loop cleanly.
+/// SIGTERM, SIGHUP (the SSH session went away), SIGINT and SIGQUIT (`kill -INT`;
+/// the keys do not send them in raw mode) end the loop cleanly.
 struct Signals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
     hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    quit: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -269,7 +289,12 @@ impl Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals { term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())? })
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
+                int: signal(SignalKind::interrupt())?,
+                quit: signal(SignalKind::quit())?,
+            })
         }
         #[cfg(not(unix))]
         Ok(Signals {})
@@ -280,6 +305,8 @@ impl Signals {
         tokio::select! {
             _ = self.term.recv() => {},
             _ = self.hup.recv() => {},
+            _ = self.int.recv() => {},
+            _ = self.quit.recv() => {},
         }
         #[cfg(not(unix))]
         std::future::pending::<()>().await

@@ -77,10 +77,14 @@ fn install_panic_hook() {
 }
 
 /// Ctrl-Z: give the terminal back, stop, and take it again on `fg`.
+///
+/// The whole process group stops, as a Ctrl-Z from the terminal would stop it:
+/// under the supervisor the shell waits for the parent, which must stop too
+/// for the shell to see the job stopped. `fg` continues the group (SIGCONT).
 pub fn suspend(term: &mut Term) -> io::Result<()> {
     restore()?;
     #[cfg(unix)]
-    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::TSTP)?;
+    rustix::process::kill_current_process_group(rustix::process::Signal::TSTP)?;
     // Execution continues here after SIGCONT.
     enter()?;
     repaint_all(term)

@@ -76,7 +76,15 @@ impl OpsdeckEnv {
 
     /// Any program (e.g. an interactive shell) in a pty, with the same environment.
     pub fn pty_program(&self, program: &str, args: &[&str], cols: u16, rows: u16) -> PtySession {
+        self.pty_with(program, args, cols, rows, &[])
+    }
+
+    /// A program in a pty with the same environment plus `extra` variables.
+    pub fn pty_with(&self, program: &str, args: &[&str], cols: u16, rows: u16, extra: &[(&str, &str)]) -> PtySession {
         let mut cmd = PtyCommand::new(program).args(args).size(cols, rows).cwd(self.root.path().join("home"));
+        for (k, v) in extra {
+            cmd = cmd.env(*k, *v);
+        }
         for k in REMOVED_VARS {
             cmd = cmd.env_remove(*k);
         }

@@ -523,6 +523,45 @@ mod tests {
     }
 
     #[test]
+    fn read_only_refuses_every_state_change_with_a_reason() {
+        let (fx, mut s) = setup();
+        s.read_only = true;
+        let refused = |s: &AppState, what: &str| {
+            let n = s.notice.as_ref().map(|n| n.1.clone()).unwrap_or_default();
+            assert!(n.starts_with("✗ read-only: ") && n.contains(what), "{n:?}");
+        };
+        let e = fx.text(&mut s, "a");
+        assert!(command(&e).is_none() && s.overlay.is_none());
+        refused(&s, "acknowledging an alert");
+        s.alerts.selected = 3;
+        assert!(command(&fx.text(&mut s, "a")).is_none(), "no unack");
+        refused(&s, "taking back an acknowledgement");
+        s.alerts.selected = 0;
+        assert!(command(&fx.text(&mut s, "s")).is_none() && s.overlay.is_none());
+        refused(&s, "silencing alerts");
+        s.alerts.selected = 4;
+        assert!(command(&fx.text(&mut s, "S")).is_none());
+        refused(&s, "ending a silence");
+        s.focus = BoxId::AlertRules;
+        assert!(command(&fx.key(&mut s, KeyCode::Enter)).is_none());
+        refused(&s, "disabling a rule");
+        s.refresh_hints(&fx.0);
+        assert!(s.hints.iter().all(|(_, d)| d != "on/off"), "{:?}", s.hints);
+        // Annotations too, and the palette leaves these actions out.
+        s.focus = BoxId::Cpu;
+        fx.text(&mut s, "a");
+        assert!(s.overlay.is_none());
+        refused(&s, "recording an annotation");
+        fx.text(&mut s, ":");
+        let Some(Overlay::Palette(p)) = &s.overlay else { panic!("palette: {:?}", s.overlay.is_some()) };
+        assert!(p.items.iter().all(|i| !i.action.changes_state()));
+        // Whatever builds a command, it is not sent.
+        let mut effects = Vec::new();
+        s.send_command(LOCAL_SOURCE.into(), Command::Unack { alert: "x".into() }, "x", &mut effects);
+        assert!(effects.is_empty());
+    }
+
+    #[test]
     fn a_bell_delivery_rings_once_and_repeated_deliveries_are_kept_once() {
         let (fx, mut s) = setup();
         let a = alert("fresh", AlertState::Firing, Severity::Warning, NOW);

@@ -203,6 +203,12 @@ impl Tool for HttpCheck {
     fn run(&self, args: Value, out: mpsc::Sender<String>) -> RunFuture {
         Box::pin(check(args, out))
     }
+
+    /// Only `GET`, `HEAD` and `OPTIONS` are safe methods (RFC 9110 §9.2.1).
+    fn changes_state(&self, args: &Value) -> bool {
+        let method = args.get("method").and_then(Value::as_str).unwrap_or("GET");
+        !["GET", "HEAD", "OPTIONS"].iter().any(|m| m.eq_ignore_ascii_case(method))
+    }
 }
 
 #[cfg(test)]
@@ -272,6 +278,24 @@ mod tests {
         assert!(v["certificate"]["days_left"].as_i64().unwrap() > 300, "{v}");
         let e = check(json!({"url": url}), out).await.unwrap_err();
         assert!(e.to_string().contains("TLS"), "an untrusted certificate fails: {e}");
+    }
+
+    #[tokio::test]
+    async fn read_only_refuses_requests_that_may_change_things() {
+        use crate::engine::tools::{Registry, RunOptions};
+        let addr = serve_once(200, "ok").await;
+        let r = Registry::with_builtins(crate::jq::JqRunner::in_process());
+        let (tx, _rx) = mpsc::channel(16);
+        let ro = RunOptions { confirmed: true, read_only: true };
+        let url = format!("http://{addr}/health");
+        for method in ["POST", "PUT", "DELETE", "PATCH", "post"] {
+            let e = r.run_with("http_check", json!({"url": url, "method": method}), tx.clone(), ro).await.unwrap_err();
+            assert!(matches!(&e, ToolError::Refused(m) if m.starts_with("read-only: ") && m.contains(method)), "{e}");
+        }
+        for method in ["GET", "HEAD"] {
+            let v = r.run_with("http_check", json!({"url": url, "method": method}), tx.clone(), ro).await.unwrap();
+            assert_eq!(v["status"], 200, "{method} runs read-only");
+        }
     }
 
     #[test]

@@ -127,6 +127,13 @@ impl ToolSpec {
 pub trait Tool: Send + Sync {
     fn spec(&self) -> &ToolSpec;
     fn run(&self, args: Value, out: mpsc::Sender<String>) -> RunFuture;
+    /// Whether this run (with these arguments) may change something: refused
+    /// under `--read-only`. By default the spec's `mutating`; tools whose effect
+    /// depends on the arguments (an HTTP `POST`) or that do not declare
+    /// themselves read-only (MCP tools without `readOnlyHint`) say more.
+    fn changes_state(&self, _args: &Value) -> bool {
+        self.spec().mutating
+    }
 }
 
 /// Every tool by name.
@@ -181,8 +188,8 @@ impl Registry {
     ) -> Result<Value, ToolError> {
         let tool = self.get(name)?;
         let spec = tool.spec();
-        if spec.mutating && opts.read_only {
-            return Err(ToolError::Refused(format!("{name} changes things and opsdeck runs --read-only")));
+        if opts.read_only && (spec.mutating || tool.changes_state(&args)) {
+            return Err(ToolError::Refused(read_only_refusal(name, &args, tool.as_ref())));
         }
         if spec.mutating && !opts.confirmed {
             return Err(ToolError::Refused(format!("{name} changes things and needs confirmation")));
@@ -193,6 +200,18 @@ impl Registry {
             Err(_) => Err(ToolError::Timeout(spec.timeout)),
         }
     }
+}
+
+/// Why a run is refused under `--read-only`.
+fn read_only_refusal(name: &str, args: &Value, tool: &dyn Tool) -> String {
+    let why = match args.get("method").and_then(Value::as_str) {
+        Some(m) if !tool.spec().mutating && name == "http_check" => format!("a {m} request may change things"),
+        _ if tool.spec().source != "builtin" && !tool.spec().mutating => {
+            "the tool does not declare itself read-only (readOnlyHint)".to_string()
+        }
+        _ => format!("{name} changes things"),
+    };
+    format!("read-only: running {name} is refused: {why}; opsdeck runs --read-only")
 }
 
 fn type_ok(ty: &str, v: &Value) -> bool {

@@ -102,6 +102,8 @@ pub(crate) struct McpTool {
     /// The tool's name on the server (without `SERVER/`).
     pub remote: String,
     pub server: Arc<Server>,
+    /// The server marked the tool `readOnlyHint: true`.
+    pub read_only_hint: bool,
 }
 
 impl Tool for McpTool {
@@ -111,6 +113,12 @@ impl Tool for McpTool {
 
     fn run(&self, args: Value, out: mpsc::Sender<String>) -> RunFuture {
         Box::pin(call(self.server.clone(), self.remote.clone(), args, out))
+    }
+
+    /// Under `--read-only` only tools the server marks `readOnlyHint: true` run,
+    /// whatever the server's `mutating` setting says about confirmation.
+    fn changes_state(&self, _args: &Value) -> bool {
+        !self.read_only_hint
     }
 }
 

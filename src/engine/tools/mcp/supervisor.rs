@@ -191,7 +191,7 @@ impl Supervisor {
             source: self.cfg.name.clone(),
             timeout: self.cfg.timeout,
         };
-        Some(Arc::new(McpTool { spec, remote, server: server.clone() }))
+        Some(Arc::new(McpTool { spec, remote, server: server.clone(), read_only_hint: read_only }))
     }
 
     fn publish(&self, tools: Vec<Arc<dyn Tool>>) {
