@@ -53,10 +53,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Theme name: default-dark, default-light, high-contrast, or a file in the themes dir.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
     /// Keymap name: default, emacs, or a file in the keymaps dir.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub keymap: Option<String>,
     /// Host metrics interval, e.g. 500ms, 1s, 2s (100ms to 1h).
     #[arg(long, global = true, value_name = "DUR", value_parser = parse_refresh)]
@@ -66,13 +66,13 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub read_only: bool,
     /// No colours (also when NO_COLOR is set); state stays readable by glyphs and words.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub no_color: bool,
     /// Do not capture the mouse (keeps the terminal's own selection).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub no_mouse: bool,
     /// Also show a remote engine: [NAME=]ws://HOST:PORT, wss://…, or ssh://[USER@]HOST (repeatable).
-    #[arg(long = "backend", value_name = "URL", value_parser = crate::remote::client::parse_backend_arg)]
+    #[arg(long = "backend", global = true, value_name = "URL", value_parser = crate::remote::client::parse_backend_arg)]
     pub backends: Vec<(String, String)>,
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -141,6 +141,35 @@ fn every_run_is_recorded_in_the_history() {
     assert_eq!((runs[1].tool.as_str(), runs[1].ok), ("text_stats", true));
     assert_eq!(runs[1].args, serde_json::json!({"text": "one two"}));
     assert_eq!(runs[1].outcome["words"], 2);
+    assert!(runs.iter().all(|r| r.origin == opsdeck::protocol::tools::RunOrigin::Cli), "marked as CLI runs");
+}
+
+#[test]
+fn usage_errors_are_not_runs_and_name_the_argument_meant() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = opsdeck_in(home.path(), &["tool", "tcp_check", "--arg", "hots=x", "--arg", "port=1"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("argument hots: is not an argument of this tool; did you mean `host`?"), "{err}");
+    assert!(!err.contains("host: is required"), "the misspelling is named, not the missing one: {err}");
+    let out = opsdeck_in(home.path(), &["tool", "no_such_tool"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = opsdeck_in(home.path(), &["tool", "text_stats", "--arg", "text=a"], None);
+    assert!(out.status.success());
+    let store = opsdeck::engine::store::Store::open(&home.path().join("d/opsdeck"), 1 << 20).expect("store");
+    let runs = store.tool_runs(10).expect("history");
+    assert_eq!(runs.iter().map(|r| r.tool.as_str()).collect::<Vec<_>>(), ["text_stats"], "only the run that ran");
+}
+
+#[test]
+fn global_flags_work_after_the_subcommand() {
+    let out = opsdeck(&["tool", "shell", "--arg", "command=echo hi", "--yes", "--read-only"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--read-only"), "refused by read-only, not rejected by the parser: {err}");
+    assert!(!err.contains("unexpected argument"), "{err}");
+    let out = opsdeck(&["tool", "text_stats", "--arg", "text=a", "--no-color", "--refresh", "2s"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

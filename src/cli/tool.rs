@@ -175,21 +175,27 @@ fn run(
         let r = registry.run_with(name, parsed, tx, opts).await;
         (r, printer.await.unwrap_or_default())
     });
-    // Every run goes to the history (unless a running opsdeck holds the data dir).
-    let run = ToolRun::new(tool.spec(), run_args, started, clock.elapsed(), &result, lines);
-    // A running opsdeck holds the data dir: record through its control socket.
-    let records = match Store::open(&paths.data_dir, 1 << 20) {
-        Ok(store) => Ok(Records::Store(std::sync::Arc::new(store))),
-        Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
-            match crate::remote::control::ControlClient::connect(&paths.control_socket()) {
-                Ok(c) => Ok(Records::Control(std::sync::Arc::new(c))),
-                Err(c) => Err(format!("{e}\n  and it does not answer on its control socket: {c}")),
+    // Every run that ran goes to the history; a usage error (exit 2) or a
+    // refusal did not run and is not kept.
+    if ToolRun::ran(&result) {
+        let run = ToolRun {
+            origin: crate::protocol::tools::RunOrigin::Cli,
+            ..ToolRun::new(tool.spec(), run_args, started, clock.elapsed(), &result, lines)
+        };
+        // A running opsdeck holds the data dir: record through its control socket.
+        let records = match Store::open(&paths.data_dir, 1 << 20) {
+            Ok(store) => Ok(Records::Store(std::sync::Arc::new(store))),
+            Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
+                match crate::remote::control::ControlClient::connect(&paths.control_socket()) {
+                    Ok(c) => Ok(Records::Control(std::sync::Arc::new(c))),
+                    Err(c) => Err(format!("{e}\n  and it does not answer on its control socket: {c}")),
+                }
             }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = records.and_then(|r| r.record_tool_run(&run, true).map_err(|e| e.to_string())) {
+            err_line!("warning: the run was not recorded in the history: {e}");
         }
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = records.and_then(|r| r.record_tool_run(&run, true).map_err(|e| e.to_string())) {
-        err_line!("warning: the run was not recorded in the history: {e}");
     }
     match result {
         Ok(v) => {

@@ -155,29 +155,9 @@ pub(crate) fn parse_modifier(s: &str) -> Option<Modifier> {
     MODIFIERS.iter().find(|(n, _)| *n == s).map(|&(_, m)| m)
 }
 
-/// Edit distance in characters.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// `did you mean "x"?` for the up to three candidates closest to `word`, or "".
 pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let limit = (word.chars().count() / 3).max(2);
-    let mut near: Vec<(usize, &str)> =
-        candidates.into_iter().map(|c| (distance(word, c), c)).filter(|&(d, _)| d <= limit).collect();
-    near.sort_unstable();
-    near.dedup();
-    let quoted = near.iter().take(3).map(|(_, c)| format!("\"{c}\""));
+    let quoted = crate::text::nearest(word, candidates).into_iter().map(|c| format!("\"{c}\""));
     let names: Vec<String> = quoted.collect();
     match names.as_slice() {
         [] => String::new(),

@@ -593,6 +593,7 @@ mod tests {
                 outcome: serde_json::json!(i),
                 output: vec![],
                 truncated: false,
+                origin: Default::default(),
             };
             s.record_tool_run(&run).unwrap();
         }

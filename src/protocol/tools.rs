@@ -31,4 +31,20 @@ pub struct ToolRun {
     /// Output lines, capped (64 KiB with the result).
     pub output: Vec<String>,
     pub truncated: bool,
+    /// Where the run was started (older records: unknown).
+    #[serde(default)]
+    pub origin: RunOrigin,
+}
+
+/// Where a tool run was started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOrigin {
+    /// A record from before origins were kept.
+    #[default]
+    Unknown,
+    /// The tools pane of the TUI.
+    Pane,
+    /// `opsdeck tool` on the command line.
+    Cli,
 }

@@ -84,11 +84,14 @@ impl Runner {
         self.recorded += 1;
         let prune = self.recorded.is_multiple_of(PRUNE_EVERY);
         tokio::spawn(async move {
-            let record = execute(&registry, run, &tool, args, opts, cancel_rx, &inbox).await;
-            let rec = record.clone();
-            let stored = tokio::task::spawn_blocking(move || records.record_tool_run(&rec, prune)).await;
-            if let Ok(Err(e)) = stored {
-                tracing::warn!(tool, "recording a tool run: {e}");
+            let (record, ran) = execute(&registry, run, &tool, args, opts, cancel_rx, &inbox).await;
+            // A usage error or a refusal is shown, not kept: it did not run.
+            if ran {
+                let rec = record.clone();
+                let stored = tokio::task::spawn_blocking(move || records.record_tool_run(&rec, prune)).await;
+                if let Ok(Err(e)) = stored {
+                    tracing::warn!(tool, "recording a tool run: {e}");
+                }
             }
             let _ = inbox.send(Action::Tools(ToolsAction::Finished { run, record })).await;
             let _ = done.send(run);
@@ -102,7 +105,8 @@ impl Runner {
     }
 }
 
-/// Run one tool, forwarding output in batches; ends with the history record.
+/// Run one tool, forwarding output in batches; ends with the history record
+/// and whether the tool ran (see [`ToolRun::ran`]).
 async fn execute(
     registry: &Registry,
     run: u64,
@@ -111,7 +115,7 @@ async fn execute(
     opts: RunOptions,
     mut cancel: oneshot::Receiver<()>,
     inbox: &mpsc::Sender<Action>,
-) -> ToolRun {
+) -> (ToolRun, bool) {
     let clock = SystemClock;
     let started = clock.now_ms();
     let t0 = Instant::now();
@@ -165,7 +169,7 @@ async fn execute(
     if cancelled {
         tracing::info!(tool, run, "tool run cancelled");
     }
-    ToolRun::new(&spec, args, started, t0.elapsed(), &result, lines)
+    (ToolRun::new(&spec, args, started, t0.elapsed(), &result, lines), ToolRun::ran(&result))
 }
 
 /// Start the configured MCP servers; their tools join the registry and their

@@ -41,6 +41,18 @@ use ratatui::buffer::CellWidth;
 use unicode_segmentation::UnicodeSegmentation;
 
 pub mod file;
+
+/// The up to three `candidates` closest to `word` by edit distance (at most a
+/// third of the word's length, and at least 2), nearest first: what "did you
+/// mean" offers for a misspelt key, argument or name.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    let mut near: Vec<(usize, &str)> =
+        candidates.into_iter().map(|c| (strsim::levenshtein(word, c), c)).filter(|&(d, _)| d <= limit).collect();
+    near.sort_unstable();
+    near.dedup();
+    near.into_iter().take(3).map(|(_, c)| c).collect()
+}
 #[cfg(test)]
 mod tests;
 

@@ -74,6 +74,7 @@ impl Seed {
             outcome: serde_json::Value::String(text.into()),
             output: vec![text.into(), KELVIN_LINE.into(), format!("{KELVIN_LINE}\t{text}"), text.repeat(40)],
             truncated: false,
+            origin: Default::default(),
         };
         update(&mut s, Action::Tools(ToolsAction::History(vec![run])), &ctx);
         update(&mut s, Action::User(opsdeck::app::UserAction::FocusPane3), &ctx);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use opsdeck::app::{Action, AppState, Ctx, update};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::settings::Config;
+use opsdeck::protocol::tools::RunOrigin;
 use opsdeck::protocol::{DiskInfo, Envelope, Event, HostSnapshot, LOCAL_SOURCE, NetInfo, ProcInfo, Topic, Ts};
 
 /// 2023-11-14 22:13:20 UTC, on a whole second.
@@ -73,6 +74,8 @@ impl Seed {
                     outcome,
                     output: output.iter().map(|l| l.to_string()).collect(),
                     truncated: false,
+                    // One run from `opsdeck tool`: its row says so.
+                    origin: if tool == "data_query" { RunOrigin::Cli } else { RunOrigin::Pane },
                 }
             };
         let url = json!({"url": "https://status.example.com/health"});

@@ -475,27 +475,12 @@ fn nearest_hint(word: &str, names: &[String], tail: &str) -> String {
     // Names containing the word first (`sort_mem` → `sort_memory`), then by edit distance.
     let mut scored: Vec<(bool, usize, &str)> = names
         .iter()
-        .map(|n| (!(word.len() >= 3 && n.contains(word)), edit_distance(word, n), n.as_str()))
+        .map(|n| (!(word.len() >= 3 && n.contains(word)), strsim::levenshtein(word, n), n.as_str()))
         .filter(|(far, d, n)| !far || *d <= (n.len().max(word.len()) / 3).max(2))
         .collect();
     scored.sort();
     let near: Vec<String> = scored.iter().take(3).map(|(_, _, n)| format!("`{n}`")).collect();
     if near.is_empty() { tail.to_string() } else { format!("did you mean {}? {tail}", near.join(", ")) }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(diag + usize::from(ca != *cb));
-            diag = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -106,7 +106,14 @@ impl ToolRun {
             outcome,
             output,
             truncated,
+            origin: crate::protocol::tools::RunOrigin::Pane,
         }
+    }
+
+    /// Whether a result means the tool ran (and belongs in the history): not a
+    /// usage error (unknown tool, bad argument) and not a refusal.
+    pub fn ran(result: &Result<Value, ToolError>) -> bool {
+        !matches!(result, Err(ToolError::Unknown(_) | ToolError::BadArgument { .. } | ToolError::Refused(_)))
     }
 }
 
@@ -232,15 +239,25 @@ pub fn validate(schema: &Value, args: &Value) -> Result<(), ToolError> {
     let bad = |field: &str, problem: String| ToolError::BadArgument { field: field.into(), problem };
     let obj = args.as_object().ok_or_else(|| bad("(arguments)", "must be an object".into()))?;
     let props = schema.get("properties").and_then(Value::as_object);
+    // An unknown name first: a misspelt argument also looks like a missing one.
+    for k in obj.keys() {
+        if props.is_none_or(|p| !p.contains_key(k)) {
+            let names = props.into_iter().flat_map(|p| p.keys().map(String::as_str));
+            let near = crate::text::nearest(k, names);
+            let problem = match near.as_slice() {
+                [] => "is not an argument of this tool".to_string(),
+                [one, ..] => format!("is not an argument of this tool; did you mean `{one}`?"),
+            };
+            return Err(bad(k, problem));
+        }
+    }
     for req in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
         if !obj.contains_key(req) {
             return Err(bad(req, "is required".into()));
         }
     }
     for (k, v) in obj {
-        let Some(p) = props.and_then(|p| p.get(k)) else {
-            return Err(bad(k, "is not an argument of this tool".into()));
-        };
+        let Some(p) = props.and_then(|p| p.get(k)) else { continue };
         if let Some(ty) = p.get("type").and_then(Value::as_str)
             && !type_ok(ty, v)
         {

@@ -13,6 +13,7 @@ use crate::app::panes::tools::runs::{RunState, RunView};
 use crate::app::panes::tools::{ToolsState, chain::Chain};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role, Theme};
+use crate::protocol::tools::RunOrigin;
 use crate::text;
 use crate::ui::boxed;
 use crate::ui::widgets::fit::{column_widths, fit_spans, marked, spans_width};
@@ -424,6 +425,7 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         Constraint::Length(1),
         Constraint::Length(5),
         Constraint::Min(8),
+        Constraint::Length(3),
         Constraint::Length(8),
     ];
     let cw = column_widths(&widths, 1, inner.width);
@@ -446,7 +448,24 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             Cell::from(format!("{}{mark}", if sel { "▸" } else { " " })),
             Cell::from(Span::styled(glyph, state.style)),
             Cell::from(format!("#{}", r.id)),
-            Cell::from(text::fit(&r.tool, cw[3])),
+            // The tool and the argument that tells its runs apart: `tcp_check host=db-1`.
+            Cell::from(Line::from(vec![
+                Span::raw(text::fit(&r.tool, cw[3])),
+                Span::styled(
+                    r.key_arg().map_or(String::new(), |a| {
+                        let room = cw[3].saturating_sub(text::width(&r.tool) + 1);
+                        if room < 3 { String::new() } else { format!(" {}", text::fit(&text::clean(&a), room)) }
+                    }),
+                    t.style(Role::TextDim),
+                ),
+            ])),
+            Cell::from(Span::styled(
+                match r.origin {
+                    RunOrigin::Cli => "cli",
+                    RunOrigin::Pane | RunOrigin::Unknown => "",
+                },
+                t.style(Role::TextDim),
+            )),
             Cell::from(Span::styled(when, t.style(Role::TextDim))),
         ])
         .style(base)

@@ -159,6 +159,7 @@ mod tests {
                 outcome,
                 output: vec!["line".into()],
                 truncated: false,
+                origin: Default::default(),
             },
         )
     }

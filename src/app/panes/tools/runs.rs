@@ -5,7 +5,7 @@ use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 use crate::protocol::Ts;
-use crate::protocol::tools::ToolRun;
+use crate::protocol::tools::{RunOrigin, ToolRun};
 
 /// Output lines kept in memory per live run; older lines are dropped (the
 /// history keeps 64 KiB).
@@ -38,6 +38,8 @@ pub struct RunView {
     pub outcome: Option<Value>,
     /// The result pretty-printed, one entry per line (cached for rendering).
     pub result_lines: Vec<String>,
+    /// Where it was started (the pane, or `opsdeck tool`).
+    pub origin: RunOrigin,
 }
 
 impl RunView {
@@ -54,6 +56,7 @@ impl RunView {
             truncated: false,
             outcome: None,
             result_lines: Vec::new(),
+            origin: RunOrigin::Pane,
         }
     }
 
@@ -61,8 +64,22 @@ impl RunView {
         let mut v = RunView::live(id, &r.tool, &r.source, r.args.clone(), r.started);
         v.output = r.output.clone();
         v.truncated = r.truncated;
+        v.origin = r.origin;
         v.finish(r);
         v
+    }
+
+    /// The argument that tells runs of one tool apart (`host=db-1`): a
+    /// well-known target name if there is one, else the first argument.
+    pub fn key_arg(&self) -> Option<String> {
+        const TARGETS: [&str; 9] = ["url", "host", "target", "name", "path", "command", "query", "filter", "pattern"];
+        let obj = self.args.as_object()?;
+        let (k, v) = TARGETS.iter().find_map(|t| obj.get_key_value(*t)).or_else(|| obj.iter().next())?;
+        let v = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Some(format!("{k}={v}"))
     }
 
     /// The run ended: take the outcome from the record the runtime stored.
@@ -199,6 +216,7 @@ mod tests {
             outcome,
             output: output.iter().map(|s| s.to_string()).collect(),
             truncated: false,
+            origin: Default::default(),
         }
     }
 

@@ -72,6 +72,7 @@ fn record(tool: &str, args: Value, ok: bool, outcome: Value) -> ToolRun {
         outcome,
         output: vec![],
         truncated: false,
+        origin: Default::default(),
     }
 }
 
