@@ -197,7 +197,7 @@ async fn read_only_runs_only_tools_marked_read_only_hint() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_change_refreshes_the_registry_and_pages_are_all_read() {
     let h = start(&[fixture()]);
-    assert_eq!(h.ready("fixture").await, 5, "five tools over three pages");
+    assert_eq!(h.ready("fixture").await, 6, "six tools over three pages");
     let mut reg = h.registry.clone();
     let (r, _) = h.run("fixture/add_tool", json!({})).await;
     assert!(r.is_ok(), "{r:?}");
@@ -206,6 +206,20 @@ async fn a_list_change_refreshes_the_registry_and_pages_are_all_read() {
     let (r, _) = h.run("fixture/extra", json!({})).await;
     assert_eq!(r.expect("extra")[0]["text"], "extra");
     h.ready("fixture").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_over_the_transport_limit_fails_the_call_at_once_with_the_reason() {
+    let h = start(&[fixture()]);
+    h.ready("fixture").await;
+    // The fixture's calls time out after a minute: the run helper's bound is far shorter.
+    let (r, _) = h.run("fixture/huge", json!({})).await;
+    let e = r.expect_err("no answer can be read").to_string();
+    assert!(e.contains("sent a message over 16 MiB"), "{e}");
+    assert!(!e.contains("timed out"), "the reason, not a timeout: {e}");
+    // The server stays usable.
+    let (r, _) = h.run("fixture/env", json!({})).await;
+    assert!(r.is_ok(), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,7 +33,7 @@ impl HttpCheck {
                 "body":{"type":"string","description":"request body"},
                 "expect_status":{"type":"integer","description":"fail unless the status is this"},
                 "expect_body":{"type":"string","description":"fail unless the body contains this"},
-                "timeout_ms":{"type":"integer","default":10000},
+                "timeout_ms":{"type":"integer","default":10000,"description":"bounds the whole exchange, DNS to the last body byte (at most 55000); on expiry the error says what was known. Bodies past 1 MiB are not read (truncated)"},
                 "ca_file":{"type":"string","description":"extra PEM CA certificates to trust (internal CAs)"}}}),
             mutating: false,
             source: "builtin".into(),
@@ -62,14 +62,30 @@ fn cert_expiry(der: &[u8]) -> Option<(i64, String)> {
 async fn request<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     io: S,
     req: hyper::Request<Full<Bytes>>,
-) -> Result<(hyper::Response<hyper::body::Incoming>, Instant), ToolError> {
+) -> Result<(hyper::Response<hyper::body::Incoming>, Instant, Conn), ToolError> {
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| fail(format!("HTTP: {e}")))?;
-    tokio::spawn(async move {
+    let conn = Conn(tokio::spawn(async move {
         let _ = conn.await;
-    });
+    }));
     let resp = sender.send_request(req).await.map_err(|e| fail(format!("HTTP: {e}")))?;
-    Ok((resp, Instant::now()))
+    Ok((resp, Instant::now(), conn))
+}
+
+/// The connection task; dropped (aborted) when the check is done, so a body
+/// that never ends is not read any further.
+struct Conn(tokio::task::JoinHandle<()>);
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What a check that ran out of time had learnt so far, e.g.
+/// `HTTP 200 after 1.2 ms, body incomplete after 2 s, 5120 bytes`.
+fn incomplete(limit: Duration, phase: &str) -> ToolError {
+    fail(format!("{phase}, no more within the {} ms timeout_ms", limit.as_millis()))
 }
 
 async fn check(args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolError> {
@@ -92,21 +108,23 @@ async fn check(args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolErro
         .to_string();
     let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
     let method = args.get("method").and_then(Value::as_str).unwrap_or("GET").to_string();
-    let limit = Duration::from_millis(args.get("timeout_ms").and_then(Value::as_u64).unwrap_or(10_000));
+    // timeout_ms bounds the whole exchange (DNS to the last body byte), within the tool's own limit.
+    let limit = Duration::from_millis(args.get("timeout_ms").and_then(Value::as_u64).unwrap_or(10_000).min(55_000));
 
     let t0 = Instant::now();
+    let deadline = tokio::time::Instant::from_std(t0 + limit);
     let lookup_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let addr = tokio::time::timeout(limit, tokio::net::lookup_host((lookup_host.as_str(), port)))
+    let addr = tokio::time::timeout_at(deadline, tokio::net::lookup_host((lookup_host.as_str(), port)))
         .await
-        .map_err(|_| fail(format!("DNS for {host}: no answer within {limit:?}")))?
-        .map_err(|e| fail(format!("DNS for {host}: {e}")))?
+        .map_err(|_| incomplete(limit, &format!("DNS for {host}: no answer")))?
+        .map_err(|e| fail(format!("DNS for {host}: {}", crate::net::io_text(&e))))?
         .next()
         .ok_or_else(|| fail(format!("DNS for {host}: no address")))?;
     let dns = t0.elapsed();
-    let tcp = tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr))
+    let tcp = tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr))
         .await
-        .map_err(|_| fail(format!("connect {addr}: no answer within {limit:?}")))?
-        .map_err(|e| fail(format!("connect {addr}: {e}")))?;
+        .map_err(|_| incomplete(limit, &format!("DNS {:.1} ms, connect {addr}: no answer", ms(dns))))?
+        .map_err(|e| fail(format!("connect {addr}: {}", crate::net::io_text(&e))))?;
     let connect = t0.elapsed();
     let _ = out.send(format!("connected to {addr} in {:.1} ms", ms(connect))).await;
 
@@ -130,16 +148,16 @@ async fn check(args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolErro
         .map_err(|e| ToolError::BadArgument { field: "headers".into(), problem: e.to_string() })?;
 
     let mut cert = Value::Null;
-    let (tls_done, (resp, first_byte)) = if tls {
+    let (tls_done, (resp, first_byte, _conn)) = if tls {
         let ca = args.get("ca_file").and_then(Value::as_str).map(std::path::PathBuf::from);
         let config = crate::net::tls_client_config(ca.as_deref()).map_err(fail)?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let name = tokio_rustls::rustls::pki_types::ServerName::try_from(lookup_host.clone())
             .map_err(|e| fail(format!("{host}: {e}")))?;
-        let stream = tokio::time::timeout(limit, connector.connect(name, tcp))
+        let stream = tokio::time::timeout_at(deadline, connector.connect(name, tcp))
             .await
-            .map_err(|_| fail("TLS handshake timed out"))?
-            .map_err(|e| fail(format!("TLS: {e}")))?;
+            .map_err(|_| incomplete(limit, &format!("connected in {:.1} ms, TLS handshake unfinished", ms(connect))))?
+            .map_err(|e| fail(format!("TLS: {}", crate::net::io_text(&e))))?;
         let handshake = t0.elapsed();
         if let Some((days, date)) =
             stream.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| cert_expiry(c))
@@ -147,25 +165,49 @@ async fn check(args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolErro
             let _ = out.send(format!("certificate valid until {date} ({days} days)")).await;
             cert = json!({"expires": date, "days_left": days});
         }
+        let waiting = format!("connected in {:.1} ms, no response", ms(connect));
         (
             Some(handshake),
-            tokio::time::timeout(limit, request(stream, req)).await.map_err(|_| fail("no response in time"))??,
+            tokio::time::timeout_at(deadline, request(stream, req))
+                .await
+                .map_err(|_| incomplete(limit, &waiting))??,
         )
     } else {
-        (None, tokio::time::timeout(limit, request(tcp, req)).await.map_err(|_| fail("no response in time"))??)
+        let waiting = format!("connected in {:.1} ms, no response", ms(connect));
+        (None, tokio::time::timeout_at(deadline, request(tcp, req)).await.map_err(|_| incomplete(limit, &waiting))??)
     };
     let status = resp.status().as_u16();
     let mut body = Vec::new();
+    let mut truncated = false;
     let mut incoming = resp.into_body();
-    while let Some(frame) = tokio::time::timeout(limit, incoming.frame()).await.map_err(|_| fail("body timed out"))? {
-        if let Ok(data) = frame.map_err(|e| fail(format!("body: {e}")))?.into_data() {
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, incoming.frame()).await {
+            Err(_) => {
+                let phase = format!(
+                    "HTTP {status} after {:.1} ms, body incomplete after {:.1} s, {} bytes",
+                    ms(first_byte.duration_since(t0)),
+                    t0.elapsed().as_secs_f64(),
+                    body.len()
+                );
+                return Err(incomplete(limit, &phase));
+            }
+            Ok(None) => break,
+            Ok(Some(f)) => f,
+        };
+        if let Ok(data) = frame.map_err(|e| fail(format!("HTTP {status}: body: {e}")))?.into_data() {
             let room = MAX_BODY.saturating_sub(body.len());
             body.extend_from_slice(&data[..data.len().min(room)]);
+            // Past the cap: stop reading (the connection is closed), say so.
+            if data.len() > room {
+                truncated = true;
+                break;
+            }
         }
     }
     let total = t0.elapsed();
     let text = String::from_utf8_lossy(&body).to_string();
-    let _ = out.send(format!("HTTP {status}, {} bytes, {:.1} ms", body.len(), ms(total))).await;
+    let cut = if truncated { " (truncated: the body is longer, only the first 1 MiB was read)" } else { "" };
+    let _ = out.send(format!("HTTP {status}, {} bytes{cut}, {:.1} ms", body.len(), ms(total))).await;
 
     let mut problems = Vec::new();
     if let Some(want) = args.get("expect_status").and_then(Value::as_u64)
@@ -182,6 +224,7 @@ async fn check(args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolErro
         "status": status,
         "address": addr.to_string(),
         "bytes": body.len(),
+        "truncated": truncated,
         "timing_ms": {
             "dns": ms(dns),
             "connect": ms(connect - dns),
@@ -307,5 +350,70 @@ mod tests {
         let (days, date) = cert_expiry(cert.der()).unwrap();
         assert!(days > 20_000, "{days}");
         assert!(date.starts_with("2099-01-01"), "{date}");
+    }
+
+    /// A raw HTTP/1.1 server: the status line and headers at once, then `chunk`
+    /// every `gap` forever (chunked encoding), or nothing at all if `respond` is false.
+    async fn raw_server(respond: bool, chunk: usize, gap: Duration) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    if !respond {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    }
+                    let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: text/plain\r\n\r\n";
+                    if s.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let data = "x".repeat(chunk);
+                    loop {
+                        let frame = format!("{:x}\r\n{data}\r\n", data.len());
+                        if s.write_all(frame.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        if !gap.is_zero() {
+                            tokio::time::sleep(gap).await;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// A failure bound for a check that must end by itself (not a timing assert).
+    async fn bounded(args: Value) -> Result<Value, ToolError> {
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        tokio::time::timeout(Duration::from_secs(30), check(args, tx)).await.expect("timeout_ms bounds the check")
+    }
+
+    #[tokio::test]
+    async fn timeout_bounds_the_whole_exchange_and_says_what_was_known() {
+        // A body that trickles: a frame every 100 ms never trips a per-read timeout.
+        let addr = raw_server(true, 16, Duration::from_millis(100)).await;
+        let e = bounded(json!({"url": format!("http://{addr}/"), "timeout_ms": 700})).await.unwrap_err().to_string();
+        assert!(e.starts_with("HTTP 200 after "), "{e}");
+        assert!(e.contains("body incomplete after") && e.contains(" bytes"), "{e}");
+        assert!(e.contains("700 ms timeout_ms"), "{e}");
+        // A server that accepts and never answers.
+        let addr = raw_server(false, 0, Duration::ZERO).await;
+        let e = bounded(json!({"url": format!("http://{addr}/"), "timeout_ms": 300})).await.unwrap_err().to_string();
+        assert!(e.contains("connected in") && e.contains("no response"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_is_cut_at_the_cap_and_said_so() {
+        let addr = raw_server(true, 64 * 1024, Duration::ZERO).await;
+        let v = bounded(json!({"url": format!("http://{addr}/"), "timeout_ms": 20_000})).await.unwrap();
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["bytes"], MAX_BODY);
+        assert_eq!(v["truncated"], true);
     }
 }

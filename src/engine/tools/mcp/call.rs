@@ -123,8 +123,8 @@ impl Tool for McpTool {
 }
 
 async fn call(server: Arc<Server>, tool: String, args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolError> {
-    let (peer, progress, mut ended) = match server.link() {
-        Link::Up { peer, progress, ended } => (peer, progress, ended),
+    let (peer, progress, mut ended, mut oversized) = match server.link() {
+        Link::Up { peer, progress, ended, oversized } => (peer, progress, ended, oversized),
         Link::Down(why) => return Err(ToolError::Failed(format!("MCP server {} {why}", server.name))),
     };
     let arguments = match args {
@@ -140,14 +140,36 @@ async fn call(server: Arc<Server>, tool: String, args: Value, out: mpsc::Sender<
         Err(e) => return Err(call_error(&server, e, &mut ended).await),
     };
     let mut guard = CancelOnDrop { peer: Some(peer), id: handle.id.clone() };
+    // Only messages dropped from now on concern this call.
+    if let Some(o) = oversized.as_mut() {
+        o.borrow_and_update();
+    }
     let mut sub = progress.subscribe(handle.progress_token.clone());
     let response = handle.await_response();
     tokio::pin!(response);
     let mut last = f64::NEG_INFINITY;
+    let too_big = async {
+        let dropped = match oversized.as_mut() {
+            Some(o) => o.changed().await.is_ok(),
+            None => false,
+        };
+        if !dropped {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::pin!(too_big);
     let result = loop {
         tokio::select! {
             r = &mut response => break r,
             Some(p) = sub.rx.recv() => forward(&p, &out, &mut last).await,
+            () = &mut too_big => {
+                // The answer (most likely this call's) was over the limit and dropped by the transport.
+                return Err(ToolError::Failed(format!(
+                    "MCP server {} sent a message over {} MiB, which opsdeck does not read; the call cannot get its answer\n  hint: ask for less (a narrower query, a smaller file or page)",
+                    server.name,
+                    super::connect::MAX_MESSAGE_BYTES >> 20
+                )));
+            }
         }
     };
     guard.peer = None;

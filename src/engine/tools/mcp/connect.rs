@@ -12,7 +12,7 @@ use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, ChildStderr};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::call::Progress;
@@ -51,10 +51,49 @@ impl ClientHandler for Handler {
 pub(super) type Service = RunningService<RoleClient, Handler>;
 
 /// A stdio child: killed (with its process group) when dropped.
+/// Largest JSON-RPC message (one line) rmcp's stdio transport takes.
+pub(crate) const MAX_MESSAGE_BYTES: usize = rmcp::transport::async_rw::DEFAULT_MAX_LINE_LENGTH;
+
+/// The child's stdout as rmcp reads it, watched for lines over
+/// [`MAX_MESSAGE_BYTES`]: rmcp drops such a message without a word (so a call
+/// would wait for its whole timeout); this counts them so calls fail at once.
+pub(super) struct LineWatch<R> {
+    inner: R,
+    line: usize,
+    over: watch::Sender<u64>,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for LineWatch<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if polled.is_ready() {
+            let me = &mut *self;
+            for b in &buf.filled()[before..] {
+                if *b == b'\n' {
+                    me.line = 0;
+                } else {
+                    me.line = me.line.saturating_add(1);
+                    if me.line == MAX_MESSAGE_BYTES + 1 {
+                        me.over.send_modify(|n| *n += 1);
+                    }
+                }
+            }
+        }
+        polled
+    }
+}
+
 pub(super) struct ChildProc {
     pub child: Child,
     /// The last stderr line, when the reader has finished.
     pub stderr: Option<JoinHandle<String>>,
+    /// How many messages over [`MAX_MESSAGE_BYTES`] the server sent (and rmcp dropped).
+    pub oversized: watch::Receiver<u64>,
 }
 
 impl ChildProc {
@@ -135,7 +174,9 @@ pub(super) async fn stdio(
         return Err(ConnectError::Retry("the child's stdin/stdout were not piped".into()));
     };
     let stderr = child.stderr.take().map(|e| tokio::spawn(log_stderr(name.to_string(), e)));
-    let mut proc = ChildProc { child, stderr };
+    let (over, oversized) = watch::channel(0);
+    let mut proc = ChildProc { child, stderr, oversized };
+    let stdout = LineWatch { inner: stdout, line: 0, over };
     match tokio::time::timeout(timeout, handler.serve((stdout, stdin))).await {
         Ok(Ok(service)) => Ok((service, proc)),
         Ok(Err(e)) => {

@@ -135,6 +135,8 @@ pub(crate) enum Link {
         /// Progress notifications of this session (tokens restart at each session).
         progress: Arc<call::Progress>,
         ended: watch::Receiver<Option<Ended>>,
+        /// Messages over the transport's size limit so far (stdio; `None` over HTTP).
+        oversized: Option<watch::Receiver<u64>>,
     },
     Down(String),
 }

@@ -108,7 +108,8 @@ impl Supervisor {
         let mut done = std::pin::pin!(service.waiting());
         // Up before the tools are published: a caller that sees them can use them.
         let (ended_tx, ended) = watch::channel(None);
-        server.set_link(Link::Up { peer: peer.clone(), progress, ended });
+        let oversized = child.as_ref().map(|c| c.oversized.clone());
+        server.set_link(Link::Up { peer: peer.clone(), progress, ended, oversized });
         match tokio::time::timeout(timeout, self.list(&peer, server)).await {
             Ok(Ok(tools)) => self.publish(tools),
             failed => {
