@@ -197,7 +197,7 @@ async fn read_only_runs_only_tools_marked_read_only_hint() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_change_refreshes_the_registry_and_pages_are_all_read() {
     let h = start(&[fixture()]);
-    assert_eq!(h.ready("fixture").await, 6, "six tools over three pages");
+    assert_eq!(h.ready("fixture").await, 7, "seven tools over four pages");
     let mut reg = h.registry.clone();
     let (r, _) = h.run("fixture/add_tool", json!({})).await;
     assert!(r.is_ok(), "{r:?}");
@@ -220,6 +220,20 @@ async fn an_answer_over_the_transport_limit_fails_the_call_at_once_with_the_reas
     // The server stays usable.
     let (r, _) = h.run("fixture/env", json!({})).await;
     assert!(r.is_ok(), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemas_with_refs_and_any_of_get_typed_arguments() {
+    let h = start(&[fixture()]);
+    h.ready("fixture").await;
+    let schema = h.registry.borrow().get("fixture/search").expect("listed").spec().schema.clone();
+    assert_eq!(schema["properties"]["query"]["type"], "object", "$ref resolved: {schema}");
+    assert_eq!(schema["properties"]["limit"]["type"], "integer", "first non-null branch: {schema}");
+    let pairs = [r#"query={"text":"disk","limit":3}"#.to_string(), "limit=5".into(), "note=[1,2]".into()];
+    let args = opsdeck::engine::tools::parse_args(&schema, &pairs, &mut || Ok(String::new())).expect("args");
+    assert_eq!(args, json!({"query": {"text": "disk", "limit": 3}, "limit": 5, "note": [1, 2]}));
+    let (r, _) = h.run("fixture/search", args.clone()).await;
+    assert_eq!(r.expect("search"), args, "the server got objects and numbers, not strings");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ mod builtin;
 mod http;
 pub mod mcp;
 mod query;
+pub mod schema;
 mod search;
 mod shell;
 pub mod text;
@@ -289,8 +290,15 @@ pub fn parse_args(
                 .map_err(|e| bad(k, format!("{path}: {e}\n  hint: {}", e.hint())))?,
             None => raw.to_string(),
         };
-        let ty = schema.pointer(&format!("/properties/{k}/type")).and_then(Value::as_str).unwrap_or("string");
-        let v = match ty {
+        // Schemas as servers write them ($ref, anyOf with null…) read as plain types.
+        let prop = schema.pointer(&format!("/properties/{}", k.replace('~', "~0").replace('/', "~1")));
+        let ty = match prop.map(|p| schema::normalize(p)) {
+            Some(p) => p.get("type").and_then(Value::as_str).map(str::to_string),
+            None => Some("string".to_string()),
+        };
+        let v = match ty.as_deref().unwrap_or("") {
+            // No declared type: JSON when it is JSON, else the text.
+            "" => serde_json::from_str(&text).unwrap_or(Value::String(text)),
             "string" => Value::String(text),
             "integer" => text
                 .trim()

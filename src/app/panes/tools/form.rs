@@ -24,6 +24,8 @@ pub enum FieldKind {
     },
     /// Free JSON (objects without declared properties, arrays of objects).
     Json,
+    /// No declared type: JSON when the text is JSON (`5`, `{"a":1}`), else the text.
+    Any,
     /// A heading for a nested object's fields.
     Group,
 }
@@ -78,6 +80,7 @@ impl Field {
                 Value::Array(items)
             }
             FieldKind::Json => serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?,
+            FieldKind::Any => serde_json::from_str(t).unwrap_or_else(|_| Value::String(self.text.clone())),
         };
         if let Some(n) = v.as_f64() {
             if let Some(min) = self.minimum.filter(|m| n < *m) {
@@ -136,6 +139,7 @@ fn kind_of(name: &str, p: &Value) -> FieldKind {
         Some(Value::String(t)) => t.as_str(),
         // ["string", "null"]: the first non-null type.
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("string"),
+        None if p.get("properties").is_none() => return FieldKind::Any,
         _ => "string",
     };
     match ty {
@@ -455,5 +459,24 @@ mod tests {
         assert_eq!(f.fields[f.find("retry.times").unwrap()].text, "5");
         assert_eq!(f.fields[b].text, "", "fields missing from the args are emptied");
         assert_eq!(f.fields[f.find("method").unwrap()].text, "\"GET\"", "or show their default");
+    }
+
+    #[test]
+    fn server_schemas_get_the_right_fields() {
+        // As an MCP tool's schema arrives after normalising ($ref, anyOf with null).
+        let raw = json!({"type":"object","$defs":{"Q":{"type":"object","properties":{"text":{"type":"string"}}}},
+            "properties":{"query":{"$ref":"#/$defs/Q"},"filter":{"$ref":"#/$defs/Free"},
+            "limit":{"anyOf":[{"type":"integer"},{"type":"null"}]},"note":{"description":"untyped"}}});
+        let f = Form::new("s/search", &crate::engine::tools::schema::normalize(&raw));
+        let kind = |n: &str| f.fields[f.find(n).unwrap_or_else(|| panic!("{n}"))].kind.clone();
+        assert_eq!(kind("query"), FieldKind::Group);
+        assert_eq!(kind("limit"), FieldKind::Integer);
+        assert_eq!(kind("note"), FieldKind::Any);
+        assert_eq!(kind("filter"), FieldKind::Any, "an unknown reference takes any JSON");
+        let mut note = f.fields[f.find("note").unwrap()].clone();
+        note.text = "{\"a\":1}".into();
+        assert_eq!(note.value(), Ok(Some(json!({"a": 1}))));
+        note.text = "disk".into();
+        assert_eq!(note.value(), Ok(Some(json!("disk"))));
     }
 }

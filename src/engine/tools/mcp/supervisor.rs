@@ -187,7 +187,9 @@ impl Supervisor {
         let spec = ToolSpec {
             name: format!("{}/{remote}", self.cfg.name),
             description: super::sanitize(t.description.as_deref().or(t.title.as_deref()).unwrap_or_default(), true),
-            schema: serde_json::Value::Object(t.input_schema.as_ref().clone()),
+            schema: crate::engine::tools::schema::normalize(&serde_json::Value::Object(
+                t.input_schema.as_ref().clone(),
+            )),
             mutating: self.cfg.mutating && !read_only,
             source: self.cfg.name.clone(),
             timeout: self.cfg.timeout,
