@@ -292,7 +292,7 @@ pub fn parse_args(
         };
         // Schemas as servers write them ($ref, anyOf with null…) read as plain types.
         let prop = schema.pointer(&format!("/properties/{}", k.replace('~', "~0").replace('/', "~1")));
-        let ty = match prop.map(|p| schema::normalize(p)) {
+        let ty = match prop.map(schema::normalize) {
             Some(p) => p.get("type").and_then(Value::as_str).map(str::to_string),
             None => Some("string".to_string()),
         };
