@@ -192,7 +192,8 @@ pub fn main() -> ExitCode {
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    crate::cli::err_line!("error: {msg}");
+    // A last net under every message: never an OS error number.
+    crate::cli::err_line!("error: {}", crate::net::strip_os_error(&msg.to_string()));
     ExitCode::FAILURE
 }
 

@@ -14,14 +14,17 @@ const LOG_QUEUE_LINES: usize = 1024;
 /// Start logging into `dir`. `OPSDECK_LOG` sets the filter (default `info,rmcp=warn`).
 /// Keep the guard alive until exit so buffered lines are written.
 pub fn init(dir: &Path) -> Result<WorkerGuard, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create the log directory: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("{}: cannot create the log directory: {}", dir.display(), crate::net::io_text(&e)))?;
     let appender = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix("opsdeck")
         .filename_suffix("log")
         .max_log_files(KEEP_FILES)
         .build(dir)
-        .map_err(|e| format!("{}: cannot open the log file: {e}", dir.display()))?;
+        .map_err(|e| {
+            format!("{}: cannot open the log file: {}", dir.display(), crate::net::strip_os_error(&e.to_string()))
+        })?;
     // The default queue preallocates 128,000 lines (4 MiB resident); logging is sparse.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .buffered_lines_limit(LOG_QUEUE_LINES)

@@ -167,7 +167,8 @@ fn write_file(path: &Path, table: &toml::Table) -> Result<(), SecretError> {
         hint: "check the directory exists and is writable".into(),
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create directory: {e}")))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| err(format!("cannot create directory: {}", crate::net::io_text(&e))))?;
     }
     let tmp = path.with_extension("toml.tmp");
     let mut opts = std::fs::OpenOptions::new();
@@ -177,9 +178,9 @@ fn write_file(path: &Path, table: &toml::Table) -> Result<(), SecretError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(&tmp).map_err(|e| err(format!("cannot write: {e}")))?;
-    f.write_all(table.to_string().as_bytes()).map_err(|e| err(format!("cannot write: {e}")))?;
-    f.sync_all().map_err(|e| err(format!("cannot write: {e}")))?;
+    let mut f = opts.open(&tmp).map_err(|e| err(format!("cannot write: {}", crate::net::io_text(&e))))?;
+    f.write_all(table.to_string().as_bytes()).map_err(|e| err(format!("cannot write: {}", crate::net::io_text(&e))))?;
+    f.sync_all().map_err(|e| err(format!("cannot write: {}", crate::net::io_text(&e))))?;
     std::fs::rename(&tmp, path).map_err(|e| err(format!("cannot replace: {e}")))
 }
 

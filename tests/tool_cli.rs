@@ -186,3 +186,31 @@ fn shell_needs_confirmation_and_is_off_when_read_only() {
     let out = opsdeck(&["tool", "shell", "--arg", "command=exit 4", "--yes"], None);
     assert_eq!(out.status.code(), Some(1), "the command failed");
 }
+
+#[test]
+fn user_facing_errors_are_plain_words_never_os_error_numbers() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = format!("port={closed}");
+    let url = format!("url=http://127.0.0.1:{closed}/");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["tcp_check", "--arg", "host=127.0.0.1", "--arg", &port], "connection refused"),
+        (vec!["http_check", "--arg", &url], "connection refused"),
+        (vec!["text_stats", "--arg", "path=/nonexistent/file"], "no such file or directory"),
+        (vec!["text_stats", "--arg", "text=@/nonexistent/file"], "no such file or directory"),
+        (vec!["data_query", "--arg", "filter=.", "--arg", "path=/nonexistent.json"], "no such file or directory"),
+        (
+            vec!["file_search", "--arg", "pattern=(", "--arg", "path=/tmp"],
+            "\"(\" is not a valid regular expression: unclosed group",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut full = vec!["tool"];
+        full.extend(args.iter().copied());
+        let out = opsdeck(&full, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("os error"), "{args:?}: {err}");
+        assert!(!err.contains("(?:"), "no regex wrapper: {err}");
+    }
+}

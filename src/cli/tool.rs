@@ -34,7 +34,7 @@ pub(super) fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
                 servers
             }
             Err(e) => {
-                err_line!("error: {e}");
+                err_line!("error: {}", crate::net::strip_os_error(&e.to_string()));
                 return ExitCode::from(2);
             }
         }
@@ -117,7 +117,7 @@ fn run(
     let tool = match registry.get(name) {
         Ok(t) => t,
         Err(e) => {
-            err_line!("error: {e}");
+            err_line!("error: {}", crate::net::strip_os_error(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -207,11 +207,11 @@ fn run(
             ExitCode::SUCCESS
         }
         Err(e @ (ToolError::BadArgument { .. } | ToolError::Unknown(_) | ToolError::Refused(_))) => {
-            err_line!("error: {e}");
+            err_line!("error: {}", crate::net::strip_os_error(&e.to_string()));
             ExitCode::from(2)
         }
         Err(e) => {
-            err_line!("error: {e}");
+            err_line!("error: {}", crate::net::strip_os_error(&e.to_string()));
             ExitCode::from(1)
         }
     }

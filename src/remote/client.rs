@@ -323,7 +323,7 @@ impl Conn {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
         cmd.kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| format!("starting {program}: {e}"))?;
+        let mut child = cmd.spawn().map_err(|e| format!("starting {program}: {}", crate::net::io_text(&e)))?;
         let stdin = child.stdin.take().ok_or("ssh: no stdin")?;
         let stdout = child.stdout.take().ok_or("ssh: no stdout")?;
         Ok(Conn::Ssh(Box::new(SshConn { child, stdin, lines: BufReader::new(stdout).lines() })))

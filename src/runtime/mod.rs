@@ -240,7 +240,9 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
                         tokio::task::spawn_blocking(move || {
                             let text = match tools::write_export(&dir, &name, &contents) {
                                 Ok(p) => format!("✓ exported to {}", p.display()),
-                                Err(e) => format!("✗ export to {}: {e}", dir.join(&name).display()),
+                                Err(e) => {
+                                    format!("✗ export to {}: {}", dir.join(&name).display(), crate::net::io_text(&e))
+                                }
                             };
                             let _ = atx.blocking_send(Action::Notice(text));
                         });

@@ -247,7 +247,9 @@ pub fn copy(dir: &Path, name: &str, text: &str) -> String {
         (true, Ok(p)) => format!("✓ copied {size} (OSC 52, if the terminal allows it); also in {}", p.display()),
         (true, Err(_)) => format!("✓ copied {size} (OSC 52, if the terminal allows it)"),
         (false, Ok(p)) => format!("{size} is too large for the clipboard: saved to {}", p.display()),
-        (false, Err(e)) => format!("✗ cannot copy: too large for OSC 52, and {}: {e}", dir.display()),
+        (false, Err(e)) => {
+            format!("✗ cannot copy: too large for OSC 52, and {}: {}", dir.display(), crate::net::io_text(&e))
+        }
     }
 }
 

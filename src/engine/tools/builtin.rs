@@ -77,7 +77,9 @@ impl Tool for TcpCheck {
                     let _ = out.send(format!("open: {peer} in {ms:.1} ms")).await;
                     Ok(json!({"open": true, "address": peer, "connect_ms": ms}))
                 }
-                Ok(Err(e)) => Err(ToolError::Failed(format!("{host}:{port}: {e} after {ms:.1} ms"))),
+                Ok(Err(e)) => {
+                    Err(ToolError::Failed(format!("{host}:{port}: {} after {ms:.1} ms", crate::net::io_text(&e))))
+                }
                 Err(_) => Err(ToolError::Failed(format!("{host}:{port}: no answer within {limit:?}"))),
             }
         })
@@ -107,7 +109,7 @@ impl Tool for DnsLookup {
             let started = Instant::now();
             let addrs = tokio::net::lookup_host((name.as_str(), 0))
                 .await
-                .map_err(|e| ToolError::Failed(format!("{name}: {e}")))?;
+                .map_err(|e| ToolError::Failed(format!("{name}: {}", crate::net::io_text(&e))))?;
             let mut list: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
             list.sort();
             list.dedup();

@@ -83,8 +83,15 @@ impl Sink for Collect<'_> {
     }
 }
 
+/// A regex error about the user's pattern, without the library's wrapper
+/// around it (`(?:()`) or its multi-line caret drawing: `"(": unclosed group`.
+fn regex_problem(pattern: &str, error: &str) -> String {
+    let what = error.lines().rev().find_map(|l| l.trim().strip_prefix("error: ")).unwrap_or_else(|| error.trim());
+    format!("{pattern:?} is not a valid regular expression: {what}")
+}
+
 /// Search `root`; returns hits (at most `max`) and how many files were read.
-pub fn search(
+fn search(
     root: &Path,
     pattern: &str,
     context: usize,
@@ -92,10 +99,9 @@ pub fn search(
     hidden: bool,
     max: usize,
 ) -> Result<(Vec<Hit>, usize), ToolError> {
-    let matcher = RegexMatcherBuilder::new()
-        .case_insensitive(ignore_case)
-        .build(pattern)
-        .map_err(|e| ToolError::BadArgument { field: "pattern".into(), problem: e.to_string() })?;
+    let matcher = RegexMatcherBuilder::new().case_insensitive(ignore_case).build(pattern).map_err(|e| {
+        ToolError::BadArgument { field: "pattern".into(), problem: regex_problem(pattern, &e.to_string()) }
+    })?;
     let mut searcher = SearcherBuilder::new().line_number(true).before_context(context).after_context(context).build();
     if !root.exists() {
         return Err(ToolError::BadArgument {

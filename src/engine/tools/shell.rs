@@ -46,7 +46,8 @@ impl Tool for Shell {
                 cmd.current_dir(dir);
             }
             let started = Instant::now();
-            let mut child = cmd.spawn().map_err(|e| ToolError::Failed(format!("starting sh: {e}")))?;
+            let mut child =
+                cmd.spawn().map_err(|e| ToolError::Failed(format!("starting sh: {}", crate::net::io_text(&e))))?;
             let mut stdout = BufReader::new(child.stdout.take().ok_or(ToolError::Failed("no stdout".into()))?).lines();
             let mut stderr = BufReader::new(child.stderr.take().ok_or(ToolError::Failed("no stderr".into()))?).lines();
             let (mut out_open, mut err_open, mut lines) = (true, true, 0usize);

@@ -164,7 +164,7 @@ pub(super) async fn stdio(
     #[cfg(unix)]
     cmd.process_group(0);
     let mut child = cmd.spawn().map_err(|e| {
-        let msg = format!("cannot start {command:?}: {e}");
+        let msg = format!("cannot start {command:?}: {}", crate::net::io_text(&e));
         match e.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => ConnectError::Fatal(msg),
             _ => ConnectError::Retry(msg),
