@@ -192,6 +192,7 @@ fn to_alert(origin: &str, a: AmAlert, acks: &HashMap<&str, Ack>) -> Alert {
         state,
         summary,
         value: None,
+        value_text: None,
         active_since: since,
         firing_since: (state == AlertState::Firing).then_some(since),
         resolved_at: None,
@@ -233,7 +234,14 @@ impl Tracker {
             let from = self.known.get(&a.id).map(|k| k.state);
             if from != Some(a.state) {
                 let at = if from.is_none() { a.active_since } else { now };
-                transitions.push(Transition { alert: a.id.clone(), from, to: a.state, at, value: None });
+                transitions.push(Transition {
+                    alert: a.id.clone(),
+                    from,
+                    to: a.state,
+                    at,
+                    value: None,
+                    value_text: None,
+                });
             }
             self.known.insert(a.id.clone(), a.clone());
         }
@@ -245,6 +253,7 @@ impl Tracker {
                     to: AlertState::Resolved,
                     at: now,
                     value: None,
+                    value_text: None,
                 });
                 a.state = AlertState::Resolved;
                 a.resolved_at = Some(now);

@@ -19,6 +19,7 @@ fn alert(rule: &str, instance: &str, state: AlertState) -> Alert {
         state,
         summary: format!("{rule} on {instance}"),
         value: Some(95.5),
+        value_text: None,
         active_since: 0,
         firing_since: (state != AlertState::Pending).then_some(0),
         resolved_at: (state == AlertState::Resolved).then_some(10 * M),
