@@ -226,6 +226,20 @@ impl Store {
         Ok(n)
     }
 
+    /// Delete rows of `tier` at slots after `after` (stamped in the future,
+    /// before the clock stepped back); returns how many.
+    pub fn delete_metrics_after(&self, tier: u8, after: i64) -> Result<usize> {
+        let Some(from) = after.checked_add(1) else { return Ok(0) };
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.metrics.range(row_key(tier, from)..=row_key(tier, i64::MAX)).keys() {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.metrics.apply_batch(batch)?;
+        Ok(n)
+    }
+
     /// Append events to the log as one chunk: key = first seq, last seq
     /// (big-endian), value = the JSON array of envelopes. One write per batch
     /// keeps the per-event cost at a JSON encode.

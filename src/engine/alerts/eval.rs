@@ -391,6 +391,24 @@ mod tests {
         assert_eq!((t[0].to, ev.alerts["quiet"].value), (AlertState::Firing, None));
     }
 
+    /// After the clock steps back, new samples are kept (not dropped as older
+    /// than the newest) and the ones stamped after them are forgotten.
+    #[test]
+    fn samples_follow_a_clock_stepped_back() {
+        let mut s = Samples::new(Duration::from_secs(10), Duration::from_secs(7200));
+        let t0 = 10_000_000;
+        for i in 0..10 {
+            s.push(t0 + i * 10 * S, &[("x".into(), 1.0)]);
+        }
+        let back = t0 - 2 * 3600 * S;
+        s.push(back, &[("x".into(), 2.0)]);
+        s.push(back + 10 * S, &[("x".into(), 3.0)]);
+        assert_eq!(s.get("x"), vec![(back, 2.0), (back + 10 * S, 3.0)]);
+        // A late sample (a few seconds) is not a step back.
+        s.push(back + 5 * S, &[("x".into(), 9.0)]);
+        assert_eq!(s.get("x").last(), Some(&(back + 10 * S, 3.0)));
+    }
+
     #[test]
     fn samples_keep_one_per_step_and_expire() {
         let mut s = Samples::new(Duration::from_secs(10), Duration::from_secs(60));
