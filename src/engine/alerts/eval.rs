@@ -141,6 +141,17 @@ impl Evaluator {
         let summary = render_summary(o.summary, o.value, o.value_text.as_deref(), &o.labels);
         let for_ms = o.for_.as_millis() as i64;
         let keep_ms = o.keep_firing_for.as_millis() as i64;
+        // The clock stepped back: times stamped after now count from now, so
+        // `for` and `keep_firing_for` do not wait for the old time to return.
+        if let Some(a) = self.alerts.get_mut(&id)
+            && a.active_since > now
+        {
+            a.active_since = now;
+            a.firing_since = a.firing_since.map(|t| t.min(now));
+        }
+        if let Some(t) = self.last_true.get_mut(&id) {
+            *t = (*t).min(now);
+        }
         let alert = self.alerts.get_mut(&id);
         let (from, to) = match (alert.as_ref().map(|a| a.state), o.holds) {
             (None | Some(AlertState::Resolved), true) => {
@@ -389,6 +400,28 @@ mod tests {
         // No cpu sample for 31 s: absent fires.
         let t = ev.eval_rule(&absent, &s, now + 31 * S);
         assert_eq!((t[0].to, ev.alerts["quiet"].value), (AlertState::Firing, None));
+    }
+
+    /// After the clock steps back, `for` and `keep_firing_for` count from the
+    /// new time instead of waiting for the old one to come back.
+    #[test]
+    fn alert_timers_survive_a_clock_stepped_back() {
+        let r = rule(
+            "[[rule]]\nname = \"hot\"\ncondition = \"cpu.total > 90\"\nfor = \"30s\"\nkeep_firing_for = \"20s\"\n",
+        );
+        let (mut ev, mut s) = (Evaluator::default(), Samples::new(Duration::from_secs(1), Duration::from_secs(3600)));
+        let t0 = 10_000 * S;
+        assert_eq!(run(&mut ev, &r, &mut s, t0, &[("cpu.total", 95.0)]), vec![(None, AlertState::Pending)]);
+        let back = t0 - 7200 * S;
+        assert_eq!(run(&mut ev, &r, &mut s, back, &[("cpu.total", 95.0)]), vec![]);
+        assert_eq!(
+            run(&mut ev, &r, &mut s, back + 30 * S, &[("cpu.total", 96.0)]),
+            vec![(Some(AlertState::Pending), AlertState::Firing)]
+        );
+        assert_eq!(
+            run(&mut ev, &r, &mut s, back + 60 * S, &[("cpu.total", 10.0)]),
+            vec![(Some(AlertState::Firing), AlertState::Resolved)]
+        );
     }
 
     /// After the clock steps back, new samples are kept (not dropped as older
