@@ -9,10 +9,7 @@ use super::expr::{self, Reading};
 use super::rules::Rule;
 use crate::protocol::Ts;
 use crate::protocol::alerts::{Alert, AlertState, Severity, Transition};
-
-/// A sample older than a series' newest by more than this (or one step, if
-/// longer) means the wall clock stepped back.
-pub const STEP_BACK_MS: i64 = 30_000;
+use crate::series::STEP_BACK_MS;
 
 /// Recent samples of every series, at most one per `step_ms`, kept for `keep_ms`.
 #[derive(Debug, Default)]
