@@ -13,6 +13,9 @@ use crate::protocol::{SeriesSnapshot, TierSnapshot, Ts};
 /// Slots beyond this (either way) are beyond any real time: ignored, so no
 /// slot arithmetic can overflow.
 const MAX_SLOT: i64 = i64::MAX / 4;
+/// A sample older than the newest by more than this (or one step, if longer)
+/// means the wall clock stepped back (NTP fix, VM restore).
+pub const STEP_BACK_MS: i64 = 30_000;
 
 /// Shape of one tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +96,23 @@ impl Tier {
             Some(_) => {}
         }
         true
+    }
+
+    /// Take back every slot from `slot` on (the clock stepped back before
+    /// them): they read as a gap and `slot` is writable as the newest.
+    pub fn rewind_to(&mut self, slot: i64) {
+        let Some(h) = self.head else { return };
+        if slot >= h {
+            return;
+        }
+        for s in slot.max(h - self.spec.len as i64)..h {
+            let i = self.idx(s);
+            for c in &mut self.columns {
+                c[i] = f32::NAN;
+            }
+        }
+        self.head = Some(slot);
+        self.acc_slot = None;
     }
 
     /// Write `value` of column `col` at `slot` (overwrites). A slot beyond
@@ -197,10 +217,24 @@ impl TieredSeries {
         c
     }
 
-    /// Record one sample of several series taken at `ts`.
-    pub fn push(&mut self, ts: Ts, values: &[(String, f32)]) {
+    /// Record one sample of several series taken at `ts`. A sample older than
+    /// the newest by more than [`STEP_BACK_MS`] (or a step) means the wall
+    /// clock stepped back: every tier gives up its slots from `ts` on (they
+    /// were stamped at the wrong time and read as a gap) and recording goes on
+    /// from `ts`. Returns whether that happened. A forward jump only clears
+    /// slots up to one ring's length.
+    pub fn push(&mut self, ts: Ts, values: &[(String, f32)]) -> bool {
+        let stepped_back = self.tiers.first().is_some_and(|base| {
+            base.newest_slot().is_some_and(|n| ts < n * base.spec.step_ms - base.spec.step_ms.max(STEP_BACK_MS))
+        });
+        if stepped_back {
+            for t in &mut self.tiers {
+                let slot = t.slot_of(ts);
+                t.rewind_to(slot);
+            }
+        }
         let cols: Vec<(usize, f32)> = values.iter().map(|(n, v)| (self.col_or_insert(n), *v)).collect();
-        let Some((base, coarser)) = self.tiers.split_first_mut() else { return };
+        let Some((base, coarser)) = self.tiers.split_first_mut() else { return stepped_back };
         let slot = base.slot_of(ts);
         for &(c, v) in &cols {
             base.set(slot, c, v);
@@ -208,6 +242,7 @@ impl TieredSeries {
         for t in coarser {
             t.accumulate(ts, &cols);
         }
+        stepped_back
     }
 
     /// Finest tier whose retention covers `window_ms`.
@@ -344,6 +379,41 @@ mod tests {
         assert_eq!(s.tiers[0].get(10, a), 1.0);
         assert!(s.tiers[0].get(11, a).is_nan());
         assert_eq!(s.tiers[0].get(12, b), 7.0);
+    }
+
+    /// After the clock steps back 2 h, samples keep landing (not dropped as
+    /// older than the head); the wrongly stamped slots read as a gap.
+    #[test]
+    fn a_clock_stepped_back_keeps_recording() {
+        let mut s = TieredSeries::new(&default_tiers(1000));
+        let t0 = 1_800_000_000_000;
+        for i in 0..120 {
+            assert!(!s.push(t0 + i * 1000, &[("cpu".into(), 1.0)]));
+        }
+        let back = t0 + 119_000 - 2 * 3_600_000;
+        assert!(s.push(back, &[("cpu".into(), 7.0)]), "a step back is reported");
+        assert!(!s.push(back + 1000, &[("cpu".into(), 8.0)]));
+        assert_eq!(s.latest("cpu"), 8.0, "the newest slot is the new sample");
+        let c = s.col("cpu").unwrap();
+        let base = &s.tiers[0];
+        assert_eq!(base.newest_slot(), Some(base.slot_of(back + 1000)));
+        assert!(base.get(base.slot_of(t0), c).is_nan(), "slots stamped in the future are gone");
+        for t in &s.tiers {
+            assert!(t.newest_slot().is_some_and(|n| n <= t.slot_of(back + 1000)), "{:?}", t.spec);
+        }
+        // A small step back (a late sample) is not a clock step: it overwrites its slot.
+        assert!(!s.push(back - 2000, &[("cpu".into(), 9.0)]));
+        assert_eq!(s.latest("cpu"), 8.0);
+    }
+
+    /// A forward jump of years clears at most one ring per tier.
+    #[test]
+    fn a_clock_jumping_forward_clears_at_most_a_ring() {
+        let mut s = TieredSeries::new(&default_tiers(1000));
+        s.push(1_000_000, &[("cpu".into(), 1.0)]);
+        s.push(1_000_000 + 20 * 365 * 86_400_000, &[("cpu".into(), 2.0)]);
+        assert_eq!(s.latest("cpu"), 2.0);
+        assert!(s.tiers.iter().all(|t| t.columns.iter().all(|c| c.len() == t.spec.len)));
     }
 
     #[test]

@@ -69,6 +69,7 @@ fn alert(id: &str, state: AlertState) -> Alert {
         state,
         summary: "api: connection refused".into(),
         value: None,
+        value_text: None,
         active_since: 1_700_000_000_000,
         firing_since: Some(1_700_000_000_000),
         resolved_at: (state == AlertState::Resolved).then_some(1_700_000_060_000),

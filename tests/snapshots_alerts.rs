@@ -74,3 +74,25 @@ fn an_unknown_source_never_shows_the_all_clear_100x24() {
     assert!(!screen.contains("nothing is firing"), "an unknown source is no all-clear");
     insta::assert_snapshot!(t.backend());
 }
+
+/// A prediction's value reads in operator terms in the detail and its timeline,
+/// not as the raw percentage it extrapolates to.
+#[test]
+fn predictions_show_when_the_disk_fills_not_a_percentage() {
+    let seed = Seed::new();
+    let mut s = seed.alerts_state();
+    let (src, id) = s.alerts.rows[s.alerts.selected].clone();
+    for a in s.alerts.sources.values_mut().flat_map(|u| u.alerts.iter_mut()).filter(|a| a.id == id) {
+        (a.value, a.value_text) = (Some(229.05), Some("full in 3 h 10 min".into()));
+    }
+    for (_, tr) in s.alerts.timeline.iter_mut().filter(|(from, tr)| *from == src && tr.alert == id) {
+        (tr.value, tr.value_text) = (Some(229.05), Some("full in 3 h 40 min".into()));
+    }
+    let t = draw(&s, 160, 40);
+    let screen: String = (0..40)
+        .map(|y| (0..160).map(|x| t.backend().buffer()[(x, y)].symbol().to_string()).collect::<String>() + "\n")
+        .collect();
+    assert!(screen.contains("full in 3 h 10 min"), "{screen}");
+    assert!(screen.contains("(full in 3 h 40 min)"), "{screen}");
+    assert!(!screen.contains("229"), "{screen}");
+}

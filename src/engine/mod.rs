@@ -467,6 +467,42 @@ mod tests {
         assert!(matches!(engine.handle("c-2", empty), Err(CommandError::Invalid(_))));
     }
 
+    /// A wall clock that tests move by hand.
+    struct SteppedClock(std::sync::atomic::AtomicI64);
+
+    impl Clock for SteppedClock {
+        fn now_ms(&self) -> crate::protocol::Ts {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    /// Engine-level: after the clock steps back 2 h, samples are still stored
+    /// and the history handed to subscribers holds no row stamped after now.
+    #[test]
+    fn a_clock_stepped_back_keeps_the_history_recording() {
+        let t0 = 1_800_000_000_000;
+        let clock = Arc::new(SteppedClock(std::sync::atomic::AtomicI64::new(t0)));
+        let engine = Engine::new(Store::temporary().unwrap(), EngineConfig::default(), clock.clone()).unwrap();
+        let mut collector = HostCollector::new().unwrap();
+        for i in 0..3 {
+            clock.0.store(t0 + i * 1000, std::sync::atomic::Ordering::SeqCst);
+            engine.collect_once(&mut collector);
+        }
+        let back = t0 - 2 * 3_600_000;
+        for i in 0..3 {
+            clock.0.store(back + i * 1000, std::sync::atomic::Ordering::SeqCst);
+            engine.collect_once(&mut collector);
+        }
+        let rows = engine.store().read_metrics_rows(0, i64::MIN).unwrap();
+        let step = engine.tiers()[0].step_ms;
+        assert_eq!(rows.last().map(|r| r.0), Some((back + 2000).div_euclid(step) * step), "newest row is now");
+        assert!(rows.iter().all(|r| r.0 <= back + 2000), "no row stamped after now");
+        let Event::MetricsHistory(snap) = engine.history_event().unwrap().event else { panic!("history") };
+        let base = snap.tiers.iter().find(|t| t.step_ms == step).expect("base tier");
+        let newest = base.start_slot + base.columns[0].1.len() as i64 - 1;
+        assert_eq!(newest, (back + 2000).div_euclid(step));
+    }
+
     #[test]
     fn a_read_only_engine_refuses_every_state_change() {
         let cfg = EngineConfig { read_only: true, ..EngineConfig::default() };

@@ -226,6 +226,20 @@ impl Store {
         Ok(n)
     }
 
+    /// Delete rows of `tier` at slots after `after` (stamped in the future,
+    /// before the clock stepped back); returns how many.
+    pub fn delete_metrics_after(&self, tier: u8, after: i64) -> Result<usize> {
+        let Some(from) = after.checked_add(1) else { return Ok(0) };
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.metrics.range(row_key(tier, from)..=row_key(tier, i64::MAX)).keys() {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.metrics.apply_batch(batch)?;
+        Ok(n)
+    }
+
     /// Append events to the log as one chunk: key = first seq, last seq
     /// (big-endian), value = the JSON array of envelopes. One write per batch
     /// keeps the per-event cost at a JSON encode.
@@ -511,129 +525,5 @@ fn be_u32(b: &[u8]) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rows_round_trip_in_time_order_and_prune() {
-        let s = Store::temporary().unwrap();
-        for slot in [-5i64, 3, 1, 2] {
-            s.write_metrics_row(0, slot, &[("cpu".into(), slot as f32), ("mem".into(), 1.5)]).unwrap();
-        }
-        s.write_metrics_row(1, 2, &[("cpu".into(), 9.0)]).unwrap();
-        let rows = s.read_metrics_rows(0, i64::MIN).unwrap();
-        let slots: Vec<i64> = rows.iter().map(|r| r.0).collect();
-        assert_eq!(slots, vec![-5, 1, 2, 3]);
-        assert_eq!(rows[1].1, vec![("cpu".to_string(), 1.0), ("mem".to_string(), 1.5)]);
-        assert_eq!(s.prune_metrics(0, 2).unwrap(), 2);
-        assert_eq!(s.read_metrics_rows(0, i64::MIN).unwrap().len(), 2);
-        assert_eq!(s.read_metrics_rows(1, 0).unwrap().len(), 1, "other tier untouched");
-    }
-
-    #[test]
-    fn event_log_chunks_range_and_prune() {
-        use crate::protocol::{Envelope, Event, Topic};
-        use std::sync::Arc;
-        let s = Store::temporary().unwrap();
-        let env = |seq: u64| {
-            Arc::new(Envelope {
-                epoch: 1,
-                seq,
-                ts: seq as i64,
-                source: "local".into(),
-                topic: Topic::Metrics,
-                event: Event::MetricsHistory(Box::default()),
-            })
-        };
-        // chunks [1..=3], [4], [5..=10]
-        s.append_events(&[env(1), env(2), env(3)]).unwrap();
-        s.append_events(&[env(4)]).unwrap();
-        s.append_events(&(5..=10).map(env).collect::<Vec<_>>()).unwrap();
-        assert_eq!(s.event_bounds().unwrap(), Some((1, 10)));
-        let seqs = |a, b| s.events_between(a, b).unwrap().iter().map(|e| e.seq).collect::<Vec<u64>>();
-        assert_eq!(seqs(2, 6), vec![2, 3, 4, 5, 6], "across chunk borders");
-        assert_eq!(seqs(7, 7), vec![7], "inside a chunk");
-        assert_eq!(seqs(11, 20), Vec::<u64>::new());
-        assert!(s.events_between(9, 2).unwrap().is_empty());
-        assert_eq!(s.prune_events(6).unwrap(), 2, "whole chunks older than the newest 6");
-        assert_eq!(s.event_bounds().unwrap(), Some((5, 10)));
-    }
-
-    #[test]
-    fn outbox_is_per_source_ordered_and_durable() {
-        use crate::protocol::Command;
-        let dir = tempfile::tempdir().unwrap();
-        let note = |t: &str| Command::Annotate { text: t.into(), author: String::new() };
-        {
-            let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
-            s.outbox_push("prod", "a", &note("one")).unwrap();
-            s.outbox_push("prod-2", "x", &note("other")).unwrap();
-            s.outbox_push("prod", "b", &note("two")).unwrap();
-        }
-        let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
-        let ids: Vec<String> = s.outbox_list("prod").unwrap().into_iter().map(|x| x.0).collect();
-        assert_eq!(ids, vec!["a", "b"], "in order, and not prod-2's");
-        assert!(s.outbox_remove("prod", "a").unwrap());
-        assert!(!s.outbox_remove("prod", "a").unwrap());
-        assert_eq!(s.outbox_list("prod").unwrap().len(), 1);
-    }
-
-    #[test]
-    fn tool_history_newest_first_and_pruned() {
-        use crate::engine::tools::ToolRun;
-        let s = Store::temporary().unwrap();
-        for i in 0..5i64 {
-            let run = ToolRun {
-                tool: format!("t{i}"),
-                source: "builtin".into(),
-                args: serde_json::json!({}),
-                started: 1000 + i,
-                duration_ms: 1,
-                ok: true,
-                outcome: serde_json::json!(i),
-                output: vec![],
-                truncated: false,
-                origin: Default::default(),
-            };
-            s.record_tool_run(&run).unwrap();
-        }
-        let names: Vec<String> = s.tool_runs(2).unwrap().into_iter().map(|r| r.tool).collect();
-        assert_eq!(names, vec!["t4", "t3"]);
-        assert_eq!(s.prune_tool_runs(3).unwrap(), 2);
-        assert_eq!(s.tool_runs(10).unwrap().last().map(|r| r.tool.clone()), Some("t2".to_string()));
-    }
-
-    #[test]
-    fn reopen_keeps_dictionary_and_schema() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
-            s.write_metrics_row(0, 7, &[("net.rx_bps".into(), 42.0)]).unwrap();
-            s.flush().unwrap();
-        }
-        let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
-        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(s.read_metrics_rows(0, 0).unwrap(), vec![(7, vec![("net.rx_bps".to_string(), 42.0)])]);
-    }
-
-    #[test]
-    fn second_open_is_a_clear_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let _a = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
-        let err = Store::open(dir.path(), DEFAULT_CACHE_BYTES).err().expect("second open must fail");
-        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
-        assert!(err.to_string().contains("another opsdeck is already using"));
-    }
-
-    #[test]
-    fn newer_schema_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
-            s.meta.insert("schema_version", &(SCHEMA_VERSION + 1).to_be_bytes()).unwrap();
-            s.flush().unwrap();
-        }
-        let err = Store::open(dir.path(), DEFAULT_CACHE_BYTES).err().expect("must refuse");
-        assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

@@ -67,6 +67,10 @@ pub struct Alert {
     pub summary: String,
     /// The value that made it pending/firing (or the last one seen).
     pub value: Option<f64>,
+    /// `value` in operator terms, when it has such a form (`full in 3 h 10 min`
+    /// for a prediction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_text: Option<String>,
     /// When the condition started to hold.
     pub active_since: Ts,
     pub firing_since: Option<Ts>,
@@ -150,6 +154,9 @@ pub struct Transition {
     pub to: AlertState,
     pub at: Ts,
     pub value: Option<f64>,
+    /// `value` in operator terms, as on [`Alert::value_text`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_text: Option<String>,
 }
 
 /// One delivery attempt of a notification.

@@ -129,6 +129,7 @@ impl Seed {
             state,
             summary: format!("{rule} on the demo host"),
             value: Some(97.5),
+            value_text: None,
             active_since: NOW - ago,
             firing_since: (state != AlertState::Pending).then_some(NOW - ago + 60_000),
             resolved_at: (state == AlertState::Resolved).then_some(NOW - 30_000),
@@ -159,6 +160,7 @@ impl Seed {
                 to: AlertState::Pending,
                 at: NOW - 240_000,
                 value: Some(95.2),
+                value_text: None,
             },
             Transition {
                 alert: disk.id.clone(),
@@ -166,6 +168,7 @@ impl Seed {
                 to: AlertState::Firing,
                 at: NOW - 180_000,
                 value: Some(96.0),
+                value_text: None,
             },
         ];
         let deliveries = vec![

@@ -368,6 +368,7 @@ mod tests {
             state,
             summary: format!("{rule} summary"),
             value: Some(1.0),
+            value_text: None,
             active_since: since,
             firing_since: None,
             resolved_at: None,
@@ -440,8 +441,14 @@ mod tests {
             acked,
             silenced,
         ];
-        let tr =
-            vec![Transition { alert: "crit_new".into(), from: None, to: AlertState::Firing, at: NOW, value: None }];
+        let tr = vec![Transition {
+            alert: "crit_new".into(),
+            from: None,
+            to: AlertState::Firing,
+            at: NOW,
+            value: None,
+            value_text: None,
+        }];
         update(&mut s, update_env(alerts, tr), &fx.ctx());
         fx.text(&mut s, "5");
         (fx, s)

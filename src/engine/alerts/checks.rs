@@ -95,8 +95,28 @@ pub fn judge(check: &Check, result: Result<Value, ToolError>, at: Ts) -> Outcome
     {
         problems.push(format!("certificate expires in {days} days (limit {min})"));
     }
-    if v.get("open").and_then(Value::as_bool) == Some(false) {
-        problems.push("port closed".into());
+    // Every kind needs positive evidence of health: a result that lacks it fails.
+    match &check.probe {
+        Probe::Http { expect_status, .. } => match v.get("status").and_then(Value::as_u64) {
+            None => problems.push("no HTTP status in the answer".into()),
+            Some(s) => match expect_status {
+                Some(want) if s != u64::from(*want) => problems.push(format!("status {s}, expected {want}")),
+                Some(_) => {}
+                // Without `expect_status` only 2xx is healthy; redirects are not followed.
+                None if !(200..300).contains(&s) => problems.push(format!("status {s}, expected 2xx")),
+                None => {}
+            },
+        },
+        Probe::Tcp { .. } => {
+            if v.get("open").and_then(Value::as_bool) != Some(true) {
+                problems.push("port closed".into());
+            }
+        }
+        Probe::Dns { .. } => {
+            if v.get("addresses").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+                problems.push("no addresses".into());
+            }
+        }
     }
     let ok = problems.is_empty();
     Outcome { at, ok, latency_ms, error: (!ok).then(|| problems.join("; ")) }
@@ -130,9 +150,10 @@ mod tests {
     #[test]
     fn judging_latency_certificates_and_errors() {
         let c = check("http = \"https://x/\"\nlatency = \"100ms\"\ncert_days = 14");
-        let ok = judge(&c, Ok(json!({"timing_ms":{"total": 42.0},"certificate":{"days_left": 90}})), 5);
+        let ok = judge(&c, Ok(json!({"status": 200, "timing_ms":{"total": 42.0},"certificate":{"days_left": 90}})), 5);
         assert_eq!(ok, Outcome { at: 5, ok: true, latency_ms: Some(42.0), error: None });
-        let slow = judge(&c, Ok(json!({"timing_ms":{"total": 420.0},"certificate":{"days_left": 3}})), 5);
+        let slow =
+            judge(&c, Ok(json!({"status": 204, "timing_ms":{"total": 420.0},"certificate":{"days_left": 3}})), 5);
         assert_eq!(slow.error.as_deref(), Some("slow: 420 ms, limit 100 ms; certificate expires in 3 days (limit 14)"));
         let e = judge(&c, Err(ToolError::Timeout(Duration::from_secs(5))), 5);
         assert_eq!((e.ok, e.error.as_deref()), (false, Some("timed out after 5s")));
@@ -204,6 +225,53 @@ mod tests {
         let o = probe(&reg, &c, 1).await;
         assert_eq!(o.error.as_deref(), Some("status 503, expected 200"), "{o:?}");
         assert!(o.latency_ms.is_none());
+    }
+
+    /// A result without positive evidence of health fails, for every kind of check.
+    #[test]
+    fn checks_need_evidence_of_health() {
+        let http = check("http = \"http://h/\"");
+        for (status, ok) in [(200, true), (204, true), (301, false), (404, false), (503, false)] {
+            assert_eq!(judge(&http, Ok(json!({"status": status})), 1).ok, ok, "status {status}");
+        }
+        assert!(!judge(&http, Ok(json!({})), 1).ok);
+        let want_301 = check("http = \"http://h/\"\nexpect_status = 301");
+        assert!(judge(&want_301, Ok(json!({"status": 301})), 1).ok);
+        let tcp = check("tcp = \"db:5432\"");
+        assert!(judge(&tcp, Ok(json!({"open": true})), 1).ok);
+        assert!(!judge(&tcp, Ok(json!({"open": false})), 1).ok);
+        assert!(!judge(&tcp, Ok(json!({})), 1).ok);
+        let dns = check("dns = \"db.internal\"");
+        assert!(judge(&dns, Ok(json!({"addresses": ["10.0.0.1"]})), 1).ok);
+        assert_eq!(judge(&dns, Ok(json!({"addresses": []})), 1).error.as_deref(), Some("no addresses"));
+    }
+
+    /// Loopback: without `expect_status`, a 503 and a 301 (not followed) are failures.
+    #[tokio::test]
+    async fn http_checks_without_expect_status_accept_only_2xx() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let reg = Registry::with_builtins(crate::jq::JqRunner::in_process());
+        for (line, want) in [
+            ("503 Service Unavailable", Some("status 503, expected 2xx")),
+            ("301 Moved Permanently\r\nlocation: http://127.0.0.1:1/", Some("status 301, expected 2xx")),
+            ("200 OK", None),
+        ] {
+            let srv = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = srv.local_addr().unwrap();
+            let reply = format!("HTTP/1.1 {line}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi");
+            let server = tokio::spawn(async move {
+                if let Ok((mut s, _)) = srv.accept().await {
+                    let mut buf = [0u8; 1024];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s.write_all(reply.as_bytes()).await;
+                }
+            });
+            let c = check(&format!("http = \"http://{addr}/health\"\ntimeout = \"3s\""));
+            let o = probe(&reg, &c, 1).await;
+            assert_eq!(o.error.as_deref(), want, "{line}: {o:?}");
+            assert_eq!(o.ok, want.is_none());
+            server.abort();
+        }
     }
 
     /// An HTTPS server whose certificate expired yesterday (trusted through `ca_file`).

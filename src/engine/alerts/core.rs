@@ -108,6 +108,7 @@ impl AlertCore {
 
     /// Evaluate every enabled rule at `now`.
     pub fn evaluate(&mut self, now: Ts) {
+        self.samples.expire(now);
         let rules: Vec<_> = self.rules.rules.iter().filter(|r| self.enabled(&r.name)).cloned().collect();
         for r in &rules {
             let t = self.eval.eval_rule(r, &self.samples, now);
@@ -131,6 +132,7 @@ impl AlertCore {
                 series: a.series.clone(),
                 holds: false,
                 value: a.value,
+                value_text: a.value_text.clone(),
                 for_: Duration::ZERO,
                 keep_firing_for: Duration::ZERO,
             };
@@ -168,6 +170,7 @@ impl AlertCore {
             series: Some(format!("check:{series}")),
             holds: failing,
             value: o.latency_ms,
+            value_text: None,
             for_: Duration::ZERO,
             keep_firing_for: Duration::ZERO,
         };

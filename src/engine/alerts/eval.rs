@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
-use super::expr::{self, Condition};
+use super::expr::{self, Reading};
 use super::rules::Rule;
 use crate::protocol::Ts;
 use crate::protocol::alerts::{Alert, AlertState, Severity, Transition};
+use crate::series::STEP_BACK_MS;
 
 /// Recent samples of every series, at most one per `step_ms`, kept for `keep_ms`.
 #[derive(Debug, Default)]
@@ -29,6 +30,13 @@ impl Samples {
                 continue;
             }
             let q = self.series.entry(name.clone()).or_default();
+            // The clock stepped back: samples stamped after `ts` are from the
+            // wrong time; drop them so recording goes on (the gap stays a gap).
+            if q.back().is_some_and(|b| ts < b.0 - self.step_ms.max(STEP_BACK_MS)) {
+                while q.back().is_some_and(|b| b.0 >= ts) {
+                    q.pop_back();
+                }
+            }
             let n = q.len();
             if n > 0 && ts <= q[n - 1].0 {
                 continue;
@@ -43,6 +51,22 @@ impl Samples {
                 q.pop_front();
             }
         }
+    }
+
+    /// The spacing of kept samples.
+    pub fn step_ms(&self) -> i64 {
+        self.step_ms
+    }
+
+    /// Forget samples older than the keep time at `now`, and series left empty
+    /// (a disk that was unmounted), so their alerts resolve as gone.
+    pub fn expire(&mut self, now: Ts) {
+        for q in self.series.values_mut() {
+            while q.front().is_some_and(|f| f.0 < now - self.keep_ms) {
+                q.pop_front();
+            }
+        }
+        self.series.retain(|_, q| !q.is_empty());
     }
 
     pub fn get(&self, name: &str) -> Vec<(Ts, f64)> {
@@ -64,14 +88,18 @@ impl Samples {
 }
 
 /// `{{value}}`, `{{instance}}`, `{{labels.NAME}}` in a summary.
-pub fn render_summary(template: &str, value: Option<f64>, labels: &BTreeMap<String, String>) -> String {
-    let v = value.map_or_else(
-        || "-".to_string(),
-        |v| {
-            let s = format!("{v:.2}");
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        },
-    );
+/// `{{value}}` is the value in operator terms when there is such a text.
+pub fn render_summary(
+    template: &str,
+    value: Option<f64>,
+    text: Option<&str>,
+    labels: &BTreeMap<String, String>,
+) -> String {
+    let number = |v: f64| {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let v = text.map(str::to_string).or(value.map(number)).unwrap_or_else(|| "-".to_string());
     let mut out = template.replace("{{value}}", &v);
     out = out.replace("{{instance}}", labels.get("instance").map_or("", String::as_str));
     for (k, val) in labels {
@@ -89,7 +117,9 @@ pub struct Observation<'a> {
     pub summary: &'a str,
     pub series: Option<String>,
     pub holds: bool,
+    /// The value the decision (`holds`) was made on, and it in operator terms.
     pub value: Option<f64>,
+    pub value_text: Option<String>,
     pub for_: Duration,
     pub keep_firing_for: Duration,
 }
@@ -105,9 +135,20 @@ impl Evaluator {
     /// Apply one observation; returns the transition it caused, if any.
     pub fn observe(&mut self, o: Observation, now: Ts) -> Option<Transition> {
         let id = Alert::make_id(o.rule, &o.labels);
-        let summary = render_summary(o.summary, o.value, &o.labels);
+        let summary = render_summary(o.summary, o.value, o.value_text.as_deref(), &o.labels);
         let for_ms = o.for_.as_millis() as i64;
         let keep_ms = o.keep_firing_for.as_millis() as i64;
+        // The clock stepped back: times stamped after now count from now, so
+        // `for` and `keep_firing_for` do not wait for the old time to return.
+        if let Some(a) = self.alerts.get_mut(&id)
+            && a.active_since > now
+        {
+            a.active_since = now;
+            a.firing_since = a.firing_since.map(|t| t.min(now));
+        }
+        if let Some(t) = self.last_true.get_mut(&id) {
+            *t = (*t).min(now);
+        }
         let alert = self.alerts.get_mut(&id);
         let (from, to) = match (alert.as_ref().map(|a| a.state), o.holds) {
             (None | Some(AlertState::Resolved), true) => {
@@ -122,6 +163,7 @@ impl Evaluator {
                     state: to,
                     summary,
                     value: o.value,
+                    value_text: o.value_text,
                     active_since: now,
                     firing_since: (to == AlertState::Firing).then_some(now),
                     resolved_at: None,
@@ -135,8 +177,7 @@ impl Evaluator {
             }
             (Some(state), true) => {
                 let a = alert?;
-                a.value = o.value;
-                a.summary = summary;
+                (a.value, a.value_text, a.summary) = (o.value, o.value_text, summary);
                 self.last_true.insert(id.clone(), now);
                 if state == AlertState::Pending && now - a.active_since >= for_ms {
                     a.state = AlertState::Firing;
@@ -148,6 +189,7 @@ impl Evaluator {
             }
             (Some(AlertState::Pending), false) => {
                 let a = alert?;
+                (a.value, a.value_text, a.summary) = (o.value, o.value_text, summary);
                 a.state = AlertState::Resolved;
                 a.resolved_at = Some(now);
                 (Some(AlertState::Pending), AlertState::Resolved)
@@ -155,6 +197,8 @@ impl Evaluator {
             (Some(AlertState::Firing), false) => {
                 let last = self.last_true.get(&id).copied().unwrap_or(now);
                 let a = alert?;
+                // The value shown is the one this (not holding) decision used.
+                (a.value, a.value_text, a.summary) = (o.value, o.value_text, summary);
                 if now - last < keep_ms {
                     return None;
                 }
@@ -166,8 +210,8 @@ impl Evaluator {
             }
             (None | Some(AlertState::Resolved), false) => return None,
         };
-        let value = self.alerts.get(&id).and_then(|a| a.value);
-        Some(Transition { alert: id, from, to, at: now, value })
+        let (value, value_text) = self.alerts.get(&id).map(|a| (a.value, a.value_text.clone())).unwrap_or_default();
+        Some(Transition { alert: id, from, to, at: now, value, value_text })
     }
 
     /// Evaluate a metric rule against the samples.
@@ -176,22 +220,19 @@ impl Evaluator {
         let mut out = Vec::new();
         for (name, instance) in samples.matching(rule.condition.series()) {
             let data = samples.get(&name);
-            let (holds, value) = match &rule.condition {
-                Condition::Compare { func, cmp, threshold, .. } => match expr::apply(func, &data, now) {
-                    Some(v) => (cmp.holds(v, *threshold), Some(v)),
-                    None => (false, None),
-                },
-                Condition::Absent { after, .. } => {
-                    let newest = data.last().map(|s| s.0);
-                    (newest.is_none_or(|t| now - t > after.as_millis() as i64), None)
-                }
-            };
             let mut labels = rule.labels.clone();
             if let Some(i) = instance {
                 labels.insert("instance".into(), i);
             }
             seen.push(Alert::make_id(&rule.name, &labels));
-            out.extend(self.observe(obs(rule, labels, Some(name), holds, value), now));
+            // One evaluation gives both the decision and the value shown; with
+            // too little data the alert keeps its state (neither fires nor resolves).
+            let Reading::Decided { holds, value, text } =
+                expr::evaluate(&rule.condition, &data, now, samples.step_ms())
+            else {
+                continue;
+            };
+            out.extend(self.observe(obs(rule, labels, Some(name), holds, value, text), now));
         }
         // Instances that disappeared (a disk unmounted) no longer hold.
         let gone: Vec<Alert> = self
@@ -201,7 +242,7 @@ impl Evaluator {
             .cloned()
             .collect();
         for a in gone {
-            out.extend(self.observe(obs(rule, a.labels, a.series, false, a.value), now));
+            out.extend(self.observe(obs(rule, a.labels, a.series, false, None, None), now));
         }
         out
     }
@@ -220,6 +261,7 @@ fn obs(
     series: Option<String>,
     holds: bool,
     value: Option<f64>,
+    value_text: Option<String>,
 ) -> Observation<'_> {
     Observation {
         rule: &rule.name,
@@ -230,6 +272,7 @@ fn obs(
         series,
         holds,
         value,
+        value_text,
         for_: rule.for_,
         keep_firing_for: rule.keep_firing_for,
     }
@@ -356,6 +399,46 @@ mod tests {
         assert_eq!((t[0].to, ev.alerts["quiet"].value), (AlertState::Firing, None));
     }
 
+    /// After the clock steps back, `for` and `keep_firing_for` count from the
+    /// new time instead of waiting for the old one to come back.
+    #[test]
+    fn alert_timers_survive_a_clock_stepped_back() {
+        let r = rule(
+            "[[rule]]\nname = \"hot\"\ncondition = \"cpu.total > 90\"\nfor = \"30s\"\nkeep_firing_for = \"20s\"\n",
+        );
+        let (mut ev, mut s) = (Evaluator::default(), Samples::new(Duration::from_secs(1), Duration::from_secs(3600)));
+        let t0 = 10_000 * S;
+        assert_eq!(run(&mut ev, &r, &mut s, t0, &[("cpu.total", 95.0)]), vec![(None, AlertState::Pending)]);
+        let back = t0 - 7200 * S;
+        assert_eq!(run(&mut ev, &r, &mut s, back, &[("cpu.total", 95.0)]), vec![]);
+        assert_eq!(
+            run(&mut ev, &r, &mut s, back + 30 * S, &[("cpu.total", 96.0)]),
+            vec![(Some(AlertState::Pending), AlertState::Firing)]
+        );
+        assert_eq!(
+            run(&mut ev, &r, &mut s, back + 60 * S, &[("cpu.total", 10.0)]),
+            vec![(Some(AlertState::Firing), AlertState::Resolved)]
+        );
+    }
+
+    /// After the clock steps back, new samples are kept (not dropped as older
+    /// than the newest) and the ones stamped after them are forgotten.
+    #[test]
+    fn samples_follow_a_clock_stepped_back() {
+        let mut s = Samples::new(Duration::from_secs(10), Duration::from_secs(7200));
+        let t0 = 10_000_000;
+        for i in 0..10 {
+            s.push(t0 + i * 10 * S, &[("x".into(), 1.0)]);
+        }
+        let back = t0 - 2 * 3600 * S;
+        s.push(back, &[("x".into(), 2.0)]);
+        s.push(back + 10 * S, &[("x".into(), 3.0)]);
+        assert_eq!(s.get("x"), vec![(back, 2.0), (back + 10 * S, 3.0)]);
+        // A late sample (a few seconds) is not a step back.
+        s.push(back + 5 * S, &[("x".into(), 9.0)]);
+        assert_eq!(s.get("x").last(), Some(&(back + 10 * S, 3.0)));
+    }
+
     #[test]
     fn samples_keep_one_per_step_and_expire() {
         let mut s = Samples::new(Duration::from_secs(10), Duration::from_secs(60));
@@ -367,7 +450,12 @@ mod tests {
         assert!(got.first().unwrap().0 >= 60 * S);
         assert_eq!(got.last().unwrap().1, 120.0);
         assert_eq!(
-            render_summary("{{labels.team}} {{value}}", Some(2.50), &[("team".to_string(), "db".to_string())].into()),
+            render_summary(
+                "{{labels.team}} {{value}}",
+                Some(2.50),
+                None,
+                &[("team".to_string(), "db".to_string())].into()
+            ),
             "db 2.5"
         );
     }

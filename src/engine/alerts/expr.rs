@@ -202,24 +202,135 @@ pub fn linear_at(pts: &[(i64, f64)], x: i64) -> Option<f64> {
     Some(my + slope * ((x - x0) as f64 - mx))
 }
 
-/// Evaluate `func` over samples `(ts, value)` (oldest first) at `now`.
-pub fn apply(func: &Func, samples: &[(i64, f64)], now: i64) -> Option<f64> {
-    let since = |d: &Duration| now - d.as_millis() as i64;
+/// Least share of an `avg()` or `rate()` window the samples must span (one
+/// sample step of slack): half the window still gives a representative mean or
+/// slope, and a rule can fire half a window after a start or a gap.
+pub const WINDOW_COVERAGE: f64 = 0.5;
+/// Least share of a `predict()` fit the samples must span. A fit is
+/// extrapolated `ahead` (often four times its own length): a short history
+/// multiplies its error, so the fit needs most of its window.
+pub const FIT_COVERAGE: f64 = 0.8;
+
+/// The samples inside `[since, ..]` (samples are oldest first).
+fn window(samples: &[(i64, f64)], since: i64) -> &[(i64, f64)] {
+    &samples[samples.partition_point(|s| s.0 < since)..]
+}
+
+/// Whether `w` spans at least `share` of `window_ms`, allowing one sample step.
+fn covers(w: &[(i64, f64)], window_ms: i64, share: f64, step_ms: i64) -> bool {
+    match (w.first(), w.last()) {
+        (Some(a), Some(b)) => (b.0 - a.0 + step_ms) as f64 >= share * window_ms as f64,
+        _ => false,
+    }
+}
+
+/// Evaluate `func` over samples `(ts, value)` (oldest first) at `now`; `None`
+/// is "no data": no sample, or a window covered less than its minimum
+/// ([`WINDOW_COVERAGE`], [`FIT_COVERAGE`]). `step_ms` is the samples' spacing.
+pub fn apply(func: &Func, samples: &[(i64, f64)], now: i64, step_ms: i64) -> Option<f64> {
+    let ms = |d: &Duration| d.as_millis() as i64;
     match func {
         Func::Last => samples.last().map(|s| s.1),
         Func::Avg(d) => {
-            let w: Vec<f64> = samples.iter().filter(|s| s.0 >= since(d)).map(|s| s.1).collect();
-            (!w.is_empty()).then(|| w.iter().sum::<f64>() / w.len() as f64)
+            let w = window(samples, now - ms(d));
+            covers(w, ms(d), WINDOW_COVERAGE, step_ms).then(|| w.iter().map(|s| s.1).sum::<f64>() / w.len() as f64)
         }
         Func::Rate(d) => {
-            let w: Vec<&(i64, f64)> = samples.iter().filter(|s| s.0 >= since(d)).collect();
+            let w = window(samples, now - ms(d));
             let (a, b) = (w.first()?, w.last()?);
-            (b.0 > a.0).then(|| (b.1 - a.1) * 1000.0 / (b.0 - a.0) as f64)
+            (covers(w, ms(d), WINDOW_COVERAGE, step_ms) && b.0 > a.0).then(|| (b.1 - a.1) * 1000.0 / (b.0 - a.0) as f64)
         }
         Func::Predict { ahead, fit } => {
-            let w: Vec<(i64, f64)> = samples.iter().filter(|s| s.0 >= since(fit)).copied().collect();
-            linear_at(&w, now + ahead.as_millis() as i64)
+            let w = window(samples, now - ms(fit));
+            if !covers(w, ms(fit), FIT_COVERAGE, step_ms) {
+                return None;
+            }
+            linear_at(w, now + ms(ahead))
         }
+    }
+}
+
+/// One evaluation of a condition on one series: the decision and the value it
+/// used, so what is shown is what was decided on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// Too little data to decide: the alert keeps its state.
+    NoData,
+    Decided {
+        holds: bool,
+        value: Option<f64>,
+        /// The value in operator terms (`full in 3 h 10 min` for a prediction).
+        text: Option<String>,
+    },
+}
+
+/// Evaluate `cond` on one series' samples at `now`.
+pub fn evaluate(cond: &Condition, samples: &[(i64, f64)], now: i64, step_ms: i64) -> Reading {
+    match cond {
+        Condition::Compare { func, cmp, threshold, series } => match apply(func, samples, now, step_ms) {
+            None => Reading::NoData,
+            Some(v) => {
+                let text = match func {
+                    Func::Predict { ahead, fit } => {
+                        let w = window(samples, now - fit.as_millis() as i64);
+                        linear_at(w, now).map(|at_now| {
+                            prediction_text(series, *cmp, *threshold, at_now, v, ahead.as_millis() as i64)
+                        })
+                    }
+                    _ => None,
+                };
+                Reading::Decided { holds: cmp.holds(v, *threshold), value: Some(v), text }
+            }
+        },
+        Condition::Absent { after, .. } => {
+            let newest = samples.last().map(|s| s.0);
+            Reading::Decided {
+                holds: newest.is_none_or(|t| now - t > after.as_millis() as i64),
+                value: None,
+                text: None,
+            }
+        }
+    }
+}
+
+/// A prediction in operator terms: when the fitted line crosses `threshold`
+/// (`full in 3 h 10 min` for a used-percentage at 100), from its value now
+/// and `ahead_ms` later.
+pub fn prediction_text(series: &str, cmp: Cmp, threshold: f64, at_now: f64, ahead: f64, ahead_ms: i64) -> String {
+    let rising = matches!(cmp, Cmp::Gt | Cmp::Ge | Cmp::Eq | Cmp::Ne);
+    let what = if rising && series.contains("used_pct") && threshold >= 100.0 {
+        "full".to_string()
+    } else if rising {
+        format!("reaches {}", trim_number(threshold))
+    } else {
+        format!("falls to {}", trim_number(threshold))
+    };
+    let gap = threshold - at_now;
+    if (rising && gap <= 0.0) || (!rising && gap >= 0.0) {
+        return format!("{what} now");
+    }
+    let per_ms = (ahead - at_now) / ahead_ms.max(1) as f64;
+    if per_ms == 0.0 || (gap / per_ms) < 0.0 || !(gap / per_ms).is_finite() {
+        return format!("not {what} at this rate ({} in {})", trim_number(ahead), human_duration(ahead_ms));
+    }
+    format!("{what} in {}", human_duration((gap / per_ms) as i64))
+}
+
+fn trim_number(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `3 h 10 min`, `45 min`, `2 d 4 h`, `< 1 min`.
+pub fn human_duration(ms: i64) -> String {
+    let min = ms.max(0) / 60_000;
+    match min {
+        0 => "< 1 min".into(),
+        1..60 => format!("{min} min"),
+        60..1440 if min % 60 == 0 => format!("{} h", min / 60),
+        60..1440 => format!("{} h {} min", min / 60, min % 60),
+        _ if min % 1440 < 60 => format!("{} d", min / 1440),
+        _ => format!("{} d {} h", min / 1440, (min % 1440) / 60),
     }
 }
 
@@ -266,11 +377,66 @@ mod tests {
     fn functions_over_samples() {
         let s: Vec<(i64, f64)> = (0..=10).map(|i| (i * 60_000, i as f64 * 2.0)).collect();
         let now = 600_000;
-        assert_eq!(apply(&Func::Last, &s, now), Some(20.0));
-        assert_eq!(apply(&Func::Avg(Duration::from_secs(120)), &s, now), Some(18.0));
-        assert_eq!(apply(&Func::Rate(Duration::from_secs(600)), &s, now), Some(20.0 / 600.0));
-        let p = apply(&Func::Predict { ahead: Duration::from_secs(600), fit: Duration::from_secs(600) }, &s, now);
+        assert_eq!(apply(&Func::Last, &s, now, 60_000), Some(20.0));
+        assert_eq!(apply(&Func::Avg(Duration::from_secs(120)), &s, now, 60_000), Some(18.0));
+        assert_eq!(apply(&Func::Rate(Duration::from_secs(600)), &s, now, 60_000), Some(20.0 / 600.0));
+        let p =
+            apply(&Func::Predict { ahead: Duration::from_secs(600), fit: Duration::from_secs(600) }, &s, now, 60_000);
         assert!((p.unwrap() - 40.0).abs() < 1e-9, "{p:?}");
-        assert_eq!(apply(&Func::Avg(Duration::from_secs(1)), &[], now), None);
+        assert_eq!(apply(&Func::Avg(Duration::from_secs(1)), &[], now, 60_000), None);
+    }
+
+    /// 20 minutes of history on a 1 h fit is no data; 48 minutes (80 %) is enough.
+    #[test]
+    fn predict_needs_most_of_its_fit_window() {
+        let fit = Func::Predict { ahead: Duration::from_secs(4 * 3600), fit: Duration::from_secs(3600) };
+        let now = 10 * 3_600_000;
+        let history = |minutes: i64| -> Vec<(i64, f64)> {
+            (0..=minutes * 6).map(|i| (now - minutes * 60_000 + i * 10_000, 60.0 + i as f64 * 0.1)).collect()
+        };
+        assert_eq!(apply(&fit, &history(20), now, 10_000), None);
+        assert_eq!(apply(&fit, &history(47), now, 10_000), None);
+        assert!(apply(&fit, &history(48), now, 10_000).is_some());
+        assert!(apply(&fit, &history(90), now, 10_000).is_some());
+    }
+
+    /// avg() and rate() need half their window (one sample step of slack).
+    #[test]
+    fn avg_and_rate_need_half_their_window() {
+        let now = 1_000_000;
+        let since = |secs: i64| -> Vec<(i64, f64)> {
+            (0..=secs / 10).map(|i| (now - secs * 1000 + i * 10_000, 95.0)).collect()
+        };
+        for f in [Func::Avg(Duration::from_secs(120)), Func::Rate(Duration::from_secs(120))] {
+            assert_eq!(apply(&f, &since(40), now, 10_000), None, "{f:?}: 40 s of 120");
+            assert!(apply(&f, &since(60), now, 10_000).is_some(), "{f:?}: 60 s of 120");
+        }
+        // A window shorter than the sample step: one sample is enough for avg.
+        assert_eq!(apply(&Func::Avg(Duration::from_secs(5)), &[(now - 1000, 3.0)], now, 10_000), Some(3.0));
+        assert_eq!(apply(&Func::Avg(Duration::from_secs(120)), &[(now, 99.0)], now, 10_000), None);
+    }
+
+    #[test]
+    fn predictions_read_in_operator_terms() {
+        // 75 % now, 135 % in 4 h: +15 %/h, full in 1 h 40 min.
+        assert_eq!(
+            prediction_text("disk.used_pct:/", Cmp::Ge, 100.0, 75.0, 135.0, 4 * 3_600_000),
+            "full in 1 h 40 min"
+        );
+        assert_eq!(prediction_text("disk.used_pct:/", Cmp::Ge, 100.0, 100.5, 120.0, 3_600_000), "full now");
+        assert_eq!(prediction_text("mem.used_pct", Cmp::Gt, 90.0, 50.0, 70.0, 3_600_000), "reaches 90 in 2 h");
+        assert_eq!(
+            prediction_text("disk.used_pct:/", Cmp::Ge, 100.0, 75.0, 70.0, 3_600_000),
+            "not full at this rate (70 in 1 h)"
+        );
+        assert_eq!(prediction_text("free_gb", Cmp::Lt, 5.0, 20.0, 10.0, 3_600_000), "falls to 5 in 1 h 30 min");
+        assert_eq!(human_duration(3 * 3_600_000 + 10 * 60_000), "3 h 10 min");
+        assert_eq!(human_duration(30_000), "< 1 min");
+        assert_eq!(human_duration(50 * 3_600_000), "2 d 2 h");
+        let cond = parse("predict(disk.used_pct:/, 4h, 1h) >= 100").unwrap();
+        let s: Vec<(i64, f64)> = (0..=60).map(|i| (i * 60_000, 60.0 + i as f64 * 0.25)).collect();
+        let Reading::Decided { holds, value, text } = evaluate(&cond, &s, 3_600_000, 10_000) else { panic!() };
+        assert!(holds && (value.unwrap() - 135.0).abs() < 0.01);
+        assert_eq!(text.as_deref(), Some("full in 1 h 40 min"));
     }
 }

@@ -5,6 +5,8 @@ pub mod checks;
 pub mod core;
 pub mod deliver;
 pub mod eval;
+#[cfg(test)]
+mod eval_props;
 pub mod expr;
 pub mod notify;
 pub mod rules;

@@ -274,6 +274,7 @@ pub fn json_body(n: &Notification) -> Value {
                 "labels": a.labels,
                 "summary": a.summary,
                 "value": a.value.filter(|v| v.is_finite()),
+                "value_text": a.value_text,
                 "active_since": rfc3339(a.active_since),
                 "firing_since": a.firing_since.map(rfc3339),
                 "resolved_at": a.resolved_at.map(rfc3339),
@@ -310,8 +311,12 @@ fn title(n: &Notification) -> String {
     }
 }
 
+/// The value in operator terms when it has them ("full in 3 h 10 min"), else the number.
 fn value_text(a: &Alert) -> String {
-    a.value.filter(|v| v.is_finite()).map(|v| format!(" (value {v})")).unwrap_or_default()
+    match &a.value_text {
+        Some(t) => format!(" ({t})"),
+        None => a.value.filter(|v| v.is_finite()).map(|v| format!(" (value {v})")).unwrap_or_default(),
+    }
 }
 
 fn line(a: &Alert) -> String {

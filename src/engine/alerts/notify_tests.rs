@@ -19,6 +19,7 @@ fn alert(rule: &str, instance: &str, state: AlertState) -> Alert {
         state,
         summary: format!("{rule} on {instance}"),
         value: Some(95.5),
+        value_text: None,
         active_since: 0,
         firing_since: (state != AlertState::Pending).then_some(0),
         resolved_at: (state == AlertState::Resolved).then_some(10 * M),
@@ -189,6 +190,7 @@ fn json_body_schema() {
                 "labels": {"instance": "db1"},
                 "summary": "hot on db1",
                 "value": 95.5,
+                "value_text": null,
                 "active_since": "1970-01-01T00:00:00.000Z",
                 "firing_since": "2023-11-14T22:13:20.000Z",
                 "resolved_at": null,
@@ -216,6 +218,17 @@ fn slack_body_is_escaped_mrkdwn_with_glyphs() {
     let many: Vec<Alert> = (0..30).map(|i| alert("hot", &format!("h{i}"), AlertState::Firing)).collect();
     let body = slack_body(&note(Status::Firing, many));
     assert!(body["blocks"][1]["text"]["text"].as_str().unwrap().ends_with("…and 10 more"));
+}
+
+/// A prediction is told as when the disk fills, not as its raw percentage.
+#[test]
+fn predictions_are_told_in_operator_terms() {
+    let mut a = alert("disk_filling", "/data", AlertState::Firing);
+    (a.value, a.value_text) = (Some(229.05), Some("full in 3 h 10 min".into()));
+    let n = note(Status::Firing, vec![a]);
+    let text = slack_body(&n)["blocks"][1]["text"]["text"].as_str().unwrap().to_string();
+    assert!(text.ends_with("(full in 3 h 10 min)") && !text.contains("229"), "{text}");
+    assert_eq!(json_body(&n)["alerts"][0]["value_text"], "full in 3 h 10 min");
 }
 
 #[test]

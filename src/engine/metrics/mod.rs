@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::engine::store::{Store, StoreError};
 use crate::protocol::{SeriesSnapshot, Ts};
-use crate::series::{TierSpec, tier_snapshot_from_rows};
+use crate::series::{STEP_BACK_MS, TierSpec, tier_snapshot_from_rows};
 
 /// Running sums of one open bucket: its start (ms) and per-series (sum, count).
 type OpenBucket = (Option<i64>, HashMap<String, (f64, u32)>);
@@ -18,15 +18,38 @@ pub struct Recorder {
     tiers: Vec<TierSpec>,
     /// Per coarser tier: the open bucket.
     open: Vec<OpenBucket>,
+    /// The newest sample recorded.
+    newest: Option<Ts>,
 }
 
 impl Recorder {
     pub fn new(tiers: &[TierSpec]) -> Self {
-        Recorder { tiers: tiers.to_vec(), open: vec![(None, HashMap::new()); tiers.len().saturating_sub(1)] }
+        Recorder {
+            tiers: tiers.to_vec(),
+            open: vec![(None, HashMap::new()); tiers.len().saturating_sub(1)],
+            newest: None,
+        }
     }
 
-    pub fn record(&mut self, store: &Store, ts: Ts, values: &[(String, f32)]) -> Result<(), StoreError> {
-        let Some(base) = self.tiers.first() else { return Ok(()) };
+    /// Store one sample. When the wall clock stepped back (a sample older than
+    /// the newest by more than [`STEP_BACK_MS`]), the rows stamped after it are
+    /// deleted and the open buckets dropped, with one warning, and recording
+    /// goes on; returns whether that happened.
+    pub fn record(&mut self, store: &Store, ts: Ts, values: &[(String, f32)]) -> Result<bool, StoreError> {
+        let Some(base) = self.tiers.first() else { return Ok(false) };
+        let stepped_back = self.newest.is_some_and(|n| ts < n - base.step_ms.max(STEP_BACK_MS));
+        if stepped_back {
+            let mut removed = 0;
+            for (i, spec) in self.tiers.iter().enumerate() {
+                removed += store.delete_metrics_after(i as u8, slot_start(ts, spec.step_ms) - 1)?;
+            }
+            self.open.iter_mut().for_each(|(slot, sums)| (*slot, *sums) = (None, HashMap::new()));
+            tracing::warn!(
+                "the wall clock stepped back {} s: dropped {removed} stored metric rows stamped after now; recording goes on",
+                self.newest.unwrap_or(ts).saturating_sub(ts) / 1000
+            );
+        }
+        self.newest = Some(if stepped_back { ts } else { self.newest.map_or(ts, |n| n.max(ts)) });
         store.write_metrics_row(0, slot_start(ts, base.step_ms), values)?;
         for (i, spec) in self.tiers.iter().enumerate().skip(1) {
             let slot = slot_start(ts, spec.step_ms);
@@ -46,7 +69,7 @@ impl Recorder {
                 }
             }
         }
-        Ok(())
+        Ok(stepped_back)
     }
 
     /// Write the open buckets (on shutdown), so a restart keeps them.
@@ -72,9 +95,18 @@ fn means(sums: &HashMap<String, (f64, u32)>) -> Vec<(String, f32)> {
     v
 }
 
-/// Everything stored within each tier's retention, as of `now`.
+/// Everything stored within each tier's retention, as of `now`. Rows stamped
+/// after `now` (written before the clock stepped back) are deleted, with one
+/// warning: they would hide new samples and size a snapshot from a bogus span.
 pub fn load_history(store: &Store, tiers: &[TierSpec], now: Ts) -> Result<SeriesSnapshot, StoreError> {
     let mut snap = SeriesSnapshot::default();
+    let mut future = 0;
+    for (i, spec) in tiers.iter().enumerate() {
+        future += store.delete_metrics_after(i as u8, slot_start(now, spec.step_ms))?;
+    }
+    if future > 0 {
+        tracing::warn!("deleted {future} stored metric rows stamped after now: the wall clock stepped back");
+    }
     for (i, spec) in tiers.iter().enumerate() {
         let from = slot_start(now, spec.step_ms) - spec.retention_ms() + spec.step_ms;
         let mut rows = store.read_metrics_rows(i as u8, from)?;
@@ -142,6 +174,55 @@ mod tests {
         assert_eq!(s.tiers[0].get(11, c), 19.0);
         s.push(130_500, &[("cpu".into(), 5.0)]);
         assert_eq!(s.tiers[0].get(13, c), 5.0, "new samples still land after history");
+    }
+
+    /// A restart after the clock stepped back does not load the rows stamped
+    /// after now (they are deleted), and new samples show after the history.
+    #[test]
+    fn rows_stamped_after_now_are_dropped_at_start() {
+        let store = Store::temporary().unwrap();
+        let mut rec = Recorder::new(&tiers());
+        let t0 = 10_000_000i64;
+        for i in 0..30i64 {
+            rec.record(&store, t0 + i * 1000, &[("cpu".into(), 1.0)]).unwrap();
+        }
+        rec.flush_open(&store).unwrap();
+        // Restart with the clock 2 h behind those rows, 20 s after older history.
+        let before = t0 - 2 * 3_600_000;
+        for i in 0..20i64 {
+            store.write_metrics_row(0, before - 20_000 + i * 1000, &[("cpu".into(), 5.0)]).unwrap();
+        }
+        let now = before + 500;
+        let snap = load_history(&store, &tiers(), now).unwrap();
+        let mut s = TieredSeries::new(&tiers());
+        s.load_snapshot(&snap);
+        let c = s.col("cpu").unwrap();
+        assert_eq!(s.tiers[0].newest_slot(), Some((before - 1000) / 1000), "no future slot loaded");
+        assert_eq!(s.tiers[0].get((before - 1000) / 1000, c), 5.0);
+        assert!(store.read_metrics_rows(0, now).unwrap().is_empty(), "future rows deleted");
+        assert!(store.read_metrics_rows(1, now).unwrap().is_empty());
+        assert!(!s.push(now, &[("cpu".into(), 6.0)]));
+        assert_eq!(s.latest("cpu"), 6.0);
+    }
+
+    /// While running: a step back deletes the stored rows stamped after the
+    /// new time and keeps recording; a forward jump writes one row.
+    #[test]
+    fn recorder_keeps_recording_after_the_clock_steps_back() {
+        let store = Store::temporary().unwrap();
+        let mut rec = Recorder::new(&tiers());
+        let t0 = 10_000_000i64;
+        for i in 0..30i64 {
+            assert!(!rec.record(&store, t0 + i * 1000, &[("cpu".into(), 1.0)]).unwrap());
+        }
+        let back = t0 - 2 * 3_600_000;
+        assert!(rec.record(&store, back, &[("cpu".into(), 2.0)]).unwrap());
+        assert!(!rec.record(&store, back + 1000, &[("cpu".into(), 3.0)]).unwrap());
+        let rows = store.read_metrics_rows(0, i64::MIN).unwrap();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![back, back + 1000]);
+        assert!(store.read_metrics_rows(1, back + 1).unwrap().is_empty(), "no future coarse rows");
+        assert!(!rec.record(&store, back + 10 * 365 * 86_400_000, &[("cpu".into(), 4.0)]).unwrap());
+        assert_eq!(store.read_metrics_rows(0, i64::MIN).unwrap().len(), 3);
     }
 
     #[test]

@@ -81,7 +81,14 @@ impl Tracker {
             let from = self.known.get(&a.id).map(|k| k.state);
             if from != Some(a.state) {
                 let at = if from.is_none() { a.active_since } else { now };
-                transitions.push(Transition { alert: a.id.clone(), from, to: a.state, at, value: None });
+                transitions.push(Transition {
+                    alert: a.id.clone(),
+                    from,
+                    to: a.state,
+                    at,
+                    value: None,
+                    value_text: None,
+                });
             }
             self.known.insert(a.id.clone(), a.clone());
         }
@@ -93,6 +100,7 @@ impl Tracker {
                     to: AlertState::Resolved,
                     at: now,
                     value: None,
+                    value_text: None,
                 });
                 a.state = AlertState::Resolved;
                 a.resolved_at = Some(now);

@@ -161,6 +161,7 @@ fn to_alert(origin: &str, a: AmAlert, acks: &HashMap<&str, Ack>) -> Alert {
         state,
         summary,
         value: None,
+        value_text: None,
         active_since: since,
         firing_since: (state == AlertState::Firing).then_some(since),
         resolved_at: None,

@@ -210,8 +210,9 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             Span::raw(text::clean(&format!("{}: {}", r.name, r.detail)).into_owned()),
         ]));
     }
-    if let Some(v) = al.value {
-        lines.push(Line::from(vec![key("value"), Span::raw(format!("{v:.2}"))]));
+    // A prediction reads in operator terms ("full in 3 h 10 min"), not as its raw number.
+    if let Some(v) = al.value_text.clone().or(al.value.map(|v| format!("{v:.2}"))) {
+        lines.push(Line::from(vec![key("value"), Span::raw(text::clean(&v).into_owned())]));
     }
     if !al.labels.is_empty() {
         let l: Vec<String> = al.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -310,7 +311,12 @@ fn timeline(f: &mut Frame, area: Rect, s: &AppState, src: &str, al: &Alert, t: &
                 AlertState::Pending => "△ pending",
                 AlertState::Resolved => "○ resolved",
             };
-            let v = tr.value.map(|v| format!(" ({v:.2})")).unwrap_or_default();
+            let v = tr
+                .value_text
+                .as_deref()
+                .map(|t| format!(" ({})", text::clean(t)))
+                .or(tr.value.map(|v| format!(" ({v:.2})")))
+                .unwrap_or_default();
             (tr.at, Line::from(vec![Span::styled(format!("{} ", clock(tr.at)), dim), Span::raw(format!("{to}{v}"))]))
         })
         .collect();
