@@ -181,8 +181,9 @@ pub struct RuleStatus {
     pub detail: String,
     pub severity: Severity,
     pub enabled: bool,
-    /// Recent response times of a check, oldest first (ms; NaN = failed).
-    #[serde(default)]
+    /// Recent response times of a check, oldest first (ms; NaN = failed,
+    /// `null` on the wire).
+    #[serde(default, deserialize_with = "super::float::vec_f32_or_nan")]
     pub latency_ms: Vec<f32>,
     #[serde(default)]
     pub last_error: Option<String>,

@@ -11,9 +11,12 @@ pub struct HostSnapshot {
     pub hostname: String,
     pub uptime_s: u64,
     /// Total CPU busy, 0–100.
+    #[serde(deserialize_with = "super::float::f32_or_nan")]
     pub cpu_total: f32,
     /// Per logical core, 0–100.
+    #[serde(deserialize_with = "super::float::vec_f32_or_nan")]
     pub cpu_cores: Vec<f32>,
+    #[serde(deserialize_with = "super::float::f64x3_or_nan")]
     pub load: [f64; 3],
     pub mem_total: u64,
     pub mem_used: u64,
@@ -21,7 +24,9 @@ pub struct HostSnapshot {
     pub swap_used: u64,
     pub disks: Vec<DiskInfo>,
     /// Bytes per second read from / written to all disks.
+    #[serde(deserialize_with = "super::float::f64_or_nan")]
     pub disk_read_bps: f64,
+    #[serde(deserialize_with = "super::float::f64_or_nan")]
     pub disk_write_bps: f64,
     pub nets: Vec<NetInfo>,
     pub procs: Vec<ProcInfo>,
@@ -35,7 +40,9 @@ pub struct DiskInfo {
     pub fs: String,
     pub total: u64,
     pub available: u64,
+    #[serde(deserialize_with = "super::float::f64_or_nan")]
     pub read_bps: f64,
+    #[serde(deserialize_with = "super::float::f64_or_nan")]
     pub write_bps: f64,
 }
 
@@ -52,7 +59,9 @@ impl DiskInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct NetInfo {
     pub name: String,
+    #[serde(deserialize_with = "super::float::f64_or_nan")]
     pub rx_bps: f64,
+    #[serde(deserialize_with = "super::float::f64_or_nan")]
     pub tx_bps: f64,
     pub rx_total: u64,
     pub tx_total: u64,
@@ -65,6 +74,7 @@ pub struct ProcInfo {
     pub name: String,
     pub cmd: String,
     /// Percent of one core (may exceed 100 on several cores).
+    #[serde(deserialize_with = "super::float::f32_or_nan")]
     pub cpu: f32,
     pub mem: u64,
     pub status: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod alerts;
 pub mod control;
+pub mod float;
 mod host;
 pub mod tools;
 pub mod wire;

@@ -132,9 +132,31 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, WireError> {
     decode(text)
 }
 
-/// Parse a server frame; never panics.
+/// Parse a server frame; never panics. An `events` frame with an envelope
+/// this build cannot read keeps the others: one bad item never costs the
+/// connection (the skipped ones are logged with their seq).
 pub fn decode_server(text: &str) -> Result<ServerFrame, WireError> {
-    decode(text)
+    let err = match decode(text) {
+        Ok(f) => return Ok(f),
+        Err(e @ WireError::TooLarge(_)) => return Err(e),
+        Err(e) => e,
+    };
+    let Ok(serde_json::Value::Object(mut raw)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Err(err);
+    };
+    if raw.get("type").and_then(serde_json::Value::as_str) != Some("events") {
+        return Err(err);
+    }
+    let Some(serde_json::Value::Array(items)) = raw.remove("events") else { return Err(err) };
+    let mut events = Vec::with_capacity(items.len());
+    for v in items {
+        let seq = v.get("seq").and_then(serde_json::Value::as_u64);
+        match serde_json::from_value::<Envelope>(v) {
+            Ok(e) => events.push(e),
+            Err(e) => tracing::warn!(?seq, "skipped an event this build cannot read: {e}"),
+        }
+    }
+    Ok(ServerFrame::Events { events })
 }
 
 /// An `events` frame that borrows its envelopes (the same JSON as
@@ -227,5 +249,23 @@ mod tests {
             let _ = decode_client(&s);
             let _ = decode_server(&s);
         }
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::*;
+
+    #[test]
+    fn one_unreadable_event_never_costs_the_frame() {
+        let good = r#"{"epoch":1,"seq":2,"ts":5,"source":"local","topic":"metrics","event":{"type":"annotation","text":"hi","author":"a"}}"#;
+        let bad = r#"{"epoch":1,"seq":3,"ts":5,"source":"local","topic":"metrics","event":{"type":"from_the_future"}}"#;
+        let frame = format!(r#"{{"type":"events","events":[{good},{bad},{good}]}}"#);
+        match decode_server(&frame) {
+            Ok(ServerFrame::Events { events }) => assert_eq!(events.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert!(decode_server(r#"{"type":"welcome"}"#).is_err(), "other frames stay strict");
+        assert!(decode_server("not json").is_err());
     }
 }
