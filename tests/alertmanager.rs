@@ -176,7 +176,7 @@ async fn alerts_silences_and_acknowledgements_through_a_real_alertmanager() {
     .await;
 
     // Acknowledging silences its exact labels with the note; it shows as acknowledged.
-    let ack = Cmd::Ack { alert: a.id.clone(), note: "looking at it".into(), by: "tester".into() };
+    let ack = Cmd::Ack { alert: a.id.clone(), note: "looking at it".into(), by: "tester".into(), at: None };
     let r = alertmanager::command(&spec, ack).await.expect("ack");
     assert_eq!(r["acknowledged"].as_str(), Some(a.id.as_str()));
     let ack_id = r["silence"].as_str().expect("silence id").to_string();
@@ -200,9 +200,11 @@ async fn alerts_silences_and_acknowledgements_through_a_real_alertmanager() {
     let err = |r: Result<Value, String>| r.expect_err("refused");
     let e = err(alertmanager::command(&spec, Cmd::SetRuleEnabled { name: RULE.into(), enabled: false }).await);
     assert!(e.contains("live in Prometheus"), "{e}");
-    let e =
-        err(alertmanager::command(&spec, Cmd::Ack { alert: "0000".into(), note: String::new(), by: String::new() })
-            .await);
+    let e = err(alertmanager::command(
+        &spec,
+        Cmd::Ack { alert: "0000".into(), note: String::new(), by: String::new(), at: None },
+    )
+    .await);
     assert!(e.contains("no alert 0000"), "{e}");
     let e = err(alertmanager::command(&spec, Cmd::Unack { alert: a.id.clone() }).await);
     assert!(e.contains("not acknowledged"), "{e}");

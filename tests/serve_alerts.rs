@@ -45,8 +45,11 @@ async fn alert_state_and_commands_over_the_wire() {
     assert!(u.rules.iter().any(|r| r.name == "cpu_high"), "bundled rules are listed too");
 
     let cmd = |id: &str, command: Command| ClientFrame::Command { id: id.into(), command };
-    send(&mut ws, &cmd("a1", Command::Ack { alert: "always{team=db}".into(), note: "on it".into(), by: "ana".into() }))
-        .await;
+    send(
+        &mut ws,
+        &cmd("a1", Command::Ack { alert: "always{team=db}".into(), note: "on it".into(), by: "ana".into(), at: None }),
+    )
+    .await;
     let u = alerts_until(&mut ws, |u| u.alerts.iter().any(|a| a.ack.is_some())).await;
     assert_eq!(
         u.alerts.iter().find(|a| a.ack.is_some()).and_then(|a| a.ack.clone()).map(|a| a.note),
@@ -62,7 +65,8 @@ async fn alert_state_and_commands_over_the_wire() {
     alerts_until(&mut ws, |u| u.alerts.iter().all(|a| a.silenced_by.is_empty()) && !u.silences.is_empty()).await;
 
     // A bad command is an error with its id, not a crash.
-    send(&mut ws, &cmd("x1", Command::Ack { alert: "nope".into(), note: String::new(), by: String::new() })).await;
+    send(&mut ws, &cmd("x1", Command::Ack { alert: "nope".into(), note: String::new(), by: String::new(), at: None }))
+        .await;
     loop {
         match next_frame(&mut ws).await.expect("frames") {
             ServerFrame::Error { id: Some(id), message, .. } => {

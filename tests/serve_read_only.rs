@@ -17,7 +17,7 @@ async fn serve_read_only_refuses_state_changes_from_clients() {
     let mut ws = connect(server.addr, None).await.expect("connect");
     send(&mut ws, &ClientFrame::Subscribe { topics: vec![Topic::Metrics, Topic::Alerts], since: None }).await;
     let commands = [
-        Command::Ack { alert: "disk_filling".into(), note: "on it".into(), by: "ops".into() },
+        Command::Ack { alert: "disk_filling".into(), note: "on it".into(), by: "ops".into(), at: None },
         Command::Silence {
             matchers: vec![Matcher { name: "alertname".into(), op: MatchOp::Eq, value: "disk_filling".into() }],
             minutes: 60,
@@ -25,7 +25,7 @@ async fn serve_read_only_refuses_state_changes_from_clients() {
             by: "ops".into(),
         },
         Command::SetRuleEnabled { name: "disk_filling".into(), enabled: false },
-        Command::Annotate { text: "deploy v42".into(), author: "ops".into() },
+        Command::Annotate { text: "deploy v42".into(), author: "ops".into(), at: None },
     ];
     let n = commands.len();
     for (i, command) in commands.into_iter().enumerate() {

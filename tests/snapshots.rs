@@ -200,3 +200,21 @@ fn a_source_with_history_only_is_never_shown_live() {
     };
     assert!(top.contains("not live: no sample yet"), "{top}");
 }
+
+/// B7: a refused token is named as such — in the status bar and the fleet
+/// view — with the command that fixes it, not as "retry in 0s".
+#[test]
+fn fleet_with_a_refused_backend_100x30() {
+    use opsdeck::app::Link;
+    let seed = Seed::new();
+    let mut s = with_dropped_backend(&seed);
+    let error = "HTTP 401: the token was refused; set it with `opsdeck key set backend:db`, then reconnect";
+    let refused = Link::Refused { at: support::NOW + 60_000, status: 401, error: error.into() };
+    update(&mut s, Action::Link("db".into(), refused), &seed.ctx());
+    act(&seed, &mut s, UserAction::Fleet);
+    let t = draw(&s, 100, 30);
+    let text: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("⊘ refused 401"), "fleet state");
+    assert!(text.contains("opsdeck key set backend:db"), "the fix is on screen");
+    insta::assert_snapshot!(t.backend());
+}

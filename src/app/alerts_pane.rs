@@ -82,7 +82,8 @@ pub(super) fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: 
             state.overlay = Some(Overlay::Alert(p));
         }
         (UserAction::Confirm, AlertPopup::Ack { source, alert, note }) => {
-            let command = Command::Ack { alert: alert.clone(), note: note.text().trim().to_string(), by };
+            let command =
+                Command::Ack { alert: alert.clone(), note: note.text().trim().to_string(), by, at: Some(ctx.now) };
             state.send_command(source.clone(), command, "acknowledged", effects);
         }
         (UserAction::Confirm, AlertPopup::Silence { source, alert, selected, comment }) => {

@@ -121,6 +121,20 @@ pub enum Link {
         attempt: u32,
         error: String,
     },
+    /// The backend refused our token (HTTP `status`): retried slowly at `at`
+    /// until the user sets it (`opsdeck key set backend:NAME`) and reconnects.
+    Refused {
+        at: Ts,
+        status: u16,
+        error: String,
+    },
+}
+
+impl Link {
+    /// Disconnected, whatever the reason.
+    pub fn is_down(&self) -> bool {
+        matches!(self, Link::Retrying { .. } | Link::Refused { .. })
+    }
 }
 
 /// Connection state of a data source, as the status bar shows it.
@@ -201,6 +215,10 @@ pub enum Effect {
     SaveUi {
         key: String,
         value: String,
+    },
+    /// Reconnect backend `source` now, re-reading its token.
+    Reconnect {
+        source: String,
     },
     /// Run a command on a source (the local engine, or a backend via its outbox).
     Command {
@@ -394,7 +412,7 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
             if let Some(src) = state.sources.iter_mut().find(|s| s.name == name) {
                 match &link {
                     Link::Connected | Link::Local => src.offline_since = None,
-                    Link::Retrying { .. } => {
+                    Link::Retrying { .. } | Link::Refused { .. } => {
                         src.offline_since.get_or_insert(ctx.now);
                     }
                     Link::Connecting => {}
@@ -406,6 +424,9 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
                 match link {
                     Link::Retrying { error, .. } => {
                         state.alerts.source_read(name, SourceRead::Failed(format!("offline: {error}")));
+                    }
+                    Link::Refused { error, .. } => {
+                        state.alerts.source_read(name, SourceRead::Failed(format!("refused: {error}")));
                     }
                     Link::Connected if state.alerts.health.failed.contains_key(&name) => {
                         state.alerts.source_read(name, SourceRead::Whole);
@@ -487,6 +508,11 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
                 state.metrics.select_source(i);
                 state.refresh_hints(ctx.keymap);
             }
+            UserAction::Reconnect => {
+                if let Some(src) = state.metrics.sources.get(*selected) {
+                    effects.push(Effect::Reconnect { source: src.name.clone() });
+                }
+            }
             UserAction::Close | UserAction::Fleet | UserAction::Quit => {
                 state.overlay = None;
                 state.refresh_hints(ctx.keymap);
@@ -503,7 +529,8 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
                 state.overlay = None;
                 state.refresh_hints(ctx.keymap);
                 if !text.is_empty() {
-                    let command = crate::protocol::Command::Annotate { text, author: state.user.clone() };
+                    let command =
+                        crate::protocol::Command::Annotate { text, author: state.user.clone(), at: Some(ctx.now) };
                     state.send_command(source, command, "annotation recorded", effects);
                 }
             }
@@ -570,6 +597,15 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
                 input: Box::new(input::LineInput::new("what happened? e.g. deploy v42")),
             });
             state.refresh_hints(ctx.keymap);
+        }
+        U::Reconnect => {
+            let source = state.metrics.cur().name.clone();
+            if source == crate::protocol::LOCAL_SOURCE {
+                let text = "the local engine runs in this process: nothing to reconnect (F lists every source)";
+                state.notice = Some((ctx.now, text.into()));
+            } else {
+                effects.push(Effect::Reconnect { source });
+            }
         }
         U::Fleet => {
             state.overlay = Some(Overlay::Fleet { selected: state.metrics.current });

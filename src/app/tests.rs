@@ -371,7 +371,11 @@ fn annotate_prompts_then_emits_a_command_with_a_fresh_id() {
     assert!(matches!(&s.overlay, Some(Overlay::Annotate { source, .. }) if source == "local"));
     f.chars(&mut s, "deploy v42 q");
     let e = f.key(&mut s, KeyCode::Enter);
-    let want = crate::protocol::Command::Annotate { text: "deploy v42 q".into(), author: "ops".into() };
+    let want = crate::protocol::Command::Annotate {
+        text: "deploy v42 q".into(),
+        author: "ops".into(),
+        at: Some(1_700_000_000_000),
+    };
     assert_eq!(e, vec![Effect::Command { source: "local".into(), id: "p1-1".into(), command: want }]);
     assert!(s.overlay.is_none());
     f.key(&mut s, KeyCode::Char('a'));
@@ -389,7 +393,7 @@ fn queued_counts_and_answers_show_in_state() {
     update(&mut s, Action::Queued("prod".into(), 2), &f.ctx());
     assert_eq!(s.sources.iter().find(|x| x.name == "prod").map(|x| x.queued), Some(2));
     let mut effects = Vec::new();
-    let cmd = crate::protocol::Command::Annotate { text: "deploy".into(), author: String::new() };
+    let cmd = crate::protocol::Command::Annotate { text: "deploy".into(), author: String::new(), at: None };
     s.send_command("prod".into(), cmd, "annotation recorded", &mut effects);
     let Some(Effect::Command { id, .. }) = effects.first() else { panic!("{effects:?}") };
     let done = Action::CommandDone { source: "prod".into(), id: id.clone(), result: Ok(serde_json::json!({"seq": 3})) };
@@ -425,4 +429,31 @@ fn a_source_registered_early_takes_the_step_of_its_first_data() {
     update(&mut s, Action::Events(vec![Arc::new(env)]), &f.ctx());
     let prom = s.metrics.sources.iter().find(|x| x.name == "prom").unwrap();
     assert_eq!(prom.series.latest("cpu.total"), 4.0, "15 s data is kept");
+}
+
+/// B7: a refused backend's alerts are unknown (no all-clear), and the
+/// reconnect key asks the runtime to reconnect the source it is aimed at.
+#[test]
+fn a_refused_backend_is_unread_and_the_reconnect_key_targets_a_source() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    s.alerts.health.expect("prod");
+    update(&mut s, Action::Events(vec![sample(f.now), sample_from("prod", f.now, 1.0)]), &f.ctx());
+    let refused = Link::Refused { at: f.now + 60_000, status: 403, error: "HTTP 403: the token was refused".into() };
+    update(&mut s, Action::Link("prod".into(), refused), &f.ctx());
+    assert!(s.alerts.health.failed.contains_key("prod"), "its alerts are unknown while refused");
+    assert!(s.sources.iter().find(|x| x.name == "prod").unwrap().offline_since.is_some());
+    // On the local engine there is nothing to reconnect: say so, do nothing.
+    let e = f.key(&mut s, KeyCode::Char('R'));
+    assert!(e.is_empty());
+    assert!(s.notice.as_ref().is_some_and(|n| n.1.contains("nothing to reconnect")));
+    // In the fleet view, R reconnects the selected source.
+    f.key(&mut s, KeyCode::Char('F'));
+    f.key(&mut s, KeyCode::Down);
+    let e = f.key(&mut s, KeyCode::Char('R'));
+    assert!(matches!(&e[..], [Effect::Reconnect { source }] if source == "prod"), "{e:?}");
+    // On the shown backend, R reconnects it.
+    f.key(&mut s, KeyCode::Enter);
+    let e = f.key(&mut s, KeyCode::Char('R'));
+    assert!(matches!(&e[..], [Effect::Reconnect { source }] if source == "prod"), "{e:?}");
 }

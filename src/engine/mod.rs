@@ -269,12 +269,16 @@ impl Engine {
             return Ok(first);
         }
         let result = match command {
-            Command::Annotate { text, author } => {
+            Command::Annotate { text, author, at } => {
                 let text = text.trim().to_string();
                 if text.is_empty() || text.chars().count() > 1000 {
                     return Err(CommandError::Invalid("annotation text must be 1 to 1,000 characters".into()));
                 }
-                let env = self.publish(Topic::Metrics, self.inner.clock.now_ms(), Event::Annotation { text, author });
+                let env = self.publish(
+                    Topic::Metrics,
+                    crate::protocol::made_at(at, self.inner.clock.now_ms()),
+                    Event::Annotation { text, author },
+                );
                 // On disk before the result is: a replayed id never points at a lost event.
                 self.write_pending()?;
                 serde_json::json!({ "seq": env.seq })
@@ -448,13 +452,37 @@ async fn prune_loop(engine: Engine) {
 mod tests {
     use super::*;
 
+    /// B7: an annotation typed at 10:02 and delivered from the outbox at 10:09
+    /// is drawn at 10:02; a time in the future or beyond the bound is clamped.
+    #[test]
+    fn a_queued_command_keeps_the_time_it_was_made() {
+        const T1009: crate::protocol::Ts = 1_800_000_000_000;
+        let engine = Engine::new(
+            Store::temporary().unwrap(),
+            EngineConfig::default(),
+            Arc::new(crate::clock::FixedClock(T1009)),
+        )
+        .unwrap();
+        let mut rx = engine.subscribe();
+        let note = |at| Command::Annotate { text: "restarted db".into(), author: "ops".into(), at };
+        let made = T1009 - 7 * 60_000;
+        engine.handle("q-1", note(Some(made))).unwrap();
+        assert_eq!(rx.try_recv().unwrap().ts, made);
+        engine.handle("q-2", note(Some(T1009 + 3_600_000))).unwrap();
+        assert_eq!(rx.try_recv().unwrap().ts, T1009, "never in the future");
+        engine.handle("q-3", note(Some(0))).unwrap();
+        assert_eq!(rx.try_recv().unwrap().ts, T1009 - crate::protocol::MAX_BACKDATE_MS, "bounded");
+        engine.handle("q-4", note(None)).unwrap();
+        assert_eq!(rx.try_recv().unwrap().ts, T1009);
+    }
+
     #[test]
     fn commands_run_once_per_id() {
         let engine =
             Engine::new(Store::temporary().unwrap(), EngineConfig::default(), Arc::new(crate::clock::FixedClock(5)))
                 .unwrap();
         let mut rx = engine.subscribe();
-        let cmd = || Command::Annotate { text: " deploy v42 ".into(), author: "ops".into() };
+        let cmd = || Command::Annotate { text: " deploy v42 ".into(), author: "ops".into(), at: None };
         let first = engine.handle("c-1", cmd()).unwrap();
         let again = engine.handle("c-1", cmd()).unwrap();
         assert_eq!(first, again, "a replayed id gets the first answer");
@@ -463,7 +491,7 @@ mod tests {
         assert_eq!(first, serde_json::json!({ "seq": e.seq }));
         assert!(rx.try_recv().is_err(), "and never runs twice");
         assert!(matches!(engine.handle("", cmd()), Err(CommandError::BadId)));
-        let empty = Command::Annotate { text: "  ".into(), author: String::new() };
+        let empty = Command::Annotate { text: "  ".into(), author: String::new(), at: None };
         assert!(matches!(engine.handle("c-2", empty), Err(CommandError::Invalid(_))));
     }
 
@@ -509,8 +537,8 @@ mod tests {
         let engine = Engine::new(Store::temporary().unwrap(), cfg, Arc::new(crate::clock::FixedClock(5))).unwrap();
         let mut rx = engine.subscribe();
         let commands = [
-            Command::Annotate { text: "deploy".into(), author: "ops".into() },
-            Command::Ack { alert: "a".into(), note: String::new(), by: "ops".into() },
+            Command::Annotate { text: "deploy".into(), author: "ops".into(), at: None },
+            Command::Ack { alert: "a".into(), note: String::new(), by: "ops".into(), at: None },
             Command::Unack { alert: "a".into() },
             Command::Silence { matchers: vec![], minutes: 5, comment: String::new(), by: "ops".into() },
             Command::Unsilence { id: "s".into() },

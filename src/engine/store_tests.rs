@@ -51,7 +51,7 @@ fn event_log_chunks_range_and_prune() {
 fn outbox_is_per_source_ordered_and_durable() {
     use crate::protocol::Command;
     let dir = tempfile::tempdir().unwrap();
-    let note = |t: &str| Command::Annotate { text: t.into(), author: String::new() };
+    let note = |t: &str| Command::Annotate { text: t.into(), author: String::new(), at: None };
     {
         let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
         s.outbox_push("prod", "a", &note("one")).unwrap();

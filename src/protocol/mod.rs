@@ -58,6 +58,16 @@ pub enum Event {
     Alerts(Box<alerts::AlertsUpdate>),
 }
 
+/// How far back a command's `at` may place it (7 days, in ms): older times are
+/// taken as this bound, so a lying or long-offline client cannot rewrite history.
+pub const MAX_BACKDATE_MS: Ts = 7 * 24 * 3_600_000;
+
+/// The time a command takes effect: its `at` clamped to
+/// [`now` − [`MAX_BACKDATE_MS`], `now`] (never in the future), or `now`.
+pub fn made_at(at: Option<Ts>, now: Ts) -> Ts {
+    at.map_or(now, |t| t.clamp(now.saturating_sub(MAX_BACKDATE_MS), now))
+}
+
 /// Something a client asks an engine to do. Sent with an id; replaying an id
 /// returns the first answer and never runs the command twice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,9 +78,21 @@ pub enum Command {
         text: String,
         #[serde(default)]
         author: String,
+        /// When the user made it (Unix ms): a command that waited in the outbox
+        /// while offline is still drawn at this time. The engine clamps it to
+        /// [now − [`MAX_BACKDATE_MS`], now]; absent means "when it arrives".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<Ts>,
     },
     /// "I'm on it": the alert stays visible and stops notifying until it resolves.
-    Ack { alert: String, note: String, by: String },
+    Ack {
+        alert: String,
+        note: String,
+        by: String,
+        /// When the user acknowledged (Unix ms), as for `annotate`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<Ts>,
+    },
     /// Take back an acknowledgement.
     Unack { alert: String },
     /// Mute alerts whose labels match, for `minutes`.

@@ -24,6 +24,13 @@ pub const DEAD_AFTER: Duration = Duration::from_secs(45);
 /// Reconnect delays: `BASE * 2^attempt`, capped, times a random factor in [0.5, 1).
 pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A link counts as stable (and the attempt count restarts) only after being
+/// up this long: a backend that welcomes and then drops us still backs off.
+pub const STABLE_AFTER: Duration = Duration::from_secs(30);
+/// After 401/403 the token is wrong: retry slowly (`REFUSED_BASE * 2^n`, up to
+/// `REFUSED_MAX`, with jitter) until the user fixes it and reconnects.
+pub const REFUSED_BASE: Duration = Duration::from_secs(60);
+pub const REFUSED_MAX: Duration = Duration::from_secs(600);
 
 /// A configured backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +64,14 @@ pub enum ClientMsg {
         attempt: u32,
         error: String,
     },
+    /// The backend refused our token (HTTP `status`, 401 or 403); the fix is
+    /// `opsdeck key set backend:NAME`. The next (slow) attempt is at `at`.
+    Refused {
+        name: String,
+        at: Ts,
+        status: u16,
+        error: String,
+    },
     /// The backend's history no longer matches ours: forget it (a snapshot follows).
     Reset(String),
     /// Events, `source` already renamed to the backend's name.
@@ -85,8 +100,61 @@ pub struct Outbox {
 
 /// Delay before reconnect attempt `attempt` (1-based), with `jitter` in [0, 1).
 pub fn backoff(attempt: u32, jitter: f64) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    exp.min(BACKOFF_MAX).mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
+    scaled(BACKOFF_BASE, BACKOFF_MAX, attempt, jitter)
+}
+
+/// Delay before attempt `attempt` (1-based) after the token was refused.
+pub fn refused_backoff(attempt: u32, jitter: f64) -> Duration {
+    scaled(REFUSED_BASE, REFUSED_MAX, attempt, jitter)
+}
+
+fn scaled(base: Duration, max: Duration, attempt: u32, jitter: f64) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    exp.min(max).mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
+}
+
+/// Ask a backend's connection to reconnect now (skipping any wait), with the
+/// token read again from the keyring (`None`: send none).
+#[derive(Debug, Clone)]
+pub struct Reconnect {
+    pub token: Option<String>,
+}
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum Failure {
+    /// Dropped, timed out, unreadable: retry with the normal backoff.
+    Lost(String),
+    /// HTTP 401/403 on the upgrade: retry slowly, say how to fix it.
+    Refused { status: u16, text: String },
+}
+
+impl From<String> for Failure {
+    fn from(e: String) -> Self {
+        Failure::Lost(e)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(e: &str) -> Self {
+        Failure::Lost(e.to_string())
+    }
+}
+
+/// How a session ended without a failure.
+enum Exit {
+    /// The app side went away.
+    AppGone,
+    /// The user asked to reconnect now.
+    Reconnect,
+}
+
+/// Reconnect attempts so far; each counter restarts only on evidence: a
+/// welcome for `refused`, [`STABLE_AFTER`] of link for `lost`.
+#[derive(Debug, Default)]
+struct Attempts {
+    lost: u32,
+    refused: u32,
 }
 
 fn jitter() -> f64 {
@@ -97,55 +165,80 @@ fn jitter() -> f64 {
 
 /// Run the connection until `tx` closes.
 pub async fn run(spec: BackendSpec, clock: Arc<dyn Clock>, tx: mpsc::Sender<ClientMsg>) {
-    run_with_outbox(spec, clock, tx, None).await
+    run_with_outbox(spec, clock, tx, None, None).await
 }
 
-/// The same, also delivering queued commands from `outbox`.
+/// The same, also delivering queued commands from `outbox` and reconnecting
+/// at once when `reconnect` asks.
 pub async fn run_with_outbox(
-    spec: BackendSpec,
+    mut spec: BackendSpec,
     clock: Arc<dyn Clock>,
     tx: mpsc::Sender<ClientMsg>,
     mut outbox: Option<Outbox>,
+    mut reconnect: Option<mpsc::Receiver<Reconnect>>,
 ) {
     let mut cursor: Option<Since> = None;
-    let mut attempt = 0u32;
+    let mut attempts = Attempts::default();
     loop {
         if tx.send(ClientMsg::Connecting(spec.name.clone())).await.is_err() {
             return;
         }
-        let error = match Conn::open(&spec).await {
+        let outcome = match Conn::open(&spec).await {
             Ok(mut conn) => {
-                let r = session(&spec, &mut conn, &mut cursor, &tx, &mut attempt, outbox.as_mut()).await;
+                let links = (&mut cursor, &mut attempts, outbox.as_mut(), reconnect.as_mut());
+                let r = session(&mut spec, &mut conn, &tx, links).await;
                 conn.close().await;
-                match r {
-                    Ok(()) => return, // the app went away
-                    Err(e) => e,
-                }
+                r
             }
-            Err(e) => e,
+            Err(e) => Err(e),
         };
-        attempt = attempt.saturating_add(1);
-        let delay = backoff(attempt, jitter());
-        tracing::info!(backend = %spec.name, "disconnected ({error}); retry {attempt} in {delay:?}");
-        let at = clock.now_ms() + delay.as_millis() as i64;
-        if tx.send(ClientMsg::Retrying { name: spec.name.clone(), at, attempt, error }).await.is_err() {
+        let (msg, delay) = match outcome {
+            Ok(Exit::AppGone) => return,
+            Ok(Exit::Reconnect) => continue,
+            Err(Failure::Lost(error)) => {
+                attempts.lost = attempts.lost.saturating_add(1);
+                let delay = backoff(attempts.lost, jitter());
+                tracing::info!(backend = %spec.name, "disconnected ({error}); retry {} in {delay:?}", attempts.lost);
+                let at = clock.now_ms().saturating_add(delay.as_millis() as i64);
+                (ClientMsg::Retrying { name: spec.name.clone(), at, attempt: attempts.lost, error }, delay)
+            }
+            Err(Failure::Refused { status, text }) => {
+                attempts.refused = attempts.refused.saturating_add(1);
+                let delay = refused_backoff(attempts.refused, jitter());
+                tracing::warn!(backend = %spec.name, "token refused (HTTP {status}); retry in {delay:?}");
+                let at = clock.now_ms().saturating_add(delay.as_millis() as i64);
+                (ClientMsg::Refused { name: spec.name.clone(), at, status, error: text }, delay)
+            }
+        };
+        if tx.send(msg).await.is_err() {
             return;
         }
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            Some(r) = next_reconnect(reconnect.as_mut()) => spec.token = r.token,
+            _ = tx.closed() => return,
+        }
+    }
+}
+
+async fn next_reconnect(rx: Option<&mut mpsc::Receiver<Reconnect>>) -> Option<Reconnect> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
 /// One connected session. `Ok` only when the app side has gone away.
 async fn session(
-    spec: &BackendSpec,
+    spec: &mut BackendSpec,
     conn: &mut Conn,
-    cursor: &mut Option<Since>,
     tx: &mpsc::Sender<ClientMsg>,
-    attempt: &mut u32,
-    mut outbox: Option<&mut Outbox>,
-) -> Result<(), String> {
+    links: (&mut Option<Since>, &mut Attempts, Option<&mut Outbox>, Option<&mut mpsc::Receiver<Reconnect>>),
+) -> Result<Exit, Failure> {
+    let (cursor, attempts, mut outbox, mut reconnect) = links;
     let mut sent: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut welcomed = false;
+    let mut welcomed_at: Option<tokio::time::Instant> = None;
     conn.send(encode(&ClientFrame::Subscribe { topics: vec![Topic::Metrics], since: *cursor })).await?;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
@@ -156,23 +249,28 @@ async fn session(
             frame = conn.recv() => {
                 let text = frame.ok_or("the backend closed the connection")??;
                 last_heard = tokio::time::Instant::now();
+                if welcomed_at.is_some_and(|t| t.elapsed() >= STABLE_AFTER) {
+                    attempts.lost = 0;
+                }
                 let frame = decode_server(&text).map_err(|e| format!("protocol: {e}"))?;
                 match frame {
                     ServerFrame::Welcome { epoch, .. } => {
-                        *attempt = 0;
+                        // The token was accepted; the link is not yet proven stable.
+                        attempts.refused = 0;
                         welcomed = true;
+                        welcomed_at.get_or_insert_with(tokio::time::Instant::now);
                         if cursor.is_some_and(|c| c.epoch != epoch) {
                             *cursor = None;
                         }
                         if tx.send(ClientMsg::Connected(spec.name.clone())).await.is_err() {
-                            return Ok(());
+                            return Ok(Exit::AppGone);
                         }
                         flush_outbox(spec, conn, outbox.as_deref(), &mut sent).await?;
                     }
                     ServerFrame::Reset { epoch, head_seq } => {
                         *cursor = Some(Since { epoch, seq: head_seq });
                         if tx.send(ClientMsg::Reset(spec.name.clone())).await.is_err() {
-                            return Ok(());
+                            return Ok(Exit::AppGone);
                         }
                     }
                     ServerFrame::Events { events } => {
@@ -191,7 +289,7 @@ async fn session(
                             fresh.push(Arc::new(e));
                         }
                         if !fresh.is_empty() && tx.send(ClientMsg::Events(fresh)).await.is_err() {
-                            return Ok(());
+                            return Ok(Exit::AppGone);
                         }
                     }
                     ServerFrame::Pong { .. } | ServerFrame::Stored { .. } => {}
@@ -202,7 +300,10 @@ async fn session(
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > DEAD_AFTER {
-                    return Err(format!("no answer for {}s", DEAD_AFTER.as_secs()));
+                    return Err(format!("no answer for {}s", DEAD_AFTER.as_secs()).into());
+                }
+                if welcomed_at.is_some_and(|t| t.elapsed() >= STABLE_AFTER) {
+                    attempts.lost = 0;
                 }
                 nonce += 1;
                 conn.ping(nonce).await?;
@@ -212,7 +313,11 @@ async fn session(
                     flush_outbox(spec, conn, outbox.as_deref(), &mut sent).await?;
                 }
             }
-            _ = tx.closed() => return Ok(()),
+            Some(r) = next_reconnect(reconnect.as_deref_mut()) => {
+                spec.token = r.token;
+                return Ok(Exit::Reconnect);
+            }
+            _ = tx.closed() => return Ok(Exit::AppGone),
         }
     }
 }
@@ -274,12 +379,12 @@ enum Conn {
 }
 
 impl Conn {
-    async fn open(spec: &BackendSpec) -> Result<Conn, String> {
+    async fn open(spec: &BackendSpec) -> Result<Conn, Failure> {
         if let Some(rest) = spec.url.strip_prefix("ssh://") {
-            return Self::ssh(rest, &spec.ssh);
+            return Ok(Self::ssh(rest, &spec.ssh)?);
         }
         if !(spec.url.starts_with("ws://") || spec.url.starts_with("wss://")) {
-            return Err(format!("{}: unsupported URL (use ws://, wss:// or ssh://)", spec.url));
+            return Err(format!("{}: unsupported URL (use ws://, wss:// or ssh://)", spec.url).into());
         }
         let url = format!("{}/v1/stream", spec.url.trim_end_matches('/').trim_end_matches("/v1/stream"));
         let mut req = url.as_str().into_client_request().map_err(|e| format!("{url}: {e}"))?;
@@ -295,10 +400,18 @@ impl Conn {
         let fut = tokio_tungstenite::connect_async_tls_with_config(req, Some(config), false, connector);
         match tokio::time::timeout(Duration::from_secs(15), fut).await {
             Err(_) => Err("connect timed out".into()),
-            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) if resp.status() == 401 => {
-                Err(format!("401 unauthorized: set the token with `opsdeck key set backend:{}`", spec.name))
+            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp)))
+                if matches!(resp.status().as_u16(), 401 | 403) =>
+            {
+                let status = resp.status().as_u16();
+                let why = if spec.token.is_some() { "the token was refused" } else { "no token is set" };
+                let text = format!(
+                    "HTTP {status}: {why}; set it with `opsdeck key set backend:{}`, then reconnect",
+                    spec.name
+                );
+                Err(Failure::Refused { status, text })
             }
-            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Err(e)) => Err(crate::net::strip_os_error(&e.to_string()).into()),
             Ok(Ok((ws, _))) => Ok(Conn::Ws(Box::new(ws))),
         }
     }

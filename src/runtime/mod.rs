@@ -72,13 +72,17 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     local.bridge(tx.clone(), Arc::new(SystemClock));
     let records = local.records();
     let mut kicks: std::collections::HashMap<String, mpsc::Sender<()>> = std::collections::HashMap::new();
+    let mut reconnects: std::collections::HashMap<String, mpsc::Sender<client::Reconnect>> =
+        std::collections::HashMap::new();
     for spec in &opts.backends {
         let (ctx, crx) = mpsc::channel::<ClientMsg>(64);
         let (kick_tx, kick) = mpsc::channel::<()>(16);
+        let (reconnect_tx, reconnect) = mpsc::channel::<client::Reconnect>(1);
         // Read-only: commands queued by an earlier run stay queued (nothing is delivered).
         let outbox = (!opts.read_only).then(|| client::Outbox { records: records.clone(), kick });
-        tokio::spawn(client::run_with_outbox(spec.clone(), Arc::new(SystemClock), ctx, outbox));
+        tokio::spawn(client::run_with_outbox(spec.clone(), Arc::new(SystemClock), ctx, outbox, Some(reconnect)));
         kicks.insert(spec.name.clone(), kick_tx);
+        reconnects.insert(spec.name.clone(), reconnect_tx);
         forward(crx, tx.clone());
     }
     for spec in &opts.prometheus {
@@ -228,6 +232,13 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
                     Effect::Command { source, id, command } => match alertmanagers.get(&source) {
                         Some(spec) => alerts::command(spec.clone(), id, command, atx.clone()),
                         None => run_command(&local, &inbox, &kicks, source, id, command),
+                    },
+                    Effect::Reconnect { source } => match reconnects.get(&source) {
+                        Some(r) => reconnect(r.clone(), source, opts.config_dir.clone(), atx.clone()),
+                        None => {
+                            let text = format!("{source} is not a backend: only backends reconnect");
+                            let _ = atx.try_send(Action::Notice(text));
+                        }
                     },
                     Effect::RunTool { run, tool, args, confirmed } => runner.run(run, tool, args, confirmed),
                     Effect::CancelTool { run } => runner.cancel(run),
@@ -385,12 +396,38 @@ fn run_command(
     });
 }
 
+/// Reconnect backend `name` now, with its token read again from the keyring
+/// (so `opsdeck key set backend:NAME` in another terminal takes effect).
+fn reconnect(
+    to: mpsc::Sender<client::Reconnect>,
+    name: String,
+    config_dir: std::path::PathBuf,
+    atx: mpsc::Sender<Action>,
+) {
+    tokio::spawn(async move {
+        let key = format!("backend:{name}");
+        let found = tokio::task::spawn_blocking(move || crate::secrets::get(&key, &config_dir)).await;
+        let token = match found {
+            Ok(Ok(found)) => found.map(|f| f.value),
+            Ok(Err(e)) => {
+                let _ = atx.send(Action::Notice(format!("{name}: cannot read its token: {e}"))).await;
+                return;
+            }
+            Err(_) => return,
+        };
+        // A full channel means a reconnect is already on its way.
+        let _ = to.try_send(client::Reconnect { token });
+        let _ = atx.send(Action::Notice(format!("reconnecting {name}…"))).await;
+    });
+}
+
 fn backend_action(m: ClientMsg) -> Action {
     use crate::app::Link;
     match m {
         ClientMsg::Connecting(n) => Action::Link(n, Link::Connecting),
         ClientMsg::Connected(n) => Action::Link(n, Link::Connected),
         ClientMsg::Retrying { name, at, attempt, error } => Action::Link(name, Link::Retrying { at, attempt, error }),
+        ClientMsg::Refused { name, at, status, error } => Action::Link(name, Link::Refused { at, status, error }),
         ClientMsg::Reset(n) => Action::SourceReset(n),
         ClientMsg::Events(evs) => Action::Events(evs),
         ClientMsg::Queued { name, count } => Action::Queued(name, count),

@@ -161,9 +161,27 @@ fn message(f: &mut Frame, area: Rect, m: &MessageState, t: &Theme) {
 
 fn fleet(f: &mut Frame, area: Rect, s: &AppState, selected: usize, t: &Theme) {
     f.render_widget(Clear, area);
-    let block = popup("Fleet: every source (Enter shows it)", t);
-    let inner = block.inner(area);
+    let block = popup("Fleet: every source (Enter shows it, R reconnects it)", t);
+    let mut inner = block.inner(area);
     f.render_widget(block, area);
+    // Under the table: why a backend is refused, and the fix.
+    let refused: Vec<String> = s
+        .sources
+        .iter()
+        .filter_map(|st| match &st.link {
+            Link::Refused { error, .. } => Some(format!("⊘ {}: {}", text::clean(&st.name), text::clean(error))),
+            _ => None,
+        })
+        .collect();
+    let w = inner.width.max(1) as usize;
+    let rows: usize = refused.iter().map(|l| text::width(l).div_ceil(w).max(1)).sum();
+    let below = (rows as u16).min(inner.height.saturating_sub(2));
+    if below > 0 {
+        let notes = Rect { y: inner.y + inner.height - below, height: below, ..inner };
+        let lines: Vec<Line> = refused.into_iter().map(|l| Line::styled(l, t.style(Role::StatusFailed))).collect();
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), notes);
+        inner.height -= below;
+    }
     let stale = s.stale_after();
     let widths = [
         Constraint::Min(12),
@@ -180,6 +198,7 @@ fn fleet(f: &mut Frame, area: Rect, s: &AppState, selected: usize, t: &Theme) {
         let live = status.is_some_and(|st| st.is_live(s.now, stale));
         let state = match status.map(|st| &st.link) {
             Some(Link::Retrying { .. }) => "◌ offline".to_string(),
+            Some(Link::Refused { status, .. }) => format!("⊘ refused {status}"),
             Some(Link::Connecting) => "○ connecting".to_string(),
             _ if live => "● live".to_string(),
             _ => "◌ stale".to_string(),

@@ -26,6 +26,11 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
                 let since = src.offline_since.map(|t| format!(", offline since {}", hhmm(t))).unwrap_or_default();
                 ("◌", format!("retry in {}{since}", fmt::age(at - s.now)), Role::StatusFailed)
             }
+            (Link::Refused { status, .. }, _) => (
+                "⊘",
+                format!("refused ({status}): opsdeck key set backend:{}, then R", text::clean(&src.name)),
+                Role::StatusFailed,
+            ),
             (_, None) => ("○", "waiting".to_string(), Role::StatusInfo),
             (_, Some(ts)) if s.now - ts <= stale_after => ("●", "live".to_string(), Role::StatusOk),
             (_, Some(ts)) => ("◌", format!("stale {}", fmt::age(s.now - ts)), Role::StatusWarn),

@@ -480,7 +480,7 @@ mod tests {
         let e = fx.key(&mut s, KeyCode::Enter);
         assert_eq!(
             command(&e),
-            Some(Command::Ack { alert: "crit_new".into(), note: "db restart".into(), by: "ana".into() })
+            Some(Command::Ack { alert: "crit_new".into(), note: "db restart".into(), by: "ana".into(), at: Some(NOW) })
         );
         // On an acknowledged alert, `a` takes it back.
         s.alerts.selected = 3;

@@ -168,7 +168,9 @@ impl MetricsState {
             }
             Event::Annotation { text, author } => {
                 let src = self.source_mut(&env.source, refresh);
-                src.annotations.push((env.ts, text.clone(), author.clone()));
+                // Kept in time order: one delivered late from an outbox goes where it was made.
+                let at = src.annotations.partition_point(|a| a.0 <= env.ts);
+                src.annotations.insert(at, (env.ts, text.clone(), author.clone()));
                 if src.annotations.len() > MAX_ANNOTATIONS {
                     src.annotations.remove(0);
                 }

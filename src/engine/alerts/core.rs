@@ -180,12 +180,16 @@ impl AlertCore {
     /// Apply a command from the pane (or a remote client).
     pub fn command(&mut self, cmd: Command, now: Ts) -> Result<Value, String> {
         match cmd {
-            Command::Ack { alert, note, by } => {
+            Command::Ack { alert, note, by, at } => {
                 let a = self.eval.alerts.get_mut(&alert).ok_or(format!("no alert {alert:?}"))?;
                 if a.state == AlertState::Resolved {
                     return Err(format!("{alert} is resolved already"));
                 }
-                a.ack = Some(Ack { by, note: note.trim().chars().take(500).collect(), at: now });
+                a.ack = Some(Ack {
+                    by,
+                    note: note.trim().chars().take(500).collect(),
+                    at: crate::protocol::made_at(at, now),
+                });
                 Ok(json!({"acknowledged": alert}))
             }
             Command::Unack { alert } => {
@@ -373,7 +377,7 @@ mod tests {
         assert_eq!((u.alerts.len(), u.transitions.len()), (1, 1));
         let id = u.alerts[0].id.clone();
         assert_eq!(id, "hot{team=db}");
-        c.command(Command::Ack { alert: id.clone(), note: "on it".into(), by: "ana".into() }, S).unwrap();
+        c.command(Command::Ack { alert: id.clone(), note: "on it".into(), by: "ana".into(), at: None }, S).unwrap();
         assert_eq!(c.eval.alerts[&id].ack.as_ref().map(|a| a.by.as_str()), Some("ana"));
         let sil = c
             .command(
@@ -397,7 +401,9 @@ mod tests {
         c.evaluate(700 * S);
         assert_eq!(c.eval.alerts[&id].state, AlertState::Resolved);
         assert!(c.eval.alerts[&id].ack.is_none());
-        assert!(c.command(Command::Ack { alert: id, note: String::new(), by: String::new() }, 701 * S).is_err());
+        assert!(
+            c.command(Command::Ack { alert: id, note: String::new(), by: String::new(), at: None }, 701 * S).is_err()
+        );
     }
 
     #[test]

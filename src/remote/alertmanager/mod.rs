@@ -247,7 +247,8 @@ pub async fn command(spec: &AlertmanagerSpec, cmd: Command) -> Result<Value, Str
             expire_silence(&http, spec, &id).await?;
             Ok(json!({ "expired": id }))
         }
-        Command::Ack { alert, note, by } => {
+        // Alertmanager has no acknowledgement: it is a silence that starts when it arrives.
+        Command::Ack { alert, note, by, .. } => {
             let a = find_alert(&http, spec, &alert).await?;
             let matchers: Vec<Matcher> =
                 a.labels.iter().map(|(k, v)| Matcher { name: k.clone(), op: MatchOp::Eq, value: v.clone() }).collect();

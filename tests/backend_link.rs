@@ -1,0 +1,105 @@
+//! B7: how a backend connection behaves when the backend misbehaves — one
+//! that welcomes and then drops us still backs off; a refused token is
+//! reported as refused (with the fix) and retried slowly; a reconnect request
+//! skips the wait and uses the token read again.
+
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use opsdeck::clock::{Clock, SystemClock};
+use opsdeck::protocol::wire::{ServerFrame, encode};
+use opsdeck::remote::client::{self, BackendSpec, ClientMsg, REFUSED_BASE, Reconnect};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
+
+mod wire;
+
+use wire::{LIMIT, start};
+
+async fn next_msg(rx: &mut mpsc::Receiver<ClientMsg>) -> ClientMsg {
+    timeout(LIMIT, rx.recv()).await.expect("a client message within the limit").expect("client running")
+}
+
+/// A backend that accepts, says `welcome`, and closes at once — forever.
+async fn welcome_then_drop() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+                let _ = ws.next().await; // subscribe
+                let welcome = ServerFrame::Welcome { protocol: 1, source: "local".into(), epoch: 7, head_seq: 0 };
+                let _ = ws.send(Message::Text(encode(&welcome).into())).await;
+                let _ = ws.close(None).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_that_drops_right_after_welcome_still_backs_off() {
+    let addr = welcome_then_drop().await;
+    let (tx, mut rx) = mpsc::channel(64);
+    tokio::spawn(client::run(BackendSpec::new("flappy", format!("ws://{addr}"), None), Arc::new(SystemClock), tx));
+    let mut attempts = Vec::new();
+    let mut welcomed = 0;
+    while attempts.len() < 4 {
+        match next_msg(&mut rx).await {
+            ClientMsg::Retrying { attempt, .. } => attempts.push(attempt),
+            ClientMsg::Connected(_) => welcomed += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(welcomed, 4, "every attempt was welcomed");
+    // Before the fix each welcome reset the count: 1, 1, 1, 1 — a reconnect
+    // storm at the shortest delay.
+    assert_eq!(attempts, vec![1, 2, 3, 4], "the count grows until the link has been stable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_shown_retried_slowly_and_fixed_by_a_reconnect() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = start(home.path(), &["--token", "right-token"]);
+    let (tx, mut rx) = mpsc::channel(64);
+    let (reconnect_tx, reconnect) = mpsc::channel(1);
+    let spec = BackendSpec::new("lab", format!("ws://{}", server.addr), Some("wrong-token".into()));
+    tokio::spawn(client::run_with_outbox(spec, Arc::new(SystemClock), tx, None, Some(reconnect)));
+    loop {
+        match next_msg(&mut rx).await {
+            ClientMsg::Refused { name, at, status, error } => {
+                assert_eq!((name.as_str(), status), ("lab", 401));
+                assert!(error.contains("opsdeck key set backend:lab"), "{error}");
+                let wait = at - SystemClock.now_ms();
+                assert!(wait >= (REFUSED_BASE / 2).as_millis() as i64 - 1000, "slow retry, not {wait} ms");
+                break;
+            }
+            ClientMsg::Retrying { error, .. } => panic!("a refused token is not a lost link: {error}"),
+            ClientMsg::Connected(_) => panic!("the wrong token connected"),
+            _ => {}
+        }
+    }
+    // The user sets the right token and presses the reconnect key: no wait.
+    reconnect_tx.send(Reconnect { token: Some("right-token".into()) }).await.expect("client listening");
+    loop {
+        match next_msg(&mut rx).await {
+            ClientMsg::Connected(name) => {
+                assert_eq!(name, "lab");
+                break;
+            }
+            ClientMsg::Refused { .. } | ClientMsg::Retrying { .. } => {
+                panic!("the reconnect with the right token failed")
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn refused_backoff_is_slow_and_capped() {
+    assert!(client::refused_backoff(1, 0.0) >= REFUSED_BASE / 2);
+    assert!(client::refused_backoff(1, 0.0) >= client::backoff(30, 1.0), "never faster than the slowest normal retry");
+    assert_eq!(client::refused_backoff(40, 1.0), client::REFUSED_MAX);
+}
