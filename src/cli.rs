@@ -1,6 +1,8 @@
 //! Command line: clap definitions and dispatch to the modes of DESIGN.md §1.
 
 pub mod jq_worker;
+mod look;
+mod serve;
 mod tool;
 
 use std::io::{IsTerminal, Read};
@@ -186,7 +188,7 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Key { ref op }) => key(op, &paths),
-        Some(Command::Serve(ref args)) => serve(&cli, args, &paths),
+        Some(Command::Serve(ref args)) => serve::serve(&cli, args, &paths),
         Some(Command::Tool(ref args)) => tool::tool(&cli, args, &paths),
     }
 }
@@ -214,26 +216,14 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
     if cli.no_mouse {
         config.mouse = false;
     }
-    let nc = no_color(&cli);
     let (alert_rules, alert_errors) = crate::engine::alerts::rules::load(Some(&paths.alerts_dir()));
     warnings.extend(alert_errors.iter().map(ToString::to_string));
-    // An explicit --theme/--keymap that fails is fatal; one named in the config falls back visibly.
-    let config_file = cli.config.clone().unwrap_or_else(|| paths.config_file());
-    let theme = match Theme::load(cli.theme.as_deref().unwrap_or(&config.theme), Some(&paths.themes_dir()), nc) {
-        Ok(t) => t,
-        Err(e) if cli.theme.is_some() => return fail(e),
-        Err(e) => {
-            warnings.push(at_config_key(e, &config_file, "theme").to_string());
-            Theme::fallback(nc)
+    let (theme, keymap) = match look::load(&cli.overrides(), &config, paths, look::Mode::Start) {
+        Ok((t, k, w)) => {
+            warnings.extend(w);
+            (t, k)
         }
-    };
-    let keymap = match Keymap::load(cli.keymap.as_deref().unwrap_or(&config.keymap), Some(&paths.keymaps_dir())) {
-        Ok(k) => k,
-        Err(e) if cli.keymap.is_some() => return fail(e),
-        Err(e) => {
-            warnings.push(at_config_key(e, &config_file, "keymap").to_string());
-            Keymap::fallback()
-        }
+        Err(e) => return fail(e.join("\n")),
     };
     let mut named: Vec<(String, String)> = config.backends.iter().map(|b| (b.name.clone(), b.url.clone())).collect();
     named.extend(cli.backends.iter().cloned());
@@ -345,6 +335,11 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
             exports_dir: paths.exports_dir(),
             config_dir: paths.config_dir.clone(),
             jq,
+            reload: Some({
+                let (o, p) = (cli.overrides(), paths.clone());
+                Arc::new(move || look::reload(&o, &p))
+            }),
+            alerts_dir: engine.is_some().then(|| paths.alerts_dir()),
         };
         let r = run_tui(opts, local).await;
         if let Some(engine) = &engine {
@@ -396,99 +391,6 @@ fn headless_engine(
     )
     .map_err(|e| e.to_string())?;
     Ok((engine, config, guard))
-}
-
-fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
-    use crate::remote::server::{ServeOptions, serve as serve_http, serve_stdio};
-    if args.no_auth && !args.listen.ip().is_loopback() {
-        return fail(format!(
-            "--no-auth on {}: serving without a token is only allowed on a loopback address\n  hint: use --listen 127.0.0.1:PORT, or drop --no-auth and give --token",
-            args.listen
-        ));
-    }
-    let (engine, config, _log) = match headless_engine(cli, paths) {
-        Ok(e) => e,
-        Err(e) => return fail(e),
-    };
-    let token = match (&args.token, args.no_auth, args.stdio) {
-        (_, _, true) | (_, true, _) => None,
-        (Some(t), _, _) if !t.trim().is_empty() => Some(t.trim().to_string()),
-        _ => match crate::remote::token::load_or_generate(&paths.data_dir) {
-            Ok((t, true)) => {
-                let file = crate::remote::token::token_file(&paths.data_dir);
-                err_line!(
-                    "generated a token for clients (shown once; kept in {} with mode 0600):\n{t}",
-                    file.display()
-                );
-                Some(t)
-            }
-            Ok((t, false)) => Some(t),
-            Err(e) => return fail(format!("{}: cannot read or create the token: {e}", paths.data_dir.display())),
-        },
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
-    };
-    let (alert_rules, alert_errors) = crate::engine::alerts::rules::load(Some(&paths.alerts_dir()));
-    for e in &alert_errors {
-        err_line!("warning: {e}");
-    }
-    let jq = crate::jq::JqRunner::for_this_program();
-    let result = rt.block_on(async {
-        engine.start();
-        engine.start_alerts(
-            alert_rules,
-            crate::engine::tools::Registry::with_builtins(jq.clone()),
-            &config.notifiers,
-            &paths.config_dir,
-        );
-        let _control = listen_control(paths, &engine)
-            .map_err(|e| {
-                err_line!("warning: {e}\n  (a TUI or `opsdeck tool` cannot share this data directory meanwhile)")
-            })
-            .ok();
-        let r = if args.stdio {
-            serve_stdio(engine.clone()).await.map_err(|e| e.to_string())
-        } else {
-            let opts =
-                ServeOptions { listen: args.listen, token, tls: args.tls_cert.clone().zip(args.tls_key.clone()) };
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            tokio::spawn(async move {
-                if let Ok(addr) = rx.await {
-                    tracing::info!(%addr, "listening");
-                    err_line!("opsdeck serve: listening on {addr}");
-                }
-            });
-            serve_http(engine.clone(), opts, Some(tx), shutdown_signal()).await.map_err(|e| e.to_string())
-        };
-        engine.shutdown();
-        r
-    });
-    rt.shutdown_timeout(Duration::from_millis(200));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
-    }
-}
-
-/// Ctrl-C, SIGTERM or SIGHUP.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = term.recv() => {},
-            _ = hup.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn check(cli: &Cli, paths: &Paths) -> ExitCode {

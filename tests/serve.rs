@@ -343,7 +343,8 @@ async fn client_reports_a_wrong_token_clearly() {
     let spec = BackendSpec::new("edge", format!("ws://{}", server.addr), Some("wrong".into()));
     tokio::spawn(client::run(spec, Arc::new(SystemClock), tx));
     loop {
-        if let ClientMsg::Retrying { error, .. } = next_msg(&mut rx).await {
+        if let ClientMsg::Refused { status, error, .. } = next_msg(&mut rx).await {
+            assert_eq!(status, 401);
             assert!(error.contains("401") && error.contains("opsdeck key set backend:edge"), "{error}");
             break;
         }

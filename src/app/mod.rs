@@ -197,6 +197,13 @@ pub enum Action {
     Tools(ToolsAction),
     /// A message for the status bar (an effect's outcome).
     Notice(String),
+    /// A `reload` finished: `lines` say what changed or why nothing did;
+    /// `warnings` replace the configuration warnings when the config was applied.
+    Reloaded {
+        ok: bool,
+        lines: Vec<String>,
+        warnings: Option<Vec<String>>,
+    },
     /// An alert source (an Alertmanager) was read whole, in part, or not at all.
     AlertSource {
         name: String,
@@ -216,6 +223,9 @@ pub enum Effect {
         key: String,
         value: String,
     },
+    /// Read config.toml, the theme, the keymap and the alert rules again; the
+    /// answer comes back as `Action::Reloaded`.
+    Reload,
     /// Reconnect backend `source` now, re-reading its token.
     Reconnect {
         source: String,
@@ -479,6 +489,16 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
             state.notice = Some((ctx.now, text));
             true
         }
+        Action::Reloaded { ok, lines, warnings } => {
+            if let Some(w) = warnings {
+                state.warnings = w;
+                state.metrics.thresholds = ctx.config.metrics.thresholds;
+            }
+            let title = if ok { "Reloaded" } else { "Reload: not everything was applied" };
+            state.overlay = Some(Overlay::message(title, lines));
+            state.refresh_hints(ctx.keymap);
+            true
+        }
     };
     // jq previews are evaluated off the loop: ask for them (or cancel them) here.
     let changed = tools_pane::schedule_jq(state, &mut effects) || changed;
@@ -597,6 +617,10 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
                 input: Box::new(input::LineInput::new("what happened? e.g. deploy v42")),
             });
             state.refresh_hints(ctx.keymap);
+        }
+        U::Reload => {
+            state.notice = Some((ctx.now, "reloading config.toml, theme, keymap and rules…".into()));
+            effects.push(Effect::Reload);
         }
         U::Reconnect => {
             let source = state.metrics.cur().name.clone();

@@ -457,3 +457,23 @@ fn a_refused_backend_is_unread_and_the_reconnect_key_targets_a_source() {
     let e = f.key(&mut s, KeyCode::Char('R'));
     assert!(matches!(&e[..], [Effect::Reconnect { source }] if source == "prod"), "{e:?}");
 }
+
+/// D20: `reload` asks the runtime to read everything again; its answer is
+/// shown as a popup, and an applied config replaces the startup warnings.
+#[test]
+fn reload_is_an_effect_and_its_answer_is_shown() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    s.warnings = vec!["config.toml:1:1: old problem".into()];
+    let e = update(&mut s, Action::User(UserAction::Reload), &f.ctx());
+    assert!(matches!(&e[..], [Effect::Reload]), "{e:?}");
+    let lines = vec!["configuration not reloaded (1 problem): …".into(), "config.toml:2:9: unknown theme".into()];
+    update(&mut s, Action::Reloaded { ok: false, lines, warnings: None }, &f.ctx());
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Message(m)) if m.title.contains("not everything") && m.lines.len() == 2)
+    );
+    assert_eq!(s.warnings.len(), 1, "a refused reload keeps the warnings in force");
+    update(&mut s, Action::Reloaded { ok: true, lines: vec!["theme: a → b".into()], warnings: Some(vec![]) }, &f.ctx());
+    assert!(matches!(&s.overlay, Some(Overlay::Message(m)) if m.title == "Reloaded"));
+    assert!(s.warnings.is_empty(), "an applied config replaces them");
+}

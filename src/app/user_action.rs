@@ -123,6 +123,7 @@ user_actions! {
     SourceNext => "source_next", "Show the next source (local engine, backends)";
     SourcePrev => "source_prev", "Show the previous source";
     Fleet => "fleet", "List every source with its headline figures";
+    Reload => "reload", "Read config.toml, the theme, the keymap and the alert rules again";
     Reconnect => "reconnect", "Reconnect the shown backend now, reading its token again";
     Annotate => "annotate", "Note an event (e.g. a deploy) on the shown source's timeline";
     RunTool => "run_tool", "Run the tool with the form's arguments (or the selected chain)";

@@ -67,6 +67,9 @@ struct Inner {
     durable: watch::Sender<u64>,
     /// The alert engine, once started.
     alerts: Mutex<Option<alerts::core::AlertCore>>,
+    /// The health checks' probe tasks and the registry they probe through
+    /// (replaced as a whole when the rules are reloaded).
+    checks: Mutex<Option<(tools::Registry, Vec<JoinHandle<()>>)>>,
 }
 
 /// Why a command was refused.
@@ -123,6 +126,7 @@ impl Engine {
             appended: watch::Sender::new(head),
             durable: watch::Sender::new(head),
             alerts: Mutex::new(None),
+            checks: Mutex::new(None),
         };
         Ok(Engine { inner: Arc::new(inner) })
     }
@@ -227,6 +231,9 @@ impl Engine {
     pub fn shutdown(&self) {
         for t in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             t.abort();
+        }
+        if let Some((_, checks)) = self.inner.checks.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            checks.iter().for_each(JoinHandle::abort);
         }
         if let Err(e) = self.write_pending() {
             tracing::warn!("writing the event log: {e}");

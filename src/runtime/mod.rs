@@ -4,6 +4,7 @@
 mod alerts;
 mod jq_jobs;
 mod local;
+pub mod reload;
 #[cfg(unix)]
 pub mod supervisor;
 pub mod terminal;
@@ -51,6 +52,11 @@ pub struct TuiOptions {
     pub config_dir: std::path::PathBuf,
     /// Evaluates jq filters (`data_query`, chain previews and links) in worker processes.
     pub jq: crate::jq::JqRunner,
+    /// Reads config.toml, the theme and the keymap again for `reload`.
+    pub reload: Option<reload::Loader>,
+    /// The alert rules folder: watched, and read again on `reload`, when this
+    /// TUI runs the engine in-process.
+    pub alerts_dir: Option<std::path::PathBuf>,
 }
 
 enum Msg {
@@ -62,15 +68,20 @@ enum Msg {
     Events(Vec<Arc<Envelope>>),
     /// An action from a task (tool runs, effects that answer later).
     Action(Action),
+    /// A `reload` finished reading files.
+    Reloaded(Box<reload::Outcome>),
 }
 
 /// Run the TUI until the user quits. An in-process engine must already be started.
-pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
+pub async fn run_tui(mut opts: TuiOptions, local: Local) -> std::io::Result<()> {
     let clock = SystemClock;
     let (tx, mut rx) = mpsc::channel::<Msg>(INBOX);
     spawn_input_thread(tx.clone());
     local.bridge(tx.clone(), Arc::new(SystemClock));
     let records = local.records();
+    if let (Local::InProcess(engine), Some(dir)) = (&local, &opts.alerts_dir) {
+        reload::watch_rules(engine, dir.clone(), tx.clone());
+    }
     let mut kicks: std::collections::HashMap<String, mpsc::Sender<()>> = std::collections::HashMap::new();
     let mut reconnects: std::collections::HashMap<String, mpsc::Sender<client::Reconnect>> =
         std::collections::HashMap::new();
@@ -206,6 +217,7 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
                 Msg::Backend(m) => backend_action(m),
                 Msg::Events(evs) => Action::Events(evs),
                 Msg::Action(a) => a,
+                Msg::Reloaded(outcome) => reload::apply(&mut opts, *outcome),
                 Msg::Term(ev) => match term_action(ev, screen, &state) {
                     Some(a) => a,
                     None => continue,
@@ -233,6 +245,7 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
                         Some(spec) => alerts::command(spec.clone(), id, command, atx.clone()),
                         None => run_command(&local, &inbox, &kicks, source, id, command),
                     },
+                    Effect::Reload => reload::start(&opts, &local, &inbox),
                     Effect::Reconnect { source } => match reconnects.get(&source) {
                         Some(r) => reconnect(r.clone(), source, opts.config_dir.clone(), atx.clone()),
                         None => {

@@ -9,5 +9,6 @@ pub mod eval;
 mod eval_props;
 pub mod expr;
 pub mod notify;
+pub mod reload;
 pub mod rules;
 pub mod service;

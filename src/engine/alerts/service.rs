@@ -54,6 +54,18 @@ impl Engine {
             }
         }));
         tasks.push(tokio::spawn(eval_loop(self.clone())));
+        let probes = self.spawn_checks(checks, &registry);
+        *self.inner.checks.lock().unwrap_or_else(|p| p.into_inner()) = Some((registry, probes));
+        self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
+    }
+
+    /// One task per health check, probing on its interval through `registry`.
+    pub(super) fn spawn_checks(
+        &self,
+        checks: Vec<super::rules::Check>,
+        registry: &Registry,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::with_capacity(checks.len());
         for c in checks {
             let (engine, registry) = (self.clone(), registry.clone());
             tasks.push(tokio::spawn(async move {
@@ -72,15 +84,15 @@ impl Engine {
                 }
             }));
         }
-        self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
+        tasks
     }
 
-    fn with_alerts<R>(&self, f: impl FnOnce(&mut AlertCore) -> R) -> Option<R> {
+    pub(super) fn with_alerts<R>(&self, f: impl FnOnce(&mut AlertCore) -> R) -> Option<R> {
         self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()).as_mut().map(f)
     }
 
     /// Announce the alert state if it changed (or `force`).
-    fn publish_alerts(&self, force: bool) {
+    pub(super) fn publish_alerts(&self, force: bool) {
         let now = self.inner.clock.now_ms();
         let update = self.with_alerts(|core| {
             let before = core.signature();
