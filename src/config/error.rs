@@ -91,8 +91,19 @@ pub fn line_col(src: &str, pos: usize) -> (usize, usize) {
             line_start = i + 1;
         }
     }
-    let col = src.get(line_start..pos).map_or(1, |s| s.chars().count() + 1);
-    (line, col)
+    // A position inside a character counts as that character; the `\r` of a
+    // CRLF line end is not a column (an error at the line end is just past
+    // the last visible character, as editors number it).
+    let mut end = pos;
+    while !src.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = src.get(line_start..end).unwrap_or("");
+    let before = match src.as_bytes().get(end) {
+        Some(b'\n') | None => before.strip_suffix('\r').unwrap_or(before),
+        _ => before,
+    };
+    (line, before.chars().count() + 1)
 }
 
 #[cfg(test)]
@@ -107,6 +118,17 @@ mod tests {
         // 'x' is after "bé = " (b, é(2 bytes), space, =, space)
         let x = src.find('x').unwrap();
         assert_eq!(line_col(src, x), (2, 6));
+    }
+
+    /// Found by tests/parsers_props.rs: an error at the end of a CRLF line
+    /// pointed two columns past its last character.
+    #[test]
+    fn line_col_ignores_the_cr_of_crlf_and_never_splits_a_char() {
+        let src = "a = 1\r\n\"gauge\r\nx";
+        let nl = src.rfind('\n').unwrap();
+        assert_eq!(line_col(src, nl), (2, 7), "just past `\"gauge`");
+        assert_eq!(line_col(src, nl - 1), (2, 7), "the \\r itself");
+        assert_eq!(line_col("é", 1), (1, 1), "inside a character");
     }
 
     #[test]
