@@ -103,3 +103,44 @@ fn refused_backoff_is_slow_and_capped() {
     assert!(client::refused_backoff(1, 0.0) >= client::backoff(30, 1.0), "never faster than the slowest normal retry");
     assert_eq!(client::refused_backoff(40, 1.0), client::REFUSED_MAX);
 }
+
+/// The report of B7: a server with a failing health check sends `null` where
+/// the check has no latency; the client must read it and stay connected —
+/// not drop the link as a bad frame and reconnect forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_check_on_the_server_never_costs_the_connection() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let alerts = home.path().join("config/opsdeck/alerts");
+    std::fs::create_dir_all(&alerts).expect("alerts dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    std::fs::write(
+        alerts.join("checks.toml"),
+        format!("[[check]]\nname = \"closed_port\"\ntcp = \"127.0.0.1:{port}\"\ninterval = \"200ms\"\n"),
+    )
+    .expect("write rules");
+    let server = start(home.path(), &["--token", "T"]);
+    let (tx, mut rx) = mpsc::channel(64);
+    let spec = BackendSpec::new("lab", format!("ws://{}", server.addr), Some("T".into()));
+    tokio::spawn(client::run(spec, Arc::new(SystemClock), tx));
+    let mut connected = 0;
+    loop {
+        match next_msg(&mut rx).await {
+            ClientMsg::Connected(_) => connected += 1,
+            ClientMsg::Retrying { error, .. } | ClientMsg::Refused { error, .. } => panic!("the link dropped: {error}"),
+            ClientMsg::Events(evs) => {
+                let firing = evs.iter().any(|e| match &e.event {
+                    opsdeck::protocol::Event::Alerts(u) => u
+                        .alerts
+                        .iter()
+                        .any(|a| a.rule == "closed_port" && a.state == opsdeck::protocol::alerts::AlertState::Firing),
+                    _ => false,
+                });
+                if firing {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(connected, 1, "one connection, never re-made");
+}
