@@ -477,3 +477,17 @@ fn reload_is_an_effect_and_its_answer_is_shown() {
     assert!(matches!(&s.overlay, Some(Overlay::Message(m)) if m.title == "Reloaded"));
     assert!(s.warnings.is_empty(), "an applied config replaces them");
 }
+
+#[test]
+fn a_source_without_data_shows_no_processes_of_another() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    update(&mut s, Action::Events(vec![sample(f.now)]), &f.ctx());
+    s.add_backend("lab");
+    assert_eq!(s.metrics.procs.len(), 4);
+    f.key(&mut s, KeyCode::Char('>'));
+    assert_eq!(s.metrics.cur().name, "lab");
+    assert!(s.metrics.procs.is_empty(), "lab sent nothing: the local processes are not lab's");
+    f.key(&mut s, KeyCode::Char('<'));
+    assert_eq!(s.metrics.procs.len(), 4);
+}

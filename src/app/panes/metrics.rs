@@ -220,7 +220,12 @@ impl MetricsState {
     /// Re-apply filter and sort to the shown snapshot, keeping the selected pid.
     pub fn rebuild_procs(&mut self) {
         let q = self.filter.text().trim();
-        let Some(src) = self.shown() else { return };
+        // A source with no snapshot yet has no processes: never the last one's.
+        let Some(src) = self.shown() else {
+            self.procs.clear();
+            self.selected = 0;
+            return;
+        };
         let mut v: Vec<ProcInfo> = src
             .procs
             .iter()
