@@ -96,7 +96,7 @@ fn shows_real_cpu_and_quits_cleanly() {
     let screen = expect_ok(app.wait_for("a CPU figure and a real process row", TIMEOUT, |s| {
         sample_drawn(s) && real_process_row(s).is_some()
     }));
-    assert!(screen.contains("▶ CPU"), "the CPU box starts focused:\n{screen}");
+    assert!(screen.contains("▶ Processes"), "the process list starts focused:\n{screen}");
     #[cfg(target_os = "linux")]
     {
         // While the TUI runs the terminal is in raw mode (no ICANON, no ECHO).
@@ -120,7 +120,9 @@ fn shows_real_cpu_and_quits_cleanly() {
         app.wait_for("the help overlay to close", TIMEOUT, |s| !s.contains("Help") && !s.contains("zoom_toggle")),
     );
 
-    // Tab moves the focus from the CPU box to the Memory box.
+    // Focus starts on the process list; Tab moves it to the CPU box, then to the Memory box.
+    expect_ok(app.send_key(Key::Tab));
+    expect_ok(app.wait_for("focus on the CPU box", TIMEOUT, |s| s.contains("▶ CPU") && !s.contains("▶ Processes")));
     expect_ok(app.send_key(Key::Tab));
     expect_ok(app.wait_for("focus on the Memory box", TIMEOUT, |s| s.contains("▶ Memory") && !s.contains("▶ CPU")));
 

@@ -16,7 +16,7 @@ proptest! {
     fn renders_at_any_size(w in 0u16..260, h in 0u16..90, overlay in 0u8..4, zoom in any::<bool>(), focus in 0usize..12, marker in 0u8..3) {
         let seed = Seed::new();
         let mut s = match focus { 0..5 => seed.state(), 5..9 => seed.tools_state(), _ => seed.alerts_state() };
-        let boxes: Vec<_> = Pane::ALL.iter().flat_map(|p| p.boxes().iter().copied()).collect();
+        let boxes: Vec<_> = Pane::ALL.iter().flat_map(|p| p.boxes()).collect();
         s.focus = boxes[focus];
         if zoom {
             update(&mut s, Action::User(UserAction::ZoomToggle), &seed.ctx());
@@ -95,7 +95,7 @@ proptest! {
         let seed = Seed::new();
         let query = if kelvin { "a".to_string() } else { text.chars().take(3).collect() };
         let mut s = seed.hostile_state(&text, &query);
-        let boxes: Vec<_> = Pane::ALL.iter().flat_map(|p| p.boxes().iter().copied()).collect();
+        let boxes: Vec<_> = Pane::ALL.iter().flat_map(|p| p.boxes()).collect();
         s.focus = boxes[focus];
         match overlay {
             1 => { update(&mut s, Action::User(UserAction::Help), &seed.ctx()); }

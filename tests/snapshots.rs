@@ -48,6 +48,7 @@ fn processes_zoomed_sorted_by_memory_160x48() {
 fn cpu_zoomed_ascii_one_hour_frozen_80x24() {
     let seed = Seed::new();
     let mut s = seed.state();
+    s.focus = BoxId::Cpu;
     act(&seed, &mut s, UserAction::ZoomToggle);
     act(&seed, &mut s, UserAction::MarkerCycle);
     act(&seed, &mut s, UserAction::MarkerCycle);
@@ -217,4 +218,30 @@ fn fleet_with_a_refused_backend_100x30() {
     assert!(text.contains("⊘ refused 401"), "fleet state");
     assert!(text.contains("opsdeck key set backend:db"), "the fix is on screen");
     insta::assert_snapshot!(t.backend());
+}
+
+/// A click lands on the row that was drawn there: every process row on
+/// screen, hit-tested with the runtime's function, is that process.
+#[test]
+fn a_click_selects_the_row_drawn_under_it() {
+    let seed = Seed::new();
+    for (w, h) in [(80, 24), (160, 48), (100, 30)] {
+        let mut s = seed.state();
+        // The last process: small screens scroll the list to show it.
+        act(&seed, &mut s, UserAction::Bottom);
+        let term = draw(&s, w, h);
+        let buf = term.backend().buffer();
+        let screen = ratatui::layout::Rect::new(0, 0, w, h);
+        let mut hits = 0;
+        for y in 0..h {
+            let Some((BoxId::Processes, Some(i))) = opsdeck::ui::hit_test(screen, &s, w - 20, y) else {
+                continue;
+            };
+            let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            let pid = s.metrics.procs[i].pid.to_string();
+            assert!(line.contains(&pid), "{w}x{h}: row {y} is item {i} (pid {pid}) but shows {line:?}");
+            hits += 1;
+        }
+        assert!(hits >= 1, "{w}x{h}: some process row is on screen");
+    }
 }

@@ -1,11 +1,74 @@
 //! Glue between the app and the alerts pane: commands to the alert's source,
 //! the acknowledge and silence popups, and jumping to the metric.
 
+use ratatui::crossterm::event::KeyEvent;
+
 use super::input::LineInput;
 use super::overlay::AlertPopup;
+use super::pane::{self, Hint, PaneSpec};
 use super::panes::alerts::{Ask, SILENCE_CHOICES};
-use super::{AppState, BoxId, Ctx, Effect, Overlay, UserAction};
+use super::{AppState, BoxId, Ctx, Effect, KeyContext, Overlay, Pane, UserAction};
 use crate::protocol::Command;
+
+pub(super) static SPEC: PaneSpec = PaneSpec {
+    pane: Pane::Alerts,
+    number: 5,
+    title: "Alerts",
+    boxes: &[(BoxId::AlertList, "Alerts"), (BoxId::AlertDetail, "Detail"), (BoxId::AlertRules, "Rules and checks")],
+    start: BoxId::AlertList,
+    context: KeyContext::Alerts,
+    capture,
+    on_user,
+    on_popup,
+    select: |s, b, i| s.alerts.select_row(b, i),
+    paste: |s, text| s.alerts.paste(text),
+    scroll: |s, b, rows| {
+        let a = if rows < 0 { UserAction::Up } else { UserAction::Down };
+        let by = s.user.clone();
+        (0..rows.unsigned_abs()).fold(false, |acc, _| s.alerts.on_user(a, b, &by).0 || acc)
+    },
+    resize: |_, _, _| {},
+    hints,
+};
+
+/// The filter, while it is typed into, takes every key.
+fn capture(s: &mut AppState, key: KeyEvent) -> Option<bool> {
+    s.alerts.filter_editing.then(|| s.alerts.filter_key(key))
+}
+
+fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
+    use UserAction as U;
+    if s.alerts.filter_editing {
+        return pane::editing_line();
+    }
+    let mut v = Vec::new();
+    if s.zoomed {
+        v.push(Hint::Bound(U::Close, Some("unzoom")));
+    } else if s.alerts.filter.is_some() {
+        v.push(Hint::Bound(U::Close, Some("clear filter")));
+    }
+    if focus == BoxId::AlertRules {
+        v.extend([
+            Hint::Bound(U::Help, None),
+            Hint::Bound(U::Confirm, Some("on/off")),
+            Hint::Bound(U::FocusNext, None),
+            Hint::Bound(U::FocusPane1, None),
+            Hint::Bound(U::Quit, None),
+        ]);
+        return v;
+    }
+    v.extend(pane::bound(&[
+        U::Help,
+        U::Acknowledge,
+        U::SilenceAlert,
+        U::Unsilence,
+        U::JumpToMetric,
+        U::Filter,
+        U::ToggleResolved,
+        U::FocusNext,
+    ]));
+    v
+}
 
 fn ask(state: &mut AppState, ask: Ask, ctx: &Ctx, effects: &mut Vec<Effect>) {
     if state.read_only {
@@ -68,17 +131,16 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
 }
 
 /// A bound action while an alerts popup is open.
-pub(super) fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
-    let Some(Overlay::Alert(mut p)) = state.overlay.take() else { return false };
+fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> Option<bool> {
+    if !matches!(state.overlay, Some(Overlay::Alert(_))) {
+        return None;
+    }
+    let Some(Overlay::Alert(mut p)) = state.overlay.take() else { return None };
     let by = state.user.clone();
     match (a, &mut *p) {
         (UserAction::Close, _) => {}
-        (UserAction::Up, AlertPopup::Silence { selected, .. }) => {
-            *selected = selected.saturating_sub(1);
-            state.overlay = Some(Overlay::Alert(p));
-        }
-        (UserAction::Down, AlertPopup::Silence { selected, .. }) => {
-            *selected = (*selected + 1).min(SILENCE_CHOICES.len() - 1);
+        (a, AlertPopup::Silence { selected, .. }) if super::list::is_motion(a) => {
+            super::list::apply(a, selected, SILENCE_CHOICES.len(), super::list::PAGE);
             state.overlay = Some(Overlay::Alert(p));
         }
         (UserAction::Confirm, AlertPopup::Ack { source, alert, note }) => {
@@ -89,7 +151,7 @@ pub(super) fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: 
         (UserAction::Confirm, AlertPopup::Silence { source, alert, selected, comment }) => {
             let Some(target) = state.alerts.alert(source, alert) else {
                 state.notice = Some((ctx.now, format!("{alert} is gone")));
-                return true;
+                return Some(true);
             };
             let (minutes, label) = SILENCE_CHOICES[*selected];
             let text = comment.text().trim();
@@ -103,5 +165,5 @@ pub(super) fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: 
         }
         _ => state.overlay = Some(Overlay::Alert(p)),
     }
-    true
+    Some(true)
 }

@@ -1,6 +1,7 @@
 //! Status-bar key hints, generated from the active keymap for the focused box.
 
-use super::{AppState, BoxId, Pane, UserAction};
+use super::pane::{self, Hint};
+use super::{AppState, BoxId, UserAction};
 use crate::config::keymap::{Keymap, format_keys};
 
 impl AppState {
@@ -8,56 +9,25 @@ impl AppState {
     pub fn refresh_hints(&mut self, keymap: &Keymap) {
         let ctxs = self.contexts();
         use UserAction as U;
-        let wanted: &[UserAction] = if self.overlay.is_some() {
-            &[U::Close, U::Confirm, U::Down, U::Up]
-        } else if self.focus == BoxId::ToolList {
-            &[U::Help, U::Confirm, U::RunTool, U::Filter, U::FavoriteToggle, U::FocusNext, U::FocusPane1, U::Quit]
-        } else if self.focus == BoxId::ToolForm {
-            &[U::Help, U::Confirm, U::Left, U::RunTool, U::CancelRun, U::FocusNext, U::Quit]
-        } else if self.focus == BoxId::ToolOutput {
-            &[U::Help, U::Filter, U::SearchNext, U::ChainNext, U::Export, U::CopyResult, U::CompareRuns, U::CancelRun]
-        } else if self.focus == BoxId::AlertRules {
-            &[U::Help, U::Confirm, U::FocusNext, U::FocusPane1, U::Quit]
-        } else if self.focus.pane() == Pane::Alerts {
-            &[
-                U::Help,
-                U::Acknowledge,
-                U::SilenceAlert,
-                U::Unsilence,
-                U::JumpToMetric,
-                U::Filter,
-                U::ToggleResolved,
-                U::FocusNext,
-            ]
-        } else if self.focus == BoxId::ToolHistory {
-            &[U::Help, U::Confirm, U::Rerun, U::MarkRun, U::CompareRuns, U::Export, U::ChainNext, U::SaveChain]
+        let wanted: Vec<Hint> = if self.overlay.is_some() {
+            vec![Hint::Bound(U::Close, None), Hint::Bound(U::Confirm, Some("run")), Hint::Bound(U::Down, None)]
         } else {
-            &[
-                UserAction::Help,
-                UserAction::CommandPalette,
-                UserAction::FocusNext,
-                UserAction::ZoomToggle,
-                UserAction::WindowNext,
-                UserAction::FreezeToggle,
-                UserAction::Filter,
-                UserAction::SortNext,
-                UserAction::Quit,
-            ]
+            (pane::spec_of(self.focus).hints)(self, self.focus)
         };
         let read_only = self.read_only;
         self.hints = wanted
-            .iter()
-            .filter(|a| !(read_only && (a.changes_state() || (**a == U::Confirm && self.focus == BoxId::AlertRules))))
-            .filter_map(|a| {
-                let desc = match (a, self.focus) {
-                    (U::Confirm, _) if self.overlay.is_some() => "run",
-                    (U::Confirm, BoxId::ToolList) => "open",
-                    (U::Confirm, BoxId::ToolForm) => "edit",
-                    (U::Confirm, BoxId::ToolHistory) => "show",
-                    (U::Confirm, BoxId::AlertRules) => "on/off",
-                    _ => short_desc(*a),
-                };
-                keymap.binding_for(&ctxs, *a).map(|b| (format_keys(&b.keys), desc.to_string()))
+            .into_iter()
+            .filter_map(|h| match h {
+                Hint::Bound(a, _)
+                    if read_only && (a.changes_state() || (a == U::Confirm && self.focus == BoxId::AlertRules)) =>
+                {
+                    None
+                }
+                Hint::Bound(a, word) => {
+                    let desc = word.unwrap_or_else(|| short_desc(a));
+                    keymap.binding_for(&ctxs, a).map(|b| (format_keys(&b.keys), desc.to_string()))
+                }
+                Hint::Fixed(key, desc) => Some((key.to_string(), desc.to_string())),
             })
             .collect();
     }

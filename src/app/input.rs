@@ -1,6 +1,6 @@
 //! A single-line text input (filters, palette query) on top of ratatui-textarea.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Style;
 use ratatui_textarea::TextArea;
 
@@ -23,10 +23,21 @@ impl LineInput {
     }
 
     /// Feed a key; returns true if the text or cursor changed. Newlines,
-    /// control and invisible format characters are refused.
+    /// control and invisible format characters are refused. Readline keys:
+    /// `C-u` deletes to the start, `C-k` to the end, `C-w` (and Alt-Backspace)
+    /// the word before the cursor, `C-a`/`C-e` and Home/End go to the start
+    /// and end, Alt-b/Alt-f move by words, `C-b`/`C-f` by characters.
     pub fn input(&mut self, key: KeyEvent) -> bool {
         if matches!(key.code, KeyCode::Enter | KeyCode::Tab | KeyCode::BackTab) {
             return false;
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            match key.code {
+                // ratatui-textarea's C-u is undo and C-m a newline: readline's meaning here.
+                KeyCode::Char('u') => return self.area.delete_line_by_head(),
+                KeyCode::Char('m') => return false,
+                _ => {}
+            }
         }
         if let KeyCode::Char(c) = key.code
             && (c.is_control() || crate::text::is_invisible_format(c))
@@ -119,6 +130,35 @@ mod tests {
         assert_eq!(i.text(), "cp");
         i.paste("a\nb");
         assert_eq!(i.text(), "cpa b");
+    }
+
+    #[test]
+    fn readline_keys_edit_a_line() {
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let alt = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT);
+        let typed = |t: &str| {
+            let mut i = LineInput::new("");
+            i.paste(t);
+            i
+        };
+        // (text, keys, text after, cursor column after)
+        let cases: [(&str, Vec<KeyEvent>, &str, usize); 8] = [
+            ("disk used", vec![ctrl('u')], "", 0),
+            ("disk used", vec![ctrl('a'), ctrl('k')], "", 0),
+            ("disk used", vec![ctrl('w')], "disk ", 5),
+            ("disk used", vec![ctrl('a'), k(KeyCode::Char('x'))], "xdisk used", 1),
+            ("disk used", vec![ctrl('a'), ctrl('e'), k(KeyCode::Char('!'))], "disk used!", 10),
+            ("disk used", vec![alt('b'), ctrl('u')], "used", 0),
+            ("disk used", vec![ctrl('a'), alt('f'), ctrl('k')], "disk ", 5),
+            ("disk used", vec![ctrl('m')], "disk used", 9),
+        ];
+        for (text, keys, want, col) in cases {
+            let mut i = typed(text);
+            for key in &keys {
+                i.input(*key);
+            }
+            assert_eq!((i.text(), i.area.cursor().1), (want, col), "{text:?} after {keys:?}");
+        }
     }
 
     #[test]

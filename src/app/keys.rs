@@ -2,7 +2,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{AppState, Ctx, Effect, MouseInput, Pane, on_user};
+use super::{AppState, Ctx, Effect, MouseInput, on_user, pane};
 use crate::config::keymap::{KeyPress, Lookup};
 
 pub(super) fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
@@ -11,24 +11,23 @@ pub(super) fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &m
     }
     let text_char =
         matches!(key.code, KeyCode::Char(_)) && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    // Home/End move the cursor of a text field; in a list they go to its ends.
+    let text_key = text_char || matches!(key.code, KeyCode::Home | KeyCode::End);
     // A focused text input gets first refusal of printable keys.
     if state.pending.is_empty() {
         if let Some(o) = &mut state.overlay
             && o.has_input()
-            && text_char
+            && text_key
         {
             return o.input(key, ctx.keymap);
         }
-        if state.overlay.is_none() && state.metrics.filter_editing() && text_char {
-            return state.metrics.filter_input(key);
-        }
-        // A field, filter or search of the tools pane takes every key but Ctrl-C.
+        // A pane's field, filter or search takes every key but Ctrl-C.
         let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        if state.overlay.is_none() && state.focus.pane() == Pane::Tools && state.tools.capturing() && !ctrl_c {
-            return state.tools.text_key(key);
-        }
-        if state.overlay.is_none() && state.focus.pane() == Pane::Alerts && state.alerts.filter_editing && !ctrl_c {
-            return state.alerts.filter_key(key);
+        if state.overlay.is_none()
+            && !ctrl_c
+            && let Some(changed) = (pane::spec_of(state.focus).capture)(state, key)
+        {
+            return changed;
         }
     }
     state.pending.push(KeyPress::from_event(&key));
@@ -48,9 +47,6 @@ pub(super) fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &m
             {
                 return o.input(key, ctx.keymap);
             }
-            if state.metrics.filter_editing() {
-                return state.metrics.filter_input(key);
-            }
             was_chord
         }
     }
@@ -61,14 +57,13 @@ pub(super) fn on_mouse(state: &mut AppState, m: MouseInput) -> bool {
         return false;
     }
     match m {
-        MouseInput::Click(b) => {
+        MouseInput::Click(b, item) => {
             let changed = state.focus != b;
             state.focus = b;
-            changed
+            let selected = item.is_some_and(|i| (pane::spec_of(b).select)(state, b, i));
+            changed || selected
         }
-        MouseInput::ScrollUp(b) if b.pane() == Pane::Tools => state.tools.scroll_by(b, -3),
-        MouseInput::ScrollDown(b) if b.pane() == Pane::Tools => state.tools.scroll_by(b, 3),
-        MouseInput::ScrollUp(b) => state.metrics.scroll(b, -3),
-        MouseInput::ScrollDown(b) => state.metrics.scroll(b, 3),
+        MouseInput::ScrollUp(b) => (pane::spec_of(b).scroll)(state, b, -3),
+        MouseInput::ScrollDown(b) => (pane::spec_of(b).scroll)(state, b, 3),
     }
 }

@@ -7,7 +7,10 @@ mod alerts_pane;
 mod hints;
 pub mod input;
 mod keys;
+pub mod list;
+mod metrics_pane;
 pub mod overlay;
+pub mod pane;
 pub mod panes;
 mod read_only;
 mod tools_pane;
@@ -56,55 +59,28 @@ impl Pane {
 
     /// The number key and tab label (numbers follow DESIGN.md's pane order).
     pub fn label(self) -> (u8, &'static str) {
-        match self {
-            Pane::Metrics => (1, "Metrics"),
-            Pane::Tools => (3, "Tools"),
-            Pane::Alerts => (5, "Alerts"),
-        }
+        let s = pane::spec(self);
+        (s.number, s.title)
     }
 
     /// Focus order (Tab) of the pane's boxes.
-    pub fn boxes(self) -> &'static [BoxId] {
-        match self {
-            Pane::Metrics => &[BoxId::Cpu, BoxId::Memory, BoxId::Network, BoxId::Disks, BoxId::Processes],
-            Pane::Tools => &[BoxId::ToolList, BoxId::ToolForm, BoxId::ToolOutput, BoxId::ToolHistory],
-            Pane::Alerts => &[BoxId::AlertList, BoxId::AlertDetail, BoxId::AlertRules],
-        }
+    pub fn boxes(self) -> impl Iterator<Item = BoxId> {
+        pane::spec(self).boxes.iter().map(|(b, _)| *b)
     }
 }
 
 impl BoxId {
     pub fn pane(self) -> Pane {
-        match self {
-            BoxId::Cpu | BoxId::Memory | BoxId::Network | BoxId::Disks | BoxId::Processes => Pane::Metrics,
-            BoxId::AlertList | BoxId::AlertDetail | BoxId::AlertRules => Pane::Alerts,
-            _ => Pane::Tools,
-        }
+        pane::spec_of(self).pane
     }
 
     pub fn context(self) -> KeyContext {
-        match self.pane() {
-            Pane::Metrics => KeyContext::Metrics,
-            Pane::Tools => KeyContext::Tools,
-            Pane::Alerts => KeyContext::Alerts,
-        }
+        pane::spec_of(self).context
     }
 
     pub fn title(self) -> &'static str {
-        match self {
-            BoxId::Cpu => "CPU",
-            BoxId::Memory => "Memory",
-            BoxId::Network => "Network",
-            BoxId::Disks => "Disks",
-            BoxId::Processes => "Processes",
-            BoxId::ToolList => "Tools",
-            BoxId::ToolForm => "Arguments",
-            BoxId::ToolOutput => "Output",
-            BoxId::ToolHistory => "History",
-            BoxId::AlertList => "Alerts",
-            BoxId::AlertDetail => "Detail",
-            BoxId::AlertRules => "Rules and checks",
-        }
+        let boxes = pane::spec_of(self).boxes;
+        boxes.iter().find(|(b, _)| *b == self).map_or("", |(_, t)| t)
     }
 }
 
@@ -163,7 +139,8 @@ impl SourceStatus {
 /// Mouse input after the runtime hit-tested it against the layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MouseInput {
-    Click(BoxId),
+    /// A left click on a box, on the list item drawn there if any.
+    Click(BoxId, Option<usize>),
     ScrollUp(BoxId),
     ScrollDown(BoxId),
 }
@@ -285,8 +262,8 @@ pub struct Ctx<'a> {
 /// The one owned application state.
 pub struct AppState {
     pub focus: BoxId,
-    /// The metrics box that had focus last (restored when coming back).
-    pub metrics_focus: BoxId,
+    /// Each pane's box that had focus last (restored when coming back).
+    pub last_focus: std::collections::HashMap<Pane, BoxId>,
     pub zoomed: bool,
     pub overlay: Option<Overlay>,
     pub pending: Vec<KeyPress>,
@@ -318,8 +295,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(ctx: &Ctx) -> AppState {
         let mut s = AppState {
-            focus: BoxId::Cpu,
-            metrics_focus: BoxId::Cpu,
+            focus: pane::PANES[0].start,
+            last_focus: Default::default(),
             zoomed: false,
             overlay: None,
             pending: Vec::new(),
@@ -390,6 +367,27 @@ impl AppState {
         self.sources.iter().find(|s| &s.name == name)
     }
 
+    /// Whether action `a` can do something now: it belongs to the focused
+    /// pane or everywhere, it changes nothing under `--read-only`, and what
+    /// it works on is there (the command palette offers only these).
+    pub fn applies(&self, a: UserAction) -> bool {
+        use UserAction as U;
+        let scope = a.scope();
+        if scope != KeyContext::Global && scope != self.focus.context() {
+            return false;
+        }
+        if self.read_only && a.changes_state() {
+            return false;
+        }
+        match a {
+            U::Reconnect => self.metrics.cur().name != LOCAL_SOURCE,
+            U::SourceNext | U::SourcePrev => self.metrics.sources.len() > 1,
+            U::CancelRun => self.tools.runs.iter().any(|r| r.running()),
+            U::SearchNext | U::SearchPrev => !self.tools.matches.is_empty(),
+            _ => true,
+        }
+    }
+
     /// Keymap contexts in priority order for the current focus.
     pub fn contexts(&self) -> Vec<KeyContext> {
         if self.overlay.is_some() { vec![KeyContext::Popup] } else { vec![self.focus.context(), KeyContext::Global] }
@@ -406,14 +404,14 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         Action::Key(key) => keys::on_key(state, key, ctx, &mut effects),
         Action::Paste(text) => match &mut state.overlay {
             Some(o) => o.paste(&text, ctx.keymap),
-            None if state.focus.pane() == Pane::Tools => state.tools.paste(&text),
-            None => state.metrics.paste(&text),
+            None => (pane::spec_of(state.focus).paste)(state, &text),
         },
         Action::Mouse(m) => keys::on_mouse(state, m),
         Action::Resize(w, h) => {
             state.size = (w, h);
-            // The output box is about half the body; paging moves by that much.
-            state.tools.page = (h as usize).saturating_sub(6) / 2;
+            for p in pane::PANES {
+                (p.resize)(state, w, h);
+            }
             true
         }
         Action::Tick => ctx.now.div_euclid(60_000) != minute_before,
@@ -502,15 +500,13 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
     };
     // jq previews are evaluated off the loop: ask for them (or cancel them) here.
     let changed = tools_pane::schedule_jq(state, &mut effects) || changed;
-    if (focus_before, overlay_before) != (state.focus, state.overlay.is_some()) {
-        match state.focus.pane() {
-            Pane::Tools => state.tools.last_focus = state.focus,
-            Pane::Alerts => state.alerts.last_focus = state.focus,
-            Pane::Metrics => state.metrics_focus = state.focus,
-        }
-        state.refresh_hints(ctx.keymap);
+    let moved = (focus_before, overlay_before) != (state.focus, state.overlay.is_some());
+    if moved {
+        state.last_focus.insert(state.focus.pane(), state.focus);
     }
-    if changed {
+    if changed || moved {
+        // Hints follow the mode (a filter typed into, frozen, zoomed): a few keymap lookups.
+        state.refresh_hints(ctx.keymap);
         state.dirty = true;
     }
     effects
@@ -519,9 +515,10 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
 fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
     if let Some(Overlay::Fleet { selected }) = &mut state.overlay {
         let n = state.metrics.sources.len();
+        if let Some(moved) = list::apply(a, selected, n, list::PAGE) {
+            return moved;
+        }
         match a {
-            UserAction::Up => *selected = selected.saturating_sub(1),
-            UserAction::Down => *selected = (*selected + 1).min(n.saturating_sub(1)),
             UserAction::Confirm => {
                 let i = *selected;
                 state.overlay = None;
@@ -562,11 +559,10 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
         }
         return true;
     }
-    if let Some(Overlay::Tools(_)) = &state.overlay {
-        return tools_pane::on_popup(state, a, ctx, effects);
-    }
-    if let Some(Overlay::Alert(_)) = &state.overlay {
-        return alerts_pane::on_popup(state, a, ctx, effects);
+    for p in pane::PANES {
+        if let Some(changed) = (p.on_popup)(state, a, ctx, effects) {
+            return changed;
+        }
     }
     if let Some(o) = &mut state.overlay {
         let (close, run) = o.on_action(a, ctx.keymap);
@@ -590,22 +586,30 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
         }
         U::CommandPalette => {
             let ctxs = [state.focus.context(), KeyContext::Global];
-            state.overlay = Some(Overlay::palette(ctx.keymap, &ctxs, state.read_only));
+            let palette = Overlay::palette(ctx.keymap, &ctxs, |a| state.applies(a));
+            state.overlay = Some(palette);
             state.refresh_hints(ctx.keymap);
         }
         U::FocusNext | U::FocusPrev => {
-            let order = state.focus.pane().boxes();
-            let i = order.iter().position(|b| *b == state.focus).unwrap_or(0) as i32;
+            let order = pane::spec_of(state.focus).boxes;
+            let i = order.iter().position(|(b, _)| *b == state.focus).unwrap_or(0) as i32;
             let d = if a == U::FocusNext { 1 } else { -1 };
-            state.focus = order[(i + d).rem_euclid(order.len() as i32) as usize];
+            state.focus = order[(i + d).rem_euclid(order.len() as i32) as usize].0;
         }
-        // The pane's last focused box; pressed again, its first box.
-        U::FocusPane1 if state.focus.pane() == Pane::Metrics => state.focus = Pane::Metrics.boxes()[0],
-        U::FocusPane1 => state.focus = state.metrics_focus,
-        U::FocusPane3 if state.focus.pane() == Pane::Tools => state.focus = Pane::Tools.boxes()[0],
-        U::FocusPane3 => state.focus = state.tools.last_focus,
-        U::FocusPane5 if state.focus.pane() == Pane::Alerts => state.focus = Pane::Alerts.boxes()[0],
-        U::FocusPane5 => state.focus = state.alerts.last_focus,
+        U::FocusPane1 | U::FocusPane3 | U::FocusPane5 => {
+            let n = match a {
+                U::FocusPane1 => 1,
+                U::FocusPane3 => 3,
+                _ => 5,
+            };
+            let Some(spec) = pane::by_number(n) else { return false };
+            // The pane's last focused box; pressed again, where it starts.
+            state.focus = if state.focus.pane() == spec.pane {
+                spec.start
+            } else {
+                state.last_focus.get(&spec.pane).copied().unwrap_or(spec.start)
+            };
+        }
         U::SourceNext | U::SourcePrev => {
             return state.metrics.cycle_source(if a == U::SourceNext { 1 } else { -1 });
         }
@@ -636,31 +640,31 @@ fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Eff
             state.refresh_hints(ctx.keymap);
         }
         U::ZoomToggle => state.zoomed = !state.zoomed,
-        other if state.focus.pane() == Pane::Alerts => {
-            if alerts_pane::on_user(state, other, ctx, effects) {
+        other => {
+            let spec = pane::spec_of(state.focus);
+            if (spec.on_user)(state, other, ctx, effects) {
                 return true;
             }
-            if other == U::Close && state.zoomed {
-                state.zoomed = false;
-                return true;
-            }
-            return false;
+            // Esc pops one level when the pane had nothing of its own to close
+            // (a filter, a search, a comparison): zoom → normal, then back to
+            // the pane's main box (form → list, detail → list).
+            return match other {
+                U::Close if state.zoomed => {
+                    state.zoomed = false;
+                    true
+                }
+                U::Close if state.focus != spec.start => {
+                    state.focus = spec.start;
+                    true
+                }
+                _ => false,
+            };
         }
-        other if state.focus.pane() == Pane::Tools => {
-            if tools_pane::on_user(state, other, ctx, effects) {
-                return true;
-            }
-            if other == U::Close && state.zoomed {
-                state.zoomed = false;
-                return true;
-            }
-            return false;
-        }
-        U::Close if state.zoomed && !state.metrics.has_filter() => state.zoomed = false,
-        other => return state.metrics.on_user(other, state.focus, effects),
     }
     true
 }
 
+#[cfg(test)]
+mod feel_tests;
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,11 @@
 //! Popups: the help overlay, the command palette and messages.
 
-use nucleo_matcher::Matcher;
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use ratatui::crossterm::event::KeyEvent;
 
 use super::input::LineInput;
 use super::user_action::{KeyContext, UserAction};
 use crate::config::keymap::{Keymap, format_keys};
-use crate::text::{contains_ci, haystack};
+use crate::text::rank::{Rank, Ranker};
 
 /// One row of the help overlay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +40,6 @@ pub struct PaletteState {
     /// map them with [`crate::text::char_ranges`].
     pub matches: Vec<(usize, Vec<u32>)>,
     pub selected: usize,
-    matcher: Matcher,
 }
 
 impl std::fmt::Debug for PaletteState {
@@ -113,25 +110,19 @@ impl Overlay {
         Overlay::Help(Box::new(HelpState { filter: LineInput::new("type to filter"), all, shown, selected: 0 }))
     }
 
-    /// Every user-facing action, with its key in `ctxs` if bound. Under
-    /// `read_only`, actions that change state are left out.
-    pub fn palette(keymap: &Keymap, ctxs: &[KeyContext], read_only: bool) -> Overlay {
+    /// The actions that apply now (`applies`: the focused pane's and the
+    /// global ones, in the present state), with their key in `ctxs` if bound.
+    pub fn palette(keymap: &Keymap, ctxs: &[KeyContext], applies: impl Fn(UserAction) -> bool) -> Overlay {
         let items: Vec<PaletteItem> = UserAction::ALL
             .iter()
             .filter(|a| !matches!(a, UserAction::Close | UserAction::Confirm | UserAction::CommandPalette))
-            .filter(|a| !(read_only && a.changes_state()))
+            .filter(|a| !a.is_motion() && applies(**a))
             .map(|a| PaletteItem {
                 action: *a,
                 keys: keymap.binding_for(ctxs, *a).map(|b| format_keys(&b.keys)).unwrap_or_default(),
             })
             .collect();
-        let mut p = PaletteState {
-            query: LineInput::new("type an action"),
-            matches: Vec::new(),
-            items,
-            selected: 0,
-            matcher: Matcher::new(nucleo_matcher::Config::DEFAULT),
-        };
+        let mut p = PaletteState { query: LineInput::new("type an action"), matches: Vec::new(), items, selected: 0 };
         p.rematch();
         Overlay::Palette(Box::new(p))
     }
@@ -185,18 +176,18 @@ impl Overlay {
                 return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
             }
         };
-        let last = len.saturating_sub(1);
+        if super::list::apply(a, sel, len, super::list::PAGE).is_some() {
+            return (false, None);
+        }
         match a {
-            UserAction::Up => *sel = sel.saturating_sub(1),
-            UserAction::Down => *sel = (*sel + 1).min(last),
-            UserAction::PageUp => *sel = sel.saturating_sub(10),
-            UserAction::PageDown => *sel = (*sel + 10).min(last),
-            UserAction::Top => *sel = 0,
-            UserAction::Bottom => *sel = last,
             UserAction::Close => return (true, None),
             UserAction::Confirm => {
                 return match self {
                     Overlay::Palette(p) => (true, p.matches.get(p.selected).map(|(i, _)| p.items[*i].action)),
+                    // Enter on a row of help runs its action, as the palette does.
+                    Overlay::Help(h) => {
+                        (true, h.shown.get(h.selected).and_then(|i| UserAction::from_name(h.all[*i].action)))
+                    }
                     _ => (true, None),
                 };
             }
@@ -207,46 +198,36 @@ impl Overlay {
 }
 
 impl HelpState {
+    /// Rows that match the filter, best first ([`crate::text::rank`]): an
+    /// action's name, then its keys, description and context.
     fn refilter(&mut self) -> bool {
-        let q = self.filter.text();
-        self.shown = self
+        let mut ranker = Ranker::new(self.filter.text());
+        let mut ranked: Vec<(Rank, usize)> = self
             .all
             .iter()
             .enumerate()
-            .filter(|(_, r)| [r.keys.as_str(), r.action, &r.desc, r.context].iter().any(|f| contains_ci(f, q)))
-            .map(|(i, _)| i)
+            .filter_map(|(i, r)| ranker.rank(r.action, &[&r.keys, &r.desc, r.context]).map(|(k, _)| (k, i)))
             .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.shown = ranked.into_iter().map(|(_, i)| i).collect();
         self.selected = 0;
         true
     }
 }
 
 impl PaletteState {
+    /// Actions that match the query, best first ([`crate::text::rank`]).
     fn rematch(&mut self) -> bool {
-        let q = self.query.text().to_string();
         self.selected = 0;
-        if q.trim().is_empty() {
-            self.matches = (0..self.items.len()).map(|i| (i, Vec::new())).collect();
-            return true;
-        }
-        let pat = Pattern::parse(&q, CaseMatching::Ignore, Normalization::Smart);
-        let mut buf = Vec::new();
-        let mut scored: Vec<(u32, usize, Vec<u32>)> = Vec::new();
-        for (i, item) in self.items.iter().enumerate() {
-            let name = item.action.name();
-            let mut idx = Vec::new();
-            let name_score = pat.indices(haystack(name, &mut buf), &mut self.matcher, &mut idx);
-            let desc_score = pat.score(haystack(item.action.desc(), &mut buf), &mut self.matcher).map(|s| s / 2);
-            let best = name_score.max(desc_score);
-            if let Some(s) = best {
-                if name_score.is_none() {
-                    idx.clear();
-                }
-                idx.sort_unstable();
-                idx.dedup();
-                scored.push((s, i, idx));
-            }
-        }
+        let mut ranker = Ranker::new(self.query.text());
+        let mut scored: Vec<(Rank, usize, Vec<u32>)> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                ranker.rank(item.action.name(), &[item.action.desc(), &item.keys]).map(|(k, hits)| (k, i, hits))
+            })
+            .collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         self.matches = scored.into_iter().map(|(_, i, idx)| (i, idx)).collect();
         true

@@ -8,26 +8,26 @@ use super::*;
 use crate::config::settings::{SortKey, Window};
 use crate::protocol::{Event, HostSnapshot, ProcInfo, Topic};
 
-struct Fixture {
+pub(super) struct Fixture {
     keymap: Keymap,
     config: Config,
-    now: Ts,
+    pub(super) now: Ts,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Fixture { keymap: Keymap::fallback(), config: Config::default(), now: 1_700_000_000_000 }
     }
-    fn ctx(&self) -> Ctx<'_> {
+    pub(super) fn ctx(&self) -> Ctx<'_> {
         Ctx { now: self.now, keymap: &self.keymap, config: &self.config }
     }
-    fn state(&self) -> AppState {
+    pub(super) fn state(&self) -> AppState {
         AppState::new(&self.ctx())
     }
-    fn key(&self, s: &mut AppState, code: KeyCode) -> Vec<Effect> {
+    pub(super) fn key(&self, s: &mut AppState, code: KeyCode) -> Vec<Effect> {
         update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &self.ctx())
     }
-    fn chars(&self, s: &mut AppState, text: &str) {
+    pub(super) fn chars(&self, s: &mut AppState, text: &str) {
         for c in text.chars() {
             self.key(s, KeyCode::Char(c));
         }
@@ -38,7 +38,7 @@ fn proc(pid: u32, name: &str, cpu: f32, mem: u64) -> ProcInfo {
     ProcInfo { pid, name: name.into(), cmd: format!("/usr/bin/{name} --flag"), cpu, mem, status: "Sleeping".into() }
 }
 
-fn sample(ts: Ts) -> Arc<Envelope> {
+pub(super) fn sample(ts: Ts) -> Arc<Envelope> {
     let snap = HostSnapshot {
         ts,
         hostname: "host".into(),
@@ -81,21 +81,43 @@ fn quit_and_suspend_are_effects() {
 fn tab_cycles_focus_and_number_key_returns() {
     let f = Fixture::new();
     let mut s = f.state();
-    assert_eq!(s.focus, BoxId::Cpu);
+    assert_eq!(s.focus, BoxId::Processes, "a btop/htop user's first j/k moves the process list");
+    f.key(&mut s, KeyCode::Tab);
+    assert_eq!(s.focus, BoxId::Cpu, "wraps forwards");
     f.key(&mut s, KeyCode::Tab);
     assert_eq!(s.focus, BoxId::Memory);
     f.key(&mut s, KeyCode::BackTab);
     f.key(&mut s, KeyCode::BackTab);
     assert_eq!(s.focus, BoxId::Processes, "wraps backwards");
     f.key(&mut s, KeyCode::Char('1'));
+    assert_eq!(s.focus, BoxId::Processes, "the pane's number again: where it starts");
+}
+
+#[test]
+fn every_pane_remembers_its_focused_box() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    f.key(&mut s, KeyCode::Tab);
     assert_eq!(s.focus, BoxId::Cpu);
+    f.key(&mut s, KeyCode::Char('3'));
+    assert_eq!(s.focus, BoxId::ToolList, "a pane shown the first time starts on its first box");
+    f.key(&mut s, KeyCode::Tab);
+    f.key(&mut s, KeyCode::Tab);
+    assert_eq!(s.focus, BoxId::ToolOutput);
+    f.key(&mut s, KeyCode::Char('5'));
+    f.key(&mut s, KeyCode::Tab);
+    assert_eq!(s.focus, BoxId::AlertDetail);
+    for (key, back) in [('1', BoxId::Cpu), ('3', BoxId::ToolOutput), ('5', BoxId::AlertDetail)] {
+        f.key(&mut s, KeyCode::Char(key));
+        assert_eq!(s.focus, back, "pane {key} comes back where it was left");
+    }
 }
 
 #[test]
 fn mouse_click_focuses_and_zoom_toggles() {
     let f = Fixture::new();
     let mut s = f.state();
-    update(&mut s, Action::Mouse(MouseInput::Click(BoxId::Disks)), &f.ctx());
+    update(&mut s, Action::Mouse(MouseInput::Click(BoxId::Disks, None)), &f.ctx());
     assert_eq!(s.focus, BoxId::Disks);
     f.key(&mut s, KeyCode::Char('z'));
     assert!(s.zoomed);

@@ -147,6 +147,52 @@ user_actions! {
 }
 
 impl UserAction {
+    /// The context an action belongs to: a pane's, or `Global` for actions
+    /// that apply everywhere. The palette offers the focused pane's and the
+    /// global ones.
+    pub fn scope(self) -> KeyContext {
+        use UserAction as U;
+        match self {
+            U::WindowNext
+            | U::WindowPrev
+            | U::FreezeToggle
+            | U::MarkerCycle
+            | U::SortNext
+            | U::SortCpu
+            | U::SortMemory
+            | U::SortPid
+            | U::SortName
+            | U::SortReverse
+            | U::SourceNext
+            | U::SourcePrev
+            | U::Fleet
+            | U::Reconnect
+            | U::Annotate => KeyContext::Metrics,
+            U::RunTool
+            | U::CancelRun
+            | U::Rerun
+            | U::FavoriteToggle
+            | U::MarkRun
+            | U::CompareRuns
+            | U::Export
+            | U::CopyResult
+            | U::ChainNext
+            | U::SaveChain
+            | U::DeleteEntry
+            | U::SearchNext
+            | U::SearchPrev => KeyContext::Tools,
+            U::Acknowledge | U::SilenceAlert | U::Unsilence | U::JumpToMetric | U::ToggleResolved => KeyContext::Alerts,
+            _ => KeyContext::Global,
+        }
+    }
+
+    /// Keys that move a selection or a choice: bound to keys, never offered
+    /// by the palette (it would close before anything moved).
+    pub fn is_motion(self) -> bool {
+        use UserAction as U;
+        matches!(self, U::Up | U::Down | U::PageUp | U::PageDown | U::Top | U::Bottom | U::Left | U::Right)
+    }
+
     /// Whether the action asks a source to change state (refused, and left out
     /// of the palette and hints, under `--read-only`). Toggling a rule is
     /// `confirm` on the rules box; it is refused where it is turned into a command.

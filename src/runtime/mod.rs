@@ -346,9 +346,9 @@ fn term_action(ev: TermEvent, screen: Rect, state: &AppState) -> Option<Action> 
         TermEvent::Paste(s) => Some(Action::Paste(s)),
         TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
         TermEvent::Mouse(m) => {
-            let target = crate::ui::hit_test(screen, state, m.column, m.row)?;
+            let (target, item) = crate::ui::hit_test(screen, state, m.column, m.row)?;
             match m.kind {
-                MouseEventKind::Down(MouseButton::Left) => Some(Action::Mouse(MouseInput::Click(target))),
+                MouseEventKind::Down(MouseButton::Left) => Some(Action::Mouse(MouseInput::Click(target, item))),
                 MouseEventKind::ScrollUp => Some(Action::Mouse(MouseInput::ScrollUp(target))),
                 MouseEventKind::ScrollDown => Some(Action::Mouse(MouseInput::ScrollDown(target))),
                 _ => None,

@@ -41,6 +41,7 @@ use ratatui::buffer::CellWidth;
 use unicode_segmentation::UnicodeSegmentation;
 
 pub mod file;
+pub mod rank;
 
 /// The up to three `candidates` closest to `word` by edit distance (at most a
 /// third of the word's length, and at least 2), nearest first: what "did you

@@ -30,11 +30,7 @@ pub fn render(f: &mut Frame, s: &AppState, t: &Theme) {
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     render_top(f, top, s, t);
     for (id, r) in layout(body, s) {
-        match id.pane() {
-            Pane::Metrics => panes::metrics::render_box(f, r, id, s, t),
-            Pane::Tools => panes::tools::render_box(f, r, id, s, t),
-            Pane::Alerts => panes::alerts::render_box(f, r, id, s, t),
-        }
+        (panes::view(id.pane()).render_box)(f, r, id, s, t);
     }
     // Data from a source that is not live is dimmed (its age is in the top bar).
     if s.focus.pane() == Pane::Metrics
@@ -54,49 +50,20 @@ pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
     if s.zoomed {
         return vec![(s.focus, body)];
     }
-    match s.focus.pane() {
-        Pane::Tools => return panes::tools::layout(body, s),
-        Pane::Alerts => return panes::alerts::layout(body, s),
-        Pane::Metrics => {}
-    }
-    let (w, h) = (body.width, body.height);
-    if h < 8 {
-        return vec![(BoxId::Cpu, body)];
-    }
-    if h < 16 {
-        let [a, b] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
-        return vec![(BoxId::Cpu, a), (BoxId::Processes, b)];
-    }
-    if w < 60 {
-        let [c, m, n, p] = Layout::vertical([
-            Constraint::Ratio(1, 4),
-            Constraint::Ratio(1, 5),
-            Constraint::Ratio(1, 5),
-            Constraint::Min(4),
-        ])
-        .areas(body);
-        return vec![(BoxId::Cpu, c), (BoxId::Memory, m), (BoxId::Network, n), (BoxId::Processes, p)];
-    }
-    let [cpu, mid, low] =
-        Layout::vertical([Constraint::Percentage(36), Constraint::Percentage(28), Constraint::Min(6)]).areas(body);
-    let [mem, net] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
-    let [disks, procs] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(low);
-    vec![
-        (BoxId::Cpu, cpu),
-        (BoxId::Memory, mem),
-        (BoxId::Network, net),
-        (BoxId::Disks, disks),
-        (BoxId::Processes, procs),
-    ]
+    (panes::view(s.focus.pane()).layout)(body, s)
 }
 
-/// The box under a screen position (for mouse clicks and the wheel).
-pub fn hit_test(screen: Rect, s: &AppState, col: u16, row: u16) -> Option<BoxId> {
+/// The box under a screen position (for mouse clicks and the wheel), and the
+/// list item drawn there if the box shows a list (the same geometry the view
+/// draws with, so a click selects the row that is on screen).
+pub fn hit_test(screen: Rect, s: &AppState, col: u16, row: u16) -> Option<(BoxId, Option<usize>)> {
     if screen.width < MIN_WIDTH || screen.height < MIN_HEIGHT || s.overlay.is_some() {
         return None;
     }
     let body = Rect::new(screen.x, screen.y + 1, screen.width, screen.height.saturating_sub(2));
-    layout(body, s).into_iter().find(|(_, r)| r.contains((col, row).into())).map(|(id, _)| id)
+    let (id, area) = layout(body, s).into_iter().find(|(_, r)| r.contains((col, row).into()))?;
+    let item = (panes::view(id.pane()).list)(area, id, s).and_then(|w| w.item_at(col, row));
+    Some((id, item))
 }
 
 /// A bordered box whose focus shows by border shape and a marker, not only colour.

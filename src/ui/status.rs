@@ -94,8 +94,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let rw = spans_width(&right);
     // Whole hints only, as many as fit before the right part.
     let mut used = spans_width(&left);
-    let editing = editing_hints(s);
-    for (k, d) in editing.as_ref().unwrap_or(&s.hints) {
+    for (k, d) in &s.hints {
         let w = text::width(k) + text::width(d) + 3;
         if used + w + rw > usize::from(area.width) {
             break;
@@ -112,22 +111,4 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             Rect::new(area.x + area.width - rw, area.y, rw, 1),
         );
     }
-}
-
-/// While a tools field, filter or search takes the keys, say how to leave it.
-fn editing_hints(s: &AppState) -> Option<Vec<(String, String)>> {
-    if s.overlay.is_some() || s.focus.pane() != crate::app::Pane::Tools || !s.tools.capturing() {
-        return None;
-    }
-    let pair = |k: &str, d: &str| (k.to_string(), d.to_string());
-    Some(match &s.tools.form {
-        Some(f) if f.editing.is_some() => {
-            if f.current().is_some_and(|fd| fd.multiline()) {
-                vec![pair("editing", ""), pair("Enter", "new line"), pair("Esc", "done")]
-            } else {
-                vec![pair("editing", ""), pair("Enter", "done"), pair("Esc", "done")]
-            }
-        }
-        _ => vec![pair("Enter", "keep"), pair("Esc", "clear")],
-    })
 }

@@ -73,7 +73,6 @@ pub struct AlertsState {
     pub filter: Option<LineInput>,
     pub filter_editing: bool,
     pub show_resolved: bool,
-    pub last_focus: BoxId,
     /// A `bell` notification arrived (the app rings and clears it).
     pub bell: bool,
     /// Which alert sources are known, failed, or read in part.
@@ -92,7 +91,6 @@ impl Default for AlertsState {
             filter: None,
             filter_editing: false,
             show_resolved: true,
-            last_focus: BoxId::AlertList,
             bell: false,
             health: SourceHealth::new(),
         }
@@ -233,6 +231,31 @@ impl AlertsState {
             .map_or(0, |u| u.alerts.iter().filter(|a| a.silenced_by.iter().any(|s| s == id)).count())
     }
 
+    /// A click on row `i` of the alert list or the rules box.
+    pub fn select_row(&mut self, focus: BoxId, i: usize) -> bool {
+        let n_rules = self.rule_rows().len() + self.silence_rows().len();
+        let (sel, len) = match focus {
+            BoxId::AlertList => (&mut self.selected, self.rows.len()),
+            BoxId::AlertRules => (&mut self.rules_sel, n_rules),
+            _ => return false,
+        };
+        let changed = i < len && i != *sel;
+        if changed {
+            *sel = i;
+        }
+        changed
+    }
+
+    /// Bracketed paste into the filter while it is typed into.
+    pub fn paste(&mut self, text: &str) -> bool {
+        if !self.filter_editing || !self.filter.as_mut().is_some_and(|f| f.paste(text)) {
+            return false;
+        }
+        self.selected = 0;
+        self.resort();
+        true
+    }
+
     pub fn filter_key(&mut self, key: KeyEvent) -> bool {
         match key.code {
             KeyCode::Enter => self.filter_editing = false,
@@ -259,11 +282,11 @@ impl AlertsState {
         match (a, focus) {
             (U::Up | U::Down | U::PageUp | U::PageDown | U::Top | U::Bottom, BoxId::AlertRules) => {
                 let n = self.rule_rows().len() + self.silence_rows().len();
-                self.rules_sel = step(a, self.rules_sel, n);
+                crate::app::list::apply(a, &mut self.rules_sel, n, crate::app::list::PAGE);
                 (true, None)
             }
             (U::Up | U::Down | U::PageUp | U::PageDown | U::Top | U::Bottom, _) => {
-                self.selected = step(a, self.selected, self.rows.len());
+                crate::app::list::apply(a, &mut self.selected, self.rows.len(), crate::app::list::PAGE);
                 (true, None)
             }
             (U::Confirm | U::JumpToMetric, BoxId::AlertRules) => {
@@ -328,18 +351,6 @@ impl AlertsState {
                 (false, None)
             }
         }
-    }
-}
-
-fn step(a: UserAction, cur: usize, len: usize) -> usize {
-    let last = len.saturating_sub(1);
-    match a {
-        UserAction::Up => cur.saturating_sub(1),
-        UserAction::Down => (cur + 1).min(last),
-        UserAction::PageUp => cur.saturating_sub(10),
-        UserAction::PageDown => (cur + 10).min(last),
-        UserAction::Top => 0,
-        _ => last,
     }
 }
 

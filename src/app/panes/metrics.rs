@@ -198,6 +198,17 @@ impl MetricsState {
         self.filter_editing || !self.filter.text().is_empty()
     }
 
+    /// Esc on the filter: cleared, and typing in it stops. Whether there was one.
+    pub fn clear_filter(&mut self) -> bool {
+        if !self.has_filter() {
+            return false;
+        }
+        self.filter = LineInput::new("name, command or pid");
+        self.filter_editing = false;
+        self.rebuild_procs();
+        true
+    }
+
     pub fn filter_input(&mut self, key: KeyEvent) -> bool {
         let changed = self.filter.input(key);
         if changed {
@@ -261,6 +272,15 @@ impl MetricsState {
         let last = self.procs.len().saturating_sub(1) as isize;
         self.selected = i.clamp(0, last.max(0)) as usize;
         self.selected_pid = self.procs.get(self.selected).map(|p| p.pid);
+    }
+
+    /// A click on row `i` of the process table.
+    pub fn select_row(&mut self, i: usize) -> bool {
+        if i >= self.procs.len() || i == self.selected {
+            return false;
+        }
+        self.select(i as isize);
+        true
     }
 
     /// Mouse wheel over a box.
@@ -339,18 +359,7 @@ impl MetricsState {
                 effects.push(Effect::SaveUi { key: "metrics.marker".into(), value: self.marker.label().into() });
             }
             U::Filter => self.filter_editing = true,
-            U::Close => {
-                if !self.has_filter() {
-                    return false;
-                }
-                if self.filter_editing && !self.filter.text().is_empty() {
-                    self.filter_editing = false;
-                } else {
-                    self.filter = LineInput::new("name, command or pid");
-                    self.filter_editing = false;
-                    self.rebuild_procs();
-                }
-            }
+            U::Close => return self.clear_filter(),
             U::Confirm => {
                 if !self.filter_editing {
                     return false;

@@ -56,7 +56,8 @@ fn chords_and_context_priority() {
     assert_eq!(km.lookup(&[Metrics, Global], &keys(&["q"])), Lookup::Matched(UserAction::Quit));
     assert_eq!(km.lookup(&[Metrics, Global], &keys(&["g"])), Lookup::Pending);
     assert_eq!(km.lookup(&[Popup], &keys(&["q"])), Lookup::Matched(UserAction::Close));
-    assert_eq!(km.lookup(&[Popup], &keys(&["j"])), Lookup::NoMatch);
+    // A popup without a text field moves with j/k (one with a field types them first).
+    assert_eq!(km.lookup(&[Popup], &keys(&["j"])), Lookup::Matched(UserAction::Down));
     assert_eq!(km.lookup(&[Global], &keys(&["n"])), Lookup::NoMatch);
     let up = km.binding_for(&[Popup, Global], UserAction::Up).expect("up");
     assert_eq!(format_keys(&up.keys), "↑");

@@ -19,6 +19,7 @@ use crate::ui::overlay::{centered, input_line, popup};
 use crate::ui::widgets::chart::{ChartSeries, TimeChart};
 use crate::ui::widgets::fit::{column_widths, fit_spans};
 use crate::ui::widgets::fmt;
+use crate::ui::widgets::list::{self, ListWindow};
 
 pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
     let (w, h) = (body.width, body.height);
@@ -103,27 +104,16 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         title.push(Span::styled(format!(" · filter \"{q}\""), t.style(Role::TextAccent)));
     }
     let block = boxed(Line::from(title), focused, t);
-    let mut inner = block.inner(area);
     f.render_widget(block, area);
-    if a.filter_editing
-        && let Some(input) = &a.filter
-        && inner.height > 1
-    {
-        input_line(f, Rect { height: 1, ..inner }, "/ ", input, t);
-        inner.y += 1;
-        inner.height -= 1;
+    let lay = alert_layout(area, a);
+    if let (Some(input), Some(r)) = (&a.filter, lay.filter) {
+        input_line(f, r, "/ ", input, t);
     }
-    // Sources whose alerts are unknown or incomplete, named, with why.
-    let failed = a.health.failed.iter().map(|(n, e)| (format!("◌ {n} could not be read: {e}"), Role::StatusFailed));
-    let partial = a.health.partial.iter().map(|(n, e)| (format!("⚠ {n}: {e}"), Role::StatusWarn));
-    for (text, role) in failed.chain(partial) {
-        if inner.height > 1 {
-            let line = Line::styled(text::fit(&text, inner.width.into()), t.style(role));
-            f.render_widget(Paragraph::new(line), Rect { height: 1, ..inner });
-            inner.y += 1;
-            inner.height -= 1;
-        }
+    for ((text, role), r) in lay.notes {
+        let line = Line::styled(text::fit(&text, r.width.into()), t.style(role));
+        f.render_widget(Paragraph::new(line), r);
     }
+    let inner = lay.table;
     if a.rows.is_empty() {
         let (msg, role) = if a.filter.is_some() {
             ("  no alert matches the filter".to_string(), Role::TextDim)
@@ -135,8 +125,8 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         return;
     }
     let many_sources = a.sources.len() > 1;
-    let visible = inner.height.saturating_sub(1) as usize;
-    let off = a.selected.saturating_sub(visible.saturating_sub(1));
+    list::draw_position(f, area, &lay.window, t);
+    let (off, visible) = (lay.window.offset, lay.window.visible());
     let mut header = vec!["  STATE", "SEVERITY", "AGE", "ALERT", "SUMMARY"];
     let mut widths = vec![
         Constraint::Length(11),
@@ -338,6 +328,54 @@ fn timeline(f: &mut Frame, area: Rect, s: &AppState, src: &str, al: &Alert, t: &
     f.render_widget(Paragraph::new(lines), area);
 }
 
+/// The rules table inside its box, and its rows (rules, then silences) below the header.
+fn rules_window(area: Rect, a: &AlertsState) -> (Rect, ListWindow) {
+    let inner = area.inner(ratatui::layout::Margin::new(1, 1));
+    let n = a.rule_rows().len() + a.silence_rows().len();
+    (inner, ListWindow::new(below_header(inner), a.rules_sel, n))
+}
+
+/// The lines under a table's header line.
+fn below_header(table: Rect) -> Rect {
+    Rect { y: table.y + 1.min(table.height), height: table.height.saturating_sub(1), ..table }
+}
+
+/// Where the alert list's parts go inside its box: the filter line while it
+/// is typed into, one line per source that could not be read, then the table.
+struct AlertLayout {
+    filter: Option<Rect>,
+    notes: Vec<((String, Role), Rect)>,
+    table: Rect,
+    window: ListWindow,
+}
+
+fn alert_layout(area: Rect, a: &AlertsState) -> AlertLayout {
+    let mut inner = area.inner(ratatui::layout::Margin::new(1, 1));
+    let take = |inner: &mut Rect| {
+        (inner.height > 1).then(|| {
+            let r = Rect { height: 1, ..*inner };
+            inner.y += 1;
+            inner.height -= 1;
+            r
+        })
+    };
+    let filter = (a.filter_editing && a.filter.is_some()).then(|| take(&mut inner)).flatten();
+    // Sources whose alerts are unknown or incomplete, named, with why.
+    let failed = a.health.failed.iter().map(|(n, e)| (format!("◌ {n} could not be read: {e}"), Role::StatusFailed));
+    let partial = a.health.partial.iter().map(|(n, e)| (format!("⚠ {n}: {e}"), Role::StatusWarn));
+    let notes = failed.chain(partial).map_while(|note| take(&mut inner).map(|r| (note, r))).collect();
+    AlertLayout { filter, notes, table: inner, window: ListWindow::new(below_header(inner), a.selected, a.rows.len()) }
+}
+
+/// The list shown in an alerts box, for clicks.
+pub fn list_window(area: Rect, id: BoxId, s: &AppState) -> Option<ListWindow> {
+    match id {
+        BoxId::AlertList => Some(alert_layout(area, &s.alerts).window),
+        BoxId::AlertRules => Some(rules_window(area, &s.alerts).1),
+        _ => None,
+    }
+}
+
 fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t: &Theme) {
     let rows = a.rule_rows();
     let silences = a.silence_rows();
@@ -348,10 +386,10 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
         title.push(Span::styled(format!(" {}", silences.len()), t.style(Role::TextDim)));
     }
     let block = boxed(Line::from(title), focused, t);
-    let inner = block.inner(area);
+    let (inner, window) = rules_window(area, a);
     f.render_widget(block, area);
-    let visible = inner.height.saturating_sub(1) as usize;
-    let off = a.rules_sel.saturating_sub(visible.saturating_sub(1));
+    list::draw_position(f, area, &window, t);
+    let (off, visible) = (window.offset, window.visible());
     let widths = [
         Constraint::Length(1),
         Constraint::Length(5),

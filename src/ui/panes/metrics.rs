@@ -15,6 +15,43 @@ use crate::ui::boxed;
 use crate::ui::widgets::chart::{ChartSeries, Threshold, TimeChart};
 use crate::ui::widgets::fit::column_widths;
 use crate::ui::widgets::fmt;
+use crate::ui::widgets::list::{self, ListWindow};
+
+/// Where the metrics boxes go in the body: fewer boxes as the terminal shrinks.
+pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
+    let (w, h) = (body.width, body.height);
+    if h < 8 {
+        // Room for one box: the focused one, if a table has room for a row.
+        let table = matches!(s.focus, BoxId::Processes | BoxId::Disks);
+        let one = if s.focus.pane() == crate::app::Pane::Metrics && (h >= 4 || !table) { s.focus } else { BoxId::Cpu };
+        return vec![(one, body)];
+    }
+    if h < 16 {
+        let [a, b] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        return vec![(BoxId::Cpu, a), (BoxId::Processes, b)];
+    }
+    if w < 60 {
+        let [c, m, n, p] = Layout::vertical([
+            Constraint::Ratio(1, 4),
+            Constraint::Ratio(1, 5),
+            Constraint::Ratio(1, 5),
+            Constraint::Min(4),
+        ])
+        .areas(body);
+        return vec![(BoxId::Cpu, c), (BoxId::Memory, m), (BoxId::Network, n), (BoxId::Processes, p)];
+    }
+    let [cpu, mid, low] =
+        Layout::vertical([Constraint::Percentage(36), Constraint::Percentage(28), Constraint::Min(6)]).areas(body);
+    let [mem, net] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
+    let [disks, procs] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(low);
+    vec![
+        (BoxId::Cpu, cpu),
+        (BoxId::Memory, mem),
+        (BoxId::Network, net),
+        (BoxId::Disks, disks),
+        (BoxId::Processes, procs),
+    ]
+}
 
 pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme) {
     let focused = s.focus == id;
@@ -287,6 +324,22 @@ fn sort_label(m: &MetricsState) -> String {
     format!("{name} {}", if m.sort_desc { "▼" } else { "▲" })
 }
 
+/// The process table's area (inside the border, above the filter line while
+/// it is typed into) and its rows below the header.
+fn process_rows(area: Rect, m: &MetricsState) -> (Rect, ListWindow) {
+    let mut inner = area.inner(ratatui::layout::Margin::new(1, 1));
+    if m.filter_editing && inner.height > 1 {
+        inner.height -= 1;
+    }
+    let rows = Rect { y: inner.y + 1.min(inner.height), height: inner.height.saturating_sub(1), ..inner };
+    (inner, ListWindow::new(rows, m.selected, m.procs.len()))
+}
+
+/// The list shown in a metrics box, for clicks.
+pub fn list_window(area: Rect, id: BoxId, s: &AppState) -> Option<ListWindow> {
+    (id == BoxId::Processes).then(|| process_rows(area, &s.metrics).1)
+}
+
 fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
     let total = m.shown().map_or(0, |h| h.procs.len());
     let mut title = vec![
@@ -297,18 +350,17 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
         title.push(Span::styled(format!(" · filter \"{}\"", text::clean(m.filter.text())), t.style(Role::TextAccent)));
     }
     let block = boxed(Line::from(title), focused, t);
-    let mut inner = block.inner(area);
+    let (inner, window) = process_rows(area, m);
     f.render_widget(block, area);
     if m.filter_editing && inner.height > 1 {
-        let r = Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1);
-        inner.height -= 1;
+        let r = Rect::new(inner.x, inner.y + inner.height, inner.width, 1);
         let [p, i] = Layout::horizontal([Constraint::Length(9), Constraint::Min(1)]).areas(r);
         f.render_widget(Span::styled("filter / ", t.style(Role::TextAccent)), p);
         f.render_widget(&m.filter.widget(t.style(Role::Input), t.style(Role::InputCursor)), i);
     }
+    list::draw_position(f, area, &window, t);
     let mem_total = m.shown().map_or(0, |h| h.mem_total).max(1) as f64;
-    let visible = inner.height.saturating_sub(1) as usize;
-    let off = m.selected.saturating_sub(visible.saturating_sub(1));
+    let (off, visible) = (window.offset, window.visible());
     let arrow = |k: SortKey| if m.sort == k { if m.sort_desc { "▼" } else { "▲" } } else { "" };
     // Narrow boxes drop MEM% and STATE before anything else.
     let wide = inner.width >= 72;

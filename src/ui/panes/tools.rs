@@ -18,6 +18,7 @@ use crate::text;
 use crate::ui::boxed;
 use crate::ui::widgets::fit::{column_widths, fit_spans, marked, spans_width};
 use crate::ui::widgets::fmt;
+use crate::ui::widgets::list::{self, ListWindow};
 
 /// Where the tools pane's boxes go in `body`.
 pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
@@ -55,17 +56,18 @@ fn selected_style(sel: bool, t: &Theme) -> Style {
     if sel { t.style(Role::Selection) } else { t.style(Role::Text) }
 }
 
-fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
-    let mut title = vec![Span::raw("Tools"), Span::styled(format!(" {}", ts.catalog.len()), t.style(Role::TextDim))];
-    if !ts.chains.is_empty() {
-        title.push(Span::styled(format!(" · {} chains", ts.chains.len()), t.style(Role::TextDim)));
-    }
-    if let Some(q) = ts.filter.as_ref().filter(|_| !ts.filter_editing).map(|q| q.text()).filter(|q| !q.is_empty()) {
-        title.push(Span::styled(format!(" · filter \"{q}\""), t.style(Role::TextAccent)));
-    }
-    let block = boxed(Line::from(title), focused, t);
-    let mut inner = block.inner(area);
-    f.render_widget(block, area);
+/// Where the tool list's parts go inside its box: the chaining line and the
+/// filter at the top, MCP servers that are not ready at the bottom (last
+/// server first), the rows in between.
+struct ListLayout {
+    picking: Option<Rect>,
+    filter: Option<Rect>,
+    servers: Vec<Rect>,
+    window: ListWindow,
+}
+
+fn list_layout(area: Rect, ts: &ToolsState) -> ListLayout {
+    let mut inner = area.inner(ratatui::layout::Margin::new(1, 1));
     let take_line = |inner: &mut Rect, bottom: bool| -> Option<Rect> {
         if inner.height < 2 {
             return None;
@@ -77,23 +79,48 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
         }
         Some(Rect::new(inner.x, y, inner.width, 1))
     };
-    if let Some(p) = &ts.picking
-        && let Some(r) = take_line(&mut inner, false)
-    {
+    let picking = ts.picking.as_ref().and_then(|_| take_line(&mut inner, false));
+    let filter = (ts.filter_editing && ts.filter.is_some()).then(|| take_line(&mut inner, false)).flatten();
+    let servers = ts.servers.iter().map_while(|_| take_line(&mut inner, true)).collect();
+    ListLayout { picking, filter, servers, window: ListWindow::new(inner, ts.list_sel, ts.rows.len()) }
+}
+
+/// The history's rows inside its box.
+fn history_window(area: Rect, ts: &ToolsState) -> ListWindow {
+    ListWindow::new(area.inner(ratatui::layout::Margin::new(1, 1)), ts.hist_sel, ts.runs.len())
+}
+
+/// The list shown in a tools box, for clicks.
+pub fn list_window(area: Rect, id: BoxId, s: &AppState) -> Option<ListWindow> {
+    match id {
+        BoxId::ToolList => Some(list_layout(area, &s.tools).window),
+        BoxId::ToolHistory => Some(history_window(area, &s.tools)),
+        _ => None,
+    }
+}
+
+fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
+    let mut title = vec![Span::raw("Tools"), Span::styled(format!(" {}", ts.catalog.len()), t.style(Role::TextDim))];
+    if !ts.chains.is_empty() {
+        title.push(Span::styled(format!(" · {} chains", ts.chains.len()), t.style(Role::TextDim)));
+    }
+    if let Some(q) = ts.filter.as_ref().filter(|_| !ts.filter_editing).map(|q| q.text()).filter(|q| !q.is_empty()) {
+        title.push(Span::styled(format!(" · filter \"{q}\""), t.style(Role::TextAccent)));
+    }
+    let block = boxed(Line::from(title), focused, t);
+    f.render_widget(block, area);
+    let lay = list_layout(area, ts);
+    if let (Some(p), Some(r)) = (&ts.picking, lay.picking) {
         let text = format!("⛓ pick the tool that takes #{}'s value (Enter)", p.run);
         f.render_widget(Span::styled(text, t.style(Role::StatusWarn).add_modifier(Modifier::BOLD)), r);
     }
-    if ts.filter_editing
-        && let Some(input) = &ts.filter
-        && let Some(r) = take_line(&mut inner, false)
-    {
+    if let (Some(input), Some(r)) = (&ts.filter, lay.filter) {
         let [p, i] = Layout::horizontal([Constraint::Length(2), Constraint::Min(1)]).areas(r);
         f.render_widget(Span::styled("/ ", t.style(Role::TextAccent)), p);
         f.render_widget(&input.widget(t.style(Role::Input), t.style(Role::InputCursor)), i);
     }
     // MCP servers that are not ready, at the bottom.
-    for srv in ts.servers.iter().rev() {
-        let Some(r) = take_line(&mut inner, true) else { break };
+    for (srv, r) in ts.servers.iter().rev().zip(lay.servers) {
         let (glyph, role) = if srv.ok { ("●", Role::StatusOk) } else { ("◌", Role::StatusWarn) };
         let state = text::fit(&format!("{}: {}", srv.name, srv.state), usize::from(r.width).saturating_sub(2));
         let line = Line::from(vec![
@@ -102,13 +129,14 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
         ]);
         f.render_widget(Paragraph::new(line), r);
     }
+    let inner = lay.window.rows;
     if ts.rows.is_empty() {
         let msg = if ts.catalog.is_empty() { "  loading tools…" } else { "  no tool matches the filter" };
         f.render_widget(Span::styled(msg, t.style(Role::TextDim)), Rect { height: inner.height.min(1), ..inner });
         return;
     }
-    let visible = inner.height as usize;
-    let off = ts.list_sel.saturating_sub(visible.saturating_sub(1));
+    list::draw_position(f, area, &lay.window, t);
+    let (off, visible) = (lay.window.offset, lay.window.visible());
     let wide = inner.width >= 44;
     let widths = if wide {
         vec![Constraint::Length(26), Constraint::Length(11), Constraint::Min(0)]
@@ -409,7 +437,8 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let ts = &s.tools;
     let title = vec![Span::raw("History"), Span::styled(format!(" {}", ts.runs.len()), t.style(Role::TextDim))];
     let block = boxed(Line::from(title), focused, t);
-    let inner = block.inner(area);
+    let window = history_window(area, ts);
+    let inner = window.rows;
     f.render_widget(block, area);
     if ts.runs.is_empty() {
         f.render_widget(
@@ -418,8 +447,8 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         );
         return;
     }
-    let visible = inner.height as usize;
-    let off = ts.hist_sel.saturating_sub(visible.saturating_sub(1));
+    list::draw_position(f, area, &window, t);
+    let (off, visible) = (window.offset, window.visible());
     let widths = [
         Constraint::Length(2),
         Constraint::Length(1),

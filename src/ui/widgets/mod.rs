@@ -3,3 +3,4 @@
 pub mod chart;
 pub mod fit;
 pub mod fmt;
+pub mod list;

@@ -3,12 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use nucleo_matcher::Matcher;
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use crate::text::rank::{Rank, Ranker};
 
 use super::chain::Chain;
 use crate::protocol::tools::ToolInfo;
-use crate::text;
 
 /// How many recently used tools are lifted to the top.
 pub const RECENT: usize = 5;
@@ -82,27 +80,22 @@ pub fn rows(
         rows.sort_by_key(|(g, o, _)| (*g, *o));
         return rows.into_iter().map(|(_, _, r)| r).collect();
     }
-    let mut matcher = Matcher::new(nucleo_matcher::Config::DEFAULT);
-    let pat = Pattern::parse(filter, CaseMatching::Ignore, Normalization::Smart);
-    let mut buf = Vec::new();
-    let mut scored: Vec<(u32, Row)> = Vec::new();
+    let mut ranker = Ranker::new(filter);
+    let mut scored: Vec<(Rank, Row)> = Vec::new();
     for t in all {
-        let (name, extra) = match t {
-            Target::Tool(i) => (tools[i].name.as_str(), format!("{} {}", tools[i].source, tools[i].description)),
-            Target::Chain(i) => (chains[i].name.as_str(), format!("chain {}", chains[i].summary())),
-        };
-        let mut hits = Vec::new();
-        let name_score = pat.indices(text::haystack(name, &mut buf), &mut matcher, &mut hits);
-        let extra_score = pat.score(text::haystack(&extra, &mut buf), &mut matcher).map(|s| s / 3);
-        if let Some(s) = name_score.max(extra_score) {
-            if name_score.is_none() {
-                hits.clear();
+        let summary;
+        let (name, fields): (&str, [&str; 2]) = match t {
+            Target::Tool(i) => (&tools[i].name, [&tools[i].source, &tools[i].description]),
+            Target::Chain(i) => {
+                summary = chains[i].summary();
+                (&chains[i].name, ["chain", &summary])
             }
-            hits.sort_unstable();
-            hits.dedup();
-            scored.push((s, Row { target: t, mark: mark(&key(t)), hits }));
+        };
+        if let Some((rank, hits)) = ranker.rank(name, &fields) {
+            scored.push((rank, Row { target: t, mark: mark(&key(t)), hits }));
         }
     }
+    // Stable: equal ranks keep the list's order.
     scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     scored.into_iter().map(|(_, r)| r).collect()
 }

@@ -123,8 +123,6 @@ pub struct ToolsState {
     /// Choosing the tool that takes a run's selected result.
     pub picking: Option<Picking>,
     pub active: Option<ActiveChain>,
-    /// The box of this pane that had focus last.
-    pub last_focus: BoxId,
     /// Output box height, from the last render (for paging).
     pub page: usize,
     /// The last jq job number handed out.
@@ -162,7 +160,6 @@ impl Default for ToolsState {
             building: None,
             picking: None,
             active: None,
-            last_focus: BoxId::ToolList,
             page: 10,
             jobs: 0,
             preview_job: None,
@@ -513,9 +510,13 @@ impl ToolsState {
                 out.focus = Some(BoxId::ToolForm);
                 true
             }
-            Some(Target::Chain(i)) => {
-                self.form = None;
-                self.run_chain(i, out)
+            // A saved chain opens: its steps in the arguments box; r runs it.
+            Some(Target::Chain(_)) => {
+                if let Some(old) = self.form.take() {
+                    self.stash.insert(old.tool.clone(), old);
+                }
+                out.focus = Some(BoxId::ToolForm);
+                true
             }
             None => false,
         }

@@ -8,17 +8,7 @@ use crate::app::{BoxId, UserAction};
 impl ToolsState {
     pub(super) fn motion(&mut self, a: UserAction, focus: BoxId) -> bool {
         use UserAction as U;
-        let step = |cur: usize, len: usize, page: usize| -> usize {
-            let last = len.saturating_sub(1);
-            match a {
-                U::Up => cur.saturating_sub(1),
-                U::Down => (cur + 1).min(last),
-                U::PageUp => cur.saturating_sub(page),
-                U::PageDown => (cur + page).min(last),
-                U::Top => 0,
-                _ => last,
-            }
-        };
+        let step = |cur: usize, len: usize, page: usize| crate::app::list::step(a, cur, len, page).unwrap_or(cur);
         match focus {
             BoxId::ToolList => {
                 let before = self.list_sel;
@@ -67,6 +57,21 @@ impl ToolsState {
         match &self.diff {
             Some((_, _, rows)) => rows.len(),
             None => self.shown_run().map_or(0, RunView::line_count),
+        }
+    }
+    /// A click on row `i` of the tool list or the history.
+    pub fn select_row(&mut self, focus: BoxId, i: usize) -> bool {
+        match focus {
+            BoxId::ToolList if i < self.rows.len() && i != self.list_sel => {
+                self.list_sel = i;
+                self.follow_selection();
+                true
+            }
+            BoxId::ToolHistory if i < self.runs.len() && i != self.hist_sel => {
+                self.hist_sel = i;
+                true
+            }
+            _ => false,
         }
     }
     /// Mouse wheel over a box.

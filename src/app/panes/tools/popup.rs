@@ -8,7 +8,7 @@ use super::chain::{self, Chain, Link, Step};
 use super::export::{self, Format};
 use super::{Building, Out, Picking, ToolsState, file_stem};
 use crate::app::input::LineInput;
-use crate::app::{BoxId, Effect, UserAction};
+use crate::app::{BoxId, Effect, UserAction, list};
 use crate::protocol::tools::ToolInfo;
 
 /// What a confirmation starts.
@@ -225,14 +225,7 @@ pub fn on_action(tools: &mut ToolsState, p: &mut ToolsPopup, a: UserAction, out:
             true
         }
         ToolsPopup::Export { run, selected } => match a {
-            U::Up => {
-                *selected = selected.saturating_sub(1);
-                false
-            }
-            U::Down => {
-                *selected = (*selected + 1).min(Format::ALL.len() - 1);
-                false
-            }
+            _ if list::apply(a, selected, Format::ALL.len(), list::PAGE).is_some() => false,
             U::Confirm => {
                 if let Some(r) = tools.run(*run) {
                     let f = Format::ALL[*selected];
@@ -266,14 +259,7 @@ pub fn on_action(tools: &mut ToolsState, p: &mut ToolsPopup, a: UserAction, out:
             true
         }
         ToolsPopup::ChainArg { picking, tool, args, selected } => match a {
-            U::Up => {
-                *selected = selected.saturating_sub(1);
-                false
-            }
-            U::Down => {
-                *selected = (*selected + 1).min(args.len().saturating_sub(1));
-                false
-            }
+            _ if list::apply(a, selected, args.len(), list::PAGE).is_some() => false,
             U::Confirm => {
                 let link = Link { filter: picking.filter.clone(), arg: args[*selected].0.clone() };
                 let value = chain::coerce(picking.value.clone(), Some(&args[*selected].1));

@@ -322,7 +322,9 @@ fn a_result_chains_into_the_next_tool_and_the_chain_is_saved_and_replayed() {
     let ci = s.tools.rows.iter().position(|r| r.target == list::Target::Chain(0)).unwrap();
     s.tools.list_sel = ci;
     s.focus = BoxId::ToolList;
-    fx.key(&mut s, KeyCode::Enter);
+    let effects = fx.key(&mut s, KeyCode::Enter);
+    assert!(run_effect(&effects).is_none(), "Enter opens a saved chain (its steps); r runs it");
+    assert_eq!(s.focus, BoxId::ToolForm);
     let (r1, t1, a1, _) = run_effect(&fx.chars(&mut s, "r")).unwrap_or_else(|| panic!("{:?}", s.notice));
     assert_eq!((t1.as_str(), a1), ("tcp_check", json!({"host":"a","port":80})));
     let effects = fx.act(
