@@ -11,6 +11,7 @@ use crate::app::{AppState, Link, Overlay};
 use crate::config::theme::{Role, Theme};
 use crate::text;
 use crate::ui::widgets::fit::{column_widths, fit_spans, marked};
+use crate::ui::widgets::list::{ListWindow, draw_position};
 
 pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
     match o {
@@ -62,11 +63,6 @@ pub(crate) fn input_line(f: &mut Frame, area: Rect, prompt: &str, input: &crate:
     f.render_widget(&input.widget(t.style(Role::Input), t.style(Role::InputCursor)), i);
 }
 
-/// Scroll offset that keeps `selected` visible in `height` rows.
-fn offset(selected: usize, height: usize) -> usize {
-    selected.saturating_sub(height.saturating_sub(1))
-}
-
 fn help(f: &mut Frame, area: Rect, h: &HelpState, t: &Theme) {
     f.render_widget(Clear, area);
     let block = popup("Help: keys (type to filter, Esc closes)", t);
@@ -77,8 +73,10 @@ fn help(f: &mut Frame, area: Rect, h: &HelpState, t: &Theme) {
     }
     let [q, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     input_line(f, q, "/ ", &h.filter, t);
-    let visible = list.height.saturating_sub(1) as usize;
-    let off = offset(h.selected, visible);
+    let rows = Rect { y: list.y + 1, height: list.height.saturating_sub(1), ..list };
+    let window = ListWindow::new(rows, h.selected, h.shown.len());
+    draw_position(f, area, &window, t);
+    let (off, visible) = (window.offset, window.visible());
     let widths = [Constraint::Length(14), Constraint::Length(18), Constraint::Min(10), Constraint::Length(8)];
     let cw = column_widths(&widths, 1, list.width);
     // Keys and descriptions come from keymap files: cut to their column with `…`.
@@ -116,8 +114,9 @@ fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
     }
     let [q, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     input_line(f, q, ": ", &p.query, t);
-    let visible = list.height as usize;
-    let off = offset(p.selected, visible);
+    let window = ListWindow::new(list, p.selected, p.matches.len());
+    draw_position(f, area, &window, t);
+    let (off, visible) = (window.offset, window.visible());
     for (row, (i, (item_ix, idx))) in p.matches.iter().enumerate().skip(off).take(visible).enumerate() {
         let item = &p.items[*item_ix];
         let sel = i == p.selected;
