@@ -10,7 +10,12 @@ impl AppState {
         let ctxs = self.contexts();
         use UserAction as U;
         let wanted: Vec<Hint> = if self.overlay.is_some() {
-            vec![Hint::Bound(U::Close, None), Hint::Bound(U::Confirm, Some("run")), Hint::Bound(U::Down, None)]
+            vec![
+                Hint::Bound(U::Close, None),
+                Hint::Bound(U::Confirm, Some("run")),
+                Hint::Bound(U::Down, None),
+                Hint::Bound(U::Up, None),
+            ]
         } else {
             (pane::spec_of(self.focus).hints)(self, self.focus)
         };
