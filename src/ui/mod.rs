@@ -22,6 +22,10 @@ pub const MIN_HEIGHT: u16 = 5;
 
 pub fn render(f: &mut Frame, s: &AppState, t: &Theme) {
     let area = f.area();
+    // The whole frame takes the theme's background (borders, charts, empty
+    // space too), so no cell shows the terminal's own colour in between. A
+    // theme without a text background (NO_COLOR) leaves every cell unset.
+    f.buffer_mut().set_style(area, t.style(Role::Text));
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         render_tiny(f, area, s, t);
         return;
