@@ -22,10 +22,13 @@ fn run_a_tool_from_its_form_export_it_and_find_it_after_a_restart() {
     expect_ok(app.send("alpha beta alpha\rgamma"));
     expect_ok(app.wait_for("the field editor", TIMEOUT, |s| s.contains("gamma") && s.contains("Esc done")));
     expect_ok(app.send("\x1b"));
-    expect_ok(app.wait_for("the field kept", TIMEOUT, |s| s.contains("alpha beta alpha … +1 lines")));
+    expect_ok(app.wait_for("the field kept", TIMEOUT, |s| s.contains("alpha beta alpha … +1 line")));
     expect_ok(app.send("r"));
     expect_ok(app.wait_for("the result", TIMEOUT, |s| {
-        s.contains("Output #1 text_stats ✓ ok") && s.contains("\"words\": 4") && s.contains("\"lines\": 2")
+        // The streamed summary, and the result folded after it (not said twice).
+        s.contains("Output #1 text_stats ✓ ok")
+            && s.contains("2 lines, 4 words, 22 characters")
+            && s.contains("result: {chars, lines, top_terms, words} · Enter shows it")
     }));
     // Export the result as JSON.
     expect_ok(app.send("e"));
@@ -47,8 +50,11 @@ fn run_a_tool_from_its_form_export_it_and_find_it_after_a_restart() {
     expect_ok(app.wait_for("the history", TIMEOUT, |s| s.contains("History 1") && s.contains("#1    text_stats")));
     expect_ok(app.send("\x1b[Z\r"));
     expect_ok(app.wait_for("the old output", TIMEOUT, |s| {
-        s.contains("Output #1 text_stats ✓ ok") && s.contains("\"words\": 4")
+        s.contains("Output #1 text_stats ✓ ok") && s.contains("result: {chars, lines, top_terms, words}")
     }));
+    // Enter on the output opens the whole result.
+    expect_ok(app.send("\x1b[Z\r"));
+    expect_ok(app.wait_for("the whole result", TIMEOUT, |s| s.contains("\"words\": 4") && s.contains("\"lines\": 2")));
     quit_cleanly(&mut app);
 }
 

@@ -78,18 +78,30 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
             Hint::Bound(U::ChainNext, None),
             Hint::Bound(U::SaveChain, None),
         ],
-        _ => pane::bound(&[
-            U::Help,
-            U::Filter,
-            U::SearchNext,
-            U::ChainNext,
-            U::Export,
-            U::CopyResult,
-            U::CompareRuns,
-            U::CancelRun,
-        ]),
+        _ => result_hint(s)
+            .into_iter()
+            .chain(pane::bound(&[
+                U::Help,
+                U::Filter,
+                U::SearchNext,
+                U::ChainNext,
+                U::Export,
+                U::CopyResult,
+                U::CompareRuns,
+                U::CancelRun,
+            ]))
+            .collect(),
     });
     v
+}
+
+/// `Enter result` while the shown run's result can be opened or folded.
+fn result_hint(s: &AppState) -> Option<Hint> {
+    let openable = |r: &&crate::app::panes::tools::runs::RunView| {
+        s.tools.diff.is_none() && !r.output.is_empty() && !r.result_lines.is_empty()
+    };
+    let r = s.tools.shown_run().filter(openable)?;
+    Some(Hint::Bound(UserAction::Confirm, Some(if r.result_open { "fold result" } else { "result" })))
 }
 
 fn out<'a>(state: &AppState, ctx: &Ctx, effects: &'a mut Vec<Effect>) -> Out<'a> {

@@ -132,10 +132,7 @@ pub async fn run_tui(mut opts: TuiOptions, local: Local) -> std::io::Result<()> 
     state.read_only = opts.read_only;
     state.refresh_hints(&opts.keymap);
     state.instance = instance_id();
-    state.user = ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "unknown user".into());
+    state.user = user_name();
     for name in opts.backends.iter().map(|b| &b.name).chain(opts.prometheus.iter().map(|p| &p.name)) {
         state.add_backend(name);
     }
@@ -339,6 +336,32 @@ impl Signals {
     }
 }
 
+/// Who acknowledges, silences and annotates: `$USER` or `$LOGNAME`, else
+/// the name of this process's uid in /etc/passwd, else `uid N`.
+fn user_name() -> String {
+    if let Some(name) = ["USER", "LOGNAME"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())) {
+        return name;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    name_of_uid(&status, &passwd)
+}
+
+/// The user name of the real uid in `status` (/proc/self/status) looked up
+/// in `passwd` (/etc/passwd lines `name:x:uid:…`); `uid N` when it is not
+/// there, `unknown user` when there is no uid at all.
+fn name_of_uid(status: &str, passwd: &str) -> String {
+    let Some(uid) = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|r| r.split_whitespace().next())
+    else {
+        return "unknown user".into();
+    };
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[2] == uid && !f[0].is_empty())
+        .map_or_else(|| format!("uid {uid}"), |f| f[0].to_string())
+}
+
 /// Terminal events become actions; mouse positions are hit-tested here.
 fn term_action(ev: TermEvent, screen: Rect, state: &AppState) -> Option<Action> {
     match ev {
@@ -521,4 +544,17 @@ fn spawn_bridge(engine: Engine, tx: mpsc::Sender<Msg>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_user_is_named_from_passwd_when_the_environment_does_not_say() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        let status = |uid: &str| format!("Name:\topsdeck\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n");
+        assert_eq!(super::name_of_uid(&status("1000"), passwd), "alice");
+        assert_eq!(super::name_of_uid(&status("0"), passwd), "root");
+        assert_eq!(super::name_of_uid(&status("4242"), passwd), "uid 4242");
+        assert_eq!(super::name_of_uid("Name:\tx\n", passwd), "unknown user");
+    }
 }

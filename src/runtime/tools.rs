@@ -195,7 +195,7 @@ pub fn start_mcp(
                 .map(|s| {
                     let (state, ok) = match &s.state {
                         McpState::Starting => ("starting".to_string(), false),
-                        McpState::Ready { tools } => (format!("{tools} tools"), true),
+                        McpState::Ready { tools } => (crate::text::count(*tools as u64, "tool", "tools"), true),
                         McpState::Restarting { attempt, error, .. } => {
                             (format!("restarting (attempt {attempt}): {error}"), false)
                         }

@@ -83,6 +83,12 @@ fn folded(s: &str) -> String {
     s.chars().map(fold).collect()
 }
 
+/// `1 line`, `2 lines`, `0 lines`: a count with its noun in the right number.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Does `haystack` contain `needle`, ignoring case ([`fold`])? An empty
 /// needle is contained in everything (a filter nobody typed passes all).
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {

@@ -93,7 +93,10 @@ pub fn judge(check: &Check, result: Result<Value, ToolError>, at: Ts) -> Outcome
         && let Some(days) = v.pointer("/certificate/days_left").and_then(Value::as_i64)
         && days < i64::from(*min)
     {
-        problems.push(format!("certificate expires in {days} days (limit {min})"));
+        problems.push(format!(
+            "certificate expires in {} (limit {min})",
+            crate::text::count(days.max(0) as u64, "day", "days")
+        ));
     }
     // Every kind needs positive evidence of health: a result that lacks it fails.
     match &check.probe {

@@ -189,7 +189,13 @@ impl Worker {
             Outcome::Failed { error, permanent: false } => {
                 let due = Instant::now() + self.retry.wait(p.attempt);
                 if due > p.deadline {
-                    (Some(format!("{error} (gave up after {} attempts)", p.attempt)), None)
+                    (
+                        Some(format!(
+                            "{error} (gave up after {})",
+                            crate::text::count(u64::from(p.attempt), "attempt", "attempts")
+                        )),
+                        None,
+                    )
                 } else {
                     (Some(error), Some(due))
                 }

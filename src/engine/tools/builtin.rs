@@ -171,7 +171,14 @@ impl Tool for TextStats {
             };
             let top = args.get("top").and_then(Value::as_u64).unwrap_or(10) as usize;
             let (lines, words, chars, terms) = text_stats(&text, top);
-            let _ = out.send(format!("{lines} lines, {words} words, {chars} characters")).await;
+            let _ = out
+                .send(format!(
+                    "{}, {}, {}",
+                    crate::text::count(lines as u64, "line", "lines"),
+                    crate::text::count(words as u64, "word", "words"),
+                    crate::text::count(chars as u64, "character", "characters")
+                ))
+                .await;
             for (t, n) in &terms {
                 let _ = out.send(format!("{n:>6}  {t}")).await;
             }

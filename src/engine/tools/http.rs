@@ -162,7 +162,12 @@ async fn check(args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolErro
         if let Some((days, date)) =
             stream.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| cert_expiry(c))
         {
-            let _ = out.send(format!("certificate valid until {date} ({days} days)")).await;
+            let _ = out
+                .send(format!(
+                    "certificate valid until {date} ({})",
+                    crate::text::count(days.max(0) as u64, "day", "days")
+                ))
+                .await;
             cert = json!({"expires": date, "days_left": days});
         }
         let waiting = format!("connected in {:.1} ms, no response", ms(connect));

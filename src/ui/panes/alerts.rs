@@ -62,7 +62,7 @@ fn age(now: i64, since: i64) -> String {
 /// What to say when no alert is listed: the all-clear only when every
 /// source was read whole.
 fn verdict_text(v: &Verdict) -> (String, Role) {
-    let sources = |n: usize| if n == 1 { "1 source".to_string() } else { format!("{n} sources") };
+    let sources = |n: usize| text::count(n as u64, "source", "sources");
     match v {
         Verdict::Waiting(names) if names.iter().all(|n| n == LOCAL_SOURCE) => {
             ("  waiting for the alert engine…".into(), Role::TextDim)
@@ -456,9 +456,10 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
             Cell::from(Span::styled("⊘", t.style(Role::StatusInfo))),
             Cell::from("mute"),
             Cell::from(text::fit(&x.id, cw[3])),
-            Cell::from(text::fit(&x.created_by, cw[4])),
+            // A silence has no severity: who made it goes with its matchers.
+            Cell::from(""),
             Cell::from(Span::styled(
-                text::fit(&format!("{} · {}", m.join(" "), x.comment), cw[5]),
+                text::fit(&format!("{} · {} · by {}", m.join(" "), x.comment, x.created_by), cw[5]),
                 t.style(Role::TextDim),
             )),
             Cell::from(Span::styled(text::fit(&state, cw[6]), t.style(role))),

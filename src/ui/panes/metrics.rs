@@ -139,7 +139,10 @@ fn cpu(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
         if let Some(l) = level(f64::from(h.cpu_total), m.thresholds.cpu, t) {
             title.push(l);
         }
-        title.push(Span::styled(format!(" · {} cores", h.cpu_cores.len()), t.style(Role::TextDim)));
+        title.push(Span::styled(
+            format!(" · {}", text::count(h.cpu_cores.len() as u64, "core", "cores")),
+            t.style(Role::TextDim),
+        ));
     } else if let Some(v) = latest(m, "cpu.total") {
         title.push(Span::styled(format!(" {v:.0}%"), t.style(Role::TextAccent)));
         if let Some(l) = level(v, m.thresholds.cpu, t) {
@@ -177,14 +180,17 @@ fn cpu(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
             let (col, row) = (i / per_col, i % per_col);
             let r = Rect::new(ca.x + 1 + col as u16 * 17, ca.y + row as u16, 16, 1);
             if r.y < ca.y + ca.height {
-                f.render_widget(gauge_line(&format!("C{i:<2}"), f64::from(*v), 7, m.thresholds.cpu, t), r);
+                let ascii = m.marker == crate::config::settings::Marker::Ascii;
+                f.render_widget(gauge_line(&format!("C{i:<2}"), f64::from(*v), 7, ascii, m.thresholds.cpu, t), r);
             }
         }
     }
 }
 
-/// "C0 ▕███░░░░▏ 45%" — bar plus the number, so the level reads without colour.
-fn gauge_line(label: &str, pct: f64, width: usize, l: Levels, t: &Theme) -> Paragraph<'static> {
+/// "C0 ███░░░░ 45%" — bar plus the number, so the level reads without colour;
+/// in ASCII mode (`m` cycles to it, for terminals without the glyphs) "C0 ###.... 45%".
+fn gauge_line(label: &str, pct: f64, width: usize, ascii: bool, l: Levels, t: &Theme) -> Paragraph<'static> {
+    let (full, empty) = if ascii { ("#", ".") } else { ("█", "░") };
     let filled = ((pct / 100.0).clamp(0.0, 1.0) * width as f64).round() as usize;
     let fill_style = if pct >= f64::from(l.crit) {
         t.style(Role::ChartCrit)
@@ -195,8 +201,8 @@ fn gauge_line(label: &str, pct: f64, width: usize, l: Levels, t: &Theme) -> Para
     };
     Paragraph::new(Line::from(vec![
         Span::styled(format!("{label} "), t.style(Role::TextDim)),
-        Span::styled("█".repeat(filled), fill_style),
-        Span::styled("░".repeat(width - filled), t.style(Role::GaugeEmpty)),
+        Span::styled(full.repeat(filled), fill_style),
+        Span::styled(empty.repeat(width - filled), t.style(Role::GaugeEmpty)),
         Span::styled(format!("{:>4.0}%", pct), t.style(Role::Text)),
     ]))
 }

@@ -102,7 +102,10 @@ pub fn list_window(area: Rect, id: BoxId, s: &AppState) -> Option<ListWindow> {
 fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
     let mut title = vec![Span::raw("Tools"), Span::styled(format!(" {}", ts.catalog.len()), t.style(Role::TextDim))];
     if !ts.chains.is_empty() {
-        title.push(Span::styled(format!(" · {} chains", ts.chains.len()), t.style(Role::TextDim)));
+        title.push(Span::styled(
+            format!(" · {}", text::count(ts.chains.len() as u64, "chain", "chains")),
+            t.style(Role::TextDim),
+        ));
     }
     if let Some(q) = ts.filter.as_ref().filter(|_| !ts.filter_editing).map(|q| q.text()).filter(|q| !q.is_empty()) {
         title.push(Span::styled(format!(" · filter \"{q}\""), t.style(Role::TextAccent)));
@@ -152,17 +155,22 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
                 let tool = &ts.catalog[k];
                 (tool.name.as_str(), tool.source.as_str(), tool.mutating, tool.description.as_str())
             }
-            Target::Chain(k) => (ts.chains[k].name.as_str(), "chain", false, ""),
+            // A chain is as mutating as its steps.
+            Target::Chain(k) => {
+                let c = &ts.chains[k];
+                (c.name.as_str(), "chain", !ts.mutating_steps(c).is_empty(), "")
+            }
         };
-        let mark = match (row.mark, row.target) {
-            (Mark::Favorite, _) => "★",
-            (Mark::Recent, _) => "↺",
-            (_, Target::Chain(_)) => "⛓",
+        let mark = match row.mark {
+            Mark::Favorite => "★",
+            Mark::Recent => "↺",
             _ => " ",
         };
         // Fuzzy-match positions are chars of the name (see `text::haystack`).
         let hit = base.patch(t.style(Role::Match)).add_modifier(Modifier::UNDERLINED);
-        let lead = vec![Span::styled(format!("{}{mark} ", if sel { "▸" } else { " " }), base)];
+        // A chain keeps its ⛓ whether or not it is a favorite or recent.
+        let kind = if matches!(row.target, Target::Chain(_)) { "⛓ " } else { "" };
+        let lead = vec![Span::styled(format!("{}{mark} {kind}", if sel { "▸" } else { " " }), base)];
         let warn = if mutating { vec![Span::styled(" ⚠", base.patch(t.style(Role::StatusWarn)))] } else { vec![] };
         // The warning stays visible: the name gives way.
         let room = cw[0].saturating_sub(spans_width(&lead) + spans_width(&warn));
@@ -201,7 +209,7 @@ fn field_value<'a>(fd: &'a Field, t: &Theme) -> Vec<Span<'a>> {
             let more = lines.count();
             let mut v = vec![Span::raw(first)];
             if more > 0 {
-                v.push(Span::styled(format!(" … +{more} lines"), dim));
+                v.push(Span::styled(format!(" … +{}", text::count(more as u64, "line", "lines")), dim));
             }
             v
         }
@@ -314,7 +322,10 @@ fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Them
 }
 
 fn chain_lines(c: &Chain, t: &Theme) -> Vec<Line<'static>> {
-    let mut v = vec![Line::styled(format!("{} steps · r runs them in order", c.steps.len()), t.style(Role::TextDim))];
+    let mut v = vec![Line::styled(
+        format!("{} · r runs them in order", text::count(c.steps.len() as u64, "step", "steps")),
+        t.style(Role::TextDim),
+    )];
     for (i, s) in c.steps.iter().enumerate() {
         let mut spans = vec![Span::styled(format!("{}. ", i + 1), t.style(Role::TextDim)), Span::raw(s.tool.clone())];
         if let Some(l) = &s.link {

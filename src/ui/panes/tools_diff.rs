@@ -22,7 +22,7 @@ pub fn render(f: &mut Frame, area: Rect, focused: bool, d: (u64, u64, &[DiffRow]
             if changed == 0 {
                 " · identical".to_string()
             } else {
-                format!(" · {changed} lines differ · Esc closes")
+                format!(" · {} differ · Esc closes", crate::text::count(changed as u64, "line", "lines"))
             },
             t.style(Role::TextDim),
         ),

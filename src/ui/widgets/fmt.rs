@@ -26,12 +26,16 @@ pub fn rate(bps: f64) -> String {
     format!("{}/s", bytes(bps))
 }
 
-/// Compact byte rate for chart axes: "1.5K", "20M".
+/// Compact byte rate for chart axes, with its unit: "0B/s", "1.5K/s",
+/// "20M/s" (K, M, G: KiB, MiB, GiB).
 pub fn rate_axis(bps: f64) -> String {
     let s = bytes(bps);
     let mut parts = s.split(' ');
     let (n, u) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    format!("{n}{}", u.chars().next().filter(|c| *c != 'B').map(String::from).unwrap_or_default())
+    match u.chars().next() {
+        Some(c) => format!("{n}{c}/s"),
+        None => n.to_string(),
+    }
 }
 
 pub fn pct(v: f64) -> String {
@@ -88,8 +92,9 @@ mod tests {
         assert_eq!(bytes(1536.0), "1.5 KiB");
         assert_eq!(bytes(20.0 * 1024.0 * 1024.0), "20 MiB");
         assert_eq!(rate(2048.0), "2.0 KiB/s");
-        assert_eq!(rate_axis(2048.0), "2.0K");
-        assert_eq!(rate_axis(12.0), "12");
+        assert_eq!(rate_axis(2048.0), "2.0K/s");
+        assert_eq!(rate_axis(12.0), "12B/s", "the unit is on the axis");
+        assert_eq!(rate_axis(0.0), "0B/s");
         assert_eq!(bytes(f64::NAN), "-");
     }
 

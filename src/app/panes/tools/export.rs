@@ -33,6 +33,15 @@ impl Format {
 
 /// The rows of a result seen as a table: an array of objects, one object, or
 /// an object holding one such array (e.g. `{"results": [...]}`).
+/// A CSV cell: strings as they are, other values as JSON, null empty.
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
 fn table(v: &Value) -> Option<(Vec<String>, Vec<Vec<String>>)> {
     let rows: Vec<&Map<String, Value>> = match v {
         Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object) => {
@@ -41,9 +50,20 @@ fn table(v: &Value) -> Option<(Vec<String>, Vec<Vec<String>>)> {
         Value::Object(m) => {
             let arrays: Vec<&Value> = m.values().filter(|x| x.is_array()).collect();
             if let [one] = arrays.as_slice()
-                && let Some(t) = table(one)
+                && let Some((cols, rows)) = table(one)
             {
-                return Some(t);
+                // The records of the one array, each with the object's other
+                // fields in front (text_stats: lines, words, chars on every
+                // top term), so nothing of the result is left out.
+                let outer: Vec<(&String, &Value)> = m.iter().filter(|(_, v)| !v.is_array()).collect();
+                let names: Vec<String> = outer
+                    .iter()
+                    .map(|(k, _)| if cols.contains(k) { format!("{k} (outer)") } else { k.to_string() })
+                    .collect();
+                let cols = names.into_iter().chain(cols).collect();
+                let values: Vec<String> = outer.iter().map(|(_, v)| cell(Some(v))).collect();
+                let rows = rows.into_iter().map(|r| values.iter().cloned().chain(r).collect()).collect();
+                return Some((cols, rows));
             }
             vec![m]
         }
@@ -57,11 +77,6 @@ fn table(v: &Value) -> Option<(Vec<String>, Vec<Vec<String>>)> {
             }
         }
     }
-    let cell = |v: Option<&Value>| match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    };
     let body = rows.iter().map(|r| cols.iter().map(|c| cell(r.get(c))).collect()).collect();
     Some((cols, body))
 }
@@ -167,8 +182,15 @@ mod tests {
     #[test]
     fn csv_of_records_nested_in_an_object() {
         let r = run(json!({"format":"json","results":[{"host":"a","cpu":91},{"host":"b,c","mem":2}]}));
-        // Columns in key order (serde_json sorts object keys), union over the rows.
-        assert_eq!(render(&r, Format::Csv), "cpu,host,mem\n91,a,\n,\"b,c\",2\n");
+        // Columns in key order (serde_json sorts object keys), union over the
+        // rows, after the object's own fields.
+        assert_eq!(render(&r, Format::Csv), "format,cpu,host,mem\njson,91,a,\njson,,\"b,c\",2\n");
+        let stats = run(json!({"chars":11,"lines":1,"top_terms":[{"count":1,"term":"hello"}],"words":2}));
+        assert_eq!(
+            render(&stats, Format::Csv),
+            "chars,lines,words,count,term\n11,1,2,1,hello\n",
+            "text_stats keeps lines, words and chars"
+        );
         let scalar = run(json!(42));
         assert_eq!(render(&scalar, Format::Csv), "value\n42\n");
     }

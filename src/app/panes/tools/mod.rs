@@ -475,6 +475,17 @@ impl ToolsState {
             (U::DeleteEntry, BoxId::ToolList) => self.delete_chain(out),
             (U::Confirm, BoxId::ToolList) => self.confirm_list(out),
             (U::Confirm, BoxId::ToolForm) => self.form.as_mut().is_some_and(Form::activate),
+            // Enter on the output opens (or folds again) the result after streamed lines.
+            (U::Confirm, BoxId::ToolOutput) if self.diff.is_none() => {
+                let Some(id) = self.shown else { return false };
+                let Some(r) = self.runs.iter_mut().find(|r| r.id == id) else { return false };
+                if r.output.is_empty() || r.result_lines.is_empty() {
+                    return false;
+                }
+                r.result_open = !r.result_open;
+                self.research();
+                true
+            }
             (U::Left | U::Right, BoxId::ToolForm) => {
                 self.form.as_mut().is_some_and(|f| f.step(if a == U::Right { 1 } else { -1 }))
             }

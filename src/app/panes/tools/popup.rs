@@ -76,7 +76,10 @@ impl Preview {
                 let mut lines: Vec<String> = text.lines().take(PREVIEW_LINES).map(str::to_string).collect();
                 let total = text.lines().count();
                 if total > PREVIEW_LINES {
-                    lines.push(format!("… {} more lines", total - PREVIEW_LINES));
+                    lines.push(format!(
+                        "… {} more",
+                        crate::text::count((total - PREVIEW_LINES) as u64, "line", "lines")
+                    ));
                 }
                 Preview::Ready { value, lines }
             }

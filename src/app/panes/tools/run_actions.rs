@@ -33,7 +33,11 @@ impl ToolsState {
             return true;
         };
         let Some(args) = form.args() else {
-            out.notice = Some(format!("✗ {} field(s) need fixing before {} can run", form.error_count(), form.tool));
+            out.notice = Some(format!(
+                "✗ {} to fix before {} can run",
+                crate::text::count(form.error_count() as u64, "field", "fields"),
+                form.tool
+            ));
             out.focus = Some(BoxId::ToolForm);
             return true;
         };
@@ -65,14 +69,15 @@ impl ToolsState {
             out.notice = Some(format!("chain: {tool} joins the chain when this run (#{id}) succeeds"));
         }
     }
+    /// The steps of `chain` whose tool changes things (or is not known now,
+    /// so cannot be vouched for).
+    pub fn mutating_steps<'a>(&self, chain: &'a super::chain::Chain) -> Vec<&'a str> {
+        chain.steps.iter().filter(|s| self.tool(&s.tool).is_none_or(|t| t.mutating)).map(|s| s.tool.as_str()).collect()
+    }
+
     pub fn run_chain(&mut self, i: usize, out: &mut Out) -> bool {
         let Some(chain) = self.chains.get(i).cloned() else { return false };
-        let mutating: Vec<&str> = chain
-            .steps
-            .iter()
-            .filter(|s| self.tool(&s.tool).is_none_or(|t| t.mutating))
-            .map(|s| s.tool.as_str())
-            .collect();
+        let mutating = self.mutating_steps(&chain);
         if !mutating.is_empty() && out.read_only {
             out.notice = Some(format!("✗ chain {} has steps that change things; opsdeck runs --read-only", chain.name));
             return true;
@@ -116,7 +121,8 @@ impl ToolsState {
             return;
         }
         if a.step + 1 >= n {
-            out.notice = Some(format!("✓ chain {} finished ({n} steps)", a.chain.name));
+            out.notice =
+                Some(format!("✓ chain {} finished ({})", a.chain.name, crate::text::count(n as u64, "step", "steps")));
             return;
         }
         let next = a.chain.steps[a.step + 1].clone();

@@ -38,6 +38,11 @@ pub struct RunView {
     pub outcome: Option<Value>,
     /// The result pretty-printed, one entry per line (cached for rendering).
     pub result_lines: Vec<String>,
+    /// The result in one line (`result: {chars, lines, words} · Enter shows it`),
+    /// shown instead of `result_lines` after streamed output until opened.
+    pub result_folded: String,
+    /// Show the whole result after the streamed output (Enter on the output).
+    pub result_open: bool,
     /// Where it was started (the pane, or `opsdeck tool`).
     pub origin: RunOrigin,
 }
@@ -56,6 +61,8 @@ impl RunView {
             truncated: false,
             outcome: None,
             result_lines: Vec::new(),
+            result_folded: String::new(),
+            result_open: false,
             origin: RunOrigin::Pane,
         }
     }
@@ -91,6 +98,13 @@ impl RunView {
         };
         self.outcome = Some(r.outcome.clone());
         self.result_lines = result_lines(r.ok, &r.outcome);
+        self.result_folded = format!("result: {} · Enter shows it", folded(&r.outcome));
+    }
+
+    /// Whether the result is shown folded to one line: it follows streamed
+    /// output (which usually said the same), it succeeded, and nobody opened it.
+    pub fn result_is_folded(&self) -> bool {
+        !self.output.is_empty() && !self.result_open && matches!(self.state, RunState::Done { ok: true, .. })
     }
 
     pub fn push_lines(&mut self, lines: Vec<String>) {
@@ -116,9 +130,13 @@ impl RunView {
     }
 
     /// Every line the output box shows: output, then the result.
+    /// The output box's lines: streamed output, then the result (folded to
+    /// one line after streamed output until opened) or the error.
     pub fn text_lines(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.output.iter().map(String::as_str).collect();
-        if !self.result_lines.is_empty() {
+        if self.result_is_folded() {
+            v.extend(["", self.result_folded.as_str()]);
+        } else if !self.result_lines.is_empty() {
             if !v.is_empty() {
                 v.push("");
             }
@@ -128,14 +146,27 @@ impl RunView {
     }
 
     pub fn line_count(&self) -> usize {
-        self.output.len()
-            + self.result_lines.len()
-            + usize::from(!self.output.is_empty() && !self.result_lines.is_empty())
+        let result = if self.result_is_folded() { 1 } else { self.result_lines.len() };
+        self.output.len() + result + usize::from(!self.output.is_empty() && result > 0)
     }
 }
 
 /// The outcome text of a cancelled run.
 pub const CANCELLED: &str = "cancelled";
+
+/// A result in a few words: an object's keys, an array's length, a short value.
+fn folded(outcome: &Value) -> String {
+    match outcome {
+        Value::Object(m) => {
+            let keys: Vec<&str> = m.keys().take(6).map(String::as_str).collect();
+            let more = if m.len() > keys.len() { ", …" } else { "" };
+            format!("{{{}{more}}}", keys.join(", "))
+        }
+        Value::Array(a) => format!("[{}]", crate::text::count(a.len() as u64, "item", "items")),
+        Value::String(t) => format!("{:?}", crate::text::ellipsize(t.lines().next().unwrap_or(""), 40)),
+        other => other.to_string(),
+    }
+}
 
 fn result_lines(ok: bool, outcome: &Value) -> Vec<String> {
     if !ok {
@@ -168,7 +199,8 @@ pub struct DiffRow {
 pub fn diff(a: &RunView, b: &RunView) -> Vec<DiffRow> {
     let text = |r: &RunView| {
         let mut s = format!("args: {}\n", r.args);
-        for l in r.text_lines() {
+        // The whole result, folded or not: a comparison is about it.
+        for l in r.output.iter().chain([&String::new()]).chain(&r.result_lines) {
             s.push_str(l);
             s.push('\n');
         }
@@ -222,7 +254,14 @@ mod tests {
 
     #[test]
     fn lines_results_and_errors() {
-        let r = RunView::from_record(1, &record(true, json!({"status":200}), &["connecting", "done"]));
+        let mut r = RunView::from_record(1, &record(true, json!({"status":200}), &["connecting", "done"]));
+        assert_eq!(
+            r.text_lines(),
+            vec!["connecting", "done", "", "result: {status} · Enter shows it"],
+            "after streamed output the result is folded, not said twice"
+        );
+        assert_eq!(r.line_count(), r.text_lines().len());
+        r.result_open = true;
         assert_eq!(r.text_lines(), vec!["connecting", "done", "", "result:", "{", "  \"status\": 200", "}"]);
         assert_eq!(r.line_count(), r.text_lines().len());
         assert_eq!(r.result(), Some(&json!({"status":200})));

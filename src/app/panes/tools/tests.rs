@@ -120,7 +120,7 @@ fn a_form_validates_inline_then_runs_with_typed_args() {
     assert!(run_effect(&fx_effects).is_none());
     let form = s.tools.form.as_ref().unwrap();
     assert_eq!(form.fields[0].error.as_deref(), Some("required"));
-    assert!(s.notice.as_ref().unwrap().1.contains("2 field(s) need fixing"), "{:?}", s.notice);
+    assert!(s.notice.as_ref().unwrap().1.contains("2 fields to fix"), "{:?}", s.notice);
     // host: Enter edits, typed letters go to the field (not to key bindings), Enter keeps.
     fx.key(&mut s, KeyCode::Enter);
     fx.chars(&mut s, "db.local");
@@ -175,6 +175,29 @@ fn output_streams_and_can_be_searched_and_cancelled() {
     assert_eq!(s.tools.match_at, 1);
     fx.key(&mut s, KeyCode::Esc);
     assert!(s.tools.search.is_none());
+}
+
+#[test]
+fn a_result_after_streamed_output_is_folded_until_enter() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    select(&fx, &mut s, "data_query");
+    fx.key(&mut s, KeyCode::Enter);
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, ".[]");
+    fx.key(&mut s, KeyCode::Enter);
+    let (run, ..) = run_effect(&fx.chars(&mut s, "r")).unwrap();
+    fx.act(&mut s, Action::Tools(ToolsAction::Output { run, lines: vec!["1".into(), "2".into()] }));
+    let rec = record("data_query", json!({}), true, json!({"format":"json","results":[1,2]}));
+    fx.act(&mut s, Action::Tools(ToolsAction::Finished { run, record: rec }));
+    let lines = |s: &AppState| s.tools.run(run).unwrap().text_lines().iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    assert_eq!(lines(&s), ["1", "2", "", "result: {format, results} · Enter shows it"], "said once, not twice");
+    s.focus = BoxId::ToolOutput;
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(lines(&s)[3], "result:", "Enter opens the whole result");
+    assert!(lines(&s).len() > 5);
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(lines(&s).len(), 4, "and folds it again");
 }
 
 #[test]
