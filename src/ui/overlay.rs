@@ -15,7 +15,7 @@ use crate::ui::widgets::list::{ListWindow, draw_position};
 
 pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
     match o {
-        Overlay::Fleet { selected } => fleet(f, centered(body, 90, 60, 120), s, *selected, t),
+        Overlay::Fleet { selected } => fleet(f, body, s, *selected, t),
         Overlay::Annotate { source, input } => {
             let mut r = top_centered(body, 70, 3, 90);
             r.height = r.height.min(3);
@@ -30,7 +30,7 @@ pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
         }
         Overlay::Help(h) => help(f, centered(body, 90, 80, 100), h, t),
         Overlay::Palette(p) => palette(f, top_centered(body, 70, 16, 80), p, t),
-        Overlay::Message(m) => message(f, centered(body, 80, 60, 90), m, t),
+        Overlay::Message(m) => message(f, body, m, t),
         Overlay::Tools(p) => crate::ui::panes::tools_popup::render(f, body, p, t),
         Overlay::Alert(p) => crate::ui::panes::alerts::render_popup(f, body, s, p, t),
     }
@@ -42,6 +42,38 @@ pub(crate) fn popup<'a>(title: &'a str, t: &Theme) -> Block<'a> {
         .border_style(t.style(Role::PopupBorder))
         .title(Span::styled(format!(" {} ", text::clean(title)), t.style(Role::PopupTitle)))
         .style(t.style(Role::Text))
+}
+
+/// A popup sized to its content: `width` × `height` cells inside the
+/// border (the title counts toward the width), centred in `area` and never
+/// larger than it.
+pub(crate) fn sized(area: Rect, title: &str, width: usize, height: usize) -> Rect {
+    let w = (width.max(text::width(title) + 4) + 2).min(usize::from(area.width)) as u16;
+    let h = (height + 2).min(usize::from(area.height)) as u16;
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}
+
+/// Width and wrapped height of `lines` in a popup at most `max_w` wide inside.
+pub(crate) fn text_size(lines: &[String], max_w: usize) -> (usize, usize) {
+    let w = lines.iter().map(|l| text::width(l)).max().unwrap_or(0).clamp(1, max_w.max(1));
+    (w, lines.iter().map(|l| text::width(l).div_ceil(w).max(1)).sum())
+}
+
+/// Message lines with each `hint:` on a line of its own (errors read
+/// `file:line:col: what` then `hint: how to fix`).
+pub(crate) fn hint_lines(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in lines {
+        let clean = text::clean(l);
+        match clean.find(" hint: ").or_else(|| clean.find("; hint: ")) {
+            Some(i) => {
+                out.push(clean[..i].trim_end_matches(';').to_string());
+                out.push(format!("  hint: {}", clean[i..].split_once("hint: ").map_or("", |(_, h)| h)));
+            }
+            None => out.push(clean.into_owned()),
+        }
+    }
+    out
 }
 
 pub(crate) fn centered(area: Rect, pw: u16, ph: u16, max_w: u16) -> Rect {
@@ -148,19 +180,43 @@ fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
     }
 }
 
-fn message(f: &mut Frame, area: Rect, m: &MessageState, t: &Theme) {
+/// The message popup's text: its lines (hints on their own), a gap, how to close it.
+fn message_text(m: &MessageState) -> Vec<String> {
+    let mut v = hint_lines(&m.lines);
+    v.extend([String::new(), "Press Enter or Esc to continue.".to_string()]);
+    v
+}
+
+fn message(f: &mut Frame, body: Rect, m: &MessageState, t: &Theme) {
+    let text_lines = message_text(m);
+    let (w, h) = text_size(&text_lines, usize::from(body.width).saturating_sub(4) * 9 / 10);
+    let area = sized(body, &m.title, w, h);
     f.render_widget(Clear, area);
     let block = popup(&m.title, t);
-    let mut lines: Vec<Line> =
-        m.lines.iter().map(|l| Line::styled(text::clean(l).into_owned(), t.style(Role::Text))).collect();
+    let n = text_lines.len();
+    let mut lines: Vec<Line> = text_lines[..n - 2]
+        .iter()
+        .map(|l| {
+            let role = if l.starts_with("  hint: ") { Role::TextAccent } else { Role::Text };
+            Line::styled(l.clone(), t.style(role))
+        })
+        .collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled("Press Enter or Esc to continue.", t.style(Role::TextDim)));
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }
 
-fn fleet(f: &mut Frame, area: Rect, s: &AppState, selected: usize, t: &Theme) {
+const FLEET_TITLE: &str = "Fleet: every source (Enter shows it, R reconnects it)";
+
+fn fleet(f: &mut Frame, body: Rect, s: &AppState, selected: usize, t: &Theme) {
+    // As wide as its names and hosts need, as tall as its rows.
+    let name_w = s.metrics.sources.iter().map(|x| text::width(&x.name) + 2).max().unwrap_or(0).max(12);
+    let host_w = s.metrics.sources.iter().filter_map(|x| x.latest.as_deref()).map(|h| text::width(&h.hostname)).max();
+    let width = name_w + host_w.unwrap_or(0).max(10) + 13 + 5 + 5 + 6 + 5 + 6;
+    let reasons = s.sources.iter().filter(|st| matches!(st.link, Link::Refused { .. })).count();
+    let area = sized(body, FLEET_TITLE, width, 1 + s.metrics.sources.len() + 3 * reasons);
     f.render_widget(Clear, area);
-    let block = popup("Fleet: every source (Enter shows it, R reconnects it)", t);
+    let block = popup(FLEET_TITLE, t);
     let mut inner = block.inner(area);
     f.render_widget(block, area);
     // Under the table: why a backend is refused, and the fix.
@@ -227,4 +283,26 @@ fn fleet(f: &mut Frame, area: Rect, s: &AppState, selected: usize, t: &Theme) {
     let table = Table::new(rows, widths)
         .header(Row::new(["  SOURCE", "STATE", "HOST", "CPU", "MEM", "LOAD", "AGE"]).style(t.style(Role::TableHeader)));
     f.render_widget(table, inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn popups_fit_their_content_and_hints_get_their_own_line() {
+        let body = Rect::new(0, 1, 200, 48);
+        let r = sized(body, "Export run #1 (Enter writes the file)", 52, 5);
+        assert_eq!((r.width, r.height), (54, 7), "a 3-entry picker is 7 rows, not 25");
+        assert_eq!((r.x, r.y), (73, 21), "centred");
+        let small = sized(Rect::new(0, 0, 30, 5), "a long title that does not fit anywhere", 80, 40);
+        assert_eq!((small.width, small.height), (30, 5), "never larger than the screen");
+        let lines =
+            vec!["config.toml:2:9: unknown theme `default-drak` hint: did you mean `default-dark`?".to_string()];
+        assert_eq!(
+            hint_lines(&lines),
+            vec!["config.toml:2:9: unknown theme `default-drak`", "  hint: did you mean `default-dark`?"]
+        );
+        assert_eq!(text_size(&["abcdef".to_string(), "ab".to_string()], 4), (4, 3), "wrapped at the width");
+    }
 }

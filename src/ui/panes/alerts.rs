@@ -500,9 +500,9 @@ pub fn render_popup(f: &mut Frame, body: Rect, s: &AppState, p: &AlertPopup, t: 
             }
         }
         AlertPopup::Silence { source, alert, selected, comment } => {
-            let r = centered(body, 60, 50, 70);
-            f.render_widget(Clear, r);
             let title = format!("Silence {}", name(source, alert));
+            let r = crate::ui::overlay::sized(body, &title, 60, 2 + SILENCE_CHOICES.len());
+            f.render_widget(Clear, r);
             let block = popup(&title, t);
             let inner = block.inner(r);
             f.render_widget(block, r);

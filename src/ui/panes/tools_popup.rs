@@ -9,7 +9,7 @@ use crate::app::panes::tools::export::Format;
 use crate::app::panes::tools::{Preview, ToolsPopup};
 use crate::config::theme::{Role, Theme};
 use crate::text;
-use crate::ui::overlay::{centered, input_line, popup};
+use crate::ui::overlay::{centered, input_line, popup, sized, text_size};
 
 fn choices<'a>(items: impl Iterator<Item = String>, selected: usize, t: &Theme) -> Vec<Line<'a>> {
     items
@@ -25,16 +25,17 @@ fn choices<'a>(items: impl Iterator<Item = String>, selected: usize, t: &Theme) 
 pub fn render(f: &mut Frame, body: Rect, p: &ToolsPopup, t: &Theme) {
     match p {
         ToolsPopup::Confirm { title, lines, .. } => {
-            let area = centered(body, 70, 40, 90);
+            let (w, h) = text_size(lines, usize::from(body.width).saturating_sub(4) * 9 / 10);
+            let area = sized(body, title, w, h);
             f.render_widget(Clear, area);
             let body: Vec<Line> =
                 lines.iter().map(|l| Line::styled(text::clean(l).into_owned(), t.style(Role::Text))).collect();
             f.render_widget(Paragraph::new(body).block(popup(title, t)).wrap(Wrap { trim: false }), area);
         }
         ToolsPopup::Export { run, selected } => {
-            let area = centered(body, 60, 30, 70);
-            f.render_widget(Clear, area);
             let title = format!("Export run #{run} (Enter writes the file)");
+            let area = sized(body, &title, 52, Format::ALL.len() + 2);
+            f.render_widget(Clear, area);
             let mut lines = choices(Format::ALL.iter().map(|f| f.label().to_string()), *selected, t);
             lines.push(Line::raw(""));
             lines.push(Line::styled("Files go to the exports directory (opsdeck paths).", t.style(Role::TextDim)));
@@ -68,10 +69,12 @@ pub fn render(f: &mut Frame, body: Rect, p: &ToolsPopup, t: &Theme) {
             f.render_widget(Paragraph::new(lines), rest);
         }
         ToolsPopup::ChainArg { tool, args, selected, picking } => {
-            let area = centered(body, 60, 50, 80);
-            f.render_widget(Clear, area);
             let title = format!("Which argument of {tool} takes `{}`?", picking.filter);
-            let items = args.iter().map(|(p, ty)| format!("{p}  ({ty})"));
+            let items: Vec<String> = args.iter().map(|(p, ty)| format!("  {p}  ({ty})")).collect();
+            let (w, _) = text_size(&items, usize::from(body.width));
+            let area = sized(body, &title, w, items.len());
+            f.render_widget(Clear, area);
+            let items = items.into_iter().map(|i| i[2..].to_string());
             f.render_widget(Paragraph::new(choices(items, *selected, t)).block(popup(&title, t)), area);
         }
         ToolsPopup::SaveChain { input } => {
