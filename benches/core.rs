@@ -45,6 +45,8 @@ fn ingest_one_sample_400_procs(b: Bencher) {
             cpu: (i % 17) as f32,
             mem: u64::from(i) << 20,
             status: "Sleeping".into(),
+            ppid: Some(i / 8),
+            user: "svc".into(),
         })
         .collect();
     let mut ts = support::NOW;

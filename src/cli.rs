@@ -274,9 +274,13 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         }
         Err(e) => return fail(e),
     };
+    // Sized to the work: the loop runs on this thread (block_on), one worker
+    // carries the engine's and the sources' tasks (IO-bound), blocking work
+    // (sysinfo, sled reads, exports) gets threads that leave 2 s after use.
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .max_blocking_threads(8)
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .enable_all()
         .build()
     {

@@ -70,6 +70,9 @@ fn short_desc(a: UserAction) -> &'static str {
         UserAction::Unsilence => "unsilence",
         UserAction::JumpToMetric => "metric",
         UserAction::ToggleResolved => "resolved",
+        UserAction::TreeToggle => "tree",
+        UserAction::FilterUser => "user",
+        UserAction::SignalProcess => "signal",
         other => other.name(),
     }
 }

@@ -2,7 +2,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{AppState, Ctx, Effect, MouseInput, on_user, pane};
+use super::{AppState, Ctx, Effect, MouseInput, pane, user::on_user};
 use crate::config::keymap::{KeyPress, Lookup};
 
 pub(super) fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {

@@ -63,6 +63,8 @@ pub enum Overlay {
     Fleet {
         selected: usize,
     },
+    /// Which signal to send to a process of `source`, then "send it?".
+    Signal(Box<SignalPopup>),
     /// A one-line question; Enter sends an annotation to `source`.
     Annotate {
         source: String,
@@ -72,6 +74,17 @@ pub enum Overlay {
     Tools(Box<crate::app::panes::tools::ToolsPopup>),
     /// Acknowledge with a note, or silence for a while; handled by the alerts pane.
     Alert(Box<AlertPopup>),
+}
+
+/// Choosing a signal for process `pid` (`name`) of `source`; Enter on a
+/// signal asks to confirm (`confirming`), `y`/Enter sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalPopup {
+    pub source: String,
+    pub pid: u32,
+    pub name: String,
+    pub selected: usize,
+    pub confirming: bool,
 }
 
 /// The alerts pane's popups.
@@ -136,7 +149,7 @@ impl Overlay {
             Overlay::Help(_) | Overlay::Palette(_) | Overlay::Annotate { .. } => true,
             Overlay::Tools(p) => p.has_input(),
             Overlay::Alert(_) => true,
-            Overlay::Message(_) | Overlay::Fleet { .. } => false,
+            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
         }
     }
 
@@ -148,7 +161,7 @@ impl Overlay {
             Overlay::Annotate { input, .. } => input.input(key),
             Overlay::Tools(p) => p.input(key),
             Overlay::Alert(p) => p.input().input(key),
-            Overlay::Message(_) | Overlay::Fleet { .. } => false,
+            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
         }
     }
 
@@ -159,7 +172,7 @@ impl Overlay {
             Overlay::Annotate { input, .. } => input.paste(text),
             Overlay::Tools(p) => p.paste(text),
             Overlay::Alert(p) => p.input().paste(text),
-            Overlay::Message(_) | Overlay::Fleet { .. } => false,
+            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
         }
     }
 
@@ -170,6 +183,7 @@ impl Overlay {
             Overlay::Palette(p) => (&mut p.selected, p.matches.len()),
             Overlay::Message(_)
             | Overlay::Fleet { .. }
+            | Overlay::Signal(_)
             | Overlay::Annotate { .. }
             | Overlay::Tools(_)
             | Overlay::Alert(_) => {

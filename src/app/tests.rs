@@ -35,7 +35,15 @@ impl Fixture {
 }
 
 fn proc(pid: u32, name: &str, cpu: f32, mem: u64) -> ProcInfo {
-    ProcInfo { pid, name: name.into(), cmd: format!("/usr/bin/{name} --flag"), cpu, mem, status: "Sleeping".into() }
+    ProcInfo {
+        pid,
+        name: name.into(),
+        cmd: format!("/usr/bin/{name} --flag"),
+        cpu,
+        mem,
+        status: "Sleeping".into(),
+        ..Default::default()
+    }
 }
 
 pub(super) fn sample(ts: Ts) -> Arc<Envelope> {

@@ -120,6 +120,9 @@ user_actions! {
     SortPid => "sort_pid", "Sort processes by pid";
     SortName => "sort_name", "Sort processes by name";
     SortReverse => "sort_reverse", "Reverse the process sort order";
+    TreeToggle => "tree_toggle", "Show processes as a tree (children under their parent)";
+    FilterUser => "filter_user", "Show only the processes of the selected process's user";
+    SignalProcess => "signal_process", "Send a signal to the selected process (TERM, KILL, …), after asking";
     SourceNext => "source_next", "Show the next source (local engine, backends)";
     SourcePrev => "source_prev", "Show the previous source";
     Fleet => "fleet", "List every source with its headline figures";
@@ -163,6 +166,9 @@ impl UserAction {
             | U::SortPid
             | U::SortName
             | U::SortReverse
+            | U::TreeToggle
+            | U::FilterUser
+            | U::SignalProcess
             | U::SourceNext
             | U::SourcePrev
             | U::Fleet
@@ -199,7 +205,11 @@ impl UserAction {
     pub fn changes_state(self) -> bool {
         matches!(
             self,
-            UserAction::Annotate | UserAction::Acknowledge | UserAction::SilenceAlert | UserAction::Unsilence
+            UserAction::Annotate
+                | UserAction::Acknowledge
+                | UserAction::SilenceAlert
+                | UserAction::Unsilence
+                | UserAction::SignalProcess
         )
     }
 }

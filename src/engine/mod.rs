@@ -271,6 +271,10 @@ impl Engine {
         if self.inner.cfg.read_only && command.changes_state() {
             return Err(CommandError::ReadOnly(command.describe()));
         }
+        // Read-only and about this moment: answered, never stored.
+        if let Command::ProcessDetails { pid } = command {
+            return metrics::process::details(pid).map_err(CommandError::Invalid);
+        }
         let _one_at_a_time = self.inner.commands.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(first) = self.inner.store.command_result(id)? {
             return Ok(first);
@@ -290,6 +294,7 @@ impl Engine {
                 self.write_pending()?;
                 serde_json::json!({ "seq": env.seq })
             }
+            Command::Signal { pid, signal } => metrics::process::signal(pid, &signal).map_err(CommandError::Invalid)?,
             other => self.alert_command(other)?,
         };
         self.inner.store.put_command_result(id, &result)?;

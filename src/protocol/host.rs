@@ -78,6 +78,12 @@ pub struct ProcInfo {
     pub cpu: f32,
     pub mem: u64,
     pub status: String,
+    /// The parent's pid (the tree view), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
+    /// Who runs it: a user name, or `uid N` when the name is unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
 }
 
 impl HostSnapshot {

@@ -101,7 +101,16 @@ pub enum Command {
     Unsilence { id: String },
     /// Turn a rule or health check on or off.
     SetRuleEnabled { name: String, enabled: bool },
+    /// What the host knows of one process (answer: `{pid, name, cmd, user,
+    /// started (Unix s), threads, open_files, cgroup, status, parent, memory}`;
+    /// fields it cannot read are null).
+    ProcessDetails { pid: u32 },
+    /// Send a signal to a process: one of [`SIGNALS`] by name (`TERM`).
+    Signal { pid: u32, signal: String },
 }
+
+/// The signals `Command::Signal` sends, the default first.
+pub const SIGNALS: [&str; 9] = ["TERM", "KILL", "INT", "HUP", "QUIT", "STOP", "CONT", "USR1", "USR2"];
 
 impl Command {
     /// Whether running the command changes an engine's state (everything a
@@ -114,6 +123,9 @@ impl Command {
             Command::Ack { .. } | Command::Unack { .. } => true,
             Command::Silence { .. } | Command::Unsilence { .. } => true,
             Command::SetRuleEnabled { .. } => true,
+            Command::ProcessDetails { .. } => false,
+            // A signal changes the host, not just opsdeck.
+            Command::Signal { .. } => true,
         }
     }
 
@@ -127,6 +139,8 @@ impl Command {
             Command::Unsilence { .. } => "ending a silence",
             Command::SetRuleEnabled { enabled: true, .. } => "enabling a rule",
             Command::SetRuleEnabled { enabled: false, .. } => "disabling a rule",
+            Command::ProcessDetails { .. } => "reading a process's details",
+            Command::Signal { .. } => "sending a signal to a process",
         }
     }
 }

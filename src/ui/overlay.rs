@@ -31,6 +31,7 @@ pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
         Overlay::Help(h) => help(f, centered(body, 90, 80, 100), h, t),
         Overlay::Palette(p) => palette(f, top_centered(body, 70, 16, 80), p, t),
         Overlay::Message(m) => message(f, body, m, t),
+        Overlay::Signal(p) => signal(f, body, p, t),
         Overlay::Tools(p) => crate::ui::panes::tools_popup::render(f, body, p, t),
         Overlay::Alert(p) => crate::ui::panes::alerts::render_popup(f, body, s, p, t),
     }
@@ -204,6 +205,37 @@ fn message(f: &mut Frame, body: Rect, m: &MessageState, t: &Theme) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Press Enter or Esc to continue.", t.style(Role::TextDim)));
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
+
+fn signal(f: &mut Frame, body: Rect, p: &crate::app::overlay::SignalPopup, t: &Theme) {
+    use crate::protocol::SIGNALS;
+    let title = format!("Send a signal to {} ({})", p.pid, text::clean(&p.name));
+    let sig = SIGNALS[p.selected.min(SIGNALS.len() - 1)];
+    let lines: Vec<Line> = if p.confirming {
+        vec![
+            Line::styled(
+                format!("Send {sig} to process {} ({}) on {}?", p.pid, text::clean(&p.name), p.source),
+                t.style(Role::StatusWarn),
+            ),
+            Line::raw(""),
+            Line::styled("y or Enter sends it · n or Esc goes back", t.style(Role::TextDim)),
+        ]
+    } else {
+        SIGNALS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let sel = i == p.selected;
+                let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+                Line::styled(format!("{}{name}", if sel { "▸ " } else { "  " }), style)
+            })
+            .chain([Line::raw(""), Line::styled("Enter chooses · Esc cancels", t.style(Role::TextDim))])
+            .collect()
+    };
+    let width = lines.iter().map(Line::width).max().unwrap_or(0);
+    let area = sized(body, &title, width, lines.len());
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(lines).block(popup(&title, t)).wrap(Wrap { trim: false }), area);
 }
 
 const FLEET_TITLE: &str = "Fleet: every source (Enter shows it, R reconnects it)";

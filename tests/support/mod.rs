@@ -307,5 +307,5 @@ pub fn snapshot(ts: Ts, i: i64) -> HostSnapshot {
 }
 
 fn proc(pid: u32, name: &str, cpu: f32, mem: u64, cmd: &str) -> ProcInfo {
-    ProcInfo { pid, name: name.into(), cmd: cmd.into(), cpu, mem, status: "Sleeping".into() }
+    ProcInfo { pid, name: name.into(), cmd: cmd.into(), cpu, mem, status: "Sleeping".into(), ..Default::default() }
 }

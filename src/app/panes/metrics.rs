@@ -58,6 +58,9 @@ pub struct MetricsState {
     pub filter_editing: bool,
     /// Processes after filter and sort (what the table shows).
     pub procs: Vec<ProcInfo>,
+    /// Show processes as a tree; `guides[i]` is drawn before `procs[i]`'s name.
+    pub tree: bool,
+    pub guides: Vec<String>,
     pub selected: usize,
     pub selected_pid: Option<u32>,
     pub disk_offset: usize,
@@ -78,6 +81,8 @@ impl MetricsState {
             sort_desc: default_desc(config.metrics.sort),
             filter: LineInput::new("name, command or pid"),
             filter_editing: false,
+            tree: false,
+            guides: Vec::new(),
             procs: Vec::new(),
             selected: 0,
             selected_pid: None,
@@ -209,6 +214,20 @@ impl MetricsState {
         true
     }
 
+    /// Show only the processes of `user` (the filter reads `user:NAME`).
+    pub fn filter_user(&mut self, user: &str) -> bool {
+        self.filter = LineInput::new("name, command or pid");
+        self.filter.paste(&format!("user:{user}"));
+        self.filter_editing = false;
+        self.rebuild_procs();
+        true
+    }
+
+    /// The process the table's selection is on.
+    pub fn selected_proc(&self) -> Option<&ProcInfo> {
+        self.procs.get(self.selected)
+    }
+
     pub fn filter_input(&mut self, key: KeyEvent) -> bool {
         let changed = self.filter.input(key);
         if changed {
@@ -234,13 +253,18 @@ impl MetricsState {
         // A source with no snapshot yet has no processes: never the last one's.
         let Some(src) = self.shown() else {
             self.procs.clear();
+            self.guides.clear();
             self.selected = 0;
             return;
         };
+        let user = q.strip_prefix("user:").map(str::trim);
         let mut v: Vec<ProcInfo> = src
             .procs
             .iter()
             .filter(|p| {
+                if let Some(u) = user {
+                    return p.user == u;
+                }
                 q.is_empty()
                     || crate::text::contains_ci(&p.name, q)
                     || crate::text::contains_ci(&p.cmd, q)
@@ -259,7 +283,7 @@ impl MetricsState {
             let o = if desc { o.reverse() } else { o };
             o.then(a.pid.cmp(&b.pid))
         });
-        self.procs = v;
+        (self.procs, self.guides) = if self.tree { super::process_tree::arrange(v) } else { (v, Vec::new()) };
         if let Some(pid) = self.selected_pid
             && let Some(i) = self.procs.iter().position(|p| p.pid == pid)
         {
@@ -375,6 +399,11 @@ impl MetricsState {
                 self.sort_desc = !self.sort_desc;
                 self.rebuild_procs();
             }
+            U::TreeToggle => {
+                self.tree = !self.tree;
+                self.rebuild_procs();
+                effects.push(Effect::SaveUi { key: "metrics.tree".into(), value: self.tree.to_string() });
+            }
             _ => return false,
         }
         true
@@ -395,6 +424,7 @@ impl MetricsState {
                     self.marker = m;
                 }
             }
+            "metrics.tree" => self.tree = value == "true",
             "metrics.sort" => {
                 let (k, d) = value.split_once(':').unwrap_or((value, ""));
                 if let Some(k) = [SortKey::Cpu, SortKey::Memory, SortKey::Pid, SortKey::Name]

@@ -3,4 +3,5 @@
 pub mod alert_sources;
 pub mod alerts;
 pub mod metrics;
+pub mod process_tree;
 pub mod tools;

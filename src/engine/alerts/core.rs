@@ -235,7 +235,9 @@ impl AlertCore {
                 self.evaluate(now);
                 Ok(json!({"rule": name, "enabled": enabled}))
             }
-            Command::Annotate { .. } => Err("not an alert command".into()),
+            Command::Annotate { .. } | Command::ProcessDetails { .. } | Command::Signal { .. } => {
+                Err("not an alert command".into())
+            }
         }
     }
 

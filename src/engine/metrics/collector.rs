@@ -16,6 +16,9 @@ const PSEUDO_FS: &[&str] =
 
 pub struct HostCollector {
     sys: System,
+    /// User names by uid, read again when an unknown uid shows up (at most once a minute).
+    users: std::collections::HashMap<u32, String>,
+    users_read: Option<Instant>,
     disks: Option<Disks>,
     nets: Option<Networks>,
     last: Option<Instant>,
@@ -32,6 +35,8 @@ impl HostCollector {
         )?;
         Ok(HostCollector {
             sys,
+            users: Default::default(),
+            users_read: None,
             // Disks and interfaces are optional: a host without them still has CPU and memory.
             disks: Disks::new_with_refreshed_list().ok(),
             nets: Networks::new_with_refreshed_list().ok(),
@@ -53,7 +58,12 @@ impl HostCollector {
         self.sys.refresh_processes_specifics(
             ProcessesToUpdate::All,
             true,
-            ProcessRefreshKind::nothing().with_cpu().with_memory().with_cmd(UpdateKind::OnlyIfNotSet).without_tasks(),
+            ProcessRefreshKind::nothing()
+                .with_cpu()
+                .with_memory()
+                .with_cmd(UpdateKind::OnlyIfNotSet)
+                .with_user(UpdateKind::OnlyIfNotSet)
+                .without_tasks(),
         );
         if let Some(d) = &mut self.disks {
             d.refresh(true);
@@ -106,6 +116,14 @@ impl HostCollector {
             .collect();
         nets.sort_by(|a, b| a.name.cmp(&b.name));
 
+        let unknown = self.sys.processes().values().filter_map(|p| p.user_id()).any(|u| !self.users.contains_key(&**u));
+        if unknown && self.users_read.is_none_or(|t| now.duration_since(t).as_secs() >= 60) {
+            self.users_read = Some(now);
+            if let Ok(list) = sysinfo::Users::new_with_refreshed_list() {
+                self.users = list.iter().map(|u| (**u.id(), u.name().to_string())).collect();
+            }
+        }
+        let users = &self.users;
         let procs = self
             .sys
             .processes()
@@ -117,6 +135,10 @@ impl HostCollector {
                 cpu: p.cpu_usage(),
                 mem: p.memory(),
                 status: p.status().to_string(),
+                ppid: p.parent().map(|x| x.as_u32()),
+                user: p
+                    .user_id()
+                    .map_or_else(String::new, |u| users.get(&**u).cloned().unwrap_or_else(|| format!("uid {}", **u))),
             })
             .collect();
 

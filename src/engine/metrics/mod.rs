@@ -1,6 +1,7 @@
 //! Metrics: the host collector, tiered persistence and history loading.
 
 pub mod collector;
+pub mod process;
 
 use std::collections::HashMap;
 

@@ -350,7 +350,10 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
     let total = m.shown().map_or(0, |h| h.procs.len());
     let mut title = vec![
         Span::raw("Processes"),
-        Span::styled(format!(" {}/{total} · by {}", m.procs.len(), sort_label(m)), t.style(Role::TextDim)),
+        Span::styled(
+            format!(" {}/{total} · by {}{}", m.procs.len(), sort_label(m), if m.tree { " · tree" } else { "" }),
+            t.style(Role::TextDim),
+        ),
     ];
     if !m.filter.text().is_empty() && !m.filter_editing {
         title.push(Span::styled(format!(" · filter \"{}\"", text::clean(m.filter.text())), t.style(Role::TextAccent)));
@@ -391,7 +394,7 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
         let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
         let mut cells = vec![
             Cell::from(format!("{}{}", if sel { "▸" } else { " " }, p.pid)),
-            Cell::from(text::fit(&p.name, cw[1])),
+            Cell::from(text::fit(&format!("{}{}", m.guides.get(i).map_or("", String::as_str), p.name), cw[1])),
             Cell::from(format!("{:>5.1}", p.cpu)),
             Cell::from(format!("{:>9}", fmt::bytes(p.mem as f64))),
         ];

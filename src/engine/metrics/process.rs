@@ -1,0 +1,105 @@
+//! One process on demand: its details (`Command::ProcessDetails`) and
+//! signals (`Command::Signal`), through sysinfo (no `unsafe` here) and
+//! `/proc/PID/cgroup`.
+
+use serde_json::{Value, json};
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, Signal, System, UpdateKind, Users};
+
+use crate::protocol::SIGNALS;
+
+/// A system that knows process `pid` (everything about it), or an error
+/// that says it is gone.
+fn one(pid: u32) -> Result<System, String> {
+    let mut sys = System::new_with_specifics(sysinfo::RefreshKind::nothing()).map_err(|e| e.to_string())?;
+    let kind = ProcessRefreshKind::everything().with_cmd(UpdateKind::Always).with_user(UpdateKind::Always);
+    sys.refresh_processes_specifics(ProcessesToUpdate::Some(&[Pid::from_u32(pid)]), true, kind);
+    if sys.process(Pid::from_u32(pid)).is_none() {
+        return Err(format!("process {pid} is gone (it ended, or this host has no such process)"));
+    }
+    Ok(sys)
+}
+
+/// The name of a user id, from the system's user list (`uid N` if unknown).
+pub fn user_name(users: &Users, uid: &sysinfo::Uid) -> String {
+    users.get_user_by_id(uid).map_or_else(|| format!("uid {}", **uid), |u| u.name().to_string())
+}
+
+/// Details of `pid`: see `Command::ProcessDetails` for the shape.
+pub fn details(pid: u32) -> Result<Value, String> {
+    let sys = one(pid)?;
+    let p = sys.process(Pid::from_u32(pid)).ok_or_else(|| format!("process {pid} is gone"))?;
+    let users = Users::new_with_refreshed_list().ok();
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .ok()
+        .map(|c| c.lines().map(|l| l.splitn(3, ':').nth(2).unwrap_or(l).to_string()).collect::<Vec<_>>().join(" "));
+    Ok(json!({
+        "pid": pid,
+        "name": p.name().to_string_lossy(),
+        "cmd": p.cmd().iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" "),
+        "user": p.user_id().map(|u| users.as_ref().map_or_else(|| format!("uid {}", **u), |us| user_name(us, u))),
+        "started": p.start_time(),
+        "threads": p.tasks().map(|t| t.len().max(1)),
+        "open_files": p.open_files(),
+        "cgroup": cgroup,
+        "status": p.status().to_string(),
+        "parent": p.parent().map(|x| x.as_u32()),
+        "memory": p.memory(),
+    }))
+}
+
+/// Send `signal` (a name from [`SIGNALS`]) to `pid`; answer `{pid, signal}`.
+pub fn signal(pid: u32, signal: &str) -> Result<Value, String> {
+    let sig = match signal {
+        "TERM" => Signal::Term,
+        "KILL" => Signal::Kill,
+        "INT" => Signal::Interrupt,
+        "HUP" => Signal::Hangup,
+        "QUIT" => Signal::Quit,
+        "STOP" => Signal::Stop,
+        "CONT" => Signal::Continue,
+        "USR1" => Signal::User1,
+        "USR2" => Signal::User2,
+        other => return Err(format!("unknown signal `{other}`: use one of {}", SIGNALS.join(", "))),
+    };
+    if pid <= 1 || pid == std::process::id() {
+        return Err(format!("opsdeck does not signal process {pid} (init or itself)"));
+    }
+    let sys = one(pid)?;
+    let p = sys.process(Pid::from_u32(pid)).ok_or_else(|| format!("process {pid} is gone"))?;
+    match p.kill_with(sig) {
+        Some(true) => Ok(json!({ "pid": pid, "signal": signal })),
+        Some(false) => Err(format!("{signal} to {pid} was refused (not your process? it needs the same user or root)")),
+        None => Err(format!("{signal} is not available on this system")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_of_a_real_process_and_errors_in_words() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().expect("sleep");
+        let pid = child.id();
+        // Just after exec the kernel names the process before its command
+        // line is readable (empty for a moment): ask until it is.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let d = loop {
+            let d = details(pid).expect("details");
+            if d["cmd"].as_str() != Some("") || std::time::Instant::now() > deadline {
+                break d;
+            }
+            std::thread::yield_now();
+        };
+        assert_eq!((d["pid"].as_u64(), d["name"].as_str()), (Some(u64::from(pid)), Some("sleep")));
+        assert_eq!(d["cmd"].as_str(), Some("sleep 30"));
+        assert!(d["started"].as_u64().is_some_and(|s| s > 1_600_000_000), "{d}");
+        assert!(d["user"].as_str().is_some_and(|u| !u.is_empty()), "{d}");
+        assert!(signal(pid, "BOGUS").unwrap_err().contains("unknown signal `BOGUS`"));
+        assert!(signal(1, "TERM").unwrap_err().contains("does not signal process 1"));
+        assert_eq!(signal(pid, "TERM").expect("sent"), json!({"pid": pid, "signal": "TERM"}));
+        let status = child.wait().expect("wait");
+        assert!(!status.success(), "TERM ended it: {status:?}");
+        assert!(details(pid).unwrap_err().contains("is gone"));
+    }
+}
