@@ -47,7 +47,7 @@ fn run_a_tool_from_its_form_export_it_and_find_it_after_a_restart() {
     let mut app = env.pty(&[], 140, 40);
     expect_ok(app.wait_for("the first frame", TIMEOUT, |s| s.contains("1 Metrics")));
     expect_ok(app.send("3"));
-    expect_ok(app.wait_for("the history", TIMEOUT, |s| s.contains("History 1") && s.contains("#1    text_stats")));
+    expect_ok(app.wait_for("the history", TIMEOUT, |s| s.contains("History 1") && s.contains("✓ #1 text_stats")));
     expect_ok(app.send("\x1b[Z\r"));
     expect_ok(app.wait_for("the old output", TIMEOUT, |s| {
         s.contains("Output #1 text_stats ✓ ok") && s.contains("result: {chars, lines, top_terms, words}")

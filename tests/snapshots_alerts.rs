@@ -24,6 +24,23 @@ fn alerts_pane_160x40() {
     insta::assert_snapshot!(draw(&s, 160, 40).backend());
 }
 
+/// Columns follow the width: at 100x30 the summaries keep their room beside
+/// short alert names; at 80x24 the list drops its severity and age, whole,
+/// and rule names stay readable.
+#[test]
+fn alerts_pane_100x30() {
+    let seed = Seed::new();
+    let s = seed.alerts_state();
+    insta::assert_snapshot!(draw(&s, 100, 30).backend());
+}
+
+#[test]
+fn alerts_pane_80x24() {
+    let seed = Seed::new();
+    let s = seed.alerts_state();
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
 #[test]
 fn alerts_pane_narrow_with_silence_popup_90x30() {
     let seed = Seed::new();

@@ -199,9 +199,9 @@ fn names_cut_by_a_table_end_in_an_ellipsis() {
     let buf = t.backend().buffer();
     let y = find_row(buf, "数据").expect("the wide name is shown");
     let line = row(buf, y);
-    assert!(line.contains("数据库服务进程…"), "cut between wide chars, with an ellipsis: {line:?}");
+    assert!(line.contains("数据库服务进程名称…"), "cut between wide chars, with an ellipsis: {line:?}");
     let y = find_row(buf, "kworker").expect("shown");
-    assert!(row(buf, y).contains("kworker/u16:3-e…"), "{:?}", row(buf, y));
+    assert!(row(buf, y).contains("kworker/u16:3-event…"), "{:?}", row(buf, y));
 }
 
 #[test]

@@ -119,6 +119,21 @@ pub enum MatchOp {
     NotRe,
 }
 
+impl MatchOp {
+    /// Every operator, in Alertmanager's order.
+    pub const ALL: [MatchOp; 4] = [MatchOp::Eq, MatchOp::NotEq, MatchOp::Re, MatchOp::NotRe];
+
+    /// How Alertmanager writes it: `=`, `!=`, `=~`, `!~`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            MatchOp::Eq => "=",
+            MatchOp::NotEq => "!=",
+            MatchOp::Re => "=~",
+            MatchOp::NotRe => "!~",
+        }
+    }
+}
+
 /// A label matcher of a silence, as in Alertmanager.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Matcher {

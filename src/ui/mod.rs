@@ -120,19 +120,6 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         };
         left.push(Span::styled(text, t.style(Role::StatusWarn)));
     }
-    if let Some(h) = s.metrics.shown() {
-        left.push(Span::styled(
-            format!(
-                " {} · up {} · load {:.2} {:.2} {:.2}",
-                text::clean(&h.hostname),
-                fmt::uptime(h.uptime_s),
-                h.load[0],
-                h.load[1],
-                h.load[2]
-            ),
-            bar,
-        ));
-    }
     let mut right = vec![Span::styled(format!("window {} ", s.metrics.window.label()), bar)];
     if s.metrics.frozen.is_some() {
         right.insert(0, Span::styled(" ❄ FROZEN ", t.style(Role::StatusWarn).add_modifier(Modifier::REVERSED)));
@@ -144,6 +131,10 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     f.render_widget(Paragraph::new("").style(bar), area);
     // The left part stops a space short of the right part.
     let left_w = if area.width > rw.saturating_add(20) { area.width - rw - 1 } else { area.width };
+    if let Some(h) = s.metrics.shown() {
+        let room = usize::from(left_w).saturating_sub(widgets::fit::spans_width(&left));
+        left.push(Span::styled(host_line(h, room), bar));
+    }
     f.render_widget(Paragraph::new(Line::from(left)).style(bar), Rect { width: left_w, ..area });
     if area.width > rw.saturating_add(20) {
         f.render_widget(
@@ -153,10 +144,51 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     }
 }
 
+/// The host's name, uptime and load in `room` cells: the 5- and 15-minute
+/// loads go first, then the uptime, and a number is never cut.
+fn host_line(h: &crate::protocol::HostSnapshot, room: usize) -> String {
+    let host = text::clean(&h.hostname);
+    let up = fmt::uptime(h.uptime_s);
+    let [l1, l5, l15] = h.load.map(|l| if l.is_finite() { format!("{l:.2}") } else { "-".into() });
+    [
+        format!(" {host} · up {up} · load {l1} {l5} {l15}"),
+        format!(" {host} · up {up} · load {l1}"),
+        format!(" {host} · load {l1}"),
+    ]
+    .into_iter()
+    .find(|v| text::width(v) <= room)
+    .unwrap_or_else(|| if room < 2 { String::new() } else { format!(" {}", text::fit(&host, room - 1)) })
+}
+
 fn render_tiny(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let text = match s.metrics.shown() {
         Some(h) => format!("CPU {:.0}% MEM {:.0}% (enlarge the terminal)", h.cpu_total, h.mem_pct()),
         None => "opsdeck: enlarge the terminal".into(),
     };
     f.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }).style(t.style(Role::Text)), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_top_bar_drops_whole_figures_and_never_cuts_a_number() {
+        let h = crate::protocol::HostSnapshot {
+            hostname: "db-primary-1".into(),
+            uptime_s: 3 * 86_400 + 4 * 3600,
+            load: [1.23, 0.98, f64::NAN],
+            ..Default::default()
+        };
+        let full = " db-primary-1 · up 3d 4h · load 1.23 0.98 -";
+        assert_eq!(host_line(&h, 80), full);
+        assert_eq!(host_line(&h, full.chars().count() - 1), " db-primary-1 · up 3d 4h · load 1.23");
+        assert_eq!(host_line(&h, 30), " db-primary-1 · load 1.23");
+        assert_eq!(host_line(&h, 10), " db-prima…");
+        for room in 0..60 {
+            let line = host_line(&h, room);
+            assert!(text::width(&line) <= room, "{room}: {line:?}");
+            assert!(!line.ends_with('.') && !line.ends_with("1.2"), "{room}: {line:?}");
+        }
+    }
 }

@@ -10,7 +10,8 @@ use crate::app::overlay::{HelpState, MessageState, PaletteState};
 use crate::app::{AppState, Link, Overlay};
 use crate::config::theme::{Role, Theme};
 use crate::text;
-use crate::ui::widgets::fit::{column_widths, fit_spans, marked};
+use crate::ui::widgets::columns::{self, Col};
+use crate::ui::widgets::fit::{fit_spans, marked};
 use crate::ui::widgets::list::{ListWindow, draw_position};
 
 pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
@@ -110,14 +111,22 @@ fn help(f: &mut Frame, area: Rect, h: &HelpState, t: &Theme) {
     let window = ListWindow::new(rows, h.selected, h.shown.len());
     draw_position(f, area, &window, t);
     let (off, visible) = (window.offset, window.visible());
-    let widths = [Constraint::Length(14), Constraint::Length(18), Constraint::Min(10), Constraint::Length(8)];
-    let cw = column_widths(&widths, 1, list.width);
+    // Widths from every row of the keymap, so columns stay put while filtering.
+    let widest = |cell: &dyn Fn(&crate::app::overlay::HelpRow) -> usize| h.all.iter().map(cell).max().unwrap_or(0);
+    let cols = [
+        Col::text(widest(&|r| 2 + text::width(&r.keys)).max(6), 6).keep(14),
+        Col::text(widest(&|r| r.action.len()).max(6), 8).keep(18).drop(2),
+        Col::text(widest(&|r| text::width(&r.desc)).max(11), 10).grow(),
+        Col::text(widest(&|r| r.context.len()).max(7), 4).drop(1),
+    ];
+    let plan = columns::plan(&cols, 1, list.width);
+    let cw: Vec<usize> = (0..cols.len()).map(|k| plan.width(k)).collect();
     // Keys and descriptions come from keymap files: cut to their column with `…`.
     let rows = h.shown.iter().enumerate().skip(off).take(visible).map(|(i, &ri)| {
         let r = &h.all[ri];
         let sel = i == h.selected;
         let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
-        Row::new(vec![
+        Row::new(plan.pick([
             Span::styled(
                 text::fit(&format!("{}{}", if sel { "▸ " } else { "  " }, r.keys), cw[0]),
                 t.style(Role::HintKey),
@@ -125,11 +134,11 @@ fn help(f: &mut Frame, area: Rect, h: &HelpState, t: &Theme) {
             Span::raw(text::fit(r.action, cw[1])),
             Span::styled(text::fit(&r.desc, cw[2]), t.style(Role::TextDim)),
             Span::styled(text::fit(r.context, cw[3]), t.style(Role::TextDim)),
-        ])
+        ]))
         .style(style)
     });
-    let table = Table::new(rows, widths)
-        .header(Row::new(["  KEYS", "ACTION", "DESCRIPTION", "CONTEXT"]).style(t.style(Role::TableHeader)));
+    let header = plan.pick(["  KEYS", "ACTION", "DESCRIPTION", "CONTEXT"]);
+    let table = Table::new(rows, plan.constraints()).header(Row::new(header).style(t.style(Role::TableHeader)));
     f.render_widget(table, list);
     if h.shown.is_empty() {
         let r = Rect::new(list.x, list.y + 1, list.width, 1.min(list.height.saturating_sub(1)));
@@ -241,10 +250,23 @@ fn signal(f: &mut Frame, body: Rect, p: &crate::app::overlay::SignalPopup, t: &T
 const FLEET_TITLE: &str = "Fleet: every source (Enter shows it, R reconnects it)";
 
 fn fleet(f: &mut Frame, body: Rect, s: &AppState, selected: usize, t: &Theme) {
-    // As wide as its names and hosts need, as tall as its rows.
-    let name_w = s.metrics.sources.iter().map(|x| text::width(&x.name) + 2).max().unwrap_or(0).max(12);
-    let host_w = s.metrics.sources.iter().filter_map(|x| x.latest.as_deref()).map(|h| text::width(&h.hostname)).max();
-    let width = name_w + host_w.unwrap_or(0).max(10) + 13 + 5 + 5 + 6 + 5 + 6;
+    let widest = |cell: &dyn Fn(&crate::app::panes::metrics::SourceData) -> usize| {
+        s.metrics.sources.iter().map(cell).max().unwrap_or(0)
+    };
+    // The host name goes first, then the age and the load, before source names get short.
+    let cols = [
+        Col::text(widest(&|src| 2 + text::width(&src.name)).max(8), 8).keep(16),
+        Col::fixed(13),
+        Col::text(widest(&|src| src.latest.as_deref().map_or(1, |h| text::width(&h.hostname))).max(4), 6)
+            .drop(3)
+            .grow(),
+        Col::fixed(5),
+        Col::fixed(5),
+        Col::fixed(6).drop(1),
+        Col::fixed(5).drop(2),
+    ];
+    // As wide as its columns want, as tall as its rows.
+    let width = cols.iter().map(|c| usize::from(c.want) + 1).sum::<usize>();
     let reasons = s.sources.iter().filter(|st| matches!(st.link, Link::Refused { .. })).count();
     let area = sized(body, FLEET_TITLE, width, 1 + s.metrics.sources.len() + 3 * reasons);
     f.render_widget(Clear, area);
@@ -270,16 +292,8 @@ fn fleet(f: &mut Frame, body: Rect, s: &AppState, selected: usize, t: &Theme) {
         inner.height -= below;
     }
     let stale = s.stale_after();
-    let widths = [
-        Constraint::Min(12),
-        Constraint::Length(13),
-        Constraint::Min(10),
-        Constraint::Length(5),
-        Constraint::Length(5),
-        Constraint::Length(6),
-        Constraint::Length(5),
-    ];
-    let cw = column_widths(&widths, 1, inner.width);
+    let plan = columns::plan(&cols, 1, inner.width);
+    let cw: Vec<usize> = (0..cols.len()).map(|k| plan.width(k)).collect();
     let rows = s.metrics.sources.iter().enumerate().map(|(i, src)| {
         let status = s.sources.iter().find(|st| st.name == src.name);
         let live = status.is_some_and(|st| st.is_live(s.now, stale));
@@ -301,7 +315,7 @@ fn fleet(f: &mut Frame, body: Rect, s: &AppState, selected: usize, t: &Theme) {
         } else {
             t.style(Role::TextDim)
         };
-        Row::new(vec![
+        Row::new(plan.pick([
             text::fit(&format!("{}{}", if sel { "▸ " } else { "  " }, src.name), cw[0]),
             state,
             text::fit(&fig(h.map(|h| h.hostname.clone())), cw[2]),
@@ -309,11 +323,11 @@ fn fleet(f: &mut Frame, body: Rect, s: &AppState, selected: usize, t: &Theme) {
             fig(h.map(|h| format!("{:.0}%", h.mem_pct()))),
             fig(h.map(|h| format!("{:.2}", h.load[0]))),
             fig(age),
-        ])
+        ]))
         .style(style)
     });
-    let table = Table::new(rows, widths)
-        .header(Row::new(["  SOURCE", "STATE", "HOST", "CPU", "MEM", "LOAD", "AGE"]).style(t.style(Role::TableHeader)));
+    let header = plan.pick(["  SOURCE", "STATE", "HOST", "CPU", "MEM", "LOAD", "AGE"]);
+    let table = Table::new(rows, plan.constraints()).header(Row::new(header).style(t.style(Role::TableHeader)));
     f.render_widget(table, inner);
 }
 

@@ -307,5 +307,22 @@ pub fn snapshot(ts: Ts, i: i64) -> HostSnapshot {
 }
 
 fn proc(pid: u32, name: &str, cpu: f32, mem: u64, cmd: &str) -> ProcInfo {
-    ProcInfo { pid, name: name.into(), cmd: cmd.into(), cpu, mem, status: "Sleeping".into(), ..Default::default() }
+    let user = match name {
+        "postgres" => "postgres",
+        "nginx" => "www-data",
+        "node_exporter" => "prometheus",
+        "opsdeck" => "ops",
+        _ => "root",
+    };
+    let ppid = if pid == 1 { None } else { Some(1) };
+    ProcInfo {
+        pid,
+        ppid,
+        name: name.into(),
+        cmd: cmd.into(),
+        cpu,
+        mem,
+        status: "Sleeping".into(),
+        user: user.into(),
+    }
 }

@@ -17,7 +17,8 @@ use crate::text;
 use crate::ui::boxed;
 use crate::ui::overlay::{centered, input_line, popup};
 use crate::ui::widgets::chart::{ChartSeries, TimeChart};
-use crate::ui::widgets::fit::{column_widths, fit_spans};
+use crate::ui::widgets::columns::{self, Col};
+use crate::ui::widgets::fit::fit_spans;
 use crate::ui::widgets::fmt;
 use crate::ui::widgets::list::{self, ListWindow};
 
@@ -27,7 +28,9 @@ pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
         return vec![(s.focus, body)];
     }
     let [top, rules] = Layout::vertical([Constraint::Percentage(70), Constraint::Min(4)]).areas(body);
-    if w < 100 {
+    // Side by side only where the list keeps its columns (state, severity,
+    // age, name and summary need ~90 cells) beside a readable detail.
+    if w < 140 {
         let [list, detail] = Layout::vertical([Constraint::Percentage(50), Constraint::Min(3)]).areas(top);
         return vec![(BoxId::AlertList, list), (BoxId::AlertDetail, detail), (BoxId::AlertRules, rules)];
     }
@@ -127,41 +130,48 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let many_sources = a.sources.len() > 1;
     list::draw_position(f, area, &lay.window, t);
     let (off, visible) = (lay.window.offset, lay.window.visible());
-    let mut header = vec!["  STATE", "SEVERITY", "AGE", "ALERT", "SUMMARY"];
-    let mut widths = vec![
-        Constraint::Length(11),
-        Constraint::Length(8),
-        Constraint::Length(5),
-        Constraint::Length(24),
-        Constraint::Min(10),
+    let header = ["  STATE", "SEVERITY", "AGE", "SOURCE", "ALERT", "SUMMARY"];
+    let all = || a.rows.iter().enumerate().filter_map(|(i, (src, id))| Some((i, src, a.alert(src, id)?)));
+    let shown = || all().skip(off).take(visible);
+    // Widths from every row, so columns stay put while the list scrolls.
+    let widest = |k: usize, cell: &dyn Fn(&str, &Alert) -> usize| {
+        all().map(|(_, src, al)| cell(src, al)).max().unwrap_or(0).max(text::width(header[k]))
+    };
+    // Short names keep their width and the summary takes the rest; a narrow
+    // list drops the severity (its colour stays on the state), then the age,
+    // then the summary, whole.
+    let source = Col::text(widest(3, &|src, _| text::width(src)), 6).keep(10);
+    let cols = [
+        Col::fixed(11),
+        Col::fixed(8).drop(3),
+        Col::fixed(5).drop(2),
+        if many_sources { source } else { Col::absent() },
+        Col::text(widest(4, &|_, al| text::width(&al.display_name())), 10).keep(20),
+        Col::text(widest(5, &|_, al| text::width(&al.summary)), 12).drop(1).grow(),
     ];
-    if many_sources {
-        header.insert(3, "SOURCE");
-        widths.insert(3, Constraint::Length(10));
-    }
     // Names, labels and summaries come from rules and Alertmanager: cut to
     // their column with `…`.
-    let cw = column_widths(&widths, 1, inner.width);
-    let col = |k: usize| cw[k + usize::from(many_sources && k >= 3)];
-    let rows = a.rows.iter().enumerate().skip(off).take(visible).filter_map(|(i, (src, id))| {
-        let al = a.alert(src, id)?;
+    let plan = columns::plan(&cols, 1, inner.width);
+    let rows = shown().map(|(i, src, al)| {
         let sh = Shown::of(al);
         let (glyph, word) = sh.label();
         let sel = i == a.selected && focused;
         let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
         let st = if sel { base } else { shown_style(sh, al.severity, t) };
-        let mut cells = vec![
+        let cells = [
             Cell::from(Span::styled(format!("{}{glyph} {word}", if sel { "▸" } else { " " }), st)),
             Cell::from(al.severity.name()),
             Cell::from(age(s.now, al.active_since)),
-            Cell::from(Span::styled(text::fit(&al.display_name(), col(3)), base.add_modifier(Modifier::BOLD))),
-            Cell::from(Span::styled(text::fit(&al.summary, col(4)), if sel { base } else { t.style(Role::TextDim) })),
+            Cell::from(text::fit(src, plan.width(3))),
+            Cell::from(Span::styled(text::fit(&al.display_name(), plan.width(4)), base.add_modifier(Modifier::BOLD))),
+            Cell::from(Span::styled(
+                text::fit(&al.summary, plan.width(5)),
+                if sel { base } else { t.style(Role::TextDim) },
+            )),
         ];
-        if many_sources {
-            cells.insert(3, Cell::from(text::fit(src, cw[3])));
-        }
-        Some(Row::new(cells).style(base))
+        Row::new(plan.pick(cells)).style(base)
     });
+    let (header, widths) = (plan.pick(header), plan.constraints());
     let table = Table::new(rows, widths).header(Row::new(header).style(t.style(Role::TableHeader))).column_spacing(1);
     f.render_widget(table, inner);
 }
@@ -390,86 +400,88 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
     f.render_widget(block, area);
     list::draw_position(f, area, &window, t);
     let (off, visible) = (window.offset, window.visible());
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(5),
-        Constraint::Length(5),
-        Constraint::Length(16),
-        Constraint::Length(8),
-        Constraint::Min(16),
-        Constraint::Length(34),
+    // The cells' texts of every row (rules, then silences), so that each
+    // column is as wide as what it shows.
+    let n_rules = rows.len();
+    let all: Vec<[(String, Style); 7]> = (0..n_rules + silences.len())
+        .map(|i| {
+            let sel = i == a.rules_sel && focused;
+            let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
+            let mark = (if sel { "▸" } else { " " }.to_string(), base);
+            if let Some((src, k)) = rows.get(i) {
+                let r = &a.sources[src].rules[*k];
+                let on = if r.enabled {
+                    ("● on".to_string(), t.style(Role::StatusOk))
+                } else {
+                    ("○ off".to_string(), t.style(Role::TextDim))
+                };
+                let health = match (&r.last_error, r.latency_ms.last()) {
+                    (Some(e), _) => (format!("✗ {e}"), t.style(Role::StatusFailed)),
+                    (None, Some(ms)) if ms.is_finite() => {
+                        (format!("✓ {ms:.0} ms {}", sparkline(&r.latency_ms)), t.style(Role::StatusOk))
+                    }
+                    _ => (String::new(), base),
+                };
+                [
+                    mark,
+                    on,
+                    (r.kind.clone(), base),
+                    (r.name.clone(), base),
+                    (r.severity.name().to_string(), base),
+                    (r.detail.clone(), t.style(Role::TextDim)),
+                    health,
+                ]
+            } else {
+                let (src, k) = &silences[i - n_rules];
+                let x = &a.sources[src].silences[*k];
+                let m: Vec<String> =
+                    x.matchers.iter().map(|m| format!("{}{}{}", m.name, m.op.symbol(), m.value)).collect();
+                let state = if x.active(now) {
+                    let text = format!("⊘ ends in {} · mutes {}", fmt::age(x.ends - now), a.muted_by(src, &x.id));
+                    (text, t.style(Role::StatusInfo))
+                } else {
+                    (format!("○ expired {} ago", fmt::age(now - x.ends)), t.style(Role::TextDim))
+                };
+                [
+                    mark,
+                    ("⊘".to_string(), t.style(Role::StatusInfo)),
+                    ("mute".to_string(), base),
+                    (x.id.clone(), base),
+                    // A silence has no severity: who made it goes with its matchers.
+                    (String::new(), base),
+                    (format!("{} · {} · by {}", m.join(" "), x.comment, x.created_by), t.style(Role::TextDim)),
+                    state,
+                ]
+            }
+        })
+        .collect();
+    let header = ["", "", "KIND", "NAME", "SEVERITY", "CONDITION / TARGET", "LAST PROBE"];
+    // Widths from every row, so columns stay put while the list scrolls.
+    let widest = |k: usize| all.iter().map(|r| text::width(&r[k].0)).max().unwrap_or(0).max(text::width(header[k]));
+    // Short columns stay whole, the target and the last probe share the
+    // rest; narrow boxes drop the severity, then the kind.
+    let cols = [
+        Col::fixed(1),
+        Col::fixed(5),
+        Col::text(widest(2), 4).drop(2),
+        Col::text(widest(3), 8).keep(20),
+        Col::text(widest(4), 8).drop(3),
+        Col::text(widest(5), 12),
+        Col::text(widest(6), 12).grow(),
     ];
     // Names, targets, errors and comments are outside text: cut with `…`.
-    let cw = column_widths(&widths, 1, inner.width);
-    let table_rows = rows.iter().enumerate().map(|(i, (src, k))| {
-        let r = &a.sources[src].rules[*k];
-        let sel = i == a.rules_sel && focused;
+    let plan = columns::plan(&cols, 1, inner.width);
+    let table_rows = all.into_iter().enumerate().skip(off).take(visible).map(|(j, cells)| {
+        let sel = j == a.rules_sel && focused;
         let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
-        let on = if r.enabled {
-            Span::styled("● on ", t.style(Role::StatusOk))
-        } else {
-            Span::styled("○ off", t.style(Role::TextDim))
-        };
-        let health = match (&r.last_error, r.latency_ms.last()) {
-            (Some(e), _) => Span::styled(text::fit(&format!("✗ {e}"), cw[6]), t.style(Role::StatusFailed)),
-            (None, Some(ms)) if ms.is_finite() => {
-                Span::styled(format!("✓ {ms:.0} ms {}", sparkline(&r.latency_ms)), t.style(Role::StatusOk))
-            }
-            _ => Span::raw(""),
-        };
-        Row::new(vec![
-            Cell::from(Span::styled(if sel { "▸" } else { " " }, base)),
-            Cell::from(on),
-            Cell::from(text::fit(&r.kind, cw[2])),
-            Cell::from(text::fit(&r.name, cw[3])),
-            Cell::from(r.severity.name()),
-            Cell::from(Span::styled(text::fit(&r.detail, cw[5]), t.style(Role::TextDim))),
-            Cell::from(health),
-        ])
-        .style(base)
+        let cells = cells
+            .into_iter()
+            .enumerate()
+            .map(|(k, (txt, style))| Cell::from(Span::styled(text::fit(&txt, plan.width(k)), style)));
+        Row::new(plan.pick(cells)).style(base)
     });
-    let n_rules = rows.len();
-    let silence_rows = silences.iter().enumerate().map(|(j, (src, k))| {
-        let x = &a.sources[src].silences[*k];
-        let sel = n_rules + j == a.rules_sel && focused;
-        let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
-        let m: Vec<String> = x
-            .matchers
-            .iter()
-            .map(|m| {
-                let op = match m.op {
-                    crate::protocol::alerts::MatchOp::Eq => "=",
-                    crate::protocol::alerts::MatchOp::NotEq => "!=",
-                    crate::protocol::alerts::MatchOp::Re => "=~",
-                    crate::protocol::alerts::MatchOp::NotRe => "!~",
-                };
-                format!("{}{op}{}", m.name, m.value)
-            })
-            .collect();
-        let (state, role) = if x.active(now) {
-            (format!("⊘ ends in {} · mutes {}", fmt::age(x.ends - now), a.muted_by(src, &x.id)), Role::StatusInfo)
-        } else {
-            (format!("○ expired {} ago", fmt::age(now - x.ends)), Role::TextDim)
-        };
-        Row::new(vec![
-            Cell::from(Span::styled(if sel { "▸" } else { " " }, base)),
-            Cell::from(Span::styled("⊘", t.style(Role::StatusInfo))),
-            Cell::from("mute"),
-            Cell::from(text::fit(&x.id, cw[3])),
-            // A silence has no severity: who made it goes with its matchers.
-            Cell::from(""),
-            Cell::from(Span::styled(
-                text::fit(&format!("{} · {} · by {}", m.join(" "), x.comment, x.created_by), cw[5]),
-                t.style(Role::TextDim),
-            )),
-            Cell::from(Span::styled(text::fit(&state, cw[6]), t.style(role))),
-        ])
-        .style(base)
-    });
-    let table_rows: Vec<Row> = table_rows.chain(silence_rows).skip(off).take(visible).collect();
-    let header = Row::new(["", "", "KIND", "NAME", "SEVERITY", "CONDITION / TARGET", "LAST PROBE"])
-        .style(t.style(Role::TableHeader));
-    f.render_widget(Table::new(table_rows, widths).header(header).column_spacing(1), inner);
+    let header = Row::new(plan.pick(header)).style(t.style(Role::TableHeader));
+    f.render_widget(Table::new(table_rows, plan.constraints()).header(header).column_spacing(1), inner);
 }
 
 /// Response times as block characters (failed probes as `×`).

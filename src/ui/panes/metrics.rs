@@ -13,7 +13,7 @@ use crate::config::theme::{Role, Theme};
 use crate::text;
 use crate::ui::boxed;
 use crate::ui::widgets::chart::{ChartSeries, Threshold, TimeChart};
-use crate::ui::widgets::fit::column_widths;
+use crate::ui::widgets::columns::{self, Col};
 use crate::ui::widgets::fmt;
 use crate::ui::widgets::list::{self, ListWindow};
 
@@ -277,24 +277,20 @@ fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) 
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(h) = m.shown() else { return };
-    let wide = inner.width >= 56;
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
-        (
-            vec!["MOUNT", "USE", "FREE", "SIZE", "READ", "WRITE"],
-            vec![
-                Constraint::Min(6),
-                Constraint::Length(6),
-                Constraint::Length(9),
-                Constraint::Length(9),
-                Constraint::Length(11),
-                Constraint::Length(11),
-            ],
-        )
-    } else {
-        (vec!["MOUNT", "USE", "FREE"], vec![Constraint::Min(6), Constraint::Length(6), Constraint::Length(9)])
-    };
-    let mount_w = column_widths(&widths, 1, inner.width)[0];
-    let rows = h.disks.iter().skip(m.disk_offset).map(|d| {
+    let header = ["MOUNT", "USE", "FREE", "SIZE", "READ", "WRITE"];
+    let shown = || h.disks.iter().skip(m.disk_offset).take(usize::from(inner.height));
+    let mount = shown().map(|d| text::width(&d.mount)).max().unwrap_or(0).max(5);
+    // Narrow boxes drop the size, then the IO rates, before the mount point gets short.
+    let cols = [
+        Col::text(mount, 6).keep(16).grow(),
+        Col::fixed(6),
+        Col::fixed(9),
+        Col::fixed(9).drop(2),
+        Col::fixed(11).drop(1),
+        Col::fixed(11).drop(1),
+    ];
+    let plan = columns::plan(&cols, 1, inner.width);
+    let rows = shown().map(|d| {
         let p = f64::from(d.used_pct());
         let mark = if p >= f64::from(m.thresholds.disk.crit) {
             Span::styled(format!("{p:.0}% ▲"), t.style(Role::ChartCrit))
@@ -303,18 +299,16 @@ fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) 
         } else {
             Span::styled(format!("{p:.0}%"), t.style(Role::Text))
         };
-        let mut cells = vec![
-            Cell::from(text::fit(&d.mount, mount_w)),
+        Row::new(plan.pick([
+            Cell::from(text::fit(&d.mount, plan.width(0))),
             Cell::from(mark),
             Cell::from(fmt::bytes(d.available as f64)),
-        ];
-        if wide {
-            cells.push(Cell::from(fmt::bytes(d.total as f64)));
-            cells.push(Cell::from(fmt::rate(d.read_bps)));
-            cells.push(Cell::from(fmt::rate(d.write_bps)));
-        }
-        Row::new(cells)
+            Cell::from(fmt::bytes(d.total as f64)),
+            Cell::from(fmt::rate(d.read_bps)),
+            Cell::from(fmt::rate(d.write_bps)),
+        ]))
     });
+    let (header, widths) = (plan.pick(header), plan.constraints());
     let table =
         Table::new(rows, widths).header(Row::new(header).style(t.style(Role::TableHeader))).style(t.style(Role::Text));
     f.render_widget(table, inner);
@@ -371,41 +365,62 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
     let mem_total = m.shown().map_or(0, |h| h.mem_total).max(1) as f64;
     let (off, visible) = (window.offset, window.visible());
     let arrow = |k: SortKey| if m.sort == k { if m.sort_desc { "▼" } else { "▲" } } else { "" };
-    // Narrow boxes drop MEM% and STATE before anything else.
-    let wide = inner.width >= 72;
-    let mut header = vec![
+    let header = [
         format!(" PID{}", arrow(SortKey::Pid)),
         format!("NAME{}", arrow(SortKey::Name)),
+        "USER".to_string(),
         format!(" CPU%{}", arrow(SortKey::Cpu)),
         format!("      MEM{}", arrow(SortKey::Memory)),
+        " MEM%".to_string(),
+        "STATE".to_string(),
+        "COMMAND".to_string(),
     ];
-    let mut widths = vec![Constraint::Length(8), Constraint::Length(16), Constraint::Length(6), Constraint::Length(10)];
-    if wide {
-        header.extend([" MEM%".to_string(), "STATE".to_string()]);
-        widths.extend([Constraint::Length(5), Constraint::Length(9)]);
-    }
-    header.push("COMMAND".to_string());
-    widths.push(Constraint::Min(0));
-    // Names, states and commands come from the host (or a remote one): cut
-    // to their column with `…`.
-    let cw = column_widths(&widths, 1, inner.width);
-    let rows = m.procs.iter().enumerate().skip(off).take(visible).map(|(i, p)| {
+    let shown = || m.procs.iter().enumerate().skip(off).take(visible);
+    // Widths from every row (the command's from the rows shown: it takes
+    // the rest anyway), so columns stay put while the list scrolls.
+    let widest = |k: usize, cell: &dyn Fn(usize, &crate::protocol::ProcInfo) -> usize| {
+        let rows: Box<dyn Iterator<Item = (usize, &crate::protocol::ProcInfo)>> =
+            if k == 7 { Box::new(shown()) } else { Box::new(m.procs.iter().enumerate()) };
+        rows.map(|(i, p)| cell(i, p)).max().unwrap_or(0).max(text::width(&header[k]))
+    };
+    let guide = |i: usize| m.guides.get(i).map_or("", String::as_str);
+    // Narrow boxes drop USER, STATE, MEM% and then COMMAND, whole, before
+    // the name gets short.
+    let cols = [
+        Col::fixed(8),
+        Col::text(widest(1, &|i, p| text::width(guide(i)) + text::width(&p.name)), 8).keep(16).grow(),
+        // A backend that does not say who runs its processes has no USER column.
+        if m.procs.iter().any(|p| !p.user.is_empty()) {
+            Col::text(widest(2, &|_, p| text::width(&p.user)), 4).keep(8).drop(5)
+        } else {
+            Col::absent()
+        },
+        Col::fixed(6),
+        Col::fixed(10),
+        Col::fixed(5).drop(3),
+        Col::text(widest(6, &|_, p| text::width(&p.status)), 5).drop(4),
+        Col::text(widest(7, &|_, p| text::width(&p.cmd)), 12).drop(2).grow(),
+    ];
+    // Names, users, states and commands come from the host (or a remote
+    // one): cut to their column with `…`.
+    let plan = columns::plan(&cols, 1, inner.width);
+    let rows = shown().map(|(i, p)| {
         let sel = i == m.selected && focused;
         let style = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
-        let mut cells = vec![
+        let dim = if sel { Style::default() } else { t.style(Role::TextDim) };
+        let cells = [
             Cell::from(format!("{}{}", if sel { "▸" } else { " " }, p.pid)),
-            Cell::from(text::fit(&format!("{}{}", m.guides.get(i).map_or("", String::as_str), p.name), cw[1])),
+            Cell::from(text::fit(&format!("{}{}", guide(i), p.name), plan.width(1))),
+            Cell::from(Span::styled(text::fit(&p.user, plan.width(2)), dim)),
             Cell::from(format!("{:>5.1}", p.cpu)),
             Cell::from(format!("{:>9}", fmt::bytes(p.mem as f64))),
+            Cell::from(format!("{:>5.1}", p.mem as f64 * 100.0 / mem_total)),
+            Cell::from(text::fit(&p.status, plan.width(6))),
+            Cell::from(Span::styled(text::fit(&p.cmd, plan.width(7)), dim)),
         ];
-        if wide {
-            cells.push(Cell::from(format!("{:>5.1}", p.mem as f64 * 100.0 / mem_total)));
-            cells.push(Cell::from(text::fit(&p.status, cw[5])));
-        }
-        let cmd = text::fit(&p.cmd, cw[cw.len() - 1]);
-        cells.push(Cell::from(Span::styled(cmd, if sel { Style::default() } else { t.style(Role::TextDim) })));
-        Row::new(cells).style(style)
+        Row::new(plan.pick(cells)).style(style)
     });
+    let (header, widths) = (plan.pick(header), plan.constraints());
     let table =
         Table::new(rows, widths).header(Row::new(header).style(t.style(Role::TableHeader))).style(t.style(Role::Text));
     f.render_widget(table, inner);

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use crate::app::panes::tools::form::{Field, FieldKind, Form};
-use crate::app::panes::tools::list::{Mark, Target};
+use crate::app::panes::tools::list::{Mark, Row as ListRow, Target};
 use crate::app::panes::tools::runs::{RunState, RunView};
 use crate::app::panes::tools::{ToolsState, chain::Chain};
 use crate::app::{AppState, BoxId};
@@ -16,7 +16,8 @@ use crate::config::theme::{Role, Theme};
 use crate::protocol::tools::RunOrigin;
 use crate::text;
 use crate::ui::boxed;
-use crate::ui::widgets::fit::{column_widths, fit_spans, marked, spans_width};
+use crate::ui::widgets::columns::{self, Col};
+use crate::ui::widgets::fit::{fit_spans, marked, spans_width};
 use crate::ui::widgets::fmt;
 use crate::ui::widgets::list::{self, ListWindow};
 
@@ -140,27 +141,37 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
     }
     list::draw_position(f, area, &lay.window, t);
     let (off, visible) = (lay.window.offset, lay.window.visible());
-    let wide = inner.width >= 44;
-    let widths = if wide {
-        vec![Constraint::Length(26), Constraint::Length(11), Constraint::Min(0)]
-    } else {
-        vec![Constraint::Min(18), Constraint::Length(11)]
+    let what = |row: &ListRow| match row.target {
+        Target::Tool(k) => {
+            let tool = &ts.catalog[k];
+            (tool.name.as_str(), tool.source.as_str(), tool.mutating, tool.description.as_str())
+        }
+        // A chain is as mutating as its steps.
+        Target::Chain(k) => {
+            let c = &ts.chains[k];
+            (c.name.as_str(), "chain", !ts.mutating_steps(c).is_empty(), "")
+        }
     };
-    let cw = column_widths(&widths, 1, inner.width);
-    let rows = ts.rows.iter().enumerate().skip(off).take(visible).map(|(i, row)| {
+    let shown = || ts.rows.iter().enumerate().skip(off).take(visible);
+    // Widths from every row, so columns stay put while the list scrolls.
+    let widest = |cell: &dyn Fn(&ListRow) -> usize| ts.rows.iter().map(cell).max().unwrap_or(0);
+    // The name column holds `▸★ ⛓ name ⚠`.
+    let name_w = widest(&|row| {
+        let (name, _, mutating, _) = what(row);
+        3 + 2 * usize::from(matches!(row.target, Target::Chain(_))) + text::width(name) + 2 * usize::from(mutating)
+    });
+    // The description (also above the form) goes first, then the source,
+    // before names get short.
+    let cols = [
+        Col::text(name_w, 12).keep(26).grow(),
+        Col::text(widest(&|row| text::width(what(row).1)), 5).keep(11).drop(1),
+        Col::text(widest(&|row| text::width(what(row).3)), 16).drop(2).grow(),
+    ];
+    let plan = columns::plan(&cols, 1, inner.width);
+    let rows = shown().map(|(i, row)| {
         let sel = i == ts.list_sel;
         let base = selected_style(sel && focused, t);
-        let (name, source, mutating, desc) = match row.target {
-            Target::Tool(k) => {
-                let tool = &ts.catalog[k];
-                (tool.name.as_str(), tool.source.as_str(), tool.mutating, tool.description.as_str())
-            }
-            // A chain is as mutating as its steps.
-            Target::Chain(k) => {
-                let c = &ts.chains[k];
-                (c.name.as_str(), "chain", !ts.mutating_steps(c).is_empty(), "")
-            }
-        };
+        let (name, source, mutating, desc) = what(row);
         let mark = match row.mark {
             Mark::Favorite => "★",
             Mark::Recent => "↺",
@@ -173,16 +184,17 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
         let lead = vec![Span::styled(format!("{}{mark} {kind}", if sel { "▸" } else { " " }), base)];
         let warn = if mutating { vec![Span::styled(" ⚠", base.patch(t.style(Role::StatusWarn)))] } else { vec![] };
         // The warning stays visible: the name gives way.
-        let room = cw[0].saturating_sub(spans_width(&lead) + spans_width(&warn));
+        let room = plan.width(0).saturating_sub(spans_width(&lead) + spans_width(&warn));
         let name_spans = fit_spans(marked(name, &text::char_ranges(name, &row.hits), base, hit), room);
         let name_line: Vec<Span> = lead.into_iter().chain(name_spans).chain(warn).collect();
-        let mut cells = vec![Cell::from(Line::from(name_line)), Cell::from(text::fit(source, cw[1]))];
-        if wide {
-            cells.push(Cell::from(Span::styled(text::fit(desc, cw[2]), t.style(Role::TextDim))));
-        }
-        Row::new(cells).style(base)
+        let cells = [
+            Cell::from(Line::from(name_line)),
+            Cell::from(text::fit(source, plan.width(1))),
+            Cell::from(Span::styled(text::fit(desc, plan.width(2)), t.style(Role::TextDim))),
+        ];
+        Row::new(plan.pick(cells)).style(base)
     });
-    f.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+    f.render_widget(Table::new(rows, plan.constraints()).column_spacing(1), inner);
 }
 
 fn field_value<'a>(fd: &'a Field, t: &Theme) -> Vec<Span<'a>> {
@@ -460,16 +472,32 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     }
     list::draw_position(f, area, &window, t);
     let (off, visible) = (window.offset, window.visible());
-    let widths = [
-        Constraint::Length(2),
-        Constraint::Length(1),
-        Constraint::Length(5),
-        Constraint::Min(8),
-        Constraint::Length(3),
-        Constraint::Length(8),
+    let shown = || ts.runs.iter().enumerate().skip(off).take(visible);
+    let all = || ts.runs.iter().enumerate();
+    let origin = |r: &crate::app::panes::tools::runs::RunView| match r.origin {
+        RunOrigin::Cli => "cli",
+        RunOrigin::Pane | RunOrigin::Unknown => "",
+    };
+    // The tool and its argument take the rest; narrow boxes drop the time, then where it ran.
+    let cols = [
+        Col::fixed(2),
+        Col::fixed(1),
+        Col::text(all().map(|(_, r)| 1 + r.id.to_string().len()).max().unwrap_or(2), 2),
+        Col::text(
+            all()
+                .map(|(_, r)| text::width(&r.tool) + r.key_arg().map_or(0, |a| 1 + text::width(&text::clean(&a))))
+                .max()
+                .unwrap_or(0),
+            8,
+        )
+        .keep(16)
+        .grow(),
+        Col::text(all().map(|(_, r)| origin(r).len()).max().unwrap_or(0), 3).drop(2),
+        Col::fixed(8).drop(1),
     ];
-    let cw = column_widths(&widths, 1, inner.width);
-    let rows = ts.runs.iter().enumerate().skip(off).take(visible).map(|(i, r)| {
+    let plan = columns::plan(&cols, 1, inner.width);
+    let cw: Vec<usize> = (0..cols.len()).map(|k| plan.width(k)).collect();
+    let rows = shown().map(|(i, r)| {
         let sel = i == ts.hist_sel;
         let base = selected_style(sel && focused, t);
         let state = run_state(r, s.now, t);
@@ -484,7 +512,7 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         } else {
             " "
         };
-        Row::new(vec![
+        Row::new(plan.pick([
             Cell::from(format!("{}{mark}", if sel { "▸" } else { " " })),
             Cell::from(Span::styled(glyph, state.style)),
             Cell::from(format!("#{}", r.id)),
@@ -499,16 +527,10 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
                     t.style(Role::TextDim),
                 ),
             ])),
-            Cell::from(Span::styled(
-                match r.origin {
-                    RunOrigin::Cli => "cli",
-                    RunOrigin::Pane | RunOrigin::Unknown => "",
-                },
-                t.style(Role::TextDim),
-            )),
+            Cell::from(Span::styled(origin(r), t.style(Role::TextDim))),
             Cell::from(Span::styled(when, t.style(Role::TextDim))),
-        ])
+        ]))
         .style(base)
     });
-    f.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+    f.render_widget(Table::new(rows, plan.constraints()).column_spacing(1), inner);
 }

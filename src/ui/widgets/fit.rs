@@ -1,11 +1,10 @@
 //! Styled lines on top of [`crate::text`]: hits (search matches, fuzzy-match
 //! positions) marked on the original text, lines and table cells cut to the
-//! cells they have with `…`, and the column widths a `Table` will use.
+//! cells they have with `…`.
 
 use std::borrow::Cow;
 use std::ops::Range;
 
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Span;
 use unicode_segmentation::UnicodeSegmentation;
@@ -93,25 +92,9 @@ pub fn fit_spans(spans: Vec<Span<'_>>, max: usize) -> Vec<Span<'_>> {
     out
 }
 
-/// The width of each column a `Table` with these constraints and column
-/// spacing gives its columns in `width` cells (no selection column, the
-/// default `Flex::Start`): cut each cell to it with [`text::fit`], so a name
-/// that does not fit ends in `…` instead of stopping mid-word.
-pub fn column_widths(widths: &[Constraint], spacing: u16, width: u16) -> Vec<usize> {
-    Layout::horizontal(widths.iter().copied())
-        .flex(Flex::Start)
-        .spacing(spacing)
-        .split(Rect::new(0, 0, width, 1))
-        .iter()
-        .map(|r| usize::from(r.width))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use ratatui::buffer::Buffer;
     use ratatui::style::Modifier;
-    use ratatui::widgets::{Row, Table, Widget};
 
     use super::*;
 
@@ -142,18 +125,5 @@ mod tests {
         assert!(spans_width(&cut) <= 7);
         assert_eq!(fit_spans(spans.clone(), 12).len(), 3, "fits: unchanged");
         assert!(fit_spans(spans, 0).is_empty());
-    }
-
-    #[test]
-    fn column_widths_are_the_ones_the_table_draws() {
-        let widths = [Constraint::Length(6), Constraint::Min(4), Constraint::Length(3)];
-        let cw = column_widths(&widths, 1, 20);
-        assert_eq!(cw.iter().sum::<usize>() + 2, 20);
-        let long = "abcdefghijklmnopqrstuvwxyz";
-        let row = Row::new(cw.iter().map(|w| text::fit(long, *w)).collect::<Vec<_>>());
-        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 1));
-        Widget::render(Table::new([row], widths), buf.area, &mut buf);
-        let drawn: String = (0..20).map(|x| buf[(x, 0)].symbol()).collect();
-        assert_eq!(drawn, format!("abcde… {}… ab…", &long[..cw[1] - 1]));
     }
 }

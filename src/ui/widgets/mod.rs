@@ -1,6 +1,7 @@
 //! Shared widgets and formatting.
 
 pub mod chart;
+pub mod columns;
 pub mod fit;
 pub mod fmt;
 pub mod list;
