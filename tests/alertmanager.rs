@@ -149,10 +149,12 @@ async fn alerts_silences_and_acknowledgements_through_a_real_alertmanager() {
     assert!(direct.update.alerts.iter().any(|x| x.id == a.id), "poll sees it too");
 
     // A silence from opsdeck suppresses it in Alertmanager.
-    let m = vec![
-        Matcher { name: "alertname".into(), op: MatchOp::Eq, value: RULE.into() },
-        Matcher { name: "team".into(), op: MatchOp::Re, value: "op.*".into() },
-    ];
+    // Written as in the silence dialog; the dialog's preview (same matching
+    // as Alertmanager: whole-value regular expressions) counts this alert.
+    let m = opsdeck::protocol::matchers::parse(&format!("alertname={RULE} team=~\"op.*|web\" env!~\"stag.*\""))
+        .expect("matchers");
+    assert_eq!(m[1], Matcher { name: "team".into(), op: MatchOp::Re, value: "op.*|web".into() });
+    assert!(Matcher::all_match(&m, &a), "the preview counts it: {a:?}");
     let silence = Cmd::Silence { matchers: m, minutes: 10, comment: "maintenance".into(), by: "tester".into() };
     let r = alertmanager::command(&spec, silence).await.expect("silence");
     let id = r["silence"].as_str().expect("silence id").to_string();

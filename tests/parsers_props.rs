@@ -236,3 +236,39 @@ proptest! {
         let _ = Theme::load("mine", Some(dir.path()), true);
     }
 }
+
+fn op() -> impl Strategy<Value = opsdeck::protocol::alerts::MatchOp> {
+    use opsdeck::protocol::alerts::MatchOp;
+    prop::sample::select(MatchOp::ALL.to_vec())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Silence matchers as a person types them: any text parses or says
+    /// where it is wrong (a column inside the text), never panics.
+    #[test]
+    fn matcher_text_never_panics_and_errors_point_inside(text in "[a-z_=!~\" ,{}\\\\.*|()\\[\\]0-9é]{0,40}") {
+        if let Err(e) = opsdeck::protocol::matchers::parse(&text) {
+            prop_assert!(e.col >= 1 && e.col <= text.chars().count() + 1, "{e} in {text:?}");
+        }
+    }
+
+    /// Whatever the matchers, their text form reads back the same.
+    #[test]
+    fn matchers_round_trip_through_their_text(
+        set in prop::collection::vec(("[a-zA-Z_][a-zA-Z0-9_]{0,8}", op(), "\\PC{0,12}"), 0..5)
+    ) {
+        use opsdeck::protocol::alerts::{MatchOp, Matcher};
+        let set: Vec<Matcher> = set
+            .into_iter()
+            .map(|(name, op, value)| {
+                // A regex value is escaped so that it is a valid pattern.
+                let value = if matches!(op, MatchOp::Re | MatchOp::NotRe) { regex::escape(&value) } else { value };
+                Matcher { name, op, value }
+            })
+            .collect();
+        let text = opsdeck::protocol::matchers::format(&set);
+        prop_assert_eq!(opsdeck::protocol::matchers::parse(&text).map_err(|e| e.to_string()), Ok(set), "{}", text);
+    }
+}

@@ -41,6 +41,29 @@ fn alerts_pane_80x24() {
     insta::assert_snapshot!(draw(&s, 80, 24).backend());
 }
 
+/// "Silence team=db": matchers edited in the dialog, with what they mute
+/// now; a mistake is shown with its column.
+#[test]
+fn silence_dialog_with_edited_matchers_100x30() {
+    use opsdeck::app::overlay::AlertPopup;
+    let seed = Seed::new();
+    let mut s = seed.alerts_state();
+    update(&mut s, Action::User(UserAction::SilenceAlert), &seed.ctx());
+    update(&mut s, Action::User(UserAction::Up), &seed.ctx());
+    let set = |s: &mut opsdeck::app::AppState, text: &str| {
+        let Some(opsdeck::app::Overlay::Alert(p)) = &mut s.overlay else { panic!("{:?}", s.overlay) };
+        let AlertPopup::Silence(d) = &mut **p else { panic!() };
+        d.matchers = opsdeck::app::input::LineInput::new("");
+        d.matchers.paste(text);
+    };
+    set(&mut s, "team=~\"web|db\" severity!=info");
+    insta::assert_snapshot!(draw(&s, 100, 30).backend());
+    set(&mut s, "team=web owner~ana");
+    let t = draw(&s, 100, 30);
+    let screen: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    assert!(screen.contains("✗ column 10: `owner~ana` has no operator"), "{screen}");
+}
+
 #[test]
 fn alerts_pane_narrow_with_silence_popup_90x30() {
     let seed = Seed::new();

@@ -6,9 +6,11 @@ use ratatui::crossterm::event::KeyEvent;
 use super::input::LineInput;
 use super::overlay::AlertPopup;
 use super::pane::{self, Hint, PaneSpec};
-use super::panes::alerts::{Ask, SILENCE_CHOICES};
+use super::panes::alerts::Ask;
+use super::panes::silence::{SilenceDraft, SilenceField};
 use super::{AppState, BoxId, Ctx, Effect, KeyContext, Overlay, Pane, UserAction};
 use crate::protocol::Command;
+use crate::text;
 
 pub(super) static SPEC: PaneSpec = PaneSpec {
     pane: Pane::Alerts,
@@ -96,11 +98,12 @@ fn ask(state: &mut AppState, ask: Ask, ctx: &Ctx, effects: &mut Vec<Effect>) {
         }
         Ask::AckNote { source, alert } => {
             let note = LineInput::new("a note: who is on it, what you are doing");
-            state.overlay = Some(Overlay::Alert(Box::new(AlertPopup::Ack { source, alert, note })));
+            state.overlay = Some(Overlay::Alert(Box::new(AlertPopup::Ack { source, alert, note: Box::new(note) })));
         }
         Ask::SilenceFor { source, alert } => {
-            let comment = LineInput::new("why (e.g. maintenance until 14:00)");
-            state.overlay = Some(Overlay::Alert(Box::new(AlertPopup::Silence { source, alert, selected: 1, comment })));
+            let target = alert.as_deref().and_then(|id| state.alerts.alert(&source, id));
+            let draft = SilenceDraft::new(source.clone(), target);
+            state.overlay = Some(Overlay::Alert(Box::new(AlertPopup::Silence(Box::new(draft)))));
         }
         Ask::JumpTo { source, series } => {
             state.focus = match series.split(['.', ':']).next().unwrap_or_default() {
@@ -139,8 +142,12 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
     let by = state.user.clone();
     match (a, &mut *p) {
         (UserAction::Close, _) => {}
-        (a, AlertPopup::Silence { selected, .. }) if super::list::is_motion(a) => {
-            super::list::apply(a, selected, SILENCE_CHOICES.len(), super::list::PAGE);
+        (UserAction::Up | UserAction::FocusPrev, AlertPopup::Silence(d)) => {
+            d.move_field(-1);
+            state.overlay = Some(Overlay::Alert(p));
+        }
+        (UserAction::Down | UserAction::FocusNext, AlertPopup::Silence(d)) => {
+            d.move_field(1);
             state.overlay = Some(Overlay::Alert(p));
         }
         (UserAction::Confirm, AlertPopup::Ack { source, alert, note }) => {
@@ -148,20 +155,30 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
                 Command::Ack { alert: alert.clone(), note: note.text().trim().to_string(), by, at: Some(ctx.now) };
             state.send_command(source.clone(), command, "acknowledged", effects);
         }
-        (UserAction::Confirm, AlertPopup::Silence { source, alert, selected, comment }) => {
-            let Some(target) = state.alerts.alert(source, alert) else {
-                state.notice = Some((ctx.now, format!("{alert} is gone")));
-                return Some(true);
+        (UserAction::Confirm, AlertPopup::Silence(d)) => {
+            let preview = d.preview(&state.alerts);
+            let (mutes, of) = (preview.mutes.len(), preview.of);
+            let matchers = match preview.matchers {
+                Ok(m) => m,
+                Err(why) => {
+                    // Said, and the dialog stays open to fix it.
+                    state.notice = Some((ctx.now, format!("matchers: {why}")));
+                    d.field = SilenceField::Matchers;
+                    state.overlay = Some(Overlay::Alert(p));
+                    return Some(true);
+                }
             };
-            let (minutes, label) = SILENCE_CHOICES[*selected];
-            let text = comment.text().trim();
+            let (minutes, label) = d.duration();
+            let text = d.comment.text().trim();
             let command = Command::Silence {
-                matchers: target.matchers(),
+                matchers,
                 minutes,
                 comment: if text.is_empty() { format!("silenced from opsdeck for {label}") } else { text.to_string() },
                 by,
             };
-            state.send_command(source.clone(), command, &format!("silenced for {label}"), effects);
+            let what =
+                format!("silenced for {label}: mutes {} of {of} now", text::count(mutes as u64, "alert", "alerts"));
+            state.send_command(d.source.clone(), command, &what, effects);
         }
         _ => state.overlay = Some(Overlay::Alert(p)),
     }

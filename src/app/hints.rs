@@ -1,7 +1,8 @@
 //! Status-bar key hints, generated from the active keymap for the focused box.
 
+use super::overlay::AlertPopup;
 use super::pane::{self, Hint};
-use super::{AppState, BoxId, UserAction};
+use super::{AppState, BoxId, Overlay, UserAction};
 use crate::config::keymap::{Keymap, format_keys};
 
 impl AppState {
@@ -9,15 +10,26 @@ impl AppState {
     pub fn refresh_hints(&mut self, keymap: &Keymap) {
         let ctxs = self.contexts();
         use UserAction as U;
-        let wanted: Vec<Hint> = if self.overlay.is_some() {
-            vec![
+        let wanted: Vec<Hint> = match &self.overlay {
+            // Forms say what Enter does and how to move between their fields.
+            Some(Overlay::Alert(p)) => match &**p {
+                AlertPopup::Silence(_) => vec![
+                    Hint::Bound(U::Close, Some("cancel")),
+                    Hint::Bound(U::Confirm, Some("create")),
+                    Hint::Bound(U::FocusNext, Some("next field")),
+                    Hint::Fixed("←/→", "duration"),
+                ],
+                AlertPopup::Ack { .. } => {
+                    vec![Hint::Bound(U::Close, Some("cancel")), Hint::Bound(U::Confirm, Some("record"))]
+                }
+            },
+            Some(_) => vec![
                 Hint::Bound(U::Close, None),
                 Hint::Bound(U::Confirm, Some("run")),
                 Hint::Bound(U::Down, None),
                 Hint::Bound(U::Up, None),
-            ]
-        } else {
-            (pane::spec_of(self.focus).hints)(self, self.focus)
+            ],
+            None => (pane::spec_of(self.focus).hints)(self, self.focus),
         };
         let read_only = self.read_only;
         self.hints = wanted

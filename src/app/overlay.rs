@@ -90,15 +90,24 @@ pub struct SignalPopup {
 /// The alerts pane's popups.
 #[derive(Debug, Clone)]
 pub enum AlertPopup {
-    Ack { source: String, alert: String, note: LineInput },
-    Silence { source: String, alert: String, selected: usize, comment: LineInput },
+    Ack { source: String, alert: String, note: Box<LineInput> },
+    Silence(Box<crate::app::panes::silence::SilenceDraft>),
 }
 
 impl AlertPopup {
-    pub fn input(&mut self) -> &mut LineInput {
+    /// A key for the popup's focused field.
+    pub fn key(&mut self, key: KeyEvent) -> bool {
         match self {
-            AlertPopup::Ack { note, .. } => note,
-            AlertPopup::Silence { comment, .. } => comment,
+            AlertPopup::Ack { note, .. } => note.input(key),
+            AlertPopup::Silence(d) => d.key(key),
+        }
+    }
+
+    /// Pasted text for the popup's focused field.
+    pub fn paste(&mut self, text: &str) -> bool {
+        match self {
+            AlertPopup::Ack { note, .. } => note.paste(text),
+            AlertPopup::Silence(d) => d.paste(text),
         }
     }
 }
@@ -160,7 +169,7 @@ impl Overlay {
             Overlay::Palette(p) => p.query.input(key) && p.rematch(),
             Overlay::Annotate { input, .. } => input.input(key),
             Overlay::Tools(p) => p.input(key),
-            Overlay::Alert(p) => p.input().input(key),
+            Overlay::Alert(p) => p.key(key),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
         }
     }
@@ -171,7 +180,7 @@ impl Overlay {
             Overlay::Palette(p) => p.query.paste(text) && p.rematch(),
             Overlay::Annotate { input, .. } => input.paste(text),
             Overlay::Tools(p) => p.paste(text),
-            Overlay::Alert(p) => p.input().paste(text),
+            Overlay::Alert(p) => p.paste(text),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
         }
     }

@@ -92,8 +92,8 @@ user_actions! {
     Suspend => "suspend", "Suspend to the shell (fg to resume)";
     Help => "help", "Show keys for the focused pane";
     CommandPalette => "command_palette", "Run any action by name";
-    FocusNext => "focus_next", "Focus the next box";
-    FocusPrev => "focus_prev", "Focus the previous box";
+    FocusNext => "focus_next", "Focus the next box (in a form popup: the next field)";
+    FocusPrev => "focus_prev", "Focus the previous box (in a form popup: the previous field)";
     FocusPane1 => "focus_pane_1", "Show the metrics pane";
     FocusPane3 => "focus_pane_3", "Show the tools pane";
     FocusPane5 => "focus_pane_5", "Show the alerts pane";

@@ -91,6 +91,15 @@ impl Alert {
         m
     }
 
+    /// The labels a silence sees: the alert's own, plus `alertname` (its
+    /// rule) and `severity`.
+    pub fn match_labels(&self) -> BTreeMap<String, String> {
+        let mut l = self.labels.clone();
+        l.insert("alertname".into(), self.rule.clone());
+        l.insert("severity".into(), self.severity.name().into());
+        l
+    }
+
     /// `rule{k=v,…}`: how the alert is named on screen (for opsdeck's own alerts, its id).
     pub fn display_name(&self) -> String {
         Alert::make_id(&self.rule, &self.labels)

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod control;
 pub mod float;
 mod host;
+pub mod matchers;
 pub mod tools;
 pub mod wire;
 pub use host::{DiskInfo, HostSnapshot, NetInfo, ProcInfo};

@@ -315,14 +315,5 @@ fn proc(pid: u32, name: &str, cpu: f32, mem: u64, cmd: &str) -> ProcInfo {
         _ => "root",
     };
     let ppid = if pid == 1 { None } else { Some(1) };
-    ProcInfo {
-        pid,
-        ppid,
-        name: name.into(),
-        cmd: cmd.into(),
-        cpu,
-        mem,
-        status: "Sleeping".into(),
-        user: user.into(),
-    }
+    ProcInfo { pid, ppid, name: name.into(), cmd: cmd.into(), cpu, mem, status: "Sleeping".into(), user: user.into() }
 }

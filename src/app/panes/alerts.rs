@@ -11,7 +11,7 @@ pub use super::alert_sources::{SourceHealth, SourceRead, Verdict};
 use crate::app::input::LineInput;
 use crate::app::{BoxId, UserAction};
 use crate::protocol::alerts::{Alert, AlertState, AlertsUpdate, Delivery, Transition};
-use crate::protocol::{Command, Envelope, Event};
+use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE};
 
 /// Transitions and deliveries kept for the timeline.
 pub const TIMELINE_KEPT: usize = 5_000;
@@ -111,10 +111,23 @@ pub fn passes(a: &Alert, filter: &str) -> bool {
 /// What the pane asks of the app: a command to a source, or a popup.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ask {
-    Command { source: String, command: Command },
-    AckNote { source: String, alert: String },
-    SilenceFor { source: String, alert: String },
-    JumpTo { source: String, series: String },
+    Command {
+        source: String,
+        command: Command,
+    },
+    AckNote {
+        source: String,
+        alert: String,
+    },
+    /// Open the silence dialog on `alert` (or empty, for the local engine's alerts).
+    SilenceFor {
+        source: String,
+        alert: Option<String>,
+    },
+    JumpTo {
+        source: String,
+        series: String,
+    },
     Notice(String),
 }
 
@@ -329,8 +342,9 @@ impl AlertsState {
                 None => (true, need()),
             },
             (U::SilenceAlert, _) => match sel {
-                Some((source, a)) => (true, Some(Ask::SilenceFor { source, alert: a.id })),
-                None => (true, need()),
+                Some((source, a)) => (true, Some(Ask::SilenceFor { source, alert: Some(a.id) })),
+                // Nothing selected: a silence written from scratch.
+                None => (true, Some(Ask::SilenceFor { source: LOCAL_SOURCE.into(), alert: None })),
             },
             (U::Unsilence, _) => match sel {
                 Some((source, a)) => match a.silenced_by.first() {
@@ -501,13 +515,34 @@ mod tests {
     #[test]
     fn silence_for_a_chosen_duration_and_unsilence() {
         let (fx, mut s) = setup();
+        // Opened on an alert: its matchers, focus on the duration.
         fx.text(&mut s, "s");
+        fx.key(&mut s, KeyCode::Right);
         fx.key(&mut s, KeyCode::Down);
         fx.text(&mut s, "maint");
         let e = fx.key(&mut s, KeyCode::Enter);
         let Some(Command::Silence { matchers, minutes, comment, by }) = command(&e) else { panic!("{e:?}") };
         assert_eq!((minutes, comment.as_str(), by.as_str()), (120, "maint", "ana"));
         assert_eq!(matchers, s.alerts.alert(LOCAL_SOURCE, "crit_new").unwrap().matchers());
+        // Edited matchers: "silence team=db for 1 hour"; a mistake keeps the dialog open.
+        fx.text(&mut s, "s");
+        fx.key(&mut s, KeyCode::Up);
+        let Some(Overlay::Alert(p)) = &mut s.overlay else { panic!("{:?}", s.overlay) };
+        let crate::app::overlay::AlertPopup::Silence(d) = &mut **p else { panic!() };
+        d.matchers = LineInput::new("");
+        fx.text(&mut s, "team~db");
+        assert!(command(&fx.key(&mut s, KeyCode::Enter)).is_none());
+        assert!(s.notice.as_ref().is_some_and(|(_, n)| n.contains("has no operator")), "{:?}", s.notice);
+        assert!(s.overlay.is_some(), "still open to fix it");
+        fx.key(&mut s, KeyCode::Left);
+        fx.key(&mut s, KeyCode::Left);
+        fx.key(&mut s, KeyCode::Backspace);
+        fx.text(&mut s, "=");
+        let e = fx.key(&mut s, KeyCode::Enter);
+        let Some(Command::Silence { matchers, minutes, .. }) = command(&e) else { panic!("{e:?}") };
+        assert_eq!(minutes, 60);
+        assert_eq!(matchers, crate::protocol::matchers::parse("team=db").unwrap());
+        assert!(s.overlay.is_none());
         s.alerts.selected = 4;
         assert_eq!(command(&fx.text(&mut s, "S")), Some(Command::Unsilence { id: "s1".into() }));
         s.alerts.selected = 0;

@@ -4,4 +4,5 @@ pub mod alert_sources;
 pub mod alerts;
 pub mod metrics;
 pub mod process_tree;
+pub mod silence;
 pub mod tools;

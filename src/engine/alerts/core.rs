@@ -11,7 +11,7 @@ use super::checks::{CheckState, Outcome};
 use super::eval::{Evaluator, Observation, Samples};
 use super::rules::{Probe, RuleSet};
 use crate::engine::store::Store;
-use crate::protocol::alerts::{Ack, Alert, AlertState, AlertsUpdate, MatchOp, RuleStatus, Silence, Transition};
+use crate::protocol::alerts::{Ack, Alert, AlertState, AlertsUpdate, RuleStatus, Silence, Transition};
 use crate::protocol::{Command, Ts};
 
 /// Resolved alerts stay on screen this long.
@@ -38,35 +38,12 @@ pub struct AlertCore {
 }
 
 fn silence_matches(s: &Silence, labels: &BTreeMap<String, String>, now: Ts) -> bool {
-    s.active(now)
-        && s.matchers.iter().all(|m| {
-            let v = labels.get(&m.name).map_or("", String::as_str);
-            match m.op {
-                MatchOp::Eq => v == m.value,
-                MatchOp::NotEq => v != m.value,
-                MatchOp::Re | MatchOp::NotRe => {
-                    let re = regex_lite_full(&m.value, v);
-                    (m.op == MatchOp::Re) == re
-                }
-            }
-        })
-}
-
-/// A whole-value match for `=~`: `|` alternatives and a trailing `.*` wildcard,
-/// the forms silences use in practice.
-fn regex_lite_full(pattern: &str, v: &str) -> bool {
-    pattern.split('|').any(|alt| match alt.strip_suffix(".*") {
-        Some(prefix) => v.starts_with(prefix),
-        None => alt == v,
-    })
+    s.active(now) && s.matchers.iter().all(|m| m.matches(labels.get(&m.name).map_or("", String::as_str)))
 }
 
 /// The labels a silence sees: the alert's own, plus `alertname` and `severity`.
 pub fn match_labels(a: &Alert) -> BTreeMap<String, String> {
-    let mut l = a.labels.clone();
-    l.insert("alertname".into(), a.rule.clone());
-    l.insert("severity".into(), a.severity.name().into());
-    l
+    a.match_labels()
 }
 
 impl AlertCore {
@@ -198,9 +175,7 @@ impl AlertCore {
                 Ok(json!({"unacknowledged": alert}))
             }
             Command::Silence { matchers, minutes, comment, by } => {
-                if matchers.is_empty() {
-                    return Err("a silence needs at least one matcher".into());
-                }
+                crate::protocol::matchers::check_set(&matchers)?;
                 if minutes == 0 || minutes > MAX_SILENCE_MIN {
                     return Err(format!("a silence lasts 1 to {MAX_SILENCE_MIN} minutes"));
                 }
@@ -413,15 +388,31 @@ mod tests {
         let mut c = core_with(RULE, None);
         c.ingest(0, &[("cpu.total".into(), 95.0)]);
         c.evaluate(0);
-        let m = vec![Matcher { name: "team".into(), op: MatchOp::Re, value: "web|db".into() }];
-        c.command(Command::Silence { matchers: m, minutes: 5, comment: String::new(), by: String::new() }, 0).unwrap();
-        assert_eq!(c.update(S, false, None).alerts[0].silenced_by.len(), 1);
-        c.command(Command::Unsilence { id: "s1".into() }, 2 * S).unwrap();
+        let silence = |m: &str| Command::Silence {
+            matchers: crate::protocol::matchers::parse(m).unwrap(),
+            minutes: 5,
+            comment: String::new(),
+            by: String::new(),
+        };
+        // Real regular expressions, anchored to the whole value as in Alertmanager.
+        c.command(silence("team=~d[a-z]"), 0).unwrap();
+        c.command(silence("team=~d"), 0).unwrap();
+        c.command(silence("alertname=~\"h.t\" team!~web|ops"), 0).unwrap();
+        assert_eq!(c.update(S, false, None).alerts[0].silenced_by, ["s1", "s3"]);
+        for id in ["s1", "s3"] {
+            c.command(Command::Unsilence { id: id.into() }, 2 * S).unwrap();
+        }
         assert!(c.update(3 * S, false, None).alerts[0].silenced_by.is_empty());
-        assert!(
-            c.command(Command::Silence { matchers: vec![], minutes: 5, comment: String::new(), by: String::new() }, 0)
-                .is_err()
-        );
+        // Refused: no matcher, a set that matches every alert, a bad pattern.
+        assert!(c.command(silence(""), 0).unwrap_err().contains("at least one matcher"));
+        assert!(c.command(silence("team=~.*"), 0).unwrap_err().contains("mute every alert"));
+        let bad = Command::Silence {
+            matchers: vec![Matcher { name: "x".into(), op: crate::protocol::alerts::MatchOp::Re, value: "(".into() }],
+            minutes: 5,
+            comment: String::new(),
+            by: String::new(),
+        };
+        assert!(c.command(bad, 0).unwrap_err().contains("not a regular expression"));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table};
 
 use crate::app::overlay::AlertPopup;
-use crate::app::panes::alerts::{AlertsState, SILENCE_CHOICES, Shown, Verdict};
+use crate::app::panes::alerts::{AlertsState, Shown, Verdict};
+use crate::app::panes::silence::{SilenceDraft, SilenceField};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role, Theme};
 use crate::protocol::LOCAL_SOURCE;
@@ -511,30 +512,84 @@ pub fn render_popup(f: &mut Frame, body: Rect, s: &AppState, p: &AlertPopup, t: 
                 input_line(f, inner, "note ", note, t);
             }
         }
-        AlertPopup::Silence { source, alert, selected, comment } => {
-            let title = format!("Silence {}", name(source, alert));
-            let r = crate::ui::overlay::sized(body, &title, 60, 2 + SILENCE_CHOICES.len());
-            f.render_widget(Clear, r);
-            let block = popup(&title, t);
-            let inner = block.inner(r);
-            f.render_widget(block, r);
-            if inner.height < 3 {
-                return;
-            }
-            let [c, list] = Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(inner);
-            input_line(f, Rect { height: 1, ..c }, "comment ", comment, t);
-            let lines: Vec<Line> = SILENCE_CHOICES
-                .iter()
-                .enumerate()
-                .map(|(i, (_, label))| {
-                    let sel = i == *selected;
-                    Line::styled(
-                        format!("{}for {label}", if sel { "▸ " } else { "  " }),
-                        if sel { t.style(Role::Selection) } else { t.style(Role::Text) },
-                    )
-                })
-                .collect();
-            f.render_widget(Paragraph::new(lines), list);
-        }
+        AlertPopup::Silence(d) => silence_popup(f, body, s, d, t),
     }
+}
+
+/// At most this many muted alerts are listed under the preview line.
+const MUTED_SHOWN: usize = 5;
+
+fn silence_popup(f: &mut Frame, body: Rect, s: &AppState, d: &SilenceDraft, t: &Theme) {
+    let title = match &d.alert {
+        Some(a) => format!("Silence {}", text::clean(a)),
+        None => format!("New silence on {}", text::clean(&d.source)),
+    };
+    let preview = d.preview(&s.alerts);
+    let listed = preview.mutes.len().min(MUTED_SHOWN) + usize::from(preview.mutes.len() > MUTED_SHOWN);
+    let want_w = text::width(d.matchers.text()).max(56) + 12;
+    let r = crate::ui::overlay::sized(body, &title, want_w, 6 + listed);
+    f.render_widget(Clear, r);
+    let block = popup(&title, t);
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    if inner.height < 4 {
+        return;
+    }
+    let row = |k: u16| Rect { y: inner.y + k, height: 1, ..inner };
+    let label = |field: SilenceField, name: &str| {
+        let on = d.field == field;
+        Span::styled(
+            format!("{}{name:<9}", if on { "▸" } else { " " }),
+            t.style(if on { Role::TextAccent } else { Role::TextDim }),
+        )
+    };
+    let field_input =
+        |f: &mut Frame, r: Rect, field: SilenceField, name: &str, input: &crate::app::input::LineInput| {
+            let [p, i] = Layout::horizontal([Constraint::Length(10), Constraint::Min(1)]).areas(r);
+            f.render_widget(label(field, name), p);
+            // Only the focused field shows its cursor.
+            let cursor = if d.field == field { t.style(Role::InputCursor) } else { t.style(Role::Input) };
+            f.render_widget(&input.widget(t.style(Role::Input), cursor), i);
+        };
+    field_input(f, row(0), SilenceField::Matchers, "matchers", &d.matchers);
+    f.render_widget(
+        Line::styled("          =  !=  =~ regex  !~ regex · \"a b\" for spaces", t.style(Role::TextDim)),
+        row(1),
+    );
+    let (_, dur) = d.duration();
+    let choice =
+        if d.field == SilenceField::Duration { format!("‹ {dur} ›  (←/→)") } else { format!("‹ {dur} ›") };
+    f.render_widget(Line::from(vec![label(SilenceField::Duration, "for"), Span::raw(choice)]), row(2));
+    field_input(f, row(3), SilenceField::Comment, "comment", &d.comment);
+    if inner.height < 6 {
+        return;
+    }
+    let mut lines = match &preview.matchers {
+        Err(why) => vec![Line::styled(format!("✗ {why}"), t.style(Role::StatusFailed))],
+        Ok(_) if preview.mutes.is_empty() => vec![Line::styled(
+            format!(
+                "mutes none of the {} now (it still mutes matching alerts that fire later)",
+                text::count(preview.of as u64, "current alert", "current alerts")
+            ),
+            t.style(Role::StatusWarn),
+        )],
+        Ok(_) => vec![Line::styled(
+            format!("mutes {} of {} now:", preview.mutes.len(), text::count(preview.of as u64, "alert", "alerts")),
+            t.style(Role::StatusInfo),
+        )],
+    };
+    for a in preview.mutes.iter().take(MUTED_SHOWN) {
+        let sh = Shown::of(a);
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {} ", sh.label().0), shown_style(sh, a.severity, t)),
+            Span::raw(text::clean(&a.display_name()).into_owned()),
+        ]));
+    }
+    if preview.mutes.len() > MUTED_SHOWN {
+        lines.push(Line::styled(format!("  … and {} more", preview.mutes.len() - MUTED_SHOWN), t.style(Role::TextDim)));
+    }
+    let rest = Rect { y: inner.y + 5, height: inner.height - 5, ..inner };
+    let lines: Vec<Line> =
+        lines.into_iter().map(|l| Line::from(fit_spans(l.spans, usize::from(rest.width))).style(l.style)).collect();
+    f.render_widget(Paragraph::new(lines), rest);
 }
