@@ -32,7 +32,9 @@ fn a_signal_sent_from_the_tui_ends_the_process() {
     expect_ok(app.wait_for("the question", TIMEOUT, |s| s.contains(&format!("Send TERM to process {pid} (sleep)"))));
     assert!(child.try_wait().expect("try_wait").is_none(), "nothing is sent before the answer");
     expect_ok(app.send("y"));
-    expect_ok(app.wait_for("the outcome", TIMEOUT, |s| s.contains(&format!("TERM sent to {pid} (sleep)"))));
+    expect_ok(
+        app.wait_for("the outcome", TIMEOUT, |s| s.contains(&format!("✓ TERM to process {pid} (sleep) on local"))),
+    );
     let deadline = Instant::now() + TIMEOUT;
     let status = loop {
         if let Some(st) = child.try_wait().expect("try_wait") {

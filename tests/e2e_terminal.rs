@@ -158,6 +158,11 @@ fn a_killed_tui_process_gives_the_terminal_back() {
     expect_ok(app.wait_for("the TUI running", TIMEOUT, running));
     let parent = app.pid().expect("pid");
     let child = tui_child(parent);
+    // The waiting process is the small program next to opsdeck (exec'd, same
+    // pid); the TUI child is opsdeck itself.
+    let exe = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).expect("exe");
+    assert!(exe(parent).ends_with("opsdeck-supervise"), "{:?}", exe(parent));
+    assert!(exe(child).ends_with("opsdeck"), "{:?}", exe(child));
     let (parent_rss, child_rss) = (rss_kib(parent), rss_kib(child));
     eprintln!("supervisor RSS {parent_rss} KiB, TUI process RSS {child_rss} KiB");
     assert!(parent_rss < child_rss, "the supervisor is the small one: {parent_rss} KiB vs {child_rss} KiB");
@@ -165,4 +170,21 @@ fn a_killed_tui_process_gives_the_terminal_back() {
     let status = expect_ok(app.wait_exit(TIMEOUT));
     assert_eq!(status.exit_code(), 128 + 9, "the child's SIGKILL as the exit status, got {status:?}");
     assert_given_back(&app, "after SIGKILL of the TUI process");
+}
+
+#[test]
+fn without_the_small_supervisor_opsdeck_waits_itself() {
+    // Only `opsdeck` copied somewhere: it supervises its TUI child itself.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alone = dir.path().join("opsdeck");
+    std::fs::copy(env!("CARGO_BIN_EXE_opsdeck"), &alone).expect("copy");
+    let env = OpsdeckEnv::new();
+    let mut app = env.pty_with(alone.to_str().expect("utf-8 path"), &[], 100, 30, &[]);
+    expect_ok(app.wait_for("the TUI running", TIMEOUT, running));
+    let parent = app.pid().expect("pid");
+    let child = tui_child(parent);
+    let exe = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).expect("exe");
+    assert_eq!((exe(parent), exe(child)), (alone.clone(), alone.clone()));
+    assert!(supervised(&child.to_string()));
+    common::quit_cleanly(&mut app);
 }

@@ -50,9 +50,11 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
         v.push(Hint::Bound(U::Close, Some("clear filter")));
     }
     if focus == BoxId::AlertRules {
+        // The rows after the rules are silences: Enter ends one.
+        let on_silence = s.alerts.rules_sel >= s.alerts.rule_rows().len();
         v.extend([
             Hint::Bound(U::Help, None),
-            Hint::Bound(U::Confirm, Some("on/off")),
+            Hint::Bound(U::Confirm, Some(if on_silence { "end silence" } else { "on/off" })),
             Hint::Bound(U::FocusNext, None),
             Hint::Bound(U::FocusPane1, None),
             Hint::Bound(U::Quit, None),

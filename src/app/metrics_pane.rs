@@ -106,7 +106,8 @@ fn on_popup(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect
             if !s.process_host_up(&source, "sending a signal", ctx.now) {
                 return Some(true);
             }
-            let what = format!("{signal} sent to {pid} ({name})");
+            // Reads right after ✓ (done) and after "refused" alike.
+            let what = format!("{signal} to process {pid} ({name})");
             s.send_command(source, Command::Signal { pid, signal }, &what, effects);
         }
         UserAction::Close if p.confirming => p.confirming = false,
@@ -147,6 +148,8 @@ pub(super) fn details_answered(s: &mut AppState, source: &str, result: Result<Va
         format!("cgroup     {}", text("cgroup")),
     ];
     let title = format!("Process {} {} on {source}", text("pid"), text("name"));
+    // The answer is on screen: "reading process N…" is done.
+    s.notice = None;
     s.overlay = Some(Overlay::message(title, lines));
 }
 

@@ -109,6 +109,17 @@ fn the_tree_puts_children_under_parents_and_u_keeps_one_user() {
     f.key(&mut s, KeyCode::Char('u'));
     assert_eq!(pids(&s), vec![200, 201]);
     assert_eq!(s.metrics.filter.text(), "user:postgres");
+    // Narrowed by name with `/`: the user term stays a user term, either side.
+    f.key(&mut s, KeyCode::Char('/'));
+    for c in " worker".chars() {
+        f.key(&mut s, KeyCode::Char(c));
+    }
+    assert_eq!(pids(&s), vec![201], "{:?}", s.metrics.filter.text());
+    f.key(&mut s, KeyCode::Enter);
+    s.metrics.filter = crate::app::input::LineInput::new("");
+    s.metrics.filter.paste("nginx user:www");
+    s.metrics.rebuild_procs();
+    assert_eq!(pids(&s), vec![300]);
     f.key(&mut s, KeyCode::Esc);
     assert_eq!(pids(&s).len(), 4);
 }

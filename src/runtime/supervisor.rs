@@ -16,6 +16,13 @@
 //! - It exits with the child's status (`128 + signal` for a signal).
 //!
 //! `OPSDECK_NO_SUPERVISOR=1` runs the TUI in the first process instead.
+//!
+//! The waiting is done by a small program, `opsdeck-supervise`, installed next
+//! to `opsdeck` (a second binary of this package): `opsdeck` replaces itself
+//! with it (`exec`, same pid), so the process that waits holds a few hundred
+//! KiB of its own instead of the pages of the whole opsdeck binary it touched
+//! at start. Without it (only `opsdeck` copied somewhere), `opsdeck` waits
+//! itself, as before.
 
 use std::io::{IsTerminal, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -30,6 +37,10 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 pub const CHILD_ENV: &str = "OPSDECK_SUPERVISED";
 /// `1` runs the TUI without a supervisor.
 pub const DISABLE_ENV: &str = "OPSDECK_NO_SUPERVISOR";
+/// The small supervisor program, looked for next to the running `opsdeck`.
+pub const SUPERVISOR_BIN: &str = "opsdeck-supervise";
+/// Tells `opsdeck-supervise` which program is the TUI (set by `opsdeck`).
+pub const TUI_EXE_ENV: &str = "OPSDECK_TUI_EXE";
 
 /// What gives a terminal back, whatever state a TUI left it in.
 pub const LEAVE: &str = concat!(
@@ -58,19 +69,29 @@ pub fn wanted() -> bool {
 /// Supervise the TUI if [`wanted`]: the exit code to end with, or `None` to run
 /// the TUI in this process.
 pub fn take_over() -> Option<ExitCode> {
-    if wanted() { supervise() } else { None }
+    if !wanted() {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    if let Some(small) = exe.parent().map(|d| d.join(SUPERVISOR_BIN)).filter(|p| p.is_file()) {
+        use std::os::unix::process::CommandExt;
+        // Only returns if the exec failed: then this process waits itself.
+        let _failed = Command::new(small).args(std::env::args_os().skip(1)).env(TUI_EXE_ENV, &exe).exec();
+    }
+    supervise(&exe)
 }
 
-/// Run this program again as the TUI child and wait for it. `None` if the child
-/// could not be started: the caller then runs the TUI itself.
-pub fn supervise() -> Option<ExitCode> {
+/// Run `exe` (opsdeck, with this process's arguments) as the TUI child and
+/// wait for it. `None` if the child could not be started: the caller then
+/// runs the TUI itself.
+pub fn supervise(exe: &std::path::Path) -> Option<ExitCode> {
     let saved = tcgetattr(std::io::stdin()).ok();
     // Before the child exists, so no signal can kill the parent in between.
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGQUIT, SIGTERM, SIGHUP]).ok()?;
-    let exe = std::env::current_exe().ok()?;
     let mut child = Command::new(exe)
         .args(std::env::args_os().skip(1))
         .env(CHILD_ENV, std::process::id().to_string())
+        .env_remove(TUI_EXE_ENV)
         .spawn()
         .ok()?;
     let pid = Pid::from_child(&child);

@@ -178,6 +178,27 @@ pub(crate) fn drawn_width(g: &str) -> usize {
     if g.contains(char::is_control) { 0 } else { usize::from(g.cell_width()) }
 }
 
+/// `s` broken into lines of at most `width` cells (at least one line; a
+/// cluster wider than `width` gets a line of its own), so that the number of
+/// lines drawn is known before drawing them.
+pub fn wrap_hard(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = vec![String::new()];
+    let mut used = 0;
+    for g in s.graphemes(true) {
+        let w = drawn_width(g);
+        if used + w > width && used > 0 {
+            lines.push(String::new());
+            used = 0;
+        }
+        if let Some(last) = lines.last_mut() {
+            last.push_str(g);
+        }
+        used += w;
+    }
+    lines
+}
+
 /// `s` cut to at most `max` cells, ending in `…` when something was cut.
 /// Never splits a grapheme cluster; borrows when `s` already fits. Stops
 /// reading `s` once `max` is passed.

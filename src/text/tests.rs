@@ -239,3 +239,14 @@ proptest! {
         prop_assert!(s.starts_with(p) && s.is_char_boundary(p.len()));
     }
 }
+
+#[test]
+fn hard_wrapping_keeps_every_cluster_and_the_width() {
+    assert_eq!(wrap_hard("abcdef", 4), vec!["abcd", "ef"]);
+    assert_eq!(wrap_hard("", 4), vec![""]);
+    assert_eq!(wrap_hard("中文字", 3), vec!["中", "文", "字"], "a wide char never straddles a line end");
+    assert_eq!(wrap_hard("e\u{301}xy", 1), vec!["e\u{301}", "x", "y"]);
+    for line in wrap_hard(&"ab中".repeat(20), 7) {
+        assert!(width(&line) <= 7, "{line:?}");
+    }
+}

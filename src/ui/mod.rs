@@ -71,16 +71,18 @@ pub fn hit_test(screen: Rect, s: &AppState, col: u16, row: u16) -> Option<(BoxId
 }
 
 /// A bordered box whose focus shows by border shape and a marker, not only colour.
-pub fn boxed<'a>(title: Line<'a>, focused: bool, t: &Theme) -> Block<'a> {
+pub fn boxed<'a>(title: Line<'a>, focused: bool, t: &Theme, width: u16) -> Block<'a> {
     let (bt, bs, ts, mark) = if focused {
         (BorderType::Thick, t.style(Role::BorderFocused), t.style(Role::TitleFocused), "▶ ")
     } else {
         (BorderType::Rounded, t.style(Role::Border), t.style(Role::Title), "")
     };
     let mut spans = vec![Span::styled(format!(" {mark}"), ts)];
-    // Titles name tools, alerts, annotations: outside text, cleaned.
+    // Titles name tools, alerts, annotations: outside text, cleaned, and cut
+    // with `…` to the border (two corners, the spaces around the title).
+    let room = usize::from(width).saturating_sub(4 + text::width(mark));
     spans.extend(
-        widgets::fit::clean_spans(title.spans)
+        widgets::fit::fit_spans(widgets::fit::clean_spans(title.spans), room)
             .into_iter()
             .map(|sp| if sp.style == Default::default() { sp.style(ts) } else { sp }),
     );
@@ -90,12 +92,18 @@ pub fn boxed<'a>(title: Line<'a>, focused: bool, t: &Theme) -> Block<'a> {
 
 fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let bar = t.style(Role::StatusBar);
-    let mut left = vec![Span::styled(" opsdeck ", bar.add_modifier(Modifier::BOLD)), Span::styled("│", bar)];
+    // Narrow screens keep the pane numbers whole rather than cut a name.
+    let narrow = area.width < 60;
+    let mut left = if narrow {
+        vec![Span::styled("│", bar)]
+    } else {
+        vec![Span::styled(" opsdeck ", bar.add_modifier(Modifier::BOLD)), Span::styled("│", bar)]
+    };
     for p in Pane::ALL {
         let (n, label) = p.label();
         let style =
             if p == s.focus.pane() { t.style(Role::TitleFocused).add_modifier(Modifier::REVERSED) } else { bar };
-        left.push(Span::styled(format!(" {n} {label} "), style));
+        left.push(Span::styled(if narrow { format!(" {n} ") } else { format!(" {n} {label} ") }, style));
         left.push(Span::styled("│", bar));
     }
     if s.focus.pane() != Pane::Metrics {

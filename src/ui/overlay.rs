@@ -199,21 +199,31 @@ fn message_text(m: &MessageState) -> Vec<String> {
 
 fn message(f: &mut Frame, body: Rect, m: &MessageState, t: &Theme) {
     let text_lines = message_text(m);
-    let (w, h) = text_size(&text_lines, usize::from(body.width).saturating_sub(4) * 9 / 10);
-    let area = sized(body, &m.title, w, h);
-    f.render_widget(Clear, area);
-    let block = popup(&m.title, t);
+    let (w, _) = text_size(&text_lines, usize::from(body.width).saturating_sub(4) * 9 / 10);
+    // Wrapped here, so the height is the lines drawn and the last line (how
+    // to close it) is always inside the box.
     let n = text_lines.len();
-    let mut lines: Vec<Line> = text_lines[..n - 2]
-        .iter()
-        .map(|l| {
-            let role = if l.starts_with("  hint: ") { Role::TextAccent } else { Role::Text };
-            Line::styled(l.clone(), t.style(role))
-        })
-        .collect();
+    let mut lines: Vec<Line> = Vec::new();
+    for l in &text_lines[..n - 2] {
+        let role = if l.starts_with("  hint: ") { Role::TextAccent } else { Role::Text };
+        lines.extend(text::wrap_hard(&text::clean(l), w).into_iter().map(|p| Line::styled(p, t.style(role))));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Press Enter or Esc to continue.", t.style(Role::TextDim)));
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    let area = sized(body, &m.title, w, lines.len());
+    f.render_widget(Clear, area);
+    let block = popup(&m.title, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    // Too many lines for the screen: the end (how to close) stays visible.
+    let skip = lines.len().saturating_sub(usize::from(inner.height));
+    let shown: Vec<Line> = if skip > 0 {
+        let keep = usize::from(inner.height).saturating_sub(2);
+        lines[..keep].iter().cloned().chain(lines[lines.len() - 2..].iter().cloned()).collect()
+    } else {
+        lines
+    };
+    f.render_widget(Paragraph::new(shown), inner);
 }
 
 fn signal(f: &mut Frame, body: Rect, p: &crate::app::overlay::SignalPopup, t: &Theme) {

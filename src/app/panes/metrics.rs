@@ -257,18 +257,20 @@ impl MetricsState {
             self.selected = 0;
             return;
         };
-        let user = q.strip_prefix("user:").map(str::trim);
+        // `user:NAME` terms keep one user's processes; the other words are
+        // matched as one phrase against the name, the command or the pid.
+        let (users, words): (Vec<&str>, Vec<&str>) = q.split_whitespace().partition(|w| w.starts_with("user:"));
+        let user = users.last().map(|u| &u["user:".len()..]);
+        let q = words.join(" ");
         let mut v: Vec<ProcInfo> = src
             .procs
             .iter()
             .filter(|p| {
-                if let Some(u) = user {
-                    return p.user == u;
-                }
-                q.is_empty()
-                    || crate::text::contains_ci(&p.name, q)
-                    || crate::text::contains_ci(&p.cmd, q)
-                    || p.pid.to_string() == q
+                user.is_none_or(|u| p.user == u)
+                    && (q.is_empty()
+                        || crate::text::contains_ci(&p.name, &q)
+                        || crate::text::contains_ci(&p.cmd, &q)
+                        || p.pid.to_string() == q)
             })
             .cloned()
             .collect();

@@ -29,9 +29,7 @@ pub fn details(pid: u32) -> Result<Value, String> {
     let sys = one(pid)?;
     let p = sys.process(Pid::from_u32(pid)).ok_or_else(|| format!("process {pid} is gone"))?;
     let users = Users::new_with_refreshed_list().ok();
-    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-        .ok()
-        .map(|c| c.lines().map(|l| l.splitn(3, ':').nth(2).unwrap_or(l).to_string()).collect::<Vec<_>>().join(" "));
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok().map(|c| cgroup_paths(&c));
     Ok(json!({
         "pid": pid,
         "name": p.name().to_string_lossy(),
@@ -45,6 +43,19 @@ pub fn details(pid: u32) -> Result<Value, String> {
         "parent": p.parent().map(|x| x.as_u32()),
         "memory": p.memory(),
     }))
+}
+
+/// The cgroup(s) of a `/proc/PID/cgroup` text: the v2 path (`0::/system.slice/x.service`),
+/// or under cgroup v1 the distinct paths of its controllers, the root `/` only
+/// when there is nothing else.
+fn cgroup_paths(text: &str) -> String {
+    let mut paths: Vec<&str> = Vec::new();
+    for p in text.lines().filter_map(|l| l.splitn(3, ':').nth(2)).map(str::trim) {
+        if !p.is_empty() && p != "/" && !paths.contains(&p) {
+            paths.push(p);
+        }
+    }
+    if paths.is_empty() { "/".to_string() } else { paths.join(", ") }
 }
 
 /// Send `signal` (a name from [`SIGNALS`]) to `pid`; answer `{pid, signal}`.
@@ -76,6 +87,15 @@ pub fn signal(pid: u32, signal: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cgroups_read_as_their_distinct_paths() {
+        assert_eq!(cgroup_paths("0::/system.slice/postgresql.service\n"), "/system.slice/postgresql.service");
+        let v1 = "12:pids:/docker/6dfae8\n11:cpu,cpuacct:/docker/6dfae8\n10:memory:/\n1:name=systemd:/docker/6dfae8\n";
+        assert_eq!(cgroup_paths(v1), "/docker/6dfae8");
+        assert_eq!(cgroup_paths("3:cpu:/\n2:memory:/\n"), "/");
+        assert_eq!(cgroup_paths("garbage"), "/");
+    }
 
     #[test]
     fn details_of_a_real_process_and_errors_in_words() {

@@ -9,7 +9,6 @@ use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table};
 
 use crate::app::overlay::AlertPopup;
 use crate::app::panes::alerts::{AlertsState, Shown, Verdict};
-use crate::app::panes::silence::{SilenceDraft, SilenceField};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role, Theme};
 use crate::protocol::LOCAL_SOURCE;
@@ -56,6 +55,22 @@ pub fn shown_style(sh: Shown, sev: Severity, t: &Theme) -> Style {
         Shown::Pending => t.style(Role::StatusWarn),
         Shown::Acknowledged => t.style(Role::StatusInfo),
         Shown::Silenced | Shown::Resolved => t.style(Role::TextDim),
+    }
+}
+
+/// When the alert entered the state it is shown in: resolved when it
+/// resolved, silenced when the silence began, acknowledged when it was
+/// acknowledged, firing when it fired, pending when its condition began.
+fn shown_since(sh: Shown, al: &Alert, update: Option<&crate::protocol::alerts::AlertsUpdate>) -> i64 {
+    let fired = al.firing_since.unwrap_or(al.active_since);
+    match sh {
+        Shown::Resolved => al.resolved_at.unwrap_or(fired),
+        Shown::Silenced => update
+            .and_then(|u| u.silences.iter().filter(|x| al.silenced_by.contains(&x.id)).map(|x| x.starts).min())
+            .map_or(fired, |start| start.max(al.active_since)),
+        Shown::Acknowledged => al.ack.as_ref().map_or(fired, |a| a.at),
+        Shown::Firing => fired,
+        Shown::Pending => al.active_since,
     }
 }
 
@@ -107,7 +122,7 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     if let Some(q) = a.filter.as_ref().filter(|_| !a.filter_editing).map(|q| q.text()).filter(|q| !q.is_empty()) {
         title.push(Span::styled(format!(" · filter \"{q}\""), t.style(Role::TextAccent)));
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     f.render_widget(block, area);
     let lay = alert_layout(area, a);
     if let (Some(input), Some(r)) = (&a.filter, lay.filter) {
@@ -179,7 +194,7 @@ fn list(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
 
 fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let Some((src, al)) = s.alerts.selected_alert() else {
-        let block = boxed(Line::raw("Detail"), focused, t);
+        let block = boxed(Line::raw("Detail"), focused, t, area.width);
         f.render_widget(Paragraph::new(Span::styled("Select an alert.", t.style(Role::TextDim))).block(block), area);
         return;
     };
@@ -189,7 +204,7 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         Span::styled(format!("{glyph} "), shown_style(sh, al.severity, t)),
         Span::raw(text::clean(&al.display_name()).into_owned()),
     ];
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let dim = t.style(Role::TextDim);
@@ -198,7 +213,7 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         Line::from(vec![
             key("state"),
             Span::styled(
-                format!("{word} since {} ago", age(s.now, al.firing_since.unwrap_or(al.active_since))),
+                format!("{word} since {} ago", age(s.now, shown_since(sh, al, s.alerts.sources.get(src)))),
                 shown_style(sh, al.severity, t),
             ),
             Span::styled(format!(" · {} · {src}", al.severity.name()), dim),
@@ -236,7 +251,7 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
                         text::clean(&format!(
                             "⊘ {id} by {} for {} more: {}",
                             sil.created_by,
-                            fmt::age(sil.ends - s.now),
+                            fmt::left(sil.ends - s.now),
                             sil.comment
                         ))
                         .into_owned(),
@@ -396,7 +411,7 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
         title.push(Span::raw(" · Silences"));
         title.push(Span::styled(format!(" {}", silences.len()), t.style(Role::TextDim)));
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let (inner, window) = rules_window(area, a);
     f.render_widget(block, area);
     list::draw_position(f, area, &window, t);
@@ -438,14 +453,19 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
                 let m: Vec<String> =
                     x.matchers.iter().map(|m| format!("{}{}{}", m.name, m.op.symbol(), m.value)).collect();
                 let state = if x.active(now) {
-                    let text = format!("⊘ ends in {} · mutes {}", fmt::age(x.ends - now), a.muted_by(src, &x.id));
+                    let text = format!("⊘ ends in {} · mutes {}", fmt::left(x.ends - now), a.muted_by(src, &x.id));
                     (text, t.style(Role::StatusInfo))
                 } else {
                     (format!("○ expired {} ago", fmt::age(now - x.ends)), t.style(Role::TextDim))
                 };
+                let glyph = if x.active(now) {
+                    ("⊘".to_string(), t.style(Role::StatusInfo))
+                } else {
+                    ("○".to_string(), t.style(Role::TextDim))
+                };
                 [
                     mark,
-                    ("⊘".to_string(), t.style(Role::StatusInfo)),
+                    glyph,
                     ("mute".to_string(), base),
                     (x.id.clone(), base),
                     // A silence has no severity: who made it goes with its matchers.
@@ -512,84 +532,6 @@ pub fn render_popup(f: &mut Frame, body: Rect, s: &AppState, p: &AlertPopup, t: 
                 input_line(f, inner, "note ", note, t);
             }
         }
-        AlertPopup::Silence(d) => silence_popup(f, body, s, d, t),
+        AlertPopup::Silence(d) => super::silence::popup(f, body, s, d, t),
     }
-}
-
-/// At most this many muted alerts are listed under the preview line.
-const MUTED_SHOWN: usize = 5;
-
-fn silence_popup(f: &mut Frame, body: Rect, s: &AppState, d: &SilenceDraft, t: &Theme) {
-    let title = match &d.alert {
-        Some(a) => format!("Silence {}", text::clean(a)),
-        None => format!("New silence on {}", text::clean(&d.source)),
-    };
-    let preview = d.preview(&s.alerts);
-    let listed = preview.mutes.len().min(MUTED_SHOWN) + usize::from(preview.mutes.len() > MUTED_SHOWN);
-    let want_w = text::width(d.matchers.text()).max(56) + 12;
-    let r = crate::ui::overlay::sized(body, &title, want_w, 6 + listed);
-    f.render_widget(Clear, r);
-    let block = popup(&title, t);
-    let inner = block.inner(r);
-    f.render_widget(block, r);
-    if inner.height < 4 {
-        return;
-    }
-    let row = |k: u16| Rect { y: inner.y + k, height: 1, ..inner };
-    let label = |field: SilenceField, name: &str| {
-        let on = d.field == field;
-        Span::styled(
-            format!("{}{name:<9}", if on { "▸" } else { " " }),
-            t.style(if on { Role::TextAccent } else { Role::TextDim }),
-        )
-    };
-    let field_input =
-        |f: &mut Frame, r: Rect, field: SilenceField, name: &str, input: &crate::app::input::LineInput| {
-            let [p, i] = Layout::horizontal([Constraint::Length(10), Constraint::Min(1)]).areas(r);
-            f.render_widget(label(field, name), p);
-            // Only the focused field shows its cursor.
-            let cursor = if d.field == field { t.style(Role::InputCursor) } else { t.style(Role::Input) };
-            f.render_widget(&input.widget(t.style(Role::Input), cursor), i);
-        };
-    field_input(f, row(0), SilenceField::Matchers, "matchers", &d.matchers);
-    f.render_widget(
-        Line::styled("          =  !=  =~ regex  !~ regex · \"a b\" for spaces", t.style(Role::TextDim)),
-        row(1),
-    );
-    let (_, dur) = d.duration();
-    let choice =
-        if d.field == SilenceField::Duration { format!("‹ {dur} ›  (←/→)") } else { format!("‹ {dur} ›") };
-    f.render_widget(Line::from(vec![label(SilenceField::Duration, "for"), Span::raw(choice)]), row(2));
-    field_input(f, row(3), SilenceField::Comment, "comment", &d.comment);
-    if inner.height < 6 {
-        return;
-    }
-    let mut lines = match &preview.matchers {
-        Err(why) => vec![Line::styled(format!("✗ {why}"), t.style(Role::StatusFailed))],
-        Ok(_) if preview.mutes.is_empty() => vec![Line::styled(
-            format!(
-                "mutes none of the {} now (it still mutes matching alerts that fire later)",
-                text::count(preview.of as u64, "current alert", "current alerts")
-            ),
-            t.style(Role::StatusWarn),
-        )],
-        Ok(_) => vec![Line::styled(
-            format!("mutes {} of {} now:", preview.mutes.len(), text::count(preview.of as u64, "alert", "alerts")),
-            t.style(Role::StatusInfo),
-        )],
-    };
-    for a in preview.mutes.iter().take(MUTED_SHOWN) {
-        let sh = Shown::of(a);
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {} ", sh.label().0), shown_style(sh, a.severity, t)),
-            Span::raw(text::clean(&a.display_name()).into_owned()),
-        ]));
-    }
-    if preview.mutes.len() > MUTED_SHOWN {
-        lines.push(Line::styled(format!("  … and {} more", preview.mutes.len() - MUTED_SHOWN), t.style(Role::TextDim)));
-    }
-    let rest = Rect { y: inner.y + 5, height: inner.height - 5, ..inner };
-    let lines: Vec<Line> =
-        lines.into_iter().map(|l| Line::from(fit_spans(l.spans, usize::from(rest.width))).style(l.style)).collect();
-    f.render_widget(Paragraph::new(lines), rest);
 }

@@ -157,7 +157,7 @@ fn cpu(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
     {
         title.push(Span::styled(format!(" · ✎ {text} ({} ago)", fmt::age(end - ts)), t.style(Role::TextAccent)));
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let cores = snap.map_or(0, |h| h.cpu_cores.len());
@@ -228,7 +228,7 @@ fn memory(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme)
             title.push(l);
         }
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let mut c = chart(m, 100.0, pct_fmt, t);
@@ -248,7 +248,7 @@ fn network(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme
         title.push(Span::styled(format!(" ↓ {}", fmt::rate(rx)), t.style(Role::ChartSeries3)));
         title.push(Span::styled(format!(" ↑ {}", fmt::rate(tx)), t.style(Role::ChartSeries4)));
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let mut c = chart(m, 1.0, fmt::rate_axis, t);
@@ -273,7 +273,7 @@ fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) 
             t.style(Role::TextDim),
         ));
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(h) = m.shown() else { return };
@@ -352,7 +352,7 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
     if !m.filter.text().is_empty() && !m.filter_editing {
         title.push(Span::styled(format!(" · filter \"{}\"", text::clean(m.filter.text())), t.style(Role::TextAccent)));
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let (inner, window) = process_rows(area, m);
     f.render_widget(block, area);
     if m.filter_editing && inner.height > 1 {
@@ -384,11 +384,12 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
         rows.map(|(i, p)| cell(i, p)).max().unwrap_or(0).max(text::width(&header[k]))
     };
     let guide = |i: usize| m.guides.get(i).map_or("", String::as_str);
-    // Narrow boxes drop USER, STATE, MEM% and then COMMAND, whole, before
-    // the name gets short.
+    // Narrow boxes drop USER, STATE, MEM%, COMMAND and then MEM, whole,
+    // before the name gets short.
     let cols = [
-        Col::fixed(8),
-        Col::text(widest(1, &|i, p| text::width(guide(i)) + text::width(&p.name)), 8).keep(16).grow(),
+        // `▸` and the longest pid shown (never under the header's width).
+        Col::fixed(widest(0, &|_, p| 1 + p.pid.to_string().len()).max(5) as u16),
+        Col::text(widest(1, &|i, p| text::width(guide(i)) + text::width(&p.name)), 8).keep(12).grow(),
         // A backend that does not say who runs its processes has no USER column.
         if m.procs.iter().any(|p| !p.user.is_empty()) {
             Col::text(widest(2, &|_, p| text::width(&p.user)), 4).keep(8).drop(5)
@@ -396,7 +397,8 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
             Col::absent()
         },
         Col::fixed(6),
-        Col::fixed(10),
+        // In a very narrow box even MEM goes, whole, after the command.
+        Col::fixed(10).drop(1),
         Col::fixed(5).drop(3),
         Col::text(widest(6, &|_, p| text::width(&p.status)), 5).drop(4),
         Col::text(widest(7, &|_, p| text::width(&p.cmd)), 12).drop(2).grow(),

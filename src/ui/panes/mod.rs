@@ -10,6 +10,7 @@ use crate::ui::widgets::list::ListWindow;
 
 pub mod alerts;
 pub mod metrics;
+pub mod silence;
 pub mod tools;
 pub mod tools_diff;
 pub mod tools_popup;

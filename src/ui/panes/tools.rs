@@ -111,7 +111,7 @@ fn list(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme) {
     if let Some(q) = ts.filter.as_ref().filter(|_| !ts.filter_editing).map(|q| q.text()).filter(|q| !q.is_empty()) {
         title.push(Span::styled(format!(" · filter \"{q}\""), t.style(Role::TextAccent)));
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     f.render_widget(block, area);
     let lay = list_layout(area, ts);
     if let (Some(p), Some(r)) = (&ts.picking, lay.picking) {
@@ -237,7 +237,7 @@ fn form_box(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme
                 vec![Line::styled("Select a tool and press Enter to fill in its arguments.", t.style(Role::TextDim))],
             ),
         };
-        let block = boxed(Line::raw(title), focused, t);
+        let block = boxed(Line::raw(title), focused, t, area.width);
         f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
         return;
     };
@@ -252,7 +252,7 @@ fn form_box(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme
     if let Some(b) = ts.building.as_ref().filter(|_| ts.form_link.is_some()) {
         title.push(Span::styled(format!(" · ⛓ {} → {}", b.chain.summary(), form.tool), t.style(Role::TextAccent)));
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height == 0 {
@@ -382,7 +382,7 @@ fn output(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         return;
     }
     let Some(r) = ts.shown_run() else {
-        let block = boxed(Line::raw("Output"), focused, t);
+        let block = boxed(Line::raw("Output"), focused, t, area.width);
         let hint = "Run a tool (r) or pick one from the history (Enter) to see its output here.";
         f.render_widget(
             Paragraph::new(Span::styled(hint, t.style(Role::TextDim))).block(block).wrap(Wrap { trim: true }),
@@ -394,7 +394,7 @@ fn output(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     if r.dropped > 0 || r.truncated {
         title.push(Span::styled(" · earlier lines dropped", t.style(Role::TextDim)));
     }
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let mut inner = block.inner(area);
     f.render_widget(block, area);
     if let Some(q) = &ts.search
@@ -459,7 +459,7 @@ fn output_line(line: &str, query: &str, width: usize, base: Style, hit: Style) -
 fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let ts = &s.tools;
     let title = vec![Span::raw("History"), Span::styled(format!(" {}", ts.runs.len()), t.style(Role::TextDim))];
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let window = history_window(area, ts);
     let inner = window.rows;
     f.render_widget(block, area);

@@ -27,7 +27,7 @@ pub fn render(f: &mut Frame, area: Rect, focused: bool, d: (u64, u64, &[DiffRow]
             t.style(Role::TextDim),
         ),
     ];
-    let block = boxed(Line::from(title), focused, t);
+    let block = boxed(Line::from(title), focused, t, area.width);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let [left, sep, right] =

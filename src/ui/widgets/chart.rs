@@ -162,8 +162,13 @@ impl Widget for TimeChart {
             }
         }
 
+        // No room for the axes (a tiny box): the data alone, never drawn
+        // over the box's border.
+        if plot.x == area.x {
+            return;
+        }
         // y axis: line, labels at top / middle / bottom, threshold glyphs
-        let ax = plot.x.saturating_sub(1);
+        let ax = plot.x - 1;
         let ascii = self.marker == Marker::Ascii;
         for y in plot.y..plot.y + plot.height {
             if let Some(c) = buf.cell_mut((ax, y)) {
@@ -307,12 +312,19 @@ mod tests {
     }
 
     #[test]
-    fn tiny_areas_do_not_panic() {
+    fn tiny_areas_do_not_panic_or_draw_outside() {
         for w in 0..8 {
             for h in 0..5 {
                 let c = chart(Marker::Braille, vec![50.0; 20]);
                 render(c, w, h);
             }
         }
+        // Too small for axes: nothing is drawn left of the area (the box's
+        // border), so no threshold glyph lands on it.
+        let mut buf = Buffer::empty(Rect::new(0, 0, 10, 3));
+        buf.set_string(0, 0, "│", Style::default());
+        buf.set_string(0, 1, "│", Style::default());
+        chart(Marker::Braille, vec![60.0; 20]).render(Rect::new(1, 0, 4, 2), &mut buf);
+        assert_eq!((buf[(0, 0)].symbol(), buf[(0, 1)].symbol()), ("│", "│"));
     }
 }

@@ -82,6 +82,24 @@ pub fn age(ms: i64) -> String {
     }
 }
 
+/// A duration to come in two units, never rounded down past what is left:
+/// `1h 59m`, `2d 3h`, `45s`.
+pub fn left(ms: i64) -> String {
+    let s = (ms.max(0) as u64).div_ceil(1000);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s.div_ceil(60)),
+        3600..86_400 => {
+            let m = s.div_ceil(60);
+            if m.is_multiple_of(60) { format!("{}h", m / 60) } else { format!("{}h {}m", m / 60, m % 60) }
+        }
+        _ => {
+            let h = s.div_ceil(3600);
+            if h.is_multiple_of(24) { format!("{}d", h / 24) } else { format!("{}d {}h", h / 24, h % 24) }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +130,16 @@ mod tests {
         assert_eq!(uptime(3_700), "1h 1m");
         assert_eq!(age(4_200), "4s");
         assert_eq!(age(7_300_000), "2h");
+    }
+
+    #[test]
+    fn time_left_is_never_rounded_down() {
+        assert_eq!(left(2 * 3_600_000 - 1_000), "2h", "1h 59m 59s left of 2 hours");
+        assert_eq!(left(2 * 3_600_000 - 61_000), "1h 59m");
+        assert_eq!(left(59_500), "1m", "60 s left reads as a minute");
+        assert_eq!(left(90_000), "2m");
+        assert_eq!(left(7 * 86_400_000), "7d");
+        assert_eq!(left(7 * 86_400_000 - 3_600_001), "6d 23h");
+        assert_eq!(left(-5), "0s");
     }
 }
