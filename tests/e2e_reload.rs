@@ -32,6 +32,8 @@ fn reload_keeps_the_config_in_force_on_an_error_and_applies_a_good_one() {
         s.contains("not everything was applied") && s.contains("config.toml:2:") && s.contains("in force stay")
     }));
     expect_ok(app.send_key(Key::Esc));
+    // Closed before the next key: an Esc followed at once by `:` reads as Alt-:.
+    expect_ok(app.wait_for("the message closed", TIMEOUT, |s| !s.contains("not everything was applied")));
 
     // Fixed: the theme changes now; the rules folder is read too.
     env.write_config("theme = \"high-contrast\"\nrefresh = \"2s\"\n");
@@ -43,6 +45,7 @@ fn reload_keeps_the_config_in_force_on_an_error_and_applies_a_good_one() {
             && s.contains("rules and checks")
     }));
     expect_ok(app.send_key(Key::Esc));
+    expect_ok(app.wait_for("the message closed", TIMEOUT, |s| !s.contains("Reloaded")));
 
     // A new rules file is picked up without asking.
     let alerts = env.root().join("config/opsdeck/alerts");
