@@ -314,6 +314,16 @@ fn disks(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) 
     f.render_widget(table, inner);
 }
 
+/// A process state as the table shows it: the host's word, shortened where
+/// it is long (sysinfo's `UninterruptibleDiskSleep` is htop's `D`).
+fn state_name(status: &str) -> &str {
+    match status {
+        "UninterruptibleDiskSleep" => "Disk wait",
+        "LockBlocked" => "Locked",
+        other => other,
+    }
+}
+
 fn sort_label(m: &MetricsState) -> String {
     let name = match m.sort {
         SortKey::Cpu => "CPU",
@@ -400,7 +410,7 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
         // In a very narrow box even MEM goes, whole, after the command.
         Col::fixed(10).drop(1),
         Col::fixed(5).drop(3),
-        Col::text(widest(6, &|_, p| text::width(&p.status)), 5).drop(4),
+        Col::text(widest(6, &|_, p| text::width(state_name(&p.status))), 5).drop(4),
         Col::text(widest(7, &|_, p| text::width(&p.cmd)), 12).drop(2).grow(),
     ];
     // Names, users, states and commands come from the host (or a remote
@@ -417,7 +427,7 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
             Cell::from(format!("{:>5.1}", p.cpu)),
             Cell::from(format!("{:>9}", fmt::bytes(p.mem as f64))),
             Cell::from(format!("{:>5.1}", p.mem as f64 * 100.0 / mem_total)),
-            Cell::from(text::fit(&p.status, plan.width(6))),
+            Cell::from(text::fit(state_name(&p.status), plan.width(6))),
             Cell::from(Span::styled(text::fit(&p.cmd, plan.width(7)), dim)),
         ];
         Row::new(plan.pick(cells)).style(style)
@@ -431,5 +441,15 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
             Span::styled("  no process matches the filter", t.style(Role::TextDim)),
             Rect::new(inner.x, inner.y + 1, inner.width, 1),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_state_names_are_shortened_for_the_table() {
+        assert_eq!(super::state_name("UninterruptibleDiskSleep"), "Disk wait");
+        assert_eq!(super::state_name("Sleeping"), "Sleeping");
+        assert_eq!(super::state_name(""), "");
     }
 }
