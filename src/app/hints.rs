@@ -1,8 +1,7 @@
 //! Status-bar key hints, generated from the active keymap for the focused box.
 
-use super::overlay::AlertPopup;
 use super::pane::{self, Hint};
-use super::{AppState, BoxId, Overlay, UserAction};
+use super::{AppState, BoxId, UserAction};
 use crate::config::keymap::{Keymap, format_keys};
 
 impl AppState {
@@ -11,40 +10,7 @@ impl AppState {
         let ctxs = self.contexts();
         use UserAction as U;
         let wanted: Vec<Hint> = match &self.overlay {
-            // Forms say what Enter does and how to move between their fields.
-            Some(Overlay::Alert(p)) => match &**p {
-                AlertPopup::Silence(d) => {
-                    let mut v = vec![
-                        Hint::Bound(U::Close, Some("cancel")),
-                        Hint::Bound(U::Confirm, Some("create")),
-                        Hint::Bound(U::FocusNext, Some("next field")),
-                    ];
-                    if d.field == crate::app::panes::silence::SilenceField::Duration {
-                        v.push(Hint::Fixed("←/→", "duration"));
-                    }
-                    v
-                }
-                AlertPopup::Ack { .. } => {
-                    vec![Hint::Bound(U::Close, Some("cancel")), Hint::Bound(U::Confirm, Some("record"))]
-                }
-            },
-            // A message has nothing to run or move through.
-            Some(Overlay::Message(_)) => vec![Hint::Bound(U::Close, Some("close"))],
-            Some(Overlay::Signal(p)) if p.confirming => {
-                vec![Hint::Fixed("y", "send"), Hint::Fixed("n/Esc", "back to the list")]
-            }
-            Some(Overlay::Signal(_)) => vec![
-                Hint::Bound(U::Confirm, Some("choose")),
-                Hint::Bound(U::Close, Some("cancel")),
-                Hint::Bound(U::Down, None),
-                Hint::Bound(U::Up, None),
-            ],
-            Some(_) => vec![
-                Hint::Bound(U::Close, None),
-                Hint::Bound(U::Confirm, Some("run")),
-                Hint::Bound(U::Down, None),
-                Hint::Bound(U::Up, None),
-            ],
+            Some(o) => o.hints(),
             None => (pane::spec_of(self.focus).hints)(self, self.focus),
         };
         let read_only = self.read_only;

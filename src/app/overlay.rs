@@ -3,6 +3,7 @@
 use ratatui::crossterm::event::KeyEvent;
 
 use super::input::LineInput;
+use super::pane::Hint;
 use super::user_action::{KeyContext, UserAction};
 use crate::config::keymap::{Keymap, format_keys};
 use crate::text::rank::{Rank, Ranker};
@@ -113,6 +114,47 @@ impl AlertPopup {
 }
 
 impl Overlay {
+    /// Status-bar hints while this popup is open: what Enter does here and
+    /// how to move (a form's fields, a list's rows), or only how to close it.
+    pub fn hints(&self) -> Vec<Hint> {
+        use UserAction as U;
+        match self {
+            Overlay::Alert(p) => match &**p {
+                AlertPopup::Silence(d) => {
+                    let mut v = vec![
+                        Hint::Bound(U::Close, Some("cancel")),
+                        Hint::Bound(U::Confirm, Some("create")),
+                        Hint::Bound(U::FocusNext, Some("next field")),
+                    ];
+                    if d.field == crate::app::panes::silence::SilenceField::Duration {
+                        v.push(Hint::Fixed("←/→", "duration"));
+                    }
+                    v
+                }
+                AlertPopup::Ack { .. } => {
+                    vec![Hint::Bound(U::Close, Some("cancel")), Hint::Bound(U::Confirm, Some("record"))]
+                }
+            },
+            // A message has nothing to run or move through.
+            Overlay::Message(_) => vec![Hint::Bound(U::Close, Some("close"))],
+            Overlay::Signal(p) if p.confirming => {
+                vec![Hint::Fixed("y", "send"), Hint::Fixed("n/Esc", "back to the list")]
+            }
+            Overlay::Signal(_) => vec![
+                Hint::Bound(U::Confirm, Some("choose")),
+                Hint::Bound(U::Close, Some("cancel")),
+                Hint::Bound(U::Down, None),
+                Hint::Bound(U::Up, None),
+            ],
+            _ => vec![
+                Hint::Bound(U::Close, None),
+                Hint::Bound(U::Confirm, Some("run")),
+                Hint::Bound(U::Down, None),
+                Hint::Bound(U::Up, None),
+            ],
+        }
+    }
+
     /// Help for the focused context first, then global and popup keys.
     pub fn help(keymap: &Keymap, focused: KeyContext) -> Overlay {
         let mut all = Vec::new();

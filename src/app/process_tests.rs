@@ -1,12 +1,10 @@
 //! Reducer tests of process actions: details, signals, tree, user filter.
 
-use std::sync::Arc;
-
 use ratatui::crossterm::event::KeyCode;
 
-use super::tests::Fixture;
+use super::tests::{Fixture, local_event};
 use super::*;
-use crate::protocol::{Command, Event, HostSnapshot, ProcInfo, Topic};
+use crate::protocol::{Command, Event, HostSnapshot, ProcInfo};
 
 fn proc(pid: u32, ppid: Option<u32>, name: &str, user: &str, cpu: f32) -> ProcInfo {
     ProcInfo { pid, ppid, name: name.into(), user: user.into(), cpu, status: "Sleeping".into(), ..Default::default() }
@@ -24,15 +22,7 @@ fn with_procs(f: &Fixture) -> AppState {
         ],
         ..Default::default()
     };
-    let env = Envelope {
-        epoch: 1,
-        seq: 1,
-        ts: f.now,
-        source: LOCAL_SOURCE.into(),
-        topic: Topic::Metrics,
-        event: Event::HostSample(Box::new(snap)),
-    };
-    update(&mut s, Action::Events(vec![Arc::new(env)]), &f.ctx());
+    update(&mut s, Action::Events(vec![local_event(f.now, Event::HostSample(Box::new(snap)))]), &f.ctx());
     s
 }
 
@@ -111,9 +101,7 @@ fn the_tree_puts_children_under_parents_and_u_keeps_one_user() {
     assert_eq!(s.metrics.filter.text(), "user:postgres");
     // Narrowed by name with `/`: the user term stays a user term, either side.
     f.key(&mut s, KeyCode::Char('/'));
-    for c in " worker".chars() {
-        f.key(&mut s, KeyCode::Char(c));
-    }
+    f.chars(&mut s, " worker");
     assert_eq!(pids(&s), vec![201], "{:?}", s.metrics.filter.text());
     f.key(&mut s, KeyCode::Enter);
     s.metrics.filter = crate::app::input::LineInput::new("");

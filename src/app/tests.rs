@@ -46,6 +46,11 @@ fn proc(pid: u32, name: &str, cpu: f32, mem: u64) -> ProcInfo {
     }
 }
 
+/// An event of the local engine's metrics topic at `ts`.
+pub(super) fn local_event(ts: Ts, event: Event) -> Arc<Envelope> {
+    Arc::new(Envelope { epoch: 1, seq: 1, ts, source: LOCAL_SOURCE.into(), topic: Topic::Metrics, event })
+}
+
 pub(super) fn sample(ts: Ts) -> Arc<Envelope> {
     let snap = HostSnapshot {
         ts,
@@ -62,14 +67,7 @@ pub(super) fn sample(ts: Ts) -> Arc<Envelope> {
         ],
         ..Default::default()
     };
-    Arc::new(Envelope {
-        epoch: 1,
-        seq: 1,
-        ts,
-        source: LOCAL_SOURCE.into(),
-        topic: Topic::Metrics,
-        event: Event::HostSample(Box::new(snap)),
-    })
+    local_event(ts, Event::HostSample(Box::new(snap)))
 }
 
 fn names(s: &AppState) -> Vec<&str> {

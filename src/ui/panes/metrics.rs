@@ -389,9 +389,10 @@ fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &The
     // Widths from every row (the command's from the rows shown: it takes
     // the rest anyway), so columns stay put while the list scrolls.
     let widest = |k: usize, cell: &dyn Fn(usize, &crate::protocol::ProcInfo) -> usize| {
-        let rows: Box<dyn Iterator<Item = (usize, &crate::protocol::ProcInfo)>> =
-            if k == 7 { Box::new(shown()) } else { Box::new(m.procs.iter().enumerate()) };
-        rows.map(|(i, p)| cell(i, p)).max().unwrap_or(0).max(text::width(&header[k]))
+        let rows =
+            if k == 7 { &m.procs[off.min(m.procs.len())..(off + visible).min(m.procs.len())] } else { &m.procs[..] };
+        let first = if k == 7 { off } else { 0 };
+        rows.iter().enumerate().map(|(i, p)| cell(first + i, p)).max().unwrap_or(0).max(text::width(&header[k]))
     };
     let guide = |i: usize| m.guides.get(i).map_or("", String::as_str);
     // Narrow boxes drop USER, STATE, MEM%, COMMAND and then MEM, whole,
