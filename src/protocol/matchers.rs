@@ -103,7 +103,9 @@ pub fn format(matchers: &[Matcher]) -> String {
     matchers
         .iter()
         .map(|m| {
+            // `a=` then `~x` would read back as `a=~x`, a regex: quoted.
             let plain = !m.value.is_empty()
+                && !m.value.starts_with('~')
                 && !m.value.chars().any(|c| c.is_whitespace() || matches!(c, '"' | ',' | '{' | '}' | '\\'));
             let value = if plain { m.value.clone() } else { quote(&m.value) };
             format!("{}{}{value}", m.name, m.op.symbol())
@@ -300,9 +302,10 @@ mod tests {
             m("b", MatchOp::Re, r#"x "y"|z,{2}"#),
             m("c", MatchOp::NotRe, "line\nbreak"),
             m("d", MatchOp::Eq, r"back\slash"),
+            m("e", MatchOp::Eq, "~tilde"),
         ];
         let text = format(&set);
-        assert_eq!(text, r#"alertname="disk full" a!="" b=~"x \"y\"|z,{2}" c!~"line\nbreak" d="back\\slash""#);
+        assert_eq!(text, r#"alertname="disk full" a!="" b=~"x \"y\"|z,{2}" c!~"line\nbreak" d="back\\slash" e="~tilde""#);
         assert_eq!(parse(&text).unwrap(), set);
     }
 
