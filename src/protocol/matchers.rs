@@ -305,7 +305,10 @@ mod tests {
             m("e", MatchOp::Eq, "~tilde"),
         ];
         let text = format(&set);
-        assert_eq!(text, r#"alertname="disk full" a!="" b=~"x \"y\"|z,{2}" c!~"line\nbreak" d="back\\slash" e="~tilde""#);
+        assert_eq!(
+            text,
+            r#"alertname="disk full" a!="" b=~"x \"y\"|z,{2}" c!~"line\nbreak" d="back\\slash" e="~tilde""#
+        );
         assert_eq!(parse(&text).unwrap(), set);
     }
 
