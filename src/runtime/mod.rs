@@ -2,6 +2,7 @@
 //! engine bridge, the effect executor and the update/render loop.
 
 mod alerts;
+pub mod backend;
 mod jq_jobs;
 mod local;
 pub mod reload;

@@ -5,15 +5,16 @@ use std::io::{self, Stdout, Write, stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::Show;
 use ratatui::crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture};
 use ratatui::crossterm::execute;
-use ratatui::crossterm::terminal::{
-    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
-};
+use ratatui::crossterm::style::{Attribute, SetAttribute};
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+use super::backend::LeanBackend;
+use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+
+/// The TUI's terminal: ratatui over [`LeanBackend`] on stdout.
+pub type Term = Terminal<LeanBackend<Stdout>>;
 
 static MOUSE: AtomicBool = AtomicBool::new(false);
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -33,7 +34,7 @@ pub fn init(mouse: bool) -> io::Result<(Term, TerminalGuard)> {
     install_panic_hook();
     MOUSE.store(mouse, Ordering::SeqCst);
     enter()?;
-    let term = Terminal::new(CrosstermBackend::new(stdout()))?;
+    let term = Terminal::new(LeanBackend::new(stdout()))?;
     Ok((term, TerminalGuard))
 }
 
@@ -57,7 +58,8 @@ pub fn restore() -> io::Result<()> {
     if MOUSE.load(Ordering::SeqCst) {
         let _ = execute!(out, DisableMouseCapture);
     }
-    let r = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
+    // The backend keeps its pen between frames: leave with the default one.
+    let r = execute!(out, SetAttribute(Attribute::Reset), DisableBracketedPaste, LeaveAlternateScreen, Show);
     let r2 = disable_raw_mode();
     let _ = out.flush();
     r.and(r2)
@@ -91,10 +93,9 @@ pub fn suspend(term: &mut Term) -> io::Result<()> {
 }
 
 /// Clear the screen and forget what was drawn, so the next frame paints every
-/// cell. (`Terminal::clear` would query the cursor position, whose reply goes
-/// to the input thread's pending read and times out.)
+/// cell. (The backend answers `Terminal::clear`'s cursor question itself; the
+/// terminal is never asked, as its reply would go to the input thread.)
 pub fn repaint_all(term: &mut Term) -> io::Result<()> {
-    execute!(stdout(), Clear(ClearType::All))?;
-    *term = Terminal::new(CrosstermBackend::new(stdout()))?;
-    Ok(())
+    term.backend_mut().forget_terminal();
+    term.clear()
 }

@@ -170,7 +170,17 @@ pub fn char_ranges(s: &str, char_indices: &[u32]) -> Vec<Range<usize>> {
 
 /// Terminal cells `s` takes when ratatui draws it (see the module docs).
 pub fn width(s: &str) -> usize {
+    // Printable ASCII (most names, numbers and labels) is one cell a byte;
+    // grapheme segmentation is the slow path, for the rest.
+    if printable_ascii(s) {
+        return s.len();
+    }
     s.graphemes(true).map(drawn_width).sum()
+}
+
+/// Every byte a printable ASCII character: one cell each, nothing to clean.
+fn printable_ascii(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
 /// Cells one grapheme cluster takes when ratatui draws it.
@@ -203,6 +213,9 @@ pub fn wrap_hard(s: &str, width: usize) -> Vec<String> {
 /// Never splits a grapheme cluster; borrows when `s` already fits. Stops
 /// reading `s` once `max` is passed.
 pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
+    if printable_ascii(s) {
+        return if s.len() <= max { Cow::Borrowed(s) } else { Cow::Owned(ellipsize(s, max)) };
+    }
     let mut used = 0;
     for g in s.graphemes(true) {
         used += drawn_width(g);
@@ -344,6 +357,9 @@ pub fn clean_onto(out: &mut String, s: &str, col: usize) -> usize {
 /// table cell or a one-line field shows. Stops reading `s` once `max` is
 /// passed, so a huge string costs no more than a short one.
 pub fn fit(s: &str, max: usize) -> String {
+    if printable_ascii(s) {
+        return if s.len() <= max { s.to_string() } else { ellipsize(s, max) };
+    }
     let mut out = String::new();
     let mut used = 0;
     for g in s.graphemes(true) {

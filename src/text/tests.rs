@@ -229,6 +229,15 @@ proptest! {
     }
 
     #[test]
+    fn printable_ascii_takes_the_same_cells_as_the_general_rule(s in "[ -~]{0,60}", max in 0usize..70) {
+        prop_assert_eq!(width(&s), s.graphemes(true).map(drawn_width).sum::<usize>());
+        let t = truncate(&s, max);
+        let cut = t.ends_with(ELLIPSIS) && s.starts_with(t.trim_end_matches(ELLIPSIS));
+        prop_assert!(width(&t) <= max && (t == s || cut || (max == 0 && t.is_empty())), "{t:?}");
+        prop_assert_eq!(fit(&s, max), t.into_owned());
+    }
+
+    #[test]
     fn cleaned_text_holds_no_control(s in hostile(), col in 0usize..20) {
         let c = clean(&s);
         prop_assert!(!c.chars().any(|c| c.is_control() || is_invisible_format(c)), "{c:?}");

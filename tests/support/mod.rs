@@ -239,7 +239,7 @@ impl Default for Seed {
     }
 }
 
-fn env(s: HostSnapshot) -> Arc<Envelope> {
+pub fn env(s: HostSnapshot) -> Arc<Envelope> {
     Arc::new(Envelope {
         epoch: 1,
         seq: 1,

@@ -1,0 +1,247 @@
+//! The lean terminal backend draws exactly what ratatui's buffer holds: frames
+//! are replayed through it into a `vt100` terminal and every cell's symbol,
+//! colours and attributes are compared; and it never writes more bytes than
+//! ratatui's own crossterm backend does for the same frames.
+
+mod support;
+
+use opsdeck::app::{Action, update};
+use opsdeck::config::theme::Theme;
+use opsdeck::runtime::backend::LeanBackend;
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::io::Write;
+use std::rc::Rc;
+
+use proptest::prelude::*;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::buffer::{Buffer, CellWidth};
+use ratatui::layout::{Rect, Size};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::{TerminalOptions, Viewport};
+
+use support::{NOW, Seed};
+
+fn vt_color(c: Color) -> vt100::Color {
+    match c {
+        Color::Reset => vt100::Color::Default,
+        Color::Black => vt100::Color::Idx(0),
+        Color::Red => vt100::Color::Idx(1),
+        Color::Green => vt100::Color::Idx(2),
+        Color::Yellow => vt100::Color::Idx(3),
+        Color::Blue => vt100::Color::Idx(4),
+        Color::Magenta => vt100::Color::Idx(5),
+        Color::Cyan => vt100::Color::Idx(6),
+        Color::Gray => vt100::Color::Idx(7),
+        Color::DarkGray => vt100::Color::Idx(8),
+        Color::LightRed => vt100::Color::Idx(9),
+        Color::LightGreen => vt100::Color::Idx(10),
+        Color::LightYellow => vt100::Color::Idx(11),
+        Color::LightBlue => vt100::Color::Idx(12),
+        Color::LightMagenta => vt100::Color::Idx(13),
+        Color::LightCyan => vt100::Color::Idx(14),
+        Color::White => vt100::Color::Idx(15),
+        Color::Indexed(i) => vt100::Color::Idx(i),
+        Color::Rgb(r, g, b) => vt100::Color::Rgb(r, g, b),
+    }
+}
+
+/// Cells a person cannot be sure of after this frame, in any backend: the
+/// right half of a wide character whose left half was overwritten while
+/// ratatui's own idea of the right half did not change. ratatui's diff does
+/// not redraw it unless the wide character's style shows on a blank (see
+/// `BufferDiff`), and a terminal blanks it with whatever pen is current. They
+/// stay uncertain until ratatui redraws them.
+fn orphans(uncertain: &mut HashSet<(u16, u16)>, prev: &Buffer, next: &Buffer) {
+    for y in 0..next.area.height {
+        for x in 0..next.area.width {
+            if prev[(x, y)] != next[(x, y)] {
+                uncertain.remove(&(x, y));
+            }
+        }
+        for x in 0..next.area.width {
+            let (p, n) = (&prev[(x, y)], &next[(x, y)]);
+            let w = p.symbol().cell_width();
+            if w > 1 && p != n {
+                for k in 1..w {
+                    if x + k < next.area.width && prev[(x + k, y)] == next[(x + k, y)] {
+                        uncertain.insert((x + k, y));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// vt100 keeps one intensity (bold or dim, the last set); terminals show both.
+fn intensity(got: &vt100::Cell, m: Modifier) -> bool {
+    if m.contains(Modifier::BOLD | Modifier::DIM) {
+        got.bold() || got.dim()
+    } else {
+        got.bold() == m.contains(Modifier::BOLD) && got.dim() == m.contains(Modifier::DIM)
+    }
+}
+
+/// The first cell where the screen differs from `buf` in what a person sees,
+/// described. A blank's foreground, boldness and slant are not seen (ratatui
+/// relies on that too); of an uncertain cell only its being blank is checked.
+fn mismatch(screen: &vt100::Screen, buf: &Buffer, uncertain: &HashSet<(u16, u16)>) -> Option<String> {
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let want = &buf[(x, y)];
+            let got = screen.cell(y, x)?;
+            if got.is_wide_continuation() {
+                continue;
+            }
+            let sym = if got.contents().is_empty() { " " } else { got.contents() };
+            let m = want.modifier;
+            let blank = sym == " " && want.symbol() == " ";
+            if blank && uncertain.contains(&(x, y)) {
+                continue;
+            }
+            let same = sym == want.symbol()
+                && (blank || got.fgcolor() == vt_color(want.fg))
+                && got.bgcolor() == vt_color(want.bg)
+                && (blank || intensity(got, m))
+                && (blank || got.italic() == m.contains(Modifier::ITALIC))
+                && got.underline() == m.contains(Modifier::UNDERLINED)
+                && got.inverse() == m.contains(Modifier::REVERSED);
+            if !same {
+                return Some(format!("({x},{y}): want {want:?}, terminal shows {sym:?} {got:?}"));
+            }
+        }
+    }
+    None
+}
+
+const TEXTS: &[&str] = &["a", "bc", "コ", "─│", "⣿⡀", "xyz ", " ", "é", "日本", "12345678"];
+
+fn styles() -> Vec<Style> {
+    let s = Style::new();
+    vec![
+        s,
+        s.fg(Color::Red),
+        s.fg(Color::Rgb(30, 30, 46)).bg(Color::Rgb(205, 214, 244)),
+        s.bg(Color::Indexed(236)),
+        s.bg(Color::Rgb(30, 30, 46)),
+        s.add_modifier(Modifier::BOLD),
+        s.add_modifier(Modifier::DIM).fg(Color::DarkGray),
+        s.add_modifier(Modifier::ITALIC | Modifier::UNDERLINED),
+        s.add_modifier(Modifier::REVERSED).fg(Color::LightCyan),
+        s.add_modifier(Modifier::BOLD).fg(Color::White).bg(Color::Blue),
+    ]
+}
+
+/// One frame: texts written at places in styles.
+type Frame = Vec<(u16, u16, usize, usize)>;
+
+fn paint(buf: &mut Buffer, frame: &Frame) {
+    let styles = styles();
+    for &(x, y, t, st) in frame {
+        buf.set_string(x, y, TEXTS[t], styles[st]);
+    }
+}
+
+const W: u16 = 16;
+const H: u16 = 4;
+
+fn frames() -> impl Strategy<Value = Vec<Frame>> {
+    let span = (0..W, 0..H, 0..TEXTS.len(), 0..10usize);
+    prop::collection::vec(prop::collection::vec(span, 0..14), 1..7)
+}
+
+fn screen(w: u16, h: u16) -> vt100::Parser {
+    let nz = |n: u16| std::num::NonZeroU16::new(n).expect("a screen has a size");
+    vt100::Parser::new(nz(h), nz(w), 0)
+}
+
+/// Counts the bytes written through it.
+#[derive(Clone, Default)]
+struct Counter(Rc<Cell<usize>>);
+
+impl Write for Counter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.set(self.0.get() + b.len());
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// ratatui's crossterm backend of a fixed size, and its byte count.
+fn crossterm_terminal(w: u16, h: u16) -> (Terminal<CrosstermBackend<Counter>>, Counter) {
+    let counter = Counter::default();
+    let opts = TerminalOptions { viewport: Viewport::Fixed(Rect::new(0, 0, w, h)) };
+    (Terminal::with_options(CrosstermBackend::new(counter.clone()), opts).unwrap(), counter)
+}
+
+/// Bytes ratatui's crossterm backend writes for `frames`.
+fn crossterm_bytes(frames: &[Frame], w: u16, h: u16) -> usize {
+    let (mut t, counter) = crossterm_terminal(w, h);
+    for fr in frames {
+        t.draw(|f| paint(f.buffer_mut(), fr)).unwrap();
+    }
+    counter.0.get()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_frame_reaches_the_terminal_as_drawn_and_in_no_more_bytes(frames in frames()) {
+        let mut t = Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: W, height: H })).unwrap();
+        let mut vt = screen(W, H);
+        let mut lean = 0;
+        let mut prev = Buffer::empty(Rect::new(0, 0, W, H));
+        let mut uncertain = HashSet::new();
+        for (i, fr) in frames.iter().enumerate() {
+            let done = t.draw(|f| paint(f.buffer_mut(), fr)).unwrap();
+            let expected = done.buffer.clone();
+            let bytes = std::mem::take(t.backend_mut().writer_mut());
+            lean += bytes.len();
+            vt.process(&bytes);
+            orphans(&mut uncertain, &prev, &expected);
+            if let Some(m) = mismatch(vt.screen(), &expected, &uncertain) {
+                prop_assert!(false, "frame {i}: {m}\nbytes: {:?}", String::from_utf8_lossy(&bytes));
+            }
+            prev = expected;
+        }
+        let crossterm = crossterm_bytes(&frames, W, H);
+        prop_assert!(lean <= crossterm, "lean {lean} bytes, crossterm {crossterm}");
+    }
+}
+
+/// The real screen at 200x50, then the same screen a second later (one new
+/// sample): drawn exactly, and the update in fewer bytes than crossterm's.
+#[test]
+fn the_metrics_screen_and_its_next_second_are_drawn_exactly() {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    s.size = (200, 50);
+    let theme = Theme::load("default-dark", None, false).expect("bundled theme");
+    let (w, h) = (200, 50);
+    let mut lean_t = Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: w, height: h })).unwrap();
+    let (mut cross_t, counter) = crossterm_terminal(w, h);
+    let mut vt = screen(w, h);
+    let mut sizes = Vec::new();
+    for step in 0..3 {
+        if step > 0 {
+            let snap = support::snapshot(NOW + step * 1000, 600 + step);
+            update(&mut s, Action::Events(vec![support::env(snap)]), &seed.ctx());
+        }
+        let done = lean_t.draw(|f| opsdeck::ui::render(f, &s, &theme)).unwrap();
+        let expected = done.buffer.clone();
+        let bytes = std::mem::take(lean_t.backend_mut().writer_mut());
+        vt.process(&bytes);
+        assert_eq!(mismatch(vt.screen(), &expected, &HashSet::new()), None, "step {step}");
+        let before = counter.0.get();
+        cross_t.draw(|f| opsdeck::ui::render(f, &s, &theme)).unwrap();
+        sizes.push((bytes.len(), counter.0.get() - before));
+    }
+    for (step, (lean, cross)) in sizes.iter().enumerate() {
+        assert!(lean < cross, "step {step}: lean {lean} bytes, crossterm {cross}");
+    }
+    eprintln!("bytes per frame (lean, crossterm): {sizes:?}");
+}
