@@ -248,13 +248,9 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         };
         backends.push(crate::remote::client::BackendSpec::new(name, url, token));
     }
-    let _log = match crate::logging::init(&paths.log_dir()) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            warnings.push(format!("logging disabled: {e}"));
-            None
-        }
-    };
+    if let Err(e) = crate::logging::init(&paths.log_dir()) {
+        warnings.push(format!("logging disabled: {e}"));
+    }
     if let Err(e) = std::fs::create_dir_all(&paths.data_dir) {
         return fail(format!("{}: cannot create the data directory: {e}", paths.data_dir.display()));
     }
@@ -372,10 +368,7 @@ fn listen_control(
 }
 
 /// Open the store and engine for a non-TUI mode (logging to the state dir).
-fn headless_engine(
-    cli: &Cli,
-    paths: &Paths,
-) -> Result<(Engine, crate::config::settings::Config, Option<tracing_appender::non_blocking::WorkerGuard>), String> {
+fn headless_engine(cli: &Cli, paths: &Paths) -> Result<(Engine, crate::config::settings::Config), String> {
     let loaded = load_config(cli.config.as_deref(), &paths.config_file()).map_err(|e| e.to_string())?;
     for w in &loaded.warnings {
         err_line!("warning: {w}");
@@ -384,7 +377,9 @@ fn headless_engine(
     if let Some(r) = cli.refresh {
         config.refresh = r;
     }
-    let guard = crate::logging::init(&paths.log_dir()).map_err(|e| err_line!("warning: logging disabled: {e}")).ok();
+    if let Err(e) = crate::logging::init(&paths.log_dir()) {
+        err_line!("warning: logging disabled: {e}");
+    }
     std::fs::create_dir_all(&paths.data_dir)
         .map_err(|e| format!("{}: cannot create the data directory: {e}", paths.data_dir.display()))?;
     let store = Store::open(&paths.data_dir, config.storage.cache_mb * 1024 * 1024).map_err(|e| e.to_string())?;
@@ -394,7 +389,7 @@ fn headless_engine(
         Arc::new(SystemClock),
     )
     .map_err(|e| e.to_string())?;
-    Ok((engine, config, guard))
+    Ok((engine, config))
 }
 
 fn check(cli: &Cli, paths: &Paths) -> ExitCode {

@@ -17,7 +17,7 @@ pub(super) fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
             args.listen
         ));
     }
-    let (engine, config, _log) = match headless_engine(cli, paths) {
+    let (engine, config) = match headless_engine(cli, paths) {
         Ok(e) => e,
         Err(e) => return fail(e),
     };

@@ -42,7 +42,10 @@ pub(super) fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
         Vec::new()
     };
     // MCP servers' stderr goes to the log, never to the terminal.
-    let _log = if servers.is_empty() { None } else { crate::logging::init(&paths.log_dir()).ok() };
+    if !servers.is_empty() {
+        // Errors here only mean no log; the tool still runs.
+        let _ = crate::logging::init(&paths.log_dir());
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),

@@ -26,6 +26,10 @@ use store::{Store, StoreError};
 
 /// How often expired rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often metric writes reach the disk (sled's own flusher thread is off):
+/// at most this much history is lost to a power cut. Events are fsynced as
+/// they are written (`flush_loop`).
+const STORE_FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Events kept in the log for resuming clients (15 min of 1 s samples).
 pub const EVENT_LOG_KEEP: u64 = 900;
 /// Queued events above which a publisher writes the log itself (backpressure
@@ -223,8 +227,9 @@ impl Engine {
         let collect = tokio::spawn(collect_loop(self.clone()));
         let prune = tokio::spawn(prune_loop(self.clone()));
         let flush = tokio::spawn(flush_loop(self.clone()));
+        let durable = tokio::spawn(store_flush_loop(self.clone()));
         let mut t = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        t.extend([collect, prune, flush]);
+        t.extend([collect, prune, flush, durable]);
     }
 
     /// Stop tasks and flush everything to disk.
@@ -437,6 +442,21 @@ async fn flush_loop(engine: Engine) {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::error!("writing the event log: {err}"),
             Err(err) => tracing::error!("writing the event log: {err}"),
+        }
+    }
+}
+
+/// Everything written to the store reaches the disk every `STORE_FLUSH_EVERY`.
+async fn store_flush_loop(engine: Engine) {
+    let mut iv = tokio::time::interval_at(Instant::now() + STORE_FLUSH_EVERY, STORE_FLUSH_EVERY);
+    iv.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        iv.tick().await;
+        let e = engine.clone();
+        match tokio::task::spawn_blocking(move || e.inner.store.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!("flushing the store: {err}"),
+            Err(err) => tracing::error!("flushing the store: {err}"),
         }
     }
 }

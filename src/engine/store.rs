@@ -69,7 +69,10 @@ impl Store {
             .path(&path)
             .cache_capacity(cache_bytes)
             .mode(sled::Mode::LowSpace)
-            .flush_every_ms(Some(5000))
+            // No flusher thread of sled's own: the engine flushes every
+            // `STORE_FLUSH_EVERY` on a blocking task, and dropping the last
+            // handle flushes too (short-lived CLI commands).
+            .flush_every_ms(None)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {

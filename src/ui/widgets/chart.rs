@@ -82,8 +82,10 @@ impl Widget for TimeChart {
         let dot_row =
             |v: f64| -> usize { (((v - self.y_min) / span).clamp(0.0, 1.0) * (h - 1) as f64).round() as usize };
 
-        // grid[y*w+x] = series index + 1; y = 0 at the bottom.
-        let mut grid = vec![0u8; w * h];
+        // Per series and x dot, the dot rows its line covers (y = 0 at the
+        // bottom): the value's row, joined to the previous value's row.
+        let n = self.series.len();
+        let mut ranges: Vec<Option<(usize, usize)>> = vec![None; n * w];
         for (si, s) in self.series.iter().enumerate() {
             let mut prev: Option<usize> = None;
             for x in 0..w.min(s.values.len()) {
@@ -93,58 +95,83 @@ impl Widget for TimeChart {
                     continue;
                 }
                 let y = dot_row(f64::from(v));
-                let (lo, hi) = match prev {
+                ranges[si * w + x] = Some(match prev {
                     Some(p) if p < y => (p + 1, y),
                     Some(p) if p > y => (y, p - 1),
                     _ => (y, y),
-                };
-                for yy in lo..=hi {
-                    grid[yy * w + x] = (si + 1) as u8;
-                }
+                });
                 prev = Some(y);
             }
         }
-
         let th_rows: Vec<(usize, Threshold)> = self
             .thresholds
             .iter()
             .filter(|t| t.value > self.y_min && t.value < self.y_max)
             .map(|t| (dot_row(t.value), *t))
             .collect();
-
-        for cy in 0..plot.height as usize {
-            for cx in 0..plot.width as usize {
-                // dot rows covered by this cell, bottom-up coordinates
-                let top = h - 1 - cy * yr as usize;
-                let mut bits = 0u8;
-                let mut owner = 0u8;
-                let mut highest: Option<usize> = None;
-                for dy in 0..yr as usize {
-                    for dx in 0..xr as usize {
-                        let (gx, gy) = (cx * xr as usize + dx, top - dy);
-                        let s = grid[gy * w + gx];
-                        if s != 0 {
-                            bits |= dot_bit(self.marker, dx, dy);
-                            owner = owner.max(s);
-                            highest = Some(highest.map_or(gy, |hh: usize| hh.max(gy)));
-                        }
+        let (xu, yu) = (usize::from(xr), usize::from(yr));
+        // The cell row (from the top) that holds dot row `gy`.
+        let cell_row = |gy: usize| (h - 1 - gy) / yu;
+        // A cell's dots: (bit pattern, highest series index + 1, highest dot row).
+        let dots = |cx: usize, cy: usize| -> (u8, usize, usize) {
+            let top = h - 1 - cy * yu;
+            let (mut bits, mut owner, mut highest) = (0u8, 0usize, 0usize);
+            for dx in 0..xu {
+                for si in 0..n {
+                    let Some((lo, hi)) = ranges[si * w + cx * xu + dx] else { continue };
+                    let (from, to) = (lo.max(top + 1 - yu), hi.min(top));
+                    for gy in from..=to {
+                        bits |= dot_bit(self.marker, dx, top - gy);
+                        owner = owner.max(si + 1);
+                        highest = highest.max(gy);
                     }
                 }
-                let cell_pos = (plot.x + cx as u16, plot.y + cy as u16);
-                let Some(cell) = buf.cell_mut(cell_pos) else { continue };
-                if bits != 0 {
-                    let mut style = self.series[owner as usize - 1].style;
-                    if let Some(hy) = highest {
-                        // strongest threshold crossed in this cell wins
-                        let crossed =
-                            th_rows.iter().filter(|(ty, _)| hy >= *ty).max_by_key(|(ty, t)| (t.critical, *ty));
-                        if let Some((_, t)) = crossed {
-                            style = style.patch(t.style);
-                        }
+            }
+            (bits, owner, highest)
+        };
+        let dash = if self.marker == Marker::Ascii { '.' } else { '╌' };
+        for cx in 0..plot.width as usize {
+            // Only the rows this column's lines reach hold data.
+            let mut rows: Option<(usize, usize)> = None;
+            for dx in 0..xu {
+                for si in 0..n {
+                    if let Some((lo, hi)) = ranges[si * w + cx * xu + dx] {
+                        let (a, b) = (cell_row(hi), cell_row(lo));
+                        rows = Some(rows.map_or((a, b), |(r0, r1)| (r0.min(a), r1.max(b))));
                     }
+                }
+            }
+            let mut drawn = |cy: usize| -> bool {
+                let (bits, owner, highest) = dots(cx, cy);
+                if bits == 0 {
+                    return false;
+                }
+                let mut style = self.series[owner - 1].style;
+                // The strongest threshold crossed in this cell wins.
+                let crossed = th_rows.iter().filter(|(ty, _)| highest >= *ty).max_by_key(|(ty, t)| (t.critical, *ty));
+                if let Some((_, t)) = crossed {
+                    style = style.patch(t.style);
+                }
+                if let Some(cell) = buf.cell_mut((plot.x + cx as u16, plot.y + cy as u16)) {
                     cell.set_char(glyph(self.marker, bits)).set_style(style);
-                } else if let Some((_, t)) = th_rows.iter().find(|(ty, _)| (top + 1 - yr as usize..=top).contains(ty)) {
-                    let dash = if self.marker == Marker::Ascii { '.' } else { '╌' };
+                }
+                true
+            };
+            let mut data_rows = Vec::new();
+            if let Some((r0, r1)) = rows {
+                for cy in r0..=r1 {
+                    if drawn(cy) {
+                        data_rows.push(cy);
+                    }
+                }
+            }
+            // Threshold lines where no data is: the first threshold in a cell.
+            for (i, (ty, t)) in th_rows.iter().enumerate() {
+                let cy = cell_row(*ty);
+                if data_rows.contains(&cy) || th_rows[..i].iter().any(|(y, _)| cell_row(*y) == cy) {
+                    continue;
+                }
+                if let Some(cell) = buf.cell_mut((plot.x + cx as u16, plot.y + cy as u16)) {
                     cell.set_char(dash).set_style(t.style);
                 }
             }
