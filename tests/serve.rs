@@ -403,6 +403,10 @@ async fn tls_serves_wss_to_clients_that_trust_the_certificate() {
         ],
     );
     let url = format!("wss://localhost:{}", server.addr.port());
+    // A peer that opens a TCP connection and never says hello. Handshakes
+    // run side by side, so the real client below is served while this one's
+    // handshake still waits (the server gives it 10 s, then closes it).
+    let idle = std::net::TcpStream::connect(server.addr).expect("idle connection");
 
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let mut spec = BackendSpec::new("secure", url.clone(), Some("tls-tok".into()));
@@ -414,6 +418,11 @@ async fn tls_serves_wss_to_clients_that_trust_the_certificate() {
         }
     }
     client_samples(&mut rx, "secure", 2, &mut Vec::new()).await;
+    idle.set_nonblocking(true).expect("nonblocking");
+    let mut byte = [0u8; 1];
+    let waiting =
+        matches!(std::io::Read::read(&mut &idle, &mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    assert!(waiting, "the client was served only after the silent peer's handshake ended");
 
     // A client that does not trust the certificate is refused, and says why.
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);

@@ -29,6 +29,9 @@ use crate::protocol::wire::{ErrorCode, MAX_FRAME_BYTES, ServerFrame, encode};
 pub const PING_EVERY: Duration = Duration::from_secs(15);
 pub const DEAD_AFTER: Duration = Duration::from_secs(45);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// TLS handshakes in progress at once; more connections wait in the kernel's
+/// accept queue.
+const TLS_HANDSHAKES: usize = 64;
 /// Outbound frames queued per client before the session waits.
 const OUT_QUEUE: usize = 64;
 
@@ -86,7 +89,7 @@ pub async fn serve(
         Some((cert, key)) => {
             let acceptor = tls_acceptor(&cert, &key)?;
             tracing::info!(%addr, "serving over TLS");
-            axum::serve(TlsListener { tcp, acceptor }, app).with_graceful_shutdown(shutdown).await?;
+            axum::serve(TlsListener::new(tcp, acceptor)?, app).with_graceful_shutdown(shutdown).await?;
         }
     }
     Ok(())
@@ -114,9 +117,63 @@ impl Connected<IncomingStream<'_, TlsListener>> for PeerAddr {
     }
 }
 
+/// Connections whose TLS handshake has completed. The handshakes run
+/// concurrently (at most [`TLS_HANDSHAKES`], each for at most
+/// [`TLS_HANDSHAKE_TIMEOUT`]) in tasks of their own, so a client that opens a
+/// TCP connection and sends nothing holds up nobody else.
 struct TlsListener {
+    ready: mpsc::Receiver<(tokio_rustls::server::TlsStream<TcpStream>, SocketAddr)>,
+    addr: SocketAddr,
+    /// Accepts and hands out handshakes; stopped when the listener goes.
+    acceptor: tokio::task::JoinHandle<()>,
+}
+
+impl TlsListener {
+    fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<Self> {
+        let addr = tcp.local_addr()?;
+        let (tx, ready) = mpsc::channel(TLS_HANDSHAKES);
+        let acceptor = tokio::spawn(accept_loop(tcp, acceptor, tx));
+        Ok(TlsListener { ready, addr, acceptor })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.acceptor.abort();
+    }
+}
+
+async fn accept_loop(
     tcp: TcpListener,
     acceptor: TlsAcceptor,
+    ready: mpsc::Sender<(tokio_rustls::server::TlsStream<TcpStream>, SocketAddr)>,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(TLS_HANDSHAKES));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let (conn, addr) = match tcp.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if ready.is_closed() {
+            return;
+        }
+        let (acceptor, ready) = (acceptor.clone(), ready.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(conn)).await {
+                Ok(Ok(tls)) => {
+                    let _ = ready.send((tls, addr)).await;
+                }
+                Ok(Err(e)) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
+                Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
+            }
+        });
+    }
 }
 
 impl axum::serve::Listener for TlsListener {
@@ -124,25 +181,15 @@ impl axum::serve::Listener for TlsListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (tcp, addr) = match self.tcp.accept().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => return (tls, addr),
-                Ok(Err(e)) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
-                Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
-            }
+        match self.ready.recv().await {
+            Some(conn) => conn,
+            // The accept loop only ends when this listener is dropped.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
+        Ok(self.addr)
     }
 }
 
