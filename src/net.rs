@@ -3,8 +3,8 @@
 //! the HTTP client, and request errors as one readable line. Depends on
 //! nothing of ours, so every layer may use it (DESIGN.md §2).
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio_rustls::rustls;
 
@@ -23,11 +23,48 @@ fn file_error(p: &Path, what: impl Into<String>) -> TlsFileError {
 /// A rustls client configuration on the ring provider: the system's roots,
 /// plus the PEM certificates in `ca_file` if given.
 ///
+/// Built once per CA file and shared: the system's roots are read and parsed
+/// once per process, a CA file again only when its length or modification
+/// time changed (an HTTPS health check every few seconds reads nothing).
+///
 /// Errors: `ca_file` cannot be read or holds no usable certificate.
-pub fn tls_client_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+pub fn tls_client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String> {
+    static BUILT: Mutex<Vec<(ConfigKey, Arc<rustls::ClientConfig>)>> = Mutex::new(Vec::new());
+    let key = match ca_file {
+        None => None,
+        Some(p) => match std::fs::metadata(p) {
+            Ok(m) => Some((p.to_path_buf(), m.len(), m.modified().ok())),
+            // Reading it says what is wrong.
+            Err(_) => return build_client_config(ca_file).map(Arc::new),
+        },
+    };
+    if let Some((_, c)) = BUILT.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|(k, _)| *k == key) {
+        return Ok(c.clone());
+    }
+    let config = Arc::new(build_client_config(ca_file)?);
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    // An edited file replaces its older version; a handful of files at most.
+    built.retain(|(k, _)| k.as_ref().map(|k| &k.0) != key.as_ref().map(|k| &k.0));
+    if built.len() >= 16 {
+        built.remove(0);
+    }
+    built.push((key, config.clone()));
+    Ok(config)
+}
+
+/// A CA file as last seen: path, length, modification time (`None`: the system roots alone).
+type ConfigKey = Option<(PathBuf, u64, Option<std::time::SystemTime>)>;
+
+/// The system's trusted roots, read once.
+fn native_roots() -> &'static [rustls::pki_types::CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
+fn build_client_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
+    for cert in native_roots() {
+        let _ = roots.add(cert.clone());
     }
     if let Some(extra) = ca_file {
         let file = std::fs::File::open(extra).map_err(|e| file_error(extra, crate::net::io_text(&e)).to_string())?;
@@ -69,8 +106,9 @@ pub fn tls_server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig
 /// An HTTP client (reqwest) on the client TLS configuration, with a 10 s
 /// timeout per request.
 pub fn http_client() -> Result<reqwest::Client, String> {
+    let tls = tls_client_config(None)?;
     reqwest::Client::builder()
-        .tls_backend_preconfigured(tls_client_config(None)?)
+        .tls_backend_preconfigured((*tls).clone())
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| format!("HTTP client: {e}"))
@@ -181,6 +219,20 @@ pub(crate) async fn tls_test_server(cert: &Path, key: &Path) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_config_is_built_once_per_ca_file_and_again_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        std::fs::write(&ca, cert.cert.pem()).unwrap();
+        let first = tls_client_config(Some(&ca)).unwrap();
+        assert!(Arc::ptr_eq(&first, &tls_client_config(Some(&ca)).unwrap()), "the second probe reads nothing");
+        assert!(Arc::ptr_eq(&tls_client_config(None).unwrap(), &tls_client_config(None).unwrap()));
+        std::fs::write(&ca, format!("{}\n", cert.cert.pem())).unwrap();
+        assert!(!Arc::ptr_eq(&first, &tls_client_config(Some(&ca)).unwrap()), "an edited CA file is read again");
+        assert!(tls_client_config(Some(&dir.path().join("missing.pem"))).unwrap_err().contains("missing.pem"));
+    }
 
     #[test]
     fn os_error_numbers_are_removed() {

@@ -71,6 +71,8 @@ struct Inner {
     durable: watch::Sender<u64>,
     /// The alert engine, once started.
     alerts: Mutex<Option<alerts::core::AlertCore>>,
+    /// Alert state waiting to be written (alerts/persist.rs).
+    alert_writes: alerts::persist::PersistQueue,
     /// The health checks' probe tasks and the registry they probe through
     /// (replaced as a whole when the rules are reloaded).
     checks: Mutex<Option<(tools::Registry, Vec<JoinHandle<()>>)>>,
@@ -130,6 +132,7 @@ impl Engine {
             appended: watch::Sender::new(head),
             durable: watch::Sender::new(head),
             alerts: Mutex::new(None),
+            alert_writes: Default::default(),
             checks: Mutex::new(None),
         };
         Ok(Engine { inner: Arc::new(inner) })
@@ -242,6 +245,9 @@ impl Engine {
         }
         if let Err(e) = self.write_pending() {
             tracing::warn!("writing the event log: {e}");
+        }
+        if let Err(e) = self.inner.alert_writes.write_pending(&self.inner.store) {
+            tracing::warn!("saving the alert state: {e}");
         }
         let mut rec = self.inner.recorder.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = rec.flush_open(&self.inner.store) {

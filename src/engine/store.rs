@@ -422,8 +422,9 @@ impl Store {
         }
     }
 
-    pub fn put_alerts_state(&self, state: &serde_json::Value) -> Result<()> {
-        self.alerts.insert("state", serde_json::to_vec(state).unwrap_or_default())?;
+    /// Replace the alert engine's state record with `state` (its JSON encoding).
+    pub fn put_alerts_state(&self, state: &[u8]) -> Result<()> {
+        self.alerts.insert("state", state)?;
         self.alerts.flush()?;
         Ok(())
     }

@@ -232,17 +232,23 @@ pub fn osc52(text: &str, tmux: bool) -> Option<String> {
     Some(if tmux { format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b")) } else { seq })
 }
 
-/// Copy through OSC 52 (works over SSH) and keep a copy in the exports dir.
-pub fn copy(dir: &Path, name: &str, text: &str) -> String {
-    let file = write_export(dir, name, text);
-    let sent = match osc52(text, std::env::var_os("TMUX").is_some()) {
+/// Set the clipboard through OSC 52 (works over SSH). On the loop thread,
+/// between frames: false when `text` is too large for the sequence or the
+/// terminal cannot be written.
+pub fn send_osc52(text: &str) -> bool {
+    match osc52(text, std::env::var_os("TMUX").is_some()) {
         Some(seq) => {
             let mut out = std::io::stdout();
             out.write_all(seq.as_bytes()).and_then(|_| out.flush()).is_ok()
         }
         None => false,
-    };
-    let size = crate::ui::widgets::fmt::bytes(text.len() as f64);
+    }
+}
+
+/// What a copy of `len` bytes did: sent through OSC 52 or not, and the copy
+/// kept in `dir` (written on a blocking thread).
+pub fn copy_notice(sent: bool, len: usize, dir: &Path, file: std::io::Result<PathBuf>) -> String {
+    let size = crate::ui::widgets::fmt::bytes(len as f64);
     match (sent, file) {
         (true, Ok(p)) => format!("✓ copied {size} (OSC 52, if the terminal allows it); also in {}", p.display()),
         (true, Err(_)) => format!("✓ copied {size} (OSC 52, if the terminal allows it)"),

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::checks::{CheckState, Outcome};
 use super::eval::{Evaluator, Observation, Samples};
+use super::persist::Persist;
 use super::rules::{Probe, RuleSet};
 use crate::engine::store::Store;
 use crate::protocol::alerts::{Ack, Alert, AlertState, AlertsUpdate, RuleStatus, Silence, Transition};
@@ -35,6 +36,8 @@ pub struct AlertCore {
     /// Notifications (notify.rs): the policy, persisted with the state; its
     /// outbox; delivery attempts to announce.
     pub notify: super::notify::NotifyState,
+    /// The state record's encoding last handed over for writing.
+    saved: Option<Vec<u8>>,
 }
 
 fn silence_matches(s: &Silence, labels: &BTreeMap<String, String>, now: Ts) -> bool {
@@ -59,6 +62,7 @@ impl AlertCore {
             fresh: Vec::new(),
             next_silence: 1,
             notify: Default::default(),
+            saved: None,
         };
         let saved = store.and_then(|s| s.alerts_state().ok().flatten());
         if let Some(v) = saved {
@@ -266,41 +270,35 @@ impl AlertCore {
         v
     }
 
-    /// The state to announce (and persist); `with_timeline` adds stored transitions.
-    pub fn update(&mut self, now: Ts, with_timeline: bool, store: Option<&Store>) -> AlertsUpdate {
+    /// The state to announce, and what of it to write: the new transitions,
+    /// and the state record only if it changed since the last call
+    /// (persist.rs). No IO.
+    pub fn update(&mut self, now: Ts) -> (AlertsUpdate, Persist) {
         self.apply_silences(now);
         let alerts: Vec<Alert> = self.eval.alerts.values().cloned().collect();
         self.notify.after_update(&alerts, now);
         let fresh = std::mem::take(&mut self.fresh);
-        if let Some(store) = store {
-            if !fresh.is_empty()
-                && let Err(e) = store.append_transitions(&fresh)
-            {
-                tracing::warn!("saving alert transitions: {e}");
-            }
-            let state = json!({
-                "alerts": self.eval.alerts.values().collect::<Vec<_>>(),
-                "silences": self.silences,
-                "disabled": self.disabled,
-                "next_silence": self.next_silence,
-                "notify": self.notify.policy.save(),
-            });
-            if let Err(e) = store.put_alerts_state(&state) {
-                tracing::warn!("saving the alert state: {e}");
-            }
+        let state = json!({
+            "alerts": self.eval.alerts.values().collect::<Vec<_>>(),
+            "silences": self.silences,
+            "disabled": self.disabled,
+            "next_silence": self.next_silence,
+            "notify": self.notify.policy.save(),
+        });
+        let bytes = serde_json::to_vec(&state).unwrap_or_default();
+        let changed = self.saved.as_ref() != Some(&bytes);
+        let persist = Persist { transitions: fresh.clone(), state: changed.then(|| bytes.clone()) };
+        if changed {
+            self.saved = Some(bytes);
         }
-        let transitions = if with_timeline {
-            store.and_then(|s| s.transitions(TIMELINE_LOADED).ok()).unwrap_or_else(|| fresh.clone())
-        } else {
-            fresh
-        };
-        AlertsUpdate {
+        let update = AlertsUpdate {
             alerts,
-            transitions,
+            transitions: fresh,
             silences: self.silences.clone(),
             rules: self.rule_statuses(),
             deliveries: self.notify.take_fresh(),
-        }
+        };
+        (update, persist)
     }
 
     /// The current state with the stored timeline, for a new subscriber.
@@ -350,7 +348,7 @@ mod tests {
         let mut c = core_with(RULE, None);
         c.ingest(0, &[("cpu.total".into(), 95.0)]);
         c.evaluate(0);
-        let u = c.update(0, false, None);
+        let u = c.update(0).0;
         assert_eq!((u.alerts.len(), u.transitions.len()), (1, 1));
         let id = u.alerts[0].id.clone();
         assert_eq!(id, "hot{team=db}");
@@ -368,10 +366,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(sil, json!({"silence":"s1"}));
-        let u = c.update(2 * S, false, None);
+        let u = c.update(2 * S).0;
         assert_eq!(u.alerts[0].silenced_by, vec!["s1".to_string()]);
         // The silence expires by time.
-        let u = c.update(S + 601 * S, false, None);
+        let u = c.update(S + 601 * S).0;
         assert!(u.alerts[0].silenced_by.is_empty());
         // Resolving clears the acknowledgement.
         c.ingest(700 * S, &[("cpu.total".into(), 5.0)]);
@@ -398,11 +396,11 @@ mod tests {
         c.command(silence("team=~d[a-z]"), 0).unwrap();
         c.command(silence("team=~d"), 0).unwrap();
         c.command(silence("alertname=~\"h.t\" team!~web|ops"), 0).unwrap();
-        assert_eq!(c.update(S, false, None).alerts[0].silenced_by, ["s1", "s3"]);
+        assert_eq!(c.update(S).0.alerts[0].silenced_by, ["s1", "s3"]);
         for id in ["s1", "s3"] {
             c.command(Command::Unsilence { id: id.into() }, 2 * S).unwrap();
         }
-        assert!(c.update(3 * S, false, None).alerts[0].silenced_by.is_empty());
+        assert!(c.update(3 * S).0.alerts[0].silenced_by.is_empty());
         // Refused: no matcher, a set that matches every alert, a bad pattern.
         assert!(c.command(silence(""), 0).unwrap_err().contains("at least one matcher"));
         assert!(c.command(silence("team=~.*"), 0).unwrap_err().contains("mute every alert"));
@@ -421,18 +419,37 @@ mod tests {
         let mut c = core_with(RULE, Some(&store));
         c.ingest(0, &[("cpu.total".into(), 95.0)]);
         c.evaluate(0);
-        c.update(0, false, Some(&store));
+        c.update(0).1.write(&store).unwrap();
         c.command(Command::SetRuleEnabled { name: "hot".into(), enabled: false }, S).unwrap();
-        let u = c.update(S, false, Some(&store));
+        let (u, persist) = c.update(S);
+        persist.write(&store).unwrap();
         assert_eq!(u.alerts[0].state, AlertState::Resolved);
         assert!(!u.rules[0].enabled);
         drop(c);
         let mut again = core_with(RULE, Some(&store));
-        let u = again.update(2 * S, true, Some(&store));
+        again.update(2 * S);
+        let u = again.snapshot(&store);
         assert_eq!(u.alerts[0].state, AlertState::Resolved);
         assert!(!u.rules[0].enabled, "disabled stays disabled");
         let tl: Vec<_> = u.transitions.iter().map(|t| (t.from, t.to)).collect();
         assert_eq!(tl, vec![(None, AlertState::Firing), (Some(AlertState::Firing), AlertState::Resolved)]);
+    }
+
+    #[test]
+    fn a_quiet_minute_hands_the_state_over_once_and_a_change_again() {
+        let mut c = core_with(RULE, None);
+        let mut writes = 0;
+        for i in 0..60 {
+            c.ingest(i * S, &[("cpu.total".into(), 20.0 + (i % 7) as f32)]);
+            c.evaluate(i * S);
+            let (_, persist) = c.update(i * S);
+            writes += usize::from(persist.state.is_some());
+            assert!(persist.transitions.is_empty());
+        }
+        assert_eq!(writes, 1, "only the first update differs from nothing saved");
+        c.command(Command::SetRuleEnabled { name: "hot".into(), enabled: false }, 60 * S).unwrap();
+        assert!(c.update(60 * S).1.state.is_some(), "disabling a rule is saved");
+        assert!(c.update(61 * S).1.state.is_none());
     }
 
     #[test]

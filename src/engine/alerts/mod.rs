@@ -9,6 +9,7 @@ pub mod eval;
 mod eval_props;
 pub mod expr;
 pub mod notify;
+pub mod persist;
 pub mod reload;
 pub mod rules;
 pub mod service;

@@ -54,6 +54,7 @@ impl Engine {
             }
         }));
         tasks.push(tokio::spawn(eval_loop(self.clone())));
+        tasks.push(tokio::spawn(persist_loop(self.clone())));
         let probes = self.spawn_checks(checks, &registry);
         *self.inner.checks.lock().unwrap_or_else(|p| p.into_inner()) = Some((registry, probes));
         self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
@@ -97,7 +98,8 @@ impl Engine {
         let update = self.with_alerts(|core| {
             let before = core.signature();
             let fresh = core.has_fresh();
-            let u = core.update(now, false, Some(&self.inner.store));
+            let (u, persist) = core.update(now);
+            self.inner.alert_writes.push(persist);
             (force || fresh || before != core.signature()).then_some(u)
         });
         if let Some(Some(u)) = update {
@@ -127,6 +129,20 @@ impl Engine {
         self.publish_alerts(true);
         self.write_pending()?;
         Ok(r)
+    }
+}
+
+/// Writes what the alert core hands over, on a blocking thread, coalescing
+/// what piles up meanwhile (persist.rs).
+async fn persist_loop(engine: Engine) {
+    loop {
+        engine.inner.alert_writes.ready().await;
+        let e = engine.clone();
+        match tokio::task::spawn_blocking(move || e.inner.alert_writes.write_pending(&e.inner.store)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!("saving the alert state: {err}"),
+            Err(err) => tracing::error!("saving the alert state: {err}"),
+        }
     }
 }
 

@@ -3,7 +3,6 @@
 //! certificate's expiry. The phases are driven by hand (tokio + rustls + hyper)
 //! so each one is timed.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
@@ -151,7 +150,7 @@ async fn check(args: Value, out: mpsc::Sender<String>) -> Result<Value, ToolErro
     let (tls_done, (resp, first_byte, _conn)) = if tls {
         let ca = args.get("ca_file").and_then(Value::as_str).map(std::path::PathBuf::from);
         let config = crate::net::tls_client_config(ca.as_deref()).map_err(fail)?;
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let connector = tokio_rustls::TlsConnector::from(config);
         let name = tokio_rustls::rustls::pki_types::ServerName::try_from(lookup_host.clone())
             .map_err(|e| fail(format!("{host}: {e}")))?;
         let stream = tokio::time::timeout_at(deadline, connector.connect(name, tcp))

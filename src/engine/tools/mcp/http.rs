@@ -179,7 +179,7 @@ pub(super) async fn connect(
     let tls = crate::net::tls_client_config(ca_file.as_deref()).map_err(ConnectError::Fatal)?;
     // No overall timeout: responses may be long SSE streams. Calls are bounded by the tool timeout.
     let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+        .tls_backend_preconfigured((*tls).clone())
         .connect_timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| ConnectError::Fatal(format!("HTTP client: {e}")))?;
