@@ -144,3 +144,79 @@ async fn a_failing_check_on_the_server_never_costs_the_connection() {
     }
     assert_eq!(connected, 1, "one connection, never re-made");
 }
+
+/// A newer backend: `welcome` (with `protocol`), then one `events` frame
+/// holding an event of a kind this build does not know, a known one, and
+/// another unknown one last; then it closes. Each `subscribe` it gets is
+/// passed on.
+async fn newer_backend(protocol: u32) -> (std::net::SocketAddr, mpsc::UnboundedReceiver<serde_json::Value>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (subs, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let subs = subs.clone();
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+                if let Some(Ok(Message::Text(t))) = ws.next().await {
+                    let _ = subs.send(serde_json::from_str(&t).unwrap_or_default());
+                }
+                let welcome = ServerFrame::Welcome { protocol, source: "local".into(), epoch: 7, head_seq: 7 };
+                let _ = ws.send(Message::Text(encode(&welcome).into())).await;
+                let env = |seq: u64, event: &str| {
+                    format!(
+                        r#"{{"epoch":7,"seq":{seq},"ts":1700000000000,"source":"local","topic":"metrics","event":{event}}}"#
+                    )
+                };
+                let frame = format!(
+                    r#"{{"type":"events","events":[{},{},{}]}}"#,
+                    env(5, r#"{"type":"workflow_run","run":"r1"}"#),
+                    env(6, r#"{"type":"annotation","text":"deploy","author":"ops"}"#),
+                    env(7, r#"{"type":"workflow_run","run":"r2"}"#),
+                );
+                let _ = ws.send(Message::Text(frame.into())).await;
+                let _ = ws.close(None).await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_unknown_kinds_are_skipped_counted_and_never_asked_for_again() {
+    let (addr, mut subs) = newer_backend(opsdeck::protocol::PROTOCOL_VERSION).await;
+    let (tx, mut rx) = mpsc::channel(64);
+    tokio::spawn(client::run(BackendSpec::new("newer", format!("ws://{addr}"), None), Arc::new(SystemClock), tx));
+    let first = timeout(LIMIT, subs.recv()).await.expect("subscribed").expect("backend running");
+    assert_eq!(first["topics"], serde_json::json!(["metrics", "alerts"]), "it asks for both topics");
+    let (mut skipped, mut seqs) = (None, Vec::new());
+    while skipped.is_none() || seqs.is_empty() {
+        match next_msg(&mut rx).await {
+            ClientMsg::Skipped { count, kinds, .. } => skipped = Some((count, kinds)),
+            ClientMsg::Events(evs) => seqs.extend(evs.iter().map(|e| e.seq)),
+            _ => {}
+        }
+    }
+    assert_eq!(skipped, Some((2, vec!["workflow_run".to_string()])));
+    assert_eq!(seqs, [6], "the known event arrives");
+    // The link closes; the client resumes after the last event, unknown or not.
+    let again = timeout(LIMIT, subs.recv()).await.expect("resubscribed").expect("backend running");
+    assert_eq!(again["since"], serde_json::json!({"epoch": 7, "seq": 7}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_protocol_version_is_refused_with_what_to_do() {
+    let (addr, _subs) = newer_backend(opsdeck::protocol::PROTOCOL_VERSION + 1).await;
+    let (tx, mut rx) = mpsc::channel(64);
+    tokio::spawn(client::run(BackendSpec::new("newer", format!("ws://{addr}"), None), Arc::new(SystemClock), tx));
+    loop {
+        match next_msg(&mut rx).await {
+            ClientMsg::Retrying { error, .. } => {
+                assert!(error.contains("speaks protocol 2") && error.contains("same opsdeck version"), "{error}");
+                break;
+            }
+            ClientMsg::Events(_) | ClientMsg::Skipped { .. } => panic!("events of another protocol were taken"),
+            _ => {}
+        }
+    }
+}

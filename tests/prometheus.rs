@@ -95,7 +95,10 @@ async fn prometheus_series_reach_the_metrics_pane_model() {
                 ClientMsg::Connecting(n) => Action::Link(n, Link::Connecting),
                 ClientMsg::Reset(n) => Action::SourceReset(n),
                 ClientMsg::Events(e) => Action::Events(e),
-                ClientMsg::Queued { .. } | ClientMsg::CommandDone { .. } | ClientMsg::Refused { .. } => continue,
+                ClientMsg::Queued { .. }
+                | ClientMsg::CommandDone { .. }
+                | ClientMsg::Refused { .. }
+                | ClientMsg::Skipped { .. } => continue,
             };
             update(&mut state, action, &ctx());
             let Some(src) = state.metrics.sources.iter().find(|s| s.name == "prom") else { continue };

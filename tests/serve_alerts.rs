@@ -78,3 +78,54 @@ async fn alert_state_and_commands_over_the_wire() {
         }
     }
 }
+
+/// A subscriber gets the topics it asked for and no others: one that asks
+/// for alerts alone sees no history, sample or annotation, even though the
+/// host is sampled every second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_gets_only_the_topics_it_asked_for() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = start(home.path(), &["--no-auth"]);
+    let mut ws = connect(server.addr, None).await.expect("connect");
+    send(&mut ws, &ClientFrame::Subscribe { topics: vec![Topic::Alerts], since: None }).await;
+    let mut topics = Vec::new();
+    let mut samples_seen_by_a_metrics_client = 0;
+    let mut other = connect(server.addr, None).await.expect("connect");
+    send(&mut other, &ClientFrame::Subscribe { topics: vec![Topic::Metrics], since: None }).await;
+    // Two host samples reach the metrics subscriber...
+    while samples_seen_by_a_metrics_client < 2 {
+        if let Some(ServerFrame::Events { events }) = next_frame(&mut other).await {
+            assert!(
+                events.iter().all(|e| e.topic == Topic::Metrics),
+                "{:?}",
+                events.iter().map(|e| e.topic).collect::<Vec<_>>()
+            );
+            samples_seen_by_a_metrics_client +=
+                events.iter().filter(|e| matches!(e.event, Event::HostSample(_))).count();
+        }
+    }
+    // ...while the alerts subscriber, told of a silence, has seen alerts alone.
+    let cmd = ClientFrame::Command {
+        id: "s1".into(),
+        command: Command::Silence {
+            matchers: opsdeck::protocol::matchers::parse("team=db").expect("matcher"),
+            minutes: 30,
+            comment: "maint".into(),
+            by: "ana".into(),
+        },
+    };
+    send(&mut ws, &cmd).await;
+    loop {
+        match next_frame(&mut ws).await {
+            Some(ServerFrame::Events { events }) => {
+                topics.extend(events.iter().map(|e| e.topic));
+                if events.iter().any(|e| matches!(&e.event, Event::Alerts(u) if !u.silences.is_empty())) {
+                    break;
+                }
+            }
+            Some(_) => {}
+            None => panic!("the server closed the connection"),
+        }
+    }
+    assert!(topics.iter().all(|t| *t == Topic::Alerts), "{topics:?}");
+}

@@ -134,10 +134,32 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, WireError> {
 
 /// Parse a server frame; never panics. An `events` frame with an envelope
 /// this build cannot read keeps the others: one bad item never costs the
-/// connection (the skipped ones are logged with their seq).
+/// connection (see [`decode_server_skipping`] for what was skipped).
 pub fn decode_server(text: &str) -> Result<ServerFrame, WireError> {
+    decode_server_skipping(text).map(|d| d.frame)
+}
+
+/// A server frame, and the envelopes of an `events` frame that this build
+/// cannot read (an event or topic kind added by a newer `serve`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub frame: ServerFrame,
+    pub skipped: Vec<Skipped>,
+}
+
+/// An envelope that was skipped: where it sits in the stream (so the
+/// cursor moves past it) and its kind (`event.type`, for the message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub epoch: u64,
+    pub seq: u64,
+    pub kind: String,
+}
+
+/// [`decode_server`], saying which envelopes were skipped.
+pub fn decode_server_skipping(text: &str) -> Result<Decoded, WireError> {
     let err = match decode(text) {
-        Ok(f) => return Ok(f),
+        Ok(frame) => return Ok(Decoded { frame, skipped: Vec::new() }),
         Err(e @ WireError::TooLarge(_)) => return Err(e),
         Err(e) => e,
     };
@@ -149,14 +171,21 @@ pub fn decode_server(text: &str) -> Result<ServerFrame, WireError> {
     }
     let Some(serde_json::Value::Array(items)) = raw.remove("events") else { return Err(err) };
     let mut events = Vec::with_capacity(items.len());
+    let mut skipped = Vec::new();
     for v in items {
-        let seq = v.get("seq").and_then(serde_json::Value::as_u64);
+        let at = (v.get("epoch").and_then(serde_json::Value::as_u64), v.get("seq").and_then(serde_json::Value::as_u64));
+        let kind = v.pointer("/event/type").and_then(serde_json::Value::as_str).unwrap_or("?").to_string();
         match serde_json::from_value::<Envelope>(v) {
             Ok(e) => events.push(e),
-            Err(e) => tracing::warn!(?seq, "skipped an event this build cannot read: {e}"),
+            Err(e) => {
+                tracing::warn!(seq = ?at.1, kind, "skipped an event this build cannot read: {e}");
+                // Without a place in the stream it cannot even be stepped over.
+                let (Some(epoch), Some(seq)) = at else { return Err(err) };
+                skipped.push(Skipped { epoch, seq, kind });
+            }
         }
     }
-    Ok(ServerFrame::Events { events })
+    Ok(Decoded { frame: ServerFrame::Events { events }, skipped })
 }
 
 /// An `events` frame that borrows its envelopes (the same JSON as
@@ -187,6 +216,27 @@ pub fn welcome(source: &str, epoch: u64, head_seq: u64) -> ServerFrame {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn envelopes_of_unknown_kinds_or_topics_are_skipped_with_their_place() {
+        let env = |seq: u64, topic: &str, event: &str| {
+            format!(r#"{{"epoch":3,"seq":{seq},"ts":1,"source":"local","topic":"{topic}","event":{event}}}"#)
+        };
+        let text = format!(
+            r#"{{"type":"events","events":[{},{},{}]}}"#,
+            env(1, "workflows", r#"{"type":"run_started","run":"r1"}"#),
+            env(2, "metrics", r#"{"type":"annotation","text":"x","author":"y"}"#),
+            env(3, "metrics", r#"{"type":"chat_turn"}"#),
+        );
+        let d = decode_server_skipping(&text).unwrap();
+        let ServerFrame::Events { events } = &d.frame else { panic!("{:?}", d.frame) };
+        assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [2]);
+        let skipped: Vec<_> = d.skipped.iter().map(|k| (k.epoch, k.seq, k.kind.as_str())).collect();
+        assert_eq!(skipped, [(3, 1, "run_started"), (3, 3, "chat_turn")]);
+        // An envelope without a place in the stream cannot be stepped over.
+        let placeless = r#"{"type":"events","events":[{"event":{"type":"chat_turn"}}]}"#;
+        assert!(decode_server_skipping(placeless).is_err());
+    }
 
     #[test]
     fn frames_round_trip_with_documented_shapes() {

@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::clock::Clock;
-use crate::protocol::wire::{ClientFrame, MAX_FRAME_BYTES, ServerFrame, Since, decode_server, encode};
+use crate::protocol::PROTOCOL_VERSION;
+use crate::protocol::wire::{ClientFrame, MAX_FRAME_BYTES, ServerFrame, Since, decode_server_skipping, encode};
 use crate::protocol::{Envelope, Topic, Ts};
 
 /// Keepalive: ping this often; a backend silent for `DEAD_AFTER` is dropped.
@@ -74,6 +75,13 @@ pub enum ClientMsg {
     },
     /// The backend's history no longer matches ours: forget it (a snapshot follows).
     Reset(String),
+    /// Events of kinds this build cannot read were stepped over (a newer
+    /// backend): how many, and their `type`s.
+    Skipped {
+        name: String,
+        count: usize,
+        kinds: Vec<String>,
+    },
     /// Events, `source` already renamed to the backend's name.
     Events(Vec<Arc<Envelope>>),
     /// Commands waiting in the outbox for this backend.
@@ -239,7 +247,7 @@ async fn session(
     let mut sent: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut welcomed = false;
     let mut welcomed_at: Option<tokio::time::Instant> = None;
-    conn.send(encode(&ClientFrame::Subscribe { topics: vec![Topic::Metrics], since: *cursor })).await?;
+    conn.send(encode(&ClientFrame::Subscribe { topics: vec![Topic::Metrics, Topic::Alerts], since: *cursor })).await?;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
     let mut last_heard = tokio::time::Instant::now();
@@ -252,8 +260,15 @@ async fn session(
                 if welcomed_at.is_some_and(|t| t.elapsed() >= STABLE_AFTER) {
                     attempts.lost = 0;
                 }
-                let frame = decode_server(&text).map_err(|e| format!("protocol: {e}"))?;
-                match frame {
+                let decoded = decode_server_skipping(&text).map_err(|e| format!("protocol: {e}"))?;
+                match decoded.frame {
+                    ServerFrame::Welcome { protocol, .. } if protocol != PROTOCOL_VERSION => {
+                        return Err(format!(
+                            "the backend speaks protocol {protocol} and this opsdeck {PROTOCOL_VERSION}: \
+                             run the same opsdeck version on both ends (`opsdeck --version`)"
+                        )
+                        .into());
+                    }
                     ServerFrame::Welcome { epoch, .. } => {
                         // The token was accepted; the link is not yet proven stable.
                         attempts.refused = 0;
@@ -296,6 +311,23 @@ async fn session(
                     ServerFrame::Ack { id, result } => answered(spec, outbox.as_deref(), tx, id, Ok(result)).await,
                     ServerFrame::Error { message, id: Some(id), .. } => answered(spec, outbox.as_deref(), tx, id, Err(message)).await,
                     ServerFrame::Error { code, message, .. } => tracing::warn!(backend = %spec.name, ?code, "backend error: {message}"),
+                }
+                if !decoded.skipped.is_empty() {
+                    // Kinds a newer backend sends: stepped over (after the
+                    // known events of the frame), so a resume does not ask
+                    // for them again, and said once a frame.
+                    for k in &decoded.skipped {
+                        if cursor.is_none_or(|c| c.epoch != k.epoch || c.seq < k.seq) {
+                            *cursor = Some(Since { epoch: k.epoch, seq: k.seq });
+                        }
+                    }
+                    let mut kinds: Vec<String> = decoded.skipped.iter().map(|k| k.kind.clone()).collect();
+                    kinds.sort();
+                    kinds.dedup();
+                    let msg = ClientMsg::Skipped { name: spec.name.clone(), count: decoded.skipped.len(), kinds };
+                    if tx.send(msg).await.is_err() {
+                        return Ok(Exit::AppGone);
+                    }
                 }
             }
             _ = ping.tick() => {
@@ -497,7 +529,7 @@ impl Conn {
 }
 
 fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<tokio_tungstenite::Connector, String> {
-    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(crate::net::tls_client_config(ca_file)?)))
+    Ok(tokio_tungstenite::Connector::Rustls(crate::net::tls_client_config(ca_file)?))
 }
 
 /// A backend from `--backend URL` or `NAME=URL`: the name defaults to the host.

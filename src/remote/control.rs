@@ -25,7 +25,9 @@ use crate::engine::store::{Store, StoreError};
 use crate::engine::tools::HISTORY_KEEP;
 use crate::protocol::control::StoreOp;
 use crate::protocol::tools::ToolRun;
-use crate::protocol::wire::{ClientFrame, MAX_FRAME_BYTES, ServerFrame, Since, decode_server, encode};
+use crate::protocol::wire::{
+    ClientFrame, MAX_FRAME_BYTES, ServerFrame, Since, decode_server, decode_server_skipping, encode,
+};
 use crate::protocol::{Command, Envelope, Topic};
 
 use super::session::Peer;
@@ -461,21 +463,21 @@ async fn follow_once(
             Ok(None) => return Err("the opsdeck holding the data directory closed the link".into()),
             Err(e) => return Err(crate::net::io_text(&e)),
         };
-        let frame = match decode_server(&line) {
-            Ok(f) => f,
+        let decoded = match decode_server_skipping(&line) {
+            Ok(d) => d,
             Err(e) => {
                 tracing::warn!("control socket: skipped a frame: {e}");
                 continue;
             }
         };
-        let msg = match frame {
+        let msg = match decoded.frame {
             ServerFrame::Welcome { .. } => {
                 *attempt = 0;
-                Followed::Attached
+                Some(Followed::Attached)
             }
             ServerFrame::Reset { epoch, head_seq } => {
                 *since = Some(Since { epoch, seq: head_seq });
-                Followed::Reset
+                Some(Followed::Reset)
             }
             ServerFrame::Events { events } => {
                 let snapshot =
@@ -489,13 +491,17 @@ async fn follow_once(
                     let seq = since.filter(|s| s.epoch == max.0).map_or(max.1, |s| s.seq.max(max.1));
                     *since = Some(Since { epoch: max.0, seq });
                 }
-                if fresh.is_empty() {
-                    continue;
-                }
-                Followed::Events(fresh)
+                (!fresh.is_empty()).then_some(Followed::Events(fresh))
             }
-            _ => continue,
+            _ => None,
         };
+        // Events of kinds a newer holder sends: stepped over, after the rest.
+        for k in &decoded.skipped {
+            if since.is_none_or(|s| s.epoch != k.epoch || s.seq < k.seq) {
+                *since = Some(Since { epoch: k.epoch, seq: k.seq });
+            }
+        }
+        let Some(msg) = msg else { continue };
         if tx.send(msg).await.is_err() {
             return Ok(());
         }

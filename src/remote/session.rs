@@ -6,10 +6,10 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::engine::Engine;
-use crate::protocol::Envelope;
 use crate::protocol::wire::{
     ClientFrame, ErrorCode, MAX_BATCH, ServerFrame, Since, WireError, decode_client, encode, encode_events, welcome,
 };
+use crate::protocol::{Envelope, Topic};
 
 /// Outcome of handling one inbound frame.
 enum Next {
@@ -34,13 +34,15 @@ struct Session {
     /// Highest seq sent (or covered by a snapshot).
     last_seq: u64,
     durable: watch::Receiver<u64>,
+    /// What the client subscribed to (empty: every topic).
+    topics: Vec<Topic>,
 }
 
 /// Serve one client until its inbound channel closes, it sends an oversized
 /// frame, or the outbound side goes away.
 pub async fn run(engine: Engine, peer: Peer, mut inbound: mpsc::Receiver<String>, out: mpsc::Sender<String>) {
     let durable = engine.durable();
-    let mut s = Session { engine, peer, out, live: None, last_seq: 0, durable };
+    let mut s = Session { engine, peer, out, live: None, last_seq: 0, durable, topics: Vec::new() };
     loop {
         let next = match &mut s.live {
             None => match inbound.recv().await {
@@ -73,7 +75,16 @@ impl Session {
         if logged && self.durable.wait_for(|d| *d >= max).await.is_err() {
             return Next::Close;
         }
-        if self.out.send(encode_events(events)).await.is_err() { Next::Close } else { Next::Continue }
+        let frame = if self.topics.is_empty() || events.iter().all(|e| self.topics.contains(&e.topic)) {
+            encode_events(events)
+        } else {
+            let wanted: Vec<_> = events.iter().filter(|e| self.topics.contains(&e.topic)).cloned().collect();
+            if wanted.is_empty() {
+                return Next::Continue;
+            }
+            encode_events(&wanted)
+        };
+        if self.out.send(frame).await.is_err() { Next::Close } else { Next::Continue }
     }
 
     async fn error(&self, code: ErrorCode, message: String) -> Next {
@@ -91,7 +102,10 @@ impl Session {
             Ok(ClientFrame::Subscribe { .. }) if self.live.is_some() => {
                 self.error(ErrorCode::AlreadySubscribed, "this connection is already subscribed".into()).await
             }
-            Ok(ClientFrame::Subscribe { topics: _, since }) => self.subscribe(since, true).await,
+            Ok(ClientFrame::Subscribe { topics, since }) => {
+                self.topics = topics;
+                self.subscribe(since, true).await
+            }
             Ok(ClientFrame::Command { id, command }) => {
                 let engine = self.engine.clone();
                 let key = id.clone();

@@ -275,9 +275,15 @@ pub async fn run_tui(mut opts: TuiOptions, local: Local) -> std::io::Result<()> 
                         let _ = out.write_all(b"\x07").and_then(|_| out.flush());
                     }
                     Effect::Copy { text, name } => {
-                        let notice = tools::copy(&opts.exports_dir, &name, &text);
-                        state.notice = Some((clock.now_ms(), notice));
-                        state.dirty = true;
+                        // The sequence goes out between frames; the file is
+                        // written off the loop thread.
+                        let sent = tools::send_osc52(&text);
+                        let (dir, atx) = (opts.exports_dir.clone(), atx.clone());
+                        tokio::task::spawn_blocking(move || {
+                            let file = tools::write_export(&dir, &name, &text);
+                            let notice = tools::copy_notice(sent, text.len(), &dir, file);
+                            let _ = atx.blocking_send(Action::Notice(notice));
+                        });
                     }
                     Effect::SaveUi { key, value } => {
                         let r = records.clone();
@@ -466,6 +472,11 @@ fn backend_action(m: ClientMsg) -> Action {
         ClientMsg::Retrying { name, at, attempt, error } => Action::Link(name, Link::Retrying { at, attempt, error }),
         ClientMsg::Refused { name, at, status, error } => Action::Link(name, Link::Refused { at, status, error }),
         ClientMsg::Reset(n) => Action::SourceReset(n),
+        ClientMsg::Skipped { name, count, kinds } => Action::Notice(format!(
+            "backend {name}: skipped {} of a kind this opsdeck cannot read ({}); a newer opsdeck shows them",
+            crate::text::count(count as u64, "event", "events"),
+            kinds.join(", ")
+        )),
         ClientMsg::Events(evs) => Action::Events(evs),
         ClientMsg::Queued { name, count } => Action::Queued(name, count),
         ClientMsg::CommandDone { name, id, result } => Action::CommandDone { source: name, id, result },
