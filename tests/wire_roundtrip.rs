@@ -154,3 +154,27 @@ proptest! {
         prop_assert_eq!(got, result);
     }
 }
+
+/// The resumable log keeps a host sample's busiest processes and counts the
+/// rest; live subscribers get them all.
+#[test]
+fn the_event_log_keeps_the_busiest_processes_of_a_sample() {
+    use opsdeck::clock::SystemClock;
+    use opsdeck::engine::store::Store;
+    use opsdeck::engine::{Engine, EngineConfig, LOGGED_PROCS};
+    use opsdeck::protocol::{Event, Topic};
+    let engine =
+        Engine::new(Store::temporary().expect("store"), EngineConfig::default(), std::sync::Arc::new(SystemClock))
+            .expect("engine");
+    let procs: Vec<ProcInfo> =
+        (0..200).map(|i| ProcInfo { pid: i, name: format!("p{i}"), cpu: i as f32, ..Default::default() }).collect();
+    let live =
+        engine.publish(Topic::Metrics, 0, Event::HostSample(Box::new(HostSnapshot { procs, ..Default::default() })));
+    let Event::HostSample(sent) = &live.event else { panic!() };
+    assert_eq!(sent.procs.len(), 200, "live: every process");
+    engine.write_pending().expect("write the log");
+    let logged = engine.store().events_between(live.seq, live.seq).expect("read the log");
+    let Event::HostSample(kept) = &logged[0].event else { panic!() };
+    assert_eq!((kept.procs.len(), kept.procs_total()), (LOGGED_PROCS, 200));
+    assert_eq!(kept.procs[0].pid, 199, "the busiest first");
+}

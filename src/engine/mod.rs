@@ -32,6 +32,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 const STORE_FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Events kept in the log for resuming clients (15 min of 1 s samples).
 pub const EVENT_LOG_KEEP: u64 = 900;
+/// Processes a host sample keeps in the event log (the busiest).
+pub const LOGGED_PROCS: usize = 50;
 /// Queued events above which a publisher writes the log itself (backpressure
 /// when the disk cannot keep up; memory stays bounded).
 pub const PENDING_LIMIT: usize = 50_000;
@@ -360,7 +362,8 @@ impl Engine {
         let chunk: Vec<Arc<Envelope>> =
             self.inner.pending.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
         let Some(last) = chunk.last().map(|e| e.seq) else { return Ok(()) };
-        self.inner.store.append_events(&chunk)?;
+        let logged: Vec<Arc<Envelope>> = chunk.iter().map(for_the_log).collect();
+        self.inner.store.append_events(&logged)?;
         self.inner.store.flush()?;
         {
             // Only the writer removes, and publishers only append: the front is this chunk.
@@ -381,6 +384,21 @@ impl Engine {
     fn pending_between(&self, from: u64, to: u64) -> Vec<Arc<Envelope>> {
         let p = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
         p.iter().filter(|e| e.seq >= from && e.seq <= to).cloned().collect()
+    }
+}
+
+/// The form an event is kept in the resumable log: a host sample with its
+/// [`LOGGED_PROCS`] busiest processes (the rest counted), so a resume across a
+/// long backlog carries figures, not hundreds of command lines a sample. Live
+/// subscribers get every process.
+fn for_the_log(e: &Arc<Envelope>) -> Arc<Envelope> {
+    match &e.event {
+        Event::HostSample(snap) if snap.procs.len() > LOGGED_PROCS => Arc::new(Envelope {
+            event: Event::HostSample(Box::new(snap.with_top_procs(LOGGED_PROCS))),
+            source: e.source.clone(),
+            ..**e
+        }),
+        _ => e.clone(),
     }
 }
 

@@ -30,6 +30,15 @@ pub struct HostSnapshot {
     pub disk_write_bps: f64,
     pub nets: Vec<NetInfo>,
     pub procs: Vec<ProcInfo>,
+    /// Processes left out of `procs` (a sample replayed from the event log,
+    /// or cut to fit a frame, keeps the busiest ones): the host ran
+    /// `procs.len() + procs_omitted`. Absent on the wire when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub procs_omitted: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A mounted filesystem.
@@ -87,6 +96,39 @@ pub struct ProcInfo {
 }
 
 impl HostSnapshot {
+    /// How many processes the host ran (including those left out).
+    pub fn procs_total(&self) -> usize {
+        self.procs.len() + self.procs_omitted as usize
+    }
+
+    /// This snapshot with only the `n` busiest processes (by CPU, then
+    /// memory), the rest counted in `procs_omitted`.
+    pub fn with_top_procs(&self, n: usize) -> HostSnapshot {
+        let mut procs: Vec<&ProcInfo> = self.procs.iter().collect();
+        let busy = |p: &ProcInfo| if p.cpu.is_finite() { p.cpu } else { f32::MIN };
+        procs.sort_by(|a, b| busy(b).total_cmp(&busy(a)).then(b.mem.cmp(&a.mem)));
+        procs.truncate(n);
+        let dropped = self.procs.len() - procs.len();
+        HostSnapshot {
+            ts: self.ts,
+            hostname: self.hostname.clone(),
+            uptime_s: self.uptime_s,
+            cpu_total: self.cpu_total,
+            cpu_cores: self.cpu_cores.clone(),
+            load: self.load,
+            mem_total: self.mem_total,
+            mem_used: self.mem_used,
+            swap_total: self.swap_total,
+            swap_used: self.swap_used,
+            disks: self.disks.clone(),
+            disk_read_bps: self.disk_read_bps,
+            disk_write_bps: self.disk_write_bps,
+            nets: self.nets.clone(),
+            procs: procs.into_iter().cloned().collect(),
+            procs_omitted: self.procs_omitted.saturating_add(u32::try_from(dropped).unwrap_or(u32::MAX)),
+        }
+    }
+
     pub fn mem_pct(&self) -> f32 {
         pct(self.mem_used, self.mem_total)
     }

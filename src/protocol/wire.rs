@@ -202,6 +202,64 @@ pub fn encode_events(events: &[std::sync::Arc<Envelope>]) -> String {
     encode(&EventsRef { kind: "events", events: events.iter().map(|e| &**e).collect() })
 }
 
+/// `events` frames for `events`, in order, each at most `limit` bytes and
+/// [`MAX_BATCH`] events: the receiver refuses frames over
+/// [`MAX_FRAME_BYTES`], and a batch counted in events can pass that when
+/// each carries a host's process list. An event too large for a frame of its
+/// own is a host sample cut to its busiest processes until it fits, or, of
+/// another kind, left out (and logged); the receiver's cursor moves past it
+/// with the next event.
+pub fn event_frames(events: &[std::sync::Arc<Envelope>], limit: usize) -> Vec<String> {
+    const HEAD: &str = r#"{"type":"events","events":["#;
+    const TAIL: &str = "]}";
+    let room = limit.saturating_sub(HEAD.len() + TAIL.len());
+    let mut frames = Vec::new();
+    let mut frame = String::from(HEAD);
+    let mut n = 0;
+    for e in events {
+        let mut piece = encode(&**e);
+        if piece.len() > room {
+            match fit(e, room) {
+                Some(p) => piece = p,
+                None => {
+                    tracing::warn!(seq = e.seq, bytes = piece.len(), "an event too large for any frame was left out");
+                    continue;
+                }
+            }
+        }
+        if n > 0 && (n == MAX_BATCH || frame.len() + 1 + piece.len() + TAIL.len() > limit) {
+            frame.push_str(TAIL);
+            frames.push(std::mem::replace(&mut frame, String::from(HEAD)));
+            n = 0;
+        }
+        if n > 0 {
+            frame.push(',');
+        }
+        frame.push_str(&piece);
+        n += 1;
+    }
+    if n > 0 {
+        frame.push_str(TAIL);
+        frames.push(frame);
+    }
+    frames
+}
+
+/// `e` encoded in at most `room` bytes: a host sample with fewer processes.
+fn fit(e: &Envelope, room: usize) -> Option<String> {
+    let super::Event::HostSample(snap) = &e.event else { return None };
+    let mut keep = snap.procs.len();
+    while keep > 0 {
+        keep /= 2;
+        let cut = Envelope { event: super::Event::HostSample(Box::new(snap.with_top_procs(keep))), ..e.clone() };
+        let piece = encode(&cut);
+        if piece.len() <= room {
+            return Some(piece);
+        }
+    }
+    None
+}
+
 /// Serialise a frame (infallible for these types).
 pub fn encode<T: Serialize>(frame: &T) -> String {
     serde_json::to_string(frame)
@@ -216,6 +274,70 @@ pub fn welcome(source: &str, epoch: u64, head_seq: u64) -> ServerFrame {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn sample(seq: u64, procs: usize, cmd_len: usize) -> std::sync::Arc<Envelope> {
+        use crate::protocol::{Event, HostSnapshot, ProcInfo};
+        let procs = (0..procs)
+            .map(|i| ProcInfo {
+                pid: i as u32,
+                name: format!("p{i}"),
+                cmd: "x".repeat(cmd_len),
+                cpu: i as f32 / 10.0,
+                ..Default::default()
+            })
+            .collect();
+        std::sync::Arc::new(Envelope {
+            epoch: 1,
+            seq,
+            ts: 0,
+            source: "local".into(),
+            topic: Topic::Metrics,
+            event: Event::HostSample(Box::new(HostSnapshot { procs, ..Default::default() })),
+        })
+    }
+
+    fn seqs_of(frames: &[String]) -> Vec<u64> {
+        frames
+            .iter()
+            .flat_map(|f| match decode_server(f).expect("each frame decodes") {
+                ServerFrame::Events { events } => events.into_iter().map(|e| e.seq).collect::<Vec<_>>(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_backlog_of_megabytes_goes_in_frames_under_the_limit_with_nothing_lost() {
+        // 120 samples of 400 processes with long command lines: ~12 MB.
+        let events: Vec<_> = (1..=120).map(|seq| sample(seq, 400, 200)).collect();
+        let frames = event_frames(&events, MAX_FRAME_BYTES);
+        assert!(frames.iter().map(String::len).sum::<usize>() > 8 << 20, "several MB in all");
+        assert!(frames.iter().all(|f| f.len() <= MAX_FRAME_BYTES), "{:?}", frames.iter().map(String::len).max());
+        assert_eq!(seqs_of(&frames), (1..=120).collect::<Vec<_>>());
+        // Counted in events too: 600 small ones make 512 + 88.
+        let small: Vec<_> = (1..=600).map(|seq| sample(seq, 1, 1)).collect();
+        let frames = event_frames(&small, MAX_FRAME_BYTES);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(seqs_of(&frames).len(), 600);
+    }
+
+    #[test]
+    fn an_event_too_large_for_a_frame_is_cut_to_the_busiest_processes_or_left_out() {
+        let huge = sample(7, 20_000, 200);
+        let frames = event_frames(std::slice::from_ref(&huge), MAX_FRAME_BYTES);
+        assert_eq!(frames.len(), 1);
+        assert!(frames[0].len() <= MAX_FRAME_BYTES);
+        let ServerFrame::Events { events } = decode_server(&frames[0]).unwrap() else { panic!() };
+        let crate::protocol::Event::HostSample(snap) = &events[0].event else { panic!() };
+        assert_eq!(snap.procs_total(), 20_000, "the rest are counted");
+        assert!(snap.procs.len() < 20_000 && snap.procs.iter().any(|p| p.pid == 19_999), "the busiest stay");
+        let note = std::sync::Arc::new(Envelope {
+            event: crate::protocol::Event::Annotation { text: "y".repeat(2 << 20), author: String::new() },
+            ..(*sample(8, 0, 0)).clone()
+        });
+        let frames = event_frames(&[note, sample(9, 1, 1)], MAX_FRAME_BYTES);
+        assert_eq!(seqs_of(&frames), [9], "an annotation cannot be cut: left out, the next one goes");
+    }
 
     #[test]
     fn envelopes_of_unknown_kinds_or_topics_are_skipped_with_their_place() {

@@ -7,7 +7,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::engine::Engine;
 use crate::protocol::wire::{
-    ClientFrame, ErrorCode, MAX_BATCH, ServerFrame, Since, WireError, decode_client, encode, encode_events, welcome,
+    ClientFrame, ErrorCode, MAX_BATCH, MAX_FRAME_BYTES, ServerFrame, Since, WireError, decode_client, encode,
+    event_frames, welcome,
 };
 use crate::protocol::{Envelope, Topic};
 
@@ -75,16 +76,18 @@ impl Session {
         if logged && self.durable.wait_for(|d| *d >= max).await.is_err() {
             return Next::Close;
         }
-        let frame = if self.topics.is_empty() || events.iter().all(|e| self.topics.contains(&e.topic)) {
-            encode_events(events)
+        let frames = if self.topics.is_empty() || events.iter().all(|e| self.topics.contains(&e.topic)) {
+            event_frames(events, MAX_FRAME_BYTES)
         } else {
             let wanted: Vec<_> = events.iter().filter(|e| self.topics.contains(&e.topic)).cloned().collect();
-            if wanted.is_empty() {
-                return Next::Continue;
-            }
-            encode_events(&wanted)
+            event_frames(&wanted, MAX_FRAME_BYTES)
         };
-        if self.out.send(frame).await.is_err() { Next::Close } else { Next::Continue }
+        for frame in frames {
+            if self.out.send(frame).await.is_err() {
+                return Next::Close;
+            }
+        }
+        Next::Continue
     }
 
     async fn error(&self, code: ErrorCode, message: String) -> Next {

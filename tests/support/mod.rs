@@ -303,6 +303,7 @@ pub fn snapshot(ts: Ts, i: i64) -> HostSnapshot {
             proc(2048, "sshd", 0.3, 8 << 20, "sshd: ops@pts/0"),
             proc(3311, "opsdeck", 0.6, 9 << 20, "opsdeck"),
         ],
+        procs_omitted: 0,
     }
 }
 

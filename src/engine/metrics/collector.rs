@@ -158,6 +158,7 @@ impl HostCollector {
             disk_write_bps: wr,
             nets,
             procs,
+            procs_omitted: 0,
         }
     }
 }

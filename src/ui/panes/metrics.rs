@@ -10,6 +10,7 @@ use crate::app::panes::metrics::MetricsState;
 use crate::app::{AppState, BoxId};
 use crate::config::settings::{SortKey, Threshold as Levels};
 use crate::config::theme::{Role, Theme};
+use crate::protocol::HostSnapshot;
 use crate::text;
 use crate::ui::boxed;
 use crate::ui::widgets::chart::{ChartSeries, Threshold, TimeChart};
@@ -351,7 +352,7 @@ pub fn list_window(area: Rect, id: BoxId, s: &AppState) -> Option<ListWindow> {
 }
 
 fn processes(f: &mut Frame, area: Rect, focused: bool, m: &MetricsState, t: &Theme) {
-    let total = m.shown().map_or(0, |h| h.procs.len());
+    let total = m.shown().map_or(0, HostSnapshot::procs_total);
     let mut title = vec![
         Span::raw("Processes"),
         Span::styled(
