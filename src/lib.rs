@@ -6,6 +6,7 @@
 //! keymaps.
 #![forbid(unsafe_code)]
 
+pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod clock;

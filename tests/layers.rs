@@ -104,3 +104,63 @@ fn the_engine_never_prints() {
     }
     assert!(bad.is_empty(), "library code writes to the terminal:\n{}", bad.join("\n"));
 }
+
+/// The top-level modules import one another without a cycle (issue 11:
+/// engine, remote, runtime, cli, config and app in particular; the keymap
+/// and the reducer share the leaf `actions`).
+#[test]
+fn top_level_modules_have_no_import_cycle() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for entry in std::fs::read_dir(&root).expect("read src") {
+        let p = entry.expect("entry").path();
+        let name = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        if ["lib", "main", "bin"].contains(&name.as_str()) {
+            continue;
+        }
+        let mut files = Vec::new();
+        if p.is_dir() {
+            rust_files(&p, &mut files);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            files.push(p.clone());
+        }
+        let deps = graph.entry(name.clone()).or_default();
+        for f in files {
+            let src = std::fs::read_to_string(&f).expect("read");
+            deps.extend(imports(&src).into_iter().filter(|m| *m != name));
+        }
+    }
+    assert!(graph.len() > 10 && graph["config"].contains("actions"), "{graph:?}");
+    // Depth-first search for a back edge, reporting the cycle.
+    fn visit(
+        n: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == n) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(n.to_string());
+            return Some(cycle);
+        }
+        if done.contains(n) {
+            return None;
+        }
+        path.push(n.to_string());
+        for d in graph.get(n).into_iter().flatten().filter(|d| graph.contains_key(*d)) {
+            if let Some(c) = visit(d, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(n.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for n in graph.keys() {
+        if let Some(cycle) = visit(n, &graph, &mut Vec::new(), &mut done) {
+            panic!("import cycle: {}", cycle.join(" → "));
+        }
+    }
+}

@@ -15,12 +15,12 @@ pub mod panes;
 mod read_only;
 mod tools_pane;
 mod user;
-pub mod user_action;
 
 use std::sync::Arc;
 
 use ratatui::crossterm::event::KeyEvent;
 
+pub use crate::actions::{KeyContext, UserAction};
 use crate::config::keymap::{KeyPress, Keymap};
 use crate::config::settings::Config;
 use crate::protocol::{Envelope, LOCAL_SOURCE, Ts};
@@ -28,7 +28,6 @@ pub use overlay::Overlay;
 use panes::alerts::{AlertsState, SourceRead};
 use panes::metrics::{MetricsAction, MetricsState};
 use panes::tools::{ToolsAction, ToolsState};
-pub use user_action::{KeyContext, UserAction};
 
 /// A box on screen that can take focus (a pane, or a part of one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

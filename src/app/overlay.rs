@@ -4,7 +4,7 @@ use ratatui::crossterm::event::KeyEvent;
 
 use super::input::LineInput;
 use super::pane::Hint;
-use super::user_action::{KeyContext, UserAction};
+use crate::actions::{KeyContext, UserAction};
 use crate::config::keymap::{Keymap, format_keys};
 use crate::text::rank::{Rank, Ranker};
 

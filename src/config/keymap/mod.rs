@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::app::user_action::{KeyContext, UserAction};
+use crate::actions::{KeyContext, UserAction};
 use crate::config::error::{ConfigError, line_col};
 pub use crate::config::keys::{KeyPress, format_keys, parse_key};
 

@@ -266,7 +266,7 @@ fn docs_list_every_action_with_its_keys() {
 /// docs/keymaps.md's table of contexts is the code's list (`UPDATE_DOCS=1` rewrites it).
 #[test]
 fn docs_list_every_context() {
-    use crate::app::KeyContext;
+    use crate::actions::KeyContext;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keymaps.md");
     let doc = std::fs::read_to_string(path).expect("docs/keymaps.md");
     let start = doc.find("| context | used when |").expect("the contexts table");

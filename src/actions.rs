@@ -1,4 +1,6 @@
-//! Actions a person can bind to a key or pick from the command palette.
+//! Actions a person can bind to a key or pick from the command palette: the
+//! vocabulary the keymap (config) and the reducer (app) share. A leaf module:
+//! it imports nothing of ours, so neither depends on the other through it.
 //!
 //! The snake_case serde name is what keymap files use in `run = "…"`.
 
