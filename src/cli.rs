@@ -302,12 +302,12 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
         let local = match (&engine, attached) {
             (Some(engine), _) => {
                 engine.start();
-                engine.start_alerts(
+                warnings.extend(engine.start_alerts(
                     alert_rules,
                     crate::engine::tools::Registry::with_builtins(jq.clone()),
                     &config.notifiers,
                     &paths.config_dir,
-                );
+                ));
                 _control = listen_control(paths, engine).map_err(|e| tracing::warn!("control socket: {e}")).ok();
                 crate::runtime::Local::InProcess(engine.clone())
             }

@@ -48,12 +48,14 @@ pub(super) fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
     let jq = crate::jq::JqRunner::for_this_program();
     let result = rt.block_on(async {
         engine.start();
-        engine.start_alerts(
+        for problem in engine.start_alerts(
             alert_rules,
             crate::engine::tools::Registry::with_builtins(jq.clone()),
             &config.notifiers,
             &paths.config_dir,
-        );
+        ) {
+            err_line!("warning: {problem}");
+        }
         let _control = listen_control(paths, &engine)
             .map_err(|e| {
                 err_line!("warning: {e}\n  (a TUI or `opsdeck tool` cannot share this data directory meanwhile)")

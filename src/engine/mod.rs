@@ -32,6 +32,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 const STORE_FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Events kept in the log for resuming clients (15 min of 1 s samples).
 pub const EVENT_LOG_KEEP: u64 = 900;
+/// Command results kept for idempotency (the newest; a replay of an older
+/// id runs the command again).
+pub const COMMANDS_KEPT: usize = 10_000;
 /// Processes a host sample keeps in the event log (the busiest).
 pub const LOGGED_PROCS: usize = 50;
 /// Queued events above which a publisher writes the log itself (backpressure
@@ -493,7 +496,8 @@ async fn prune_loop(engine: Engine) {
         let e = engine.clone();
         let res = tokio::task::spawn_blocking(move || {
             let n = metrics::prune(&e.inner.store, &e.inner.tiers, e.inner.clock.now_ms())?;
-            Ok::<_, StoreError>(n + e.inner.store.prune_events(EVENT_LOG_KEEP)?)
+            let events = e.inner.store.prune_events(EVENT_LOG_KEEP)?;
+            Ok::<_, StoreError>(n + events + e.inner.store.prune_commands(COMMANDS_KEPT)?)
         })
         .await;
         match res {

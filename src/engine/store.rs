@@ -310,6 +310,29 @@ impl Store {
         Ok(n)
     }
 
+    /// Forget all but the `keep` newest command results (by insertion order).
+    /// A command id replayed after that runs again; `keep` is far more than
+    /// any client's outbox holds. Returns how many were removed.
+    pub fn prune_commands(&self, keep: usize) -> Result<usize> {
+        if self.commands.len() <= keep {
+            return Ok(0);
+        }
+        let mut order: Vec<(u64, sled::IVec)> = Vec::with_capacity(self.commands.len());
+        for kv in self.commands.iter() {
+            let (k, v) = kv?;
+            let at = v.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes);
+            order.push((at, k));
+        }
+        order.sort_unstable_by_key(|(at, _)| *at);
+        let cut = order.len().saturating_sub(keep);
+        let mut batch = sled::Batch::default();
+        for (_, k) in order.into_iter().take(cut) {
+            batch.remove(k);
+        }
+        self.commands.apply_batch(batch)?;
+        Ok(cut)
+    }
+
     /// The stored result of command `id`, if it already ran.
     pub fn command_result(&self, id: &str) -> Result<Option<serde_json::Value>> {
         let Some(v) = self.commands.get(id)? else { return Ok(None) };
@@ -420,6 +443,32 @@ impl Store {
                 .map(Some)
                 .map_err(|e| StoreError::Corrupt { tree: "alerts", what: e.to_string() }),
         }
+    }
+
+    /// The alert engine's state record as stored (JSON bytes), if any.
+    pub fn alerts_state_raw(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.alerts.get("state")?.map(|v| v.to_vec()))
+    }
+
+    /// Keep a state record that cannot be read under a key of its own (it is
+    /// never overwritten or deleted by opsdeck); returns where it went.
+    pub fn set_aside_alerts_state(&self, bytes: &[u8]) -> Result<String> {
+        let key = format!("state.unreadable.{}", self.db.generate_id()?);
+        self.alerts.insert(key.as_bytes(), bytes)?;
+        self.alerts.flush()?;
+        Ok(format!("alerts/{key}"))
+    }
+
+    /// Keys of the alert tree other than transitions (tests, `doctor`-style listings).
+    pub fn alerts_keys(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for k in self.alerts.iter().keys() {
+            let k = k?;
+            if !k.starts_with(b"t") {
+                out.push(String::from_utf8_lossy(&k).into_owned());
+            }
+        }
+        Ok(out)
     }
 
     /// Replace the alert engine's state record with `state` (its JSON encoding).

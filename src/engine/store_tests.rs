@@ -141,3 +141,16 @@ fn rows_after_a_time_are_deleted() {
     assert_eq!(s.read_metrics_rows(1, i64::MIN).unwrap().len(), 1, "other tiers untouched");
     assert_eq!(s.delete_metrics_after(0, i64::MAX).unwrap(), 0);
 }
+
+#[test]
+fn old_command_results_are_pruned_newest_kept() {
+    let s = Store::temporary().unwrap();
+    for i in 0..30 {
+        s.put_command_result(&format!("c{i}"), &serde_json::json!({"n": i})).unwrap();
+    }
+    assert_eq!(s.prune_commands(50).unwrap(), 0, "under the bound: nothing");
+    assert_eq!(s.prune_commands(10).unwrap(), 20);
+    assert_eq!(s.command_result("c19").unwrap(), None, "an old id is forgotten");
+    assert_eq!(s.command_result("c20").unwrap(), Some(serde_json::json!({"n": 20})));
+    assert_eq!(s.command_result("c29").unwrap(), Some(serde_json::json!({"n": 29})));
+}

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::checks::{CheckState, Outcome};
@@ -38,6 +39,53 @@ pub struct AlertCore {
     pub notify: super::notify::NotifyState,
     /// The state record's encoding last handed over for writing.
     saved: Option<Vec<u8>>,
+    /// What went wrong restoring the saved state (said once at start).
+    pub restore_problems: Vec<String>,
+}
+
+/// Version of [`StateRecord`] this build writes.
+pub const STATE_VERSION: u32 = 1;
+
+/// The alert engine's persisted state (store tree `alerts`, key `state`):
+/// what must survive a restart. Decoded whole or not at all: a record that
+/// does not decode is set aside and reported, never replaced field by field
+/// with defaults.
+///
+/// Versions: 0 (no `version` field) is the untyped record of earlier builds,
+/// the same fields: read as 1. A version above [`STATE_VERSION`] was written
+/// by a newer opsdeck: set aside.
+#[derive(Debug, Deserialize)]
+struct StateRecord {
+    #[serde(default)]
+    version: u32,
+    alerts: Vec<Alert>,
+    silences: Vec<Silence>,
+    disabled: BTreeSet<String>,
+    next_silence: u64,
+    #[serde(default)]
+    notify: Value,
+}
+
+/// [`StateRecord`] as written, borrowing the core's state.
+#[derive(Serialize)]
+struct StateRecordRef<'a> {
+    version: u32,
+    alerts: Vec<&'a Alert>,
+    silences: &'a [Silence],
+    disabled: &'a BTreeSet<String>,
+    next_silence: u64,
+    notify: Value,
+}
+
+/// The record in `bytes`, migrated to [`STATE_VERSION`], or why not.
+fn read_state(bytes: &[u8]) -> Result<StateRecord, String> {
+    let mut rec: StateRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    match rec.version {
+        0 => rec.version = 1,
+        STATE_VERSION => {}
+        v => return Err(format!("version {v} was written by a newer opsdeck (this one reads {STATE_VERSION})")),
+    }
+    Ok(rec)
 }
 
 fn silence_matches(s: &Silence, labels: &BTreeMap<String, String>, now: Ts) -> bool {
@@ -63,15 +111,33 @@ impl AlertCore {
             next_silence: 1,
             notify: Default::default(),
             saved: None,
+            restore_problems: Vec::new(),
         };
-        let saved = store.and_then(|s| s.alerts_state().ok().flatten());
-        if let Some(v) = saved {
-            let alerts: Vec<Alert> = serde_json::from_value(v["alerts"].clone()).unwrap_or_default();
-            core.eval.alerts = alerts.into_iter().map(|a| (a.id.clone(), a)).collect();
-            core.silences = serde_json::from_value(v["silences"].clone()).unwrap_or_default();
-            core.disabled = serde_json::from_value(v["disabled"].clone()).unwrap_or_default();
-            core.next_silence = v["next_silence"].as_u64().unwrap_or(1);
-            core.notify.policy.restore(&v["notify"]);
+        let Some(store) = store else { return core };
+        let bytes = match store.alerts_state_raw() {
+            Ok(Some(b)) => b,
+            Ok(None) => return core,
+            Err(e) => {
+                core.restore_problems.push(format!("the saved alert state cannot be read from the store: {e}"));
+                return core;
+            }
+        };
+        match read_state(&bytes) {
+            Ok(rec) => {
+                core.eval.alerts = rec.alerts.into_iter().map(|a| (a.id.clone(), a)).collect();
+                core.silences = rec.silences;
+                core.disabled = rec.disabled;
+                core.next_silence = rec.next_silence.max(1);
+                core.notify.policy.restore(&rec.notify);
+            }
+            Err(why) => {
+                let kept = store.set_aside_alerts_state(&bytes).unwrap_or_else(|e| format!("nowhere ({e})"));
+                tracing::error!(kept, "the saved alert state is unreadable: {why}");
+                core.restore_problems.push(format!(
+                    "the saved alert state (silences, acknowledgements, disabled rules) cannot be read: {why}; \
+                     it is kept as {kept} in the data directory and alerting starts without it"
+                ));
+            }
         }
         core
     }
@@ -278,13 +344,14 @@ impl AlertCore {
         let alerts: Vec<Alert> = self.eval.alerts.values().cloned().collect();
         self.notify.after_update(&alerts, now);
         let fresh = std::mem::take(&mut self.fresh);
-        let state = json!({
-            "alerts": self.eval.alerts.values().collect::<Vec<_>>(),
-            "silences": self.silences,
-            "disabled": self.disabled,
-            "next_silence": self.next_silence,
-            "notify": self.notify.policy.save(),
-        });
+        let state = StateRecordRef {
+            version: STATE_VERSION,
+            alerts: self.eval.alerts.values().collect(),
+            silences: &self.silences,
+            disabled: &self.disabled,
+            next_silence: self.next_silence,
+            notify: self.notify.policy.save(),
+        };
         let bytes = serde_json::to_vec(&state).unwrap_or_default();
         let changed = self.saved.as_ref() != Some(&bytes);
         let persist = Persist { transitions: fresh.clone(), state: changed.then(|| bytes.clone()) };
@@ -433,6 +500,45 @@ mod tests {
         assert!(!u.rules[0].enabled, "disabled stays disabled");
         let tl: Vec<_> = u.transitions.iter().map(|t| (t.from, t.to)).collect();
         assert_eq!(tl, vec![(None, AlertState::Firing), (Some(AlertState::Firing), AlertState::Resolved)]);
+    }
+
+    /// A silence and a disabled rule, in the untyped shape earlier builds wrote.
+    const OLD_SHAPE: &str = r#"{"alerts":[],"silences":[{"id":"s4","matchers":[{"name":"team","op":"eq","value":"db"}],
+        "starts":0,"ends":9999999999999,"comment":"maint","created_by":"ana","origin":"local"}],"disabled":["hot"],"next_silence":5,
+        "notify":null}"#;
+
+    #[test]
+    fn a_state_record_of_the_previous_shape_is_read() {
+        let store = Store::temporary().unwrap();
+        store.put_alerts_state(OLD_SHAPE.as_bytes()).unwrap();
+        let c = core_with(RULE, Some(&store));
+        assert!(c.restore_problems.is_empty(), "{:?}", c.restore_problems);
+        assert_eq!(c.silences.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["s4"]);
+        assert!(!c.enabled("hot"), "the disabled rule stays disabled");
+        assert_eq!(c.next_silence, 5);
+    }
+
+    #[test]
+    fn an_unreadable_state_record_is_set_aside_and_reported_never_overwritten() {
+        for (bytes, why) in [
+            (OLD_SHAPE.replace(r#""disabled":["hot"]"#, r#""disabled":"hot""#), "invalid type"),
+            (OLD_SHAPE.replace(r#"{"alerts""#, r#"{"version":9,"alerts""#), "newer opsdeck"),
+        ] {
+            let store = Store::temporary().unwrap();
+            store.put_alerts_state(bytes.as_bytes()).unwrap();
+            let mut c = core_with(RULE, Some(&store));
+            assert!(c.silences.is_empty() && c.enabled("hot"), "nothing half-restored");
+            let [problem] = &c.restore_problems[..] else { panic!("{:?}", c.restore_problems) };
+            assert!(problem.contains(why) && problem.contains("kept as alerts/state.unreadable."), "{problem}");
+            c.update(0).1.write(&store).unwrap();
+            let kept: Vec<_> = store_keys(&store).into_iter().filter(|k| k.starts_with("state.unreadable.")).collect();
+            assert_eq!(kept.len(), 1, "set aside once");
+            assert_ne!(store.alerts_state_raw().unwrap().unwrap(), bytes.as_bytes(), "the new state is written");
+        }
+    }
+
+    fn store_keys(store: &Store) -> Vec<String> {
+        store.alerts_keys().unwrap()
     }
 
     #[test]

@@ -26,8 +26,17 @@ impl Engine {
     /// Start the alert engine with `rules` (health checks probe through
     /// `registry`), notifying through `notifiers` (`config.notifiers`; secrets
     /// named by `url_secret` are read with `config_dir`, as `secrets::get` does).
-    pub fn start_alerts(&self, rules: RuleSet, registry: Registry, notifiers: &[NotifierConfig], config_dir: &Path) {
-        self.start_alerts_with(rules, registry, notifiers, config_dir, Retry::default());
+    ///
+    /// Returns what went wrong restoring the saved alert state (an unreadable
+    /// record is set aside, never overwritten): for the user to see.
+    pub fn start_alerts(
+        &self,
+        rules: RuleSet,
+        registry: Registry,
+        notifiers: &[NotifierConfig],
+        config_dir: &Path,
+    ) -> Vec<String> {
+        self.start_alerts_with(rules, registry, notifiers, config_dir, Retry::default())
     }
 
     /// [`Engine::start_alerts`] with a chosen retry schedule for deliveries (tests).
@@ -38,9 +47,10 @@ impl Engine {
         notifiers: &[NotifierConfig],
         config_dir: &Path,
         retry: Retry,
-    ) {
+    ) -> Vec<String> {
         let checks = rules.checks.clone();
         let mut core = AlertCore::new(rules, Some(&self.inner.store));
+        let problems = std::mem::take(&mut core.restore_problems);
         let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
         let (outbox, mut tasks) = deliver::start(notifiers, retry, self.inner.clock.clone(), config_dir, dtx);
         core.notify.policy.configure(notifiers.to_vec());
@@ -58,6 +68,7 @@ impl Engine {
         let probes = self.spawn_checks(checks, &registry);
         *self.inner.checks.lock().unwrap_or_else(|p| p.into_inner()) = Some((registry, probes));
         self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
+        problems
     }
 
     /// One task per health check, probing on its interval through `registry`.
