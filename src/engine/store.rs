@@ -522,6 +522,11 @@ impl Store {
         Ok(self.ui.get(key)?.map(|v| v.to_vec()))
     }
 
+    /// Every key of the UI records tree.
+    pub fn ui_keys(&self) -> Result<Vec<String>> {
+        self.ui.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
+    }
+
     pub fn ui_put(&self, key: &str, value: &[u8]) -> Result<()> {
         self.ui.insert(key, value)?;
         Ok(())

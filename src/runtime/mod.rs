@@ -147,11 +147,25 @@ pub async fn run_tui(mut opts: TuiOptions, local: Local) -> std::io::Result<()> 
         state.sources.iter_mut().filter(|s| s.name == spec.name).for_each(|s| s.queued = n);
     }
     state.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
+    let mut problems = opts.warnings.clone();
     for key in ["metrics.window", "metrics.marker", "metrics.sort", "tools.favorites", "tools.chains"] {
         if let Ok(Some(v)) = records.ui_get(key) {
-            match key.split_once('.') {
+            let restored = match key.split_once('.') {
                 Some(("tools", _)) => state.tools.restore(key, &v),
-                _ => state.metrics.restore(key, &v),
+                _ => {
+                    state.metrics.restore(key, &v);
+                    Ok(())
+                }
+            };
+            if let Err(why) = restored {
+                // The user's data: kept aside, never overwritten by the next save.
+                let kept = format!("{key}.unreadable.{}", clock.now_ms());
+                let where_ = match records.ui_put(&kept, &v) {
+                    Ok(()) => format!("it is kept as {kept} in the data directory's ui records"),
+                    Err(e) => format!("and it could not be kept aside ({e})"),
+                };
+                tracing::error!(key, "unreadable saved record: {why}");
+                problems.push(format!("saved {key} cannot be read: {why}; {where_}"));
             }
         }
     }
@@ -162,9 +176,14 @@ pub async fn run_tui(mut opts: TuiOptions, local: Local) -> std::io::Result<()> 
         );
         state.notice = Some((clock.now_ms(), text));
     }
-    if !opts.warnings.is_empty() {
-        state.warnings = opts.warnings.clone();
-        state.overlay = Some(Overlay::message("Configuration problems: running on defaults", opts.warnings.clone()));
+    if !problems.is_empty() {
+        let title = if problems.len() == opts.warnings.len() {
+            "Configuration problems: running on defaults"
+        } else {
+            "Problems at start"
+        };
+        state.warnings = problems.clone();
+        state.overlay = Some(Overlay::message(title, problems));
         state.refresh_hints(&opts.keymap);
     }
 

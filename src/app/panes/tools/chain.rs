@@ -30,6 +30,46 @@ pub struct Chain {
     pub steps: Vec<Step>,
 }
 
+/// Version of the saved chains record (`tools.chains`) this build writes.
+pub const CHAINS_VERSION: u32 = 1;
+
+/// The saved chains record: `{"version":1,"chains":[…]}`.
+#[derive(Serialize)]
+struct ChainsRecord<'a> {
+    version: u32,
+    chains: &'a [Chain],
+}
+
+/// The chains record to store.
+pub fn write_chains(chains: &[Chain]) -> String {
+    serde_json::to_string(&ChainsRecord { version: CHAINS_VERSION, chains }).unwrap_or_default()
+}
+
+/// Saved chains, decoded whole or not at all (user data is never replaced
+/// by defaults). Reads the bare array earlier builds wrote (version 0).
+///
+/// Errors: not JSON, a chain of another shape, or a newer version.
+pub fn read_chains(text: &str) -> Result<Vec<Chain>, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let chains = match v {
+        serde_json::Value::Array(_) => v,
+        serde_json::Value::Object(mut o) => {
+            match o.get("version").and_then(serde_json::Value::as_u64) {
+                Some(n) if n == u64::from(CHAINS_VERSION) => {}
+                Some(n) if n > u64::from(CHAINS_VERSION) => {
+                    return Err(format!(
+                        "version {n} was written by a newer opsdeck (this one reads {CHAINS_VERSION})"
+                    ));
+                }
+                _ => return Err("no known version".into()),
+            }
+            o.remove("chains").ok_or("no chains")?
+        }
+        _ => return Err("neither a list of chains nor a chains record".into()),
+    };
+    serde_json::from_value(chains).map_err(|e| e.to_string())
+}
+
 impl Chain {
     /// `http_check → data_query → …`
     pub fn summary(&self) -> String {

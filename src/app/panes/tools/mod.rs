@@ -558,7 +558,7 @@ impl ToolsState {
     }
 
     pub fn save_chains(&self, out: &mut Out) {
-        let value = serde_json::to_string(&self.chains).unwrap_or_default();
+        let value = chain::write_chains(&self.chains);
         out.effects.push(Effect::SaveUi { key: "tools.chains".into(), value });
     }
 
@@ -567,14 +567,17 @@ impl ToolsState {
         if focus == BoxId::ToolHistory { self.runs.get(self.hist_sel) } else { self.shown_run() }
     }
 
-    /// Restore a saved preference (`tools.favorites`, `tools.chains`).
-    pub fn restore(&mut self, key: &str, value: &str) {
+    /// Restore a saved record (`tools.favorites`, `tools.chains`), whole or
+    /// not at all: on an error nothing changes, and the caller keeps the
+    /// unreadable record aside (it is the user's data).
+    pub fn restore(&mut self, key: &str, value: &str) -> Result<(), String> {
         match key {
-            "tools.favorites" => self.favorites = serde_json::from_str(value).unwrap_or_default(),
-            "tools.chains" => self.chains = serde_json::from_str(value).unwrap_or_default(),
+            "tools.favorites" => self.favorites = serde_json::from_str(value).map_err(|e| e.to_string())?,
+            "tools.chains" => self.chains = chain::read_chains(value)?,
             _ => {}
         }
         self.relist();
+        Ok(())
     }
 }
 

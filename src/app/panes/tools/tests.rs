@@ -276,7 +276,7 @@ fn favorites_are_saved_and_listed_first() {
     );
     assert_eq!(s.tools.list_sel, 0, "the selection follows the tool");
     let mut restored = AppState::new(&fx.ctx());
-    restored.tools.restore("tools.favorites", "[\"shell\"]");
+    restored.tools.restore("tools.favorites", "[\"shell\"]").unwrap();
     fx.act(&mut restored, Action::Tools(ToolsAction::Catalog(catalog())));
     assert_eq!(restored.tools.key_of(restored.tools.rows[0].target), "shell");
 }
@@ -339,7 +339,7 @@ fn a_result_chains_into_the_next_tool_and_the_chain_is_saved_and_replayed() {
     let effects = fx.key(&mut s, KeyCode::Enter);
     let Some(Effect::SaveUi { key, value }) = effects.first() else { panic!("{effects:?}") };
     assert_eq!(key, "tools.chains");
-    let saved: Vec<Chain> = serde_json::from_str(value).unwrap();
+    let saved = super::chain::read_chains(value).unwrap();
     assert_eq!(saved[0].steps[1].args, json!({"filter":".[0].x"}), "the linked argument is not fixed");
     // Replay: step 1 runs with its args, step 2 takes step 1's result through the filter.
     let ci = s.tools.rows.iter().position(|r| r.target == list::Target::Chain(0)).unwrap();
@@ -389,3 +389,28 @@ fn export_and_copy_the_shown_result() {
 }
 
 mod jq;
+
+#[test]
+fn saved_chains_are_read_whole_in_either_shape_or_not_at_all() {
+    let fx = Fx::new();
+    let chain = Chain { name: "probe".into(), steps: Vec::new() };
+    let legacy = serde_json::to_string(&vec![chain.clone()]).unwrap();
+    let current = super::chain::write_chains(std::slice::from_ref(&chain));
+    assert!(current.starts_with(r#"{"version":1,"chains":["#), "{current}");
+    for text in [&legacy, &current] {
+        let mut s = fx.state();
+        s.tools.restore("tools.chains", text).unwrap();
+        assert_eq!(s.tools.chains, [chain.clone()], "{text}");
+    }
+    let mut s = fx.state();
+    s.tools.restore("tools.chains", &current).unwrap();
+    for (text, why) in [
+        (r#"[{"title":"probe","links":[]}]"#, "missing field"),
+        (r#"{"version":7,"chains":[]}"#, "newer opsdeck"),
+        ("not json", "expected"),
+    ] {
+        let err = s.tools.restore("tools.chains", text).unwrap_err();
+        assert!(err.contains(why), "{text}: {err}");
+        assert_eq!(s.tools.chains, [chain.clone()], "nothing replaced by defaults");
+    }
+}

@@ -132,7 +132,7 @@ fn saved_chain(fx: &Fx, s: &mut AppState) -> Vec<Chain> {
     let effects = fx.key(s, KeyCode::Enter);
     let Some(Effect::SaveUi { key, value }) = effects.first() else { panic!("{effects:?} {:?}", s.notice) };
     assert_eq!(key, "tools.chains");
-    serde_json::from_str(value).unwrap()
+    crate::app::panes::tools::chain::read_chains(value).unwrap()
 }
 
 #[test]
@@ -179,7 +179,7 @@ fn a_running_chains_link_is_evaluated_off_the_loop_and_x_cancels_it() {
         chain::Step { tool: "tcp_check".into(), args: json!({"host":"a","port":80}), link: None },
         chain::Step { tool: "data_query".into(), args: json!({"filter":"."}), link: Some(link) },
     ];
-    s.tools.restore("tools.chains", &serde_json::to_string(&vec![Chain { name: "c".into(), steps }]).unwrap());
+    s.tools.restore("tools.chains", &serde_json::to_string(&vec![Chain { name: "c".into(), steps }]).unwrap()).unwrap();
     let ci = s.tools.rows.iter().position(|r| r.target == list::Target::Chain(0)).unwrap();
     s.tools.list_sel = ci;
     s.tools.form = None;
@@ -206,7 +206,7 @@ fn a_link_that_fails_stops_the_chain_and_says_why() {
         chain::Step { tool: "tcp_check".into(), args: json!({"host":"a","port":80}), link: None },
         chain::Step { tool: "data_query".into(), args: json!({"filter":"."}), link: Some(link) },
     ];
-    s.tools.restore("tools.chains", &serde_json::to_string(&vec![Chain { name: "c".into(), steps }]).unwrap());
+    s.tools.restore("tools.chains", &serde_json::to_string(&vec![Chain { name: "c".into(), steps }]).unwrap()).unwrap();
     s.tools.list_sel = s.tools.rows.iter().position(|r| r.target == list::Target::Chain(0)).unwrap();
     s.tools.form = None;
     let (r1, ..) = run_effect(&fx.chars(&mut s, "r")).expect("step 1");
