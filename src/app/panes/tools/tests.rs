@@ -400,7 +400,7 @@ fn saved_chains_are_read_whole_in_either_shape_or_not_at_all() {
     for text in [&legacy, &current] {
         let mut s = fx.state();
         s.tools.restore("tools.chains", text).unwrap();
-        assert_eq!(s.tools.chains, [chain.clone()], "{text}");
+        assert_eq!(s.tools.chains, std::slice::from_ref(&chain), "{text}");
     }
     let mut s = fx.state();
     s.tools.restore("tools.chains", &current).unwrap();
@@ -411,6 +411,6 @@ fn saved_chains_are_read_whole_in_either_shape_or_not_at_all() {
     ] {
         let err = s.tools.restore("tools.chains", text).unwrap_err();
         assert!(err.contains(why), "{text}: {err}");
-        assert_eq!(s.tools.chains, [chain.clone()], "nothing replaced by defaults");
+        assert_eq!(s.tools.chains, std::slice::from_ref(&chain), "nothing replaced by defaults");
     }
 }
