@@ -24,7 +24,6 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::keymap::Keymap;
 use crate::config::settings::Config;
 use crate::config::theme::Theme;
-use crate::engine::Engine;
 use crate::protocol::Envelope;
 use crate::remote::client::{self, BackendSpec, ClientMsg};
 use crate::remote::prometheus::{self, PromSpec};
@@ -534,47 +533,6 @@ fn spawn_input_thread(tx: mpsc::Sender<Msg>) {
     if let Err(e) = spawned {
         tracing::error!("cannot start the input thread: {e}");
     }
-}
-
-/// Engine events to the inbox, batched: one message per burst, history first.
-fn spawn_bridge(engine: Engine, tx: mpsc::Sender<Msg>) {
-    let mut sub = engine.subscribe();
-    tokio::spawn(async move {
-        let e = engine.clone();
-        match tokio::task::spawn_blocking(move || e.history_event()).await {
-            Ok(Ok(h)) => {
-                if tx.send(Msg::Events(vec![Arc::new(h)])).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Err(err)) => tracing::warn!("loading metric history: {err}"),
-            Err(err) => tracing::warn!("loading metric history: {err}"),
-        }
-        // The alert state and its timeline (later updates come from the bus).
-        let e = engine.clone();
-        if let Ok(Some(a)) = tokio::task::spawn_blocking(move || e.alerts_event()).await
-            && tx.send(Msg::Events(vec![Arc::new(a)])).await.is_err()
-        {
-            return;
-        }
-        loop {
-            match sub.recv().await {
-                Ok(first) => {
-                    let mut batch = vec![first];
-                    while let Ok(more) = sub.try_recv() {
-                        batch.push(more);
-                    }
-                    if tx.send(Msg::Events(batch)).await.is_err() {
-                        return;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!("ui fell behind the engine by {n} events")
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    });
 }
 
 #[cfg(test)]
