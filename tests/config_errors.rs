@@ -263,3 +263,14 @@ fn text_inputs_lose_a_bom_and_name_utf16() {
     assert!(!out.contains("stream did not contain valid UTF-8"), "{out}");
     assert!(!out.contains("permissions"), "not a permissions problem: {out}");
 }
+
+#[test]
+fn a_source_name_is_unique_across_kinds() {
+    check("source_duplicate.toml", 6, 8, "alertmanager name \"prod\" is already the name of a [[backend]]");
+    check("prometheus_duplicate.toml", 8, 8, "prometheus name \"p\" is used twice");
+}
+
+#[test]
+fn local_is_no_source_name() {
+    check("source_local.toml", 2, 8, "\"local\" is reserved");
+}

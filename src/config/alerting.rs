@@ -217,8 +217,6 @@ impl TryFrom<RawAlertmanager> for AlertmanagerConfig {
 struct NameSpans {
     #[serde(default)]
     notifier: Vec<SpannedName>,
-    #[serde(default)]
-    alertmanager: Vec<SpannedName>,
 }
 
 #[derive(Deserialize)]
@@ -226,10 +224,11 @@ struct SpannedName {
     name: toml::Spanned<String>,
 }
 
-/// Every notifier and Alertmanager name used once, or an error at the second use.
+/// Every notifier name used once, or an error at the second use. (Alertmanager
+/// names are source names: `config::sources` checks them with the others.)
 pub(crate) fn check_unique(path: &str, src: &str) -> Result<(), ConfigError> {
     let Ok(spans) = toml::from_str::<NameSpans>(src) else { return Ok(()) };
-    for (table, list) in [("notifier", &spans.notifier), ("alertmanager", &spans.alertmanager)] {
+    for (table, list) in [("notifier", &spans.notifier)] {
         for (i, s) in list.iter().enumerate() {
             if list[..i].iter().any(|p| p.name.get_ref() == s.name.get_ref()) {
                 return Err(ConfigError::at(

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod mcp;
 pub mod paths;
 pub mod settings;
+mod sources;
 pub mod theme;
 mod theme_role;
 
