@@ -164,14 +164,14 @@ fn run(
     let (result, lines) = rt.block_on(async move {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
         let printer = tokio::spawn(async move {
-            let mut kept = Vec::new();
+            let mut kept = crate::engine::tools::OutputCapture::default();
             while let Some(line) = rx.recv().await {
                 if json {
                     err_line!("{line}");
                 } else {
                     out_line!("{line}");
                 }
-                kept.push(line);
+                kept.push(&line);
             }
             kept
         });

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::app::Action;
 use crate::app::panes::tools::ToolsAction;
 use crate::clock::{Clock, SystemClock};
-use crate::engine::tools::{Registry, RunOptions, ToolError, ToolRun, ToolSpec};
+use crate::engine::tools::{OutputCapture, Registry, RunOptions, ToolError, ToolRun, ToolSpec};
 use crate::remote::control::Records;
 
 /// Runs recorded before the history is pruned again.
@@ -130,7 +130,7 @@ async fn execute(
     let (otx, mut orx) = mpsc::channel::<String>(1024);
     let fut = registry.run_with(tool, args.clone(), otx, opts);
     tokio::pin!(fut);
-    let mut lines: Vec<String> = Vec::new();
+    let mut captured = OutputCapture::default();
     let forward = |batch: Vec<String>| {
         let inbox = inbox.clone();
         async move {
@@ -154,7 +154,7 @@ async fn execute(
                     batch.push(l);
                     if batch.len() >= 512 { break; }
                 }
-                lines.extend(batch.iter().cloned());
+                batch.iter().for_each(|l| captured.push(l));
                 forward(batch).await;
             }
         }
@@ -164,12 +164,12 @@ async fn execute(
     while let Ok(l) = orx.try_recv() {
         tail.push(l);
     }
-    lines.extend(tail.iter().cloned());
+    tail.iter().for_each(|l| captured.push(l));
     forward(tail).await;
     if cancelled {
         tracing::info!(tool, run, "tool run cancelled");
     }
-    (ToolRun::new(&spec, args, started, t0.elapsed(), &result, lines), ToolRun::ran(&result))
+    (ToolRun::new(&spec, args, started, t0.elapsed(), &result, captured), ToolRun::ran(&result))
 }
 
 /// Start the configured MCP servers; their tools join the registry and their

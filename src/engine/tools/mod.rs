@@ -68,27 +68,47 @@ pub const HISTORY_KEEP: usize = 2_000;
 
 pub use crate::protocol::tools::{ToolInfo, ToolRun};
 
+/// A run's output as it is recorded, capped where it is captured: the first
+/// [`HISTORY_OUTPUT_CAP`] bytes of lines are kept and the rest only counted,
+/// so a long run (a 600 s shell command printing all the while) holds at
+/// most that much in memory until it ends.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OutputCapture {
+    lines: Vec<String>,
+    bytes: usize,
+    /// Lines seen but not kept.
+    pub dropped: usize,
+}
+
+impl OutputCapture {
+    /// Keep `line` if it fits under the cap, else count it.
+    pub fn push(&mut self, line: &str) {
+        if self.dropped == 0 && self.bytes + line.len() <= HISTORY_OUTPUT_CAP {
+            self.bytes += line.len();
+            self.lines.push(line.to_string());
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// Bytes of the lines kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
 impl ToolRun {
-    /// Build a record, capping the output.
+    /// Build a record from a run's result and its captured output.
     pub fn new(
         spec: &ToolSpec,
         args: Value,
         started: i64,
         duration: Duration,
         result: &Result<Value, ToolError>,
-        lines: Vec<String>,
+        captured: OutputCapture,
     ) -> Self {
-        let mut size = 0;
-        let mut output = Vec::new();
-        let mut truncated = false;
-        for l in lines {
-            size += l.len();
-            if size > HISTORY_OUTPUT_CAP {
-                truncated = true;
-                break;
-            }
-            output.push(l);
-        }
+        let mut truncated = captured.dropped > 0;
+        let output = captured.lines;
         let (ok, mut outcome) = match result {
             Ok(v) => (true, v.clone()),
             Err(e) => (false, Value::String(e.to_string())),
@@ -340,17 +360,32 @@ mod tests {
             source: "builtin".into(),
             timeout: Duration::from_secs(1),
         };
-        let lines = vec!["x".repeat(40_000), "y".repeat(40_000)];
+        let mut captured = OutputCapture::default();
+        for l in ["x".repeat(40_000), "y".repeat(40_000), "z".into()] {
+            captured.push(&l);
+        }
         let run = ToolRun::new(
             &spec,
             json!({"a":1}),
             5,
             Duration::from_millis(7),
             &Err(ToolError::Failed("boom".into())),
-            lines,
+            captured,
         );
         assert_eq!((run.ok, run.duration_ms, run.output.len(), run.truncated), (false, 7, 1, true));
         assert_eq!(run.outcome, json!("boom"));
+    }
+
+    #[test]
+    fn a_long_run_holds_at_most_the_cap_while_it_runs() {
+        let mut captured = OutputCapture::default();
+        // A 600 s shell run printing a 100-byte line every millisecond: 60 MB.
+        let line = "l".repeat(100);
+        for _ in 0..600_000 {
+            captured.push(&line);
+        }
+        assert!(captured.bytes() <= HISTORY_OUTPUT_CAP, "{}", captured.bytes());
+        assert_eq!(captured.dropped, 600_000 - HISTORY_OUTPUT_CAP / 100);
     }
 
     #[test]
