@@ -8,7 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Schema written by this build.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// UI records that are the user's data, not preferences: kept in the `user`
+/// tree (schema 2), with their set-aside copies (`KEY.unreadable.N`).
+const USER_KEYS: [&str; 2] = ["tools.chains", "tools.favorites"];
+
+fn is_user_key(key: &str) -> bool {
+    USER_KEYS.iter().any(|k| key == *k || key.strip_prefix(k).is_some_and(|rest| rest.starts_with('.')))
+}
 /// Default sled page cache (sled's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -56,6 +64,8 @@ pub struct Store {
     tool_runs: sled::Tree,
     alerts: sled::Tree,
     ui: sled::Tree,
+    /// The user's data among the UI records (saved chains, favorites).
+    user: sled::Tree,
     dict: Mutex<Dict>,
     path: PathBuf,
 }
@@ -97,6 +107,7 @@ impl Store {
         let outbox = db.open_tree("outbox")?;
         let tool_runs = db.open_tree("tool_history")?;
         let ui = db.open_tree("ui")?;
+        let user = db.open_tree("user")?;
         let alerts = db.open_tree("alerts")?;
         let store = Store {
             db,
@@ -108,6 +119,7 @@ impl Store {
             tool_runs,
             alerts,
             ui,
+            user,
             dict: Mutex::new(Dict::default()),
             path,
         };
@@ -136,9 +148,34 @@ impl Store {
                         known: SCHEMA_VERSION,
                     });
                 }
-                // Migrations from older schemas go here, one step at a time.
+                // One step at a time, each safe to run again if cut short.
+                if found < 2 {
+                    self.migrate_1_to_2()?;
+                }
             }
         }
+        Ok(())
+    }
+
+    /// Schema 2: saved chains and favorites move from `ui` to `user`.
+    /// Copied, flushed and the version bumped before the old keys go, so a
+    /// migration cut short is simply run again.
+    fn migrate_1_to_2(&self) -> Result<()> {
+        let moving: Vec<(sled::IVec, sled::IVec)> = self
+            .ui
+            .iter()
+            .filter(|kv| kv.as_ref().map_or(true, |(k, _)| is_user_key(&String::from_utf8_lossy(k))))
+            .collect::<std::result::Result<_, _>>()?;
+        for (k, v) in &moving {
+            self.user.insert(k, v)?;
+        }
+        self.user.flush()?;
+        self.meta.insert("schema_version", &2u32.to_be_bytes())?;
+        self.meta.flush()?;
+        for (k, _) in &moving {
+            self.ui.remove(k)?;
+        }
+        tracing::info!(moved = moving.len(), "store migrated to schema 2 (user data in its own tree)");
         Ok(())
     }
 
@@ -518,17 +555,28 @@ impl Store {
     }
 
     /// Small UI preferences (window, sort…), as opaque bytes.
+    /// A UI record: a preference, or (for the keys of user data) a record
+    /// of the `user` tree.
     pub fn ui_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.ui.get(key)?.map(|v| v.to_vec()))
+        Ok(self.ui_tree(key).get(key)?.map(|v| v.to_vec()))
     }
 
-    /// Every key of the UI records tree.
+    fn ui_tree(&self, key: &str) -> &sled::Tree {
+        if is_user_key(key) { &self.user } else { &self.ui }
+    }
+
+    /// Every key of the UI records (preferences and user data).
     pub fn ui_keys(&self) -> Result<Vec<String>> {
-        self.ui.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
+        self.ui
+            .iter()
+            .keys()
+            .chain(self.user.iter().keys())
+            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
+            .collect()
     }
 
     pub fn ui_put(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.ui.insert(key, value)?;
+        self.ui_tree(key).insert(key, value)?;
         Ok(())
     }
 

@@ -154,3 +154,28 @@ fn old_command_results_are_pruned_newest_kept() {
     assert_eq!(s.command_result("c20").unwrap(), Some(serde_json::json!({"n": 20})));
     assert_eq!(s.command_result("c29").unwrap(), Some(serde_json::json!({"n": 29})));
 }
+
+#[test]
+fn schema_1_moves_saved_chains_and_favorites_to_the_user_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Store::open(dir.path(), 1 << 20).unwrap();
+        // A store as schema 1 left it: user data among the preferences.
+        s.meta.insert("schema_version", &1u32.to_be_bytes()).unwrap();
+        s.ui.insert("tools.chains", &b"[]"[..]).unwrap();
+        s.ui.insert("tools.chains.unreadable.7", &b"?"[..]).unwrap();
+        s.ui.insert("tools.favorites", &b"[\"shell\"]"[..]).unwrap();
+        s.ui.insert("metrics.window", &b"15m"[..]).unwrap();
+        s.flush().unwrap();
+    }
+    let s = Store::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 2);
+    let user: Vec<_> = s.user.iter().keys().map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap()).collect();
+    assert_eq!(user, ["tools.chains", "tools.chains.unreadable.7", "tools.favorites"]);
+    let ui: Vec<_> = s.ui.iter().keys().map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap()).collect();
+    assert_eq!(ui, ["metrics.window"], "preferences stay");
+    assert_eq!(s.ui_get("tools.favorites").unwrap().as_deref(), Some(&b"[\"shell\"]"[..]), "read where it went");
+    s.ui_put("tools.chains", b"[1]").unwrap();
+    assert_eq!(s.user.get("tools.chains").unwrap().as_deref(), Some(&b"[1]"[..]));
+    assert!(s.ui.get("tools.chains").unwrap().is_none());
+}
