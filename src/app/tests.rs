@@ -143,7 +143,10 @@ fn samples_sort_by_cpu_then_memory_and_keep_selection() {
     let e = f.key(&mut s, KeyCode::Char('M'));
     assert_eq!(names(&s), vec!["nginx", "postgres", "init", "sshd"]);
     assert_eq!(s.metrics.procs[s.metrics.selected].pid, 300, "selection follows the pid");
-    assert_eq!(e, vec![Effect::SaveUi { key: "metrics.sort".into(), value: "memory:true".into() }]);
+    assert_eq!(e, vec![s.metrics.save_prefs()]);
+    assert!(
+        matches!(&e[0], Effect::SaveUi { key, value } if key == "metrics.prefs" && value.contains(r#""sort":"memory","sort_desc":true"#))
+    );
     f.key(&mut s, KeyCode::Char('M'));
     assert_eq!(names(&s)[0], "sshd", "same key again reverses");
     f.key(&mut s, KeyCode::Char('n'));
@@ -180,7 +183,10 @@ fn window_steps_and_freeze_holds_the_snapshot() {
     assert_eq!(s.metrics.window, Window::M5);
     let e = f.key(&mut s, KeyCode::Char(']'));
     assert_eq!(s.metrics.window, Window::M15);
-    assert_eq!(e, vec![Effect::SaveUi { key: "metrics.window".into(), value: "15m".into() }]);
+    assert!(
+        matches!(&e[..], [Effect::SaveUi { key, value }] if key == "metrics.prefs" && value.contains(r#""window":"15m""#)),
+        "{e:?}"
+    );
     f.key(&mut s, KeyCode::Char('['));
     f.key(&mut s, KeyCode::Char('['));
     f.key(&mut s, KeyCode::Char('['));

@@ -147,7 +147,12 @@ pub async fn run_tui(mut opts: TuiOptions, local: Local) -> std::io::Result<()> 
     }
     state.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
     let mut problems = opts.warnings.clone();
-    for key in ["metrics.window", "metrics.marker", "metrics.sort", "tools.favorites", "tools.chains"] {
+    // The preferences record, else the per-key ones of earlier builds; then user data.
+    let prefs: Vec<&str> = match records.ui_get(crate::app::panes::metrics_prefs::PREFS_KEY) {
+        Ok(Some(_)) => vec![crate::app::panes::metrics_prefs::PREFS_KEY],
+        _ => crate::app::panes::metrics_prefs::LEGACY_KEYS.to_vec(),
+    };
+    for key in prefs.into_iter().chain(["tools.favorites", "tools.chains"]) {
         if let Ok(Some(v)) = records.ui_get(key) {
             let restored = match key.split_once('.') {
                 Some(("tools", _)) => state.tools.restore(key, &v),

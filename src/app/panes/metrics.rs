@@ -333,10 +333,7 @@ impl MetricsState {
             self.sort_desc = default_desc(key);
         }
         self.rebuild_procs();
-        effects.push(Effect::SaveUi {
-            key: "metrics.sort".into(),
-            value: format!("{}:{}", sort_name(self.sort), self.sort_desc),
-        });
+        effects.push(self.save_prefs());
     }
 
     pub fn update(&mut self, a: MetricsAction, _effects: &mut [Effect]) -> bool {
@@ -371,7 +368,7 @@ impl MetricsState {
                     return false;
                 }
                 self.window = w;
-                effects.push(Effect::SaveUi { key: "metrics.window".into(), value: w.label().into() });
+                effects.push(self.save_prefs());
             }
             U::FreezeToggle => {
                 self.frozen = match self.frozen.take() {
@@ -382,7 +379,7 @@ impl MetricsState {
             }
             U::MarkerCycle => {
                 self.marker = self.marker.next();
-                effects.push(Effect::SaveUi { key: "metrics.marker".into(), value: self.marker.label().into() });
+                effects.push(self.save_prefs());
             }
             U::Filter => self.filter_editing = true,
             U::Close => return self.clear_filter(),
@@ -400,45 +397,16 @@ impl MetricsState {
             U::SortReverse => {
                 self.sort_desc = !self.sort_desc;
                 self.rebuild_procs();
+                effects.push(self.save_prefs());
             }
             U::TreeToggle => {
                 self.tree = !self.tree;
                 self.rebuild_procs();
-                effects.push(Effect::SaveUi { key: "metrics.tree".into(), value: self.tree.to_string() });
+                effects.push(self.save_prefs());
             }
             _ => return false,
         }
         true
-    }
-
-    /// Restore saved UI preferences (`key`, `value` as written by `Effect::SaveUi`).
-    pub fn restore(&mut self, key: &str, value: &str) {
-        match key {
-            "metrics.window" => {
-                if let Some(w) = Window::ALL.into_iter().find(|w| w.label() == value) {
-                    self.window = w;
-                }
-            }
-            "metrics.marker" => {
-                if let Some(m) =
-                    [Marker::Braille, Marker::Block, Marker::Ascii].into_iter().find(|m| m.label() == value)
-                {
-                    self.marker = m;
-                }
-            }
-            "metrics.tree" => self.tree = value == "true",
-            "metrics.sort" => {
-                let (k, d) = value.split_once(':').unwrap_or((value, ""));
-                if let Some(k) = [SortKey::Cpu, SortKey::Memory, SortKey::Pid, SortKey::Name]
-                    .into_iter()
-                    .find(|s| sort_name(*s) == k)
-                {
-                    self.sort = k;
-                    self.sort_desc = d == "true";
-                }
-            }
-            _ => {}
-        }
     }
 }
 

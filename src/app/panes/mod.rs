@@ -3,6 +3,7 @@
 pub mod alert_sources;
 pub mod alerts;
 pub mod metrics;
+pub mod metrics_prefs;
 pub mod process_tree;
 pub mod silence;
 pub mod tools;
