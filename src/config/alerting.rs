@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use super::error::ConfigError;
 use super::settings::parse_duration;
 use crate::protocol::alerts::Severity;
 
@@ -213,37 +212,6 @@ impl TryFrom<RawAlertmanager> for AlertmanagerConfig {
     }
 }
 
-#[derive(Deserialize)]
-struct NameSpans {
-    #[serde(default)]
-    notifier: Vec<SpannedName>,
-}
-
-#[derive(Deserialize)]
-struct SpannedName {
-    name: toml::Spanned<String>,
-}
-
-/// Every notifier name used once, or an error at the second use. (Alertmanager
-/// names are source names: `config::sources` checks them with the others.)
-pub(crate) fn check_unique(path: &str, src: &str) -> Result<(), ConfigError> {
-    let Ok(spans) = toml::from_str::<NameSpans>(src) else { return Ok(()) };
-    for (table, list) in [("notifier", &spans.notifier)] {
-        for (i, s) in list.iter().enumerate() {
-            if list[..i].iter().any(|p| p.name.get_ref() == s.name.get_ref()) {
-                return Err(ConfigError::at(
-                    path,
-                    src,
-                    Some(s.name.span()),
-                    format!("{table} name {:?} is used twice", s.name.get_ref()),
-                    format!("give each [[{table}]] its own name"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +254,7 @@ mod tests {
         );
     }
 
-    fn err(src: &str) -> ConfigError {
+    fn err(src: &str) -> crate::config::ConfigError {
         parse_config("c.toml", src).unwrap_err()
     }
 

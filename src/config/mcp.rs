@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::error::ConfigError;
 
 /// Longest a tool call may take unless `timeout` says otherwise.
 pub const DEFAULT_MCP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -157,34 +156,6 @@ impl TryFrom<RawMcpServer> for McpServerConfig {
     }
 }
 
-#[derive(Deserialize)]
-struct NameSpans {
-    #[serde(default, rename = "mcp_server")]
-    servers: Vec<SpannedName>,
-}
-
-#[derive(Deserialize)]
-struct SpannedName {
-    name: toml::Spanned<String>,
-}
-
-/// Every server name used once, or an error at the second use.
-pub(crate) fn check_unique(path: &str, src: &str) -> Result<(), ConfigError> {
-    let Ok(spans) = toml::from_str::<NameSpans>(src) else { return Ok(()) };
-    for (i, s) in spans.servers.iter().enumerate() {
-        if spans.servers[..i].iter().any(|p| p.name.get_ref() == s.name.get_ref()) {
-            return Err(ConfigError::at(
-                path,
-                src,
-                Some(s.name.span()),
-                format!("mcp_server name {:?} is used twice", s.name.get_ref()),
-                "give each [[mcp_server]] its own name",
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,7 +188,7 @@ mod tests {
         );
     }
 
-    fn err(src: &str) -> ConfigError {
+    fn err(src: &str) -> crate::config::ConfigError {
         parse_config("c.toml", src).unwrap_err()
     }
 

@@ -6,9 +6,9 @@ pub mod error;
 pub mod keymap;
 pub mod keys;
 pub mod mcp;
+mod names;
 pub mod paths;
 pub mod settings;
-mod sources;
 pub mod theme;
 mod theme_role;
 

@@ -300,9 +300,7 @@ pub fn parse_config_all(path: &str, src: &str) -> Result<Config, Vec<ConfigError
             ));
         }
     }
-    errors.extend(super::mcp::check_unique(path, src).err());
-    errors.extend(super::alerting::check_unique(path, src).err());
-    errors.extend(super::sources::check_names(path, src).err());
+    errors.extend(super::names::check(path, src));
     if errors.is_empty() { Ok(cfg) } else { Err(errors) }
 }
 
