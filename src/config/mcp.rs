@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-
 /// Longest a tool call may take unless `timeout` says otherwise.
 pub const DEFAULT_MCP_TIMEOUT: Duration = Duration::from_secs(60);
 
