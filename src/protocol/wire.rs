@@ -156,6 +156,16 @@ pub struct Skipped {
     pub kind: String,
 }
 
+/// Move `cursor` past `skipped` envelopes (after the frame's known events
+/// were taken), so a resume does not ask for them again.
+pub fn step_over(skipped: &[Skipped], cursor: &mut Option<Since>) {
+    for k in skipped {
+        if cursor.is_none_or(|c| c.epoch != k.epoch || c.seq < k.seq) {
+            *cursor = Some(Since { epoch: k.epoch, seq: k.seq });
+        }
+    }
+}
+
 /// [`decode_server`], saying which envelopes were skipped.
 pub fn decode_server_skipping(text: &str) -> Result<Decoded, WireError> {
     let err = match decode(text) {
@@ -188,19 +198,14 @@ pub fn decode_server_skipping(text: &str) -> Result<Decoded, WireError> {
     Ok(Decoded { frame: ServerFrame::Events { events }, skipped })
 }
 
-/// An `events` frame that borrows its envelopes (the same JSON as
-/// `ServerFrame::Events`, without copying each event first).
-#[derive(Serialize)]
-struct EventsRef<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    events: Vec<&'a Envelope>,
+/// One `events` frame of `events` (the same JSON as `ServerFrame::Events`,
+/// without copying each event first). No limit: see [`event_frames`].
+pub fn encode_events(events: &[std::sync::Arc<Envelope>]) -> String {
+    frames(events, usize::MAX, usize::MAX).pop().unwrap_or_else(|| format!("{FRAME_HEAD}{FRAME_TAIL}"))
 }
 
-/// Encode an `events` frame from shared envelopes.
-pub fn encode_events(events: &[std::sync::Arc<Envelope>]) -> String {
-    encode(&EventsRef { kind: "events", events: events.iter().map(|e| &**e).collect() })
-}
+const FRAME_HEAD: &str = r#"{"type":"events","events":["#;
+const FRAME_TAIL: &str = "]}";
 
 /// `events` frames for `events`, in order, each at most `limit` bytes and
 /// [`MAX_BATCH`] events: the receiver refuses frames over
@@ -210,11 +215,14 @@ pub fn encode_events(events: &[std::sync::Arc<Envelope>]) -> String {
 /// another kind, left out (and logged); the receiver's cursor moves past it
 /// with the next event.
 pub fn event_frames(events: &[std::sync::Arc<Envelope>], limit: usize) -> Vec<String> {
-    const HEAD: &str = r#"{"type":"events","events":["#;
-    const TAIL: &str = "]}";
-    let room = limit.saturating_sub(HEAD.len() + TAIL.len());
+    frames(events, limit, MAX_BATCH)
+}
+
+/// Frames of at most `limit` bytes and `batch` events (see [`event_frames`]).
+fn frames(events: &[std::sync::Arc<Envelope>], limit: usize, batch: usize) -> Vec<String> {
+    let room = limit.saturating_sub(FRAME_HEAD.len() + FRAME_TAIL.len());
     let mut frames = Vec::new();
-    let mut frame = String::from(HEAD);
+    let mut frame = String::from(FRAME_HEAD);
     let mut n = 0;
     for e in events {
         let mut piece = encode(&**e);
@@ -227,9 +235,9 @@ pub fn event_frames(events: &[std::sync::Arc<Envelope>], limit: usize) -> Vec<St
                 }
             }
         }
-        if n > 0 && (n == MAX_BATCH || frame.len() + 1 + piece.len() + TAIL.len() > limit) {
-            frame.push_str(TAIL);
-            frames.push(std::mem::replace(&mut frame, String::from(HEAD)));
+        if n > 0 && (n == batch || frame.len().saturating_add(1 + piece.len() + FRAME_TAIL.len()) > limit) {
+            frame.push_str(FRAME_TAIL);
+            frames.push(std::mem::replace(&mut frame, String::from(FRAME_HEAD)));
             n = 0;
         }
         if n > 0 {
@@ -239,7 +247,7 @@ pub fn event_frames(events: &[std::sync::Arc<Envelope>], limit: usize) -> Vec<St
         n += 1;
     }
     if n > 0 {
-        frame.push_str(TAIL);
+        frame.push_str(FRAME_TAIL);
         frames.push(frame);
     }
     frames

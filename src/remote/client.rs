@@ -316,11 +316,7 @@ async fn session(
                     // Kinds a newer backend sends: stepped over (after the
                     // known events of the frame), so a resume does not ask
                     // for them again, and said once a frame.
-                    for k in &decoded.skipped {
-                        if cursor.is_none_or(|c| c.epoch != k.epoch || c.seq < k.seq) {
-                            *cursor = Some(Since { epoch: k.epoch, seq: k.seq });
-                        }
-                    }
+                    crate::protocol::wire::step_over(&decoded.skipped, cursor);
                     let mut kinds: Vec<String> = decoded.skipped.iter().map(|k| k.kind.clone()).collect();
                     kinds.sort();
                     kinds.dedup();

@@ -496,11 +496,7 @@ async fn follow_once(
             _ => None,
         };
         // Events of kinds a newer holder sends: stepped over, after the rest.
-        for k in &decoded.skipped {
-            if since.is_none_or(|s| s.epoch != k.epoch || s.seq < k.seq) {
-                *since = Some(Since { epoch: k.epoch, seq: k.seq });
-            }
-        }
+        crate::protocol::wire::step_over(&decoded.skipped, since);
         let Some(msg) = msg else { continue };
         if tx.send(msg).await.is_err() {
             return Ok(());
