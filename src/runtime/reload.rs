@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::{Local, TuiOptions};
+use super::Local;
 use crate::app::Action;
 
 use crate::config::keymap::Keymap;
@@ -96,9 +96,16 @@ pub(super) fn watch_rules(engine: &crate::engine::Engine, dir: std::path::PathBu
     });
 }
 
-/// Read everything again off the loop; the answer comes back as `super::Msg::Reloaded`.
-pub(super) fn start(opts: &TuiOptions, local: &Local, inbox: &mpsc::Sender<super::Msg>) {
-    let (loader, dir, inbox) = (opts.reload.clone(), opts.alerts_dir.clone(), inbox.clone());
+/// Read everything again off the loop (config through `loader`, the rules
+/// folder `dir` when the engine runs here); the answer comes back as
+/// `super::Msg::Reloaded`.
+pub(super) fn start(
+    loader: Option<Loader>,
+    dir: Option<std::path::PathBuf>,
+    local: &Local,
+    inbox: &mpsc::Sender<super::Msg>,
+) {
+    let inbox = inbox.clone();
     let engine = match local {
         Local::InProcess(e) => Some(e.clone()),
         Local::Attached(_) => None,
@@ -115,7 +122,7 @@ pub(super) fn start(opts: &TuiOptions, local: &Local, inbox: &mpsc::Sender<super
 }
 
 /// Put a reloaded configuration in force (or keep the old one) and say what happened.
-pub(super) fn apply(opts: &mut TuiOptions, outcome: Outcome) -> Action {
+pub(super) fn apply(opts: &mut super::event_loop::Looks, outcome: Outcome) -> Action {
     let mut lines = Vec::new();
     let (ok, warnings) = match outcome.config {
         Ok(loaded) => {

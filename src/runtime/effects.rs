@@ -1,0 +1,114 @@
+//! The effect executor: carries out what `app::update` asks for, off the
+//! loop. It owns the sources registry, the tool runner, the tasks it spawned
+//! (by id, to cancel them) and the few paths effects write to. Answers come
+//! back through the inbox as actions. Effects that need the terminal
+//! itself (quit, suspend, redraw) are the loop's (`event_loop.rs`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::sources::Sources;
+use super::tasks::{TaskId, Tasks};
+use super::{Local, Msg, jq_jobs, reload, tools};
+use crate::app::{Action, Effect};
+use crate::remote::control::Records;
+
+/// Where the loop hands the effects it does not carry out itself.
+pub trait Effects {
+    /// Carry out `effect` without blocking: anything slow runs in a task
+    /// and answers through the inbox.
+    fn apply(&mut self, effect: Effect);
+}
+
+/// The TUI's executor.
+pub struct Executor {
+    pub read_only: bool,
+    pub sources: Sources,
+    pub runner: tools::Runner,
+    pub jq: crate::jq::JqRunner,
+    pub tasks: Tasks<TaskId>,
+    pub local: Local,
+    pub records: Records,
+    pub inbox: mpsc::Sender<Msg>,
+    /// Where exports and the clipboard's copies go.
+    pub exports_dir: PathBuf,
+    /// Reads config.toml, the theme and the keymap again.
+    pub reload: Option<reload::Loader>,
+    /// The alert rules folder, read again on reload when the engine is here.
+    pub alerts_dir: Option<PathBuf>,
+}
+
+impl Executor {
+    /// An action answered from a blocking thread.
+    fn notice_later(&self, work: impl FnOnce() -> String + Send + 'static) {
+        let inbox = self.inbox.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = inbox.blocking_send(Msg::Action(Action::Notice(work())));
+        });
+    }
+}
+
+impl Effects for Executor {
+    fn apply(&mut self, effect: Effect) {
+        match effect {
+            // The loop's; never sent here.
+            Effect::Quit | Effect::Suspend | Effect::Redraw => {}
+            // The app refuses these already; the executor never sends one either.
+            Effect::Command { source, id, command } if self.read_only && command.changes_state() => {
+                let result = Err(format!("read-only: {} is refused (opsdeck runs --read-only)", command.describe()));
+                let _ = self.inbox.try_send(Msg::Action(Action::CommandDone { source, id, result }));
+            }
+            Effect::Command { source, id, command } => self.sources.send(source, id, command, &self.inbox),
+            Effect::Reconnect { source } => self.sources.reconnect(&source, &self.inbox),
+            Effect::Reload => reload::start(self.reload.clone(), self.alerts_dir.clone(), &self.local, &self.inbox),
+            Effect::RunTool { run, tool, args, confirmed } => self.runner.run(run, tool, args, confirmed),
+            Effect::CancelTool { run } => self.runner.cancel(run),
+            Effect::Jq { slot, job, filter, input, timeout_ms } => {
+                let task = jq_jobs::evaluate(
+                    &self.jq,
+                    job,
+                    filter,
+                    input,
+                    Duration::from_millis(timeout_ms),
+                    self.inbox.clone(),
+                );
+                self.tasks.spawn(TaskId::Jq(slot), task);
+            }
+            Effect::CancelJq { slot } => {
+                self.tasks.cancel(&TaskId::Jq(slot));
+            }
+            Effect::Export { name, contents } => {
+                let dir = self.exports_dir.clone();
+                self.notice_later(move || match tools::write_export(&dir, &name, &contents) {
+                    Ok(p) => format!("✓ exported to {}", p.display()),
+                    Err(e) => format!("✗ export to {}: {}", dir.join(&name).display(), crate::net::io_text(&e)),
+                });
+            }
+            Effect::Bell => {
+                use std::io::Write as _;
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+            }
+            Effect::Copy { text, name } => {
+                // The sequence goes out between frames (this runs on the loop
+                // thread); the file is written off it.
+                let sent = tools::send_osc52(&text);
+                let dir = self.exports_dir.clone();
+                self.notice_later(move || {
+                    let file = tools::write_export(&dir, &name, &text);
+                    tools::copy_notice(sent, text.len(), &dir, file)
+                });
+            }
+            Effect::SaveUi { key, value } => {
+                let r = self.records.clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(err) = r.ui_put(&key, &value) {
+                        tracing::warn!("saving ui preference {key}: {err}");
+                    }
+                });
+            }
+        }
+    }
+}
