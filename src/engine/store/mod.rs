@@ -1,11 +1,18 @@
-//! The one sled database: trees per domain, schema version, bounded cache.
+//! The one database: trees per domain, schema version, bounded cache. On
+//! disk it is sled; [`Store::temporary`] keeps it in memory (tests, benches).
+//! Both sit behind [`kv::Db`].
 //!
 //! Keys are big-endian so ranges scan in time order. Everything else in the
 //! program goes through this API, so the format stays replaceable.
 
+pub mod kv;
+
 use std::collections::HashMap;
+use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use kv::{Batch, Db, Tree};
 
 /// Schema written by this build.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -55,17 +62,17 @@ struct Dict {
 
 /// Handle to the database. Cheap to share behind an `Arc`.
 pub struct Store {
-    db: sled::Db,
-    meta: sled::Tree,
-    metrics: sled::Tree,
-    events: sled::Tree,
-    commands: sled::Tree,
-    outbox: sled::Tree,
-    tool_runs: sled::Tree,
-    alerts: sled::Tree,
-    ui: sled::Tree,
+    db: Arc<dyn Db>,
+    meta: Arc<dyn Tree>,
+    metrics: Arc<dyn Tree>,
+    events: Arc<dyn Tree>,
+    commands: Arc<dyn Tree>,
+    outbox: Arc<dyn Tree>,
+    tool_runs: Arc<dyn Tree>,
+    alerts: Arc<dyn Tree>,
+    ui: Arc<dyn Tree>,
     /// The user's data among the UI records (saved chains, favorites).
-    user: sled::Tree,
+    user: Arc<dyn Tree>,
     dict: Mutex<Dict>,
     path: PathBuf,
 }
@@ -90,16 +97,15 @@ impl Store {
                 }
                 other => StoreError::Open { path: shown.clone(), source: other },
             })?;
-        Self::from_db(db, path)
+        Self::from_db(Arc::new(kv::SledDb(db)), path)
     }
 
-    /// A throw-away in-memory-backed database (tests, benches).
+    /// A throw-away database in memory (tests, benches): nothing touches the disk.
     pub fn temporary() -> Result<Store> {
-        let db = sled::Config::new().temporary(true).cache_capacity(DEFAULT_CACHE_BYTES).open()?;
-        Self::from_db(db, PathBuf::from("<temporary>"))
+        Self::from_db(Arc::new(kv::MemDb::default()), PathBuf::from("<temporary>"))
     }
 
-    fn from_db(db: sled::Db, path: PathBuf) -> Result<Store> {
+    fn from_db(db: Arc<dyn Db>, path: PathBuf) -> Result<Store> {
         let meta = db.open_tree("meta")?;
         let metrics = db.open_tree("metrics")?;
         let events = db.open_tree("events")?;
@@ -133,11 +139,11 @@ impl Store {
     }
 
     fn migrate(&self) -> Result<()> {
-        match self.meta.get("schema_version")? {
+        match self.meta.get(b"schema_version")? {
             None => {
-                self.meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+                self.meta.insert(b"schema_version", &SCHEMA_VERSION.to_be_bytes())?;
                 let epoch = chrono::Utc::now().timestamp_micros() as u64;
-                self.meta.insert("epoch", &epoch.to_be_bytes())?;
+                self.meta.insert(b"epoch", &epoch.to_be_bytes())?;
             }
             Some(v) => {
                 let found = be_u32(&v).ok_or(StoreError::Corrupt { tree: "meta", what: "schema_version".into() })?;
@@ -161,7 +167,7 @@ impl Store {
     /// Copied, flushed and the version bumped before the old keys go, so a
     /// migration cut short is simply run again.
     fn migrate_1_to_2(&self) -> Result<()> {
-        let moving: Vec<(sled::IVec, sled::IVec)> = self
+        let moving: Vec<kv::Pair> = self
             .ui
             .iter()
             .filter(|kv| kv.as_ref().map_or(true, |(k, _)| is_user_key(&String::from_utf8_lossy(k))))
@@ -170,7 +176,7 @@ impl Store {
             self.user.insert(k, v)?;
         }
         self.user.flush()?;
-        self.meta.insert("schema_version", &2u32.to_be_bytes())?;
+        self.meta.insert(b"schema_version", &2u32.to_be_bytes())?;
         self.meta.flush()?;
         for (k, _) in &moving {
             self.ui.remove(k)?;
@@ -182,22 +188,22 @@ impl Store {
     pub fn schema_version(&self) -> Result<u32> {
         let v = self
             .meta
-            .get("schema_version")?
+            .get(b"schema_version")?
             .ok_or(StoreError::Corrupt { tree: "meta", what: "missing schema_version".into() })?;
         be_u32(&v).ok_or(StoreError::Corrupt { tree: "meta", what: "schema_version".into() })
     }
 
     /// The event epoch of this database (changes only if history is reset).
     pub fn epoch(&self) -> Result<u64> {
-        let v = self.meta.get("epoch")?.ok_or(StoreError::Corrupt { tree: "meta", what: "missing epoch".into() })?;
+        let v = self.meta.get(b"epoch")?.ok_or(StoreError::Corrupt { tree: "meta", what: "missing epoch".into() })?;
         let b: [u8; 8] =
-            v.as_ref().try_into().map_err(|_| StoreError::Corrupt { tree: "meta", what: "epoch".into() })?;
+            v.as_slice().try_into().map_err(|_| StoreError::Corrupt { tree: "meta", what: "epoch".into() })?;
         Ok(u64::from_be_bytes(b))
     }
 
     fn load_dict(&self) -> Result<()> {
         let mut d = self.dict.lock().unwrap_or_else(|p| p.into_inner());
-        for kv in self.metrics.scan_prefix([DICT_PREFIX]) {
+        for kv in self.metrics.scan_prefix(&[DICT_PREFIX]) {
             let (k, v) = kv?;
             let name = String::from_utf8_lossy(&k[1..]).into_owned();
             let id = be_u16(&v).ok_or(StoreError::Corrupt { tree: "metrics", what: format!("id of {name}") })?;
@@ -220,7 +226,7 @@ impl Store {
             .map_err(|_| StoreError::Corrupt { tree: "metrics", what: "more than 65535 series".into() })?;
         let mut key = vec![DICT_PREFIX];
         key.extend_from_slice(name.as_bytes());
-        self.metrics.insert(key, &id.to_be_bytes())?;
+        self.metrics.insert(&key, &id.to_be_bytes())?;
         d.names.push(name.to_string());
         d.ids.insert(name.to_string(), id);
         Ok(id)
@@ -234,7 +240,7 @@ impl Store {
             val.extend_from_slice(&self.series_id(name)?.to_be_bytes());
             val.extend_from_slice(&v.to_be_bytes());
         }
-        self.metrics.insert(row_key(tier, slot), val)?;
+        self.metrics.insert(&row_key(tier, slot), &val)?;
         Ok(())
     }
 
@@ -242,7 +248,7 @@ impl Store {
     pub fn read_metrics_rows(&self, tier: u8, from: i64) -> Result<Vec<Row>> {
         let d = self.dict.lock().unwrap_or_else(|p| p.into_inner());
         let mut rows = Vec::new();
-        for kv in self.metrics.range(row_key(tier, from)..row_key(tier, i64::MAX)) {
+        for kv in self.metrics.range(Included(&row_key(tier, from)), Excluded(&row_key(tier, i64::MAX))) {
             let (k, v) = kv?;
             let slot = key_slot(&k).ok_or(StoreError::Corrupt { tree: "metrics", what: "row key".into() })?;
             rows.push((
@@ -256,13 +262,13 @@ impl Store {
 
     /// Delete rows of `tier` older than `before`; returns how many.
     pub fn prune_metrics(&self, tier: u8, before: i64) -> Result<usize> {
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut n = 0;
-        for k in self.metrics.range(row_key(tier, i64::MIN)..row_key(tier, before)).keys() {
-            batch.remove(k?);
+        for kv in self.metrics.range(Included(&row_key(tier, i64::MIN)), Excluded(&row_key(tier, before))) {
+            batch.remove(kv?.0);
             n += 1;
         }
-        self.metrics.apply_batch(batch)?;
+        self.metrics.apply(batch)?;
         Ok(n)
     }
 
@@ -270,13 +276,13 @@ impl Store {
     /// before the clock stepped back); returns how many.
     pub fn delete_metrics_after(&self, tier: u8, after: i64) -> Result<usize> {
         let Some(from) = after.checked_add(1) else { return Ok(0) };
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut n = 0;
-        for k in self.metrics.range(row_key(tier, from)..=row_key(tier, i64::MAX)).keys() {
-            batch.remove(k?);
+        for kv in self.metrics.range(Included(&row_key(tier, from)), Included(&row_key(tier, i64::MAX))) {
+            batch.remove(kv?.0);
             n += 1;
         }
-        self.metrics.apply_batch(batch)?;
+        self.metrics.apply(batch)?;
         Ok(n)
     }
 
@@ -288,7 +294,7 @@ impl Store {
         let refs: Vec<&crate::protocol::Envelope> = envs.iter().map(|e| &**e).collect();
         let json =
             serde_json::to_vec(&refs).map_err(|e| StoreError::Corrupt { tree: "events", what: e.to_string() })?;
-        self.events.insert(chunk_key(first.seq, last.seq), json)?;
+        self.events.insert(&chunk_key(first.seq, last.seq), &json)?;
         Ok(())
     }
 
@@ -299,11 +305,11 @@ impl Store {
             return Ok(out);
         }
         // Start at the chunk that begins at or before `from`.
-        let start = match self.events.range(..=chunk_key(from, u64::MAX)).next_back() {
-            Some(kv) => kv?.0.to_vec(),
+        let start = match self.events.range(Unbounded, Included(&chunk_key(from, u64::MAX))).next_back() {
+            Some(kv) => kv?.0,
             None => chunk_key(from, 0).to_vec(),
         };
-        for kv in self.events.range(start..) {
+        for kv in self.events.range(Included(&start), Unbounded) {
             let (k, v) = kv?;
             let (first, last) =
                 chunk_bounds(&k).ok_or(StoreError::Corrupt { tree: "events", what: "chunk key".into() })?;
@@ -331,10 +337,10 @@ impl Store {
     pub fn prune_events(&self, keep: u64) -> Result<usize> {
         let Some((_, newest)) = self.event_bounds()? else { return Ok(0) };
         let cut = newest.saturating_sub(keep.saturating_sub(1));
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut n = 0;
-        for k in self.events.iter().keys() {
-            let k = k?;
+        for kv in self.events.iter() {
+            let k = kv?.0;
             match chunk_bounds(&k) {
                 Some((_, last)) if last < cut => {
                     batch.remove(k);
@@ -343,7 +349,7 @@ impl Store {
                 _ => break,
             }
         }
-        self.events.apply_batch(batch)?;
+        self.events.apply(batch)?;
         Ok(n)
     }
 
@@ -354,7 +360,7 @@ impl Store {
         if self.commands.len() <= keep {
             return Ok(0);
         }
-        let mut order: Vec<(u64, sled::IVec)> = Vec::with_capacity(self.commands.len());
+        let mut order: Vec<(u64, Vec<u8>)> = Vec::with_capacity(self.commands.len());
         for kv in self.commands.iter() {
             let (k, v) = kv?;
             let at = v.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes);
@@ -362,17 +368,17 @@ impl Store {
         }
         order.sort_unstable_by_key(|(at, _)| *at);
         let cut = order.len().saturating_sub(keep);
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         for (_, k) in order.into_iter().take(cut) {
             batch.remove(k);
         }
-        self.commands.apply_batch(batch)?;
+        self.commands.apply(batch)?;
         Ok(cut)
     }
 
     /// The stored result of command `id`, if it already ran.
     pub fn command_result(&self, id: &str) -> Result<Option<serde_json::Value>> {
-        let Some(v) = self.commands.get(id)? else { return Ok(None) };
+        let Some(v) = self.commands.get(id.as_bytes())? else { return Ok(None) };
         // value: 8 bytes of insertion order (for pruning), then JSON
         let json = v.get(8..).ok_or(StoreError::Corrupt { tree: "commands", what: id.into() })?;
         serde_json::from_slice(json)
@@ -387,7 +393,7 @@ impl Store {
         v.extend(
             serde_json::to_vec(result).map_err(|e| StoreError::Corrupt { tree: "commands", what: e.to_string() })?,
         );
-        self.commands.insert(id, v)?;
+        self.commands.insert(id.as_bytes(), &v)?;
         self.commands.flush()?;
         Ok(())
     }
@@ -399,7 +405,7 @@ impl Store {
         key.extend(self.db.generate_id()?.to_be_bytes());
         let val = serde_json::to_vec(&(id, command))
             .map_err(|e| StoreError::Corrupt { tree: "outbox", what: e.to_string() })?;
-        self.outbox.insert(key, val)?;
+        self.outbox.insert(&key, &val)?;
         self.outbox.flush()?;
         Ok(())
     }
@@ -409,7 +415,7 @@ impl Store {
         let mut prefix = source.as_bytes().to_vec();
         prefix.push(0);
         let mut out = Vec::new();
-        for kv in self.outbox.scan_prefix(prefix) {
+        for kv in self.outbox.scan_prefix(&prefix) {
             let (_, v) = kv?;
             out.push(
                 serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "outbox", what: e.to_string() })?,
@@ -422,12 +428,12 @@ impl Store {
     pub fn outbox_remove(&self, source: &str, id: &str) -> Result<bool> {
         let mut prefix = source.as_bytes().to_vec();
         prefix.push(0);
-        for kv in self.outbox.scan_prefix(prefix) {
+        for kv in self.outbox.scan_prefix(&prefix) {
             let (k, v) = kv?;
             let (qid, _): (String, serde_json::Value) =
                 serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "outbox", what: e.to_string() })?;
             if qid == id {
-                self.outbox.remove(k)?;
+                self.outbox.remove(&k)?;
                 self.outbox.flush()?;
                 return Ok(true);
             }
@@ -441,7 +447,7 @@ impl Store {
         key.extend(self.db.generate_id()?.to_be_bytes());
         let v =
             serde_json::to_vec(run).map_err(|e| StoreError::Corrupt { tree: "tool_history", what: e.to_string() })?;
-        self.tool_runs.insert(key, v)?;
+        self.tool_runs.insert(&key, &v)?;
         self.tool_runs.flush()?;
         Ok(())
     }
@@ -462,19 +468,19 @@ impl Store {
     /// Keep the newest `keep` tool runs; returns how many were removed.
     pub fn prune_tool_runs(&self, keep: usize) -> Result<usize> {
         let total = self.tool_runs.len();
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut n = 0;
-        for k in self.tool_runs.iter().keys().take(total.saturating_sub(keep)) {
-            batch.remove(k?);
+        for kv in self.tool_runs.iter().take(total.saturating_sub(keep)) {
+            batch.remove(kv?.0);
             n += 1;
         }
-        self.tool_runs.apply_batch(batch)?;
+        self.tool_runs.apply(batch)?;
         Ok(n)
     }
 
     /// The alert engine's state (alerts, silences, disabled rules) as one JSON record.
     pub fn alerts_state(&self) -> Result<Option<serde_json::Value>> {
-        match self.alerts.get("state")? {
+        match self.alerts.get(b"state")? {
             None => Ok(None),
             Some(v) => serde_json::from_slice(&v)
                 .map(Some)
@@ -484,7 +490,7 @@ impl Store {
 
     /// The alert engine's state record as stored (JSON bytes), if any.
     pub fn alerts_state_raw(&self) -> Result<Option<Vec<u8>>> {
-        Ok(self.alerts.get("state")?.map(|v| v.to_vec()))
+        self.alerts.get(b"state")
     }
 
     /// Keep a state record that cannot be read under a key of its own (it is
@@ -499,8 +505,8 @@ impl Store {
     /// Keys of the alert tree other than transitions (tests, `doctor`-style listings).
     pub fn alerts_keys(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for k in self.alerts.iter().keys() {
-            let k = k?;
+        for kv in self.alerts.iter() {
+            let k = kv?.0;
             if !k.starts_with(b"t") {
                 out.push(String::from_utf8_lossy(&k).into_owned());
             }
@@ -510,21 +516,21 @@ impl Store {
 
     /// Replace the alert engine's state record with `state` (its JSON encoding).
     pub fn put_alerts_state(&self, state: &[u8]) -> Result<()> {
-        self.alerts.insert("state", state)?;
+        self.alerts.insert(b"state", state)?;
         self.alerts.flush()?;
         Ok(())
     }
 
     /// Append alert transitions (key `t` + time + a unique id, so they scan in time order).
     pub fn append_transitions(&self, ts: &[crate::protocol::alerts::Transition]) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         for t in ts {
             let mut key = b"t".to_vec();
             key.extend(t.at.to_be_bytes());
             key.extend(self.db.generate_id()?.to_be_bytes());
             batch.insert(key, serde_json::to_vec(t).unwrap_or_default());
         }
-        self.alerts.apply_batch(batch)?;
+        self.alerts.apply(batch)?;
         self.alerts.flush()?;
         Ok(())
     }
@@ -544,13 +550,13 @@ impl Store {
 
     /// Keep the newest `keep` transitions.
     pub fn prune_transitions(&self, keep: usize) -> Result<usize> {
-        let keys: Vec<_> = self.alerts.scan_prefix(b"t").keys().collect::<std::result::Result<_, _>>()?;
-        let mut batch = sled::Batch::default();
+        let keys: Vec<Vec<u8>> = self.alerts.scan_prefix(b"t").map(|kv| kv.map(|p| p.0)).collect::<Result<_>>()?;
+        let mut batch = Batch::default();
         let n = keys.len().saturating_sub(keep);
         for k in keys.into_iter().take(n) {
             batch.remove(k);
         }
-        self.alerts.apply_batch(batch)?;
+        self.alerts.apply(batch)?;
         Ok(n)
     }
 
@@ -558,25 +564,20 @@ impl Store {
     /// A UI record: a preference, or (for the keys of user data) a record
     /// of the `user` tree.
     pub fn ui_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.ui_tree(key).get(key)?.map(|v| v.to_vec()))
+        self.ui_tree(key).get(key.as_bytes())
     }
 
-    fn ui_tree(&self, key: &str) -> &sled::Tree {
-        if is_user_key(key) { &self.user } else { &self.ui }
+    fn ui_tree(&self, key: &str) -> &dyn Tree {
+        if is_user_key(key) { &*self.user } else { &*self.ui }
     }
 
     /// Every key of the UI records (preferences and user data).
     pub fn ui_keys(&self) -> Result<Vec<String>> {
-        self.ui
-            .iter()
-            .keys()
-            .chain(self.user.iter().keys())
-            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
-            .collect()
+        self.ui.iter().chain(self.user.iter()).map(|kv| Ok(String::from_utf8_lossy(&kv?.0).into_owned())).collect()
     }
 
     pub fn ui_put(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.ui_tree(key).insert(key, value)?;
+        self.ui_tree(key).insert(key.as_bytes(), value)?;
         Ok(())
     }
 
@@ -631,5 +632,4 @@ fn be_u32(b: &[u8]) -> Option<u32> {
 }
 
 #[cfg(test)]
-#[path = "store_tests.rs"]
 mod tests;

@@ -118,7 +118,7 @@ fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
-        s.meta.insert("schema_version", &(SCHEMA_VERSION + 1).to_be_bytes()).unwrap();
+        s.meta.insert(b"schema_version", &(SCHEMA_VERSION + 1).to_be_bytes()).unwrap();
         s.flush().unwrap();
     }
     let err = Store::open(dir.path(), DEFAULT_CACHE_BYTES).err().expect("must refuse");
@@ -161,21 +161,21 @@ fn schema_1_moves_saved_chains_and_favorites_to_the_user_tree() {
     {
         let s = Store::open(dir.path(), 1 << 20).unwrap();
         // A store as schema 1 left it: user data among the preferences.
-        s.meta.insert("schema_version", &1u32.to_be_bytes()).unwrap();
-        s.ui.insert("tools.chains", &b"[]"[..]).unwrap();
-        s.ui.insert("tools.chains.unreadable.7", &b"?"[..]).unwrap();
-        s.ui.insert("tools.favorites", &b"[\"shell\"]"[..]).unwrap();
-        s.ui.insert("metrics.window", &b"15m"[..]).unwrap();
+        s.meta.insert(b"schema_version", &1u32.to_be_bytes()).unwrap();
+        s.ui.insert(b"tools.chains", &b"[]"[..]).unwrap();
+        s.ui.insert(b"tools.chains.unreadable.7", &b"?"[..]).unwrap();
+        s.ui.insert(b"tools.favorites", &b"[\"shell\"]"[..]).unwrap();
+        s.ui.insert(b"metrics.window", &b"15m"[..]).unwrap();
         s.flush().unwrap();
     }
     let s = Store::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(s.schema_version().unwrap(), 2);
-    let user: Vec<_> = s.user.iter().keys().map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap()).collect();
+    let user: Vec<_> = s.user.iter().map(|kv| String::from_utf8(kv.unwrap().0).unwrap()).collect();
     assert_eq!(user, ["tools.chains", "tools.chains.unreadable.7", "tools.favorites"]);
-    let ui: Vec<_> = s.ui.iter().keys().map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap()).collect();
+    let ui: Vec<_> = s.ui.iter().map(|kv| String::from_utf8(kv.unwrap().0).unwrap()).collect();
     assert_eq!(ui, ["metrics.window"], "preferences stay");
     assert_eq!(s.ui_get("tools.favorites").unwrap().as_deref(), Some(&b"[\"shell\"]"[..]), "read where it went");
     s.ui_put("tools.chains", b"[1]").unwrap();
-    assert_eq!(s.user.get("tools.chains").unwrap().as_deref(), Some(&b"[1]"[..]));
-    assert!(s.ui.get("tools.chains").unwrap().is_none());
+    assert_eq!(s.user.get(b"tools.chains").unwrap().as_deref(), Some(&b"[1]"[..]));
+    assert!(s.ui.get(b"tools.chains").unwrap().is_none());
 }
