@@ -24,10 +24,14 @@ pub enum StoreOp {
     UiGet { key: String },
     /// Save a UI preference → `null`.
     UiPut { key: String, value: String },
-    /// Commands queued for a backend → `[[id, command]…]` in order.
+    /// Commands queued for a backend → `[[id, command]…]` in order (records
+    /// this build cannot read are set aside, see `UnreadableReport`).
     OutboxList { backend: String },
     /// Queue a command for a backend → `null`.
     OutboxPush { backend: String, id: String, command: Command },
     /// Drop a delivered command → `true` if it was queued.
     OutboxRemove { backend: String, id: String },
+    /// Records set aside as unreadable since the last report → `[line…]`
+    /// (each said once).
+    UnreadableReport,
 }

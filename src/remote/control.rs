@@ -183,6 +183,7 @@ pub fn apply(store: &Store, op: StoreOp) -> Result<Value, String> {
             store.outbox_push(&backend, &id, &command).map(|()| Value::Null).map_err(s)
         }
         StoreOp::OutboxRemove { backend, id } => store.outbox_remove(&backend, &id).map(Value::Bool).map_err(s),
+        StoreOp::UnreadableReport => json(serde_json::to_value(store.unreadable_report().map_err(s)?)),
     }
 }
 
@@ -400,6 +401,15 @@ impl Records {
                 c.store(op)?;
                 Ok(())
             }
+        }
+    }
+
+    /// Records set aside as unreadable since the last report, one line each
+    /// (see `Store::unreadable_report`).
+    pub fn unreadable_report(&self) -> Result<Vec<String>, RecordsError> {
+        match self.target() {
+            Ok(s) => Ok(s.unreadable_report()?),
+            Err(c) => Self::remote(c, StoreOp::UnreadableReport),
         }
     }
 

@@ -183,6 +183,11 @@ fn initial_state(
     let mut problems = opts.warnings.clone();
     problems.extend(source_problems);
     problems.extend(restore_records(&mut state, records, clock));
+    // Queued commands or history this build cannot read (set aside when read).
+    match records.unreadable_report() {
+        Ok(lines) => problems.extend(lines),
+        Err(e) => tracing::warn!("listing unreadable records: {e}"),
+    }
     if let Local::Attached(c) = local {
         let text = format!(
             "attached to the opsdeck that holds the data directory (control socket {}): metrics, alerts and records are its",

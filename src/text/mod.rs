@@ -209,6 +209,38 @@ pub fn wrap_hard(s: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// `s` broken into lines of at most `width` cells at spaces (the spaces at
+/// a break are dropped); a word wider than `width` is broken where it must
+/// be, as [`wrap_hard`] does. At least one line.
+pub fn wrap_words(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let (mut cur, mut used) = (String::new(), 0);
+    for piece in s.split_inclusive(' ') {
+        let bare = self::width(piece.trim_end_matches(' '));
+        if used > 0 && used + bare > width {
+            let done = cur.trim_end_matches(' ');
+            if !done.is_empty() {
+                lines.push(done.to_string());
+            }
+            (cur, used) = (String::new(), 0);
+        }
+        if bare > width {
+            let word = piece.trim_end_matches(' ');
+            let mut parts = wrap_hard(word, width);
+            let last = parts.pop().unwrap_or_default();
+            lines.extend(parts);
+            cur = last + &piece[word.len()..];
+            used = self::width(&cur);
+            continue;
+        }
+        cur.push_str(piece);
+        used += self::width(piece);
+    }
+    lines.push(cur);
+    lines
+}
+
 /// `s` cut to at most `max` cells, ending in `…` when something was cut.
 /// Never splits a grapheme cluster; borrows when `s` already fits. Stops
 /// reading `s` once `max` is passed.

@@ -259,3 +259,20 @@ fn hard_wrapping_keeps_every_cluster_and_the_width() {
         assert!(width(&line) <= 7, "{line:?}");
     }
 }
+
+#[test]
+fn word_wrapping_breaks_at_spaces_and_only_breaks_a_word_too_long_for_a_line() {
+    assert_eq!(wrap_words("cannot be read (outbox)", 12), vec!["cannot be", "read", "(outbox)"]);
+    assert_eq!(wrap_words("", 4), vec![""]);
+    assert_eq!(wrap_words("  hint: run it", 8), vec!["  hint:", "run it"], "indentation kept on the first line");
+    assert_eq!(wrap_words("a /very/long/path/name b", 6), vec!["a", "/very/", "long/p", "ath/na", "me b"]);
+    assert_eq!(wrap_words("中文 字字字", 4), vec!["中文", "字字", "字"]);
+    // Every character but the spaces at a break is kept, and no line is too wide.
+    let s = "the quick brown fox jumps over a lazy dog, then 中文字 and e\u{301}tude";
+    // (From 2: at width 1 a wide character still gets a line of its own.)
+    for w in 2..30 {
+        let lines = wrap_words(s, w);
+        assert!(lines.iter().all(|l| width(l) <= w), "{w}: {lines:?}");
+        assert_eq!(lines.concat().replace(' ', ""), s.replace(' ', ""), "{w}");
+    }
+}

@@ -206,7 +206,7 @@ fn message(f: &mut Frame, body: Rect, m: &MessageState, t: &Theme) {
     let mut lines: Vec<Line> = Vec::new();
     for l in &text_lines[..n - 2] {
         let role = if l.starts_with("  hint: ") { Role::TextAccent } else { Role::Text };
-        lines.extend(text::wrap_hard(&text::clean(l), w).into_iter().map(|p| Line::styled(p, t.style(role))));
+        lines.extend(text::wrap_words(&text::clean(l), w).into_iter().map(|p| Line::styled(p, t.style(role))));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Press Enter or Esc to continue.", t.style(Role::TextDim)));

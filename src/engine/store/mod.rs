@@ -6,6 +6,9 @@
 //! program goes through this API, so the format stays replaceable.
 
 pub mod kv;
+mod records;
+
+pub use records::{OUTBOX_RECORD_VERSION, TOOL_RUN_RECORD_VERSION};
 
 use std::collections::HashMap;
 use std::ops::Bound::{Excluded, Included, Unbounded};
@@ -73,6 +76,8 @@ pub struct Store {
     ui: Arc<dyn Tree>,
     /// The user's data among the UI records (saved chains, favorites).
     user: Arc<dyn Tree>,
+    /// Records set aside because this build cannot read them (records.rs).
+    unreadable: Arc<dyn Tree>,
     dict: Mutex<Dict>,
     path: PathBuf,
 }
@@ -115,6 +120,7 @@ impl Store {
         let ui = db.open_tree("ui")?;
         let user = db.open_tree("user")?;
         let alerts = db.open_tree("alerts")?;
+        let unreadable = db.open_tree("unreadable")?;
         let store = Store {
             db,
             meta,
@@ -126,6 +132,7 @@ impl Store {
             alerts,
             ui,
             user,
+            unreadable,
             dict: Mutex::new(Dict::default()),
             path,
         };
@@ -350,131 +357,6 @@ impl Store {
             }
         }
         self.events.apply(batch)?;
-        Ok(n)
-    }
-
-    /// Forget all but the `keep` newest command results (by insertion order).
-    /// A command id replayed after that runs again; `keep` is far more than
-    /// any client's outbox holds. Returns how many were removed.
-    pub fn prune_commands(&self, keep: usize) -> Result<usize> {
-        if self.commands.len() <= keep {
-            return Ok(0);
-        }
-        let mut order: Vec<(u64, Vec<u8>)> = Vec::with_capacity(self.commands.len());
-        for kv in self.commands.iter() {
-            let (k, v) = kv?;
-            let at = v.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes);
-            order.push((at, k));
-        }
-        order.sort_unstable_by_key(|(at, _)| *at);
-        let cut = order.len().saturating_sub(keep);
-        let mut batch = Batch::default();
-        for (_, k) in order.into_iter().take(cut) {
-            batch.remove(k);
-        }
-        self.commands.apply(batch)?;
-        Ok(cut)
-    }
-
-    /// The stored result of command `id`, if it already ran.
-    pub fn command_result(&self, id: &str) -> Result<Option<serde_json::Value>> {
-        let Some(v) = self.commands.get(id.as_bytes())? else { return Ok(None) };
-        // value: 8 bytes of insertion order (for pruning), then JSON
-        let json = v.get(8..).ok_or(StoreError::Corrupt { tree: "commands", what: id.into() })?;
-        serde_json::from_slice(json)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt { tree: "commands", what: e.to_string() })
-    }
-
-    /// Remember the result of command `id` (durably) so a replay gets it back.
-    pub fn put_command_result(&self, id: &str, result: &serde_json::Value) -> Result<()> {
-        let order = self.db.generate_id()?;
-        let mut v = order.to_be_bytes().to_vec();
-        v.extend(
-            serde_json::to_vec(result).map_err(|e| StoreError::Corrupt { tree: "commands", what: e.to_string() })?,
-        );
-        self.commands.insert(id.as_bytes(), &v)?;
-        self.commands.flush()?;
-        Ok(())
-    }
-
-    /// Queue a command for backend `source` (durably): key = source, 0, order.
-    pub fn outbox_push(&self, source: &str, id: &str, command: &crate::protocol::Command) -> Result<()> {
-        let mut key = source.as_bytes().to_vec();
-        key.push(0);
-        key.extend(self.db.generate_id()?.to_be_bytes());
-        let val = serde_json::to_vec(&(id, command))
-            .map_err(|e| StoreError::Corrupt { tree: "outbox", what: e.to_string() })?;
-        self.outbox.insert(&key, &val)?;
-        self.outbox.flush()?;
-        Ok(())
-    }
-
-    /// Commands queued for `source`, oldest first.
-    pub fn outbox_list(&self, source: &str) -> Result<Vec<(String, crate::protocol::Command)>> {
-        let mut prefix = source.as_bytes().to_vec();
-        prefix.push(0);
-        let mut out = Vec::new();
-        for kv in self.outbox.scan_prefix(&prefix) {
-            let (_, v) = kv?;
-            out.push(
-                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "outbox", what: e.to_string() })?,
-            );
-        }
-        Ok(out)
-    }
-
-    /// Drop the queued command `id` of `source` (answered); true if it was there.
-    pub fn outbox_remove(&self, source: &str, id: &str) -> Result<bool> {
-        let mut prefix = source.as_bytes().to_vec();
-        prefix.push(0);
-        for kv in self.outbox.scan_prefix(&prefix) {
-            let (k, v) = kv?;
-            let (qid, _): (String, serde_json::Value) =
-                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "outbox", what: e.to_string() })?;
-            if qid == id {
-                self.outbox.remove(&k)?;
-                self.outbox.flush()?;
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// Record a tool run (key: start time, big-endian, then a unique id).
-    pub fn record_tool_run(&self, run: &crate::engine::tools::ToolRun) -> Result<()> {
-        let mut key = run.started.to_be_bytes().to_vec();
-        key.extend(self.db.generate_id()?.to_be_bytes());
-        let v =
-            serde_json::to_vec(run).map_err(|e| StoreError::Corrupt { tree: "tool_history", what: e.to_string() })?;
-        self.tool_runs.insert(&key, &v)?;
-        self.tool_runs.flush()?;
-        Ok(())
-    }
-
-    /// The newest `n` tool runs, newest first.
-    pub fn tool_runs(&self, n: usize) -> Result<Vec<crate::engine::tools::ToolRun>> {
-        let mut out = Vec::new();
-        for kv in self.tool_runs.iter().rev().take(n) {
-            let (_, v) = kv?;
-            out.push(
-                serde_json::from_slice(&v)
-                    .map_err(|e| StoreError::Corrupt { tree: "tool_history", what: e.to_string() })?,
-            );
-        }
-        Ok(out)
-    }
-
-    /// Keep the newest `keep` tool runs; returns how many were removed.
-    pub fn prune_tool_runs(&self, keep: usize) -> Result<usize> {
-        let total = self.tool_runs.len();
-        let mut batch = Batch::default();
-        let mut n = 0;
-        for kv in self.tool_runs.iter().take(total.saturating_sub(keep)) {
-            batch.remove(kv?.0);
-            n += 1;
-        }
-        self.tool_runs.apply(batch)?;
         Ok(n)
     }
 

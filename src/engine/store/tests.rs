@@ -1,6 +1,7 @@
 //! Tests of the store (kept beside it to keep store.rs short).
 
 use super::*;
+use crate::protocol::Command;
 
 #[test]
 fn rows_round_trip_in_time_order_and_prune() {
@@ -178,4 +179,72 @@ fn schema_1_moves_saved_chains_and_favorites_to_the_user_tree() {
     s.ui_put("tools.chains", b"[1]").unwrap();
     assert_eq!(s.user.get(b"tools.chains").unwrap().as_deref(), Some(&b"[1]"[..]));
     assert!(s.ui.get(b"tools.chains").unwrap().is_none());
+}
+
+/// Outbox records: the bare `[id, command]` pair of earlier builds is read
+/// and delivered; one written by a newer build, or not JSON, is set aside
+/// (kept whole), reported once, and never blocks the others.
+#[test]
+fn outbox_records_of_an_earlier_shape_are_read_and_unreadable_ones_set_aside() {
+    let s = Store::temporary().unwrap();
+    let unack = |a: &str| Command::Unack { alert: a.into() };
+    let key = |n: u8| {
+        let mut k = b"db\0".to_vec();
+        k.extend([0, 0, 0, 0, 0, 0, 0, n]);
+        k
+    };
+    s.outbox.insert(&key(1), &serde_json::to_vec(&("old-1", unack("a"))).unwrap()).unwrap();
+    s.outbox.insert(&key(2), br#"{"version":7,"id":"new-1","command":{"type":"teleport"}}"#).unwrap();
+    s.outbox.insert(&key(3), b"\x00garbage").unwrap();
+    s.outbox_push("db", "cur-1", &unack("b")).unwrap();
+    let values: Vec<String> = s.outbox.iter().map(|kv| String::from_utf8_lossy(&kv.unwrap().1).into_owned()).collect();
+    assert!(values.iter().any(|v| v.starts_with(r#"{"version":1,"id":"cur-1""#)), "written versioned: {values:?}");
+
+    let queued = s.outbox_list("db").unwrap();
+    let mut ids: Vec<&str> = queued.iter().map(|q| q.0.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["cur-1", "old-1"]);
+    assert!(queued.contains(&("old-1".into(), unack("a"))));
+    let report = s.unreadable_report().unwrap();
+    assert_eq!(report.len(), 2, "{report:?}");
+    assert!(report[0].starts_with("a command queued for db: version 7, written by a newer opsdeck"), "{}", report[0]);
+    assert!(report[1].starts_with("a command queued for db: not JSON"), "{}", report[1]);
+    assert!(s.unreadable_report().unwrap().is_empty(), "said once");
+    let kept: Vec<String> =
+        s.unreadable.iter().map(|kv| String::from_utf8_lossy(&kv.unwrap().1).into_owned()).collect();
+    assert!(kept[0].contains(r#"teleport"#), "kept whole: {}", kept[0]);
+
+    assert!(s.outbox_remove("db", "old-1").unwrap(), "an earlier shape is removed on its ack");
+    assert_eq!(s.outbox_list("db").unwrap().len(), 1);
+}
+
+/// Tool history: records without a version (earlier builds) are read; one
+/// that cannot be read is set aside and the rest still shown.
+#[test]
+fn tool_history_of_an_earlier_shape_is_read_and_an_unreadable_run_is_set_aside() {
+    let s = Store::temporary().unwrap();
+    let run = |t: i64| crate::protocol::tools::ToolRun {
+        tool: "text_stats".into(),
+        source: "builtin".into(),
+        args: serde_json::json!({}),
+        started: t,
+        duration_ms: 1,
+        ok: true,
+        outcome: serde_json::json!({"words": t}),
+        output: vec![],
+        truncated: false,
+        origin: Default::default(),
+    };
+    let mut old = serde_json::to_value(run(1)).unwrap();
+    old.as_object_mut().unwrap().remove("origin");
+    s.tool_runs.insert(&[0, 0, 0, 0, 0, 0, 0, 1, 0], &serde_json::to_vec(&old).unwrap()).unwrap();
+    s.tool_runs.insert(&[0, 0, 0, 0, 0, 0, 0, 2, 0], br#"{"version":1,"tool":42}"#).unwrap();
+    s.record_tool_run(&run(3)).unwrap();
+    let runs = s.tool_runs(10).unwrap();
+    assert_eq!(runs.iter().map(|r| r.started).collect::<Vec<_>>(), [3, 1], "newest first, both shapes");
+    let report = s.unreadable_report().unwrap();
+    assert_eq!(report.len(), 1);
+    assert!(report[0].starts_with("a tool run in the history: version 1: invalid type"), "{}", report[0]);
+    assert_eq!(s.tool_runs.len(), 2, "moved out of the history");
+    assert_eq!(s.unreadable.len(), 1, "and kept");
 }
