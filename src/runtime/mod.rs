@@ -102,8 +102,6 @@ pub async fn run_tui(mut opts: TuiOptions, local: Local) -> std::io::Result<()> 
         forward(crx, tx.clone());
     }
     // Tool runs report through their own channel, forwarded to the inbox.
-    let (registry_tx, registry_rx) =
-        tokio::sync::watch::channel(crate::engine::tools::Registry::with_builtins(opts.jq.clone()));
     let (atx, mut arx) = mpsc::channel::<Action>(256);
     {
         let tx = tx.clone();
@@ -115,13 +113,15 @@ pub async fn run_tui(mut opts: TuiOptions, local: Local) -> std::io::Result<()> 
             }
         });
     }
-    let mut runner = tools::Runner::new(registry_rx, records.clone(), atx.clone(), opts.read_only);
+    // Tool runs go through the tools service the runner owns (with the MCP servers' tools).
+    let builtins = crate::engine::tools::Registry::with_builtins(opts.jq.clone());
+    let (servers, config_dir) = (&opts.config.mcp_servers, &opts.config_dir);
+    let mut runner = tools::Runner::new(builtins, servers, config_dir, records.clone(), atx.clone(), opts.read_only);
     let mut jq = jq_jobs::JqJobs::new(opts.jq.clone(), atx.clone());
     runner.start();
     let alertmanagers: std::collections::HashMap<String, crate::remote::alertmanager::AlertmanagerSpec> =
         opts.config.alertmanagers.iter().map(|c| (c.name.clone(), c.into())).collect();
     alerts::start(&alertmanagers.values().cloned().collect::<Vec<_>>(), atx.clone());
-    let _mcp = tools::start_mcp(&opts.config.mcp_servers, registry_tx, &opts.config_dir, atx.clone());
     // Kept for effects that answer later (commands on the local engine, outbox counts).
     let inbox = tx;
 
