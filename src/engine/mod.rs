@@ -248,6 +248,8 @@ impl Engine {
         for t in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             t.abort();
         }
+        // The tools service (its MCP servers) stops with the engine.
+        drop(self.inner.tools.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Some((_, checks)) = self.inner.checks.lock().unwrap_or_else(|p| p.into_inner()).take() {
             checks.iter().for_each(JoinHandle::abort);
         }

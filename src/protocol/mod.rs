@@ -217,6 +217,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tool_commands_and_events_have_their_documented_shapes() {
+        let run: Command = serde_json::from_str(r#"{"type":"run_tool","run":"r1","tool":"text_stats"}"#).unwrap();
+        let want = Command::RunTool {
+            run: "r1".into(),
+            tool: "text_stats".into(),
+            args: serde_json::Value::Null,
+            confirmed: false,
+        };
+        assert_eq!(run, want, "args and confirmed are optional");
+        assert!(run.changes_state() && Command::CancelTool { run: "r1".into() }.changes_state());
+        let cancel = serde_json::to_value(Command::CancelTool { run: "r1".into() }).unwrap();
+        assert_eq!(cancel, serde_json::json!({"type": "cancel_tool", "run": "r1"}));
+        let out = Event::ToolOutput { run: "r1".into(), lines: vec!["a".into()] };
+        let v = serde_json::to_value(&out).unwrap();
+        assert_eq!(v, serde_json::json!({"type": "tool_output", "run": "r1", "lines": ["a"]}));
+        assert_eq!(serde_json::to_value(Topic::Tools).unwrap(), "tools");
+    }
+
+    #[test]
     fn gaps_survive_json() {
         let t = TierSnapshot { step_ms: 1000, start_slot: 5, columns: vec![("cpu".into(), vec![1.0, f32::NAN, 3.0])] };
         let json = serde_json::to_string(&t).unwrap();
