@@ -33,7 +33,7 @@ pub type RunId = String;
 
 /// The outcome text of a cancelled run (the tools pane shows it as "cancelled").
 pub const CANCELLED: &str = "cancelled";
-/// Runs recorded between two prunings of the history (the first run of a
+/// Runs started between two prunings of the history (the first run of a
 /// service prunes too, so a one-run `opsdeck tool` keeps the history bounded).
 pub const PRUNE_EVERY: u64 = 100;
 /// Most lines in one [`ToolEvent::Output`] batch.
@@ -133,7 +133,7 @@ struct Inner {
     /// Runs in flight, by id, with the way to cancel each (taken by
     /// [`ToolService::cancel`]); each run's task removes its entry as it ends.
     runs: Mutex<HashMap<RunId, Option<oneshot::Sender<()>>>>,
-    /// Runs started (for pruning).
+    /// Runs started (the record of every [`PRUNE_EVERY`]th prunes the history).
     started: AtomicU64,
     hub: Option<McpHub>,
 }
