@@ -26,6 +26,13 @@ async fn serve_read_only_refuses_state_changes_from_clients() {
         },
         Command::SetRuleEnabled { name: "disk_filling".into(), enabled: false },
         Command::Annotate { text: "deploy v42".into(), author: "ops".into(), at: None },
+        Command::RunTool {
+            run: "r1".into(),
+            tool: "text_stats".into(),
+            args: serde_json::json!({"text": "a"}),
+            confirmed: false,
+        },
+        Command::CancelTool { run: "r1".into() },
     ];
     let n = commands.len();
     for (i, command) in commands.into_iter().enumerate() {
@@ -48,7 +55,7 @@ async fn serve_read_only_refuses_state_changes_from_clients() {
         }
     }
     refused.sort();
-    assert_eq!(refused, ["ro-0", "ro-1", "ro-2", "ro-3"]);
+    assert_eq!(refused, ["ro-0", "ro-1", "ro-2", "ro-3", "ro-4", "ro-5"]);
     assert!(welcomed, "reading still works");
     assert_eq!(annotations, 0, "nothing was recorded");
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use opsdeck::protocol::alerts::{Alert, AlertState, AlertsUpdate, RuleStatus, Severity, Transition};
+use opsdeck::protocol::tools::{RunOrigin, ToolRun};
 use opsdeck::protocol::wire::{ServerFrame, decode_server, encode, encode_events};
 use opsdeck::protocol::{
     DiskInfo, Envelope, Event, HostSnapshot, NetInfo, ProcInfo, SeriesSnapshot, TierSnapshot, Topic,
@@ -112,7 +113,31 @@ fn event() -> impl Strategy<Value = Event> {
         series().prop_map(|s| Event::SeriesSamples(Box::new(s))),
         series().prop_map(|s| Event::MetricsHistory(Box::new(s))),
         (text(), text()).prop_map(|(text, author)| Event::Annotation { text, author }),
+        (text(), prop::collection::vec(text(), 0..4)).prop_map(|(run, lines)| Event::ToolOutput { run, lines }),
+        tool_run().prop_map(|(run, record)| Event::ToolFinished { run, record: Box::new(record) }),
     ]
+}
+
+/// A finished run as `tool_finished` carries it: any text, numbers, a result
+/// with a float that may not be a number.
+fn tool_run() -> impl Strategy<Value = (String, ToolRun)> {
+    (text(), text(), any::<i64>(), any::<u64>(), any::<bool>(), f64s(), prop::collection::vec(text(), 0..3)).prop_map(
+        |(run, line, started, duration_ms, ok, x, output)| {
+            let record = ToolRun {
+                tool: "shell".into(),
+                source: "builtin".into(),
+                args: serde_json::json!({ "command": line }),
+                started,
+                duration_ms,
+                ok,
+                outcome: if ok { serde_json::json!({ "value": x, "line": line }) } else { serde_json::json!(line) },
+                output,
+                truncated: !ok,
+                origin: RunOrigin::Pane,
+            };
+            (run, record)
+        },
+    )
 }
 
 proptest! {

@@ -525,3 +525,37 @@ fn a_source_without_data_shows_no_processes_of_another() {
     f.key(&mut s, KeyCode::Char('<'));
     assert_eq!(s.metrics.procs.len(), 4);
 }
+
+/// Tool events of an engine's `run_tool` commands (topic `tools`) reach the
+/// reducer with the rest of a batch and change no pane: the tools pane shows
+/// the runs it started itself.
+#[test]
+fn tool_events_on_the_bus_are_ignored_by_the_panes() {
+    let f = Fixture::new();
+    let mut s = f.state();
+    update(&mut s, Action::Events(vec![sample(f.now)]), &f.ctx());
+    let before = (format!("{:?}", s.metrics.cur().latest), s.metrics.sources.len(), s.tools.runs.len());
+    let env = |seq, event| {
+        Arc::new(Envelope { epoch: 1, seq, ts: f.now, source: "local".into(), topic: Topic::Tools, event })
+    };
+    let record = crate::protocol::tools::ToolRun {
+        tool: "shell".into(),
+        source: "builtin".into(),
+        args: serde_json::json!({}),
+        started: f.now,
+        duration_ms: 1,
+        ok: true,
+        outcome: serde_json::json!({}),
+        output: vec!["hi".into()],
+        truncated: false,
+        origin: Default::default(),
+    };
+    let batch = vec![
+        env(10, Event::ToolOutput { run: "r1".into(), lines: vec!["hi".into()] }),
+        env(11, Event::ToolFinished { run: "r1".into(), record: Box::new(record) }),
+    ];
+    update(&mut s, Action::Events(batch), &f.ctx());
+    let after = (format!("{:?}", s.metrics.cur().latest), s.metrics.sources.len(), s.tools.runs.len());
+    assert_eq!(after, before);
+    assert!(s.alerts.sources.is_empty() && s.alerts.timeline.is_empty());
+}

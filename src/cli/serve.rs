@@ -1,6 +1,8 @@
 //! `opsdeck serve`: the engine for remote clients over WebSocket (or stdio
 //! for `ssh://`), with the data dir's control socket beside it. `SIGHUP`
 //! (socket mode) and any change in the rules folder reload the alert rules.
+//! Clients run tools through `run_tool` commands (the engine's tools
+//! service: the built-ins and the configured MCP servers' tools).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,6 +10,8 @@ use std::time::Duration;
 use super::{Cli, ServeArgs, err_line, fail, headless_engine, listen_control};
 use crate::config::Paths;
 use crate::engine::Engine;
+use crate::engine::tools::mcp::{McpState, McpStatus};
+use crate::engine::tools::service::{RunLog, ToolService};
 
 pub(super) fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
     use crate::remote::server::{ServeOptions, serve as serve_http, serve_stdio};
@@ -56,6 +60,15 @@ pub(super) fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
         ) {
             err_line!("warning: {problem}");
         }
+        // Tools for `run_tool` commands: the built-ins and the configured MCP servers'.
+        let log: std::sync::Arc<dyn RunLog> = std::sync::Arc::new(engine.clone());
+        let builtins = crate::engine::tools::Registry::with_builtins(jq.clone());
+        let clock = std::sync::Arc::new(crate::clock::SystemClock);
+        let tools = ToolService::start(builtins, &config.mcp_servers, &paths.config_dir, Some(log), clock);
+        if let Some(status) = tools.mcp_status() {
+            report_mcp(status);
+        }
+        engine.start_tools(tools);
         let _control = listen_control(paths, &engine)
             .map_err(|e| {
                 err_line!("warning: {e}\n  (a TUI or `opsdeck tool` cannot share this data directory meanwhile)")
@@ -153,6 +166,34 @@ fn report_rules(mut rx: tokio::sync::mpsc::UnboundedReceiver<crate::engine::aler
     tokio::spawn(async move {
         while let Some(outcome) = rx.recv().await {
             err_line!("rules folder changed: {}", outcome.lines().join("\n  "));
+        }
+    });
+}
+
+/// Say on stderr (and in the log) when an MCP server becomes ready, restarts or fails.
+fn report_mcp(mut status: tokio::sync::watch::Receiver<Vec<McpStatus>>) {
+    tokio::spawn(async move {
+        let mut said: Vec<McpStatus> = Vec::new();
+        loop {
+            let now = status.borrow_and_update().clone();
+            for s in &now {
+                let before = said.iter().find(|b| b.name == s.name).map(|b| std::mem::discriminant(&b.state));
+                if before == Some(std::mem::discriminant(&s.state)) {
+                    continue;
+                }
+                match &s.state {
+                    McpState::Starting => {}
+                    McpState::Ready { tools } => err_line!("MCP server {}: ready, {tools} tools", s.name),
+                    McpState::Restarting { attempt, error, .. } => {
+                        err_line!("MCP server {}: restarting (attempt {attempt}): {error}", s.name)
+                    }
+                    McpState::Failed { error } => err_line!("warning: MCP server {} failed: {error}", s.name),
+                }
+            }
+            said = now;
+            if status.changed().await.is_err() {
+                return;
+            }
         }
     });
 }

@@ -3,17 +3,19 @@
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
-
 use super::{Cli, ToolArgs, err_line, err_text, fail, out_line};
+use crate::clock::SystemClock;
 use crate::config::Paths;
 use crate::config::mcp::McpServerConfig;
 use crate::config::settings::load_config;
 use crate::engine::store::Store;
-use crate::engine::tools::mcp::{McpHub, McpState};
+use crate::engine::tools::mcp::McpState;
+use crate::engine::tools::service::{RunLog, RunRequest, ToolEvent, ToolService};
 use crate::engine::tools::{Registry, RunOptions, ToolError, ToolRun, ToolSpec, parse_args};
+use crate::protocol::tools::RunOrigin;
 use crate::remote::control::Records;
 
 /// How long `opsdeck tool` waits for MCP servers to start before going on without them.
@@ -50,7 +52,8 @@ pub(super) fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
-    let (registry, hub, problems) = rt.block_on(start_servers(&servers, paths));
+    let (service, problems) = rt.block_on(start_servers(&servers, paths));
+    let registry = service.registry().borrow().clone();
     let code = if args.list {
         for (server, problem) in &problems {
             err_line!("warning: MCP server {server} {problem}; its tools are not listed");
@@ -62,21 +65,25 @@ pub(super) fn tool(cli: &Cli, args: &ToolArgs, paths: &Paths) -> ExitCode {
                 err_line!("error: {name}: MCP server {server} {problem}");
                 ExitCode::from(1)
             }
-            _ => run(cli, args, paths, &rt, registry, &name),
+            _ => run(cli, args, &rt, &service, &registry, &name),
         }
     };
-    rt.block_on(async move { drop(hub) });
+    // The MCP servers stop with the service, on the runtime their tasks run on.
+    rt.block_on(async move { drop(service) });
     rt.shutdown_timeout(Duration::from_millis(500));
     code
 }
 
-/// Start the servers, wait for them (bounded), and say which are not ready and why.
-async fn start_servers(servers: &[McpServerConfig], paths: &Paths) -> (Registry, McpHub, Vec<(String, String)>) {
-    let (tx, rx) = watch::channel(Registry::with_builtins(crate::jq::JqRunner::for_this_program()));
-    let hub = McpHub::start(servers, tx, &paths.config_dir);
-    hub.wait_ready(MCP_START_WAIT).await;
-    let problems = hub
-        .status()
+/// The tools service over the built-ins and `servers` (only those needed),
+/// recording in the data directory's history; waits for the servers
+/// (bounded) and says which are not ready and why.
+async fn start_servers(servers: &[McpServerConfig], paths: &Paths) -> (ToolService, Vec<(String, String)>) {
+    let builtins = Registry::with_builtins(crate::jq::JqRunner::for_this_program());
+    let log: Arc<dyn RunLog> = Arc::new(HistoryAtTheEnd { paths: paths.clone() });
+    let service = ToolService::start(builtins, servers, &paths.config_dir, Some(log), Arc::new(SystemClock));
+    service.wait_ready(MCP_START_WAIT).await;
+    let Some(status) = service.mcp_status() else { return (service, Vec::new()) };
+    let problems = status
         .borrow()
         .iter()
         .filter_map(|s| {
@@ -89,8 +96,31 @@ async fn start_servers(servers: &[McpServerConfig], paths: &Paths) -> (Registry,
             Some((s.name.clone(), problem))
         })
         .collect();
-    let registry = rx.borrow().clone();
-    (registry, hub, problems)
+    (service, problems)
+}
+
+/// The tool history of the data directory, opened when a run is recorded
+/// (not while it runs, so a TUI started meanwhile can take the directory):
+/// the store itself, or, when a running opsdeck holds it, that opsdeck
+/// through its control socket.
+struct HistoryAtTheEnd {
+    paths: Paths,
+}
+
+impl RunLog for HistoryAtTheEnd {
+    fn record(&self, run: &ToolRun, prune: bool) -> Result<(), String> {
+        let records = match Store::open(&self.paths.data_dir, 1 << 20) {
+            Ok(store) => Records::Store(Arc::new(store)),
+            Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
+                match crate::remote::control::ControlClient::connect(&self.paths.control_socket()) {
+                    Ok(c) => Records::Control(Arc::new(c)),
+                    Err(c) => return Err(format!("{e}\n  and it does not answer on its control socket: {c}")),
+                }
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        records.record_tool_run(run, prune).map_err(|e| e.to_string())
+    }
 }
 
 fn list(registry: &Registry, json: bool) -> ExitCode {
@@ -112,9 +142,9 @@ fn list(registry: &Registry, json: bool) -> ExitCode {
 fn run(
     cli: &Cli,
     args: &ToolArgs,
-    paths: &Paths,
     rt: &tokio::runtime::Runtime,
-    registry: Registry,
+    service: &ToolService,
+    registry: &Registry,
     name: &str,
 ) -> ExitCode {
     let tool = match registry.get(name) {
@@ -158,47 +188,32 @@ fn run(
     }
     let opts = RunOptions { confirmed, read_only: cli.read_only };
     let json = args.json;
-    let started = chrono::Utc::now().timestamp_millis();
-    let clock = std::time::Instant::now();
-    let run_args = parsed.clone();
-    let (result, lines) = rt.block_on(async move {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
-        let printer = tokio::spawn(async move {
-            let mut kept = crate::engine::tools::OutputCapture::default();
-            while let Some(line) = rx.recv().await {
-                if json {
-                    err_line!("{line}");
-                } else {
-                    out_line!("{line}");
-                }
-                kept.push(&line);
-            }
-            kept
-        });
-        let r = registry.run_with(name, parsed, tx, opts).await;
-        (r, printer.await.unwrap_or_default())
-    });
-    // Every run that ran goes to the history; a usage error (exit 2) or a
-    // refusal did not run and is not kept.
-    if ToolRun::ran(&result) {
-        let run = ToolRun {
-            origin: crate::protocol::tools::RunOrigin::Cli,
-            ..ToolRun::new(tool.spec(), run_args, started, clock.elapsed(), &result, lines)
-        };
-        // A running opsdeck holds the data dir: record through its control socket.
-        let records = match Store::open(&paths.data_dir, 1 << 20) {
-            Ok(store) => Ok(Records::Store(std::sync::Arc::new(store))),
-            Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
-                match crate::remote::control::ControlClient::connect(&paths.control_socket()) {
-                    Ok(c) => Ok(Records::Control(std::sync::Arc::new(c))),
-                    Err(c) => Err(format!("{e}\n  and it does not answer on its control socket: {c}")),
+    let req = RunRequest { run: "cli".into(), tool: name.to_string(), args: parsed, opts, origin: RunOrigin::Cli };
+    // Lines are printed as they stream; the service records every run that
+    // ran (a usage error, exit 2, or a refusal did not run and is not kept).
+    let (result, unrecorded) = rt
+        .block_on(async move {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<ToolEvent>(64);
+            service.run(req, tx).map_err(|e| ToolError::Failed(e.to_string()))?;
+            while let Some(event) = rx.recv().await {
+                match event {
+                    ToolEvent::Output { lines, .. } => {
+                        for line in lines {
+                            if json {
+                                err_line!("{line}");
+                            } else {
+                                out_line!("{line}");
+                            }
+                        }
+                    }
+                    ToolEvent::Finished { result, unrecorded, .. } => return Ok((result, unrecorded)),
                 }
             }
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = records.and_then(|r| r.record_tool_run(&run, true).map_err(|e| e.to_string())) {
-            err_line!("warning: the run was not recorded in the history: {e}");
-        }
+            Err(ToolError::Failed("the run ended without a result".into()))
+        })
+        .unwrap_or_else(|e| (Err(e), None));
+    if let Some(e) = unrecorded {
+        err_line!("warning: the run was not recorded in the history: {e}");
     }
     match result {
         Ok(v) => {

@@ -81,6 +81,8 @@ struct Inner {
     /// The health checks' probe tasks and the registry they probe through
     /// (replaced as a whole when the rules are reloaded).
     checks: Mutex<Option<(tools::Registry, Vec<JoinHandle<()>>)>>,
+    /// The tools service that `run_tool` commands use, once started (tools/commands.rs).
+    tools: Mutex<Option<tools::commands::Tools>>,
 }
 
 /// Why a command was refused.
@@ -139,6 +141,7 @@ impl Engine {
             alerts: Mutex::new(None),
             alert_writes: Default::default(),
             checks: Mutex::new(None),
+            tools: Mutex::new(None),
         };
         Ok(Engine { inner: Arc::new(inner) })
     }
@@ -245,6 +248,8 @@ impl Engine {
         for t in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             t.abort();
         }
+        // The tools service (its MCP servers) stops with the engine.
+        drop(self.inner.tools.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Some((_, checks)) = self.inner.checks.lock().unwrap_or_else(|p| p.into_inner()).take() {
             checks.iter().for_each(JoinHandle::abort);
         }
@@ -311,6 +316,7 @@ impl Engine {
                 serde_json::json!({ "seq": env.seq })
             }
             Command::Signal { pid, signal } => metrics::process::signal(pid, &signal).map_err(CommandError::Invalid)?,
+            c @ (Command::RunTool { .. } | Command::CancelTool { .. }) => self.tool_command(c)?,
             other => self.alert_command(other)?,
         };
         self.inner.store.put_command_result(id, &result)?;

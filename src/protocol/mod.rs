@@ -29,6 +29,8 @@ pub const LOCAL_SOURCE: &str = "local";
 pub enum Topic {
     Metrics,
     Alerts,
+    /// Tool runs started by `run_tool` commands: their output and their end.
+    Tools,
 }
 
 /// One sequenced event from a source.
@@ -57,6 +59,12 @@ pub enum Event {
     Annotation { text: String, author: String },
     /// The alert engine's state changed.
     Alerts(Box<alerts::AlertsUpdate>),
+    /// Lines a tool run (from a `run_tool` command) printed, in order: a
+    /// batch of at most 512 lines and about 64 KiB (a longer line is cut).
+    ToolOutput { run: String, lines: Vec<String> },
+    /// A tool run ended (cancelled runs too); `record` is what the engine's
+    /// history keeps (output capped at 64 KiB).
+    ToolFinished { run: String, record: Box<tools::ToolRun> },
 }
 
 /// How far back a command's `at` may place it (7 days, in ms): older times are
@@ -108,6 +116,21 @@ pub enum Command {
     ProcessDetails { pid: u32 },
     /// Send a signal to a process: one of [`SIGNALS`] by name (`TERM`).
     Signal { pid: u32, signal: String },
+    /// Run a tool of the engine's registry (answer: `{"run": run}` at once;
+    /// the output and the end follow as `tool_output` and `tool_finished`
+    /// events on the `tools` topic). `run` (1 to 128 characters) is the
+    /// client's id for the run; `confirmed` says a person confirmed it
+    /// (required for tools that change things).
+    RunTool {
+        run: String,
+        tool: String,
+        #[serde(default)]
+        args: serde_json::Value,
+        #[serde(default)]
+        confirmed: bool,
+    },
+    /// Cancel a tool run in flight (answer: `{"run": run, "cancelled": bool}`).
+    CancelTool { run: String },
 }
 
 /// The signals `Command::Signal` sends, the default first.
@@ -127,6 +150,14 @@ impl Command {
             Command::ProcessDetails { .. } => false,
             // A signal changes the host, not just opsdeck.
             Command::Signal { .. } => true,
+            // Any tool may change something (a shell command, an HTTP POST, an
+            // MCP tool without readOnlyHint), and the protocol cannot tell
+            // which without the engine's registry: every run counts as a change.
+            Command::RunTool { .. } => true,
+            // Cancelling ends someone's run and records it cancelled. A
+            // read-only engine starts no run to cancel, and a read-only client
+            // must not stop the runs of others.
+            Command::CancelTool { .. } => true,
         }
     }
 
@@ -142,6 +173,8 @@ impl Command {
             Command::SetRuleEnabled { enabled: false, .. } => "disabling a rule",
             Command::ProcessDetails { .. } => "reading a process's details",
             Command::Signal { .. } => "sending a signal to a process",
+            Command::RunTool { .. } => "running a tool",
+            Command::CancelTool { .. } => "cancelling a tool run",
         }
     }
 }
@@ -182,6 +215,25 @@ mod gaps_as_null {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tool_commands_and_events_have_their_documented_shapes() {
+        let run: Command = serde_json::from_str(r#"{"type":"run_tool","run":"r1","tool":"text_stats"}"#).unwrap();
+        let want = Command::RunTool {
+            run: "r1".into(),
+            tool: "text_stats".into(),
+            args: serde_json::Value::Null,
+            confirmed: false,
+        };
+        assert_eq!(run, want, "args and confirmed are optional");
+        assert!(run.changes_state() && Command::CancelTool { run: "r1".into() }.changes_state());
+        let cancel = serde_json::to_value(Command::CancelTool { run: "r1".into() }).unwrap();
+        assert_eq!(cancel, serde_json::json!({"type": "cancel_tool", "run": "r1"}));
+        let out = Event::ToolOutput { run: "r1".into(), lines: vec!["a".into()] };
+        let v = serde_json::to_value(&out).unwrap();
+        assert_eq!(v, serde_json::json!({"type": "tool_output", "run": "r1", "lines": ["a"]}));
+        assert_eq!(serde_json::to_value(Topic::Tools).unwrap(), "tools");
+    }
 
     #[test]
     fn gaps_survive_json() {

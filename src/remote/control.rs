@@ -422,6 +422,15 @@ impl Records {
     }
 }
 
+/// The tools service records runs through the same records as everything
+/// else: the own store, or the data directory's holder (which prunes the
+/// runs it records for others).
+impl crate::engine::tools::service::RunLog for Records {
+    fn record(&self, run: &ToolRun, prune: bool) -> Result<(), String> {
+        self.record_tool_run(run, prune).map_err(|e| e.to_string())
+    }
+}
+
 /// What a [`follow`] task reports.
 #[derive(Debug)]
 pub enum Followed {

@@ -90,8 +90,6 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     let (mut sources, source_problems) = sources_of(&opts, &local, &records);
     sources.start(&tx);
     // Tool runs and MCP status report as actions, forwarded to the inbox.
-    let (registry_tx, registry_rx) =
-        tokio::sync::watch::channel(crate::engine::tools::Registry::with_builtins(opts.jq.clone()));
     let (atx, mut arx) = mpsc::channel::<Action>(256);
     {
         let tx = tx.clone();
@@ -103,9 +101,11 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
             }
         });
     }
-    let runner = tools::Runner::new(registry_rx, records.clone(), atx.clone(), opts.read_only);
+    // Tool runs go through the tools service the runner owns (with the MCP servers' tools).
+    let builtins = crate::engine::tools::Registry::with_builtins(opts.jq.clone());
+    let (servers, config_dir) = (&opts.config.mcp_servers, &opts.config_dir);
+    let runner = tools::Runner::new(builtins, servers, config_dir, records.clone(), atx.clone(), opts.read_only);
     runner.start();
-    let _mcp = tools::start_mcp(&opts.config.mcp_servers, registry_tx, &opts.config_dir, atx.clone());
 
     let mut state = initial_state(&opts, &local, &records, &sources, source_problems, &clock);
     let TuiOptions { config, theme, keymap, read_only, exports_dir, jq, reload, alerts_dir, .. } = opts;

@@ -1,54 +1,72 @@
-//! Tool runs for the TUI: each run is a task that streams its output lines to
-//! the app in batches, can be cancelled, and is recorded in the history.
-//! Also exports and the OSC 52 clipboard.
+//! Tool runs for the TUI: a thin adapter over the engine's tools service
+//! (`engine::tools::service::ToolService`), whose run events become
+//! `ToolsAction`s; the catalog, the history and the MCP servers' states are
+//! forwarded to the tools pane. Also exports and the OSC 52 clipboard.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::mpsc;
 
 use crate::app::Action;
 use crate::app::panes::tools::ToolsAction;
-use crate::clock::{Clock, SystemClock};
-use crate::engine::tools::{OutputCapture, Registry, RunOptions, ToolError, ToolRun, ToolSpec};
+use crate::clock::SystemClock;
+use crate::config::mcp::McpServerConfig;
+use crate::engine::tools::service::{RunLog, RunRequest, ToolEvent, ToolService};
+use crate::engine::tools::{Registry, RunOptions, ToolSpec};
+use crate::protocol::tools::RunOrigin;
 use crate::remote::control::Records;
 
-/// Runs recorded before the history is pruned again.
-const PRUNE_EVERY: u64 = 100;
 /// Runs loaded into the pane at start.
 const HISTORY_SHOWN: usize = 300;
 /// Larger clipboard payloads are only written to the file (terminals cap OSC 52).
 const OSC52_MAX: usize = 100_000;
+/// Run events waiting to become actions (runs wait beyond: output is never dropped).
+const EVENT_QUEUE: usize = 256;
 
-/// Runs in flight, by the pane's run id.
+/// The TUI's tool runs, by the pane's run id, through its own tools service.
 pub struct Runner {
-    registry: watch::Receiver<Registry>,
+    service: ToolService,
     records: Records,
     inbox: mpsc::Sender<Action>,
+    events: mpsc::Sender<ToolEvent>,
     read_only: bool,
-    cancels: HashMap<u64, oneshot::Sender<()>>,
-    done_rx: mpsc::UnboundedReceiver<u64>,
-    done_tx: mpsc::UnboundedSender<u64>,
-    recorded: u64,
 }
 
 impl Runner {
+    /// A tools service over `builtins` and the tools of `servers` (started
+    /// now, on the current tokio runtime; stopped with the runner), whose runs
+    /// are recorded through `records` and reported to `inbox`.
     pub fn new(
-        registry: watch::Receiver<Registry>,
+        builtins: Registry,
+        servers: &[McpServerConfig],
+        config_dir: &Path,
         records: Records,
         inbox: mpsc::Sender<Action>,
         read_only: bool,
     ) -> Self {
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        Runner { registry, records, inbox, read_only, cancels: HashMap::new(), done_rx, done_tx, recorded: 0 }
+        let log: Arc<dyn RunLog> = Arc::new(records.clone());
+        let service = ToolService::start(builtins, servers, config_dir, Some(log), Arc::new(SystemClock));
+        let (events, mut rx) = mpsc::channel::<ToolEvent>(EVENT_QUEUE);
+        let to_app = inbox.clone();
+        tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                if let Some(action) = action_of(e)
+                    && to_app.send(Action::Tools(action)).await.is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Runner { service, records, inbox, events, read_only }
     }
 
-    /// Send the catalog now and whenever the registry changes; load the history.
+    /// Send the catalog now and whenever the registry changes, and the MCP
+    /// servers' states as they change; load the history.
     pub fn start(&self) {
-        let mut rx = self.registry.clone();
+        let mut rx = self.service.registry();
         let inbox = self.inbox.clone();
         tokio::spawn(async move {
             loop {
@@ -61,132 +79,81 @@ impl Runner {
         });
         let (records, inbox) = (self.records.clone(), self.inbox.clone());
         tokio::spawn(async move {
-            let runs = tokio::task::spawn_blocking(move || records.tool_runs(HISTORY_SHOWN)).await;
+            // Runs this build cannot read are set aside as the history is
+            // read, and said at once.
+            let runs = tokio::task::spawn_blocking(move || {
+                let runs = records.tool_runs(HISTORY_SHOWN)?;
+                Ok::<_, crate::remote::control::RecordsError>((runs, records.unreadable_report()?))
+            })
+            .await;
             match runs {
-                Ok(Ok(runs)) => {
+                Ok(Ok((runs, unreadable))) => {
                     let _ = inbox.send(Action::Tools(ToolsAction::History(runs))).await;
+                    if !unreadable.is_empty() {
+                        let _ = inbox.send(Action::Notice(unreadable.join("; "))).await;
+                    }
                 }
                 Ok(Err(e)) => tracing::warn!("reading the tool history: {e}"),
                 Err(e) => tracing::warn!("reading the tool history: {e}"),
             }
         });
+        if let Some(status) = self.service.mcp_status() {
+            forward_servers(status, self.inbox.clone());
+        }
     }
 
+    /// Start run `run` of the pane; a run the service cannot start ends at once, failed.
     pub fn run(&mut self, run: u64, tool: String, args: Value, confirmed: bool) {
-        while let Ok(id) = self.done_rx.try_recv() {
-            self.cancels.remove(&id);
-        }
-        let (cancel_tx, cancel_rx) = oneshot::channel();
-        self.cancels.insert(run, cancel_tx);
-        let registry = self.registry.borrow().clone();
         let opts = RunOptions { confirmed, read_only: self.read_only };
-        let (records, inbox, done) = (self.records.clone(), self.inbox.clone(), self.done_tx.clone());
-        self.recorded += 1;
-        let prune = self.recorded.is_multiple_of(PRUNE_EVERY);
-        tokio::spawn(async move {
-            let (record, ran) = execute(&registry, run, &tool, args, opts, cancel_rx, &inbox).await;
-            // A usage error or a refusal is shown, not kept: it did not run.
-            if ran {
-                let rec = record.clone();
-                let stored = tokio::task::spawn_blocking(move || records.record_tool_run(&rec, prune)).await;
-                if let Ok(Err(e)) = stored {
-                    tracing::warn!(tool, "recording a tool run: {e}");
-                }
-            }
-            let _ = inbox.send(Action::Tools(ToolsAction::Finished { run, record })).await;
-            let _ = done.send(run);
-        });
+        let req = RunRequest { run: run.to_string(), tool, args, opts, origin: RunOrigin::Pane };
+        let failed = req.clone();
+        if let Err(e) = self.service.run(req, self.events.clone()) {
+            tracing::warn!(run, "starting a tool run: {e}");
+            let spec = ToolSpec {
+                name: failed.tool,
+                description: String::new(),
+                schema: Value::Null,
+                mutating: false,
+                source: String::new(),
+                timeout: std::time::Duration::ZERO,
+            };
+            let error = Err(crate::engine::tools::ToolError::Failed(e.to_string()));
+            let record = crate::engine::tools::ToolRun::new(
+                &spec,
+                failed.args,
+                chrono::Utc::now().timestamp_millis(),
+                std::time::Duration::ZERO,
+                &error,
+                Default::default(),
+            );
+            let inbox = self.inbox.clone();
+            tokio::spawn(async move { inbox.send(Action::Tools(ToolsAction::Finished { run, record })).await });
+        }
     }
 
+    /// Cancel run `run` (nothing if it already ended).
     pub fn cancel(&mut self, run: u64) {
-        if let Some(tx) = self.cancels.remove(&run) {
-            let _ = tx.send(());
+        self.service.cancel(&run.to_string());
+    }
+}
+
+/// The pane's action for a run event (its runs' ids are numbers).
+fn action_of(event: ToolEvent) -> Option<ToolsAction> {
+    match event {
+        ToolEvent::Output { run, lines } => Some(ToolsAction::Output { run: run.parse().ok()?, lines }),
+        ToolEvent::Finished { run, record, .. } => {
+            Some(ToolsAction::Finished { run: run.parse().ok()?, record: *record })
         }
     }
 }
 
-/// Run one tool, forwarding output in batches; ends with the history record
-/// and whether the tool ran (see [`ToolRun::ran`]).
-async fn execute(
-    registry: &Registry,
-    run: u64,
-    tool: &str,
-    args: Value,
-    opts: RunOptions,
-    mut cancel: oneshot::Receiver<()>,
-    inbox: &mpsc::Sender<Action>,
-) -> (ToolRun, bool) {
-    let clock = SystemClock;
-    let started = clock.now_ms();
-    let t0 = Instant::now();
-    let spec = registry.get(tool).map(|t| t.spec().clone()).unwrap_or_else(|_| ToolSpec {
-        name: tool.into(),
-        description: String::new(),
-        schema: Value::Null,
-        mutating: false,
-        source: String::new(),
-        timeout: std::time::Duration::ZERO,
-    });
-    let (otx, mut orx) = mpsc::channel::<String>(1024);
-    let fut = registry.run_with(tool, args.clone(), otx, opts);
-    tokio::pin!(fut);
-    let mut captured = OutputCapture::default();
-    let forward = |batch: Vec<String>| {
-        let inbox = inbox.clone();
-        async move {
-            if !batch.is_empty() {
-                let _ = inbox.send(Action::Tools(ToolsAction::Output { run, lines: batch })).await;
-            }
-        }
-    };
-    let mut cancelled = false;
-    let result = loop {
-        tokio::select! {
-            biased;
-            _ = &mut cancel => {
-                cancelled = true;
-                break Err(ToolError::Failed(crate::app::panes::tools::runs::CANCELLED.into()));
-            }
-            r = &mut fut => break r,
-            Some(first) = orx.recv() => {
-                let mut batch = vec![first];
-                while let Ok(l) = orx.try_recv() {
-                    batch.push(l);
-                    if batch.len() >= 512 { break; }
-                }
-                batch.iter().for_each(|l| captured.push(l));
-                forward(batch).await;
-            }
-        }
-    };
-    // Lines sent just before the end.
-    let mut tail = Vec::new();
-    while let Ok(l) = orx.try_recv() {
-        tail.push(l);
-    }
-    tail.iter().for_each(|l| captured.push(l));
-    forward(tail).await;
-    if cancelled {
-        tracing::info!(tool, run, "tool run cancelled");
-    }
-    (ToolRun::new(&spec, args, started, t0.elapsed(), &result, captured), ToolRun::ran(&result))
-}
-
-/// Start the configured MCP servers; their tools join the registry and their
-/// state is reported to the tools pane. Dropping the hub stops them.
-pub fn start_mcp(
-    servers: &[crate::config::settings::McpServerConfig],
-    registry: watch::Sender<Registry>,
-    config_dir: &Path,
+/// Report the MCP servers' states to the tools pane as they change.
+fn forward_servers(
+    mut status: tokio::sync::watch::Receiver<Vec<crate::engine::tools::mcp::McpStatus>>,
     inbox: mpsc::Sender<Action>,
-) -> Option<crate::engine::tools::mcp::McpHub> {
+) {
     use crate::app::panes::tools::ServerLine;
-    use crate::engine::tools::mcp::{McpHub, McpState};
-    if servers.is_empty() {
-        return None;
-    }
-    let hub = McpHub::start(servers, registry, config_dir);
-    let mut status = hub.status();
+    use crate::engine::tools::mcp::McpState;
     tokio::spawn(async move {
         loop {
             let lines: Vec<ServerLine> = status
@@ -210,7 +177,6 @@ pub fn start_mcp(
             }
         }
     });
-    Some(hub)
 }
 
 /// Write `contents` to `dir/name`; returns the path.
@@ -274,9 +240,9 @@ mod tests {
     async fn a_run_streams_records_and_can_be_cancelled() {
         let store = crate::engine::store::Store::temporary().unwrap();
         let engine = crate::engine::Engine::new(store, Default::default(), std::sync::Arc::new(SystemClock)).unwrap();
-        let (_tx, reg) = watch::channel(Registry::with_builtins(crate::jq::JqRunner::in_process()));
+        let builtins = Registry::with_builtins(crate::jq::JqRunner::in_process());
         let (inbox, mut rx) = mpsc::channel(64);
-        let mut runner = Runner::new(reg, Records::Engine(engine.clone()), inbox, false);
+        let mut runner = Runner::new(builtins, &[], Path::new("."), Records::Engine(engine.clone()), inbox, false);
         runner.run(1, "text_stats".into(), serde_json::json!({"text":"a b a"}), false);
         let mut finished = None;
         while let Some(a) = rx.recv().await {
@@ -296,7 +262,8 @@ mod tests {
         while let Some(a) = rx.recv().await {
             if let Action::Tools(ToolsAction::Finished { run, record }) = a {
                 assert_eq!(run, 2);
-                assert_eq!(record.outcome, serde_json::json!("cancelled"));
+                assert_eq!(record.outcome, serde_json::json!(crate::app::panes::tools::runs::CANCELLED));
+                assert_eq!(crate::engine::tools::service::CANCELLED, crate::app::panes::tools::runs::CANCELLED);
                 break;
             }
         }

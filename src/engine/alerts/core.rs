@@ -280,9 +280,11 @@ impl AlertCore {
                 self.evaluate(now);
                 Ok(json!({"rule": name, "enabled": enabled}))
             }
-            Command::Annotate { .. } | Command::ProcessDetails { .. } | Command::Signal { .. } => {
-                Err("not an alert command".into())
-            }
+            Command::Annotate { .. }
+            | Command::ProcessDetails { .. }
+            | Command::Signal { .. }
+            | Command::RunTool { .. }
+            | Command::CancelTool { .. } => Err("not an alert command".into()),
         }
     }
 

@@ -43,6 +43,10 @@ pub trait Tree: Send + Sync {
     /// Durable on return (a no-op in memory).
     fn flush(&self) -> Result<()>;
 
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Every pair, in key order.
     fn iter(&self) -> Iter<'_> {
         self.range(Bound::Unbounded, Bound::Unbounded)

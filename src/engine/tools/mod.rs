@@ -3,11 +3,13 @@
 //! tools join the same registry through [`mcp::McpHub`] (DESIGN.md §4).
 
 mod builtin;
+pub mod commands;
 mod http;
 pub mod mcp;
 mod query;
 pub mod schema;
 mod search;
+pub mod service;
 mod shell;
 pub mod text;
 

@@ -277,9 +277,11 @@ pub async fn command(spec: &AlertmanagerSpec, cmd: Command) -> Result<Value, Str
         Command::SetRuleEnabled { .. } => {
             Err(format!("Alertmanager {} has no rules to turn on or off: they live in Prometheus", spec.name))
         }
-        Command::Annotate { .. } | Command::ProcessDetails { .. } | Command::Signal { .. } => {
-            Err("not an Alertmanager command".into())
-        }
+        Command::Annotate { .. }
+        | Command::ProcessDetails { .. }
+        | Command::Signal { .. }
+        | Command::RunTool { .. }
+        | Command::CancelTool { .. } => Err("not an Alertmanager command".into()),
     }
 }
 
