@@ -40,15 +40,12 @@ fn an_unreadable_queued_command_is_set_aside_and_reported_at_start() {
     let data = env.root().join("data/opsdeck");
     std::fs::create_dir_all(&data).expect("data dir");
     {
-        let store = Store::open(&data, 1 << 20).expect("store");
-        let ok = opsdeck::protocol::Command::Unack { alert: "disk".into() };
-        store.outbox_push("edge", "cmd-ok", &ok).expect("queue");
-        store.flush().expect("flush");
-    }
-    {
-        // Written as a newer build would: straight into the outbox tree.
+        // Written as an earlier build (a bare `[id, command]` pair) and a
+        // newer one would, straight into the outbox tree of a new store.
         let db = sled::Config::new().path(data.join("db")).open().expect("sled");
         let tree = db.open_tree("outbox").expect("tree");
+        let earlier = br#"["cmd-ok",{"type":"unack","alert":"disk"}]"#;
+        tree.insert(b"edge\0\x00\x00\x00\x00\x00\x00\x00\x01", &earlier[..]).expect("insert");
         let newer = br#"{"version":9,"id":"cmd-new","command":{"type":"reboot_fleet"}}"#;
         tree.insert(b"edge\0\xff\xff\xff\xff\xff\xff\xff\xff", &newer[..]).expect("insert");
         db.flush().expect("flush");

@@ -105,9 +105,11 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     let builtins = crate::engine::tools::Registry::with_builtins(opts.jq.clone());
     let (servers, config_dir) = (&opts.config.mcp_servers, &opts.config_dir);
     let runner = tools::Runner::new(builtins, servers, config_dir, records.clone(), atx.clone(), opts.read_only);
-    runner.start();
 
     let mut state = initial_state(&opts, &local, &records, &sources, source_problems, &clock);
+    // After the start-up problems were read: what the history load sets
+    // aside is said as a notice.
+    runner.start();
     let TuiOptions { config, theme, keymap, read_only, exports_dir, jq, reload, alerts_dir, .. } = opts;
     let mut looks = event_loop::Looks { config, theme, keymap };
     let mut executor = effects::Executor {
