@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use opsdeck::protocol::Command as Cmd;
+use opsdeck::protocol::AlertsCommand as Cmd;
 use opsdeck::protocol::alerts::{Alert, AlertState, AlertsUpdate, MatchOp, Matcher, Severity};
 use opsdeck::remote::alertmanager::{self, AlertmanagerSpec};
 use serde_json::Value;

@@ -447,7 +447,11 @@ async fn commands_are_idempotent_by_id_even_across_a_restart() {
     let addr: SocketAddr = listen.parse().expect("addr");
     let annotate = ClientFrame::Command {
         id: "cmd-7".into(),
-        command: Command::Annotate { text: "deploy v42".into(), author: "ops".into(), at: None },
+        command: Command::Metrics(opsdeck::protocol::MetricsCommand::Annotate {
+            text: "deploy v42".into(),
+            author: "ops".into(),
+            at: None,
+        }),
     };
 
     let mut ws = connect(addr, None).await.expect("connect");
@@ -483,7 +487,11 @@ async fn commands_are_idempotent_by_id_even_across_a_restart() {
     }
     let bad = ClientFrame::Command {
         id: String::new(),
-        command: Command::Annotate { text: "x".into(), author: String::new(), at: None },
+        command: Command::Metrics(opsdeck::protocol::MetricsCommand::Annotate {
+            text: "x".into(),
+            author: String::new(),
+            at: None,
+        }),
     };
     send(&mut ws, &bad).await;
     assert!(matches!(
@@ -506,7 +514,11 @@ async fn outbox_commands_wait_for_the_backend_and_flush_on_reconnect() {
     let listen = format!("127.0.0.1:{port}");
 
     // The backend is down: the command waits in the persisted outbox.
-    let note = Command::Annotate { text: "deploy v42".into(), author: "ops".into(), at: None };
+    let note = Command::Metrics(opsdeck::protocol::MetricsCommand::Annotate {
+        text: "deploy v42".into(),
+        author: "ops".into(),
+        at: None,
+    });
     engine.store().outbox_push("edge", "q-1", &note).expect("queue");
     let (kick_tx, kick) = tokio::sync::mpsc::channel(4);
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);

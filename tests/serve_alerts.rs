@@ -47,7 +47,15 @@ async fn alert_state_and_commands_over_the_wire() {
     let cmd = |id: &str, command: Command| ClientFrame::Command { id: id.into(), command };
     send(
         &mut ws,
-        &cmd("a1", Command::Ack { alert: "always{team=db}".into(), note: "on it".into(), by: "ana".into(), at: None }),
+        &cmd(
+            "a1",
+            Command::Alerts(opsdeck::protocol::AlertsCommand::Ack {
+                alert: "always{team=db}".into(),
+                note: "on it".into(),
+                by: "ana".into(),
+                at: None,
+            }),
+        ),
     )
     .await;
     let u = alerts_until(&mut ws, |u| u.alerts.iter().any(|a| a.ack.is_some())).await;
@@ -57,16 +65,38 @@ async fn alert_state_and_commands_over_the_wire() {
     );
 
     let matchers = u.alerts.iter().find(|a| a.rule == "always").map(|a| a.matchers()).expect("the alert");
-    send(&mut ws, &cmd("s1", Command::Silence { matchers, minutes: 30, comment: "maint".into(), by: "ana".into() }))
-        .await;
+    send(
+        &mut ws,
+        &cmd(
+            "s1",
+            Command::Alerts(opsdeck::protocol::AlertsCommand::Silence {
+                matchers,
+                minutes: 30,
+                comment: "maint".into(),
+                by: "ana".into(),
+            }),
+        ),
+    )
+    .await;
     let u = alerts_until(&mut ws, |u| u.alerts.iter().any(|a| !a.silenced_by.is_empty())).await;
     let sid = u.silences[0].id.clone();
-    send(&mut ws, &cmd("u1", Command::Unsilence { id: sid })).await;
+    send(&mut ws, &cmd("u1", Command::Alerts(opsdeck::protocol::AlertsCommand::Unsilence { id: sid }))).await;
     alerts_until(&mut ws, |u| u.alerts.iter().all(|a| a.silenced_by.is_empty()) && !u.silences.is_empty()).await;
 
     // A bad command is an error with its id, not a crash.
-    send(&mut ws, &cmd("x1", Command::Ack { alert: "nope".into(), note: String::new(), by: String::new(), at: None }))
-        .await;
+    send(
+        &mut ws,
+        &cmd(
+            "x1",
+            Command::Alerts(opsdeck::protocol::AlertsCommand::Ack {
+                alert: "nope".into(),
+                note: String::new(),
+                by: String::new(),
+                at: None,
+            }),
+        ),
+    )
+    .await;
     loop {
         match next_frame(&mut ws).await.expect("frames") {
             ServerFrame::Error { id: Some(id), message, .. } => {
@@ -107,12 +137,12 @@ async fn a_subscriber_gets_only_the_topics_it_asked_for() {
     // ...while the alerts subscriber, told of a silence, has seen alerts alone.
     let cmd = ClientFrame::Command {
         id: "s1".into(),
-        command: Command::Silence {
+        command: Command::Alerts(opsdeck::protocol::AlertsCommand::Silence {
             matchers: opsdeck::protocol::matchers::parse("team=db").expect("matcher"),
             minutes: 30,
             comment: "maint".into(),
             by: "ana".into(),
-        },
+        }),
     };
     send(&mut ws, &cmd).await;
     loop {

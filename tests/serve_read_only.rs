@@ -17,22 +17,34 @@ async fn serve_read_only_refuses_state_changes_from_clients() {
     let mut ws = connect(server.addr, None).await.expect("connect");
     send(&mut ws, &ClientFrame::Subscribe { topics: vec![Topic::Metrics, Topic::Alerts], since: None }).await;
     let commands = [
-        Command::Ack { alert: "disk_filling".into(), note: "on it".into(), by: "ops".into(), at: None },
-        Command::Silence {
+        Command::Alerts(opsdeck::protocol::AlertsCommand::Ack {
+            alert: "disk_filling".into(),
+            note: "on it".into(),
+            by: "ops".into(),
+            at: None,
+        }),
+        Command::Alerts(opsdeck::protocol::AlertsCommand::Silence {
             matchers: vec![Matcher { name: "alertname".into(), op: MatchOp::Eq, value: "disk_filling".into() }],
             minutes: 60,
             comment: "maintenance".into(),
             by: "ops".into(),
-        },
-        Command::SetRuleEnabled { name: "disk_filling".into(), enabled: false },
-        Command::Annotate { text: "deploy v42".into(), author: "ops".into(), at: None },
-        Command::RunTool {
+        }),
+        Command::Alerts(opsdeck::protocol::AlertsCommand::SetRuleEnabled {
+            name: "disk_filling".into(),
+            enabled: false,
+        }),
+        Command::Metrics(opsdeck::protocol::MetricsCommand::Annotate {
+            text: "deploy v42".into(),
+            author: "ops".into(),
+            at: None,
+        }),
+        Command::Tools(opsdeck::protocol::ToolsCommand::RunTool {
             run: "r1".into(),
             tool: "text_stats".into(),
             args: serde_json::json!({"text": "a"}),
             confirmed: false,
-        },
-        Command::CancelTool { run: "r1".into() },
+        }),
+        Command::Tools(opsdeck::protocol::ToolsCommand::CancelTool { run: "r1".into() }),
     ];
     let n = commands.len();
     for (i, command) in commands.into_iter().enumerate() {

@@ -11,12 +11,12 @@ mod wire;
 use wire::{connect, next_frame, send, start};
 
 fn run_tool(run: &str, command: &str) -> Command {
-    Command::RunTool {
+    Command::Tools(opsdeck::protocol::ToolsCommand::RunTool {
         run: run.into(),
         tool: "shell".into(),
         args: serde_json::json!({ "command": command }),
         confirmed: true,
-    }
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,7 +44,8 @@ async fn a_client_runs_a_tool_follows_its_output_and_cancels_another() {
                     match e.event {
                         Event::ToolOutput { run, lines: l } => {
                             if run == "r2" && !cancel_sent {
-                                let command = Command::CancelTool { run: "r2".into() };
+                                let command =
+                                    Command::Tools(opsdeck::protocol::ToolsCommand::CancelTool { run: "r2".into() });
                                 send(&mut ws, &ClientFrame::Command { id: "c-3".into(), command }).await;
                                 cancel_sent = true;
                             }

@@ -1,6 +1,7 @@
 //! Glue between the app and the alerts pane: commands to the alert's source,
 //! the acknowledge and silence popups, and jumping to the metric.
 
+use crate::protocol::AlertsCommand;
 use ratatui::crossterm::event::KeyEvent;
 
 use super::input::LineInput;
@@ -90,10 +91,10 @@ fn ask(state: &mut AppState, ask: Ask, ctx: &Ctx, effects: &mut Vec<Effect>) {
     match ask {
         Ask::Command { source, command } => {
             let what = match &command {
-                Command::Unack { .. } => "acknowledgement taken back",
-                Command::Unsilence { .. } => "silence ended",
-                Command::SetRuleEnabled { enabled: true, .. } => "rule enabled",
-                Command::SetRuleEnabled { enabled: false, .. } => "rule disabled",
+                Command::Alerts(AlertsCommand::Unack { .. }) => "acknowledgement taken back",
+                Command::Alerts(AlertsCommand::Unsilence { .. }) => "silence ended",
+                Command::Alerts(AlertsCommand::SetRuleEnabled { enabled: true, .. }) => "rule enabled",
+                Command::Alerts(AlertsCommand::SetRuleEnabled { enabled: false, .. }) => "rule disabled",
                 _ => "done",
             };
             state.send_command(source, command, what, effects);
@@ -153,8 +154,12 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
             state.overlay = Some(Overlay::Alert(p));
         }
         (UserAction::Confirm, AlertPopup::Ack { source, alert, note }) => {
-            let command =
-                Command::Ack { alert: alert.clone(), note: note.text().trim().to_string(), by, at: Some(ctx.now) };
+            let command = Command::Alerts(AlertsCommand::Ack {
+                alert: alert.clone(),
+                note: note.text().trim().to_string(),
+                by,
+                at: Some(ctx.now),
+            });
             state.send_command(source.clone(), command, "acknowledged", effects);
         }
         (UserAction::Confirm, AlertPopup::Silence(d)) => {
@@ -172,12 +177,12 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
             };
             let (minutes, label) = d.duration();
             let text = d.comment.text().trim();
-            let command = Command::Silence {
+            let command = Command::Alerts(AlertsCommand::Silence {
                 matchers,
                 minutes,
                 comment: if text.is_empty() { format!("silenced from opsdeck for {label}") } else { text.to_string() },
                 by,
-            };
+            });
             let what =
                 format!("silenced for {label}: mutes {} of {of} now", text::count(mutes as u64, "alert", "alerts"));
             state.send_command(d.source.clone(), command, &what, effects);

@@ -1,5 +1,6 @@
 //! Glue between the app and the metrics pane: its [`PaneSpec`].
 
+use crate::protocol::HostCommand;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use serde_json::Value;
@@ -57,7 +58,9 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
                 return true;
             }
             s.notice = Some((ctx.now, format!("reading process {pid}…")));
-            if let Some(id) = s.send_command(source, Command::ProcessDetails { pid }, "process details", effects) {
+            if let Some(id) =
+                s.send_command(source, Command::Host(HostCommand::ProcessDetails { pid }), "process details", effects)
+            {
                 s.details_pending.insert(id);
             }
             true
@@ -108,7 +111,7 @@ fn on_popup(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect
             }
             // Reads right after ✓ (done) and after "refused" alike.
             let what = format!("{signal} to process {pid} ({name})");
-            s.send_command(source, Command::Signal { pid, signal }, &what, effects);
+            s.send_command(source, Command::Host(HostCommand::Signal { pid, signal }), &what, effects);
         }
         UserAction::Close if p.confirming => p.confirming = false,
         UserAction::Close | UserAction::Quit => s.overlay = None,

@@ -1,5 +1,6 @@
 //! Reducer tests of process actions: details, signals, tree, user filter.
 
+use crate::protocol::HostCommand;
 use ratatui::crossterm::event::KeyCode;
 
 use super::tests::{Fixture, local_event};
@@ -37,7 +38,7 @@ fn enter_on_a_process_shows_its_details_from_its_host() {
     assert_eq!(s.focus, BoxId::Processes);
     let effects = f.key(&mut s, KeyCode::Enter);
     let Some(Effect::Command { source, id, command }) = effects.first() else { panic!("{effects:?}") };
-    assert_eq!((source.as_str(), command), (LOCAL_SOURCE, &Command::ProcessDetails { pid: 200 }));
+    assert_eq!((source.as_str(), command), (LOCAL_SOURCE, &Command::Host(HostCommand::ProcessDetails { pid: 200 })));
     let answer = serde_json::json!({"pid": 200, "name": "postgres", "cmd": "postgres -D /data", "user": "postgres",
         "started": 1_700_000_000, "threads": 7, "open_files": 42, "cgroup": "/system.slice/postgresql.service",
         "status": "Sleeping", "parent": 1, "memory": 10_485_760});
@@ -76,7 +77,7 @@ fn a_signal_is_chosen_then_confirmed_and_refused_read_only() {
     f.key(&mut s, KeyCode::Enter);
     let effects = f.key(&mut s, KeyCode::Char('y'));
     let Some(Effect::Command { command, .. }) = effects.first() else { panic!("{effects:?}") };
-    assert_eq!(command, &Command::Signal { pid: 201, signal: "KILL".into() });
+    assert_eq!(command, &Command::Host(HostCommand::Signal { pid: 201, signal: "KILL".into() }));
     assert!(s.overlay.is_none());
 
     s.read_only = true;

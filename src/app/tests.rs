@@ -1,5 +1,6 @@
 //! Reducer tests: state and returned effects, no runtime.
 
+use crate::protocol::MetricsCommand;
 use std::sync::Arc;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -405,11 +406,11 @@ fn annotate_prompts_then_emits_a_command_with_a_fresh_id() {
     assert!(matches!(&s.overlay, Some(Overlay::Annotate { source, .. }) if source == "local"));
     f.chars(&mut s, "deploy v42 q");
     let e = f.key(&mut s, KeyCode::Enter);
-    let want = crate::protocol::Command::Annotate {
+    let want = crate::protocol::Command::Metrics(MetricsCommand::Annotate {
         text: "deploy v42 q".into(),
         author: "ops".into(),
         at: Some(1_700_000_000_000),
-    };
+    });
     assert_eq!(e, vec![Effect::Command { source: "local".into(), id: "p1-1".into(), command: want }]);
     assert!(s.overlay.is_none());
     f.key(&mut s, KeyCode::Char('a'));
@@ -427,7 +428,11 @@ fn queued_counts_and_answers_show_in_state() {
     update(&mut s, Action::Queued("prod".into(), 2), &f.ctx());
     assert_eq!(s.sources.iter().find(|x| x.name == "prod").map(|x| x.queued), Some(2));
     let mut effects = Vec::new();
-    let cmd = crate::protocol::Command::Annotate { text: "deploy".into(), author: String::new(), at: None };
+    let cmd = crate::protocol::Command::Metrics(MetricsCommand::Annotate {
+        text: "deploy".into(),
+        author: String::new(),
+        at: None,
+    });
     s.send_command("prod".into(), cmd, "annotation recorded", &mut effects);
     let Some(Effect::Command { id, .. }) = effects.first() else { panic!("{effects:?}") };
     let done = Action::CommandDone { source: "prod".into(), id: id.clone(), result: Ok(serde_json::json!({"seq": 3})) };

@@ -3,6 +3,7 @@
 //! then the focused pane's `on_user`, and last the generic Esc levels.
 
 use super::{AppState, Ctx, Effect, KeyContext, Overlay, UserAction, input, list, pane};
+use crate::protocol::MetricsCommand;
 
 /// Applies one user action; `true` when the state changed (a repaint is due).
 pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
@@ -39,8 +40,11 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
                 state.overlay = None;
                 state.refresh_hints(ctx.keymap);
                 if !text.is_empty() {
-                    let command =
-                        crate::protocol::Command::Annotate { text, author: state.user.clone(), at: Some(ctx.now) };
+                    let command = crate::protocol::Command::Metrics(MetricsCommand::Annotate {
+                        text,
+                        author: state.user.clone(),
+                        at: Some(ctx.now),
+                    });
                     state.send_command(source, command, "annotation recorded", effects);
                 }
             }

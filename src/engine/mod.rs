@@ -17,7 +17,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::clock::Clock;
 use crate::protocol::wire::Since;
-use crate::protocol::{Command, Envelope, Event, HostSnapshot, LOCAL_SOURCE, SeriesSnapshot, Topic};
+use crate::protocol::{
+    Command, Envelope, Event, HostCommand, HostSnapshot, LOCAL_SOURCE, MetricsCommand, SeriesSnapshot, Topic,
+};
 use crate::series::{TierSpec, default_tiers};
 use bus::Bus;
 use metrics::Recorder;
@@ -293,34 +295,39 @@ impl Engine {
             return Err(CommandError::ReadOnly(command.describe()));
         }
         // Read-only and about this moment: answered, never stored.
-        if let Command::ProcessDetails { pid } = command {
+        if let Command::Host(HostCommand::ProcessDetails { pid }) = command {
             return metrics::process::details(pid).map_err(CommandError::Invalid);
         }
         let _one_at_a_time = self.inner.commands.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(first) = self.inner.store.command_result(id)? {
             return Ok(first);
         }
+        // Each domain service takes its own commands.
         let result = match command {
-            Command::Annotate { text, author, at } => {
+            Command::Metrics(c) => self.metrics_command(c)?,
+            Command::Host(c) => metrics::process::command(c).map_err(CommandError::Invalid)?,
+            Command::Alerts(c) => self.alert_command(c)?,
+            Command::Tools(c) => self.tool_command(c)?,
+        };
+        self.inner.store.put_command_result(id, &result)?;
+        Ok(result)
+    }
+
+    /// The metrics timeline's commands: an annotation is an event of the log,
+    /// on disk before its answer (a replayed id never points at a lost event).
+    fn metrics_command(&self, command: MetricsCommand) -> Result<serde_json::Value, CommandError> {
+        match command {
+            MetricsCommand::Annotate { text, author, at } => {
                 let text = text.trim().to_string();
                 if text.is_empty() || text.chars().count() > 1000 {
                     return Err(CommandError::Invalid("annotation text must be 1 to 1,000 characters".into()));
                 }
-                let env = self.publish(
-                    Topic::Metrics,
-                    crate::protocol::made_at(at, self.inner.clock.now_ms()),
-                    Event::Annotation { text, author },
-                );
-                // On disk before the result is: a replayed id never points at a lost event.
+                let ts = crate::protocol::made_at(at, self.inner.clock.now_ms());
+                let env = self.publish(Topic::Metrics, ts, Event::Annotation { text, author });
                 self.write_pending()?;
-                serde_json::json!({ "seq": env.seq })
+                Ok(serde_json::json!({ "seq": env.seq }))
             }
-            Command::Signal { pid, signal } => metrics::process::signal(pid, &signal).map_err(CommandError::Invalid)?,
-            c @ (Command::RunTool { .. } | Command::CancelTool { .. }) => self.tool_command(c)?,
-            other => self.alert_command(other)?,
-        };
-        self.inner.store.put_command_result(id, &result)?;
-        Ok(result)
+        }
     }
 
     /// Announce many events at once (for high-rate producers).
@@ -517,6 +524,7 @@ async fn prune_loop(engine: Engine) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::AlertsCommand;
 
     /// B7: an annotation typed at 10:02 and delivered from the outbox at 10:09
     /// is drawn at 10:02; a time in the future or beyond the bound is clamped.
@@ -530,7 +538,8 @@ mod tests {
         )
         .unwrap();
         let mut rx = engine.subscribe();
-        let note = |at| Command::Annotate { text: "restarted db".into(), author: "ops".into(), at };
+        let note =
+            |at| Command::Metrics(MetricsCommand::Annotate { text: "restarted db".into(), author: "ops".into(), at });
         let made = T1009 - 7 * 60_000;
         engine.handle("q-1", note(Some(made))).unwrap();
         assert_eq!(rx.try_recv().unwrap().ts, made);
@@ -548,7 +557,9 @@ mod tests {
             Engine::new(Store::temporary().unwrap(), EngineConfig::default(), Arc::new(crate::clock::FixedClock(5)))
                 .unwrap();
         let mut rx = engine.subscribe();
-        let cmd = || Command::Annotate { text: " deploy v42 ".into(), author: "ops".into(), at: None };
+        let cmd = || {
+            Command::Metrics(MetricsCommand::Annotate { text: " deploy v42 ".into(), author: "ops".into(), at: None })
+        };
         let first = engine.handle("c-1", cmd()).unwrap();
         let again = engine.handle("c-1", cmd()).unwrap();
         assert_eq!(first, again, "a replayed id gets the first answer");
@@ -557,7 +568,7 @@ mod tests {
         assert_eq!(first, serde_json::json!({ "seq": e.seq }));
         assert!(rx.try_recv().is_err(), "and never runs twice");
         assert!(matches!(engine.handle("", cmd()), Err(CommandError::BadId)));
-        let empty = Command::Annotate { text: "  ".into(), author: String::new(), at: None };
+        let empty = Command::Metrics(MetricsCommand::Annotate { text: "  ".into(), author: String::new(), at: None });
         assert!(matches!(engine.handle("c-2", empty), Err(CommandError::Invalid(_))));
     }
 
@@ -603,12 +614,17 @@ mod tests {
         let engine = Engine::new(Store::temporary().unwrap(), cfg, Arc::new(crate::clock::FixedClock(5))).unwrap();
         let mut rx = engine.subscribe();
         let commands = [
-            Command::Annotate { text: "deploy".into(), author: "ops".into(), at: None },
-            Command::Ack { alert: "a".into(), note: String::new(), by: "ops".into(), at: None },
-            Command::Unack { alert: "a".into() },
-            Command::Silence { matchers: vec![], minutes: 5, comment: String::new(), by: "ops".into() },
-            Command::Unsilence { id: "s".into() },
-            Command::SetRuleEnabled { name: "r".into(), enabled: false },
+            Command::Metrics(MetricsCommand::Annotate { text: "deploy".into(), author: "ops".into(), at: None }),
+            Command::Alerts(AlertsCommand::Ack { alert: "a".into(), note: String::new(), by: "ops".into(), at: None }),
+            Command::Alerts(AlertsCommand::Unack { alert: "a".into() }),
+            Command::Alerts(AlertsCommand::Silence {
+                matchers: vec![],
+                minutes: 5,
+                comment: String::new(),
+                by: "ops".into(),
+            }),
+            Command::Alerts(AlertsCommand::Unsilence { id: "s".into() }),
+            Command::Alerts(AlertsCommand::SetRuleEnabled { name: "r".into(), enabled: false }),
         ];
         for (i, c) in commands.into_iter().enumerate() {
             assert!(c.changes_state());

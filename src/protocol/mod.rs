@@ -6,12 +6,14 @@
 use serde::{Deserialize, Serialize};
 
 pub mod alerts;
+mod command;
 pub mod control;
 pub mod float;
 mod host;
 pub mod matchers;
 pub mod tools;
 pub mod wire;
+pub use command::{AlertsCommand, Command, HostCommand, MetricsCommand, SIGNALS, ToolsCommand};
 pub use host::{DiskInfo, HostSnapshot, NetInfo, ProcInfo};
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -77,108 +79,6 @@ pub fn made_at(at: Option<Ts>, now: Ts) -> Ts {
     at.map_or(now, |t| t.clamp(now.saturating_sub(MAX_BACKDATE_MS), now))
 }
 
-/// Something a client asks an engine to do. Sent with an id; replaying an id
-/// returns the first answer and never runs the command twice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Command {
-    /// Record an annotation event (at most 1,000 characters).
-    Annotate {
-        text: String,
-        #[serde(default)]
-        author: String,
-        /// When the user made it (Unix ms): a command that waited in the outbox
-        /// while offline is still drawn at this time. The engine clamps it to
-        /// [now − [`MAX_BACKDATE_MS`], now]; absent means "when it arrives".
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        at: Option<Ts>,
-    },
-    /// "I'm on it": the alert stays visible and stops notifying until it resolves.
-    Ack {
-        alert: String,
-        note: String,
-        by: String,
-        /// When the user acknowledged (Unix ms), as for `annotate`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        at: Option<Ts>,
-    },
-    /// Take back an acknowledgement.
-    Unack { alert: String },
-    /// Mute alerts whose labels match, for `minutes`.
-    Silence { matchers: Vec<alerts::Matcher>, minutes: u32, comment: String, by: String },
-    /// End a silence now.
-    Unsilence { id: String },
-    /// Turn a rule or health check on or off.
-    SetRuleEnabled { name: String, enabled: bool },
-    /// What the host knows of one process (answer: `{pid, name, cmd, user,
-    /// started (Unix s), threads, open_files, cgroup, status, parent, memory}`;
-    /// fields it cannot read are null).
-    ProcessDetails { pid: u32 },
-    /// Send a signal to a process: one of [`SIGNALS`] by name (`TERM`).
-    Signal { pid: u32, signal: String },
-    /// Run a tool of the engine's registry (answer: `{"run": run}` at once;
-    /// the output and the end follow as `tool_output` and `tool_finished`
-    /// events on the `tools` topic). `run` (1 to 128 characters) is the
-    /// client's id for the run; `confirmed` says a person confirmed it
-    /// (required for tools that change things).
-    RunTool {
-        run: String,
-        tool: String,
-        #[serde(default)]
-        args: serde_json::Value,
-        #[serde(default)]
-        confirmed: bool,
-    },
-    /// Cancel a tool run in flight (answer: `{"run": run, "cancelled": bool}`).
-    CancelTool { run: String },
-}
-
-/// The signals `Command::Signal` sends, the default first.
-pub const SIGNALS: [&str; 9] = ["TERM", "KILL", "INT", "HUP", "QUIT", "STOP", "CONT", "USR1", "USR2"];
-
-impl Command {
-    /// Whether running the command changes an engine's state (everything a
-    /// read-only client or a read-only engine refuses). The match is exhaustive
-    /// on purpose: a new command must decide.
-    pub fn changes_state(&self) -> bool {
-        match self {
-            // An annotation is written to the engine's timeline and log.
-            Command::Annotate { .. } => true,
-            Command::Ack { .. } | Command::Unack { .. } => true,
-            Command::Silence { .. } | Command::Unsilence { .. } => true,
-            Command::SetRuleEnabled { .. } => true,
-            Command::ProcessDetails { .. } => false,
-            // A signal changes the host, not just opsdeck.
-            Command::Signal { .. } => true,
-            // Any tool may change something (a shell command, an HTTP POST, an
-            // MCP tool without readOnlyHint), and the protocol cannot tell
-            // which without the engine's registry: every run counts as a change.
-            Command::RunTool { .. } => true,
-            // Cancelling ends someone's run and records it cancelled. A
-            // read-only engine starts no run to cancel, and a read-only client
-            // must not stop the runs of others.
-            Command::CancelTool { .. } => true,
-        }
-    }
-
-    /// A short name of what the command does, for refusals ("read-only: …").
-    pub fn describe(&self) -> &'static str {
-        match self {
-            Command::Annotate { .. } => "recording an annotation",
-            Command::Ack { .. } => "acknowledging an alert",
-            Command::Unack { .. } => "taking back an acknowledgement",
-            Command::Silence { .. } => "silencing alerts",
-            Command::Unsilence { .. } => "ending a silence",
-            Command::SetRuleEnabled { enabled: true, .. } => "enabling a rule",
-            Command::SetRuleEnabled { enabled: false, .. } => "disabling a rule",
-            Command::ProcessDetails { .. } => "reading a process's details",
-            Command::Signal { .. } => "sending a signal to a process",
-            Command::RunTool { .. } => "running a tool",
-            Command::CancelTool { .. } => "cancelling a tool run",
-        }
-    }
-}
-
 /// History of a set of named series, per storage tier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SeriesSnapshot {
@@ -219,15 +119,15 @@ mod tests {
     #[test]
     fn tool_commands_and_events_have_their_documented_shapes() {
         let run: Command = serde_json::from_str(r#"{"type":"run_tool","run":"r1","tool":"text_stats"}"#).unwrap();
-        let want = Command::RunTool {
+        let want = Command::Tools(ToolsCommand::RunTool {
             run: "r1".into(),
             tool: "text_stats".into(),
             args: serde_json::Value::Null,
             confirmed: false,
-        };
+        });
         assert_eq!(run, want, "args and confirmed are optional");
-        assert!(run.changes_state() && Command::CancelTool { run: "r1".into() }.changes_state());
-        let cancel = serde_json::to_value(Command::CancelTool { run: "r1".into() }).unwrap();
+        assert!(run.changes_state() && Command::Tools(ToolsCommand::CancelTool { run: "r1".into() }).changes_state());
+        let cancel = serde_json::to_value(Command::Tools(ToolsCommand::CancelTool { run: "r1".into() })).unwrap();
         assert_eq!(cancel, serde_json::json!({"type": "cancel_tool", "run": "r1"}));
         let out = Event::ToolOutput { run: "r1".into(), lines: vec!["a".into()] };
         let v = serde_json::to_value(&out).unwrap();

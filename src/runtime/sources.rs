@@ -350,7 +350,13 @@ impl Source for AlertmanagerSource {
         });
     }
 
+    /// Only alert commands: the rest are refused with a reason.
     fn send(&self, id: String, command: Command, inbox: &mpsc::Sender<Msg>) {
+        let Command::Alerts(command) = command else {
+            let result =
+                Err(format!("{} takes alert commands only: {} is not possible there", self.id, command.describe()));
+            return answer(inbox, Action::CommandDone { source: self.id.name.clone(), id, result });
+        };
         let (spec, inbox) = (self.spec.clone(), inbox.clone());
         tokio::spawn(async move {
             let result = alertmanager::command(&spec, command).await;
@@ -393,6 +399,7 @@ pub(super) fn client_action(m: ClientMsg) -> Action {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::AlertsCommand;
 
     /// A source that answers every command with its own name.
     struct Echo(SourceId);
@@ -431,7 +438,7 @@ mod tests {
         assert_eq!(ids, ["local local", "alertmanager am", "backend db"]);
 
         let (tx, mut rx) = mpsc::channel(8);
-        let unack = || Command::Unack { alert: "x".into() };
+        let unack = || Command::Alerts(AlertsCommand::Unack { alert: "x".into() });
         sources.send("am".into(), "c1".into(), unack(), &tx);
         assert_eq!(done(rx.recv().await), ("am".into(), "c1".into(), Ok(serde_json::json!({"by": "alertmanager am"}))));
         sources.send("local".into(), "c2".into(), unack(), &tx);
@@ -463,7 +470,7 @@ mod tests {
         };
         let source = PrometheusSource::new(spec);
         let (tx, mut rx) = mpsc::channel(8);
-        source.send("c1".into(), Command::Unsilence { id: "s".into() }, &tx);
+        source.send("c1".into(), Command::Alerts(AlertsCommand::Unsilence { id: "s".into() }), &tx);
         let (_, _, result) = done(rx.recv().await);
         assert_eq!(result, Err("prometheus prom is read-only: ending a silence is not possible there".into()));
     }

@@ -3,6 +3,7 @@
 //! timeline, and the rules and health checks. Pure state; acknowledgements,
 //! silences and rule toggles go out as commands to the alert's source.
 
+use crate::protocol::AlertsCommand;
 use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -309,11 +310,18 @@ impl AlertsState {
                     let sil = self.silence_rows();
                     let Some((source, i)) = sil.get(self.rules_sel - rows.len()) else { return (false, None) };
                     let id = self.sources[source].silences[*i].id.clone();
-                    return (true, Some(Ask::Command { source: source.clone(), command: Command::Unsilence { id } }));
+                    return (
+                        true,
+                        Some(Ask::Command {
+                            source: source.clone(),
+                            command: Command::Alerts(AlertsCommand::Unsilence { id }),
+                        }),
+                    );
                 }
                 let Some((source, i)) = rows.get(self.rules_sel) else { return (false, None) };
                 let r = &self.sources[source].rules[*i];
-                let command = Command::SetRuleEnabled { name: r.name.clone(), enabled: !r.enabled };
+                let command =
+                    Command::Alerts(AlertsCommand::SetRuleEnabled { name: r.name.clone(), enabled: !r.enabled });
                 (true, Some(Ask::Command { source: source.clone(), command }))
             }
             (U::Filter, _) => {
@@ -335,9 +343,10 @@ impl AlertsState {
                 Some((_, a)) if a.state == AlertState::Resolved => {
                     (true, Some(Ask::Notice(format!("{} is resolved: nothing to acknowledge", a.id))))
                 }
-                Some((source, a)) if a.ack.is_some() => {
-                    (true, Some(Ask::Command { source, command: Command::Unack { alert: a.id } }))
-                }
+                Some((source, a)) if a.ack.is_some() => (
+                    true,
+                    Some(Ask::Command { source, command: Command::Alerts(AlertsCommand::Unack { alert: a.id }) }),
+                ),
                 Some((source, a)) => (true, Some(Ask::AckNote { source, alert: a.id })),
                 None => (true, need()),
             },
@@ -348,7 +357,13 @@ impl AlertsState {
             },
             (U::Unsilence, _) => match sel {
                 Some((source, a)) => match a.silenced_by.first() {
-                    Some(id) => (true, Some(Ask::Command { source, command: Command::Unsilence { id: id.clone() } })),
+                    Some(id) => (
+                        true,
+                        Some(Ask::Command {
+                            source,
+                            command: Command::Alerts(AlertsCommand::Unsilence { id: id.clone() }),
+                        }),
+                    ),
                     None => (true, Some(Ask::Notice(format!("{} is not silenced", a.id)))),
                 },
                 None => (true, need()),
@@ -505,11 +520,19 @@ mod tests {
         let e = fx.key(&mut s, KeyCode::Enter);
         assert_eq!(
             command(&e),
-            Some(Command::Ack { alert: "crit_new".into(), note: "db restart".into(), by: "ana".into(), at: Some(NOW) })
+            Some(Command::Alerts(AlertsCommand::Ack {
+                alert: "crit_new".into(),
+                note: "db restart".into(),
+                by: "ana".into(),
+                at: Some(NOW)
+            }))
         );
         // On an acknowledged alert, `a` takes it back.
         s.alerts.selected = 3;
-        assert_eq!(command(&fx.text(&mut s, "a")), Some(Command::Unack { alert: "acked".into() }));
+        assert_eq!(
+            command(&fx.text(&mut s, "a")),
+            Some(Command::Alerts(AlertsCommand::Unack { alert: "acked".into() }))
+        );
     }
 
     #[test]
@@ -521,7 +544,9 @@ mod tests {
         fx.key(&mut s, KeyCode::Down);
         fx.text(&mut s, "maint");
         let e = fx.key(&mut s, KeyCode::Enter);
-        let Some(Command::Silence { matchers, minutes, comment, by }) = command(&e) else { panic!("{e:?}") };
+        let Some(Command::Alerts(AlertsCommand::Silence { matchers, minutes, comment, by })) = command(&e) else {
+            panic!("{e:?}")
+        };
         assert_eq!((minutes, comment.as_str(), by.as_str()), (120, "maint", "ana"));
         assert_eq!(matchers, s.alerts.alert(LOCAL_SOURCE, "crit_new").unwrap().matchers());
         // Edited matchers: "silence team=db for 1 hour"; a mistake keeps the dialog open.
@@ -539,12 +564,14 @@ mod tests {
         fx.key(&mut s, KeyCode::Backspace);
         fx.text(&mut s, "=");
         let e = fx.key(&mut s, KeyCode::Enter);
-        let Some(Command::Silence { matchers, minutes, .. }) = command(&e) else { panic!("{e:?}") };
+        let Some(Command::Alerts(AlertsCommand::Silence { matchers, minutes, .. })) = command(&e) else {
+            panic!("{e:?}")
+        };
         assert_eq!(minutes, 60);
         assert_eq!(matchers, crate::protocol::matchers::parse("team=db").unwrap());
         assert!(s.overlay.is_none());
         s.alerts.selected = 4;
-        assert_eq!(command(&fx.text(&mut s, "S")), Some(Command::Unsilence { id: "s1".into() }));
+        assert_eq!(command(&fx.text(&mut s, "S")), Some(Command::Alerts(AlertsCommand::Unsilence { id: "s1".into() })));
         s.alerts.selected = 0;
         assert!(command(&fx.text(&mut s, "S")).is_none());
         assert!(s.notice.as_ref().unwrap().1.contains("not silenced"));
@@ -563,12 +590,15 @@ mod tests {
         // Rules box: Enter toggles.
         s.focus = BoxId::AlertRules;
         let e = fx.key(&mut s, KeyCode::Enter);
-        assert_eq!(command(&e), Some(Command::SetRuleEnabled { name: "hot".into(), enabled: false }));
+        assert_eq!(
+            command(&e),
+            Some(Command::Alerts(AlertsCommand::SetRuleEnabled { name: "hot".into(), enabled: false }))
+        );
         // A silence row under the rules: Enter ends it.
         assert_eq!(s.alerts.muted_by(LOCAL_SOURCE, "s1"), 1);
         fx.key(&mut s, KeyCode::Down);
         let e = fx.key(&mut s, KeyCode::Enter);
-        assert_eq!(command(&e), Some(Command::Unsilence { id: "s1".into() }));
+        assert_eq!(command(&e), Some(Command::Alerts(AlertsCommand::Unsilence { id: "s1".into() })));
         // Jump to the metric: memory.
         s.focus = BoxId::AlertList;
         fx.key(&mut s, KeyCode::Enter);
@@ -610,7 +640,12 @@ mod tests {
         assert!(p.items.iter().all(|i| !i.action.changes_state()));
         // Whatever builds a command, it is not sent.
         let mut effects = Vec::new();
-        s.send_command(LOCAL_SOURCE.into(), Command::Unack { alert: "x".into() }, "x", &mut effects);
+        s.send_command(
+            LOCAL_SOURCE.into(),
+            Command::Alerts(AlertsCommand::Unack { alert: "x".into() }),
+            "x",
+            &mut effects,
+        );
         assert!(effects.is_empty());
     }
 

@@ -14,7 +14,7 @@ use super::persist::Persist;
 use super::rules::{Probe, RuleSet};
 use crate::engine::store::Store;
 use crate::protocol::alerts::{Ack, Alert, AlertState, AlertsUpdate, RuleStatus, Silence, Transition};
-use crate::protocol::{Command, Ts};
+use crate::protocol::{AlertsCommand, Ts};
 
 /// Resolved alerts stay on screen this long.
 pub const KEEP_RESOLVED: Duration = Duration::from_secs(3600);
@@ -225,9 +225,9 @@ impl AlertCore {
     }
 
     /// Apply a command from the pane (or a remote client).
-    pub fn command(&mut self, cmd: Command, now: Ts) -> Result<Value, String> {
+    pub fn command(&mut self, cmd: AlertsCommand, now: Ts) -> Result<Value, String> {
         match cmd {
-            Command::Ack { alert, note, by, at } => {
+            AlertsCommand::Ack { alert, note, by, at } => {
                 let a = self.eval.alerts.get_mut(&alert).ok_or(format!("no alert {alert:?}"))?;
                 if a.state == AlertState::Resolved {
                     return Err(format!("{alert} is resolved already"));
@@ -239,12 +239,12 @@ impl AlertCore {
                 });
                 Ok(json!({"acknowledged": alert}))
             }
-            Command::Unack { alert } => {
+            AlertsCommand::Unack { alert } => {
                 let a = self.eval.alerts.get_mut(&alert).ok_or(format!("no alert {alert:?}"))?;
                 a.ack = None;
                 Ok(json!({"unacknowledged": alert}))
             }
-            Command::Silence { matchers, minutes, comment, by } => {
+            AlertsCommand::Silence { matchers, minutes, comment, by } => {
                 crate::protocol::matchers::check_set(&matchers)?;
                 if minutes == 0 || minutes > MAX_SILENCE_MIN {
                     return Err(format!("a silence lasts 1 to {MAX_SILENCE_MIN} minutes"));
@@ -262,12 +262,12 @@ impl AlertCore {
                 });
                 Ok(json!({"silence": id}))
             }
-            Command::Unsilence { id } => {
+            AlertsCommand::Unsilence { id } => {
                 let s = self.silences.iter_mut().find(|s| s.id == id).ok_or(format!("no silence {id:?}"))?;
                 s.ends = s.ends.min(now);
                 Ok(json!({"expired": id}))
             }
-            Command::SetRuleEnabled { name, enabled } => {
+            AlertsCommand::SetRuleEnabled { name, enabled } => {
                 if !self.rules.rules.iter().any(|r| r.name == name) && !self.rules.checks.iter().any(|c| c.name == name)
                 {
                     return Err(format!("no rule or check named {name:?}"));
@@ -280,11 +280,6 @@ impl AlertCore {
                 self.evaluate(now);
                 Ok(json!({"rule": name, "enabled": enabled}))
             }
-            Command::Annotate { .. }
-            | Command::ProcessDetails { .. }
-            | Command::Signal { .. }
-            | Command::RunTool { .. }
-            | Command::CancelTool { .. } => Err("not an alert command".into()),
         }
     }
 
@@ -421,11 +416,12 @@ mod tests {
         assert_eq!((u.alerts.len(), u.transitions.len()), (1, 1));
         let id = u.alerts[0].id.clone();
         assert_eq!(id, "hot{team=db}");
-        c.command(Command::Ack { alert: id.clone(), note: "on it".into(), by: "ana".into(), at: None }, S).unwrap();
+        c.command(AlertsCommand::Ack { alert: id.clone(), note: "on it".into(), by: "ana".into(), at: None }, S)
+            .unwrap();
         assert_eq!(c.eval.alerts[&id].ack.as_ref().map(|a| a.by.as_str()), Some("ana"));
         let sil = c
             .command(
-                Command::Silence {
+                AlertsCommand::Silence {
                     matchers: c.eval.alerts[&id].matchers(),
                     minutes: 10,
                     comment: "maint".into(),
@@ -446,7 +442,8 @@ mod tests {
         assert_eq!(c.eval.alerts[&id].state, AlertState::Resolved);
         assert!(c.eval.alerts[&id].ack.is_none());
         assert!(
-            c.command(Command::Ack { alert: id, note: String::new(), by: String::new(), at: None }, 701 * S).is_err()
+            c.command(AlertsCommand::Ack { alert: id, note: String::new(), by: String::new(), at: None }, 701 * S)
+                .is_err()
         );
     }
 
@@ -455,7 +452,7 @@ mod tests {
         let mut c = core_with(RULE, None);
         c.ingest(0, &[("cpu.total".into(), 95.0)]);
         c.evaluate(0);
-        let silence = |m: &str| Command::Silence {
+        let silence = |m: &str| AlertsCommand::Silence {
             matchers: crate::protocol::matchers::parse(m).unwrap(),
             minutes: 5,
             comment: String::new(),
@@ -467,13 +464,13 @@ mod tests {
         c.command(silence("alertname=~\"h.t\" team!~web|ops"), 0).unwrap();
         assert_eq!(c.update(S).0.alerts[0].silenced_by, ["s1", "s3"]);
         for id in ["s1", "s3"] {
-            c.command(Command::Unsilence { id: id.into() }, 2 * S).unwrap();
+            c.command(AlertsCommand::Unsilence { id: id.into() }, 2 * S).unwrap();
         }
         assert!(c.update(3 * S).0.alerts[0].silenced_by.is_empty());
         // Refused: no matcher, a set that matches every alert, a bad pattern.
         assert!(c.command(silence(""), 0).unwrap_err().contains("at least one matcher"));
         assert!(c.command(silence("team=~.*"), 0).unwrap_err().contains("mute every alert"));
-        let bad = Command::Silence {
+        let bad = AlertsCommand::Silence {
             matchers: vec![Matcher { name: "x".into(), op: crate::protocol::alerts::MatchOp::Re, value: "(".into() }],
             minutes: 5,
             comment: String::new(),
@@ -489,7 +486,7 @@ mod tests {
         c.ingest(0, &[("cpu.total".into(), 95.0)]);
         c.evaluate(0);
         c.update(0).1.write(&store).unwrap();
-        c.command(Command::SetRuleEnabled { name: "hot".into(), enabled: false }, S).unwrap();
+        c.command(AlertsCommand::SetRuleEnabled { name: "hot".into(), enabled: false }, S).unwrap();
         let (u, persist) = c.update(S);
         persist.write(&store).unwrap();
         assert_eq!(u.alerts[0].state, AlertState::Resolved);
@@ -555,7 +552,7 @@ mod tests {
             assert!(persist.transitions.is_empty());
         }
         assert_eq!(writes, 1, "only the first update differs from nothing saved");
-        c.command(Command::SetRuleEnabled { name: "hot".into(), enabled: false }, 60 * S).unwrap();
+        c.command(AlertsCommand::SetRuleEnabled { name: "hot".into(), enabled: false }, 60 * S).unwrap();
         assert!(c.update(60 * S).1.state.is_some(), "disabling a rule is saved");
         assert!(c.update(61 * S).1.state.is_none());
     }

@@ -17,7 +17,7 @@ use super::rules::RuleSet;
 use crate::config::alerting::NotifierConfig;
 use crate::engine::tools::Registry;
 use crate::engine::{CommandError, Engine};
-use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
+use crate::protocol::{AlertsCommand, Envelope, Event, LOCAL_SOURCE, Topic};
 
 /// Evaluation without samples (absence, silence expiry).
 const TICK: Duration = Duration::from_secs(5);
@@ -131,7 +131,7 @@ impl Engine {
         })
     }
 
-    pub(in crate::engine) fn alert_command(&self, cmd: Command) -> Result<Value, CommandError> {
+    pub(in crate::engine) fn alert_command(&self, cmd: AlertsCommand) -> Result<Value, CommandError> {
         let now = self.inner.clock.now_ms();
         let r = self
             .with_alerts(|core| core.command(cmd, now))

@@ -1,7 +1,8 @@
-//! One process on demand: its details (`Command::ProcessDetails`) and
-//! signals (`Command::Signal`), through sysinfo (no `unsafe` here) and
+//! One process on demand: its details (`HostCommand::ProcessDetails`) and
+//! signals (`HostCommand::Signal`), through sysinfo (no `unsafe` here) and
 //! `/proc/PID/cgroup`.
 
+use crate::protocol::HostCommand;
 use serde_json::{Value, json};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, Signal, System, UpdateKind, Users};
 
@@ -24,7 +25,16 @@ pub fn user_name(users: &Users, uid: &sysinfo::Uid) -> String {
     users.get_user_by_id(uid).map_or_else(|| format!("uid {}", **uid), |u| u.name().to_string())
 }
 
-/// Details of `pid`: see `Command::ProcessDetails` for the shape.
+/// The host's commands: a process's details, or a signal (see
+/// [`HostCommand`](crate::protocol::HostCommand)).
+pub fn command(c: crate::protocol::HostCommand) -> Result<Value, String> {
+    match c {
+        HostCommand::ProcessDetails { pid } => details(pid),
+        HostCommand::Signal { pid, signal: name } => signal(pid, &name),
+    }
+}
+
+/// Details of `pid`: see `HostCommand::ProcessDetails` for the shape.
 pub fn details(pid: u32) -> Result<Value, String> {
     let sys = one(pid)?;
     let p = sys.process(Pid::from_u32(pid)).ok_or_else(|| format!("process {pid} is gone"))?;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::protocol::Command;
+use crate::protocol::{AlertsCommand, MetricsCommand};
 
 #[test]
 fn rows_round_trip_in_time_order_and_prune() {
@@ -52,7 +53,7 @@ fn event_log_chunks_range_and_prune() {
 fn outbox_is_per_source_ordered_and_durable() {
     use crate::protocol::Command;
     let dir = tempfile::tempdir().unwrap();
-    let note = |t: &str| Command::Annotate { text: t.into(), author: String::new(), at: None };
+    let note = |t: &str| Command::Metrics(MetricsCommand::Annotate { text: t.into(), author: String::new(), at: None });
     {
         let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
         s.outbox_push("prod", "a", &note("one")).unwrap();
@@ -187,7 +188,7 @@ fn schema_1_moves_saved_chains_and_favorites_to_the_user_tree() {
 #[test]
 fn outbox_records_of_an_earlier_shape_are_read_and_unreadable_ones_set_aside() {
     let s = Store::temporary().unwrap();
-    let unack = |a: &str| Command::Unack { alert: a.into() };
+    let unack = |a: &str| Command::Alerts(AlertsCommand::Unack { alert: a.into() });
     let key = |n: u8| {
         let mut k = b"db\0".to_vec();
         k.extend([0, 0, 0, 0, 0, 0, 0, n]);

@@ -18,7 +18,7 @@ use super::RunOptions;
 use super::service::{BATCH_BYTES, BATCH_LINES, RunId, RunRequest, ToolEvent, ToolService};
 use crate::engine::{CommandError, Engine};
 use crate::protocol::tools::RunOrigin;
-use crate::protocol::{Command, Event, Topic};
+use crate::protocol::{Command, Event, ToolsCommand, Topic};
 
 /// How long output is gathered before it is published.
 pub const PUBLISH_WINDOW: Duration = Duration::from_millis(100);
@@ -54,19 +54,19 @@ impl Engine {
     /// `run_tool` and `cancel_tool`. A run is checked before it starts (the
     /// tool exists, the arguments fit its schema, a tool that changes things
     /// was confirmed), so a usage error is the command's error, not a run.
-    pub(in crate::engine) fn tool_command(&self, command: Command) -> Result<Value, CommandError> {
+    pub(in crate::engine) fn tool_command(&self, command: ToolsCommand) -> Result<Value, CommandError> {
         let (service, events) = {
             let tools = self.inner.tools.lock().unwrap_or_else(|p| p.into_inner());
             let Some(t) = tools.as_ref() else {
                 return Err(CommandError::Invalid(format!(
                     "{} is refused: this engine runs no tools (opsdeck serve does)",
-                    command.describe()
+                    Command::Tools(command).describe()
                 )));
             };
             (t.service.clone(), t.events.clone())
         };
         match command {
-            Command::RunTool { run, tool, args, confirmed } => {
+            ToolsCommand::RunTool { run, tool, args, confirmed } => {
                 if run.is_empty() || run.chars().count() > MAX_RUN_ID {
                     return Err(CommandError::Invalid(format!("a run id must be 1 to {MAX_RUN_ID} characters")));
                 }
@@ -85,11 +85,10 @@ impl Engine {
                 service.run(req, events).map_err(|e| CommandError::Invalid(e.to_string()))?;
                 Ok(json!({ "run": run }))
             }
-            Command::CancelTool { run } => {
+            ToolsCommand::CancelTool { run } => {
                 let cancelled = service.cancel(&run);
                 Ok(json!({ "run": run, "cancelled": cancelled }))
             }
-            other => Err(CommandError::Invalid(format!("{} is not a tool command", other.describe()))),
         }
     }
 }

@@ -1,3 +1,4 @@
+use crate::protocol::ToolsCommand;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -178,7 +179,12 @@ fn start_tools(engine: &Engine) {
 }
 
 fn run_tool(run: &str, command: &str) -> Command {
-    Command::RunTool { run: run.into(), tool: "shell".into(), args: json!({ "command": command }), confirmed: true }
+    Command::Tools(ToolsCommand::RunTool {
+        run: run.into(),
+        tool: "shell".into(),
+        args: json!({ "command": command }),
+        confirmed: true,
+    })
 }
 
 /// The bus events of run `run` until its end: (output lines, record).
@@ -212,16 +218,25 @@ async fn run_tool_publishes_output_and_the_end_on_the_bus() {
     engine.handle("c-2", run_tool("r2", "echo started; exec sleep 60")).unwrap();
     let env = rx.recv().await.unwrap();
     assert_eq!(env.event, Event::ToolOutput { run: "r2".into(), lines: vec!["started".into()] });
-    let cancel = engine.handle("c-3", Command::CancelTool { run: "r2".into() }).unwrap();
+    let cancel = engine.handle("c-3", Command::Tools(ToolsCommand::CancelTool { run: "r2".into() })).unwrap();
     assert_eq!(cancel, json!({"run": "r2", "cancelled": true}));
     let (_, record) = on_the_bus(&mut rx).await;
     assert_eq!(record.outcome, json!(CANCELLED));
     assert!(rx.try_recv().is_err(), "the replayed id ran nothing");
     assert_eq!(engine.store().tool_runs(10).unwrap().len(), 2, "both runs recorded by the service, once");
     // Usage errors are the command's error, not runs.
-    let unknown = Command::RunTool { run: "r3".into(), tool: "nope".into(), args: Value::Null, confirmed: true };
-    let unconfirmed =
-        Command::RunTool { run: "r4".into(), tool: "shell".into(), args: json!({"command": "true"}), confirmed: false };
+    let unknown = Command::Tools(ToolsCommand::RunTool {
+        run: "r3".into(),
+        tool: "nope".into(),
+        args: Value::Null,
+        confirmed: true,
+    });
+    let unconfirmed = Command::Tools(ToolsCommand::RunTool {
+        run: "r4".into(),
+        tool: "shell".into(),
+        args: json!({"command": "true"}),
+        confirmed: false,
+    });
     for (i, c) in [unknown, unconfirmed].into_iter().enumerate() {
         let r = engine.handle(&format!("u-{i}"), c);
         assert!(matches!(r, Err(CommandError::Invalid(_))), "{r:?}");
@@ -234,7 +249,10 @@ async fn a_read_only_engine_refuses_tool_runs_and_one_without_tools_says_so() {
     let engine = engine(true);
     start_tools(&engine);
     let mut rx = engine.subscribe();
-    for (i, c) in [run_tool("r1", "echo hi"), Command::CancelTool { run: "r1".into() }].into_iter().enumerate() {
+    for (i, c) in [run_tool("r1", "echo hi"), Command::Tools(ToolsCommand::CancelTool { run: "r1".into() })]
+        .into_iter()
+        .enumerate()
+    {
         assert!(c.changes_state());
         let r = engine.handle(&format!("c-{i}"), c);
         assert!(matches!(r, Err(CommandError::ReadOnly(_))), "{r:?}");

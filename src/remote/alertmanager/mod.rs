@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use crate::clock::{Clock, SystemClock};
 use crate::config::alerting::AlertmanagerConfig;
 use crate::protocol::alerts::{Alert, AlertState, AlertsUpdate, MatchOp, Matcher, Transition};
-use crate::protocol::{Command, Ts};
+use crate::protocol::{AlertsCommand, Ts};
 
 mod read;
 
@@ -236,19 +236,19 @@ async fn find_alert(http: &reqwest::Client, spec: &AlertmanagerSpec, id: &str) -
 /// Apply a pane command to Alertmanager: `Silence` and `Unsilence` create and
 /// expire silences; `Ack` silences the alert's exact labels for
 /// [`ACK_MINUTES`] with the comment `ack: NOTE`; `Unack` expires those.
-pub async fn command(spec: &AlertmanagerSpec, cmd: Command) -> Result<Value, String> {
+pub async fn command(spec: &AlertmanagerSpec, cmd: AlertsCommand) -> Result<Value, String> {
     let http = crate::net::http_client()?;
     match cmd {
-        Command::Silence { matchers, minutes, comment, by } => {
+        AlertsCommand::Silence { matchers, minutes, comment, by } => {
             let (id, _) = create_silence(&http, spec, &matchers, minutes, &comment, &by).await?;
             Ok(json!({ "silence": id }))
         }
-        Command::Unsilence { id } => {
+        AlertsCommand::Unsilence { id } => {
             expire_silence(&http, spec, &id).await?;
             Ok(json!({ "expired": id }))
         }
         // Alertmanager has no acknowledgement: it is a silence that starts when it arrives.
-        Command::Ack { alert, note, by, .. } => {
+        AlertsCommand::Ack { alert, note, by, .. } => {
             let a = find_alert(&http, spec, &alert).await?;
             let matchers: Vec<Matcher> =
                 a.labels.iter().map(|(k, v)| Matcher { name: k.clone(), op: MatchOp::Eq, value: v.clone() }).collect();
@@ -257,7 +257,7 @@ pub async fn command(spec: &AlertmanagerSpec, cmd: Command) -> Result<Value, Str
             let (id, until) = create_silence(&http, spec, &matchers, ACK_MINUTES, &comment, &by).await?;
             Ok(json!({ "acknowledged": alert, "silence": id, "until": rfc3339(until) }))
         }
-        Command::Unack { alert } => {
+        AlertsCommand::Unack { alert } => {
             let a = find_alert(&http, spec, &alert).await?;
             let body = get(&http, spec, "/api/v2/silences").await?;
             let v = serde_json::from_slice(&body).map_err(|e| format!("alertmanager {}: not JSON: {e}", spec.name))?;
@@ -274,14 +274,9 @@ pub async fn command(spec: &AlertmanagerSpec, cmd: Command) -> Result<Value, Str
             }
             Ok(json!({ "unacknowledged": alert, "expired": acks.iter().map(|s| &s.id).collect::<Vec<_>>() }))
         }
-        Command::SetRuleEnabled { .. } => {
+        AlertsCommand::SetRuleEnabled { .. } => {
             Err(format!("Alertmanager {} has no rules to turn on or off: they live in Prometheus", spec.name))
         }
-        Command::Annotate { .. }
-        | Command::ProcessDetails { .. }
-        | Command::Signal { .. }
-        | Command::RunTool { .. }
-        | Command::CancelTool { .. } => Err("not an Alertmanager command".into()),
     }
 }
 

@@ -2,6 +2,7 @@
 //! through the inbox (time is paused, so frame pacing and the minute tick
 //! cost nothing and wait for nothing).
 
+use crate::protocol::MetricsCommand;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -144,6 +145,10 @@ async fn a_command_effect_reaches_the_executor_with_its_source_and_id() {
     msgs.extend("deploy v42".chars().map(ch));
     msgs.push(key(KeyCode::Enter, KeyModifiers::NONE));
     h.run(msgs).await;
-    let want = crate::protocol::Command::Annotate { text: "deploy v42".into(), author: "ops".into(), at: Some(NOW) };
+    let want = crate::protocol::Command::Metrics(MetricsCommand::Annotate {
+        text: "deploy v42".into(),
+        author: "ops".into(),
+        at: Some(NOW),
+    });
     assert_eq!(h.effects.0, vec![Effect::Command { source: "local".into(), id: "t1-1".into(), command: want }]);
 }
