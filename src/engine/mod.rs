@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod bus;
+mod log;
 pub mod metrics;
 pub mod store;
 pub mod tools;
@@ -16,7 +17,6 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::clock::Clock;
-use crate::protocol::wire::Since;
 use crate::protocol::{
     Command, Envelope, Event, HostCommand, HostSnapshot, LOCAL_SOURCE, MetricsCommand, SeriesSnapshot, Topic,
 };
@@ -180,47 +180,6 @@ impl Engine {
         self.inner.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Start a stream for a (possibly resuming) subscriber. Subscribes to the
-    /// bus before reading the log, so no event falls between the two.
-    pub fn open_stream(&self, since: Option<Since>) -> Result<StreamStart, StoreError> {
-        let live = self.subscribe();
-        let head = self.head_seq();
-        let epoch = self.epoch();
-        // Queued events first (an event leaves the queue only once written), then the log.
-        let queued = since.map(|s| self.pending_between(s.seq + 1, head)).unwrap_or_default();
-        let resumable = match since {
-            None => None,
-            Some(s) if s.epoch != epoch || s.seq > head => None,
-            Some(s) if s.seq == head => Some(Vec::new()),
-            Some(s) => {
-                let bounds = self.inner.store.event_bounds()?;
-                let oldest = bounds.map(|b| b.0).or(queued.first().map(|e| e.seq));
-                match oldest {
-                    Some(oldest) if s.seq + 1 >= oldest => {
-                        let mut all: std::collections::BTreeMap<u64, Arc<Envelope>> = std::collections::BTreeMap::new();
-                        for e in self.inner.store.events_between(s.seq + 1, head)? {
-                            all.insert(e.seq, Arc::new(e));
-                        }
-                        for e in queued {
-                            all.insert(e.seq, e);
-                        }
-                        Some(all.into_values().collect())
-                    }
-                    _ => None,
-                }
-            }
-        };
-        let (reset, backlog) = match resumable {
-            Some(events) => (false, events),
-            None => {
-                let mut first = vec![Arc::new(self.history_event()?)];
-                first.extend(self.alerts_event().map(Arc::new));
-                (since.is_some(), first)
-            }
-        };
-        Ok(StreamStart { epoch, head_seq: head, reset, backlog, live })
-    }
-
     /// Stored history of every series, as an event ready to hand to a new subscriber.
     pub fn history_event(&self) -> Result<Envelope, StoreError> {
         let now = self.inner.clock.now_ms();
@@ -239,8 +198,8 @@ impl Engine {
     pub fn start(&self) {
         let collect = tokio::spawn(collect_loop(self.clone()));
         let prune = tokio::spawn(prune_loop(self.clone()));
-        let flush = tokio::spawn(flush_loop(self.clone()));
-        let durable = tokio::spawn(store_flush_loop(self.clone()));
+        let flush = tokio::spawn(log::flush_loop(self.clone()));
+        let durable = tokio::spawn(log::store_flush_loop(self.clone()));
         let mut t = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
         t.extend([collect, prune, flush, durable]);
     }
@@ -329,93 +288,6 @@ impl Engine {
             }
         }
     }
-
-    /// Announce many events at once (for high-rate producers).
-    pub fn publish_batch(&self, topic: Topic, items: Vec<(crate::protocol::Ts, Event)>) -> Vec<Arc<Envelope>> {
-        let pending = &self.inner.pending;
-        let mut backlog = 0;
-        let envs = self.inner.bus.publish_batch(topic, items, |envs| {
-            let mut p = pending.lock().unwrap_or_else(|p| p.into_inner());
-            p.extend(envs.iter().cloned());
-            backlog = p.len();
-        });
-        if let Some(last) = envs.last() {
-            self.queued(last.seq, backlog);
-        }
-        envs
-    }
-
-    /// Announce an event (the one way domains report changes). It is queued for
-    /// the log; the flusher writes and fsyncs queued events in one chunk and only
-    /// then are they sent to remote subscribers (see [`Engine::durable`]).
-    pub fn publish(&self, topic: Topic, ts: crate::protocol::Ts, event: Event) -> Arc<Envelope> {
-        let pending = &self.inner.pending;
-        let mut backlog = 0;
-        let env = self.inner.bus.publish(topic, ts, event, |env| {
-            let mut p = pending.lock().unwrap_or_else(|p| p.into_inner());
-            p.push_back(env.clone());
-            backlog = p.len();
-        });
-        self.queued(env.seq, backlog);
-        env
-    }
-
-    /// After queueing up to `last`: wake the flusher, or write now if the queue
-    /// (`backlog` events) is over its limit.
-    fn queued(&self, last: u64, backlog: usize) {
-        self.inner.appended.send_replace(last);
-        if backlog > PENDING_LIMIT
-            && let Err(e) = self.write_pending()
-        {
-            tracing::error!("writing the event log: {e}");
-        }
-    }
-
-    /// Write every queued event to the log as one chunk and fsync; advances
-    /// `durable`. Blocking.
-    pub fn write_pending(&self) -> Result<(), StoreError> {
-        let _writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let chunk: Vec<Arc<Envelope>> =
-            self.inner.pending.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
-        let Some(last) = chunk.last().map(|e| e.seq) else { return Ok(()) };
-        let logged: Vec<Arc<Envelope>> = chunk.iter().map(for_the_log).collect();
-        self.inner.store.append_events(&logged)?;
-        self.inner.store.flush()?;
-        {
-            // Only the writer removes, and publishers only append: the front is this chunk.
-            let mut p = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
-            for _ in 0..chunk.len() {
-                p.pop_front();
-            }
-        }
-        self.inner.durable.send_if_modified(|d| {
-            let grew = last > *d;
-            *d = (*d).max(last);
-            grew
-        });
-        Ok(())
-    }
-
-    /// Queued (not yet written) events with `from <= seq <= to`.
-    fn pending_between(&self, from: u64, to: u64) -> Vec<Arc<Envelope>> {
-        let p = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
-        p.iter().filter(|e| e.seq >= from && e.seq <= to).cloned().collect()
-    }
-}
-
-/// The form an event is kept in the resumable log: a host sample with its
-/// [`LOGGED_PROCS`] busiest processes (the rest counted), so a resume across a
-/// long backlog carries figures, not hundreds of command lines a sample. Live
-/// subscribers get every process.
-fn for_the_log(e: &Arc<Envelope>) -> Arc<Envelope> {
-    match &e.event {
-        Event::HostSample(snap) if snap.procs.len() > LOGGED_PROCS => Arc::new(Envelope {
-            event: Event::HostSample(Box::new(snap.with_top_procs(LOGGED_PROCS))),
-            source: e.source.clone(),
-            ..**e
-        }),
-        _ => e.clone(),
-    }
 }
 
 /// Time until the middle of the next slot, so clock jitter never skips a slot.
@@ -465,38 +337,6 @@ async fn collect_loop(engine: Engine) {
                 tracing::error!("host collection panicked: {err}");
                 return;
             }
-        }
-    }
-}
-
-/// Group commit: one chunk write and one fsync for every event queued since the last.
-async fn flush_loop(engine: Engine) {
-    let mut appended = engine.inner.appended.subscribe();
-    loop {
-        if appended.changed().await.is_err() {
-            return;
-        }
-        appended.borrow_and_update();
-        let e = engine.clone();
-        match tokio::task::spawn_blocking(move || e.write_pending()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::error!("writing the event log: {err}"),
-            Err(err) => tracing::error!("writing the event log: {err}"),
-        }
-    }
-}
-
-/// Everything written to the store reaches the disk every `STORE_FLUSH_EVERY`.
-async fn store_flush_loop(engine: Engine) {
-    let mut iv = tokio::time::interval_at(Instant::now() + STORE_FLUSH_EVERY, STORE_FLUSH_EVERY);
-    iv.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        iv.tick().await;
-        let e = engine.clone();
-        match tokio::task::spawn_blocking(move || e.inner.store.flush()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::warn!("flushing the store: {err}"),
-            Err(err) => tracing::error!("flushing the store: {err}"),
         }
     }
 }
