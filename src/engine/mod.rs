@@ -76,8 +76,9 @@ struct Inner {
     /// Highest seq appended to the log / known to be on disk (group commit).
     appended: watch::Sender<u64>,
     durable: watch::Sender<u64>,
-    /// The alert engine, once started.
-    alerts: Mutex<Option<alerts::core::AlertCore>>,
+    /// The alert engine's mailbox, once started: the task that owns the
+    /// alert core runs these jobs (alerts/service.rs).
+    alerts: Mutex<Option<tokio::sync::mpsc::UnboundedSender<alerts::service::Job>>>,
     /// Alert state waiting to be written (alerts/persist.rs).
     alert_writes: alerts::persist::PersistQueue,
     /// The health checks' probe tasks and the registry they probe through

@@ -21,7 +21,7 @@ pub const KEEP_RESOLVED: Duration = Duration::from_secs(3600);
 /// Transitions kept in the store.
 pub const TRANSITIONS_KEPT: usize = 10_000;
 /// Transitions sent with the first update (the timeline after a restart).
-const TIMELINE_LOADED: usize = 500;
+pub const TIMELINE_LOADED: usize = 500;
 /// Longest silence.
 const MAX_SILENCE_MIN: u32 = 60 * 24 * 30;
 
@@ -365,11 +365,12 @@ impl AlertCore {
         (update, persist)
     }
 
-    /// The current state with the stored timeline, for a new subscriber.
-    pub fn snapshot(&self, store: &Store) -> AlertsUpdate {
+    /// The whole state for a new subscriber, with the stored timeline
+    /// `transitions` (read by the caller: a store read, off the core's task).
+    pub fn snapshot(&self, transitions: Vec<crate::protocol::alerts::Transition>) -> AlertsUpdate {
         AlertsUpdate {
             alerts: self.eval.alerts.values().cloned().collect(),
-            transitions: store.transitions(TIMELINE_LOADED).unwrap_or_default(),
+            transitions,
             silences: self.silences.clone(),
             rules: self.rule_statuses(),
             deliveries: self.notify.recent(),
@@ -494,7 +495,7 @@ mod tests {
         drop(c);
         let mut again = core_with(RULE, Some(&store));
         again.update(2 * S);
-        let u = again.snapshot(&store);
+        let u = again.snapshot(store.transitions(TIMELINE_LOADED).unwrap());
         assert_eq!(u.alerts[0].state, AlertState::Resolved);
         assert!(!u.rules[0].enabled, "disabled stays disabled");
         let tl: Vec<_> = u.transitions.iter().map(|t| (t.from, t.to)).collect();

@@ -102,11 +102,13 @@ impl Engine {
             return RulesReload::Kept(errors);
         }
         let checks = set.checks.clone();
-        let diff = self.with_alerts(|core| {
+        let e = self.clone();
+        let diff = self.alerts_ask(move |core| {
             let diff = RulesDiff::between(&core.rules, &set);
             core.checks.retain(|name, _| set.checks.iter().any(|c| &c.name == name));
             core.rules = set;
-            core.evaluate(self.inner.clock.now_ms());
+            core.evaluate(e.inner.clock.now_ms());
+            e.publish_alerts(core, true);
             diff
         });
         let Some(diff) = diff else { return RulesReload::NotRunning };
@@ -116,7 +118,6 @@ impl Engine {
             *probes = self.spawn_checks(checks, registry);
         }
         drop(slot);
-        self.publish_alerts(true);
         tracing::info!("{diff}");
         RulesReload::Applied(diff)
     }

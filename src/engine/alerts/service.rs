@@ -1,17 +1,20 @@
-//! The alert engine inside an [`Engine`]: evaluates rules on every host
-//! sample (and every few seconds, for absence and silence expiry), runs each
-//! health check on its interval, applies commands, and publishes an
-//! `Event::Alerts` whenever something changed. Notifications decided on each
-//! update go to the delivery tasks, whose attempts are announced the same way.
+//! The alert engine inside an [`Engine`]: one task owns the [`AlertCore`]
+//! and runs everything that touches it in order — evaluation on every host
+//! sample (and every few seconds, for absence and silence expiry), health
+//! check outcomes, delivery reports, commands, reloads and snapshots, sent
+//! to it as jobs. It publishes an `Event::Alerts` whenever something
+//! changed and hands what must be persisted to the writer (persist.rs).
+//! Nothing in the task blocks: store reads and writes happen elsewhere.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use super::checks;
-use super::core::AlertCore;
+use super::core::{AlertCore, TIMELINE_LOADED};
 use super::deliver::{self, Retry};
 use super::rules::RuleSet;
 use crate::config::alerting::NotifierConfig;
@@ -21,6 +24,9 @@ use crate::protocol::{AlertsCommand, Envelope, Event, LOCAL_SOURCE, Topic};
 
 /// Evaluation without samples (absence, silence expiry).
 const TICK: Duration = Duration::from_secs(5);
+
+/// Work for the alert core, run in order by the task that owns it.
+pub(in crate::engine) type Job = Box<dyn FnOnce(&mut AlertCore) + Send>;
 
 impl Engine {
     /// Start the alert engine with `rules` (health checks probe through
@@ -55,15 +61,19 @@ impl Engine {
         let (outbox, mut tasks) = deliver::start(notifiers, retry, self.inner.clock.clone(), config_dir, dtx);
         core.notify.policy.configure(notifiers.to_vec());
         core.notify.outbox = Some(outbox);
-        *self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()) = Some(core);
+        let (jobs, jobs_rx) = mpsc::unbounded_channel::<Job>();
+        *self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()) = Some(jobs);
         let engine = self.clone();
         tasks.push(tokio::spawn(async move {
             while let Some(d) = drx.recv().await {
-                engine.with_alerts(|core| core.notify.delivered(d));
-                engine.publish_alerts(false);
+                let e = engine.clone();
+                engine.alerts_do(move |core| {
+                    core.notify.delivered(d);
+                    e.publish_alerts(core, false);
+                });
             }
         }));
-        tasks.push(tokio::spawn(eval_loop(self.clone())));
+        tasks.push(tokio::spawn(core_loop(self.clone(), core, jobs_rx)));
         tasks.push(tokio::spawn(persist_loop(self.clone())));
         let probes = self.spawn_checks(checks, &registry);
         *self.inner.checks.lock().unwrap_or_else(|p| p.into_inner()) = Some((registry, probes));
@@ -85,42 +95,80 @@ impl Engine {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
-                    if !engine.with_alerts(|core| core.enabled(&c.name)).unwrap_or(false) {
+                    let name = c.name.clone();
+                    if !engine.alerts_ask_async(move |core| core.enabled(&name)).await.unwrap_or(false) {
                         continue;
                     }
                     let at = engine.inner.clock.now_ms();
                     let outcome = checks::probe(&registry, &c, at).await;
-                    let now = engine.inner.clock.now_ms();
-                    engine.with_alerts(|core| core.check_outcome(&c.name, outcome, now));
-                    engine.publish_alerts(true);
+                    let (e, name) = (engine.clone(), c.name.clone());
+                    engine.alerts_do(move |core| {
+                        core.check_outcome(&name, outcome, e.inner.clock.now_ms());
+                        e.publish_alerts(core, true);
+                    });
                 }
             }));
         }
         tasks
     }
 
-    pub(super) fn with_alerts<R>(&self, f: impl FnOnce(&mut AlertCore) -> R) -> Option<R> {
-        self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()).as_mut().map(f)
+    /// Run `job` on the alert core's task (in order with everything else
+    /// that touches it); false when the alert engine is not running.
+    pub(super) fn alerts_do(&self, job: impl FnOnce(&mut AlertCore) + Send + 'static) -> bool {
+        let jobs = self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        jobs.is_some_and(|j| j.send(Box::new(job)).is_ok())
     }
 
-    /// Announce the alert state if it changed (or `force`).
-    pub(super) fn publish_alerts(&self, force: bool) {
+    /// Run `f` on the alert core's task and wait for its answer: blocking,
+    /// for callers on blocking threads (commands, snapshots, reloads). `None`
+    /// when the alert engine is not running.
+    pub(super) fn alerts_ask<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut AlertCore) -> R + Send + 'static,
+    ) -> Option<R> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.alerts_do(move |core| {
+            let _ = tx.send(f(core));
+        })
+        .then(|| rx.recv().ok())
+        .flatten()
+    }
+
+    /// [`Engine::alerts_ask`] for async callers.
+    pub(super) async fn alerts_ask_async<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut AlertCore) -> R + Send + 'static,
+    ) -> Option<R> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if !self.alerts_do(move |core| {
+            let _ = tx.send(f(core));
+        }) {
+            return None;
+        }
+        rx.await.ok()
+    }
+
+    /// On the core's task: announce the alert state if it changed (or
+    /// `force`), and hand what changed to the writer.
+    pub(super) fn publish_alerts(&self, core: &mut AlertCore, force: bool) {
         let now = self.inner.clock.now_ms();
-        let update = self.with_alerts(|core| {
-            let before = core.signature();
-            let fresh = core.has_fresh();
-            let (u, persist) = core.update(now);
-            self.inner.alert_writes.push(persist);
-            (force || fresh || before != core.signature()).then_some(u)
-        });
-        if let Some(Some(u)) = update {
+        let before = core.signature();
+        let fresh = core.has_fresh();
+        let (u, persist) = core.update(now);
+        self.inner.alert_writes.push(persist);
+        if force || fresh || before != core.signature() {
             self.publish(Topic::Alerts, now, Event::Alerts(Box::new(u)));
         }
     }
 
-    /// The alert state for a new subscriber.
+    /// The alert state for a new subscriber (blocking: it reads the stored
+    /// timeline).
     pub fn alerts_event(&self) -> Option<Envelope> {
-        let snap = self.with_alerts(|core| core.snapshot(&self.inner.store))?;
+        if self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+            return None;
+        }
+        let transitions = self.inner.store.transitions(TIMELINE_LOADED).unwrap_or_default();
+        let snap = self.alerts_ask(move |core| core.snapshot(transitions))?;
         Some(Envelope {
             epoch: self.inner.bus.epoch(),
             seq: self.inner.bus.head_seq(),
@@ -131,13 +179,19 @@ impl Engine {
         })
     }
 
+    /// Apply an alert command on the core's task (blocking until it answers).
     pub(in crate::engine) fn alert_command(&self, cmd: AlertsCommand) -> Result<Value, CommandError> {
-        let now = self.inner.clock.now_ms();
+        let e = self.clone();
         let r = self
-            .with_alerts(|core| core.command(cmd, now))
+            .alerts_ask(move |core| {
+                let r = core.command(cmd, e.inner.clock.now_ms());
+                if r.is_ok() {
+                    e.publish_alerts(core, true);
+                }
+                r
+            })
             .ok_or_else(|| CommandError::Invalid("the alert engine is not running".into()))?
             .map_err(CommandError::Invalid)?;
-        self.publish_alerts(true);
         self.write_pending()?;
         Ok(r)
     }
@@ -157,35 +211,82 @@ async fn persist_loop(engine: Engine) {
     }
 }
 
-async fn eval_loop(engine: Engine) {
+/// The task that owns the alert core: jobs, host samples and the tick, in
+/// the order they come.
+async fn core_loop(engine: Engine, mut core: AlertCore, mut jobs: mpsc::UnboundedReceiver<Job>) {
     let mut rx = engine.subscribe();
     let mut tick = tokio::time::interval(TICK);
     let mut pruned = 0u32;
     loop {
         tokio::select! {
+            job = jobs.recv() => match job {
+                Some(job) => job(&mut core),
+                None => return,
+            },
             m = rx.recv() => match m {
                 Ok(env) => {
                     let Event::HostSample(snap) = &env.event else { continue };
                     let snap: Arc<_> = Arc::new(snap.series_values());
-                    let now = engine.inner.clock.now_ms();
-                    engine.with_alerts(|core| {
-                        core.ingest(env.ts, &snap);
-                        core.evaluate(now);
-                    });
-                    engine.publish_alerts(false);
+                    core.ingest(env.ts, &snap);
+                    core.evaluate(engine.inner.clock.now_ms());
+                    engine.publish_alerts(&mut core, false);
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => return,
             },
             _ = tick.tick() => {
-                let now = engine.inner.clock.now_ms();
-                engine.with_alerts(|core| core.evaluate(now));
-                engine.publish_alerts(false);
+                core.evaluate(engine.inner.clock.now_ms());
+                engine.publish_alerts(&mut core, false);
                 pruned += 1;
                 if pruned.is_multiple_of(720) {
-                    AlertCore::prune(&engine.inner.store);
+                    // A store write: off the task.
+                    let e = engine.clone();
+                    tokio::task::spawn_blocking(move || AlertCore::prune(&e.inner.store));
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineConfig;
+    use crate::engine::store::Store;
+    use crate::protocol::Command;
+
+    /// The core lives in its task: jobs run in the order they were sent,
+    /// a blocking ask waits for its turn, and a command's effect is in the
+    /// next snapshot.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_core_runs_jobs_in_order_on_its_own_task() {
+        let engine =
+            Engine::new(Store::temporary().unwrap(), EngineConfig::default(), Arc::new(crate::clock::FixedClock(5)))
+                .unwrap();
+        assert!(!engine.alerts_do(|_| {}), "not running yet");
+        assert!(engine.alerts_event().is_none());
+        let (rules, errors) = super::super::rules::load(None);
+        assert!(errors.is_empty(), "{errors:?}");
+        let registry = Registry::with_builtins(crate::jq::JqRunner::in_process());
+        let dir = tempfile::tempdir().unwrap();
+        assert!(engine.start_alerts(rules, registry, &[], dir.path()).is_empty());
+
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        for i in 0..200 {
+            let seen = seen.clone();
+            assert!(engine.alerts_do(move |_| seen.lock().unwrap().push(i)));
+        }
+        let e = engine.clone();
+        let off = Command::Alerts(AlertsCommand::SetRuleEnabled { name: "load_high".into(), enabled: false });
+        let answer = tokio::task::spawn_blocking(move || e.handle("c-1", off)).await.unwrap().unwrap();
+        assert_eq!(answer, serde_json::json!({"rule": "load_high", "enabled": false}));
+        assert_eq!(*seen.lock().unwrap(), (0..200).collect::<Vec<_>>(), "every job ran, in order, before the command");
+
+        let e = engine.clone();
+        let event = tokio::task::spawn_blocking(move || e.alerts_event()).await.unwrap().expect("a snapshot");
+        let Event::Alerts(update) = event.event else { panic!("alerts") };
+        let rule = update.rules.iter().find(|r| r.name == "load_high").expect("the rule");
+        assert!(!rule.enabled, "the command is in the snapshot");
+        engine.shutdown();
     }
 }
