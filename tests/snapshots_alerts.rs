@@ -136,3 +136,18 @@ fn predictions_show_when_the_disk_fills_not_a_percentage() {
     assert!(screen.contains("(full in 3 h 40 min)"), "{screen}");
     assert!(!screen.contains("229"), "{screen}");
 }
+
+/// Enter on a silence row of the rules box asks first, naming the silence
+/// and what ending it does.
+#[test]
+fn ending_a_silence_from_the_rules_box_asks_first_100x30() {
+    let seed = Seed::new();
+    let mut s = seed.alerts_state();
+    s.focus = opsdeck::app::BoxId::AlertRules;
+    let rules = s.alerts.rule_rows().len();
+    s.alerts.rules_sel = rules;
+    update(&mut s, Action::User(UserAction::Confirm), &seed.ctx());
+    let Some(opsdeck::app::Overlay::Alert(p)) = &s.overlay else { panic!("a popup: {:?}", s.overlay.is_some()) };
+    assert!(matches!(&**p, opsdeck::app::overlay::AlertPopup::Confirm { .. }));
+    insta::assert_snapshot!(draw(&s, 100, 30).backend());
+}

@@ -78,7 +78,9 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
 fn ask(state: &mut AppState, ask: Ask, ctx: &Ctx, effects: &mut Vec<Effect>) {
     if state.read_only {
         let refused = match &ask {
-            Ask::Command { command, .. } if command.changes_state() => Some(command.describe()),
+            Ask::Command { command, .. } | Ask::Confirm { command, .. } if command.changes_state() => {
+                Some(command.describe())
+            }
             Ask::AckNote { .. } => Some("acknowledging an alert"),
             Ask::SilenceFor { .. } => Some("silencing alerts"),
             _ => None,
@@ -121,6 +123,9 @@ fn ask(state: &mut AppState, ask: Ask, ctx: &Ctx, effects: &mut Vec<Effect>) {
             state.notice = Some((ctx.now, format!("{series} on {source}")));
         }
         Ask::Notice(n) => state.notice = Some((ctx.now, n)),
+        Ask::Confirm { source, command, question } => {
+            state.overlay = Some(Overlay::Alert(Box::new(AlertPopup::Confirm { source, command, question })));
+        }
     }
 }
 
@@ -152,6 +157,13 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
         (UserAction::Down | UserAction::FocusNext, AlertPopup::Silence(d)) => {
             d.move_field(1);
             state.overlay = Some(Overlay::Alert(p));
+        }
+        (UserAction::Confirm, AlertPopup::Confirm { source, command, .. }) => {
+            let what = match command {
+                Command::Alerts(AlertsCommand::Unsilence { .. }) => "silence ended",
+                _ => "rule disabled",
+            };
+            state.send_command(source.clone(), command.clone(), what, effects);
         }
         (UserAction::Confirm, AlertPopup::Ack { source, alert, note }) => {
             let command = Command::Alerts(AlertsCommand::Ack {

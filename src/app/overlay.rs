@@ -91,8 +91,18 @@ pub struct SignalPopup {
 /// The alerts pane's popups.
 #[derive(Debug, Clone)]
 pub enum AlertPopup {
-    Ack { source: String, alert: String, note: Box<LineInput> },
+    Ack {
+        source: String,
+        alert: String,
+        note: Box<LineInput>,
+    },
     Silence(Box<crate::app::panes::silence::SilenceDraft>),
+    /// "Are you sure?" before `command` goes to `source`; Enter sends it.
+    Confirm {
+        source: String,
+        command: crate::protocol::Command,
+        question: String,
+    },
 }
 
 impl AlertPopup {
@@ -101,6 +111,7 @@ impl AlertPopup {
         match self {
             AlertPopup::Ack { note, .. } => note.input(key),
             AlertPopup::Silence(d) => d.key(key),
+            AlertPopup::Confirm { .. } => false,
         }
     }
 
@@ -109,6 +120,7 @@ impl AlertPopup {
         match self {
             AlertPopup::Ack { note, .. } => note.paste(text),
             AlertPopup::Silence(d) => d.paste(text),
+            AlertPopup::Confirm { .. } => false,
         }
     }
 }
@@ -133,6 +145,9 @@ impl Overlay {
                 }
                 AlertPopup::Ack { .. } => {
                     vec![Hint::Bound(U::Close, Some("cancel")), Hint::Bound(U::Confirm, Some("record"))]
+                }
+                AlertPopup::Confirm { .. } => {
+                    vec![Hint::Bound(U::Confirm, Some("yes, do it")), Hint::Bound(U::Close, Some("no, keep it"))]
                 }
             },
             // A message has nothing to run or move through.

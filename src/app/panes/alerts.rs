@@ -130,6 +130,14 @@ pub enum Ask {
         series: String,
     },
     Notice(String),
+    /// Ask "are you sure?" before sending `command` (`question` says what
+    /// it will do): a single Enter on the rules box must not end a silence
+    /// or turn a rule off by accident.
+    Confirm {
+        source: String,
+        command: Command,
+        question: String,
+    },
 }
 
 impl AlertsState {
@@ -309,19 +317,28 @@ impl AlertsState {
                     // A silence row: end it.
                     let sil = self.silence_rows();
                     let Some((source, i)) = sil.get(self.rules_sel - rows.len()) else { return (false, None) };
-                    let id = self.sources[source].silences[*i].id.clone();
-                    return (
-                        true,
-                        Some(Ask::Command {
-                            source: source.clone(),
-                            command: Command::Alerts(AlertsCommand::Unsilence { id }),
-                        }),
+                    let silence = &self.sources[source].silences[*i];
+                    let matchers: Vec<String> =
+                        silence.matchers.iter().map(|m| format!("{}{}{}", m.name, m.op.symbol(), m.value)).collect();
+                    let question = format!(
+                        "End silence {} ({}) on {source} now? The alerts it mutes notify again.",
+                        silence.id,
+                        matchers.join(", ")
                     );
+                    let command = Command::Alerts(AlertsCommand::Unsilence { id: silence.id.clone() });
+                    return (true, Some(Ask::Confirm { source: source.clone(), command, question }));
                 }
                 let Some((source, i)) = rows.get(self.rules_sel) else { return (false, None) };
                 let r = &self.sources[source].rules[*i];
                 let command =
                     Command::Alerts(AlertsCommand::SetRuleEnabled { name: r.name.clone(), enabled: !r.enabled });
+                if r.enabled {
+                    let question = format!(
+                        "Turn rule {} off on {source}? Its alerts resolve, and it stays silent until turned on again.",
+                        r.name
+                    );
+                    return (true, Some(Ask::Confirm { source: source.clone(), command, question }));
+                }
                 (true, Some(Ask::Command { source: source.clone(), command }))
             }
             (U::Filter, _) => {
@@ -587,16 +604,30 @@ mod tests {
         assert_eq!(s.alerts.rows.len(), 6);
         fx.text(&mut s, "r");
         assert_eq!(s.alerts.rows.len(), 5, "resolved hidden");
-        // Rules box: Enter toggles.
+        // Rules box: Enter turns a rule off after "are you sure?"; Esc keeps it.
         s.focus = BoxId::AlertRules;
+        let confirming = |s: &AppState| match &s.overlay {
+            Some(Overlay::Alert(p)) => match &**p {
+                crate::app::overlay::AlertPopup::Confirm { question, .. } => question.clone(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        assert!(command(&fx.key(&mut s, KeyCode::Enter)).is_none(), "not at once");
+        assert!(confirming(&s).starts_with("Turn rule hot off on local?"), "{}", confirming(&s));
+        assert!(command(&fx.key(&mut s, KeyCode::Esc)).is_none() && s.overlay.is_none(), "Esc keeps it");
+        fx.key(&mut s, KeyCode::Enter);
         let e = fx.key(&mut s, KeyCode::Enter);
         assert_eq!(
             command(&e),
             Some(Command::Alerts(AlertsCommand::SetRuleEnabled { name: "hot".into(), enabled: false }))
         );
-        // A silence row under the rules: Enter ends it.
+        assert!(s.overlay.is_none());
+        // A silence row under the rules: Enter ends it, after saying which.
         assert_eq!(s.alerts.muted_by(LOCAL_SOURCE, "s1"), 1);
         fx.key(&mut s, KeyCode::Down);
+        assert!(command(&fx.key(&mut s, KeyCode::Enter)).is_none(), "not at once");
+        assert!(confirming(&s).starts_with("End silence s1 ("), "{}", confirming(&s));
         let e = fx.key(&mut s, KeyCode::Enter);
         assert_eq!(command(&e), Some(Command::Alerts(AlertsCommand::Unsilence { id: "s1".into() })));
         // Jump to the metric: memory.

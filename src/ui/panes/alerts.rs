@@ -533,5 +533,19 @@ pub fn render_popup(f: &mut Frame, body: Rect, s: &AppState, p: &AlertPopup, t: 
             }
         }
         AlertPopup::Silence(d) => super::silence::popup(f, body, s, d, t),
+        AlertPopup::Confirm { question, .. } => {
+            let mut r = centered(body, 70, 10, 76);
+            let lines = text::wrap_words(&text::clean(question), usize::from(r.width.saturating_sub(2)));
+            r.height = (lines.len() as u16 + 4).min(body.height);
+            r.y = body.y + body.height.saturating_sub(r.height) / 2;
+            f.render_widget(Clear, r);
+            let block = popup("Are you sure?", t);
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            let mut shown: Vec<Line> = lines.into_iter().map(|l| Line::styled(l, t.style(Role::Text))).collect();
+            shown.push(Line::raw(""));
+            shown.push(Line::styled("Enter: yes, do it · Esc: no, keep it", t.style(Role::TextDim)));
+            f.render_widget(Paragraph::new(shown), inner);
+        }
     }
 }
