@@ -88,7 +88,7 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
         reload::watch_rules(engine, dir.clone(), tx.clone());
     }
     let (mut sources, source_problems) = sources_of(&opts, &local, &records);
-    sources.start(&tx);
+    sources.start(&tx, &(Arc::new(SystemClock) as Arc<dyn Clock>));
     // Tool runs and MCP status report as actions, forwarded to the inbox.
     let (atx, mut arx) = mpsc::channel::<Action>(256);
     {

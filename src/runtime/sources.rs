@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use super::{Local, Msg};
 use crate::app::Action;
 use crate::app::panes::alerts::SourceRead;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
 use crate::remote::alertmanager::{self, AlertmanagerSpec};
 use crate::remote::client::{self, BackendSpec, ClientMsg};
@@ -76,9 +76,9 @@ impl fmt::Display for SourceId {
 /// The one interface of every source (see the module doc).
 pub trait Source: Send {
     fn id(&self) -> &SourceId;
-    /// Start the event stream; it feeds `inbox` until the inbox closes.
-    /// Called once.
-    fn start(&mut self, inbox: &mpsc::Sender<Msg>);
+    /// Start the event stream; it feeds `inbox` until the inbox closes,
+    /// stamping and timing what it does with `clock`. Called once.
+    fn start(&mut self, inbox: &mpsc::Sender<Msg>, clock: &Arc<dyn Clock>);
     /// Run `command` once under `id`; the answer arrives on the inbox.
     fn send(&self, id: String, command: Command, inbox: &mpsc::Sender<Msg>);
     /// Connect again now with credentials read again (`Err` says why this
@@ -114,8 +114,8 @@ impl Sources {
     }
 
     /// Start every source's event stream.
-    pub fn start(&mut self, inbox: &mpsc::Sender<Msg>) {
-        self.all.iter_mut().for_each(|s| s.start(inbox));
+    pub fn start(&mut self, inbox: &mpsc::Sender<Msg>, clock: &Arc<dyn Clock>) {
+        self.all.iter_mut().for_each(|s| s.start(inbox, clock));
     }
 
     /// Send `command` to the source named `source`; an unknown name is answered
@@ -169,8 +169,8 @@ impl Source for LocalSource {
         &self.id
     }
 
-    fn start(&mut self, inbox: &mpsc::Sender<Msg>) {
-        self.local.bridge(inbox.clone(), Arc::new(SystemClock));
+    fn start(&mut self, inbox: &mpsc::Sender<Msg>, clock: &Arc<dyn Clock>) {
+        self.local.bridge(inbox.clone(), clock.clone());
     }
 
     fn send(&self, id: String, command: Command, inbox: &mpsc::Sender<Msg>) {
@@ -210,12 +210,12 @@ impl Source for BackendSource {
         &self.id
     }
 
-    fn start(&mut self, inbox: &mpsc::Sender<Msg>) {
+    fn start(&mut self, inbox: &mpsc::Sender<Msg>, clock: &Arc<dyn Clock>) {
         let (ctx, crx) = mpsc::channel::<ClientMsg>(64);
         let (kick_tx, kick) = mpsc::channel::<()>(16);
         let (reconnect_tx, reconnect) = mpsc::channel::<client::Reconnect>(1);
         let outbox = (!self.read_only).then(|| client::Outbox { records: self.records.clone(), kick });
-        tokio::spawn(client::run_with_outbox(self.spec.clone(), Arc::new(SystemClock), ctx, outbox, Some(reconnect)));
+        tokio::spawn(client::run_with_outbox(self.spec.clone(), clock.clone(), ctx, outbox, Some(reconnect)));
         self.kick = Some(kick_tx);
         self.reconnect = Some(reconnect_tx);
         forward(crx, inbox.clone());
@@ -286,9 +286,9 @@ impl Source for PrometheusSource {
         &self.id
     }
 
-    fn start(&mut self, inbox: &mpsc::Sender<Msg>) {
+    fn start(&mut self, inbox: &mpsc::Sender<Msg>, clock: &Arc<dyn Clock>) {
         let (ctx, crx) = mpsc::channel::<ClientMsg>(64);
-        tokio::spawn(prometheus::run(self.spec.clone(), Arc::new(SystemClock), ctx));
+        tokio::spawn(prometheus::run(self.spec.clone(), clock.clone(), ctx));
         forward(crx, inbox.clone());
     }
 
@@ -317,11 +317,12 @@ impl Source for AlertmanagerSource {
         &self.id
     }
 
-    fn start(&mut self, inbox: &mpsc::Sender<Msg>) {
+    fn start(&mut self, inbox: &mpsc::Sender<Msg>, clock: &Arc<dyn Clock>) {
         let (tx, mut rx) = mpsc::channel(8);
+        let clock = clock.clone();
         tokio::spawn(alertmanager::run(self.spec.clone(), tx));
         let inbox = inbox.clone();
-        let epoch = SystemClock.now_ms().max(0) as u64;
+        let epoch = clock.now_ms().max(0) as u64;
         tokio::spawn(async move {
             let mut seq = 0u64;
             while let Some((name, r)) = rx.recv().await {
@@ -332,7 +333,7 @@ impl Source for AlertmanagerSource {
                         let env = Envelope {
                             epoch,
                             seq,
-                            ts: SystemClock.now_ms(),
+                            ts: clock.now_ms(),
                             source: name.clone(),
                             topic: Topic::Alerts,
                             event: Event::Alerts(Box::new(polled.update)),
@@ -408,7 +409,7 @@ mod tests {
         fn id(&self) -> &SourceId {
             &self.0
         }
-        fn start(&mut self, _: &mpsc::Sender<Msg>) {}
+        fn start(&mut self, _: &mpsc::Sender<Msg>, _: &Arc<dyn Clock>) {}
         fn send(&self, id: String, _: Command, inbox: &mpsc::Sender<Msg>) {
             let result = Ok(serde_json::json!({ "by": self.0.to_string() }));
             answer(inbox, Action::CommandDone { source: self.0.name.clone(), id, result });
