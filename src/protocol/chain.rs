@@ -19,7 +19,7 @@ pub struct Link {
 
 /// One step of a chain: a tool, its fixed arguments and how it takes the
 /// previous step's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     /// The tool's name in the registry.
     pub tool: String,
@@ -31,7 +31,7 @@ pub struct Step {
 }
 
 /// A named, linear chain of tool runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chain {
     /// The name it was saved under.
     pub name: String,
