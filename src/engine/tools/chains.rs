@@ -179,7 +179,7 @@ impl Execution<'_> {
         for (i, step) in chain.steps.iter().enumerate() {
             let stop = |why: &str| chain::stopped_notice(&chain.name, i + 1, n, &step.tool, why);
             let args = match (&step.link, previous.take()) {
-                (Some(link), Some(prev)) if i > 0 => {
+                (Some(link), Some(prev)) => {
                     let filter = chain::filter_or_all(&link.filter);
                     self.send(ChainEvent::Selecting {
                         chain: req.id.clone(),
@@ -244,18 +244,20 @@ impl Execution<'_> {
         let (req, chain) = (self.req, &self.req.chain);
         let tool = chain.steps[i].tool.clone();
         let run: RunId = format!("{}.{}", req.id, i + 1);
+        let (tx, mut rx) = mpsc::channel(STEP_QUEUE);
+        let request =
+            RunRequest { run: run.clone(), tool: tool.clone(), args: args.clone(), opts: req.opts, origin: req.origin };
+        // Said started only once it runs: its events wait in `rx` meanwhile.
+        self.runner.service.run(request, tx).map_err(|e: ServiceError| e.to_string())?;
         self.send(ChainEvent::StepStarted {
             chain: req.id.clone(),
             step: i + 1,
             steps: chain.steps.len(),
             run: run.clone(),
-            tool: tool.clone(),
-            args: args.clone(),
+            tool,
+            args,
         })
         .await;
-        let (tx, mut rx) = mpsc::channel(STEP_QUEUE);
-        let request = RunRequest { run: run.clone(), tool, args, opts: req.opts, origin: req.origin };
-        self.runner.service.run(request, tx).map_err(|e: ServiceError| e.to_string())?;
         loop {
             let event = tokio::select! {
                 biased;

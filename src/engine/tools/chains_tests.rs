@@ -186,3 +186,30 @@ async fn a_chain_id_runs_once_at_a_time_and_an_empty_chain_is_refused() {
     assert!(chains.cancel("c5"));
     assert!(ended(&events(&mut rx).await).is_err());
 }
+
+#[tokio::test]
+async fn a_step_the_service_cannot_start_stops_the_chain_unstarted() {
+    let store = Arc::new(Store::temporary().unwrap());
+    let chains = runner(&store);
+    // The id of the chain's first step is taken by a run in flight.
+    let (rtx, mut rrx) = mpsc::channel(16);
+    let opts = RunOptions { confirmed: true, read_only: false };
+    let busy = RunRequest {
+        run: "c7.1".into(),
+        tool: "shell".into(),
+        args: json!({"command":"sleep 30"}),
+        opts,
+        origin: RunOrigin::Cli,
+    };
+    chains.service().run(busy, rtx).unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    chains.run(request("c7", vec![step("text_stats", json!({"text":"a"}), None)]), tx).unwrap();
+    let all = events(&mut rx).await;
+    assert!(started(&all).is_empty(), "never said started: {all:?}");
+    assert_eq!(
+        ended(&all),
+        Err("✗ chain probe stopped at step 1/1 (text_stats): a tool run with id \"c7.1\" is already running".into())
+    );
+    assert!(chains.service().cancel("c7.1"));
+    assert!(matches!(rrx.recv().await, Some(ToolEvent::Finished { .. })));
+}
