@@ -1,6 +1,7 @@
 //! The tools pane end to end: the real binary in a pseudo-terminal, read
 //! through vt100. Runs a tool from its form, sees the result, exports it, and
-//! finds the run in the history after a restart.
+//! finds the run in the history after a restart; runs a saved chain (in the
+//! engine's chain executor) and finds each step recorded.
 
 mod common;
 
@@ -123,4 +124,45 @@ fn a_jq_preview_that_never_ends_leaves_the_tui_responsive() {
     expect_ok(app.send("\x1b"));
     expect_ok(app.wait_for("the popup closed", TIMEOUT, |s| !s.contains("Chain #1: select with jq")));
     quit_cleanly(&mut app);
+}
+
+#[test]
+fn a_saved_chain_runs_its_steps_in_the_engine_each_recorded() {
+    use opsdeck::engine::store::Store;
+    use opsdeck::protocol::chain::{Chain, Link, Step, write_chains};
+    let env = OpsdeckEnv::new();
+    let data = env.root().join("data/opsdeck");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let steps = vec![
+        Step { tool: "text_stats".into(), args: serde_json::json!({"text":"alpha beta alpha"}), link: None },
+        Step {
+            tool: "text_stats".into(),
+            args: serde_json::json!({}),
+            link: Some(Link { filter: ".top_terms[0].term".into(), arg: "text".into() }),
+        },
+    ];
+    {
+        let store = Store::open(&data, 1 << 20).expect("store");
+        let chains = write_chains(&[Chain { name: "probe".into(), steps }]);
+        store.ui_put("tools.chains", chains.as_bytes()).expect("write");
+        store.flush().expect("flush");
+    }
+    let mut app = env.pty(&[], 140, 40);
+    expect_ok(app.wait_for("the first frame", TIMEOUT, |s| s.contains("1 Metrics")));
+    expect_ok(app.send("3"));
+    expect_ok(app.wait_for("the saved chain", TIMEOUT, |s| s.contains("⛓ probe")));
+    expect_ok(app.send("/probe\r"));
+    expect_ok(app.wait_for("the chain selected", TIMEOUT, |s| s.contains("▸  ⛓ probe") || s.contains("▸ ⛓ probe")));
+    expect_ok(app.send("r"));
+    expect_ok(app.wait_for("both steps ran", TIMEOUT, |s| {
+        s.contains("✓ chain probe finished (2 steps)")
+            && s.contains("History 2")
+            && s.contains("Output #2 text_stats ✓ ok")
+    }));
+    quit_cleanly(&mut app);
+    let store = Store::open(&data, 1 << 20).expect("store after the run");
+    let runs = store.tool_runs(10).expect("the history");
+    assert_eq!(runs.len(), 2, "each step recorded once: {runs:?}");
+    assert_eq!(runs[0].args, serde_json::json!({"text":"alpha"}), "step 2 took step 1's top term");
+    assert_eq!(runs[1].args, serde_json::json!({"text":"alpha beta alpha"}));
 }

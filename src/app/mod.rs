@@ -224,6 +224,19 @@ pub enum Effect {
     CancelTool {
         run: u64,
     },
+    /// Run a saved chain in the engine's chain executor; its steps' runs,
+    /// their output and its end come back as `ToolsAction::Chain { chain_run, .. }`.
+    RunChain {
+        chain_run: u64,
+        chain: crate::protocol::chain::Chain,
+        /// A person confirmed its mutating steps.
+        confirmed: bool,
+    },
+    /// Cancel the chain `chain_run`: its step in flight (or the link being
+    /// evaluated) stops and no further step starts.
+    CancelChain {
+        chain_run: u64,
+    },
     /// Evaluate a jq filter in a jq worker process (never on the loop), within
     /// `timeout_ms`; the answer comes back as `ToolsAction::Jq { job, .. }`. A
     /// new job in the same slot cancels the one before.

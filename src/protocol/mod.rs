@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod alerts;
+pub mod chain;
 mod command;
 pub mod control;
 pub mod float;

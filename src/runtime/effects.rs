@@ -1,5 +1,6 @@
 //! The effect executor: carries out what `app::update` asks for, off the
-//! loop. It owns the sources registry, the tool runner, the tasks it spawned
+//! loop. It owns the sources registry, the tool runner (tool runs and saved
+//! chains, both in the engine's tools service), the tasks it spawned
 //! (by id, to cancel them) and the few paths effects write to. Answers come
 //! back through the inbox as actions. Effects that need the terminal
 //! itself (quit, suspend, redraw) are the loop's (`event_loop.rs`).
@@ -65,6 +66,8 @@ impl Effects for Executor {
             Effect::Reload => reload::start(self.reload.clone(), self.alerts_dir.clone(), &self.local, &self.inbox),
             Effect::RunTool { run, tool, args, confirmed } => self.runner.run(run, tool, args, confirmed),
             Effect::CancelTool { run } => self.runner.cancel(run),
+            Effect::RunChain { chain_run, chain, confirmed } => self.runner.run_chain(chain_run, chain, confirmed),
+            Effect::CancelChain { chain_run } => self.runner.cancel_chain(chain_run),
             Effect::Jq { slot, job, filter, input, timeout_ms } => {
                 let task = jq_jobs::evaluate(
                     &self.jq,

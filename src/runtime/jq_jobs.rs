@@ -55,10 +55,7 @@ mod tests {
         };
         start(JqSlot::Preview, 1, ".a");
         start(JqSlot::Preview, 2, ".b");
-        start(JqSlot::ChainLink, 3, ".a");
-        let mut answers = vec![answer(rx.recv().await), answer(rx.recv().await)];
-        answers.sort_by_key(|a| a.0);
-        assert_eq!(answers, vec![(2, Ok(vec![serde_json::json!(2)])), (3, Ok(vec![serde_json::json!(1)]))]);
+        assert_eq!(answer(rx.recv().await), (2, Ok(vec![serde_json::json!(2)])), "job 1 never answers");
         start(JqSlot::Preview, 4, ".a");
         tasks.cancel(&TaskId::Jq(JqSlot::Preview));
         drop(tasks);

@@ -104,7 +104,8 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     // Tool runs go through the tools service the runner owns (with the MCP servers' tools).
     let builtins = crate::engine::tools::Registry::with_builtins(opts.jq.clone());
     let (servers, config_dir) = (&opts.config.mcp_servers, &opts.config_dir);
-    let runner = tools::Runner::new(builtins, servers, config_dir, records.clone(), atx.clone(), opts.read_only);
+    let jq = opts.jq.clone();
+    let runner = tools::Runner::new(builtins, servers, config_dir, records.clone(), jq, atx.clone(), opts.read_only);
 
     let mut state = initial_state(&opts, &local, &records, &sources, source_problems, &clock);
     // After the start-up problems were read: what the history load sets

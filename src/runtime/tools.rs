@@ -1,5 +1,6 @@
 //! Tool runs for the TUI: a thin adapter over the engine's tools service
-//! (`engine::tools::service::ToolService`), whose run events become
+//! (`engine::tools::service::ToolService`) and its chain executor
+//! (`engine::tools::chains::ChainRunner`), whose run and chain events become
 //! `ToolsAction`s; the catalog, the history and the MCP servers' states are
 //! forwarded to the tools pane. Also exports and the OSC 52 clipboard.
 
@@ -11,11 +12,14 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::app::Action;
-use crate::app::panes::tools::ToolsAction;
+use crate::app::panes::tools::{ChainUpdate, ToolsAction};
 use crate::clock::SystemClock;
 use crate::config::mcp::McpServerConfig;
+use crate::engine::tools::chains::{ChainEvent, ChainRequest, ChainRunner};
 use crate::engine::tools::service::{RunLog, RunRequest, ToolEvent, ToolService};
 use crate::engine::tools::{Registry, RunOptions, ToolSpec};
+use crate::jq::JqRunner;
+use crate::protocol::chain::Chain;
 use crate::protocol::tools::RunOrigin;
 use crate::remote::control::Records;
 
@@ -26,24 +30,30 @@ const OSC52_MAX: usize = 100_000;
 /// Run events waiting to become actions (runs wait beyond: output is never dropped).
 const EVENT_QUEUE: usize = 256;
 
-/// The TUI's tool runs, by the pane's run id, through its own tools service.
+/// The TUI's tool runs, by the pane's run id, through its own tools
+/// service; its saved chains, by the pane's chain id, through the service's
+/// chain executor.
 pub struct Runner {
     service: ToolService,
+    chains: ChainRunner,
     records: Records,
     inbox: mpsc::Sender<Action>,
     events: mpsc::Sender<ToolEvent>,
+    chain_events: mpsc::Sender<ChainEvent>,
     read_only: bool,
 }
 
 impl Runner {
     /// A tools service over `builtins` and the tools of `servers` (started
     /// now, on the current tokio runtime; stopped with the runner), whose runs
-    /// are recorded through `records` and reported to `inbox`.
+    /// are recorded through `records` and reported to `inbox`; chains' links
+    /// are evaluated by `jq`.
     pub fn new(
         builtins: Registry,
         servers: &[McpServerConfig],
         config_dir: &Path,
         records: Records,
+        jq: JqRunner,
         inbox: mpsc::Sender<Action>,
         read_only: bool,
     ) -> Self {
@@ -60,7 +70,19 @@ impl Runner {
                 }
             }
         });
-        Runner { service, records, inbox, events, read_only }
+        let (chain_events, mut rx) = mpsc::channel::<ChainEvent>(EVENT_QUEUE);
+        let to_app = inbox.clone();
+        tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                if let Some(action) = chain_action(e)
+                    && to_app.send(Action::Tools(action)).await.is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let chains = ChainRunner::new(service.clone(), jq);
+        Runner { service, chains, records, inbox, events, chain_events, read_only }
     }
 
     /// Send the catalog now and whenever the registry changes, and the MCP
@@ -135,6 +157,52 @@ impl Runner {
     pub fn cancel(&mut self, run: u64) {
         self.service.cancel(&run.to_string());
     }
+
+    /// Run saved chain `chain` as the pane's chain `chain_run`; one that
+    /// cannot start ends at once, saying why.
+    pub fn run_chain(&mut self, chain_run: u64, chain: Chain, confirmed: bool) {
+        let opts = RunOptions { confirmed, read_only: self.read_only };
+        let name = chain.name.clone();
+        let req = ChainRequest { id: chain_id(chain_run), chain, opts, origin: RunOrigin::Pane };
+        if let Err(e) = self.chains.run(req, self.chain_events.clone()) {
+            tracing::warn!(chain_run, "starting a chain: {e}");
+            let event = ChainUpdate::Ended(Err(format!("✗ chain {name} cannot start: {e}")));
+            let inbox = self.inbox.clone();
+            tokio::spawn(async move { inbox.send(Action::Tools(ToolsAction::Chain { chain_run, event })).await });
+        }
+    }
+
+    /// Cancel chain `chain_run` (nothing if it already ended).
+    pub fn cancel_chain(&mut self, chain_run: u64) {
+        self.chains.cancel(&chain_id(chain_run));
+    }
+}
+
+/// The executor's id of the pane's chain `chain_run` (its steps' runs are
+/// `chain-N.STEP`, never a number, so they never meet the pane's own runs).
+fn chain_id(chain_run: u64) -> String {
+    format!("chain-{chain_run}")
+}
+
+/// The pane's action for a chain event.
+fn chain_action(event: ChainEvent) -> Option<ToolsAction> {
+    let of = |chain: &str| chain.strip_prefix("chain-")?.parse::<u64>().ok();
+    let (chain_run, event) = match event {
+        ChainEvent::StepStarted { chain, step, steps, tool, args, .. } => {
+            (of(&chain)?, ChainUpdate::Step { step, steps, tool, args })
+        }
+        ChainEvent::Step { chain, step, event: ToolEvent::Output { lines, .. } } => {
+            (of(&chain)?, ChainUpdate::Output { step, lines })
+        }
+        ChainEvent::Step { chain, step, event: ToolEvent::Finished { record, .. } } => {
+            (of(&chain)?, ChainUpdate::Finished { step, record: *record })
+        }
+        ChainEvent::Selecting { chain, step, steps, tool, filter } => {
+            (of(&chain)?, ChainUpdate::Selecting { step, steps, tool, filter })
+        }
+        ChainEvent::Ended { chain, result } => (of(&chain)?, ChainUpdate::Ended(result)),
+    };
+    Some(ToolsAction::Chain { chain_run, event })
 }
 
 /// The pane's action for a run event (its runs' ids are numbers).
@@ -242,7 +310,9 @@ mod tests {
         let engine = crate::engine::Engine::new(store, Default::default(), std::sync::Arc::new(SystemClock)).unwrap();
         let builtins = Registry::with_builtins(crate::jq::JqRunner::in_process());
         let (inbox, mut rx) = mpsc::channel(64);
-        let mut runner = Runner::new(builtins, &[], Path::new("."), Records::Engine(engine.clone()), inbox, false);
+        let jq = crate::jq::JqRunner::in_process();
+        let records = Records::Engine(engine.clone());
+        let mut runner = Runner::new(builtins, &[], Path::new("."), records, jq, inbox, false);
         runner.run(1, "text_stats".into(), serde_json::json!({"text":"a b a"}), false);
         let mut finished = None;
         while let Some(a) = rx.recv().await {
@@ -269,5 +339,55 @@ mod tests {
         }
         let stored = engine.store().tool_runs(10).unwrap();
         assert_eq!(stored.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_chain_runs_in_the_engine_and_reports_as_pane_actions() {
+        use crate::protocol::chain::{Link, Step};
+        let store = crate::engine::store::Store::temporary().unwrap();
+        let engine = crate::engine::Engine::new(store, Default::default(), std::sync::Arc::new(SystemClock)).unwrap();
+        let jq = crate::jq::JqRunner::in_process();
+        let builtins = Registry::with_builtins(jq.clone());
+        let (inbox, mut rx) = mpsc::channel(64);
+        let mut runner = Runner::new(builtins, &[], Path::new("."), Records::Engine(engine.clone()), jq, inbox, false);
+        let steps = vec![
+            Step { tool: "text_stats".into(), args: serde_json::json!({"text":"alpha beta alpha"}), link: None },
+            Step {
+                tool: "text_stats".into(),
+                args: serde_json::json!({}),
+                link: Some(Link { filter: ".top_terms[0].term".into(), arg: "text".into() }),
+            },
+        ];
+        runner.run_chain(7, Chain { name: "c".into(), steps }, false);
+        let mut seen = Vec::new();
+        while let Some(a) = rx.recv().await {
+            let Action::Tools(ToolsAction::Chain { chain_run, event }) = a else { continue };
+            assert_eq!(chain_run, 7);
+            let end = matches!(event, ChainUpdate::Ended(_));
+            seen.push(match event {
+                ChainUpdate::Step { step, args, .. } => format!("step {step} {args}"),
+                ChainUpdate::Output { step, .. } => format!("output {step}"),
+                ChainUpdate::Finished { step, record } => format!("finished {step} {}", record.outcome["words"]),
+                ChainUpdate::Selecting { step, filter, .. } => format!("selecting {step} {filter}"),
+                ChainUpdate::Ended(r) => format!("ended {r:?}"),
+            });
+            if end {
+                break;
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                r#"step 1 {"text":"alpha beta alpha"}"#,
+                "output 1",
+                "finished 1 3",
+                "selecting 2 .top_terms[0].term",
+                r#"step 2 {"text":"alpha"}"#,
+                "output 2",
+                "finished 2 1",
+                "ended Ok(2)",
+            ]
+        );
+        assert_eq!(engine.store().tool_runs(10).unwrap().len(), 2, "each step recorded once");
     }
 }

@@ -3,6 +3,7 @@
 //! tools join the same registry through [`mcp::McpHub`] (DESIGN.md §4).
 
 mod builtin;
+pub mod chains;
 pub mod commands;
 mod http;
 pub mod mcp;

@@ -1,11 +1,10 @@
 //! The pane's jq work, kept off the UI thread: the chain popup's live preview
-//! and the links of a running chain ask the runtime for an evaluation
-//! (`Effect::Jq`, run in a jq worker process under a time budget) and take the
-//! answer (`ToolsAction::Jq`) only if it is the one they still wait for. Also
-//! how a step of a chain being built joins it: only when its run succeeded,
-//! with exactly the arguments it ran with.
-
-use serde_json::Value;
+//! asks the runtime for an evaluation (`Effect::Jq`, run in a jq worker
+//! process under a time budget) and takes the answer (`ToolsAction::Jq`) only
+//! if it is the one it still waits for. (The links of a saved chain being run
+//! are evaluated by the engine's chain executor.) Also how a step of a chain
+//! being built joins it: only when its run succeeded, with exactly the
+//! arguments it ran with.
 
 use super::chain;
 use super::{Out, Preview, ToolsPopup, ToolsState};
@@ -17,14 +16,10 @@ use crate::app::Effect;
 pub enum JqSlot {
     /// The live preview of the chain popup.
     Preview,
-    /// The link between two steps of a chain being run.
-    ChainLink,
 }
 
 /// Time budget of a preview evaluation (the popup says "too slow" after it).
 pub const PREVIEW_TIMEOUT_MS: u64 = 2_000;
-/// Time budget of a link's filter while a saved chain runs.
-pub const LINK_TIMEOUT_MS: u64 = 10_000;
 
 impl ToolsState {
     /// A new jq job number.
@@ -61,24 +56,6 @@ impl ToolsState {
             effects.push(Effect::CancelJq { slot: JqSlot::Preview });
         }
         false
-    }
-
-    /// A link's filter was evaluated while a saved chain runs: start the next
-    /// step with the value, or say why the chain stops. Stale answers are dropped.
-    pub(super) fn link_answered(&mut self, job: u64, result: Result<Vec<Value>, String>, out: &mut Out) -> bool {
-        let Some(mut a) = self.active.take_if(|a| a.link_job == Some(job)) else { return false };
-        a.link_job = None;
-        let n = a.chain.steps.len();
-        let Some(next) = a.chain.steps.get(a.step + 1).cloned() else { return false };
-        let schema = self.tool(&next.tool).map(|t| t.schema.clone()).unwrap_or(Value::Null);
-        match result.and_then(|outputs| chain::step_args(&next, Some(chain::combine(outputs)), &schema)) {
-            Ok(args) => self.start_chain_step(a, &next.tool, args, out),
-            Err(e) => {
-                out.notice =
-                    Some(format!("✗ chain {} stopped at step {}/{n} ({}): {e}", a.chain.name, a.step + 2, next.tool));
-            }
-        }
-        true
     }
 
     /// A run ended: if it is the linked form's run of the chain being built,

@@ -3,6 +3,7 @@
 //! the tools (`Effect::RunTool`) and reports back with [`ToolsAction`]s.
 
 pub mod chain;
+mod chain_run;
 pub mod export;
 pub mod form;
 mod jq_jobs;
@@ -21,8 +22,9 @@ use crate::app::{BoxId, Effect, UserAction};
 use crate::protocol::Ts;
 use crate::protocol::tools::{ToolInfo, ToolRun};
 use chain::{Chain, Link};
+pub use chain_run::{ChainUpdate, RunningChain};
 use form::Form;
-pub use jq_jobs::{JqSlot, LINK_TIMEOUT_MS, PREVIEW_TIMEOUT_MS};
+pub use jq_jobs::{JqSlot, PREVIEW_TIMEOUT_MS};
 use list::{Row, Target};
 pub use popup::{Preview, ToolsPopup};
 use runs::{DiffRow, RunView};
@@ -43,6 +45,8 @@ pub enum ToolsAction {
     /// A jq evaluation asked for with `Effect::Jq` ended: every output, or
     /// why there is none. Answers to jobs nobody waits for any more are dropped.
     Jq { job: u64, result: Result<Vec<serde_json::Value>, String> },
+    /// What the engine reports about a saved chain started with `Effect::RunChain`.
+    Chain { chain_run: u64, event: ChainUpdate },
 }
 
 /// Choosing the tool that takes a selected value.
@@ -62,17 +66,6 @@ pub struct ServerLine {
     pub name: String,
     pub state: String,
     pub ok: bool,
-}
-
-/// A saved chain being run step after step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActiveChain {
-    pub chain: Chain,
-    pub step: usize,
-    pub run: u64,
-    pub confirmed: bool,
-    /// Waiting for this jq job: the link into step `step + 1`.
-    pub link_job: Option<u64>,
 }
 
 /// The chain being built from runs in the pane.
@@ -122,7 +115,10 @@ pub struct ToolsState {
     pub building: Option<Building>,
     /// Choosing the tool that takes a run's selected result.
     pub picking: Option<Picking>,
-    pub active: Option<ActiveChain>,
+    /// Saved chains running in the engine, followed until they end.
+    pub chain_runs: Vec<RunningChain>,
+    /// The last `chain_run` id handed out.
+    chains_started: u64,
     /// Output box height, from the last render (for paging).
     pub page: usize,
     /// The last jq job number handed out.
@@ -159,7 +155,8 @@ impl Default for ToolsState {
             diff: None,
             building: None,
             picking: None,
-            active: None,
+            chain_runs: Vec::new(),
+            chains_started: 0,
             page: 10,
             jobs: 0,
             preview_job: None,
@@ -221,16 +218,18 @@ impl ToolsState {
             ToolsAction::Finished { run, record } => {
                 let Some(r) = self.run_mut(run) else { return false };
                 r.finish(&record);
-                let (ok, err) = (r.ok(), record.outcome.as_str().map(str::to_string));
+                let ok = r.ok();
                 if self.shown == Some(run) {
                     self.research();
                 }
                 self.relist();
                 self.building_step_ended(run, ok, out);
-                self.chain_advance(run, ok, err, out);
             }
             ToolsAction::Servers(s) => self.servers = s,
-            ToolsAction::Jq { job, result } => return self.link_answered(job, result, out),
+            // A preview answer nobody waits for any more (the popup's own
+            // are taken before the pane: see `tools_pane::on_action`).
+            ToolsAction::Jq { .. } => return false,
+            ToolsAction::Chain { chain_run, event } => return self.chain_update(chain_run, event, out),
         }
         true
     }

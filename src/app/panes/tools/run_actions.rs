@@ -1,24 +1,30 @@
-//! Starting, cancelling, re-running and comparing runs; running chains; the
-//! actions on a run's result (export, copy, chain).
+//! Starting, cancelling, re-running and comparing runs; the actions on a
+//! run's result (export, copy, chain).
 
 use serde_json::Value;
 
-use super::chain::{self, Chain, Step};
+use super::chain::Step;
 use super::list::Target;
 use super::runs::{self, RunView};
-use super::{ActiveChain, JqSlot, LINK_TIMEOUT_MS, Out, ToolsPopup, ToolsState, export, file_stem};
+use super::{Out, ToolsPopup, ToolsState, export, file_stem};
 use crate::app::{BoxId, Effect, UserAction};
 
 impl ToolsState {
     /// Start a run of `tool` with `args` (already validated and, if needed, confirmed).
     pub fn start(&mut self, tool: &str, args: Value, confirmed: bool, out: &mut Out) -> u64 {
+        let id = self.open_run(tool, args.clone(), out.now);
+        out.effects.push(Effect::RunTool { run: id, tool: tool.into(), args, confirmed });
+        id
+    }
+    /// A new live run of `tool` at the top of the history, shown (a run of
+    /// the pane's own, or a step of a chain the engine runs).
+    pub(super) fn open_run(&mut self, tool: &str, args: Value, now: crate::protocol::Ts) -> u64 {
         let id = self.alloc();
         let source = self.tool(tool).map_or_else(String::new, |t| t.source.clone());
-        self.runs.insert(0, RunView::live(id, tool, &source, args.clone(), out.now));
+        self.runs.insert(0, RunView::live(id, tool, &source, args, now));
         self.runs.truncate(runs::RUNS_KEPT);
         self.hist_sel = 0;
         self.show(id);
-        out.effects.push(Effect::RunTool { run: id, tool: tool.into(), args, confirmed });
         id
     }
     /// `r`: run the selected chain, or the form's tool with its arguments.
@@ -69,107 +75,20 @@ impl ToolsState {
             out.notice = Some(format!("chain: {tool} joins the chain when this run (#{id}) succeeds"));
         }
     }
-    /// The steps of `chain` whose tool changes things (or is not known now,
-    /// so cannot be vouched for).
-    pub fn mutating_steps<'a>(&self, chain: &'a super::chain::Chain) -> Vec<&'a str> {
-        chain.steps.iter().filter(|s| self.tool(&s.tool).is_none_or(|t| t.mutating)).map(|s| s.tool.as_str()).collect()
-    }
-
-    pub fn run_chain(&mut self, i: usize, out: &mut Out) -> bool {
-        let Some(chain) = self.chains.get(i).cloned() else { return false };
-        let mutating = self.mutating_steps(&chain);
-        if !mutating.is_empty() && out.read_only {
-            out.notice = Some(format!("✗ chain {} has steps that change things; opsdeck runs --read-only", chain.name));
-            return true;
-        }
-        if !mutating.is_empty() {
-            out.popup = Some(ToolsPopup::confirm_chain(i, &chain, &mutating));
-            return true;
-        }
-        self.start_chain(chain, false, out);
-        true
-    }
-    pub fn start_chain(&mut self, chain: Chain, confirmed: bool, out: &mut Out) {
-        let Some(first) = chain.steps.first() else { return };
-        let (tool, args) = (first.tool.clone(), first.args.clone());
-        if self.active.take().is_some_and(|a| a.link_job.is_some()) {
-            out.effects.push(Effect::CancelJq { slot: JqSlot::ChainLink });
-        }
-        let run = self.start(&tool, args, confirmed, out);
-        out.notice = Some(format!("chain {}: step 1/{} {tool}", chain.name, chain.steps.len()));
-        self.active = Some(ActiveChain { chain, step: 0, run, confirmed, link_job: None });
-    }
-    /// Start step `a.step + 1` of a running chain with `args`.
-    pub(super) fn start_chain_step(&mut self, mut a: ActiveChain, tool: &str, args: Value, out: &mut Out) {
-        a.run = self.start(tool, args, a.confirmed, out);
-        a.step += 1;
-        out.notice = Some(format!("chain {}: step {}/{} {tool}", a.chain.name, a.step + 1, a.chain.steps.len()));
-        self.active = Some(a);
-    }
-    /// After a chain step ends: start the next one, or say how it ended.
-    pub(super) fn chain_advance(&mut self, run: u64, ok: bool, err: Option<String>, out: &mut Out) {
-        let Some(mut a) = self.active.take().filter(|a| a.run == run) else { return };
-        let n = a.chain.steps.len();
-        if !ok {
-            out.notice = Some(format!(
-                "✗ chain {} stopped at step {}/{n} ({}): {}",
-                a.chain.name,
-                a.step + 1,
-                a.chain.steps[a.step].tool,
-                err.unwrap_or_default()
-            ));
-            return;
-        }
-        if a.step + 1 >= n {
-            out.notice =
-                Some(format!("✓ chain {} finished ({})", a.chain.name, crate::text::count(n as u64, "step", "steps")));
-            return;
-        }
-        let next = a.chain.steps[a.step + 1].clone();
-        let prev = self.run(run).and_then(RunView::result).cloned();
-        match (&next.link, prev) {
-            // The link's filter runs in a jq worker; the answer starts the step.
-            (Some(link), Some(prev)) => {
-                let job = self.next_job();
-                out.effects.push(Effect::Jq {
-                    slot: JqSlot::ChainLink,
-                    job,
-                    filter: chain::filter_or_all(&link.filter),
-                    input: prev,
-                    timeout_ms: LINK_TIMEOUT_MS,
-                });
-                out.notice = Some(format!(
-                    "chain {}: step {}/{n} {}: selecting {} from the result…",
-                    a.chain.name,
-                    a.step + 2,
-                    next.tool,
-                    chain::filter_or_all(&link.filter)
-                ));
-                a.link_job = Some(job);
-                self.active = Some(a);
-            }
-            (Some(_), None) => {
-                out.notice =
-                    Some(format!("✗ chain {} step {}: the previous step has no result", a.chain.name, a.step + 2));
-            }
-            (None, _) => self.start_chain_step(a, &next.tool, next.args.clone(), out),
-        }
-    }
+    /// `x`: cancel the shown run if it runs, else the newest running one (a
+    /// chain's step cancels its chain); else a chain selecting its next input.
     pub(super) fn cancel(&mut self, out: &mut Out) -> bool {
         let running = self.shown_run().filter(|r| r.running()).or_else(|| self.runs.iter().find(|r| r.running()));
         match running {
-            Some(r) => {
-                out.effects.push(Effect::CancelTool { run: r.id });
-                out.notice = Some(format!("cancelling #{} {}", r.id, r.tool));
-                if self.active.as_ref().is_some_and(|a| a.run == r.id) {
-                    self.active = None;
+            Some(r) => match self.chain_of_run(r.id) {
+                Some(c) => self.cancel_chain(c, out),
+                None => {
+                    out.effects.push(Effect::CancelTool { run: r.id });
+                    out.notice = Some(format!("cancelling #{} {}", r.id, r.tool));
                 }
-            }
-            None => match self.active.take_if(|a| a.link_job.is_some()) {
-                Some(a) => {
-                    out.effects.push(Effect::CancelJq { slot: JqSlot::ChainLink });
-                    out.notice = Some(format!("chain {} cancelled", a.chain.name));
-                }
+            },
+            None => match self.chain_runs.last() {
+                Some(c) => self.cancel_chain(c, out),
                 None => out.notice = Some("no run in progress".into()),
             },
         }

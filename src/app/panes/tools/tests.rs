@@ -348,27 +348,34 @@ fn a_result_chains_into_the_next_tool_and_the_chain_is_saved_and_replayed() {
     let effects = fx.key(&mut s, KeyCode::Enter);
     assert!(run_effect(&effects).is_none(), "Enter opens a saved chain (its steps); r runs it");
     assert_eq!(s.focus, BoxId::ToolForm);
-    let (r1, t1, a1, _) = run_effect(&fx.chars(&mut s, "r")).unwrap_or_else(|| panic!("{:?}", s.notice));
-    assert_eq!((t1.as_str(), a1), ("tcp_check", json!({"host":"a","port":80})));
-    let effects = fx.act(
-        &mut s,
-        Action::Tools(ToolsAction::Finished {
-            run: r1,
-            record: record("tcp_check", json!({}), true, json!({"body":"[9]"})),
-        }),
-    );
-    // The link's filter runs in a jq worker; its answer starts step 2.
-    assert!(run_effect(&effects).is_none());
-    let (slot, job, filter, input) = jq_effect(&effects).expect("the link is evaluated off the loop");
-    assert_eq!((slot, filter.as_str(), &input), (JqSlot::ChainLink, ".body", &json!({"body":"[9]"})));
-    let effects = answer_jq(&fx, &mut s, job, &filter, &input);
-    let (r2, t2, a2, _) = run_effect(&effects).expect("step 2 starts");
-    assert_eq!((t2.as_str(), a2), ("data_query", json!({"filter":".[0].x","input":"[9]"})));
-    fx.act(
-        &mut s,
-        Action::Tools(ToolsAction::Finished { run: r2, record: record("data_query", json!({}), true, json!(9)) }),
-    );
-    assert!(s.notice.as_ref().unwrap().1.contains("chain probe finished"), "{:?}", s.notice);
+    // r asks the engine to run it; the engine's reports show its steps.
+    let effects = fx.chars(&mut s, "r");
+    let [Effect::RunChain { chain_run, chain, confirmed: false }] = &effects[..] else { panic!("{effects:?}") };
+    assert_eq!(chain, &saved[0]);
+    let chain_run = *chain_run;
+    let step = |s: &mut AppState, event| fx.act(s, Action::Tools(ToolsAction::Chain { chain_run, event }));
+    let tcp = json!({"host":"a","port":80});
+    let effects = step(&mut s, ChainUpdate::Step { step: 1, steps: 2, tool: "tcp_check".into(), args: tcp.clone() });
+    assert!(effects.is_empty(), "the engine runs the step: {effects:?}");
+    let r1 = s.tools.shown.expect("the step's run is shown");
+    assert_eq!((s.tools.runs[0].id, s.tools.runs[0].tool.as_str(), &s.tools.runs[0].args), (r1, "tcp_check", &tcp));
+    assert_eq!(s.notice.as_ref().unwrap().1, "chain probe: step 1/2 tcp_check");
+    let done = record("tcp_check", tcp, true, json!({"body":"[9]"}));
+    assert!(step(&mut s, ChainUpdate::Finished { step: 1, record: done }).is_empty());
+    assert_eq!(s.tools.run(r1).unwrap().result(), Some(&json!({"body":"[9]"})));
+    let selecting = ChainUpdate::Selecting { step: 2, steps: 2, tool: "data_query".into(), filter: ".body".into() };
+    step(&mut s, selecting);
+    assert_eq!(s.notice.as_ref().unwrap().1, "chain probe: step 2/2 data_query: selecting .body from the result…");
+    let a2 = json!({"filter":".[0].x","input":"[9]"});
+    step(&mut s, ChainUpdate::Step { step: 2, steps: 2, tool: "data_query".into(), args: a2.clone() });
+    let r2 = s.tools.shown.unwrap();
+    assert_ne!(r1, r2);
+    step(&mut s, ChainUpdate::Output { step: 2, lines: vec!["9".into()] });
+    step(&mut s, ChainUpdate::Finished { step: 2, record: record("data_query", a2, true, json!(9)) });
+    assert_eq!(s.tools.run(r2).unwrap().output, vec!["9".to_string()]);
+    step(&mut s, ChainUpdate::Ended(Ok(2)));
+    assert_eq!(s.notice.as_ref().unwrap().1, "✓ chain probe finished (2 steps)");
+    assert!(s.tools.chain_runs.is_empty());
 }
 
 #[test]
@@ -414,3 +421,5 @@ fn saved_chains_are_read_whole_in_either_shape_or_not_at_all() {
         assert_eq!(s.tools.chains, std::slice::from_ref(&chain), "nothing replaced by defaults");
     }
 }
+
+mod chain_runs;

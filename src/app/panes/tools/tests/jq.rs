@@ -1,6 +1,6 @@
-//! jq work stays off the UI thread: previews and chain links are effects whose
-//! answers may come late (or never), and a chain step joins the chain only
-//! with the arguments of its successful run.
+//! jq work stays off the UI thread: previews are effects whose answers may
+//! come late (or never), and a chain step joins the chain only with the
+//! arguments of its successful run.
 
 use super::*;
 
@@ -168,55 +168,4 @@ fn a_later_good_run_of_the_same_step_replaces_it() {
     let saved = saved_chain(&fx, &mut s);
     assert_eq!(saved[0].steps.len(), 2, "{saved:?}");
     assert_eq!(saved[0].steps[1].args, json!({"filter":"length"}));
-}
-
-#[test]
-fn a_running_chains_link_is_evaluated_off_the_loop_and_x_cancels_it() {
-    let fx = Fx::new();
-    let mut s = fx.state();
-    let link = chain::Link { filter: ".body".into(), arg: "input".into() };
-    let steps = vec![
-        chain::Step { tool: "tcp_check".into(), args: json!({"host":"a","port":80}), link: None },
-        chain::Step { tool: "data_query".into(), args: json!({"filter":"."}), link: Some(link) },
-    ];
-    s.tools.restore("tools.chains", &serde_json::to_string(&vec![Chain { name: "c".into(), steps }]).unwrap()).unwrap();
-    let ci = s.tools.rows.iter().position(|r| r.target == list::Target::Chain(0)).unwrap();
-    s.tools.list_sel = ci;
-    s.tools.form = None;
-    let (r1, ..) = run_effect(&fx.chars(&mut s, "r")).expect("step 1");
-    let done = record("tcp_check", json!({}), true, json!({"body":"[9]"}));
-    let effects = fx.act(&mut s, Action::Tools(ToolsAction::Finished { run: r1, record: done }));
-    let (slot, job, ..) = jq_effect(&effects).expect("the link goes to a jq worker");
-    assert_eq!(slot, JqSlot::ChainLink);
-    assert!(s.notice.as_ref().unwrap().1.contains("selecting .body"), "{:?}", s.notice);
-    // x stops the chain while its link is evaluated; the late answer starts nothing.
-    let effects = fx.chars(&mut s, "x");
-    assert_eq!(effects, vec![Effect::CancelJq { slot: JqSlot::ChainLink }]);
-    assert!(s.tools.active.is_none());
-    let late = fx.act(&mut s, Action::Tools(ToolsAction::Jq { job, result: Ok(vec![json!("[9]")]) }));
-    assert!(run_effect(&late).is_none());
-}
-
-#[test]
-fn a_link_that_fails_stops_the_chain_and_says_why() {
-    let fx = Fx::new();
-    let mut s = fx.state();
-    let link = chain::Link { filter: "def f: 1 + f; f".into(), arg: "input".into() };
-    let steps = vec![
-        chain::Step { tool: "tcp_check".into(), args: json!({"host":"a","port":80}), link: None },
-        chain::Step { tool: "data_query".into(), args: json!({"filter":"."}), link: Some(link) },
-    ];
-    s.tools.restore("tools.chains", &serde_json::to_string(&vec![Chain { name: "c".into(), steps }]).unwrap()).unwrap();
-    s.tools.list_sel = s.tools.rows.iter().position(|r| r.target == list::Target::Chain(0)).unwrap();
-    s.tools.form = None;
-    let (r1, ..) = run_effect(&fx.chars(&mut s, "r")).expect("step 1");
-    let done = record("tcp_check", json!({}), true, json!({}));
-    let (_, job, ..) = jq_effect(&fx.act(&mut s, Action::Tools(ToolsAction::Finished { run: r1, record: done })))
-        .expect("the link is evaluated");
-    let deep = Err("filter failed: recursion too deep (a recursive definition that never ends?)".to_string());
-    let effects = fx.act(&mut s, Action::Tools(ToolsAction::Jq { job, result: deep }));
-    assert!(run_effect(&effects).is_none());
-    let n = &s.notice.as_ref().unwrap().1;
-    assert!(n.contains("chain c stopped at step 2/2 (data_query)") && n.contains("recursion too deep"), "{n}");
-    assert!(s.tools.active.is_none());
 }
