@@ -8,6 +8,7 @@ mod log;
 pub mod metrics;
 pub mod store;
 pub mod tools;
+pub mod workflows;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,0 +1,148 @@
+//! Tests of workflow definitions: a good file read whole, and each kind of
+//! mistake said at its line and column.
+
+use super::*;
+
+const GOOD: &str = r#"
+name = "restart-api"
+description = "Drain, restart and probe the API"
+concurrency = 2
+
+[inputs.host]
+type = "string"
+required = true
+
+[inputs.mode]
+type = "enum"
+values = ["soft", "hard"]
+default = "soft"
+
+[inputs.retries]
+type = "integer"
+default = 3
+
+[[step]]
+id = "drain"
+uses = "http"
+with = { method = "POST", url = "https://{{ inputs.host }}/drain" }
+retry = { max_attempts = 5, initial_interval = "2s", backoff_coefficient = 2.0, max_interval = "30s", non_retryable = ["404"] }
+
+[[step]]
+id = "ok"
+uses = "approve"
+message = "Restart {{ inputs.host }}?"
+needs = ["drain"]
+
+[[step]]
+id = "restart"
+uses = "shell"
+with = { command = "systemctl restart api" }
+needs = ["ok"]
+timeout = "2m"
+idempotent = false
+
+[[step]]
+id = "probe"
+uses = "http_check"
+with = { url = "https://{{ inputs.host }}/health" }
+needs = ["restart"]
+if = "{{ steps.restart.state == 'succeeded' }}"
+outputs = { status = "{{ result.status }}" }
+"#;
+
+fn errors(src: &str) -> Vec<String> {
+    parse("wf.toml", src).expect_err("problems").iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn a_good_file_is_read_whole_and_ordered_by_needs() {
+    let w = parse("wf.toml", GOOD).unwrap();
+    assert_eq!((w.name.as_str(), w.concurrency, w.unattended), ("restart-api", 2, false));
+    let names: Vec<&str> = w.inputs.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["host", "mode", "retries"]);
+    assert_eq!(w.inputs[1].kind, InputKind::Enum(vec!["soft".into(), "hard".into()]));
+    assert_eq!(w.inputs[1].default, Some(Value::from("soft")));
+    assert_eq!(w.inputs[2].default, Some(Value::from(3)));
+    assert!(w.inputs[0].required);
+    assert_eq!(w.order(), ["drain", "ok", "restart", "probe"]);
+    let drain = &w.steps[0];
+    assert_eq!(drain.uses, Uses::Http);
+    assert_eq!(drain.with["url"], "https://{{ inputs.host }}/drain");
+    assert_eq!(drain.retry.max_attempts, 5);
+    assert_eq!(drain.retry.max_interval, Duration::from_secs(30));
+    assert_eq!(drain.retry.non_retryable, ["404"]);
+    assert_eq!(w.steps[1].uses, Uses::Approve);
+    assert_eq!(w.steps[2].timeout, Duration::from_secs(120));
+    assert!(!w.steps[2].idempotent);
+    assert_eq!(w.steps[3].uses, Uses::Tool("http_check".into()));
+    assert_eq!(w.steps[3].condition.as_deref(), Some("{{ steps.restart.state == 'succeeded' }}"));
+    assert_eq!(w.steps[3].timeout, DEFAULT_STEP_TIMEOUT);
+    assert_eq!(w.steps[3].retry, RetryPolicy::default());
+}
+
+#[test]
+fn a_cycle_is_named_with_its_steps() {
+    let src = "name = \"w\"\n[[step]]\nid = \"a\"\nuses = \"x\"\nneeds = [\"c\"]\n[[step]]\nid = \"b\"\nuses = \"x\"\nneeds = [\"a\"]\n[[step]]\nid = \"c\"\nuses = \"x\"\nneeds = [\"b\"]\n";
+    let e = errors(src);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("wf.toml:3:6: steps need each other in a cycle: a → c → b → a"), "{}", e[0]);
+}
+
+#[test]
+fn every_mistake_is_said_at_its_place() {
+    let src = r#"name = "w"
+concurrency = 0
+[inputs.level]
+type = "integer"
+default = "high"
+[inputs.colour]
+type = "enum"
+[inputs.when]
+type = "date"
+[[step]]
+id = "a"
+uses = "shell"
+with = { cmd = "ls" }
+timeout = "soon"
+[[step]]
+id = "a"
+uses = "approve"
+needs = ["a", "ghost"]
+retry = { max_attempts = 0, jitter = 2.0, initial_interval = "1m", max_interval = "1s" }
+[[step]]
+id = "2fast"
+uses = "http"
+"#;
+    let e = errors(src);
+    let has = |prefix: &str| e.iter().any(|l| l.starts_with(prefix));
+    for want in [
+        "wf.toml:2:15: concurrency 0 is out of range",
+        "wf.toml:5:11: input level: the default is a string, not a integer",
+        "wf.toml:7:8: input colour: an enum needs its values",
+        "wf.toml:9:8: input when: unknown type \"date\"",
+        "wf.toml:13:8: step a: a shell step needs with.command",
+        "wf.toml:14:11: invalid duration",
+        "wf.toml:16:6: step id a is used twice",
+        "wf.toml:18:10: step a needs itself",
+        "wf.toml:18:15: step a needs \"ghost\", which is not a step of this workflow",
+        "wf.toml:19:9: step a: max_attempts 0 is out of range",
+        "wf.toml:19:9: step a: jitter 2 is out of range",
+        "wf.toml:19:9: step a: max_interval is shorter than initial_interval",
+        "wf.toml:21:6: step id \"2fast\" is not a name",
+        "wf.toml:20:1: step 2fast: an http step needs with.url",
+    ] {
+        assert!(has(want), "missing {want:?} in:\n{}", e.join("\n"));
+    }
+    assert!(e.iter().any(|l| l.contains("an approve step needs a message")), "{e:?}");
+}
+
+#[test]
+fn unknown_keys_and_an_empty_file_are_refused() {
+    let e = errors("name = \"w\"\n[[step]]\nid = \"a\"\nuse = \"x\"\n");
+    assert!(e.iter().any(|l| l.contains("unknown field `use`")), "{e:?}");
+    let e = errors("name = \"w\"\n");
+    assert_eq!(
+        e,
+        ["wf.toml: a workflow needs at least one [[step]]\n  hint: see docs/workflows.md for the workflow file format"]
+    );
+}

@@ -1,0 +1,5 @@
+//! Workflows (DESIGN.md §4): definitions read and checked from
+//! `workflows/*.toml`. The scheduler, runs and the pane build on these
+//! (issue 12).
+
+pub mod definition;
