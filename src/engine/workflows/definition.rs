@@ -176,6 +176,9 @@ struct FileToml {
     concurrency: Option<Spanned<i64>>,
     #[serde(default)]
     unattended: bool,
+    /// The inputs' names (kept when `inputs` is taken apart).
+    #[serde(skip)]
+    inputs_names: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -272,7 +275,7 @@ impl Cx<'_> {
         if !is_id(&name) {
             self.error(f.name.span(), format!("workflow name {name:?} is not a name"), ID_HINT);
         }
-        let concurrency = match f.concurrency {
+        let concurrency = match &f.concurrency {
             None => DEFAULT_CONCURRENCY,
             Some(c) if (1..=256).contains(c.get_ref()) => *c.get_ref() as usize,
             Some(c) => {
@@ -280,12 +283,18 @@ impl Cx<'_> {
                 DEFAULT_CONCURRENCY
             }
         };
-        let inputs = f.inputs.into_iter().filter_map(|(n, i)| self.input(n, i)).collect();
+        let mut f = f;
+        f.inputs_names = f.inputs.keys().cloned().collect();
+        let inputs = std::mem::take(&mut f.inputs).into_iter().filter_map(|(n, i)| self.input(n, i)).collect();
         let steps: Vec<Step> = f.step.iter().filter_map(|s| self.step(s)).collect();
         if f.step.is_empty() {
             self.errors.push(ConfigError::file(self.path, "a workflow needs at least one [[step]]", HINT));
         }
         self.graph(&f.step);
+        if self.errors.is_empty() {
+            let input_names: Vec<&str> = f.inputs_names.iter().map(String::as_str).collect();
+            self.templates(&f.step, &steps, &input_names);
+        }
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
@@ -476,6 +485,91 @@ impl Cx<'_> {
             );
         }
     }
+}
+
+impl Cx<'_> {
+    /// Every template of every step reads only what it may: the inputs,
+    /// the steps it needs (directly or through others), `result` in its
+    /// `outputs`, and `secret(…)`.
+    fn templates(&mut self, raw: &[Spanned<StepToml>], steps: &[Step], inputs: &[&str]) {
+        for (st, step) in raw.iter().zip(steps) {
+            let before = ancestors(steps, &step.id);
+            let mut texts: Vec<(String, Range<usize>, bool)> = Vec::new();
+            let with_span = st.get_ref().with.as_ref().map_or(st.span(), Spanned::span);
+            strings(&step.with, &mut |t| texts.push((t.to_string(), with_span.clone(), false)));
+            for t in step.condition.iter().chain(step.message.iter()) {
+                texts.push((t.clone(), st.span(), false));
+            }
+            texts.extend(step.outputs.values().map(|t| (t.clone(), st.span(), true)));
+            for (text, span, is_output) in texts {
+                let names = match super::template::names(&text) {
+                    Ok(n) => n,
+                    Err(why) => {
+                        let at = locate(self.src, &text, span);
+                        self.error(at, format!("step {}: {why} in {text:?}", step.id), TEMPLATE_HINT);
+                        continue;
+                    }
+                };
+                for name in names {
+                    let mut parts = name.split('.');
+                    let problem = match (parts.next(), parts.next()) {
+                        (Some("inputs"), Some(i)) if inputs.contains(&i) => None,
+                        (Some("inputs"), Some(i)) => Some(format!("no input is named {i}")),
+                        (Some("steps"), Some(id)) if before.contains(&id) => None,
+                        (Some("steps"), Some(id)) if steps.iter().any(|s| s.id == id) => {
+                            Some(format!("{id} is not a step {} needs, so its result is not known yet", step.id))
+                        }
+                        (Some("steps"), Some(id)) => Some(format!("no step is named {id}")),
+                        (Some("result"), _) if is_output => None,
+                        (Some("secret"), None) => None,
+                        _ => Some(format!("{name} is not defined")),
+                    };
+                    if let Some(p) = problem {
+                        let at = locate(self.src, &text, span.clone());
+                        self.error(at, format!("step {}: {p} (in {text:?})", step.id), TEMPLATE_HINT);
+                    }
+                }
+            }
+        }
+    }
+}
+
+const TEMPLATE_HINT: &str =
+    "templates read inputs.NAME, steps.ID.… of the steps this one needs, result.… in outputs, and secret(\"name\")";
+
+/// The steps `id` needs, directly or through the steps it needs.
+fn ancestors<'a>(steps: &'a [Step], id: &str) -> Vec<&'a str> {
+    let mut found: Vec<&str> = Vec::new();
+    let mut todo: Vec<&str> =
+        steps.iter().find(|s| s.id == id).map(|s| s.needs.iter().map(String::as_str).collect()).unwrap_or_default();
+    while let Some(n) = todo.pop() {
+        if found.contains(&n) {
+            continue;
+        }
+        if let Some(s) = steps.iter().find(|s| s.id == n) {
+            found.push(&s.id);
+            todo.extend(s.needs.iter().map(String::as_str));
+        }
+    }
+    found
+}
+
+/// Every string inside `v`.
+fn strings(v: &Value, f: &mut impl FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, f)),
+        Value::Object(o) => o.values().for_each(|x| strings(x, f)),
+        _ => {}
+    }
+}
+
+/// Where `text` is first written in `src` from the start of `from` (the
+/// step or table it belongs to), else `from`.
+fn locate(src: &str, text: &str, from: Range<usize>) -> Range<usize> {
+    src.get(from.start..)
+        .and_then(|rest| rest.find(text))
+        .map_or(from.clone(), |at| from.start + at..from.start + at + text.len())
 }
 
 /// The indices of a cycle of `needs` (each needs the next... the last needs

@@ -146,3 +146,40 @@ fn unknown_keys_and_an_empty_file_are_refused() {
         ["wf.toml: a workflow needs at least one [[step]]\n  hint: see docs/workflows.md for the workflow file format"]
     );
 }
+
+#[test]
+fn templates_read_only_inputs_and_the_steps_they_need() {
+    let src = r#"name = "w"
+[inputs.host]
+type = "string"
+[[step]]
+id = "a"
+uses = "shell"
+with = { command = "ping {{ inputs.hots }}" }
+[[step]]
+id = "b"
+uses = "shell"
+with = { command = "echo {{ steps.c.output }} {{ steps.a.state }} {{ secret('x') }}" }
+needs = ["a"]
+[[step]]
+id = "c"
+uses = "shell"
+with = { command = "echo {{ steps.b.output }} {{ steps.zz.output }} {{ result.x }}" }
+needs = ["b"]
+outputs = { n = "{{ result.lines }}", bad = "{{ inputs.host" }
+"#;
+    let e = errors(src);
+    let has = |prefix: &str| e.iter().any(|l| l.starts_with(prefix));
+    for want in [
+        "wf.toml:7:21: step a: no input is named hots",
+        "wf.toml:11:21: step b: c is not a step b needs, so its result is not known yet",
+        "wf.toml:16:21: step c: no step is named zz",
+        "wf.toml:16:21: step c: result.x is not defined",
+        "wf.toml:18:46: step c: syntax error",
+    ] {
+        assert!(has(want), "missing {want:?} in:\n{}", e.join("\n"));
+    }
+    assert_eq!(e.len(), 5, "steps.a in b, steps.b in c, secret() and result in outputs are fine:\n{}", e.join("\n"));
+    // The good file's templates all hold.
+    assert!(parse("wf.toml", GOOD).is_ok());
+}

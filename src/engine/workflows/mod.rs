@@ -3,3 +3,4 @@
 //! (issue 12).
 
 pub mod definition;
+pub mod template;
