@@ -1,0 +1,131 @@
+//! How a workflow's parts refer to each other: the `needs` graph (a cycle
+//! is found and named) and the names templates read.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde_json::Value;
+use toml::Spanned;
+
+use super::{Cx, Step, StepToml};
+
+impl Cx<'_> {
+    /// Every template of every step reads only what it may: the inputs,
+    /// the steps it needs (directly or through others), `result` in its
+    /// `outputs`, and `secret(…)`.
+    pub(super) fn templates(&mut self, raw: &[Spanned<StepToml>], steps: &[Step], inputs: &[&str]) {
+        for (st, step) in raw.iter().zip(steps) {
+            let before = ancestors(steps, &step.id);
+            let mut texts: Vec<(String, Range<usize>, bool)> = Vec::new();
+            let with_span = st.get_ref().with.as_ref().map_or(st.span(), Spanned::span);
+            strings(&step.with, &mut |t| texts.push((t.to_string(), with_span.clone(), false)));
+            for t in step.condition.iter().chain(step.message.iter()) {
+                texts.push((t.clone(), st.span(), false));
+            }
+            texts.extend(step.outputs.values().map(|t| (t.clone(), st.span(), true)));
+            for (text, span, is_output) in texts {
+                let names = match crate::engine::workflows::template::names(&text) {
+                    Ok(n) => n,
+                    Err(why) => {
+                        let at = locate(self.src, &text, span);
+                        self.error(at, format!("step {}: {why} in {text:?}", step.id), TEMPLATE_HINT);
+                        continue;
+                    }
+                };
+                for name in names {
+                    let mut parts = name.split('.');
+                    let problem = match (parts.next(), parts.next()) {
+                        (Some("inputs"), Some(i)) if inputs.contains(&i) => None,
+                        (Some("inputs"), Some(i)) => Some(format!("no input is named {i}")),
+                        (Some("steps"), Some(id)) if before.contains(&id) => None,
+                        (Some("steps"), Some(id)) if steps.iter().any(|s| s.id == id) => {
+                            Some(format!("{id} is not a step {} needs, so its result is not known yet", step.id))
+                        }
+                        (Some("steps"), Some(id)) => Some(format!("no step is named {id}")),
+                        (Some("result"), _) if is_output => None,
+                        (Some("secret"), None) => None,
+                        _ => Some(format!("{name} is not defined")),
+                    };
+                    if let Some(p) = problem {
+                        let at = locate(self.src, &text, span.clone());
+                        self.error(at, format!("step {}: {p} (in {text:?})", step.id), TEMPLATE_HINT);
+                    }
+                }
+            }
+        }
+    }
+}
+
+const TEMPLATE_HINT: &str =
+    "templates read inputs.NAME, steps.ID.… of the steps this one needs, result.… in outputs, and secret(\"name\")";
+
+/// The steps `id` needs, directly or through the steps it needs.
+fn ancestors<'a>(steps: &'a [Step], id: &str) -> Vec<&'a str> {
+    let mut found: Vec<&str> = Vec::new();
+    let mut todo: Vec<&str> =
+        steps.iter().find(|s| s.id == id).map(|s| s.needs.iter().map(String::as_str).collect()).unwrap_or_default();
+    while let Some(n) = todo.pop() {
+        if found.contains(&n) {
+            continue;
+        }
+        if let Some(s) = steps.iter().find(|s| s.id == n) {
+            found.push(&s.id);
+            todo.extend(s.needs.iter().map(String::as_str));
+        }
+    }
+    found
+}
+
+/// Every string inside `v`.
+fn strings(v: &Value, f: &mut impl FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, f)),
+        Value::Object(o) => o.values().for_each(|x| strings(x, f)),
+        _ => {}
+    }
+}
+
+/// Where `text` is first written in `src` from the start of `from` (the
+/// step or table it belongs to), else `from`.
+fn locate(src: &str, text: &str, from: Range<usize>) -> Range<usize> {
+    src.get(from.start..)
+        .and_then(|rest| rest.find(text))
+        .map_or(from.clone(), |at| from.start + at..from.start + at + text.len())
+}
+
+/// The indices of a cycle of `needs` (each needs the next... the last needs
+/// the first), if there is one.
+pub(super) fn find_cycle(steps: &[Spanned<StepToml>]) -> Option<Vec<usize>> {
+    let index: HashMap<&str, usize> =
+        steps.iter().enumerate().map(|(i, s)| (s.get_ref().id.get_ref().as_str(), i)).collect();
+    let needs: Vec<Vec<usize>> = steps
+        .iter()
+        .map(|s| s.get_ref().needs.iter().filter_map(|n| index.get(n.get_ref().as_str()).copied()).collect())
+        .collect();
+    // 0 = unvisited, 1 = on the path, 2 = done.
+    let mut mark = vec![0u8; steps.len()];
+    let mut path = Vec::new();
+    fn visit(i: usize, needs: &[Vec<usize>], mark: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+        mark[i] = 1;
+        path.push(i);
+        for &j in &needs[i] {
+            if j == i {
+                continue; // said as "needs itself"
+            }
+            if mark[j] == 1 {
+                let from = path.iter().position(|&p| p == j).unwrap_or(0);
+                return Some(path[from..].to_vec());
+            }
+            if mark[j] == 0
+                && let Some(c) = visit(j, needs, mark, path)
+            {
+                return Some(c);
+            }
+        }
+        path.pop();
+        mark[i] = 2;
+        None
+    }
+    (0..steps.len()).find_map(|i| if mark[i] == 0 { visit(i, &needs, &mut mark, &mut path) } else { None })
+}
