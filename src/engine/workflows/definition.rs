@@ -53,6 +53,9 @@ pub struct Workflow {
     pub concurrency: usize,
     /// Mutating steps of runs started by an alert or a schedule need no approval.
     pub unattended: bool,
+    /// The definition's version: the first 12 hex digits of the SHA-256 of
+    /// the file's text (a run records the version it ran).
+    pub version: String,
 }
 
 /// A typed input of a workflow.
@@ -298,7 +301,8 @@ impl Cx<'_> {
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
-        Ok(Workflow { name, description: f.description, inputs, steps, concurrency, unattended: f.unattended })
+        let version = version_of(self.src);
+        Ok(Workflow { name, description: f.description, inputs, steps, concurrency, unattended: f.unattended, version })
     }
 
     fn input(&mut self, name: String, i: Spanned<InputToml>) -> Option<Input> {
@@ -485,6 +489,12 @@ impl Cx<'_> {
             );
         }
     }
+}
+
+/// The first 12 hex digits of the SHA-256 of `src`.
+pub fn version_of(src: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(src.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 const ID_HINT: &str = "names are letters, digits, `-` and `_`, starting with a letter (1 to 64)";

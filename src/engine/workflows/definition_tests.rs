@@ -78,6 +78,12 @@ fn a_good_file_is_read_whole_and_ordered_by_needs() {
     assert_eq!(w.steps[3].condition.as_deref(), Some("{{ steps.restart.state == 'succeeded' }}"));
     assert_eq!(w.steps[3].timeout, DEFAULT_STEP_TIMEOUT);
     assert_eq!(w.steps[3].retry, RetryPolicy::default());
+    // The version is the file's: the same text, the same version; one
+    // character more, another.
+    assert_eq!(w.version.len(), 12);
+    assert_eq!(parse("other.toml", GOOD).unwrap().version, w.version);
+    assert_ne!(parse("wf.toml", &format!("{GOOD}\n")).unwrap().version, w.version);
+    assert_eq!(version_of("abc"), "ba7816bf8f01", "SHA-256 of abc");
 }
 
 #[test]
