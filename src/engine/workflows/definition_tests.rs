@@ -189,3 +189,25 @@ outputs = { n = "{{ result.lines }}", bad = "{{ inputs.host" }
     // The good file's templates all hold.
     assert!(parse("wf.toml", GOOD).is_ok());
 }
+
+#[test]
+fn a_folder_gives_its_good_workflows_and_says_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write("a.toml", GOOD);
+    write("b.toml", "name = \"probe\"\n[[step]]\nid = \"p\"\nuses = \"http_check\"\n");
+    write("c.toml", "name = \"restart-api\"\n[[step]]\nid = \"p\"\nuses = \"x\"\n");
+    write("d.toml", "name = \"broken\"\n");
+    write("notes.txt", "not a workflow");
+    std::fs::write(dir.path().join("e.toml"), [0xff, 0xfe, 0x00]).unwrap();
+    let (found, errors) = load_dir(dir.path());
+    let names: Vec<&str> = found.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["restart-api", "probe"]);
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 3, "{shown:?}");
+    assert!(shown[0].contains("c.toml:1:9: workflow name restart-api is taken"), "{}", shown[0]);
+    assert!(shown[1].contains("d.toml: a workflow needs at least one [[step]]"), "{}", shown[1]);
+    assert!(shown[2].contains("e.toml"), "{}", shown[2]);
+    let (none, no_errors) = load_dir(&dir.path().join("missing"));
+    assert!(none.is_empty() && no_errors.is_empty());
+}
