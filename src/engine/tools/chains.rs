@@ -11,8 +11,6 @@
 //! be read. [`ChainRunner::cancel`] cancels the step in flight (or the link
 //! being evaluated); no further step starts.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -82,7 +80,7 @@ pub struct ChainRunner {
     jq: JqRunner,
     /// Chains in flight, by id, with the way to cancel each (taken by
     /// [`ChainRunner::cancel`]); each chain's task removes its entry as it ends.
-    chains: Arc<Mutex<HashMap<ChainId, Option<oneshot::Sender<()>>>>>,
+    chains: super::in_flight::InFlight,
 }
 
 impl ChainRunner {
@@ -90,7 +88,7 @@ impl ChainRunner {
     /// `jq` (its time budget is set to [`LINK_TIMEOUT_MS`] per link).
     pub fn new(service: ToolService, jq: JqRunner) -> Self {
         let jq = jq.with_timeout(Duration::from_millis(LINK_TIMEOUT_MS));
-        ChainRunner { service, jq, chains: Arc::default() }
+        ChainRunner { service, jq, chains: Default::default() }
     }
 
     /// The tools service the steps run on.
@@ -100,11 +98,7 @@ impl ChainRunner {
 
     /// Chains in flight.
     pub fn in_flight(&self) -> usize {
-        self.chains().len()
-    }
-
-    fn chains(&self) -> std::sync::MutexGuard<'_, HashMap<ChainId, Option<oneshot::Sender<()>>>> {
-        self.chains.lock().unwrap_or_else(PoisonError::into_inner)
+        self.chains.len()
     }
 
     /// Start running `req.chain` on the current tokio runtime; its events go
@@ -115,17 +109,11 @@ impl ChainRunner {
         if req.chain.steps.is_empty() {
             return Err(ChainError::Empty);
         }
-        let (cancel_tx, cancel_rx) = oneshot::channel();
-        {
-            let mut chains = self.chains();
-            if chains.contains_key(&req.id) {
-                return Err(ChainError::Busy(req.id));
-            }
-            chains.insert(req.id.clone(), Some(cancel_tx));
-        }
+        let Some((cancel_rx, forget)) = self.chains.start(&req.id) else {
+            return Err(ChainError::Busy(req.id));
+        };
         let runner = self.clone();
         rt.spawn(async move {
-            let forget = Forget { runner: runner.clone(), id: req.id.clone() };
             let id = req.id.clone();
             let result = Execution { runner: &runner, req: &req, events: &events, cancel: cancel_rx, cancelled: false }
                 .run()
@@ -140,22 +128,7 @@ impl ChainRunner {
     /// [`CANCELLED`]) or the link being evaluated dropped; no further step
     /// starts. False when no such chain is in flight (or it was cancelled already).
     pub fn cancel(&self, id: &str) -> bool {
-        match self.chains().get_mut(id).and_then(Option::take) {
-            Some(tx) => tx.send(()).is_ok(),
-            None => false,
-        }
-    }
-}
-
-/// Removes a chain from the chains in flight when its task ends.
-struct Forget {
-    runner: ChainRunner,
-    id: ChainId,
-}
-
-impl Drop for Forget {
-    fn drop(&mut self) {
-        self.runner.chains().remove(&self.id);
+        self.chains.cancel(id)
     }
 }
 

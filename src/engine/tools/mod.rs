@@ -6,6 +6,7 @@ mod builtin;
 pub mod chains;
 pub mod commands;
 mod http;
+mod in_flight;
 pub mod mcp;
 mod query;
 pub mod schema;

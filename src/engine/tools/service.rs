@@ -11,10 +11,9 @@
 //! thread) and ends with [`ToolEvent::Finished`]. A run in flight can be
 //! cancelled by its id; a finished run is forgotten.
 
-use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -132,7 +131,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Runs in flight, by id, with the way to cancel each (taken by
     /// [`ToolService::cancel`]); each run's task removes its entry as it ends.
-    runs: Mutex<HashMap<RunId, Option<oneshot::Sender<()>>>>,
+    runs: super::in_flight::InFlight,
     /// Runs started (the record of every [`PRUNE_EVERY`]th prunes the history).
     started: AtomicU64,
     hub: Option<McpHub>,
@@ -142,7 +141,7 @@ impl ToolService {
     /// A service over a registry someone else keeps up to date. `log` keeps
     /// the records (`None`: not kept); `clock` stamps each run's start.
     pub fn new(registry: watch::Receiver<Registry>, log: Option<Arc<dyn RunLog>>, clock: Arc<dyn Clock>) -> Self {
-        let inner = Inner { registry, log, clock, runs: Mutex::default(), started: AtomicU64::new(0), hub: None };
+        let inner = Inner { registry, log, clock, runs: Default::default(), started: AtomicU64::new(0), hub: None };
         ToolService { inner: Arc::new(inner) }
     }
 
@@ -159,7 +158,7 @@ impl ToolService {
     ) -> Self {
         let (tx, registry) = watch::channel(builtins);
         let hub = (!servers.is_empty()).then(|| McpHub::start(servers, tx, config_dir));
-        let inner = Inner { registry, log, clock, runs: Mutex::default(), started: AtomicU64::new(0), hub };
+        let inner = Inner { registry, log, clock, runs: Default::default(), started: AtomicU64::new(0), hub };
         ToolService { inner: Arc::new(inner) }
     }
 
@@ -184,11 +183,7 @@ impl ToolService {
 
     /// Runs in flight.
     pub fn in_flight(&self) -> usize {
-        self.runs().len()
-    }
-
-    fn runs(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, Option<oneshot::Sender<()>>>> {
-        self.inner.runs.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner.runs.len()
     }
 
     /// Start a run on the current tokio runtime; its events go to `events`
@@ -196,19 +191,12 @@ impl ToolService {
     /// Errors: the id is already running, or there is no runtime.
     pub fn run(&self, req: RunRequest, events: mpsc::Sender<ToolEvent>) -> Result<(), ServiceError> {
         let rt = tokio::runtime::Handle::try_current().map_err(|_| ServiceError::NoRuntime)?;
-        let (cancel_tx, cancel_rx) = oneshot::channel();
-        {
-            let mut runs = self.runs();
-            if runs.contains_key(&req.run) {
-                return Err(ServiceError::Busy(req.run));
-            }
-            runs.insert(req.run.clone(), Some(cancel_tx));
-        }
+        let Some((cancel_rx, forget)) = self.inner.runs.start(&req.run) else {
+            return Err(ServiceError::Busy(req.run));
+        };
         let prune = self.inner.started.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY);
         let service = self.clone();
         rt.spawn(async move {
-            // Forgotten however the task ends (a tool that panics included).
-            let forget = Forget { service: service.clone(), run: req.run.clone() };
             let registry = service.inner.registry.borrow().clone();
             let started = service.inner.clock.now_ms();
             let run = req.run.clone();
@@ -233,22 +221,7 @@ impl ToolService {
     /// recorded). False when no such run is in flight (or it was cancelled
     /// already).
     pub fn cancel(&self, run: &str) -> bool {
-        match self.runs().get_mut(run).and_then(Option::take) {
-            Some(tx) => tx.send(()).is_ok(),
-            None => false,
-        }
-    }
-}
-
-/// Removes a run from the runs in flight when its task ends.
-struct Forget {
-    service: ToolService,
-    run: RunId,
-}
-
-impl Drop for Forget {
-    fn drop(&mut self) {
-        self.service.runs().remove(&self.run);
+        self.inner.runs.cancel(run)
     }
 }
 
