@@ -26,3 +26,25 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock that follows tokio's clock from `base` (Unix ms): under paused
+/// time (`#[tokio::test(start_paused = true)]`) it moves only as tokio's
+/// timers advance, so timestamps and timers agree in tests.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    pub base: Ts,
+    pub start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// Starting now (tokio's now) at `base`.
+    pub fn at(base: Ts) -> Self {
+        TokioClock { base, start: tokio::time::Instant::now() }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now_ms(&self) -> Ts {
+        self.base + self.start.elapsed().as_millis() as Ts
+    }
+}

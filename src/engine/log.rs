@@ -48,6 +48,7 @@ impl Engine {
             None => {
                 let mut first = vec![Arc::new(self.history_event()?)];
                 first.extend(self.alerts_event().map(Arc::new));
+                first.extend(self.workflows_event().map(Arc::new));
                 (since.is_some(), first)
             }
         };

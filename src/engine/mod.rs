@@ -87,6 +87,8 @@ struct Inner {
     checks: Mutex<Option<(tools::Registry, Vec<JoinHandle<()>>)>>,
     /// The tools service that `run_tool` commands use, once started (tools/commands.rs).
     tools: Mutex<Option<tools::commands::Tools>>,
+    /// The workflow service, once started (workflows/attach.rs).
+    workflows: Mutex<Option<Arc<workflows::service::WorkflowService>>>,
 }
 
 /// Why a command was refused.
@@ -146,6 +148,7 @@ impl Engine {
             alert_writes: Default::default(),
             checks: Mutex::new(None),
             tools: Mutex::new(None),
+            workflows: Mutex::new(None),
         };
         Ok(Engine { inner: Arc::new(inner) })
     }
@@ -156,6 +159,11 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The engine's clock (Unix ms).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.inner.clock.clone()
     }
 
     /// Events published from now on.
@@ -211,6 +219,8 @@ impl Engine {
         for t in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             t.abort();
         }
+        // Runs' tasks hold the engine: dropping the service ends the cycle.
+        drop(self.inner.workflows.lock().unwrap_or_else(|p| p.into_inner()).take());
         // The tools service (its MCP servers) stops with the engine.
         drop(self.inner.tools.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Some((_, checks)) = self.inner.checks.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -259,6 +269,11 @@ impl Engine {
         if let Command::Host(HostCommand::ProcessDetails { pid }) = command {
             return metrics::process::details(pid).map_err(CommandError::Invalid);
         }
+        if let Command::Workflows(c) = &command
+            && c.reads_only()
+        {
+            return self.workflow_command(c.clone());
+        }
         let _one_at_a_time = self.inner.commands.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(first) = self.inner.store.command_result(id)? {
             return Ok(first);
@@ -269,6 +284,7 @@ impl Engine {
             Command::Host(c) => metrics::process::command(c).map_err(CommandError::Invalid)?,
             Command::Alerts(c) => self.alert_command(c)?,
             Command::Tools(c) => self.tool_command(c)?,
+            Command::Workflows(c) => self.workflow_command(c)?,
         };
         self.inner.store.put_command_result(id, &result)?;
         Ok(result)

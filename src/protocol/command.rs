@@ -8,6 +8,7 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::workflow::WorkflowsCommand;
 use super::{Ts, alerts};
 
 /// Something a client asks an engine to do. Sent with an id; replaying an id
@@ -23,6 +24,8 @@ pub enum Command {
     Host(HostCommand),
     /// The engine's tools service.
     Tools(ToolsCommand),
+    /// The workflow engine: runs and their steps.
+    Workflows(WorkflowsCommand),
 }
 
 /// Commands of the metrics timeline.
@@ -127,6 +130,16 @@ const ALL_TYPES: &[&str] = &[
     "signal",
     "run_tool",
     "cancel_tool",
+    "start_run",
+    "cancel_run",
+    "resume_run",
+    "abandon_run",
+    "rerun_run",
+    "approve",
+    "reject",
+    "list_runs",
+    "show_run",
+    "step_log",
 ];
 
 impl<'de> Deserialize<'de> for Command {
@@ -146,6 +159,8 @@ impl<'de> Deserialize<'de> for Command {
             read(HostCommand::deserialize(v).map(Command::Host))
         } else if ToolsCommand::TYPES.contains(&kind) {
             read(ToolsCommand::deserialize(v).map(Command::Tools))
+        } else if WorkflowsCommand::TYPES.contains(&kind) {
+            read(WorkflowsCommand::deserialize(v).map(Command::Workflows))
         } else {
             Err(D::Error::unknown_variant(kind, ALL_TYPES))
         }
@@ -181,6 +196,9 @@ impl Command {
             // read-only engine starts no run to cancel, and a read-only client
             // must not stop the runs of others.
             Command::Tools(ToolsCommand::CancelTool { .. }) => true,
+            // Starting, stopping and answering runs change them; listing and
+            // showing only read.
+            Command::Workflows(c) => !c.reads_only(),
         }
     }
 
@@ -200,6 +218,7 @@ impl Command {
             Command::Host(HostCommand::Signal { .. }) => "sending a signal to a process",
             Command::Tools(ToolsCommand::RunTool { .. }) => "running a tool",
             Command::Tools(ToolsCommand::CancelTool { .. }) => "cancelling a tool run",
+            Command::Workflows(c) => c.describe(),
         }
     }
 }
@@ -230,6 +249,30 @@ mod tests {
                 confirmed: false,
             }),
             Command::Tools(ToolsCommand::CancelTool { run: "r".into() }),
+            Command::Workflows(WorkflowsCommand::StartRun {
+                workflow: "w".into(),
+                inputs: Default::default(),
+                by: "b".into(),
+            }),
+            Command::Workflows(WorkflowsCommand::CancelRun { run: 1 }),
+            Command::Workflows(WorkflowsCommand::ResumeRun { run: 1, rerun_unsafe: false }),
+            Command::Workflows(WorkflowsCommand::AbandonRun { run: 1 }),
+            Command::Workflows(WorkflowsCommand::RerunRun {
+                run: 1,
+                from: super::super::workflow::RerunFrom::Failed,
+                current: true,
+                inputs: None,
+            }),
+            Command::Workflows(WorkflowsCommand::Approve {
+                run: 1,
+                step: "s".into(),
+                by: "b".into(),
+                note: String::new(),
+            }),
+            Command::Workflows(WorkflowsCommand::Reject { run: 1, step: "s".into(), by: "b".into(), note: "n".into() }),
+            Command::Workflows(WorkflowsCommand::ListRuns { workflow: None, state: None, before: None, limit: 5 }),
+            Command::Workflows(WorkflowsCommand::ShowRun { run: 1, attempt: Some(1) }),
+            Command::Workflows(WorkflowsCommand::StepLog { run: 1, attempt: None, step: "s".into() }),
         ]
     }
 

@@ -14,6 +14,7 @@ mod host;
 pub mod matchers;
 pub mod tools;
 pub mod wire;
+pub mod workflow;
 pub use command::{AlertsCommand, Command, HostCommand, MetricsCommand, SIGNALS, ToolsCommand};
 pub use host::{DiskInfo, HostSnapshot, NetInfo, ProcInfo};
 
@@ -34,6 +35,8 @@ pub enum Topic {
     Alerts,
     /// Tool runs started by `run_tool` commands: their output and their end.
     Tools,
+    /// Workflow runs: the workflows, runs' and steps' changes, steps' output.
+    Workflows,
 }
 
 /// One sequenced event from a source.
@@ -68,6 +71,15 @@ pub enum Event {
     /// A tool run ended (cancelled runs too); `record` is what the engine's
     /// history keeps (output capped at 64 KiB).
     ToolFinished { run: String, record: Box<tools::ToolRun> },
+    /// The workflows an engine can start and its newest runs (at subscription,
+    /// and when the workflow files change).
+    Workflows(Box<workflow::WorkflowsSnapshot>),
+    /// A run's header changed (its state, start, end); on disk before it is sent.
+    RunChanged(Box<workflow::Run>),
+    /// A step of a run changed; on disk before it is sent.
+    StepChanged { run: workflow::RunId, attempt: u32, step: Box<workflow::StepRun> },
+    /// Lines a step printed, in order (a batch of at most 512 lines).
+    StepOutput { run: workflow::RunId, attempt: u32, step: String, lines: Vec<String> },
 }
 
 /// How far back a command's `at` may place it (7 days, in ms): older times are

@@ -180,7 +180,13 @@ impl MetricsState {
                     src.annotations.remove(0);
                 }
             }
-            Event::Alerts(_) | Event::ToolOutput { .. } | Event::ToolFinished { .. } => {}
+            Event::Alerts(_)
+            | Event::ToolOutput { .. }
+            | Event::ToolFinished { .. }
+            | Event::Workflows(_)
+            | Event::RunChanged(_)
+            | Event::StepChanged { .. }
+            | Event::StepOutput { .. } => {}
             Event::MetricsHistory(snap) | Event::SeriesSamples(snap) => {
                 // A remote source's finest tier follows its own refresh interval.
                 let step = snap.tiers.first().map_or(refresh, |t| t.step_ms);

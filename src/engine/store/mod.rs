@@ -7,6 +7,7 @@
 
 pub mod kv;
 mod records;
+pub mod runs;
 
 pub use records::{OUTBOX_RECORD_VERSION, TOOL_RUN_RECORD_VERSION};
 
@@ -78,6 +79,8 @@ pub struct Store {
     user: Arc<dyn Tree>,
     /// Records set aside because this build cannot read them (records.rs).
     unreadable: Arc<dyn Tree>,
+    /// Workflow runs, their steps, logs and the workflows' versions (runs.rs).
+    runs: runs::RunTrees,
     dict: Mutex<Dict>,
     path: PathBuf,
 }
@@ -110,6 +113,13 @@ impl Store {
         Self::from_db(Arc::new(kv::MemDb::default()), PathBuf::from("<temporary>"))
     }
 
+    /// A second handle on the same database, as a restarted process would
+    /// open it (tests of crash recovery on an in-memory store).
+    #[cfg(test)]
+    pub fn reopen(&self) -> Result<Store> {
+        Self::from_db(self.db.clone(), self.path.clone())
+    }
+
     fn from_db(db: Arc<dyn Db>, path: PathBuf) -> Result<Store> {
         let meta = db.open_tree("meta")?;
         let metrics = db.open_tree("metrics")?;
@@ -121,6 +131,7 @@ impl Store {
         let user = db.open_tree("user")?;
         let alerts = db.open_tree("alerts")?;
         let unreadable = db.open_tree("unreadable")?;
+        let runs = runs::RunTrees::open(db.as_ref())?;
         let store = Store {
             db,
             meta,
@@ -133,6 +144,7 @@ impl Store {
             ui,
             user,
             unreadable,
+            runs,
             dict: Mutex::new(Dict::default()),
             path,
         };

@@ -202,7 +202,7 @@ impl Store {
 
     /// Move the record at `key` of `tree` to the `unreadable` tree (kept
     /// whole, never overwritten or pruned) and take it out of `tree`.
-    fn set_aside(&self, tree: &str, key: &[u8], bytes: &[u8], why: &str) -> Result<()> {
+    pub(super) fn set_aside(&self, tree: &str, key: &[u8], bytes: &[u8], why: &str) -> Result<()> {
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
         let record = SetAside {
             tree: tree.into(),
@@ -218,6 +218,7 @@ impl Store {
         let source = match tree {
             "outbox" => &self.outbox,
             "tool_history" => &self.tool_runs,
+            "runs" | "run_steps" => return self.runs.remove(tree, key),
             _ => return Err(StoreError::Corrupt { tree: "unreadable", what: format!("no tree {tree}") }),
         };
         source.remove(key)?;

@@ -56,6 +56,8 @@ pub struct Workflow {
     /// The definition's version: the first 12 hex digits of the SHA-256 of
     /// the file's text (a run records the version it ran).
     pub version: String,
+    /// The file it was read from, as given to [`parse`].
+    pub path: String,
 }
 
 /// A typed input of a workflow.
@@ -302,7 +304,16 @@ impl Cx<'_> {
             return Err(self.errors);
         }
         let version = version_of(self.src);
-        Ok(Workflow { name, description: f.description, inputs, steps, concurrency, unattended: f.unattended, version })
+        Ok(Workflow {
+            name,
+            description: f.description,
+            inputs,
+            steps,
+            concurrency,
+            unattended: f.unattended,
+            version,
+            path: self.path.to_string(),
+        })
     }
 
     fn input(&mut self, name: String, i: Spanned<InputToml>) -> Option<Input> {

@@ -1,0 +1,48 @@
+//! The workflow service inside an [`Engine`]: started once, answering the
+//! `workflows` commands of [`Engine::handle`], and in every fresh
+//! subscriber's first events.
+
+use std::sync::Arc;
+
+use super::service::WorkflowService;
+use crate::engine::{CommandError, Engine};
+use crate::protocol::workflow::WorkflowsCommand;
+use crate::protocol::{Envelope, Event, Topic};
+
+impl Engine {
+    /// Take on `service`: mark the runs that were in flight when the engine
+    /// last stopped `interrupted`, read the workflow files, and answer
+    /// workflow commands from now on. Returns how many runs were interrupted.
+    pub fn start_workflows(&self, service: WorkflowService) -> usize {
+        let interrupted = service.recover().unwrap_or_else(|e| {
+            tracing::error!("marking interrupted runs: {e}");
+            0
+        });
+        service.load();
+        *self.inner.workflows.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(service));
+        interrupted
+    }
+
+    /// The workflow service, once started.
+    pub fn workflows(&self) -> Option<Arc<WorkflowService>> {
+        self.inner.workflows.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn workflow_command(&self, c: WorkflowsCommand) -> Result<serde_json::Value, CommandError> {
+        let svc = self.workflows().ok_or_else(|| CommandError::Invalid("this engine runs no workflows".into()))?;
+        svc.command(c).map_err(CommandError::Invalid)
+    }
+
+    /// The workflows and newest runs, as a fresh subscriber's first event of that topic.
+    pub(crate) fn workflows_event(&self) -> Option<Envelope> {
+        let svc = self.workflows()?;
+        Some(Envelope {
+            epoch: self.epoch(),
+            seq: self.head_seq(),
+            ts: self.inner.clock.now_ms(),
+            source: crate::protocol::LOCAL_SOURCE.into(),
+            topic: Topic::Workflows,
+            event: Event::Workflows(Box::new(svc.snapshot())),
+        })
+    }
+}

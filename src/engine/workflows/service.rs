@@ -1,0 +1,651 @@
+//! The workflow engine's service: the definitions it can run, the runs in
+//! flight (one task each, driver.rs) and the commands of
+//! [`WorkflowsCommand`]. Every change of a run or step is written to the
+//! store, then announced on the `workflows` topic; the engine's group commit
+//! makes both durable together.
+//!
+//! At start-up ([`WorkflowService::recover`]) every run that was in flight
+//! when the engine stopped is marked `interrupted`, with the steps it was
+//! on; `resume_run` goes on with it (ended steps are not run again),
+//! `abandon_run` ends it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::{Semaphore, mpsc};
+
+use super::definition::{InputKind, Uses, Workflow};
+use super::driver::{Control, Driver};
+use super::exec::StepExecutor;
+use super::render::Secrets;
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::protocol::workflow::{
+    Decision, InputInfo, RerunFrom, Run, RunDetail, RunId, RunState, StepInfo, StepRun, Trigger, WorkflowInfo,
+    WorkflowsCommand, WorkflowsSnapshot,
+};
+use crate::protocol::{Event, Topic};
+
+/// Steps running at once across all runs of an engine.
+pub const GLOBAL_CONCURRENCY: usize = 32;
+/// Run headers a snapshot carries (older ones are listed on demand).
+pub const SNAPSHOT_RUNS: usize = 200;
+
+/// What a run's task needs from the engine.
+pub struct Ctx {
+    pub engine: Engine,
+    pub clock: Arc<dyn Clock>,
+    pub exec: Arc<dyn StepExecutor>,
+    pub secrets: Arc<dyn Secrets>,
+    pub global: Arc<Semaphore>,
+    /// Jitter's random numbers in [0, 1).
+    pub random: fn() -> f64,
+}
+
+impl Ctx {
+    /// Write a run's header, then announce it.
+    pub fn save_run(&self, run: &Run) {
+        if let Err(e) = self.engine.store().put_run(run) {
+            tracing::error!(run = run.id, "storing a run: {e}");
+        }
+        self.engine.publish(Topic::Workflows, self.clock.now_ms(), Event::RunChanged(Box::new(run.clone())));
+    }
+
+    /// Write a step, then announce it.
+    pub fn save_step(&self, run: &Run, index: usize, step: &StepRun) {
+        let i = u16::try_from(index).unwrap_or(u16::MAX);
+        if let Err(e) = self.engine.store().put_step(run.id, run.attempt, i, step) {
+            tracing::error!(run = run.id, step = step.id, "storing a step: {e}");
+        }
+        let ev = Event::StepChanged { run: run.id, attempt: run.attempt, step: Box::new(step.clone()) };
+        self.engine.publish(Topic::Workflows, self.clock.now_ms(), ev);
+    }
+
+    /// Announce lines a step printed.
+    pub fn output(&self, run: &Run, step: &str, lines: Vec<String>) {
+        let ev = Event::StepOutput { run: run.id, attempt: run.attempt, step: step.into(), lines };
+        self.engine.publish(Topic::Workflows, self.clock.now_ms(), ev);
+    }
+
+    /// Write a step's log (capped by the driver).
+    pub fn save_log(&self, run: &Run, index: usize, lines: &[String]) {
+        let i = u16::try_from(index).unwrap_or(u16::MAX);
+        if let Err(e) = self.engine.store().put_step_log(run.id, run.attempt, i, lines) {
+            tracing::error!(run = run.id, "storing a step's log: {e}");
+        }
+    }
+}
+
+/// A definition as loaded: the workflow and the file it came from.
+#[derive(Clone)]
+pub struct Loaded {
+    pub workflow: Arc<Workflow>,
+    pub path: String,
+}
+
+#[derive(Default)]
+struct Defs {
+    list: Vec<Loaded>,
+    problems: Vec<String>,
+}
+
+/// The workflow engine of one [`Engine`].
+pub struct WorkflowService {
+    ctx: Arc<Ctx>,
+    dir: Option<PathBuf>,
+    defs: Mutex<Defs>,
+    active: Arc<Mutex<HashMap<RunId, mpsc::UnboundedSender<Control>>>>,
+    next_id: Mutex<RunId>,
+    runtime: tokio::runtime::Handle,
+    /// The runs' tasks: aborted when the service goes (the engine stops),
+    /// so a run is left as a kill leaves it, and interrupted at the next start.
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+impl Drop for WorkflowService {
+    fn drop(&mut self) {
+        for t in self.tasks.get_mut().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            t.abort();
+        }
+    }
+}
+
+impl WorkflowService {
+    /// A service over `engine`'s store and bus, reading `dir` (None: no
+    /// files; tests give definitions with [`WorkflowService::set_definitions`]).
+    /// Must be made inside a tokio runtime (runs are its tasks).
+    pub fn new(
+        engine: Engine,
+        dir: Option<PathBuf>,
+        exec: Arc<dyn StepExecutor>,
+        secrets: Arc<dyn Secrets>,
+    ) -> Result<Self, crate::engine::store::StoreError> {
+        let next = engine.store().next_run_id()?;
+        let clock = engine.clock();
+        let ctx = Ctx {
+            engine,
+            clock,
+            exec,
+            secrets,
+            global: Arc::new(Semaphore::new(GLOBAL_CONCURRENCY)),
+            random: super::exec::random01,
+        };
+        Ok(WorkflowService {
+            ctx: Arc::new(ctx),
+            dir,
+            defs: Mutex::default(),
+            active: Arc::default(),
+            next_id: Mutex::new(next),
+            runtime: tokio::runtime::Handle::current(),
+            tasks: Mutex::default(),
+        })
+    }
+
+    /// Same, with jitter from `random` (tests: a fixed number).
+    pub fn with_random(mut self, random: fn() -> f64) -> Self {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.random = random;
+        }
+        self
+    }
+
+    /// Read the workflows folder (blocking file reads) and remember each
+    /// definition's content as a version; announce the new list.
+    pub fn load(&self) {
+        let Some(dir) = &self.dir else { return };
+        let (found, errors) = super::definition::load_dir(dir);
+        let problems = errors.iter().map(ToString::to_string).collect();
+        let now = self.ctx.clock.now_ms();
+        let mut list = Vec::new();
+        for w in found {
+            let path = w.path.clone();
+            if let Ok(text) = crate::text::file::read(std::path::Path::new(&path))
+                && super::definition::version_of(&text) == w.version
+                && let Err(e) = self.ctx.engine.store().put_workflow_version(&w.name, &w.version, &text, now)
+            {
+                tracing::warn!("storing a version of workflow {}: {e}", w.name);
+            }
+            list.push(Loaded { workflow: Arc::new(w), path });
+        }
+        self.set(list, problems);
+    }
+
+    /// Use these definitions (tests, or definitions read elsewhere).
+    pub fn set_definitions(&self, defs: Vec<Workflow>) {
+        let list = defs.into_iter().map(|w| Loaded { path: w.path.clone(), workflow: Arc::new(w) }).collect();
+        self.set(list, Vec::new());
+    }
+
+    fn set(&self, list: Vec<Loaded>, problems: Vec<String>) {
+        *self.defs.lock().unwrap_or_else(|p| p.into_inner()) = Defs { list, problems };
+        let snap = self.snapshot();
+        self.ctx.engine.publish(Topic::Workflows, self.ctx.clock.now_ms(), Event::Workflows(Box::new(snap)));
+    }
+
+    /// The loaded definition named `name`.
+    pub fn definition(&self, name: &str) -> Option<Arc<Workflow>> {
+        self.find(name).ok()
+    }
+
+    fn find(&self, name: &str) -> Result<Arc<Workflow>, String> {
+        let defs = self.defs.lock().unwrap_or_else(|p| p.into_inner());
+        defs.list.iter().find(|l| l.workflow.name == name).map(|l| l.workflow.clone()).ok_or_else(|| {
+            let names: Vec<&str> = defs.list.iter().map(|l| l.workflow.name.as_str()).collect();
+            if names.is_empty() {
+                format!("no workflow named {name:?}: there are none (put workflow files in the workflows folder)")
+            } else {
+                format!("no workflow named {name:?} (there are: {})", names.join(", "))
+            }
+        })
+    }
+
+    /// Mark every run that was in flight when the engine stopped
+    /// `interrupted` (with the steps it was on). Returns how many.
+    pub fn recover(&self) -> Result<usize, crate::engine::store::StoreError> {
+        let store = self.ctx.engine.store();
+        let runs = store.active_runs()?;
+        let now = self.ctx.clock.now_ms();
+        for mut run in runs.iter().cloned() {
+            let mut on = Vec::new();
+            for (i, mut s) in store.steps(run.id, run.attempt)? {
+                if matches!(s.state, RunState::Running | RunState::Retrying | RunState::Waiting) {
+                    s.interrupted = s.state != RunState::Waiting;
+                    s.state = RunState::Interrupted;
+                    s.next_attempt_at = None;
+                    s.ended = Some(now);
+                    on.push(s.id.clone());
+                    self.ctx.save_step(&run, usize::from(i), &s);
+                }
+            }
+            run.state = RunState::Interrupted;
+            run.ended = Some(now);
+            run.error = Some(if on.is_empty() {
+                "interrupted: opsdeck stopped before the run ended".into()
+            } else {
+                format!("interrupted while on {}: opsdeck stopped", on.join(", "))
+            });
+            self.ctx.save_run(&run);
+        }
+        Ok(runs.len())
+    }
+
+    /// What a new subscriber is sent: the workflows and the newest runs.
+    pub fn snapshot(&self) -> WorkflowsSnapshot {
+        let defs = self.defs.lock().unwrap_or_else(|p| p.into_inner());
+        let workflows = defs.list.iter().map(|l| self.info(l)).collect();
+        let problems = defs.problems.clone();
+        drop(defs);
+        let store = self.ctx.engine.store();
+        let runs = store.list_runs(None, SNAPSHOT_RUNS, |_| true).unwrap_or_default();
+        let active_steps = runs
+            .iter()
+            .filter(|r| r.state.is_active())
+            .map(|r| {
+                let steps = store.steps(r.id, r.attempt).unwrap_or_default().into_iter().map(|(_, s)| s).collect();
+                (r.id, r.attempt, steps)
+            })
+            .collect();
+        WorkflowsSnapshot { workflows, problems, runs, active_steps }
+    }
+
+    fn info(&self, l: &Loaded) -> WorkflowInfo {
+        let w = &l.workflow;
+        WorkflowInfo {
+            name: w.name.clone(),
+            description: w.description.clone(),
+            version: w.version.clone(),
+            path: l.path.clone(),
+            inputs: w
+                .inputs
+                .iter()
+                .map(|i| InputInfo {
+                    name: i.name.clone(),
+                    kind: i.kind.name().into(),
+                    values: match &i.kind {
+                        InputKind::Enum(v) => v.clone(),
+                        _ => Vec::new(),
+                    },
+                    description: i.description.clone(),
+                    default: i.default.clone(),
+                    required: i.required,
+                })
+                .collect(),
+            steps: w
+                .steps
+                .iter()
+                .map(|s| StepInfo {
+                    id: s.id.clone(),
+                    uses: uses_word(&s.uses),
+                    needs: s.needs.clone(),
+                    mutating: !matches!(s.uses, Uses::Approve) && self.ctx.exec.mutating(&s.uses, &s.with),
+                })
+                .collect(),
+            next_fire: None,
+        }
+    }
+
+    /// Carry out a command (never blocks on a run's task).
+    pub fn command(&self, c: WorkflowsCommand) -> Result<Value, String> {
+        match c {
+            WorkflowsCommand::StartRun { workflow, inputs, by } => {
+                let def = self.find(&workflow)?;
+                let inputs = typed_inputs(&def, inputs)?;
+                let by = if by.trim().is_empty() { "someone".to_string() } else { by };
+                let run = self.start(def, inputs, Trigger::Manual { by })?;
+                Ok(json!({ "run": run }))
+            }
+            WorkflowsCommand::CancelRun { run } => {
+                let sent = self.send(run, Control::Cancel);
+                if !sent {
+                    let r = self.latest(run)?;
+                    return Err(format!("run #{run} is {}: there is nothing to cancel", r.state.word()));
+                }
+                Ok(json!({ "run": run, "cancelled": true }))
+            }
+            WorkflowsCommand::Approve { run, step, by, note } => self.decide(run, step, true, by, note),
+            WorkflowsCommand::Reject { run, step, by, note } => self.decide(run, step, false, by, note),
+            WorkflowsCommand::ResumeRun { run, rerun_unsafe } => self.resume(run, rerun_unsafe),
+            WorkflowsCommand::AbandonRun { run } => self.abandon(run),
+            WorkflowsCommand::RerunRun { run, from, current, inputs } => self.rerun(run, from, current, inputs),
+            WorkflowsCommand::ListRuns { workflow, state, before, limit } => {
+                let runs = self
+                    .ctx
+                    .engine
+                    .store()
+                    .list_runs(before, limit.clamp(1, 1000), |r| {
+                        workflow.as_ref().is_none_or(|w| &r.workflow == w) && state.is_none_or(|s| r.state == s)
+                    })
+                    .map_err(|e| e.to_string())?;
+                serde_json::to_value(runs).map_err(|e| e.to_string())
+            }
+            WorkflowsCommand::ShowRun { run, attempt } => {
+                let d = self.detail(run, attempt)?;
+                serde_json::to_value(d).map_err(|e| e.to_string())
+            }
+            WorkflowsCommand::StepLog { run, attempt, step } => {
+                let d = self.detail(run, attempt)?;
+                let i = d.steps.iter().position(|s| s.id == step).ok_or_else(|| no_step(run, &step))?;
+                let lines = self
+                    .ctx
+                    .engine
+                    .store()
+                    .step_log(run, d.run.attempt, i as u16)
+                    .map_err(|e| e.to_string())?;
+                Ok(json!({ "run": run, "attempt": d.run.attempt, "step": step, "lines": lines }))
+            }
+        }
+    }
+
+    fn latest(&self, run: RunId) -> Result<Run, String> {
+        self.ctx.engine.store().latest_attempt(run).map_err(|e| e.to_string())?.ok_or_else(|| no_run(run))
+    }
+
+    /// One attempt with its steps (the latest when `attempt` is None).
+    pub fn detail(&self, run: RunId, attempt: Option<u32>) -> Result<RunDetail, String> {
+        let store = self.ctx.engine.store();
+        let r = match attempt {
+            None => self.latest(run)?,
+            Some(a) => store
+                .run(run, a)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("run #{run} has no attempt {a}"))?,
+        };
+        let steps = store.steps(run, r.attempt).map_err(|e| e.to_string())?.into_iter().map(|(_, s)| s).collect();
+        Ok(RunDetail { run: r, steps })
+    }
+
+    fn send(&self, run: RunId, c: Control) -> bool {
+        let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        active.get(&run).is_some_and(|tx| tx.send(c).is_ok())
+    }
+
+    fn decide(&self, run: RunId, step: String, approved: bool, by: String, note: String) -> Result<Value, String> {
+        let d = self.detail(run, None)?;
+        let s = d.steps.iter().find(|s| s.id == step).ok_or_else(|| no_step(run, &step))?;
+        if s.state != RunState::Waiting {
+            return Err(format!("step {step} of run #{run} is {}, not waiting for approval", s.state.word()));
+        }
+        let by = if by.trim().is_empty() { "someone".to_string() } else { by };
+        let decision = Decision { approved, by, at: self.ctx.clock.now_ms(), note };
+        let (reply, _) = tokio::sync::oneshot::channel();
+        if !self.send(run, Control::Decide { step: step.clone(), decision, reply }) {
+            return Err(format!("run #{run} is not running here (it is {}): resume it first", d.run.state.word()));
+        }
+        Ok(json!({ "run": run, "step": step, "approved": approved }))
+    }
+
+    /// Start a new run of `def` (inputs already typed). Returns its number.
+    pub fn start(&self, def: Arc<Workflow>, inputs: Map<String, Value>, trigger: Trigger) -> Result<RunId, String> {
+        let id = {
+            let mut n = self.next_id.lock().unwrap_or_else(|p| p.into_inner());
+            let id = *n;
+            *n += 1;
+            id
+        };
+        let run = Run {
+            id,
+            attempt: 1,
+            workflow: def.name.clone(),
+            version: def.version.clone(),
+            inputs,
+            trigger,
+            state: RunState::Queued,
+            created: self.ctx.clock.now_ms(),
+            started: None,
+            ended: None,
+            error: None,
+            steps: def.steps.iter().map(|s| s.id.clone()).collect(),
+        };
+        let steps: Vec<StepRun> = def.steps.iter().map(|s| StepRun::new(&s.id, uses_word(&s.uses))).collect();
+        self.launch(def, run, steps);
+        Ok(id)
+    }
+
+    /// Write the run and its steps, then hand it to its own task.
+    fn launch(&self, def: Arc<Workflow>, run: Run, steps: Vec<StepRun>) {
+        self.ctx.save_run(&run);
+        for (i, s) in steps.iter().enumerate() {
+            self.ctx.save_step(&run, i, s);
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = run.id;
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);
+        let driver = Driver::new(self.ctx.clone(), def, run, steps, rx);
+        let active = self.active.clone();
+        let task = self.runtime.spawn(async move {
+            driver.drive().await;
+            active.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        });
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task.abort_handle());
+    }
+
+    /// The definition a run ran: the current one when its version is the
+    /// file's, else the stored text of that version.
+    fn definition_of(&self, run: &Run, current: bool) -> Result<Arc<Workflow>, String> {
+        let now = self.find(&run.workflow);
+        if current {
+            return now;
+        }
+        if let Ok(w) = &now
+            && w.version == run.version
+        {
+            return now;
+        }
+        let stored = self
+            .ctx
+            .engine
+            .store()
+            .workflow_version(&run.workflow, &run.version)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "version {} of workflow {} is not stored: rerun it with the current definition",
+                    run.version, run.workflow
+                )
+            })?;
+        let path = format!("{} (version {})", run.workflow, run.version);
+        super::definition::parse(&path, &stored.text)
+            .map(Arc::new)
+            .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+    }
+
+    fn resume(&self, id: RunId, rerun_unsafe: bool) -> Result<Value, String> {
+        let d = self.detail(id, None)?;
+        if d.run.state != RunState::Interrupted {
+            return Err(format!("run #{id} is {}: only an interrupted run can be resumed", d.run.state.word()));
+        }
+        let def = self.definition_of(&d.run, false)?;
+        let unsafe_steps: Vec<&str> = d
+            .steps
+            .iter()
+            .zip(&def.steps)
+            .filter(|(s, st)| s.state == RunState::Interrupted && s.interrupted && !st.idempotent)
+            .map(|(s, _)| s.id.as_str())
+            .collect();
+        if !unsafe_steps.is_empty() && !rerun_unsafe {
+            return Err(format!(
+                "step {} of run #{id} was running when opsdeck stopped and is marked idempotent = false: \
+                 running it again may repeat what it did. Resume with --rerun-unsafe (in the pane: confirm) to run it again",
+                unsafe_steps.join(", ")
+            ));
+        }
+        let mut run = d.run;
+        let mut steps = d.steps;
+        for s in &mut steps {
+            if !s.state.is_final() || s.state == RunState::Interrupted {
+                s.state = RunState::Queued;
+                s.ended = None;
+                s.next_attempt_at = None;
+            }
+        }
+        run.state = RunState::Queued;
+        run.ended = None;
+        run.error = None;
+        self.launch(def, run, steps);
+        Ok(json!({ "run": id, "resumed": true }))
+    }
+
+    fn abandon(&self, id: RunId) -> Result<Value, String> {
+        let d = self.detail(id, None)?;
+        if d.run.state != RunState::Interrupted {
+            return Err(format!("run #{id} is {}: only an interrupted run can be abandoned", d.run.state.word()));
+        }
+        let now = self.ctx.clock.now_ms();
+        let mut run = d.run;
+        for (i, mut s) in d.steps.into_iter().enumerate() {
+            if !s.state.is_final() || s.state == RunState::Interrupted {
+                s.state = RunState::Cancelled;
+                s.ended.get_or_insert(now);
+                self.ctx.save_step(&run, i, &s);
+            }
+        }
+        run.state = RunState::Cancelled;
+        run.ended = Some(now);
+        run.error = Some("abandoned after an interruption".into());
+        self.ctx.save_run(&run);
+        Ok(json!({ "run": id, "abandoned": true }))
+    }
+
+    fn rerun(
+        &self,
+        id: RunId,
+        from: RerunFrom,
+        current: bool,
+        inputs: Option<Map<String, Value>>,
+    ) -> Result<Value, String> {
+        let d = self.detail(id, None)?;
+        if d.run.state.is_active() {
+            return Err(format!("run #{id} is {}: wait for it to end or cancel it first", d.run.state.word()));
+        }
+        let def = self.definition_of(&d.run, current)?;
+        let inputs = match inputs {
+            Some(given) => {
+                let mut merged = d.run.inputs.clone();
+                merged.extend(given);
+                typed_inputs(&def, merged)?
+            }
+            None => typed_inputs(&def, d.run.inputs.clone())?,
+        };
+        let again = super::plan::rerun_set(&def, &d.steps, &from).map_err(|e| format!("run #{id}: {e}"))?;
+        let steps: Vec<StepRun> = def
+            .steps
+            .iter()
+            .map(|st| match d.steps.iter().find(|s| s.id == st.id) {
+                Some(old) if !again.contains(&st.id) => {
+                    let mut s = old.clone();
+                    s.reused = true;
+                    s
+                }
+                _ => StepRun::new(&st.id, uses_word(&st.uses)),
+            })
+            .collect();
+        let run = Run {
+            attempt: d.run.attempt + 1,
+            version: def.version.clone(),
+            inputs,
+            state: RunState::Queued,
+            created: self.ctx.clock.now_ms(),
+            started: None,
+            ended: None,
+            error: None,
+            steps: def.steps.iter().map(|s| s.id.clone()).collect(),
+            ..d.run
+        };
+        let attempt = run.attempt;
+        self.launch(def, run, steps);
+        Ok(json!({ "run": id, "attempt": attempt }))
+    }
+
+    /// Runs in flight in this process.
+    pub fn active(&self) -> usize {
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+fn no_run(run: RunId) -> String {
+    format!("there is no run #{run} (opsdeck runs lists them)")
+}
+
+fn no_step(run: RunId, step: &str) -> String {
+    format!("run #{run} has no step {step:?}")
+}
+
+/// `shell`, `http`, `approve` or the tool's name.
+pub fn uses_word(u: &Uses) -> String {
+    match u {
+        Uses::Shell => "shell".into(),
+        Uses::Http => "http".into(),
+        Uses::Approve => "approve".into(),
+        Uses::Tool(t) => t.clone(),
+    }
+}
+
+/// The inputs of a run of `def`: each given value read as its input's type
+/// (text from a command line is parsed: `port=5432`), defaults filled in;
+/// an unknown input, a missing required one or a value of the wrong type is
+/// refused with its name.
+pub fn typed_inputs(def: &Workflow, given: Map<String, Value>) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for k in given.keys() {
+        if !def.inputs.iter().any(|i| &i.name == k) {
+            let names: Vec<&str> = def.inputs.iter().map(|i| i.name.as_str()).collect();
+            return Err(format!(
+                "workflow {} has no input {k:?} (its inputs: {})",
+                def.name,
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            ));
+        }
+    }
+    for i in &def.inputs {
+        let v = match given.get(&i.name) {
+            Some(v) => read_input(&i.kind, v).map_err(|why| format!("input {}: {why}", i.name))?,
+            None => match &i.default {
+                Some(d) => d.clone(),
+                None if i.required => {
+                    return Err(format!("input {} is required (give it with --input {}=…)", i.name, i.name));
+                }
+                None => continue,
+            },
+        };
+        out.insert(i.name.clone(), v);
+    }
+    Ok(out)
+}
+
+fn read_input(kind: &InputKind, v: &Value) -> Result<Value, String> {
+    let text = v.as_str().map(str::trim);
+    match kind {
+        InputKind::String => v.as_str().map(|s| Value::String(s.into())).ok_or_else(|| format!("{v} is not text")),
+        InputKind::SecretName => {
+            let s = v.as_str().ok_or_else(|| format!("{v} is not a secret's name"))?;
+            crate::secrets::check_name(s).map_err(|e| e.to_string())?;
+            Ok(Value::String(s.into()))
+        }
+        InputKind::Integer => match (v.as_i64(), text.and_then(|t| t.parse::<i64>().ok())) {
+            (Some(n), _) | (None, Some(n)) => Ok(Value::from(n)),
+            _ => Err(format!("{v} is not an integer")),
+        },
+        InputKind::Number => match (v.as_f64(), text.and_then(|t| t.parse::<f64>().ok())) {
+            (Some(n), _) | (None, Some(n)) if n.is_finite() => Ok(Value::from(n)),
+            _ => Err(format!("{v} is not a finite number")),
+        },
+        InputKind::Boolean => match (v.as_bool(), text) {
+            (Some(b), _) => Ok(Value::Bool(b)),
+            (None, Some("true" | "yes" | "1")) => Ok(Value::Bool(true)),
+            (None, Some("false" | "no" | "0")) => Ok(Value::Bool(false)),
+            _ => Err(format!("{v} is not true or false")),
+        },
+        InputKind::Enum(values) => match v.as_str() {
+            Some(s) if values.iter().any(|x| x == s) => Ok(Value::String(s.into())),
+            _ => Err(format!("{v} is not one of {}", values.join(", "))),
+        },
+    }
+}
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

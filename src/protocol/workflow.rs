@@ -1,0 +1,451 @@
+//! Workflow runs as an engine stores and announces them (DESIGN.md §4,
+//! issue 12): a run's header ([`Run`]), its steps ([`StepRun`], one record
+//! each, so a change of one step writes and sends one small record), the
+//! workflows the engine can start ([`WorkflowInfo`]) and the commands
+//! ([`WorkflowsCommand`]).
+//!
+//! A run is numbered by its engine ([`RunId`], 1, 2, …); a rerun is a new
+//! `attempt` of the same run (1, 2, …), and every attempt is kept.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::Ts;
+
+/// A run's number on its engine (1, 2, …; shown as `#12`).
+pub type RunId = u64;
+
+/// The state of a run or of one step (Prefect's and Temporal's words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Waiting for its turn (a step: its `needs` have not all ended).
+    Queued,
+    Running,
+    /// An `approve` step waits for a person.
+    Waiting,
+    /// A failed attempt waits for the next (`next_attempt_at`).
+    Retrying,
+    Succeeded,
+    Failed,
+    Cancelled,
+    /// It was in flight when the engine stopped (a crash, a kill): resume or abandon it.
+    Interrupted,
+    /// A step whose condition did not hold, or whose `needs` were skipped or failed.
+    Skipped,
+}
+
+impl RunState {
+    pub const ALL: [RunState; 9] = [
+        RunState::Queued,
+        RunState::Running,
+        RunState::Waiting,
+        RunState::Retrying,
+        RunState::Succeeded,
+        RunState::Failed,
+        RunState::Cancelled,
+        RunState::Interrupted,
+        RunState::Skipped,
+    ];
+
+    /// It will not change again by itself (a person may still resume an
+    /// interrupted run or rerun an ended one).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunState::Succeeded | RunState::Failed | RunState::Cancelled | RunState::Interrupted | RunState::Skipped
+        )
+    }
+
+    /// In flight: the engine is working on it or waiting within it.
+    pub fn is_active(self) -> bool {
+        matches!(self, RunState::Queued | RunState::Running | RunState::Waiting | RunState::Retrying)
+    }
+
+    /// The word shown and parsed (`--state failed`).
+    pub fn word(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Waiting => "waiting",
+            RunState::Retrying => "retrying",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+            RunState::Interrupted => "interrupted",
+            RunState::Skipped => "skipped",
+        }
+    }
+
+    /// The glyph shown beside the word (state is never colour alone).
+    pub fn glyph(self) -> &'static str {
+        match self {
+            RunState::Queued => "·",
+            RunState::Running => "▶",
+            RunState::Waiting => "⏸",
+            RunState::Retrying => "↻",
+            RunState::Succeeded => "✓",
+            RunState::Failed => "✗",
+            RunState::Cancelled => "⊘",
+            RunState::Interrupted => "!",
+            RunState::Skipped => "–",
+        }
+    }
+
+    /// The state named by `word`.
+    pub fn parse(word: &str) -> Option<RunState> {
+        RunState::ALL.into_iter().find(|s| s.word().eq_ignore_ascii_case(word.trim()))
+    }
+}
+
+/// What started a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    /// A person, from the pane or `opsdeck run` (the start is their consent).
+    Manual { by: String },
+    /// The workflow's schedule, for the fire due at `fire_at` (Unix ms).
+    Schedule { fire_at: Ts },
+    /// An alert rule that fired; its labels are the run's inputs.
+    Alert { rule: String },
+}
+
+impl Trigger {
+    /// A person started it (mutating steps need no approval of their own).
+    pub fn is_person(&self) -> bool {
+        matches!(self, Trigger::Manual { .. })
+    }
+}
+
+/// One attempt of a run, without its steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub id: RunId,
+    /// 1 for the first; a rerun is the next attempt of the same run.
+    pub attempt: u32,
+    pub workflow: String,
+    /// The definition's version this attempt ran (12 hex digits).
+    pub version: String,
+    /// Inputs as given and defaulted (a `secret-name` input holds the name, never a value).
+    pub inputs: Map<String, Value>,
+    pub trigger: Trigger,
+    pub state: RunState,
+    /// Unix ms.
+    pub created: Ts,
+    pub started: Option<Ts>,
+    pub ended: Option<Ts>,
+    /// Why it failed, or what it was on when interrupted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The steps' ids in the definition's order (their records are [`StepRun`]s).
+    pub steps: Vec<String>,
+}
+
+impl Run {
+    /// Milliseconds from start to end (or to `now` while it runs).
+    pub fn duration_ms(&self, now: Ts) -> Option<i64> {
+        let start = self.started?;
+        Some(self.ended.unwrap_or(now).saturating_sub(start).max(0))
+    }
+}
+
+/// A person's answer to an `approve` step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub approved: bool,
+    pub by: String,
+    /// Unix ms.
+    pub at: Ts,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// One step of one attempt of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRun {
+    pub id: String,
+    /// `shell`, `http`, `approve` or the tool's name.
+    pub uses: String,
+    pub state: RunState,
+    /// Attempts made so far (0 before the first).
+    pub attempt: u32,
+    pub started: Option<Ts>,
+    pub ended: Option<Ts>,
+    /// While `retrying`: when the next attempt starts (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Ts>,
+    /// The last attempt's failure, or why it was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The arguments it ran with, rendered (secret values masked as `••••`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Value>,
+    /// What it returned (capped), for `{{ steps.ID.output.… }}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Its named `outputs`, rendered.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Value>,
+    /// An `approve` step's answer: who, when, which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// Its outcome was taken from an earlier attempt of the run (resume, rerun).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
+    /// It was started and did not end when the engine stopped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+}
+
+impl StepRun {
+    /// A step not yet reached.
+    pub fn new(id: impl Into<String>, uses: impl Into<String>) -> Self {
+        StepRun {
+            id: id.into(),
+            uses: uses.into(),
+            state: RunState::Queued,
+            attempt: 0,
+            started: None,
+            ended: None,
+            next_attempt_at: None,
+            error: None,
+            args: None,
+            output: None,
+            outputs: BTreeMap::new(),
+            decision: None,
+            reused: false,
+            interrupted: false,
+        }
+    }
+
+    /// Milliseconds from start to end (or to `now` while it runs).
+    pub fn duration_ms(&self, now: Ts) -> Option<i64> {
+        let start = self.started?;
+        Some(self.ended.unwrap_or(now).saturating_sub(start).max(0))
+    }
+}
+
+/// A run with its steps (what `opsdeck runs show` and the pane's detail read).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub run: Run,
+    pub steps: Vec<StepRun>,
+}
+
+/// An input of a workflow as a form shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputInfo {
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean`, `enum` or `secret-name`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    pub required: bool,
+}
+
+/// A step of a workflow as the pane lists it before a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepInfo {
+    pub id: String,
+    pub uses: String,
+    pub needs: Vec<String>,
+    /// It changes things outside opsdeck (shell, a non-GET request, a mutating tool).
+    pub mutating: bool,
+}
+
+/// A workflow an engine can start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowInfo {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub version: String,
+    /// The file it was read from.
+    pub path: String,
+    pub inputs: Vec<InputInfo>,
+    pub steps: Vec<StepInfo>,
+    /// The next time its schedule fires (Unix ms), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_fire: Option<Ts>,
+}
+
+/// The workflows an engine has, and the problems of the files it left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct WorkflowsSnapshot {
+    pub workflows: Vec<WorkflowInfo>,
+    /// `path:line:col: what` of each file left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// The newest runs' headers (newest first; older ones are asked for with `list_runs`).
+    pub runs: Vec<Run>,
+    /// The steps of the runs in `runs` that are active.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active_steps: Vec<(RunId, u32, Vec<StepRun>)>,
+}
+
+/// Which steps a rerun runs again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", content = "step", rename_all = "snake_case")]
+pub enum RerunFrom {
+    /// Every step.
+    #[default]
+    All,
+    /// The steps that failed, were cancelled or interrupted, and those after them.
+    Failed,
+    /// This step and every step that needs it (directly or not); the others' outputs are reused.
+    Step(String),
+}
+
+/// Commands of the workflow engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WorkflowsCommand {
+    /// Start a run of `workflow`; answers `{"run": ID}`.
+    StartRun {
+        workflow: String,
+        #[serde(default)]
+        inputs: Map<String, Value>,
+        #[serde(default)]
+        by: String,
+    },
+    /// Stop a run at once (running steps are killed); it ends `cancelled`.
+    CancelRun { run: RunId },
+    /// Go on with an interrupted run: ended steps are not run again.
+    ResumeRun {
+        run: RunId,
+        /// Run steps marked `idempotent = false` again too (else the resume stops and asks).
+        #[serde(default)]
+        rerun_unsafe: bool,
+    },
+    /// End an interrupted run as `cancelled`, running nothing.
+    AbandonRun { run: RunId },
+    /// A new attempt of an ended run; answers `{"run": ID, "attempt": N}`.
+    RerunRun {
+        run: RunId,
+        #[serde(default)]
+        from: RerunFrom,
+        /// Run the workflow's current definition (else the version the run ran).
+        #[serde(default)]
+        current: bool,
+        /// Inputs to change (the others are the run's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inputs: Option<Map<String, Value>>,
+    },
+    /// Answer a waiting `approve` step.
+    Approve {
+        run: RunId,
+        step: String,
+        #[serde(default)]
+        by: String,
+        #[serde(default)]
+        note: String,
+    },
+    Reject {
+        run: RunId,
+        step: String,
+        #[serde(default)]
+        by: String,
+        #[serde(default)]
+        note: String,
+    },
+    /// Runs' headers, newest first (read-only): at most `limit` (≤ 1,000) older than `before`.
+    ListRuns {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workflow: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<RunState>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<RunId>,
+        #[serde(default = "hundred")]
+        limit: usize,
+    },
+    /// One run's attempt with its steps (read-only; the latest attempt when `attempt` is absent).
+    ShowRun {
+        run: RunId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
+    },
+    /// A step's stored log lines (read-only).
+    StepLog {
+        run: RunId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
+        step: String,
+    },
+}
+
+fn hundred() -> usize {
+    100
+}
+
+impl WorkflowsCommand {
+    pub(super) const TYPES: &[&str] = &[
+        "start_run",
+        "cancel_run",
+        "resume_run",
+        "abandon_run",
+        "rerun_run",
+        "approve",
+        "reject",
+        "list_runs",
+        "show_run",
+        "step_log",
+    ];
+
+    /// It only reads (answered, never stored, allowed read-only).
+    pub fn reads_only(&self) -> bool {
+        matches!(
+            self,
+            WorkflowsCommand::ListRuns { .. } | WorkflowsCommand::ShowRun { .. } | WorkflowsCommand::StepLog { .. }
+        )
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            WorkflowsCommand::StartRun { .. } => "starting a workflow run",
+            WorkflowsCommand::CancelRun { .. } => "cancelling a run",
+            WorkflowsCommand::ResumeRun { .. } => "resuming a run",
+            WorkflowsCommand::AbandonRun { .. } => "abandoning a run",
+            WorkflowsCommand::RerunRun { .. } => "rerunning a run",
+            WorkflowsCommand::Approve { .. } => "approving a step",
+            WorkflowsCommand::Reject { .. } => "rejecting a step",
+            WorkflowsCommand::ListRuns { .. } => "listing runs",
+            WorkflowsCommand::ShowRun { .. } => "showing a run",
+            WorkflowsCommand::StepLog { .. } => "reading a step's log",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_read_back_from_their_words_and_have_glyphs() {
+        for s in RunState::ALL {
+            assert_eq!(RunState::parse(s.word()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.word());
+            assert!(!s.glyph().is_empty());
+            assert!(!(s.is_final() && s.is_active()), "{s:?}");
+        }
+        assert_eq!(RunState::parse(" FAILED "), Some(RunState::Failed));
+        assert_eq!(RunState::parse("done"), None);
+    }
+
+    #[test]
+    fn commands_have_their_documented_shapes() {
+        let c: WorkflowsCommand =
+            serde_json::from_str(r#"{"type":"rerun_run","run":7,"from":{"kind":"step","step":"probe"}}"#).unwrap();
+        assert_eq!(c, WorkflowsCommand::RerunRun { run: 7, from: RerunFrom::Step("probe".into()), current: false, inputs: None });
+        let c: WorkflowsCommand = serde_json::from_str(r#"{"type":"list_runs"}"#).unwrap();
+        assert!(c.reads_only());
+        assert!(matches!(c, WorkflowsCommand::ListRuns { limit: 100, .. }));
+        assert!(serde_json::from_str::<WorkflowsCommand>(r#"{"type":"cancel_run","run":1,"x":2}"#).is_err());
+    }
+}
