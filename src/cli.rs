@@ -2,6 +2,7 @@
 
 pub mod jq_worker;
 mod look;
+mod runs;
 mod serve;
 mod tool;
 
@@ -95,6 +96,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run one tool headless (exit code: 0 ok, 1 the tool failed, 2 bad usage), or list them.
     Tool(ToolArgs),
+    /// Start a workflow run and follow it (exit code: 0 succeeded, 1 failed or cancelled, 2 bad usage).
+    Run(runs::RunArgs),
+    /// List workflow runs, show one, or act on one (cancel, resume, abandon, rerun, approve, reject).
+    Runs(runs::RunsArgs),
     /// Manage secrets (API keys, backend tokens) in the OS keyring.
     Key {
         #[command(subcommand)]
@@ -190,6 +195,8 @@ pub fn main() -> ExitCode {
         Some(Command::Key { ref op }) => key(op, &paths),
         Some(Command::Serve(ref args)) => serve::serve(&cli, args, &paths),
         Some(Command::Tool(ref args)) => tool::tool(&cli, args, &paths),
+        Some(Command::Run(ref args)) => runs::run(&cli, args, &paths),
+        Some(Command::Runs(ref args)) => runs::runs(&cli, args, &paths),
     }
 }
 
@@ -340,6 +347,7 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
                 Arc::new(move || look::reload(&o, &p))
             }),
             alerts_dir: engine.is_some().then(|| paths.alerts_dir()),
+            workflows_dir: engine.is_some().then(|| paths.workflows_dir()),
         };
         let r = run_tui(opts, local).await;
         if let Some(engine) = &engine {
@@ -390,6 +398,62 @@ fn headless_engine(cli: &Cli, paths: &Paths) -> Result<(Engine, crate::config::s
     )
     .map_err(|e| e.to_string())?;
     Ok((engine, config))
+}
+
+/// The data directory's engine for a headless workflow command.
+enum Opened {
+    /// This process's own (the directory was free), its workflow service
+    /// started; with how many runs were marked interrupted.
+    Own(Engine, usize),
+    /// The opsdeck that holds the directory, through its control socket.
+    Holder(Arc<crate::remote::control::ControlClient>),
+}
+
+/// Open the data directory for `opsdeck run`/`runs` (inside a runtime).
+fn workflow_engine(cli: &Cli, paths: &Paths) -> Result<Opened, String> {
+    match headless_engine(cli, paths) {
+        Ok((engine, config)) => {
+            engine.start_log_only();
+            // Steps use the built-ins and the configured MCP servers' tools, as in `serve`.
+            let builtins = crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::for_this_program());
+            let log: Arc<dyn crate::engine::tools::service::RunLog> = Arc::new(engine.clone());
+            let tools = crate::engine::tools::service::ToolService::start(
+                builtins,
+                &config.mcp_servers,
+                &paths.config_dir,
+                Some(log),
+                Arc::new(SystemClock),
+            );
+            let exec = Arc::new(crate::engine::workflows::registry_exec::RegistryExecutor::watching(tools.registry()));
+            engine.start_tools(tools);
+            let svc = crate::engine::workflows::service::WorkflowService::new(
+                engine.clone(),
+                Some(paths.workflows_dir()),
+                exec,
+                Arc::new(crate::engine::workflows::render::KeyringSecrets { config_dir: paths.config_dir.clone() }),
+            )
+            .map_err(|e| e.to_string())?;
+            let interrupted = engine.start_workflows(svc);
+            Ok(Opened::Own(engine, interrupted))
+        }
+        Err(e) if e.contains("another opsdeck is already using this data directory") => {
+            match crate::remote::control::ControlClient::connect(&paths.control_socket()) {
+                Ok(c) => Ok(Opened::Holder(Arc::new(c))),
+                Err(c) => Err(format!("{e}\n  and it does not answer on its control socket: {c}")),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What carries out workflow steps: shell, HTTP and the tools of `registry`
+/// (the built-ins when None).
+fn workflow_executor(
+    registry: Option<crate::engine::tools::Registry>,
+) -> Arc<dyn crate::engine::workflows::exec::StepExecutor> {
+    let registry = registry
+        .unwrap_or_else(|| crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::for_this_program()));
+    Arc::new(crate::engine::workflows::registry_exec::RegistryExecutor::new(registry))
 }
 
 fn check(cli: &Cli, paths: &Paths) -> ExitCode {

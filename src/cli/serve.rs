@@ -68,7 +68,24 @@ pub(super) fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
         if let Some(status) = tools.mcp_status() {
             report_mcp(status);
         }
+        let exec = std::sync::Arc::new(crate::engine::workflows::registry_exec::RegistryExecutor::watching(
+            tools.registry(),
+        ));
         engine.start_tools(tools);
+        let secrets =
+            std::sync::Arc::new(crate::engine::workflows::render::KeyringSecrets { config_dir: paths.config_dir.clone() });
+        match crate::engine::workflows::service::WorkflowService::new(
+            engine.clone(),
+            Some(paths.workflows_dir()),
+            exec,
+            secrets,
+        ) {
+            Ok(svc) => match engine.start_workflows(svc) {
+                0 => {}
+                n => err_line!("note: {n} workflow run(s) were in flight when opsdeck last stopped: now interrupted"),
+            },
+            Err(e) => err_line!("warning: workflows: {e}"),
+        }
         let _control = listen_control(paths, &engine)
             .map_err(|e| {
                 err_line!("warning: {e}\n  (a TUI or `opsdeck tool` cannot share this data directory meanwhile)")

@@ -74,6 +74,10 @@ impl Paths {
     pub fn alerts_dir(&self) -> PathBuf {
         self.config_dir.join("alerts")
     }
+    /// Workflow files (`*.toml`, one workflow each).
+    pub fn workflows_dir(&self) -> PathBuf {
+        self.config_dir.join("workflows")
+    }
     /// Exported tool results and the clipboard fallback.
     pub fn exports_dir(&self) -> PathBuf {
         self.data_dir.join("exports")

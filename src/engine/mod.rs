@@ -214,6 +214,14 @@ impl Engine {
         t.extend([collect, prune, flush, durable]);
     }
 
+    /// Only the log's group commit and the store's flusher, no collection:
+    /// for headless commands (`opsdeck run`) that write runs and events.
+    pub fn start_log_only(&self) {
+        let flush = tokio::spawn(log::flush_loop(self.clone()));
+        let durable = tokio::spawn(log::store_flush_loop(self.clone()));
+        self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend([flush, durable]);
+    }
+
     /// Stop tasks and flush everything to disk.
     pub fn shutdown(&self) {
         for t in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {

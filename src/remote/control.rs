@@ -447,10 +447,15 @@ pub enum Followed {
 /// Subscribe to the holder's events over its control socket and report them
 /// to `tx` until `tx` closes; resume from the last seq after a broken link.
 pub async fn follow(path: PathBuf, tx: mpsc::Sender<Followed>) {
+    follow_topics(path, vec![Topic::Metrics, Topic::Alerts, Topic::Workflows], tx).await
+}
+
+/// [`follow`] for chosen topics (`opsdeck run --watch` needs only workflows).
+pub async fn follow_topics(path: PathBuf, topics: Vec<Topic>, tx: mpsc::Sender<Followed>) {
     let mut since: Option<Since> = None;
     let mut attempt = 0u32;
     loop {
-        let error = match follow_once(&path, &mut since, &tx, &mut attempt).await {
+        let error = match follow_once(&path, &topics, &mut since, &tx, &mut attempt).await {
             Ok(()) => return,
             Err(e) => e,
         };
@@ -466,6 +471,7 @@ pub async fn follow(path: PathBuf, tx: mpsc::Sender<Followed>) {
 /// One connection; `Ok` when `tx` closed, `Err` with the reason when the link broke.
 async fn follow_once(
     path: &Path,
+    topics: &[Topic],
     since: &mut Option<Since>,
     tx: &mpsc::Sender<Followed>,
     attempt: &mut u32,
@@ -473,7 +479,7 @@ async fn follow_once(
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| crate::net::io_text(&e))?;
     let (r, mut w) = stream.into_split();
-    let sub = ClientFrame::Subscribe { topics: vec![Topic::Metrics, Topic::Alerts], since: *since };
+    let sub = ClientFrame::Subscribe { topics: topics.to_vec(), since: *since };
     w.write_all(format!("{}\n", encode(&sub)).as_bytes()).await.map_err(|e| crate::net::io_text(&e))?;
     let mut lines = tokio::io::BufReader::new(r).lines();
     loop {

@@ -60,6 +60,8 @@ pub struct TuiOptions {
     /// The alert rules folder: watched, and read again on `reload`, when this
     /// TUI runs the engine in-process.
     pub alerts_dir: Option<std::path::PathBuf>,
+    /// Where workflow files are read (None: attached to another opsdeck, whose engine runs them).
+    pub workflows_dir: Option<std::path::PathBuf>,
 }
 
 /// What wakes the loop.
@@ -78,6 +80,24 @@ pub enum Msg {
 }
 
 /// Run the TUI until the user quits. An in-process engine must already be started.
+/// The in-process engine's workflow service: steps run through the runner's
+/// tools service (built-ins and MCP servers' tools). Returns what to say at
+/// start (runs found interrupted, a service that could not start).
+fn start_workflows(engine: &crate::engine::Engine, runner: &tools::Runner, opts: &TuiOptions) -> Vec<String> {
+    use crate::engine::workflows::{registry_exec::RegistryExecutor, render::KeyringSecrets, service::WorkflowService};
+    let exec = Arc::new(RegistryExecutor::watching(runner.registry()));
+    let secrets = Arc::new(KeyringSecrets { config_dir: opts.config_dir.clone() });
+    match WorkflowService::new(engine.clone(), opts.workflows_dir.clone(), exec, secrets) {
+        Ok(svc) => match engine.start_workflows(svc) {
+            0 => Vec::new(),
+            n => vec![format!(
+                "{n} workflow run(s) were in flight when opsdeck last stopped and are now interrupted: resume or abandon them in the workflows pane (2)"
+            )],
+        },
+        Err(e) => vec![format!("workflows: {e}")],
+    }
+}
+
 pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     let clock = SystemClock;
     let (tx, mut rx) = mpsc::channel::<Msg>(INBOX);
@@ -106,6 +126,10 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     let (servers, config_dir) = (&opts.config.mcp_servers, &opts.config_dir);
     let jq = opts.jq.clone();
     let runner = tools::Runner::new(builtins, servers, config_dir, records.clone(), jq, atx.clone(), opts.read_only);
+    let mut source_problems = source_problems;
+    if let Local::InProcess(engine) = &local {
+        source_problems.extend(start_workflows(engine, &runner, &opts));
+    }
 
     let mut state = initial_state(&opts, &local, &records, &sources, source_problems, &clock);
     // After the start-up problems were read: what the history load sets

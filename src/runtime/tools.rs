@@ -85,6 +85,11 @@ impl Runner {
         Runner { service, chains, records, inbox, events, chain_events, read_only }
     }
 
+    /// The registry of the runner's tools service (it changes as MCP servers come and go).
+    pub fn registry(&self) -> tokio::sync::watch::Receiver<Registry> {
+        self.service.registry()
+    }
+
     /// Send the catalog now and whenever the registry changes, and the MCP
     /// servers' states as they change; load the history.
     pub fn start(&self) {

@@ -446,6 +446,7 @@ impl Driver {
                 }
             }
             Err(f) => {
+                self.steps[i].output = f.output.as_ref().map(|o| mask_value(o, &self.secrets));
                 let attempt = self.steps[i].attempt;
                 if retry_allowed(&step.retry, attempt, &f) {
                     let wait = backoff(&step.retry, attempt + 1, (self.ctx.random)());

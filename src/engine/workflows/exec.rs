@@ -18,15 +18,17 @@ pub struct Failure {
     pub message: String,
     /// Worth another attempt (a refused argument or an unknown tool is not).
     pub retryable: bool,
+    /// What the attempt produced anyway (a shell step's exit code and output).
+    pub output: Option<Value>,
 }
 
 impl Failure {
     pub fn new(message: impl Into<String>) -> Self {
-        Failure { message: message.into(), retryable: true }
+        Failure { message: message.into(), retryable: true, output: None }
     }
 
     pub fn fatal(message: impl Into<String>) -> Self {
-        Failure { message: message.into(), retryable: false }
+        Failure { message: message.into(), retryable: false, output: None }
     }
 }
 

@@ -70,6 +70,18 @@ pub fn uptime(s: u64) -> String {
     }
 }
 
+/// A run's or step's duration in ms: `450ms`, `1.2s`, `42s`, `2m 05s`, `1h 02m`.
+pub fn duration_ms(ms: i64) -> String {
+    let ms = ms.max(0);
+    match ms {
+        0..1000 => format!("{ms}ms"),
+        1000..10_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        10_000..60_000 => format!("{}s", ms / 1000),
+        60_000..3_600_000 => format!("{}m {:02}s", ms / 60_000, ms % 60_000 / 1000),
+        _ => format!("{}h {:02}m", ms / 3_600_000, ms % 3_600_000 / 60_000),
+    }
+}
+
 /// An age in ms -> "4s", "3m", "2h".
 pub fn age(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -122,6 +134,13 @@ mod tests {
         assert_eq!(nice_rate_ceiling(1500.0), 2048.0);
         assert_eq!(nice_rate_ceiling(3000.0), 5120.0);
         assert_eq!(nice_rate_ceiling(6000.0), 10240.0);
+    }
+
+    #[test]
+    fn run_durations() {
+        let got: Vec<String> =
+            [-5, 0, 450, 1234, 42_000, 125_000, 3_720_000, i64::MAX].into_iter().map(duration_ms).collect();
+        assert_eq!(got, ["0ms", "0ms", "450ms", "1.2s", "42s", "2m 05s", "1h 02m", "2562047788015h 12m"]);
     }
 
     #[test]
