@@ -3,4 +3,5 @@
 //! (issue 12).
 
 pub mod definition;
+pub mod output;
 pub mod template;
