@@ -4,4 +4,5 @@
 
 pub mod definition;
 pub mod output;
+pub mod steps;
 pub mod template;
