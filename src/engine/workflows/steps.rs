@@ -291,8 +291,9 @@ impl Drop for Group {
 }
 
 /// Lines of a pipe, read in a way that may be cancelled between any two
-/// reads (the partial line stays here): lines are cut at [`MAX_LINE`] bytes,
-/// invalid UTF-8 is replaced, a trailing `\r` is dropped.
+/// reads (the partial line stays here): lines longer than [`MAX_LINE`] bytes
+/// come in pieces (split between chars), invalid UTF-8 is replaced, a
+/// trailing `\r` is dropped.
 struct Lines<R> {
     reader: BufReader<R>,
     partial: Vec<u8>,
@@ -327,7 +328,14 @@ impl<R: AsyncRead + Unpin> Lines<R> {
             self.partial.extend_from_slice(scan);
             self.reader.consume(n);
             if self.partial.len() >= MAX_LINE {
-                return self.take_partial().map(|l| (l, false));
+                // A piece ends on a char boundary: a char split here goes with the next piece.
+                let keep = match std::str::from_utf8(&self.partial) {
+                    Err(e) if e.error_len().is_none() && e.valid_up_to() > 0 => self.partial.split_off(e.valid_up_to()),
+                    _ => Vec::new(),
+                };
+                let piece = self.take_partial();
+                self.partial = keep;
+                return piece.map(|l| (l, false));
             }
         }
     }

@@ -150,6 +150,16 @@ async fn the_result_keeps_the_last_16_kib_and_one_trailing_newline_goes() {
 }
 
 #[tokio::test]
+async fn a_very_long_line_comes_in_pieces_split_between_chars() {
+    // 16383 bytes of x, then `€` (3 bytes) across the 16 KiB mark.
+    let (r, lines) = run(shell_action(r"head -c 16383 /dev/zero | tr '\0' x; printf '\342\202\254yz\n'")).await;
+    r.unwrap();
+    assert_eq!(lines.len(), 2, "{:?}", lines.iter().map(String::len).collect::<Vec<_>>());
+    assert_eq!(lines[0], "x".repeat(16383));
+    assert_eq!(lines[1], "€yz");
+}
+
+#[tokio::test]
 async fn env_cwd_and_odd_output_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let action = Action::Shell {
