@@ -1,13 +1,17 @@
 //! Workflows (DESIGN.md §4, issue 12): definitions read and checked from
 //! `workflows/*.toml` (definition.rs), templates (template.rs, render.rs),
-//! the run service and each run's task (service.rs, driver.rs), and what a
-//! step attempt is asked of (exec.rs).
+//! the run service and each run's task (service.rs, driver.rs), what a
+//! step attempt is asked of (exec.rs) and how shell, HTTP and tool steps
+//! run (steps.rs, registry_exec.rs), capped step output (output.rs).
 
 mod attach;
 pub mod definition;
 pub mod driver;
 pub mod exec;
+pub mod output;
 pub mod plan;
+pub mod registry_exec;
 pub mod render;
 pub mod service;
+pub mod steps;
 pub mod template;
