@@ -7,7 +7,6 @@
 //! was cancelled (or the action was refused), 2 bad usage.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
