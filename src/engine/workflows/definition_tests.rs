@@ -211,3 +211,56 @@ fn a_folder_gives_its_good_workflows_and_says_the_rest() {
     let (none, no_errors) = load_dir(&dir.path().join("missing"));
     assert!(none.is_empty() && no_errors.is_empty());
 }
+
+#[test]
+fn a_missing_name_is_said_once_and_alone() {
+    let e = errors("[[step]]\nid = \"a\"\nuse = \"x\"\n");
+    assert!(e.iter().any(|l| l.starts_with("wf.toml:3:1: unknown field `use`")), "{e:?}");
+    assert!(!e.iter().any(|l| l.contains("missing field `name`")), "{e:?}");
+    let e = errors("[[step]]\nid = \"a\"\nuses = \"x\"\n");
+    assert_eq!(e, ["wf.toml: a workflow needs a name\n  hint: name = \"restart-api\""]);
+}
+
+#[test]
+fn with_known_names_tools_servers_and_alerts_must_exist() {
+    let known = Known {
+        tools: ["http_check".to_string(), "disk_usage".to_string()].into(),
+        mcp_servers: Some(["github".to_string()].into()),
+        alerts: ["disk_full".to_string()].into(),
+    };
+    let src = r#"name = "w"
+[trigger]
+alert = "disk_ful"
+[[step]]
+id = "a"
+uses = "disk_usag"
+[[step]]
+id = "b"
+uses = "github/list_issues"
+[[step]]
+id = "c"
+uses = "gitlab/list_issues"
+[[step]]
+id = "d"
+uses = "/x"
+[[step]]
+id = "e"
+uses = "http_check"
+"#;
+    let e: Vec<String> =
+        parse_with("wf.toml", src, Some(&known)).unwrap_err().iter().map(ToString::to_string).collect();
+    for want in [
+        "wf.toml:3:9: trigger: no alert rule or check is named \"disk_ful\"\n  hint: did you mean `disk_full`?",
+        "wf.toml:6:8: step a: no tool is named \"disk_usag\"\n  hint: did you mean `disk_usage`?",
+        "wf.toml:12:8: step c: no MCP server is named \"gitlab\" (in \"gitlab/list_issues\")",
+        "wf.toml:15:8: step d: tool \"/x\" is not SERVER/TOOL",
+    ] {
+        assert!(e.iter().any(|l| l.starts_with(want)), "missing {want:?} in:\n{}", e.join("\n"));
+    }
+    assert_eq!(e.len(), 4, "github/… and http_check are known:\n{}", e.join("\n"));
+    // Without the names (or with any server allowed) only the file itself is checked.
+    assert!(parse("wf.toml", src).is_ok());
+    let any_server = Known { mcp_servers: None, ..known };
+    let e = parse_with("wf.toml", src, Some(&any_server)).unwrap_err();
+    assert_eq!(e.len(), 3, "{e:?}");
+}

@@ -1,6 +1,7 @@
 //! Workflows (DESIGN.md §4): definitions read and checked from
-//! `workflows/*.toml`. The scheduler, runs and the pane build on these
-//! (issue 12).
+//! `workflows/*.toml`, and the pure rules of their schedules. The scheduler,
+//! runs and the pane build on these (issue 12).
 
 pub mod definition;
+pub mod schedule;
 pub mod template;
