@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
-    /// config.toml, themes/, keymaps/ (later workflows/, alerts/).
+    /// config.toml, themes/, keymaps/, alerts/, workflows/.
     pub config_dir: PathBuf,
     /// The sled database.
     pub data_dir: PathBuf,
@@ -73,6 +73,10 @@ impl Paths {
     /// Alert rule files (`*.toml` with `[[rule]]` and `[[check]]` tables).
     pub fn alerts_dir(&self) -> PathBuf {
         self.config_dir.join("alerts")
+    }
+    /// Workflow definitions (`*.toml`, one workflow each).
+    pub fn workflows_dir(&self) -> PathBuf {
+        self.config_dir.join("workflows")
     }
     /// Exported tool results and the clipboard fallback.
     pub fn exports_dir(&self) -> PathBuf {

@@ -347,6 +347,7 @@ impl Cx<'_> {
             self.templates(&f.step, &steps, &input_names);
         }
         if !self.errors.is_empty() {
+            self.errors.sort_by_key(|e| (e.line, e.col)); // stable: in order of checking at one place
             return Err(self.errors);
         }
         let version = version_of(self.src);
