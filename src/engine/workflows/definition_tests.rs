@@ -264,3 +264,36 @@ uses = "http_check"
     let e = parse_with("wf.toml", src, Some(&any_server)).unwrap_err();
     assert_eq!(e.len(), 3, "{e:?}");
 }
+
+#[test]
+fn the_bundled_examples_pass_every_check() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/workflows");
+    let builtins = crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::in_process());
+    let (rules, rule_errors) = crate::engine::alerts::rules::load(None);
+    assert!(rule_errors.is_empty(), "{rule_errors:?}");
+    let known = Known {
+        tools: builtins.specs().iter().map(|s| s.name.clone()).collect(),
+        mcp_servers: Some(Default::default()),
+        alerts: rules.rules.iter().map(|r| r.name.clone()).collect(),
+    };
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for p in &files {
+        let src = std::fs::read_to_string(p).unwrap();
+        let shown = p.display().to_string();
+        if let Err(e) = parse(&shown, &src) {
+            panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        }
+        if let Err(e) = parse_with(&shown, &src, Some(&known)) {
+            panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        }
+    }
+    let (found, errors) = load_dir_with(&dir, Some(&known));
+    assert!(errors.is_empty(), "{errors:?}");
+    let names: Vec<&str> = found.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["disk-cleanup", "health-sweep", "nightly-backup"]);
+    let backup = &found[2];
+    assert!(backup.schedule.as_ref().is_some_and(|s| s.timezone == "Europe/Berlin"));
+    assert_eq!(found[0].trigger_alert.as_deref(), Some("disk_full"));
+}
