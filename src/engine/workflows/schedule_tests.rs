@@ -61,6 +61,15 @@ fn a_time_repeated_by_the_autumn_change_fires_once() {
         at = next;
     }
     assert_eq!(fires, ["2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"]);
+    // An every-30-minutes job follows real time: both halves of the repeated hour.
+    let s = schedule("*/30 * * * *", "Europe/Berlin");
+    let (mut at, mut fires) = (ts("2026-10-25T00:15:00Z"), Vec::new());
+    while let Some(next) = s.next_fire(at).filter(|&n| n <= ts("2026-10-25T02:00:00Z")) {
+        fires.push(shown(Some(next)));
+        at = next;
+    }
+    let want = ["2026-10-25T00:30:00Z", "2026-10-25T01:00:00Z", "2026-10-25T01:30:00Z", "2026-10-25T02:00:00Z"];
+    assert_eq!(fires, want, "02:30 CEST, 02:00 CET, 02:30 CET, 03:00 CET");
 }
 
 #[test]
