@@ -148,7 +148,8 @@ impl Schedule {
 fn parse_cron(cron: &str) -> Result<croner::Cron, ScheduleError> {
     let pattern = croner::Cron::from_str(cron)
         .map_err(|e| ScheduleError::Cron { cron: cron.to_string(), reason: e.to_string() })?;
-    // From the epoch, in UTC: a valid day such as 31 April never comes.
+    // croner accepts days that never come (30 February): one search from
+    // the epoch, in UTC (the same wall clock times as any zone), finds them.
     let epoch = Timestamp::UNIX_EPOCH.to_zoned(TimeZone::UTC);
     match pattern.find_next_occurrence(&epoch, true) {
         Ok(_) => Ok(pattern),
