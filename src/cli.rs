@@ -480,7 +480,8 @@ fn check(cli: &Cli, paths: &Paths) -> ExitCode {
     };
     errors.extend(Theme::check_all(Some(&paths.themes_dir())));
     errors.extend(Keymap::check_all(Some(&paths.keymaps_dir())));
-    errors.extend(crate::engine::alerts::rules::load(Some(&paths.alerts_dir())).1);
+    let (rules, rule_errors) = crate::engine::alerts::rules::load(Some(&paths.alerts_dir()));
+    errors.extend(rule_errors);
     if let Some(c) = &config {
         let theme = cli.theme.as_deref().unwrap_or(&c.theme);
         if let Err(e) = Theme::load(theme, Some(&paths.themes_dir()), false) {
@@ -491,13 +492,14 @@ fn check(cli: &Cli, paths: &Paths) -> ExitCode {
             errors.push(if cli.keymap.is_some() { e } else { at_config_key(e, &file, "keymap") });
         }
     }
+    errors.extend(check_workflows(paths, config.as_ref(), &rules));
     errors.dedup();
     for n in &notes {
         crate::cli::out_line!("note: {n}");
     }
     if errors.is_empty() {
         crate::cli::out_line!(
-            "ok: {} and the bundled and user themes, keymaps and alert rules are valid",
+            "ok: {} and the bundled and user themes, keymaps, alert rules and workflows are valid",
             file.display()
         );
         ExitCode::SUCCESS
@@ -510,6 +512,25 @@ fn check(cli: &Cli, paths: &Paths) -> ExitCode {
     }
 }
 
+/// Every workflow of the workflows folder, with the names it uses outside
+/// its file: built-in tools, MCP servers of `config` (any server when the
+/// config could not be read) and alert rules and checks of `rules`.
+fn check_workflows(
+    paths: &Paths,
+    config: Option<&crate::config::settings::Config>,
+    rules: &crate::engine::alerts::rules::RuleSet,
+) -> Vec<ConfigError> {
+    use crate::engine::workflows::definition::{Known, load_dir_with};
+    // Building the registry runs nothing: the jq runner is only a path here.
+    let builtins = crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::for_this_program());
+    let known = Known {
+        tools: builtins.specs().iter().map(|s| s.name.clone()).collect(),
+        mcp_servers: config.map(|c| c.mcp_servers.iter().map(|m| m.name.clone()).collect()),
+        alerts: rules.rules.iter().map(|r| r.name.clone()).chain(rules.checks.iter().map(|c| c.name.clone())).collect(),
+    };
+    load_dir_with(&paths.workflows_dir(), Some(&known)).1
+}
+
 fn print_paths(paths: &Paths, explicit: Option<&Path>) {
     let mark = |p: &Path| if p.exists() { "" } else { "  (not present)" };
     let config = explicit.map(Path::to_path_buf).unwrap_or_else(|| paths.config_file());
@@ -518,6 +539,7 @@ fn print_paths(paths: &Paths, explicit: Option<&Path>) {
         ("themes", paths.themes_dir()),
         ("keymaps", paths.keymaps_dir()),
         ("alert rules", paths.alerts_dir()),
+        ("workflows", paths.workflows_dir()),
         ("data", paths.data_dir.clone()),
         ("exports", paths.exports_dir()),
         ("logs", paths.log_dir()),

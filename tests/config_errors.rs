@@ -274,3 +274,41 @@ fn a_source_name_is_unique_across_kinds() {
 fn local_is_no_source_name() {
     check("source_local.toml", 2, 8, "\"local\" is reserved");
 }
+
+#[test]
+fn check_reports_bad_workflows_at_their_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("opsdeck");
+    std::fs::create_dir_all(cfg.join("workflows")).expect("mkdir");
+    std::fs::write(cfg.join("config.toml"), "[[mcp_server]]\nname = \"github\"\ncommand = \"github-mcp\"\n")
+        .expect("write");
+    let bad = "name = \"sweep\"\n[schedule]\ncron = \"0 3 * *\"\n[trigger]\nalert = \"disk_fulll\"\n\
+               [[step]]\nid = \"a\"\nuses = \"http_chek\"\n\
+               [[step]]\nid = \"b\"\nuses = \"github/list_issues\"\n\
+               [[step]]\nid = \"c\"\nuses = \"gitlab/list_issues\"\n";
+    std::fs::write(cfg.join("workflows/sweep.toml"), bad).expect("write");
+    let (out, ok) = run_check(dir.path());
+    assert!(!ok, "{out}");
+    let file = cfg.join("workflows/sweep.toml").display().to_string();
+    for want in [
+        format!("{file}:3:8: schedule: bad cron expression \"0 3 * *\": "),
+        format!(
+            "{file}:5:9: trigger: no alert rule or check is named \"disk_fulll\"\n  hint: did you mean `disk_full`?"
+        ),
+        format!("{file}:8:8: step a: no tool is named \"http_chek\"\n  hint: did you mean `http_check`?"),
+        format!("{file}:14:8: step c: no MCP server is named \"gitlab\" (in \"gitlab/list_issues\")\n  hint: "),
+    ] {
+        assert!(out.contains(&want), "missing {want:?} in:\n{out}");
+    }
+    assert!(!out.contains("step b"), "github is a configured MCP server:\n{out}");
+    let at = |needle: &str| out.find(needle).unwrap_or(usize::MAX);
+    assert!(at(":3:8:") < at(":5:9:") && at(":5:9:") < at(":8:8:"), "in the order of the file:\n{out}");
+
+    let good = "name = \"sweep\"\n[schedule]\ncron = \"0 3 * * *\"\ntimezone = \"Europe/Berlin\"\n\
+                [trigger]\nalert = \"disk_full\"\n[[step]]\nid = \"a\"\nuses = \"http_check\"\n\
+                with = { url = \"https://example.com\" }\n[[step]]\nid = \"b\"\nuses = \"github/list_issues\"\n";
+    std::fs::write(cfg.join("workflows/sweep.toml"), good).expect("write");
+    let (out, ok) = run_check(dir.path());
+    assert!(ok, "{out}");
+    assert!(out.contains("workflows are valid"), "{out}");
+}

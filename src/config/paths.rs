@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
-    /// config.toml, themes/, keymaps/ (later workflows/, alerts/).
+    /// config.toml, themes/, keymaps/, alerts/, workflows/.
     pub config_dir: PathBuf,
     /// The sled database.
     pub data_dir: PathBuf,
@@ -97,6 +97,7 @@ mod tests {
         let env: HashMap<&str, &str> = [("HOME", "/h"), ("XDG_CONFIG_HOME", "/x/c"), ("OPSDECK_DATA_DIR", "/d")].into();
         let p = Paths::resolve(|k| env.get(k).map(PathBuf::from));
         assert_eq!(p.config_dir, PathBuf::from("/x/c/opsdeck"));
+        assert_eq!(p.workflows_dir(), PathBuf::from("/x/c/opsdeck/workflows"));
         assert_eq!(p.data_dir, PathBuf::from("/d"));
         assert_eq!(p.state_dir, PathBuf::from("/h/.local/state/opsdeck"));
     }

@@ -32,6 +32,7 @@ use toml::Spanned;
 
 use crate::config::error::ConfigError;
 use crate::config::settings::parse_duration;
+use crate::engine::workflows::schedule::{Schedule, ScheduleToml};
 
 const HINT: &str = "see docs/workflows.md for the workflow file format";
 
@@ -58,6 +59,12 @@ pub struct Workflow {
     pub version: String,
     /// The file it was read from, as given to [`parse`].
     pub path: String,
+    /// `[schedule]`: when it starts by itself.
+    pub schedule: Option<Schedule>,
+    /// `[trigger] alert`: the alert rule (or health check) whose firing starts it.
+    pub trigger_alert: Option<String>,
+    /// A run that takes longer raises an alert.
+    pub expected_duration: Option<Duration>,
 }
 
 /// A typed input of a workflow.
@@ -170,7 +177,10 @@ impl Workflow {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileToml {
-    name: Spanned<String>,
+    /// Required; optional here so that a mistake elsewhere is not also
+    /// said as a missing name (each key is checked on its own).
+    #[serde(default)]
+    name: Option<Spanned<String>>,
     #[serde(default)]
     description: String,
     #[serde(default)]
@@ -181,9 +191,21 @@ struct FileToml {
     concurrency: Option<Spanned<i64>>,
     #[serde(default)]
     unattended: bool,
+    #[serde(default)]
+    schedule: Option<ScheduleToml>,
+    #[serde(default)]
+    trigger: Option<TriggerToml>,
+    #[serde(default)]
+    expected_duration: Option<Spanned<String>>,
     /// The inputs' names (kept when `inputs` is taken apart).
     #[serde(skip)]
     inputs_names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriggerToml {
+    alert: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -248,9 +270,17 @@ fn yes() -> bool {
 }
 
 /// Read and check one workflow file; every problem, each at its position.
+/// Tool and alert rule names are taken on trust (see [`parse_with`]).
 pub fn parse(path: &str, src: &str) -> Result<Workflow, Vec<ConfigError>> {
+    parse_with(path, src, None)
+}
+
+/// [`parse`], and with `known` also: every tool a step uses is a built-in
+/// or `SERVER/TOOL` of a configured MCP server, and `trigger.alert` names a
+/// rule or check that exists.
+pub fn parse_with(path: &str, src: &str, known: Option<&Known>) -> Result<Workflow, Vec<ConfigError>> {
     let f: FileToml = crate::config::collect::deserialize_all(path, src, |_| HINT.to_string())?;
-    let cx = Cx { path, src, errors: Vec::new() };
+    let cx = Cx { path, src, errors: Vec::new(), known };
     cx.workflow(f)
 }
 
@@ -258,6 +288,7 @@ struct Cx<'a> {
     path: &'a str,
     src: &'a str,
     errors: Vec<ConfigError>,
+    known: Option<&'a Known>,
 }
 
 impl Cx<'_> {
@@ -276,10 +307,17 @@ impl Cx<'_> {
     }
 
     fn workflow(mut self, f: FileToml) -> Result<Workflow, Vec<ConfigError>> {
-        let name = f.name.get_ref().trim().to_string();
-        if !is_id(&name) {
-            self.error(f.name.span(), format!("workflow name {name:?} is not a name"), ID_HINT);
-        }
+        let name = match &f.name {
+            Some(n) if !is_id(n.get_ref().trim()) => {
+                self.error(n.span(), format!("workflow name {:?} is not a name", n.get_ref()), ID_HINT);
+                String::new()
+            }
+            Some(n) => n.get_ref().trim().to_string(),
+            None => {
+                self.errors.push(ConfigError::file(self.path, "a workflow needs a name", "name = \"restart-api\""));
+                String::new()
+            }
+        };
         let concurrency = match &f.concurrency {
             None => DEFAULT_CONCURRENCY,
             Some(c) if (1..=256).contains(c.get_ref()) => *c.get_ref() as usize,
@@ -296,11 +334,22 @@ impl Cx<'_> {
             self.errors.push(ConfigError::file(self.path, "a workflow needs at least one [[step]]", HINT));
         }
         self.graph(&f.step);
+        self.outside_names(&f.step, f.trigger.as_ref().map(|t| &t.alert));
+        let schedule = f.schedule.as_ref().and_then(|s| match s.check() {
+            Ok(s) => Some(s),
+            Err(problems) => {
+                problems.into_iter().for_each(|(at, what, hint)| self.error(at, what, hint));
+                None
+            }
+        });
+        let expected_duration =
+            f.expected_duration.is_some().then(|| self.duration(&f.expected_duration, Duration::ZERO));
         if self.errors.is_empty() {
             let input_names: Vec<&str> = f.inputs_names.iter().map(String::as_str).collect();
             self.templates(&f.step, &steps, &input_names);
         }
         if !self.errors.is_empty() {
+            self.errors.sort_by_key(|e| (e.line, e.col)); // stable: in order of checking at one place
             return Err(self.errors);
         }
         let version = version_of(self.src);
@@ -313,6 +362,9 @@ impl Cx<'_> {
             unattended: f.unattended,
             version,
             path: self.path.to_string(),
+            schedule,
+            trigger_alert: f.trigger.map(|t| t.alert.into_inner().trim().to_string()),
+            expected_duration,
         })
     }
 
@@ -502,50 +554,6 @@ impl Cx<'_> {
     }
 }
 
-/// Every `*.toml` workflow in `dir` (in file-name order; blocking file
-/// reads), and the problems of those that could not be used: a file with a
-/// problem is left out, and so is a second workflow of a name already taken
-/// (said at its `name`). A missing folder is no workflows and no problem.
-pub fn load_dir(dir: &std::path::Path) -> (Vec<Workflow>, Vec<ConfigError>) {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    let (mut found, mut errors): (Vec<Workflow>, Vec<ConfigError>) = (Vec::new(), Vec::new());
-    for p in files {
-        let shown = p.display().to_string();
-        let src = match crate::text::file::read(&p) {
-            Ok(src) => src,
-            Err(e) => {
-                errors.push(ConfigError::unreadable(&shown, &e));
-                continue;
-            }
-        };
-        match parse(&shown, &src) {
-            Ok(w) => match found.iter().find(|o| o.name == w.name) {
-                Some(_) => {
-                    let at = src.find(&format!("\"{}\"", w.name)).map(|i| i + 1..i + 1 + w.name.len());
-                    let msg = format!("workflow name {} is taken by another file of this folder", w.name);
-                    errors.push(ConfigError::at(&shown, &src, at, msg, "give each workflow its own name"));
-                }
-                None => found.push(w),
-            },
-            Err(e) => errors.extend(e),
-        }
-    }
-    (found, errors)
-}
-
-/// The first 12 hex digits of the SHA-256 of `src`.
-pub fn version_of(src: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(src.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect()
-}
-
 const ID_HINT: &str = "names are letters, digits, `-` and `_`, starting with a letter (1 to 64)";
 const USES_HINT: &str = "use a tool's name (or SERVER/TOOL), shell, http or approve";
 
@@ -584,7 +592,11 @@ impl InputKind {
     }
 }
 
+mod folder;
 mod links;
+
+pub use folder::{load_dir, load_dir_with, version_of};
+pub use links::Known;
 
 #[cfg(test)]
 #[path = "definition_tests.rs"]

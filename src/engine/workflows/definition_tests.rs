@@ -211,3 +211,89 @@ fn a_folder_gives_its_good_workflows_and_says_the_rest() {
     let (none, no_errors) = load_dir(&dir.path().join("missing"));
     assert!(none.is_empty() && no_errors.is_empty());
 }
+
+#[test]
+fn a_missing_name_is_said_once_and_alone() {
+    let e = errors("[[step]]\nid = \"a\"\nuse = \"x\"\n");
+    assert!(e.iter().any(|l| l.starts_with("wf.toml:3:1: unknown field `use`")), "{e:?}");
+    assert!(!e.iter().any(|l| l.contains("missing field `name`")), "{e:?}");
+    let e = errors("[[step]]\nid = \"a\"\nuses = \"x\"\n");
+    assert_eq!(e, ["wf.toml: a workflow needs a name\n  hint: name = \"restart-api\""]);
+}
+
+#[test]
+fn with_known_names_tools_servers_and_alerts_must_exist() {
+    let known = Known {
+        tools: ["http_check".to_string(), "disk_usage".to_string()].into(),
+        mcp_servers: Some(["github".to_string()].into()),
+        alerts: ["disk_full".to_string()].into(),
+    };
+    let src = r#"name = "w"
+[trigger]
+alert = "disk_ful"
+[[step]]
+id = "a"
+uses = "disk_usag"
+[[step]]
+id = "b"
+uses = "github/list_issues"
+[[step]]
+id = "c"
+uses = "gitlab/list_issues"
+[[step]]
+id = "d"
+uses = "/x"
+[[step]]
+id = "e"
+uses = "http_check"
+"#;
+    let e: Vec<String> =
+        parse_with("wf.toml", src, Some(&known)).unwrap_err().iter().map(ToString::to_string).collect();
+    for want in [
+        "wf.toml:3:9: trigger: no alert rule or check is named \"disk_ful\"\n  hint: did you mean `disk_full`?",
+        "wf.toml:6:8: step a: no tool is named \"disk_usag\"\n  hint: did you mean `disk_usage`?",
+        "wf.toml:12:8: step c: no MCP server is named \"gitlab\" (in \"gitlab/list_issues\")",
+        "wf.toml:15:8: step d: tool \"/x\" is not SERVER/TOOL",
+    ] {
+        assert!(e.iter().any(|l| l.starts_with(want)), "missing {want:?} in:\n{}", e.join("\n"));
+    }
+    assert_eq!(e.len(), 4, "github/… and http_check are known:\n{}", e.join("\n"));
+    // Without the names (or with any server allowed) only the file itself is checked.
+    assert!(parse("wf.toml", src).is_ok());
+    let any_server = Known { mcp_servers: None, ..known };
+    let e = parse_with("wf.toml", src, Some(&any_server)).unwrap_err();
+    assert_eq!(e.len(), 3, "{e:?}");
+}
+
+#[test]
+fn the_bundled_examples_pass_every_check() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/workflows");
+    let builtins = crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::in_process());
+    let (rules, rule_errors) = crate::engine::alerts::rules::load(None);
+    assert!(rule_errors.is_empty(), "{rule_errors:?}");
+    let known = Known {
+        tools: builtins.specs().iter().map(|s| s.name.clone()).collect(),
+        mcp_servers: Some(Default::default()),
+        alerts: rules.rules.iter().map(|r| r.name.clone()).collect(),
+    };
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for p in &files {
+        let src = std::fs::read_to_string(p).unwrap();
+        let shown = p.display().to_string();
+        if let Err(e) = parse(&shown, &src) {
+            panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        }
+        if let Err(e) = parse_with(&shown, &src, Some(&known)) {
+            panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        }
+    }
+    let (found, errors) = load_dir_with(&dir, Some(&known));
+    assert!(errors.is_empty(), "{errors:?}");
+    let names: Vec<&str> = found.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["disk-cleanup", "health-sweep", "nightly-backup"]);
+    let backup = &found[2];
+    assert!(backup.schedule.as_ref().is_some_and(|s| s.timezone == "Europe/Berlin"));
+    assert_eq!(found[0].trigger_alert.as_deref(), Some("disk_full"));
+}

@@ -1,8 +1,9 @@
 //! Workflows (DESIGN.md §4, issue 12): definitions read and checked from
-//! `workflows/*.toml` (definition.rs), templates (template.rs, render.rs),
-//! the run service and each run's task (service.rs, driver.rs), what a
-//! step attempt is asked of (exec.rs) and how shell, HTTP and tool steps
-//! run (steps.rs, registry_exec.rs), capped step output (output.rs).
+//! `workflows/*.toml` (definition.rs) and their schedules (schedule.rs),
+//! templates (template.rs, render.rs), the run service and each run's task
+//! (service.rs, driver.rs), what a step attempt is asked of (exec.rs), how
+//! shell, HTTP and tool steps run (steps.rs, registry_exec.rs), and capped
+//! step output (output.rs).
 
 mod attach;
 pub mod definition;
@@ -12,6 +13,7 @@ pub mod output;
 pub mod plan;
 pub mod registry_exec;
 pub mod render;
+pub mod schedule;
 pub mod service;
 pub mod steps;
 pub mod template;

@@ -1,7 +1,8 @@
-//! How a workflow's parts refer to each other: the `needs` graph (a cycle
-//! is found and named) and the names templates read.
+//! How a workflow's parts refer to each other and to what is outside its
+//! file: the `needs` graph (a cycle is found and named), the names templates
+//! read, and the tools and alert rules it names.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
 use serde_json::Value;
@@ -9,7 +10,70 @@ use toml::Spanned;
 
 use super::{Cx, Step, StepToml};
 
+/// Names outside a workflow file that it may use, for the checks that need
+/// them (`opsdeck check`); without them ([`super::parse`]) any tool and
+/// alert rule name is taken on trust.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// The built-in tools (as `Registry::with_builtins` has them).
+    pub tools: BTreeSet<String>,
+    /// The MCP servers of the config: `SERVER/TOOL` is accepted for these
+    /// (their tools are only known once a server runs). `None`: any server.
+    pub mcp_servers: Option<BTreeSet<String>>,
+    /// Alert rules and health checks (bundled and the user's) a
+    /// `trigger.alert` may name.
+    pub alerts: BTreeSet<String>,
+}
+
 impl Cx<'_> {
+    /// With [`Known`] names: each step's tool and the trigger's alert exist.
+    /// An empty `trigger.alert` is always a problem.
+    pub(super) fn outside_names(&mut self, raw: &[Spanned<StepToml>], alert: Option<&Spanned<String>>) {
+        if let Some(a) = alert.filter(|a| a.get_ref().trim().is_empty()) {
+            self.error(a.span(), "trigger: alert is empty".into(), "name an alert rule: alert = \"disk_full\"");
+        }
+        let Some(known) = self.known else { return };
+        if let Some(a) = alert.filter(|a| !a.get_ref().trim().is_empty()) {
+            let name = a.get_ref().trim();
+            if !known.alerts.contains(name) {
+                let hint =
+                    nearest(name, &known.alerts, "name a [[rule]] or [[check]] of the alert rules (opsdeck paths)");
+                self.error(a.span(), format!("trigger: no alert rule or check is named {name:?}"), &hint);
+            }
+        }
+        for s in raw {
+            let uses = &s.get_ref().uses;
+            let name = uses.get_ref().trim();
+            if matches!(name, "" | "shell" | "http" | "approve") {
+                continue;
+            }
+            let (problem, hint) = match name.split_once('/') {
+                Some((server, tool)) => match &known.mcp_servers {
+                    _ if server.is_empty() || tool.is_empty() => (
+                        format!("tool {name:?} is not SERVER/TOOL"),
+                        "write the MCP server's name, a /, and its tool's".to_string(),
+                    ),
+                    Some(servers) if !servers.contains(server) => (
+                        format!("no MCP server is named {server:?} (in {name:?})"),
+                        nearest(server, servers, "add an [[mcp_server]] of that name to config.toml"),
+                    ),
+                    _ => continue,
+                },
+                None if known.tools.contains(name) => continue,
+                None => (
+                    format!("no tool is named {name:?}"),
+                    nearest(
+                        name,
+                        &known.tools,
+                        "use a built-in tool (opsdeck tool --list), SERVER/TOOL, shell, http or approve",
+                    ),
+                ),
+            };
+            let id = s.get_ref().id.get_ref();
+            self.error(uses.span(), format!("step {id}: {problem}"), &hint);
+        }
+    }
+
     /// Every template of every step reads only what it may: the inputs,
     /// the steps it needs (directly or through others), `result` in its
     /// `outputs`, and `secret(…)`.
@@ -128,4 +192,14 @@ pub(super) fn find_cycle(steps: &[Spanned<StepToml>]) -> Option<Vec<usize>> {
         None
     }
     (0..steps.len()).find_map(|i| if mark[i] == 0 { visit(i, &needs, &mut mark, &mut path) } else { None })
+}
+
+/// "did you mean `a`? " + `tail`, when a name of `names` is close to `word`.
+fn nearest(word: &str, names: &BTreeSet<String>, tail: &str) -> String {
+    names
+        .iter()
+        .map(|n| (strsim::levenshtein(word, n), n))
+        .filter(|(d, n)| *d <= (n.len().max(word.len()) / 3).max(1))
+        .min()
+        .map_or(tail.to_string(), |(_, n)| format!("did you mean `{n}`? {tail}"))
 }
