@@ -442,6 +442,10 @@ async fn shell(
         // Evaluated even when the branch is off: any instant will do then.
         let deadline = grace_end.unwrap_or_else(tokio::time::Instant::now);
         tokio::select! {
+            // Output first: what is in the pipes is read before the grace can end
+            // the loop, however slowly `out` takes it; the grace only cuts off
+            // a pipe that is open and idle.
+            biased;
             l = so.next(), if so.open => if let Some((line, newline)) = l {
                 out_tail.push(&line, newline);
                 let _ = out.send(line).await;

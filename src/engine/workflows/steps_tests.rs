@@ -150,6 +150,25 @@ async fn the_result_keeps_the_last_16_kib_and_one_trailing_newline_goes() {
 }
 
 #[tokio::test]
+async fn a_slow_reader_of_the_output_still_gets_every_line() {
+    // A reader slower than the grace after sh's exit: nothing in the pipes is lost.
+    let (tx, mut rx) = mpsc::channel(1);
+    let reader = tokio::spawn(async move {
+        let mut lines = Vec::new();
+        while let Some(l) = rx.recv().await {
+            lines.push(l);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        lines
+    });
+    let r = tokio::time::timeout(BOUND, execute(shell_action("seq 1 400"), &registry(), tx)).await.unwrap();
+    assert!(r.unwrap()["stdout"].as_str().unwrap().ends_with("399\n400"));
+    let lines = reader.await.unwrap();
+    assert_eq!(lines.len(), 400);
+    assert_eq!(lines.last().map(String::as_str), Some("400"));
+}
+
+#[tokio::test]
 async fn a_very_long_line_comes_in_pieces_split_between_chars() {
     // 16383 bytes of x, then `€` (3 bytes) across the 16 KiB mark.
     let (r, lines) = run(shell_action(r"head -c 16383 /dev/zero | tr '\0' x; printf '\342\202\254yz\n'")).await;
