@@ -19,15 +19,11 @@ use tokio::time::Instant;
 
 use super::definition::{Step, Uses, Workflow};
 use super::exec::{Failure, backoff, retry_allowed};
-use super::render::{Renderer, Scope, mask, mask_value};
+use super::output::{StepLog, mask};
+use super::render::{Renderer, Scope, mask_value};
 use super::service::Ctx;
 use crate::protocol::workflow::{Decision, Run, RunState, StepRun};
 
-/// Lines a step's log keeps (head and tail) before cutting the middle.
-pub const LOG_HEAD_LINES: usize = 400;
-pub const LOG_TAIL_LINES: usize = 600;
-/// Longest line kept, in bytes.
-const LINE_MAX: usize = 4096;
 /// Lines per `step_output` event at most.
 const OUTPUT_BATCH: usize = 512;
 /// How often a step's log is written while it prints.
@@ -41,44 +37,22 @@ pub enum Control {
     Decide { step: String, decision: Decision, reply: oneshot::Sender<Result<(), String>> },
 }
 
-/// A step's log in memory: the first lines, the last lines, and how many were cut.
+/// A step's log in memory (head and tail under byte caps) and whether it
+/// changed since it was last written.
 #[derive(Default)]
 struct Log {
-    head: Vec<String>,
-    tail: std::collections::VecDeque<String>,
-    cut: u64,
+    kept: StepLog,
     dirty: bool,
 }
 
 impl Log {
-    fn push(&mut self, mut line: String) {
-        if line.len() > LINE_MAX {
-            let mut end = LINE_MAX;
-            while !line.is_char_boundary(end) {
-                end -= 1;
-            }
-            line.truncate(end);
-            line.push('…');
-        }
+    fn push(&mut self, line: String) {
+        self.kept.push(&line);
         self.dirty = true;
-        if self.head.len() < LOG_HEAD_LINES {
-            self.head.push(line);
-            return;
-        }
-        self.tail.push_back(line);
-        if self.tail.len() > LOG_TAIL_LINES {
-            self.tail.pop_front();
-            self.cut += 1;
-        }
     }
 
     fn lines(&self) -> Vec<String> {
-        let mut out = self.head.clone();
-        if self.cut > 0 {
-            out.push(format!("… {} lines cut …", self.cut));
-        }
-        out.extend(self.tail.iter().cloned());
-        out
+        self.kept.lines().map(|l| l.into_owned()).collect()
     }
 }
 

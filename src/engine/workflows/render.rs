@@ -190,19 +190,7 @@ fn describe(e: minijinja::Error) -> String {
     }
 }
 
-/// `text` with every secret value replaced by `••••` (longest first, so a
-/// secret inside another is masked whole).
-pub fn mask(text: &str, secrets: &[String]) -> String {
-    let mut sorted: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_string();
-    for s in sorted {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "••••");
-        }
-    }
-    out
-}
+pub use super::output::mask;
 
 /// A JSON value with every secret masked in its strings.
 pub fn mask_value(v: &Value, secrets: &[String]) -> Value {
@@ -275,8 +263,6 @@ mod tests {
         assert_eq!(mask_value(&v, &r.secrets_read()), json!({"command": "psql -p ••••"}));
         let e = r.with(&json!({"c": "{{ secret('nope') }}"}), &scope).unwrap_err();
         assert!(e.contains("secret \"nope\" is not set"), "{e}");
-        assert_eq!(mask("ab abc", &["ab".into(), "abc".into()]), "•••• ••••");
-        assert_eq!(mask("x", &[String::new()]), "x");
     }
 
     #[test]
