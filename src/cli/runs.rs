@@ -306,7 +306,15 @@ where
             Ok(super::Opened::Holder(c)) => Target::Holder(c),
             Err(e) => return super::fail(e),
         };
+        let own = match &target {
+            Target::Own(e) => Some(e.clone()),
+            Target::Holder(_) => None,
+        };
         let code = f(target).await;
+        // What this process's runs wrote reaches the disk before it exits.
+        if let Some(engine) = own {
+            let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
+        }
         code
     });
     rt.shutdown_timeout(Duration::from_millis(500));
@@ -343,7 +351,7 @@ fn parse_inputs(pairs: &[String]) -> Result<Map<String, Value>, String> {
 /// Follow run `run` until it ends: a line per step change, the failed
 /// steps' log tails at the end. Ctrl-C cancels the run.
 async fn watch(target: &Target, run: RunId, mut events: mpsc::Receiver<Arc<Envelope>>, json: bool) -> ExitCode {
-    let mut seen: HashMap<String, (RunState, u32)> = HashMap::new();
+    let mut seen: HashMap<String, (u32, u8)> = HashMap::new();
     let mut attempt = None;
     // What happened before the subscription took effect.
     if let Ok(d) = detail(target, run, None).await {
@@ -395,14 +403,27 @@ async fn watch(target: &Target, run: RunId, mut events: mpsc::Receiver<Arc<Envel
     }
 }
 
-fn print_step(run: RunId, s: &StepRun, seen: &mut HashMap<String, (RunState, u32)>) {
+/// How far a step has got: events that arrive late (the subscription
+/// started before the first read of the run) never move it back.
+fn progress(s: &StepRun) -> (u32, u8) {
+    let phase = match s.state {
+        RunState::Queued => 0,
+        RunState::Waiting => 1,
+        RunState::Running => 2,
+        RunState::Retrying => 3,
+        _ => 4,
+    };
+    (s.attempt, phase)
+}
+
+fn print_step(run: RunId, s: &StepRun, seen: &mut HashMap<String, (u32, u8)>) {
     if s.state == RunState::Queued && s.attempt == 0 {
         return;
     }
-    if seen.get(&s.id) == Some(&(s.state, s.attempt)) {
+    if seen.get(&s.id).is_some_and(|&p| p >= progress(s)) {
         return;
     }
-    seen.insert(s.id.clone(), (s.state, s.attempt));
+    seen.insert(s.id.clone(), progress(s));
     let mut line = format!("#{run} {:<16} {} {}", s.id, s.state.glyph(), s.state.word());
     if s.attempt > 1 {
         line.push_str(&format!(" (attempt {})", s.attempt));

@@ -7,10 +7,18 @@ use std::collections::BTreeSet;
 
 use minijinja::{Environment, UndefinedBehavior};
 
-/// The environment workflow templates are read and rendered with.
+/// The environment workflow templates are read and rendered with. Booleans
+/// print as `true`/`false` (not Jinja's `True`/`False`), as a shell command
+/// or a URL expects.
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_formatter(|out, state, value| {
+        if value.kind() == minijinja::value::ValueKind::Bool {
+            return out.write_str(if value.is_true() { "true" } else { "false" }).map_err(minijinja::Error::from);
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     env
 }
 
@@ -48,6 +56,8 @@ mod tests {
         let env = environment();
         let ctx = minijinja::context! { inputs => minijinja::context! { host => "db1" } };
         assert_eq!(env.render_str("{{ inputs.host }}", &ctx).unwrap(), "db1");
+        let flags = minijinja::context! { on => true, off => false };
+        assert_eq!(env.render_str("{{ on }} {{ off }} {{ on and off }}", &flags).unwrap(), "true false false");
         let e = env.render_str("{{ inputs.hots }}", &ctx).unwrap_err();
         assert_eq!(e.kind(), minijinja::ErrorKind::UndefinedError);
     }
