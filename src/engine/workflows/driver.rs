@@ -244,7 +244,7 @@ impl Driver {
         }
         if let Some(cond) = &step.condition {
             let holds = {
-                let scope = Scope { inputs: &self.run.inputs, steps: &self.steps };
+                let scope = Scope { inputs: &self.run.inputs, steps: &self.steps, run: Some(&self.run) };
                 self.renderer.condition(cond, &scope)
             };
             match holds {
@@ -257,7 +257,7 @@ impl Driver {
             Uses::Approve => {
                 let message = step.message.clone().unwrap_or_default();
                 let text = {
-                    let scope = Scope { inputs: &self.run.inputs, steps: &self.steps };
+                    let scope = Scope { inputs: &self.run.inputs, steps: &self.steps, run: Some(&self.run) };
                     self.renderer.text(&message, &scope)
                 };
                 let text = match text {
@@ -354,7 +354,7 @@ impl Driver {
     ) {
         let step = self.def.steps[i].clone();
         let args = {
-            let scope = Scope { inputs: &self.run.inputs, steps: &self.steps };
+            let scope = Scope { inputs: &self.run.inputs, steps: &self.steps, run: Some(&self.run) };
             self.renderer.with(&step.with, &scope)
         };
         self.note_secrets();
@@ -403,7 +403,7 @@ impl Driver {
             Ok(value) => {
                 let value = mask_value(&value, &self.secrets);
                 let outputs = {
-                    let scope = Scope { inputs: &self.run.inputs, steps: &self.steps };
+                    let scope = Scope { inputs: &self.run.inputs, steps: &self.steps, run: Some(&self.run) };
                     self.renderer.outputs(&step.outputs, &value, &scope)
                 };
                 match outputs {

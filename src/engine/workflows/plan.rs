@@ -56,7 +56,7 @@ pub fn dry_run(
     use super::definition::Uses;
     use super::render::{Renderer, Scope, mask, mask_value};
     let r = Renderer::new(secrets);
-    let scope = Scope { inputs, steps: &[] };
+    let scope = Scope { inputs, steps: &[], run: None };
     let mut out = vec![format!(
         "plan of {} (version {}) with inputs {}",
         def.name,

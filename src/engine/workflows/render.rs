@@ -39,10 +39,12 @@ impl Secrets for KeyringSecrets {
     }
 }
 
-/// What templates see: `inputs` and the ended steps.
+/// What templates see: `inputs`, the ended steps and the run
+/// (`run.id`, `run.attempt`, `run.workflow`, `run.version`).
 pub struct Scope<'a> {
     pub inputs: &'a Map<String, Value>,
     pub steps: &'a [StepRun],
+    pub run: Option<&'a crate::protocol::workflow::Run>,
 }
 
 impl Scope<'_> {
@@ -60,6 +62,10 @@ impl Scope<'_> {
         let mut root = Map::new();
         root.insert("inputs".into(), Value::Object(self.inputs.clone()));
         root.insert("steps".into(), Value::Object(steps));
+        if let Some(r) = self.run {
+            let run = serde_json::json!({ "id": r.id, "attempt": r.attempt, "workflow": r.workflow, "version": r.version });
+            root.insert("run".into(), run);
+        }
         if let Some(r) = result {
             root.insert("result".into(), r.clone());
         }
@@ -233,7 +239,7 @@ mod tests {
     fn with_keeps_types_of_whole_expressions_and_renders_the_rest() {
         let (inputs, steps) = scope_parts();
         let r = Renderer::new(Arc::new(Map1));
-        let scope = Scope { inputs: &inputs, steps: &steps };
+        let scope = Scope { inputs: &inputs, steps: &steps, run: None };
         let w = json!({"url": "https://{{ inputs.host }}/x", "port": "{{ inputs.port }}", "n": 3, "l": ["{{ steps.probe.output.status }}"]});
         assert_eq!(r.with(&w, &scope).unwrap(), json!({"url": "https://db1/x", "port": 5432, "n": 3, "l": [200]}));
         let e = r.with(&json!({"u": "{{ inputs.nope }}"}), &scope).unwrap_err();
@@ -245,7 +251,7 @@ mod tests {
     fn conditions_are_true_or_false_or_an_error() {
         let (inputs, steps) = scope_parts();
         let r = Renderer::new(Arc::new(Map1));
-        let scope = Scope { inputs: &inputs, steps: &steps };
+        let scope = Scope { inputs: &inputs, steps: &steps, run: None };
         assert!(r.condition("{{ steps.probe.state == 'succeeded' }}", &scope).unwrap());
         assert!(!r.condition("steps.probe.output.status != 200", &scope).unwrap());
         assert!(r.condition("{{ inputs.host }}", &scope).is_err(), "db1 is neither true nor false");
@@ -256,7 +262,7 @@ mod tests {
     fn secrets_are_read_remembered_and_masked() {
         let (inputs, steps) = scope_parts();
         let r = Renderer::new(Arc::new(Map1));
-        let scope = Scope { inputs: &inputs, steps: &steps };
+        let scope = Scope { inputs: &inputs, steps: &steps, run: None };
         let v = r.with(&json!({"command": "psql -p {{ secret('db') }}"}), &scope).unwrap();
         assert_eq!(v, json!({"command": "psql -p hunter2"}));
         assert_eq!(r.secrets_read(), ["hunter2"]);
@@ -269,7 +275,7 @@ mod tests {
     fn outputs_read_the_result() {
         let (inputs, steps) = scope_parts();
         let r = Renderer::new(Arc::new(Map1));
-        let scope = Scope { inputs: &inputs, steps: &steps };
+        let scope = Scope { inputs: &inputs, steps: &steps, run: None };
         let outs = [("status".to_string(), "{{ result.status }}".to_string())].into_iter().collect();
         let got = r.outputs(&outs, &json!({"status": 503}), &scope).unwrap();
         assert_eq!(got.get("status"), Some(&json!(503)));

@@ -478,7 +478,7 @@ default = "soft"
 [[step]]
 id = "a"
 uses = "ok"
-with = { port = "{{ inputs.port }}", dry = "{{ inputs.dry }}" }
+with = { port = "{{ inputs.port }}", dry = "{{ inputs.dry }}", run = "{{ run.workflow }}#{{ run.id }}.{{ run.attempt }}" }
 "#]);
     let start = |inputs: Value| {
         w.cmd(WorkflowsCommand::StartRun {
@@ -496,7 +496,7 @@ with = { port = "{{ inputs.port }}", dry = "{{ inputs.dry }}" }
     w.ended(run).await;
     let r = w.show(run).run;
     assert_eq!(serde_json::Value::Object(r.inputs), json!({"port": 5432, "dry": true, "mode": "soft"}));
-    assert_eq!(w.step(run, "a").args, Some(json!({"port": 5432, "dry": true})));
+    assert_eq!(w.step(run, "a").args, Some(json!({"port": 5432, "dry": true, "run": format!("typed#{run}.1")})));
 }
 
 #[tokio::test(start_paused = true)]

@@ -108,6 +108,7 @@ impl Cx<'_> {
                         (Some("steps"), Some(id)) => Some(format!("no step is named {id}")),
                         (Some("result"), _) if is_output => None,
                         (Some("secret"), None) => None,
+                        (Some("run"), Some("id" | "attempt" | "workflow" | "version")) => None,
                         _ => Some(format!("{name} is not defined")),
                     };
                     if let Some(p) = problem {
@@ -121,7 +122,7 @@ impl Cx<'_> {
 }
 
 const TEMPLATE_HINT: &str =
-    "templates read inputs.NAME, steps.ID.… of the steps this one needs, result.… in outputs, and secret(\"name\")";
+    "templates read inputs.NAME, steps.ID.… of the steps this one needs, run.id/attempt/workflow/version, result.… in outputs, and secret(\"name\")";
 
 /// The steps `id` needs, directly or through the steps it needs.
 fn ancestors<'a>(steps: &'a [Step], id: &str) -> Vec<&'a str> {
