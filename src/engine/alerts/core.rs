@@ -574,3 +574,6 @@ mod tests {
         assert!(st.latency_ms[0].is_nan());
     }
 }
+
+#[path = "run_alerts.rs"]
+pub mod run_alerts;

@@ -112,6 +112,15 @@ impl Engine {
         tasks
     }
 
+    /// Tell the alert engine about a workflow run (no-op when it is not running).
+    pub(crate) fn run_alert(&self, ev: super::core::run_alerts::RunAlert) {
+        let e = self.clone();
+        self.alerts_do(move |core| {
+            core.workflow_event(ev, e.inner.clock.now_ms());
+            e.publish_alerts(core, true);
+        });
+    }
+
     /// Run `job` on the alert core's task (in order with everything else
     /// that touches it); false when the alert engine is not running.
     pub(super) fn alerts_do(&self, job: impl FnOnce(&mut AlertCore) + Send + 'static) -> bool {

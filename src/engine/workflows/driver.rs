@@ -22,6 +22,7 @@ use super::exec::{Failure, backoff, retry_allowed};
 use super::output::{StepLog, mask};
 use super::render::{Renderer, Scope, mask_value};
 use super::service::Ctx;
+use crate::engine::alerts::core::run_alerts::RunAlert;
 use crate::protocol::workflow::{Decision, Run, RunState, StepRun};
 
 /// Lines per `step_output` event at most.
@@ -73,6 +74,9 @@ pub(super) struct Driver {
     logs: Vec<Log>,
     permit_wanted: bool,
     secrets: Vec<String>,
+    /// When the run counts as slow (an alert), if it has a limit; None once raised.
+    slow_at: Option<Instant>,
+    slow_raised: bool,
 }
 
 type Finished = (usize, Result<Value, Failure>, OwnedSemaphorePermit);
@@ -103,6 +107,8 @@ impl Driver {
             logs: (0..n).map(|_| Log::default()).collect(),
             permit_wanted: false,
             secrets: Vec::new(),
+            slow_at: None,
+            slow_raised: false,
         }
     }
 
@@ -125,6 +131,11 @@ impl Driver {
             self.run.started.get_or_insert(self.now());
             self.run.error = None;
             self.save_run();
+        }
+        if let Some(limit) = self.ctx.slow_limit(&self.def, self.run.id) {
+            let ran = self.now() - self.run.started.unwrap_or_else(|| self.now());
+            let left = (limit.as_millis() as i64 - ran).max(0) as u64;
+            self.slow_at = Some(Instant::now() + std::time::Duration::from_millis(left));
         }
         let mut join: JoinSet<Finished> = JoinSet::new();
         let (lines_tx, mut lines_rx) = mpsc::channel::<(usize, String)>(1024);
@@ -173,6 +184,12 @@ impl Driver {
                     self.drain_lines(&mut lines_rx);
                 }
                 _ = flush.tick() => self.flush_logs(),
+                _ = tokio::time::sleep_until(self.slow_at.unwrap_or_else(Instant::now)), if self.slow_at.is_some() => {
+                    self.slow_at = None;
+                    self.slow_raised = true;
+                    let limit = self.ctx.slow_limit(&self.def, self.run.id).map_or(0, |d| d.as_millis() as i64);
+                    self.ctx.run_alert(RunAlert::Slow { workflow: self.run.workflow.clone(), run: self.run.id, limit_ms: limit });
+                }
             }
         }
         self.drain_lines(&mut lines_rx);
@@ -529,6 +546,14 @@ impl Driver {
         self.run.ended = Some(now);
         self.run.error = Some("cancelled".into());
         self.save_run();
+        self.ended_alerts();
+    }
+
+    /// A slow run's alert resolves when it ends.
+    fn ended_alerts(&self) {
+        if self.slow_raised {
+            self.ctx.run_alert(RunAlert::Ended { workflow: self.run.workflow.clone(), run: self.run.id });
+        }
     }
 
     fn finish(&mut self) {
@@ -543,6 +568,12 @@ impl Driver {
         self.run.error = (!failed.is_empty()).then(|| format!("failed: {}", failed.join(", ")));
         self.run.ended = Some(self.now());
         self.save_run();
+        self.ended_alerts();
+        let (workflow, run) = (self.run.workflow.clone(), self.run.id);
+        self.ctx.run_alert(match &self.run.error {
+            Some(why) => RunAlert::Failed { workflow, run, why: why.clone() },
+            None => RunAlert::Succeeded { workflow, run },
+        });
     }
 }
 

@@ -69,6 +69,32 @@ impl Ctx {
         self.engine.publish(Topic::Workflows, self.clock.now_ms(), ev);
     }
 
+    /// Tell the alert engine (runs that fail or take too long raise alerts).
+    pub fn run_alert(&self, ev: crate::engine::alerts::core::run_alerts::RunAlert) {
+        self.engine.run_alert(ev);
+    }
+
+    /// How long a run of `def` may take before it counts as slow: its
+    /// `expected_duration`, else three times the median duration of its last
+    /// 20 successful runs (when it has at least 3), else no limit.
+    pub fn slow_limit(&self, def: &Workflow, run: RunId) -> Option<std::time::Duration> {
+        if let Some(d) = def.expected_duration {
+            return Some(d);
+        }
+        let recent = self
+            .engine
+            .store()
+            .list_runs(Some(run), 20, |r| r.workflow == def.name && r.state == RunState::Succeeded)
+            .ok()?;
+        let mut ms: Vec<i64> = recent.iter().filter_map(|r| r.duration_ms(r.ended.unwrap_or(0))).collect();
+        if ms.len() < 3 {
+            return None;
+        }
+        ms.sort_unstable();
+        let median = ms[ms.len() / 2];
+        Some(std::time::Duration::from_millis((median.max(1) * 3) as u64))
+    }
+
     /// Write a step's log (capped by the driver).
     pub fn save_log(&self, run: &Run, index: usize, lines: &[String]) {
         let i = u16::try_from(index).unwrap_or(u16::MAX);

@@ -631,3 +631,51 @@ needs = ["b"]
 fn store_share(store: &Arc<Store>) -> Store {
     store.reopen().unwrap()
 }
+
+/// A failed run raises `workflow_failed` in the alert engine (a later
+/// success resolving it is run_alerts.rs's test). A run longer than `expected_duration` raises
+/// `workflow_slow` until it ends.
+#[tokio::test(start_paused = true)]
+async fn failed_and_slow_runs_raise_alerts() {
+    use crate::protocol::alerts::AlertState;
+    let w = world(&[
+        TWO,
+        r#"
+name = "slowpoke"
+expected_duration = "10s"
+[[step]]
+id = "s"
+uses = "sleep"
+with = { ms = 30000 }
+"#,
+    ]);
+    w.engine.start_alerts(
+        Default::default(),
+        crate::engine::tools::Registry::default(),
+        &[],
+        std::path::Path::new("/nonexistent"),
+    );
+    let mut sub = w.engine.subscribe();
+    let alert_state = |sub: &mut tokio::sync::broadcast::Receiver<Arc<crate::protocol::Envelope>>, rule: &str| {
+        let mut last = None;
+        while let Ok(env) = sub.try_recv() {
+            if let Event::Alerts(u) = &env.event
+                && let Some(a) = u.alerts.iter().find(|a| a.rule == rule)
+            {
+                last = Some((a.state, a.labels.get("workflow").cloned(), a.labels.get("run").cloned()));
+            }
+        }
+        last
+    };
+    let run = w.start("two", json!({}));
+    assert_eq!(w.ended(run).await.state, RunState::Failed);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let got = alert_state(&mut sub, "workflow_failed");
+    assert_eq!(got, Some((AlertState::Firing, Some("two".into()), Some(run.to_string()))));
+    let slow = w.start("slowpoke", json!({}));
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(alert_state(&mut sub, "workflow_slow").map(|s| s.0), Some(AlertState::Firing));
+    assert_eq!(w.ended(slow).await.state, RunState::Succeeded);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(alert_state(&mut sub, "workflow_slow").map(|s| s.0), Some(AlertState::Resolved));
+}
