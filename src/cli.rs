@@ -433,7 +433,7 @@ fn workflow_engine(cli: &Cli, paths: &Paths) -> Result<Opened, String> {
                 Arc::new(crate::engine::workflows::render::KeyringSecrets { config_dir: paths.config_dir.clone() }),
             )
             .map_err(|e| e.to_string())?;
-            let interrupted = engine.start_workflows(svc);
+            let interrupted = engine.start_workflows(svc.with_retention(config.workflows));
             Ok(Opened::Own(engine, interrupted))
         }
         Err(e) if e.contains("another opsdeck is already using this data directory") => {

@@ -80,7 +80,7 @@ pub(super) fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
             exec,
             secrets,
         ) {
-            Ok(svc) => match engine.start_workflows(svc) {
+            Ok(svc) => match engine.start_workflows(svc.with_retention(config.workflows)) {
                 0 => {}
                 n => err_line!("note: {n} workflow run(s) were in flight when opsdeck last stopped: now interrupted"),
             },

@@ -20,6 +20,8 @@ pub struct Config {
     pub mouse: bool,
     pub metrics: MetricsConfig,
     pub storage: StorageConfig,
+    /// `[workflows]`: how long runs are kept.
+    pub workflows: WorkflowsConfig,
     /// Remote engines (`opsdeck serve`) to connect to.
     #[serde(rename = "backend")]
     pub backends: Vec<BackendConfig>,
@@ -71,6 +73,7 @@ impl Default for Config {
             mouse: true,
             metrics: MetricsConfig::default(),
             storage: StorageConfig::default(),
+            workflows: WorkflowsConfig::default(),
             backends: Vec::new(),
             prometheus: Vec::new(),
             mcp_servers: Vec::new(),
@@ -128,6 +131,24 @@ impl Default for Thresholds {
             swap: Threshold { warn: 50.0, crit: 80.0 },
             disk: Threshold { warn: 85.0, crit: 95.0 },
         }
+    }
+}
+
+/// `[workflows]`: retention of runs (with their steps and logs). A run is
+/// pruned when it is older than `keep_days` and not among the `keep_runs`
+/// newest of its workflow; runs in flight are never pruned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkflowsConfig {
+    /// Newest runs kept per workflow whatever their age.
+    pub keep_runs: usize,
+    /// Runs younger than this many days are kept.
+    pub keep_days: u32,
+}
+
+impl Default for WorkflowsConfig {
+    fn default() -> Self {
+        WorkflowsConfig { keep_runs: 100, keep_days: 30 }
     }
 }
 

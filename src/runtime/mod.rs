@@ -88,7 +88,7 @@ fn start_workflows(engine: &crate::engine::Engine, runner: &tools::Runner, opts:
     let exec = Arc::new(RegistryExecutor::watching(runner.registry()));
     let secrets = Arc::new(KeyringSecrets { config_dir: opts.config_dir.clone() });
     match WorkflowService::new(engine.clone(), opts.workflows_dir.clone(), exec, secrets) {
-        Ok(svc) => match engine.start_workflows(svc) {
+        Ok(svc) => match engine.start_workflows(svc.with_retention(opts.config.workflows)) {
             0 => Vec::new(),
             n => vec![format!(
                 "{n} workflow run(s) were in flight when opsdeck last stopped and are now interrupted: resume or abandon them in the workflows pane (2)"

@@ -34,6 +34,8 @@ pub(super) struct RunTrees {
     active: std::sync::Arc<dyn Tree>,
     logs: std::sync::Arc<dyn Tree>,
     versions: std::sync::Arc<dyn Tree>,
+    /// Workflow name → the last time its schedule was looked at (Unix ms, BE).
+    schedules: std::sync::Arc<dyn Tree>,
 }
 
 impl RunTrees {
@@ -44,6 +46,7 @@ impl RunTrees {
             active: db.open_tree("run_active")?,
             logs: db.open_tree("run_logs")?,
             versions: db.open_tree("workflow_versions")?,
+            schedules: db.open_tree("workflow_schedules")?,
         })
     }
 }
@@ -315,6 +318,17 @@ impl Store {
             }
         }
         Ok(gone.len())
+    }
+
+    /// When `workflow`'s schedule was last looked at (Unix ms).
+    pub fn schedule_seen(&self, workflow: &str) -> Result<Option<Ts>> {
+        let v = self.runs.schedules.get(workflow.as_bytes())?;
+        Ok(v.and_then(|b| b.as_slice().try_into().ok()).map(i64::from_be_bytes))
+    }
+
+    /// Remember when `workflow`'s schedule was last looked at.
+    pub fn put_schedule_seen(&self, workflow: &str, at: Ts) -> Result<()> {
+        self.runs.schedules.insert(workflow.as_bytes(), &at.to_be_bytes())
     }
 
     /// How many run attempts are stored.

@@ -19,7 +19,10 @@ impl Engine {
             0
         });
         service.load();
-        *self.inner.workflows.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(service));
+        let service = Arc::new(service);
+        *self.inner.workflows.lock().unwrap_or_else(|p| p.into_inner()) = Some(service.clone());
+        let tasks = super::triggers::spawn(service, self.subscribe());
+        self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
         interrupted
     }
 

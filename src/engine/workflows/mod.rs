@@ -17,3 +17,4 @@ pub mod schedule;
 pub mod service;
 pub mod steps;
 pub mod template;
+pub mod triggers;

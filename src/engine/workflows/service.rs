@@ -122,7 +122,12 @@ pub struct WorkflowService {
     ctx: Arc<Ctx>,
     dir: Option<PathBuf>,
     defs: Mutex<Defs>,
-    active: Arc<Mutex<HashMap<RunId, mpsc::UnboundedSender<Control>>>>,
+    /// Runs in flight in this process: their workflow and their task's mailbox.
+    active: Arc<Mutex<HashMap<RunId, (String, mpsc::UnboundedSender<Control>)>>>,
+    /// Signalled when a run ends or the definitions change (the schedule loop waits on it).
+    pub(super) changed: Arc<tokio::sync::Notify>,
+    /// Runs kept (triggers.rs prunes the rest).
+    pub(super) retention: crate::config::settings::WorkflowsConfig,
     next_id: Mutex<RunId>,
     runtime: tokio::runtime::Handle,
     /// The runs' tasks: aborted when the service goes (the engine stops),
@@ -163,10 +168,18 @@ impl WorkflowService {
             dir,
             defs: Mutex::default(),
             active: Arc::default(),
+            changed: Arc::default(),
+            retention: Default::default(),
             next_id: Mutex::new(next),
             runtime: tokio::runtime::Handle::current(),
             tasks: Mutex::default(),
         })
+    }
+
+    /// Same, keeping runs as `retention` says.
+    pub fn with_retention(mut self, retention: crate::config::settings::WorkflowsConfig) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// Same, with jitter from `random` (tests: a fixed number).
@@ -206,6 +219,7 @@ impl WorkflowService {
 
     fn set(&self, list: Vec<Loaded>, problems: Vec<String>) {
         *self.defs.lock().unwrap_or_else(|p| p.into_inner()) = Defs { list, problems };
+        self.changed.notify_one();
         let snap = self.snapshot();
         self.ctx.engine.publish(Topic::Workflows, self.ctx.clock.now_ms(), Event::Workflows(Box::new(snap)));
     }
@@ -308,7 +322,7 @@ impl WorkflowService {
                     mutating: !matches!(s.uses, Uses::Approve) && self.ctx.exec.mutating(&s.uses, &s.with),
                 })
                 .collect(),
-            next_fire: None,
+            next_fire: w.schedule.as_ref().and_then(|s| s.next_fire(self.ctx.clock.now_ms())),
         }
     }
 
@@ -384,7 +398,7 @@ impl WorkflowService {
 
     fn send(&self, run: RunId, c: Control) -> bool {
         let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
-        active.get(&run).is_some_and(|tx| tx.send(c).is_ok())
+        active.get(&run).is_some_and(|(_, tx)| tx.send(c).is_ok())
     }
 
     fn decide(&self, run: RunId, step: String, approved: bool, by: String, note: String) -> Result<Value, String> {
@@ -437,12 +451,13 @@ impl WorkflowService {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let id = run.id;
-        self.active.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).insert(id, (def.name.clone(), tx));
         let driver = Driver::new(self.ctx.clone(), def, run, steps, rx);
-        let active = self.active.clone();
+        let (active, changed) = (self.active.clone(), self.changed.clone());
         let task = self.runtime.spawn(async move {
             driver.drive().await;
             active.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            changed.notify_one();
         });
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         tasks.retain(|t| !t.is_finished());
@@ -590,6 +605,31 @@ impl WorkflowService {
     pub fn active(&self) -> usize {
         self.active.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
+
+    /// Runs of `workflow` in flight in this process.
+    pub fn active_of(&self, workflow: &str) -> Vec<RunId> {
+        let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        active.iter().filter(|(_, (w, _))| w == workflow).map(|(id, _)| *id).collect()
+    }
+
+    /// Cancel a run in flight here (false if it is not).
+    pub fn cancel(&self, run: RunId) -> bool {
+        self.send(run, Control::Cancel)
+    }
+
+    /// Every loaded definition.
+    pub fn definitions(&self) -> Vec<Arc<Workflow>> {
+        self.defs.lock().unwrap_or_else(|p| p.into_inner()).list.iter().map(|l| l.workflow.clone()).collect()
+    }
+
+    /// The engine's clock.
+    pub fn now(&self) -> crate::protocol::Ts {
+        self.ctx.clock.now_ms()
+    }
+
+    pub(super) fn store(&self) -> &crate::engine::store::Store {
+        self.ctx.engine.store()
+    }
 }
 
 fn no_run(run: RunId) -> String {
@@ -674,4 +714,4 @@ fn read_input(kind: &InputKind, v: &Value) -> Result<Value, String> {
 
 #[cfg(test)]
 #[path = "service_tests.rs"]
-mod tests;
+pub(super) mod tests;

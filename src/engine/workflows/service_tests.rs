@@ -25,8 +25,8 @@ use crate::protocol::{Command, Event};
 /// (`ms` of tokio time), `echo` (prints `lines` lines). `m_*` tools and
 /// shell mutate. Counts every start per step key (`key` or the tool's name).
 #[derive(Default)]
-struct Script {
-    starts: Mutex<HashMap<String, usize>>,
+pub(crate) struct Script {
+    pub starts: Mutex<HashMap<String, usize>>,
     now: AtomicUsize,
     peak: AtomicUsize,
 }
@@ -96,18 +96,23 @@ impl Secrets for Keys {
     }
 }
 
-struct World {
-    engine: Engine,
-    svc: Arc<WorkflowService>,
-    script: Arc<Script>,
+pub(crate) struct World {
+    pub engine: Engine,
+    pub svc: Arc<WorkflowService>,
+    pub script: Arc<Script>,
 }
 
 fn half() -> f64 {
     0.5
 }
 
-fn world_on(store: Store, defs: &[&str]) -> World {
-    let clock = Arc::new(TokioClock::at(1_000_000));
+pub(crate) fn world_on(store: Store, defs: &[&str]) -> World {
+    world_at(store, defs, 1_000_000)
+}
+
+/// A world whose clock starts at `base` (Unix ms) and follows tokio's.
+pub(crate) fn world_at(store: Store, defs: &[&str], base: crate::protocol::Ts) -> World {
+    let clock = Arc::new(TokioClock::at(base));
     let engine = Engine::new(store, EngineConfig::default(), clock).unwrap();
     let script = Arc::new(Script::default());
     let svc = WorkflowService::new(engine.clone(), None, Arc::new(Exec(script.clone())), Arc::new(Keys))
@@ -119,41 +124,41 @@ fn world_on(store: Store, defs: &[&str]) -> World {
     World { engine, svc, script }
 }
 
-fn world(defs: &[&str]) -> World {
+pub(crate) fn world(defs: &[&str]) -> World {
     world_on(Store::temporary().unwrap(), defs)
 }
 
-fn wf(src: &str) -> Workflow {
+pub(crate) fn wf(src: &str) -> Workflow {
     parse("test.toml", src).unwrap_or_else(|e| panic!("{}", e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))
 }
 
 impl World {
-    fn cmd(&self, c: WorkflowsCommand) -> Result<Value, String> {
+    pub fn cmd(&self, c: WorkflowsCommand) -> Result<Value, String> {
         static N: AtomicUsize = AtomicUsize::new(0);
         let id = format!("t{}", N.fetch_add(1, Ordering::SeqCst));
         self.engine.handle(&id, Command::Workflows(c)).map_err(|e| e.to_string())
     }
 
-    fn start(&self, name: &str, inputs: Value) -> RunId {
+    pub fn start(&self, name: &str, inputs: Value) -> RunId {
         let inputs = inputs.as_object().cloned().unwrap_or_default();
         let v = self.cmd(WorkflowsCommand::StartRun { workflow: name.into(), inputs, by: "ops".into() }).unwrap();
         v["run"].as_u64().unwrap()
     }
 
-    fn show(&self, run: RunId) -> RunDetail {
+    pub fn show(&self, run: RunId) -> RunDetail {
         self.svc.detail(run, None).unwrap()
     }
 
-    fn step(&self, run: RunId, id: &str) -> crate::protocol::workflow::StepRun {
+    pub fn step(&self, run: RunId, id: &str) -> crate::protocol::workflow::StepRun {
         self.show(run).steps.into_iter().find(|s| s.id == id).unwrap()
     }
 
-    fn starts(&self, key: &str) -> usize {
+    pub fn starts(&self, key: &str) -> usize {
         self.script.starts.lock().unwrap().get(key).copied().unwrap_or(0)
     }
 
     /// Wait (on tokio's paused clock) until the run's latest attempt is in `states`.
-    async fn until(&self, run: RunId, states: &[RunState]) -> Run {
+    pub async fn until(&self, run: RunId, states: &[RunState]) -> Run {
         for _ in 0..100_000 {
             let r = self.show(run).run;
             if states.contains(&r.state) {
@@ -164,7 +169,7 @@ impl World {
         panic!("run #{run} never reached {states:?}: {:?}", self.show(run));
     }
 
-    async fn ended(&self, run: RunId) -> Run {
+    pub async fn ended(&self, run: RunId) -> Run {
         self.until(run, &[RunState::Succeeded, RunState::Failed, RunState::Cancelled]).await
     }
 }
@@ -628,7 +633,7 @@ needs = ["b"]
 }
 
 /// Two stores over one in-memory database (a restart on the same data).
-fn store_share(store: &Arc<Store>) -> Store {
+pub(crate) fn store_share(store: &Arc<Store>) -> Store {
     store.reopen().unwrap()
 }
 
