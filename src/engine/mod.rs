@@ -270,7 +270,7 @@ impl Engine {
         if id.is_empty() || id.len() > 128 {
             return Err(CommandError::BadId);
         }
-        if self.inner.cfg.read_only && command.changes_state() {
+        if self.inner.cfg.read_only && command.changes_state() && !self.read_only_allows(&command)? {
             return Err(CommandError::ReadOnly(command.describe()));
         }
         // Read-only and about this moment: answered, never stored.

@@ -31,6 +31,23 @@ impl Engine {
         self.inner.workflows.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Whether a read-only engine still runs `command`: starting a workflow
+    /// none of whose steps change things (refused with the steps that do).
+    pub(crate) fn read_only_allows(&self, command: &crate::protocol::Command) -> Result<bool, CommandError> {
+        let crate::protocol::Command::Workflows(WorkflowsCommand::StartRun { workflow, .. }) = command else {
+            return Ok(false);
+        };
+        let Some(svc) = self.workflows() else { return Ok(false) };
+        match svc.mutating_steps(workflow) {
+            Some(steps) if steps.is_empty() => Ok(true),
+            Some(steps) => Err(CommandError::Invalid(format!(
+                "read-only: workflow {workflow} is refused: its steps {} change things (opsdeck runs read-only here: started with --read-only)",
+                steps.join(", ")
+            ))),
+            None => Ok(true), // unknown: the service says so
+        }
+    }
+
     pub(crate) fn workflow_command(&self, c: WorkflowsCommand) -> Result<serde_json::Value, CommandError> {
         let svc = self.workflows().ok_or_else(|| CommandError::Invalid("this engine runs no workflows".into()))?;
         svc.command(c).map_err(CommandError::Invalid)

@@ -617,6 +617,18 @@ impl WorkflowService {
         self.send(run, Control::Cancel)
     }
 
+    /// The steps of workflow `name` that change things (None: no such workflow).
+    pub fn mutating_steps(&self, name: &str) -> Option<Vec<String>> {
+        let def = self.definition(name)?;
+        Some(
+            def.steps
+                .iter()
+                .filter(|s| !matches!(s.uses, Uses::Approve) && self.ctx.exec.mutating(&s.uses, &s.with))
+                .map(|s| s.id.clone())
+                .collect(),
+        )
+    }
+
     /// Every loaded definition.
     pub fn definitions(&self) -> Vec<Arc<Workflow>> {
         self.defs.lock().unwrap_or_else(|p| p.into_inner()).list.iter().map(|l| l.workflow.clone()).collect()

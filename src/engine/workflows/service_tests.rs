@@ -684,3 +684,29 @@ with = { ms = 30000 }
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(alert_state(&mut sub, "workflow_slow").map(|s| s.0), Some(AlertState::Resolved));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_read_only_engine_runs_only_workflows_that_change_nothing() {
+    let clock = Arc::new(TokioClock::at(1_000_000));
+    let cfg = EngineConfig { read_only: true, ..EngineConfig::default() };
+    let engine = Engine::new(Store::temporary().unwrap(), cfg, clock).unwrap();
+    let script = Arc::new(Script::default());
+    let svc = WorkflowService::new(engine.clone(), None, Arc::new(Exec(script)), Arc::new(Keys)).unwrap();
+    svc.set_definitions(vec![
+        wf("name = \"look\"\n[[step]]\nid = \"a\"\nuses = \"ok\"\n"),
+        wf("name = \"fix\"\n[[step]]\nid = \"a\"\nuses = \"ok\"\n[[step]]\nid = \"b\"\nuses = \"m_ok\"\n"),
+    ]);
+    engine.start_workflows(svc);
+    let start = |name: &str, id: &str| {
+        let c = WorkflowsCommand::StartRun { workflow: name.into(), inputs: Default::default(), by: String::new() };
+        engine.handle(id, Command::Workflows(c)).map_err(|e| e.to_string())
+    };
+    assert!(start("look", "r1").is_ok());
+    let e = start("fix", "r2").unwrap_err();
+    assert!(e.contains("workflow fix is refused: its steps b change things"), "{e}");
+    let e = engine
+        .handle("r3", Command::Workflows(WorkflowsCommand::CancelRun { run: 1 }))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("read-only: cancelling a run is refused"), "{e}");
+}
