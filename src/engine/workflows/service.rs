@@ -190,6 +190,11 @@ impl WorkflowService {
         self
     }
 
+    /// The workflows folder, if it reads one.
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_deref()
+    }
+
     /// Read the workflows folder (blocking file reads) and remember each
     /// definition's content as a version; announce the new list.
     pub fn load(&self) {

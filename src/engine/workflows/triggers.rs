@@ -9,6 +9,8 @@
 //! - alert triggers: a workflow with `[trigger] alert = "RULE"` starts when
 //!   an alert of that rule starts firing, with the alert's labels as inputs
 //!   (those the workflow declares).
+//! - the folder: its files are looked at every 2 s and read again when one
+//!   changed (each new content kept as a version).
 //! - retention: every hour (and at start) runs older than `keep_days` that
 //!   are not among the `keep_runs` newest of their workflow are deleted with
 //!   their steps and logs.
@@ -35,12 +37,52 @@ const LOOK_EVERY: Duration = Duration::from_secs(30);
 /// How often old runs are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// How often the workflows folder is looked at for changed files.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// What the folder's `*.toml` files look like (names, sizes, modification
+/// times): a change means read them again. Blocking.
+pub fn folder_signature(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut sig: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        .map(|e| {
+            let m = e.metadata().ok();
+            (e.path(), m.as_ref().map_or(0, |m| m.len()), m.and_then(|m| m.modified().ok()))
+        })
+        .collect();
+    sig.sort();
+    sig
+}
+
+/// Read the folder again whenever its files change (new versions are kept,
+/// the new list announced).
+async fn watch_loop(svc: Arc<WorkflowService>) {
+    let Some(dir) = svc.dir().map(std::path::Path::to_path_buf) else { return };
+    let d = dir.clone();
+    let mut last = tokio::task::spawn_blocking(move || folder_signature(&d)).await.unwrap_or_default();
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let d = dir.clone();
+        let Ok(now) = tokio::task::spawn_blocking(move || folder_signature(&d)).await else { continue };
+        if now != last {
+            last = now;
+            let s = svc.clone();
+            let _ = tokio::task::spawn_blocking(move || s.load()).await;
+            tracing::info!(dir = %dir.display(), "workflow files changed: read again");
+        }
+    }
+}
+
 /// Start the schedule, alert-trigger and retention tasks of `svc`.
 pub(crate) fn spawn(svc: Arc<WorkflowService>, alerts: broadcast::Receiver<Arc<Envelope>>) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
         tokio::spawn(schedule_loop(svc.clone())),
         tokio::spawn(alert_loop(svc.clone(), alerts)),
-        tokio::spawn(prune_loop(svc)),
+        tokio::spawn(prune_loop(svc.clone())),
+        tokio::spawn(watch_loop(svc)),
     ]
 }
 
