@@ -125,6 +125,62 @@ enum Target {
     Own(Engine),
     /// The opsdeck holding the data directory.
     Holder(Arc<ControlClient>),
+    /// A backend (`--backend`), through one connection a task owns.
+    Remote(Remote),
+}
+
+/// A backend link: commands answered by id, events fanned out.
+struct Remote {
+    commands: mpsc::Sender<(String, Command, tokio::sync::oneshot::Sender<Result<Value, String>>)>,
+    events: tokio::sync::broadcast::Sender<Arc<Envelope>>,
+}
+
+impl Remote {
+    async fn open(spec: crate::remote::client::BackendSpec) -> Result<Remote, String> {
+        use crate::protocol::wire::ServerFrame;
+        let mut link = crate::remote::client::Link::open(&spec, vec![Topic::Workflows]).await?;
+        let (ctx, mut crx) =
+            mpsc::channel::<(String, Command, tokio::sync::oneshot::Sender<Result<Value, String>>)>(16);
+        let (events, _) = tokio::sync::broadcast::channel(4096);
+        let fan = events.clone();
+        tokio::spawn(async move {
+            let mut waiting: HashMap<String, tokio::sync::oneshot::Sender<Result<Value, String>>> = HashMap::new();
+            loop {
+                tokio::select! {
+                    c = crx.recv() => {
+                        let Some((id, command, reply)) = c else { break };
+                        if let Err(e) = link.command(&id, command).await {
+                            let _ = reply.send(Err(format!("backend {}: {e}", spec.name)));
+                            break;
+                        }
+                        waiting.insert(id, reply);
+                    }
+                    f = link.recv() => match f {
+                        Some(Ok(ServerFrame::Ack { id, result })) => {
+                            if let Some(r) = waiting.remove(&id) { let _ = r.send(Ok(result)); }
+                        }
+                        Some(Ok(ServerFrame::Error { id: Some(id), message, .. })) => {
+                            if let Some(r) = waiting.remove(&id) { let _ = r.send(Err(message)); }
+                        }
+                        Some(Ok(ServerFrame::Events { events })) => {
+                            for e in events { let _ = fan.send(Arc::new(e)); }
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => {
+                            for (_, r) in waiting.drain() { let _ = r.send(Err(format!("backend {}: {e}", spec.name))); }
+                            break;
+                        }
+                        None => {
+                            for (_, r) in waiting.drain() { let _ = r.send(Err(format!("backend {} closed the connection", spec.name))); }
+                            break;
+                        }
+                    },
+                }
+            }
+            link.close().await;
+        });
+        Ok(Remote { commands: ctx, events })
+    }
 }
 
 impl Target {
@@ -137,6 +193,11 @@ impl Target {
                 tokio::task::spawn_blocking(move || client.command(&id, Command::Workflows(c)))
                     .await
                     .map_err(|e| e.to_string())?
+            }
+            Target::Remote(r) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                r.commands.send((id, Command::Workflows(c), tx)).await.map_err(|_| "the backend link is gone".to_string())?;
+                rx.await.map_err(|_| "the backend link is gone".to_string())?
             }
         }
     }
@@ -156,6 +217,22 @@ impl Target {
                                 }
                             }
                             Ok(_) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                            Err(_) => return,
+                        }
+                    }
+                });
+            }
+            Target::Remote(r) => {
+                let mut sub = r.events.subscribe();
+                tokio::spawn(async move {
+                    loop {
+                        match sub.recv().await {
+                            Ok(env) => {
+                                if tx.send(env).await.is_err() {
+                                    return;
+                                }
+                            }
                             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                             Err(_) => return,
                         }
@@ -294,6 +371,14 @@ where
         Err(e) => return super::fail(format!("cannot start the async runtime: {e}")),
     };
     let code = rt.block_on(async {
+        if let Some((name, url)) = cli.backends.first() {
+            let token = crate::secrets::get(&format!("backend:{name}"), &paths.config_dir).ok().flatten().map(|f| f.value);
+            let spec = crate::remote::client::BackendSpec::new(name.clone(), url.clone(), token);
+            return match Remote::open(spec).await {
+                Ok(r) => f(Target::Remote(r)).await,
+                Err(e) => super::fail(e),
+            };
+        }
         let target = match super::workflow_engine(cli, paths) {
             Ok(super::Opened::Own(engine, interrupted)) => {
                 if interrupted > 0 {
@@ -308,7 +393,7 @@ where
         };
         let own = match &target {
             Target::Own(e) => Some(e.clone()),
-            Target::Holder(_) => None,
+            Target::Holder(_) | Target::Remote(_) => None,
         };
         let code = f(target).await;
         // What this process's runs wrote reaches the disk before it exits.

@@ -524,6 +524,46 @@ impl Conn {
     }
 }
 
+/// One connection to a backend for a headless command (`opsdeck run
+/// --backend`): subscribe to the `workflows` topic, send commands, and
+/// receive frames. No reconnect, no outbox: the command fails if the link does.
+pub struct Link(Conn);
+
+impl Link {
+    /// Connect and subscribe to `topics` (errors say what and how to fix).
+    pub async fn open(spec: &BackendSpec, topics: Vec<Topic>) -> Result<Link, String> {
+        let mut conn = Conn::open(spec).await.map_err(|f| match f {
+            Failure::Lost(e) => format!("backend {} ({}): {e}", spec.name, spec.url),
+            Failure::Refused { text, .. } => format!("backend {}: {text}", spec.name),
+        })?;
+        conn.send(encode(&ClientFrame::Subscribe { topics, since: None })).await?;
+        Ok(Link(conn))
+    }
+
+    /// Send a command frame.
+    pub async fn command(&mut self, id: &str, command: crate::protocol::Command) -> Result<(), String> {
+        self.0.send(encode(&ClientFrame::Command { id: id.to_string(), command })).await
+    }
+
+    /// The next frame this build can read (others are stepped over); `None` when the backend closed.
+    pub async fn recv(&mut self) -> Option<Result<crate::protocol::wire::ServerFrame, String>> {
+        loop {
+            let text = match self.0.recv().await? {
+                Ok(t) => t,
+                Err(e) => return Some(Err(e)),
+            };
+            match crate::protocol::wire::decode_server_skipping(&text) {
+                Ok(d) => return Some(Ok(d.frame)),
+                Err(e) => tracing::warn!("backend: skipped a frame: {e}"),
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        self.0.close().await;
+    }
+}
+
 fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<tokio_tungstenite::Connector, String> {
     Ok(tokio_tungstenite::Connector::Rustls(crate::net::tls_client_config(ca_file)?))
 }
