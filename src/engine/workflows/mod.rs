@@ -9,6 +9,7 @@ mod attach;
 pub mod definition;
 pub mod driver;
 pub mod exec;
+pub mod from_chain;
 pub mod output;
 pub mod plan;
 pub mod registry_exec;
