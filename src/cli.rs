@@ -100,6 +100,8 @@ pub enum Command {
     Run(runs::RunArgs),
     /// List workflow runs, show one, or act on one (cancel, resume, abandon, rerun, approve, reject).
     Runs(runs::RunsArgs),
+    /// The workflows (with their next scheduled fire), their stored versions, a version's diff, a rollback.
+    Workflows(runs::WorkflowsArgs),
     /// Manage secrets (API keys, backend tokens) in the OS keyring.
     Key {
         #[command(subcommand)]
@@ -197,6 +199,7 @@ pub fn main() -> ExitCode {
         Some(Command::Tool(ref args)) => tool::tool(&cli, args, &paths),
         Some(Command::Run(ref args)) => runs::run(&cli, args, &paths),
         Some(Command::Runs(ref args)) => runs::runs(&cli, args, &paths),
+        Some(Command::Workflows(ref args)) => runs::workflows(&cli, args, &paths),
     }
 }
 

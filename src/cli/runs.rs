@@ -119,6 +119,96 @@ pub enum RunsOp {
     },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct WorkflowsArgs {
+    #[command(subcommand)]
+    pub op: Option<WorkflowsOp>,
+    /// JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum WorkflowsOp {
+    /// The stored versions of a workflow (each distinct content of its file).
+    Versions { workflow: String },
+    /// A stored version's text and its diff from the current one (or --against).
+    Diff {
+        workflow: String,
+        version: String,
+        #[arg(long, value_name = "VERSION")]
+        against: Option<String>,
+    },
+    /// Write a stored version back to the workflow's file.
+    Rollback { workflow: String, version: String },
+}
+
+/// `opsdeck workflows …`.
+pub(super) fn workflows(cli: &Cli, args: &WorkflowsArgs, paths: &Paths) -> ExitCode {
+    with_target(cli, paths, |target| async move {
+        let c = match &args.op {
+            None => WorkflowsCommand::ListWorkflows,
+            Some(WorkflowsOp::Versions { workflow }) => WorkflowsCommand::ListVersions { workflow: workflow.clone() },
+            Some(WorkflowsOp::Diff { workflow, version, against }) => WorkflowsCommand::ShowVersion {
+                workflow: workflow.clone(),
+                version: version.clone(),
+                against: against.clone(),
+            },
+            Some(WorkflowsOp::Rollback { workflow, version }) => {
+                WorkflowsCommand::Rollback { workflow: workflow.clone(), version: version.clone() }
+            }
+        };
+        let v = match target.command(c).await {
+            Ok(v) => v,
+            Err(e) => return refused(e),
+        };
+        if args.json {
+            out_line!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            return ExitCode::SUCCESS;
+        }
+        match &args.op {
+            None => {
+                let list: Vec<crate::protocol::workflow::WorkflowInfo> =
+                    serde_json::from_value(v["workflows"].clone()).unwrap_or_default();
+                if list.is_empty() {
+                    err_line!("no workflows: put workflow files in {}", paths.workflows_dir().display());
+                }
+                for w in list {
+                    let next = w
+                        .next_fire
+                        .and_then(chrono::DateTime::from_timestamp_millis)
+                        .map(|t| format!("  next {}", t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")))
+                        .unwrap_or_default();
+                    out_line!("{:<24} {}  {} steps{next}  {}", w.name, w.version, w.steps.len(), w.description);
+                }
+                for p in v["problems"].as_array().into_iter().flatten() {
+                    err_line!("{}", p.as_str().unwrap_or_default());
+                }
+            }
+            Some(WorkflowsOp::Versions { .. }) => {
+                for x in v.as_array().into_iter().flatten() {
+                    let at = x["first_seen"]
+                        .as_i64()
+                        .and_then(chrono::DateTime::from_timestamp_millis)
+                        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_default();
+                    let cur = if x["current"].as_bool() == Some(true) { "  (current)" } else { "" };
+                    out_line!("{}  first seen {at}{cur}", x["version"].as_str().unwrap_or_default());
+                }
+            }
+            Some(WorkflowsOp::Diff { .. }) => match v["diff"].as_str() {
+                Some(d) if !d.is_empty() => out_line!("{}", d.trim_end()),
+                Some(_) => err_line!("no difference"),
+                None => out_line!("{}", v["text"].as_str().unwrap_or_default().trim_end()),
+            },
+            Some(WorkflowsOp::Rollback { .. }) => {
+                err_line!("wrote version {} to {}", v["version"].as_str().unwrap_or_default(), v["path"].as_str().unwrap_or_default())
+            }
+        }
+        ExitCode::SUCCESS
+    })
+}
+
 /// Where the commands go.
 enum Target {
     /// This process's own engine (the data directory was free).

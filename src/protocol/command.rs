@@ -140,6 +140,10 @@ const ALL_TYPES: &[&str] = &[
     "list_runs",
     "show_run",
     "step_log",
+    "list_workflows",
+    "list_versions",
+    "show_version",
+    "rollback",
 ];
 
 impl<'de> Deserialize<'de> for Command {
@@ -273,6 +277,14 @@ mod tests {
             Command::Workflows(WorkflowsCommand::ListRuns { workflow: None, state: None, before: None, limit: 5 }),
             Command::Workflows(WorkflowsCommand::ShowRun { run: 1, attempt: Some(1) }),
             Command::Workflows(WorkflowsCommand::StepLog { run: 1, attempt: None, step: "s".into() }),
+            Command::Workflows(WorkflowsCommand::ListWorkflows),
+            Command::Workflows(WorkflowsCommand::ListVersions { workflow: "w".into() }),
+            Command::Workflows(WorkflowsCommand::ShowVersion {
+                workflow: "w".into(),
+                version: "v".into(),
+                against: None,
+            }),
+            Command::Workflows(WorkflowsCommand::Rollback { workflow: "w".into(), version: "v".into() }),
         ]
     }
 

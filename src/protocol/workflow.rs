@@ -378,6 +378,22 @@ pub enum WorkflowsCommand {
         attempt: Option<u32>,
         step: String,
     },
+    /// The workflows the engine can start and the problems of the files it
+    /// left out (read-only): `{workflows[…], problems[]}` as in the snapshot.
+    ListWorkflows,
+    /// The stored versions of a workflow, oldest first (read-only):
+    /// `[{version, first_seen, current}]`.
+    ListVersions { workflow: String },
+    /// One stored version's text, and its line diff from `against` (another
+    /// version; default: the current one) (read-only).
+    ShowVersion {
+        workflow: String,
+        version: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        against: Option<String>,
+    },
+    /// Write a stored version back to the workflow's file (it is read again).
+    Rollback { workflow: String, version: String },
 }
 
 fn hundred() -> usize {
@@ -396,13 +412,22 @@ impl WorkflowsCommand {
         "list_runs",
         "show_run",
         "step_log",
+        "list_workflows",
+        "list_versions",
+        "show_version",
+        "rollback",
     ];
 
     /// It only reads (answered, never stored, allowed read-only).
     pub fn reads_only(&self) -> bool {
         matches!(
             self,
-            WorkflowsCommand::ListRuns { .. } | WorkflowsCommand::ShowRun { .. } | WorkflowsCommand::StepLog { .. }
+            WorkflowsCommand::ListRuns { .. }
+                | WorkflowsCommand::ShowRun { .. }
+                | WorkflowsCommand::StepLog { .. }
+                | WorkflowsCommand::ListWorkflows
+                | WorkflowsCommand::ListVersions { .. }
+                | WorkflowsCommand::ShowVersion { .. }
         )
     }
 
@@ -418,6 +443,10 @@ impl WorkflowsCommand {
             WorkflowsCommand::ListRuns { .. } => "listing runs",
             WorkflowsCommand::ShowRun { .. } => "showing a run",
             WorkflowsCommand::StepLog { .. } => "reading a step's log",
+            WorkflowsCommand::ListWorkflows => "listing workflows",
+            WorkflowsCommand::ListVersions { .. } => "listing a workflow's versions",
+            WorkflowsCommand::ShowVersion { .. } => "showing a workflow's version",
+            WorkflowsCommand::Rollback { .. } => "rolling a workflow back",
         }
     }
 }

@@ -19,3 +19,4 @@ pub mod service;
 pub mod steps;
 pub mod template;
 pub mod triggers;
+mod versions;

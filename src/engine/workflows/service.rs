@@ -369,6 +369,15 @@ impl WorkflowService {
                 let d = self.detail(run, attempt)?;
                 serde_json::to_value(d).map_err(|e| e.to_string())
             }
+            WorkflowsCommand::ListWorkflows => {
+                let s = self.snapshot();
+                Ok(json!({ "workflows": s.workflows, "problems": s.problems }))
+            }
+            WorkflowsCommand::ListVersions { workflow } => self.versions(&workflow),
+            WorkflowsCommand::ShowVersion { workflow, version, against } => {
+                self.version(&workflow, &version, against.as_deref())
+            }
+            WorkflowsCommand::Rollback { workflow, version } => self.rollback(&workflow, &version),
             WorkflowsCommand::StepLog { run, attempt, step } => {
                 let d = self.detail(run, attempt)?;
                 let i = d.steps.iter().position(|s| s.id == step).ok_or_else(|| no_step(run, &step))?;
