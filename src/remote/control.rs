@@ -473,7 +473,7 @@ async fn follow_once(
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| crate::net::io_text(&e))?;
     let (r, mut w) = stream.into_split();
-    let sub = ClientFrame::Subscribe { topics: vec![Topic::Metrics, Topic::Alerts], since: *since };
+    let sub = ClientFrame::Subscribe { topics: vec![Topic::Metrics, Topic::Alerts, Topic::Workflows], since: *since };
     w.write_all(format!("{}\n", encode(&sub)).as_bytes()).await.map_err(|e| crate::net::io_text(&e))?;
     let mut lines = tokio::io::BufReader::new(r).lines();
     loop {
