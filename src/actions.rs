@@ -14,6 +14,8 @@ pub enum KeyContext {
     Global,
     /// The metrics pane has focus.
     Metrics,
+    /// The workflows pane has focus.
+    Workflows,
     /// The tools pane has focus.
     Tools,
     /// The alerts pane has focus.
@@ -23,13 +25,20 @@ pub enum KeyContext {
 }
 
 impl KeyContext {
-    pub const ALL: [KeyContext; 5] =
-        [KeyContext::Global, KeyContext::Metrics, KeyContext::Tools, KeyContext::Alerts, KeyContext::Popup];
+    pub const ALL: [KeyContext; 6] = [
+        KeyContext::Global,
+        KeyContext::Metrics,
+        KeyContext::Workflows,
+        KeyContext::Tools,
+        KeyContext::Alerts,
+        KeyContext::Popup,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             KeyContext::Global => "global",
             KeyContext::Metrics => "metrics",
+            KeyContext::Workflows => "workflows",
             KeyContext::Tools => "tools",
             KeyContext::Alerts => "alerts",
             KeyContext::Popup => "popup",
@@ -45,6 +54,7 @@ impl KeyContext {
         match self {
             KeyContext::Global => "always, after the focused pane's context",
             KeyContext::Metrics => "the metrics pane has focus",
+            KeyContext::Workflows => "the workflows pane has focus (workflows, runs, run detail, step log)",
             KeyContext::Tools => "the tools pane has focus (tool list, argument form, output, history)",
             KeyContext::Alerts => "the alerts pane has focus (alerts, detail, rules and checks)",
             KeyContext::Popup => "a popup is open (help, command palette, a message)",
@@ -97,6 +107,7 @@ user_actions! {
     FocusNext => "focus_next", "Focus the next box (in a form popup: the next field)";
     FocusPrev => "focus_prev", "Focus the previous box (in a form popup: the previous field)";
     FocusPane1 => "focus_pane_1", "Show the metrics pane";
+    FocusPane2 => "focus_pane_2", "Show the workflows pane";
     FocusPane3 => "focus_pane_3", "Show the tools pane";
     FocusPane5 => "focus_pane_5", "Show the alerts pane";
     ZoomToggle => "zoom_toggle", "Zoom the focused box to full screen";
@@ -149,6 +160,17 @@ user_actions! {
     Unsilence => "unsilence", "End the silence that mutes the alert";
     JumpToMetric => "jump_to_metric", "Show the metric the alert watches";
     ToggleResolved => "toggle_resolved", "Show or hide resolved alerts";
+    StartWorkflow => "start_workflow", "Start the selected workflow (a form of its inputs, saying which steps change things)";
+    CancelWorkflowRun => "cancel_workflow_run", "Cancel the selected run (its running steps are stopped), after asking";
+    ResumeRun => "resume_run", "Resume the selected interrupted run (ended steps are not run again)";
+    AbandonRun => "abandon_run", "End the selected interrupted run as cancelled, running nothing, after asking";
+    RerunFailed => "rerun_failed", "Rerun the selected run's failed steps (and those after them) as a new attempt";
+    RerunFromStep => "rerun_from_step", "Rerun the run from the selected step (earlier outputs reused) as a new attempt";
+    ApproveStep => "approve_step", "Approve the waiting step of the run (with a note)";
+    RejectStep => "reject_step", "Reject the waiting step of the run (with a note)";
+    RunStateFilter => "run_state_filter", "Show runs in the next state (all, active, waiting, failed, …)";
+    FollowLog => "follow_log", "Follow the step log at its end (new lines scroll in)";
+    FailedLogsToggle => "failed_logs_toggle", "Show the logs of every failed step one after the other, or the selected step's";
 }
 
 impl UserAction {
@@ -186,9 +208,18 @@ impl UserAction {
             | U::CopyResult
             | U::ChainNext
             | U::SaveChain
-            | U::DeleteEntry
-            | U::SearchNext
-            | U::SearchPrev => KeyContext::Tools,
+            | U::DeleteEntry => KeyContext::Tools,
+            U::StartWorkflow
+            | U::CancelWorkflowRun
+            | U::ResumeRun
+            | U::AbandonRun
+            | U::RerunFailed
+            | U::RerunFromStep
+            | U::ApproveStep
+            | U::RejectStep
+            | U::RunStateFilter
+            | U::FollowLog
+            | U::FailedLogsToggle => KeyContext::Workflows,
             U::Acknowledge | U::SilenceAlert | U::Unsilence | U::JumpToMetric | U::ToggleResolved => KeyContext::Alerts,
             _ => KeyContext::Global,
         }
@@ -212,6 +243,14 @@ impl UserAction {
                 | UserAction::SilenceAlert
                 | UserAction::Unsilence
                 | UserAction::SignalProcess
+                | UserAction::StartWorkflow
+                | UserAction::CancelWorkflowRun
+                | UserAction::ResumeRun
+                | UserAction::AbandonRun
+                | UserAction::RerunFailed
+                | UserAction::RerunFromStep
+                | UserAction::ApproveStep
+                | UserAction::RejectStep
         )
     }
 }

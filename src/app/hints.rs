@@ -47,6 +47,7 @@ fn short_desc(a: UserAction) -> &'static str {
         UserAction::Confirm => "run",
         UserAction::Down | UserAction::Up => "move",
         UserAction::FocusPane1 => "metrics",
+        UserAction::FocusPane2 => "workflows",
         UserAction::RunTool => "run",
         UserAction::CancelRun => "cancel",
         UserAction::Rerun => "re-run",

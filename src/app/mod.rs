@@ -15,6 +15,7 @@ pub mod panes;
 mod read_only;
 mod tools_pane;
 mod user;
+mod workflows_pane;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ pub use overlay::Overlay;
 use panes::alerts::{AlertsState, SourceRead};
 use panes::metrics::{MetricsAction, MetricsState};
 use panes::tools::{ToolsAction, ToolsState};
+use panes::workflows::WorkflowsState;
 
 /// A box on screen that can take focus (a pane, or a part of one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,18 +46,27 @@ pub enum BoxId {
     AlertList,
     AlertDetail,
     AlertRules,
+    /// The workflows the sources can start.
+    WfList,
+    /// Runs, newest first.
+    WfRuns,
+    /// The open run: gantt, steps, the selected step's arguments and outputs.
+    WfDetail,
+    /// The selected step's log (or every failed step's).
+    WfLog,
 }
 
 /// The panes, each a screen of boxes (switched with the number keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pane {
     Metrics,
+    Workflows,
     Tools,
     Alerts,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 3] = [Pane::Metrics, Pane::Tools, Pane::Alerts];
+    pub const ALL: [Pane; 4] = [Pane::Metrics, Pane::Workflows, Pane::Tools, Pane::Alerts];
 
     /// The number key and tab label (numbers follow DESIGN.md's pane order).
     pub fn label(self) -> (u8, &'static str) {
@@ -283,6 +294,7 @@ pub struct AppState {
     pub metrics: MetricsState,
     pub tools: ToolsState,
     pub alerts: AlertsState,
+    pub workflows: WorkflowsState,
     pub sources: Vec<SourceStatus>,
     pub now: Ts,
     /// Problems met while loading config/theme/keymap; shown in the status bar.
@@ -318,6 +330,7 @@ impl AppState {
             metrics: MetricsState::new(ctx.config),
             tools: ToolsState::default(),
             alerts: AlertsState::default(),
+            workflows: WorkflowsState::default(),
             sources: vec![SourceStatus::local()],
             now: ctx.now,
             warnings: Vec::new(),
@@ -401,7 +414,12 @@ impl AppState {
             U::Reconnect => self.metrics.cur().name != LOCAL_SOURCE,
             U::SourceNext | U::SourcePrev => self.metrics.sources.len() > 1,
             U::CancelRun => self.tools.runs.iter().any(|r| r.running()),
-            U::SearchNext | U::SearchPrev => !self.tools.matches.is_empty(),
+            U::SearchNext | U::SearchPrev => match self.focus.pane() {
+                Pane::Tools => !self.tools.matches.is_empty(),
+                Pane::Workflows => !self.workflows.log_hits().is_empty(),
+                _ => false,
+            },
+            U::StartWorkflow => !self.workflows.workflows.is_empty(),
             _ => true,
         }
     }
@@ -464,6 +482,7 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         }
         Action::SourceReset(name) => {
             state.metrics.reset_source(&name);
+            state.workflows.reset_source(&name);
             true
         }
         Action::Queued(name, n) => {
@@ -474,6 +493,10 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         Action::CommandDone { source, id, result } if state.details_pending.remove(&id) => {
             state.pending_commands.remove(&id);
             metrics_pane::details_answered(state, &source, result, ctx);
+            true
+        }
+        Action::CommandDone { source, id, result } if state.workflows.asked.contains_key(&id) => {
+            workflows_pane::answered(state, &id, &source, result, ctx, &mut effects);
             true
         }
         Action::CommandDone { source, id, result } => {
@@ -496,6 +519,7 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
                 }
                 state.metrics.ingest(env);
                 state.alerts.ingest(env);
+                state.workflows.ingest(env);
             }
             if std::mem::take(&mut state.alerts.bell) {
                 effects.push(Effect::Bell);

@@ -75,6 +75,8 @@ pub enum Overlay {
     Tools(Box<crate::app::panes::tools::ToolsPopup>),
     /// Acknowledge with a note, or silence for a while; handled by the alerts pane.
     Alert(Box<AlertPopup>),
+    /// A popup of the workflows pane (start form, confirm, approve/reject); handled there.
+    Workflows(Box<crate::app::panes::workflows::WfPopup>),
 }
 
 /// Choosing a signal for process `pid` (`name`) of `source`; Enter on a
@@ -150,6 +152,31 @@ impl Overlay {
                     vec![Hint::Bound(U::Confirm, Some("yes, do it")), Hint::Bound(U::Close, Some("no, keep it"))]
                 }
             },
+            Overlay::Workflows(p) => {
+                use crate::app::panes::workflows::WfPopup;
+                match &**p {
+                    WfPopup::Start { form, .. } if form.editing.is_some() => {
+                        vec![Hint::Fixed("editing", ""), Hint::Fixed("Enter/Esc", "done")]
+                    }
+                    WfPopup::Start { on_start: true, .. } => vec![
+                        Hint::Bound(U::Confirm, Some("start")),
+                        Hint::Bound(U::Up, Some("inputs")),
+                        Hint::Bound(U::Close, Some("cancel")),
+                    ],
+                    WfPopup::Start { .. } => vec![
+                        Hint::Bound(U::Confirm, Some("edit")),
+                        Hint::Bound(U::Down, Some("next (last: start)")),
+                        Hint::Bound(U::Close, Some("cancel")),
+                    ],
+                    WfPopup::Confirm { .. } => {
+                        vec![Hint::Bound(U::Confirm, Some("yes, do it")), Hint::Bound(U::Close, Some("no, keep it"))]
+                    }
+                    WfPopup::Decide { approve, .. } => vec![
+                        Hint::Bound(U::Confirm, Some(if *approve { "approve" } else { "reject" })),
+                        Hint::Bound(U::Close, Some("cancel")),
+                    ],
+                }
+            }
             // A message has nothing to run or move through.
             Overlay::Message(_) => vec![Hint::Bound(U::Close, Some("close"))],
             Overlay::Signal(p) if p.confirming => {
@@ -215,6 +242,7 @@ impl Overlay {
             Overlay::Help(_) | Overlay::Palette(_) | Overlay::Annotate { .. } => true,
             Overlay::Tools(p) => p.has_input(),
             Overlay::Alert(_) => true,
+            Overlay::Workflows(p) => p.has_input(),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
         }
     }
@@ -227,6 +255,7 @@ impl Overlay {
             Overlay::Annotate { input, .. } => input.input(key),
             Overlay::Tools(p) => p.input(key),
             Overlay::Alert(p) => p.key(key),
+            Overlay::Workflows(p) => p.key(key),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
         }
     }
@@ -238,6 +267,7 @@ impl Overlay {
             Overlay::Annotate { input, .. } => input.paste(text),
             Overlay::Tools(p) => p.paste(text),
             Overlay::Alert(p) => p.paste(text),
+            Overlay::Workflows(p) => p.paste(text),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
         }
     }
@@ -252,7 +282,8 @@ impl Overlay {
             | Overlay::Signal(_)
             | Overlay::Annotate { .. }
             | Overlay::Tools(_)
-            | Overlay::Alert(_) => {
+            | Overlay::Alert(_)
+            | Overlay::Workflows(_) => {
                 return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
             }
         };

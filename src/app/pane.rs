@@ -1,6 +1,6 @@
 //! The one interface every pane gives the loop.
 //!
-//! Each pane has a glue module (`metrics_pane`, `tools_pane`, `alerts_pane`)
+//! Each pane has a glue module (`metrics_pane`, `workflows_pane`, `tools_pane`, `alerts_pane`)
 //! with a `SPEC`: its boxes, keymap context, how it takes keys while one of
 //! its text inputs is active, bound actions, paste, mouse wheel, resize and
 //! status-bar hints. [`PANES`] registers them; `update`, key handling, hints
@@ -70,7 +70,8 @@ pub fn editing_line() -> Vec<Hint> {
 }
 
 /// Every pane, in tab order.
-pub static PANES: [&PaneSpec; 3] = [&super::metrics_pane::SPEC, &super::tools_pane::SPEC, &super::alerts_pane::SPEC];
+pub static PANES: [&PaneSpec; 4] =
+    [&super::metrics_pane::SPEC, &super::workflows_pane::SPEC, &super::tools_pane::SPEC, &super::alerts_pane::SPEC];
 
 /// The spec of `pane`.
 pub fn spec(pane: Pane) -> &'static PaneSpec {

@@ -247,7 +247,11 @@ async fn session(
     let mut sent: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut welcomed = false;
     let mut welcomed_at: Option<tokio::time::Instant> = None;
-    conn.send(encode(&ClientFrame::Subscribe { topics: vec![Topic::Metrics, Topic::Alerts], since: *cursor })).await?;
+    conn.send(encode(&ClientFrame::Subscribe {
+        topics: vec![Topic::Metrics, Topic::Alerts, Topic::Workflows],
+        since: *cursor,
+    }))
+    .await?;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
     let mut last_heard = tokio::time::Instant::now();

@@ -105,6 +105,13 @@ async fn bridge(engine: Engine, mut sub: broadcast::Receiver<Arc<Envelope>>, hea
     {
         return;
     }
+    // The workflows and newest runs (later changes come from the bus).
+    let e = engine.clone();
+    if let Ok(Some(w)) = tokio::task::spawn_blocking(move || e.workflows_event()).await
+        && tx.send(Msg::Events(vec![Arc::new(w)])).await.is_err()
+    {
+        return;
+    }
     // The newest event passed on (the history covers up to the head).
     let mut last: Option<Since> = Some(head);
     loop {

@@ -99,11 +99,15 @@ fn render_top(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     } else {
         vec![Span::styled(" opsdeck ", bar.add_modifier(Modifier::BOLD)), Span::styled("│", bar)]
     };
+    // Under 110 cells only the shown pane keeps its name beside its number,
+    // so what the pane says in the bar (a source, "not live") keeps its room.
+    let compact = area.width < 110;
     for p in Pane::ALL {
         let (n, label) = p.label();
-        let style =
-            if p == s.focus.pane() { t.style(Role::TitleFocused).add_modifier(Modifier::REVERSED) } else { bar };
-        left.push(Span::styled(if narrow { format!(" {n} ") } else { format!(" {n} {label} ") }, style));
+        let shown = p == s.focus.pane();
+        let style = if shown { t.style(Role::TitleFocused).add_modifier(Modifier::REVERSED) } else { bar };
+        let tab = if narrow || (compact && !shown) { format!(" {n} ") } else { format!(" {n} {label} ") };
+        left.push(Span::styled(tab, style));
         left.push(Span::styled("│", bar));
     }
     if s.focus.pane() != Pane::Metrics {

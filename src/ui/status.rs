@@ -54,6 +54,20 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if acked > 0 {
         left.push(Span::styled(format!(" ✔ {acked} acked "), t.style(Role::StatusInfo)));
     }
+    // Workflow runs in flight, waiting for a person, failed in the last day.
+    let (running, waiting, failed) = s.workflows.counts(s.now);
+    if running > 0 {
+        left.push(Span::styled(format!(" ▶{running} running "), t.style(Role::StatusInfo)));
+    }
+    if waiting > 0 {
+        left.push(Span::styled(
+            format!(" ⏸{waiting} waiting "),
+            t.style(Role::StatusWarn).add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    }
+    if failed > 0 {
+        left.push(Span::styled(format!(" ✗{failed} failed "), t.style(Role::StatusFailed)));
+    }
     // Counts of zero are no all-clear while a source's alerts are unknown.
     let unread = s.alerts.health.failed.len();
     if unread > 0 {

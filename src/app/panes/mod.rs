@@ -7,3 +7,4 @@ pub mod metrics_prefs;
 pub mod process_tree;
 pub mod silence;
 pub mod tools;
+pub mod workflows;

@@ -45,7 +45,7 @@ pub enum Lookup {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     name: String,
-    contexts: [Vec<Binding>; 5],
+    contexts: [Vec<Binding>; 6],
 }
 
 fn slot(ctx: KeyContext) -> usize {
@@ -55,6 +55,7 @@ fn slot(ctx: KeyContext) -> usize {
         KeyContext::Tools => 2,
         KeyContext::Alerts => 3,
         KeyContext::Popup => 4,
+        KeyContext::Workflows => 5,
     }
 }
 
@@ -169,7 +170,7 @@ struct Entry {
     at: (usize, usize),
 }
 
-type Layers = [Vec<Entry>; 5];
+type Layers = [Vec<Entry>; 6];
 
 struct Loader<'a> {
     user_dir: Option<&'a Path>,

@@ -14,6 +14,7 @@ pub mod silence;
 pub mod tools;
 pub mod tools_diff;
 pub mod tools_popup;
+pub mod workflows;
 
 /// How a pane is drawn: where its boxes go in the body, and each box.
 pub struct PaneView {
@@ -26,12 +27,18 @@ pub struct PaneView {
 }
 
 /// Every pane's view.
-pub static VIEWS: [PaneView; 3] = [
+pub static VIEWS: [PaneView; 4] = [
     PaneView {
         pane: Pane::Metrics,
         layout: metrics::layout,
         render_box: metrics::render_box,
         list: metrics::list_window,
+    },
+    PaneView {
+        pane: Pane::Workflows,
+        layout: workflows::layout,
+        render_box: workflows::render_box,
+        list: workflows::list_window,
     },
     PaneView { pane: Pane::Tools, layout: tools::layout, render_box: tools::render_box, list: tools::list_window },
     PaneView { pane: Pane::Alerts, layout: alerts::layout, render_box: alerts::render_box, list: alerts::list_window },

@@ -265,7 +265,7 @@ fn form_box(f: &mut Frame, area: Rect, focused: bool, ts: &ToolsState, t: &Theme
     render_fields(f, fields, focused, form, t);
 }
 
-fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Theme) {
+pub(crate) fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &Form, t: &Theme) {
     if form.fields.is_empty() {
         f.render_widget(Span::styled("This tool takes no arguments: press r to run it.", t.style(Role::TextDim)), area);
         return;
@@ -448,7 +448,7 @@ fn output(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
 /// the line itself, so their positions are the line's), cut to `width` with
 /// `…`. Only the part that can be shown is read, so a huge line costs no
 /// more than a short one.
-fn output_line(line: &str, query: &str, width: usize, base: Style, hit: Style) -> Vec<Span<'static>> {
+pub(crate) fn output_line(line: &str, query: &str, width: usize, base: Style, hit: Style) -> Vec<Span<'static>> {
     let shown = text::prefix_for_width(line, width + 1);
     // A hit that starts in the shown part may end after it.
     let window = text::extend_by_chars(line, shown.len(), query.chars().count());

@@ -1,0 +1,480 @@
+//! Glue between the app and the workflows pane: its spec, the actions that
+//! become commands to a run's source (after a popup where they ask), the
+//! reads of a run's steps and a step's stored log, and their answers.
+
+use ratatui::crossterm::event::KeyEvent;
+use serde_json::Value;
+
+use super::pane::{self, Hint, PaneSpec};
+use super::panes::workflows::{Asked, WfPopup};
+use super::{AppState, BoxId, Ctx, Effect, KeyContext, Overlay, Pane, UserAction};
+use crate::app::input::LineInput;
+use crate::protocol::Command;
+use crate::protocol::workflow::{RerunFrom, Run, RunDetail, RunState, WorkflowsCommand};
+
+pub(super) static SPEC: PaneSpec = PaneSpec {
+    pane: Pane::Workflows,
+    number: 2,
+    title: "Workflows",
+    boxes: &[(BoxId::WfList, "Workflows"), (BoxId::WfRuns, "Runs"), (BoxId::WfDetail, "Run"), (BoxId::WfLog, "Log")],
+    start: BoxId::WfList,
+    context: KeyContext::Workflows,
+    capture,
+    on_user,
+    on_popup,
+    select: select_row,
+    paste: |s, text| s.workflows.log.editing && s.workflows.search_paste(text),
+    scroll: |s, b, rows| {
+        let a = if rows < 0 { UserAction::Up } else { UserAction::Down };
+        (0..rows.unsigned_abs()).fold(false, |acc, _| s.workflows.nav(a, b).is_some_and(|(c, _)| c) || acc)
+    },
+    // The detail and log boxes are each about half the body.
+    resize: |s, _, h| s.workflows.page = (h as usize).saturating_sub(6) / 2,
+    hints,
+};
+
+/// The log search, while it is typed into, takes every key.
+fn capture(s: &mut AppState, key: KeyEvent) -> Option<bool> {
+    s.workflows.log.editing.then(|| s.workflows.search_key(key))
+}
+
+fn select_row(s: &mut AppState, b: BoxId, i: usize) -> bool {
+    let w = &mut s.workflows;
+    let (sel, len) = match b {
+        BoxId::WfList => (&mut w.wf_sel, w.workflows.len()),
+        BoxId::WfRuns => {
+            let n = w.run_rows().len();
+            (&mut w.runs_sel, n)
+        }
+        BoxId::WfDetail => {
+            let n = w.opened().map_or(0, |r| r.steps.len());
+            (&mut w.step_sel, n)
+        }
+        _ => return false,
+    };
+    let moved = i < len && *sel != i;
+    if moved {
+        *sel = i;
+    }
+    moved
+}
+
+fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
+    use UserAction as U;
+    if s.workflows.log.editing {
+        return pane::editing_line();
+    }
+    let mut v = Vec::new();
+    if s.zoomed {
+        v.push(Hint::Bound(U::Close, Some("unzoom")));
+    }
+    let run = target(s).map(|(_, r)| r.state);
+    v.push(Hint::Bound(U::Help, None));
+    match focus {
+        BoxId::WfList => v.extend([
+            Hint::Bound(U::Confirm, Some("runs")),
+            Hint::Bound(U::StartWorkflow, Some("start")),
+            Hint::Bound(U::RunStateFilter, Some("state")),
+        ]),
+        BoxId::WfRuns => {
+            v.push(Hint::Bound(U::Confirm, Some("open")));
+            if s.workflows.runs_of.is_some() {
+                v.push(Hint::Bound(U::Close, Some("all runs")));
+            }
+            v.push(Hint::Bound(U::RunStateFilter, Some("state")));
+        }
+        BoxId::WfDetail => v.extend([
+            Hint::Bound(U::Confirm, Some("log")),
+            Hint::Bound(U::RerunFromStep, Some("rerun from here")),
+            Hint::Bound(U::PageDown, Some("scroll JSON")),
+        ]),
+        _ => v.extend([
+            Hint::Bound(U::Filter, Some("search")),
+            Hint::Bound(U::SearchNext, None),
+            Hint::Bound(U::FollowLog, Some("follow")),
+            Hint::Bound(
+                U::FailedLogsToggle,
+                Some(if s.workflows.log.failed_only { "this step" } else { "failed only" }),
+            ),
+        ]),
+    }
+    // What the selected run can do now.
+    match run {
+        Some(RunState::Waiting) => {
+            v.extend([Hint::Bound(U::ApproveStep, Some("approve")), Hint::Bound(U::RejectStep, Some("reject"))])
+        }
+        Some(st) if st.is_active() => v.push(Hint::Bound(U::CancelWorkflowRun, Some("cancel"))),
+        Some(RunState::Interrupted) => {
+            v.extend([Hint::Bound(U::ResumeRun, Some("resume")), Hint::Bound(U::AbandonRun, Some("abandon"))])
+        }
+        Some(RunState::Failed | RunState::Cancelled) => v.push(Hint::Bound(U::RerunFailed, Some("rerun failed"))),
+        _ => {}
+    }
+    v.push(Hint::Bound(U::FocusNext, None));
+    v
+}
+
+/// The run an action works on: the open one in the detail and log boxes,
+/// the selected one in the runs list.
+fn target(s: &AppState) -> Option<(String, &Run)> {
+    let w = &s.workflows;
+    let r = match s.focus {
+        BoxId::WfDetail | BoxId::WfLog => w.opened(),
+        BoxId::WfRuns => w.selected_run(),
+        _ => None,
+    }?;
+    Some((r.source.clone(), &r.run))
+}
+
+fn notice(state: &mut AppState, ctx: &Ctx, text: impl Into<String>) -> bool {
+    state.notice = Some((ctx.now, text.into()));
+    true
+}
+
+fn open_popup(state: &mut AppState, p: WfPopup) -> bool {
+    state.overlay = Some(Overlay::Workflows(Box::new(p)));
+    true
+}
+
+pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    use UserAction as U;
+    if state.read_only && a.changes_state() {
+        let what = match a {
+            U::StartWorkflow => return refuse_start(state),
+            U::CancelWorkflowRun => "cancelling a run",
+            U::ResumeRun => "resuming a run",
+            U::AbandonRun => "abandoning a run",
+            U::RerunFailed | U::RerunFromStep => "rerunning a run",
+            U::ApproveStep => "approving a step",
+            _ => "rejecting a step",
+        };
+        state.refuse_read_only(what);
+        return true;
+    }
+    let changed = match a {
+        U::StartWorkflow => match state.workflows.selected_workflow().filter(|_| state.focus == BoxId::WfList) {
+            Some((src, w)) => {
+                let p = WfPopup::start(src, w);
+                open_popup(state, p)
+            }
+            None => notice(state, ctx, "select a workflow in the workflows list to start it"),
+        },
+        U::CancelWorkflowRun
+        | U::ResumeRun
+        | U::AbandonRun
+        | U::RerunFailed
+        | U::RerunFromStep
+        | U::ApproveStep
+        | U::RejectStep => run_action(state, a, ctx, effects),
+        _ => match state.workflows.nav(a, state.focus) {
+            Some((changed, focus)) => {
+                if let Some(f) = focus {
+                    state.focus = f;
+                }
+                changed || focus.is_some()
+            }
+            None => false,
+        },
+    };
+    read_what_is_shown(state, effects);
+    changed
+}
+
+/// Under `--read-only` nothing starts; a workflow that changes things says which steps do.
+fn refuse_start(state: &mut AppState) -> bool {
+    let mutating: Vec<String> = state
+        .workflows
+        .selected_workflow()
+        .map(|(_, w)| w.steps.iter().filter(|s| s.mutating).map(|s| s.id.clone()).collect())
+        .unwrap_or_default();
+    if mutating.is_empty() {
+        state.refuse_read_only("starting a workflow run");
+    } else {
+        let what = format!("starting a workflow whose steps change things ({})", mutating.join(", "));
+        state.refuse_read_only(&what);
+    }
+    true
+}
+
+fn run_action(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    use UserAction as U;
+    let Some((source, run)) = target(state) else {
+        return notice(state, ctx, "select a run in the runs list (or open one) first");
+    };
+    let (id, st, name) = (run.id, run.state, run.workflow.clone());
+    let of = format!("run #{id} ({name})");
+    match a {
+        U::CancelWorkflowRun if !st.is_active() => {
+            notice(state, ctx, format!("{of} is {}: nothing to cancel", st.word()))
+        }
+        U::CancelWorkflowRun => open_popup(
+            state,
+            WfPopup::Confirm {
+                source,
+                command: WorkflowsCommand::CancelRun { run: id },
+                question: format!("Cancel {of}?"),
+                lines: vec!["Its running steps are stopped at once and it ends cancelled.".into()],
+            },
+        ),
+        U::ResumeRun | U::AbandonRun if st != RunState::Interrupted => {
+            let verb = if a == U::ResumeRun { "resumed" } else { "abandoned" };
+            notice(state, ctx, format!("{of} is {}: only an interrupted run can be {verb}", st.word()))
+        }
+        U::ResumeRun => {
+            let command = Command::Workflows(WorkflowsCommand::ResumeRun { run: id, rerun_unsafe: false });
+            if let Some(cid) = state.send_command(source.clone(), command, &format!("{of} resumed"), effects) {
+                state.workflows.asked.insert(cid, Asked::Resume { source, run: id });
+            }
+            true
+        }
+        U::AbandonRun => open_popup(
+            state,
+            WfPopup::Confirm {
+                source,
+                command: WorkflowsCommand::AbandonRun { run: id },
+                question: format!("Abandon {of}?"),
+                lines: vec!["It ends cancelled where it stopped; nothing more of it runs.".into()],
+            },
+        ),
+        U::RerunFailed | U::RerunFromStep if st.is_active() => {
+            notice(state, ctx, format!("{of} is {}: rerun it once it has ended", st.word()))
+        }
+        U::RerunFailed => {
+            let command = rerun(id, RerunFrom::Failed);
+            state.send_command(source, command, &format!("{of}: its failed steps rerun as a new attempt"), effects);
+            true
+        }
+        U::RerunFromStep => {
+            let step = (state.focus == BoxId::WfDetail || state.focus == BoxId::WfLog)
+                .then(|| state.workflows.selected_step().map(|s| s.id.clone()))
+                .flatten();
+            let Some(step) = step else {
+                return notice(state, ctx, "open the run (Enter) and select the step to rerun from");
+            };
+            let what = format!("{of}: rerun from step {step} as a new attempt");
+            state.send_command(source, rerun(id, RerunFrom::Step(step)), &what, effects);
+            true
+        }
+        _ => decide(state, source, a == U::ApproveStep, ctx),
+    }
+}
+
+fn rerun(run: u64, from: RerunFrom) -> Command {
+    Command::Workflows(WorkflowsCommand::RerunRun { run, from, current: false, inputs: None })
+}
+
+/// Approve or reject: the selected step when it waits, else the run's waiting step.
+fn decide(state: &mut AppState, source: String, approve: bool, ctx: &Ctx) -> bool {
+    let w = &state.workflows;
+    let run = match state.focus {
+        BoxId::WfDetail | BoxId::WfLog => w.opened(),
+        _ => w.selected_run(),
+    };
+    let Some(r) = run else { return false };
+    let in_detail = matches!(state.focus, BoxId::WfDetail | BoxId::WfLog);
+    let step = in_detail
+        .then(|| w.selected_step().filter(|s| s.state == RunState::Waiting))
+        .flatten()
+        .or_else(|| r.waiting_step());
+    let Some(step) = step else {
+        let text = format!("run #{} has no step waiting for an approval", r.run.id);
+        return notice(state, ctx, text);
+    };
+    let message = step
+        .args
+        .as_ref()
+        .and_then(|a| a.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("(the step gives no message)")
+        .to_string();
+    let p = WfPopup::Decide {
+        source,
+        run: r.run.id,
+        step: step.id.clone(),
+        approve,
+        message,
+        note: Box::new(LineInput::new(if approve { "a note (optional)" } else { "why (optional)" })),
+    };
+    open_popup(state, p)
+}
+
+/// Ask the source for what the pane shows and does not have: the open run's
+/// steps, the stored logs of the ended steps shown.
+fn read_what_is_shown(state: &mut AppState, effects: &mut Vec<Effect>) {
+    let w = &state.workflows;
+    let show = w.opened().filter(|r| !r.steps_loaded).map(|r| (r.source.clone(), r.run.id)).filter(|(src, id)| {
+        !w.asked.values().any(|a| matches!(a, Asked::Show { source, run } if source == src && run == id))
+    });
+    if let Some((source, run)) = show {
+        let command = Command::Workflows(WorkflowsCommand::ShowRun { run, attempt: None });
+        if let Some(id) = state.send_command(source.clone(), command, "reading a run", effects) {
+            state.workflows.asked.insert(id, Asked::Show { source, run });
+        }
+    }
+    for (source, run, attempt, step) in state.workflows.logs_wanted() {
+        if let Some(r) = state.workflows.find_mut(&source, run) {
+            r.logs_asked.insert(step.clone());
+        }
+        let command = Command::Workflows(WorkflowsCommand::StepLog { run, attempt: Some(attempt), step: step.clone() });
+        if let Some(id) = state.send_command(source.clone(), command, "reading a step's log", effects) {
+            state.workflows.asked.insert(id, Asked::Log { source, run, attempt, step });
+        }
+    }
+}
+
+/// The answer of a command the pane asked for (`id` was in `asked`).
+pub(super) fn answered(
+    state: &mut AppState,
+    id: &str,
+    source: &str,
+    result: Result<Value, String>,
+    ctx: &Ctx,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(asked) = state.workflows.asked.remove(id) else { return };
+    let what = state.pending_commands.remove(id).unwrap_or_default();
+    match (asked, result) {
+        (Asked::Show { run, .. }, Ok(v)) => match serde_json::from_value::<RunDetail>(v) {
+            Ok(d) => {
+                state.workflows.show_answered(source, d);
+                // Its steps were not known when it was opened: pick one now.
+                if state.workflows.open == Some((source.to_string(), run)) && state.workflows.step_sel == 0 {
+                    state.workflows.pick_step();
+                }
+                read_what_is_shown(state, effects);
+            }
+            Err(e) => {
+                notice(state, ctx, format!("✗ run #{run} from {source} could not be read: {e}"));
+            }
+        },
+        (Asked::Log { run, attempt, step, .. }, Ok(v)) => {
+            let lines = v
+                .get("lines")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(|l| l.as_str().map_or_else(|| l.to_string(), str::to_string)).collect())
+                .unwrap_or_default();
+            state.workflows.log_answered(source, run, attempt, &step, lines);
+        }
+        (Asked::Log { run, attempt, step, .. }, Err(e)) => {
+            let line = format!("✗ the stored log could not be read: {e}");
+            state.workflows.log_answered(source, run, attempt, &step, vec![line]);
+        }
+        (Asked::Start { workflow, .. }, Ok(v)) => match v.get("run").and_then(Value::as_u64) {
+            Some(run) => {
+                notice(state, ctx, format!("✓ {workflow} started as run #{run} on {source}"));
+                state.workflows.open_run((source.to_string(), run));
+                if state.focus.pane() == Pane::Workflows {
+                    state.focus = BoxId::WfDetail;
+                }
+                read_what_is_shown(state, effects);
+            }
+            None => {
+                notice(state, ctx, format!("✓ {workflow} started on {source}"));
+            }
+        },
+        (Asked::Resume { source, run }, Err(e)) if e.contains("idempotent = false") => {
+            open_popup(
+                state,
+                WfPopup::Confirm {
+                    source,
+                    command: WorkflowsCommand::ResumeRun { run, rerun_unsafe: true },
+                    question: format!("Resume run #{run}, running its unsafe step again?"),
+                    lines: vec![e],
+                },
+            );
+        }
+        (_, Ok(_)) => {
+            notice(state, ctx, format!("✓ {what} on {source}"));
+        }
+        (_, Err(e)) => {
+            notice(state, ctx, format!("✗ {source} refused ({what}): {e}"));
+        }
+    }
+}
+
+/// A bound action while a workflows popup is open.
+fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> Option<bool> {
+    use UserAction as U;
+    if !matches!(state.overlay, Some(Overlay::Workflows(_))) {
+        return None;
+    }
+    let Some(Overlay::Workflows(mut p)) = state.overlay.take() else { return None };
+    // Enter and Esc end the edit of a form field first.
+    if matches!(a, U::Confirm | U::Close) && p.finish_edit() {
+        state.overlay = Some(Overlay::Workflows(p));
+        return Some(true);
+    }
+    let by = state.user.clone();
+    let keep = match (a, &mut *p) {
+        (U::Close, _) => false,
+        (U::Up | U::FocusPrev, WfPopup::Start { form, on_start, .. }) => {
+            if *on_start {
+                *on_start = form.fields.is_empty();
+            } else {
+                form.move_by(-1);
+            }
+            true
+        }
+        (U::Down | U::FocusNext, WfPopup::Start { form, on_start, .. }) => {
+            if !form.move_by(1) {
+                *on_start = true;
+            }
+            true
+        }
+        (U::Left | U::Right, WfPopup::Start { form, on_start: false, .. }) => {
+            form.step(if a == U::Left { -1 } else { 1 });
+            true
+        }
+        (U::Confirm, WfPopup::Start { form, on_start: false, .. }) => {
+            form.activate();
+            true
+        }
+        (U::Confirm, WfPopup::Start { source, workflow, form, .. }) => match form.args() {
+            Some(Value::Object(inputs)) => {
+                let name = workflow.name.clone();
+                let command = Command::Workflows(WorkflowsCommand::StartRun { workflow: name.clone(), inputs, by });
+                let what = format!("starting {name}");
+                if let Some(id) = state.send_command(source.clone(), command, &what, effects) {
+                    state.workflows.asked.insert(id, Asked::Start { source: source.clone(), workflow: name });
+                }
+                false
+            }
+            _ => {
+                let n = form.error_count();
+                notice(
+                    state,
+                    ctx,
+                    format!("✗ {}: fix the inputs first", crate::text::count(n as u64, "field", "fields")),
+                );
+                true
+            }
+        },
+        (U::Confirm, WfPopup::Confirm { source, command, .. }) => {
+            let what = match &*command {
+                WorkflowsCommand::CancelRun { run } => format!("run #{run} cancelled"),
+                WorkflowsCommand::AbandonRun { run } => format!("run #{run} abandoned"),
+                WorkflowsCommand::ResumeRun { run, .. } => format!("run #{run} resumed"),
+                other => other.describe().to_string(),
+            };
+            state.send_command(source.clone(), Command::Workflows(command.clone()), &what, effects);
+            false
+        }
+        (U::Confirm, WfPopup::Decide { source, run, step, approve, note, .. }) => {
+            let (run, step, note) = (*run, step.clone(), note.text().trim().to_string());
+            let (command, what) = if *approve {
+                (WorkflowsCommand::Approve { run, step: step.clone(), by, note }, "approved")
+            } else {
+                (WorkflowsCommand::Reject { run, step: step.clone(), by, note }, "rejected")
+            };
+            let what = format!("step {step} of run #{run} {what}");
+            state.send_command(source.clone(), Command::Workflows(command), &what, effects);
+            false
+        }
+        _ => true,
+    };
+    if keep {
+        state.overlay = Some(Overlay::Workflows(p));
+    }
+    state.refresh_hints(ctx.keymap);
+    Some(true)
+}

@@ -1,0 +1,120 @@
+//! The workflows pane's popups: the start form, "are you sure?", and
+//! approve/reject with the step's message and a note.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use crate::app::AppState;
+use crate::app::panes::workflows::WfPopup;
+use crate::config::theme::{Role, Theme};
+use crate::text;
+use crate::ui::overlay::{centered, input_line, popup};
+use crate::ui::panes::tools::render_fields;
+
+fn place(body: Rect, width_pct: u16, max_w: u16, height: usize) -> Rect {
+    let mut r = centered(body, width_pct, 100, max_w);
+    r.height = (height as u16).min(body.height);
+    r.y = body.y + body.height.saturating_sub(r.height) / 2;
+    r
+}
+
+fn wrapped(s: &str, width: u16, style: ratatui::style::Style) -> Vec<Line<'static>> {
+    text::wrap_words(&text::clean(s), usize::from(width.saturating_sub(2)).max(1))
+        .into_iter()
+        .map(|l| Line::styled(l, style))
+        .collect()
+}
+
+pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) {
+    let dim = t.style(Role::TextDim);
+    match p {
+        WfPopup::Start { source, workflow, form, on_start } => {
+            let width = centered(body, 80, 100, 100).width;
+            // What the run will do: its steps, those that change things marked.
+            let mutating: Vec<&str> = workflow.steps.iter().filter(|s| s.mutating).map(|s| s.id.as_str()).collect();
+            let mut about = Vec::new();
+            if !workflow.description.is_empty() {
+                about.extend(wrapped(&workflow.description, width, dim));
+            }
+            let steps: Vec<String> =
+                workflow.steps.iter().map(|s| format!("{}{}", s.id, if s.mutating { " ⚠" } else { "" })).collect();
+            about.extend(wrapped(&format!("steps: {}", steps.join(" → ")), width, t.style(Role::Text)));
+            if mutating.is_empty() {
+                about.extend(wrapped("No step changes anything outside opsdeck.", width, t.style(Role::StatusOk)));
+            } else {
+                let say = format!(
+                    "⚠ {} change things outside opsdeck: {}. Starting is your consent to run them.",
+                    text::count(mutating.len() as u64, "step", "steps"),
+                    mutating.join(", ")
+                );
+                about.extend(wrapped(&say, width, t.style(Role::StatusWarn)));
+            }
+            let fields_h = form.fields.len().max(1) + form.error_count();
+            let r = place(body, 80, 100, about.len() + fields_h + 5);
+            f.render_widget(Clear, r);
+            let title = format!("Start {} on {source}", workflow.name);
+            let block = popup(&title, t);
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            let about_h = (about.len() as u16).min(inner.height.saturating_sub(3));
+            f.render_widget(Paragraph::new(about), Rect { height: about_h, ..inner });
+            let fields = Rect { y: inner.y + about_h + 1, height: inner.height.saturating_sub(about_h + 3), ..inner };
+            if form.fields.is_empty() {
+                f.render_widget(Span::styled(" It takes no inputs.", dim), fields);
+            } else {
+                render_fields(f, fields, !*on_start, form, t);
+            }
+            let button = Rect { y: inner.y + inner.height.saturating_sub(1), height: 1.min(inner.height), ..inner };
+            let style = if *on_start {
+                t.style(Role::Selection).add_modifier(Modifier::BOLD)
+            } else {
+                t.style(Role::TextAccent)
+            };
+            let label =
+                if *on_start { "▸ ▶ Start the run (Enter)" } else { "  ▶ Start the run (↓ to here, Enter)" };
+            f.render_widget(Span::styled(label, style), button);
+        }
+        WfPopup::Confirm { question, lines, .. } => {
+            let width = centered(body, 70, 100, 76).width;
+            let mut shown = wrapped(question, width, t.style(Role::Text).add_modifier(Modifier::BOLD));
+            for l in lines {
+                shown.extend(wrapped(l, width, t.style(Role::Text)));
+            }
+            shown.push(Line::raw(""));
+            shown.push(Line::styled("Enter: yes, do it · Esc: no, keep it", dim));
+            let r = place(body, 70, 76, shown.len() + 2);
+            f.render_widget(Clear, r);
+            let block = popup("Are you sure?", t);
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            f.render_widget(Paragraph::new(shown), inner);
+        }
+        WfPopup::Decide { run, step, approve, message, note, .. } => {
+            let width = centered(body, 70, 100, 90).width;
+            let verb = if *approve { "Approve" } else { "Reject" };
+            let mut shown = wrapped(message, width, t.style(Role::Text).add_modifier(Modifier::BOLD));
+            shown.push(Line::raw(""));
+            let what = if *approve {
+                "Approving lets the run go on past this step."
+            } else {
+                "Rejecting fails this step; the steps after it do not run."
+            };
+            shown.extend(wrapped(what, width, dim));
+            let r = place(body, 70, 90, shown.len() + 5);
+            f.render_widget(Clear, r);
+            let title = format!("{verb} step {step} of run #{run}? (Enter {}, Esc cancels)", verb.to_lowercase());
+            let block = popup(&title, t);
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            let text_h = (shown.len() as u16).min(inner.height.saturating_sub(2));
+            f.render_widget(Paragraph::new(shown), Rect { height: text_h, ..inner });
+            if inner.height > text_h + 1 {
+                let line = Rect { y: inner.y + text_h + 1, height: 1, ..inner };
+                input_line(f, line, "note ", note, t);
+            }
+        }
+    }
+}
