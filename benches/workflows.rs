@@ -133,7 +133,8 @@ async fn run_all(engine: &Engine, svc: &WorkflowService, name: &str, runs: usize
                 // Missed some events: ask the store.
                 let store = engine.store();
                 ended.extend(
-                    ids.iter().filter(|&&id| store.latest_attempt(id).ok().flatten().is_some_and(|r| r.state.is_final())),
+                    ids.iter()
+                        .filter(|&&id| store.latest_attempt(id).ok().flatten().is_some_and(|r| r.state.is_final())),
                 );
             }
             Err(e) => panic!("bus: {e}"),
