@@ -63,7 +63,8 @@ impl Scope<'_> {
         root.insert("inputs".into(), Value::Object(self.inputs.clone()));
         root.insert("steps".into(), Value::Object(steps));
         if let Some(r) = self.run {
-            let run = serde_json::json!({ "id": r.id, "attempt": r.attempt, "workflow": r.workflow, "version": r.version });
+            let run =
+                serde_json::json!({ "id": r.id, "attempt": r.attempt, "workflow": r.workflow, "version": r.version });
             root.insert("run".into(), run);
         }
         if let Some(r) = result {
@@ -120,7 +121,10 @@ impl Renderer {
         Ok(match v {
             Value::String(s) => self.string(s, ctx).map_err(|e| format!("{at}: {e}"))?,
             Value::Array(a) => Value::Array(
-                a.iter().enumerate().map(|(i, x)| self.value(x, ctx, &format!("{at}[{i}]"))).collect::<Result<_, _>>()?,
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| self.value(x, ctx, &format!("{at}[{i}]")))
+                    .collect::<Result<_, _>>()?,
             ),
             Value::Object(o) => Value::Object(
                 o.iter()
