@@ -202,7 +202,11 @@ pub(super) fn workflows(cli: &Cli, args: &WorkflowsArgs, paths: &Paths) -> ExitC
                 None => out_line!("{}", v["text"].as_str().unwrap_or_default().trim_end()),
             },
             Some(WorkflowsOp::Rollback { .. }) => {
-                err_line!("wrote version {} to {}", v["version"].as_str().unwrap_or_default(), v["path"].as_str().unwrap_or_default())
+                err_line!(
+                    "wrote version {} to {}",
+                    v["version"].as_str().unwrap_or_default(),
+                    v["path"].as_str().unwrap_or_default()
+                )
             }
         }
         ExitCode::SUCCESS
@@ -286,7 +290,10 @@ impl Target {
             }
             Target::Remote(r) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                r.commands.send((id, Command::Workflows(c), tx)).await.map_err(|_| "the backend link is gone".to_string())?;
+                r.commands
+                    .send((id, Command::Workflows(c), tx))
+                    .await
+                    .map_err(|_| "the backend link is gone".to_string())?;
                 rx.await.map_err(|_| "the backend link is gone".to_string())?
             }
         }

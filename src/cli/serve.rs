@@ -68,12 +68,12 @@ pub(super) fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
         if let Some(status) = tools.mcp_status() {
             report_mcp(status);
         }
-        let exec = std::sync::Arc::new(crate::engine::workflows::registry_exec::RegistryExecutor::watching(
-            tools.registry(),
-        ));
+        let exec =
+            std::sync::Arc::new(crate::engine::workflows::registry_exec::RegistryExecutor::watching(tools.registry()));
         engine.start_tools(tools);
-        let secrets =
-            std::sync::Arc::new(crate::engine::workflows::render::KeyringSecrets { config_dir: paths.config_dir.clone() });
+        let secrets = std::sync::Arc::new(crate::engine::workflows::render::KeyringSecrets {
+            config_dir: paths.config_dir.clone(),
+        });
         match crate::engine::workflows::service::WorkflowService::new(
             engine.clone(),
             Some(paths.workflows_dir()),

@@ -471,7 +471,10 @@ mod tests {
     fn commands_have_their_documented_shapes() {
         let c: WorkflowsCommand =
             serde_json::from_str(r#"{"type":"rerun_run","run":7,"from":{"kind":"step","step":"probe"}}"#).unwrap();
-        assert_eq!(c, WorkflowsCommand::RerunRun { run: 7, from: RerunFrom::Step("probe".into()), current: false, inputs: None });
+        assert_eq!(
+            c,
+            WorkflowsCommand::RerunRun { run: 7, from: RerunFrom::Step("probe".into()), current: false, inputs: None }
+        );
         let c: WorkflowsCommand = serde_json::from_str(r#"{"type":"list_runs"}"#).unwrap();
         assert!(c.reads_only());
         assert!(matches!(c, WorkflowsCommand::ListRuns { limit: 100, .. }));

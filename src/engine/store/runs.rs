@@ -244,7 +244,8 @@ impl Store {
 
     /// Replace a step's stored log (`lines`, already capped by the caller).
     pub fn put_step_log(&self, run: RunId, attempt: u32, index: u16, lines: &[String]) -> Result<()> {
-        let bytes = serde_json::to_vec(lines).map_err(|e| StoreError::Corrupt { tree: "run_logs", what: e.to_string() })?;
+        let bytes =
+            serde_json::to_vec(lines).map_err(|e| StoreError::Corrupt { tree: "run_logs", what: e.to_string() })?;
         self.runs.logs.insert(&step_key(run, attempt, index), &bytes)
     }
 
@@ -261,7 +262,8 @@ impl Store {
             return Ok(());
         }
         let v = StoredVersion { version: version.into(), first_seen: now, text: text.into() };
-        let bytes = serde_json::to_vec(&v).map_err(|e| StoreError::Corrupt { tree: "workflow_versions", what: e.to_string() })?;
+        let bytes = serde_json::to_vec(&v)
+            .map_err(|e| StoreError::Corrupt { tree: "workflow_versions", what: e.to_string() })?;
         self.runs.versions.insert(&key, &bytes)
     }
 

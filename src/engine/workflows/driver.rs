@@ -66,6 +66,8 @@ pub(super) struct Driver {
     pub renderer: Renderer,
     /// Steps already decided (started, skipped, waiting, or final).
     admitted: Vec<bool>,
+    /// Each step's `needs` as indices (resolved once, not on every pass).
+    needs: Vec<Vec<usize>>,
     /// Waiting for a person before running (mutating step of an unattended-less automatic run).
     gated: Vec<bool>,
     ready: std::collections::VecDeque<usize>,
@@ -92,6 +94,11 @@ impl Driver {
         let n = steps.len();
         let renderer = Renderer::new(ctx.secrets.clone());
         let admitted = steps.iter().map(|s| s.state.is_final()).collect();
+        let needs = def
+            .steps
+            .iter()
+            .map(|st| st.needs.iter().filter_map(|n| def.steps.iter().position(|s| &s.id == n)).collect())
+            .collect();
         Driver {
             ctx,
             def,
@@ -100,6 +107,7 @@ impl Driver {
             ctl,
             renderer,
             admitted,
+            needs,
             gated: vec![false; n],
             ready: Default::default(),
             retry_at: BTreeMap::new(),
@@ -229,13 +237,12 @@ impl Driver {
                 if self.admitted[i] {
                     continue;
                 }
-                let step = &self.def.steps[i];
-                let needs: Vec<usize> = step.needs.iter().filter_map(|n| self.index(n)).collect();
-                if !needs.iter().all(|&n| self.steps[n].state.is_final()) {
+                if !self.needs[i].iter().all(|&n| self.steps[n].state.is_final()) {
                     continue;
                 }
                 self.admitted[i] = true;
                 changed = true;
+                let needs = self.needs[i].clone();
                 self.admit(i, &needs);
             }
             if !changed {
@@ -245,7 +252,8 @@ impl Driver {
     }
 
     fn admit(&mut self, i: usize, needs: &[usize]) {
-        let step = self.def.steps[i].clone();
+        let def = self.def.clone();
+        let step = &def.steps[i];
         let ok = |s: &StepRun, d: &Step| {
             s.state == RunState::Succeeded || (s.state == RunState::Failed && d.continue_on_error)
         };
@@ -270,7 +278,7 @@ impl Driver {
                 Err(e) => return self.fail(i, format!("its condition: {e}")),
             }
         }
-        match step.uses {
+        match &step.uses {
             Uses::Approve => {
                 let message = step.message.clone().unwrap_or_default();
                 let text = {
@@ -369,7 +377,8 @@ impl Driver {
         join: &mut JoinSet<Finished>,
         lines: &mpsc::Sender<(usize, String)>,
     ) {
-        let step = self.def.steps[i].clone();
+        let def = self.def.clone();
+        let step = &def.steps[i];
         let args = {
             let scope = Scope { inputs: &self.run.inputs, steps: &self.steps, run: Some(&self.run) };
             self.renderer.with(&step.with, &scope)
@@ -414,7 +423,8 @@ impl Driver {
 
     fn attempt_done(&mut self, i: usize, result: Result<Value, Failure>, lines: &mut mpsc::Receiver<(usize, String)>) {
         self.drain_lines(lines);
-        let step = self.def.steps[i].clone();
+        let def = self.def.clone();
+        let step = &def.steps[i];
         let now = self.now();
         match result {
             Ok(value) => {
@@ -591,9 +601,9 @@ fn short(d: std::time::Duration) -> String {
     let ms = d.as_millis();
     match ms {
         0..1000 => format!("{ms}ms"),
-        _ if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        _ if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        _ if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
+        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(1000) => format!("{}s", ms / 1000),
         _ => format!("{:.1}s", d.as_secs_f64()),
     }
 }

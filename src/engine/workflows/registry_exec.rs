@@ -44,7 +44,13 @@ impl StepExecutor for RegistryExecutor {
         match Action::from_step(uses, args) {
             Ok(a) => a.mutating(&self.registry.borrow()),
             // Arguments not rendered yet (templates): judged by kind.
-            Err(_) => !matches!(uses, Uses::Http | Uses::Approve) || args.get("method").and_then(Value::as_str).is_some_and(|m| !matches!(m.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS")),
+            Err(_) => {
+                !matches!(uses, Uses::Http | Uses::Approve)
+                    || args
+                        .get("method")
+                        .and_then(Value::as_str)
+                        .is_some_and(|m| !matches!(m.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS"))
+            }
         }
     }
 }

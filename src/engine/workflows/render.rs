@@ -63,7 +63,8 @@ impl Scope<'_> {
         root.insert("inputs".into(), Value::Object(self.inputs.clone()));
         root.insert("steps".into(), Value::Object(steps));
         if let Some(r) = self.run {
-            let run = serde_json::json!({ "id": r.id, "attempt": r.attempt, "workflow": r.workflow, "version": r.version });
+            let run =
+                serde_json::json!({ "id": r.id, "attempt": r.attempt, "workflow": r.workflow, "version": r.version });
             root.insert("run".into(), run);
         }
         if let Some(r) = result {
@@ -107,6 +108,11 @@ impl Renderer {
     /// Every string of `with` rendered. A string that is one whole
     /// `{{ expression }}` keeps the expression's type (a number stays a number).
     pub fn with(&self, with: &Value, scope: &Scope<'_>) -> Result<Value, String> {
+        if !has_template(with) {
+            // Nothing to render: skip building the context (every step's
+            // state and output), which grows with the run.
+            return Ok(with.clone());
+        }
         let ctx = scope.value(None);
         self.value(with, &ctx, "with")
     }
@@ -115,7 +121,10 @@ impl Renderer {
         Ok(match v {
             Value::String(s) => self.string(s, ctx).map_err(|e| format!("{at}: {e}"))?,
             Value::Array(a) => Value::Array(
-                a.iter().enumerate().map(|(i, x)| self.value(x, ctx, &format!("{at}[{i}]"))).collect::<Result<_, _>>()?,
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| self.value(x, ctx, &format!("{at}[{i}]")))
+                    .collect::<Result<_, _>>()?,
             ),
             Value::Object(o) => Value::Object(
                 o.iter()
@@ -173,11 +182,24 @@ impl Renderer {
         result: &Value,
         scope: &Scope<'_>,
     ) -> Result<std::collections::BTreeMap<String, Value>, String> {
+        if outputs.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
         let ctx = scope.value(Some(result));
         outputs
             .iter()
             .map(|(k, t)| Ok((k.clone(), self.string(t, &ctx).map_err(|e| format!("outputs.{k}: {e}"))?)))
             .collect()
+    }
+}
+
+/// Some string in `v` is a template (what [`Renderer::string`] would render).
+fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{") || s.contains("{%"),
+        Value::Array(a) => a.iter().any(has_template),
+        Value::Object(o) => o.values().any(has_template),
+        _ => false,
     }
 }
 

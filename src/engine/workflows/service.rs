@@ -381,12 +381,8 @@ impl WorkflowService {
             WorkflowsCommand::StepLog { run, attempt, step } => {
                 let d = self.detail(run, attempt)?;
                 let i = d.steps.iter().position(|s| s.id == step).ok_or_else(|| no_step(run, &step))?;
-                let lines = self
-                    .ctx
-                    .engine
-                    .store()
-                    .step_log(run, d.run.attempt, i as u16)
-                    .map_err(|e| e.to_string())?;
+                let lines =
+                    self.ctx.engine.store().step_log(run, d.run.attempt, i as u16).map_err(|e| e.to_string())?;
                 Ok(json!({ "run": run, "attempt": d.run.attempt, "step": step, "lines": lines }))
             }
         }
@@ -401,10 +397,9 @@ impl WorkflowService {
         let store = self.ctx.engine.store();
         let r = match attempt {
             None => self.latest(run)?,
-            Some(a) => store
-                .run(run, a)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("run #{run} has no attempt {a}"))?,
+            Some(a) => {
+                store.run(run, a).map_err(|e| e.to_string())?.ok_or_else(|| format!("run #{run} has no attempt {a}"))?
+            }
         };
         let steps = store.steps(run, r.attempt).map_err(|e| e.to_string())?.into_iter().map(|(_, s)| s).collect();
         Ok(RunDetail { run: r, steps })

@@ -10,12 +10,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::clock::TokioClock;
+use crate::engine::store::Store;
 use crate::engine::workflows::definition::{Uses, Workflow, parse};
 use crate::engine::workflows::exec::{Attempt, Failure, StepExecutor};
 use crate::engine::workflows::render::Secrets;
 use crate::engine::workflows::service::WorkflowService;
-use crate::clock::TokioClock;
-use crate::engine::store::Store;
 use crate::engine::{Engine, EngineConfig};
 use crate::protocol::workflow::{RerunFrom, Run, RunDetail, RunId, RunState, Trigger, WorkflowsCommand};
 use crate::protocol::{Command, Event};
@@ -59,11 +59,15 @@ impl StepExecutor for Exec {
             let now = script.now.fetch_add(1, Ordering::SeqCst) + 1;
             script.peak.fetch_max(now, Ordering::SeqCst);
             let _running = Running(script.clone());
-            let r = match tool.as_str() {
+            match tool.as_str() {
                 "ok" => Ok(json!({ "args": args })),
                 "fail" => {
                     let msg = args["msg"].as_str().unwrap_or("boom").to_string();
-                    if args["fatal"].as_bool() == Some(true) { Err(Failure::fatal(msg)) } else { Err(Failure::new(msg)) }
+                    if args["fatal"].as_bool() == Some(true) {
+                        Err(Failure::fatal(msg))
+                    } else {
+                        Err(Failure::new(msg))
+                    }
                 }
                 "flaky" if n as u64 <= args["times"].as_u64().unwrap_or(0) => Err(Failure::new(format!("flake {n}"))),
                 "flaky" => Ok(json!({ "attempts": n })),
@@ -79,8 +83,7 @@ impl StepExecutor for Exec {
                     Ok(json!({}))
                 }
                 other => Err(Failure::fatal(format!("no tool {other}"))),
-            };
-            r
+            }
         })
     }
 
@@ -129,7 +132,8 @@ pub(crate) fn world(defs: &[&str]) -> World {
 }
 
 pub(crate) fn wf(src: &str) -> Workflow {
-    parse("test.toml", src).unwrap_or_else(|e| panic!("{}", e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))
+    parse("test.toml", src)
+        .unwrap_or_else(|e| panic!("{}", e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))
 }
 
 impl World {
@@ -460,9 +464,15 @@ async fn a_rerun_of_the_failed_steps_reuses_the_others_and_keeps_the_attempts() 
     // Every attempt stays.
     let attempts = w.engine.store().attempts(run).unwrap();
     assert_eq!(attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(), [1, 2]);
-    let e = w.cmd(WorkflowsCommand::RerunRun { run, from: RerunFrom::Step("nope".into()), current: false, inputs: None });
+    let e =
+        w.cmd(WorkflowsCommand::RerunRun { run, from: RerunFrom::Step("nope".into()), current: false, inputs: None });
     assert!(e.unwrap_err().contains("has no step \"nope\""));
-    let e = w.cmd(WorkflowsCommand::RerunRun { run, from: RerunFrom::All, current: false, inputs: Some(json!({"bad": 1}).as_object().cloned().unwrap()) });
+    let e = w.cmd(WorkflowsCommand::RerunRun {
+        run,
+        from: RerunFrom::All,
+        current: false,
+        inputs: Some(json!({"bad": 1}).as_object().cloned().unwrap()),
+    });
     assert!(e.unwrap_err().contains("has no input \"bad\""));
 }
 
@@ -495,7 +505,8 @@ with = { port = "{{ inputs.port }}", dry = "{{ inputs.dry }}", run = "{{ run.wor
     assert!(start(json!({})).unwrap_err().contains("input port is required"));
     assert!(start(json!({"port": "x"})).unwrap_err().contains("input port: \"x\" is not an integer"));
     assert!(start(json!({"port": 1, "mode": "medium"})).unwrap_err().contains("is not one of soft, hard"));
-    let e = w.cmd(WorkflowsCommand::StartRun { workflow: "nope".into(), inputs: Default::default(), by: String::new() });
+    let e =
+        w.cmd(WorkflowsCommand::StartRun { workflow: "nope".into(), inputs: Default::default(), by: String::new() });
     assert!(e.unwrap_err().contains("no workflow named \"nope\" (there are: typed)"));
     let run = start(json!({"port": "5432"})).unwrap()["run"].as_u64().unwrap();
     w.ended(run).await;
@@ -507,7 +518,13 @@ with = { port = "{{ inputs.port }}", dry = "{{ inputs.dry }}", run = "{{ run.wor
 #[tokio::test(start_paused = true)]
 async fn a_replayed_start_command_answers_the_first_run() {
     let w = world(&[TWO]);
-    let c = || Command::Workflows(WorkflowsCommand::StartRun { workflow: "two".into(), inputs: Default::default(), by: String::new() });
+    let c = || {
+        Command::Workflows(WorkflowsCommand::StartRun {
+            workflow: "two".into(),
+            inputs: Default::default(),
+            by: String::new(),
+        })
+    };
     let first = w.engine.handle("same-id", c()).unwrap();
     let again = w.engine.handle("same-id", c()).unwrap();
     assert_eq!(first, again);
@@ -629,7 +646,10 @@ needs = ["b"]
     assert_eq!(w.ended(run).await.state, RunState::Succeeded);
     assert_eq!(w.starts("a"), 0, "a ended before the crash and was not run again");
     assert_eq!((w.starts("b"), w.starts("c")), (1, 1));
-    assert_eq!(w.cmd(WorkflowsCommand::AbandonRun { run }).unwrap_err(), format!("run #{run} is succeeded: only an interrupted run can be abandoned"));
+    assert_eq!(
+        w.cmd(WorkflowsCommand::AbandonRun { run }).unwrap_err(),
+        format!("run #{run} is succeeded: only an interrupted run can be abandoned")
+    );
 }
 
 /// Two stores over one in-memory database (a restart on the same data).
@@ -704,9 +724,6 @@ async fn a_read_only_engine_runs_only_workflows_that_change_nothing() {
     assert!(start("look", "r1").is_ok());
     let e = start("fix", "r2").unwrap_err();
     assert!(e.contains("workflow fix is refused: its steps b change things"), "{e}");
-    let e = engine
-        .handle("r3", Command::Workflows(WorkflowsCommand::CancelRun { run: 1 }))
-        .unwrap_err()
-        .to_string();
+    let e = engine.handle("r3", Command::Workflows(WorkflowsCommand::CancelRun { run: 1 })).unwrap_err().to_string();
     assert!(e.starts_with("read-only: cancelling a run is refused"), "{e}");
 }

@@ -77,7 +77,10 @@ async fn watch_loop(svc: Arc<WorkflowService>) {
 }
 
 /// Start the schedule, alert-trigger and retention tasks of `svc`.
-pub(crate) fn spawn(svc: Arc<WorkflowService>, alerts: broadcast::Receiver<Arc<Envelope>>) -> Vec<tokio::task::JoinHandle<()>> {
+pub(crate) fn spawn(
+    svc: Arc<WorkflowService>,
+    alerts: broadcast::Receiver<Arc<Envelope>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
         tokio::spawn(schedule_loop(svc.clone())),
         tokio::spawn(alert_loop(svc.clone(), alerts)),
@@ -171,7 +174,8 @@ async fn schedule_loop(svc: Arc<WorkflowService>) {
     loop {
         let now = svc.now();
         let next = s.tick(&svc, now);
-        let wait = next.map_or(LOOK_EVERY, |t| Duration::from_millis((t - now).clamp(0, i64::MAX) as u64).min(LOOK_EVERY));
+        let wait =
+            next.map_or(LOOK_EVERY, |t| Duration::from_millis((t - now).clamp(0, i64::MAX) as u64).min(LOOK_EVERY));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = svc.changed.notified() => {}
@@ -196,7 +200,8 @@ async fn alert_loop(svc: Arc<WorkflowService>, mut sub: broadcast::Receiver<Arc<
                 continue;
             }
             let Some(alert) = u.alerts.iter().find(|a| a.id == t.alert) else { continue };
-            for def in svc.definitions().into_iter().filter(|d| d.trigger_alert.as_deref() == Some(alert.rule.as_str())) {
+            for def in svc.definitions().into_iter().filter(|d| d.trigger_alert.as_deref() == Some(alert.rule.as_str()))
+            {
                 let given: Map<String, Value> = alert
                     .labels
                     .iter()

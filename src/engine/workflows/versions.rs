@@ -26,10 +26,9 @@ impl WorkflowService {
     /// and a unified diff from `against` (default: the current version) to it.
     pub fn version(&self, workflow: &str, version: &str, against: Option<&str>) -> Result<Value, String> {
         let get = |v: &str| {
-            self.store()
-                .workflow_version(workflow, v)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("workflow {workflow} has no stored version {v} (opsdeck workflows versions {workflow})"))
+            self.store().workflow_version(workflow, v).map_err(|e| e.to_string())?.ok_or_else(|| {
+                format!("workflow {workflow} has no stored version {v} (opsdeck workflows versions {workflow})")
+            })
         };
         let this = get(version)?;
         let base = match against {

@@ -121,8 +121,7 @@ impl Cx<'_> {
     }
 }
 
-const TEMPLATE_HINT: &str =
-    "templates read inputs.NAME, steps.ID.… of the steps this one needs, run.id/attempt/workflow/version, result.… in outputs, and secret(\"name\")";
+const TEMPLATE_HINT: &str = "templates read inputs.NAME, steps.ID.… of the steps this one needs, run.id/attempt/workflow/version, result.… in outputs, and secret(\"name\")";
 
 /// The steps `id` needs, directly or through the steps it needs.
 fn ancestors<'a>(steps: &'a [Step], id: &str) -> Vec<&'a str> {
