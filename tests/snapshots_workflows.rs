@@ -322,3 +322,16 @@ fn approval_prompt_120x40() {
     let s = approval(&seed);
     insta::assert_snapshot!(draw(&s, 120, 40).backend());
 }
+
+/// The start form: the inputs, the steps with those that change things marked.
+#[test]
+fn start_form_80x24() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    key(&seed, &mut s, KeyCode::Down);
+    update(&mut s, Action::User(UserAction::StartWorkflow), &seed.ctx());
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("build, roll") && text.contains("version"), "mutating steps and the input");
+    insta::assert_snapshot!(t.backend());
+}
