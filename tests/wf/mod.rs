@@ -159,8 +159,7 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
     dir.filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
                 && !gone(*pid)
         })
         .collect()
@@ -203,4 +202,51 @@ pub fn file_count(dir: &Path) -> usize {
         }
     }
     n
+}
+
+/// A running `opsdeck serve --no-auth` on loopback; SIGKILLed and reaped when dropped.
+pub struct Serve {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Home {
+    /// Start `opsdeck serve --listen 127.0.0.1:0 --no-auth` on this home and wait
+    /// until it says where it listens (its control socket is bound before that);
+    /// if it ends first, fail with what it printed.
+    pub fn serve(&self) -> Serve {
+        let mut cmd = self.cmd(&["serve", "--listen", "127.0.0.1:0", "--no-auth"]);
+        cmd.stdout(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn opsdeck serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let addr = line.strip_prefix("opsdeck serve: listening on ").map(|a| a.trim().to_string());
+                let _ = tx.send((line, addr));
+            }
+        });
+        let mut said = Vec::new();
+        loop {
+            match rx.recv_timeout(LIMIT) {
+                Ok((_, Some(addr))) => {
+                    return Serve { child, addr: addr.parse().expect("address") };
+                }
+                Ok((line, None)) => said.push(line),
+                Err(e) => {
+                    let _ = child.kill();
+                    let status = child.wait();
+                    panic!("opsdeck serve did not listen ({e:?}, {status:?}); it said:\n{}", said.join("\n"));
+                }
+            }
+        }
+    }
 }
