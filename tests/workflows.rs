@@ -7,8 +7,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 
-use opsdeck::protocol::workflow::{RunDetail, RunId, RunState, WorkflowsCommand};
 use opsdeck::protocol::wire::{ClientFrame, ServerFrame};
+use opsdeck::protocol::workflow::{RunDetail, RunId, RunState, WorkflowsCommand};
 use opsdeck::protocol::{Command, Event, Topic};
 
 mod wf;
@@ -225,7 +225,10 @@ fn command(id: &str, c: WorkflowsCommand) -> ClientFrame {
 }
 
 fn start_run(id: &str, workflow: &str) -> ClientFrame {
-    command(id, WorkflowsCommand::StartRun { workflow: workflow.into(), inputs: Default::default(), by: "a client".into() })
+    command(
+        id,
+        WorkflowsCommand::StartRun { workflow: workflow.into(), inputs: Default::default(), by: "a client".into() },
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
