@@ -223,9 +223,12 @@ enum Target {
     Remote(Remote),
 }
 
+/// A command for the link's task: its id, the command, where the answer goes.
+type Ask = (String, Command, tokio::sync::oneshot::Sender<Result<Value, String>>);
+
 /// A backend link: commands answered by id, events fanned out.
 struct Remote {
-    commands: mpsc::Sender<(String, Command, tokio::sync::oneshot::Sender<Result<Value, String>>)>,
+    commands: mpsc::Sender<Ask>,
     events: tokio::sync::broadcast::Sender<Arc<Envelope>>,
 }
 
@@ -233,8 +236,7 @@ impl Remote {
     async fn open(spec: crate::remote::client::BackendSpec) -> Result<Remote, String> {
         use crate::protocol::wire::ServerFrame;
         let mut link = crate::remote::client::Link::open(&spec, vec![Topic::Workflows]).await?;
-        let (ctx, mut crx) =
-            mpsc::channel::<(String, Command, tokio::sync::oneshot::Sender<Result<Value, String>>)>(16);
+        let (ctx, mut crx) = mpsc::channel::<Ask>(16);
         let (events, _) = tokio::sync::broadcast::channel(4096);
         let fan = events.clone();
         tokio::spawn(async move {

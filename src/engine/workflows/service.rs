@@ -104,6 +104,9 @@ impl Ctx {
     }
 }
 
+/// Runs in flight: their workflow and their task's mailbox.
+type Active = HashMap<RunId, (String, mpsc::UnboundedSender<Control>)>;
+
 /// A definition as loaded: the workflow and the file it came from.
 #[derive(Clone)]
 pub struct Loaded {
@@ -123,7 +126,7 @@ pub struct WorkflowService {
     dir: Option<PathBuf>,
     defs: Mutex<Defs>,
     /// Runs in flight in this process: their workflow and their task's mailbox.
-    active: Arc<Mutex<HashMap<RunId, (String, mpsc::UnboundedSender<Control>)>>>,
+    active: Arc<Mutex<Active>>,
     /// Signalled when a run ends or the definitions change (the schedule loop waits on it).
     pub(super) changed: Arc<tokio::sync::Notify>,
     /// Runs kept (triggers.rs prunes the rest).
