@@ -57,6 +57,21 @@ impl std::fmt::Display for Backend {
     }
 }
 
+/// Remove opsdeck's own secrets (`OPSDECK_SECRET_*`, `OPSDECK_TOKEN`) from
+/// what a child process inherits (MCP servers, shell steps).
+pub fn scrub_child_env(cmd: &mut tokio::process::Command) {
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(is_secret_var) {
+            cmd.env_remove(&k);
+        }
+    }
+}
+
+/// Environment variables of opsdeck that a child must not see.
+pub fn is_secret_var(key: &str) -> bool {
+    key.starts_with("OPSDECK_SECRET_") || key == "OPSDECK_TOKEN"
+}
+
 pub fn check_name(name: &str) -> Result<(), SecretError> {
     let ok =
         !name.is_empty() && name.len() <= 128 && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));

@@ -402,11 +402,6 @@ fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Environment variables of opsdeck that a step must not see.
-fn is_secret_var(key: &str) -> bool {
-    key.starts_with("OPSDECK_SECRET_") || key == "OPSDECK_TOKEN"
-}
-
 async fn shell(
     command: &str,
     cwd: Option<&str>,
@@ -415,11 +410,7 @@ async fn shell(
 ) -> Result<Value, StepFailure> {
     let mut cmd = tokio::process::Command::new("sh");
     cmd.arg("-c").arg(command).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    for (k, _) in std::env::vars_os() {
-        if k.to_str().is_some_and(is_secret_var) {
-            cmd.env_remove(&k);
-        }
-    }
+    crate::secrets::scrub_child_env(&mut cmd);
     cmd.envs(env);
     if let Some(dir) = cwd {
         cmd.current_dir(dir);

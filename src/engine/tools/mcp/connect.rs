@@ -135,11 +135,6 @@ impl Drop for ChildProc {
     }
 }
 
-/// Environment variables of opsdeck that a child must not see.
-fn is_secret_var(key: &str) -> bool {
-    key.starts_with("OPSDECK_SECRET_") || key == "OPSDECK_TOKEN"
-}
-
 /// Start a stdio server and complete the MCP handshake.
 pub(super) async fn stdio(
     name: &str,
@@ -152,11 +147,7 @@ pub(super) async fn stdio(
 ) -> Result<(Service, ChildProc), ConnectError> {
     let mut cmd = tokio::process::Command::new(command);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    for (k, _) in std::env::vars_os() {
-        if k.to_str().is_some_and(is_secret_var) {
-            cmd.env_remove(&k);
-        }
-    }
+    crate::secrets::scrub_child_env(&mut cmd);
     cmd.envs(env);
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
@@ -226,13 +217,11 @@ async fn log_stderr(server: String, mut err: ChildStderr) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn opsdeck_secrets_are_not_for_children() {
-        assert!(is_secret_var("OPSDECK_SECRET_BACKEND_PROD"));
-        assert!(is_secret_var("OPSDECK_TOKEN"));
-        assert!(!is_secret_var("OPSDECK_LOG"));
-        assert!(!is_secret_var("PATH"));
+        assert!(crate::secrets::is_secret_var("OPSDECK_SECRET_BACKEND_PROD"));
+        assert!(crate::secrets::is_secret_var("OPSDECK_TOKEN"));
+        assert!(!crate::secrets::is_secret_var("OPSDECK_LOG"));
+        assert!(!crate::secrets::is_secret_var("PATH"));
     }
 }
