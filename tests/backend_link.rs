@@ -188,7 +188,7 @@ async fn events_of_unknown_kinds_are_skipped_counted_and_never_asked_for_again()
     let (tx, mut rx) = mpsc::channel(64);
     tokio::spawn(client::run(BackendSpec::new("newer", format!("ws://{addr}"), None), Arc::new(SystemClock), tx));
     let first = timeout(LIMIT, subs.recv()).await.expect("subscribed").expect("backend running");
-    assert_eq!(first["topics"], serde_json::json!(["metrics", "alerts"]), "it asks for both topics");
+    assert_eq!(first["topics"], serde_json::json!(["metrics", "alerts", "workflows"]), "it asks for its topics");
     let (mut skipped, mut seqs) = (None, Vec::new());
     while skipped.is_none() || seqs.is_empty() {
         match next_msg(&mut rx).await {
