@@ -83,7 +83,7 @@ impl AlertCore {
             RunAlert::Slow { workflow, run, limit_ms } => {
                 let summary = format!(
                     "workflow {workflow}: run #{run} has run longer than {} (expected_duration, or 3× the median of its last successful runs)",
-                    crate::ui::widgets::fmt::duration_ms(limit_ms)
+                    crate::engine::workflows::driver::short(std::time::Duration::from_millis(limit_ms.max(0) as u64))
                 );
                 let o = obs(SLOW_RULE, labels(&workflow, run), &summary, true, Severity::Warning);
                 self.fresh.extend(self.eval.observe(o, now));

@@ -597,7 +597,7 @@ fn reads_a_state(cond: &str, needs: &[String]) -> bool {
 }
 
 /// `2m`, `90s`, `1.5s`, `250ms`.
-fn short(d: std::time::Duration) -> String {
+pub(crate) fn short(d: std::time::Duration) -> String {
     let ms = d.as_millis();
     match ms {
         0..1000 => format!("{ms}ms"),
