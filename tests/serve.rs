@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use opsdeck::protocol::Event;
 use opsdeck::protocol::wire::{ClientFrame, ErrorCode, ServerFrame, Since, decode_server, encode};
-use opsdeck::protocol::{Event, Topic};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 
