@@ -14,6 +14,12 @@ use serde_json::{Map, Value};
 
 use super::Ts;
 
+/// Milliseconds from `started` to `ended` (or to `now`), never negative;
+/// `None` before it started.
+fn span_ms(started: Option<Ts>, ended: Option<Ts>, now: Ts) -> Option<i64> {
+    Some(ended.unwrap_or(now).saturating_sub(started?).max(0))
+}
+
 /// A run's number on its engine (1, 2, …; shown as `#12`).
 pub type RunId = u64;
 
@@ -146,8 +152,7 @@ pub struct Run {
 impl Run {
     /// Milliseconds from start to end (or to `now` while it runs).
     pub fn duration_ms(&self, now: Ts) -> Option<i64> {
-        let start = self.started?;
-        Some(self.ended.unwrap_or(now).saturating_sub(start).max(0))
+        span_ms(self.started, self.ended, now)
     }
 }
 
@@ -222,8 +227,7 @@ impl StepRun {
 
     /// Milliseconds from start to end (or to `now` while it runs).
     pub fn duration_ms(&self, now: Ts) -> Option<i64> {
-        let start = self.started?;
-        Some(self.ended.unwrap_or(now).saturating_sub(start).max(0))
+        span_ms(self.started, self.ended, now)
     }
 }
 
