@@ -82,7 +82,7 @@ fn acknowledged(children: Vec<Child>) -> Vec<RunId> {
 }
 
 #[test]
-#[ignore = "serve restarted right after a SIGKILL is refused: another opsdeck is already using this data directory (not yet diagnosed)"]
+
 fn runs_survive_repeated_sigkills_and_resume_without_repeating_a_finished_step() {
     let began = Instant::now();
     let seed = seed();

@@ -121,6 +121,28 @@ impl Engine {
         Ok(())
     }
 
+    /// Wait until the event `seq` (and every store write made before it was
+    /// published) is on disk: what a step that changes things waits for
+    /// before it starts, so a crash can never leave its side effect without
+    /// the record that it began. Returns at once on an engine without the
+    /// group commit (in-memory engines of tests). Errors when the log's
+    /// writer has not made it durable within `limit` (the disk is failing:
+    /// the writer logs why).
+    pub async fn durable_through(&self, seq: u64, limit: std::time::Duration) -> Result<(), String> {
+        if !self.inner.committing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut rx = self.inner.durable.subscribe();
+        match tokio::time::timeout(limit, rx.wait_for(|d| *d >= seq)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err("the engine is stopping".into()),
+            Err(_) => Err(format!(
+                "its start was not on disk within {} s, so it was not started (the event log cannot be written: see opsdeck's log in the state dir)",
+                limit.as_secs()
+            )),
+        }
+    }
+
     /// Queued (not yet written) events with `from <= seq <= to`.
     fn pending_between(&self, from: u64, to: u64) -> Vec<Arc<Envelope>> {
         let p = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());

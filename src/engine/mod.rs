@@ -77,6 +77,8 @@ struct Inner {
     /// Highest seq appended to the log / known to be on disk (group commit).
     appended: watch::Sender<u64>,
     durable: watch::Sender<u64>,
+    /// The group commit runs (`start` / `start_log_only`): `durable` advances.
+    committing: std::sync::atomic::AtomicBool,
     /// The alert engine's mailbox, once started: the task that owns the
     /// alert core runs these jobs (alerts/service.rs).
     alerts: Mutex<Option<tokio::sync::mpsc::UnboundedSender<alerts::service::Job>>>,
@@ -144,6 +146,7 @@ impl Engine {
             writer: Mutex::new(()),
             appended: watch::Sender::new(head),
             durable: watch::Sender::new(head),
+            committing: std::sync::atomic::AtomicBool::new(false),
             alerts: Mutex::new(None),
             alert_writes: Default::default(),
             checks: Mutex::new(None),
@@ -210,6 +213,7 @@ impl Engine {
         let prune = tokio::spawn(prune_loop(self.clone()));
         let flush = tokio::spawn(log::flush_loop(self.clone()));
         let durable = tokio::spawn(log::store_flush_loop(self.clone()));
+        self.inner.committing.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut t = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
         t.extend([collect, prune, flush, durable]);
     }
@@ -219,6 +223,7 @@ impl Engine {
     pub fn start_log_only(&self) {
         let flush = tokio::spawn(log::flush_loop(self.clone()));
         let durable = tokio::spawn(log::store_flush_loop(self.clone()));
+        self.inner.committing.store(true, std::sync::atomic::Ordering::SeqCst);
         self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend([flush, durable]);
     }
 

@@ -23,6 +23,9 @@ pub struct Since {
 pub enum ClientFrame {
     /// Start (or resume) receiving events of `topics`.
     Subscribe {
+        /// Topics this build does not know are left out (a newer client
+        /// asks an older server for what it has), not refused.
+        #[serde(deserialize_with = "known_topics")]
         topics: Vec<Topic>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<Since>,
@@ -77,6 +80,38 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+}
+
+/// The topics of a `subscribe` this build knows; the others are dropped
+/// (an error when none is known).
+fn known_topics<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Topic>, D::Error> {
+    let raw: Vec<serde_json::Value> = Vec::deserialize(d)?;
+    let mut topics = Vec::with_capacity(raw.len());
+    let mut unknown = None;
+    for v in raw {
+        match serde_json::from_value::<Topic>(v) {
+            Ok(t) => topics.push(t),
+            Err(e) if e.to_string().starts_with("unknown variant") => unknown = Some(e),
+            Err(e) => return Err(serde::de::Error::custom(e)),
+        }
+    }
+    match unknown {
+        // Nothing this build serves was asked for: say which names it knows.
+        Some(e) if topics.is_empty() => Err(serde::de::Error::custom(e)),
+        _ => Ok(topics),
+    }
+}
+
+/// What to subscribe to again after a `bad_frame` answer to a `subscribe` of
+/// `asked`: the topics less those the server named as unknown (a server of an
+/// earlier opsdeck refuses a subscribe naming a topic it does not know).
+/// None when the message names none of them (another fault: not retried).
+pub fn known_to_server(asked: &[Topic], message: &str) -> Option<Vec<Topic>> {
+    let refused = |t: &Topic| {
+        let name = serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        message.contains(&format!("unknown variant `{name}`"))
+    };
+    asked.iter().any(refused).then(|| asked.iter().copied().filter(|t| !refused(t)).collect())
 }
 
 /// Machine-readable error codes.
@@ -403,7 +438,10 @@ mod tests {
         assert!(matches!(decode_client("not json"), Err(WireError::Bad(_))));
         assert!(matches!(decode_client(r#"{"type":"launch_missiles"}"#), Err(WireError::Bad(_))));
         assert!(matches!(decode_client(r#"{"type":"ping","nonce":1,"extra":true}"#), Err(WireError::Bad(_))));
-        assert!(matches!(decode_client(r#"{"type":"subscribe","topics":["nope"]}"#), Err(WireError::Bad(_))));
+        assert!(
+            matches!(decode_client(r#"{"type":"subscribe","topics":["nope"]}"#), Err(WireError::Bad(_))),
+            "no known topic at all"
+        );
         let big = format!(r#"{{"type":"ping","nonce":1,"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
         assert_eq!(decode_client(&big).unwrap_err().code(), ErrorCode::FrameTooLarge);
     }
@@ -447,5 +485,24 @@ mod lenient_tests {
         }
         assert!(decode_server(r#"{"type":"welcome"}"#).is_err(), "other frames stay strict");
         assert!(decode_server("not json").is_err());
+    }
+
+    #[test]
+    fn a_subscribe_naming_a_topic_this_build_lacks_gets_the_others() {
+        let f = decode_client(r#"{"type":"subscribe","topics":["metrics","from_the_future","alerts"]}"#);
+        assert_eq!(f, Ok(ClientFrame::Subscribe { topics: vec![Topic::Metrics, Topic::Alerts], since: None }));
+        assert!(decode_client(r#"{"type":"subscribe","topics":["metrics",5]}"#).is_err(), "a topic is a name");
+        assert!(decode_client(r#"{"type":"subscribe","topics":"metrics"}"#).is_err());
+    }
+
+    #[test]
+    fn an_older_servers_refusal_names_the_topics_to_drop() {
+        // What a serve built before the workflows topic answers.
+        let said =
+            "bad frame: unknown variant `workflows`, expected one of `metrics`, `alerts`, `tools` at line 1 column 50";
+        let asked = [Topic::Metrics, Topic::Alerts, Topic::Workflows];
+        assert_eq!(known_to_server(&asked, said), Some(vec![Topic::Metrics, Topic::Alerts]));
+        assert_eq!(known_to_server(&asked, "bad frame: expected value at line 1 column 1"), None, "another fault");
+        assert_eq!(known_to_server(&[Topic::Metrics], said), None, "nothing of ours was refused");
     }
 }

@@ -165,6 +165,27 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Live processes with a file under `dir` open (pid, state and command
+/// line): who holds a data directory's lock.
+pub fn processes_holding(dir: &Path) -> Vec<String> {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
+    procs
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.filter_map(Result::ok).any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.starts_with(dir)))
+            })
+        })
+        .map(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit_once(')').map(|(_, r)| r.trim_start().chars().next().unwrap_or('?')).unwrap_or('?');
+            format!("{pid} {state} {}", String::from_utf8_lossy(&cmd).replace('\0', " "))
+        })
+        .collect()
+}
+
 /// Every file under `dir` (recursively) whose bytes contain `needle`.
 pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -244,7 +265,11 @@ impl Home {
                 Err(e) => {
                     let _ = child.kill();
                     let status = child.wait();
-                    panic!("opsdeck serve did not listen ({e:?}, {status:?}); it said:\n{}", said.join("\n"));
+                    panic!(
+                        "opsdeck serve did not listen ({e:?}, {status:?}); it said:\n{}\nprocesses holding the data dir: {:?}",
+                        said.join("\n"),
+                        processes_holding(&self.data_dir())
+                    );
                 }
             }
         }

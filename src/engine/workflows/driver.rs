@@ -29,6 +29,9 @@ use crate::protocol::workflow::{Decision, Run, RunState, StepRun};
 const OUTPUT_BATCH: usize = 512;
 /// How often a step's log is written while it prints.
 const LOG_FLUSH: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long a step that changes things waits for the record of its start to
+/// reach the disk before it fails instead of starting.
+const DURABLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What a run's task is told from outside.
 pub enum Control {
@@ -124,8 +127,8 @@ impl Driver {
         self.ctx.clock.now_ms()
     }
 
-    fn save_step(&mut self, i: usize) {
-        self.ctx.save_step(&self.run, i, &self.steps[i]);
+    fn save_step(&mut self, i: usize) -> u64 {
+        self.ctx.save_step(&self.run, i, &self.steps[i])
     }
 
     fn save_run(&self) {
@@ -396,13 +399,22 @@ impl Driver {
         s.ended = None;
         s.next_attempt_at = None;
         s.args = Some(mask_value(&args, &self.secrets));
-        self.save_step(i);
+        let seq = self.save_step(i);
         self.running += 1;
+        // A step that changes things starts only once the record that it
+        // began is on disk: after a crash it is `interrupted` (resume asks
+        // before running it again), never `queued` with its effect done.
+        let durable = self.ctx.exec.mutating(&step.uses, &args).then(|| self.ctx.engine.clone());
         let (tx, mut rx) = mpsc::channel::<String>(256);
         let attempt = self.ctx.exec.start(&step.uses, args, tx);
         let lines = lines.clone();
         let timeout = step.timeout;
         join.spawn(async move {
+            if let Some(engine) = durable
+                && let Err(e) = engine.durable_through(seq, DURABLE_LIMIT).await
+            {
+                return (i, Err(Failure::new(e)), permit);
+            }
             let forward = async {
                 while let Some(l) = rx.recv().await {
                     if lines.send((i, l)).await.is_err() {

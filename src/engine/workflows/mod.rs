@@ -8,6 +8,8 @@
 mod attach;
 pub mod definition;
 pub mod driver;
+#[cfg(test)]
+mod durability_tests;
 pub mod exec;
 pub mod from_chain;
 pub mod output;

@@ -53,14 +53,15 @@ impl Ctx {
         self.engine.publish(Topic::Workflows, self.clock.now_ms(), Event::RunChanged(Box::new(run.clone())));
     }
 
-    /// Write a step, then announce it.
-    pub fn save_step(&self, run: &Run, index: usize, step: &StepRun) {
+    /// Write a step, then announce it. Returns the announcement's seq (see
+    /// [`Engine::durable_through`]).
+    pub fn save_step(&self, run: &Run, index: usize, step: &StepRun) -> u64 {
         let i = u16::try_from(index).unwrap_or(u16::MAX);
         if let Err(e) = self.engine.store().put_step(run.id, run.attempt, i, step) {
             tracing::error!(run = run.id, step = step.id, "storing a step: {e}");
         }
         let ev = Event::StepChanged { run: run.id, attempt: run.attempt, step: Box::new(step.clone()) };
-        self.engine.publish(Topic::Workflows, self.clock.now_ms(), ev);
+        self.engine.publish(Topic::Workflows, self.clock.now_ms(), ev).seq
     }
 
     /// Announce lines a step printed.
