@@ -220,3 +220,62 @@ async fn another_protocol_version_is_refused_with_what_to_do() {
         }
     }
 }
+
+/// A backend built before the `workflows` topic: it welcomes, answers a
+/// subscribe naming a topic it lacks with serde's `bad_frame` (as the real
+/// one did), and serves the first subscribe it can read with one event.
+async fn older_backend() -> (std::net::SocketAddr, mpsc::UnboundedReceiver<serde_json::Value>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (subs, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let subs = subs.clone();
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+                let welcome = ServerFrame::Welcome { protocol: 1, source: "local".into(), epoch: 7, head_seq: 6 };
+                let _ = ws.send(Message::Text(encode(&welcome).into())).await;
+                while let Some(Ok(Message::Text(t))) = ws.next().await {
+                    let sub: serde_json::Value = serde_json::from_str(&t).unwrap_or_default();
+                    let _ = subs.send(sub.clone());
+                    let known = ["metrics", "alerts", "tools"];
+                    let unknown = sub["topics"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|t| !known.contains(&t.as_str().unwrap_or_default()));
+                    let frame = match unknown {
+                        Some(t) => format!(
+                            r#"{{"type":"error","code":"bad_frame","message":"bad frame: unknown variant `{}`, expected one of `metrics`, `alerts`, `tools` at line 1 column 50"}}"#,
+                            t.as_str().unwrap_or_default()
+                        ),
+                        None => r#"{"type":"events","events":[{"epoch":7,"seq":6,"ts":1700000000000,"source":"local","topic":"metrics","event":{"type":"annotation","text":"deploy","author":"ops"}}]}"#.to_string(),
+                    };
+                    let _ = ws.send(Message::Text(frame.into())).await;
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_earlier_backend_without_the_workflows_topic_still_streams_the_rest() {
+    let (addr, mut subs) = older_backend().await;
+    let (tx, mut rx) = mpsc::channel(64);
+    tokio::spawn(client::run(BackendSpec::new("older", format!("ws://{addr}"), None), Arc::new(SystemClock), tx));
+    let first = timeout(LIMIT, subs.recv()).await.expect("subscribed").expect("backend running");
+    assert_eq!(first["topics"], serde_json::json!(["metrics", "alerts", "workflows"]));
+    let again = timeout(LIMIT, subs.recv()).await.expect("subscribed again").expect("backend running");
+    assert_eq!(again["topics"], serde_json::json!(["metrics", "alerts"]), "the refused topic is left out");
+    loop {
+        match next_msg(&mut rx).await {
+            ClientMsg::Events(evs) => {
+                assert_eq!(evs.iter().map(|e| e.seq).collect::<Vec<_>>(), [6]);
+                break;
+            }
+            ClientMsg::Retrying { error, .. } => panic!("the link was dropped: {error}"),
+            _ => {}
+        }
+    }
+}

@@ -16,7 +16,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::clock::Clock;
 use crate::protocol::PROTOCOL_VERSION;
-use crate::protocol::wire::{ClientFrame, MAX_FRAME_BYTES, ServerFrame, Since, decode_server_skipping, encode};
+use crate::protocol::wire::{
+    ClientFrame, ErrorCode, MAX_FRAME_BYTES, ServerFrame, Since, decode_server_skipping, encode,
+};
 use crate::protocol::{Envelope, Topic, Ts};
 
 /// Keepalive: ping this often; a backend silent for `DEAD_AFTER` is dropped.
@@ -247,11 +249,8 @@ async fn session(
     let mut sent: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut welcomed = false;
     let mut welcomed_at: Option<tokio::time::Instant> = None;
-    conn.send(encode(&ClientFrame::Subscribe {
-        topics: vec![Topic::Metrics, Topic::Alerts, Topic::Workflows],
-        since: *cursor,
-    }))
-    .await?;
+    let mut asked = vec![Topic::Metrics, Topic::Alerts, Topic::Workflows];
+    conn.send(encode(&ClientFrame::Subscribe { topics: asked.clone(), since: *cursor })).await?;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
     let mut last_heard = tokio::time::Instant::now();
@@ -314,6 +313,15 @@ async fn session(
                     ServerFrame::Pong { .. } | ServerFrame::Stored { .. } => {}
                     ServerFrame::Ack { id, result } => answered(spec, outbox.as_deref(), tx, id, Ok(result)).await,
                     ServerFrame::Error { message, id: Some(id), .. } => answered(spec, outbox.as_deref(), tx, id, Err(message)).await,
+                    ServerFrame::Error { code: ErrorCode::BadFrame, message, id: None }
+                        if let Some(known) = crate::protocol::wire::known_to_server(&asked, &message) =>
+                    {
+                        // A serve of an earlier opsdeck refuses a topic it does
+                        // not know: take what it has.
+                        tracing::info!(backend = %spec.name, ?known, "an earlier opsdeck serve: {message}");
+                        asked = known;
+                        conn.send(encode(&ClientFrame::Subscribe { topics: asked.clone(), since: *cursor })).await?;
+                    }
                     ServerFrame::Error { code, message, .. } => tracing::warn!(backend = %spec.name, ?code, "backend error: {message}"),
                 }
                 if !decoded.skipped.is_empty() {

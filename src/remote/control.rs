@@ -479,7 +479,8 @@ async fn follow_once(
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| crate::net::io_text(&e))?;
     let (r, mut w) = stream.into_split();
-    let sub = ClientFrame::Subscribe { topics: topics.to_vec(), since: *since };
+    let mut asked = topics.to_vec();
+    let sub = ClientFrame::Subscribe { topics: asked.clone(), since: *since };
     w.write_all(format!("{}\n", encode(&sub)).as_bytes()).await.map_err(|e| crate::net::io_text(&e))?;
     let mut lines = tokio::io::BufReader::new(r).lines();
     loop {
@@ -517,6 +518,19 @@ async fn follow_once(
                     *since = Some(Since { epoch: max.0, seq });
                 }
                 (!fresh.is_empty()).then_some(Followed::Events(fresh))
+            }
+            // A holder of an earlier opsdeck refuses a topic it does not know:
+            // follow the others.
+            ServerFrame::Error { id: None, message, .. } => {
+                if let Some(known) = crate::protocol::wire::known_to_server(&asked, &message) {
+                    tracing::info!(?known, "the data dir's holder is an earlier opsdeck: {message}");
+                    asked = known;
+                    let sub = ClientFrame::Subscribe { topics: asked.clone(), since: *since };
+                    w.write_all(format!("{}\n", encode(&sub)).as_bytes()).await.map_err(|e| crate::net::io_text(&e))?;
+                } else {
+                    tracing::warn!("control socket: {message}");
+                }
+                None
             }
             _ => None,
         };
