@@ -19,7 +19,7 @@ use crate::config::keymap::Keymap;
 use crate::config::settings::{at_config_key, load_config, parse_config_all, parse_duration};
 use crate::config::theme::Theme;
 use crate::config::{ConfigError, Paths};
-use crate::engine::store::Store;
+use crate::engine::store::{LOCK_GRACE, Store};
 use crate::engine::{Engine, EngineConfig};
 use crate::runtime::{TuiOptions, run_tui};
 use crate::secrets;
@@ -266,7 +266,8 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
     }
     // The data dir is held by another opsdeck (e.g. `opsdeck serve`): attach to it.
     let mut attached = None;
-    let store = match Store::open(&paths.data_dir, config.storage.cache_mb * 1024 * 1024) {
+    let cache = config.storage.cache_mb * 1024 * 1024;
+    let store = match Store::open_unless_held(&paths.data_dir, cache, &paths.control_socket(), LOCK_GRACE) {
         Ok(s) => Some(s),
         Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
             match crate::remote::control::ControlClient::connect(&paths.control_socket()) {
@@ -393,7 +394,9 @@ fn headless_engine(cli: &Cli, paths: &Paths) -> Result<(Engine, crate::config::s
     }
     std::fs::create_dir_all(&paths.data_dir)
         .map_err(|e| format!("{}: cannot create the data directory: {e}", paths.data_dir.display()))?;
-    let store = Store::open(&paths.data_dir, config.storage.cache_mb * 1024 * 1024).map_err(|e| e.to_string())?;
+    let cache = config.storage.cache_mb * 1024 * 1024;
+    let store = Store::open_unless_held(&paths.data_dir, cache, &paths.control_socket(), LOCK_GRACE)
+        .map_err(|e| e.to_string())?;
     let engine = Engine::new(
         store,
         EngineConfig { refresh_ms: config.refresh.as_millis() as i64, read_only: cli.read_only },

@@ -109,7 +109,12 @@ struct HistoryAtTheEnd {
 
 impl RunLog for HistoryAtTheEnd {
     fn record(&self, run: &ToolRun, prune: bool) -> Result<(), String> {
-        let records = match Store::open(&self.paths.data_dir, 1 << 20) {
+        let records = match Store::open_unless_held(
+            &self.paths.data_dir,
+            1 << 20,
+            &self.paths.control_socket(),
+            crate::engine::store::LOCK_GRACE,
+        ) {
             Ok(store) => Records::Store(Arc::new(store)),
             Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
                 match crate::remote::control::ControlClient::connect(&self.paths.control_socket()) {

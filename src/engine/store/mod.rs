@@ -28,6 +28,9 @@ const USER_KEYS: [&str; 2] = ["tools.chains", "tools.favorites"];
 fn is_user_key(key: &str) -> bool {
     USER_KEYS.iter().any(|k| key == *k || key.strip_prefix(k).is_some_and(|rest| rest.starts_with('.')))
 }
+/// How long an open waits out a lock that no running opsdeck holds
+/// ([`Store::open_unless_held`]).
+pub const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// Default sled page cache (sled's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -106,6 +109,28 @@ impl Store {
                 other => StoreError::Open { path: shown.clone(), source: other },
             })?;
         Self::from_db(Arc::new(kv::SledDb(db)), path)
+    }
+
+    /// [`Store::open`], waiting out a lock that no running opsdeck holds: a
+    /// process killed a moment ago can leave it held for a few milliseconds
+    /// (a child it was starting still has the file open until its exec), so
+    /// a restart right after a crash must not be refused. When `control`, the
+    /// holder's control socket, answers, the lock is real and `Locked` comes
+    /// at once (the caller attaches); otherwise the open is tried again every
+    /// 50 ms for up to `grace`.
+    pub fn open_unless_held(dir: &Path, cache_bytes: u64, control: &Path, grace: std::time::Duration) -> Result<Store> {
+        let began = std::time::Instant::now();
+        loop {
+            match Self::open(dir, cache_bytes) {
+                Err(StoreError::Locked { path })
+                    if began.elapsed() < grace && std::os::unix::net::UnixStream::connect(control).is_err() =>
+                {
+                    tracing::debug!(path, "the data directory is locked by no running opsdeck: trying again");
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// A throw-away database in memory (tests, benches): nothing touches the disk.
