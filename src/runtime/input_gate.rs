@@ -7,8 +7,9 @@
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-/// How long the input thread waits for input before it looks at the gate.
-pub const SLICE: Duration = Duration::from_millis(100);
+/// How long the input thread waits for input before it looks at the gate:
+/// four wake-ups a second when idle, and an editor starts within a slice.
+pub const SLICE: Duration = Duration::from_millis(250);
 
 #[derive(Default)]
 struct Gate {
