@@ -171,6 +171,9 @@ user_actions! {
     RunStateFilter => "run_state_filter", "Show runs in the next state (all, active, waiting, failed, …)";
     FollowLog => "follow_log", "Follow the step log at its end (new lines scroll in)";
     FailedLogsToggle => "failed_logs_toggle", "Show the logs of every failed step one after the other, or the selected step's";
+    RunTimeFilter => "run_time_filter", "Show runs of the next time span (any time, last 1h, 24h, 7d)";
+    EditWorkflow => "edit_workflow", "Open the workflow's definition file in $EDITOR (the TUI comes back when it exits)";
+    SaveChainWorkflow => "save_chain_workflow", "Save the selected chain as a workflow file (one step per link)";
 }
 
 impl UserAction {
@@ -208,6 +211,7 @@ impl UserAction {
             | U::CopyResult
             | U::ChainNext
             | U::SaveChain
+            | U::SaveChainWorkflow
             | U::DeleteEntry => KeyContext::Tools,
             U::StartWorkflow
             | U::CancelWorkflowRun
@@ -219,7 +223,9 @@ impl UserAction {
             | U::RejectStep
             | U::RunStateFilter
             | U::FollowLog
-            | U::FailedLogsToggle => KeyContext::Workflows,
+            | U::FailedLogsToggle
+            | U::RunTimeFilter
+            | U::EditWorkflow => KeyContext::Workflows,
             U::Acknowledge | U::SilenceAlert | U::Unsilence | U::JumpToMetric | U::ToggleResolved => KeyContext::Alerts,
             _ => KeyContext::Global,
         }
@@ -232,7 +238,8 @@ impl UserAction {
         matches!(self, U::Up | U::Down | U::PageUp | U::PageDown | U::Top | U::Bottom | U::Left | U::Right)
     }
 
-    /// Whether the action asks a source to change state (refused, and left out
+    /// Whether the action asks a source to change state, or writes a
+    /// workflow file (refused, and left out
     /// of the palette and hints, under `--read-only`). Toggling a rule is
     /// `confirm` on the rules box; it is refused where it is turned into a command.
     pub fn changes_state(self) -> bool {
@@ -251,6 +258,8 @@ impl UserAction {
                 | UserAction::RerunFromStep
                 | UserAction::ApproveStep
                 | UserAction::RejectStep
+                | UserAction::EditWorkflow
+                | UserAction::SaveChainWorkflow
         )
     }
 }

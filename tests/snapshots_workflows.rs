@@ -102,7 +102,7 @@ fn snapshot() -> WorkflowsSnapshot {
         path: "/home/ana/.config/opsdeck/workflows/health.toml".into(),
         inputs: Vec::new(),
         steps: vec![info("probe", "http_check", &[], false)],
-        next_fire: None,
+        next_fire: Some(NOW + 240_000),
     };
     let mut approve = step("approve", "approve", RunState::Waiting, Some(NOW - 40_000), None);
     approve.args = Some(json!({"message": "Roll v2.4.1 out to the 12 web hosts? Traffic shifts host by host."}));
@@ -333,5 +333,23 @@ fn start_form_80x24() {
     let t = draw(&s, 80, 24);
     let text = screen(&t);
     assert!(text.contains("build, roll") && text.contains("version"), "mutating steps and the input");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// The runs list of the last hour with run #5's steps read (roll tried
+/// three times) and a page of older runs on its way.
+#[test]
+fn runs_of_the_last_hour_with_attempts_and_older_runs_loading_80x24() {
+    let seed = Seed::new();
+    let mut s = failed_run_open(&seed);
+    update(&mut s, Action::User(UserAction::Close), &seed.ctx());
+    assert_eq!(s.focus, BoxId::WfRuns);
+    update(&mut s, Action::User(UserAction::RunTimeFilter), &seed.ctx());
+    s.workflows.older.insert(LOCAL_SOURCE.into(), opsdeck::app::panes::workflows::Older { asking: true, done: false });
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("last 1h") && text.contains("loading older runs…"), "{text}");
+    assert!(text.contains("2 roll×3"), "the run's attempt and the step tried three times: {text}");
+    assert!(!text.contains("#3 "), "run #3 (2h ago) is out of the last hour: {text}");
     insta::assert_snapshot!(t.backend());
 }

@@ -18,7 +18,9 @@ impl AppState {
             .into_iter()
             .filter_map(|h| match h {
                 Hint::Bound(a, _)
-                    if read_only && (a.changes_state() || (a == U::Confirm && self.focus == BoxId::AlertRules)) =>
+                    if read_only
+                        && ((a.changes_state() && !self.read_only_allows(a))
+                            || (a == U::Confirm && self.focus == BoxId::AlertRules)) =>
                 {
                     None
                 }

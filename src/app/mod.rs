@@ -12,9 +12,10 @@ mod metrics_pane;
 pub mod overlay;
 pub mod pane;
 pub mod panes;
-mod read_only;
+pub(crate) mod read_only;
 mod tools_pane;
 mod user;
+mod workflows_extra;
 mod workflows_pane;
 
 use std::sync::Arc;
@@ -274,6 +275,20 @@ pub enum Effect {
         text: String,
         name: String,
     },
+    /// Open `path` in `editor` (a command line; the path is its last
+    /// argument) with the terminal, the TUI handed over until it exits; the
+    /// outcome comes back as a notice. The loop's own.
+    EditFile {
+        path: std::path::PathBuf,
+        editor: String,
+    },
+    /// Write a new workflow file `<stem>.toml` in the workflows folder, never
+    /// over an existing file (`<stem>-2.toml`, …); its path, or the problem,
+    /// comes back as a notice.
+    SaveWorkflow {
+        stem: String,
+        contents: String,
+    },
 }
 
 /// Read-only context of an update: the clock, keymap and configuration.
@@ -366,11 +381,23 @@ impl AppState {
             self.refuse_read_only(command.describe());
             return None;
         }
+        Some(self.send_unchecked(source, command, what, effects))
+    }
+
+    /// Send a command `--read-only` allows although it changes state (the
+    /// caller checked it; the engine that runs it checks again).
+    pub fn send_unchecked(
+        &mut self,
+        source: String,
+        command: crate::protocol::Command,
+        what: &str,
+        effects: &mut Vec<Effect>,
+    ) -> String {
         self.commands_sent += 1;
         let id = format!("{}-{}", self.instance, self.commands_sent);
         self.pending_commands.insert(id.clone(), what.to_string());
         effects.push(Effect::Command { source, id: id.clone(), command });
-        Some(id)
+        id
     }
 
     /// Add a backend to the status bar before it connects.
@@ -407,7 +434,7 @@ impl AppState {
         if scope != KeyContext::Global && scope != self.focus.context() {
             return false;
         }
-        if self.read_only && a.changes_state() {
+        if self.read_only && a.changes_state() && !self.read_only_allows(a) {
             return false;
         }
         match a {
@@ -434,6 +461,7 @@ impl AppState {
 pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
     let minute_before = state.now.div_euclid(60_000);
     state.now = ctx.now;
+    state.workflows.now = ctx.now;
     let mut effects = Vec::new();
     let (focus_before, overlay_before) = (state.focus, state.overlay.is_some());
     let changed = match action {

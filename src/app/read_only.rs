@@ -13,3 +13,14 @@ impl AppState {
         self.notice = Some((self.now, read_only_refusal(what)));
     }
 }
+
+impl AppState {
+    /// An action `--read-only` still allows although it changes state:
+    /// starting the selected workflow when none of its steps change things
+    /// (the engine that runs it checks the same again).
+    pub fn read_only_allows(&self, a: super::UserAction) -> bool {
+        a == super::UserAction::StartWorkflow
+            && self.focus == super::BoxId::WfList
+            && self.workflows.selected_workflow().is_some_and(|(_, w)| w.steps.iter().all(|s| !s.mutating))
+    }
+}

@@ -92,6 +92,11 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
             ]))
             .collect(),
     });
+    // A saved chain can be written as a workflow file.
+    if focus == BoxId::ToolList && matches!(s.tools.selected(), Some(crate::app::panes::tools::list::Target::Chain(_)))
+    {
+        v.insert(v.len().min(3), Hint::Bound(U::SaveChainWorkflow, Some("as workflow")));
+    }
     v
 }
 

@@ -74,7 +74,9 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
         BoxId::WfList => v.extend([
             Hint::Bound(U::Confirm, Some("runs")),
             Hint::Bound(U::StartWorkflow, Some("start")),
+            Hint::Bound(U::EditWorkflow, Some("edit")),
             Hint::Bound(U::RunStateFilter, Some("state")),
+            Hint::Bound(U::RunTimeFilter, Some("time")),
         ]),
         BoxId::WfRuns => {
             v.push(Hint::Bound(U::Confirm, Some("open")));
@@ -82,6 +84,7 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
                 v.push(Hint::Bound(U::Close, Some("all runs")));
             }
             v.push(Hint::Bound(U::RunStateFilter, Some("state")));
+            v.push(Hint::Bound(U::RunTimeFilter, Some("time")));
         }
         BoxId::WfDetail => v.extend([
             Hint::Bound(U::Confirm, Some("log")),
@@ -138,7 +141,7 @@ fn open_popup(state: &mut AppState, p: WfPopup) -> bool {
 
 pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
     use UserAction as U;
-    if state.read_only && a.changes_state() {
+    if state.read_only && a.changes_state() && !state.read_only_allows(a) {
         let what = match a {
             U::StartWorkflow => return refuse_start(state),
             U::CancelWorkflowRun => "cancelling a run",
@@ -146,6 +149,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
             U::AbandonRun => "abandoning a run",
             U::RerunFailed | U::RerunFromStep => "rerunning a run",
             U::ApproveStep => "approving a step",
+            U::EditWorkflow => "editing a workflow's definition",
             _ => "rejecting a step",
         };
         state.refuse_read_only(what);
@@ -166,6 +170,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
         | U::RerunFromStep
         | U::ApproveStep
         | U::RejectStep => run_action(state, a, ctx, effects),
+        U::EditWorkflow => super::workflows_extra::edit_definition(state, ctx, effects),
         _ => match state.workflows.nav(a, state.focus) {
             Some((changed, focus)) => {
                 if let Some(f) = focus {
@@ -180,7 +185,8 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
     changed
 }
 
-/// Under `--read-only` nothing starts; a workflow that changes things says which steps do.
+/// Under `--read-only` only a workflow none of whose steps change things
+/// starts; another is refused with the steps that do.
 fn refuse_start(state: &mut AppState) -> bool {
     let mutating: Vec<String> = state
         .workflows
@@ -301,6 +307,7 @@ fn decide(state: &mut AppState, source: String, approve: bool, ctx: &Ctx) -> boo
 /// Ask the source for what the pane shows and does not have: the open run's
 /// steps, the stored logs of the ended steps shown.
 fn read_what_is_shown(state: &mut AppState, effects: &mut Vec<Effect>) {
+    super::workflows_extra::ask_older(state, effects);
     let w = &state.workflows;
     let show = w.opened().filter(|r| !r.steps_loaded).map(|r| (r.source.clone(), r.run.id)).filter(|(src, id)| {
         !w.asked.values().any(|a| matches!(a, Asked::Show { source, run } if source == src && run == id))
@@ -334,6 +341,9 @@ pub(super) fn answered(
     let Some(asked) = state.workflows.asked.remove(id) else { return };
     let what = state.pending_commands.remove(id).unwrap_or_default();
     match (asked, result) {
+        (Asked::Older { limit, .. }, result) => {
+            super::workflows_extra::older_answered(state, source, limit, result, ctx)
+        }
         (Asked::Show { run, .. }, Ok(v)) => match serde_json::from_value::<RunDetail>(v) {
             Ok(d) => {
                 state.workflows.show_answered(source, d);
@@ -434,7 +444,13 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
                 let name = workflow.name.clone();
                 let command = Command::Workflows(WorkflowsCommand::StartRun { workflow: name.clone(), inputs, by });
                 let what = format!("starting {name}");
-                if let Some(id) = state.send_command(source.clone(), command, &what, effects) {
+                // `--read-only` lets a workflow that changes nothing start.
+                let sent = if state.read_only && workflow.steps.iter().all(|s| !s.mutating) {
+                    Some(state.send_unchecked(source.clone(), command, &what, effects))
+                } else {
+                    state.send_command(source.clone(), command, &what, effects)
+                };
+                if let Some(id) = sent {
                     state.workflows.asked.insert(id, Asked::Start { source: source.clone(), workflow: name });
                 }
                 false

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::sources::Sources;
 use super::tasks::{TaskId, Tasks};
-use super::{Local, Msg, jq_jobs, reload, tools};
+use super::{Local, Msg, jq_jobs, reload, tools, workflow_files};
 use crate::app::{Action, Effect};
 use crate::remote::control::Records;
 
@@ -39,6 +39,8 @@ pub struct Executor {
     pub reload: Option<reload::Loader>,
     /// The alert rules folder, read again on reload when the engine is here.
     pub alerts_dir: Option<PathBuf>,
+    /// Where saved chains are written as workflow files (the config dir's workflows/).
+    pub workflows_dir: PathBuf,
 }
 
 impl Executor {
@@ -55,9 +57,20 @@ impl Effects for Executor {
     fn apply(&mut self, effect: Effect) {
         match effect {
             // The loop's; never sent here.
-            Effect::Quit | Effect::Suspend | Effect::Redraw => {}
+            Effect::Quit | Effect::Suspend | Effect::Redraw | Effect::EditFile { .. } => {}
             // The app refuses these already; the executor never sends one either.
-            Effect::Command { source, id, command } if self.read_only && command.changes_state() => {
+            // A start passes: the app let only a workflow that changes nothing
+            // through, and the engine that runs it checks the same again.
+            Effect::Command { source, id, command }
+                if self.read_only
+                    && command.changes_state()
+                    && !matches!(
+                        command,
+                        crate::protocol::Command::Workflows(
+                            crate::protocol::workflow::WorkflowsCommand::StartRun { .. }
+                        )
+                    ) =>
+            {
                 let result = Err(format!("read-only: {} is refused (opsdeck runs --read-only)", command.describe()));
                 let _ = self.inbox.try_send(Msg::Action(Action::CommandDone { source, id, result }));
             }
@@ -87,6 +100,13 @@ impl Effects for Executor {
                 self.notice_later(move || match tools::write_export(&dir, &name, &contents) {
                     Ok(p) => format!("✓ exported to {}", p.display()),
                     Err(e) => format!("✗ export to {}: {}", dir.join(&name).display(), crate::net::io_text(&e)),
+                });
+            }
+            Effect::SaveWorkflow { stem, contents } => {
+                let dir = self.workflows_dir.clone();
+                self.notice_later(move || {
+                    let outcome = workflow_files::write_new(&dir, &stem, &contents);
+                    workflow_files::saved_notice(&dir, &stem, outcome)
                 });
             }
             Effect::Bell => {

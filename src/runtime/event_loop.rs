@@ -4,6 +4,7 @@
 //! asserts the effects and the last frame (see the tests below).
 
 use std::io;
+use std::path::Path;
 use std::time::Duration;
 
 use ratatui::crossterm::event::{Event as TermEvent, MouseButton, MouseEventKind};
@@ -36,6 +37,11 @@ pub trait Screen {
     fn suspend(&mut self) -> io::Result<()>;
     /// Forget what is on the screen; the next frame paints every cell.
     fn repaint_all(&mut self) -> io::Result<()>;
+    /// Give the terminal to a child process (an editor) until [`Screen::take_back`].
+    fn hand_over(&mut self) -> io::Result<()>;
+    /// Take the terminal back from the child: every cell is painted by the
+    /// next frame. Returns the terminal's size (it may have changed meanwhile).
+    fn take_back(&mut self) -> io::Result<(u16, u16)>;
     /// After the first frame was drawn (test hooks of the supervisor).
     fn first_frame(&mut self) {}
 }
@@ -51,6 +57,14 @@ impl Screen for super::terminal::Term {
 
     fn repaint_all(&mut self) -> io::Result<()> {
         super::terminal::repaint_all(self)
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        super::terminal::hand_over()
+    }
+
+    fn take_back(&mut self) -> io::Result<(u16, u16)> {
+        super::terminal::take_back(self)
     }
 
     fn first_frame(&mut self) {
@@ -120,26 +134,83 @@ pub async fn run(
                     }
                 }
             };
-            let ctx = Ctx { now: clock.now_ms(), keymap: &looks.keymap, config: &looks.config };
-            let mut quit = false;
-            for effect in app::update(state, action, &ctx) {
-                match effect {
-                    Effect::Quit => quit = true,
-                    Effect::Suspend => {
-                        screen.suspend()?;
-                        state.dirty = true;
+            // What the loop's own effects answer is handled before the next message.
+            let mut todo = vec![action];
+            while let Some(action) = todo.pop() {
+                let ctx = Ctx { now: clock.now_ms(), keymap: &looks.keymap, config: &looks.config };
+                let mut quit = false;
+                for effect in app::update(state, action, &ctx) {
+                    match effect {
+                        Effect::Quit => quit = true,
+                        Effect::Suspend => {
+                            screen.suspend()?;
+                            state.dirty = true;
+                        }
+                        Effect::Redraw => {
+                            screen.repaint_all()?;
+                            state.dirty = true;
+                        }
+                        Effect::EditFile { path, editor } => {
+                            let (said, size) = edit_file(screen, &editor, &path).await;
+                            state.dirty = true;
+                            todo.push(Action::Notice(said));
+                            if let Some((w, h)) = size.filter(|s| *s != state.size) {
+                                todo.push(Action::Resize(w, h));
+                            }
+                        }
+                        other => effects.apply(other),
                     }
-                    Effect::Redraw => {
-                        screen.repaint_all()?;
-                        state.dirty = true;
-                    }
-                    other => effects.apply(other),
+                }
+                if quit {
+                    return Ok(());
                 }
             }
-            if quit {
-                return Ok(());
-            }
         }
+    }
+}
+
+/// Run `editor` on `path` with the terminal (the TUI handed over until it
+/// exits): what to say on the status line, and the terminal's size after.
+async fn edit_file(screen: &mut impl Screen, editor: &str, path: &Path) -> (String, Option<(u16, u16)>) {
+    if let Err(e) = screen.hand_over() {
+        let size = screen.take_back().ok();
+        return (format!("✗ the terminal could not be handed to the editor: {e}"), size);
+    }
+    let status = editor_command(editor, path).status().await;
+    let size = screen.take_back();
+    let said = edit_outcome(editor, path, status);
+    match size {
+        Ok(size) => (said, Some(size)),
+        Err(e) => (format!("{said}; the terminal could not be taken back: {e}"), None),
+    }
+}
+
+/// `editor` is a command line (`vim`, `code --wait`): a shell runs it with
+/// the path as its last argument, as git runs `$EDITOR`.
+fn editor_command(editor: &str, path: &Path) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new("sh");
+    c.arg("-c").arg(format!("{editor} \"$1\"")).arg(editor).arg(path);
+    c.kill_on_drop(true);
+    c
+}
+
+/// What the status line says after the editor: the file edited, or what
+/// went wrong and how to fix it.
+fn edit_outcome(editor: &str, path: &Path, status: io::Result<std::process::ExitStatus>) -> String {
+    let file = path.display();
+    match status {
+        Ok(s) if s.success() => {
+            format!("✓ edited {file}: the workflows are read again within seconds (problems show in the list)")
+        }
+        // The shell's words for a command it cannot find or run.
+        Ok(s) if matches!(s.code(), Some(126 | 127)) => {
+            format!("✗ the editor `{editor}` could not be run: set $EDITOR (or $VISUAL) to an editor on your PATH")
+        }
+        Ok(s) => match s.code() {
+            Some(code) => format!("✗ the editor `{editor}` exited with status {code}: {file} may be unchanged"),
+            None => format!("✗ the editor `{editor}` was stopped by a signal: {file} may be unchanged"),
+        },
+        Err(e) => format!("✗ the editor `{editor}` could not be started ({e}): is `sh` on your PATH?"),
     }
 }
 

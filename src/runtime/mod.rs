@@ -7,6 +7,7 @@
 pub mod backend;
 mod effects;
 pub mod event_loop;
+mod input_gate;
 mod jq_jobs;
 mod local;
 pub mod reload;
@@ -16,6 +17,7 @@ pub mod supervisor;
 mod tasks;
 pub mod terminal;
 pub mod tools;
+mod workflow_files;
 
 use std::sync::Arc;
 
@@ -135,6 +137,9 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     // After the start-up problems were read: what the history load sets
     // aside is said as a notice.
     runner.start();
+    // Saved chains become workflow files where the engine reads them (an
+    // attached TUI's engine reads the same config dir's folder).
+    let workflows_dir = opts.workflows_dir.clone().unwrap_or_else(|| opts.config_dir.join("workflows"));
     let TuiOptions { config, theme, keymap, read_only, exports_dir, jq, reload, alerts_dir, .. } = opts;
     let mut looks = event_loop::Looks { config, theme, keymap };
     let mut executor = effects::Executor {
@@ -149,6 +154,7 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
         exports_dir,
         reload,
         alerts_dir,
+        workflows_dir,
     };
     let (mut term, guard) = terminal::init(looks.config.mouse)?;
     let size = term.size()?;
@@ -191,6 +197,7 @@ fn initial_state(
         AppState::new(&ctx)
     };
     state.read_only = opts.read_only;
+    state.workflows.editor = crate::app::panes::workflows::edit::editor_from(|k| std::env::var(k).ok());
     state.refresh_hints(&opts.keymap);
     state.instance = instance_id();
     state.user = user_name();
@@ -352,10 +359,22 @@ fn instance_id() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Terminal input on a plain thread: crossterm's read blocks.
+/// Terminal input on a plain thread: crossterm's read blocks. It waits in
+/// short slices and parks while a child process has the terminal
+/// ([`input_gate`]).
 fn spawn_input_thread(tx: mpsc::Sender<Msg>) {
     let spawned = std::thread::Builder::new().name("input".into()).spawn(move || {
         loop {
+            input_gate::wait_open();
+            match event::poll(input_gate::SLICE) {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(e) => {
+                    tracing::error!("terminal input failed: {e}");
+                    let _ = tx.blocking_send(Msg::TermClosed);
+                    return;
+                }
+            }
             match event::read() {
                 Ok(ev) => {
                     if tx.blocking_send(Msg::Term(ev)).is_err() {

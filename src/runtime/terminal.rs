@@ -99,3 +99,22 @@ pub fn repaint_all(term: &mut Term) -> io::Result<()> {
     term.backend_mut().forget_terminal();
     term.clear()
 }
+
+/// Give the terminal to a child process (an editor): the input thread stops
+/// reading it, and raw mode and the alternate screen are left.
+pub fn hand_over() -> io::Result<()> {
+    super::input_gate::pause(2 * super::input_gate::SLICE);
+    restore()
+}
+
+/// Take the terminal back after [`hand_over`]: the TUI state again, input
+/// read again, every cell painted by the next frame. Returns its size (it
+/// may have changed meanwhile).
+pub fn take_back(term: &mut Term) -> io::Result<(u16, u16)> {
+    let entered = enter();
+    super::input_gate::resume();
+    entered?;
+    repaint_all(term)?;
+    let size = term.size()?;
+    Ok((size.width, size.height))
+}

@@ -13,17 +13,21 @@ use crate::clock::FixedClock;
 /// 2026-12-05 10:00:30 UTC: half a minute before the next tick.
 const NOW: i64 = 1_796_464_830_000;
 
-/// Frames go to a buffer; suspends and repaints are counted.
+/// Frames go to a buffer; suspends, repaints and hand-overs are counted.
 struct TestScreen {
     term: Terminal<TestBackend>,
     frames: usize,
     suspended: usize,
     repainted: usize,
+    /// Times the terminal was handed to a child, and taken back.
+    handed: usize,
+    taken: usize,
 }
 
 impl TestScreen {
     fn new() -> Self {
-        TestScreen { term: Terminal::new(TestBackend::new(80, 24)).unwrap(), frames: 0, suspended: 0, repainted: 0 }
+        let term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        TestScreen { term, frames: 0, suspended: 0, repainted: 0, handed: 0, taken: 0 }
     }
 
     fn text(&self) -> String {
@@ -47,6 +51,16 @@ impl Screen for TestScreen {
     fn repaint_all(&mut self) -> io::Result<()> {
         self.repainted += 1;
         Ok(())
+    }
+    fn hand_over(&mut self) -> io::Result<()> {
+        assert_eq!(self.handed, self.taken, "handed over while a child had it");
+        self.handed += 1;
+        Ok(())
+    }
+    fn take_back(&mut self) -> io::Result<(u16, u16)> {
+        self.taken += 1;
+        self.repainted += 1;
+        Ok((100, 30))
     }
 }
 
@@ -152,3 +166,6 @@ async fn a_command_effect_reaches_the_executor_with_its_source_and_id() {
     });
     assert_eq!(h.effects.0, vec![Effect::Command { source: "local".into(), id: "t1-1".into(), command: want }]);
 }
+
+#[path = "edit_tests.rs"]
+mod edit_tests;

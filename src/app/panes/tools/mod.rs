@@ -4,6 +4,7 @@
 
 pub mod chain;
 mod chain_run;
+mod chain_workflow;
 pub mod export;
 pub mod form;
 mod jq_jobs;
@@ -472,6 +473,7 @@ impl ToolsState {
             (U::SearchNext | U::SearchPrev, _) => self.next_match(if a == U::SearchNext { 1 } else { -1 }),
             (U::FavoriteToggle, BoxId::ToolList) => self.toggle_favorite(out),
             (U::DeleteEntry, BoxId::ToolList) => self.delete_chain(out),
+            (U::SaveChainWorkflow, _) => self.save_chain_workflow(out),
             (U::Confirm, BoxId::ToolList) => self.confirm_list(out),
             (U::Confirm, BoxId::ToolForm) => self.form.as_mut().is_some_and(Form::activate),
             // Enter on the output opens (or folds again) the result after streamed lines.

@@ -423,3 +423,5 @@ fn saved_chains_are_read_whole_in_either_shape_or_not_at_all() {
 }
 
 mod chain_runs;
+
+mod chain_workflow;

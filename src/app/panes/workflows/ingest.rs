@@ -36,6 +36,7 @@ impl WorkflowsState {
         self.problems.retain(|(s, _)| s != source);
         self.runs.retain(|r| r.source != source);
         self.seen.remove(source);
+        self.older.remove(source);
         if self.open.as_ref().is_some_and(|(s, _)| s == source) {
             self.open = None;
         }
@@ -44,6 +45,8 @@ impl WorkflowsState {
 
     fn snapshot(&mut self, src: &str, snap: &WorkflowsSnapshot) {
         self.seen.insert(src.to_string());
+        // The snapshot's runs replace the source's: older pages are read again.
+        self.older.remove(src);
         self.workflows.retain(|(s, _)| s != src);
         self.workflows.extend(snap.workflows.iter().map(|w| (src.to_string(), w.clone())));
         self.workflows.sort_by(|a, b| a.1.name.cmp(&b.1.name).then(a.0.cmp(&b.0)));
@@ -75,7 +78,7 @@ impl WorkflowsState {
         }
     }
 
-    fn insert(&mut self, r: WfRun) {
+    pub(super) fn insert(&mut self, r: WfRun) {
         // Newest first: by creation, then by number.
         let at = self
             .runs

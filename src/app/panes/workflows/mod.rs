@@ -3,21 +3,28 @@
 //! steps, and a step's log. Pure state fed by the `workflows` topic's events
 //! and by the answers of the read-only `show_run` / `step_log` commands.
 
+pub mod edit;
 mod ingest;
 pub mod log;
 pub mod nav;
+pub mod older;
 pub mod popup;
 #[cfg(test)]
 mod tests;
+pub mod time;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::protocol::Ts;
 use crate::protocol::workflow::{Run, RunId, RunState, StepRun, WorkflowInfo};
 pub use log::{LogLine, LogView};
+pub use older::Older;
 pub use popup::WfPopup;
+pub use time::TimeFilter;
 
-/// Runs kept (the snapshot sends the newest 200; live ones add to them).
+/// Runs kept (the snapshot sends the newest 200; live ones and pages of
+/// older ones read as the list is scrolled to its end add to them). A run
+/// without its steps is a few hundred bytes: well under 1 MiB in all.
 pub const RUNS_KEPT: usize = 1_000;
 /// Lines kept of one step's log.
 pub const LOG_LINES_KEPT: usize = 10_000;
@@ -132,6 +139,8 @@ pub enum Asked {
     /// `resume_run` without `rerun_unsafe`: a refusal about a non-idempotent
     /// step offers to resume with it.
     Resume { source: String, run: RunId },
+    /// `list_runs` of `limit` older runs: they join the runs list.
+    Older { source: String, limit: usize },
 }
 
 /// Summary of a workflow's recent runs for the list.
@@ -160,6 +169,11 @@ pub struct WorkflowsState {
     /// Show only the runs of this workflow (source, name).
     pub runs_of: Option<(String, String)>,
     pub state_filter: StateFilter,
+    pub time_filter: TimeFilter,
+    /// The clock of the last update (the time filter is relative to it).
+    pub now: Ts,
+    /// Paging of older runs, by source.
+    pub older: BTreeMap<String, Older>,
     /// The run whose detail is shown (source, id).
     pub open: Option<(String, RunId)>,
     pub step_sel: usize,
@@ -170,6 +184,9 @@ pub struct WorkflowsState {
     pub asked: HashMap<String, Asked>,
     /// Rows a page key moves (from the terminal's height).
     pub page: usize,
+    /// The editor command line for `edit_workflow` (set by the runtime from
+    /// `$EDITOR`/`$VISUAL`; empty: `vi`).
+    pub editor: String,
 }
 
 impl WorkflowsState {
@@ -180,6 +197,7 @@ impl WorkflowsState {
             .enumerate()
             .filter(|(_, r)| {
                 self.state_filter.keeps(r.run.state)
+                    && self.time_filter.keeps(r.run.created, self.now)
                     && self.runs_of.as_ref().is_none_or(|(src, w)| &r.source == src && &r.run.workflow == w)
             })
             .map(|(i, _)| i)

@@ -89,6 +89,11 @@ impl WorkflowsState {
                 self.runs_sel = 0;
                 (true, (focus == BoxId::WfList).then_some(BoxId::WfRuns))
             }
+            (U::RunTimeFilter, _) => {
+                self.time_filter = self.time_filter.next();
+                self.runs_sel = 0;
+                (true, (focus == BoxId::WfList).then_some(BoxId::WfRuns))
+            }
             (U::FailedLogsToggle, _) if self.open.is_some() => {
                 self.log.failed_only = !self.log.failed_only;
                 self.log.follow = !self.log.failed_only;

@@ -469,3 +469,6 @@ fn a_source_reset_forgets_its_workflows_and_runs() {
     fx.act(&mut s, Action::SourceReset(LOCAL_SOURCE.into()));
     assert!(s.workflows.workflows.is_empty() && s.workflows.runs.is_empty());
 }
+
+#[path = "tests_more.rs"]
+mod more;

@@ -11,7 +11,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
-use crate::app::panes::workflows::WorkflowsState;
+use crate::app::panes::workflows::{WfRun, WorkflowsState};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role, Theme};
 use crate::protocol::Ts;
@@ -145,7 +145,7 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
     }
     let win = ListWindow::new(below_header(inner), w.wf_sel, w.workflows.len());
     list::draw_position(f, area, &win, t);
-    let header = [" LAST RUN", "WORKFLOW", "OK", "RECENT", "VERSION", "DESCRIPTION"];
+    let header = [" LAST RUN", "WORKFLOW", "OK", "RECENT", "NEXT", "VERSION", "DESCRIPTION"];
     let name_w = w.workflows.iter().map(|(_, wf)| text::width(&wf.name)).max().unwrap_or(0).max(8);
     let desc_w = w.workflows.iter().map(|(_, wf)| text::width(&wf.description)).max().unwrap_or(0).max(11);
     let cols = [
@@ -153,7 +153,8 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
         Col::text(name_w, 8).keep(16),
         Col::fixed(9).drop(2),
         Col::fixed(10).drop(3),
-        Col::fixed(12).drop(4),
+        Col::fixed(8).drop(4),
+        Col::fixed(VERSION_SHOWN as u16).drop(5),
         Col::text(desc_w, 10).drop(1).grow(),
     ];
     let plan = columns::plan(&cols, 1, inner.width);
@@ -175,9 +176,13 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
                 sparkline(&stats.durations[stats.durations.len().saturating_sub(10)..]),
                 t.style(Role::ChartSeries1),
             )),
-            Cell::from(Span::styled(wf.version.chars().take(12).collect::<String>(), t.style(Role::TextDim))),
+            Cell::from(next_fire(wf.next_fire, s.now)),
             Cell::from(Span::styled(
-                text::fit(&wf.description, plan.width(5)),
+                wf.version.chars().take(VERSION_SHOWN).collect::<String>(),
+                t.style(Role::TextDim),
+            )),
+            Cell::from(Span::styled(
+                text::fit(&wf.description, plan.width(6)),
                 if sel { base } else { t.style(Role::TextDim) },
             )),
         ];
@@ -187,6 +192,32 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
         .header(Row::new(plan.pick(header)).style(t.style(Role::TableHeader)))
         .column_spacing(1);
     f.render_widget(table, inner);
+}
+
+/// Hex digits of a version shown (as git's short hashes).
+const VERSION_SHOWN: usize = 7;
+
+/// When a workflow's schedule fires next: `in 4m`, `due` once the time has
+/// come (the engine fires it), nothing without a schedule.
+pub fn next_fire(at: Option<Ts>, now: Ts) -> String {
+    match at {
+        Some(at) if at > now => format!("in {}", fmt::left(at - now)),
+        Some(_) => "due".into(),
+        None => String::new(),
+    }
+}
+
+/// `2`, and the steps tried more than once: `2 roll×3`; empty for a first
+/// attempt whose steps each ran once.
+pub fn attempts(r: &WfRun) -> String {
+    let mut out = if r.run.attempt > 1 { r.run.attempt.to_string() } else { String::new() };
+    for s in r.steps.iter().filter(|s| s.attempt > 1) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&format!("{}×{}", s.id, s.attempt));
+    }
+    out
 }
 
 /// `by ana`, `schedule`, `alert disk_full`.
@@ -215,28 +246,33 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let mut title = vec![Span::raw("Runs")];
     let of = w.runs_of.as_ref().map_or("every workflow".to_string(), |(_, n)| n.clone());
     title.push(Span::styled(
-        format!(" of {of} · {} · {}", w.state_filter.word(), rows_idx.len()),
+        format!(" of {of} · {} · {} · {}", w.state_filter.word(), w.time_filter.word(), rows_idx.len()),
         t.style(Role::TextDim),
     ));
+    if w.loading_older() {
+        title.push(Span::styled(" · loading older runs…", t.style(Role::StatusInfo)));
+    }
     f.render_widget(boxed(Line::from(title), focused, t, area.width), area);
     let inner = area.inner(Margin::new(1, 1));
     if rows_idx.is_empty() {
         let msg = if w.runs.is_empty() {
             "No runs yet: select a workflow above and start it.".to_string()
         } else {
-            format!("No {} run of {of}.", w.state_filter.word())
+            format!("No {} run of {of} ({}).", w.state_filter.word(), w.time_filter.word())
         };
         note(f, inner, vec![Line::styled(msg, t.style(Role::TextDim))]);
         return;
     }
     let win = ListWindow::new(below_header(inner), w.runs_sel, rows_idx.len());
     list::draw_position(f, area, &win, t);
-    let header = ["RUN", "WORKFLOW", " STATE", "TRIGGER", "STARTED", "DURATION", "ERROR"];
+    let header = ["RUN", "WORKFLOW", " STATE", "ATTEMPTS", "TRIGGER", "STARTED", "DURATION", "ERROR"];
     let widest = |cell: &dyn Fn(&Run) -> usize| rows_idx.iter().map(|i| cell(&w.runs[*i].run)).max().unwrap_or(0);
+    let attempts_w = rows_idx.iter().map(|i| text::width(&attempts(&w.runs[*i]))).max().unwrap_or(0);
     let cols = [
-        Col::text(widest(&|r| text::width(&run_label(r))).max(3), 3),
+        Col::text(widest(&|r| text::width(&format!("#{}", r.id))).max(3), 3),
         Col::text(widest(&|r| text::width(&r.workflow)).max(8), 8).keep(14),
         Col::fixed(14),
+        Col::text(attempts_w.max(8), 8).drop(4),
         Col::text(widest(&|r| text::width(&trigger(&r.trigger))).max(7), 7).keep(10).drop(3),
         Col::fixed(8).drop(2),
         Col::fixed(8),
@@ -255,14 +291,15 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         );
         let d = run.duration_ms(s.now).map(dur).unwrap_or_default();
         let cells = [
-            Cell::from(Span::styled(run_label(run), base.add_modifier(Modifier::BOLD))),
+            Cell::from(Span::styled(format!("#{}", run.id), base.add_modifier(Modifier::BOLD))),
             Cell::from(text::fit(&run.workflow, plan.width(1))),
             Cell::from(st),
-            Cell::from(text::fit(&trigger(&run.trigger), plan.width(3))),
+            Cell::from(text::fit(&attempts(r), plan.width(3))),
+            Cell::from(text::fit(&trigger(&run.trigger), plan.width(4))),
             Cell::from(started(run, s.now)),
             Cell::from(d),
             Cell::from(Span::styled(
-                text::fit(&text::clean(run.error.as_deref().unwrap_or("")), plan.width(6)),
+                text::fit(&text::clean(run.error.as_deref().unwrap_or("")), plan.width(7)),
                 if sel { base } else { t.style(Role::TextDim) },
             )),
         ];
