@@ -171,6 +171,11 @@ user_actions! {
     RunStateFilter => "run_state_filter", "Show runs in the next state (all, active, waiting, failed, …)";
     FollowLog => "follow_log", "Follow the step log at its end (new lines scroll in)";
     FailedLogsToggle => "failed_logs_toggle", "Show the logs of every failed step one after the other, or the selected step's";
+    MarkCompare => "mark_compare", "Mark the selected run (or version) to compare another one with";
+    CompareWorkflowRuns => "compare_workflow_runs", "Compare the selected run with the marked one (or its workflow's previous run) side by side";
+    WorkflowVersions => "workflow_versions", "List the selected workflow's (or run's) versions: Enter shows one, d diffs";
+    VersionDiff => "version_diff", "Diff the selected version against the current one (or against the marked version)";
+    RollbackVersion => "rollback_version", "Write the selected version back to the workflow's file, after asking";
 }
 
 impl UserAction {
@@ -219,7 +224,12 @@ impl UserAction {
             | U::RejectStep
             | U::RunStateFilter
             | U::FollowLog
-            | U::FailedLogsToggle => KeyContext::Workflows,
+            | U::FailedLogsToggle
+            | U::MarkCompare
+            | U::CompareWorkflowRuns
+            | U::WorkflowVersions
+            | U::VersionDiff
+            | U::RollbackVersion => KeyContext::Workflows,
             U::Acknowledge | U::SilenceAlert | U::Unsilence | U::JumpToMetric | U::ToggleResolved => KeyContext::Alerts,
             _ => KeyContext::Global,
         }
@@ -251,6 +261,7 @@ impl UserAction {
                 | UserAction::RerunFromStep
                 | UserAction::ApproveStep
                 | UserAction::RejectStep
+                | UserAction::RollbackVersion
         )
     }
 }

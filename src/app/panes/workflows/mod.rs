@@ -3,19 +3,25 @@
 //! steps, and a step's log. Pure state fed by the `workflows` topic's events
 //! and by the answers of the read-only `show_run` / `step_log` commands.
 
+pub mod compare;
 mod ingest;
 pub mod log;
 pub mod nav;
 pub mod popup;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_compare;
+pub mod versions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::protocol::Ts;
 use crate::protocol::workflow::{Run, RunId, RunState, StepRun, WorkflowInfo};
+pub use compare::{CmpRow, Compare, Side};
 pub use log::{LogLine, LogView};
 pub use popup::WfPopup;
+pub use versions::{Shown, VersionRow, Versions};
 
 /// Runs kept (the snapshot sends the newest 200; live ones add to them).
 pub const RUNS_KEPT: usize = 1_000;
@@ -132,6 +138,10 @@ pub enum Asked {
     /// `resume_run` without `rerun_unsafe`: a refusal about a non-idempotent
     /// step offers to resume with it.
     Resume { source: String, run: RunId },
+    /// `list_versions` of the workflow the versions box shows.
+    Versions,
+    /// `show_version` for the versions box.
+    Version,
 }
 
 /// Summary of a workflow's recent runs for the list.
@@ -170,6 +180,12 @@ pub struct WorkflowsState {
     pub asked: HashMap<String, Asked>,
     /// Rows a page key moves (from the terminal's height).
     pub page: usize,
+    /// The run marked to compare another with (source, id).
+    pub mark: Option<(String, RunId)>,
+    /// Two runs side by side.
+    pub compare: Option<Compare>,
+    /// A workflow's versions.
+    pub versions: Option<Versions>,
 }
 
 impl WorkflowsState {
