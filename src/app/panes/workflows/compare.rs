@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{WfRun, WorkflowsState};
 use crate::app::BoxId;
-use crate::protocol::workflow::{RunId, RunState, StepRun, Trigger};
+use crate::protocol::workflow::{Run, RunId, RunState, StepRun, Trigger};
 
 /// The comparison shown in the compare box: older run left, newer right.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +74,11 @@ impl CmpRow {
     }
 }
 
+/// `#12`, `#12 ·2` for a rerun's attempt.
+fn label(r: &Run) -> String {
+    if r.attempt > 1 { format!("#{} ·{}", r.id, r.attempt) } else { format!("#{}", r.id) }
+}
+
 /// `by ana`, `schedule`, `alert disk_full`.
 fn trigger(t: &Trigger) -> String {
     match t {
@@ -115,7 +120,8 @@ pub fn rows(a: &WfRun, b: &WfRun, now: i64) -> Vec<CmpRow> {
     let text = |s: String| Side::Text(s);
     let mut v = vec![
         CmpRow::Section("run"),
-        CmpRow::field("run", text(format!("#{} ·{}", ra.id, ra.attempt)), text(format!("#{} ·{}", rb.id, rb.attempt))),
+        // Two runs always differ in their numbers: no mark there.
+        CmpRow::Field { label: "run".into(), left: text(label(ra)), right: text(label(rb)), differs: false },
         CmpRow::field("workflow", text(ra.workflow.clone()), text(rb.workflow.clone())),
         CmpRow::field("version", text(ra.version.clone()), text(rb.version.clone())),
         CmpRow::field("trigger", text(trigger(&ra.trigger)), text(trigger(&rb.trigger))),
@@ -133,7 +139,7 @@ pub fn rows(a: &WfRun, b: &WfRun, now: i64) -> Vec<CmpRow> {
     let mut sorted = keys.clone();
     sorted.sort();
     for k in sorted {
-        let val = |r: &crate::protocol::workflow::Run| r.inputs.get(&k).cloned().map_or(Side::Absent, Side::Json);
+        let val = |r: &Run| r.inputs.get(&k).cloned().map_or(Side::Absent, Side::Json);
         v.push(CmpRow::field(k.clone(), val(ra), val(rb)));
     }
     v.push(CmpRow::Section("steps"));

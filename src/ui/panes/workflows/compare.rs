@@ -115,9 +115,10 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
         .max()
         .unwrap_or(0)
         .clamp(8, 24);
-    // `≠ label  left │ right`
+    // `≠ label left │ right`: 2 + label_w + 1 + col + 3 + right_w cells.
     let width = usize::from(inner.width);
-    let col = width.saturating_sub(label_w + 5) / 2;
+    let col = width.saturating_sub(label_w + 6) / 2;
+    let right_w = width.saturating_sub(label_w + 6 + col);
     let lines: Vec<Line> = rows
         .iter()
         .skip(top)
@@ -137,7 +138,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
                     Span::styled(pad(&text::fit(label, label_w), label_w + 1), label_style),
                     Span::styled(pad(&l, col), ls),
                     Span::styled(" │ ", t.style(Role::Border)),
-                    Span::styled(text::fit(&r, col), rs),
+                    Span::styled(text::fit(&r, right_w), rs),
                 ])
             }
         })

@@ -111,9 +111,9 @@ fn shown(f: &mut Frame, area: Rect, sh: &Shown, s: &AppState, t: &Theme) {
     let head = match &sh.against {
         None => format!("text of version {}", sh.version),
         Some(base) if current.as_ref() == Some(base) => {
-            format!("diff from the current {base} (-) to {} (+): what rolling back changes", sh.version)
+            format!("- current {base} → + {}: what rolling back changes", sh.version)
         }
-        Some(base) => format!("diff from {base} (-, older) to {} (+, newer)", sh.version),
+        Some(base) => format!("- older {base} → + newer {}", sh.version),
     };
     let width = usize::from(area.width);
     let rule = "─".repeat(width.saturating_sub(text::width(&head) + 4));
