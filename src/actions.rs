@@ -54,7 +54,7 @@ impl KeyContext {
         match self {
             KeyContext::Global => "always, after the focused pane's context",
             KeyContext::Metrics => "the metrics pane has focus",
-            KeyContext::Workflows => "the workflows pane has focus (workflows, runs, run detail, step log)",
+            KeyContext::Workflows => "the workflows pane has focus (workflows, runs, run detail, step log, compare, versions)",
             KeyContext::Tools => "the tools pane has focus (tool list, argument form, output, history)",
             KeyContext::Alerts => "the alerts pane has focus (alerts, detail, rules and checks)",
             KeyContext::Popup => "a popup is open (help, command palette, a message)",
