@@ -54,7 +54,7 @@ impl KeyContext {
         match self {
             KeyContext::Global => "always, after the focused pane's context",
             KeyContext::Metrics => "the metrics pane has focus",
-            KeyContext::Workflows => "the workflows pane has focus (workflows, runs, run detail, step log, compare, versions)",
+            KeyContext::Workflows => "the workflows pane has focus (lists, run detail, step log, compare, versions)",
             KeyContext::Tools => "the tools pane has focus (tool list, argument form, output, history)",
             KeyContext::Alerts => "the alerts pane has focus (alerts, detail, rules and checks)",
             KeyContext::Popup => "a popup is open (help, command palette, a message)",
@@ -173,7 +173,7 @@ user_actions! {
     FailedLogsToggle => "failed_logs_toggle", "Show the logs of every failed step one after the other, or the selected step's";
     MarkCompare => "mark_compare", "Mark the selected run (or version) to compare another one with";
     CompareWorkflowRuns => "compare_workflow_runs", "Compare the selected run with the marked one (or its workflow's previous run) side by side";
-    WorkflowVersions => "workflow_versions", "List the selected workflow's (or run's) versions: Enter shows one, d diffs";
+    WorkflowVersions => "workflow_versions", "List the selected workflow's (or run's) versions: text, diff, rollback";
     VersionDiff => "version_diff", "Diff the selected version against the current one (or against the marked version)";
     RollbackVersion => "rollback_version", "Write the selected version back to the workflow's file, after asking";
 }
