@@ -54,7 +54,7 @@ impl KeyContext {
         match self {
             KeyContext::Global => "always, after the focused pane's context",
             KeyContext::Metrics => "the metrics pane has focus",
-            KeyContext::Workflows => "the workflows pane has focus (workflows, runs, run detail, step log)",
+            KeyContext::Workflows => "the workflows pane has focus (lists, run detail, step log, compare, versions)",
             KeyContext::Tools => "the tools pane has focus (tool list, argument form, output, history)",
             KeyContext::Alerts => "the alerts pane has focus (alerts, detail, rules and checks)",
             KeyContext::Popup => "a popup is open (help, command palette, a message)",
@@ -174,6 +174,11 @@ user_actions! {
     RunTimeFilter => "run_time_filter", "Show runs of the next time span (any time, last 1h, 24h, 7d)";
     EditWorkflow => "edit_workflow", "Open the workflow's definition file in $EDITOR (the TUI comes back when it exits)";
     SaveChainWorkflow => "save_chain_workflow", "Save the selected chain as a workflow file (one step per link)";
+    MarkCompare => "mark_compare", "Mark the selected run (or version) to compare another one with";
+    CompareWorkflowRuns => "compare_workflow_runs", "Compare the selected run with the marked one (or its workflow's previous run) side by side";
+    WorkflowVersions => "workflow_versions", "List the selected workflow's (or run's) versions: text, diff, rollback";
+    VersionDiff => "version_diff", "Diff the selected version against the current one (or against the marked version)";
+    RollbackVersion => "rollback_version", "Write the selected version back to the workflow's file, after asking";
 }
 
 impl UserAction {
@@ -225,7 +230,12 @@ impl UserAction {
             | U::FollowLog
             | U::FailedLogsToggle
             | U::RunTimeFilter
-            | U::EditWorkflow => KeyContext::Workflows,
+            | U::EditWorkflow
+            | U::MarkCompare
+            | U::CompareWorkflowRuns
+            | U::WorkflowVersions
+            | U::VersionDiff
+            | U::RollbackVersion => KeyContext::Workflows,
             U::Acknowledge | U::SilenceAlert | U::Unsilence | U::JumpToMetric | U::ToggleResolved => KeyContext::Alerts,
             _ => KeyContext::Global,
         }
@@ -260,6 +270,7 @@ impl UserAction {
                 | UserAction::RejectStep
                 | UserAction::EditWorkflow
                 | UserAction::SaveChainWorkflow
+                | UserAction::RollbackVersion
         )
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use opsdeck::app::{Action, AppState, BoxId, UserAction, update};
 use opsdeck::config::theme::Theme;
 use opsdeck::protocol::workflow::{
-    InputInfo, Run, RunDetail, RunState, StepInfo, StepRun, Trigger, WorkflowInfo, WorkflowsSnapshot,
+    InputInfo, Run, RunDetail, RunState, StepInfo, StepRun, Trigger, WorkflowInfo, WorkflowsCommand, WorkflowsSnapshot,
 };
 use opsdeck::protocol::{Envelope, Event, LOCAL_SOURCE, Topic, Ts};
 use ratatui::Terminal;
@@ -352,4 +352,148 @@ fn runs_of_the_last_hour_with_attempts_and_older_runs_loading_80x24() {
     assert!(text.contains("2 roll×3"), "the run's attempt and the step tried three times: {text}");
     assert!(!text.contains("#3 "), "run #3 (2h ago) is out of the last hour: {text}");
     insta::assert_snapshot!(t.backend());
+}
+/// Run #3 (deploy, succeeded) with its steps and outputs.
+fn succeeded_detail() -> RunDetail {
+    let t0 = NOW - 7_200_000;
+    let mut r = run(3, 1, "deploy", RunState::Succeeded, 7_200_000, Some(120_000));
+    r.version = "1b2c3d4e5f60".into();
+    r.inputs.insert("version".into(), json!("v2.4.0"));
+    r.inputs.insert("hosts".into(), json!(12));
+    let mut build = step("build", "shell", RunState::Succeeded, Some(t0), Some(28_000));
+    build.output = Some(json!({"image": "web:v2.4.0"}));
+    let test = step("test", "shell", RunState::Succeeded, Some(t0 + 28_000), Some(22_000));
+    let approve = step("approve", "approve", RunState::Succeeded, Some(t0 + 50_000), Some(30_000));
+    let mut roll = step("roll", "shell", RunState::Succeeded, Some(t0 + 80_000), Some(32_000));
+    roll.outputs.insert("replicas".into(), json!(12));
+    let verify = step("verify", "http_check", RunState::Succeeded, Some(t0 + 112_000), Some(8_000));
+    RunDetail { run: r, steps: vec![build, test, approve, roll, verify] }
+}
+
+/// Run #3 marked, #5 selected and compared, both `show_run`s answered.
+fn compared(seed: &Seed) -> AppState {
+    let mut s = state(seed);
+    s.focus = BoxId::WfRuns;
+    let at = |s: &AppState, id: u64| s.workflows.run_rows().iter().position(|i| s.workflows.runs[*i].run.id == id);
+    s.workflows.runs_sel = at(&s, 3).expect("run #3");
+    update(&mut s, Action::User(UserAction::MarkCompare), &seed.ctx());
+    s.workflows.runs_sel = at(&s, 5).expect("run #5");
+    let effects = update(&mut s, Action::User(UserAction::CompareWorkflowRuns), &seed.ctx());
+    for e in effects {
+        let opsdeck::app::Effect::Command { id, command, .. } = e else { continue };
+        let opsdeck::protocol::Command::Workflows(WorkflowsCommand::ShowRun { run, .. }) = command else { continue };
+        let detail = if run == 3 {
+            succeeded_detail()
+        } else {
+            let mut d = failed_detail();
+            d.run.inputs.insert("version".into(), json!("v2.4.1"));
+            d.run.inputs.insert("hosts".into(), json!(12));
+            d.steps[0].output = Some(json!({"image": "web:v2.4.1"}));
+            d
+        };
+        let result = Ok(serde_json::to_value(detail).expect("json"));
+        update(&mut s, Action::CommandDone { source: LOCAL_SOURCE.into(), id, result }, &seed.ctx());
+    }
+    s
+}
+
+#[test]
+fn compare_two_runs_80x24() {
+    let seed = Seed::new();
+    let s = compared(&seed);
+    assert_eq!(s.focus, BoxId::WfCompare);
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("≠ roll") && text.contains("✗ failed"), "the failed step marked, by glyph and word");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn compare_two_runs_120x40() {
+    let seed = Seed::new();
+    let s = compared(&seed);
+    let t = draw(&s, 120, 40);
+    assert!(screen(&t).contains("(+27s)"), "roll's duration change");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// deploy's versions listed (oldest first in the answer), the oldest selected.
+fn versions(seed: &Seed) -> AppState {
+    let mut s = state(seed);
+    key(seed, &mut s, KeyCode::Down);
+    assert_eq!(s.workflows.selected_workflow().map(|(_, w)| w.name.as_str()), Some("deploy"));
+    let effects = update(&mut s, Action::User(UserAction::WorkflowVersions), &seed.ctx());
+    let id = effects
+        .into_iter()
+        .find_map(|e| match e {
+            opsdeck::app::Effect::Command { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("list_versions asked");
+    let list = json!([
+        {"version": "0a1b2c3d4e5f", "first_seen": NOW - 30 * 86_400_000, "current": false},
+        {"version": "1b2c3d4e5f60", "first_seen": NOW - 2 * 86_400_000, "current": false},
+        {"version": "3f9a0c21b7de", "first_seen": NOW - 3_600_000, "current": true},
+    ]);
+    update(&mut s, Action::CommandDone { source: LOCAL_SOURCE.into(), id, result: Ok(list) }, &seed.ctx());
+    key(seed, &mut s, KeyCode::Down);
+    s
+}
+
+#[test]
+fn version_list_80x24() {
+    let seed = Seed::new();
+    let s = versions(&seed);
+    assert_eq!(s.focus, BoxId::WfVersions);
+    let t = draw(&s, 80, 24);
+    assert!(screen(&t).contains("● current"), "the current version said in words");
+    insta::assert_snapshot!(t.backend());
+}
+
+fn version_diff(seed: &Seed) -> AppState {
+    let mut s = versions(seed);
+    let effects = update(&mut s, Action::User(UserAction::VersionDiff), &seed.ctx());
+    let id = effects
+        .into_iter()
+        .find_map(|e| match e {
+            opsdeck::app::Effect::Command { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("show_version asked");
+    let diff = [
+        "--- 3f9a0c21b7de",
+        "+++ 1b2c3d4e5f60",
+        "@@ -8,9 +8,8 @@",
+        " [[step]]",
+        " id = \"roll\"",
+        " uses = \"shell\"",
+        "-with.run = \"kubectl rollout restart deploy/web && kubectl rollout status deploy/web\"",
+        "-timeout = \"120s\"",
+        "+with.run = \"kubectl rollout restart deploy/web\"",
+        "+timeout = \"60s\"",
+        " retry.max_attempts = 3",
+        "-retry.backoff = 2.0",
+        " needs = [\"approve\"]",
+    ]
+    .map(|l| format!("{l}\n"))
+    .concat();
+    let answer = json!({"version": "1b2c3d4e5f60", "against": "3f9a0c21b7de", "text": "…", "diff": diff});
+    update(&mut s, Action::CommandDone { source: LOCAL_SOURCE.into(), id, result: Ok(answer) }, &seed.ctx());
+    s
+}
+
+#[test]
+fn version_diff_80x24() {
+    let seed = Seed::new();
+    let s = version_diff(&seed);
+    let t = draw(&s, 80, 24);
+    assert!(screen(&t).contains("-timeout = \"120s\""), "removed lines keep their prefix");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn version_diff_120x40() {
+    let seed = Seed::new();
+    let s = version_diff(&seed);
+    insta::assert_snapshot!(draw(&s, 120, 40).backend());
 }

@@ -16,6 +16,7 @@ pub(crate) mod read_only;
 mod tools_pane;
 mod user;
 mod workflows_extra;
+mod workflows_history;
 mod workflows_pane;
 
 use std::sync::Arc;
@@ -55,6 +56,10 @@ pub enum BoxId {
     WfDetail,
     /// The selected step's log (or every failed step's).
     WfLog,
+    /// Two runs side by side.
+    WfCompare,
+    /// A workflow's stored versions, one's text or a diff between two.
+    WfVersions,
 }
 
 /// The panes, each a screen of boxes (switched with the number keys).

@@ -16,7 +16,14 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
     pane: Pane::Workflows,
     number: 2,
     title: "Workflows",
-    boxes: &[(BoxId::WfList, "Workflows"), (BoxId::WfRuns, "Runs"), (BoxId::WfDetail, "Run"), (BoxId::WfLog, "Log")],
+    boxes: &[
+        (BoxId::WfList, "Workflows"),
+        (BoxId::WfRuns, "Runs"),
+        (BoxId::WfDetail, "Run"),
+        (BoxId::WfLog, "Log"),
+        (BoxId::WfCompare, "Compare"),
+        (BoxId::WfVersions, "Versions"),
+    ],
     start: BoxId::WfList,
     context: KeyContext::Workflows,
     capture,
@@ -25,6 +32,9 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
     select: select_row,
     paste: |s, text| s.workflows.log.editing && s.workflows.search_paste(text),
     scroll: |s, b, rows| {
+        if let Some(moved) = super::workflows_history::scroll(s, b, rows, s.now) {
+            return moved;
+        }
         let a = if rows < 0 { UserAction::Up } else { UserAction::Down };
         (0..rows.unsigned_abs()).fold(false, |acc, _| s.workflows.nav(a, b).is_some_and(|(c, _)| c) || acc)
     },
@@ -77,6 +87,7 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
             Hint::Bound(U::EditWorkflow, Some("edit")),
             Hint::Bound(U::RunStateFilter, Some("state")),
             Hint::Bound(U::RunTimeFilter, Some("time")),
+            Hint::Bound(U::WorkflowVersions, Some("versions")),
         ]),
         BoxId::WfRuns => {
             v.push(Hint::Bound(U::Confirm, Some("open")));
@@ -85,6 +96,22 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
             }
             v.push(Hint::Bound(U::RunStateFilter, Some("state")));
             v.push(Hint::Bound(U::RunTimeFilter, Some("time")));
+            v.push(Hint::Bound(U::MarkCompare, Some("mark")));
+            v.push(Hint::Bound(U::CompareWorkflowRuns, Some("compare")));
+        }
+        BoxId::WfCompare => {
+            v.extend([Hint::Bound(U::PageDown, Some("scroll")), Hint::Bound(U::Close, Some("close"))]);
+            return v;
+        }
+        BoxId::WfVersions => {
+            v.extend([
+                Hint::Bound(U::Confirm, Some("text")),
+                Hint::Bound(U::VersionDiff, Some("diff")),
+                Hint::Bound(U::MarkCompare, Some("mark")),
+                Hint::Bound(U::RollbackVersion, Some("roll back")),
+                Hint::Bound(U::Close, Some("close")),
+            ]);
+            return v;
         }
         BoxId::WfDetail => v.extend([
             Hint::Bound(U::Confirm, Some("log")),
@@ -150,6 +177,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
             U::RerunFailed | U::RerunFromStep => "rerunning a run",
             U::ApproveStep => "approving a step",
             U::EditWorkflow => "editing a workflow's definition",
+            U::RollbackVersion => "rolling a workflow back",
             _ => "rejecting a step",
         };
         state.refuse_read_only(what);
@@ -171,14 +199,17 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
         | U::ApproveStep
         | U::RejectStep => run_action(state, a, ctx, effects),
         U::EditWorkflow => super::workflows_extra::edit_definition(state, ctx, effects),
-        _ => match state.workflows.nav(a, state.focus) {
-            Some((changed, focus)) => {
-                if let Some(f) = focus {
-                    state.focus = f;
+        _ => match super::workflows_history::on_user(state, a, ctx, effects) {
+            Some(changed) => changed,
+            None => match state.workflows.nav(a, state.focus) {
+                Some((changed, focus)) => {
+                    if let Some(f) = focus {
+                        state.focus = f;
+                    }
+                    changed || focus.is_some()
                 }
-                changed || focus.is_some()
-            }
-            None => false,
+                None => false,
+            },
         },
     };
     read_what_is_shown(state, effects);
@@ -340,6 +371,10 @@ pub(super) fn answered(
 ) {
     let Some(asked) = state.workflows.asked.remove(id) else { return };
     let what = state.pending_commands.remove(id).unwrap_or_default();
+    if matches!(asked, Asked::Versions | Asked::Version) {
+        super::workflows_history::answered(state, id, &asked, result);
+        return;
+    }
     match (asked, result) {
         (Asked::Older { limit, .. }, result) => {
             super::workflows_extra::older_answered(state, source, limit, result, ctx)
@@ -470,6 +505,9 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
                 WorkflowsCommand::CancelRun { run } => format!("run #{run} cancelled"),
                 WorkflowsCommand::AbandonRun { run } => format!("run #{run} abandoned"),
                 WorkflowsCommand::ResumeRun { run, .. } => format!("run #{run} resumed"),
+                WorkflowsCommand::Rollback { workflow, version } => {
+                    format!("{workflow} rolled back to version {version}")
+                }
                 other => other.describe().to_string(),
             };
             state.send_command(source.clone(), Command::Workflows(command.clone()), &what, effects);

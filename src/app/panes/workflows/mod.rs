@@ -4,6 +4,7 @@
 //! and by the answers of the read-only `show_run` / `step_log` commands.
 
 pub mod edit;
+pub mod compare;
 mod ingest;
 pub mod log;
 pub mod nav;
@@ -12,15 +13,20 @@ pub mod popup;
 #[cfg(test)]
 mod tests;
 pub mod time;
+#[cfg(test)]
+mod tests_compare;
+pub mod versions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::protocol::Ts;
 use crate::protocol::workflow::{Run, RunId, RunState, StepRun, WorkflowInfo};
+pub use compare::{CmpRow, Compare, Side};
 pub use log::{LogLine, LogView};
 pub use older::Older;
 pub use popup::WfPopup;
 pub use time::TimeFilter;
+pub use versions::{Shown, VersionRow, Versions};
 
 /// Runs kept (the snapshot sends the newest 200; live ones and pages of
 /// older ones read as the list is scrolled to its end add to them). A run
@@ -141,6 +147,10 @@ pub enum Asked {
     Resume { source: String, run: RunId },
     /// `list_runs` of `limit` older runs: they join the runs list.
     Older { source: String, limit: usize },
+    /// `list_versions` of the workflow the versions box shows.
+    Versions,
+    /// `show_version` for the versions box.
+    Version,
 }
 
 /// Summary of a workflow's recent runs for the list.
@@ -187,6 +197,12 @@ pub struct WorkflowsState {
     /// The editor command line for `edit_workflow` (set by the runtime from
     /// `$EDITOR`/`$VISUAL`; empty: `vi`).
     pub editor: String,
+    /// The run marked to compare another with (source, id).
+    pub mark: Option<(String, RunId)>,
+    /// Two runs side by side.
+    pub compare: Option<Compare>,
+    /// A workflow's versions.
+    pub versions: Option<Versions>,
 }
 
 impl WorkflowsState {

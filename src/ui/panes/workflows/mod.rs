@@ -1,9 +1,11 @@
 //! The workflows pane: the workflows list and the runs list (one screen),
 //! then a run's detail (gantt, steps, JSON) and a step's log (the other).
 
+mod compare;
 mod detail;
 mod log;
 pub mod popup;
+mod versions;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
@@ -24,6 +26,9 @@ use crate::ui::widgets::list::{self, ListWindow};
 
 pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
     let w = &s.workflows;
+    if matches!(s.focus, BoxId::WfCompare | BoxId::WfVersions) {
+        return vec![(s.focus, body)];
+    }
     if matches!(s.focus, BoxId::WfDetail | BoxId::WfLog) {
         let [detail, log] = Layout::vertical([Constraint::Percentage(55), Constraint::Min(3)]).areas(body);
         return vec![(BoxId::WfDetail, detail), (BoxId::WfLog, log)];
@@ -41,6 +46,8 @@ pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme)
         BoxId::WfList => workflows(f, area, focused, s, t),
         BoxId::WfRuns => runs(f, area, focused, s, t),
         BoxId::WfDetail => detail::render(f, area, focused, s, t),
+        BoxId::WfCompare => compare::render(f, area, focused, s, t),
+        BoxId::WfVersions => versions::render(f, area, focused, s, t),
         _ => log::render(f, area, focused, s, t),
     }
 }
@@ -269,7 +276,7 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let widest = |cell: &dyn Fn(&Run) -> usize| rows_idx.iter().map(|i| cell(&w.runs[*i].run)).max().unwrap_or(0);
     let attempts_w = rows_idx.iter().map(|i| text::width(&attempts(&w.runs[*i]))).max().unwrap_or(0);
     let cols = [
-        Col::text(widest(&|r| text::width(&format!("#{}", r.id))).max(3), 3),
+        Col::text(widest(&|r| text::width(&format!("#{}", r.id))).max(3) + if w.mark.is_some() { 2 } else { 0 }, 3),
         Col::text(widest(&|r| text::width(&r.workflow)).max(8), 8).keep(14),
         Col::fixed(14),
         Col::text(attempts_w.max(8), 8).drop(4),
@@ -291,7 +298,15 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         );
         let d = run.duration_ms(s.now).map(dur).unwrap_or_default();
         let cells = [
-            Cell::from(Span::styled(format!("#{}", run.id), base.add_modifier(Modifier::BOLD))),
+            Cell::from(Span::styled(
+                // The run marked to compare another with: `◆`.
+                if w.mark.as_ref().is_some_and(|(src, id)| *src == r.source && *id == run.id) {
+                    format!("#{} ◆", run.id)
+                } else {
+                    format!("#{}", run.id)
+                },
+                base.add_modifier(Modifier::BOLD),
+            )),
             Cell::from(text::fit(&run.workflow, plan.width(1))),
             Cell::from(st),
             Cell::from(text::fit(&attempts(r), plan.width(3))),
