@@ -12,6 +12,8 @@ use crate::app::input::LineInput;
 use crate::protocol::Command;
 use crate::protocol::workflow::{RerunFrom, Run, RunDetail, RunState, WorkflowsCommand};
 
+mod rerun_inputs;
+
 pub(super) static SPEC: PaneSpec = PaneSpec {
     pane: Pane::Workflows,
     number: 2,
@@ -107,7 +109,10 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
         Some(RunState::Interrupted) => {
             v.extend([Hint::Bound(U::ResumeRun, Some("resume")), Hint::Bound(U::AbandonRun, Some("abandon"))])
         }
-        Some(RunState::Failed | RunState::Cancelled) => v.push(Hint::Bound(U::RerunFailed, Some("rerun failed"))),
+        Some(RunState::Failed | RunState::Cancelled) => v.extend([
+            Hint::Bound(U::RerunFailed, Some("rerun failed")),
+            Hint::Bound(U::RerunWithInputs, Some("rerun, edit inputs")),
+        ]),
         _ => {}
     }
     v.push(Hint::Bound(U::FocusNext, None));
@@ -144,7 +149,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
             U::CancelWorkflowRun => "cancelling a run",
             U::ResumeRun => "resuming a run",
             U::AbandonRun => "abandoning a run",
-            U::RerunFailed | U::RerunFromStep => "rerunning a run",
+            U::RerunFailed | U::RerunFromStep | U::RerunWithInputs => "rerunning a run",
             U::ApproveStep => "approving a step",
             _ => "rejecting a step",
         };
@@ -166,6 +171,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
         | U::RerunFromStep
         | U::ApproveStep
         | U::RejectStep => run_action(state, a, ctx, effects),
+        U::RerunWithInputs => rerun_inputs::open(state, ctx),
         _ => match state.workflows.nav(a, state.focus) {
             Some((changed, focus)) => {
                 if let Some(f) = focus {
@@ -428,6 +434,9 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
         (U::Confirm, WfPopup::Start { form, on_start: false, .. }) => {
             form.activate();
             true
+        }
+        (U::Confirm, WfPopup::Start { source, form, rerun: Some(of), .. }) => {
+            rerun_inputs::submit(state, source.clone(), form, of.clone(), ctx, effects)
         }
         (U::Confirm, WfPopup::Start { source, workflow, form, .. }) => match form.args() {
             Some(Value::Object(inputs)) => {

@@ -7,6 +7,7 @@ mod ingest;
 pub mod log;
 pub mod nav;
 pub mod popup;
+pub mod rerun;
 #[cfg(test)]
 mod tests;
 
