@@ -306,8 +306,12 @@ fn decide(state: &mut AppState, source: String, approve: bool, ctx: &Ctx) -> boo
 
 /// Ask the source for what the pane shows and does not have: the open run's
 /// steps, the stored logs of the ended steps shown.
-fn read_what_is_shown(state: &mut AppState, effects: &mut Vec<Effect>) {
+pub(super) fn read_what_is_shown(state: &mut AppState, effects: &mut Vec<Effect>) {
     let w = &state.workflows;
+    // Reads are not queued for a backend that is down: asked again once it is back.
+    if w.opened().is_some_and(|r| state.source_down(&r.source)) {
+        return;
+    }
     let show = w.opened().filter(|r| !r.steps_loaded).map(|r| (r.source.clone(), r.run.id)).filter(|(src, id)| {
         !w.asked.values().any(|a| matches!(a, Asked::Show { source, run } if source == src && run == id))
     });
