@@ -3,9 +3,12 @@
 //! sees its steps succeed one after the other; starts it again with a bad
 //! input, sees the step fail, reruns it with the input fixed (`I`) and sees
 //! the run succeed as its attempt 2 — then reads the record with
-//! `opsdeck runs show RUN --json`.
+//! `opsdeck runs show RUN --json`. And over the wire: a start made while
+//! the `opsdeck serve` backend is down waits in the outbox and runs once
+//! when it is back.
 
 mod common;
+mod wire;
 
 use std::path::Path;
 
@@ -173,4 +176,66 @@ fn start_a_workflow_from_its_form_then_rerun_a_failed_step_with_its_input_fixed(
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&first.stdout)));
     assert_eq!((d1.run.attempt, d1.run.state), (1, RunState::Failed), "attempt 1 is kept: {d1:?}");
     assert_eq!(d1.run.inputs.get("mode"), Some(&serde_json::json!("bad")));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// The TUI connected to `opsdeck serve --backend`: with the backend down, a
+/// workflow started from the pane waits in the outbox (`⧗ 1 queued`); when
+/// the backend is back it is delivered and runs once — one run, one side
+/// effect, the outbox empty.
+#[test]
+fn a_start_queued_while_the_backend_is_down_runs_once_when_it_is_back() {
+    let serve_home = tempfile::Builder::new().prefix("opsdeck-serve-").tempdir().expect("tempdir");
+    let marks = serve_home.path().join("marks.txt");
+    let dir = serve_home.path().join("config/opsdeck/workflows");
+    std::fs::create_dir_all(&dir).expect("the workflows directory");
+    let ping = format!(
+        "name = \"ping\"\ndescription = \"Marks a file once per run\"\n\n[[step]]\nid = \"mark\"\nuses = \"shell\"\n\
+         with = {{ command = 'echo ran >> \"{}\"' }}\n",
+        marks.display()
+    );
+    std::fs::write(dir.join("ping.toml"), ping).expect("ping.toml");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = wire::start_at(serve_home.path(), &listen, &["--no-auth"]);
+
+    let env = OpsdeckEnv::new();
+    let backend = format!("edge=ws://{listen}");
+    let mut app = env.pty(&["--backend", &backend], 140, 40);
+    expect_ok(app.wait_for("the first frame", TIMEOUT, |s| s.contains("1 Metrics")));
+    expect_ok(app.send("2"));
+    expect_ok(app.wait_for("edge's workflow, edge live", TIMEOUT, |s| s.contains("ping") && s.contains("● edge live")));
+
+    // The backend goes down; the start waits in the outbox.
+    drop(server);
+    expect_ok(app.wait_for("edge offline", TIMEOUT, |s| s.contains("◌ edge retry in")));
+    expect_ok(app.send("s"));
+    expect_ok(app.wait_for("the start form", TIMEOUT, |s| {
+        s.contains("Start ping on edge") && s.contains("▸ ▶ Start the run (Enter)")
+    }));
+    expect_ok(app.send("\r"));
+    expect_ok(app.wait_for("the start queued", TIMEOUT, |s| s.contains("⧗ 1 queued")));
+    assert!(!marks.exists(), "nothing ran while edge was down");
+
+    // Back: delivered, answered (the new run opens), run once.
+    let server = wire::start_at(serve_home.path(), &listen, &["--no-auth"]);
+    expect_ok(app.wait_for("run #1 on edge succeeded, nothing queued", TIMEOUT, |s| {
+        run_is(s, 1, RunState::Succeeded, 1) && step_is(s, "mark", RunState::Succeeded) && !s.contains("queued")
+    }));
+    quit_cleanly(&mut app);
+
+    let marks_text = std::fs::read_to_string(&marks).expect("the run's mark");
+    assert_eq!(marks_text.lines().count(), 1, "the step ran once: {marks_text:?}");
+    let out = output_within(env.command(&["runs", "--json", "--backend", &format!("ws://{listen}")]), TIMEOUT);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let runs: Vec<opsdeck::protocol::workflow::Run> =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let ids: Vec<(u64, &str)> = runs.iter().map(|r| (r.id, r.workflow.as_str())).collect();
+    assert_eq!(ids, [(1, "ping")], "the run appears once on edge");
+    drop(server);
+    let store =
+        opsdeck::engine::store::Store::open(&env.root().join("data/opsdeck"), 1 << 20).expect("the TUI's store");
+    assert!(store.outbox_list("edge").expect("the outbox").is_empty(), "delivered and dropped from the outbox");
 }
