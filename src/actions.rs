@@ -166,6 +166,7 @@ user_actions! {
     AbandonRun => "abandon_run", "End the selected interrupted run as cancelled, running nothing, after asking";
     RerunFailed => "rerun_failed", "Rerun the selected run's failed steps (and those after them) as a new attempt";
     RerunFromStep => "rerun_from_step", "Rerun the run from the selected step (earlier outputs reused) as a new attempt";
+    RerunWithInputs => "rerun_with_inputs", "Rerun the run with edited inputs: its start form, filled with the run's inputs (failed steps, or from the selected step)";
     ApproveStep => "approve_step", "Approve the waiting step of the run (with a note)";
     RejectStep => "reject_step", "Reject the waiting step of the run (with a note)";
     RunStateFilter => "run_state_filter", "Show runs in the next state (all, active, waiting, failed, …)";
@@ -224,6 +225,7 @@ impl UserAction {
             | U::AbandonRun
             | U::RerunFailed
             | U::RerunFromStep
+            | U::RerunWithInputs
             | U::ApproveStep
             | U::RejectStep
             | U::RunStateFilter
@@ -266,6 +268,7 @@ impl UserAction {
                 | UserAction::AbandonRun
                 | UserAction::RerunFailed
                 | UserAction::RerunFromStep
+                | UserAction::RerunWithInputs
                 | UserAction::ApproveStep
                 | UserAction::RejectStep
                 | UserAction::EditWorkflow

@@ -497,3 +497,21 @@ fn version_diff_120x40() {
     let s = version_diff(&seed);
     insta::assert_snapshot!(draw(&s, 120, 40).backend());
 }
+/// Rerun with edited inputs (`I`) on the failed step of run #5, which ran
+/// an older version: the start form filled with the run's inputs, what
+/// reruns, and that the file changed since.
+#[test]
+fn rerun_with_inputs_form_80x24() {
+    let seed = Seed::new();
+    let mut s = failed_run_open(&seed);
+    let r5 = s.workflows.runs.iter_mut().find(|r| r.run.id == 5).expect("run #5");
+    r5.run.inputs.insert("version".into(), json!("v2.4.0"));
+    r5.run.version = "aa11bb22cc33".into();
+    update(&mut s, Action::User(UserAction::RerunWithInputs), &seed.ctx());
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("Rerun #5 deploy on local"), "{text}");
+    assert!(text.contains("from step roll") && text.contains("v2.4.0"), "{text}");
+    assert!(text.contains("aa11bb22cc33"), "the version it ran: {text}");
+    insta::assert_snapshot!(t.backend());
+}

@@ -386,6 +386,13 @@ impl AppState {
             self.refuse_read_only(command.describe());
             return None;
         }
+        // A command that changes state waits in a backend's outbox while it
+        // is down; a read is about now, and is not queued.
+        if !command.changes_state() && self.source_down(&source) {
+            let what = command.describe();
+            self.notice = Some((self.now, format!("{source} is offline: {what} needs it connected (not queued)")));
+            return None;
+        }
         Some(self.send_unchecked(source, command, what, effects))
     }
 
@@ -403,6 +410,11 @@ impl AppState {
         self.pending_commands.insert(id.clone(), what.to_string());
         effects.push(Effect::Command { source, id: id.clone(), command });
         id
+    }
+
+    /// Whether backend `source` is disconnected now.
+    pub fn source_down(&self, source: &str) -> bool {
+        self.sources.iter().any(|x| x.name == source && x.link.is_down())
     }
 
     /// Add a backend to the status bar before it connects.
@@ -495,6 +507,10 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
                     Link::Connecting => {}
                 }
                 src.link = link.clone();
+            }
+            // Reads the workflows pane could not send while it was down.
+            if link == Link::Connected {
+                workflows_pane::read_what_is_shown(state, &mut effects);
             }
             // A backend's alerts are unknown while it is offline.
             if state.alerts.health.expected.contains(&name) {

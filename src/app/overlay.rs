@@ -158,8 +158,8 @@ impl Overlay {
                     WfPopup::Start { form, .. } if form.editing.is_some() => {
                         vec![Hint::Fixed("editing", ""), Hint::Fixed("Enter/Esc", "done")]
                     }
-                    WfPopup::Start { on_start: true, .. } => vec![
-                        Hint::Bound(U::Confirm, Some("start")),
+                    WfPopup::Start { on_start: true, rerun, .. } => vec![
+                        Hint::Bound(U::Confirm, Some(if rerun.is_some() { "rerun" } else { "start" })),
                         Hint::Bound(U::Up, Some("inputs")),
                         Hint::Bound(U::Close, Some("cancel")),
                     ],

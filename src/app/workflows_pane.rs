@@ -12,6 +12,8 @@ use crate::app::input::LineInput;
 use crate::protocol::Command;
 use crate::protocol::workflow::{RerunFrom, Run, RunDetail, RunState, WorkflowsCommand};
 
+mod rerun_inputs;
+
 pub(super) static SPEC: PaneSpec = PaneSpec {
     pane: Pane::Workflows,
     number: 2,
@@ -137,7 +139,10 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
         Some(RunState::Interrupted) => {
             v.extend([Hint::Bound(U::ResumeRun, Some("resume")), Hint::Bound(U::AbandonRun, Some("abandon"))])
         }
-        Some(RunState::Failed | RunState::Cancelled) => v.push(Hint::Bound(U::RerunFailed, Some("rerun failed"))),
+        Some(RunState::Failed | RunState::Cancelled) => v.extend([
+            Hint::Bound(U::RerunFailed, Some("rerun failed")),
+            Hint::Bound(U::RerunWithInputs, Some("rerun, edit inputs")),
+        ]),
         _ => {}
     }
     v.push(Hint::Bound(U::FocusNext, None));
@@ -174,7 +179,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
             U::CancelWorkflowRun => "cancelling a run",
             U::ResumeRun => "resuming a run",
             U::AbandonRun => "abandoning a run",
-            U::RerunFailed | U::RerunFromStep => "rerunning a run",
+            U::RerunFailed | U::RerunFromStep | U::RerunWithInputs => "rerunning a run",
             U::ApproveStep => "approving a step",
             U::EditWorkflow => "editing a workflow's definition",
             U::RollbackVersion => "rolling a workflow back",
@@ -198,6 +203,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
         | U::RerunFromStep
         | U::ApproveStep
         | U::RejectStep => run_action(state, a, ctx, effects),
+        U::RerunWithInputs => rerun_inputs::open(state, ctx),
         U::EditWorkflow => super::workflows_extra::edit_definition(state, ctx, effects),
         _ => match super::workflows_history::on_user(state, a, ctx, effects) {
             Some(changed) => changed,
@@ -337,9 +343,13 @@ fn decide(state: &mut AppState, source: String, approve: bool, ctx: &Ctx) -> boo
 
 /// Ask the source for what the pane shows and does not have: the open run's
 /// steps, the stored logs of the ended steps shown.
-fn read_what_is_shown(state: &mut AppState, effects: &mut Vec<Effect>) {
+pub(super) fn read_what_is_shown(state: &mut AppState, effects: &mut Vec<Effect>) {
     super::workflows_extra::ask_older(state, effects);
     let w = &state.workflows;
+    // Reads are not queued for a backend that is down: asked again once it is back.
+    if w.opened().is_some_and(|r| state.source_down(&r.source)) {
+        return;
+    }
     let show = w.opened().filter(|r| !r.steps_loaded).map(|r| (r.source.clone(), r.run.id)).filter(|(src, id)| {
         !w.asked.values().any(|a| matches!(a, Asked::Show { source, run } if source == src && run == id))
     });
@@ -473,6 +483,9 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
         (U::Confirm, WfPopup::Start { form, on_start: false, .. }) => {
             form.activate();
             true
+        }
+        (U::Confirm, WfPopup::Start { source, form, rerun: Some(of), .. }) => {
+            rerun_inputs::submit(state, source.clone(), form, of.clone(), ctx, effects)
         }
         (U::Confirm, WfPopup::Start { source, workflow, form, .. }) => match form.args() {
             Some(Value::Object(inputs)) => {

@@ -10,6 +10,7 @@ pub mod log;
 pub mod nav;
 pub mod older;
 pub mod popup;
+pub mod rerun;
 #[cfg(test)]
 mod tests;
 pub mod time;

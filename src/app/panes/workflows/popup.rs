@@ -18,6 +18,8 @@ pub enum WfPopup {
         form: Box<Form>,
         /// The "start" row below the fields is selected.
         on_start: bool,
+        /// Rerun this ended run with the form's inputs instead of starting a new one.
+        rerun: Option<super::rerun::RerunOf>,
     },
     /// "Are you sure?" before `command` goes to `source`.
     Confirm { source: String, command: WorkflowsCommand, question: String, lines: Vec<String> },
@@ -60,7 +62,8 @@ impl WfPopup {
     pub fn start(source: &str, w: &WorkflowInfo) -> WfPopup {
         let form = Form::new(&w.name, &inputs_schema(&w.inputs));
         let on_start = form.fields.is_empty();
-        WfPopup::Start { source: source.to_string(), workflow: Box::new(w.clone()), form: Box::new(form), on_start }
+        let (source, workflow, form) = (source.to_string(), Box::new(w.clone()), Box::new(form));
+        WfPopup::Start { source, workflow, form, on_start, rerun: None }
     }
 
     /// Whether a text field takes printable keys.

@@ -15,6 +15,9 @@ use crate::protocol::workflow::{
 };
 use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
 
+mod offline;
+mod rerun;
+
 const NOW: Ts = 1_700_000_000_000;
 
 struct Fx {

@@ -9,7 +9,9 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use crate::app::AppState;
 use crate::app::panes::workflows::WfPopup;
+use crate::app::panes::workflows::rerun::RerunOf;
 use crate::config::theme::{Role, Theme};
+use crate::protocol::workflow::WorkflowInfo;
 use crate::text;
 use crate::ui::overlay::{centered, input_line, popup};
 use crate::ui::panes::tools::render_fields;
@@ -31,11 +33,14 @@ fn wrapped(s: &str, width: u16, style: ratatui::style::Style) -> Vec<Line<'stati
 pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) {
     let dim = t.style(Role::TextDim);
     match p {
-        WfPopup::Start { source, workflow, form, on_start } => {
+        WfPopup::Start { source, workflow, form, on_start, rerun } => {
             let width = centered(body, 80, 100, 100).width;
             // What the run will do: its steps, those that change things marked.
             let mutating: Vec<&str> = workflow.steps.iter().filter(|s| s.mutating).map(|s| s.id.as_str()).collect();
             let mut about = Vec::new();
+            if let Some(of) = rerun {
+                about.extend(rerun_lines(of, workflow, width, t));
+            }
             if !workflow.description.is_empty() {
                 about.extend(wrapped(&workflow.description, width, dim));
             }
@@ -46,16 +51,20 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
                 about.extend(wrapped("No step changes anything outside opsdeck.", width, t.style(Role::StatusOk)));
             } else {
                 let say = format!(
-                    "⚠ {} change things outside opsdeck: {}. Starting is your consent to run them.",
+                    "⚠ {} change things outside opsdeck: {}. {} is your consent to run them.",
                     text::count(mutating.len() as u64, "step", "steps"),
-                    mutating.join(", ")
+                    mutating.join(", "),
+                    if rerun.is_some() { "Rerunning" } else { "Starting" }
                 );
                 about.extend(wrapped(&say, width, t.style(Role::StatusWarn)));
             }
             let fields_h = form.fields.len().max(1) + form.error_count();
             let r = place(body, 80, 100, about.len() + fields_h + 5);
             f.render_widget(Clear, r);
-            let title = format!("Start {} on {source}", workflow.name);
+            let title = match rerun {
+                Some(of) => format!("Rerun #{} {} on {source} with edited inputs", of.run, workflow.name),
+                None => format!("Start {} on {source}", workflow.name),
+            };
             let block = popup(&title, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
@@ -73,8 +82,12 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
             } else {
                 t.style(Role::TextAccent)
             };
-            let label =
-                if *on_start { "▸ ▶ Start the run (Enter)" } else { "  ▶ Start the run (↓ to here, Enter)" };
+            let label = match (rerun.is_some(), *on_start) {
+                (false, true) => "▸ ▶ Start the run (Enter)",
+                (false, false) => "  ▶ Start the run (↓ to here, Enter)",
+                (true, true) => "▸ ↻ Rerun with these inputs (Enter)",
+                (true, false) => "  ↻ Rerun with these inputs (↓ to here, Enter)",
+            };
             f.render_widget(Span::styled(label, style), button);
         }
         WfPopup::Confirm { question, lines, .. } => {
@@ -117,4 +130,24 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
             }
         }
     }
+}
+
+/// What a rerun with edited inputs does, above the form.
+fn rerun_lines(of: &RerunOf, workflow: &WorkflowInfo, width: u16, t: &Theme) -> Vec<Line<'static>> {
+    let say = format!(
+        "Reruns {} as attempt {} of run #{}, with the inputs below (filled with attempt {}'s).",
+        of.steps_word(),
+        of.attempt + 1,
+        of.run,
+        of.attempt
+    );
+    let mut v = wrapped(&say, width, t.style(Role::Text));
+    if of.version != workflow.version {
+        let say = format!(
+            "⚠ The run ran version {}; the file is now {}. The inputs are the current file's; the rerun runs {}.",
+            of.version, workflow.version, of.version
+        );
+        v.extend(wrapped(&say, width, t.style(Role::StatusWarn)));
+    }
+    v
 }

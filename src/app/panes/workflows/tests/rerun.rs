@@ -1,0 +1,154 @@
+//! Reducer tests of `rerun_with_inputs` (`I`): the start form filled with a
+//! run's inputs, edited, sent as `rerun_run` with the inputs.
+
+use super::*;
+use crate::app::panes::workflows::rerun::RerunOf;
+
+/// Run #3 (deploy, failed, attempt 2) ran with host web-1 and version v1.
+fn with_inputs(fx: &Fx, s: &mut AppState) {
+    let mut r3 = run(3, 2, "deploy", RunState::Failed, NOW - 600_000, Some(90_000));
+    r3.inputs.insert("host".into(), json!("web-1"));
+    r3.inputs.insert("version".into(), json!("v1"));
+    fx.event(s, Event::RunChanged(Box::new(r3)));
+}
+
+fn popup(s: &AppState) -> &WfPopup {
+    match &s.overlay {
+        Some(Overlay::Workflows(p)) => p,
+        other => panic!("a workflows popup expected: {other:?}"),
+    }
+}
+
+/// Each field's label and text (an enum's text is its value's JSON).
+fn texts(p: &WfPopup) -> Vec<(String, String)> {
+    let WfPopup::Start { form, .. } = p else { panic!("the start form expected: {p:?}") };
+    form.fields.iter().map(|f| (f.label().to_string(), f.text.clone())).collect()
+}
+
+fn inputs(pairs: &[(&str, &str)]) -> Map<String, Value> {
+    pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()
+}
+
+#[test]
+fn the_form_is_filled_with_the_runs_inputs_and_reruns_its_failed_steps_with_the_edits() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    with_inputs(&fx, &mut s);
+    fx.key(&mut s, KeyCode::Tab);
+    fx.key(&mut s, KeyCode::Down);
+    assert_eq!(s.workflows.selected_run().map(|r| r.run.id), Some(3));
+    assert!(fx.chars(&mut s, "I").is_empty(), "the form opens first");
+    let p = popup(&s);
+    let WfPopup::Start { rerun, on_start: false, .. } = p else { panic!("{p:?}") };
+    let want = RerunOf { run: 3, attempt: 2, from: RerunFrom::Failed, version: "0123456789ab".into() };
+    assert_eq!(rerun.as_ref(), Some(&want));
+    assert_eq!(texts(p), [("host".into(), "web-1".into()), ("version".into(), "\"v1\"".into())]);
+    // host: web-1 → web-2; version: v1 → v2; down to the rerun row.
+    fx.key(&mut s, KeyCode::Enter);
+    fx.key(&mut s, KeyCode::Backspace);
+    fx.chars(&mut s, "2");
+    fx.key(&mut s, KeyCode::Enter);
+    fx.key(&mut s, KeyCode::Down);
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(texts(popup(&s)), [("host".into(), "web-2".into()), ("version".into(), "\"v2\"".into())]);
+    fx.key(&mut s, KeyCode::Down);
+    let sent = commands(&fx.key(&mut s, KeyCode::Enter));
+    let want = WorkflowsCommand::RerunRun {
+        run: 3,
+        from: RerunFrom::Failed,
+        current: false,
+        inputs: Some(inputs(&[("host", "web-2"), ("version", "v2")])),
+    };
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].1, want);
+    assert!(s.overlay.is_none(), "sent: the form closes");
+    assert!(s.pending_commands.values().any(|w| w.contains("run #3") && w.contains("edited inputs")));
+}
+
+#[test]
+fn in_the_run_box_it_reruns_from_the_selected_step() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    open_failed_run(&fx, &mut s);
+    with_inputs(&fx, &mut s);
+    // Select `approve` (the failed `roll` is selected first).
+    fx.key(&mut s, KeyCode::Up);
+    assert_eq!(s.workflows.selected_step().map(|s| s.id.as_str()), Some("approve"));
+    fx.chars(&mut s, "I");
+    let WfPopup::Start { rerun: Some(of), .. } = popup(&s) else { panic!() };
+    assert_eq!(of.from, RerunFrom::Step("approve".into()));
+    fx.key(&mut s, KeyCode::Down);
+    fx.key(&mut s, KeyCode::Down);
+    let sent = commands(&fx.key(&mut s, KeyCode::Enter));
+    let want = WorkflowsCommand::RerunRun {
+        run: 3,
+        from: RerunFrom::Step("approve".into()),
+        current: false,
+        inputs: Some(inputs(&[("host", "web-1"), ("version", "v1")])),
+    };
+    assert_eq!(sent.iter().map(|c| &c.1).collect::<Vec<_>>(), [&want]);
+}
+
+#[test]
+fn a_required_input_cleared_keeps_the_form_open_and_sends_nothing() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    with_inputs(&fx, &mut s);
+    fx.key(&mut s, KeyCode::Tab);
+    fx.key(&mut s, KeyCode::Down);
+    fx.chars(&mut s, "I");
+    fx.key(&mut s, KeyCode::Enter);
+    for _ in 0.."web-1".len() {
+        fx.key(&mut s, KeyCode::Backspace);
+    }
+    fx.key(&mut s, KeyCode::Enter);
+    fx.key(&mut s, KeyCode::Down);
+    fx.key(&mut s, KeyCode::Down);
+    assert!(commands(&fx.key(&mut s, KeyCode::Enter)).is_empty(), "host is required");
+    assert!(matches!(popup(&s), WfPopup::Start { rerun: Some(_), .. }), "the form stays open");
+    assert!(s.notice.as_ref().is_some_and(|(_, n)| n.contains("fix the inputs")), "{:?}", s.notice);
+    fx.key(&mut s, KeyCode::Esc);
+    assert!(s.overlay.is_none(), "Esc leaves it, sending nothing");
+}
+
+#[test]
+fn runs_that_cannot_be_rerun_with_inputs_say_why() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    fx.key(&mut s, KeyCode::Tab);
+    let said = |s: &AppState, what: &str| {
+        assert!(s.overlay.is_none(), "{:?}", s.overlay);
+        assert!(s.notice.as_ref().is_some_and(|(_, n)| n.contains(what)), "{what}: {:?}", s.notice);
+    };
+    // #4 is waiting: it has not ended.
+    assert!(fx.chars(&mut s, "I").is_empty());
+    said(&s, "rerun it once it has ended");
+    // #2 (backup) takes no inputs.
+    fx.key(&mut s, KeyCode::Down);
+    fx.key(&mut s, KeyCode::Down);
+    fx.chars(&mut s, "I");
+    said(&s, "takes no inputs");
+    // In the workflows list there is no run.
+    s.focus = BoxId::WfList;
+    fx.chars(&mut s, "I");
+    said(&s, "select a run");
+    // Under --read-only it is refused.
+    s.read_only = true;
+    s.focus = BoxId::WfRuns;
+    fx.chars(&mut s, "I");
+    said(&s, "read-only");
+}
+
+#[test]
+fn a_run_that_succeeded_reruns_every_step() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    fx.key(&mut s, KeyCode::Tab);
+    for _ in 0..3 {
+        fx.key(&mut s, KeyCode::Down);
+    }
+    assert_eq!(s.workflows.selected_run().map(|r| (r.run.id, r.run.state)), Some((1, RunState::Succeeded)));
+    fx.chars(&mut s, "I");
+    let WfPopup::Start { rerun: Some(of), .. } = popup(&s) else { panic!() };
+    assert_eq!(of.from, RerunFrom::All, "nothing failed");
+}
