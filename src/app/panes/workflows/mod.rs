@@ -3,8 +3,8 @@
 //! steps, and a step's log. Pure state fed by the `workflows` topic's events
 //! and by the answers of the read-only `show_run` / `step_log` commands.
 
-pub mod edit;
 pub mod compare;
+pub mod edit;
 mod ingest;
 pub mod log;
 pub mod nav;
@@ -13,9 +13,9 @@ pub mod popup;
 pub mod rerun;
 #[cfg(test)]
 mod tests;
-pub mod time;
 #[cfg(test)]
 mod tests_compare;
+pub mod time;
 pub mod versions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
