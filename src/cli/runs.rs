@@ -718,10 +718,17 @@ async fn show(
         };
     }
     if log_failed {
-        for s in d.steps.iter().filter(|s| s.state == RunState::Failed) {
+        let failed: Vec<_> = d.steps.iter().filter(|s| s.state == RunState::Failed).collect();
+        if failed.is_empty() {
+            err_line!("no step of run #{run} (attempt {}) failed: it is {}", d.run.attempt, d.run.state.word());
+        }
+        for s in failed {
             out_line!("── {} ──", s.id);
             for l in step_log(target, run, d.run.attempt, &s.id).await.unwrap_or_default() {
                 out_line!("{l}");
+            }
+            if let Some(e) = &s.error {
+                out_line!("✗ {e}");
             }
         }
         return ExitCode::SUCCESS;

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 const MAX_SUFFIX: u32 = 99;
 
 /// Write `contents` to the first of `<stem>.toml`, `<stem>-2.toml`, … that
-/// does not exist in `dir` (created if missing); its path.
+/// does not exist in `dir` (created if missing); its path. A workflow's name
+/// must be unique in the folder, so contents that begin `name = "<stem>"`
+/// are written as `name = "<stem>-N"` into `<stem>-N.toml`.
 pub fn write_new(dir: &Path, stem: &str, contents: &str) -> io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     for n in 1..=MAX_SUFFIX {
@@ -17,7 +19,8 @@ pub fn write_new(dir: &Path, stem: &str, contents: &str) -> io::Result<PathBuf> 
         // `create_new` fails on a file that is there: nothing is overwritten.
         match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut f) => {
-                f.write_all(contents.as_bytes())?;
+                let body = if n == 1 { contents.to_string() } else { renamed(contents, stem, &format!("{stem}-{n}")) };
+                f.write_all(body.as_bytes())?;
                 f.sync_all()?;
                 return Ok(path);
             }
@@ -29,6 +32,16 @@ pub fn write_new(dir: &Path, stem: &str, contents: &str) -> io::Result<PathBuf> 
         io::ErrorKind::AlreadyExists,
         format!("{stem}.toml to {stem}-{MAX_SUFFIX}.toml all exist: rename the chain or tidy the folder"),
     ))
+}
+
+/// `contents` with its leading `name = "<from>"` line naming `to` instead
+/// (unchanged when it does not begin so).
+fn renamed(contents: &str, from: &str, to: &str) -> String {
+    let line = |n: &str| format!("name = {}\n", toml::Value::String(n.to_string()));
+    match contents.strip_prefix(&line(from)) {
+        Some(rest) => format!("{}{rest}", line(to)),
+        None => contents.to_string(),
+    }
 }
 
 /// The status line's words for [`write_new`]'s outcome.
@@ -53,8 +66,10 @@ mod tests {
         let dir = tmp.path().join("workflows");
         let first = write_new(&dir, "probe", "name = \"probe\"\n").unwrap();
         assert_eq!(first, dir.join("probe.toml"));
-        let second = write_new(&dir, "probe", "name = \"probe-2\"\n").unwrap();
+        let second = write_new(&dir, "probe", "name = \"probe\"\n[[step]]\n").unwrap();
         assert_eq!(second, dir.join("probe-2.toml"));
+        // Two files naming one workflow would leave one of them out.
+        assert_eq!(std::fs::read_to_string(&second).unwrap(), "name = \"probe-2\"\n[[step]]\n", "named after its file");
         assert_eq!(std::fs::read_to_string(&first).unwrap(), "name = \"probe\"\n", "the first is left as it was");
         assert_eq!(write_new(&dir, "probe", "x").unwrap(), dir.join("probe-3.toml"));
         let said = saved_notice(&dir, "probe", Ok(second.clone()));
