@@ -267,7 +267,7 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
     // The data dir is held by another opsdeck (e.g. `opsdeck serve`): attach to it.
     let mut attached = None;
     let cache = config.storage.cache_mb * 1024 * 1024;
-    let store = match Store::open_unless_held(&paths.data_dir, cache, &paths.control_socket(), LOCK_GRACE) {
+    let store = match Store::open_unless_held(&paths.data_dir, cache, holder_answers(paths), LOCK_GRACE) {
         Ok(s) => Some(s),
         Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
             match crate::remote::control::ControlClient::connect(&paths.control_socket()) {
@@ -379,6 +379,12 @@ fn listen_control(
     Ok(sock)
 }
 
+/// Whether a running opsdeck answers on the data dir's control socket (so a
+/// lock on the directory is its, not a dead process's).
+pub(crate) fn holder_answers(paths: &Paths) -> impl Fn() -> bool + '_ {
+    || crate::remote::control::ControlClient::answers(&paths.control_socket(), std::time::Duration::from_millis(500))
+}
+
 /// Open the store and engine for a non-TUI mode (logging to the state dir).
 fn headless_engine(cli: &Cli, paths: &Paths) -> Result<(Engine, crate::config::settings::Config), String> {
     let loaded = load_config(cli.config.as_deref(), &paths.config_file()).map_err(|e| e.to_string())?;
@@ -395,7 +401,7 @@ fn headless_engine(cli: &Cli, paths: &Paths) -> Result<(Engine, crate::config::s
     std::fs::create_dir_all(&paths.data_dir)
         .map_err(|e| format!("{}: cannot create the data directory: {e}", paths.data_dir.display()))?;
     let cache = config.storage.cache_mb * 1024 * 1024;
-    let store = Store::open_unless_held(&paths.data_dir, cache, &paths.control_socket(), LOCK_GRACE)
+    let store = Store::open_unless_held(&paths.data_dir, cache, holder_answers(paths), LOCK_GRACE)
         .map_err(|e| e.to_string())?;
     let engine = Engine::new(
         store,

@@ -47,6 +47,9 @@ async fn a_held_data_dir_is_shared_through_a_private_control_socket() {
     let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
     assert_eq!(mode(&sock), 0o600, "socket only for its user");
     assert_eq!(mode(sock.parent().expect("dir")), 0o700, "directory only for its user");
+    let s = sock.clone();
+    let alive = tokio::task::spawn_blocking(move || ControlClient::answers(&s, LIMIT)).await.expect("join");
+    assert!(alive, "the holder answers a ping on its control socket");
 
     // A headless tool run while serve holds the data dir lands in its history.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
@@ -121,4 +124,18 @@ fn a_tool_run_beside_a_holder_that_does_not_answer_says_why() {
     assert!(err.contains("another opsdeck is already using"), "names the cause: {err}");
     assert!(!err.contains("os error"), "no raw OS error: {err}");
     drop(server);
+}
+
+/// A socket file left by a killed holder, or one whose listening fd a dying
+/// child still holds (it accepts but never answers), is not a holder: a
+/// restart right after a crash must not attach to it or be refused by it.
+#[test]
+fn a_socket_nobody_serves_is_not_a_holder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("control.sock");
+    assert!(!ControlClient::answers(&sock, Duration::from_millis(200)), "no socket file");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    assert!(!ControlClient::answers(&sock, Duration::from_millis(200)), "accepted, never answered");
+    drop(listener);
+    assert!(!ControlClient::answers(&sock, Duration::from_millis(200)), "a stale socket file");
 }

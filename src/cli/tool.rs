@@ -112,7 +112,7 @@ impl RunLog for HistoryAtTheEnd {
         let records = match Store::open_unless_held(
             &self.paths.data_dir,
             1 << 20,
-            &self.paths.control_socket(),
+            super::holder_answers(&self.paths),
             crate::engine::store::LOCK_GRACE,
         ) {
             Ok(store) => Records::Store(Arc::new(store)),

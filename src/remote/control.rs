@@ -204,6 +204,25 @@ impl ControlClient {
         Ok(c)
     }
 
+    /// Whether a running opsdeck answers on `path`: a `ping` answered with
+    /// its `pong` within `limit`. A socket file left by a killed holder
+    /// refuses the connection; one whose listening fd a dying child still
+    /// holds accepts it but never answers — neither is a holder.
+    pub fn answers(path: &Path, limit: Duration) -> bool {
+        let Ok(s) = StdStream::connect(path) else { return false };
+        if s.set_read_timeout(Some(limit)).is_err() || s.set_write_timeout(Some(limit)).is_err() {
+            return false;
+        }
+        let Ok(mut w) = s.try_clone() else { return false };
+        let ping = format!("{}\n", encode(&ClientFrame::Ping { nonce: 1 }));
+        if w.write_all(ping.as_bytes()).is_err() {
+            return false;
+        }
+        let mut line = String::new();
+        let mut r = BufReader::new(s.take(MAX_FRAME_BYTES as u64));
+        r.read_line(&mut line).is_ok() && matches!(decode_server(line.trim_end()), Ok(ServerFrame::Pong { nonce: 1 }))
+    }
+
     /// The socket this client talks to.
     pub fn path(&self) -> &Path {
         &self.path

@@ -112,19 +112,22 @@ impl Store {
     }
 
     /// [`Store::open`], waiting out a lock that no running opsdeck holds: a
-    /// process killed a moment ago can leave it held for a few milliseconds
-    /// (a child it was starting still has the file open until its exec), so
-    /// a restart right after a crash must not be refused. When `control`, the
-    /// holder's control socket, answers, the lock is real and `Locked` comes
-    /// at once (the caller attaches); otherwise the open is tried again every
-    /// 50 ms for up to `grace`.
-    pub fn open_unless_held(dir: &Path, cache_bytes: u64, control: &Path, grace: std::time::Duration) -> Result<Store> {
+    /// process killed a moment ago can leave it held for a while (a child it
+    /// was starting holds its files until its exec), so a restart right after
+    /// a crash must not be refused. `held` says whether a running holder
+    /// answers (its control socket): then `Locked` comes at once (the caller
+    /// attaches); otherwise the open is tried again every 50 ms for up to
+    /// `grace`.
+    pub fn open_unless_held(
+        dir: &Path,
+        cache_bytes: u64,
+        held: impl Fn() -> bool,
+        grace: std::time::Duration,
+    ) -> Result<Store> {
         let began = std::time::Instant::now();
         loop {
             match Self::open(dir, cache_bytes) {
-                Err(StoreError::Locked { path })
-                    if began.elapsed() < grace && std::os::unix::net::UnixStream::connect(control).is_err() =>
-                {
+                Err(StoreError::Locked { path }) if began.elapsed() < grace && !held() => {
                     tracing::debug!(path, "the data directory is locked by no running opsdeck: trying again");
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
