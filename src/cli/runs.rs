@@ -450,7 +450,7 @@ pub(super) fn runs(cli: &Cli, args: &RunsArgs, paths: &Paths) -> ExitCode {
                 match watch_after {
                     Some((run, w)) if w || target.owns() => return watch(&target, run, events, json).await,
                     _ if json => out_line!("{v}"),
-                    _ => err_line!("done: {v}"),
+                    _ => err_line!("{}", done_text(&v)),
                 }
                 ExitCode::SUCCESS
             }
@@ -505,8 +505,25 @@ where
     code
 }
 
+/// What a command's answer says to a person: `run #7: step ok approved`,
+/// `run #7 cancelled`, … (the JSON with `--json`).
+fn done_text(v: &Value) -> String {
+    let run = v.get("run").and_then(Value::as_u64).map(|r| format!("run #{r}")).unwrap_or_else(|| "done".into());
+    let step = v.get("step").and_then(Value::as_str).map(|s| format!(": step {s}")).unwrap_or_default();
+    let flags: Vec<&str> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, x)| x.as_bool() == Some(true))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if flags.is_empty() { format!("✓ {run}{step}") } else { format!("✓ {run}{step} {}", flags.join(", ")) }
+}
+
+/// Who approves, rejects or starts from this shell: the same name the TUI
+/// records (`$USER`, `$LOGNAME`, else the uid's name in /etc/passwd).
 fn who() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "someone".into())
+    crate::runtime::user_name()
 }
 
 fn usage(e: impl std::fmt::Display) -> ExitCode {
@@ -784,3 +801,7 @@ fn dry_run(paths: &Paths, name: &str, inputs: Map<String, Value>) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+#[cfg(test)]
+#[path = "runs_tests.rs"]
+mod tests;

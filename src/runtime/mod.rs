@@ -328,7 +328,7 @@ impl Signals {
 
 /// Who acknowledges, silences and annotates: `$USER` or `$LOGNAME`, else
 /// the name of this process's uid in /etc/passwd, else `uid N`.
-fn user_name() -> String {
+pub(crate) fn user_name() -> String {
     if let Some(name) = ["USER", "LOGNAME"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())) {
         return name;
     }

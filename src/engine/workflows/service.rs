@@ -204,7 +204,10 @@ impl WorkflowService {
     pub fn load(&self) {
         let Some(dir) = &self.dir else { return };
         let (found, errors) = super::definition::load_dir(dir);
-        let problems = errors.iter().map(ToString::to_string).collect();
+        let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        for p in &problems {
+            tracing::warn!("workflow file left out: {p}");
+        }
         let now = self.ctx.clock.now_ms();
         let mut list = Vec::new();
         for w in found {
@@ -275,6 +278,12 @@ impl WorkflowService {
             } else {
                 format!("interrupted while on {}: opsdeck stopped", on.join(", "))
             });
+            tracing::warn!(
+                run = run.id,
+                workflow = run.workflow,
+                "marked interrupted: {}",
+                run.error.as_deref().unwrap_or("")
+            );
             self.ctx.save_run(&run);
         }
         Ok(runs.len())
@@ -558,7 +567,8 @@ impl WorkflowService {
             }
         }
         run.state = RunState::Cancelled;
-        run.ended = Some(now);
+        // An interrupted run ended when it was found stopped; the abandon only decides its state.
+        run.ended = run.ended.or(Some(now));
         run.error = Some("abandoned after an interruption".into());
         self.ctx.save_run(&run);
         Ok(json!({ "run": id, "abandoned": true }))

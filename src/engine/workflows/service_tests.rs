@@ -652,6 +652,28 @@ needs = ["b"]
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn abandoning_an_interrupted_run_later_keeps_when_it_ended() {
+    let def = "name = \"slow\"\n[[step]]\nid = \"b\"\nuses = \"sleep\"\nwith = { ms = 600000 }\n";
+    let store = Arc::new(Store::temporary().unwrap());
+    let (run, first) = {
+        let w = world_on(store_share(&store), &[def]);
+        let run = w.start("slow", json!({}));
+        w.until(run, &[RunState::Running]).await;
+        w.engine.shutdown();
+        (run, w)
+    };
+    let w = world_on(store_share(&store), &[def]);
+    drop(first);
+    let ended = w.show(run).run.ended;
+    assert!(ended.is_some(), "an interrupted run has an end");
+    tokio::time::sleep(Duration::from_secs(3600)).await; // an hour before anyone decides
+    w.cmd(WorkflowsCommand::AbandonRun { run }).unwrap();
+    let r = w.show(run).run;
+    assert_eq!(r.state, RunState::Cancelled);
+    assert_eq!(r.ended, ended, "the hour before the abandon is not the run's time");
+}
+
 /// Two stores over one in-memory database (a restart on the same data).
 pub(crate) fn store_share(store: &Arc<Store>) -> Store {
     store.reopen().unwrap()

@@ -41,37 +41,42 @@ pub(super) fn one_line(v: &Value) -> String {
     }
 }
 
-/// A side's text and style.
-fn side(s: &Side, t: &Theme) -> (String, Style) {
+/// A side's text and style in `w` cells. A duration's change is left out
+/// when the whole does not fit: cut, `(+1ms)` would read `(+1m…`.
+fn side(s: &Side, t: &Theme, w: usize) -> (String, Style) {
     let dim = t.style(Role::TextDim);
+    let fits = |with: String, without: String| if text::width(&with) <= w { with } else { without };
     match s {
         Side::Absent => ("—".into(), dim),
         Side::Reading => ("reading…".into(), dim),
         Side::Text(x) => (x.clone(), t.style(Role::Text)),
         Side::State(st) => (state_text(*st), state_style(*st, t)),
         Side::Dur { ms, delta: d } => {
-            let mut x = ms.map(dur).unwrap_or_else(|| "not started".into());
-            if let Some(d) = d {
-                x.push_str(&format!(" ({})", delta(*d)));
-            }
+            let x = ms.map(dur).unwrap_or_else(|| "not started".into());
+            let x = match d {
+                Some(d) => fits(format!("{x} ({})", delta(*d)), x),
+                None => x,
+            };
             (x, t.style(Role::Text))
         }
         Side::Step { state, attempt, ms, delta: d, reused } => {
-            let mut parts = vec![state_text(*state)];
-            if *attempt > 0 {
-                parts.push(format!("try {attempt}"));
-            }
-            if let Some(ms) = ms {
-                let mut x = dur(*ms);
-                if let Some(d) = d {
-                    x.push_str(&format!(" ({})", delta(*d)));
+            let parts = |with_delta: bool| {
+                let mut parts = vec![state_text(*state)];
+                if *attempt > 0 {
+                    parts.push(format!("try {attempt}"));
                 }
-                parts.push(x);
-            }
-            if *reused {
-                parts.push("reused".into());
-            }
-            (parts.join(" · "), state_style(*state, t))
+                if let Some(ms) = ms {
+                    match d {
+                        Some(d) if with_delta => parts.push(format!("{} ({})", dur(*ms), delta(*d))),
+                        _ => parts.push(dur(*ms)),
+                    }
+                }
+                if *reused {
+                    parts.push("reused".into());
+                }
+                parts.join(" · ")
+            };
+            (fits(parts(true), parts(false)), state_style(*state, t))
         }
         Side::Json(v) => (one_line(v), t.style(Role::Text)),
     }
@@ -129,8 +134,8 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
                 Line::styled(format!("── {name} {rule}"), t.style(Role::TableHeader))
             }
             CmpRow::Field { label, left, right, differs } => {
-                let (l, ls) = side(left, t);
-                let (r, rs) = side(right, t);
+                let (l, ls) = side(left, t, col);
+                let (r, rs) = side(right, t, right_w);
                 let mark = if *differs { "≠ " } else { "  " };
                 let label_style = if *differs { t.style(Role::StatusWarn).add_modifier(Modifier::BOLD) } else { dim };
                 Line::from(vec![
@@ -144,4 +149,24 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::workflow::RunState;
+
+    #[test]
+    fn a_duration_change_that_does_not_fit_is_left_out_not_cut() {
+        let t = Theme::fallback(false);
+        let step =
+            Side::Step { state: RunState::Succeeded, attempt: 1, ms: Some(2_000), delta: Some(1), reused: false };
+        let (wide, _) = side(&step, &t, 60);
+        assert!(wide.ends_with("2s (+1ms)"), "{wide}");
+        let (narrow, _) = side(&step, &t, text::width(&wide) - 1);
+        assert!(narrow.ends_with("· 2s") && !narrow.contains('('), "{narrow}");
+        let run = Side::Dur { ms: Some(2_000), delta: Some(-5_000) };
+        assert_eq!(side(&run, &t, 20).0, "2s (−5s)");
+        assert_eq!(side(&run, &t, 5).0, "2s");
+    }
 }

@@ -23,7 +23,18 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
         (false, Some(_), Some(st)) => title.push(Span::styled(format!(" · step {}", st.id), dim)),
         _ => {}
     }
-    title.push(Span::styled(if w.log.follow { " · following" } else { " · scrolled" }, dim));
+    // Following means new lines may still come: a step (or run) that ended prints no more.
+    let live = match (w.log.failed_only, w.opened(), w.selected_step()) {
+        (true, Some(r), _) => !r.run.state.is_final(),
+        (false, Some(_), Some(st)) => !st.state.is_final(),
+        _ => false,
+    };
+    let at = match (w.log.follow, live) {
+        (true, true) => " · following",
+        (true, false) => " · at the end",
+        (false, _) => " · scrolled",
+    };
+    title.push(Span::styled(at, dim));
     let block = boxed(Line::from(title), focused, t, area.width);
     let mut inner = block.inner(area);
     f.render_widget(block, area);
