@@ -394,9 +394,17 @@ impl WorkflowService {
             WorkflowsCommand::StepLog { run, attempt, step } => {
                 let d = self.detail(run, attempt)?;
                 let i = d.steps.iter().position(|s| s.id == step).ok_or_else(|| no_step(run, &step))?;
-                let lines =
-                    self.ctx.engine.store().step_log(run, d.run.attempt, i as u16).map_err(|e| e.to_string())?;
-                Ok(json!({ "run": run, "attempt": d.run.attempt, "step": step, "lines": lines }))
+                // A step whose outcome a rerun reused printed in the attempt that ran it.
+                let (mut at, mut i, mut reused) = (d.run.attempt, i, d.steps[i].reused);
+                let mut lines = self.ctx.engine.store().step_log(run, at, i as u16).map_err(|e| e.to_string())?;
+                while lines.is_empty() && reused && at > 1 {
+                    at -= 1;
+                    let earlier = self.detail(run, Some(at))?;
+                    let Some(j) = earlier.steps.iter().position(|s| s.id == step) else { break };
+                    (i, reused) = (j, earlier.steps[j].reused);
+                    lines = self.ctx.engine.store().step_log(run, at, i as u16).map_err(|e| e.to_string())?;
+                }
+                Ok(json!({ "run": run, "attempt": d.run.attempt, "step": step, "lines": lines, "printed_in": at }))
             }
         }
     }

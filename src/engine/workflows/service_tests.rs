@@ -561,6 +561,34 @@ with = { dsn = "postgres://u:{{ secret('db') }}@h" }
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_reused_steps_log_is_the_one_it_printed_in_the_attempt_that_ran_it() {
+    let w = world(&[r#"
+name = "twice"
+[[step]]
+id = "a"
+uses = "echo"
+with = { lines = 2, text = "hello" }
+[[step]]
+id = "b"
+uses = "fail"
+needs = ["a"]
+"#]);
+    let run = w.start("twice", json!({}));
+    assert_eq!(w.ended(run).await.state, RunState::Failed);
+    for attempt in [2, 3] {
+        w.cmd(WorkflowsCommand::RerunRun { run, from: RerunFrom::Failed, current: false, inputs: None }).unwrap();
+        w.until(run, &[RunState::Queued, RunState::Running]).await;
+        let r = w.ended(run).await;
+        assert_eq!((r.attempt, r.state), (attempt, RunState::Failed));
+    }
+    assert!(w.step(run, "a").reused, "a is reused in attempt 3");
+    let log = w.cmd(WorkflowsCommand::StepLog { run, attempt: None, step: "a".into() }).unwrap();
+    assert_eq!(log["lines"], json!(["hello 0", "hello 1"]), "read from attempt 1, through attempt 2's reuse");
+    assert_eq!((log["attempt"].as_u64(), log["printed_in"].as_u64()), (Some(3), Some(1)));
+    assert_eq!(w.starts("echo"), 1, "a ran once");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_long_log_keeps_its_head_and_tail_and_says_what_was_cut() {
     let w = world(&[r#"
 name = "chatty"
