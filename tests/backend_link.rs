@@ -21,21 +21,42 @@ async fn next_msg(rx: &mut mpsc::Receiver<ClientMsg>) -> ClientMsg {
     timeout(LIMIT, rx.recv()).await.expect("a client message within the limit").expect("client running")
 }
 
-/// A backend that accepts, says `welcome`, and closes at once — forever.
-async fn welcome_then_drop() -> std::net::SocketAddr {
+/// The accepted side of a fake backend's WebSocket.
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// A fake backend on a loopback port: each connection is upgraded and handed
+/// to `serve` with a sender for what the test should see (the `subscribe`
+/// frames it got, as JSON). Returns the address and that receiver.
+async fn fake_backend<F, Fut>(serve: F) -> (std::net::SocketAddr, mpsc::UnboundedReceiver<serde_json::Value>)
+where
+    F: Fn(Ws, mpsc::UnboundedSender<serde_json::Value>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let (seen, rx) = mpsc::unbounded_channel();
+    let serve = Arc::new(serve);
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
+            let (serve, seen) = (serve.clone(), seen.clone());
             tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
-                let _ = ws.next().await; // subscribe
-                let welcome = ServerFrame::Welcome { protocol: 1, source: "local".into(), epoch: 7, head_seq: 0 };
-                let _ = ws.send(Message::Text(encode(&welcome).into())).await;
-                let _ = ws.close(None).await;
+                let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+                serve(ws, seen).await;
             });
         }
     });
+    (addr, rx)
+}
+
+/// A backend that accepts, says `welcome`, and closes at once — forever.
+async fn welcome_then_drop() -> std::net::SocketAddr {
+    let (addr, _seen) = fake_backend(|mut ws, _seen| async move {
+        let _ = ws.next().await; // subscribe
+        let welcome = ServerFrame::Welcome { protocol: 1, source: "local".into(), epoch: 7, head_seq: 0 };
+        let _ = ws.send(Message::Text(encode(&welcome).into())).await;
+        let _ = ws.close(None).await;
+    })
+    .await;
     addr
 }
 
@@ -150,36 +171,27 @@ async fn a_failing_check_on_the_server_never_costs_the_connection() {
 /// another unknown one last; then it closes. Each `subscribe` it gets is
 /// passed on.
 async fn newer_backend(protocol: u32) -> (std::net::SocketAddr, mpsc::UnboundedReceiver<serde_json::Value>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (subs, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let subs = subs.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
-                if let Some(Ok(Message::Text(t))) = ws.next().await {
-                    let _ = subs.send(serde_json::from_str(&t).unwrap_or_default());
-                }
-                let welcome = ServerFrame::Welcome { protocol, source: "local".into(), epoch: 7, head_seq: 7 };
-                let _ = ws.send(Message::Text(encode(&welcome).into())).await;
-                let env = |seq: u64, event: &str| {
-                    format!(
-                        r#"{{"epoch":7,"seq":{seq},"ts":1700000000000,"source":"local","topic":"metrics","event":{event}}}"#
-                    )
-                };
-                let frame = format!(
-                    r#"{{"type":"events","events":[{},{},{}]}}"#,
-                    env(5, r#"{"type":"workflow_run","run":"r1"}"#),
-                    env(6, r#"{"type":"annotation","text":"deploy","author":"ops"}"#),
-                    env(7, r#"{"type":"workflow_run","run":"r2"}"#),
-                );
-                let _ = ws.send(Message::Text(frame.into())).await;
-                let _ = ws.close(None).await;
-            });
+    fake_backend(move |mut ws, subs| async move {
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            let _ = subs.send(serde_json::from_str(&t).unwrap_or_default());
         }
-    });
-    (addr, rx)
+        let welcome = ServerFrame::Welcome { protocol, source: "local".into(), epoch: 7, head_seq: 7 };
+        let _ = ws.send(Message::Text(encode(&welcome).into())).await;
+        let env = |seq: u64, event: &str| {
+            format!(
+                r#"{{"epoch":7,"seq":{seq},"ts":1700000000000,"source":"local","topic":"metrics","event":{event}}}"#
+            )
+        };
+        let frame = format!(
+            r#"{{"type":"events","events":[{},{},{}]}}"#,
+            env(5, r#"{"type":"workflow_run","run":"r1"}"#),
+            env(6, r#"{"type":"annotation","text":"deploy","author":"ops"}"#),
+            env(7, r#"{"type":"workflow_run","run":"r2"}"#),
+        );
+        let _ = ws.send(Message::Text(frame.into())).await;
+        let _ = ws.close(None).await;
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,38 +237,26 @@ async fn another_protocol_version_is_refused_with_what_to_do() {
 /// subscribe naming a topic it lacks with serde's `bad_frame` (as the real
 /// one did), and serves the first subscribe it can read with one event.
 async fn older_backend() -> (std::net::SocketAddr, mpsc::UnboundedReceiver<serde_json::Value>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (subs, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let subs = subs.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
-                let welcome = ServerFrame::Welcome { protocol: 1, source: "local".into(), epoch: 7, head_seq: 6 };
-                let _ = ws.send(Message::Text(encode(&welcome).into())).await;
-                while let Some(Ok(Message::Text(t))) = ws.next().await {
-                    let sub: serde_json::Value = serde_json::from_str(&t).unwrap_or_default();
-                    let _ = subs.send(sub.clone());
-                    let known = ["metrics", "alerts", "tools"];
-                    let unknown = sub["topics"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|t| !known.contains(&t.as_str().unwrap_or_default()));
-                    let frame = match unknown {
-                        Some(t) => format!(
-                            r#"{{"type":"error","code":"bad_frame","message":"bad frame: unknown variant `{}`, expected one of `metrics`, `alerts`, `tools` at line 1 column 50"}}"#,
-                            t.as_str().unwrap_or_default()
-                        ),
-                        None => r#"{"type":"events","events":[{"epoch":7,"seq":6,"ts":1700000000000,"source":"local","topic":"metrics","event":{"type":"annotation","text":"deploy","author":"ops"}}]}"#.to_string(),
-                    };
-                    let _ = ws.send(Message::Text(frame.into())).await;
-                }
-            });
+    fake_backend(|mut ws, subs| async move {
+        let welcome = ServerFrame::Welcome { protocol: 1, source: "local".into(), epoch: 7, head_seq: 6 };
+        let _ = ws.send(Message::Text(encode(&welcome).into())).await;
+        while let Some(Ok(Message::Text(t))) = ws.next().await {
+            let sub: serde_json::Value = serde_json::from_str(&t).unwrap_or_default();
+            let _ = subs.send(sub.clone());
+            let known = ["metrics", "alerts", "tools"];
+            let unknown =
+                sub["topics"].as_array().into_iter().flatten().find(|t| !known.contains(&t.as_str().unwrap_or_default()));
+            let frame = match unknown {
+                Some(t) => format!(
+                    r#"{{"type":"error","code":"bad_frame","message":"bad frame: unknown variant `{}`, expected one of `metrics`, `alerts`, `tools` at line 1 column 50"}}"#,
+                    t.as_str().unwrap_or_default()
+                ),
+                None => r#"{"type":"events","events":[{"epoch":7,"seq":6,"ts":1700000000000,"source":"local","topic":"metrics","event":{"type":"annotation","text":"deploy","author":"ops"}}]}"#.to_string(),
+            };
+            let _ = ws.send(Message::Text(frame.into())).await;
         }
-    });
-    (addr, rx)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
