@@ -47,6 +47,7 @@ fn run(id: u64, attempt: u32, workflow: &str, state: RunState, ago: Ts, took: Op
         ended: took.map(|d| NOW - ago + d),
         error: (state == RunState::Failed).then(|| "step roll failed: exit status 1".into()),
         steps: steps.iter().map(|s| s.to_string()).collect(),
+        first_started: None,
     }
 }
 
