@@ -15,6 +15,7 @@ use crate::protocol::workflow::{
 };
 use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
 
+mod attempts;
 mod offline;
 mod rerun;
 
