@@ -360,7 +360,27 @@ fn log_with_search(seed: &Seed) -> AppState {
 fn step_log_with_a_search_hit_80x24() {
     let seed = Seed::new();
     let s = log_with_search(&seed);
-    assert_eq!(s.workflows.log_hits(), [12]);
+    assert_eq!(s.workflows.log_hits().iter().map(|h| h.line).collect::<Vec<_>>(), [12]);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+/// `available` ends each rollout line, past the right edge of an 80-column
+/// box: the current hit's line is drawn from a little before it.
+#[test]
+fn step_log_hit_past_the_right_edge_80x24() {
+    let seed = Seed::new();
+    let mut s = failed_run_open(&seed);
+    key(&seed, &mut s, KeyCode::Enter);
+    chars(&seed, &mut s, "/available");
+    key(&seed, &mut s, KeyCode::Enter);
+    chars(&seed, &mut s, "n");
+    assert_eq!(s.workflows.log.hit, 1);
+    let text = screen(&draw(&s, 80, 24));
+    assert!(text.contains(" 2/12"), "hits counted, the second current");
+    assert!(
+        text.contains("┃…") && text.contains("are available…┃"),
+        "the current hit's line is drawn from before it: {text}"
+    );
     insta::assert_snapshot!(draw(&s, 80, 24).backend());
 }
 

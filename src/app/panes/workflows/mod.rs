@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::protocol::Ts;
 use crate::protocol::workflow::{Run, RunId, RunState, StepRun, WorkflowInfo};
 pub use compare::{CmpRow, Compare, Side};
-pub use log::{LogLine, LogView};
+pub use log::{Hit, LogLine, LogView, hit_window};
 pub use older::Older;
 pub use popup::WfPopup;
 pub use time::TimeFilter;
