@@ -180,6 +180,8 @@ user_actions! {
     WorkflowVersions => "workflow_versions", "List the selected workflow's (or run's) versions: text, diff, rollback";
     VersionDiff => "version_diff", "Diff the selected version against the current one (or against the marked version)";
     RollbackVersion => "rollback_version", "Write the selected version back to the workflow's file, after asking";
+    AttemptPrev => "attempt_prev", "Show the open run's previous attempt (wraps to its latest)";
+    AttemptNext => "attempt_next", "Show the open run's next attempt (wraps to its first)";
 }
 
 impl UserAction {
@@ -237,7 +239,9 @@ impl UserAction {
             | U::CompareWorkflowRuns
             | U::WorkflowVersions
             | U::VersionDiff
-            | U::RollbackVersion => KeyContext::Workflows,
+            | U::RollbackVersion
+            | U::AttemptPrev
+            | U::AttemptNext => KeyContext::Workflows,
             U::Acknowledge | U::SilenceAlert | U::Unsilence | U::JumpToMetric | U::ToggleResolved => KeyContext::Alerts,
             _ => KeyContext::Global,
         }

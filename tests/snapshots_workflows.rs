@@ -47,6 +47,7 @@ fn run(id: u64, attempt: u32, workflow: &str, state: RunState, ago: Ts, took: Op
         ended: took.map(|d| NOW - ago + d),
         error: (state == RunState::Failed).then(|| "step roll failed: exit status 1".into()),
         steps: steps.iter().map(|s| s.to_string()).collect(),
+        first_started: (id == 5 && attempt > 1).then_some(FIRST_5),
     }
 }
 
@@ -142,13 +143,19 @@ fn snapshot() -> WorkflowsSnapshot {
     }
 }
 
-/// Run #5 ·2 (failed): build and test reused, roll failed on its 3rd try, verify skipped.
+/// When run #5's first attempt started (its second, the rerun, 15 minutes ago).
+const FIRST_5: Ts = NOW - 2_700_000;
+
+/// Run #5 ·2 (failed): build and test reused from attempt 1 (at its times,
+/// long before this attempt), roll failed on its 3rd try, verify skipped.
 fn failed_detail() -> RunDetail {
     let t0 = NOW - 900_000;
-    let mut build = step("build", "shell", RunState::Succeeded, Some(t0), Some(30_000));
+    let mut build = step("build", "shell", RunState::Succeeded, Some(FIRST_5), Some(30_000));
     build.reused = true;
-    let mut test = step("test", "shell", RunState::Succeeded, Some(t0 + 30_000), Some(25_000));
+    build.reused_from = Some(1);
+    let mut test = step("test", "shell", RunState::Succeeded, Some(FIRST_5 + 30_000), Some(25_000));
     test.reused = true;
+    test.reused_from = Some(1);
     let mut approve = step("approve", "approve", RunState::Succeeded, Some(t0 + 55_000), Some(40_000));
     approve.args = Some(json!({"message": "Roll v2.4.0 out?"}));
     approve.decision = Some(opsdeck::protocol::workflow::Decision {
@@ -168,6 +175,27 @@ fn failed_detail() -> RunDetail {
     RunDetail {
         run: run(5, 2, "deploy", RunState::Failed, 900_000, Some(154_000)),
         steps: vec![build, test, approve, roll, verify],
+    }
+}
+
+/// Run #5's first attempt: build and test ran, roll failed at once.
+fn first_attempt_detail() -> RunDetail {
+    let mut r = run(5, 1, "deploy", RunState::Failed, 2_700_000, Some(70_000));
+    r.first_started = None;
+    let mut roll = step("roll", "shell", RunState::Failed, Some(FIRST_5 + 55_000), Some(15_000));
+    roll.error = Some("exit status 1: image v2.4.0 not found".into());
+    let mut verify = step("verify", "http_check", RunState::Skipped, None, None);
+    verify.error = Some("needs roll, which failed".into());
+    let approve = step("approve", "approve", RunState::Skipped, None, None);
+    RunDetail {
+        run: r,
+        steps: vec![
+            step("build", "shell", RunState::Succeeded, Some(FIRST_5), Some(30_000)),
+            step("test", "shell", RunState::Succeeded, Some(FIRST_5 + 30_000), Some(25_000)),
+            approve,
+            roll,
+            verify,
+        ],
     }
 }
 
@@ -274,6 +302,52 @@ fn run_detail_with_gantt_and_failed_step_120x40() {
     insta::assert_snapshot!(draw(&s, 120, 40).backend());
 }
 
+/// Run #5 open, then `[`: its first attempt, read and shown.
+fn first_attempt_open(seed: &Seed) -> AppState {
+    let mut s = failed_run_open(seed);
+    let effects = update(&mut s, Action::User(UserAction::AttemptPrev), &seed.ctx());
+    let show = effects.iter().find_map(|e| match e {
+        opsdeck::app::Effect::Command { id, command, .. } => {
+            assert!(
+                matches!(
+                    command,
+                    opsdeck::protocol::Command::Workflows(WorkflowsCommand::ShowRun { run: 5, attempt: Some(1) })
+                ),
+                "{command:?}"
+            );
+            Some(id.clone())
+        }
+        _ => None,
+    });
+    let done = Action::CommandDone {
+        source: LOCAL_SOURCE.into(),
+        id: show.expect("show_run of attempt 1 asked"),
+        result: Ok(serde_json::to_value(first_attempt_detail()).expect("json")),
+    };
+    update(&mut s, done, &seed.ctx());
+    s
+}
+
+#[test]
+fn an_earlier_attempt_shown_80x24() {
+    let seed = Seed::new();
+    let s = first_attempt_open(&seed);
+    let text = screen(&draw(&s, 80, 24));
+    assert!(text.contains("attempt 1 of 2"), "the header says which attempt of how many");
+    assert!(!text.contains("reused"), "attempt 1 ran every step itself");
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn reused_steps_are_marked_never_drawn_at_their_old_times_120x40() {
+    let seed = Seed::new();
+    let s = failed_run_open(&seed);
+    let text = screen(&draw(&s, 120, 40));
+    assert_eq!(text.matches("↺ reused (attempt 1)").count(), 2, "build and test, each with the word and the attempt");
+    assert!(text.contains("attempt 2 of 2 · started 15m ago"), "the latest attempt's start in the header");
+    insta::assert_snapshot!(draw(&s, 120, 40).backend());
+}
+
 fn log_with_search(seed: &Seed) -> AppState {
     let mut s = failed_run_open(seed);
     key(seed, &mut s, KeyCode::Enter);
@@ -286,7 +360,27 @@ fn log_with_search(seed: &Seed) -> AppState {
 fn step_log_with_a_search_hit_80x24() {
     let seed = Seed::new();
     let s = log_with_search(&seed);
-    assert_eq!(s.workflows.log_hits(), [12]);
+    assert_eq!(s.workflows.log_hits().iter().map(|h| h.line).collect::<Vec<_>>(), [12]);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+/// `available` ends each rollout line, past the right edge of an 80-column
+/// box: the current hit's line is drawn from a little before it.
+#[test]
+fn step_log_hit_past_the_right_edge_80x24() {
+    let seed = Seed::new();
+    let mut s = failed_run_open(&seed);
+    key(&seed, &mut s, KeyCode::Enter);
+    chars(&seed, &mut s, "/available");
+    key(&seed, &mut s, KeyCode::Enter);
+    chars(&seed, &mut s, "n");
+    assert_eq!(s.workflows.log.hit, 1);
+    let text = screen(&draw(&s, 80, 24));
+    assert!(text.contains(" 2/12"), "hits counted, the second current");
+    assert!(
+        text.contains("┃…") && text.contains("are available…┃"),
+        "the current hit's line is drawn from before it: {text}"
+    );
     insta::assert_snapshot!(draw(&s, 80, 24).backend());
 }
 

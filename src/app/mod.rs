@@ -487,7 +487,13 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
             Some(o) => o.paste(&text, ctx.keymap),
             None => (pane::spec_of(state.focus).paste)(state, &text),
         },
-        Action::Mouse(m) => keys::on_mouse(state, m),
+        Action::Mouse(m) => {
+            let changed = keys::on_mouse(state, m);
+            if state.overlay.is_none() {
+                workflows_extra::after_mouse(state, m, &mut effects);
+            }
+            changed
+        }
         Action::Resize(w, h) => {
             state.size = (w, h);
             for p in pane::PANES {

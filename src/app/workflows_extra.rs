@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::panes::workflows::Asked;
 use super::panes::workflows::older::OLDER_PAGE;
-use super::{AppState, Ctx, Effect};
+use super::{AppState, BoxId, Ctx, Effect, MouseInput};
 use crate::protocol::Command;
 use crate::protocol::workflow::{Run, WorkflowsCommand};
 
@@ -27,9 +27,9 @@ pub(super) fn edit_definition(state: &mut AppState, ctx: &Ctx, effects: &mut Vec
 }
 
 /// Ask each source that may have older runs for the page before its oldest,
-/// once the runs list's last row is selected.
-pub(super) fn ask_older(state: &mut AppState, effects: &mut Vec<Effect>) {
-    for (source, before) in state.workflows.older_wanted(state.focus) {
+/// once the last row of the runs list (box `at`) is selected.
+pub(super) fn ask_older(state: &mut AppState, at: BoxId, effects: &mut Vec<Effect>) {
+    for (source, before) in state.workflows.older_wanted(at) {
         let command = Command::Workflows(WorkflowsCommand::ListRuns {
             workflow: None,
             state: None,
@@ -59,4 +59,16 @@ pub(super) fn older_answered(
             state.notice = Some((ctx.now, format!("✗ older runs from {source} could not be read: {e}")));
         }
     }
+}
+
+/// After the mouse moved something in the pane (the wheel over a list, a
+/// click on a row): read what is shown now, as after a key — older runs when
+/// the wheel brought the runs list to its end, a clicked step's log.
+pub(super) fn after_mouse(state: &mut AppState, m: MouseInput, effects: &mut Vec<Effect>) {
+    let (MouseInput::Click(b, _) | MouseInput::ScrollUp(b) | MouseInput::ScrollDown(b)) = m;
+    if b.pane() != super::Pane::Workflows {
+        return;
+    }
+    ask_older(state, b, effects);
+    super::workflows_pane::read_what_is_shown(state, effects);
 }

@@ -140,13 +140,13 @@ fn read_compared(state: &mut AppState, effects: &mut Vec<Effect>) {
             .workflows
             .asked
             .values()
-            .any(|a| matches!(a, Asked::Show { source: s, run: r } if *s == source && *r == run));
+            .any(|a| matches!(a, Asked::Show { source: s, run: r, attempt: None } if *s == source && *r == run));
         if asked {
             continue;
         }
         let command = Command::Workflows(WorkflowsCommand::ShowRun { run, attempt: None });
         if let Some(id) = state.send_command(source.clone(), command, "reading a run", effects) {
-            state.workflows.asked.insert(id, Asked::Show { source, run });
+            state.workflows.asked.insert(id, Asked::Show { source, run, attempt: None });
         }
     }
 }

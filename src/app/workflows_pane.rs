@@ -67,6 +67,9 @@ fn select_row(s: &mut AppState, b: BoxId, i: usize) -> bool {
     let moved = i < len && *sel != i;
     if moved {
         *sel = i;
+        if b == BoxId::WfDetail {
+            w.step_chosen_here();
+        }
     }
     moved
 }
@@ -115,11 +118,16 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
             ]);
             return v;
         }
-        BoxId::WfDetail => v.extend([
-            Hint::Bound(U::Confirm, Some("log")),
-            Hint::Bound(U::RerunFromStep, Some("rerun from here")),
-            Hint::Bound(U::PageDown, Some("scroll JSON")),
-        ]),
+        BoxId::WfDetail => {
+            v.push(Hint::Bound(U::Confirm, Some("log")));
+            if s.workflows.attempt_shown().is_some_and(|(_, of)| of > 1) {
+                v.push(Hint::Bound(U::AttemptPrev, Some("attempts")));
+            }
+            v.extend([
+                Hint::Bound(U::RerunFromStep, Some("rerun from here")),
+                Hint::Bound(U::PageDown, Some("scroll JSON")),
+            ]);
+        }
         _ => v.extend([
             Hint::Bound(U::Filter, Some("search")),
             Hint::Bound(U::SearchNext, None),
@@ -153,8 +161,9 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
 /// the selected one in the runs list.
 fn target(s: &AppState) -> Option<(String, &Run)> {
     let w = &s.workflows;
+    // The run's latest attempt, whichever attempt the detail shows.
     let r = match s.focus {
-        BoxId::WfDetail | BoxId::WfLog => w.opened(),
+        BoxId::WfDetail | BoxId::WfLog => w.opened_latest(),
         BoxId::WfRuns => w.selected_run(),
         _ => None,
     }?;
@@ -310,11 +319,12 @@ fn rerun(run: u64, from: RerunFrom) -> Command {
 fn decide(state: &mut AppState, source: String, approve: bool, ctx: &Ctx) -> bool {
     let w = &state.workflows;
     let run = match state.focus {
-        BoxId::WfDetail | BoxId::WfLog => w.opened(),
+        BoxId::WfDetail | BoxId::WfLog => w.opened_latest(),
         _ => w.selected_run(),
     };
     let Some(r) = run else { return false };
-    let in_detail = matches!(state.focus, BoxId::WfDetail | BoxId::WfLog);
+    // Only the latest attempt has steps that wait.
+    let in_detail = matches!(state.focus, BoxId::WfDetail | BoxId::WfLog) && w.past.is_none();
     let step = in_detail
         .then(|| w.selected_step().filter(|s| s.state == RunState::Waiting))
         .flatten()
@@ -344,23 +354,30 @@ fn decide(state: &mut AppState, source: String, approve: bool, ctx: &Ctx) -> boo
 /// Ask the source for what the pane shows and does not have: the open run's
 /// steps, the stored logs of the ended steps shown.
 pub(super) fn read_what_is_shown(state: &mut AppState, effects: &mut Vec<Effect>) {
-    super::workflows_extra::ask_older(state, effects);
+    super::workflows_extra::ask_older(state, state.focus, effects);
     let w = &state.workflows;
     // Reads are not queued for a backend that is down: asked again once it is back.
     if w.opened().is_some_and(|r| state.source_down(&r.source)) {
         return;
     }
-    let show = w.opened().filter(|r| !r.steps_loaded).map(|r| (r.source.clone(), r.run.id)).filter(|(src, id)| {
-        !w.asked.values().any(|a| matches!(a, Asked::Show { source, run } if source == src && run == id))
+    // The open run's steps, of the attempt shown (`None`: the latest).
+    let show = w.opened().filter(|r| !r.steps_loaded).map(|r| {
+        let earlier = w.past.as_ref().is_some_and(|p| p.run.id == r.run.id && p.source == r.source);
+        (r.source.clone(), r.run.id, earlier.then_some(r.run.attempt))
     });
-    if let Some((source, run)) = show {
-        let command = Command::Workflows(WorkflowsCommand::ShowRun { run, attempt: None });
+    let show = show.filter(|(src, id, at)| {
+        !w.asked
+            .values()
+            .any(|a| matches!(a, Asked::Show { source, run, attempt } if source == src && run == id && attempt == at))
+    });
+    if let Some((source, run, attempt)) = show {
+        let command = Command::Workflows(WorkflowsCommand::ShowRun { run, attempt });
         if let Some(id) = state.send_command(source.clone(), command, "reading a run", effects) {
-            state.workflows.asked.insert(id, Asked::Show { source, run });
+            state.workflows.asked.insert(id, Asked::Show { source, run, attempt });
         }
     }
     for (source, run, attempt, step) in state.workflows.logs_wanted() {
-        if let Some(r) = state.workflows.find_mut(&source, run) {
+        if let Some(r) = state.workflows.attempt_mut(&source, run, attempt) {
             r.logs_asked.insert(step.clone());
         }
         let command = Command::Workflows(WorkflowsCommand::StepLog { run, attempt: Some(attempt), step: step.clone() });
@@ -391,11 +408,8 @@ pub(super) fn answered(
         }
         (Asked::Show { run, .. }, Ok(v)) => match serde_json::from_value::<RunDetail>(v) {
             Ok(d) => {
+                // Its steps were not known when it was opened: the step that needs attention is selected now.
                 state.workflows.show_answered(source, d);
-                // Its steps were not known when it was opened: pick one now.
-                if state.workflows.open == Some((source.to_string(), run)) && state.workflows.step_sel == 0 {
-                    state.workflows.pick_step();
-                }
                 read_what_is_shown(state, effects);
             }
             Err(e) => {

@@ -147,12 +147,22 @@ pub struct Run {
     pub error: Option<String>,
     /// The steps' ids in the definition's order (their records are [`StepRun`]s).
     pub steps: Vec<String>,
+    /// On a rerun's attempt: when the run's first attempt started (Unix ms).
+    /// Absent on attempt 1 (its `started` is it) and from older engines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_started: Option<Ts>,
 }
 
 impl Run {
     /// Milliseconds from start to end (or to `now` while it runs).
     pub fn duration_ms(&self, now: Ts) -> Option<i64> {
         span_ms(self.started, self.ended, now)
+    }
+
+    /// When the run started: its first attempt's start (this attempt's when
+    /// it is the first, or when an older engine did not say).
+    pub fn run_started(&self) -> Option<Ts> {
+        self.first_started.or(self.started)
     }
 }
 
@@ -199,6 +209,10 @@ pub struct StepRun {
     /// Its outcome was taken from an earlier attempt of the run (resume, rerun).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reused: bool,
+    /// With `reused` after a rerun: the attempt that ran it (absent from
+    /// older engines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<u32>,
     /// It was started and did not end when the engine stopped.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
@@ -221,6 +235,7 @@ impl StepRun {
             outputs: BTreeMap::new(),
             decision: None,
             reused: false,
+            reused_from: None,
             interrupted: false,
         }
     }

@@ -467,6 +467,7 @@ impl WorkflowService {
             ended: None,
             error: None,
             steps: def.steps.iter().map(|s| s.id.clone()).collect(),
+            first_started: None,
         };
         let steps: Vec<StepRun> = def.steps.iter().map(|s| StepRun::new(&s.id, uses_word(&s.uses))).collect();
         self.launch(def, run, steps);
@@ -609,6 +610,8 @@ impl WorkflowService {
             .map(|st| match d.steps.iter().find(|s| s.id == st.id) {
                 Some(old) if !again.contains(&st.id) => {
                     let mut s = old.clone();
+                    // The attempt that ran it: the one before, or the one it was reused from there.
+                    s.reused_from = if old.reused { old.reused_from } else { Some(d.run.attempt) };
                     s.reused = true;
                     s
                 }
@@ -625,6 +628,7 @@ impl WorkflowService {
             ended: None,
             error: None,
             steps: def.steps.iter().map(|s| s.id.clone()).collect(),
+            first_started: d.run.run_started(),
             ..d.run
         };
         let attempt = run.attempt;

@@ -582,6 +582,14 @@ needs = ["a"]
         assert_eq!((r.attempt, r.state), (attempt, RunState::Failed));
     }
     assert!(w.step(run, "a").reused, "a is reused in attempt 3");
+    assert_eq!(w.step(run, "a").reused_from, Some(1), "attempt 1 ran it, not attempt 2 that reused it");
+    assert_eq!(w.step(run, "b").reused_from, None, "b ran again");
+    // The run started when its first attempt did; each attempt keeps its own start.
+    let attempts = w.engine.store().attempts(run).unwrap();
+    let first = attempts[0].started;
+    assert!(first.is_some());
+    assert_eq!(attempts[0].first_started, None);
+    assert!(attempts[1..].iter().all(|a| a.first_started == first && a.run_started() == first));
     let log = w.cmd(WorkflowsCommand::StepLog { run, attempt: None, step: "a".into() }).unwrap();
     assert_eq!(log["lines"], json!(["hello 0", "hello 1"]), "read from attempt 1, through attempt 2's reuse");
     assert_eq!((log["attempt"].as_u64(), log["printed_in"].as_u64()), (Some(3), Some(1)));

@@ -79,12 +79,10 @@ impl WorkflowsState {
     }
 
     pub(super) fn insert(&mut self, r: WfRun) {
-        // Newest first: by creation, then by number.
-        let at = self
-            .runs
-            .iter()
-            .position(|o| (o.run.created, o.run.id) < (r.run.created, r.run.id))
-            .unwrap_or(self.runs.len());
+        // Newest first: by when the run started (its first attempt, not a
+        // rerun's; when it was created while queued), then by number.
+        let key = |r: &WfRun| (r.run.run_started().unwrap_or(r.run.created), r.run.id);
+        let at = self.runs.iter().position(|o| key(o) < key(&r)).unwrap_or(self.runs.len());
         self.runs.insert(at, r);
         if self.runs.len() > RUNS_KEPT {
             // The oldest run that is not in flight nor open goes.
@@ -141,7 +139,7 @@ impl WorkflowsState {
     /// A `show_run` answer: the run's header and every step.
     pub fn show_answered(&mut self, src: &str, d: RunDetail) {
         match self.find_mut(src, d.run.id) {
-            Some(r) if d.run.attempt < r.run.attempt => return,
+            Some(r) if d.run.attempt < r.run.attempt => return self.past_answered(src, d),
             Some(r) => {
                 if d.run.attempt > r.run.attempt {
                     new_attempt(r);
@@ -162,9 +160,7 @@ impl WorkflowsState {
 
     /// A `step_log` answer: the stored log replaces what was streamed.
     pub fn log_answered(&mut self, src: &str, run: RunId, attempt: u32, step: &str, mut lines: Vec<String>) {
-        if let Some(r) = self.find_mut(src, run)
-            && r.run.attempt == attempt
-        {
+        if let Some(r) = self.attempt_mut(src, run, attempt) {
             if lines.len() > LOG_LINES_KEPT {
                 lines.drain(..lines.len() - LOG_LINES_KEPT);
             }
@@ -183,7 +179,7 @@ fn new_attempt(r: &mut WfRun) {
 
 /// Steps in the run's order (the definition's), a step not heard of yet
 /// as queued; unknown ids last.
-fn order(run: &Run, mut steps: Vec<StepRun>) -> Vec<StepRun> {
+pub(super) fn order(run: &Run, mut steps: Vec<StepRun>) -> Vec<StepRun> {
     for id in &run.steps {
         if !steps.iter().any(|s| &s.id == id) {
             steps.push(StepRun::new(id.clone(), ""));

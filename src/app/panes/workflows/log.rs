@@ -2,7 +2,10 @@
 //! stored log once it ended), or every failed step's one after the other
 //! (`gh run view --log-failed`); search with `/`, `n`/`N`; follow at the end.
 
+use std::ops::Range;
+
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::{WfRun, WorkflowsState};
 use crate::app::input::LineInput;
@@ -49,6 +52,41 @@ impl LogLine<'_> {
     }
 }
 
+/// One occurrence of the search text in the log box.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Index into the lines shown.
+    pub line: usize,
+    /// Bytes of that line (always on char boundaries).
+    pub range: Range<usize>,
+}
+
+/// Where to start drawing a line `width` cells wide so that `hit` is seen
+/// whole (as much of it as fits, from its start) with a cell left for a `…`
+/// before it, and one after it when the line goes on: 0 when the line's
+/// start to the hit's end fits, else the first grapheme boundary from which
+/// it does. Always a char boundary of `line`.
+pub fn hit_window(line: &str, hit: &Range<usize>, width: usize) -> usize {
+    let (start, end) = (hit.start.min(line.len()), hit.end.min(line.len()));
+    if !line.is_char_boundary(start) || !line.is_char_boundary(end) || start > end {
+        return 0;
+    }
+    if crate::text::width(&line[..end]) <= width {
+        return 0;
+    }
+    let room = width.saturating_sub(if end < line.len() { 2 } else { 1 });
+    let mut used = crate::text::width(&line[start..end]);
+    let mut from = start;
+    for (i, g) in line[..start].grapheme_indices(true).rev() {
+        used += crate::text::width(g);
+        if used > room {
+            break;
+        }
+        from = i;
+    }
+    from
+}
+
 impl LogView {
     pub fn query(&self) -> &str {
         self.search.as_ref().map_or("", |s| s.text())
@@ -90,18 +128,21 @@ impl WorkflowsState {
         out
     }
 
-    /// Lines (indices into [`Self::log_lines`]) that hold the search text.
-    pub fn log_hits(&self) -> Vec<usize> {
+    /// Every hit of the search text, in order: each occurrence on a line
+    /// (a line with two holds two hits), as the line's index into
+    /// [`Self::log_lines`] and its byte range there (on char boundaries).
+    pub fn log_hits(&self) -> Vec<Hit> {
         let q = self.log.query();
         if q.is_empty() {
             return Vec::new();
         }
-        self.log_lines()
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| matches!(l, LogLine::Text(_)) && !crate::text::find_ci(l.text(), q).is_empty())
-            .map(|(i, _)| i)
-            .collect()
+        let mut out = Vec::new();
+        for (i, l) in self.log_lines().iter().enumerate() {
+            if let LogLine::Text(t) = l {
+                out.extend(crate::text::find_ci(t, q).into_iter().map(|range| Hit { line: i, range }));
+            }
+        }
+        out
     }
 
     /// The first line shown in a box of `rows` lines.
@@ -134,10 +175,10 @@ impl WorkflowsState {
         true
     }
 
-    fn show_hit(&mut self, hits: &[usize]) {
-        if let Some(line) = hits.get(self.log.hit) {
+    fn show_hit(&mut self, hits: &[Hit]) {
+        if let Some(h) = hits.get(self.log.hit) {
             self.log.follow = false;
-            self.log.top = line.saturating_sub(self.page.max(1) / 2);
+            self.log.top = h.line.saturating_sub(self.page.max(1) / 2);
         }
     }
 
@@ -180,5 +221,67 @@ impl WorkflowsState {
         self.log.hit = 0;
         let hits = self.log_hits();
         self.show_hit(&hits);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text of odd Unicode: wide CJK and emoji, combining marks, a ZWJ
+    /// sequence, letters whose case folds change their length, and ASCII.
+    fn odd() -> impl Strategy<Value = String> {
+        let parts = prop::sample::select(vec![
+            "a",
+            "A",
+            "ab",
+            " ",
+            "界",
+            "👍",
+            "👩‍💻",
+            "e\u{301}",
+            "\u{301}",
+            "İ",
+            "ß",
+            "ẞ",
+            "K",
+            "Ω",
+            "x",
+            "\t",
+        ]);
+        prop::collection::vec(parts, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn hits_and_their_windows_are_on_char_boundaries(line in odd(), q in odd(), width in 1usize..40) {
+            for r in crate::text::find_ci(&line, &q) {
+                prop_assert!(line.is_char_boundary(r.start) && line.is_char_boundary(r.end), "{r:?} in {line:?}");
+                let from = hit_window(&line, &r, width);
+                prop_assert!(from <= r.start && line.is_char_boundary(from));
+                // The hit is seen from its start: as much of it as fits.
+                if from > 0 {
+                    let before = crate::text::width(&line[from..r.start]);
+                    prop_assert!(before < width, "the hit starts inside the window");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_hit_past_the_right_edge_is_brought_into_the_window() {
+        let line = format!("{}needle", "x".repeat(50));
+        let hit = 50..56;
+        let from = hit_window(&line, &hit, 20);
+        assert_eq!(crate::text::width(&line[from..hit.end]), 19, "the hit ends at the right edge, after a `…`");
+        assert_eq!(hit_window(&line, &(0..1), 20), 0, "a hit that fits leaves the line as it is");
+        // Wide characters: the window never splits one.
+        let wide = format!("{}界needle", "界".repeat(20));
+        let start = wide.find("needle").unwrap();
+        let from = hit_window(&wide, &(start..start + 6), 11);
+        assert!(wide.is_char_boundary(from));
+        assert!(crate::text::width(&wide[from..start + 6]) <= 10);
     }
 }

@@ -3,6 +3,7 @@
 //! steps, and a step's log. Pure state fed by the `workflows` topic's events
 //! and by the answers of the read-only `show_run` / `step_log` commands.
 
+pub mod attempts;
 pub mod compare;
 pub mod edit;
 mod ingest;
@@ -23,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::protocol::Ts;
 use crate::protocol::workflow::{Run, RunId, RunState, StepRun, WorkflowInfo};
 pub use compare::{CmpRow, Compare, Side};
-pub use log::{LogLine, LogView};
+pub use log::{Hit, LogLine, LogView, hit_window};
 pub use older::Older;
 pub use popup::WfPopup;
 pub use time::TimeFilter;
@@ -137,8 +138,8 @@ impl WfRun {
 /// A read or action in flight whose answer the pane uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Asked {
-    /// `show_run`: the run's steps.
-    Show { source: String, run: RunId },
+    /// `show_run`: the run's steps (of `attempt`; `None`: the latest).
+    Show { source: String, run: RunId, attempt: Option<u32> },
     /// `step_log`: a step's stored log.
     Log { source: String, run: RunId, attempt: u32, step: String },
     /// `start_run`: the new run is opened when it is answered.
@@ -187,7 +188,13 @@ pub struct WorkflowsState {
     pub older: BTreeMap<String, Older>,
     /// The run whose detail is shown (source, id).
     pub open: Option<(String, RunId)>,
+    /// An earlier attempt of the open run shown instead of its latest (its
+    /// header, steps and logs, read with `show_run`/`step_log` and `attempt`).
+    pub past: Option<WfRun>,
     pub step_sel: usize,
+    /// The step the user selected themselves in the open run (by id): kept
+    /// selected; until then the step that needs attention is.
+    pub step_chosen: Option<String>,
     /// Lines scrolled in the selected step's arguments and outputs.
     pub json_scroll: usize,
     pub log: LogView,
@@ -243,10 +250,30 @@ impl WorkflowsState {
         self.seen.len() > 1
     }
 
-    /// The run whose detail is open.
+    /// The run whose detail is open, as shown: the attempt chosen with
+    /// `attempt_prev`/`attempt_next`, else its latest.
     pub fn opened(&self) -> Option<&WfRun> {
         let (src, id) = self.open.as_ref()?;
+        match &self.past {
+            Some(p) if &p.source == src && p.run.id == *id => Some(p),
+            _ => self.find(src, *id),
+        }
+    }
+
+    /// The open run's latest attempt (whatever attempt is shown).
+    pub fn opened_latest(&self) -> Option<&WfRun> {
+        let (src, id) = self.open.as_ref()?;
         self.find(src, *id)
+    }
+
+    /// The pane's copy of attempt `attempt` of a run: its latest, or the
+    /// earlier attempt shown.
+    pub(crate) fn attempt_mut(&mut self, source: &str, id: RunId, attempt: u32) -> Option<&mut WfRun> {
+        let past = self.past.as_ref().is_some_and(|p| p.source == source && p.run.id == id && p.run.attempt == attempt);
+        if past {
+            return self.past.as_mut();
+        }
+        self.find_mut(source, id).filter(|r| r.run.attempt == attempt)
     }
 
     /// The step selected in the open run's detail.
@@ -299,6 +326,7 @@ impl WorkflowsState {
         self.runs_sel = self.runs_sel.min(self.run_rows().len().saturating_sub(1));
         let steps = self.opened().map_or(0, |r| r.steps.len());
         self.step_sel = self.step_sel.min(steps.saturating_sub(1));
+        self.reselect();
     }
 
     /// Stored logs to ask for now: the selected step's once it ended, or

@@ -52,7 +52,7 @@ impl WorkflowsState {
                     let n = self.opened().map_or(0, |r| r.steps.len());
                     let moved = list::apply(a, &mut self.step_sel, n, page);
                     if moved == Some(true) {
-                        self.step_moved();
+                        self.step_chosen_here();
                     }
                     moved
                 }
@@ -107,6 +107,9 @@ impl WorkflowsState {
                 self.log.hit = 0;
                 (true, Some(BoxId::WfLog))
             }
+            (U::AttemptPrev | U::AttemptNext, BoxId::WfDetail | BoxId::WfLog) => {
+                (self.cycle_attempt(if a == U::AttemptNext { 1 } else { -1 }), None)
+            }
             (U::SearchNext | U::SearchPrev, BoxId::WfDetail | BoxId::WfLog) => {
                 (self.next_hit(if a == U::SearchNext { 1 } else { -1 }), Some(BoxId::WfLog))
             }
@@ -114,28 +117,60 @@ impl WorkflowsState {
         })
     }
 
-    /// Show run `key`'s detail from its first step, its log following.
+    /// Show run `key`'s detail (its latest attempt) at the step that needs
+    /// attention, its log following.
     pub fn open_run(&mut self, key: (String, crate::protocol::workflow::RunId)) {
         if self.open.as_ref() != Some(&key) {
             self.open = Some(key);
+            self.past = None;
             self.step_sel = 0;
+            self.step_chosen = None;
             self.log.failed_only = false;
-            self.pick_step();
+            self.step_moved();
+            self.reselect();
         }
     }
 
-    /// Select the open run's step that needs a look: the one waiting for a
-    /// person, else the one that failed, else the first.
-    pub fn pick_step(&mut self) {
-        use crate::protocol::workflow::RunState;
-        let Some(r) = self.opened() else { return };
-        let at = |st: RunState| r.steps.iter().position(|s| s.state == st);
-        self.step_sel = at(RunState::Waiting).or_else(|| at(RunState::Failed)).unwrap_or(0);
+    /// The user selected the step at `step_sel` themselves: it stays
+    /// selected as the run goes on (and across its attempts).
+    pub fn step_chosen_here(&mut self) {
+        self.step_chosen = self.selected_step().map(|s| s.id.clone());
         self.step_moved();
     }
 
+    /// The open run's step that needs attention: the first waiting for a
+    /// person, else the first that failed, else the first running (or
+    /// retrying), else the first.
+    pub fn attention_step(&self) -> usize {
+        use crate::protocol::workflow::RunState;
+        let Some(r) = self.opened() else { return 0 };
+        let at = |st: &[RunState]| r.steps.iter().position(|s| st.contains(&s.state));
+        at(&[RunState::Waiting])
+            .or_else(|| at(&[RunState::Failed]))
+            .or_else(|| at(&[RunState::Running, RunState::Retrying]))
+            .unwrap_or(0)
+    }
+
+    /// After the open run's steps changed: the step the user chose stays
+    /// selected (found by id); until they chose one, the step that needs
+    /// attention is selected.
+    pub fn reselect(&mut self) {
+        let Some(r) = self.opened() else { return };
+        let want = match &self.step_chosen {
+            Some(id) => match r.steps.iter().position(|s| &s.id == id) {
+                Some(i) => i,
+                None => return,
+            },
+            None => self.attention_step(),
+        };
+        if want != self.step_sel {
+            self.step_sel = want;
+            self.step_moved();
+        }
+    }
+
     /// Another step is selected: its JSON from the top, its log at the end.
-    fn step_moved(&mut self) {
+    pub(super) fn step_moved(&mut self) {
         self.json_scroll = 0;
         self.log.follow = true;
         self.log.top = 0;

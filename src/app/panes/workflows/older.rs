@@ -26,12 +26,13 @@ impl WorkflowsState {
         self.older.values().any(|o| o.asking)
     }
 
-    /// `(source, before)` of each page to ask for now: the runs list is
-    /// focused with its last row selected, and the source may have runs
-    /// older than its oldest here (whose number is `before`).
-    pub fn older_wanted(&self, focus: BoxId) -> Vec<(String, RunId)> {
+    /// `(source, before)` of each page to ask for now: the runs list (`at`,
+    /// the box focused or scrolled with the wheel) has its last row
+    /// selected — however it got there — and the source may have runs older
+    /// than its oldest here (whose number is `before`).
+    pub fn older_wanted(&self, at: BoxId) -> Vec<(String, RunId)> {
         let rows = self.run_rows().len();
-        if focus != BoxId::WfRuns || rows == 0 || self.runs_sel + 1 < rows || self.runs.len() >= RUNS_KEPT {
+        if at != BoxId::WfRuns || rows == 0 || self.runs_sel + 1 < rows || self.runs.len() >= RUNS_KEPT {
             return Vec::new();
         }
         self.seen

@@ -15,6 +15,7 @@ use crate::protocol::workflow::{
 };
 use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
 
+mod attempts;
 mod offline;
 mod rerun;
 
@@ -77,6 +78,7 @@ fn run(id: u64, attempt: u32, workflow: &str, state: RunState, started: Ts, took
         ended: took.map(|d| started + d),
         error: (state == RunState::Failed).then(|| "step roll failed".into()),
         steps: steps.iter().map(|s| s.to_string()).collect(),
+        first_started: None,
     }
 }
 
@@ -303,7 +305,8 @@ fn the_log_searches_follows_and_shows_failed_steps_only() {
     assert!(s.workflows.log.follow);
     fx.chars(&mut s, "/line 3");
     assert!(s.workflows.log.editing);
-    assert_eq!(s.workflows.log_hits(), [3, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39]);
+    let lines: Vec<usize> = s.workflows.log_hits().iter().map(|h| h.line).collect();
+    assert_eq!(lines, [3, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39]);
     fx.key(&mut s, KeyCode::Enter);
     assert!(!s.workflows.log.editing && !s.workflows.log.follow, "a hit is shown, not the end");
     fx.chars(&mut s, "n");

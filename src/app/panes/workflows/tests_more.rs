@@ -155,3 +155,26 @@ fn read_only_starts_a_workflow_none_of_whose_steps_change_things() {
     assert!(fx.chars(&mut s, "s").is_empty());
     assert!(s.notice.as_ref().is_some_and(|(_, n)| n.contains("build, roll")), "{:?}", s.notice);
 }
+
+#[test]
+fn the_log_search_counts_and_steps_through_every_hit_not_every_line() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    fx.key(&mut s, KeyCode::Tab);
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(s.workflows.open, Some((LOCAL_SOURCE.to_string(), 4)));
+    let lines = vec!["ok".to_string(), "error here, error there".into(), "no".into(), "ERROR again".into()];
+    s.workflows.log_answered(LOCAL_SOURCE, 4, 1, "approve", lines);
+    fx.chars(&mut s, "/error");
+    fx.key(&mut s, KeyCode::Enter);
+    let hits: Vec<(usize, std::ops::Range<usize>)> =
+        s.workflows.log_hits().into_iter().map(|h| (h.line, h.range)).collect();
+    assert_eq!(hits, [(1, 0..5), (1, 12..17), (3, 0..5)], "two hits on one line count twice");
+    assert_eq!(s.workflows.log.hit, 0);
+    fx.chars(&mut s, "n");
+    assert_eq!(s.workflows.log.hit, 1, "n goes to the second hit of the same line");
+    fx.chars(&mut s, "n");
+    assert_eq!(s.workflows.log.hit, 2);
+    fx.chars(&mut s, "n");
+    assert_eq!(s.workflows.log.hit, 0, "and wraps");
+}

@@ -74,12 +74,17 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
         Span::raw(format!("Run {} {} ", run_label(run), run.workflow)),
         Span::styled(state_text(run.state), state_style(run.state, t)),
     ];
+    // The attempt shown, when it started and how long it took (this attempt's, not the run's).
     let mut facts = Vec::new();
-    if let Some(d) = run.duration_ms(s.now) {
-        facts.push(dur(d));
+    let of = w.opened_latest().map_or(run.attempt, |l| l.run.attempt);
+    if of > 1 {
+        facts.push(format!("attempt {} of {of}", run.attempt));
     }
-    if run.attempt > 1 {
-        facts.push(format!("attempt {}", run.attempt));
+    if let Some(at) = run.started {
+        facts.push(format!("started {} ago", crate::ui::widgets::fmt::age(s.now - at)));
+    }
+    if let Some(d) = run.duration_ms(s.now) {
+        facts.push(format!("took {}", dur(d)));
     }
     facts.push(format!("version {}", run.version));
     if w.sources_shown() {
@@ -87,6 +92,12 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
     }
     title.push(Span::styled(format!(" · {}", facts.join(" · ")), t.style(Role::TextDim)));
     f.render_widget(boxed(Line::from(title), focused, t, area.width), area);
+    if !r.steps_loaded && r.steps.is_empty() {
+        let inner = area.inner(Margin::new(1, 1));
+        let msg = format!("reading attempt {} of run #{}…", run.attempt, run.id);
+        f.render_widget(Paragraph::new(Line::styled(msg, t.style(Role::TextDim))), inner);
+        return;
+    }
     let lay = detail_layout(area, Some(r));
     if let (Some(e), Some(area)) = (&run.error, lay.error) {
         let line = Line::styled(text::fit(&format!("✗ {}", text::clean(e)), area.width.into()), t.style(Role::Error));
@@ -96,16 +107,28 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
     step_json(f, lay.json, s, r, t);
 }
 
-/// The time axis: from the run's start (or its first step's) to its end (or now).
+/// The time axis of the attempt shown: from its start (or its first step's)
+/// to its end (or now). Steps reused from an earlier attempt ran then, not
+/// in this attempt: their times are left out.
 fn axis(r: &WfRun, now: Ts) -> Option<(Ts, Ts)> {
-    let first = r.steps.iter().filter_map(|s| s.started).min();
+    let ran = || r.steps.iter().filter(|s| !s.reused);
+    let first = ran().filter_map(|s| s.started).min();
     let t0 = match (r.run.started, first) {
         (Some(a), Some(b)) => a.min(b),
         (a, b) => a.or(b)?,
     };
-    let last = r.steps.iter().filter_map(|s| s.started.map(|_| s.ended.unwrap_or(now))).max();
+    let last = ran().filter_map(|s| s.started.map(|_| s.ended.unwrap_or(now))).max();
     let t1 = r.run.ended.unwrap_or(now).max(last.unwrap_or(t0));
     Some((t0, t1.max(t0 + 1)))
+}
+
+/// What the gantt shows of a step reused from an earlier attempt, in place
+/// of a bar: always this marker, whatever its old times.
+pub fn reused_marker(step: &StepRun) -> String {
+    match step.reused_from {
+        Some(n) => format!("↺ reused (attempt {n})"),
+        None => "↺ reused (earlier attempt)".into(),
+    }
 }
 
 /// A step's bar: blanks before its start, `━` from start to end, the state's
@@ -118,8 +141,7 @@ fn bar(step: &StepRun, axis: Option<(Ts, Ts)>, width: usize, now: Ts) -> (String
     let span = (t1 - t0) as f64;
     let col = |ts: Ts| (((ts - t0) as f64 / span) * width as f64).floor().clamp(0.0, (width - 1) as f64) as usize;
     let (a, b) = (col(start), col(step.ended.unwrap_or(now)).max(col(start)));
-    let fill = if step.reused { "┄" } else { "━" };
-    let body = format!("{}{}", fill.repeat(b - a), step.state.glyph());
+    let body = format!("{}{}", "━".repeat(b - a), step.state.glyph());
     (" ".repeat(a), body)
 }
 
@@ -154,14 +176,20 @@ fn steps(f: &mut Frame, area: Rect, focused: bool, s: &AppState, r: &WfRun, t: &
             0 | 1 => String::new(),
             n => format!("↻{n}"),
         };
-        let took = st.duration_ms(s.now).map(dur).unwrap_or_default();
-        let (pad, body) = bar(st, axis, gantt_w, s.now);
+        // A reused step took its time in the attempt that ran it: the marker says which.
+        let took = if st.reused { String::new() } else { st.duration_ms(s.now).map(dur).unwrap_or_default() };
+        let (pad, body, body_style) = if st.reused {
+            (String::new(), text::fit(&reused_marker(st), gantt_w), if sel { base } else { t.style(Role::TextDim) })
+        } else {
+            let (pad, body) = bar(st, axis, gantt_w, s.now);
+            (pad, body, style)
+        };
         let cells = [
             Cell::from(Span::styled(format!("{mark}{}", state_text(st.state)), style)),
             Cell::from(Span::styled(text::fit(&st.id, plan.width(1)), base.add_modifier(Modifier::BOLD))),
             Cell::from(tries),
             Cell::from(took),
-            Cell::from(Line::from(vec![Span::raw(pad), Span::styled(body, style)])),
+            Cell::from(Line::from(vec![Span::raw(pad), Span::styled(body, body_style)])),
         ];
         Row::new(plan.pick(cells)).style(base)
     });
@@ -197,7 +225,8 @@ fn step_json(f: &mut Frame, area: Rect, s: &AppState, r: &WfRun, t: &Theme) {
         head.push(Span::styled(format!(" · try {}", st.attempt), dim));
     }
     if st.reused {
-        head.push(Span::styled(" · outcome reused from an earlier attempt", dim));
+        let from = st.reused_from.map_or("an earlier attempt".to_string(), |n| format!("attempt {n}"));
+        head.push(Span::styled(format!(" · outcome reused from {from}"), dim));
     }
     lines.push(Line::from(head));
     if let Some(e) = &st.error {

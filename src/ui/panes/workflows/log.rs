@@ -8,11 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::AppState;
-use crate::app::panes::workflows::LogLine;
+use std::ops::Range;
+
+use crate::app::panes::workflows::{LogLine, hit_window};
 use crate::config::theme::{Role, Theme};
 use crate::text;
 use crate::ui::boxed;
-use crate::ui::panes::tools::output_line;
+use crate::ui::widgets::fit::fit_spans;
 
 pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let w = &s.workflows;
@@ -61,26 +63,59 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
     let lines = w.log_lines();
     let h = usize::from(inner.height);
     let top = w.log_top(h);
-    let query = w.log.query();
-    let current = hits.get(w.log.hit).copied();
+    let current = hits.get(w.log.hit);
+    let width = usize::from(inner.width);
     let out: Vec<Line> = lines
         .iter()
         .enumerate()
         .skip(top)
         .take(h)
         .map(|(i, l)| match l {
-            LogLine::Header(text) => Line::styled(
-                text::fit(text, inner.width.into()),
-                t.style(Role::TextAccent).add_modifier(Modifier::BOLD),
-            ),
-            LogLine::Note(text) => Line::styled(text::fit(text, inner.width.into()), dim),
+            LogLine::Header(text) => {
+                Line::styled(text::fit(text, width), t.style(Role::TextAccent).add_modifier(Modifier::BOLD))
+            }
+            LogLine::Note(text) => Line::styled(text::fit(text, width), dim),
             LogLine::Text(raw) => {
-                let base = t.style(Role::Text);
-                let mark = if Some(i) == current { Modifier::REVERSED } else { Modifier::UNDERLINED };
-                let hit = base.patch(t.style(Role::Match).add_modifier(mark));
-                Line::from(output_line(raw, query, inner.width.into(), base, hit))
+                let on_line: Vec<&Range<usize>> = hits.iter().filter(|h| h.line == i).map(|h| &h.range).collect();
+                let cur = current.filter(|c| c.line == i).map(|c| &c.range);
+                Line::from(hit_line(raw, &on_line, cur, width, t))
             }
         })
         .collect();
     f.render_widget(Paragraph::new(out), inner);
+}
+
+/// A log line with its hits marked: the current one reversed, the others
+/// underlined (never colour alone). When the current hit lies past the
+/// right edge, the line is drawn from a little before it, after a `…`.
+fn hit_line(
+    raw: &str,
+    hits: &[&Range<usize>],
+    current: Option<&Range<usize>>,
+    width: usize,
+    t: &Theme,
+) -> Vec<Span<'static>> {
+    let base = t.style(Role::Text);
+    let from = current.map_or(0, |c| hit_window(raw, c, width));
+    let mut spans = Vec::new();
+    if from > 0 {
+        spans.push(Span::styled("…", t.style(Role::TextDim)));
+    }
+    let mut at = from;
+    for r in hits {
+        if r.end <= at {
+            continue;
+        }
+        let start = r.start.max(at);
+        if start > at {
+            spans.push(Span::styled(raw[at..start].to_string(), base));
+        }
+        let mark = if Some(*r) == current { Modifier::REVERSED } else { Modifier::UNDERLINED };
+        spans.push(Span::styled(raw[start..r.end].to_string(), base.patch(t.style(Role::Match)).add_modifier(mark)));
+        at = r.end;
+    }
+    if at < raw.len() {
+        spans.push(Span::styled(raw[at..].to_string(), base));
+    }
+    fit_spans(spans, width)
 }

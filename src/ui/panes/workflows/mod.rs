@@ -242,9 +242,20 @@ pub fn run_label(r: &Run) -> String {
     if r.attempt > 1 { format!("#{} ·{}", r.id, r.attempt) } else { format!("#{}", r.id) }
 }
 
-/// How long ago a run started (or was created, while queued).
+/// How long ago a run started: its first attempt's start, whatever
+/// attempt it is on (when it was created, while queued).
 fn started(r: &Run, now: Ts) -> String {
-    format!("{} ago", fmt::age(now - r.started.unwrap_or(r.created)))
+    format!("{} ago", fmt::age(now - r.run_started().unwrap_or(r.created)))
+}
+
+/// How long the run's latest attempt took (ticking while it runs), marked
+/// with the attempt after a rerun: `42s ·2` (attempt 2 took 42 s).
+fn duration(r: &Run, now: Ts) -> String {
+    match r.duration_ms(now) {
+        Some(d) if r.attempt > 1 => format!("{} ·{}", dur(d), r.attempt),
+        Some(d) => dur(d),
+        None => String::new(),
+    }
 }
 
 fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
@@ -282,7 +293,7 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         Col::text(attempts_w.max(8), 8).drop(4),
         Col::text(widest(&|r| text::width(&trigger(&r.trigger))).max(7), 7).keep(10).drop(3),
         Col::fixed(8).drop(2),
-        Col::fixed(8),
+        Col::text(widest(&|r| text::width(&duration(r, s.now))).max(8), 8),
         Col::text(widest(&|r| r.error.as_deref().map_or(0, text::width)).max(5), 8).drop(1).grow(),
     ];
     let plan = columns::plan(&cols, 1, inner.width);
@@ -296,7 +307,7 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             format!("{mark}{}", state_text(run.state)),
             if sel { base } else { state_style(run.state, t) },
         );
-        let d = run.duration_ms(s.now).map(dur).unwrap_or_default();
+        let d = duration(run, s.now);
         let cells = [
             Cell::from(Span::styled(
                 // The run marked to compare another with: `◆`.
