@@ -16,6 +16,7 @@ use crate::protocol::workflow::{
 use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
 
 mod offline;
+mod quit;
 mod rerun;
 
 const NOW: Ts = 1_700_000_000_000;
