@@ -245,3 +245,72 @@ fn a_click_selects_the_row_drawn_under_it() {
         assert!(hits >= 1, "{w}x{h}: some process row is on screen");
     }
 }
+
+/// A long notice over the status bar: the sources, the first key hints and
+/// the labels keep their room, the notice is cut with `…`.
+fn with_long_notice(seed: &Seed) -> AppState {
+    let mut s = seed.state();
+    s.warnings = vec!["config.toml:1:11: invalid duration".into()];
+    s.start.interrupted = 2;
+    s.start.workflows_key = "2".into();
+    let long = "✗ the editor `code -w` was not found: no `code` on your PATH; set $EDITOR (or $VISUAL) to an installed editor, e.g. `export EDITOR=nano`, and restart opsdeck";
+    s.notice = Some((s.now, long.into()));
+    s
+}
+
+fn status_line(s: &AppState, w: u16) -> String {
+    let t = draw(s, w, 6);
+    let buf = t.backend().buffer();
+    buf.content()[buf.area.width as usize * 5..].iter().map(|c| c.symbol()).collect()
+}
+
+#[test]
+fn status_bar_long_notice_80x6() {
+    let seed = Seed::new();
+    insta::assert_snapshot!(draw(&with_long_notice(&seed), 80, 6).backend());
+}
+
+#[test]
+fn status_bar_long_notice_200x6() {
+    let seed = Seed::new();
+    insta::assert_snapshot!(draw(&with_long_notice(&seed), 200, 6).backend());
+}
+
+/// At every width: the clock and the source are never covered, and a part
+/// that does not fit whole ends with `…` (a bare cut would end mid-word).
+#[test]
+fn status_bar_parts_are_whole_or_cut_with_an_ellipsis_at_every_width() {
+    let seed = Seed::new();
+    let with_notice = with_long_notice(&seed);
+    let mut after_it = with_long_notice(&seed);
+    after_it.notice = after_it.notice.map(|(at, n)| (at - 6_000, n));
+    for (s, w) in [&with_notice, &after_it].into_iter().flat_map(|s| (24..=220u16).map(move |w| (s, w))) {
+        let line = status_line(s, w);
+        let line = line.trim_end();
+        assert!(line.ends_with("22:13"), "{w}: the clock: {line:?}");
+        assert!(line.contains("● local live"), "{w}: the source: {line:?}");
+        if w >= 40 {
+            assert!(line.contains("? help"), "{w}: the first hint: {line:?}");
+        }
+        if w >= 200 && s.notice.as_ref().is_some_and(|(at, _)| *at < s.now) {
+            assert!(line.contains("⏹ 2 runs interrupted — 2 to see them"), "{w}: labels in full: {line:?}");
+        }
+        let segs: Vec<&str> = line.split("  ").map(str::trim).filter(|x| !x.is_empty()).collect();
+        let whole = [
+            "⚠ 1 config problem (defaults in use)",
+            "⚠ 1 config problem",
+            "⚠ 1 config",
+            "⏹ 2 runs interrupted — 2 to see them",
+            "⏹ 2 runs interrupted",
+            "⏹ 2 interrupted",
+        ];
+        for seg in segs {
+            if seg.starts_with('⚠') || seg.starts_with('⏹') {
+                assert!(whole.contains(&seg), "{w}: a label cut: {seg:?} in {line:?}");
+            }
+            if seg.starts_with("✗ the editor") {
+                assert!(seg.ends_with('…') || seg.ends_with("restart opsdeck"), "{w}: {seg:?} in {line:?}");
+            }
+        }
+    }
+}

@@ -13,6 +13,9 @@ pub(super) fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &m
         matches!(key.code, KeyCode::Char(_)) && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
     // Home/End move the cursor of a text field; in a list they go to its ends.
     let text_key = text_char || matches!(key.code, KeyCode::Home | KeyCode::End);
+    if let Some(changed) = super::lifecycle::before_key(state, key, ctx, effects) {
+        return changed;
+    }
     // A focused text input gets first refusal of printable keys.
     if state.pending.is_empty() {
         if let Some(o) = &mut state.overlay

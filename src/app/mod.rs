@@ -4,9 +4,11 @@
 //! reducer under `panes/`; overlays (help, palette, messages) live in `overlay`.
 
 mod alerts_pane;
+mod commands;
 mod hints;
 pub mod input;
 mod keys;
+pub mod lifecycle;
 pub mod list;
 mod metrics_pane;
 pub mod overlay;
@@ -191,6 +193,12 @@ pub enum Action {
     Tools(ToolsAction),
     /// A message for the status bar (an effect's outcome).
     Notice(String),
+    /// An effect's outcome too long for the status bar (what went wrong and
+    /// how to fix it): shown in a message popup.
+    Message {
+        title: String,
+        lines: Vec<String>,
+    },
     /// A `reload` finished: `lines` say what changed or why nothing did;
     /// `warnings` replace the configuration warnings when the config was applied.
     Reloaded {
@@ -319,6 +327,11 @@ pub struct AppState {
     pub now: Ts,
     /// Problems met while loading config/theme/keymap; shown in the status bar.
     pub warnings: Vec<String>,
+    /// What the start found besides configuration problems.
+    pub start: lifecycle::StartNotices,
+    /// The engine runs in this process (set by the runtime; not attached to
+    /// another opsdeck): quitting interrupts its runs in flight.
+    pub local_engine: bool,
     /// Key hints for the status bar: (keys, description), from the keymap.
     pub hints: Vec<(String, String)>,
     pub size: (u16, u16),
@@ -354,6 +367,8 @@ impl AppState {
             sources: vec![SourceStatus::local()],
             now: ctx.now,
             warnings: Vec::new(),
+            start: Default::default(),
+            local_engine: false,
             hints: Vec::new(),
             size: (80, 24),
             read_only: false,
@@ -371,50 +386,6 @@ impl AppState {
         }
         s.refresh_hints(ctx.keymap);
         s
-    }
-
-    /// Send a command to a source; `what` names it in the answer's message.
-    /// Returns the command's id, or `None` when it was refused here (read-only).
-    pub fn send_command(
-        &mut self,
-        source: String,
-        command: crate::protocol::Command,
-        what: &str,
-        effects: &mut Vec<Effect>,
-    ) -> Option<String> {
-        if self.read_only && command.changes_state() {
-            self.refuse_read_only(command.describe());
-            return None;
-        }
-        // A command that changes state waits in a backend's outbox while it
-        // is down; a read is about now, and is not queued.
-        if !command.changes_state() && self.source_down(&source) {
-            let what = command.describe();
-            self.notice = Some((self.now, format!("{source} is offline: {what} needs it connected (not queued)")));
-            return None;
-        }
-        Some(self.send_unchecked(source, command, what, effects))
-    }
-
-    /// Send a command `--read-only` allows although it changes state (the
-    /// caller checked it; the engine that runs it checks again).
-    pub fn send_unchecked(
-        &mut self,
-        source: String,
-        command: crate::protocol::Command,
-        what: &str,
-        effects: &mut Vec<Effect>,
-    ) -> String {
-        self.commands_sent += 1;
-        let id = format!("{}-{}", self.instance, self.commands_sent);
-        self.pending_commands.insert(id.clone(), what.to_string());
-        effects.push(Effect::Command { source, id: id.clone(), command });
-        id
-    }
-
-    /// Whether backend `source` is disconnected now.
-    pub fn source_down(&self, source: &str) -> bool {
-        self.sources.iter().any(|x| x.name == source && x.link.is_down())
     }
 
     /// Add a backend to the status bar before it connects.
@@ -589,6 +560,10 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
             state.notice = Some((ctx.now, text));
             true
         }
+        Action::Message { title, lines } => {
+            state.overlay = Some(Overlay::message(title, lines));
+            true
+        }
         Action::Reloaded { ok, lines, warnings } => {
             if let Some(w) = warnings {
                 state.warnings = w;
@@ -602,6 +577,7 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
     };
     // jq previews are evaluated off the loop: ask for them (or cancel them) here.
     let changed = tools_pane::schedule_jq(state, &mut effects) || changed;
+    let changed = lifecycle::after_update(state) || changed;
     let moved = (focus_before, overlay_before) != (state.focus, state.overlay.is_some());
     if moved {
         state.last_focus.insert(state.focus.pane(), state.focus);
@@ -616,6 +592,8 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
 
 #[cfg(test)]
 mod feel_tests;
+#[cfg(test)]
+mod lifecycle_tests;
 #[cfg(test)]
 mod process_tests;
 #[cfg(test)]

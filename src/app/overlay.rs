@@ -77,6 +77,12 @@ pub enum Overlay {
     Alert(Box<AlertPopup>),
     /// A popup of the workflows pane (start form, confirm, approve/reject); handled there.
     Workflows(Box<crate::app::panes::workflows::WfPopup>),
+    /// "Quit now?" while the in-process engine has `runs` in flight.
+    QuitConfirm {
+        runs: usize,
+        /// What quitting does to them and how to resume them (keys from the keymap).
+        lines: Vec<String>,
+    },
 }
 
 /// Choosing a signal for process `pid` (`name`) of `source`; Enter on a
@@ -179,6 +185,9 @@ impl Overlay {
             }
             // A message has nothing to run or move through.
             Overlay::Message(_) => vec![Hint::Bound(U::Close, Some("close"))],
+            Overlay::QuitConfirm { .. } => {
+                vec![Hint::Bound(U::Confirm, Some("quit")), Hint::Bound(U::Close, Some("stay"))]
+            }
             Overlay::Signal(p) if p.confirming => {
                 vec![Hint::Fixed("y", "send"), Hint::Fixed("n/Esc", "back to the list")]
             }
@@ -243,7 +252,7 @@ impl Overlay {
             Overlay::Tools(p) => p.has_input(),
             Overlay::Alert(_) => true,
             Overlay::Workflows(p) => p.has_input(),
-            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
+            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
 
@@ -256,7 +265,7 @@ impl Overlay {
             Overlay::Tools(p) => p.input(key),
             Overlay::Alert(p) => p.key(key),
             Overlay::Workflows(p) => p.key(key),
-            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
+            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
 
@@ -268,7 +277,7 @@ impl Overlay {
             Overlay::Tools(p) => p.paste(text),
             Overlay::Alert(p) => p.paste(text),
             Overlay::Workflows(p) => p.paste(text),
-            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) => false,
+            Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
 
@@ -278,6 +287,7 @@ impl Overlay {
             Overlay::Help(h) => (&mut h.selected, h.shown.len()),
             Overlay::Palette(p) => (&mut p.selected, p.matches.len()),
             Overlay::Message(_)
+            | Overlay::QuitConfirm { .. }
             | Overlay::Fleet { .. }
             | Overlay::Signal(_)
             | Overlay::Annotate { .. }

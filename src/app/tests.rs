@@ -280,10 +280,12 @@ fn message_popup_closes_and_hints_follow_the_keymap() {
     let mut s = f.state();
     assert!(s.hints.iter().any(|(k, d)| k == "?" && d == "help"));
     s.overlay = Some(Overlay::message("Problems", vec!["x".into()]));
-    f.key(&mut s, KeyCode::Char('j'));
-    assert!(s.overlay.is_some(), "other keys do not dismiss");
     f.key(&mut s, KeyCode::Enter);
     assert!(s.overlay.is_none());
+    // Any other key closes it too and does what it does (lifecycle_tests).
+    s.overlay = Some(Overlay::message("Problems", vec!["x".into()]));
+    f.key(&mut s, KeyCode::Char('j'));
+    assert!(s.overlay.is_none(), "a message takes no keys of its own");
 }
 
 #[test]

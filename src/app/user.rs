@@ -7,6 +7,9 @@ use crate::protocol::MetricsCommand;
 
 /// Applies one user action; `true` when the state changed (a repaint is due).
 pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    if let Some(changed) = super::lifecycle::on_quit_popup(state, a, ctx, effects) {
+        return changed;
+    }
     if let Some(Overlay::Fleet { selected }) = &mut state.overlay {
         let n = state.metrics.sources.len();
         if let Some(moved) = list::apply(a, selected, n, list::PAGE) {
@@ -74,7 +77,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
     }
     use UserAction as U;
     match a {
-        U::Quit => effects.push(Effect::Quit),
+        U::Quit => super::lifecycle::quit(state, ctx, effects),
         U::Suspend => effects.push(Effect::Suspend),
         U::Redraw => effects.push(Effect::Redraw),
         U::Help => {

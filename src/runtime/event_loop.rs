@@ -4,7 +4,6 @@
 //! asserts the effects and the last frame (see the tests below).
 
 use std::io;
-use std::path::Path;
 use std::time::Duration;
 
 use ratatui::crossterm::event::{Event as TermEvent, MouseButton, MouseEventKind};
@@ -151,9 +150,12 @@ pub async fn run(
                             state.dirty = true;
                         }
                         Effect::EditFile { path, editor } => {
-                            let (said, size) = edit_file(screen, &editor, &path).await;
+                            let (said, size) = super::editor::edit_file(screen, &editor, &path).await;
                             state.dirty = true;
-                            todo.push(Action::Notice(said));
+                            todo.push(match said {
+                                Ok(done) => Action::Notice(done),
+                                Err(why) => Action::Message { title: "The editor".into(), lines: vec![why] },
+                            });
                             if let Some((w, h)) = size.filter(|s| *s != state.size) {
                                 todo.push(Action::Resize(w, h));
                             }
@@ -166,51 +168,6 @@ pub async fn run(
                 }
             }
         }
-    }
-}
-
-/// Run `editor` on `path` with the terminal (the TUI handed over until it
-/// exits): what to say on the status line, and the terminal's size after.
-async fn edit_file(screen: &mut impl Screen, editor: &str, path: &Path) -> (String, Option<(u16, u16)>) {
-    if let Err(e) = screen.hand_over() {
-        let size = screen.take_back().ok();
-        return (format!("✗ the terminal could not be handed to the editor: {e}"), size);
-    }
-    let status = editor_command(editor, path).status().await;
-    let size = screen.take_back();
-    let said = edit_outcome(editor, path, status);
-    match size {
-        Ok(size) => (said, Some(size)),
-        Err(e) => (format!("{said}; the terminal could not be taken back: {e}"), None),
-    }
-}
-
-/// `editor` is a command line (`vim`, `code --wait`): a shell runs it with
-/// the path as its last argument, as git runs `$EDITOR`.
-fn editor_command(editor: &str, path: &Path) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new("sh");
-    c.arg("-c").arg(format!("{editor} \"$1\"")).arg(editor).arg(path);
-    c.kill_on_drop(true);
-    c
-}
-
-/// What the status line says after the editor: the file edited, or what
-/// went wrong and how to fix it.
-fn edit_outcome(editor: &str, path: &Path, status: io::Result<std::process::ExitStatus>) -> String {
-    let file = path.display();
-    match status {
-        Ok(s) if s.success() => {
-            format!("✓ edited {file}: the workflows are read again within seconds (problems show in the list)")
-        }
-        // The shell's words for a command it cannot find or run.
-        Ok(s) if matches!(s.code(), Some(126 | 127)) => {
-            format!("✗ the editor `{editor}` could not be run: set $EDITOR (or $VISUAL) to an editor on your PATH")
-        }
-        Ok(s) => match s.code() {
-            Some(code) => format!("✗ the editor `{editor}` exited with status {code}: {file} may be unchanged"),
-            None => format!("✗ the editor `{editor}` was stopped by a signal: {file} may be unchanged"),
-        },
-        Err(e) => format!("✗ the editor `{editor}` could not be started ({e}): is `sh` on your PATH?"),
     }
 }
 

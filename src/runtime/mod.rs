@@ -5,6 +5,7 @@
 //! headless in tests.
 
 pub mod backend;
+mod editor;
 mod effects;
 pub mod event_loop;
 mod input_gate;
@@ -81,25 +82,21 @@ pub enum Msg {
     Reloaded(Box<reload::Outcome>),
 }
 
-/// Run the TUI until the user quits. An in-process engine must already be started.
 /// The in-process engine's workflow service: steps run through the runner's
-/// tools service (built-ins and MCP servers' tools). Returns what to say at
-/// start (runs found interrupted, a service that could not start).
-fn start_workflows(engine: &crate::engine::Engine, runner: &tools::Runner, opts: &TuiOptions) -> Vec<String> {
+/// tools service (built-ins and MCP servers' tools). Returns how many runs
+/// it found in flight from a stopped opsdeck (now interrupted), and the
+/// problem if the service could not start.
+fn start_workflows(engine: &crate::engine::Engine, runner: &tools::Runner, opts: &TuiOptions) -> (usize, Vec<String>) {
     use crate::engine::workflows::{registry_exec::RegistryExecutor, render::KeyringSecrets, service::WorkflowService};
     let exec = Arc::new(RegistryExecutor::watching(runner.registry()));
     let secrets = Arc::new(KeyringSecrets { config_dir: opts.config_dir.clone() });
     match WorkflowService::new(engine.clone(), opts.workflows_dir.clone(), exec, secrets) {
-        Ok(svc) => match engine.start_workflows(svc.with_retention(opts.config.workflows)) {
-            0 => Vec::new(),
-            n => vec![format!(
-                "{n} workflow run(s) were in flight when opsdeck last stopped and are now interrupted: resume or abandon them in the workflows pane (2)"
-            )],
-        },
-        Err(e) => vec![format!("workflows: {e}")],
+        Ok(svc) => (engine.start_workflows(svc.with_retention(opts.config.workflows)), Vec::new()),
+        Err(e) => (0, vec![format!("workflows: {e}")]),
     }
 }
 
+/// Run the TUI until the user quits. An in-process engine must already be started.
 pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     let clock = SystemClock;
     let (tx, mut rx) = mpsc::channel::<Msg>(INBOX);
@@ -129,11 +126,15 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     let jq = opts.jq.clone();
     let runner = tools::Runner::new(builtins, servers, config_dir, records.clone(), jq, atx.clone(), opts.read_only);
     let mut source_problems = source_problems;
+    let mut interrupted = 0;
     if let Local::InProcess(engine) = &local {
-        source_problems.extend(start_workflows(engine, &runner, &opts));
+        let (n, problems) = start_workflows(engine, &runner, &opts);
+        interrupted = n;
+        source_problems.extend(problems);
     }
 
     let mut state = initial_state(&opts, &local, &records, &sources, source_problems, &clock);
+    state.start.interrupted = interrupted;
     // After the start-up problems were read: what the history load sets
     // aside is said as a notice.
     runner.start();
@@ -197,6 +198,12 @@ fn initial_state(
         AppState::new(&ctx)
     };
     state.read_only = opts.read_only;
+    state.local_engine = matches!(local, Local::InProcess(_));
+    state.start.workflows_key = opts
+        .keymap
+        .binding_for(&[crate::app::KeyContext::Global], crate::app::UserAction::FocusPane2)
+        .map(|b| crate::config::keymap::format_keys(&b.keys))
+        .unwrap_or_default();
     state.workflows.editor = crate::app::panes::workflows::edit::editor_from(|k| std::env::var(k).ok());
     state.refresh_hints(&opts.keymap);
     state.instance = instance_id();
@@ -214,8 +221,9 @@ fn initial_state(
         state.sources.iter_mut().filter(|s| s.name == spec.name).for_each(|s| s.queued = n);
     }
     state.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
-    let mut problems = opts.warnings.clone();
-    problems.extend(source_problems);
+    // Configuration problems (the status bar says "config problem") apart
+    // from the other problems met at start.
+    let mut problems = source_problems;
     problems.extend(restore_records(&mut state, records, clock));
     // Queued commands or history this build cannot read (set aside when read).
     match records.unreadable_report() {
@@ -229,14 +237,14 @@ fn initial_state(
         );
         state.notice = Some((clock.now_ms(), text));
     }
-    if !problems.is_empty() {
-        let title = if problems.len() == opts.warnings.len() {
-            "Configuration problems: running on defaults"
-        } else {
-            "Problems at start"
-        };
-        state.warnings = problems.clone();
-        state.overlay = Some(Overlay::message(title, problems));
+    state.warnings = opts.warnings.clone();
+    state.start.problems = problems.clone();
+    if !opts.warnings.is_empty() || !problems.is_empty() {
+        let title =
+            if problems.is_empty() { "Configuration problems: running on defaults" } else { "Problems at start" };
+        let mut lines = opts.warnings.clone();
+        lines.extend(problems);
+        state.overlay = Some(Overlay::message(title, lines));
         state.refresh_hints(&opts.keymap);
     }
     state

@@ -5,13 +5,15 @@ use std::io::{self, Stdout, Write, stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ratatui::Terminal;
-use ratatui::crossterm::cursor::Show;
+use ratatui::crossterm::cursor::{MoveTo, Show};
 use ratatui::crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::style::{Attribute, SetAttribute};
 
 use super::backend::LeanBackend;
-use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use ratatui::crossterm::terminal::{
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 
 /// The TUI's terminal: ratatui over [`LeanBackend`] on stdout.
 pub type Term = Terminal<LeanBackend<Stdout>>;
@@ -101,10 +103,21 @@ pub fn repaint_all(term: &mut Term) -> io::Result<()> {
 }
 
 /// Give the terminal to a child process (an editor): the input thread stops
-/// reading it, and raw mode and the alternate screen are left.
+/// reading it, raw mode, mouse reports and bracketed paste are off, the
+/// cursor shows. The alternate screen stays (cleared): whatever the child
+/// prints outside its own full-screen mode is wiped when the TUI takes the
+/// terminal back, and never left behind after opsdeck quits.
 pub fn hand_over() -> io::Result<()> {
     super::input_gate::pause(2 * super::input_gate::SLICE);
-    restore()
+    let mut out = stdout();
+    if MOUSE.load(Ordering::SeqCst) {
+        let _ = execute!(out, DisableMouseCapture);
+    }
+    let r =
+        execute!(out, SetAttribute(Attribute::Reset), DisableBracketedPaste, Clear(ClearType::All), MoveTo(0, 0), Show);
+    let r2 = disable_raw_mode();
+    let _ = out.flush();
+    r.and(r2)
 }
 
 /// Take the terminal back after [`hand_over`]: the TUI state again, input

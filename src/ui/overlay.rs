@@ -32,6 +32,7 @@ pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
         Overlay::Help(h) => help(f, centered(body, 90, 80, 100), h, t),
         Overlay::Palette(p) => palette(f, top_centered(body, 70, 16, 80), p, t),
         Overlay::Message(m) => message(f, body, m, t),
+        Overlay::QuitConfirm { lines, .. } => quit_confirm(f, body, lines, t),
         Overlay::Signal(p) => signal(f, body, p, t),
         Overlay::Tools(p) => crate::ui::panes::tools_popup::render(f, body, p, t),
         Overlay::Alert(p) => crate::ui::panes::alerts::render_popup(f, body, s, p, t),
@@ -224,6 +225,28 @@ fn message(f: &mut Frame, body: Rect, m: &MessageState, t: &Theme) {
     } else {
         lines
     };
+    f.render_widget(Paragraph::new(shown), inner);
+}
+
+/// "Quit now?" with what quitting does to the runs in flight.
+fn quit_confirm(f: &mut Frame, body: Rect, lines: &[String], t: &Theme) {
+    const TITLE: &str = "Quit opsdeck?";
+    const KEYS: &str = "y or Enter quits · n or Esc stays";
+    let mut text = lines.to_vec();
+    text.extend([String::new(), KEYS.to_string()]);
+    let (w, _) = text_size(&text, usize::from(body.width).saturating_sub(4) * 9 / 10);
+    let mut shown: Vec<Line> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let style = if i == 0 { t.style(Role::StatusWarn) } else { t.style(Role::Text) };
+        shown.extend(text::wrap_words(l, w).into_iter().map(|p| Line::styled(p, style)));
+    }
+    shown.push(Line::raw(""));
+    shown.push(Line::styled(text::fit(KEYS, w), t.style(Role::TextDim)));
+    let area = sized(body, TITLE, w, shown.len());
+    f.render_widget(Clear, area);
+    let block = popup(TITLE, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
     f.render_widget(Paragraph::new(shown), inner);
 }
 

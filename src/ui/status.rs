@@ -82,47 +82,153 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         ));
     }
     let clock = tz.timestamp_millis_opt(s.now).single().map(|d| d.format("%H:%M").to_string()).unwrap_or_default();
-    let mut right = Vec::new();
-    if !s.warnings.is_empty() {
-        let n = s.warnings.len();
-        right.push(Span::styled(
-            format!(" ⚠ {n} config problem{} (defaults in use) ", if n == 1 { "" } else { "s" }),
-            t.style(Role::StatusWarn),
-        ));
-    }
-    let notice_at = right.len();
-    if s.read_only {
-        right.push(Span::styled(" read-only ", t.style(Role::StatusInfo)));
-    }
-    right.push(Span::styled(format!(" {clock} "), bar));
-    // A notice (often outside text: a path, an error) takes what the rest of
-    // the right part leaves, cut with `…`, so the clock never disappears.
-    if let Some((at, notice)) = &s.notice
-        && s.now - at < 5_000
+    let width = usize::from(area.width);
+    // Laid out by priority, each part cut with `…` (never a bare cut) or left
+    // out to leave room for the ones before it: the clock; the sources and
+    // counts; read-only; the first key hint; the problem labels at their
+    // shortest; a notice; the labels in full; more key hints.
+    let clock = Span::styled(format!(" {clock} "), bar);
+    let mut room = width.saturating_sub(text::width(&clock.content));
+    let mut left = fit_spans(left, room);
+    room = room.saturating_sub(spans_width(&left));
+    let mut right = vec![clock];
+    if s.read_only
+        && let Some(r) = fit_span(Span::styled(" read-only ", t.style(Role::StatusInfo)), room)
     {
-        let room = usize::from(area.width).saturating_sub(spans_width(&right) + 3);
-        if room > 0 {
-            right.insert(notice_at, Span::styled(format!(" {} ", text::fit(notice, room)), t.style(Role::StatusInfo)));
-        }
+        room -= text::width(&r.content);
+        right.insert(0, r);
     }
-    let rw = spans_width(&right);
-    // Whole hints only, as many as fit before the right part.
-    let mut used = spans_width(&left);
-    for (k, d) in &s.hints {
-        let w = text::width(k) + text::width(d) + 3;
-        if used + w + rw > usize::from(area.width) {
+    // Whole hints only: the first before everything else, the rest last.
+    let hint_w = |(k, d): &(String, String)| text::width(k) + text::width(d) + 3;
+    let mut hints: Vec<&(String, String)> = Vec::new();
+    for h in s.hints.iter().take(ESSENTIAL_HINTS) {
+        if hint_w(h) > room {
             break;
         }
-        used += w;
+        room -= hint_w(h);
+        hints.push(h);
+    }
+    // Each label at its shortest first (a notice still fits beside them),
+    // then as long as the room left after the notice allows.
+    let labels = labels(s);
+    let mut shown: Vec<usize> = Vec::new();
+    for l in &labels {
+        let w = text::width(&l[2]) + 2;
+        shown.push(if w <= room { 2 } else { 3 });
+        room = room.saturating_sub(if w <= room { w } else { 0 });
+    }
+    // A notice (often outside text: a path, an error) takes what is left,
+    // cut with `…`; one with too little room to be read is left out.
+    let mut notice_span = None;
+    if let Some((at, notice)) = &s.notice
+        && s.now - at < 5_000
+        && room >= MIN_NOTICE + 2
+    {
+        let text = text::fit(notice, room - 2);
+        room -= text::width(&text) + 2;
+        notice_span = Some(Span::styled(format!(" {text} "), t.style(Role::StatusInfo)));
+    }
+    for (l, form) in labels.iter().zip(shown.iter_mut()) {
+        if *form == 3 {
+            continue;
+        }
+        let now = text::width(&l[*form]);
+        if let Some(longer) = (0..*form).find(|f| text::width(&l[*f]) - now <= room) {
+            room -= text::width(&l[longer]) - now;
+            *form = longer;
+        }
+    }
+    let kept = labels.iter().zip(&shown).filter(|(_, f)| **f < 3);
+    let spans = kept.map(|(l, f)| Span::styled(format!(" {} ", l[*f]), t.style(Role::StatusWarn)));
+    // Shown in this order: the notice, the labels, read-only, the clock.
+    let mut before: Vec<Span> = notice_span.into_iter().chain(spans.rev()).collect();
+    before.append(&mut right);
+    let right = before;
+    for h in s.hints.iter().skip(hints.len()) {
+        if hint_w(h) > room {
+            break;
+        }
+        room -= hint_w(h);
+        hints.push(h);
+    }
+    for (k, d) in hints {
         left.push(Span::styled(format!(" {}", text::clean(k)), t.style(Role::HintKey)));
         left.push(Span::styled(format!(" {} ", text::clean(d)), t.style(Role::HintDesc)));
     }
+    let rw = spans_width(&right);
     f.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
-    if usize::from(area.width) > rw {
+    if width >= rw {
         let rw = rw as u16;
         f.render_widget(
             Paragraph::new(Line::from(right)).style(bar),
             Rect::new(area.x + area.width - rw, area.y, rw, 1),
         );
     }
+}
+
+/// The problem labels, most important first, each in three forms (full,
+/// short, shortest): configuration problems, other problems at start, runs
+/// found interrupted.
+fn labels(s: &AppState) -> Vec<[String; 3]> {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut v = Vec::new();
+    if !s.warnings.is_empty() {
+        let n = s.warnings.len();
+        let short = format!("⚠ {n} config problem{}", plural(n));
+        v.push([format!("{short} (defaults in use)"), short, format!("⚠ {n} config")]);
+    }
+    if !s.start.problems.is_empty() {
+        let n = s.start.problems.len();
+        let short = format!("⚠ {n} problem{} at start", plural(n));
+        v.push([short.clone(), short, format!("⚠ {n} at start")]);
+    }
+    if let Some(full) = s.start.interrupted_label() {
+        let n = s.start.interrupted;
+        let short = format!("⏹ {n} run{} interrupted", plural(n));
+        v.push([format!("⏹ {full}"), short, format!("⏹ {n} interrupted")]);
+    }
+    v
+}
+
+/// The key hints kept ahead of a notice and the labels (help).
+const ESSENTIAL_HINTS: usize = 1;
+/// A notice narrower than this is not shown (it could not be read).
+const MIN_NOTICE: usize = 12;
+/// A segment narrower than this is left out rather than cut.
+const MIN_CUT: usize = 6;
+
+/// `span` in at most `room` columns: whole, cut with `…` (keeping its
+/// padding), or left out when that would leave too little to read.
+fn fit_span(span: Span<'_>, room: usize) -> Option<Span<'_>> {
+    if text::width(&span.content) <= room {
+        return Some(span);
+    }
+    // Only its padding does not fit: it goes first.
+    let trimmed = span.content.trim_end();
+    if text::width(trimmed) <= room {
+        return Some(Span::styled(trimmed.to_string(), span.style));
+    }
+    if room < MIN_CUT {
+        return None;
+    }
+    let inner = span.content.trim_matches(' ');
+    Some(Span::styled(format!(" {} ", text::fit(inner, room - 2)), span.style))
+}
+
+/// Whole spans while they fit; the first that does not is cut with `…` (or
+/// left out), and the rest are left out.
+fn fit_spans(spans: Vec<Span<'_>>, room: usize) -> Vec<Span<'_>> {
+    let mut out = Vec::new();
+    let mut left = room;
+    for s in spans {
+        let w = text::width(&s.content);
+        if w <= left {
+            left -= w;
+            out.push(s);
+            continue;
+        }
+        out.extend(fit_span(s, left));
+        break;
+    }
+    out
 }

@@ -39,8 +39,13 @@ async fn edit_with(editor: &str, path: &str) -> Harness {
     h
 }
 
+/// What was said: the status line's notice, or a message popup's text
+/// (what went wrong and how to fix it is too long for the status line).
 fn notice(h: &Harness) -> String {
-    h.state.notice.as_ref().map(|(_, n)| n.clone()).unwrap_or_default()
+    match &h.state.overlay {
+        Some(crate::app::Overlay::Message(m)) => m.lines.join("\n"),
+        _ => h.state.notice.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -71,10 +76,23 @@ async fn an_editor_that_fails_says_its_status() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_missing_editor_says_how_to_set_one() {
-    let h = edit_with("no-such-editor-opsdeck-test", "/cfg/workflows/backup.toml").await;
+async fn a_missing_editor_is_said_in_the_tui_without_handing_the_terminal_over() {
+    for editor in ["no-such-editor-opsdeck-test", "no-such-editor-opsdeck-test -w", "/nonexistent/opsdeck-editor"] {
+        let h = edit_with(editor, "/cfg/workflows/backup.toml").await;
+        assert_eq!(h.screen.handed, 0, "{editor}: no shell gets the terminal to say `not found` on it");
+        let n = notice(&h);
+        assert!(n.contains(&format!("`{editor}` was not found")) && n.contains("set $EDITOR"), "{n}");
+        let screen = h.screen.text();
+        assert!(screen.contains("The editor") && screen.contains("was not found:"), "{screen}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_a_failing_editor_says_is_read_and_said_in_the_tui() {
+    let h = edit_with("sh -c 'echo first >&2; echo \"E: no such option\" >&2; exit 3'", "/cfg/wf/b.toml").await;
+    assert_eq!((h.screen.handed, h.screen.taken), (1, 1));
     let n = notice(&h);
-    assert!(n.contains("could not be run") && n.contains("$EDITOR"), "{n}");
+    assert!(n.contains("exited with status 3 — it said: E: no such option: /cfg/wf/b.toml may be unchanged"), "{n}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -17,6 +17,7 @@ use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
 
 mod attempts;
 mod offline;
+mod quit;
 mod rerun;
 
 const NOW: Ts = 1_700_000_000_000;
