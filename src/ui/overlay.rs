@@ -195,7 +195,7 @@ fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
 /// The message popup's text: its lines (hints on their own), a gap, how to close it.
 fn message_text(m: &MessageState) -> Vec<String> {
     let mut v = hint_lines(&m.lines);
-    v.extend([String::new(), "Press Enter or Esc to continue.".to_string()]);
+    v.extend([String::new(), "Enter or Esc closes this; any other key closes it and does its work.".to_string()]);
     v
 }
 
@@ -211,7 +211,10 @@ fn message(f: &mut Frame, body: Rect, m: &MessageState, t: &Theme) {
         lines.extend(text::wrap_words(&text::clean(l), w).into_iter().map(|p| Line::styled(p, t.style(role))));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled("Press Enter or Esc to continue.", t.style(Role::TextDim)));
+    lines.push(Line::styled(
+        "Enter or Esc closes this; any other key closes it and does its work.",
+        t.style(Role::TextDim),
+    ));
     let area = sized(body, &m.title, w, lines.len());
     f.render_widget(Clear, area);
     let block = popup(&m.title, t);
