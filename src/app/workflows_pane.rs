@@ -2,7 +2,7 @@
 //! become commands to a run's source (after a popup where they ask), the
 //! reads of a run's steps and a step's stored log, and their answers.
 
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 
 use super::pane::{self, Hint, PaneSpec};
@@ -458,6 +458,28 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
     if matches!(a, U::Confirm | U::Close) && p.finish_edit() {
         state.overlay = Some(Overlay::Workflows(p));
         return Some(true);
+    }
+    // While a field is edited: ←/→ (and ↑/↓ in a multi-line field) move its
+    // cursor; ↑/↓/Tab leave it, keeping and checking its text.
+    if let WfPopup::Start { form, .. } = &mut *p
+        && form.editing.is_some()
+    {
+        let multiline = form.current().is_some_and(|f| f.multiline());
+        let code = match a {
+            U::Left => Some(KeyCode::Left),
+            U::Right => Some(KeyCode::Right),
+            U::Up if multiline => Some(KeyCode::Up),
+            U::Down if multiline => Some(KeyCode::Down),
+            _ => None,
+        };
+        if let Some(code) = code {
+            form.edit_key(KeyEvent::new(code, KeyModifiers::NONE));
+            state.overlay = Some(Overlay::Workflows(p));
+            return Some(true);
+        }
+        if matches!(a, U::Up | U::Down | U::FocusPrev | U::FocusNext) {
+            form.finish_edit();
+        }
     }
     let by = state.user.clone();
     let keep = match (a, &mut *p) {
