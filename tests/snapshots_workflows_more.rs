@@ -4,7 +4,8 @@
 
 mod support;
 
-use opsdeck::app::{Action, UserAction, update};
+use opsdeck::app::panes::tools::ToolsPopup;
+use opsdeck::app::{Action, Overlay, UserAction, update};
 use ratatui::crossterm::event::KeyCode;
 use serde_json::json;
 
@@ -38,5 +39,34 @@ fn rerun_from_a_step_fixes_inputs_only_reused_steps_read_80x24() {
     let text = screen(&t);
     assert!(text.contains("fixed: read only by build (reused)"), "{text}");
     assert!(text.contains("roll. Rerunning is your consent") && !text.contains("build, roll"), "only roll: {text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// The save-chain popup: its title and the status bar say Enter saves.
+#[test]
+fn save_chain_popup_says_enter_saves_80x24() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    s.overlay = Some(Overlay::Tools(Box::new(ToolsPopup::save_chain())));
+    s.refresh_hints(&seed.keymap);
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("Enter saves") && text.contains("save"), "{text}");
+    assert!(!text.contains("Enter run"), "Enter does not run anything here: {text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// At 60 columns the approve popup's title does not fit: its key hint is
+/// left out (never cut bare), the question kept whole.
+#[test]
+fn approve_popup_title_fits_60x20() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    s.focus = opsdeck::app::BoxId::WfRuns;
+    key(&seed, &mut s, KeyCode::Down);
+    update(&mut s, Action::User(UserAction::ApproveStep), &seed.ctx());
+    let t = draw(&s, 60, 20);
+    let text = screen(&t);
+    assert!(text.contains("Approve step approve of run #7? ═") && !text.contains("(Ente"), "{text}");
     insta::assert_snapshot!(t.backend());
 }

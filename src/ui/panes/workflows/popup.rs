@@ -91,7 +91,7 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
                 Some(of) => format!("Rerun #{} {} on {source} with edited inputs", of.run, workflow.name),
                 None => format!("Start {} on {source}", workflow.name),
             };
-            let block = popup(&title, t);
+            let block = popup(&title, r.width, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
             let about_h = (about.len() as u16).min(inner.height.saturating_sub(3));
@@ -114,7 +114,7 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
                 (true, true) => "▸ ↻ Rerun with these inputs (Enter)",
                 (true, false) => "  ↻ Rerun with these inputs (↓ to here, Enter)",
             };
-            f.render_widget(Span::styled(label, style), button);
+            f.render_widget(Span::styled(text::fit(label, button.width.into()), style), button);
         }
         WfPopup::Confirm { question, lines, .. } => {
             let width = centered(body, 70, 100, 76).width;
@@ -123,10 +123,10 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
                 shown.extend(wrapped(l, width, t.style(Role::Text)));
             }
             shown.push(Line::raw(""));
-            shown.push(Line::styled("Enter: yes, do it · Esc: no, keep it", dim));
+            shown.extend(wrapped("Enter: yes, do it · Esc: no, keep it", width, dim));
             let r = place(body, 70, 76, shown.len() + 2);
             f.render_widget(Clear, r);
-            let block = popup("Are you sure?", t);
+            let block = popup("Are you sure?", r.width, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
             f.render_widget(Paragraph::new(shown), inner);
@@ -145,7 +145,7 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
             let r = place(body, 70, 90, shown.len() + 5);
             f.render_widget(Clear, r);
             let title = format!("{verb} step {step} of run #{run}? (Enter {}, Esc cancels)", verb.to_lowercase());
-            let block = popup(&title, t);
+            let block = popup(&title, r.width, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
             let text_h = (shown.len() as u16).min(inner.height.saturating_sub(2));
