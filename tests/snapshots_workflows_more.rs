@@ -70,3 +70,19 @@ fn approve_popup_title_fits_60x20() {
     assert!(text.contains("Approve step approve of run #7? ═") && !text.contains("(Ente"), "{text}");
     insta::assert_snapshot!(t.backend());
 }
+
+/// A problem line at 80 columns: a selectable row cut with `…`; Enter
+/// shows the whole message.
+#[test]
+fn problem_row_selected_and_shown_80x24() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    key(&seed, &mut s, KeyCode::Up);
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("▸⚠ local: /home/ana/.config/opsdeck/workflows/cert.toml:4:9: unknown tool `ce…"), "{text}");
+    key(&seed, &mut s, KeyCode::Enter);
+    let t = draw(&s, 80, 24);
+    assert!(screen(&t).contains("`certbot`") && screen(&t).contains("E opens it"), "{}", screen(&t));
+    insta::assert_snapshot!(t.backend());
+}

@@ -204,6 +204,15 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
         | U::ApproveStep
         | U::RejectStep => run_action(state, a, ctx, effects),
         U::RerunWithInputs => rerun_inputs::open(state, ctx),
+        // Enter on a problem row: the whole message, with its hint.
+        U::Confirm if state.focus == BoxId::WfList && state.workflows.selected_problem().is_some() => {
+            let (source, problem) = state.workflows.selected_problem().cloned().unwrap_or_default();
+            let mut lines: Vec<String> = problem.lines().map(str::to_string).collect();
+            lines.push(String::new());
+            lines.push(format!("{source} left this file out; E opens it in the editor."));
+            state.overlay = Some(Overlay::message("Workflow file left out", lines));
+            true
+        }
         U::EditWorkflow => super::workflows_extra::edit_definition(state, ctx, effects),
         _ => match super::workflows_history::on_user(state, a, ctx, effects) {
             Some(changed) => changed,
