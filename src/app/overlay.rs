@@ -197,7 +197,32 @@ impl Overlay {
                 Hint::Bound(U::Down, None),
                 Hint::Bound(U::Up, None),
             ],
-            _ => vec![
+            Overlay::Tools(p) => {
+                use crate::app::panes::tools::ToolsPopup as T;
+                let (enter, list) = match &**p {
+                    T::Confirm { .. } => ("yes, run it", false),
+                    T::Export { .. } => ("write the file", true),
+                    T::ChainFilter { .. } => ("pick the next tool", false),
+                    T::ChainArg { .. } => ("choose", true),
+                    T::SaveChain { .. } => ("save", false),
+                };
+                let mut v = vec![Hint::Bound(U::Confirm, Some(enter)), Hint::Bound(U::Close, Some("cancel"))];
+                if list {
+                    v.extend([Hint::Bound(U::Down, None), Hint::Bound(U::Up, None)]);
+                }
+                v
+            }
+            Overlay::Annotate { .. } => {
+                vec![Hint::Bound(U::Confirm, Some("record")), Hint::Bound(U::Close, Some("cancel"))]
+            }
+            Overlay::Fleet { .. } => vec![
+                Hint::Bound(U::Confirm, Some("show")),
+                Hint::Bound(U::Close, None),
+                Hint::Bound(U::Down, None),
+                Hint::Bound(U::Up, None),
+            ],
+            // Help and the palette run the selected row's action.
+            Overlay::Help(_) | Overlay::Palette(_) => vec![
                 Hint::Bound(U::Close, None),
                 Hint::Bound(U::Confirm, Some("run")),
                 Hint::Bound(U::Down, None),

@@ -2,7 +2,7 @@
 //! become commands to a run's source (after a popup where they ask), the
 //! reads of a run's steps and a step's stored log, and their answers.
 
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 
 use super::pane::{self, Hint, PaneSpec};
@@ -213,6 +213,15 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
         | U::ApproveStep
         | U::RejectStep => run_action(state, a, ctx, effects),
         U::RerunWithInputs => rerun_inputs::open(state, ctx),
+        // Enter on a problem row: the whole message, with its hint.
+        U::Confirm if state.focus == BoxId::WfList && state.workflows.selected_problem().is_some() => {
+            let (source, problem) = state.workflows.selected_problem().cloned().unwrap_or_default();
+            let mut lines: Vec<String> = problem.lines().map(str::to_string).collect();
+            lines.push(String::new());
+            lines.push(format!("{source} left this file out; E opens it in the editor."));
+            state.overlay = Some(Overlay::message("Workflow file left out", lines));
+            true
+        }
         U::EditWorkflow => super::workflows_extra::edit_definition(state, ctx, effects),
         _ => match super::workflows_history::on_user(state, a, ctx, effects) {
             Some(changed) => changed,
@@ -472,6 +481,28 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
     if matches!(a, U::Confirm | U::Close) && p.finish_edit() {
         state.overlay = Some(Overlay::Workflows(p));
         return Some(true);
+    }
+    // While a field is edited: ←/→ (and ↑/↓ in a multi-line field) move its
+    // cursor; ↑/↓/Tab leave it, keeping and checking its text.
+    if let WfPopup::Start { form, .. } = &mut *p
+        && form.editing.is_some()
+    {
+        let multiline = form.current().is_some_and(|f| f.multiline());
+        let code = match a {
+            U::Left => Some(KeyCode::Left),
+            U::Right => Some(KeyCode::Right),
+            U::Up if multiline => Some(KeyCode::Up),
+            U::Down if multiline => Some(KeyCode::Down),
+            _ => None,
+        };
+        if let Some(code) = code {
+            form.edit_key(KeyEvent::new(code, KeyModifiers::NONE));
+            state.overlay = Some(Overlay::Workflows(p));
+            return Some(true);
+        }
+        if matches!(a, U::Up | U::Down | U::FocusPrev | U::FocusNext) {
+            form.finish_edit();
+        }
     }
     let by = state.user.clone();
     let keep = match (a, &mut *p) {

@@ -276,6 +276,10 @@ pub struct StepInfo {
     pub needs: Vec<String>,
     /// It changes things outside opsdeck (shell, a non-GET request, a mutating tool).
     pub mutating: bool,
+    /// The inputs its templates read (`inputs.NAME`); `None` from an engine
+    /// that does not say (then any input may be read by any step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<Vec<String>>,
 }
 
 /// A workflow an engine can start.
@@ -306,6 +310,53 @@ pub struct WorkflowsSnapshot {
     /// The steps of the runs in `runs` that are active.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub active_steps: Vec<(RunId, u32, Vec<StepRun>)>,
+}
+
+/// The ids of the steps a rerun `from` runs again, given the definition's
+/// `steps` (id, needs) and the last attempt's steps (id, state): every step
+/// (`All`); the steps that did not succeed and every step after them
+/// (`Failed`); a step and every step after it (`Step`). "After" is through
+/// `needs`, directly or not. Steps new to the definition always run. The
+/// engine runs exactly these; the pane shows them before asking.
+pub fn rerun_set(
+    steps: &[(&str, &[String])],
+    last: &[(&str, RunState)],
+    from: &RerunFrom,
+) -> Result<std::collections::BTreeSet<String>, String> {
+    let mut set: std::collections::BTreeSet<String> = match from {
+        RerunFrom::All => return Ok(steps.iter().map(|(id, _)| id.to_string()).collect()),
+        RerunFrom::Failed => last
+            .iter()
+            .filter(|(_, s)| matches!(s, RunState::Failed | RunState::Cancelled | RunState::Interrupted))
+            .map(|(id, _)| id.to_string())
+            .collect(),
+        RerunFrom::Step(id) => {
+            if !steps.iter().any(|(s, _)| s == id) {
+                return Err(format!("there is no step {id:?}"));
+            }
+            [id.clone()].into()
+        }
+    };
+    if set.is_empty() {
+        return Err("no step failed: rerun all steps or from a chosen step".into());
+    }
+    for (id, _) in steps {
+        if !last.iter().any(|(old, _)| old == id) {
+            set.insert(id.to_string());
+        }
+    }
+    // Dependants, until no step is added (a step's needs may come after it in the file).
+    loop {
+        let before = set.len();
+        for (id, needs) in steps {
+            if needs.iter().any(|n| set.contains(n)) {
+                set.insert(id.to_string());
+            }
+        }
+        if set.len() == before {
+            return Ok(set);
+        }
+    }
 }
 
 /// Which steps a rerun runs again.
@@ -473,6 +524,22 @@ impl WorkflowsCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rerun_runs_the_chosen_or_failed_steps_their_dependants_and_new_steps() {
+        let (a, b, c, d) = (vec![], vec!["c".to_string()], vec!["a".to_string()], vec![]);
+        // b needs c, written before it; d is new to the definition.
+        let defs: Vec<(&str, &[String])> = vec![("a", &a), ("b", &b), ("c", &c), ("d", &d)];
+        let ok = RunState::Succeeded;
+        let last = [("a", ok), ("b", RunState::Failed), ("c", ok)];
+        let ids = |r: Result<std::collections::BTreeSet<String>, String>| r.unwrap().into_iter().collect::<Vec<_>>();
+        assert_eq!(ids(rerun_set(&defs, &last, &RerunFrom::Step("a".into()))), ["a", "b", "c", "d"]);
+        assert_eq!(ids(rerun_set(&defs, &last, &RerunFrom::Step("c".into()))), ["b", "c", "d"]);
+        assert_eq!(ids(rerun_set(&defs, &last, &RerunFrom::Failed)), ["b", "d"]);
+        let none_failed = [("a", ok), ("b", ok), ("c", ok)];
+        assert!(rerun_set(&defs, &none_failed, &RerunFrom::Failed).is_err());
+        assert!(rerun_set(&defs, &last, &RerunFrom::Step("x".into())).is_err());
+    }
 
     #[test]
     fn states_read_back_from_their_words_and_have_glyphs() {

@@ -22,7 +22,7 @@ pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
             r.height = r.height.min(3);
             f.render_widget(Clear, r);
             let title = format!("Annotate {source} (Enter records, Esc cancels)");
-            let block = popup(&title, t);
+            let block = popup(&title, r.width, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
             if inner.height > 0 {
@@ -40,11 +40,20 @@ pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
     }
 }
 
-pub(crate) fn popup<'a>(title: &'a str, t: &Theme) -> Block<'a> {
+/// A popup's frame; its title fits `width` (the popup's width with its
+/// border): a trailing `(Enter …, Esc …)` hint that does not fit is left
+/// out (the status bar says the keys), and what still does not fit is cut
+/// with `…`, never bare.
+pub(crate) fn popup<'a>(title: &'a str, width: u16, t: &Theme) -> Block<'a> {
+    let room = usize::from(width).saturating_sub(4);
+    let title = match title.rfind(" (") {
+        Some(i) if text::width(title) > room && title.ends_with(')') => &title[..i],
+        _ => title,
+    };
     Block::bordered()
         .border_type(BorderType::Double)
         .border_style(t.style(Role::PopupBorder))
-        .title(Span::styled(format!(" {} ", text::clean(title)), t.style(Role::PopupTitle)))
+        .title(Span::styled(format!(" {} ", text::fit(title, room)), t.style(Role::PopupTitle)))
         .style(t.style(Role::Text))
 }
 
@@ -101,7 +110,7 @@ pub(crate) fn input_line(f: &mut Frame, area: Rect, prompt: &str, input: &crate:
 
 fn help(f: &mut Frame, area: Rect, h: &HelpState, t: &Theme) {
     f.render_widget(Clear, area);
-    let block = popup("Help: keys (type to filter, Esc closes)", t);
+    let block = popup("Help: keys (type to filter, Esc closes)", area.width, t);
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height < 2 {
@@ -150,7 +159,7 @@ fn help(f: &mut Frame, area: Rect, h: &HelpState, t: &Theme) {
 
 fn palette(f: &mut Frame, area: Rect, p: &PaletteState, t: &Theme) {
     f.render_widget(Clear, area);
-    let block = popup("Command palette", t);
+    let block = popup("Command palette", area.width, t);
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height < 2 {
@@ -217,7 +226,7 @@ fn message(f: &mut Frame, body: Rect, m: &MessageState, t: &Theme) {
     ));
     let area = sized(body, &m.title, w, lines.len());
     f.render_widget(Clear, area);
-    let block = popup(&m.title, t);
+    let block = popup(&m.title, area.width, t);
     let inner = block.inner(area);
     f.render_widget(block, area);
     // Too many lines for the screen: the end (how to close) stays visible.
@@ -281,7 +290,7 @@ fn signal(f: &mut Frame, body: Rect, p: &crate::app::overlay::SignalPopup, t: &T
     let width = lines.iter().map(Line::width).max().unwrap_or(0);
     let area = sized(body, &title, width, lines.len());
     f.render_widget(Clear, area);
-    f.render_widget(Paragraph::new(lines).block(popup(&title, t)).wrap(Wrap { trim: false }), area);
+    f.render_widget(Paragraph::new(lines).block(popup(&title, area.width, t)).wrap(Wrap { trim: false }), area);
 }
 
 const FLEET_TITLE: &str = "Fleet: every source (Enter shows it, R reconnects it)";
@@ -307,7 +316,7 @@ fn fleet(f: &mut Frame, body: Rect, s: &AppState, selected: usize, t: &Theme) {
     let reasons = s.sources.iter().filter(|st| matches!(st.link, Link::Refused { .. })).count();
     let area = sized(body, FLEET_TITLE, width, 1 + s.metrics.sources.len() + 3 * reasons);
     f.render_widget(Clear, area);
-    let block = popup(FLEET_TITLE, t);
+    let block = popup(FLEET_TITLE, area.width, t);
     let mut inner = block.inner(area);
     f.render_widget(block, area);
     // Under the table: why a backend is refused, and the fix.

@@ -33,7 +33,8 @@ pub(super) fn open(state: &mut AppState, ctx: &Ctx) -> bool {
     let step = matches!(state.focus, BoxId::WfDetail | BoxId::WfLog)
         .then(|| w.selected_step().map(|s| s.id.clone()))
         .flatten();
-    let p = WfPopup::rerun(&source, workflow, &run, rerun_from(&run, step));
+    let Some(r) = w.find(&source, run.id) else { return false };
+    let p = WfPopup::rerun(&source, workflow, r, rerun_from(&run, step));
     open_popup(state, p)
 }
 

@@ -297,3 +297,15 @@ fn the_bundled_examples_pass_every_check() {
     assert!(backup.schedule.as_ref().is_some_and(|s| s.timezone == "Europe/Berlin"));
     assert_eq!(found[0].trigger_alert.as_deref(), Some("disk_full"));
 }
+
+#[test]
+fn each_step_says_which_inputs_its_templates_read() {
+    let w = parse("wf.toml", GOOD).unwrap();
+    let all: Vec<String> = w.inputs.iter().map(|i| i.name.clone()).collect();
+    let reads: Vec<(&str, Vec<String>)> = w.steps.iter().map(|s| (s.id.as_str(), s.input_reads(&all))).collect();
+    let host = vec!["host".to_string()];
+    assert_eq!(reads, [("drain", host.clone()), ("ok", host.clone()), ("restart", vec![]), ("probe", host)]);
+    let mut restart = w.steps[2].clone();
+    restart.with = serde_json::json!({"command": "echo {{ inputs | tojson }}"});
+    assert_eq!(restart.input_reads(&all), all, "reading inputs whole reads every one");
+}

@@ -310,6 +310,7 @@ impl WorkflowService {
 
     fn info(&self, l: &Loaded) -> WorkflowInfo {
         let w = &l.workflow;
+        let names: Vec<String> = w.inputs.iter().map(|i| i.name.clone()).collect();
         WorkflowInfo {
             name: w.name.clone(),
             description: w.description.clone(),
@@ -338,6 +339,7 @@ impl WorkflowService {
                     uses: uses_word(&s.uses),
                     needs: s.needs.clone(),
                     mutating: !matches!(s.uses, Uses::Approve) && self.ctx.exec.mutating(&s.uses, &s.with),
+                    reads: Some(s.input_reads(&names)),
                 })
                 .collect(),
             next_fire: w.schedule.as_ref().and_then(|s| s.next_fire(self.ctx.clock.now_ms())),

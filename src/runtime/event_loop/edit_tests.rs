@@ -16,7 +16,13 @@ fn workflows(path: &str) -> Msg {
         version: "0123456789ab".into(),
         path: path.into(),
         inputs: Vec::new(),
-        steps: vec![StepInfo { id: "dump".into(), uses: "shell".into(), needs: Vec::new(), mutating: true }],
+        steps: vec![StepInfo {
+            id: "dump".into(),
+            uses: "shell".into(),
+            needs: Vec::new(),
+            mutating: true,
+            reads: None,
+        }],
         next_fire: None,
     };
     let snap = WorkflowsSnapshot { workflows: vec![info], ..Default::default() };

@@ -525,7 +525,7 @@ pub fn render_popup(f: &mut Frame, body: Rect, s: &AppState, p: &AlertPopup, t: 
             r.height = r.height.min(3);
             f.render_widget(Clear, r);
             let title = format!("Acknowledge {} (Enter records, Esc cancels)", name(source, alert));
-            let block = popup(&title, t);
+            let block = popup(&title, r.width, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
             if inner.height > 0 {
@@ -539,12 +539,13 @@ pub fn render_popup(f: &mut Frame, body: Rect, s: &AppState, p: &AlertPopup, t: 
             r.height = (lines.len() as u16 + 4).min(body.height);
             r.y = body.y + body.height.saturating_sub(r.height) / 2;
             f.render_widget(Clear, r);
-            let block = popup("Are you sure?", t);
+            let block = popup("Are you sure?", r.width, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
             let mut shown: Vec<Line> = lines.into_iter().map(|l| Line::styled(l, t.style(Role::Text))).collect();
             shown.push(Line::raw(""));
-            shown.push(Line::styled("Enter: yes, do it · Esc: no, keep it", t.style(Role::TextDim)));
+            let hint = text::fit("Enter: yes, do it · Esc: no, keep it", inner.width.into());
+            shown.push(Line::styled(hint, t.style(Role::TextDim)));
             f.render_widget(Paragraph::new(shown), inner);
         }
     }

@@ -49,7 +49,7 @@ pub fn popup(f: &mut Frame, body: Rect, s: &AppState, d: &SilenceDraft, t: &Them
     let head_rows = text::width(&headline).div_ceil(inner_w).max(1);
     let r = crate::ui::overlay::sized(body, &title, want_w, 5 + head_rows + listed);
     f.render_widget(Clear, r);
-    let block = popup_block(&title, t);
+    let block = popup_block(&title, r.width, t);
     let inner = block.inner(r);
     f.render_widget(block, r);
     if inner.height < 4 {

@@ -315,6 +315,11 @@ pub(crate) fn render_fields(f: &mut Frame, area: Rect, focused: bool, form: &For
             y += h;
         } else {
             let mut spans = field_value(fd, t);
+            if let Some(why) = &fd.fixed {
+                let dim = t.style(Role::TextDim);
+                spans = spans.into_iter().map(|s| s.style(dim)).collect();
+                spans.push(Span::styled(format!("  {why}"), dim));
+            }
             if let Some((_, note)) = form.notes.iter().find(|(k, _)| *k == i) {
                 spans.push(Span::styled(format!("  {note}"), t.style(Role::TextAccent)));
             }

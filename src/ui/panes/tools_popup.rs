@@ -30,7 +30,7 @@ pub fn render(f: &mut Frame, body: Rect, p: &ToolsPopup, t: &Theme) {
             f.render_widget(Clear, area);
             let body: Vec<Line> =
                 lines.iter().map(|l| Line::styled(text::clean(l).into_owned(), t.style(Role::Text))).collect();
-            f.render_widget(Paragraph::new(body).block(popup(title, t)).wrap(Wrap { trim: false }), area);
+            f.render_widget(Paragraph::new(body).block(popup(title, area.width, t)).wrap(Wrap { trim: false }), area);
         }
         ToolsPopup::Export { run, selected } => {
             let title = format!("Export run #{run} (Enter writes the file)");
@@ -39,13 +39,13 @@ pub fn render(f: &mut Frame, body: Rect, p: &ToolsPopup, t: &Theme) {
             let mut lines = choices(Format::ALL.iter().map(|f| f.label().to_string()), *selected, t);
             lines.push(Line::raw(""));
             lines.push(Line::styled("Files go to the exports directory (opsdeck paths).", t.style(Role::TextDim)));
-            f.render_widget(Paragraph::new(lines).block(popup(&title, t)), area);
+            f.render_widget(Paragraph::new(lines).block(popup(&title, area.width, t)), area);
         }
         ToolsPopup::ChainFilter { run, input, preview, .. } => {
             let area = centered(body, 80, 70, 100);
             f.render_widget(Clear, area);
             let title = format!("Chain #{run}: select with jq, then Enter to pick the next tool");
-            let block = popup(&title, t);
+            let block = popup(&title, area.width, t);
             let inner = block.inner(area);
             f.render_widget(block, area);
             if inner.height < 3 {
@@ -75,13 +75,13 @@ pub fn render(f: &mut Frame, body: Rect, p: &ToolsPopup, t: &Theme) {
             let area = sized(body, &title, w, items.len());
             f.render_widget(Clear, area);
             let items = items.into_iter().map(|i| i[2..].to_string());
-            f.render_widget(Paragraph::new(choices(items, *selected, t)).block(popup(&title, t)), area);
+            f.render_widget(Paragraph::new(choices(items, *selected, t)).block(popup(&title, area.width, t)), area);
         }
         ToolsPopup::SaveChain { input } => {
             let mut area = centered(body, 60, 10, 70);
             area.height = area.height.min(3);
             f.render_widget(Clear, area);
-            let block = popup("Save chain as (Enter saves, Esc cancels)", t);
+            let block = popup("Save chain as (Enter saves, Esc cancels)", area.width, t);
             let inner = block.inner(area);
             f.render_widget(block, area);
             if inner.height > 0 {

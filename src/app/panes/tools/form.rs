@@ -43,6 +43,8 @@ pub struct Field {
     pub error: Option<String>,
     /// The schema's default (what the tool uses when the field is left empty).
     pub default: Option<Value>,
+    /// Shown but not editable, with why (a rerun's input only reused steps read).
+    pub fixed: Option<String>,
     minimum: Option<f64>,
     maximum: Option<f64>,
 }
@@ -91,6 +93,11 @@ impl Field {
             }
         }
         Ok(Some(v))
+    }
+
+    /// A field the user can select and change (not a heading, not fixed).
+    pub fn editable(&self) -> bool {
+        self.kind != FieldKind::Group && self.fixed.is_none()
     }
 
     /// Is this field edited in a text editor (as opposed to toggled)?
@@ -177,7 +184,7 @@ impl Form {
     pub fn new(tool: &str, schema: &Value) -> Form {
         let mut fields = Vec::new();
         collect(schema, &mut Vec::new(), &mut fields, 0);
-        let selected = fields.iter().position(|f| f.kind != FieldKind::Group).unwrap_or(0);
+        let selected = fields.iter().position(Field::editable).unwrap_or(0);
         Form { tool: tool.into(), fields, selected, editing: None, notes: Vec::new() }
     }
 
@@ -212,6 +219,8 @@ impl Form {
                     insert(&mut root, &f.path, v);
                 }
                 Ok(None) => f.error = None,
+                // Not the user's to fix: sent as it was, or left out.
+                Err(_) if f.fixed.is_some() => f.error = None,
                 Err(e) => {
                     f.error = Some(e);
                     ok = false;
@@ -244,7 +253,7 @@ impl Form {
             if i < 0 || i >= n {
                 return false;
             }
-            if self.fields[i as usize].kind != FieldKind::Group {
+            if self.fields[i as usize].editable() {
                 self.selected = i as usize;
                 return true;
             }
@@ -253,7 +262,7 @@ impl Form {
 
     /// Enter: edit a text field, toggle a boolean, step an enum.
     pub fn activate(&mut self) -> bool {
-        let Some(f) = self.fields.get_mut(self.selected) else { return false };
+        let Some(f) = self.fields.get_mut(self.selected).filter(|f| f.fixed.is_none()) else { return false };
         match &f.kind {
             FieldKind::Bool | FieldKind::Enum(_) => cycle(f, 1),
             FieldKind::Group => false,
@@ -266,7 +275,7 @@ impl Form {
 
     /// ←/→ on a boolean or enum.
     pub fn step(&mut self, d: i32) -> bool {
-        self.fields.get_mut(self.selected).is_some_and(|f| cycle(f, d))
+        self.fields.get_mut(self.selected).filter(|f| f.fixed.is_none()).is_some_and(|f| cycle(f, d))
     }
 
     /// A key while editing. Esc keeps the text; Enter keeps it in a one-line field.
@@ -275,22 +284,55 @@ impl Form {
         let multiline = self.fields.get(self.selected).is_some_and(Field::multiline);
         let finish = key.code == KeyCode::Esc || (key.code == KeyCode::Enter && !multiline);
         if !finish {
-            return ed.input(key);
+            let changed = ed.input(key);
+            self.recheck();
+            return changed;
         }
-        let text = ed.text();
-        self.editing = None;
+        self.finish_edit()
+    }
+
+    pub fn paste(&mut self, text: &str) -> bool {
+        let changed = self.editing.as_mut().is_some_and(|ed| ed.paste(text));
+        self.recheck();
+        changed
+    }
+
+    /// Validate the edited field's text as it is now, so its mark
+    /// (`✗ required`, `✗ "x" is not a number`) follows each change.
+    fn recheck(&mut self) {
+        let Some(ed) = &self.editing else { return };
         if let Some(f) = self.fields.get_mut(self.selected) {
-            f.text = text;
+            let mut now = f.clone();
+            now.text = ed.text();
+            f.error = now.value().err();
+        }
+    }
+
+    /// Finish the edit of the selected field, keeping its text and
+    /// validating it (leaving a field); whether one was being edited.
+    pub fn finish_edit(&mut self) -> bool {
+        let Some(ed) = self.editing.take() else { return false };
+        if let Some(f) = self.fields.get_mut(self.selected) {
+            f.text = ed.text();
             f.error = f.value().err();
         }
         true
     }
 
-    pub fn paste(&mut self, text: &str) -> bool {
-        match &mut self.editing {
-            Some(ed) => ed.paste(text),
-            None => false,
+    /// Make the field at `path` fixed (shown, not editable) with `why`; the
+    /// selection leaves it. Whether any field is left to edit.
+    pub fn fix(&mut self, path: &str, why: &str) -> bool {
+        if let Some(i) = self.find(path) {
+            self.fields[i].fixed = Some(why.to_string());
+            self.fields[i].error = None;
         }
+        if self.fields.get(self.selected).is_some_and(|f| !f.editable()) {
+            match self.fields.iter().position(Field::editable) {
+                Some(i) => self.selected = i,
+                None => return false,
+            }
+        }
+        true
     }
 }
 
@@ -335,6 +377,7 @@ fn collect(schema: &Value, path: &mut Vec<String>, out: &mut Vec<Field>, depth: 
             text: String::new(),
             error: None,
             default: p.get("default").cloned(),
+            fixed: None,
             minimum: p.get("minimum").and_then(Value::as_f64),
             maximum: p.get("maximum").and_then(Value::as_f64),
         };
@@ -459,6 +502,22 @@ mod tests {
         assert_eq!(f.fields[f.find("retry.times").unwrap()].text, "5");
         assert_eq!(f.fields[b].text, "", "fields missing from the args are emptied");
         assert_eq!(f.fields[f.find("method").unwrap()].text, "\"GET\"", "or show their default");
+    }
+
+    #[test]
+    fn marks_follow_each_change_of_the_edited_field() {
+        let mut f = Form::new("http", &schema());
+        assert_eq!(f.args(), None);
+        assert_eq!(f.fields[0].error.as_deref(), Some("required"));
+        f.activate();
+        f.edit_key(key(KeyCode::Char('h')));
+        assert_eq!(f.fields[0].error, None, "filled: no longer marked, before Enter");
+        f.edit_key(key(KeyCode::Backspace));
+        assert_eq!(f.fields[0].error.as_deref(), Some("required"));
+        f.paste("https://x");
+        assert_eq!(f.fields[0].error, None, "a paste is a change too");
+        assert!(f.finish_edit());
+        assert_eq!((f.fields[0].text.as_str(), f.editing.is_none()), ("https://x", true));
     }
 
     #[test]

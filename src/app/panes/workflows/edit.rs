@@ -21,6 +21,13 @@ impl WorkflowsState {
     /// selected workflow, or the selected or open run's), or why there is
     /// none to edit here.
     pub fn definition_to_edit(&self, focus: BoxId) -> Result<String, String> {
+        if let Some((source, problem)) = self.selected_problem().filter(|_| focus == BoxId::WfList) {
+            let path = problem_path(problem);
+            if source != LOCAL_SOURCE {
+                return Err(format!("{path} is on {source}: edit it there, this opsdeck cannot reach the file"));
+            }
+            return Ok(path.to_string());
+        }
         let (source, name) = match focus {
             BoxId::WfList => self.selected_workflow().map(|(s, w)| (s.clone(), w.name.clone())),
             BoxId::WfRuns => self.selected_run().map(|r| (r.source.clone(), r.run.workflow.clone())),
@@ -47,6 +54,22 @@ impl WorkflowsState {
     }
 }
 
+/// The file of a problem line `path:line:col: what` (or `path: what`).
+pub fn problem_path(problem: &str) -> &str {
+    let mut from = 0;
+    while let Some(i) = problem[from..].find(": ").map(|i| from + i) {
+        let head = &problem[..i];
+        let mut parts = head.rsplitn(3, ':');
+        let (col, line, path) = (parts.next(), parts.next(), parts.next());
+        let num = |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+        if num(col) && num(line) {
+            return path.unwrap_or(head);
+        }
+        from = i + 2;
+    }
+    problem.split_once(": ").map_or(problem, |(p, _)| p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +83,12 @@ mod tests {
         assert_eq!(editor_from(env(&[("EDITOR", "  "), ("VISUAL", "code --wait")])), "code --wait");
         assert_eq!(editor_from(env(&[])), "vi");
         assert_eq!(WorkflowsState::default().editor(), "vi");
+    }
+
+    #[test]
+    fn a_problem_names_its_file_before_line_and_column() {
+        assert_eq!(problem_path("/cfg/workflows/bad.toml:3:1: unknown field `stpe`"), "/cfg/workflows/bad.toml");
+        assert_eq!(problem_path("/c: d/x.toml:12:9: step a: no tool is named \"x\""), "/c: d/x.toml");
+        assert_eq!(problem_path("/cfg/w.toml: cannot be read"), "/cfg/w.toml");
     }
 }

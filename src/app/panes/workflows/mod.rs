@@ -170,8 +170,11 @@ pub struct WorkflowStats {
 pub struct WorkflowsState {
     /// (source, workflow) sorted by name, then source.
     pub workflows: Vec<(String, WorkflowInfo)>,
-    /// (source, `path:line:col: what`) of the files a source left out.
+    /// (source, `path:line:col: what`) of the files a source left out;
+    /// rows of the workflows list above the workflows.
     pub problems: Vec<(String, String)>,
+    /// The problem row selected in the workflows list (else a workflow is).
+    pub problem_sel: Option<usize>,
     /// Newest first.
     pub runs: Vec<WfRun>,
     /// Sources that sent their workflows.
@@ -228,8 +231,17 @@ impl WorkflowsState {
             .collect()
     }
 
+    /// The selected workflow (none while a problem row is selected).
     pub fn selected_workflow(&self) -> Option<&(String, WorkflowInfo)> {
+        if self.problem_sel.is_some() {
+            return None;
+        }
         self.workflows.get(self.wf_sel)
+    }
+
+    /// The selected problem row: (source, `path:line:col: what`).
+    pub fn selected_problem(&self) -> Option<&(String, String)> {
+        self.problems.get(self.problem_sel?)
     }
 
     /// The run selected in the runs list.
@@ -323,6 +335,10 @@ impl WorkflowsState {
     /// Keep the selections inside their lists after the lists changed.
     pub(crate) fn clamp(&mut self) {
         self.wf_sel = self.wf_sel.min(self.workflows.len().saturating_sub(1));
+        self.problem_sel = self.problem_sel.filter(|p| *p < self.problems.len());
+        if self.workflows.is_empty() && !self.problems.is_empty() && self.problem_sel.is_none() {
+            self.problem_sel = Some(0);
+        }
         self.runs_sel = self.runs_sel.min(self.run_rows().len().saturating_sub(1));
         let steps = self.opened().map_or(0, |r| r.steps.len());
         self.step_sel = self.step_sel.min(steps.saturating_sub(1));

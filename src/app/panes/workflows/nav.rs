@@ -43,7 +43,15 @@ impl WorkflowsState {
         }
         if list::is_motion(a) {
             let moved = match focus {
-                BoxId::WfList => list::apply(a, &mut self.wf_sel, self.workflows.len(), page),
+                BoxId::WfList => {
+                    // Problem rows first, then the workflows: one list.
+                    let np = self.problems.len();
+                    let mut row = self.problem_sel.unwrap_or(np + self.wf_sel);
+                    let moved = list::apply(a, &mut row, np + self.workflows.len(), page);
+                    (self.problem_sel, self.wf_sel) =
+                        if row < np { (Some(row), self.wf_sel) } else { (None, row - np) };
+                    moved
+                }
                 BoxId::WfRuns => {
                     let n = self.run_rows().len();
                     list::apply(a, &mut self.runs_sel, n, page)

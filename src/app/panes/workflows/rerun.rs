@@ -1,11 +1,18 @@
 //! Rerun with changed inputs: the start form of a run's workflow, filled
 //! with the inputs the run had; submitting it reruns the run (its failed
 //! steps, or from a chosen step) as a new attempt with the edited inputs.
+//!
+//! The form is honest about what the rerun does: the consent names only the
+//! steps that run again, and an input read only by steps whose outputs are
+//! reused is shown fixed (editing it would change nothing).
+
+use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::WfRun;
 use super::popup::WfPopup;
-use crate::protocol::workflow::{RerunFrom, Run, RunId, RunState, WorkflowInfo};
+use crate::protocol::workflow::{RerunFrom, Run, RunId, RunState, WorkflowInfo, rerun_set};
 
 /// The run a start form reruns, and from where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +23,9 @@ pub struct RerunOf {
     pub from: RerunFrom,
     /// The definition's version the run ran (the rerun runs it again).
     pub version: String,
+    /// The steps that run again (the others' outputs are reused); `None`
+    /// when that is not known here (the run's steps were not read).
+    pub again: Option<BTreeSet<String>>,
 }
 
 impl RerunOf {
@@ -26,6 +36,11 @@ impl RerunOf {
             RerunFrom::Failed => "its failed steps and those after them".into(),
             RerunFrom::Step(id) => format!("from step {id} (earlier outputs reused)"),
         }
+    }
+
+    /// Whether step `id` runs in this rerun (when unknown: it may).
+    pub fn runs(&self, id: &str) -> bool {
+        self.again.as_ref().is_none_or(|a| a.contains(id))
     }
 }
 
@@ -39,13 +54,60 @@ pub fn rerun_from(run: &Run, step: Option<String>) -> RerunFrom {
     }
 }
 
+/// The steps of `w` a rerun of `r` from `from` runs again, as the engine
+/// picks them; `None` when the run's step states are needed and not read.
+pub fn again(w: &WorkflowInfo, r: &WfRun, from: &RerunFrom) -> Option<BTreeSet<String>> {
+    let defs: Vec<(&str, &[String])> = w.steps.iter().map(|s| (s.id.as_str(), s.needs.as_slice())).collect();
+    let last: Vec<(&str, RunState)> = if r.steps_loaded {
+        r.steps.iter().map(|s| (s.id.as_str(), s.state)).collect()
+    } else if *from == RerunFrom::Failed {
+        return None;
+    } else {
+        // Only which steps the run had matters here.
+        r.run.steps.iter().map(|id| (id.as_str(), RunState::Succeeded)).collect()
+    };
+    rerun_set(&defs, &last, from).ok()
+}
+
+/// Why input `name` is fixed in a rerun that runs `again` of `w`, or `None`
+/// when a step that runs reads it (or what reads it is not known).
+pub fn fixed_because(w: &WorkflowInfo, again: &BTreeSet<String>, name: &str) -> Option<String> {
+    let reads = |s: &crate::protocol::workflow::StepInfo| s.reads.as_ref().map(|r| r.iter().any(|i| i == name));
+    let mut readers = Vec::new();
+    for s in &w.steps {
+        match reads(s) {
+            None => return None,
+            Some(true) if again.contains(&s.id) => return None,
+            Some(true) => readers.push(s.id.as_str()),
+            Some(false) => {}
+        }
+    }
+    Some(match readers.as_slice() {
+        [] => "fixed: no step reads it".to_string(),
+        more => format!("fixed: read only by {} (reused)", more.join(", ")),
+    })
+}
+
 impl WfPopup {
-    /// The start form of `w` filled with `run`'s inputs, rerunning it from `from`.
-    pub fn rerun(source: &str, w: &WorkflowInfo, run: &Run, from: RerunFrom) -> WfPopup {
+    /// The start form of `w` filled with `r`'s inputs, rerunning it from
+    /// `from`: inputs only reused steps read are fixed.
+    pub fn rerun(source: &str, w: &WorkflowInfo, r: &WfRun, from: RerunFrom) -> WfPopup {
         let mut p = WfPopup::start(source, w);
-        if let WfPopup::Start { form, rerun, .. } = &mut p {
+        if let WfPopup::Start { form, rerun, on_start, .. } = &mut p {
+            let run = &r.run;
             form.fill(&Value::Object(run.inputs.clone()));
-            *rerun = Some(RerunOf { run: run.id, attempt: run.attempt, from, version: run.version.clone() });
+            let again = again(w, r, &from);
+            // The reads are the current file's: for a run of another version they are not known.
+            if let Some(a) = again.as_ref().filter(|_| run.version == w.version) {
+                for i in &w.inputs {
+                    if let Some(why) = fixed_because(w, a, &i.name)
+                        && !form.fix(&i.name, &why)
+                    {
+                        *on_start = true;
+                    }
+                }
+            }
+            *rerun = Some(RerunOf { run: run.id, attempt: run.attempt, from, version: run.version.clone(), again });
         }
         p
     }

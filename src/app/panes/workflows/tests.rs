@@ -61,7 +61,7 @@ impl Fx {
 }
 
 fn step_info(id: &str, uses: &str, mutating: bool) -> StepInfo {
-    StepInfo { id: id.into(), uses: uses.into(), needs: Vec::new(), mutating }
+    StepInfo { id: id.into(), uses: uses.into(), needs: Vec::new(), mutating, reads: None }
 }
 
 fn run(id: u64, attempt: u32, workflow: &str, state: RunState, started: Ts, took: Option<i64>) -> Run {

@@ -178,3 +178,28 @@ fn the_log_search_counts_and_steps_through_every_hit_not_every_line() {
     fx.chars(&mut s, "n");
     assert_eq!(s.workflows.log.hit, 0, "and wraps");
 }
+
+#[test]
+fn a_problem_row_is_selectable_shown_whole_and_opened_in_the_editor() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    assert_eq!(s.workflows.problem_sel, None, "a workflow is selected first");
+    fx.key(&mut s, KeyCode::Up);
+    assert_eq!(s.workflows.selected_problem().map(|(src, _)| src.as_str()), Some(LOCAL_SOURCE));
+    assert!(s.workflows.selected_workflow().is_none(), "a problem row is not a workflow");
+    fx.key(&mut s, KeyCode::Enter);
+    let Some(Overlay::Message(m)) = &s.overlay else { panic!("the message expected: {:?}", s.overlay) };
+    assert!(m.lines[0].contains("/cfg/workflows/bad.toml:3:1: unknown field"), "{:?}", m.lines);
+    fx.key(&mut s, KeyCode::Esc);
+    let effects = fx.chars(&mut s, "E");
+    let edited: Vec<&std::path::PathBuf> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::EditFile { path, .. } => Some(path),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(edited, [&std::path::PathBuf::from("/cfg/workflows/bad.toml")]);
+    fx.key(&mut s, KeyCode::Down);
+    assert_eq!((s.workflows.problem_sel, s.workflows.wf_sel), (None, 0), "down again to the first workflow");
+}

@@ -121,6 +121,34 @@ impl Cx<'_> {
     }
 }
 
+impl Step {
+    /// The inputs this step's templates read (arguments, condition, message,
+    /// outputs), in `all`'s order; a template that reads `inputs` as a whole
+    /// reads every one.
+    pub fn input_reads(&self, all: &[String]) -> Vec<String> {
+        let mut texts: Vec<String> = Vec::new();
+        strings(&self.with, &mut |t| texts.push(t.to_string()));
+        texts.extend(self.condition.iter().chain(self.message.iter()).cloned());
+        texts.extend(self.outputs.values().cloned());
+        let mut read: BTreeSet<String> = BTreeSet::new();
+        for t in &texts {
+            // A template that does not parse was refused with the file; read as "every input".
+            let names = crate::engine::workflows::template::names(t).unwrap_or_else(|_| ["inputs".into()].into());
+            for n in &names {
+                let mut parts = n.split('.');
+                match (parts.next(), parts.next()) {
+                    (Some("inputs"), Some(i)) => {
+                        read.insert(i.to_string());
+                    }
+                    (Some("inputs"), None) => return all.to_vec(),
+                    _ => {}
+                }
+            }
+        }
+        all.iter().filter(|a| read.contains(*a)).cloned().collect()
+    }
+}
+
 const TEMPLATE_HINT: &str = "templates read inputs.NAME, steps.ID.… of the steps this one needs, run.id/attempt/workflow/version, result.… in outputs, and secret(\"name\")";
 
 /// The steps `id` needs, directly or through the steps it needs.

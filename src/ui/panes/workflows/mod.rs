@@ -125,12 +125,14 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
     ]);
     f.render_widget(boxed(title, focused, t, area.width), area);
     let mut inner = area.inner(Margin::new(1, 1));
-    // Files left out, each at its place, before the list.
-    let problems: Vec<Line> = w
-        .problems
-        .iter()
-        .map(|(src, p)| Line::styled(format!("⚠ {src}: {}", text::clean(p)), t.style(Role::StatusWarn)))
-        .collect();
+    // Files left out, each a row before the list (Enter shows it whole, E edits it).
+    let problem_line = |i: usize, src: &str, p: &str, width: u16| {
+        let sel = w.problem_sel == Some(i) && focused;
+        let first = p.lines().next().unwrap_or_default();
+        let line = format!("{}⚠ {src}: {first}", if sel { "▸" } else { " " });
+        let style = if sel { t.style(Role::Selection) } else { t.style(Role::StatusWarn) };
+        Line::styled(text::fit(&line, width.into()), style)
+    };
     if w.workflows.is_empty() {
         let mut lines = vec![
             Line::styled("No workflows yet.", t.style(Role::Text)),
@@ -140,13 +142,23 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
                 t.style(Role::TextDim),
             ),
         ];
-        lines.extend(problems);
+        lines.extend(w.problems.iter().enumerate().map(|(i, (src, p))| problem_line(i, src, p, inner.width)));
         note(f, inner, lines);
         return;
     }
-    let n_problems = (problems.len() as u16).min(inner.height.saturating_sub(2));
+    let n_problems = (w.problems.len() as u16).min(inner.height.saturating_sub(2));
     if n_problems > 0 {
-        note(f, Rect { height: n_problems, ..inner }, problems);
+        // Keep the selected problem in view.
+        let skip = w.problem_sel.map_or(0, |p| (p + 1).saturating_sub(usize::from(n_problems)));
+        let problems: Vec<Line> = w
+            .problems
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .take(n_problems.into())
+            .map(|(i, (src, p))| problem_line(i, src, p, inner.width))
+            .collect();
+        f.render_widget(Paragraph::new(problems), Rect { height: n_problems, ..inner });
         inner.y += n_problems;
         inner.height -= n_problems;
     }
@@ -167,7 +179,7 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
     let plan = columns::plan(&cols, 1, inner.width);
     let rows = w.workflows.iter().enumerate().skip(win.offset).take(win.visible()).map(|(i, (src, wf))| {
         let stats = w.stats(src, &wf.name);
-        let sel = i == w.wf_sel && focused;
+        let sel = i == w.wf_sel && w.problem_sel.is_none() && focused;
         let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
         let mark = if sel { "▸" } else { " " };
         let last = match stats.last {

@@ -35,8 +35,11 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
     match p {
         WfPopup::Start { source, workflow, form, on_start, rerun } => {
             let width = centered(body, 80, 100, 100).width;
-            // What the run will do: its steps, those that change things marked.
-            let mutating: Vec<&str> = workflow.steps.iter().filter(|s| s.mutating).map(|s| s.id.as_str()).collect();
+            // What the run will do: its steps, those that change things marked;
+            // in a rerun, only the steps that run again ask for consent.
+            let runs = |id: &str| rerun.as_ref().is_none_or(|of| of.runs(id));
+            let mutating: Vec<&str> =
+                workflow.steps.iter().filter(|s| s.mutating && runs(&s.id)).map(|s| s.id.as_str()).collect();
             let mut about = Vec::new();
             if let Some(of) = rerun {
                 about.extend(rerun_lines(of, workflow, width, t));
@@ -44,19 +47,42 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
             if !workflow.description.is_empty() {
                 about.extend(wrapped(&workflow.description, width, dim));
             }
-            let steps: Vec<String> =
-                workflow.steps.iter().map(|s| format!("{}{}", s.id, if s.mutating { " ⚠" } else { "" })).collect();
+            let steps: Vec<String> = workflow
+                .steps
+                .iter()
+                .map(|s| match (runs(&s.id), s.mutating) {
+                    (false, _) => format!("{} (reused)", s.id),
+                    (true, true) => format!("{} ⚠", s.id),
+                    (true, false) => s.id.clone(),
+                })
+                .collect();
             about.extend(wrapped(&format!("steps: {}", steps.join(" → ")), width, t.style(Role::Text)));
             if mutating.is_empty() {
-                about.extend(wrapped("No step changes anything outside opsdeck.", width, t.style(Role::StatusOk)));
+                let say = match rerun {
+                    Some(_) => "No step that runs again changes anything outside opsdeck.",
+                    None => "No step changes anything outside opsdeck.",
+                };
+                about.extend(wrapped(say, width, t.style(Role::StatusOk)));
             } else {
-                let say = format!(
-                    "⚠ {} change things outside opsdeck: {}. {} is your consent to run them.",
-                    text::count(mutating.len() as u64, "step", "steps"),
-                    mutating.join(", "),
-                    if rerun.is_some() { "Rerunning" } else { "Starting" }
-                );
+                let list = mutating.join(", ");
+                let say = match rerun {
+                    Some(of) if of.again.is_none() => format!(
+                        "⚠ Steps that may run again and change things outside opsdeck: {list}. Rerunning is your consent to run them."
+                    ),
+                    Some(_) => format!(
+                        "⚠ Steps that run again and change things outside opsdeck: {list}. Rerunning is your consent to run them."
+                    ),
+                    None => format!(
+                        "⚠ {} change things outside opsdeck: {list}. Starting is your consent to run them.",
+                        text::count(mutating.len() as u64, "step", "steps")
+                    ),
+                };
                 about.extend(wrapped(&say, width, t.style(Role::StatusWarn)));
+            }
+            let fixed = form.fields.iter().filter(|f| f.fixed.is_some()).count();
+            if fixed > 0 {
+                let say = "Inputs marked fixed are read only by steps whose outputs are reused: a new value would change nothing.";
+                about.extend(wrapped(say, width, dim));
             }
             let fields_h = form.fields.len().max(1) + form.error_count();
             let r = place(body, 80, 100, about.len() + fields_h + 5);
@@ -65,7 +91,7 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
                 Some(of) => format!("Rerun #{} {} on {source} with edited inputs", of.run, workflow.name),
                 None => format!("Start {} on {source}", workflow.name),
             };
-            let block = popup(&title, t);
+            let block = popup(&title, r.width, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
             let about_h = (about.len() as u16).min(inner.height.saturating_sub(3));
@@ -88,7 +114,7 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
                 (true, true) => "▸ ↻ Rerun with these inputs (Enter)",
                 (true, false) => "  ↻ Rerun with these inputs (↓ to here, Enter)",
             };
-            f.render_widget(Span::styled(label, style), button);
+            f.render_widget(Span::styled(text::fit(label, button.width.into()), style), button);
         }
         WfPopup::Confirm { question, lines, .. } => {
             let width = centered(body, 70, 100, 76).width;
@@ -97,10 +123,10 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
                 shown.extend(wrapped(l, width, t.style(Role::Text)));
             }
             shown.push(Line::raw(""));
-            shown.push(Line::styled("Enter: yes, do it · Esc: no, keep it", dim));
+            shown.extend(wrapped("Enter: yes, do it · Esc: no, keep it", width, dim));
             let r = place(body, 70, 76, shown.len() + 2);
             f.render_widget(Clear, r);
-            let block = popup("Are you sure?", t);
+            let block = popup("Are you sure?", r.width, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
             f.render_widget(Paragraph::new(shown), inner);
@@ -119,7 +145,7 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
             let r = place(body, 70, 90, shown.len() + 5);
             f.render_widget(Clear, r);
             let title = format!("{verb} step {step} of run #{run}? (Enter {}, Esc cancels)", verb.to_lowercase());
-            let block = popup(&title, t);
+            let block = popup(&title, r.width, t);
             let inner = block.inner(r);
             f.render_widget(block, r);
             let text_h = (shown.len() as u16).min(inner.height.saturating_sub(2));

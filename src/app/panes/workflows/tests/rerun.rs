@@ -40,7 +40,7 @@ fn the_form_is_filled_with_the_runs_inputs_and_reruns_its_failed_steps_with_the_
     assert!(fx.chars(&mut s, "I").is_empty(), "the form opens first");
     let p = popup(&s);
     let WfPopup::Start { rerun, on_start: false, .. } = p else { panic!("{p:?}") };
-    let want = RerunOf { run: 3, attempt: 2, from: RerunFrom::Failed, version: "0123456789ab".into() };
+    let want = RerunOf { run: 3, attempt: 2, from: RerunFrom::Failed, version: "0123456789ab".into(), again: None };
     assert_eq!(rerun.as_ref(), Some(&want));
     assert_eq!(texts(p), [("host".into(), "web-1".into()), ("version".into(), "\"v1\"".into())]);
     // host: web-1 → web-2; version: v1 → v2; down to the rerun row.
@@ -151,4 +151,108 @@ fn a_run_that_succeeded_reruns_every_step() {
     fx.chars(&mut s, "I");
     let WfPopup::Start { rerun: Some(of), .. } = popup(&s) else { panic!() };
     assert_eq!(of.from, RerunFrom::All, "nothing failed");
+}
+
+/// deploy as a chain: build reads `version`, approve and roll read `host`;
+/// approve needs build, roll needs approve.
+fn chained(s: &mut AppState) {
+    let (_, deploy) = s.workflows.workflows.iter_mut().find(|(_, w)| w.name == "deploy").expect("deploy");
+    let reads = |r: &[&str]| Some(r.iter().map(|s| s.to_string()).collect());
+    for st in &mut deploy.steps {
+        (st.needs, st.reads) = match st.id.as_str() {
+            "build" => (vec![], reads(&["version"])),
+            "approve" => (vec!["build".into()], reads(&["host"])),
+            _ => (vec!["approve".into()], reads(&["host"])),
+        };
+    }
+}
+
+#[test]
+fn from_a_step_inputs_only_reused_steps_read_are_fixed_and_only_steps_that_run_ask_consent() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    chained(&mut s);
+    open_failed_run(&fx, &mut s);
+    with_inputs(&fx, &mut s);
+    fx.key(&mut s, KeyCode::Up);
+    assert_eq!(s.workflows.selected_step().map(|s| s.id.as_str()), Some("approve"));
+    fx.chars(&mut s, "I");
+    let WfPopup::Start { rerun: Some(of), form, .. } = popup(&s) else { panic!("{:?}", s.overlay) };
+    let again: Vec<&str> = of.again.iter().flatten().map(String::as_str).collect();
+    assert_eq!(again, ["approve", "roll"], "approve and what needs it run; build's output is reused");
+    assert!(!of.runs("build"));
+    let fixed: Vec<(&str, Option<&str>)> = form.fields.iter().map(|f| (f.label(), f.fixed.as_deref())).collect();
+    assert_eq!(
+        fixed,
+        [("host", None), ("version", Some("fixed: read only by build (reused)"))],
+        "version is read only by build"
+    );
+    // The fixed field cannot be reached or changed: ↓ from host goes to the rerun row.
+    fx.key(&mut s, KeyCode::Down);
+    let WfPopup::Start { on_start, .. } = popup(&s) else { panic!() };
+    assert!(*on_start, "version is skipped");
+    let sent = commands(&fx.key(&mut s, KeyCode::Enter));
+    assert_eq!(sent.len(), 1, "{sent:?}");
+}
+
+#[test]
+fn when_the_run_steps_are_not_read_every_step_may_rerun_and_nothing_is_fixed() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    chained(&mut s);
+    with_inputs(&fx, &mut s);
+    fx.key(&mut s, KeyCode::Tab);
+    fx.key(&mut s, KeyCode::Down);
+    fx.chars(&mut s, "I");
+    let WfPopup::Start { rerun: Some(of), form, .. } = popup(&s) else { panic!("{:?}", s.overlay) };
+    assert_eq!(of.again, None, "which failed is not known before the run is read");
+    assert!(of.runs("build"));
+    assert!(form.fields.iter().all(|f| f.fixed.is_none()));
+}
+
+#[test]
+fn a_required_field_filled_loses_its_mark_as_it_is_typed_and_when_left() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    fx.key(&mut s, KeyCode::Down);
+    fx.chars(&mut s, "s");
+    let err = |s: &AppState| {
+        let WfPopup::Start { form, .. } = popup(s) else { panic!("{:?}", s.overlay) };
+        form.fields[0].error.clone()
+    };
+    // Start pressed with host empty: marked.
+    fx.key(&mut s, KeyCode::Down);
+    fx.key(&mut s, KeyCode::Down);
+    fx.key(&mut s, KeyCode::Enter);
+    assert_eq!(err(&s).as_deref(), Some("required"));
+    fx.key(&mut s, KeyCode::Up);
+    fx.key(&mut s, KeyCode::Up);
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, "w");
+    assert_eq!(err(&s), None, "the mark follows the typing");
+    fx.key(&mut s, KeyCode::Backspace);
+    assert_eq!(err(&s).as_deref(), Some("required"), "emptied again: marked again");
+    fx.chars(&mut s, "web-1");
+    // ↓ leaves the field: its text is kept and checked, and the selection moves.
+    fx.key(&mut s, KeyCode::Down);
+    let WfPopup::Start { form, .. } = popup(&s) else { panic!() };
+    assert!(form.editing.is_none(), "leaving the field ends its edit");
+    assert_eq!((form.fields[0].text.as_str(), form.fields[0].error.as_ref(), form.selected), ("web-1", None, 1));
+}
+
+#[test]
+fn left_and_right_move_the_cursor_of_an_edited_field() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    fx.key(&mut s, KeyCode::Down);
+    fx.chars(&mut s, "s");
+    fx.key(&mut s, KeyCode::Enter);
+    fx.chars(&mut s, "wb");
+    fx.key(&mut s, KeyCode::Left);
+    fx.chars(&mut s, "e");
+    fx.key(&mut s, KeyCode::Right);
+    fx.chars(&mut s, "1");
+    fx.key(&mut s, KeyCode::Enter);
+    let WfPopup::Start { form, .. } = popup(&s) else { panic!() };
+    assert_eq!(form.fields[0].text, "web1");
 }

@@ -1,0 +1,88 @@
+//! Snapshots of the workflows pane after a new user's findings: a rerun
+//! form that fixes inputs only reused steps read, popups cut with `…`, the
+//! versions box scrolled sideways, and problem lines of workflow files.
+
+mod support;
+
+use opsdeck::app::panes::tools::ToolsPopup;
+use opsdeck::app::{Action, Overlay, UserAction, update};
+use ratatui::crossterm::event::KeyCode;
+use serde_json::json;
+
+use support::Seed;
+use support::workflows::*;
+
+/// Rerun with edited inputs from step approve of run #5: build (reused)
+/// is the only step that reads `version`, so it is fixed; the consent
+/// names roll only (build does not run).
+#[test]
+fn rerun_from_a_step_fixes_inputs_only_reused_steps_read_80x24() {
+    let seed = Seed::new();
+    let mut s = failed_run_open(&seed);
+    for (_, w) in s.workflows.workflows.iter_mut().filter(|(_, w)| w.name == "deploy") {
+        for st in &mut w.steps {
+            st.reads = Some(if st.id == "build" { vec!["version".into()] } else { Vec::new() });
+        }
+        w.inputs[0].required = false;
+        w.inputs.push(opsdeck::protocol::workflow::InputInfo { name: "canary".into(), ..w.inputs[0].clone() });
+    }
+    for st in s.workflows.workflows.iter_mut().flat_map(|(_, w)| w.steps.iter_mut()).filter(|st| st.id == "roll") {
+        st.reads = Some(vec!["canary".into()]);
+    }
+    let r5 = s.workflows.runs.iter_mut().find(|r| r.run.id == 5).expect("run #5");
+    r5.run.inputs.insert("version".into(), json!("v2.4.0"));
+    r5.run.inputs.insert("canary".into(), json!("web-3"));
+    key(&seed, &mut s, KeyCode::Up);
+    assert_eq!(s.workflows.selected_step().map(|s| s.id.as_str()), Some("approve"));
+    update(&mut s, Action::User(UserAction::RerunWithInputs), &seed.ctx());
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("fixed: read only by build (reused)"), "{text}");
+    assert!(text.contains("roll. Rerunning is your consent") && !text.contains("build, roll"), "only roll: {text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// The save-chain popup: its title and the status bar say Enter saves.
+#[test]
+fn save_chain_popup_says_enter_saves_80x24() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    s.overlay = Some(Overlay::Tools(Box::new(ToolsPopup::save_chain())));
+    s.refresh_hints(&seed.keymap);
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("Enter saves") && text.contains("save"), "{text}");
+    assert!(!text.contains("Enter run"), "Enter does not run anything here: {text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// At 60 columns the approve popup's title does not fit: its key hint is
+/// left out (never cut bare), the question kept whole.
+#[test]
+fn approve_popup_title_fits_60x20() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    s.focus = opsdeck::app::BoxId::WfRuns;
+    key(&seed, &mut s, KeyCode::Down);
+    update(&mut s, Action::User(UserAction::ApproveStep), &seed.ctx());
+    let t = draw(&s, 60, 20);
+    let text = screen(&t);
+    assert!(text.contains("Approve step approve of run #7? ═") && !text.contains("(Ente"), "{text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// A problem line at 80 columns: a selectable row cut with `…`; Enter
+/// shows the whole message.
+#[test]
+fn problem_row_selected_and_shown_80x24() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    key(&seed, &mut s, KeyCode::Up);
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("▸⚠ local: /home/ana/.config/opsdeck/workflows/cert.toml:4:9: unknown tool `ce…"), "{text}");
+    key(&seed, &mut s, KeyCode::Enter);
+    let t = draw(&s, 80, 24);
+    assert!(screen(&t).contains("`certbot`") && screen(&t).contains("E opens it"), "{}", screen(&t));
+    insta::assert_snapshot!(t.backend());
+}
