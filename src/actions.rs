@@ -124,8 +124,8 @@ user_actions! {
     WindowPrev => "window_prev", "Shorter chart window";
     FreezeToggle => "freeze_toggle", "Freeze or unfreeze the charts";
     MarkerCycle => "marker_cycle", "Chart glyphs: braille, block, ascii";
-    Left => "left", "Previous choice (enum and boolean fields)";
-    Right => "right", "Next choice (enum and boolean fields)";
+    Left => "left", "Previous choice (enum and boolean fields); scroll a workflow version's text left";
+    Right => "right", "Next choice (enum and boolean fields); scroll a workflow version's text right";
     Filter => "filter", "Filter the list (processes, tools) or search the output";
     SortNext => "sort_next", "Sort processes by the next column";
     SortCpu => "sort_cpu", "Sort processes by CPU";

@@ -6,6 +6,7 @@ mod support;
 
 use opsdeck::app::panes::tools::ToolsPopup;
 use opsdeck::app::{Action, Overlay, UserAction, update};
+use opsdeck::protocol::LOCAL_SOURCE;
 use ratatui::crossterm::event::KeyCode;
 use serde_json::json;
 
@@ -85,4 +86,53 @@ fn problem_row_selected_and_shown_80x24() {
     let t = draw(&s, 80, 24);
     assert!(screen(&t).contains("`certbot`") && screen(&t).contains("E opens it"), "{}", screen(&t));
     insta::assert_snapshot!(t.backend());
+}
+
+/// The report: after a rollback (the oldest version is the file's content
+/// again), a diff of a marked version was headed as a rollback from the
+/// current file. Each side is named in words; no rollback is claimed.
+#[test]
+fn a_marked_diff_after_a_rollback_names_each_side_80x24() {
+    let seed = Seed::new();
+    let mut s = versions(&seed);
+    for (_, w) in s.workflows.workflows.iter_mut().filter(|(_, w)| w.name == "deploy") {
+        w.version = "0a1b2c3d4e5f".into();
+    }
+    key(&seed, &mut s, KeyCode::Down);
+    chars(&seed, &mut s, "m");
+    key(&seed, &mut s, KeyCode::Up);
+    let effects = update(&mut s, Action::User(UserAction::VersionDiff), &seed.ctx());
+    let id = effects
+        .into_iter()
+        .find_map(|e| match e {
+            opsdeck::app::Effect::Command { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("show_version asked");
+    let diff = "--- 0a1b2c3d4e5f\n+++ 1b2c3d4e5f60\n@@ -1 +1 @@\n-timeout = \"30s\"\n+timeout = \"60s\"\n";
+    update(
+        &mut s,
+        Action::CommandDone { source: LOCAL_SOURCE.into(), id, result: Ok(json!({"diff": diff})) },
+        &seed.ctx(),
+    );
+    let text = screen(&draw(&s, 120, 40));
+    assert!(text.contains("- 0a1b2c3 (30d old, current file) → + 1b2c3d4 (2d old)"), "{text}");
+    assert!(!text.contains("rolling back"), "a marked diff is not a rollback preview");
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+/// `→` five times in a diff whose lines are wider than 80 columns: the
+/// header says the column, hidden text on the left is marked `…`, and the
+/// `-`/`+` prefixes stay put.
+#[test]
+fn version_diff_scrolled_sideways_80x24() {
+    let seed = Seed::new();
+    let mut s = version_diff(&seed);
+    for _ in 0..5 {
+        key(&seed, &mut s, KeyCode::Right);
+    }
+    let text = screen(&draw(&s, 80, 24));
+    assert!(text.contains("col 41 ←/→ · - current file 3f9a0c2 → + 1b2c3d4"), "{text}");
+    assert!(text.contains("-…") && text.contains("deploy/web\""), "the end of the long line is in view: {text}");
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
 }

@@ -91,6 +91,8 @@ fn versions_motion(state: &mut AppState, a: UserAction) -> bool {
         U::PageUp | U::PageDown if v.shown.is_some() => {
             v.scroll(if a == U::PageUp { -(page as i64) } else { page as i64 })
         }
+        // ←/→ scroll it sideways: a version's long lines are never lost.
+        U::Left | U::Right => v.scroll_sideways(if a == U::Left { -1 } else { 1 }),
         _ => list::apply(a, &mut v.sel, v.rows.len(), page).unwrap_or(false),
     }
 }
@@ -201,7 +203,13 @@ fn mark_version(state: &mut AppState, ctx: &Ctx) -> bool {
 }
 
 /// Ask for `version`'s text (`against: None`) or its diff from `against`.
-fn ask_version(state: &mut AppState, version: String, against: Option<String>, effects: &mut Vec<Effect>) {
+fn ask_version(
+    state: &mut AppState,
+    version: String,
+    against: Option<String>,
+    rollback_preview: bool,
+    effects: &mut Vec<Effect>,
+) {
     let Some(v) = &state.workflows.versions else { return };
     let (source, workflow) = (v.source.clone(), v.workflow.clone());
     let command = Command::Workflows(WorkflowsCommand::ShowVersion {
@@ -215,7 +223,7 @@ fn ask_version(state: &mut AppState, version: String, against: Option<String>, e
         state.workflows.asked.insert(id.clone(), Asked::Version);
     }
     if let Some(v) = &mut state.workflows.versions {
-        v.shown = Some(Shown { version, against, pending: id, lines: Vec::new(), error: None, scroll: 0 });
+        v.shown = Some(Shown::asked(version, against, id, rollback_preview));
     }
 }
 
@@ -223,14 +231,14 @@ fn show_text(state: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool
     let Some(sel) = state.workflows.versions.as_ref().and_then(|v| v.selected()).map(|r| r.version.clone()) else {
         return notice(state, ctx, "no version to show yet");
     };
-    ask_version(state, sel, None, effects);
+    ask_version(state, sel, None, false, effects);
     true
 }
 
 fn diff(state: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
     match state.workflows.diff_pair() {
-        Ok((version, against)) => {
-            ask_version(state, version, Some(against), effects);
+        Ok((version, against, preview)) => {
+            ask_version(state, version, Some(against), preview, effects);
             true
         }
         Err(e) => notice(state, ctx, e),

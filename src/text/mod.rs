@@ -419,6 +419,36 @@ pub fn prefix_for_width(s: &str, cells: usize) -> &str {
     s
 }
 
+/// `s` without the clusters that fill its first `cells` cells once cleaned
+/// (a wide cluster straddling the edge goes too): what is left of a line
+/// scrolled `cells` cells sideways. Empty when `s` is not that wide.
+pub fn skip_cells(s: &str, cells: usize) -> &str {
+    let mut col = 0;
+    let mut scratch = String::new();
+    for (at, g) in s.grapheme_indices(true) {
+        if col >= cells {
+            return &s[at..];
+        }
+        scratch.clear();
+        col += push_clean(&mut scratch, g, col);
+    }
+    ""
+}
+
+/// `s` scrolled `cells` cells sideways and fitted to `max` cells: `…` in
+/// the first cell when something is hidden on the left, `…` at the end
+/// when something is on the right (see [`fit`]).
+pub fn fit_scrolled(s: &str, cells: usize, max: usize) -> String {
+    if cells == 0 {
+        return fit(s, max);
+    }
+    let rest = skip_cells(s, cells);
+    if rest.is_empty() || max == 0 {
+        return String::new();
+    }
+    format!("…{}", fit(skip_cells(rest, 1), max - 1))
+}
+
 /// `s` extended from byte `end` by up to `n` more chars (on a char boundary).
 pub fn extend_by_chars(s: &str, end: usize, n: usize) -> &str {
     let end = end.min(s.len());

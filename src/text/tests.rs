@@ -176,8 +176,27 @@ fn needle_from(hay: &str, from: usize, len: usize, flips: u32) -> String {
         .collect()
 }
 
+#[test]
+fn a_line_scrolled_sideways_says_what_is_hidden_on_each_side() {
+    assert_eq!(fit_scrolled("abcdefghij", 0, 5), "abcd…");
+    assert_eq!(fit_scrolled("abcdefghij", 4, 20), "…fghij", "e is under the …");
+    assert_eq!(fit_scrolled("abcdefghij", 4, 4), "…fg…");
+    assert_eq!(fit_scrolled("abc", 8, 10), "", "a line shorter than the scroll shows nothing");
+    assert_eq!(skip_cells("漢字ab", 1), "字ab", "a wide cluster straddling the edge goes");
+    assert_eq!(skip_cells("e\u{301}xy", 1), "xy", "a combining mark goes with its base");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_line_scrolled_sideways_never_splits_a_char_nor_overflows(s in hostile(), cells in 0usize..40, max in 0usize..30) {
+        let rest = skip_cells(&s, cells);
+        prop_assert!(s.ends_with(rest), "a suffix of the line");
+        prop_assert!(s.is_char_boundary(s.len() - rest.len()));
+        let shown = fit_scrolled(&s, cells, max);
+        prop_assert!(width(&shown) <= max, "{shown:?} is wider than {max}");
+    }
 
     #[test]
     fn offsets_from_a_lowercased_string_never_split_a_char_for_any_input(hay in hostile(), other in hostile(), from in 0usize..30, len in 1usize..6, flips in any::<u32>(), pick in any::<bool>()) {

@@ -256,7 +256,7 @@ fn quit_confirm(f: &mut Frame, body: Rect, lines: &[String], t: &Theme) {
     shown.push(Line::styled(text::fit(KEYS, w), t.style(Role::TextDim)));
     let area = sized(body, TITLE, w, shown.len());
     f.render_widget(Clear, area);
-    let block = popup(TITLE, t);
+    let block = popup(TITLE, area.width, t);
     let inner = block.inner(area);
     f.render_widget(block, area);
     f.render_widget(Paragraph::new(shown), inner);

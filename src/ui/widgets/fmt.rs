@@ -82,15 +82,25 @@ pub fn duration_ms(ms: i64) -> String {
     }
 }
 
-/// An age in ms -> "4s", "3m", "2h".
+/// An age in ms, rounded down, as kubectl prints one: "4s", "3m", "47h"
+/// (hours up to two days), "3d5h" (under eight days), "30d", "2y45d" (from
+/// two years). Negative ages (a clock that jumped) read "0s".
 pub fn age(ms: i64) -> String {
     let s = ms.max(0) / 1000;
-    if s < 60 {
-        format!("{s}s")
-    } else if s < 3600 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{}h", s / 3600)
+    let (h, d) = (s / 3600, s / 86_400);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        _ if h < 48 => format!("{h}h"),
+        _ if d < 8 => match h % 24 {
+            0 => format!("{d}d"),
+            rest => format!("{d}d{rest}h"),
+        },
+        _ if d < 730 => format!("{d}d"),
+        _ => match d % 365 {
+            0 => format!("{}y", d / 365),
+            rest => format!("{}y{rest}d", d / 365),
+        },
     }
 }
 
@@ -149,6 +159,14 @@ mod tests {
         assert_eq!(uptime(3_700), "1h 1m");
         assert_eq!(age(4_200), "4s");
         assert_eq!(age(7_300_000), "2h");
+        let h = 3_600_000;
+        assert_eq!(age(47 * h + 59 * 60_000), "47h");
+        assert_eq!(age(48 * h), "2d");
+        assert_eq!(age(77 * h), "3d5h");
+        assert_eq!(age(30 * 24 * h), "30d", "not 720h");
+        assert_eq!(age(800 * 24 * h), "2y70d");
+        assert_eq!(age(-5_000), "0s", "a clock that jumped back");
+        assert_eq!(age(i64::MAX), format!("{}y{}d", i64::MAX / 1000 / 86_400 / 365, i64::MAX / 1000 / 86_400 % 365));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub use log::{Hit, LogLine, LogView, hit_window};
 pub use older::Older;
 pub use popup::WfPopup;
 pub use time::TimeFilter;
-pub use versions::{Shown, VersionRow, Versions};
+pub use versions::{SIDEWAYS_STEP, Shown, VersionRow, Versions};
 
 /// Runs kept (the snapshot sends the newest 200; live ones and pages of
 /// older ones read as the list is scrolled to its end add to them). A run

@@ -416,3 +416,60 @@ fn versions_from_a_run_select_the_version_it_ran() {
     fx.answer(&mut s, &sent[0].0, Err("no stored versions of workflow \"deploy\"".into()));
     assert!(s.workflows.versions.as_ref().and_then(|v| v.error.as_deref()).is_some_and(|e| e.contains("no stored")));
 }
+
+/// A marked diff is never called a rollback preview, even when one side is
+/// the current file (after a rollback); without a mark it is one.
+#[test]
+fn a_marked_diff_is_not_a_rollback_preview_even_after_a_rollback() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    versions_open(&fx, &mut s);
+    // The rollback to V1 landed: the source announces V1 as deploy's version.
+    for (_, w) in s.workflows.workflows.iter_mut().filter(|(_, w)| w.name == "deploy") {
+        w.version = V1.into();
+    }
+    fx.key(&mut s, KeyCode::Down);
+    fx.key(&mut s, KeyCode::Down);
+    fx.char(&mut s, 'm'); // V1 marked
+    fx.key(&mut s, KeyCode::Up); // V2 selected
+    let sent = commands(&fx.char(&mut s, 'd'));
+    let want =
+        WorkflowsCommand::ShowVersion { workflow: "deploy".into(), version: V2.into(), against: Some(V1.into()) };
+    assert_eq!(sent[0].1, want, "first seen earlier on the - side");
+    assert!(!shown(&s).rollback_preview, "a marked diff");
+    fx.char(&mut s, 'm');
+    fx.char(&mut s, 'm'); // V2 marked, then unmarked: no mark
+    assert!(s.workflows.versions.as_ref().is_some_and(|v| v.mark.is_none()));
+    let sent = commands(&fx.char(&mut s, 'd'));
+    assert_eq!(
+        sent[0].1,
+        WorkflowsCommand::ShowVersion { workflow: "deploy".into(), version: V2.into(), against: Some(V1.into()) }
+    );
+    assert!(shown(&s).rollback_preview, "from the current file to the selected version");
+}
+
+#[test]
+fn a_versions_long_lines_scroll_sideways_and_never_past_the_widest() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    versions_open(&fx, &mut s);
+    let sent = commands(&fx.key(&mut s, KeyCode::Enter));
+    let long = format!("command = \"{}END\"", "x".repeat(100));
+    fx.answer(&mut s, &sent[0].0, Ok(json!({"version": V3, "text": format!("name = \"deploy\"\n{long}\n")})));
+    assert_eq!(shown(&s).widest, crate::text::width(&long));
+    fx.key(&mut s, KeyCode::Right);
+    assert_eq!(shown(&s).hscroll, SIDEWAYS_STEP);
+    for _ in 0..20 {
+        fx.key(&mut s, KeyCode::Right);
+    }
+    assert_eq!(shown(&s).hscroll, crate::text::width(&long) - 1, "no further than the widest line");
+    for _ in 0..20 {
+        fx.key(&mut s, KeyCode::Left);
+    }
+    assert_eq!(shown(&s).hscroll, 0);
+    // A new answer starts at the left edge again.
+    fx.key(&mut s, KeyCode::Right);
+    let sent = commands(&fx.key(&mut s, KeyCode::Enter));
+    fx.answer(&mut s, &sent[0].0, Ok(json!({"version": V3, "text": "a\n"})));
+    assert_eq!((shown(&s).hscroll, shown(&s).widest), (0, 1));
+}

@@ -35,6 +35,34 @@ pub struct Shown {
     pub error: Option<String>,
     /// Lines scrolled off the top.
     pub scroll: usize,
+    /// Cells scrolled off the left (←/→), at most `widest - 1`.
+    pub hscroll: usize,
+    /// Cells of the widest line (what sideways scrolling can reach).
+    pub widest: usize,
+    /// The diff previews a rollback (no mark: the current version on the
+    /// `-` side, the selected one on the `+` side); `false` for a diff of a
+    /// marked version, whatever is current now.
+    pub rollback_preview: bool,
+}
+
+/// Cells one ←/→ press scrolls the version text sideways.
+pub const SIDEWAYS_STEP: usize = 8;
+
+impl Shown {
+    /// Nothing read yet: `version`'s text, or its diff from `against`.
+    pub fn asked(version: String, against: Option<String>, pending: Option<String>, rollback_preview: bool) -> Shown {
+        Shown {
+            version,
+            against,
+            pending,
+            lines: Vec::new(),
+            error: None,
+            scroll: 0,
+            hscroll: 0,
+            widest: 0,
+            rollback_preview,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +143,7 @@ impl Versions {
         let Some(sh) = &mut self.shown else { return };
         sh.pending = None;
         sh.scroll = 0;
+        sh.hscroll = 0;
         match answer {
             Ok(v) if sh.against.is_some() => match v.get("diff") {
                 Some(Value::String(d)) if d.is_empty() => {
@@ -129,6 +158,16 @@ impl Versions {
             },
             Err(e) => sh.error = Some(e),
         }
+        sh.widest = sh.lines.iter().map(|l| crate::text::width(l)).max().unwrap_or(0);
+    }
+
+    /// Scroll the shown text sideways by `d` steps; whether it moved.
+    pub fn scroll_sideways(&mut self, d: i64) -> bool {
+        let Some(sh) = &mut self.shown else { return false };
+        let before = sh.hscroll;
+        let max = sh.widest.saturating_sub(1) as i64;
+        sh.hscroll = (sh.hscroll as i64 + d * SIDEWAYS_STEP as i64).clamp(0, max) as usize;
+        before != sh.hscroll
     }
 
     /// Scroll the shown text by `d` lines; whether it moved.
@@ -159,20 +198,21 @@ impl WorkflowsState {
             .count()
     }
 
-    /// The `(version, against)` the diff action shows: from the marked
-    /// version (the older of the two first) or, without a mark, from the
-    /// current version to the selected one (what a rollback would change).
+    /// The `(version, against, rollback_preview)` the diff action shows:
+    /// from the marked version (the one first seen earlier on the `-` side)
+    /// or, without a mark, from the current version to the selected one
+    /// (what a rollback would change; `rollback_preview` is then `true`).
     /// `Err` says why there is nothing to diff.
-    pub fn diff_pair(&self) -> Result<(String, String), String> {
+    pub fn diff_pair(&self) -> Result<(String, String, bool), String> {
         let Some(v) = &self.versions else { return Err("no versions listed".into()) };
         let Some(sel) = v.selected() else { return Err(format!("no stored versions of {} yet", v.workflow)) };
         if let Some(m) = v.mark.as_ref().filter(|m| **m != sel.version) {
             let pos = |x: &str| v.rows.iter().position(|r| r.version == x);
             // Rows are newest first: the larger index is the older version.
             return Ok(if pos(m) > pos(&sel.version) {
-                (sel.version.clone(), m.clone())
+                (sel.version.clone(), m.clone(), false)
             } else {
-                (m.clone(), sel.version.clone())
+                (m.clone(), sel.version.clone(), false)
             });
         }
         match self.current_version() {
@@ -180,7 +220,7 @@ impl WorkflowsState {
                 "{} is the current version: select an older one, or mark one (m) to diff it with",
                 sel.version
             )),
-            Some(cur) => Ok((sel.version.clone(), cur)),
+            Some(cur) => Ok((sel.version.clone(), cur, true)),
             None => Err(format!("{} has no current version to diff with: mark one (m)", v.workflow)),
         }
     }

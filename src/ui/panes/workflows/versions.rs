@@ -50,7 +50,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
         rows(f, area, list_area, focused, s, v, t);
     }
     match &v.shown {
-        Some(sh) => shown(f, text_area, sh, s, t),
+        Some(sh) => shown(f, text_area, v, sh, s, t),
         None => {
             let msg = "Show a version's text, or its diff with the current version (or with a marked one), here.";
             let r = Rect { y: text_area.y + 1.min(text_area.height), ..text_area };
@@ -105,17 +105,45 @@ fn rows(f: &mut Frame, outer: Rect, area: Rect, focused: bool, s: &AppState, v: 
     f.render_widget(Paragraph::new(lines), body);
 }
 
-fn shown(f: &mut Frame, area: Rect, sh: &Shown, s: &AppState, t: &Theme) {
+/// One side of a diff (or the shown text) in words: its short hash, how
+/// long ago it was first seen, and `current file` when it is the file's
+/// content now: `0a1b2c3 (30d old, current file)`.
+fn side(version: &str, v: &Versions, current: Option<&String>, now: i64) -> String {
+    let mut notes = Vec::new();
+    if let Some(r) = v.rows.iter().find(|r| r.version == version) {
+        notes.push(format!("{} old", fmt::age(now - r.first_seen)));
+    }
+    if current.is_some_and(|c| c == version) {
+        notes.push("current file".to_string());
+    }
+    let short = short(version);
+    if notes.is_empty() { short.to_string() } else { format!("{short} ({})", notes.join(", ")) }
+}
+
+/// A version's first 7 hex digits (as git shortens a hash).
+fn short(version: &str) -> &str {
+    version.get(..7).unwrap_or(version)
+}
+
+fn shown(f: &mut Frame, area: Rect, v: &Versions, sh: &Shown, s: &AppState, t: &Theme) {
     let dim = t.style(Role::TextDim);
     let current = s.workflows.current_version();
-    let head = match &sh.against {
-        None => format!("text of version {}", sh.version),
-        Some(base) if current.as_ref() == Some(base) => {
-            format!("- current {base} → + {}: what rolling back changes", sh.version)
-        }
-        Some(base) => format!("- older {base} → + newer {}", sh.version),
-    };
+    let this = side(&sh.version, v, current.as_ref(), s.now);
     let width = usize::from(area.width);
+    // Where the text is scrolled sideways comes first: it must never be cut.
+    let mut head = if sh.hscroll > 0 || sh.widest > width.saturating_sub(8) {
+        format!("col {} ←/→ · ", sh.hscroll + 1)
+    } else {
+        String::new()
+    };
+    head.push_str(&match &sh.against {
+        None => format!("text of {this}"),
+        // A rollback preview while its `-` side is still the file's content.
+        Some(base) if sh.rollback_preview && current.as_ref() == Some(base) => {
+            format!("- current file {} → + {}: what rolling back changes", short(base), short(&sh.version))
+        }
+        Some(base) => format!("- {} → + {this}", side(base, v, current.as_ref(), s.now)),
+    });
     let rule = "─".repeat(width.saturating_sub(text::width(&head) + 4));
     let mut lines = vec![Line::styled(text::fit(&format!("── {head} {rule}"), width), t.style(Role::TableHeader))];
     let h = usize::from(area.height.saturating_sub(1));
@@ -130,7 +158,7 @@ fn shown(f: &mut Frame, area: Rect, sh: &Shown, s: &AppState, t: &Theme) {
             let line = match &sh.against {
                 None => Line::from(vec![
                     Span::styled(format!("{:>n_w$} │ ", i + 1), dim),
-                    Span::styled(text::fit(l, width.saturating_sub(n_w + 3)), t.style(Role::Text)),
+                    Span::styled(text::fit_scrolled(l, sh.hscroll, width.saturating_sub(n_w + 3)), t.style(Role::Text)),
                 ]),
                 Some(_) => {
                     let style = if l.starts_with("---") || l.starts_with("+++") {
@@ -144,7 +172,10 @@ fn shown(f: &mut Frame, area: Rect, sh: &Shown, s: &AppState, t: &Theme) {
                     } else {
                         dim
                     };
-                    Line::styled(text::fit(l, width), style)
+                    // The `-`/`+`/` ` prefix stays put; the rest scrolls.
+                    let (mark, rest) = l.split_at(l.chars().next().map_or(0, char::len_utf8));
+                    let body = text::fit_scrolled(rest, sh.hscroll, width.saturating_sub(text::width(mark)));
+                    Line::styled(format!("{}{body}", text::clean(mark)), style)
                 }
             };
             lines.push(line);
