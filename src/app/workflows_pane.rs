@@ -212,7 +212,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
         | U::RerunFromStep
         | U::ApproveStep
         | U::RejectStep => run_action(state, a, ctx, effects),
-        U::RerunWithInputs => rerun_inputs::open(state, ctx),
+        U::RerunWithInputs => rerun_inputs::open(state, ctx, effects),
         // Enter on a problem row: the whole message, with its hint.
         U::Confirm if state.focus == BoxId::WfList && state.workflows.selected_problem().is_some() => {
             let (source, problem) = state.workflows.selected_problem().cloned().unwrap_or_default();
@@ -437,6 +437,7 @@ pub(super) fn answered(
             let line = format!("✗ the stored log could not be read: {e}");
             state.workflows.log_answered(source, run, attempt, &step, vec![line]);
         }
+        (Asked::ShowForRerun { run, .. }, result) => rerun_inputs::answered(state, source, run, result, ctx),
         (Asked::Start { workflow, .. }, Ok(v)) => match v.get("run").and_then(Value::as_u64) {
             Some(run) => {
                 notice(state, ctx, format!("✓ {workflow} started as run #{run} on {source}"));

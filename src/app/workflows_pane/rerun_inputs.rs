@@ -6,14 +6,15 @@ use serde_json::Value;
 
 use super::{notice, open_popup, target};
 use crate::app::panes::tools::form::Form;
+use crate::app::panes::workflows::Asked;
 use crate::app::panes::workflows::WfPopup;
 use crate::app::panes::workflows::rerun::{RerunOf, rerun_from};
 use crate::app::{AppState, BoxId, Ctx, Effect};
 use crate::protocol::Command;
-use crate::protocol::workflow::WorkflowsCommand;
+use crate::protocol::workflow::{RerunFrom, RunDetail, RunId, WorkflowsCommand};
 
 /// Open the form for the run the action works on (see `target`).
-pub(super) fn open(state: &mut AppState, ctx: &Ctx) -> bool {
+pub(super) fn open(state: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
     let Some((source, run)) = target(state) else {
         return notice(state, ctx, "select a run in the runs list (or open one) first");
     };
@@ -34,8 +35,43 @@ pub(super) fn open(state: &mut AppState, ctx: &Ctx) -> bool {
         .then(|| w.selected_step().map(|s| s.id.clone()))
         .flatten();
     let Some(r) = w.find(&source, run.id) else { return false };
-    let p = WfPopup::rerun(&source, workflow, r, rerun_from(&run, step));
+    let from = rerun_from(&run, step);
+    // Which steps failed decides what reruns (and so which inputs matter):
+    // read them first rather than open a form that cannot say.
+    if from == RerunFrom::Failed && !r.steps_loaded && !state.source_down(&source) {
+        let command = Command::Workflows(WorkflowsCommand::ShowRun { run: run.id, attempt: None });
+        let what = format!("reading {of}'s steps for the rerun form");
+        if let Some(id) = state.send_command(source.clone(), command, &what, effects) {
+            state.workflows.asked.insert(id, Asked::ShowForRerun { source, run: run.id });
+            return notice(state, ctx, format!("{what}…"));
+        }
+        return true;
+    }
+    let p = WfPopup::rerun(&source, workflow, r, from);
     open_popup(state, p)
+}
+
+/// The steps of a run asked for its rerun form: taken in, then the form
+/// opens — unless another popup opened meanwhile (then a notice says how
+/// to open it).
+pub(super) fn answered(state: &mut AppState, source: &str, run: RunId, result: Result<Value, String>, ctx: &Ctx) {
+    let detail = match result.and_then(|v| serde_json::from_value::<RunDetail>(v).map_err(|e| e.to_string())) {
+        Ok(d) => d,
+        Err(e) => {
+            notice(state, ctx, format!("✗ run #{run} from {source} could not be read for its rerun: {e}"));
+            return;
+        }
+    };
+    state.workflows.show_answered(source, detail);
+    if state.overlay.is_some() {
+        notice(state, ctx, format!("run #{run}'s steps are read: press the rerun-with-inputs key again"));
+        return;
+    }
+    let w = &state.workflows;
+    let Some(r) = w.find(source, run) else { return };
+    let Some(workflow) = w.workflow_of(source, &r.run.workflow) else { return };
+    let p = WfPopup::rerun(source, workflow, r, rerun_from(&r.run, None));
+    open_popup(state, p);
 }
 
 /// Enter on the form's start row: the rerun with the form's inputs, or the

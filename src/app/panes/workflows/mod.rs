@@ -142,6 +142,10 @@ pub enum Asked {
     Show { source: String, run: RunId, attempt: Option<u32> },
     /// `step_log`: a step's stored log.
     Log { source: String, run: RunId, attempt: u32, step: String },
+    /// `show_run` for the rerun-with-inputs form of a run whose step states
+    /// were not read (which steps failed decides what reruns): the form
+    /// opens when it is answered.
+    ShowForRerun { source: String, run: RunId },
     /// `start_run`: the new run is opened when it is answered.
     Start { source: String, workflow: String },
     /// `resume_run` without `rerun_unsafe`: a refusal about a non-idempotent

@@ -37,11 +37,12 @@ fn the_form_is_filled_with_the_runs_inputs_and_reruns_its_failed_steps_with_the_
     fx.key(&mut s, KeyCode::Tab);
     fx.key(&mut s, KeyCode::Down);
     assert_eq!(s.workflows.selected_run().map(|r| r.run.id), Some(3));
-    assert!(fx.chars(&mut s, "I").is_empty(), "the form opens first");
+    read_for_rerun(&fx, &mut s);
     let p = popup(&s);
     let WfPopup::Start { rerun, on_start: false, .. } = p else { panic!("{p:?}") };
-    let want = RerunOf { run: 3, attempt: 2, from: RerunFrom::Failed, version: "0123456789ab".into(), again: None };
-    assert_eq!(rerun.as_ref(), Some(&want));
+    let again = Some(["roll".to_string()].into());
+    let want = RerunOf { run: 3, attempt: 2, from: RerunFrom::Failed, version: "0123456789ab".into(), again };
+    assert_eq!(rerun.as_ref(), Some(&want), "roll failed: it reruns");
     assert_eq!(texts(p), [("host".into(), "web-1".into()), ("version".into(), "\"v1\"".into())]);
     // host: web-1 → web-2; version: v1 → v2; down to the rerun row.
     fx.key(&mut s, KeyCode::Enter);
@@ -96,7 +97,7 @@ fn a_required_input_cleared_keeps_the_form_open_and_sends_nothing() {
     with_inputs(&fx, &mut s);
     fx.key(&mut s, KeyCode::Tab);
     fx.key(&mut s, KeyCode::Down);
-    fx.chars(&mut s, "I");
+    read_for_rerun(&fx, &mut s);
     fx.key(&mut s, KeyCode::Enter);
     for _ in 0.."web-1".len() {
         fx.key(&mut s, KeyCode::Backspace);
@@ -195,19 +196,56 @@ fn from_a_step_inputs_only_reused_steps_read_are_fixed_and_only_steps_that_run_a
     assert_eq!(sent.len(), 1, "{sent:?}");
 }
 
+/// `I` on run #3 in the runs list, its steps not read yet: they are read
+/// first (which failed decides what reruns), then the form opens.
+fn read_for_rerun(fx: &Fx, s: &mut AppState) {
+    let sent = commands(&fx.chars(s, "I"));
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].1, WorkflowsCommand::ShowRun { run: 3, attempt: None }, "the steps are read first");
+    assert!(s.overlay.is_none(), "no form that cannot say what reruns");
+    let detail = json!({
+        "run": s.workflows.find(LOCAL_SOURCE, 3).map(|r| r.run.clone()),
+        "steps": [
+            step("build", "shell", RunState::Succeeded, Some(NOW - 600_000), Some(20_000)),
+            step("approve", "approve", RunState::Succeeded, Some(NOW - 580_000), Some(20_000)),
+            step("roll", "shell", RunState::Failed, Some(NOW - 560_000), Some(50_000)),
+        ]
+    });
+    answer(fx, s, &sent[0].0, Ok(detail));
+}
+
 #[test]
-fn when_the_run_steps_are_not_read_every_step_may_rerun_and_nothing_is_fixed() {
+fn from_the_runs_list_the_steps_are_read_first_and_the_form_is_as_honest_as_from_a_step() {
     let fx = Fx::new();
     let mut s = fx.state();
     chained(&mut s);
     with_inputs(&fx, &mut s);
     fx.key(&mut s, KeyCode::Tab);
     fx.key(&mut s, KeyCode::Down);
-    fx.chars(&mut s, "I");
+    read_for_rerun(&fx, &mut s);
     let WfPopup::Start { rerun: Some(of), form, .. } = popup(&s) else { panic!("{:?}", s.overlay) };
-    assert_eq!(of.again, None, "which failed is not known before the run is read");
-    assert!(of.runs("build"));
-    assert!(form.fields.iter().all(|f| f.fixed.is_none()));
+    let again: Vec<&str> = of.again.iter().flatten().map(String::as_str).collect();
+    assert_eq!(again, ["roll"], "only roll failed");
+    let fixed: Vec<(&str, Option<&str>)> = form.fields.iter().map(|f| (f.label(), f.fixed.as_deref())).collect();
+    assert_eq!(fixed, [("host", None), ("version", Some("fixed: read only by build (reused)"))]);
+    // Pressed again, the steps are known: the form opens at once.
+    fx.key(&mut s, KeyCode::Esc);
+    assert!(commands(&fx.chars(&mut s, "I")).is_empty(), "read once");
+    assert!(matches!(popup(&s), WfPopup::Start { rerun: Some(_), .. }));
+}
+
+#[test]
+fn a_run_that_cannot_be_read_for_its_rerun_says_why_and_opens_nothing() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    with_inputs(&fx, &mut s);
+    fx.key(&mut s, KeyCode::Tab);
+    fx.key(&mut s, KeyCode::Down);
+    let sent = commands(&fx.chars(&mut s, "I"));
+    answer(&fx, &mut s, &sent[0].0, Err("no run 3".into()));
+    assert!(s.overlay.is_none());
+    let text = s.notice.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+    assert!(text.contains("run #3") && text.contains("no run 3"), "{text}");
 }
 
 #[test]
