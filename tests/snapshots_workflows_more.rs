@@ -6,7 +6,6 @@ mod support;
 
 use opsdeck::app::panes::tools::ToolsPopup;
 use opsdeck::app::{Action, Overlay, UserAction, update};
-use opsdeck::protocol::LOCAL_SOURCE;
 use ratatui::crossterm::event::KeyCode;
 use serde_json::json;
 
@@ -101,20 +100,9 @@ fn a_marked_diff_after_a_rollback_names_each_side_80x24() {
     key(&seed, &mut s, KeyCode::Down);
     chars(&seed, &mut s, "m");
     key(&seed, &mut s, KeyCode::Up);
-    let effects = update(&mut s, Action::User(UserAction::VersionDiff), &seed.ctx());
-    let id = effects
-        .into_iter()
-        .find_map(|e| match e {
-            opsdeck::app::Effect::Command { id, .. } => Some(id),
-            _ => None,
-        })
-        .expect("show_version asked");
+    let id = ask(&seed, &mut s, UserAction::VersionDiff, "show_version");
     let diff = "--- 0a1b2c3d4e5f\n+++ 1b2c3d4e5f60\n@@ -1 +1 @@\n-timeout = \"30s\"\n+timeout = \"60s\"\n";
-    update(
-        &mut s,
-        Action::CommandDone { source: LOCAL_SOURCE.into(), id, result: Ok(json!({"diff": diff})) },
-        &seed.ctx(),
-    );
+    answer(&seed, &mut s, id, json!({"diff": diff}));
     let text = screen(&draw(&s, 120, 40));
     assert!(text.contains("- 0a1b2c3 (30d old, current file) → + 1b2c3d4 (2d old)"), "{text}");
     assert!(!text.contains("rolling back"), "a marked diff is not a rollback preview");

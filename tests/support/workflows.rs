@@ -240,6 +240,30 @@ pub fn state(seed: &Seed) -> AppState {
     s
 }
 
+/// The user's action `a`, and the id of the command it sent (`what` names
+/// it when none was sent).
+pub fn ask(seed: &Seed, s: &mut AppState, a: UserAction, what: &str) -> String {
+    let effects = update(s, Action::User(a), &seed.ctx());
+    command_id(&effects, what)
+}
+
+/// The id of the first command among `effects` (`what` names it when there
+/// is none).
+pub fn command_id(effects: &[opsdeck::app::Effect], what: &str) -> String {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            opsdeck::app::Effect::Command { id, .. } => Some(id.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{what} asked"))
+}
+
+/// Command `id` answered by the local source; the effects that follow.
+pub fn answer(seed: &Seed, s: &mut AppState, id: String, result: serde_json::Value) -> Vec<opsdeck::app::Effect> {
+    update(s, Action::CommandDone { source: LOCAL_SOURCE.into(), id, result: Ok(result) }, &seed.ctx())
+}
+
 /// Run #5 open with its steps and roll's stored log answered.
 pub fn failed_run_open(seed: &Seed) -> AppState {
     let mut s = state(seed);
@@ -247,27 +271,10 @@ pub fn failed_run_open(seed: &Seed) -> AppState {
     for _ in 0..2 {
         key(seed, &mut s, KeyCode::Down);
     }
-    let effects = update(&mut s, Action::User(UserAction::Confirm), &seed.ctx());
-    let show = effects.iter().find_map(|e| match e {
-        opsdeck::app::Effect::Command { id, .. } => Some(id.clone()),
-        _ => None,
-    });
-    let done = Action::CommandDone {
-        source: LOCAL_SOURCE.into(),
-        id: show.expect("show_run asked"),
-        result: Ok(serde_json::to_value(failed_detail()).expect("json")),
-    };
-    let effects = update(&mut s, done, &seed.ctx());
-    let log = effects.iter().find_map(|e| match e {
-        opsdeck::app::Effect::Command { id, .. } => Some(id.clone()),
-        _ => None,
-    });
-    let done = Action::CommandDone {
-        source: LOCAL_SOURCE.into(),
-        id: log.expect("step_log asked"),
-        result: Ok(json!({"run": 5, "attempt": 2, "step": "roll", "lines": roll_log()})),
-    };
-    update(&mut s, done, &seed.ctx());
+    let show = ask(seed, &mut s, UserAction::Confirm, "show_run");
+    let effects = answer(seed, &mut s, show, serde_json::to_value(failed_detail()).expect("json"));
+    let log = command_id(&effects, "step_log");
+    answer(seed, &mut s, log, json!({"run": 5, "attempt": 2, "step": "roll", "lines": roll_log()}));
     s
 }
 
@@ -276,34 +283,20 @@ pub fn versions(seed: &Seed) -> AppState {
     let mut s = state(seed);
     key(seed, &mut s, KeyCode::Down);
     assert_eq!(s.workflows.selected_workflow().map(|(_, w)| w.name.as_str()), Some("deploy"));
-    let effects = update(&mut s, Action::User(UserAction::WorkflowVersions), &seed.ctx());
-    let id = effects
-        .into_iter()
-        .find_map(|e| match e {
-            opsdeck::app::Effect::Command { id, .. } => Some(id),
-            _ => None,
-        })
-        .expect("list_versions asked");
+    let id = ask(seed, &mut s, UserAction::WorkflowVersions, "list_versions");
     let list = json!([
         {"version": "0a1b2c3d4e5f", "first_seen": NOW - 30 * 86_400_000, "current": false},
         {"version": "1b2c3d4e5f60", "first_seen": NOW - 2 * 86_400_000, "current": false},
         {"version": "3f9a0c21b7de", "first_seen": NOW - 3_600_000, "current": true},
     ]);
-    update(&mut s, Action::CommandDone { source: LOCAL_SOURCE.into(), id, result: Ok(list) }, &seed.ctx());
+    answer(seed, &mut s, id, list);
     key(seed, &mut s, KeyCode::Down);
     s
 }
 
 pub fn version_diff(seed: &Seed) -> AppState {
     let mut s = versions(seed);
-    let effects = update(&mut s, Action::User(UserAction::VersionDiff), &seed.ctx());
-    let id = effects
-        .into_iter()
-        .find_map(|e| match e {
-            opsdeck::app::Effect::Command { id, .. } => Some(id),
-            _ => None,
-        })
-        .expect("show_version asked");
+    let id = ask(seed, &mut s, UserAction::VersionDiff, "show_version");
     let diff = [
         "--- 3f9a0c21b7de",
         "+++ 1b2c3d4e5f60",
@@ -321,7 +314,6 @@ pub fn version_diff(seed: &Seed) -> AppState {
     ]
     .map(|l| format!("{l}\n"))
     .concat();
-    let answer = json!({"version": "1b2c3d4e5f60", "against": "3f9a0c21b7de", "text": "…", "diff": diff});
-    update(&mut s, Action::CommandDone { source: LOCAL_SOURCE.into(), id, result: Ok(answer) }, &seed.ctx());
+    answer(seed, &mut s, id, json!({"version": "1b2c3d4e5f60", "against": "3f9a0c21b7de", "text": "…", "diff": diff}));
     s
 }
