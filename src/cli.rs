@@ -436,7 +436,9 @@ fn workflow_engine(cli: &Cli, paths: &Paths) -> Result<Opened, String> {
                 Some(log),
                 Arc::new(SystemClock),
             );
-            let exec = Arc::new(crate::engine::workflows::registry_exec::RegistryExecutor::watching(tools.registry()));
+            let exec = Arc::new(
+                crate::engine::workflows::registry_exec::RegistryExecutor::watching(tools.registry()).owned_by(&engine),
+            );
             engine.start_tools(tools);
             let svc = crate::engine::workflows::service::WorkflowService::new(
                 engine.clone(),

@@ -68,8 +68,9 @@ pub(super) fn serve(cli: &Cli, args: &ServeArgs, paths: &Paths) -> ExitCode {
         if let Some(status) = tools.mcp_status() {
             report_mcp(status);
         }
-        let exec =
-            std::sync::Arc::new(crate::engine::workflows::registry_exec::RegistryExecutor::watching(tools.registry()));
+        let exec = std::sync::Arc::new(
+            crate::engine::workflows::registry_exec::RegistryExecutor::watching(tools.registry()).owned_by(&engine),
+        );
         engine.start_tools(tools);
         let secrets = std::sync::Arc::new(crate::engine::workflows::render::KeyringSecrets {
             config_dir: paths.config_dir.clone(),

@@ -88,7 +88,7 @@ pub enum Msg {
 /// problem if the service could not start.
 fn start_workflows(engine: &crate::engine::Engine, runner: &tools::Runner, opts: &TuiOptions) -> (usize, Vec<String>) {
     use crate::engine::workflows::{registry_exec::RegistryExecutor, render::KeyringSecrets, service::WorkflowService};
-    let exec = Arc::new(RegistryExecutor::watching(runner.registry()));
+    let exec = Arc::new(RegistryExecutor::watching(runner.registry()).owned_by(engine));
     let secrets = Arc::new(KeyringSecrets { config_dir: opts.config_dir.clone() });
     match WorkflowService::new(engine.clone(), opts.workflows_dir.clone(), exec, secrets) {
         Ok(svc) => (engine.start_workflows(svc.with_retention(opts.config.workflows)), Vec::new()),

@@ -10,10 +10,16 @@ use crate::protocol::workflow::WorkflowsCommand;
 use crate::protocol::{Envelope, Event, Topic};
 
 impl Engine {
-    /// Take on `service`: mark the runs that were in flight when the engine
-    /// last stopped `interrupted`, read the workflow files, and answer
-    /// workflow commands from now on. Returns how many runs were interrupted.
+    /// Take on `service`: stop the step processes a killed engine on this
+    /// data directory left running (see [`leftovers`](super::leftovers)),
+    /// mark the runs that were in flight when the engine last stopped
+    /// `interrupted`, read the workflow files, and answer workflow commands
+    /// from now on. Returns how many runs were interrupted.
     pub fn start_workflows(&self, service: WorkflowService) -> usize {
+        let stopped = super::leftovers::stop(&super::leftovers::owner(self.store().path()));
+        if !stopped.is_empty() {
+            tracing::warn!(?stopped, "stopped step processes an earlier opsdeck on this data directory left running");
+        }
         let interrupted = service.recover().unwrap_or_else(|e| {
             tracing::error!("marking interrupted runs: {e}");
             0

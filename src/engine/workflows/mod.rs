@@ -12,6 +12,7 @@ pub mod driver;
 mod durability_tests;
 pub mod exec;
 pub mod from_chain;
+pub mod leftovers;
 pub mod output;
 pub mod plan;
 pub mod registry_exec;
