@@ -38,7 +38,10 @@ fn rerun_from_a_step_fixes_inputs_only_reused_steps_read_80x24() {
     let t = draw(&s, 80, 24);
     let text = screen(&t);
     assert!(text.contains("fixed: read only by build (reused)"), "{text}");
-    assert!(text.contains("roll. Rerunning is your consent") && !text.contains("build, roll"), "only roll: {text}");
+    assert!(
+        text.contains("A step that runs again changes things outside opsdeck: roll.") && !text.contains("build, roll"),
+        "only roll: {text}"
+    );
     insta::assert_snapshot!(t.backend());
 }
 
@@ -123,4 +126,24 @@ fn version_diff_scrolled_sideways_80x24() {
     assert!(text.contains("col 41 ←/→ · - current file 3f9a0c2 → + 1b2c3d4"), "{text}");
     assert!(text.contains("-…") && text.contains("deploy/web\""), "the end of the long line is in view: {text}");
     insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+/// Starting backup, whose one step upload changes things: the consent
+/// agrees in number ("1 step changes …, your consent to run it").
+#[test]
+fn start_form_with_one_step_that_changes_things_80x24() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    for _ in 0..5 {
+        if s.workflows.selected_workflow().is_some_and(|(_, w)| w.name == "backup") {
+            break;
+        }
+        key(&seed, &mut s, KeyCode::Down);
+    }
+    update(&mut s, Action::User(UserAction::StartWorkflow), &seed.ctx());
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("⚠ 1 step changes things outside opsdeck: upload."), "{text}");
+    assert!(text.contains("your consent to run it."), "{text}");
+    insta::assert_snapshot!(t.backend());
 }

@@ -251,7 +251,10 @@ fn refuse_start(state: &mut AppState) -> bool {
     if mutating.is_empty() {
         state.refuse_read_only("starting a workflow run");
     } else {
-        let what = format!("starting a workflow whose steps change things ({})", mutating.join(", "));
+        let what = match mutating.as_slice() {
+            [one] => format!("starting a workflow whose step changes things ({one})"),
+            _ => format!("starting a workflow whose steps change things ({})", mutating.join(", ")),
+        };
         state.refuse_read_only(&what);
     }
     true
