@@ -9,8 +9,8 @@ use opsdeck::app::{Action, Overlay, UserAction, update};
 use ratatui::crossterm::event::KeyCode;
 use serde_json::json;
 
-use support::Seed;
 use support::workflows::*;
+use support::{NOW, Seed};
 
 /// Rerun with edited inputs from step approve of run #5: build (reused)
 /// is the only step that reads `version`, so it is fixed; the consent
@@ -145,5 +145,22 @@ fn start_form_with_one_step_that_changes_things_80x24() {
     let text = screen(&t);
     assert!(text.contains("⚠ 1 step changes things outside opsdeck: upload."), "{text}");
     assert!(text.contains("your consent to run it."), "{text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// A NEXT wider than its column (`in 18h 5m` in 8 cells) is cut with `…`,
+/// never bare (`in 18h 5`).
+#[test]
+fn workflows_list_cuts_a_long_next_with_an_ellipsis_80x24() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    for (_, w) in s.workflows.workflows.iter_mut().filter(|(_, w)| w.name == "health-sweep") {
+        w.next_fire = Some(NOW + (18 * 60 + 5) * 60_000);
+    }
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("in 18h") && !text.contains("in 18h 5 "), "{text}");
+    let row = text.lines().find(|l| l.contains("health-sweep")).expect("health-sweep's row");
+    assert!(row.contains("in 18h …") || row.contains("in 18h…"), "{row}");
     insta::assert_snapshot!(t.backend());
 }

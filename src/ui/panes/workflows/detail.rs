@@ -185,10 +185,11 @@ fn steps(f: &mut Frame, area: Rect, focused: bool, s: &AppState, r: &WfRun, t: &
             (pad, body, style)
         };
         let cells = [
-            Cell::from(Span::styled(format!("{mark}{}", state_text(st.state)), style)),
+            // Every cell is fit to its column: a cut one ends in `…`.
+            Cell::from(Span::styled(text::fit(&format!("{mark}{}", state_text(st.state)), plan.width(0)), style)),
             Cell::from(Span::styled(text::fit(&st.id, plan.width(1)), base.add_modifier(Modifier::BOLD))),
-            Cell::from(tries),
-            Cell::from(took),
+            Cell::from(text::fit(&tries, plan.width(2))),
+            Cell::from(text::fit(&took, plan.width(3))),
             Cell::from(Line::from(vec![Span::raw(pad), Span::styled(body, body_style)])),
         ];
         Row::new(plan.pick(cells)).style(base)
