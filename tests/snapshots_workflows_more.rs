@@ -164,3 +164,29 @@ fn workflows_list_cuts_a_long_next_with_an_ellipsis_80x24() {
     assert!(row.contains("in 18h …") || row.contains("in 18h…"), "{row}");
     insta::assert_snapshot!(t.backend());
 }
+
+/// The position counts the problem row as a row: `1/N` on it, `2/N` on
+/// the first workflow (both said 1/N-1).
+#[test]
+fn the_workflows_lists_position_counts_problem_rows() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    let (src, health) = s.workflows.workflows.last().cloned().expect("a workflow");
+    for i in 0..9 {
+        s.workflows.workflows.push((
+            src.clone(),
+            opsdeck::protocol::workflow::WorkflowInfo { name: format!("check-{i}"), ..health.clone() },
+        ));
+    }
+    let n = s.workflows.workflows.len() + s.workflows.problems.len();
+    let pos = |s: &opsdeck::app::AppState| {
+        let text = screen(&draw(s, 80, 24));
+        let top = text.lines().take(12).collect::<Vec<_>>().join("\n");
+        (1..=n).find(|k| top.contains(&format!(" {k}/{n} "))).unwrap_or_else(|| panic!("no position of {n}: {top}"))
+    };
+    assert_eq!(s.workflows.problem_sel, None);
+    assert_eq!(pos(&s), 2, "the first workflow is the second row");
+    key(&seed, &mut s, KeyCode::Up);
+    assert_eq!(s.workflows.problem_sel, Some(0), "the problem row is selected");
+    assert_eq!(pos(&s), 1);
+}

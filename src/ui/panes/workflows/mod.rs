@@ -163,7 +163,14 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
         inner.height -= n_problems;
     }
     let win = ListWindow::new(below_header(inner), w.wf_sel, w.workflows.len());
-    list::draw_position(f, area, &win, t);
+    // The position counts the problem rows too: they are rows one selects.
+    let rows = ListWindow {
+        rows: Rect { height: n_problems + win.rows.height, ..win.rows },
+        offset: 0,
+        len: w.problems.len() + w.workflows.len(),
+        selected: w.problem_sel.unwrap_or(w.problems.len() + w.wf_sel),
+    };
+    list::draw_position(f, area, &rows, t);
     let header = [" LAST RUN", "WORKFLOW", "OK", "RECENT", "NEXT", "VERSION", "DESCRIPTION"];
     let name_w = w.workflows.iter().map(|(_, wf)| text::width(&wf.name)).max().unwrap_or(0).max(8);
     let desc_w = w.workflows.iter().map(|(_, wf)| text::width(&wf.description)).max().unwrap_or(0).max(11);
