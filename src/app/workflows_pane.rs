@@ -203,12 +203,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
                 let p = WfPopup::start(src, w);
                 open_popup(state, p)
             }
-            None if state.focus == BoxId::WfList && state.workflows.selected_problem().is_some() => notice(
-                state,
-                ctx,
-                "the selected row is a workflow file left out, not a workflow: Enter shows why, E opens it",
-            ),
-            None => notice(state, ctx, "select a workflow in the workflows list to start it"),
+            None => notice(state, ctx, state.workflows.nothing_to_start(state.focus == BoxId::WfList)),
         },
         U::CancelWorkflowRun
         | U::ResumeRun
