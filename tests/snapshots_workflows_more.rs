@@ -190,3 +190,36 @@ fn the_workflows_lists_position_counts_problem_rows() {
     assert_eq!(s.workflows.problem_sel, Some(0), "the problem row is selected");
     assert_eq!(pos(&s), 1);
 }
+
+/// A rejected step's detail says the rejection once, with its note (the
+/// step's error `rejected by root` is not repeated above it).
+#[test]
+fn a_rejected_step_says_the_rejection_once_120x40() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    s.focus = opsdeck::app::BoxId::WfRuns;
+    for _ in 0..2 {
+        key(&seed, &mut s, KeyCode::Down);
+    }
+    let mut detail = failed_detail();
+    for st in detail.steps.iter_mut().filter(|st| st.id == "approve") {
+        st.state = opsdeck::protocol::workflow::RunState::Failed;
+        st.error = Some("rejected by root".into());
+        st.decision = Some(opsdeck::protocol::workflow::Decision {
+            approved: false,
+            by: "root".into(),
+            at: NOW,
+            note: "nope".into(),
+        });
+    }
+    let show = ask(&seed, &mut s, UserAction::Confirm, "show_run");
+    answer(&seed, &mut s, show, serde_json::to_value(detail).expect("json"));
+    while s.workflows.selected_step().is_some_and(|st| st.id != "approve") {
+        key(&seed, &mut s, KeyCode::Up);
+    }
+    let t = draw(&s, 120, 40);
+    let text = screen(&t);
+    assert_eq!(text.matches("rejected by root").count(), 1, "{text}");
+    assert!(text.contains("✗ rejected by root: nope"), "{text}");
+    insta::assert_snapshot!(t.backend());
+}

@@ -230,7 +230,9 @@ fn step_json(f: &mut Frame, area: Rect, s: &AppState, r: &WfRun, t: &Theme) {
         head.push(Span::styled(format!(" · outcome reused from {from}"), dim));
     }
     lines.push(Line::from(head));
-    if let Some(e) = &st.error {
+    // A rejection's error (`rejected by root`) is said once, by the decision with its note.
+    let rejection = st.decision.as_ref().filter(|d| !d.approved).map(|d| format!("rejected by {}", d.by));
+    if let Some(e) = st.error.as_ref().filter(|e| rejection.as_ref() != Some(*e)) {
         lines.push(Line::styled(format!("✗ {}", text::clean(e)), t.style(Role::Error)));
     }
     if st.state == RunState::Retrying
@@ -239,9 +241,10 @@ fn step_json(f: &mut Frame, area: Rect, s: &AppState, r: &WfRun, t: &Theme) {
         lines.push(Line::styled(format!("↻ next try in {}", dur(at - s.now)), t.style(Role::StatusWarn)));
     }
     if let Some(d) = &st.decision {
-        let verdict = if d.approved { "✓ approved" } else { "✗ rejected" };
+        let (verdict, role) =
+            if d.approved { ("✓ approved", Role::StatusInfo) } else { ("✗ rejected", Role::Error) };
         let note = if d.note.is_empty() { String::new() } else { format!(": {}", d.note) };
-        lines.push(Line::styled(format!("{verdict} by {}{note}", d.by), t.style(Role::StatusInfo)));
+        lines.push(Line::styled(format!("{verdict} by {}{note}", d.by), t.style(role)));
     }
     let mut json = |label: &str, v: &Value| {
         lines.push(Line::styled(label.to_string(), t.style(Role::TableHeader)));
