@@ -171,8 +171,9 @@ mod tests {
     fn form_fields_take_the_same_readline_keys() {
         let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
         let alt = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT);
-        // (text, keys, text after, cursor after)
-        let cases: [(&str, Vec<KeyEvent>, &str, (usize, usize)); 8] = [
+        // (text, keys, text after, cursor (row, column) after)
+        type Case = (&'static str, Vec<KeyEvent>, &'static str, (usize, usize));
+        let cases: [Case; 8] = [
             ("disk used", vec![ctrl('u')], "", (0, 0)),
             ("disk used", vec![alt('b'), ctrl('u')], "used", (0, 0)),
             ("disk used", vec![ctrl('a'), ctrl('k')], "", (0, 0)),

@@ -206,7 +206,7 @@ fn from_the_first_step_nothing_is_said_to_be_reused() {
     chained(&mut s);
     open_failed_run(&fx, &mut s);
     with_inputs(&fx, &mut s);
-    let mut word = |s: &mut AppState, step: &str| {
+    let word = |s: &mut AppState, step: &str| {
         while s.workflows.selected_step().is_some_and(|st| st.id != step) {
             fx.key(s, KeyCode::Up);
         }
