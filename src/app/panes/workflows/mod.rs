@@ -252,7 +252,7 @@ impl WorkflowsState {
     /// row selected, or no workflow is selected there.
     pub fn nothing_to_start(&self, in_list: bool) -> &'static str {
         if in_list && self.selected_problem().is_some() {
-            "the selected row is a workflow file left out, not a workflow: Enter shows why, E opens it"
+            "the selected row is a file left out: Enter shows why, E opens it"
         } else {
             "select a workflow in the workflows list to start it"
         }
