@@ -9,8 +9,8 @@ use opsdeck::app::{Action, Overlay, UserAction, update};
 use ratatui::crossterm::event::KeyCode;
 use serde_json::json;
 
-use support::Seed;
 use support::workflows::*;
+use support::{NOW, Seed};
 
 /// Rerun with edited inputs from step approve of run #5: build (reused)
 /// is the only step that reads `version`, so it is fixed; the consent
@@ -38,7 +38,10 @@ fn rerun_from_a_step_fixes_inputs_only_reused_steps_read_80x24() {
     let t = draw(&s, 80, 24);
     let text = screen(&t);
     assert!(text.contains("fixed: read only by build (reused)"), "{text}");
-    assert!(text.contains("roll. Rerunning is your consent") && !text.contains("build, roll"), "only roll: {text}");
+    assert!(
+        text.contains("A step that runs again changes things outside opsdeck: roll.") && !text.contains("build, roll"),
+        "only roll: {text}"
+    );
     insta::assert_snapshot!(t.backend());
 }
 
@@ -123,4 +126,100 @@ fn version_diff_scrolled_sideways_80x24() {
     assert!(text.contains("col 41 ←/→ · - current file 3f9a0c2 → + 1b2c3d4"), "{text}");
     assert!(text.contains("-…") && text.contains("deploy/web\""), "the end of the long line is in view: {text}");
     insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+/// Starting backup, whose one step upload changes things: the consent
+/// agrees in number ("1 step changes …, your consent to run it").
+#[test]
+fn start_form_with_one_step_that_changes_things_80x24() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    for _ in 0..5 {
+        if s.workflows.selected_workflow().is_some_and(|(_, w)| w.name == "backup") {
+            break;
+        }
+        key(&seed, &mut s, KeyCode::Down);
+    }
+    update(&mut s, Action::User(UserAction::StartWorkflow), &seed.ctx());
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("⚠ 1 step changes things outside opsdeck: upload."), "{text}");
+    assert!(text.contains("your consent to run it."), "{text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// A NEXT wider than its column (`in 18h 5m` in 8 cells) is cut with `…`,
+/// never bare (`in 18h 5`).
+#[test]
+fn workflows_list_cuts_a_long_next_with_an_ellipsis_80x24() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    for (_, w) in s.workflows.workflows.iter_mut().filter(|(_, w)| w.name == "health-sweep") {
+        w.next_fire = Some(NOW + (18 * 60 + 5) * 60_000);
+    }
+    let t = draw(&s, 80, 24);
+    let text = screen(&t);
+    assert!(text.contains("in 18h") && !text.contains("in 18h 5 "), "{text}");
+    let row = text.lines().find(|l| l.contains("health-sweep")).expect("health-sweep's row");
+    assert!(row.contains("in 18h …") || row.contains("in 18h…"), "{row}");
+    insta::assert_snapshot!(t.backend());
+}
+
+/// The position counts the problem row as a row: `1/N` on it, `2/N` on
+/// the first workflow (both said 1/N-1).
+#[test]
+fn the_workflows_lists_position_counts_problem_rows() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    let (src, health) = s.workflows.workflows.last().cloned().expect("a workflow");
+    for i in 0..9 {
+        s.workflows.workflows.push((
+            src.clone(),
+            opsdeck::protocol::workflow::WorkflowInfo { name: format!("check-{i}"), ..health.clone() },
+        ));
+    }
+    let n = s.workflows.workflows.len() + s.workflows.problems.len();
+    let pos = |s: &opsdeck::app::AppState| {
+        let text = screen(&draw(s, 80, 24));
+        let top = text.lines().take(12).collect::<Vec<_>>().join("\n");
+        (1..=n).find(|k| top.contains(&format!(" {k}/{n} "))).unwrap_or_else(|| panic!("no position of {n}: {top}"))
+    };
+    assert_eq!(s.workflows.problem_sel, None);
+    assert_eq!(pos(&s), 2, "the first workflow is the second row");
+    key(&seed, &mut s, KeyCode::Up);
+    assert_eq!(s.workflows.problem_sel, Some(0), "the problem row is selected");
+    assert_eq!(pos(&s), 1);
+}
+
+/// A rejected step's detail says the rejection once, with its note (the
+/// step's error `rejected by root` is not repeated above it).
+#[test]
+fn a_rejected_step_says_the_rejection_once_120x40() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    s.focus = opsdeck::app::BoxId::WfRuns;
+    for _ in 0..2 {
+        key(&seed, &mut s, KeyCode::Down);
+    }
+    let mut detail = failed_detail();
+    for st in detail.steps.iter_mut().filter(|st| st.id == "approve") {
+        st.state = opsdeck::protocol::workflow::RunState::Failed;
+        st.error = Some("rejected by root".into());
+        st.decision = Some(opsdeck::protocol::workflow::Decision {
+            approved: false,
+            by: "root".into(),
+            at: NOW,
+            note: "nope".into(),
+        });
+    }
+    let show = ask(&seed, &mut s, UserAction::Confirm, "show_run");
+    answer(&seed, &mut s, show, serde_json::to_value(detail).expect("json"));
+    while s.workflows.selected_step().is_some_and(|st| st.id != "approve") {
+        key(&seed, &mut s, KeyCode::Up);
+    }
+    let t = draw(&s, 120, 40);
+    let text = screen(&t);
+    assert_eq!(text.matches("rejected by root").count(), 1, "{text}");
+    assert!(text.contains("✗ rejected by root: nope"), "{text}");
+    insta::assert_snapshot!(t.backend());
 }

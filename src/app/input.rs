@@ -91,8 +91,14 @@ impl TextInput {
         self.area.lines().len()
     }
 
-    /// Feed a key (Enter starts a new line); true if anything changed.
+    /// Feed a key (Enter starts a new line); true if anything changed. The
+    /// same readline keys as [`LineInput::input`], on the cursor's line:
+    /// `C-u` deletes from the line's start to the cursor (ratatui-textarea's
+    /// `C-u` is undo).
     pub fn input(&mut self, key: KeyEvent) -> bool {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('u') {
+            return self.area.delete_line_by_head();
+        }
         let before = (self.area.lines().to_vec(), self.area.cursor());
         self.area.input(key);
         before != (self.area.lines().to_vec(), self.area.cursor())
@@ -158,6 +164,33 @@ mod tests {
                 i.input(*key);
             }
             assert_eq!((i.text(), i.area.cursor().1), (want, col), "{text:?} after {keys:?}");
+        }
+    }
+
+    #[test]
+    fn form_fields_take_the_same_readline_keys() {
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let alt = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT);
+        // (text, keys, text after, cursor (row, column) after)
+        type Case = (&'static str, Vec<KeyEvent>, &'static str, (usize, usize));
+        let cases: [Case; 8] = [
+            ("disk used", vec![ctrl('u')], "", (0, 0)),
+            ("disk used", vec![alt('b'), ctrl('u')], "used", (0, 0)),
+            ("disk used", vec![ctrl('a'), ctrl('k')], "", (0, 0)),
+            ("disk used", vec![ctrl('w')], "disk ", (0, 5)),
+            ("disk used", vec![k(KeyCode::Backspace), ctrl('a'), k(KeyCode::Char('x'))], "xdisk use", (0, 1)),
+            ("disk used", vec![ctrl('a'), ctrl('e'), k(KeyCode::Char('!'))], "disk used!", (0, 10)),
+            ("disk used", vec![ctrl('b'), ctrl('b'), ctrl('f'), ctrl('k')], "disk use", (0, 8)),
+            // A multi-line field: C-u clears the cursor's line up to the cursor only.
+            ("a b\nc d", vec![ctrl('u')], "a b\n", (1, 0)),
+        ];
+        for (text, keys, want, cursor) in cases {
+            let mut t = TextInput::new(text);
+            for key in &keys {
+                t.input(*key);
+            }
+            let at = t.area.cursor();
+            assert_eq!((t.text(), (at.0, at.1)), (want.to_string(), cursor), "{text:?} after {keys:?}");
         }
     }
 

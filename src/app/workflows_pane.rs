@@ -203,7 +203,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
                 let p = WfPopup::start(src, w);
                 open_popup(state, p)
             }
-            None => notice(state, ctx, "select a workflow in the workflows list to start it"),
+            None => notice(state, ctx, state.workflows.nothing_to_start(state.focus == BoxId::WfList)),
         },
         U::CancelWorkflowRun
         | U::ResumeRun
@@ -251,7 +251,10 @@ fn refuse_start(state: &mut AppState) -> bool {
     if mutating.is_empty() {
         state.refuse_read_only("starting a workflow run");
     } else {
-        let what = format!("starting a workflow whose steps change things ({})", mutating.join(", "));
+        let what = match mutating.as_slice() {
+            [one] => format!("starting a workflow whose step changes things ({one})"),
+            _ => format!("starting a workflow whose steps change things ({})", mutating.join(", ")),
+        };
         state.refuse_read_only(&what);
     }
     true

@@ -437,14 +437,18 @@ pub fn skip_cells(s: &str, cells: usize) -> &str {
 
 /// `s` scrolled `cells` cells sideways and fitted to `max` cells: `…` in
 /// the first cell when something is hidden on the left, `…` at the end
-/// when something is on the right (see [`fit`]).
+/// when something is on the right (see [`fit`]). A non-empty line
+/// scrolled entirely out of view is `…` (its text is all on the left).
 pub fn fit_scrolled(s: &str, cells: usize, max: usize) -> String {
     if cells == 0 {
         return fit(s, max);
     }
     let rest = skip_cells(s, cells);
-    if rest.is_empty() || max == 0 {
+    if s.is_empty() || max == 0 {
         return String::new();
+    }
+    if rest.is_empty() {
+        return "…".into();
     }
     format!("…{}", fit(skip_cells(rest, 1), max - 1))
 }

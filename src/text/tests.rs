@@ -181,7 +181,10 @@ fn a_line_scrolled_sideways_says_what_is_hidden_on_each_side() {
     assert_eq!(fit_scrolled("abcdefghij", 0, 5), "abcd…");
     assert_eq!(fit_scrolled("abcdefghij", 4, 20), "…fghij", "e is under the …");
     assert_eq!(fit_scrolled("abcdefghij", 4, 4), "…fg…");
-    assert_eq!(fit_scrolled("abc", 8, 10), "", "a line shorter than the scroll shows nothing");
+    assert_eq!(fit_scrolled("abc", 8, 10), "…", "a line shorter than the scroll says its text is on the left");
+    assert_eq!(fit_scrolled("abcd", 4, 10), "…", "so does one exactly as wide as the scroll");
+    assert_eq!(fit_scrolled("", 8, 10), "", "an empty line hides nothing");
+    assert_eq!(fit_scrolled("abc", 8, 0), "", "nor overflows no room");
     assert_eq!(skip_cells("漢字ab", 1), "字ab", "a wide cluster straddling the edge goes");
     assert_eq!(skip_cells("e\u{301}xy", 1), "xy", "a combining mark goes with its base");
 }

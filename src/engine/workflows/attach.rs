@@ -47,8 +47,11 @@ impl Engine {
         match svc.mutating_steps(workflow) {
             Some(steps) if steps.is_empty() => Ok(true),
             Some(steps) => Err(CommandError::Invalid(format!(
-                "read-only: workflow {workflow} is refused: its steps {} change things (opsdeck runs read-only here: started with --read-only)",
-                steps.join(", ")
+                "read-only: workflow {workflow} is refused: {} (opsdeck runs read-only here: started with --read-only)",
+                match steps.as_slice() {
+                    [one] => format!("its step {one} changes things"),
+                    _ => format!("its steps {} change things", steps.join(", ")),
+                }
             ))),
             None => Ok(true), // unknown: the service says so
         }

@@ -781,7 +781,7 @@ async fn a_read_only_engine_runs_only_workflows_that_change_nothing() {
     };
     assert!(start("look", "r1").is_ok());
     let e = start("fix", "r2").unwrap_err();
-    assert!(e.contains("workflow fix is refused: its steps b change things"), "{e}");
+    assert!(e.contains("workflow fix is refused: its step b changes things"), "{e}");
     let e = engine.handle("r3", Command::Workflows(WorkflowsCommand::CancelRun { run: 1 })).unwrap_err().to_string();
     assert!(e.starts_with("read-only: cancelling a run is refused"), "{e}");
 }

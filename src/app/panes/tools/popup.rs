@@ -122,7 +122,10 @@ impl ToolsPopup {
             title: format!("Run chain {}?", chain.name),
             lines: vec![
                 chain.summary(),
-                format!("These steps change things outside opsdeck: {}", mutating.join(", ")),
+                match mutating {
+                    [one] => format!("This step changes things outside opsdeck: {one}"),
+                    _ => format!("These steps change things outside opsdeck: {}", mutating.join(", ")),
+                },
                 String::new(),
                 "y / Enter runs the chain · n / Esc does not".into(),
             ],

@@ -248,6 +248,16 @@ impl WorkflowsState {
         self.problems.get(self.problem_sel?)
     }
 
+    /// Why `s` starts nothing: the list (`in_list`: focused) has a problem
+    /// row selected, or no workflow is selected there.
+    pub fn nothing_to_start(&self, in_list: bool) -> &'static str {
+        if in_list && self.selected_problem().is_some() {
+            "the selected row is a file left out: Enter shows why, E opens it"
+        } else {
+            "select a workflow in the workflows list to start it"
+        }
+    }
+
     /// The run selected in the runs list.
     pub fn selected_run(&self) -> Option<&WfRun> {
         self.run_rows().get(self.runs_sel).and_then(|i| self.runs.get(*i))

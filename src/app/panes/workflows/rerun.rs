@@ -26,6 +26,9 @@ pub struct RerunOf {
     /// The steps that run again (the others' outputs are reused); `None`
     /// when that is not known here (the run's steps were not read).
     pub again: Option<BTreeSet<String>>,
+    /// Whether some step's earlier output is known to be reused (not so
+    /// for a rerun from the first step).
+    pub reused: bool,
 }
 
 impl RerunOf {
@@ -34,7 +37,8 @@ impl RerunOf {
         match &self.from {
             RerunFrom::All => "all its steps".into(),
             RerunFrom::Failed => "its failed steps and those after them".into(),
-            RerunFrom::Step(id) => format!("from step {id} (earlier outputs reused)"),
+            RerunFrom::Step(id) if self.reused => format!("from step {id} (earlier outputs reused)"),
+            RerunFrom::Step(id) => format!("from step {id}"),
         }
     }
 
@@ -107,7 +111,15 @@ impl WfPopup {
                     }
                 }
             }
-            *rerun = Some(RerunOf { run: run.id, attempt: run.attempt, from, version: run.version.clone(), again });
+            // The run's steps (the definition's when the run does not list them).
+            let mut steps = run.steps.iter().map(String::as_str).peekable();
+            let reused = match (&again, steps.peek().is_some()) {
+                (Some(a), true) => steps.any(|id| !a.contains(id)),
+                (Some(a), false) => w.steps.iter().any(|s| !a.contains(&s.id)),
+                (None, _) => false,
+            };
+            *rerun =
+                Some(RerunOf { run: run.id, attempt: run.attempt, from, version: run.version.clone(), again, reused });
         }
         p
     }

@@ -203,3 +203,16 @@ fn a_problem_row_is_selectable_shown_whole_and_opened_in_the_editor() {
     fx.key(&mut s, KeyCode::Down);
     assert_eq!((s.workflows.problem_sel, s.workflows.wf_sel), (None, 0), "down again to the first workflow");
 }
+
+#[test]
+fn start_on_a_problem_row_says_the_row_is_a_file_left_out() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    fx.key(&mut s, KeyCode::Up);
+    assert!(s.workflows.selected_problem().is_some());
+    fx.chars(&mut s, "s");
+    assert!(s.overlay.is_none(), "nothing to start: {:?}", s.overlay);
+    let said = s.notice.as_ref().map(|(_, n)| n.as_str()).unwrap_or_default();
+    assert!(said.contains("file left out") && said.contains("Enter shows why, E opens it"), "{said}");
+    assert!(!said.contains("select a workflow"), "the list is focused: {said}");
+}

@@ -185,10 +185,11 @@ fn steps(f: &mut Frame, area: Rect, focused: bool, s: &AppState, r: &WfRun, t: &
             (pad, body, style)
         };
         let cells = [
-            Cell::from(Span::styled(format!("{mark}{}", state_text(st.state)), style)),
+            // Every cell is fit to its column: a cut one ends in `…`.
+            Cell::from(Span::styled(text::fit(&format!("{mark}{}", state_text(st.state)), plan.width(0)), style)),
             Cell::from(Span::styled(text::fit(&st.id, plan.width(1)), base.add_modifier(Modifier::BOLD))),
-            Cell::from(tries),
-            Cell::from(took),
+            Cell::from(text::fit(&tries, plan.width(2))),
+            Cell::from(text::fit(&took, plan.width(3))),
             Cell::from(Line::from(vec![Span::raw(pad), Span::styled(body, body_style)])),
         ];
         Row::new(plan.pick(cells)).style(base)
@@ -229,7 +230,9 @@ fn step_json(f: &mut Frame, area: Rect, s: &AppState, r: &WfRun, t: &Theme) {
         head.push(Span::styled(format!(" · outcome reused from {from}"), dim));
     }
     lines.push(Line::from(head));
-    if let Some(e) = &st.error {
+    // A rejection's error (`rejected by root`) is said once, by the decision with its note.
+    let rejection = st.decision.as_ref().filter(|d| !d.approved).map(|d| format!("rejected by {}", d.by));
+    if let Some(e) = st.error.as_ref().filter(|e| rejection.as_ref() != Some(*e)) {
         lines.push(Line::styled(format!("✗ {}", text::clean(e)), t.style(Role::Error)));
     }
     if st.state == RunState::Retrying
@@ -238,9 +241,10 @@ fn step_json(f: &mut Frame, area: Rect, s: &AppState, r: &WfRun, t: &Theme) {
         lines.push(Line::styled(format!("↻ next try in {}", dur(at - s.now)), t.style(Role::StatusWarn)));
     }
     if let Some(d) = &st.decision {
-        let verdict = if d.approved { "✓ approved" } else { "✗ rejected" };
+        let (verdict, role) =
+            if d.approved { ("✓ approved", Role::StatusInfo) } else { ("✗ rejected", Role::Error) };
         let note = if d.note.is_empty() { String::new() } else { format!(": {}", d.note) };
-        lines.push(Line::styled(format!("{verdict} by {}{note}", d.by), t.style(Role::StatusInfo)));
+        lines.push(Line::styled(format!("{verdict} by {}{note}", d.by), t.style(role)));
     }
     let mut json = |label: &str, v: &Value| {
         lines.push(Line::styled(label.to_string(), t.style(Role::TableHeader)));

@@ -163,7 +163,14 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
         inner.height -= n_problems;
     }
     let win = ListWindow::new(below_header(inner), w.wf_sel, w.workflows.len());
-    list::draw_position(f, area, &win, t);
+    // The position counts the problem rows too: they are rows one selects.
+    let rows = ListWindow {
+        rows: Rect { height: n_problems + win.rows.height, ..win.rows },
+        offset: 0,
+        len: w.problems.len() + w.workflows.len(),
+        selected: w.problem_sel.unwrap_or(w.problems.len() + w.wf_sel),
+    };
+    list::draw_position(f, area, &rows, t);
     let header = [" LAST RUN", "WORKFLOW", "OK", "RECENT", "NEXT", "VERSION", "DESCRIPTION"];
     let name_w = w.workflows.iter().map(|(_, wf)| text::width(&wf.name)).max().unwrap_or(0).max(8);
     let desc_w = w.workflows.iter().map(|(_, wf)| text::width(&wf.description)).max().unwrap_or(0).max(11);
@@ -182,22 +189,28 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
         let sel = i == w.wf_sel && w.problem_sel.is_none() && focused;
         let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
         let mark = if sel { "▸" } else { " " };
+        // Every cell is fit to its column: a cut one ends in `…`.
+        let fit = |k: usize, s: &str| text::fit(s, plan.width(k));
         let last = match stats.last {
-            Some(st) => Span::styled(format!("{mark}{}", state_text(st)), if sel { base } else { state_style(st, t) }),
-            None => Span::styled(format!("{mark}· never run"), if sel { base } else { t.style(Role::TextDim) }),
+            Some(st) => {
+                Span::styled(fit(0, &format!("{mark}{}", state_text(st))), if sel { base } else { state_style(st, t) })
+            }
+            None => {
+                Span::styled(fit(0, &format!("{mark}· never run")), if sel { base } else { t.style(Role::TextDim) })
+            }
         };
         let ok = stats.success.map(|(ok, of)| format!("{}% {ok}/{of}", ok * 100 / of.max(1))).unwrap_or_default();
         let cells = [
             Cell::from(last),
-            Cell::from(Span::styled(text::fit(&wf.name, plan.width(1)), base.add_modifier(Modifier::BOLD))),
-            Cell::from(ok),
+            Cell::from(Span::styled(fit(1, &wf.name), base.add_modifier(Modifier::BOLD))),
+            Cell::from(fit(2, &ok)),
             Cell::from(Span::styled(
-                sparkline(&stats.durations[stats.durations.len().saturating_sub(10)..]),
+                fit(3, &sparkline(&stats.durations[stats.durations.len().saturating_sub(10)..])),
                 t.style(Role::ChartSeries1),
             )),
-            Cell::from(next_fire(wf.next_fire, s.now)),
+            Cell::from(fit(4, &next_fire(wf.next_fire, s.now))),
             Cell::from(Span::styled(
-                wf.version.chars().take(VERSION_SHOWN).collect::<String>(),
+                fit(5, &wf.version.chars().take(VERSION_SHOWN).collect::<String>()),
                 t.style(Role::TextDim),
             )),
             Cell::from(Span::styled(
@@ -315,26 +328,31 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         let sel = k == w.runs_sel && focused;
         let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
         let mark = if sel { "▸" } else { " " };
+        // Every cell is fit to its column: a cut one ends in `…`.
+        let fit = |k: usize, s: &str| text::fit(s, plan.width(k));
         let st = Span::styled(
-            format!("{mark}{}", state_text(run.state)),
+            fit(2, &format!("{mark}{}", state_text(run.state))),
             if sel { base } else { state_style(run.state, t) },
         );
-        let d = duration(run, s.now);
+        let d = fit(6, &duration(run, s.now));
         let cells = [
             Cell::from(Span::styled(
                 // The run marked to compare another with: `◆`.
-                if w.mark.as_ref().is_some_and(|(src, id)| *src == r.source && *id == run.id) {
-                    format!("#{} ◆", run.id)
-                } else {
-                    format!("#{}", run.id)
-                },
+                fit(
+                    0,
+                    &if w.mark.as_ref().is_some_and(|(src, id)| *src == r.source && *id == run.id) {
+                        format!("#{} ◆", run.id)
+                    } else {
+                        format!("#{}", run.id)
+                    },
+                ),
                 base.add_modifier(Modifier::BOLD),
             )),
             Cell::from(text::fit(&run.workflow, plan.width(1))),
             Cell::from(st),
             Cell::from(text::fit(&attempts(r), plan.width(3))),
             Cell::from(text::fit(&trigger(&run.trigger), plan.width(4))),
-            Cell::from(started(run, s.now)),
+            Cell::from(fit(5, &started(run, s.now))),
             Cell::from(d),
             Cell::from(Span::styled(
                 text::fit(&text::clean(run.error.as_deref().unwrap_or("")), plan.width(7)),

@@ -65,16 +65,21 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
                 about.extend(wrapped(say, width, t.style(Role::StatusOk)));
             } else {
                 let list = mutating.join(", ");
+                let one = mutating.len() == 1;
+                let them = if one { "it" } else { "them" };
                 let say = match rerun {
-                    Some(of) if of.again.is_none() => format!(
-                        "⚠ Steps that may run again and change things outside opsdeck: {list}. Rerunning is your consent to run them."
-                    ),
-                    Some(_) => format!(
-                        "⚠ Steps that run again and change things outside opsdeck: {list}. Rerunning is your consent to run them."
-                    ),
+                    Some(of) => {
+                        let may = if of.again.is_none() { "may run" } else { "runs" };
+                        let steps = match (one, of.again.is_none()) {
+                            (true, _) => format!("A step that {may} again changes"),
+                            (false, true) => "Steps that may run again and change".to_string(),
+                            (false, false) => "Steps that run again and change".to_string(),
+                        };
+                        format!("⚠ {steps} things outside opsdeck: {list}. Rerunning is your consent to run {them}.")
+                    }
                     None => format!(
-                        "⚠ {} change things outside opsdeck: {list}. Starting is your consent to run them.",
-                        text::count(mutating.len() as u64, "step", "steps")
+                        "⚠ {} things outside opsdeck: {list}. Starting is your consent to run {them}.",
+                        if one { "1 step changes".to_string() } else { format!("{} steps change", mutating.len()) }
                     ),
                 };
                 about.extend(wrapped(&say, width, t.style(Role::StatusWarn)));

@@ -41,7 +41,8 @@ fn the_form_is_filled_with_the_runs_inputs_and_reruns_its_failed_steps_with_the_
     let p = popup(&s);
     let WfPopup::Start { rerun, on_start: false, .. } = p else { panic!("{p:?}") };
     let again = Some(["roll".to_string()].into());
-    let want = RerunOf { run: 3, attempt: 2, from: RerunFrom::Failed, version: "0123456789ab".into(), again };
+    let want =
+        RerunOf { run: 3, attempt: 2, from: RerunFrom::Failed, version: "0123456789ab".into(), again, reused: true };
     assert_eq!(rerun.as_ref(), Some(&want), "roll failed: it reruns");
     assert_eq!(texts(p), [("host".into(), "web-1".into()), ("version".into(), "\"v1\"".into())]);
     // host: web-1 → web-2; version: v1 → v2; down to the rerun row.
@@ -194,6 +195,29 @@ fn from_a_step_inputs_only_reused_steps_read_are_fixed_and_only_steps_that_run_a
     assert!(*on_start, "version is skipped");
     let sent = commands(&fx.key(&mut s, KeyCode::Enter));
     assert_eq!(sent.len(), 1, "{sent:?}");
+}
+
+/// From the first step of a chain every step runs again: nothing is said
+/// to be reused; from a later one the earlier outputs are.
+#[test]
+fn from_the_first_step_nothing_is_said_to_be_reused() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    chained(&mut s);
+    open_failed_run(&fx, &mut s);
+    with_inputs(&fx, &mut s);
+    let word = |s: &mut AppState, step: &str| {
+        while s.workflows.selected_step().is_some_and(|st| st.id != step) {
+            fx.key(s, KeyCode::Up);
+        }
+        fx.chars(s, "I");
+        let WfPopup::Start { rerun: Some(of), .. } = popup(s) else { panic!("{:?}", s.overlay) };
+        let word = of.steps_word();
+        fx.key(s, KeyCode::Esc);
+        word
+    };
+    assert_eq!(word(&mut s, "approve"), "from step approve (earlier outputs reused)");
+    assert_eq!(word(&mut s, "build"), "from step build");
 }
 
 /// `I` on run #3 in the runs list, its steps not read yet: they are read
