@@ -223,3 +223,25 @@ fn a_rejected_step_says_the_rejection_once_120x40() {
     assert!(text.contains("✗ rejected by root: nope"), "{text}");
     insta::assert_snapshot!(t.backend());
 }
+
+/// A click on a workflow row selects the workflow drawn there, with files
+/// left out listed above the table (the click was mapped as if they were
+/// not there, one row per problem too high).
+#[test]
+fn a_click_selects_the_workflow_drawn_under_it_below_the_problem_rows() {
+    let seed = Seed::new();
+    let mut s = state(&seed);
+    key(&seed, &mut s, KeyCode::Up); // the problem row selected
+    let screen_area = ratatui::layout::Rect::new(0, 0, 80, 24);
+    let t = draw(&s, 80, 24);
+    let buf = t.backend().buffer();
+    let row_of = |needle: &str| {
+        (0..24u16).find(|y| (0..80u16).map(|x| buf[(x, *y)].symbol()).collect::<String>().contains(needle))
+    };
+    let name = s.workflows.workflows[1].1.name.clone();
+    let y = row_of(&format!(" {name} ")).expect("the second workflow is drawn");
+    let (b, item) = opsdeck::ui::hit_test(screen_area, &s, 20, y).expect("a box there");
+    assert_eq!((b, item), (opsdeck::app::BoxId::WfList, Some(1)), "the row drawn at y {y} is workflow 1");
+    update(&mut s, Action::Mouse(opsdeck::app::MouseInput::Click(b, item)), &seed.ctx());
+    assert_eq!((s.workflows.problem_sel, s.workflows.wf_sel), (None, 1), "the clicked workflow, not the problem row");
+}

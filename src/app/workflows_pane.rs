@@ -52,6 +52,8 @@ fn capture(s: &mut AppState, key: KeyEvent) -> Option<bool> {
 
 fn select_row(s: &mut AppState, b: BoxId, i: usize) -> bool {
     let w = &mut s.workflows;
+    // A click on a workflow leaves a selected problem row.
+    let left_problem = b == BoxId::WfList && i < w.workflows.len() && w.problem_sel.take().is_some();
     let (sel, len) = match b {
         BoxId::WfList => (&mut w.wf_sel, w.workflows.len()),
         BoxId::WfRuns => {
@@ -71,7 +73,7 @@ fn select_row(s: &mut AppState, b: BoxId, i: usize) -> bool {
             w.step_chosen_here();
         }
     }
-    moved
+    moved || left_problem
 }
 
 fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {

@@ -57,9 +57,18 @@ fn below_header(table: Rect) -> Rect {
     Rect { y: table.y + 1.min(table.height), height: table.height.saturating_sub(1), ..table }
 }
 
+/// The rows of files left out drawn above the workflows table of a box
+/// whose inside is `inner` (at least two rows stay for the table).
+fn problem_rows(inner: Rect, w: &WorkflowsState) -> u16 {
+    (w.problems.len() as u16).min(inner.height.saturating_sub(2))
+}
+
+/// The workflows table's rows: below the problem rows and the header.
 fn wf_window(area: Rect, w: &WorkflowsState) -> ListWindow {
     let inner = area.inner(Margin::new(1, 1));
-    ListWindow::new(below_header(inner), w.wf_sel, w.workflows.len())
+    let n = problem_rows(inner, w);
+    let table = Rect { y: inner.y + n, height: inner.height - n, ..inner };
+    ListWindow::new(below_header(table), w.wf_sel, w.workflows.len())
 }
 
 fn runs_window(area: Rect, w: &WorkflowsState) -> ListWindow {
@@ -146,7 +155,7 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
         note(f, inner, lines);
         return;
     }
-    let n_problems = (w.problems.len() as u16).min(inner.height.saturating_sub(2));
+    let n_problems = problem_rows(inner, w);
     if n_problems > 0 {
         // Keep the selected problem in view.
         let skip = w.problem_sel.map_or(0, |p| (p + 1).saturating_sub(usize::from(n_problems)));
@@ -162,7 +171,7 @@ fn workflows(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) 
         inner.y += n_problems;
         inner.height -= n_problems;
     }
-    let win = ListWindow::new(below_header(inner), w.wf_sel, w.workflows.len());
+    let win = wf_window(area, w);
     // The position counts the problem rows too: they are rows one selects.
     let rows = ListWindow {
         rows: Rect { height: n_problems + win.rows.height, ..win.rows },
