@@ -1,6 +1,7 @@
 //! Configuration: paths, `config.toml`, themes and keymaps, and their errors.
 
 pub mod alerting;
+pub mod chat;
 pub mod collect;
 pub mod error;
 pub mod keymap;

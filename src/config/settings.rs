@@ -37,6 +37,11 @@ pub struct Config {
     /// Alertmanagers whose alerts and silences join the alerts pane.
     #[serde(rename = "alertmanager")]
     pub alertmanagers: Vec<AlertmanagerConfig>,
+    /// LLM endpoints for the chat pane and `opsdeck chat`.
+    #[serde(rename = "provider")]
+    pub providers: Vec<super::chat::ProviderConfig>,
+    /// `[chat]`: fallback chain, system prompt, tool rounds.
+    pub chat: super::chat::ChatConfig,
 }
 
 /// `[[prometheus]]`: PromQL per opsdeck series name, polled with `query_range`.
@@ -79,6 +84,8 @@ impl Default for Config {
             mcp_servers: Vec::new(),
             notifiers: Vec::new(),
             alertmanagers: Vec::new(),
+            providers: Vec::new(),
+            chat: Default::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod bus;
+pub mod chat;
 mod log;
 pub mod metrics;
 pub mod store;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod alerts;
 pub mod chain;
+pub mod chat;
 mod command;
 pub mod control;
 pub mod float;
