@@ -20,17 +20,24 @@ pub enum KeyContext {
     Tools,
     /// The alerts pane has focus.
     Alerts,
+    /// The chat pane has focus (conversations, transcript, input).
+    Chat,
+    /// The chat pane's input takes the keys: looked up before [chat]; a key
+    /// bound in neither is typed.
+    ChatInput,
     /// A popup (help, command palette, message) is open.
     Popup,
 }
 
 impl KeyContext {
-    pub const ALL: [KeyContext; 6] = [
+    pub const ALL: [KeyContext; 8] = [
         KeyContext::Global,
         KeyContext::Metrics,
         KeyContext::Workflows,
         KeyContext::Tools,
         KeyContext::Alerts,
+        KeyContext::Chat,
+        KeyContext::ChatInput,
         KeyContext::Popup,
     ];
 
@@ -41,6 +48,8 @@ impl KeyContext {
             KeyContext::Workflows => "workflows",
             KeyContext::Tools => "tools",
             KeyContext::Alerts => "alerts",
+            KeyContext::Chat => "chat",
+            KeyContext::ChatInput => "chat_input",
             KeyContext::Popup => "popup",
         }
     }
@@ -57,6 +66,8 @@ impl KeyContext {
             KeyContext::Workflows => "the workflows pane has focus (lists, run detail, step log, compare, versions)",
             KeyContext::Tools => "the tools pane has focus (tool list, argument form, output, history)",
             KeyContext::Alerts => "the alerts pane has focus (alerts, detail, rules and checks)",
+            KeyContext::Chat => "the chat pane has focus (conversations, transcript, input)",
+            KeyContext::ChatInput => "the chat input takes the keys (before [chat]; unbound keys are typed)",
             KeyContext::Popup => "a popup is open (help, command palette, a message)",
         }
     }
@@ -109,6 +120,7 @@ user_actions! {
     FocusPane1 => "focus_pane_1", "Show the metrics pane";
     FocusPane2 => "focus_pane_2", "Show the workflows pane";
     FocusPane3 => "focus_pane_3", "Show the tools pane";
+    FocusPane4 => "focus_pane_4", "Show the chat pane";
     FocusPane5 => "focus_pane_5", "Show the alerts pane";
     ZoomToggle => "zoom_toggle", "Zoom the focused box to full screen";
     Redraw => "redraw", "Redraw the whole screen";
@@ -182,6 +194,21 @@ user_actions! {
     RollbackVersion => "rollback_version", "Write the selected version back to the workflow's file, after asking";
     AttemptPrev => "attempt_prev", "Show the open run's previous attempt (wraps to its latest)";
     AttemptNext => "attempt_next", "Show the open run's next attempt (wraps to its first)";
+    ChatSend => "chat_send", "Send the message in the chat input";
+    ChatNewline => "chat_newline", "Start a new line in the chat input";
+    ChatHistoryPrev => "chat_history_prev", "Recall the message you sent before (chat input)";
+    ChatHistoryNext => "chat_history_next", "Recall the message you sent after (chat input)";
+    ChatStop => "chat_stop", "Stop the answer being streamed (the request is aborted); with none streaming: quit";
+    ChatNew => "chat_new", "Start a new conversation";
+    ChatListToggle => "chat_list_toggle", "Show or hide the conversation list";
+    ChatRegenerate => "chat_regenerate", "Ask for the last answer again";
+    ChatEditLast => "chat_edit_last", "Edit your last message and send it again (the answers after it are dropped)";
+    ChatContinue => "chat_continue", "Ask the model to go on with an answer that was cut";
+    ChatModelNext => "chat_model_next", "Ask the next model (provider/model) from now on";
+    ChatAllowCall => "chat_allow_call", "Run the tool call the model asked for";
+    ChatRefuseCall => "chat_refuse_call", "Refuse the tool call the model asked for (the model is told)";
+    ChatAutoAllow => "chat_auto_allow", "Let read-only tools run without asking in this conversation (again: ask)";
+    ChatCopyCode => "chat_copy_code", "Copy the selected answer's last code block (OSC 52 and a file)";
 }
 
 impl UserAction {
@@ -243,6 +270,18 @@ impl UserAction {
             | U::AttemptPrev
             | U::AttemptNext => KeyContext::Workflows,
             U::Acknowledge | U::SilenceAlert | U::Unsilence | U::JumpToMetric | U::ToggleResolved => KeyContext::Alerts,
+            U::ChatNew
+            | U::ChatListToggle
+            | U::ChatRegenerate
+            | U::ChatEditLast
+            | U::ChatContinue
+            | U::ChatModelNext
+            | U::ChatAllowCall
+            | U::ChatRefuseCall
+            | U::ChatAutoAllow
+            | U::ChatCopyCode
+            | U::ChatStop => KeyContext::Chat,
+            U::ChatSend | U::ChatNewline | U::ChatHistoryPrev | U::ChatHistoryNext => KeyContext::ChatInput,
             _ => KeyContext::Global,
         }
     }

@@ -35,7 +35,7 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
 };
 
 /// The filter, while it is typed into, takes every key.
-fn capture(s: &mut AppState, key: KeyEvent) -> Option<bool> {
+fn capture(s: &mut AppState, key: KeyEvent, _: &crate::config::keymap::Keymap) -> Option<bool> {
     s.alerts.filter_editing.then(|| s.alerts.filter_key(key))
 }
 

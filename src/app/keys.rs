@@ -28,7 +28,7 @@ pub(super) fn on_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects: &m
         let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         if state.overlay.is_none()
             && !ctrl_c
-            && let Some(changed) = (pane::spec_of(state.focus).capture)(state, key)
+            && let Some(changed) = (pane::spec_of(state.focus).capture)(state, key, ctx.keymap)
         {
             return changed;
         }

@@ -36,7 +36,7 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
 
 /// The process filter, while it is typed into, takes every key: Enter keeps
 /// it, Esc clears it.
-fn capture(s: &mut AppState, key: KeyEvent) -> Option<bool> {
+fn capture(s: &mut AppState, key: KeyEvent, _: &crate::config::keymap::Keymap) -> Option<bool> {
     if !s.metrics.filter_editing() {
         return None;
     }

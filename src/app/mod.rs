@@ -4,6 +4,7 @@
 //! reducer under `panes/`; overlays (help, palette, messages) live in `overlay`.
 
 mod alerts_pane;
+mod chat_pane;
 mod commands;
 mod hints;
 pub mod input;
@@ -62,6 +63,12 @@ pub enum BoxId {
     WfCompare,
     /// A workflow's stored versions, one's text or a diff between two.
     WfVersions,
+    /// Saved conversations.
+    ChatList,
+    /// The open conversation.
+    ChatTranscript,
+    /// The question being written.
+    ChatInput,
 }
 
 /// The panes, each a screen of boxes (switched with the number keys).
@@ -70,11 +77,12 @@ pub enum Pane {
     Metrics,
     Workflows,
     Tools,
+    Chat,
     Alerts,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 4] = [Pane::Metrics, Pane::Workflows, Pane::Tools, Pane::Alerts];
+    pub const ALL: [Pane; 5] = [Pane::Metrics, Pane::Workflows, Pane::Tools, Pane::Chat, Pane::Alerts];
 
     /// The number key and tab label (numbers follow DESIGN.md's pane order).
     pub fn label(self) -> (u8, &'static str) {
@@ -191,6 +199,7 @@ pub enum Action {
     User(UserAction),
     Metrics(MetricsAction),
     Tools(ToolsAction),
+    Chat(panes::chat::ChatAction),
     /// A message for the status bar (an effect's outcome).
     Notice(String),
     /// An effect's outcome too long for the status bar (what went wrong and
@@ -214,7 +223,7 @@ pub enum Action {
 }
 
 /// What the runtime must do after an update.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
     Suspend,
@@ -302,6 +311,8 @@ pub enum Effect {
         stem: String,
         contents: String,
     },
+    /// The chat pane's streams, tool calls and store.
+    Chat(panes::chat::ChatEffect),
 }
 
 /// Read-only context of an update: the clock, keymap and configuration.
@@ -323,6 +334,7 @@ pub struct AppState {
     pub tools: ToolsState,
     pub alerts: AlertsState,
     pub workflows: WorkflowsState,
+    pub chat: panes::chat::ChatState,
     pub sources: Vec<SourceStatus>,
     pub now: Ts,
     /// Problems met while loading config/theme/keymap; shown in the status bar.
@@ -364,6 +376,7 @@ impl AppState {
             tools: ToolsState::default(),
             alerts: AlertsState::default(),
             workflows: WorkflowsState::default(),
+            chat: Default::default(),
             sources: vec![SourceStatus::local()],
             now: ctx.now,
             warnings: Vec::new(),
@@ -441,7 +454,11 @@ impl AppState {
 
     /// Keymap contexts in priority order for the current focus.
     pub fn contexts(&self) -> Vec<KeyContext> {
-        if self.overlay.is_some() { vec![KeyContext::Popup] } else { vec![self.focus.context(), KeyContext::Global] }
+        match (&self.overlay, self.focus) {
+            (Some(_), _) => vec![KeyContext::Popup],
+            (None, BoxId::ChatInput) => vec![KeyContext::ChatInput, KeyContext::Chat, KeyContext::Global],
+            (None, f) => vec![f.context(), KeyContext::Global],
+        }
     }
 }
 
@@ -555,6 +572,7 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         Action::User(a) => user::on_user(state, a, ctx, &mut effects),
         Action::Metrics(m) => state.metrics.update(m, &mut effects),
         Action::Tools(a) => tools_pane::on_action(state, a, ctx, &mut effects),
+        Action::Chat(a) => chat_pane::on_action(state, a, ctx, &mut effects),
         Action::AlertSource { name, read } => state.alerts.source_read(name, read),
         Action::Notice(text) => {
             state.notice = Some((ctx.now, text));

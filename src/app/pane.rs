@@ -28,7 +28,7 @@ pub struct PaneSpec {
     /// A key while one of the pane's text inputs (filter, search, form field)
     /// takes keys: `Some(changed)` when it took the key, `None` to look the
     /// key up in the keymap. Ctrl-C never reaches it.
-    pub capture: fn(&mut AppState, KeyEvent) -> Option<bool>,
+    pub capture: fn(&mut AppState, KeyEvent, &crate::config::keymap::Keymap) -> Option<bool>,
     /// A bound action while one of its boxes has focus and no popup is open;
     /// whether anything changed.
     pub on_user: fn(&mut AppState, UserAction, &Ctx, &mut Vec<Effect>) -> bool,
@@ -70,8 +70,13 @@ pub fn editing_line() -> Vec<Hint> {
 }
 
 /// Every pane, in tab order.
-pub static PANES: [&PaneSpec; 4] =
-    [&super::metrics_pane::SPEC, &super::workflows_pane::SPEC, &super::tools_pane::SPEC, &super::alerts_pane::SPEC];
+pub static PANES: [&PaneSpec; 5] = [
+    &super::metrics_pane::SPEC,
+    &super::workflows_pane::SPEC,
+    &super::tools_pane::SPEC,
+    &super::chat_pane::SPEC,
+    &super::alerts_pane::SPEC,
+];
 
 /// The spec of `pane`.
 pub fn spec(pane: Pane) -> &'static PaneSpec {
@@ -89,7 +94,7 @@ pub fn by_number(n: u8) -> Option<&'static PaneSpec> {
 }
 
 /// A spec entry for panes without text inputs of their own.
-pub fn no_capture(_: &mut AppState, _: KeyEvent) -> Option<bool> {
+pub fn no_capture(_: &mut AppState, _: KeyEvent, _: &crate::config::keymap::Keymap) -> Option<bool> {
     None
 }
 

@@ -31,7 +31,7 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
 };
 
 /// A form field, the filter or the output search takes every key.
-fn capture(s: &mut AppState, key: KeyEvent) -> Option<bool> {
+fn capture(s: &mut AppState, key: KeyEvent, _: &crate::config::keymap::Keymap) -> Option<bool> {
     s.tools.capturing().then(|| s.tools.text_key(key))
 }
 

@@ -96,11 +96,12 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
             let d = if a == U::FocusNext { 1 } else { -1 };
             state.focus = order[(i + d).rem_euclid(order.len() as i32) as usize].0;
         }
-        U::FocusPane1 | U::FocusPane2 | U::FocusPane3 | U::FocusPane5 => {
+        U::FocusPane1 | U::FocusPane2 | U::FocusPane3 | U::FocusPane4 | U::FocusPane5 => {
             let n = match a {
                 U::FocusPane1 => 1,
                 U::FocusPane2 => 2,
                 U::FocusPane3 => 3,
+                U::FocusPane4 => 4,
                 _ => 5,
             };
             let Some(spec) = pane::by_number(n) else { return false };

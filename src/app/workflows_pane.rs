@@ -46,7 +46,7 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
 };
 
 /// The log search, while it is typed into, takes every key.
-fn capture(s: &mut AppState, key: KeyEvent) -> Option<bool> {
+fn capture(s: &mut AppState, key: KeyEvent, _: &crate::config::keymap::Keymap) -> Option<bool> {
     s.workflows.log.editing.then(|| s.workflows.search_key(key))
 }
 

@@ -369,3 +369,35 @@ mod tests {
         assert_eq!(m.tool_calls.len(), 128);
     }
 }
+
+/// What a question's stream reports to whoever shows it, in order: which
+/// fallback entry is tried, which were skipped and why, how many old
+/// messages the context budget left out, and the answer's pieces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatProgress {
+    /// The request goes to `model` now.
+    Trying {
+        model: ModelRef,
+    },
+    /// A fallback entry did not answer.
+    Skipped {
+        skipped: Skipped,
+    },
+    /// The oldest `dropped` messages were left out of the request to fit the
+    /// model's context (never out of the record).
+    Trimmed {
+        dropped: usize,
+    },
+    Delta {
+        delta: ChatDelta,
+    },
+}
+
+/// How a question's stream ended: who answered, why it stopped, the tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    pub model: ModelRef,
+    pub finish: Finish,
+    pub usage: Option<Usage>,
+}

@@ -58,6 +58,7 @@ impl Effects for Executor {
         match effect {
             // The loop's; never sent here.
             Effect::Quit | Effect::Suspend | Effect::Redraw | Effect::EditFile { .. } => {}
+            Effect::Chat(_) => {}
             // The app refuses these already; the executor never sends one either.
             // A start passes: the app let only a workflow that changes nothing
             // through, and the engine that runs it checks the same again.

@@ -2,6 +2,7 @@
 
 pub mod alert_sources;
 pub mod alerts;
+pub mod chat;
 pub mod metrics;
 pub mod metrics_prefs;
 pub mod process_tree;

@@ -45,7 +45,7 @@ pub enum Lookup {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     name: String,
-    contexts: [Vec<Binding>; 6],
+    contexts: [Vec<Binding>; 8],
 }
 
 fn slot(ctx: KeyContext) -> usize {
@@ -56,6 +56,8 @@ fn slot(ctx: KeyContext) -> usize {
         KeyContext::Alerts => 3,
         KeyContext::Popup => 4,
         KeyContext::Workflows => 5,
+        KeyContext::Chat => 6,
+        KeyContext::ChatInput => 7,
     }
 }
 
@@ -170,7 +172,7 @@ struct Entry {
     at: (usize, usize),
 }
 
-type Layers = [Vec<Entry>; 6];
+type Layers = [Vec<Entry>; 8];
 
 struct Loader<'a> {
     user_dir: Option<&'a Path>,

@@ -246,55 +246,12 @@ fn read_only_refusal(name: &str, args: &Value, tool: &dyn Tool) -> String {
     format!("read-only: running {name} is refused: {why}; opsdeck runs --read-only")
 }
 
-fn type_ok(ty: &str, v: &Value) -> bool {
-    match ty {
-        "string" => v.is_string(),
-        "integer" => v.is_i64() || v.is_u64(),
-        "number" => v.is_number(),
-        "boolean" => v.is_boolean(),
-        "array" => v.is_array(),
-        "object" => v.is_object(),
-        _ => true,
-    }
-}
-
 /// Check required properties, types, enums and unknown properties (the subset of
-/// JSON Schema the built-ins use; MCP tools bring richer schemas later).
+/// JSON Schema the built-ins use; MCP tools bring richer schemas later):
+/// [`crate::protocol::tools::check_args`] as a [`ToolError::BadArgument`].
 pub fn validate(schema: &Value, args: &Value) -> Result<(), ToolError> {
-    let bad = |field: &str, problem: String| ToolError::BadArgument { field: field.into(), problem };
-    let obj = args.as_object().ok_or_else(|| bad("(arguments)", "must be an object".into()))?;
-    let props = schema.get("properties").and_then(Value::as_object);
-    // An unknown name first: a misspelt argument also looks like a missing one.
-    for k in obj.keys() {
-        if props.is_none_or(|p| !p.contains_key(k)) {
-            let names = props.into_iter().flat_map(|p| p.keys().map(String::as_str));
-            let near = crate::text::nearest(k, names);
-            let problem = match near.as_slice() {
-                [] => "is not an argument of this tool".to_string(),
-                [one, ..] => format!("is not an argument of this tool; did you mean `{one}`?"),
-            };
-            return Err(bad(k, problem));
-        }
-    }
-    for req in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
-        if !obj.contains_key(req) {
-            return Err(bad(req, "is required".into()));
-        }
-    }
-    for (k, v) in obj {
-        let Some(p) = props.and_then(|p| p.get(k)) else { continue };
-        if let Some(ty) = p.get("type").and_then(Value::as_str)
-            && !type_ok(ty, v)
-        {
-            return Err(bad(k, format!("must be a {ty}, got {v}")));
-        }
-        if let Some(choices) = p.get("enum").and_then(Value::as_array)
-            && !choices.contains(v)
-        {
-            return Err(bad(k, format!("must be one of {}", Value::Array(choices.clone()))));
-        }
-    }
-    Ok(())
+    crate::protocol::tools::check_args(schema, args)
+        .map_err(|(field, problem)| ToolError::BadArgument { field, problem })
 }
 
 /// Turn `k=v` strings into arguments typed by the schema (`@PATH` reads a file, `@-` stdin).

@@ -9,6 +9,7 @@ use crate::config::theme::Theme;
 use crate::ui::widgets::list::ListWindow;
 
 pub mod alerts;
+pub mod chat;
 pub mod metrics;
 pub mod silence;
 pub mod tools;
@@ -27,7 +28,7 @@ pub struct PaneView {
 }
 
 /// Every pane's view.
-pub static VIEWS: [PaneView; 4] = [
+pub static VIEWS: [PaneView; 5] = [
     PaneView {
         pane: Pane::Metrics,
         layout: metrics::layout,
@@ -41,6 +42,7 @@ pub static VIEWS: [PaneView; 4] = [
         list: workflows::list_window,
     },
     PaneView { pane: Pane::Tools, layout: tools::layout, render_box: tools::render_box, list: tools::list_window },
+    PaneView { pane: Pane::Chat, layout: chat::layout, render_box: chat::render_box, list: chat::list_window },
     PaneView { pane: Pane::Alerts, layout: alerts::layout, render_box: alerts::render_box, list: alerts::list_window },
 ];
 

@@ -1,0 +1,323 @@
+//! Glue between the app and the chat pane: its boxes, keys, hints, and the
+//! outcomes of its effects.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::pane::{Hint, PaneSpec};
+use super::panes::chat::{ChatAction, ChatEffect, Out};
+use super::{AppState, BoxId, Ctx, Effect, KeyContext, Pane, UserAction};
+use crate::config::keymap::{KeyPress, Keymap, Lookup};
+
+pub(super) static SPEC: PaneSpec = PaneSpec {
+    pane: Pane::Chat,
+    number: 4,
+    title: "Chat",
+    boxes: &[(BoxId::ChatList, "Conversations"), (BoxId::ChatTranscript, "Chat"), (BoxId::ChatInput, "Ask")],
+    start: BoxId::ChatInput,
+    context: KeyContext::Chat,
+    capture,
+    on_user,
+    on_popup: |_, _, _, _| None,
+    select: |s, b, i| match b {
+        BoxId::ChatList if i < s.chat.list.len() => {
+            let moved = s.chat.list_sel != i;
+            s.chat.list_sel = i;
+            moved
+        }
+        _ => false,
+    },
+    paste: |s, text| s.focus == BoxId::ChatInput && s.chat.input.paste(text),
+    scroll: |s, b, rows| match b {
+        BoxId::ChatList => {
+            let n = s.chat.list.len();
+            let before = s.chat.list_sel;
+            s.chat.list_sel = (before as i64 + rows as i64).clamp(0, n.saturating_sub(1) as i64) as usize;
+            before != s.chat.list_sel
+        }
+        _ => s.chat.scroll_by(rows),
+    },
+    resize: |s, _, h| s.chat.page = h.saturating_sub(10).max(3),
+    hints,
+};
+
+/// In the input every key is typed but those bound in `[chat_input]`, Esc,
+/// Tab and BackTab (the keymap has those).
+fn capture(s: &mut AppState, key: KeyEvent, keymap: &Keymap) -> Option<bool> {
+    if s.focus != BoxId::ChatInput || matches!(key.code, KeyCode::Esc | KeyCode::Tab | KeyCode::BackTab) {
+        return None;
+    }
+    if !matches!(keymap.lookup(&[KeyContext::ChatInput], &[KeyPress::from_event(&key)]), Lookup::NoMatch) {
+        return None;
+    }
+    let changed = s.chat.input.input(key);
+    if changed {
+        s.chat.history_pos = None;
+    }
+    Some(changed)
+}
+
+fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
+    use UserAction as U;
+    let mut v = Vec::new();
+    if s.chat.asked_call().is_some() {
+        v.extend([Hint::Bound(U::ChatAllowCall, Some("run tool")), Hint::Bound(U::ChatRefuseCall, Some("refuse"))]);
+    }
+    if s.chat.streaming() {
+        v.push(Hint::Bound(U::ChatStop, Some("stop")));
+    }
+    v.extend(match focus {
+        BoxId::ChatInput => vec![
+            Hint::Bound(U::ChatSend, Some("send")),
+            Hint::Bound(U::ChatNewline, Some("new line")),
+            Hint::Bound(U::ChatHistoryPrev, Some("recall")),
+            Hint::Fixed("Esc", "transcript"),
+        ],
+        BoxId::ChatList => vec![
+            Hint::Bound(U::Confirm, Some("open")),
+            Hint::Bound(U::ChatNew, None),
+            Hint::Bound(U::DeleteEntry, None),
+            Hint::Bound(U::ChatListToggle, Some("hide")),
+        ],
+        _ => vec![
+            Hint::Bound(U::Help, None),
+            Hint::Bound(U::ChatRegenerate, None),
+            Hint::Bound(U::ChatEditLast, None),
+            Hint::Bound(U::ChatContinue, None),
+            Hint::Bound(U::CopyResult, Some("copy")),
+            Hint::Bound(U::ChatCopyCode, Some("copy code")),
+            Hint::Bound(U::ChatModelNext, Some("model")),
+            Hint::Bound(U::Export, None),
+        ],
+    });
+    v
+}
+
+fn out<'a>(s: &'a AppState, ctx: &Ctx, effects: &'a mut Vec<Effect>) -> Out<'a> {
+    Out {
+        effects,
+        notice: None,
+        now: ctx.now,
+        read_only: s.read_only,
+        catalog: &s.tools.catalog,
+        max_rounds: ctx.config.chat.max_tool_rounds,
+        instance: &s.instance,
+    }
+}
+
+/// Run `f` on the chat state with an [`Out`]; its notice goes to the status bar.
+fn with_out(
+    s: &mut AppState,
+    ctx: &Ctx,
+    effects: &mut Vec<Effect>,
+    f: impl FnOnce(&mut super::panes::chat::ChatState, &mut Out) -> bool,
+) -> bool {
+    let mut chat = std::mem::take(&mut s.chat);
+    let (changed, notice) = {
+        let mut o = out(s, ctx, effects);
+        let changed = f(&mut chat, &mut o);
+        (changed, o.notice)
+    };
+    s.chat = chat;
+    if let Some(n) = notice {
+        s.notice = Some((ctx.now, n));
+    }
+    changed
+}
+
+fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    use UserAction as U;
+    match a {
+        U::ChatSend => with_out(s, ctx, effects, |c, o| c.send(o)),
+        U::ChatNewline => s.chat.input.input(KeyEvent::from(KeyCode::Enter)),
+        U::ChatHistoryPrev | U::ChatHistoryNext => recall(s, a == U::ChatHistoryPrev),
+        U::ChatStop if s.chat.busy() => with_out(s, ctx, effects, |c, o| c.stop(o)),
+        // Nothing to stop: C-c keeps its global meaning.
+        U::ChatStop => {
+            super::lifecycle::quit(s, ctx, effects);
+            true
+        }
+        U::ChatAllowCall => with_out(s, ctx, effects, |c, o| c.consent(true, o)),
+        U::ChatRefuseCall => with_out(s, ctx, effects, |c, o| c.consent(false, o)),
+        U::ChatRegenerate => with_out(s, ctx, effects, |c, o| c.regenerate(o)),
+        U::ChatContinue => with_out(s, ctx, effects, |c, o| c.continue_answer(o)),
+        U::ChatEditLast => {
+            let changed = with_out(s, ctx, effects, |c, o| c.edit_last(o));
+            if changed {
+                s.focus = BoxId::ChatInput;
+            }
+            changed
+        }
+        U::ChatNew => {
+            let changed = s.chat.new_conversation(ctx.now);
+            if changed {
+                s.focus = BoxId::ChatInput;
+            } else {
+                s.notice = Some((ctx.now, "an answer is still coming: stop it first".into()));
+            }
+            true
+        }
+        U::ChatListToggle => {
+            s.chat.show_list = !s.chat.show_list;
+            if !s.chat.show_list && s.focus == BoxId::ChatList {
+                s.focus = BoxId::ChatTranscript;
+            }
+            true
+        }
+        U::ChatModelNext => {
+            let text = match s.chat.model_next() {
+                Some(m) => format!("next questions go to {m} first"),
+                None => "no models: add a [[provider]] with models to config.toml".into(),
+            };
+            s.notice = Some((ctx.now, text));
+            true
+        }
+        U::ChatAutoAllow => {
+            let on = !s.chat.conv.meta.auto_allow_read_only;
+            s.chat.conv.meta.auto_allow_read_only = on;
+            let text = if on {
+                "read-only tools run without asking in this conversation"
+            } else {
+                "every tool call asks first in this conversation"
+            };
+            s.notice = Some((ctx.now, text.into()));
+            true
+        }
+        U::CopyResult => match selected_or_last_answer(s) {
+            Some(text) => {
+                effects.push(Effect::Copy { text, name: "chat-message.md".into() });
+                true
+            }
+            None => false,
+        },
+        U::ChatCopyCode => match selected_or_last_answer(s) {
+            Some(text) => {
+                effects.push(Effect::Chat(ChatEffect::CopyCode { text }));
+                true
+            }
+            None => false,
+        },
+        U::Up | U::Down | U::PageUp | U::PageDown | U::Top | U::Bottom if s.focus == BoxId::ChatList => {
+            super::list::apply(a, &mut s.chat.list_sel, s.chat.list.len(), super::list::PAGE).unwrap_or(false)
+        }
+        U::Confirm if s.focus == BoxId::ChatList => match s.chat.list.get(s.chat.list_sel) {
+            Some(m) if !s.chat.busy() => {
+                effects.push(Effect::Chat(ChatEffect::Load(m.id.clone())));
+                true
+            }
+            _ => false,
+        },
+        U::DeleteEntry if s.focus == BoxId::ChatList => delete(s, ctx, effects),
+        U::Up | U::Down => s.chat.select_step(if a == U::Up { -1 } else { 1 }),
+        U::PageUp | U::PageDown => {
+            let page = i32::from(s.chat.page);
+            s.chat.scroll_by(if a == U::PageUp { -page } else { page })
+        }
+        U::Top => {
+            let changed = s.chat.sel != Some(0) && !s.chat.conv.messages.is_empty();
+            if changed {
+                s.chat.sel = Some(0);
+                s.chat.scroll = 0;
+            }
+            changed
+        }
+        U::Bottom => {
+            let changed = s.chat.sel.is_some() || s.chat.scroll != 0;
+            (s.chat.sel, s.chat.scroll) = (None, 0);
+            changed
+        }
+        U::Confirm if s.focus == BoxId::ChatTranscript => {
+            s.focus = BoxId::ChatInput;
+            true
+        }
+        U::Close if s.focus == BoxId::ChatInput => {
+            s.focus = BoxId::ChatTranscript;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `d` twice on the same conversation deletes it (the first press says so).
+fn delete(s: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    let Some(m) = s.chat.list.get(s.chat.list_sel).cloned() else { return false };
+    if s.chat.pending_delete.as_deref() != Some(&m.id) {
+        s.chat.pending_delete = Some(m.id.clone());
+        let title = crate::text::fit(&m.title, 40);
+        s.notice = Some((ctx.now, format!("delete “{title}”? press delete_entry again to delete it for good")));
+        return true;
+    }
+    s.chat.pending_delete = None;
+    if s.chat.conv.meta.id == m.id {
+        if s.chat.busy() {
+            s.notice = Some((ctx.now, "an answer is still coming: stop it first".into()));
+            return true;
+        }
+        s.chat.new_conversation(ctx.now);
+    }
+    effects.push(Effect::Chat(ChatEffect::Delete(m.id.clone())));
+    s.notice = Some((ctx.now, format!("deleted “{}”", crate::text::fit(&m.title, 40))));
+    true
+}
+
+/// The selected message's text, or the last answer's.
+fn selected_or_last_answer(s: &AppState) -> Option<String> {
+    let c = &s.chat;
+    let i = c.sel.or_else(|| c.last_of(crate::protocol::chat::Role::Assistant))?;
+    c.conv.messages.get(i).map(|m| m.content.clone()).filter(|t| !t.is_empty())
+}
+
+/// Put an earlier (or later) question in the input.
+fn recall(s: &mut AppState, older: bool) -> bool {
+    let c = &mut s.chat;
+    let n = c.history.len();
+    if n == 0 {
+        return false;
+    }
+    let pos = match (c.history_pos, older) {
+        (None, true) => n - 1,
+        (None, false) => return false,
+        (Some(p), true) => p.saturating_sub(1),
+        (Some(p), false) if p + 1 >= n => {
+            c.history_pos = None;
+            c.input = super::input::TextInput::new("");
+            return true;
+        }
+        (Some(p), false) => p + 1,
+    };
+    c.history_pos = Some(pos);
+    c.input = super::input::TextInput::new(&c.history[pos]);
+    true
+}
+
+pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
+    match a {
+        ChatAction::Listed(list) => {
+            s.chat.list = list;
+            s.chat.list_sel = s.chat.list_sel.min(s.chat.list.len().saturating_sub(1));
+            true
+        }
+        ChatAction::Opened(conv) => {
+            if s.chat.busy() {
+                return false;
+            }
+            s.chat.conv = *conv;
+            (s.chat.sel, s.chat.scroll, s.chat.problem) = (None, 0, None);
+            s.focus = BoxId::ChatTranscript;
+            true
+        }
+        ChatAction::Models { models, providers, prices } => {
+            s.chat.models = models;
+            s.chat.providers = providers;
+            s.chat.prices = prices;
+            if s.chat.chosen.as_ref().is_some_and(|c| !s.chat.models.contains(c)) {
+                s.chat.chosen = None;
+            }
+            true
+        }
+        ChatAction::Progress { turn, items } => s.chat.progress(turn, items),
+        ChatAction::Answered { turn, result } => with_out(s, ctx, effects, |c, o| c.answered(turn, result, o)),
+        ChatAction::ToolDone { turn, call, result } => {
+            with_out(s, ctx, effects, |c, o| c.tool_done(turn, &call, result, o))
+        }
+    }
+}

@@ -1,0 +1,315 @@
+use serde_json::json;
+
+use super::*;
+use crate::app::Effect;
+use crate::protocol::chat::{ChatDelta, Finish, ToolCallState};
+
+fn tool(name: &str, mutating: bool) -> ToolInfo {
+    ToolInfo {
+        name: name.into(),
+        description: format!("{name} tool"),
+        schema: json!({"type":"object","properties":{"host":{"type":"string"}},"required":["host"]}),
+        mutating,
+        source: "builtin".into(),
+    }
+}
+
+struct Rig {
+    chat: ChatState,
+    catalog: Vec<ToolInfo>,
+    read_only: bool,
+    max_rounds: u32,
+    now: Ts,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let mut chat = ChatState { providers: 1, ..Default::default() };
+        chat.models = vec![ModelRef::parse("local/smollm2").unwrap()];
+        Rig {
+            chat,
+            catalog: vec![tool("dns_lookup", false), tool("restart", true)],
+            read_only: false,
+            max_rounds: 8,
+            now: 1_000,
+        }
+    }
+
+    fn run(&mut self, f: impl FnOnce(&mut ChatState, &mut Out) -> bool) -> (bool, Vec<ChatEffect>, Option<String>) {
+        let mut effects = Vec::new();
+        let mut out = Out {
+            effects: &mut effects,
+            notice: None,
+            now: self.now,
+            read_only: self.read_only,
+            catalog: &self.catalog,
+            max_rounds: self.max_rounds,
+            instance: "t1",
+        };
+        let changed = f(&mut self.chat, &mut out);
+        let notice = out.notice.take();
+        let chat = effects
+            .into_iter()
+            .map(|e| match e {
+                Effect::Chat(c) => c,
+                other => panic!("unexpected effect {other:?}"),
+            })
+            .collect();
+        (changed, chat, notice)
+    }
+
+    fn ask(&mut self, q: &str) -> Vec<ChatEffect> {
+        self.chat.input = crate::app::input::TextInput::new(q);
+        self.run(|c, o| c.send(o)).1
+    }
+
+    fn turn(&self) -> u64 {
+        self.chat.turn.as_ref().expect("a turn").id
+    }
+
+    fn stream(&mut self, deltas: Vec<ChatDelta>) {
+        let turn = self.turn();
+        let mut items = vec![ChatProgress::Trying { model: ModelRef::parse("local/smollm2").unwrap() }];
+        items.extend(deltas.into_iter().map(|delta| ChatProgress::Delta { delta }));
+        assert!(self.chat.progress(turn, items));
+    }
+
+    fn answer(&mut self, finish: Finish) -> Vec<ChatEffect> {
+        let turn = self.turn();
+        let a = Answer { model: ModelRef::parse("local/smollm2").unwrap(), finish, usage: None };
+        self.run(|c, o| c.answered(turn, Ok(a), o)).1
+    }
+}
+
+fn asks(effects: &[ChatEffect]) -> Vec<&Vec<ChatMessage>> {
+    effects
+        .iter()
+        .filter_map(|e| if let ChatEffect::Ask { messages, .. } = e { Some(messages) } else { None })
+        .collect()
+}
+
+fn call(index: usize, id: &str, name: &str, args: &str) -> Vec<ChatDelta> {
+    vec![
+        ChatDelta::ToolCallStart { index, id: id.into(), name: name.into() },
+        ChatDelta::ToolCallArgs { index, fragment: args.into() },
+    ]
+}
+
+#[test]
+fn without_a_provider_a_question_says_how_to_add_one_and_asks_nothing() {
+    let mut r = Rig::new();
+    r.chat.providers = 0;
+    let effects = r.ask("why is the disk full?");
+    assert!(effects.is_empty());
+    assert!(r.chat.problem.as_deref().unwrap().contains("[[provider]]"));
+    assert_eq!(r.chat.input.text(), "why is the disk full?", "the question is kept");
+}
+
+#[test]
+fn a_question_is_saved_asked_and_streamed_into_the_answer() {
+    let mut r = Rig::new();
+    let effects = r.ask("  \nWhy is /var full?\nsecond line");
+    assert_eq!(r.chat.input.text(), "", "the input is cleared");
+    assert_eq!(r.chat.conv.meta.title, "Why is /var full?");
+    assert!(r.chat.conv.meta.id.starts_with("0000000001000-t1-"));
+    let asked = asks(&effects);
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].iter().map(|m| m.role).collect::<Vec<_>>(), [Role::User], "the empty answer is not sent");
+    assert!(effects.iter().any(|e| matches!(e, ChatEffect::Save(c) if c.messages.len() == 2)), "saved at once");
+    // Only read-only tools are offered by default.
+    let offered: Vec<_> = effects
+        .iter()
+        .filter_map(|e| if let ChatEffect::Ask { tools, .. } = e { Some(tools) } else { None })
+        .flatten()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(offered, ["dns_lookup"]);
+
+    r.stream(vec![ChatDelta::Text { text: "Logs ".into() }, ChatDelta::Text { text: "rotate.".into() }]);
+    // A piece of another (stopped) turn is dropped.
+    assert!(!r.chat.progress(99, vec![ChatProgress::Delta { delta: ChatDelta::Text { text: "late".into() } }]));
+    let effects = r.answer(Finish::Stop);
+    let m = r.chat.conv.messages.last().unwrap();
+    assert_eq!(m.content, "Logs rotate.");
+    assert_eq!(m.model.as_ref().unwrap().to_string(), "local/smollm2");
+    let u = m.usage.unwrap();
+    assert!(u.estimated && u.output == 3, "no usage from the server: estimated at 4 bytes per token: {u:?}");
+    assert!(r.chat.turn.is_none());
+    assert!(matches!(&effects[..], [ChatEffect::Save(c)] if c.meta.messages == 2));
+    assert_eq!(r.chat.history, ["  \nWhy is /var full?\nsecond line"]);
+}
+
+#[test]
+fn a_tool_call_waits_for_consent_runs_and_its_result_goes_back_in_order() {
+    let mut r = Rig::new();
+    r.ask("resolve example.com");
+    let mut deltas = call(0, "call_a", "dns_lookup", "{\"host\":");
+    deltas.push(ChatDelta::ToolCallArgs { index: 0, fragment: "\"example.com\"}".into() });
+    r.stream(deltas);
+    let effects = r.answer(Finish::ToolCalls);
+    assert!(!effects.iter().any(|e| matches!(e, ChatEffect::RunTool { .. })), "nothing runs before consent");
+    assert_eq!(r.chat.asked_call(), Some((1, 0)));
+    let (_, effects, _) = r.run(|c, o| c.consent(true, o));
+    let turn = r.turn();
+    assert_eq!(
+        effects,
+        [ChatEffect::RunTool {
+            turn,
+            call: "call_a".into(),
+            tool: "dns_lookup".into(),
+            args: json!({"host":"example.com"}),
+            confirmed: true
+        }]
+    );
+    let (_, effects, _) = r.run(|c, o| c.tool_done(turn, "call_a", Ok("{\"a\":[\"93.184.215.14\"]}".into()), o));
+    let asked = asks(&effects);
+    assert_eq!(asked.len(), 1, "the next round is asked: {effects:?}");
+    let roles: Vec<_> = asked[0].iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool]);
+    assert_eq!(asked[0][2].tool_call_id.as_deref(), Some("call_a"));
+    assert_eq!(r.chat.turn.as_ref().unwrap().rounds, 1);
+}
+
+#[test]
+fn unknown_tools_bad_arguments_and_mutating_tools_under_read_only_are_refused_with_why() {
+    let mut r = Rig::new();
+    r.read_only = true;
+    r.chat.conv.meta.tools = Some(vec!["dns_lookup".into(), "restart".into()]);
+    r.ask("do things");
+    let mut d = call(0, "c0", "rm_rf", "{}");
+    d.extend(call(1, "c1", "dns_lookup", "{not json"));
+    d.extend(call(2, "c2", "dns_lookup", "{\"hots\":\"x\"}"));
+    d.extend(call(3, "c3", "restart", "{\"host\":\"web1\"}"));
+    r.stream(d);
+    let effects = r.answer(Finish::ToolCalls);
+    let reasons: Vec<String> = r.chat.conv.messages[1]
+        .tool_calls
+        .iter()
+        .map(|c| match &c.state {
+            ToolCallState::Refused { reason } => reason.clone(),
+            s => panic!("{s:?}"),
+        })
+        .collect();
+    assert!(reasons[0].contains("unknown tool \"rm_rf\"") && reasons[0].contains("dns_lookup"), "{reasons:?}");
+    assert!(reasons[1].contains("not valid JSON"), "{reasons:?}");
+    assert!(reasons[2].contains("hots") && reasons[2].contains("did you mean `host`"), "{reasons:?}");
+    assert!(reasons[3].contains("--read-only"), "{reasons:?}");
+    // Every call settled: the refusals go back to the model at once.
+    let asked = asks(&effects);
+    assert_eq!(asked.len(), 1);
+    let tool_msgs: Vec<_> = asked[0].iter().filter(|m| m.role == Role::Tool).collect();
+    assert_eq!(tool_msgs.len(), 4);
+    assert!(tool_msgs.iter().all(|m| m.content.starts_with("not run: ")));
+}
+
+#[test]
+fn auto_allow_runs_read_only_calls_without_asking_but_never_mutating_ones() {
+    let mut r = Rig::new();
+    r.chat.conv.meta.tools = Some(vec!["dns_lookup".into(), "restart".into()]);
+    r.chat.conv.meta.auto_allow_read_only = true;
+    r.ask("check and restart");
+    let mut d = call(0, "c0", "dns_lookup", "{\"host\":\"a\"}");
+    d.extend(call(1, "c1", "restart", "{\"host\":\"a\"}"));
+    r.stream(d);
+    let effects = r.answer(Finish::ToolCalls);
+    let runs: Vec<_> = effects
+        .iter()
+        .filter_map(|e| {
+            if let ChatEffect::RunTool { tool, confirmed, .. } = e { Some((tool.as_str(), *confirmed)) } else { None }
+        })
+        .collect();
+    assert_eq!(runs, [("dns_lookup", false)]);
+    assert_eq!(r.chat.asked_call(), Some((1, 1)), "the mutating call asks");
+    let (_, effects, _) = r.run(|c, o| c.consent(false, o));
+    assert!(asks(&effects).is_empty(), "the read-only call still runs");
+    let turn = r.turn();
+    let (_, effects, _) = r.run(|c, o| c.tool_done(turn, "c0", Err("timed out".into()), o));
+    let asked = asks(&effects);
+    let tools: Vec<_> = asked[0].iter().filter(|m| m.role == Role::Tool).map(|m| m.content.as_str()).collect();
+    assert_eq!(tools, ["error: timed out", "not run: the user refused to run it"]);
+}
+
+#[test]
+fn the_round_limit_stops_the_loop_and_says_so() {
+    let mut r = Rig::new();
+    r.max_rounds = 1;
+    r.ask("loop");
+    r.stream(call(0, "c0", "dns_lookup", "{\"host\":\"a\"}"));
+    let (_, effects, notice) = {
+        let turn = r.turn();
+        let a = Answer { model: ModelRef::parse("local/smollm2").unwrap(), finish: Finish::ToolCalls, usage: None };
+        r.run(|c, o| c.answered(turn, Ok(a), o))
+    };
+    assert!(asks(&effects).is_empty());
+    assert!(notice.unwrap().contains("max_tool_rounds"));
+    assert!(r.chat.turn.is_none());
+}
+
+#[test]
+fn stop_keeps_what_arrived_and_continue_asks_for_the_rest() {
+    let mut r = Rig::new();
+    r.ask("explain");
+    r.stream(vec![ChatDelta::Text { text: "First,".into() }]);
+    let turn = r.turn();
+    let (_, effects, _) = r.run(|c, o| c.stop(o));
+    assert!(effects.contains(&ChatEffect::Stop { turn }));
+    assert_eq!(r.chat.conv.messages[1].finish, Some(Finish::Cancelled));
+    assert_eq!(r.chat.conv.messages[1].content, "First,");
+    // A late Answered of the stopped turn changes nothing.
+    let a = Answer { model: ModelRef::parse("local/smollm2").unwrap(), finish: Finish::Stop, usage: None };
+    assert!(!r.run(|c, o| c.answered(turn, Ok(a), o)).0);
+    assert!(r.chat.can_continue());
+    let effects = r.run(|c, o| c.continue_answer(o)).1;
+    let asked = asks(&effects);
+    assert_eq!(asked[0].len(), 3, "question, cut answer, the request to go on");
+    assert!(r.turn() > turn);
+}
+
+#[test]
+fn stopping_while_tools_wait_settles_every_call_so_the_record_stays_valid() {
+    let mut r = Rig::new();
+    r.ask("resolve");
+    r.stream(call(0, "c0", "dns_lookup", "{\"host\":\"a\"}"));
+    r.answer(Finish::ToolCalls);
+    let (_, effects, _) = r.run(|c, o| c.stop(o));
+    assert!(!effects.iter().any(|e| matches!(e, ChatEffect::Stop { .. })), "no request is in flight");
+    let roles: Vec<_> = r.chat.conv.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool]);
+    assert!(r.chat.turn.is_none());
+}
+
+#[test]
+fn regenerate_and_edit_last_rewind_to_the_last_question() {
+    let mut r = Rig::new();
+    r.ask("one");
+    r.stream(vec![ChatDelta::Text { text: "a".into() }]);
+    r.answer(Finish::Stop);
+    let effects = r.run(|c, o| c.regenerate(o)).1;
+    assert_eq!(asks(&effects)[0].len(), 1, "the old answer is not sent again");
+    r.stream(vec![ChatDelta::Text { text: "b".into() }]);
+    r.answer(Finish::Stop);
+    assert_eq!(r.chat.conv.messages.len(), 2);
+    assert!(r.run(|c, o| c.edit_last(o)).0);
+    assert_eq!(r.chat.input.text(), "one");
+    assert!(r.chat.conv.messages.is_empty());
+}
+
+#[test]
+fn a_failed_ask_keeps_the_question_and_says_why() {
+    let mut r = Rig::new();
+    r.ask("hello");
+    let turn = r.turn();
+    let (_, effects, _) = r.run(|c, o| c.answered(turn, Err("local/smollm2: connection refused".into()), o));
+    assert!(matches!(&r.chat.conv.messages[1].finish, Some(Finish::Cut { error }) if error.contains("refused")));
+    assert!(matches!(&effects[..], [ChatEffect::Save(_)]));
+    assert!(r.chat.turn.is_none());
+}
+
+#[test]
+fn the_model_choice_cycles_through_the_offered_models() {
+    let mut r = Rig::new();
+    r.chat.models.push(ModelRef::parse("cloud/gpt").unwrap());
+    assert_eq!(r.chat.model_next().unwrap().to_string(), "cloud/gpt");
+    assert_eq!(r.chat.model_next().unwrap().to_string(), "local/smollm2");
+    assert_eq!(r.chat.model_label(), "local/smollm2");
+}

@@ -1,0 +1,316 @@
+//! The chat pane: conversations beside the transcript, the input below.
+//!
+//! The transcript renders only the messages that reach the screen (from
+//! the end while following, from the selected message otherwise), so a long
+//! conversation costs no more per frame than a short one. Answers are
+//! Markdown; a streaming answer's code is highlighted once it is whole.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::panes::chat::cost;
+use crate::app::{AppState, BoxId};
+use crate::config::theme::{Role as R, Theme};
+use crate::protocol::chat::{ChatMessage, Finish, Role, ToolCallState};
+use crate::text;
+use crate::ui::boxed;
+use crate::ui::widgets::list::ListWindow;
+use crate::ui::widgets::{fit, fmt};
+
+/// The chat pane's boxes for a body area: the list (when shown) left, the
+/// transcript above the input right.
+pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
+    let c = &s.chat;
+    let (list, right) = if c.show_list && body.width >= 60 {
+        let w = (body.width / 4).clamp(18, 34);
+        let [l, r] = Layout::horizontal([Constraint::Length(w), Constraint::Min(20)]).areas(body);
+        (Some(l), r)
+    } else {
+        (None, body)
+    };
+    let input_h = (c.input.line_count() as u16 + 2).clamp(3, (right.height / 3).max(3));
+    let [tr, inp] = Layout::vertical([Constraint::Min(3), Constraint::Length(input_h)]).areas(right);
+    let mut v = Vec::new();
+    if let Some(l) = list {
+        v.push((BoxId::ChatList, l));
+    }
+    v.extend([(BoxId::ChatTranscript, tr), (BoxId::ChatInput, inp)]);
+    v
+}
+
+pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme) {
+    let focused = s.focus == id;
+    match id {
+        BoxId::ChatList => render_list(f, area, s, focused, t),
+        BoxId::ChatInput => render_input(f, area, s, focused, t),
+        _ => render_transcript(f, area, s, focused, t),
+    }
+}
+
+/// The conversation list's rows (inside its border).
+pub fn list_window(area: Rect, id: BoxId, s: &AppState) -> Option<ListWindow> {
+    (id == BoxId::ChatList).then(|| ListWindow::new(inner(area), s.chat.list_sel, s.chat.list.len()))
+}
+
+fn inner(area: Rect) -> Rect {
+    Rect::new(area.x + 1, area.y + 1, area.width.saturating_sub(2), area.height.saturating_sub(2))
+}
+
+fn render_list(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme) {
+    let c = &s.chat;
+    let title = Line::from(format!("Conversations {}", c.list.len()));
+    f.render_widget(boxed(title, focused, t, area.width), area);
+    let win = ListWindow::new(inner(area), c.list_sel, c.list.len());
+    let w = usize::from(win.rows.width);
+    if c.list.is_empty() {
+        let hint = "none saved yet: your first question starts one";
+        let lines: Vec<Line> =
+            text::wrap_words(hint, w.max(1)).into_iter().map(|l| Line::styled(l, t.style(R::TextDim))).collect();
+        f.render_widget(Paragraph::new(lines), win.rows);
+        return;
+    }
+    let mut lines = Vec::new();
+    for i in win.shown() {
+        let m = &c.list[i];
+        let open = m.id == c.conv.meta.id;
+        let age = fmt::age(s.now.saturating_sub(m.updated));
+        let mark = if open { "● " } else { "  " };
+        let room = w.saturating_sub(text::width(mark) + text::width(&age) + 1);
+        let title = if m.title.is_empty() { "(untitled)" } else { m.title.as_str() };
+        let name = text::fit(&text::clean(title), room);
+        let pad = room.saturating_sub(text::width(&name));
+        let style = if i == c.list_sel && focused { t.style(R::Selection) } else { t.style(R::Text) };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark}{name}{}", " ".repeat(pad)), style),
+            Span::styled(format!(" {age}"), t.style(R::TextDim)),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), win.rows);
+}
+
+fn render_input(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme) {
+    let c = &s.chat;
+    let what = if c.busy() { "Ask (an answer is coming)" } else { "Ask" };
+    let title = Line::from(format!("{what} · {}", c.model_label()));
+    f.render_widget(boxed(title, focused, t, area.width), area);
+    let cursor = if focused { t.style(R::InputCursor) } else { t.style(R::Input) };
+    let mut w = c.input.widget(t.style(R::Input), cursor);
+    if c.input.text().is_empty() && !focused {
+        w.set_placeholder_text("i or Enter to write a question");
+    }
+    f.render_widget(&w, inner(area));
+}
+
+fn render_transcript(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme) {
+    let c = &s.chat;
+    let mut title =
+        vec![Span::raw(if c.conv.meta.title.is_empty() { "Chat".to_string() } else { c.conv.meta.title.clone() })];
+    let u = c.conversation_usage();
+    if u.total() > 0 {
+        let approx = if u.estimated { "~" } else { "" };
+        title.push(Span::styled(format!(" · {approx}{} tok", u.total()), t.style(R::TextDim)));
+    }
+    f.render_widget(boxed(Line::from(title), focused, t, area.width), area);
+    let body = inner(area);
+    if body.height == 0 || body.width == 0 {
+        return;
+    }
+    if c.conv.messages.is_empty() {
+        f.render_widget(Paragraph::new(empty_lines(s, usize::from(body.width), t)), body);
+        return;
+    }
+    let width = usize::from(body.width);
+    let height = usize::from(body.height);
+    let want = height + usize::from(c.scroll);
+    let lines: Vec<Line> = match c.sel {
+        None => {
+            // From the end backwards until the box (and the scroll) is filled.
+            let mut chunks: Vec<Vec<Line>> = Vec::new();
+            let mut n = 0;
+            for i in (0..c.conv.messages.len()).rev() {
+                let l = message_lines(s, i, width, t);
+                n += l.len();
+                chunks.push(l);
+                if n >= want {
+                    break;
+                }
+            }
+            let all: Vec<Line> = chunks.into_iter().rev().flatten().collect();
+            let end = all.len().saturating_sub(usize::from(c.scroll)).max(height.min(all.len()));
+            let start = end.saturating_sub(height);
+            all[start..end].to_vec()
+        }
+        Some(sel) => {
+            let mut all = Vec::new();
+            for i in sel..c.conv.messages.len() {
+                all.extend(message_lines(s, i, width, t));
+                if all.len() >= want {
+                    break;
+                }
+            }
+            let start = usize::from(c.scroll).min(all.len().saturating_sub(1));
+            all.into_iter().skip(start).take(height).collect()
+        }
+    };
+    f.render_widget(Paragraph::new(lines), body);
+}
+
+/// What the transcript says before the first question.
+fn empty_lines(s: &AppState, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let c = &s.chat;
+    let dim = t.style(R::TextDim);
+    let mut out = Vec::new();
+    let mut para = |text: &str, style: Style| {
+        for l in text::wrap_words(text, width.max(1)) {
+            out.push(Line::styled(l, style));
+        }
+    };
+    if c.providers == 0 {
+        para("No LLM provider is configured. Add one to config.toml, for example:", t.style(R::Text));
+        for l in [
+            "",
+            "  [[provider]]",
+            "  name = \"local\"",
+            "  kind = \"openai\"        # or \"anthropic\"",
+            "  base_url = \"http://127.0.0.1:11434/v1\"",
+            "  models = [\"llama3.2\"]",
+            "",
+        ] {
+            out.push(Line::styled(l.to_string(), t.style(R::TextAccent)));
+        }
+        let mut para = |text: &str, style: Style| {
+            for l in text::wrap_words(text, width.max(1)) {
+                out.push(Line::styled(l, style));
+            }
+        };
+        para("A key, if the server needs one: opsdeck key set provider:NAME (kept in the OS keyring).", dim);
+        para("Then reload (C-r). docs/chat.md lists providers, the fallback chain and tool calls.", dim);
+        return out;
+    }
+    para(&format!("Ask anything: the question goes to {}.", c.model_label()), t.style(R::Text));
+    para("Tools the model may call ask you first (y runs, N refuses); read-only ones are offered by default.", dim);
+    out
+}
+
+/// One message's lines: a header, the body, its tool calls, how it ended.
+fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let c = &s.chat;
+    let m = &c.conv.messages[i];
+    let selected = c.sel == Some(i);
+    let mut out = Vec::new();
+    let streaming = c.turn.as_ref().is_some_and(|tn| tn.message == i && !tn.waiting_tools);
+    match m.role {
+        Role::System => return out,
+        Role::Tool => {
+            let first = m.content.lines().next().unwrap_or("");
+            let size = fmt::bytes(m.content.len() as f64);
+            let line = format!("  ↳ result ({size}): {}", text::clean(first));
+            out.push(Line::styled(text::fit(&line, width), t.style(R::TextDim)));
+            return out;
+        }
+        _ => {}
+    }
+    out.push(header(m, message_cost(s, m), selected, width, t));
+    for sk in &m.skipped {
+        let l = format!("  ↷ skipped {}: {}", sk.model, sk.reason);
+        for w in text::wrap_words(&text::clean(&l), width.max(1)) {
+            out.push(Line::styled(w, t.style(R::StatusWarn)));
+        }
+    }
+    if streaming && m.content.is_empty() && m.tool_calls.is_empty() {
+        let who = c.turn.as_ref().and_then(|t| t.trying.as_ref()).map_or_else(|| "the model".into(), |m| m.to_string());
+        out.push(Line::styled(format!("  ⟳ waiting for {who}…"), t.style(R::StatusInfo)));
+    }
+    if let Some(tn) = c.turn.as_ref().filter(|tn| tn.message == i && tn.trimmed > 0) {
+        let l = format!("  … {} earlier messages left out of the request to fit the context", tn.trimmed);
+        out.push(Line::styled(text::fit(&l, width), t.style(R::TextDim)));
+    }
+    if !m.content.is_empty() {
+        let w = width.saturating_sub(2).max(1) as u16;
+        for l in markdown(&m.content, w, !streaming, t) {
+            let mut spans = vec![Span::raw("  ")];
+            spans.extend(l.spans);
+            out.push(Line::from(spans));
+        }
+    }
+    for call in &m.tool_calls {
+        let args = text::clean(&call.arguments);
+        let l = format!("  ⚙ {} {}", text::clean(&call.name), args);
+        out.push(Line::styled(text::fit(&l, width), t.style(R::TextAccent)));
+        let (line, role) = match &call.state {
+            ToolCallState::Asked => ("    ? run it? y runs · N refuses".to_string(), R::StatusWarn),
+            ToolCallState::Running => ("    ⟳ running".to_string(), R::StatusInfo),
+            ToolCallState::Done { ok: true } => ("    ✓ ran".to_string(), R::StatusOk),
+            ToolCallState::Done { ok: false } => {
+                ("    ✗ failed (the error went back to the model)".to_string(), R::StatusFailed)
+            }
+            ToolCallState::Refused { reason } => (format!("    ✗ not run: {reason}"), R::StatusFailed),
+        };
+        for w in text::wrap_words(&text::clean(&line), width.max(1)) {
+            out.push(Line::styled(w, t.style(role)));
+        }
+    }
+    if let Some(f) = &m.finish {
+        let note = match f {
+            Finish::Stop | Finish::ToolCalls => None,
+            Finish::Length => Some(("✂ cut at max_tokens: c continues", R::StatusWarn)),
+            Finish::Unfinished => Some(("✂ the stream ended without a finish reason: c continues", R::StatusWarn)),
+            Finish::Cancelled => Some(("■ stopped: c continues", R::StatusWarn)),
+            Finish::Cut { .. } | Finish::Other { .. } => None,
+        };
+        if let Some((n, role)) = note {
+            out.push(Line::styled(format!("  {n}"), t.style(role)));
+        }
+        if let Finish::Cut { error } = f {
+            let what = if m.content.is_empty() { "✗ no answer" } else { "✂ cut" };
+            let cont = if m.content.is_empty() { "r asks again" } else { "c continues" };
+            for w in text::wrap_words(&text::clean(&format!("  {what}: {error} — {cont}")), width.max(1)) {
+                out.push(Line::styled(w, t.style(R::StatusFailed)));
+            }
+        }
+        if let Finish::Other { name } = f {
+            out.push(Line::styled(text::fit(&format!("  ended: {name}"), width), t.style(R::TextDim)));
+        }
+    }
+    out.push(Line::raw(""));
+    out
+}
+
+/// `▌You · 10:42` or `▌local/smollm2 · 10:42 · 12+340 tok · 0.0012`.
+fn header(m: &ChatMessage, cost: Option<f64>, selected: bool, width: usize, t: &Theme) -> Line<'static> {
+    let who = match m.role {
+        Role::User => "You".to_string(),
+        _ => m.model.as_ref().map_or_else(|| "Assistant".into(), |r| r.to_string()),
+    };
+    let clock =
+        chrono::DateTime::from_timestamp_millis(m.ts).map_or_else(String::new, |d| d.format("%H:%M").to_string());
+    let mut tail = format!(" · {clock}");
+    if let Some(u) = &m.usage {
+        let approx = if u.estimated { "~" } else { "" };
+        tail.push_str(&format!(" · {approx}{}+{} tok", u.input, u.output));
+    }
+    if let Some(c) = cost {
+        tail.push_str(&format!(" · {c:.4}"));
+    }
+    let style = if selected { t.style(R::Selection) } else { t.style(R::Title).add_modifier(Modifier::BOLD) };
+    let spans = vec![Span::styled(format!("▌{}", text::clean(&who)), style), Span::styled(tail, t.style(R::TextDim))];
+    Line::from(fit::fit_spans(spans, width))
+}
+
+/// An answer's Markdown as lines of at most `width` cells.
+fn markdown(md: &str, width: u16, _highlight: bool, t: &Theme) -> Vec<Line<'static>> {
+    md.lines()
+        .flat_map(|l| text::wrap_words(&text::clean(l), usize::from(width)))
+        .map(|l| Line::styled(l, t.style(R::Text)))
+        .collect()
+}
+
+/// The cost of a message at its provider's prices (for the header), if priced.
+pub fn message_cost(s: &AppState, m: &ChatMessage) -> Option<f64> {
+    let u = m.usage.as_ref()?;
+    let p = s.chat.prices.get(&m.model.as_ref()?.provider)?;
+    cost(u, p.0, p.1)
+}
