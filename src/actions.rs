@@ -160,11 +160,11 @@ user_actions! {
     FavoriteToggle => "favorite_toggle", "Mark or unmark the selected tool as a favorite";
     MarkRun => "mark_run", "Mark a run to compare another run of the same tool with";
     CompareRuns => "compare_runs", "Compare the run with the marked one (or the one before) side by side";
-    Export => "export", "Export the run's result to a file (JSON, CSV, Markdown)";
-    CopyResult => "copy_result", "Copy the run's result to the clipboard (OSC 52, works over SSH)";
+    Export => "export", "Export the run's result (JSON, CSV, Markdown) or the conversation (Markdown) to a file";
+    CopyResult => "copy_result", "Copy the run's result or the chat message to the clipboard (OSC 52, works over SSH)";
     ChainNext => "chain_next", "Feed the result (or a jq-selected part) into another tool";
     SaveChain => "save_chain", "Save the chain built from the last runs";
-    DeleteEntry => "delete_entry", "Delete the selected saved chain";
+    DeleteEntry => "delete_entry", "Delete the selected saved chain or conversation (chat: press twice)";
     SearchNext => "search_next", "Next search match in the output";
     SearchPrev => "search_prev", "Previous search match in the output";
     Acknowledge => "acknowledge", "Acknowledge the alert with a note (again: take it back)";

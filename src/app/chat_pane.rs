@@ -315,7 +315,14 @@ pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mu
             true
         }
         ChatAction::Progress { turn, items } => s.chat.progress(turn, items),
-        ChatAction::Answered { turn, result } => with_out(s, ctx, effects, |c, o| c.answered(turn, result, o)),
+        ChatAction::Answered { turn, result } => {
+            let changed = with_out(s, ctx, effects, |c, o| c.answered(turn, result, o));
+            // y/N answer a call asking for consent where they are not typed.
+            if s.chat.asked_call().is_some() && s.focus == BoxId::ChatInput {
+                s.focus = BoxId::ChatTranscript;
+            }
+            changed
+        }
         ChatAction::ToolDone { turn, call, result } => {
             with_out(s, ctx, effects, |c, o| c.tool_done(turn, &call, result, o))
         }

@@ -280,5 +280,8 @@ fn docs_list_every_context() {
         return;
     }
     assert!(doc[start..end] == want, "docs/keymaps.md is out of date: run UPDATE_DOCS=1 cargo test --lib docs_list");
-    assert_eq!(KeyContext::list(), "[global], [metrics], [workflows], [tools], [alerts] and [popup]");
+    assert_eq!(
+        KeyContext::list(),
+        "[global], [metrics], [workflows], [tools], [alerts], [chat], [chat_input] and [popup]"
+    );
 }

@@ -93,7 +93,13 @@ fn render_list(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme
 
 fn render_input(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme) {
     let c = &s.chat;
-    let what = if c.busy() { "Ask (an answer is coming)" } else { "Ask" };
+    let what = if c.asked_call().is_some() {
+        "Ask (a tool call waits for y/N)"
+    } else if c.busy() {
+        "Ask (an answer is coming)"
+    } else {
+        "Ask"
+    };
     let title = Line::from(format!("{what} · {}", c.model_label()));
     f.render_widget(boxed(title, focused, t, area.width), area);
     let cursor = if focused { t.style(R::InputCursor) } else { t.style(R::Input) };

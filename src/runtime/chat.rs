@@ -1,0 +1,256 @@
+//! The chat pane's effects: questions streamed from the providers (one task
+//! per turn, aborted to stop it, which drops the HTTP request), tool calls
+//! through the tools service, and conversations in the store.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::tasks::Tasks;
+use crate::app::Action;
+use crate::app::panes::chat::{ChatAction, ChatEffect};
+use crate::config::chat::ChatConfig;
+use crate::engine::chat::provider::Providers;
+use crate::engine::chat::stream::{self, Progress, Request};
+use crate::engine::tools::RunOptions;
+use crate::engine::tools::service::{RunRequest, ToolEvent, ToolService};
+use crate::protocol::chat::{Answer, ChatMessage, ChatProgress, ModelRef, ToolDef};
+use crate::protocol::tools::RunOrigin;
+use crate::remote::control::Records;
+
+/// Stream pieces waiting to become one action (the stream waits beyond:
+/// nothing of an answer is dropped).
+const PROGRESS_QUEUE: usize = 256;
+/// Most pieces folded into one action.
+const BATCH: usize = 256;
+
+/// The chat pane's executor.
+pub struct ChatRunner {
+    providers: Arc<Providers>,
+    config: ChatConfig,
+    client: reqwest::Client,
+    streams: Tasks<u64>,
+    inbox: mpsc::Sender<Action>,
+    records: Records,
+    tools: ToolService,
+    tool_events: mpsc::Sender<ToolEvent>,
+    read_only: bool,
+}
+
+impl ChatRunner {
+    /// A runner over `providers` (keys already read) that answers to `inbox`.
+    pub fn new(
+        providers: Providers,
+        config: ChatConfig,
+        records: Records,
+        tools: ToolService,
+        inbox: mpsc::Sender<Action>,
+        read_only: bool,
+    ) -> Self {
+        let client = crate::net::http_client().unwrap_or_default();
+        let (tool_events, mut rx) = mpsc::channel::<ToolEvent>(64);
+        let to_app = inbox.clone();
+        tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                let ToolEvent::Finished { run, result, .. } = e else { continue };
+                let Some((turn, call)) = parse_run_id(&run) else { continue };
+                let result = result.map(|v| cap_result(&v)).map_err(|e| e.to_string());
+                if to_app.send(Action::Chat(ChatAction::ToolDone { turn, call, result })).await.is_err() {
+                    break;
+                }
+            }
+        });
+        ChatRunner {
+            providers: Arc::new(providers),
+            config,
+            client,
+            streams: Tasks::default(),
+            inbox,
+            records,
+            tools,
+            tool_events,
+            read_only,
+        }
+    }
+
+    /// Tell the pane the models and read the saved conversations.
+    pub fn start(&self) {
+        let models = self.providers.models();
+        let prices = self.providers.prices();
+        let providers = self.providers.len();
+        let _ = self.inbox.try_send(Action::Chat(ChatAction::Models { models, providers, prices }));
+        self.list_later();
+    }
+
+    fn list_later(&self) {
+        let (records, inbox) = (self.records.clone(), self.inbox.clone());
+        tokio::task::spawn_blocking(move || match records.chat_list() {
+            Ok(list) => {
+                let _ = inbox.blocking_send(Action::Chat(ChatAction::Listed(list)));
+            }
+            Err(e) => {
+                let _ = inbox.blocking_send(Action::Notice(format!("✗ reading saved conversations: {e}")));
+            }
+        });
+    }
+
+    pub fn apply(&mut self, e: ChatEffect) {
+        match e {
+            ChatEffect::Ask { turn, chosen, messages, tools } => self.ask(turn, chosen, messages, tools),
+            ChatEffect::Stop { turn } => {
+                self.streams.cancel(&turn);
+            }
+            ChatEffect::RunTool { turn, call, tool, args, confirmed } => {
+                let opts = RunOptions { confirmed, read_only: self.read_only };
+                let run = format!("chat-{turn}-{call}");
+                let req = RunRequest { run: run.clone(), tool, args, opts, origin: RunOrigin::Chat };
+                if let Err(e) = self.tools.run(req, self.tool_events.clone()) {
+                    let inbox = self.inbox.clone();
+                    let result = Err(e.to_string());
+                    tokio::spawn(async move { inbox.send(Action::Chat(ChatAction::ToolDone { turn, call, result })).await });
+                }
+            }
+            ChatEffect::Save(conv) => {
+                let (records, inbox) = (self.records.clone(), self.inbox.clone());
+                tokio::task::spawn_blocking(move || {
+                    let msg = match records.chat_save(&conv).and_then(|()| records.chat_list()) {
+                        Ok(list) => Action::Chat(ChatAction::Listed(list)),
+                        Err(e) => Action::Notice(format!("✗ saving the conversation: {e}")),
+                    };
+                    let _ = inbox.blocking_send(msg);
+                });
+            }
+            ChatEffect::Load(id) => {
+                let (records, inbox) = (self.records.clone(), self.inbox.clone());
+                tokio::task::spawn_blocking(move || {
+                    let msg = match records.chat_load(&id) {
+                        Ok(Some(c)) => Action::Chat(ChatAction::Opened(Box::new(c))),
+                        Ok(None) => Action::Notice(format!("conversation {id} is gone")),
+                        Err(e) => Action::Notice(format!("✗ reading conversation {id}: {e}")),
+                    };
+                    let _ = inbox.blocking_send(msg);
+                });
+            }
+            ChatEffect::Delete(id) => {
+                let (records, inbox) = (self.records.clone(), self.inbox.clone());
+                tokio::task::spawn_blocking(move || {
+                    let msg = match records.chat_delete(&id).and_then(|()| records.chat_list()) {
+                        Ok(list) => Action::Chat(ChatAction::Listed(list)),
+                        Err(e) => Action::Notice(format!("✗ deleting conversation {id}: {e}")),
+                    };
+                    let _ = inbox.blocking_send(msg);
+                });
+            }
+            // The executor handles copies (it owns the clipboard's file).
+            ChatEffect::CopyCode { .. } => {}
+        }
+    }
+
+    /// Stream turn `turn`'s answer: the chain from `chosen`, the oldest
+    /// messages left out when the first entry's context is too small.
+    fn ask(&mut self, turn: u64, chosen: Option<ModelRef>, messages: Vec<ChatMessage>, tools: Vec<ToolDef>) {
+        let chain = self.providers.chain(chosen.as_ref());
+        let (providers, client, inbox) = (self.providers.clone(), self.client.clone(), self.inbox.clone());
+        let system = self.config.system_prompt().to_string();
+        let temperature = self.config.temperature;
+        let task = async move {
+            let answered = |result| Action::Chat(ChatAction::Answered { turn, result });
+            let Some(first) = chain.first().and_then(|m| providers.get(&m.provider)) else {
+                let why = "no provider is configured: add a [[provider]] to config.toml (docs/chat.md)".to_string();
+                let _ = inbox.send(answered(Err(why))).await;
+                return;
+            };
+            let (context, max_tokens) = (first.config.context_tokens, first.config.max_tokens);
+            let fitted = crate::engine::chat::context::fit(&messages, &system, &tools, context, max_tokens);
+            let messages = messages[fitted.start..].to_vec();
+            let req = Request { system, messages, tools, temperature };
+            let (ptx, prx) = mpsc::channel::<Progress>(PROGRESS_QUEUE);
+            if fitted.dropped > 0 {
+                let items = vec![ChatProgress::Trimmed { dropped: fitted.dropped }];
+                let _ = inbox.send(Action::Chat(ChatAction::Progress { turn, items })).await;
+            }
+            let asking = async move {
+                let r = stream::ask(&client, &providers, &chain, &req, &ptx).await;
+                drop(ptx);
+                r
+            };
+            let (result, ()) = tokio::join!(asking, forward(turn, prx, inbox.clone()));
+            let result = result
+                .map(|a| Answer { model: a.model, finish: a.finish, usage: a.usage })
+                .map_err(|e| e.to_string());
+            let _ = inbox.send(answered(result)).await;
+        };
+        self.streams.spawn(turn, task);
+    }
+}
+
+/// Pass a stream's pieces on as actions, as many at a time as are waiting.
+async fn forward(turn: u64, mut rx: mpsc::Receiver<Progress>, inbox: mpsc::Sender<Action>) {
+    while let Some(first) = rx.recv().await {
+        let mut items = vec![progress(first)];
+        while items.len() < BATCH {
+            match rx.try_recv() {
+                Ok(p) => items.push(progress(p)),
+                Err(_) => break,
+            }
+        }
+        if inbox.send(Action::Chat(ChatAction::Progress { turn, items })).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn progress(p: Progress) -> ChatProgress {
+    match p {
+        Progress::Trying { model } => ChatProgress::Trying { model },
+        Progress::Skipped(skipped) => ChatProgress::Skipped { skipped },
+        Progress::Delta(delta) => ChatProgress::Delta { delta },
+    }
+}
+
+/// `chat-TURN-CALL` back into the turn and the call id (which may hold dashes).
+fn parse_run_id(run: &str) -> Option<(u64, String)> {
+    let rest = run.strip_prefix("chat-")?;
+    let (turn, call) = rest.split_once('-')?;
+    Some((turn.parse().ok()?, call.to_string()))
+}
+
+/// Most bytes of a tool result sent back to the model.
+const RESULT_CAP: usize = 16 * 1024;
+
+/// A tool result as the model reads it: JSON text, cut at [`RESULT_CAP`]
+/// bytes on a char boundary with a note saying so.
+fn cap_result(v: &serde_json::Value) -> String {
+    let text = match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    };
+    if text.len() <= RESULT_CAP {
+        return text;
+    }
+    let mut end = RESULT_CAP;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n[cut: the result was {} bytes; only the first {end} are shown]", &text[..end], text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_round_trip_with_dashes_in_the_call() {
+        assert_eq!(parse_run_id("chat-12-call-a-1"), Some((12, "call-a-1".into())));
+        assert_eq!(parse_run_id("7"), None);
+        assert_eq!(parse_run_id("chat-x-1"), None);
+    }
+
+    #[test]
+    fn a_large_result_is_cut_on_a_char_boundary_and_says_so() {
+        let big = serde_json::Value::String("é".repeat(RESULT_CAP));
+        let s = cap_result(&big);
+        assert!(s.len() < RESULT_CAP + 100 && s.contains("[cut: the result was"));
+        assert_eq!(cap_result(&serde_json::json!({"a":1})), "{\"a\":1}");
+    }
+}

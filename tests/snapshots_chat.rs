@@ -1,0 +1,131 @@
+//! Snapshots of the chat pane on `TestBackend`: what it says with no
+//! provider, and a conversation with a Markdown answer, a skipped fallback
+//! entry and a tool call waiting for consent, at 80x24 and 200x50.
+
+mod support;
+
+use std::collections::HashMap;
+
+use opsdeck::app::panes::chat::ChatAction;
+use opsdeck::app::{Action, AppState, BoxId, UserAction, update};
+use opsdeck::config::theme::Theme;
+use opsdeck::protocol::chat::{Answer, ChatDelta, ChatProgress, ConversationMeta, Finish, ModelRef, Skipped, Usage};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use support::{NOW, Seed};
+
+fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
+    let theme = Theme::fallback(false);
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
+    t
+}
+
+fn key(seed: &Seed, s: &mut AppState, code: KeyCode) {
+    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &seed.ctx());
+}
+
+fn chat(seed: &Seed, s: &mut AppState, a: ChatAction) {
+    update(s, Action::Chat(a), &seed.ctx());
+}
+
+fn model(s: &str) -> ModelRef {
+    ModelRef::parse(s).expect("provider/model")
+}
+
+fn chat_state(seed: &Seed, providers: usize) -> AppState {
+    let mut s = seed.state();
+    update(&mut s, Action::User(UserAction::FocusPane4), &seed.ctx());
+    let models = if providers > 0 { vec![model("local/smollm2"), model("cloud/gpt-4o-mini")] } else { vec![] };
+    chat(seed, &mut s, ChatAction::Models { models, providers, prices: HashMap::new() });
+    s
+}
+
+fn meta(id: &str, title: &str, ago_min: i64) -> ConversationMeta {
+    ConversationMeta {
+        id: id.into(),
+        title: title.into(),
+        created: NOW - ago_min * 60_000,
+        updated: NOW - ago_min * 60_000,
+        messages: 4,
+        usage: Usage::default(),
+        tools: None,
+        auto_allow_read_only: false,
+    }
+}
+
+const ANSWER: &str = "## Why `/var` fills up\n\nMost often **journald** or rotated logs:\n\n\
+1. Check the biggest directories:\n\n```sh\ndu -xh /var | sort -h | tail\n```\n\
+2. Vacuum the journal: `journalctl --vacuum-size=500M`\n\n> Ask before deleting anything.\n";
+
+/// A conversation: a question, an answer after one skipped entry, then a
+/// second question whose answer asks for a tool.
+fn conversation(seed: &Seed) -> AppState {
+    let mut s = chat_state(seed, 2);
+    chat(
+        seed,
+        &mut s,
+        ChatAction::Listed(vec![meta("a", "Why is /var full on web-1?", 0), meta("b", "Postgres replication lag", 90)]),
+    );
+    s.tools.catalog = vec![opsdeck::protocol::tools::ToolInfo {
+        name: "disk_usage".into(),
+        description: "Disk usage of a path".into(),
+        schema: serde_json::json!({"type":"object","properties":{"path":{"type":"string"}}}),
+        mutating: false,
+        source: "builtin".into(),
+    }];
+    for c in "Why is /var full on web-1?".chars() {
+        key(seed, &mut s, KeyCode::Char(c));
+    }
+    key(seed, &mut s, KeyCode::Enter);
+    let turn = s.chat.turn.as_ref().expect("asked").id;
+    let skipped =
+        Skipped { model: model("cloud/gpt-4o-mini"), reason: "429 Too Many Requests (retry-after: 20)".into() };
+    let mut items = vec![ChatProgress::Skipped { skipped }, ChatProgress::Trying { model: model("local/smollm2") }];
+    items
+        .extend(ANSWER.split_inclusive(' ').map(|w| ChatProgress::Delta { delta: ChatDelta::Text { text: w.into() } }));
+    chat(seed, &mut s, ChatAction::Progress { turn, items });
+    let usage = Some(Usage { input: 412, output: 96, estimated: false });
+    let answer = Answer { model: model("local/smollm2"), finish: Finish::Stop, usage };
+    chat(seed, &mut s, ChatAction::Answered { turn, result: Ok(answer) });
+    for c in "How big is it now?".chars() {
+        key(seed, &mut s, KeyCode::Char(c));
+    }
+    key(seed, &mut s, KeyCode::Enter);
+    let turn = s.chat.turn.as_ref().expect("asked").id;
+    let items = vec![
+        ChatProgress::Trying { model: model("local/smollm2") },
+        ChatProgress::Delta {
+            delta: ChatDelta::ToolCallStart { index: 0, id: "call_1".into(), name: "disk_usage".into() },
+        },
+        ChatProgress::Delta { delta: ChatDelta::ToolCallArgs { index: 0, fragment: "{\"path\":\"/var\"}".into() } },
+    ];
+    chat(seed, &mut s, ChatAction::Progress { turn, items });
+    let answer = Answer { model: model("local/smollm2"), finish: Finish::ToolCalls, usage: None };
+    chat(seed, &mut s, ChatAction::Answered { turn, result: Ok(answer) });
+    s
+}
+
+#[test]
+fn no_provider_says_how_to_add_one_80x24() {
+    let seed = Seed::new();
+    let s = chat_state(&seed, 0);
+    assert_eq!(s.focus, BoxId::ChatInput);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn conversation_with_a_tool_call_waiting_200x50() {
+    let seed = Seed::new();
+    let s = conversation(&seed);
+    assert!(s.chat.asked_call().is_some());
+    insta::assert_snapshot!(draw(&s, 200, 50).backend());
+}
+
+#[test]
+fn conversation_with_a_tool_call_waiting_80x24() {
+    let seed = Seed::new();
+    let s = conversation(&seed);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
