@@ -382,11 +382,12 @@ async fn prune_loop(engine: Engine) {
         let res = tokio::task::spawn_blocking(move || {
             let n = metrics::prune(&e.inner.store, &e.inner.tiers, e.inner.clock.now_ms())?;
             let events = e.inner.store.prune_events(EVENT_LOG_KEEP)?;
-            Ok::<_, StoreError>(n + events + e.inner.store.prune_commands(COMMANDS_KEPT)?)
+            let conversations = e.inner.store.prune_conversations(store::chat::CONVERSATIONS_KEPT)?;
+            Ok::<_, StoreError>(n + events + conversations + e.inner.store.prune_commands(COMMANDS_KEPT)?)
         })
         .await;
         match res {
-            Ok(Ok(n)) if n > 0 => tracing::debug!("pruned {n} expired metric rows and events"),
+            Ok(Ok(n)) if n > 0 => tracing::debug!("pruned {n} expired metric rows, events and conversations"),
             Ok(Err(e)) => tracing::warn!("pruning metrics: {e}"),
             _ => {}
         }

@@ -222,6 +222,75 @@ pub struct Conversation {
     pub messages: Vec<ChatMessage>,
 }
 
+impl ConversationMeta {
+    /// The title to show: [`UNTITLED`] until the first user message names it.
+    pub fn shown_title(&self) -> &str {
+        if self.title.is_empty() { UNTITLED } else { &self.title }
+    }
+}
+
+/// Most cells a title made from a message takes ([`title_from`]).
+pub const TITLE_CELLS: usize = 60;
+
+/// What a conversation without a title is shown as.
+pub const UNTITLED: &str = "New conversation";
+
+/// A conversation's id from its creation time and a random number:
+/// `"{now_ms:013}-{rand:04x}"`, so ids sort by creation time until the year
+/// 2286 (a time before the epoch counts as 0).
+pub fn new_conversation_id(now_ms: Ts, rand: u16) -> ConversationId {
+    format!("{:013}-{rand:04x}", now_ms.max(0))
+}
+
+/// Is `s` usable as a conversation id: 1 to 64 ASCII letters, digits, `-`
+/// and `_` (what [`new_conversation_id`] makes, and what `--conversation`
+/// accepts). No `/`, so the store's keys of two conversations never overlap.
+pub fn is_conversation_id(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A title from a message: its first line with something visible, cleaned
+/// of control characters ([`crate::text::clean`]), trimmed, and cut to
+/// [`TITLE_CELLS`] cells with `…`. Empty when the message shows nothing.
+pub fn title_from(text: &str) -> String {
+    for line in text.lines() {
+        let cleaned = crate::text::clean(line);
+        let line = cleaned.trim();
+        if !line.is_empty() {
+            return crate::text::truncate(line, TITLE_CELLS).into_owned();
+        }
+    }
+    String::new()
+}
+
+/// One place a search over the conversations found the query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub id: ConversationId,
+    /// The conversation's title ([`ConversationMeta::shown_title`]).
+    pub title: String,
+    /// The message that holds the query; `None` for a match of the title.
+    pub message_index: Option<u32>,
+    /// One line around the match, cleaned for a terminal, `…` where cut (the
+    /// title itself for a title match).
+    pub snippet: String,
+    /// The match within `snippet`, as a byte range (on char boundaries).
+    pub highlight: std::ops::Range<usize>,
+}
+
+/// What a search over the conversations found: title matches first (best
+/// ranked first), then message matches (newest conversation first, then in
+/// message order).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSearch {
+    pub hits: Vec<SearchHit>,
+    /// The search stopped before reading everything: it found as many hits
+    /// as asked for, or read as many bytes as it may. There may be more.
+    pub cut: bool,
+    /// Messages that could not be read and were skipped.
+    pub unreadable: usize,
+}
+
 /// A function the model is offered (from a registry tool).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolDef {
@@ -320,6 +389,43 @@ fn push_capped(buf: &mut String, more: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_sort_by_creation_time_and_are_valid() {
+        let a = new_conversation_id(1_764_999_000_123, 0x7f3a);
+        assert_eq!(a, "1764999000123-7f3a");
+        assert_eq!(new_conversation_id(5, 0), "0000000000005-0000");
+        assert_eq!(new_conversation_id(-5, 0xffff), "0000000000000-ffff");
+        assert!(new_conversation_id(999, 0xffff) < new_conversation_id(1000, 0));
+        assert!(is_conversation_id(&a));
+        for bad in ["", "a/b", "a b", "é", &"x".repeat(65), "a\0"] {
+            assert!(!is_conversation_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_title_is_the_first_visible_line_cleaned_and_cut() {
+        assert_eq!(title_from("\n  \n\u{200B}\n  why is /var full?\nsecond"), "why is /var full?");
+        assert_eq!(title_from("a\tb\u{1b}[31m"), "a       b␛[31m");
+        assert_eq!(title_from(" \n\t"), "");
+        let long = "é".repeat(100);
+        let t = title_from(&long);
+        assert_eq!(crate::text::width(&t), TITLE_CELLS);
+        assert!(t.ends_with('…'));
+        let wide = title_from(&"界".repeat(40));
+        assert!(crate::text::width(&wide) <= TITLE_CELLS && wide.ends_with('…'));
+        let meta = ConversationMeta {
+            id: "x".into(),
+            title: String::new(),
+            created: 0,
+            updated: 0,
+            messages: 0,
+            usage: Usage::default(),
+            tools: None,
+            auto_allow_read_only: false,
+        };
+        assert_eq!(meta.shown_title(), UNTITLED);
+    }
 
     #[test]
     fn model_ref_keeps_slashes_in_the_model() {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub mod alerts;
 pub mod chain;
 pub mod chat;
+pub mod chat_export;
 mod command;
 pub mod control;
 pub mod float;

@@ -5,6 +5,8 @@
 //! Keys are big-endian so ranges scan in time order. Everything else in the
 //! program goes through this API, so the format stays replaceable.
 
+pub mod chat;
+pub mod chat_search;
 pub mod kv;
 mod records;
 pub mod runs;
@@ -52,6 +54,8 @@ pub enum StoreError {
     Open { path: String, source: sled::Error },
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
+    #[error("not a conversation id: {0:?} (ids are 1 to 64 letters, digits, `-` and `_`)")]
+    BadConversationId(String),
     #[error("corrupt record in {tree}: {what}")]
     Corrupt { tree: &'static str, what: String },
 }
@@ -80,6 +84,8 @@ pub struct Store {
     ui: Arc<dyn Tree>,
     /// The user's data among the UI records (saved chains, favorites).
     user: Arc<dyn Tree>,
+    /// Conversations and their messages (chat.rs).
+    chat: Arc<dyn Tree>,
     /// Records set aside because this build cannot read them (records.rs).
     unreadable: Arc<dyn Tree>,
     /// Workflow runs, their steps, logs and the workflows' versions (runs.rs).
@@ -159,6 +165,7 @@ impl Store {
         let user = db.open_tree("user")?;
         let alerts = db.open_tree("alerts")?;
         let unreadable = db.open_tree("unreadable")?;
+        let chat = db.open_tree("chat")?;
         let runs = runs::RunTrees::open(db.as_ref())?;
         let store = Store {
             db,
@@ -171,6 +178,7 @@ impl Store {
             alerts,
             ui,
             user,
+            chat,
             unreadable,
             runs,
             dict: Mutex::new(Dict::default()),

@@ -218,6 +218,7 @@ impl Store {
         let source = match tree {
             "outbox" => &self.outbox,
             "tool_history" => &self.tool_runs,
+            "chat" => &self.chat,
             "runs" | "run_steps" => return self.runs.remove(tree, key),
             _ => return Err(StoreError::Corrupt { tree: "unreadable", what: format!("no tree {tree}") }),
         };
@@ -226,13 +227,29 @@ impl Store {
         Ok(())
     }
 
+    /// How many records of `tree` have been set aside (ever: the
+    /// `unreadable` tree is never pruned).
+    pub fn unreadable_count(&self, tree: &str) -> Result<usize> {
+        let mut n = 0;
+        for kv in self.unreadable.iter() {
+            let (_, v) = kv?;
+            n += usize::from(serde_json::from_slice::<SetAside>(&v).is_ok_and(|r| r.tree == tree));
+        }
+        Ok(n)
+    }
+
     /// What was set aside since the last report, one line each, marked as
     /// reported (so it is said once, at the next start).
     pub fn unreadable_report(&self) -> Result<Vec<String>> {
-        let after = self.meta.get(REPORTED)?.and_then(|v| v.try_into().ok()).map_or(0, u64::from_be_bytes);
+        // Ids start at 0: with nothing reported yet, the first record is new too.
+        let after = self.meta.get(REPORTED)?;
+        let from = match &after {
+            Some(k) => std::ops::Bound::Excluded(k.as_slice()),
+            None => std::ops::Bound::Unbounded,
+        };
         let mut lines = Vec::new();
         let mut newest = None;
-        for kv in self.unreadable.range(std::ops::Bound::Excluded(&after.to_be_bytes()), std::ops::Bound::Unbounded) {
+        for kv in self.unreadable.range(from, std::ops::Bound::Unbounded) {
             let (k, v) = kv?;
             newest = Some(k);
             let line = match serde_json::from_slice::<SetAside>(&v) {
