@@ -80,6 +80,10 @@ def main():
     p.n_parallel = 1
     p.cpuparams.n_threads = 1
     p.cpuparams_batch.n_threads = 1
+    # Every prompt read in full: with the prompt cache, a request that reuses the slot's cache can
+    # answer differently at temperature 0 from the same request read in full (seen: the same
+    # prompt gave one text, then another text on every later run).
+    p.cache_prompt = False
     p.use_jinja = not args.no_jinja
     if args.tools:
         args.chat_template_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smollm2-tools.jinja")
