@@ -1,7 +1,9 @@
 //! Helpers for tests that run real third-party peers (Prometheus,
-//! Alertmanager, MCP servers): a child killed when the test ends, and a free
-//! loopback port.
+//! Alertmanager, MCP servers, a llama.cpp server): a child killed when the
+//! test ends, and a free loopback port.
 #![allow(dead_code)]
+
+pub mod llama;
 
 use std::process::Child;
 
