@@ -196,6 +196,11 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
             }
             None => false,
         },
+        U::Export if !s.chat.conv.messages.is_empty() => {
+            let name = format!("chat-{}.md", s.chat.conv.meta.id);
+            effects.push(Effect::Export { name, contents: crate::protocol::chat_export::to_markdown(&s.chat.conv) });
+            true
+        }
         U::Up | U::Down | U::PageUp | U::PageDown | U::Top | U::Bottom if s.focus == BoxId::ChatList => {
             super::list::apply(a, &mut s.chat.list_sel, s.chat.list.len(), super::list::PAGE).unwrap_or(false)
         }

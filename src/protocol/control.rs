@@ -34,4 +34,14 @@ pub enum StoreOp {
     /// Records set aside as unreadable since the last report → `[line…]`
     /// (each said once).
     UnreadableReport,
+    /// Saved conversations, most recently updated first → `[ConversationMeta…]`.
+    ChatList,
+    /// One conversation → `Conversation` or `null`.
+    ChatLoad { id: super::chat::ConversationId },
+    /// Write a whole conversation (its messages past the end dropped) → `null`.
+    ChatSave { conversation: Box<super::chat::Conversation> },
+    /// Delete a conversation → `true` if it was there.
+    ChatDelete { id: super::chat::ConversationId },
+    /// Search every conversation → `ChatSearch`.
+    ChatSearch { query: String, limit: usize },
 }

@@ -184,6 +184,13 @@ pub fn apply(store: &Store, op: StoreOp) -> Result<Value, String> {
         }
         StoreOp::OutboxRemove { backend, id } => store.outbox_remove(&backend, &id).map(Value::Bool).map_err(s),
         StoreOp::UnreadableReport => json(serde_json::to_value(store.unreadable_report().map_err(s)?)),
+        StoreOp::ChatList => json(serde_json::to_value(store.list_conversations().map_err(s)?)),
+        StoreOp::ChatLoad { id } => json(serde_json::to_value(store.load_conversation(&id).map_err(s)?)),
+        StoreOp::ChatSave { conversation } => store.save_conversation(&conversation).map(|()| Value::Null).map_err(s),
+        StoreOp::ChatDelete { id } => store.delete_conversation(&id).map(Value::Bool).map_err(s),
+        StoreOp::ChatSearch { query, limit } => {
+            json(serde_json::to_value(store.search_conversations(&query, limit.min(1_000)).map_err(s)?))
+        }
     }
 }
 
@@ -346,7 +353,7 @@ pub enum RecordsError {
 
 impl Records {
     /// The store to use directly, or the client to ask.
-    fn target(&self) -> Result<&Store, &ControlClient> {
+    pub(super) fn target(&self) -> Result<&Store, &ControlClient> {
         match self {
             Records::Engine(e) => Ok(e.store()),
             Records::Store(s) => Ok(s),
@@ -354,7 +361,7 @@ impl Records {
         }
     }
 
-    fn remote<T: serde::de::DeserializeOwned>(c: &ControlClient, op: StoreOp) -> Result<T, RecordsError> {
+    pub(super) fn remote<T: serde::de::DeserializeOwned>(c: &ControlClient, op: StoreOp) -> Result<T, RecordsError> {
         serde_json::from_value(c.store(op)?).map_err(|e| RecordsError::Decode(e.to_string()))
     }
 

@@ -1,6 +1,7 @@
 //! Remote engines: `opsdeck serve` (the engine over WebSocket or stdio).
 
 pub mod alertmanager;
+mod chat_records;
 pub mod client;
 pub mod control;
 pub mod prometheus;

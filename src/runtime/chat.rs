@@ -134,7 +134,7 @@ impl ChatRunner {
             ChatEffect::Delete(id) => {
                 let (records, inbox) = (self.records.clone(), self.inbox.clone());
                 tokio::task::spawn_blocking(move || {
-                    let msg = match records.chat_delete(&id).and_then(|()| records.chat_list()) {
+                    let msg = match records.chat_delete(&id).and_then(|_| records.chat_list()) {
                         Ok(list) => Action::Chat(ChatAction::Listed(list)),
                         Err(e) => Action::Notice(format!("✗ deleting conversation {id}: {e}")),
                     };

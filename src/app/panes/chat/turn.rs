@@ -63,7 +63,7 @@ impl ChatState {
             self.conv.meta.created = out.now;
         }
         if self.conv.meta.title.is_empty() {
-            self.conv.meta.title = title_from(&text);
+            self.conv.meta.title = crate::protocol::chat::title_from(&text);
         }
         self.history.retain(|h| h != &text);
         self.history.push(text.clone());
@@ -377,11 +377,4 @@ impl ChatState {
         self.chosen = Some(self.models[next].clone());
         self.chosen.as_ref()
     }
-}
-
-/// A conversation's title from its first question: the first non-empty
-/// line, cleaned of control characters, at most 60 cells.
-pub fn title_from(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    crate::text::fit(&crate::text::clean(line), 60)
 }
