@@ -1,5 +1,6 @@
 //! Command line: clap definitions and dispatch to the modes of DESIGN.md §1.
 
+mod chat;
 pub mod jq_worker;
 mod look;
 mod runs;
@@ -102,6 +103,8 @@ pub enum Command {
     Runs(runs::RunsArgs),
     /// The workflows (with their next scheduled fire), their stored versions, a version's diff, a rollback.
     Workflows(runs::WorkflowsArgs),
+    /// Ask the assistant headless: the answer streams to stdout; piped stdin is attached as context.
+    Chat(chat::ChatArgs),
     /// Manage secrets (API keys, backend tokens) in the OS keyring.
     Key {
         #[command(subcommand)]
@@ -197,6 +200,7 @@ pub fn main() -> ExitCode {
         Some(Command::Key { ref op }) => key(op, &paths),
         Some(Command::Serve(ref args)) => serve::serve(&cli, args, &paths),
         Some(Command::Tool(ref args)) => tool::tool(&cli, args, &paths),
+        Some(Command::Chat(ref args)) => chat::chat(&cli, args, &paths),
         Some(Command::Run(ref args)) => runs::run(&cli, args, &paths),
         Some(Command::Runs(ref args)) => runs::runs(&cli, args, &paths),
         Some(Command::Workflows(ref args)) => runs::workflows(&cli, args, &paths),

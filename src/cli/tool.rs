@@ -109,22 +109,22 @@ struct HistoryAtTheEnd {
 
 impl RunLog for HistoryAtTheEnd {
     fn record(&self, run: &ToolRun, prune: bool) -> Result<(), String> {
-        let records = match Store::open_unless_held(
-            &self.paths.data_dir,
-            1 << 20,
-            super::holder_answers(&self.paths),
-            crate::engine::store::LOCK_GRACE,
-        ) {
-            Ok(store) => Records::Store(Arc::new(store)),
-            Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
-                match crate::remote::control::ControlClient::connect(&self.paths.control_socket()) {
-                    Ok(c) => Records::Control(Arc::new(c)),
-                    Err(c) => return Err(format!("{e}\n  and it does not answer on its control socket: {c}")),
-                }
+        open_records(&self.paths)?.record_tool_run(run, prune).map_err(|e| e.to_string())
+    }
+}
+
+/// The data directory's records: its store, or, when a running opsdeck
+/// holds it, that opsdeck through its control socket.
+pub(super) fn open_records(paths: &Paths) -> Result<Records, String> {
+    match Store::open_unless_held(&paths.data_dir, 1 << 20, super::holder_answers(paths), crate::engine::store::LOCK_GRACE) {
+        Ok(store) => Ok(Records::Store(Arc::new(store))),
+        Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
+            match crate::remote::control::ControlClient::connect(&paths.control_socket()) {
+                Ok(c) => Ok(Records::Control(Arc::new(c))),
+                Err(c) => Err(format!("{e}\n  and it does not answer on its control socket: {c}")),
             }
-            Err(e) => return Err(e.to_string()),
-        };
-        records.record_tool_run(run, prune).map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -317,6 +317,24 @@ pub enum ChatDelta {
     Finish { finish: Finish },
 }
 
+/// A tool result as the model reads it: a string as is, anything else as
+/// JSON text, cut at `max` bytes on a char boundary with a note saying how
+/// much there was.
+pub fn cap_tool_result(v: &Value, max: usize) -> String {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    };
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n[cut: the result was {} bytes; only the first {end} are shown]", &text[..end], text.len())
+}
+
 /// Most a streamed answer's text or one call's arguments may grow to (bytes);
 /// what arrives beyond is dropped and the answer is marked cut, so a server
 /// that never stops cannot exhaust memory.
@@ -425,6 +443,14 @@ mod tests {
             auto_allow_read_only: false,
         };
         assert_eq!(meta.shown_title(), UNTITLED);
+    }
+
+    #[test]
+    fn a_large_tool_result_is_cut_on_a_char_boundary_and_says_so() {
+        let big = Value::String("é".repeat(10_000));
+        let s = cap_tool_result(&big, 16_001);
+        assert!(s.starts_with("éé") && s.contains("[cut: the result was 20000 bytes; only the first 16000 are shown]"));
+        assert_eq!(cap_tool_result(&serde_json::json!({"a":1}), 100), "{\"a\":1}");
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub enum RunOrigin {
     Pane,
     /// `opsdeck tool` on the command line.
     Cli,
+    /// A tool call of the chat's model (the pane after consent, or `opsdeck chat --allow-tools`).
+    Chat,
 }
 
 fn type_ok(ty: &str, v: &Value) -> bool {

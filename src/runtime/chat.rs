@@ -47,14 +47,15 @@ impl ChatRunner {
         inbox: mpsc::Sender<Action>,
         read_only: bool,
     ) -> Self {
-        let client = crate::net::http_client().unwrap_or_default();
+        let client = crate::engine::chat::http_client().unwrap_or_default();
         let (tool_events, mut rx) = mpsc::channel::<ToolEvent>(64);
         let to_app = inbox.clone();
+        let cap = config.tool_result_bytes;
         tokio::spawn(async move {
             while let Some(e) = rx.recv().await {
                 let ToolEvent::Finished { run, result, .. } = e else { continue };
                 let Some((turn, call)) = parse_run_id(&run) else { continue };
-                let result = result.map(|v| cap_result(&v)).map_err(|e| e.to_string());
+                let result = result.map(|v| crate::protocol::chat::cap_tool_result(&v, cap)).map_err(|e| e.to_string());
                 if to_app.send(Action::Chat(ChatAction::ToolDone { turn, call, result })).await.is_err() {
                     break;
                 }
@@ -215,26 +216,6 @@ fn parse_run_id(run: &str) -> Option<(u64, String)> {
     Some((turn.parse().ok()?, call.to_string()))
 }
 
-/// Most bytes of a tool result sent back to the model.
-const RESULT_CAP: usize = 16 * 1024;
-
-/// A tool result as the model reads it: JSON text, cut at [`RESULT_CAP`]
-/// bytes on a char boundary with a note saying so.
-fn cap_result(v: &serde_json::Value) -> String {
-    let text = match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => serde_json::to_string(other).unwrap_or_default(),
-    };
-    if text.len() <= RESULT_CAP {
-        return text;
-    }
-    let mut end = RESULT_CAP;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n[cut: the result was {} bytes; only the first {end} are shown]", &text[..end], text.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,11 +227,4 @@ mod tests {
         assert_eq!(parse_run_id("chat-x-1"), None);
     }
 
-    #[test]
-    fn a_large_result_is_cut_on_a_char_boundary_and_says_so() {
-        let big = serde_json::Value::String("é".repeat(RESULT_CAP));
-        let s = cap_result(&big);
-        assert!(s.len() < RESULT_CAP + 100 && s.contains("[cut: the result was"));
-        assert_eq!(cap_result(&serde_json::json!({"a":1})), "{\"a\":1}");
-    }
 }

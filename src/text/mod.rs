@@ -372,6 +372,23 @@ pub fn clean(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `s` cleaned line by line, keeping its line breaks (`\n`; `\r\n` becomes
+/// `\n`): text from a remote peer written to a terminal as lines, like a
+/// streamed answer on stdout. Borrows when there is nothing to clean.
+pub fn clean_lines(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| (c.is_control() && c != '\n') || is_invisible_format(c) || matches!(c, '\u{2028}' | '\u{2029}')) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        clean_onto(&mut out, line.strip_suffix('\r').unwrap_or(line), 0);
+    }
+    Cow::Owned(out)
+}
+
 /// Append `s` cleaned to `out`, as if drawn from column `col` (tab stops
 /// depend on it); returns the column after it.
 pub fn clean_onto(out: &mut String, s: &str, col: usize) -> usize {

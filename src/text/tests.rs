@@ -298,3 +298,13 @@ fn word_wrapping_breaks_at_spaces_and_only_breaks_a_word_too_long_for_a_line() {
         assert_eq!(lines.concat().replace(' ', ""), s.replace(' ', ""), "{w}");
     }
 }
+
+#[test]
+fn clean_lines_keeps_line_breaks_and_nothing_else_raw() {
+    use super::clean_lines;
+    assert!(matches!(clean_lines("a\nb\n"), std::borrow::Cow::Borrowed("a\nb\n")));
+    let out = clean_lines("red \x1b[31mx\r\nnext\u{7}\n\u{202e}evil");
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+    assert_eq!(out.matches('\n').count(), 2);
+    assert!(!out.contains('\u{202e}'));
+}
