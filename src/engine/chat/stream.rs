@@ -47,7 +47,9 @@ pub enum Progress {
     Trying { model: ModelRef },
     /// This entry did not answer; the next one is tried.
     Skipped(Skipped),
-    /// A piece of the answer of the entry last `Trying`.
+    /// A piece of the answer of the entry last `Trying`. An entry sends
+    /// none before it is skipped: the deltas after the last `Trying` are
+    /// the whole answer, to fold with `ChatMessage::apply`.
     Delta(ChatDelta),
 }
 
@@ -185,7 +187,8 @@ async fn attempt(
     }
     let content_type =
         resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-    let mut answer = Answer { msg: ChatMessage::new(Role::Assistant, "", 0), started: false, capped: false };
+    let mut answer =
+        Answer { msg: ChatMessage::new(Role::Assistant, "", 0), started: false, capped: false, held: None };
     let finish = if content_type.contains("json") {
         whole(resp, cfg.kind, deadline, &mut answer, progress).await?
     } else {
@@ -214,12 +217,25 @@ struct Answer {
     started: bool,
     /// Something was dropped at [`MAX_ANSWER_BYTES`].
     capped: bool,
+    /// Usage reported before the answer started (Anthropic's
+    /// `message_start`): sent with the first piece, so that an entry that is
+    /// skipped sent nothing.
+    held: Option<ChatDelta>,
 }
 
 impl Answer {
     async fn send(&mut self, d: ChatDelta, progress: &mpsc::Sender<Progress>) {
-        self.started |= !matches!(d, ChatDelta::Usage { .. });
         self.capped |= !self.msg.apply(&d);
+        if !self.started {
+            if matches!(d, ChatDelta::Usage { .. }) {
+                self.held = Some(d);
+                return;
+            }
+            self.started = true;
+            if let Some(h) = self.held.take() {
+                let _ = progress.send(Progress::Delta(h)).await;
+            }
+        }
         let _ = progress.send(Progress::Delta(d)).await;
     }
 }
