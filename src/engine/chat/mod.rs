@@ -29,3 +29,6 @@ pub fn http_client() -> Result<reqwest::Client, ChatError> {
         .build()
         .map_err(|e| ChatError::Client(e.to_string()))
 }
+
+#[cfg(test)]
+mod props_tests;
