@@ -18,11 +18,12 @@ pub use provider::{Provider, Providers, list_models};
 pub use stream::{Answered, Progress, Request, ask};
 
 /// The HTTP client for providers: rustls on the ring provider with the
-/// system's roots (as every opsdeck client), a 10 s connect timeout, and no
-/// overall timeout (an answer streams as long as it streams; the providers'
-/// first-token and idle timeouts bound it).
+/// system's roots and the CAs of `OPSDECK_CA_FILE` (as every opsdeck
+/// client), a 10 s connect timeout, and no overall timeout (an answer streams
+/// as long as it streams; the providers' first-token and idle timeouts bound it).
 pub fn http_client() -> Result<reqwest::Client, ChatError> {
-    let tls = crate::net::tls_client_config(None).map_err(ChatError::Client)?;
+    let ca_file = std::env::var_os("OPSDECK_CA_FILE").filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+    let tls = crate::net::tls_client_config(ca_file.as_deref()).map_err(ChatError::Client)?;
     reqwest::Client::builder()
         .tls_backend_preconfigured((*tls).clone())
         .connect_timeout(std::time::Duration::from_secs(10))
