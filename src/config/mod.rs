@@ -2,6 +2,7 @@
 
 pub mod alerting;
 pub mod chat;
+mod chat_check;
 pub mod collect;
 pub mod error;
 pub mod keymap;

@@ -329,6 +329,7 @@ pub fn parse_config_all(path: &str, src: &str) -> Result<Config, Vec<ConfigError
         }
     }
     errors.extend(super::names::check(path, src));
+    errors.extend(super::chat_check::check(path, src));
     if errors.is_empty() { Ok(cfg) } else { Err(errors) }
 }
 
