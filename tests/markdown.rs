@@ -114,8 +114,13 @@ fn prefixes(src: &str, cuts: &[f64]) -> Vec<usize> {
     ends
 }
 
+/// 200 in `cargo test`; `PROPTEST_CASES=N` for a long run.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn lines_fit_the_width_and_hold_nothing_for_the_terminal(src in markdownish(), width in 1u16..200) {

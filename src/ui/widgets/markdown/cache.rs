@@ -11,6 +11,7 @@ use pulldown_cmark::{Event, Parser};
 use ratatui::text::Line;
 
 use super::MarkdownStyles;
+use super::code::Memo;
 use super::options;
 use super::render::render_slice;
 
@@ -30,6 +31,8 @@ pub struct MarkdownCache {
     /// `lines[..frozen]` are the finished slices' lines.
     pub(super) frozen: usize,
     lines: Vec<Line<'static>>,
+    /// Highlighting of the open code block, carried over.
+    memo: Memo,
 }
 
 impl MarkdownCache {
@@ -52,6 +55,7 @@ impl MarkdownCache {
             self.resume = 0;
             self.frozen = 0;
             self.lines.clear();
+            self.memo = Memo::default();
         }
         self.src.push_str(&md[self.src.len()..]);
         self.lines.truncate(self.frozen);
@@ -61,12 +65,12 @@ impl MarkdownCache {
         let tail = &md[self.resume..];
         let mut from = 0;
         for at in safe_starts(tail) {
-            append(&mut self.lines, render_slice(&tail[from..at], usize::from(width), styles));
+            append(&mut self.lines, render_slice(&tail[from..at], usize::from(width), styles, &mut self.memo));
             from = at;
         }
         self.resume += from;
         self.frozen = self.lines.len();
-        append(&mut self.lines, render_slice(&tail[from..], usize::from(width), styles));
+        append(&mut self.lines, render_slice(&tail[from..], usize::from(width), styles, &mut self.memo));
         &self.lines
     }
 }
@@ -79,33 +83,60 @@ fn append(lines: &mut Vec<Line<'static>>, more: Vec<Line<'static>>) {
     lines.extend(more);
 }
 
-/// Byte offsets (after 0) of the top-level blocks of `src` that start a
-/// finished-so-far part: the block starts at the beginning of a line with a
-/// character that is not a space or tab (so it cannot be the continuation of
-/// an indented list item or code block before it), and its first line is
-/// complete (so it cannot still turn into a lazy continuation, as `#` does
-/// when `x` follows). An unclosed code fence runs to the end, so nothing
-/// after it is ever a block start.
+/// Byte offsets (after 0) of the top-level blocks of `src` that end the
+/// part before them for good. Such a block
+/// - starts at the beginning of a line with a character that is not a space
+///   or tab (so it cannot be the continuation of an indented list item or
+///   code block before it), nor `[` (a paragraph starting with `[` can still
+///   turn into a link reference definition, which draws nothing and resolves
+///   links elsewhere);
+/// - follows the block before it with only blank lines between (no link
+///   reference definition, whose title can still grow over the next lines);
+/// - follows a blank line, or its first line is complete (a line right after
+///   a paragraph can still turn into a lazy continuation of it, as `#` does
+///   when `x` follows). A line starting with a digit must be complete even
+///   after a blank line: `2` can still become `2)`, the next item of the list
+///   before it.
+///
+/// An unclosed code fence runs to the end, so nothing after it is ever a
+/// block start.
 pub(crate) fn safe_starts(src: &str) -> Vec<usize> {
     let bytes = src.as_bytes();
-    let safe = |at: usize| {
+    let blank = |s: &str| s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+    let after_blank_line = |at: usize| {
+        let before = &src[..at - 1];
+        blank(before.rfind('\n').map_or(before, |nl| &before[nl + 1..]))
+    };
+    let safe = |at: usize, prev_end: usize| {
         at > 0
             && bytes[at - 1] == b'\n'
-            && !matches!(bytes.get(at), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
-            && src[at..].contains('\n')
+            && !matches!(bytes.get(at), None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'['))
+            && src.get(prev_end.min(at)..at).is_some_and(blank)
+            && ((after_blank_line(at) && !bytes[at].is_ascii_digit()) || src[at..].contains('\n'))
     };
     let mut out = Vec::new();
     let mut depth = 0usize;
+    let mut prev_end = 0;
     for (ev, range) in Parser::new_ext(src, options()).into_offset_iter() {
         match ev {
             Event::Start(_) => {
-                if depth == 0 && safe(range.start) {
+                if depth == 0 && safe(range.start, prev_end) {
                     out.push(range.start);
                 }
                 depth += 1;
             }
-            Event::End(_) => depth = depth.saturating_sub(1),
-            _ if depth == 0 && safe(range.start) => out.push(range.start),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    prev_end = range.end;
+                }
+            }
+            _ if depth == 0 => {
+                if safe(range.start, prev_end) {
+                    out.push(range.start);
+                }
+                prev_end = range.end;
+            }
             _ => {}
         }
     }

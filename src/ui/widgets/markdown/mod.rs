@@ -32,6 +32,8 @@ use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 
+use crate::config::theme::{Role, Theme};
+
 mod cache;
 pub mod code;
 mod render;
@@ -144,6 +146,39 @@ impl MarkdownStyles {
             table_header: Style::new().add_modifier(Modifier::BOLD),
             color: false,
             code_theme: CodeTheme::Dark,
+        }
+    }
+}
+
+impl MarkdownStyles {
+    /// Styles from the theme's existing roles: headings in `title` (bold),
+    /// links and markers in `text.accent`, inline code in `status.info`,
+    /// URLs, quote bars and the language name in `text.dim`, rules and the
+    /// code gutter in `border`, table headers in `table.header`. `color` is
+    /// false under NO_COLOR (no highlighting; inline code reversed). The
+    /// highlighting scheme is the light one for a theme whose name says
+    /// `light`.
+    pub fn from_theme(theme: &Theme, color: bool) -> Self {
+        let dim = theme.style(Role::TextDim);
+        let accent = theme.style(Role::TextAccent);
+        let code = theme.style(Role::StatusInfo);
+        Self {
+            text: theme.style(Role::Text),
+            heading: theme.style(Role::Title).add_modifier(Modifier::BOLD),
+            emphasis: Style::new().add_modifier(Modifier::ITALIC),
+            strong: Style::new().add_modifier(Modifier::BOLD),
+            strikethrough: Style::new().add_modifier(Modifier::CROSSED_OUT),
+            code: if color { code } else { code.add_modifier(Modifier::REVERSED) },
+            code_block: theme.style(Role::Text),
+            code_lang: dim.add_modifier(Modifier::ITALIC),
+            link: accent.add_modifier(Modifier::UNDERLINED),
+            url: dim,
+            quote: dim,
+            marker: accent,
+            rule: theme.style(Role::Border),
+            table_header: theme.style(Role::TableHeader).add_modifier(Modifier::BOLD),
+            color,
+            code_theme: if theme.name().contains("light") { CodeTheme::Light } else { CodeTheme::Dark },
         }
     }
 }

@@ -29,6 +29,7 @@ struct TableBuf {
 
 struct Renderer<'s> {
     styles: &'s MarkdownStyles,
+    memo: &'s mut code::Memo,
     width: usize,
     out: Vec<Line<'static>>,
     containers: Vec<Container>,
@@ -48,9 +49,16 @@ struct Renderer<'s> {
 }
 
 /// `src` (one or more whole blocks) as lines of at most `width` cells.
-pub(crate) fn render_slice(src: &str, width: usize, styles: &MarkdownStyles) -> Vec<Line<'static>> {
+/// `memo` carries highlighting over from the previous call (see [`code::Memo`]).
+pub(crate) fn render_slice(
+    src: &str,
+    width: usize,
+    styles: &MarkdownStyles,
+    memo: &mut code::Memo,
+) -> Vec<Line<'static>> {
     let mut r = Renderer {
         styles,
+        memo,
         width,
         out: Vec::new(),
         containers: Vec::new(),
@@ -292,7 +300,7 @@ impl Renderer<'_> {
             }
             TagEnd::CodeBlock => {
                 if let Some((lang, text)) = self.code.take() {
-                    for line in code::render(&text, lang.as_deref(), self.room(), self.styles) {
+                    for line in code::render(&text, lang.as_deref(), self.room(), self.styles, self.memo) {
                         self.emit(line);
                     }
                 }

@@ -192,6 +192,10 @@ fn the_cache_fed_token_by_token_matches_one_render() {
         "para\n---\n\n| a | b |\n|---|---|\n| 1 | 2 |\nrow\n\nend",
         "x\n\ny\n===\n",
         "[a]: /u\n\n[b][a]\n\n<!-- c\n\nd -->\n",
+        "p [x] q\n\n[x]: /url\n",
+        "p [x] q\n\n[x]: /url\n'title\nmore'\n\nafter\n",
+        "[x\ny]: /u\n\n[x y]\n",
+        "1) a\n\n12) b\n",
     ];
     for src in tricky {
         for w in [5, 30] {
@@ -215,4 +219,20 @@ fn the_cache_keeps_finished_blocks_and_starts_over_on_a_change() {
     assert_eq!(cache.frozen, frozen);
     assert_eq!(text(cache.lines("# Other", 40, &styles)), ["# Other"]);
     assert_eq!(text(cache.lines("# Other", 3, &styles)), ["#", "Oth", "er"]);
+}
+
+#[test]
+fn styles_from_the_theme() {
+    use crate::config::theme::{Role, Theme};
+    let light = Theme::load("default-light", None, false).expect("bundled theme");
+    let styles = MarkdownStyles::from_theme(&light, true);
+    assert_eq!(styles.code_theme, CodeTheme::Light);
+    assert_eq!(styles.text, light.style(Role::Text));
+    assert!(styles.heading.add_modifier.contains(Modifier::BOLD));
+    let mono = MarkdownStyles::from_theme(&Theme::fallback(true), false);
+    assert_eq!(mono.code_theme, CodeTheme::Dark);
+    assert!(!mono.color);
+    let lines = render("# T\n\n`c` [a](u)\n\n```rust\nlet x = 1;\n```", 40, &mono);
+    assert!(lines.iter().flat_map(|l| l.spans.iter()).all(|s| s.style.fg.is_none() && s.style.bg.is_none()));
+    assert!(style_of(&lines, "c").add_modifier.contains(Modifier::REVERSED));
 }
