@@ -5,3 +5,4 @@ pub mod columns;
 pub mod fit;
 pub mod fmt;
 pub mod list;
+pub mod markdown;
