@@ -69,8 +69,12 @@ pub(super) fn chat(cli: &Cli, args: &ChatArgs, paths: &Paths) -> ExitCode {
     };
     if config.providers.is_empty() {
         err_line!("error: no LLM provider is configured; add one to {}:", paths.config_file().display());
-        err_line!("  [[provider]]\n  name = \"local\"\n  kind = \"openai\"\n  base_url = \"http://127.0.0.1:11434/v1\"");
-        err_line!("  models = [\"llama3.2\"]\n(a key, if it needs one: opsdeck key set provider:local; see docs/chat.md)");
+        err_line!(
+            "  [[provider]]\n  name = \"local\"\n  kind = \"openai\"\n  base_url = \"http://127.0.0.1:11434/v1\""
+        );
+        err_line!(
+            "  models = [\"llama3.2\"]\n(a key, if it needs one: opsdeck key set provider:local; see docs/chat.md)"
+        );
         return ExitCode::from(2);
     }
     let chosen = match choose(&config, args.provider.as_deref(), args.model.as_deref()) {
@@ -125,7 +129,9 @@ pub(super) fn chat(cli: &Cli, args: &ChatArgs, paths: &Paths) -> ExitCode {
     let code = rt.block_on(converse(&config, paths, chosen, &mut conv, tools_allowed));
     conv.meta.updated = chrono::Utc::now().timestamp_millis();
     match records.chat_save(&conv) {
-        Ok(()) => err_line!("conversation {} (opsdeck chat --conversation {} \"…\" goes on)", conv.meta.id, conv.meta.id),
+        Ok(()) => {
+            err_line!("conversation {} (opsdeck chat --conversation {} \"…\" goes on)", conv.meta.id, conv.meta.id)
+        }
         Err(e) => err_line!("warning: the conversation was not saved: {e}"),
     }
     code
@@ -215,7 +221,11 @@ async fn converse(
             reg.specs()
                 .into_iter()
                 .filter(|t| !t.mutating)
-                .map(|t| ToolDef { name: t.name.clone(), description: t.description.clone(), parameters: t.schema.clone() })
+                .map(|t| ToolDef {
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                    parameters: t.schema.clone(),
+                })
                 .collect()
         }
         None => Vec::new(),
@@ -264,7 +274,11 @@ async fn converse(
         if !wants_tools {
             let ok = answered.finish.is_complete();
             if !ok {
-                err_line!("note: the answer is cut ({:?}); `--conversation {}` and \"continue\" go on", answered.finish, conv.meta.id);
+                err_line!(
+                    "note: the answer is cut ({:?}); `--conversation {}` and \"continue\" go on",
+                    answered.finish,
+                    conv.meta.id
+                );
             }
             conv.messages.push(answer);
             return if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
@@ -337,12 +351,14 @@ async fn run_calls(
         let tool = offered.iter().find(|t| t.name == call.name);
         let text = match (service, tool, args) {
             (None, _, _) => {
-                call.state = refused("tool calls are refused headless (--allow-tools read-only allows read-only ones)".into());
+                call.state =
+                    refused("tool calls are refused headless (--allow-tools read-only allows read-only ones)".into());
                 None
             }
             (_, None, _) => {
                 let names: Vec<_> = offered.iter().map(|t| t.name.as_str()).collect();
-                call.state = refused(format!("unknown tool {:?}; the tools offered are: {}", call.name, names.join(", ")));
+                call.state =
+                    refused(format!("unknown tool {:?}; the tools offered are: {}", call.name, names.join(", ")));
                 None
             }
             (_, _, Err(e)) => {
@@ -370,7 +386,12 @@ async fn run_calls(
     out
 }
 
-async fn run_tool(svc: &ToolService, run: String, tool: &str, args: serde_json::Value) -> Result<serde_json::Value, String> {
+async fn run_tool(
+    svc: &ToolService,
+    run: String,
+    tool: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, String> {
     let (tx, mut rx) = mpsc::channel::<ToolEvent>(64);
     let opts = RunOptions { confirmed: false, read_only: true };
     let req = RunRequest { run, tool: tool.to_string(), args, opts, origin: RunOrigin::Chat };

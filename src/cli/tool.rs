@@ -116,7 +116,12 @@ impl RunLog for HistoryAtTheEnd {
 /// The data directory's records: its store, or, when a running opsdeck
 /// holds it, that opsdeck through its control socket.
 pub(super) fn open_records(paths: &Paths) -> Result<Records, String> {
-    match Store::open_unless_held(&paths.data_dir, 1 << 20, super::holder_answers(paths), crate::engine::store::LOCK_GRACE) {
+    match Store::open_unless_held(
+        &paths.data_dir,
+        1 << 20,
+        super::holder_answers(paths),
+        crate::engine::store::LOCK_GRACE,
+    ) {
         Ok(store) => Ok(Records::Store(Arc::new(store))),
         Err(e @ crate::engine::store::StoreError::Locked { .. }) => {
             match crate::remote::control::ControlClient::connect(&paths.control_socket()) {

@@ -40,6 +40,8 @@ const MONO_CUES: [(Role, Modifier); 7] = [
 pub struct Theme {
     name: String,
     styles: [Style; Role::COUNT],
+    /// False under NO_COLOR (every colour dropped).
+    color: bool,
 }
 
 impl Theme {
@@ -64,7 +66,7 @@ impl Theme {
 
     /// Built-in default-dark, cannot fail (used when the configured theme is broken).
     pub fn fallback(no_color: bool) -> Theme {
-        let blank = || Theme { name: FALLBACK.to_string(), styles: [Style::new(); Role::COUNT] };
+        let blank = || Theme { name: FALLBACK.to_string(), styles: [Style::new(); Role::COUNT], color: true };
         build(None, FALLBACK).unwrap_or_else(|_| blank()).colored(!no_color)
     }
 
@@ -102,7 +104,13 @@ impl Theme {
     }
 
     /// Without colour (NO_COLOR): drop every fg/bg, keep modifiers, add the cues of [`MONO_CUES`].
+    /// Whether colours are drawn (false under NO_COLOR): syntax highlighting asks.
+    pub fn has_color(&self) -> bool {
+        self.color
+    }
+
     fn colored(mut self, color: bool) -> Theme {
+        self.color = color;
         if !color {
             for style in &mut self.styles {
                 (style.fg, style.bg) = (None, None);
@@ -254,7 +262,7 @@ fn build(dir: Option<&Path>, name: &str) -> Result<Theme, Vec<ConfigError>> {
         let hint = "define them under [roles] or set inherits";
         return Err(file_err(&leaf.path, msg, hint));
     }
-    Ok(Theme { name: name.to_string(), styles: styles.map(Option::unwrap_or_default) })
+    Ok(Theme { name: name.to_string(), styles: styles.map(Option::unwrap_or_default), color: true })
 }
 
 /// Merge palettes and roles (root first) and resolve colours; `None` for undefined roles.

@@ -77,8 +77,10 @@ impl ChatRunner {
     /// Tell the pane the models and read the saved conversations.
     pub fn start(&self) {
         let models = self.providers.models();
-        let prices = self.providers.prices();
-        let providers = self.providers.len();
+        let list = self.providers.list();
+        let prices =
+            list.iter().map(|p| (p.name().to_string(), (p.config.price_input, p.config.price_output))).collect();
+        let providers = list.len();
         let _ = self.inbox.try_send(Action::Chat(ChatAction::Models { models, providers, prices }));
         self.list_later();
     }
@@ -108,7 +110,9 @@ impl ChatRunner {
                 if let Err(e) = self.tools.run(req, self.tool_events.clone()) {
                     let inbox = self.inbox.clone();
                     let result = Err(e.to_string());
-                    tokio::spawn(async move { inbox.send(Action::Chat(ChatAction::ToolDone { turn, call, result })).await });
+                    tokio::spawn(
+                        async move { inbox.send(Action::Chat(ChatAction::ToolDone { turn, call, result })).await },
+                    );
                 }
             }
             ChatEffect::Save(conv) => {
@@ -176,9 +180,8 @@ impl ChatRunner {
                 r
             };
             let (result, ()) = tokio::join!(asking, forward(turn, prx, inbox.clone()));
-            let result = result
-                .map(|a| Answer { model: a.model, finish: a.finish, usage: a.usage })
-                .map_err(|e| e.to_string());
+            let result =
+                result.map(|a| Answer { model: a.model, finish: a.finish, usage: a.usage }).map_err(|e| e.to_string());
             let _ = inbox.send(answered(result)).await;
         };
         self.streams.spawn(turn, task);
@@ -226,5 +229,4 @@ mod tests {
         assert_eq!(parse_run_id("7"), None);
         assert_eq!(parse_run_id("chat-x-1"), None);
     }
-
 }

@@ -41,6 +41,8 @@ pub struct Executor {
     pub alerts_dir: Option<PathBuf>,
     /// Where saved chains are written as workflow files (the config dir's workflows/).
     pub workflows_dir: PathBuf,
+    /// The chat pane's streams, tool calls and conversations.
+    pub chat: super::chat::ChatRunner,
 }
 
 impl Executor {
@@ -58,7 +60,13 @@ impl Effects for Executor {
         match effect {
             // The loop's; never sent here.
             Effect::Quit | Effect::Suspend | Effect::Redraw | Effect::EditFile { .. } => {}
-            Effect::Chat(_) => {}
+            Effect::Chat(crate::app::panes::chat::ChatEffect::CopyCode { text }) => match last_code_block(&text) {
+                Some(code) => self.apply(Effect::Copy { text: code, name: "chat-code.txt".into() }),
+                None => {
+                    let _ = self.inbox.try_send(Msg::Action(Action::Notice("the message has no code block".into())));
+                }
+            },
+            Effect::Chat(e) => self.chat.apply(e),
             // The app refuses these already; the executor never sends one either.
             // A start passes: the app let only a workflow that changes nothing
             // through, and the engine that runs it checks the same again.
@@ -135,4 +143,10 @@ impl Effects for Executor {
             }
         }
     }
+}
+
+/// The last fenced code block of Markdown `text` (the one a person most
+/// likely wants from an answer), without its fences.
+fn last_code_block(text: &str) -> Option<String> {
+    crate::ui::widgets::markdown::code_blocks(text).pop().map(|b| b.text)
 }

@@ -5,6 +5,7 @@
 //! headless in tests.
 
 pub mod backend;
+mod chat;
 mod editor;
 mod effects;
 pub mod event_loop;
@@ -141,6 +142,21 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     // Saved chains become workflow files where the engine reads them (an
     // attached TUI's engine reads the same config dir's folder).
     let workflows_dir = opts.workflows_dir.clone().unwrap_or_else(|| opts.config_dir.join("workflows"));
+    // Provider keys are read off the loop; the pane learns the models once they are.
+    let (providers, key_problems) =
+        crate::engine::chat::Providers::load(&opts.config.providers, &opts.config.chat, opts.config_dir.clone()).await;
+    for p in key_problems {
+        let _ = tx.try_send(Msg::Action(Action::Notice(format!("chat: {p}"))));
+    }
+    let chat = chat::ChatRunner::new(
+        providers,
+        opts.config.chat.clone(),
+        records.clone(),
+        runner.service(),
+        atx.clone(),
+        opts.read_only,
+    );
+    chat.start();
     let TuiOptions { config, theme, keymap, read_only, exports_dir, jq, reload, alerts_dir, .. } = opts;
     let mut looks = event_loop::Looks { config, theme, keymap };
     let mut executor = effects::Executor {
@@ -156,6 +172,7 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
         reload,
         alerts_dir,
         workflows_dir,
+        chat,
     };
     let (mut term, guard) = terminal::init(looks.config.mouse)?;
     let size = term.size()?;

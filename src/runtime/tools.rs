@@ -85,6 +85,11 @@ impl Runner {
         Runner { service, chains, records, inbox, events, chain_events, read_only }
     }
 
+    /// The runner's tools service (the chat's tool calls run through it too).
+    pub fn service(&self) -> ToolService {
+        self.service.clone()
+    }
+
     /// The registry of the runner's tools service (it changes as MCP servers come and go).
     pub fn registry(&self) -> tokio::sync::watch::Receiver<Registry> {
         self.service.registry()

@@ -376,7 +376,10 @@ pub fn clean(s: &str) -> Cow<'_, str> {
 /// `\n`): text from a remote peer written to a terminal as lines, like a
 /// streamed answer on stdout. Borrows when there is nothing to clean.
 pub fn clean_lines(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| (c.is_control() && c != '\n') || is_invisible_format(c) || matches!(c, '\u{2028}' | '\u{2029}')) {
+    if !s
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || is_invisible_format(c) || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());

@@ -18,6 +18,7 @@ use crate::protocol::chat::{ChatMessage, Finish, Role, ToolCallState};
 use crate::text;
 use crate::ui::boxed;
 use crate::ui::widgets::list::ListWindow;
+use crate::ui::widgets::markdown::MarkdownStyles;
 use crate::ui::widgets::{fit, fmt};
 
 /// The chat pane's boxes for a body area: the list (when shown) left, the
@@ -236,7 +237,7 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
     }
     if !m.content.is_empty() {
         let w = width.saturating_sub(2).max(1) as u16;
-        for l in markdown(&m.content, w, !streaming, t) {
+        for l in markdown(&m.content, w, m.role, t) {
             let mut spans = vec![Span::raw("  ")];
             spans.extend(l.spans);
             out.push(Line::from(spans));
@@ -306,12 +307,17 @@ fn header(m: &ChatMessage, cost: Option<f64>, selected: bool, width: usize, t: &
     Line::from(fit::fit_spans(spans, width))
 }
 
-/// An answer's Markdown as lines of at most `width` cells.
-fn markdown(md: &str, width: u16, _highlight: bool, t: &Theme) -> Vec<Line<'static>> {
-    md.lines()
-        .flat_map(|l| text::wrap_words(&text::clean(l), usize::from(width)))
-        .map(|l| Line::styled(l, t.style(R::Text)))
-        .collect()
+/// An answer's Markdown as lines of at most `width` cells. A question is
+/// shown as typed (line breaks kept, nothing read as Markdown).
+fn markdown(md: &str, width: u16, role: Role, t: &Theme) -> Vec<Line<'static>> {
+    if role == Role::User {
+        return md
+            .split('\n')
+            .flat_map(|l| text::wrap_words(&text::clean(l), usize::from(width)))
+            .map(|l| Line::styled(l, t.style(R::Text)))
+            .collect();
+    }
+    crate::ui::widgets::markdown::render(md, width, &MarkdownStyles::from_theme(t, t.has_color()))
 }
 
 /// The cost of a message at its provider's prices (for the header), if priced.

@@ -481,6 +481,7 @@ fn history(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     let all = || ts.runs.iter().enumerate();
     let origin = |r: &crate::app::panes::tools::runs::RunView| match r.origin {
         RunOrigin::Cli => "cli",
+        RunOrigin::Chat => "chat",
         RunOrigin::Pane | RunOrigin::Unknown => "",
     };
     // The tool and its argument take the rest; narrow boxes drop the time, then where it ran.
