@@ -432,7 +432,7 @@ async fn a_non_streamed_json_answer_is_taken() {
 }
 
 /// Scripted server: an error event before the first token skips the entry;
-/// after it, it cuts the answer.
+/// after it (llama.cpp's `error: {…}` line), it cuts the answer.
 #[tokio::test]
 async fn error_events_skip_before_and_cut_after_the_first_token() {
     let server = Server::start(vec![
@@ -440,7 +440,7 @@ async fn error_events_skip_before_and_cut_after_the_first_token() {
         Reply::sse(vec![Step::Bytes(
             [
                 events(&[r#"{"choices":[{"delta":{"content":"half"}}]}"#]),
-                b"event: error\ndata: {\"message\":\"slot unavailable\"}\n\n".to_vec(),
+                b"error: {\"code\":500,\"message\":\"slot unavailable\",\"type\":\"server_error\"}\n\n".to_vec(),
             ]
             .concat(),
         )]),
