@@ -11,7 +11,7 @@ use std::time::Duration;
 use opsdeck::config::chat::{ChatConfig, ProviderConfig, ProviderKind};
 use opsdeck::engine::chat::discover::discover_on;
 use opsdeck::engine::chat::{Answered, ChatError, Progress, Providers, Request, ask, http_client, list_models};
-use opsdeck::protocol::chat::{ChatDelta, ChatMessage, Finish, ModelRef, Role, ToolCall, ToolDef, Usage};
+use opsdeck::protocol::chat::{ChatDelta, ChatMessage, Finish, ModelRef, Role, ToolDef, Usage};
 use scripted_http::{Reply, Server, Step, closed_port, events, named_events};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -432,7 +432,7 @@ async fn a_non_streamed_json_answer_is_taken() {
 }
 
 /// Scripted server: an error event before the first token skips the entry;
-/// after it, it cuts the answer.
+/// after it (llama.cpp's `error: {…}` line), it cuts the answer.
 #[tokio::test]
 async fn error_events_skip_before_and_cut_after_the_first_token() {
     let server = Server::start(vec![
@@ -440,7 +440,7 @@ async fn error_events_skip_before_and_cut_after_the_first_token() {
         Reply::sse(vec![Step::Bytes(
             [
                 events(&[r#"{"choices":[{"delta":{"content":"half"}}]}"#]),
-                b"event: error\ndata: {\"message\":\"slot unavailable\"}\n\n".to_vec(),
+                b"error: {\"code\":500,\"message\":\"slot unavailable\",\"type\":\"server_error\"}\n\n".to_vec(),
             ]
             .concat(),
         )]),
@@ -515,6 +515,3 @@ async fn models_are_listed_and_local_servers_found() {
     assert_eq!((found[0].name.as_str(), found[0].base_url.clone()), ("llama-cpp", server.base_url()));
     assert_eq!(found[0].models, ["smollm2", "qwen"]);
 }
-
-#[allow(dead_code)]
-fn _uses(_: ToolCall) {}

@@ -43,7 +43,9 @@ pub struct ProviderConfig {
     /// Extra request headers (`HTTP-Referer` for OpenRouter, …); never secrets.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// Longest wait for the connection and the response headers.
+    /// Longest wait for the connection and the response headers (of a model
+    /// listing; a chat request's headers may take up to `first_token_timeout`
+    /// when that is longer: a server may hold them until its model is loaded).
     #[serde(default = "default_connect_timeout", deserialize_with = "super::settings::de_duration")]
     pub connect_timeout: Duration,
     /// Longest wait for the first token once the request is sent; past it

@@ -143,8 +143,7 @@ struct Block {
 
 #[derive(Deserialize)]
 struct Delta {
-    #[serde(rename = "type")]
-    kind: Option<String>,
+    /// `text_delta` (thinking deltas carry `thinking`, not `text`).
     text: Option<String>,
     partial_json: Option<String>,
     stop_reason: Option<String>,
@@ -193,11 +192,7 @@ impl StreamDecoder {
                 }
             }
             Some("content_block_delta") => match ev.delta {
-                Some(Delta { kind, text: Some(text), .. }) if kind.as_deref() != Some("thinking_delta") => {
-                    if !text.is_empty() {
-                        out.push(ChatDelta::Text { text });
-                    }
-                }
+                Some(Delta { text: Some(text), .. }) if !text.is_empty() => out.push(ChatDelta::Text { text }),
                 Some(Delta { partial_json: Some(fragment), .. }) if !fragment.is_empty() => {
                     let found = self.blocks.iter().find(|(b, _)| Some(*b) == ev.index).map(|(_, c)| *c);
                     if let Some(index) = found {

@@ -1,8 +1,10 @@
-//! Server-sent events of a response body, parsed by `sse-stream`, with two
-//! things it does not do itself: a bound on one event's size (a line or an
-//! event over [`MAX_EVENT_BYTES`] ends the stream with an error instead of
-//! growing a buffer), and a last event without its closing blank line still
-//! delivered when the body ends.
+//! Server-sent events of a response body, parsed by `sse-stream`, with
+//! three things it does not do itself: a bound on one event's size (a line
+//! or an event over [`MAX_EVENT_BYTES`] ends the stream with an error
+//! instead of growing a buffer); a last event without its closing blank line
+//! still delivered when the body ends; and lines of fields the SSE spec says
+//! to ignore (which sse-stream rejects, ending the stream) turned into
+//! comments — except llama.cpp's `error: {…}` line, read as an `error` event.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -37,7 +39,7 @@ impl Events {
     {
         use futures_util::StreamExt;
         let body: ByteStream = Box::pin(body.map(|r| r.map_err(|e| BodyError(e.to_string()))));
-        let limited = Limited { inner: body, line: 0, event: 0, prev_cr: false, ended: false };
+        let limited = Limited { inner: body, line: 0, event: 0, prev_cr: false, ended: false, fix: LineFix::default() };
         Events { inner: Box::pin(SseStream::from_bytes_stream(limited)) }
     }
 
@@ -74,6 +76,80 @@ struct Limited {
     /// The last byte was `\r` (a following `\n` is the same line end).
     prev_cr: bool,
     ended: bool,
+    fix: LineFix,
+}
+
+/// Rewrites the start of each line: a field sse-stream knows passes as is,
+/// `error:` becomes `event: error` + `data:`, any other field (or a line
+/// without a colon) becomes a comment, as the SSE spec ignores it.
+struct LineFix {
+    /// The bytes of the current line so far while its field name is not
+    /// known yet; `None` past it.
+    head: Option<Vec<u8>>,
+}
+
+impl Default for LineFix {
+    fn default() -> Self {
+        LineFix { head: Some(Vec::new()) }
+    }
+}
+
+/// Longest field name looked at; a longer one is unknown.
+const FIELD_MAX: usize = 8;
+
+impl LineFix {
+    fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        for &b in input {
+            let head = match &mut self.head {
+                Some(h) => h,
+                None if b == b'\n' || b == b'\r' => {
+                    out.push(b);
+                    self.head = Some(Vec::new());
+                    continue;
+                }
+                None => {
+                    out.push(b);
+                    continue;
+                }
+            };
+            head.push(b);
+            let eol = b == b'\n' || b == b'\r';
+            if b == b':' || eol || head.len() > FIELD_MAX {
+                let head = self.head.take().unwrap_or_default();
+                Self::decide(&head, out);
+                if eol {
+                    self.head = Some(Vec::new());
+                }
+            }
+        }
+    }
+
+    /// The line's start `head` (up to and with its first `:` or line end, or
+    /// too long to be a known field) as it goes on.
+    fn decide(head: &[u8], out: &mut Vec<u8>) {
+        let (name, last) = head.split_at(head.len() - 1);
+        // sse-stream drops a byte order mark at the start itself.
+        let name = name.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(name);
+        match (name, last) {
+            (b"data" | b"event" | b"id" | b"retry" | b"", b":") => out.extend_from_slice(head),
+            (b"error", b":") => out.extend_from_slice(b"event: error\ndata:"),
+            // A blank line ends an event; a bare `data` is an empty data line.
+            (b"", _) => out.extend_from_slice(head),
+            (b"data", eol) => out.extend_from_slice(&[b"data:".as_slice(), eol].concat()),
+            _ => {
+                out.push(b':');
+                out.extend_from_slice(head);
+            }
+        }
+    }
+
+    /// The body ended: what is held goes out as it would have.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if let Some(head) = self.head.take().filter(|h| !h.is_empty()) {
+            out.push(b':');
+            out.extend_from_slice(&head);
+        }
+    }
 }
 
 impl Limited {
@@ -112,14 +188,21 @@ impl Stream for Limited {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => {
                 self.ended = true;
-                Poll::Ready(Some(Ok(Bytes::from_static(b"\n\n"))))
+                let mut out = Vec::new();
+                self.fix.finish(&mut out);
+                out.extend_from_slice(b"\n\n");
+                Poll::Ready(Some(Ok(Bytes::from(out))))
             }
             Poll::Ready(Some(Err(e))) => {
                 self.ended = true;
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(Some(Ok(b))) => match self.count(&b) {
-                Ok(()) => Poll::Ready(Some(Ok(b))),
+                Ok(()) => {
+                    let mut out = Vec::with_capacity(b.len() + 8);
+                    self.fix.push(&b, &mut out);
+                    Poll::Ready(Some(Ok(Bytes::from(out))))
+                }
                 Err(e) => {
                     self.ended = true;
                     Poll::Ready(Some(Err(e)))
@@ -145,6 +228,25 @@ mod tests {
         let got = all(vec![b"data: a\n\nda", b"ta: b"]);
         let data: Vec<_> = got.into_iter().map(|e| e.unwrap().data.unwrap()).collect();
         assert_eq!(data, ["a", "b"]);
+    }
+
+    #[test]
+    fn ignored_fields_are_comments_and_llama_errors_are_error_events() {
+        let first = all(vec![b"error: {}\n\n"]);
+        assert_eq!(first[0].as_ref().unwrap().event.as_deref(), Some("error"));
+        let src: &'static [u8] = b"\xEF\xBB\xBFdata: a\nfoo: bar\nnocolon\nerror: {\"message\":\"slot\"}\n\nid: 1\r\ndata\r\n\r\n: hi\nverylongfieldname: x\ndata: b\n\nerr";
+        for chunks in [vec![src], src.chunks(1).collect(), src.chunks(3).collect()] {
+            let got: Vec<Sse> = all(chunks).into_iter().map(|e| e.unwrap()).collect();
+            let shown: Vec<_> = got.iter().map(|e| (e.event.as_deref(), e.data.as_deref(), e.id.as_deref())).collect();
+            assert_eq!(
+                shown,
+                [
+                    (Some("error"), Some("a\n{\"message\":\"slot\"}"), None),
+                    (None, Some(""), Some("1")),
+                    (None, Some("b"), None),
+                ]
+            );
+        }
     }
 
     #[test]

@@ -165,8 +165,8 @@ async fn attempt(
 ) -> Result<(Finish, Usage), String> {
     let cfg = &provider.config;
     let first_token = cfg.first_token_timeout;
-    // The headers may come only with the first token (Ollama loading a
-    // model): their wait counts toward the first-token timeout.
+    // A server may hold its headers until its model is loaded: their wait
+    // counts toward the first-token timeout.
     let deadline = Instant::now() + first_token.max(cfg.connect_timeout);
     let (path, body) = request_body(cfg.kind, model, req, cfg.max_tokens);
     let url = provider.url(path);
