@@ -8,6 +8,14 @@ impl AppState {
     /// Rebuild status-bar hints from the active keymap.
     pub fn refresh_hints(&mut self, keymap: &Keymap) {
         let ctxs = self.contexts();
+        if self.focus.pane() == super::Pane::Chat {
+            let key = |a| {
+                keymap
+                    .binding_for(&[super::KeyContext::Chat, super::KeyContext::Global], a)
+                    .map_or_else(|| a.name().to_string(), |b| format_keys(&b.keys))
+            };
+            self.chat.keys = [U::ChatAllowCall, U::ChatRefuseCall, U::ChatContinue, U::ChatRegenerate].map(key);
+        }
         use UserAction as U;
         let wanted: Vec<Hint> = match &self.overlay {
             Some(o) => o.hints(),

@@ -76,7 +76,13 @@ impl ChatRunner {
 
     /// Tell the pane the models and read the saved conversations.
     pub fn start(&self) {
-        let models = self.providers.models();
+        // The chain as configured first: the pane names its head as where a question goes.
+        let mut models = self.providers.chain(None);
+        for m in self.providers.models() {
+            if !models.contains(&m) {
+                models.push(m);
+            }
+        }
         let list = self.providers.list();
         let prices =
             list.iter().map(|p| (p.name().to_string(), (p.config.price_input, p.config.price_output))).collect();

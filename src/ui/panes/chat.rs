@@ -222,10 +222,8 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
     }
     out.push(header(m, message_cost(s, m), selected, width, t));
     for sk in &m.skipped {
-        let l = format!("  ↷ skipped {}: {}", sk.model, sk.reason);
-        for w in text::wrap_words(&text::clean(&l), width.max(1)) {
-            out.push(Line::styled(w, t.style(R::StatusWarn)));
-        }
+        let l = format!("↷ skipped {}: {}", sk.model, sk.reason);
+        indented(&mut out, &l, 2, 4, width, t.style(R::StatusWarn));
     }
     if streaming && m.content.is_empty() && m.tool_calls.is_empty() {
         let who = c.turn.as_ref().and_then(|t| t.trying.as_ref()).map_or_else(|| "the model".into(), |m| m.to_string());
@@ -244,39 +242,38 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
         }
     }
     for call in &m.tool_calls {
-        let args = text::clean(&call.arguments);
+        // Valid JSON is shown compact (models indent it); anything else as sent.
+        let compact = serde_json::from_str::<serde_json::Value>(&call.arguments).ok().map(|v| v.to_string());
+        let args = text::clean(compact.as_deref().unwrap_or(&call.arguments)).into_owned();
         let l = format!("  ⚙ {} {}", text::clean(&call.name), args);
         out.push(Line::styled(text::fit(&l, width), t.style(R::TextAccent)));
         let (line, role) = match &call.state {
-            ToolCallState::Asked => ("    ? run it? y runs · N refuses".to_string(), R::StatusWarn),
-            ToolCallState::Running => ("    ⟳ running".to_string(), R::StatusInfo),
-            ToolCallState::Done { ok: true } => ("    ✓ ran".to_string(), R::StatusOk),
+            ToolCallState::Asked => (format!("? run it? {} runs · {} refuses", c.keys[0], c.keys[1]), R::StatusWarn),
+            ToolCallState::Running => ("⟳ running".to_string(), R::StatusInfo),
+            ToolCallState::Done { ok: true } => ("✓ ran".to_string(), R::StatusOk),
             ToolCallState::Done { ok: false } => {
-                ("    ✗ failed (the error went back to the model)".to_string(), R::StatusFailed)
+                ("✗ failed (the error went back to the model)".to_string(), R::StatusFailed)
             }
-            ToolCallState::Refused { reason } => (format!("    ✗ not run: {reason}"), R::StatusFailed),
+            ToolCallState::Refused { reason } => (format!("✗ not run: {reason}"), R::StatusFailed),
         };
-        for w in text::wrap_words(&text::clean(&line), width.max(1)) {
-            out.push(Line::styled(w, t.style(role)));
-        }
+        indented(&mut out, &line, 4, 6, width, t.style(role));
     }
     if let Some(f) = &m.finish {
+        let cont = format!("{} continues", c.keys[2]);
         let note = match f {
             Finish::Stop | Finish::ToolCalls => None,
-            Finish::Length => Some(("✂ cut at max_tokens: c continues", R::StatusWarn)),
-            Finish::Unfinished => Some(("✂ the stream ended without a finish reason: c continues", R::StatusWarn)),
-            Finish::Cancelled => Some(("■ stopped: c continues", R::StatusWarn)),
+            Finish::Length => Some(format!("✂ cut at max_tokens: {cont}")),
+            Finish::Unfinished => Some(format!("✂ the stream ended without a finish reason: {cont}")),
+            Finish::Cancelled => Some(format!("■ stopped: {cont}")),
             Finish::Cut { .. } | Finish::Other { .. } => None,
         };
-        if let Some((n, role)) = note {
-            out.push(Line::styled(format!("  {n}"), t.style(role)));
+        if let Some(n) = note {
+            indented(&mut out, &n, 2, 4, width, t.style(R::StatusWarn));
         }
         if let Finish::Cut { error } = f {
             let what = if m.content.is_empty() { "✗ no answer" } else { "✂ cut" };
-            let cont = if m.content.is_empty() { "r asks again" } else { "c continues" };
-            for w in text::wrap_words(&text::clean(&format!("  {what}: {error} — {cont}")), width.max(1)) {
-                out.push(Line::styled(w, t.style(R::StatusFailed)));
-            }
+            let cont = if m.content.is_empty() { format!("{} asks again", c.keys[3]) } else { cont };
+            indented(&mut out, &format!("{what}: {error} — {cont}"), 2, 4, width, t.style(R::StatusFailed));
         }
         if let Finish::Other { name } = f {
             out.push(Line::styled(text::fit(&format!("  ended: {name}"), width), t.style(R::TextDim)));
@@ -284,6 +281,23 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
     }
     out.push(Line::raw(""));
     out
+}
+
+/// `text` cleaned and word-wrapped to `width`: the first line indented by
+/// `first` cells, the rest by `rest` (a hanging indent).
+fn indented(out: &mut Vec<Line<'static>>, text: &str, first: usize, rest: usize, width: usize, style: Style) {
+    let text = text::clean(text);
+    let first_room = width.saturating_sub(first).max(1);
+    let mut lines = text::wrap_words(&text, first_room).into_iter();
+    if let Some(l) = lines.next() {
+        out.push(Line::styled(format!("{}{l}", " ".repeat(first)), style));
+    }
+    let tail: String = lines.collect::<Vec<_>>().join(" ");
+    if !tail.is_empty() {
+        for l in text::wrap_words(&tail, width.saturating_sub(rest).max(1)) {
+            out.push(Line::styled(format!("{}{l}", " ".repeat(rest)), style));
+        }
+    }
 }
 
 /// `▌You · 10:42` or `▌local/smollm2 · 10:42 · 12+340 tok · 0.0012`.

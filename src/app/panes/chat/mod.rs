@@ -59,6 +59,9 @@ pub struct ChatState {
     pub page: u16,
     /// The conversation `delete_entry` was pressed on once (again deletes it).
     pub pending_delete: Option<ConversationId>,
+    /// Keys of allow, refuse, continue and regenerate, as the keymap binds
+    /// them (the transcript names them; their action name when unbound).
+    pub keys: [String; 4],
 }
 
 /// A question in progress.
@@ -143,6 +146,7 @@ impl Default for ChatState {
             results: Vec::new(),
             page: 10,
             pending_delete: None,
+            keys: ["y".into(), "N".into(), "c".into(), "r".into()],
         }
     }
 }

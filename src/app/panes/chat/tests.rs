@@ -313,3 +313,18 @@ fn the_model_choice_cycles_through_the_offered_models() {
     assert_eq!(r.chat.model_next().unwrap().to_string(), "local/smollm2");
     assert_eq!(r.chat.model_label(), "local/smollm2");
 }
+
+#[test]
+fn calls_of_an_answer_cut_short_never_run_nor_ask() {
+    let mut r = Rig::new();
+    r.ask("resolve");
+    r.stream(call(0, "c0", "dns_lookup", "{\"host\":\"exa"));
+    let effects = r.answer(Finish::Length);
+    assert!(r.chat.asked_call().is_none() && r.chat.turn.is_none());
+    assert!(!effects.iter().any(|e| matches!(e, ChatEffect::RunTool { .. } | ChatEffect::Ask { .. })));
+    assert!(
+        matches!(&r.chat.conv.messages[1].tool_calls[0].state, ToolCallState::Refused { reason } if reason.contains("before the call was complete"))
+    );
+    let roles: Vec<_> = r.chat.conv.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool], "every call answered");
+}

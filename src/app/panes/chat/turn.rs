@@ -141,6 +141,13 @@ impl ChatState {
         let calls = !m.tool_calls.is_empty() && matches!(answer.finish, Finish::ToolCalls | Finish::Stop);
         m.finish = Some(answer.finish);
         if !calls {
+            // A call in an answer cut short is never run: its arguments may be cut too.
+            for c in &mut m.tool_calls {
+                c.state = ToolCallState::Refused { reason: "the answer ended before the call was complete".into() };
+            }
+            // Every call is answered, so the record stays a valid request.
+            let calls = m.tool_calls.clone();
+            self.settle_results(&calls, out.now);
             return self.end_turn(out);
         }
         if t.rounds + 1 >= out.max_rounds.max(1) {
