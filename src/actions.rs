@@ -209,6 +209,8 @@ user_actions! {
     ChatRefuseCall => "chat_refuse_call", "Refuse the tool call the model asked for (the model is told)";
     ChatAutoAllow => "chat_auto_allow", "Let read-only tools run without asking in this conversation (again: ask)";
     ChatCopyCode => "chat_copy_code", "Copy the selected answer's last code block (OSC 52 and a file)";
+    ChatDiscover => "chat_discover", "Look for a local OpenAI-compatible server (Ollama, llama.cpp, LM Studio, vLLM) on loopback";
+    ChatAddFound => "chat_add_found", "Add the local server found to config.toml as a [[provider]] (then reload)";
 }
 
 impl UserAction {
@@ -280,6 +282,8 @@ impl UserAction {
             | U::ChatRefuseCall
             | U::ChatAutoAllow
             | U::ChatCopyCode
+            | U::ChatDiscover
+            | U::ChatAddFound
             | U::ChatStop => KeyContext::Chat,
             U::ChatSend | U::ChatNewline | U::ChatHistoryPrev | U::ChatHistoryNext => KeyContext::ChatInput,
             _ => KeyContext::Global,
@@ -317,6 +321,7 @@ impl UserAction {
                 | UserAction::EditWorkflow
                 | UserAction::SaveChainWorkflow
                 | UserAction::RollbackVersion
+                | UserAction::ChatAddFound
         )
     }
 }

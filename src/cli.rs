@@ -354,6 +354,7 @@ fn run(cli: Cli, paths: &Paths) -> ExitCode {
                 let (o, p) = (cli.overrides(), paths.clone());
                 Arc::new(move || look::reload(&o, &p))
             }),
+            config_file: cli.config.clone().unwrap_or_else(|| paths.config_file()),
             alerts_dir: engine.is_some().then(|| paths.alerts_dir()),
             workflows_dir: engine.is_some().then(|| paths.workflows_dir()),
         };

@@ -171,6 +171,25 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
             s.notice = Some((ctx.now, text));
             true
         }
+        U::ChatDiscover => {
+            s.chat.looking = true;
+            effects.push(Effect::Chat(ChatEffect::Discover));
+            s.notice = Some((ctx.now, "looking for local servers on 11434, 8080, 1234 and 8000…".into()));
+            true
+        }
+        U::ChatAddFound => match s.chat.found.as_ref().and_then(|f| f.first()) {
+            Some(found) if !s.read_only => {
+                effects.push(Effect::Chat(ChatEffect::AddProvider(found.clone())));
+                s.notice = Some((ctx.now, format!("adding {} ({}) to config.toml…", found.name, found.base_url)));
+                s.chat.found = None;
+                true
+            }
+            Some(_) => {
+                s.notice = Some((ctx.now, "read-only: config.toml is not changed (opsdeck --read-only)".into()));
+                true
+            }
+            None => false,
+        },
         U::ChatAutoAllow => {
             let on = !s.chat.conv.meta.auto_allow_read_only;
             s.chat.conv.meta.auto_allow_read_only = on;
@@ -320,6 +339,11 @@ pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mu
             true
         }
         ChatAction::Progress { turn, items } => s.chat.progress(turn, items),
+        ChatAction::Discovered(found) => {
+            s.chat.looking = false;
+            s.chat.found = Some(found);
+            true
+        }
         ChatAction::Answered { turn, result } => {
             let changed = with_out(s, ctx, effects, |c, o| c.answered(turn, result, o));
             // y/N answer a call asking for consent where they are not typed.

@@ -14,7 +14,16 @@ impl AppState {
                     .binding_for(&[super::KeyContext::Chat, super::KeyContext::Global], a)
                     .map_or_else(|| a.name().to_string(), |b| format_keys(&b.keys))
             };
-            self.chat.keys = [U::ChatAllowCall, U::ChatRefuseCall, U::ChatContinue, U::ChatRegenerate].map(key);
+            self.chat.keys = [
+                U::ChatAllowCall,
+                U::ChatRefuseCall,
+                U::ChatContinue,
+                U::ChatRegenerate,
+                U::ChatDiscover,
+                U::ChatAddFound,
+                U::Reload,
+            ]
+            .map(key);
         }
         use UserAction as U;
         let wanted: Vec<Hint> = match &self.overlay {

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::tasks::Tasks;
 use crate::app::Action;
-use crate::app::panes::chat::{ChatAction, ChatEffect};
+use crate::app::panes::chat::{ChatAction, ChatEffect, LocalServer};
 use crate::config::chat::ChatConfig;
 use crate::engine::chat::provider::Providers;
 use crate::engine::chat::stream::{self, Progress, Request};
@@ -26,8 +26,13 @@ const BATCH: usize = 256;
 
 /// The chat pane's executor.
 pub struct ChatRunner {
-    providers: Arc<Providers>,
+    /// Rebuilt on reload; each question reads the one in force when asked.
+    providers: tokio::sync::watch::Sender<Arc<Providers>>,
     config: ChatConfig,
+    /// Every `[[provider]]` (found servers already configured are not offered).
+    configured: Vec<crate::config::chat::ProviderConfig>,
+    /// The config dir (keys' fallback file) and the config.toml in force.
+    paths: (std::path::PathBuf, std::path::PathBuf),
     client: reqwest::Client,
     streams: Tasks<u64>,
     inbox: mpsc::Sender<Action>,
@@ -41,7 +46,8 @@ impl ChatRunner {
     /// A runner over `providers` (keys already read) that answers to `inbox`.
     pub fn new(
         providers: Providers,
-        config: ChatConfig,
+        config: &crate::config::settings::Config,
+        paths: (std::path::PathBuf, std::path::PathBuf),
         records: Records,
         tools: ToolService,
         inbox: mpsc::Sender<Action>,
@@ -50,7 +56,7 @@ impl ChatRunner {
         let client = crate::engine::chat::http_client().unwrap_or_default();
         let (tool_events, mut rx) = mpsc::channel::<ToolEvent>(64);
         let to_app = inbox.clone();
-        let cap = config.tool_result_bytes;
+        let cap = config.chat.tool_result_bytes;
         tokio::spawn(async move {
             while let Some(e) = rx.recv().await {
                 let ToolEvent::Finished { run, result, .. } = e else { continue };
@@ -62,8 +68,10 @@ impl ChatRunner {
             }
         });
         ChatRunner {
-            providers: Arc::new(providers),
-            config,
+            providers: tokio::sync::watch::Sender::new(Arc::new(providers)),
+            config: config.chat.clone(),
+            configured: config.providers.clone(),
+            paths,
             client,
             streams: Tasks::default(),
             inbox,
@@ -76,19 +84,26 @@ impl ChatRunner {
 
     /// Tell the pane the models and read the saved conversations.
     pub fn start(&self) {
-        // The chain as configured first: the pane names its head as where a question goes.
-        let mut models = self.providers.chain(None);
-        for m in self.providers.models() {
-            if !models.contains(&m) {
-                models.push(m);
-            }
-        }
-        let list = self.providers.list();
-        let prices =
-            list.iter().map(|p| (p.name().to_string(), (p.config.price_input, p.config.price_output))).collect();
-        let providers = list.len();
-        let _ = self.inbox.try_send(Action::Chat(ChatAction::Models { models, providers, prices }));
+        let _ = self.inbox.try_send(models_action(&self.providers.borrow()));
         self.list_later();
+    }
+
+    /// Build the providers again from a reloaded config (keys read off the
+    /// loop); the pane learns the models once they are.
+    pub fn reload(&mut self, config: &crate::config::settings::Config) {
+        self.config = config.chat.clone();
+        self.configured = config.providers.clone();
+        let (tx, inbox, dir) = (self.providers.clone(), self.inbox.clone(), self.paths.0.clone());
+        let (list, chat) = (config.providers.clone(), config.chat.clone());
+        tokio::spawn(async move {
+            let (providers, problems) = Providers::load(&list, &chat, dir).await;
+            for p in problems {
+                let _ = inbox.send(Action::Notice(format!("chat: {p}"))).await;
+            }
+            let action = models_action(&providers);
+            tx.send_replace(Arc::new(providers));
+            let _ = inbox.send(action).await;
+        });
     }
 
     fn list_later(&self) {
@@ -154,14 +169,52 @@ impl ChatRunner {
             }
             // The executor handles copies (it owns the clipboard's file).
             ChatEffect::CopyCode { .. } => {}
+            ChatEffect::Discover => self.discover(),
+            ChatEffect::AddProvider(found) => self.add_provider(found),
         }
+    }
+
+    /// Probe the usual loopback ports for OpenAI-compatible servers; those
+    /// not configured yet go to the pane.
+    fn discover(&self) {
+        let (client, inbox) = (self.client.clone(), self.inbox.clone());
+        let known: Vec<String> = self.configured.iter().map(|p| p.base_url.trim_end_matches('/').to_string()).collect();
+        tokio::spawn(async move {
+            let found = crate::engine::chat::discover::discover_local(&client).await;
+            let found = found
+                .into_iter()
+                .filter(|f| !known.contains(&f.base_url))
+                .map(|f| LocalServer { name: f.name, base_url: f.base_url, models: f.models })
+                .collect();
+            let _ = inbox.send(Action::Chat(ChatAction::Discovered(found))).await;
+        });
+    }
+
+    /// Append a `[[provider]]` for a found server to config.toml, then reload.
+    fn add_provider(&self, found: LocalServer) {
+        let (file, inbox) = (self.paths.1.clone(), self.inbox.clone());
+        let name = unique_name(&found.name, &self.configured);
+        tokio::task::spawn_blocking(move || {
+            let block = provider_toml(&name, &found);
+            let written = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, block.as_bytes()));
+            let msg = match written {
+                Ok(()) => Action::User(crate::app::UserAction::Reload),
+                Err(e) => Action::Notice(format!("✗ adding {name} to {}: {}", file.display(), crate::net::io_text(&e))),
+            };
+            let _ = inbox.blocking_send(msg);
+        });
     }
 
     /// Stream turn `turn`'s answer: the chain from `chosen`, the oldest
     /// messages left out when the first entry's context is too small.
     fn ask(&mut self, turn: u64, chosen: Option<ModelRef>, messages: Vec<ChatMessage>, tools: Vec<ToolDef>) {
-        let chain = self.providers.chain(chosen.as_ref());
-        let (providers, client, inbox) = (self.providers.clone(), self.client.clone(), self.inbox.clone());
+        let providers = self.providers.borrow().clone();
+        let chain = providers.chain(chosen.as_ref());
+        let (client, inbox) = (self.client.clone(), self.inbox.clone());
         let system = self.config.system_prompt().to_string();
         let temperature = self.config.temperature;
         let task = async move {
@@ -192,6 +245,43 @@ impl ChatRunner {
         };
         self.streams.spawn(turn, task);
     }
+}
+
+/// The models for the pane: the chain as configured first (the pane names
+/// its head as where a question goes), then every other configured model.
+fn models_action(providers: &Providers) -> Action {
+    let mut models = providers.chain(None);
+    for m in providers.models() {
+        if !models.contains(&m) {
+            models.push(m);
+        }
+    }
+    let list = providers.list();
+    let prices = list.iter().map(|p| (p.name().to_string(), (p.config.price_input, p.config.price_output))).collect();
+    Action::Chat(ChatAction::Models { models, providers: list.len(), prices })
+}
+
+/// `name`, or `name-2`, `name-3`… when a provider has it already.
+fn unique_name(name: &str, configured: &[crate::config::chat::ProviderConfig]) -> String {
+    let taken = |n: &str| configured.iter().any(|p| p.name == n);
+    if !taken(name) {
+        return name.to_string();
+    }
+    (2..).map(|i| format!("{name}-{i}")).find(|n| !taken(n)).unwrap_or_else(|| name.to_string())
+}
+
+/// The `[[provider]]` table appended for a found server (its models as
+/// listed, at most 20; values as TOML strings).
+fn provider_toml(name: &str, found: &LocalServer) -> String {
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let models: Vec<String> = found.models.iter().take(20).map(|m| q(m)).collect();
+    format!(
+        "\n# Added by opsdeck's chat pane (a local server found on {}).\n[[provider]]\nname = {}\nkind = \"openai\"\nbase_url = {}\nmodels = [{}]\n",
+        found.base_url,
+        q(name),
+        q(&found.base_url),
+        models.join(", ")
+    )
 }
 
 /// Pass a stream's pieces on as actions, as many at a time as are waiting.
@@ -228,6 +318,28 @@ fn parse_run_id(run: &str) -> Option<(u64, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_found_server_becomes_a_provider_table_that_parses_with_a_free_name() {
+        let found = LocalServer {
+            name: "ollama".into(),
+            base_url: "http://127.0.0.1:11434/v1".into(),
+            models: vec!["llama3.2".into(), "q\"uote".into()],
+        };
+        let taken = [crate::config::chat::ProviderConfig::new(
+            "ollama",
+            crate::config::chat::ProviderKind::Openai,
+            "http://x/v1",
+            &[],
+        )];
+        let name = unique_name(&found.name, &taken);
+        assert_eq!(name, "ollama-2");
+        let text = provider_toml(&name, &found);
+        let cfg: crate::config::settings::Config = toml::from_str(&text).expect("parses as config");
+        assert_eq!(cfg.providers[0].name, "ollama-2");
+        assert_eq!(cfg.providers[0].models, ["llama3.2", "q\"uote"]);
+        assert_eq!(cfg.providers[0].base_url, "http://127.0.0.1:11434/v1");
+    }
 
     #[test]
     fn run_ids_round_trip_with_dashes_in_the_call() {

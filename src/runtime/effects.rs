@@ -21,6 +21,10 @@ pub trait Effects {
     /// Carry out `effect` without blocking: anything slow runs in a task
     /// and answers through the inbox.
     fn apply(&mut self, effect: Effect);
+
+    /// The configuration was reloaded: what is built from it (the chat's
+    /// providers) is built again.
+    fn reloaded(&mut self, _config: &crate::config::settings::Config) {}
 }
 
 /// The TUI's executor.
@@ -56,6 +60,10 @@ impl Executor {
 }
 
 impl Effects for Executor {
+    fn reloaded(&mut self, config: &crate::config::settings::Config) {
+        self.chat.reload(config);
+    }
+
     fn apply(&mut self, effect: Effect) {
         match effect {
             // The loop's; never sent here.

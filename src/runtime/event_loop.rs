@@ -124,7 +124,13 @@ pub async fn run(
                 Msg::Tick => Action::Tick,
                 Msg::Events(evs) => Action::Events(evs),
                 Msg::Action(a) => a,
-                Msg::Reloaded(outcome) => super::reload::apply(looks, *outcome),
+                Msg::Reloaded(outcome) => {
+                    let action = super::reload::apply(looks, *outcome);
+                    if matches!(action, Action::Reloaded { warnings: Some(_), .. }) {
+                        effects.reloaded(&looks.config);
+                    }
+                    action
+                }
                 Msg::Term(ev) => {
                     let screen = Rect::new(0, 0, state.size.0, state.size.1);
                     match term_action(ev, screen, state) {

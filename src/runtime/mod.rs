@@ -66,6 +66,9 @@ pub struct TuiOptions {
     pub alerts_dir: Option<std::path::PathBuf>,
     /// Where workflow files are read (None: attached to another opsdeck, whose engine runs them).
     pub workflows_dir: Option<std::path::PathBuf>,
+    /// The config.toml in force (`--config`, or the config dir's): a local
+    /// server found by the chat pane is added to it.
+    pub config_file: std::path::PathBuf,
 }
 
 /// What wakes the loop.
@@ -150,7 +153,8 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
     }
     let chat = chat::ChatRunner::new(
         providers,
-        opts.config.chat.clone(),
+        &opts.config,
+        (opts.config_dir.clone(), opts.config_file.clone()),
         records.clone(),
         runner.service(),
         atx.clone(),

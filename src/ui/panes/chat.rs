@@ -170,13 +170,13 @@ fn empty_lines(s: &AppState, width: usize, t: &Theme) -> Vec<Line<'static>> {
     let c = &s.chat;
     let dim = t.style(R::TextDim);
     let mut out = Vec::new();
-    let mut para = |text: &str, style: Style| {
+    let para = |out: &mut Vec<Line<'static>>, text: &str, style: Style| {
         for l in text::wrap_words(text, width.max(1)) {
             out.push(Line::styled(l, style));
         }
     };
     if c.providers == 0 {
-        para("No LLM provider is configured. Add one to config.toml, for example:", t.style(R::Text));
+        para(&mut out, "No LLM provider is configured. Add one to config.toml, for example:", t.style(R::Text));
         for l in [
             "",
             "  [[provider]]",
@@ -188,17 +188,48 @@ fn empty_lines(s: &AppState, width: usize, t: &Theme) -> Vec<Line<'static>> {
         ] {
             out.push(Line::styled(l.to_string(), t.style(R::TextAccent)));
         }
-        let mut para = |text: &str, style: Style| {
-            for l in text::wrap_words(text, width.max(1)) {
-                out.push(Line::styled(l, style));
+        para(&mut out, "A key, if the server needs one: opsdeck key set provider:NAME (kept in the OS keyring).", dim);
+        para(
+            &mut out,
+            &format!("Then reload ({}). docs/chat.md lists providers, the fallback chain and tool calls.", c.keys[6]),
+            dim,
+        );
+        out.push(Line::raw(""));
+        match (&c.found, c.looking) {
+            (_, true) => para(
+                &mut out,
+                "Looking for a local server on ports 11434, 8080, 1234 and 8000…",
+                t.style(R::StatusInfo),
+            ),
+            (None, false) => para(
+                &mut out,
+                &format!(
+                    "{} looks for a local server (Ollama, llama.cpp, LM Studio, vLLM) on this machine.",
+                    c.keys[4]
+                ),
+                t.style(R::Text),
+            ),
+            (Some(found), false) if found.is_empty() => para(
+                &mut out,
+                &format!("No local server answered on 11434, 8080, 1234 or 8000 ({} looks again).", c.keys[4]),
+                t.style(R::StatusWarn),
+            ),
+            (Some(found), false) => {
+                for (i, f) in found.iter().enumerate() {
+                    let models = if f.models.is_empty() { "no models listed".to_string() } else { f.models.join(", ") };
+                    let add = if i == 0 { format!(" — {} adds it to config.toml", c.keys[5]) } else { String::new() };
+                    para(&mut out, &format!("Found {} at {}: {models}{add}", f.name, f.base_url), t.style(R::StatusOk));
+                }
             }
-        };
-        para("A key, if the server needs one: opsdeck key set provider:NAME (kept in the OS keyring).", dim);
-        para("Then reload (C-r). docs/chat.md lists providers, the fallback chain and tool calls.", dim);
+        }
         return out;
     }
-    para(&format!("Ask anything: the question goes to {}.", c.model_label()), t.style(R::Text));
-    para("Tools the model may call ask you first (y runs, N refuses); read-only ones are offered by default.", dim);
+    para(&mut out, &format!("Ask anything: the question goes to {}.", c.model_label()), t.style(R::Text));
+    para(
+        &mut out,
+        "Tools the model may call ask you first (y runs, N refuses); read-only ones are offered by default.",
+        dim,
+    );
     out
 }
 

@@ -57,11 +57,16 @@ pub struct ChatState {
     results: Vec<ChatMessage>,
     /// Lines of the transcript box (paging).
     pub page: u16,
+    /// Local servers found (`None`: not looked for; empty: none answered).
+    pub found: Option<Vec<LocalServer>>,
+    /// A look for local servers is under way.
+    pub looking: bool,
     /// The conversation `delete_entry` was pressed on once (again deletes it).
     pub pending_delete: Option<ConversationId>,
     /// Keys of allow, refuse, continue and regenerate, as the keymap binds
     /// them (the transcript names them; their action name when unbound).
-    pub keys: [String; 4],
+    /// Also discover, add-found and reload.
+    pub keys: [String; 7],
 }
 
 /// A question in progress.
@@ -102,6 +107,18 @@ pub enum ChatAction {
     Answered { turn: u64, result: Result<Answer, String> },
     /// A tool call of turn `turn` ran: its result (JSON text, capped) or error.
     ToolDone { turn: u64, call: String, result: Result<String, String> },
+    /// Local OpenAI-compatible servers that answered and are not configured yet.
+    Discovered(Vec<LocalServer>),
+}
+
+/// A local OpenAI-compatible server that answered `GET /v1/models`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalServer {
+    /// A provider name to suggest (`ollama`, `llama-cpp`, …).
+    pub name: String,
+    /// `http://127.0.0.1:PORT/v1`.
+    pub base_url: String,
+    pub models: Vec<String>,
 }
 
 /// What the chat pane asks the runtime to do.
@@ -122,6 +139,10 @@ pub enum ChatEffect {
     Delete(ConversationId),
     /// Copy the last code block of `text` (Markdown) through OSC 52 and a file.
     CopyCode { text: String },
+    /// Look for local OpenAI-compatible servers on the usual loopback ports.
+    Discover,
+    /// Append a `[[provider]]` for a found server to config.toml and reload.
+    AddProvider(LocalServer),
 }
 
 impl Default for ChatState {
@@ -146,7 +167,9 @@ impl Default for ChatState {
             results: Vec::new(),
             page: 10,
             pending_delete: None,
-            keys: ["y".into(), "N".into(), "c".into(), "r".into()],
+            found: None,
+            looking: false,
+            keys: ["y", "N", "c", "r", "F", "a", "C-r"].map(String::from),
         }
     }
 }

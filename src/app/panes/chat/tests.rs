@@ -328,3 +328,26 @@ fn calls_of_an_answer_cut_short_never_run_nor_ask() {
     let roles: Vec<_> = r.chat.conv.messages.iter().map(|m| m.role).collect();
     assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool], "every call answered");
 }
+
+#[test]
+fn a_local_server_found_is_offered_and_added_unless_read_only() {
+    use crate::app::{Action, AppState, Ctx, UserAction, update};
+    use crate::config::keymap::Keymap;
+    let (keymap, config) = (Keymap::fallback(), crate::config::settings::Config::default());
+    let ctx = Ctx { now: 1, keymap: &keymap, config: &config };
+    let mut s = AppState::new(&ctx);
+    update(&mut s, Action::User(UserAction::FocusPane4), &ctx);
+    let fx = update(&mut s, Action::User(UserAction::ChatDiscover), &ctx);
+    assert_eq!(fx, [Effect::Chat(ChatEffect::Discover)]);
+    assert!(s.chat.looking);
+    // Nothing found yet: nothing to add.
+    assert!(update(&mut s, Action::User(UserAction::ChatAddFound), &ctx).is_empty());
+    let found = LocalServer { name: "ollama".into(), base_url: "http://127.0.0.1:11434/v1".into(), models: vec!["m".into()] };
+    update(&mut s, Action::Chat(ChatAction::Discovered(vec![found.clone()])), &ctx);
+    assert!(!s.chat.looking);
+    s.read_only = true;
+    assert!(update(&mut s, Action::User(UserAction::ChatAddFound), &ctx).is_empty(), "read-only writes no config");
+    s.read_only = false;
+    let fx = update(&mut s, Action::User(UserAction::ChatAddFound), &ctx);
+    assert_eq!(fx, [Effect::Chat(ChatEffect::AddProvider(found))]);
+}
