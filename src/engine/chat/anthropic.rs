@@ -194,9 +194,7 @@ impl StreamDecoder {
             }
             Some("content_block_delta") => match ev.delta {
                 Some(Delta { kind, text: Some(text), .. }) if kind.as_deref() != Some("thinking_delta") => {
-                    if !text.is_empty() {
-                        out.push(ChatDelta::Text { text });
-                    }
+                    out.extend((!text.is_empty()).then_some(ChatDelta::Text { text }));
                 }
                 Some(Delta { partial_json: Some(fragment), .. }) if !fragment.is_empty() => {
                     let found = self.blocks.iter().find(|(b, _)| Some(*b) == ev.index).map(|(_, c)| *c);
