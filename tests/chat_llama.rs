@@ -98,6 +98,21 @@ fn log_lines(llm: &LlamaServer, what: &str) -> Vec<String> {
     llm.log().lines().filter(|l| l.contains(what)).map(str::to_string).collect()
 }
 
+/// The server's log once it holds `n` lines with `what` (llama.cpp writes
+/// its log from a thread of its own, a moment after the fact); [`LIMIT`] is
+/// a failure bound.
+fn log_with(llm: &LlamaServer, what: &str, n: usize) -> String {
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let log = llm.log();
+        if log.lines().filter(|l| l.contains(what)).count() >= n {
+            return log;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {n} lines with {what:?} in the log:\n{log}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A port nothing listens on: bound, then closed.
 fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -116,7 +131,8 @@ async fn a_streamed_answer_arrives_in_pieces_with_the_servers_usage() {
     assert!(done.usage.expect("usage").output <= 24, "{:?}", done.usage);
     assert!(matches!(&a.progress[0], Progress::Trying { model: m } if *m == model("local/smollm2")));
     // The marker the cancel test looks for is not written for a request that ran to its end.
-    assert!(log_lines(&llm, "cancel task").is_empty(), "{}", llm.log());
+    let log = log_with(&llm, "stop processing", 1);
+    assert!(log_lines(&llm, "cancel task").is_empty(), "{log}");
 }
 
 /// Cancel mid-stream: the ask future is dropped after the first piece of
@@ -151,7 +167,8 @@ async fn cancel_mid_stream_frees_the_server_at_once() {
     let a = run(&short, &chain, &question("Say hello.")).await;
     assert_answered(&a, &llm);
 
-    let log = llm.log();
+    // Both tasks were launched before the second answer arrived.
+    let log = log_with(&llm, "processing task", 2);
     let cancelled = log_lines(&llm, "cancel task");
     assert_eq!(cancelled.len(), 1, "the first request was cancelled:\n{log}");
     let launched = log_lines(&llm, "processing task");
@@ -221,8 +238,9 @@ async fn two_conversations_asking_at_once_both_get_answers() {
     assert_answered(&a, &llm);
     assert_answered(&b, &llm);
     assert_ne!(a.answer.content, b.answer.content);
-    assert_eq!(log_lines(&llm, "processing task").len(), 2, "{}", llm.log());
-    assert!(log_lines(&llm, "cancel task").is_empty(), "neither was cut short: {}", llm.log());
+    let log = log_with(&llm, "stop processing", 2);
+    assert_eq!(log_lines(&llm, "processing task").len(), 2, "{log}");
+    assert!(log_lines(&llm, "cancel task").is_empty(), "neither was cut short: {log}");
 }
 
 /// With the tool template the model calls the first tool offered: the call
