@@ -5,8 +5,9 @@
 //! are refused unless `--allow-tools read-only`, which runs read-only tools
 //! without asking (mutating tools are never run headless).
 //!
-//! Exit codes: 0 answered, 1 no answer or a cut one, 2 bad usage or config,
-//! 130 stopped by Ctrl-C (what arrived is saved).
+//! Exit codes: 0 answered (also when the answer stopped at the provider's
+//! `max_tokens`: a note says so), 1 no answer or a cut or unfinished one,
+//! 2 bad usage or config, 130 stopped by Ctrl-C (what arrived is saved).
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -90,11 +91,8 @@ pub(super) fn chat(cli: &Cli, args: &ChatArgs, paths: &Paths) -> ExitCode {
         return fail("the question is empty");
     }
     let tools_allowed = args.allow_tools == "read-only";
-    if let Some((text, cut)) = &stdin
-        && cut.is_some()
-    {
+    if stdin.as_ref().is_some_and(|(_, cut)| cut.is_some()) {
         err_line!("note: stdin was cut to its first {} KiB", STDIN_CAP / 1024);
-        let _ = text;
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
         Ok(rt) => rt,
@@ -252,36 +250,34 @@ async fn converse(
         let Some(result) = outcome else {
             answer.finish = Some(Finish::Cancelled);
             conv.messages.push(answer);
-            err_line!("\n■ stopped: what arrived is saved");
+            err_line!("■ stopped: what arrived is saved");
             return ExitCode::from(130);
         };
         let answered = match result {
             Ok(a) => a,
             Err(e) => {
                 err_line!("error: {e}");
+                if let chat::ChatError::AllFailed { skipped } = &e {
+                    answer.skipped.clone_from(skipped);
+                }
                 answer.finish = Some(Finish::Cut { error: e.to_string() });
                 conv.messages.push(answer);
                 return ExitCode::FAILURE;
             }
         };
         answer.model = Some(answered.model.clone());
+        answer.skipped.clone_from(&answered.skipped);
         answer.usage = answered.usage;
         answer.finish = Some(answered.finish.clone());
         let u = answered.usage.unwrap_or_default();
         let approx = if u.estimated { "~" } else { "" };
-        err_line!("\n— {} · {approx}{}+{} tok", answered.model, u.input, u.output);
+        err_line!("— {} · {approx}{}+{} tok", answered.model, u.input, u.output);
         let wants_tools = !answer.tool_calls.is_empty();
         if !wants_tools {
-            let ok = answered.finish.is_complete();
-            if !ok {
-                err_line!(
-                    "note: the answer is cut ({:?}); `--conversation {}` and \"continue\" go on",
-                    answered.finish,
-                    conv.meta.id
-                );
-            }
+            let max_tokens = providers.get(&answered.model.provider).map_or(0, |p| p.config.max_tokens);
+            let code = ended(&answered.finish, &conv.meta.id, max_tokens);
             conv.messages.push(answer);
-            return if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+            return code;
         }
         let results = run_calls(service.as_ref(), &tools, &mut answer, round).await;
         conv.messages.push(answer);
@@ -295,7 +291,29 @@ async fn converse(
     ExitCode::FAILURE
 }
 
-/// Stream one answer into `answer`, text to stdout. `None` when Ctrl-C stopped it.
+/// The exit code of an answer that ended with `finish` (no tool calls), and
+/// a note on stderr when it is not whole.
+fn ended(finish: &Finish, id: &str, max_tokens: u32) -> ExitCode {
+    let why = match finish {
+        Finish::Stop | Finish::ToolCalls => return ExitCode::SUCCESS,
+        Finish::Length => {
+            err_line!(
+                "note: the answer stopped at the provider's max_tokens ({max_tokens}); \
+                 `opsdeck chat --conversation {id} continue` goes on"
+            );
+            return ExitCode::SUCCESS;
+        }
+        Finish::Cut { error } => format!("the answer was cut: {error}"),
+        Finish::Unfinished => "the stream ended before the model said the answer was done".into(),
+        Finish::Cancelled => "the answer was stopped".into(),
+        Finish::Other { name } => format!("the model stopped for a reason opsdeck does not know: {name}"),
+    };
+    err_line!("note: {why}; `opsdeck chat --conversation {id} continue` goes on");
+    ExitCode::FAILURE
+}
+
+/// Stream one answer into `answer`, text to stdout (its last line ended
+/// when it is done or stopped). `None` when Ctrl-C stopped it.
 async fn stream(
     client: &reqwest::Client,
     providers: &Providers,
@@ -309,6 +327,8 @@ async fn stream(
         drop(tx);
         r
     };
+    // Whether the text printed so far ends mid-line.
+    let mut open_line = false;
     let printing = async {
         let mut out = std::io::stdout();
         while let Some(p) = rx.recv().await {
@@ -317,7 +337,11 @@ async fn stream(
                 Progress::Skipped(s) => err_line!("↷ skipped {}: {}", s.model, s.reason),
                 Progress::Delta(d) => {
                     if let crate::protocol::chat::ChatDelta::Text { text } = &d {
-                        let _ = out.write_all(crate::text::clean_lines(text).as_bytes());
+                        let shown = crate::text::clean_lines(text);
+                        if !shown.is_empty() {
+                            open_line = !shown.ends_with('\n');
+                        }
+                        let _ = out.write_all(shown.as_bytes());
                         let _ = out.flush();
                     }
                     answer.apply(&d);
@@ -325,10 +349,16 @@ async fn stream(
             }
         }
     };
-    tokio::select! {
+    let outcome = tokio::select! {
         (r, ()) = async { tokio::join!(asking, printing) } => Some(r),
         _ = tokio::signal::ctrl_c() => None,
+    };
+    if open_line {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(b"\n");
+        let _ = out.flush();
     }
+    outcome
 }
 
 /// Run the answer's calls that are allowed (read-only, offered, valid);
