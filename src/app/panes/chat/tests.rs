@@ -342,7 +342,8 @@ fn a_local_server_found_is_offered_and_added_unless_read_only() {
     assert!(s.chat.looking);
     // Nothing found yet: nothing to add.
     assert!(update(&mut s, Action::User(UserAction::ChatAddFound), &ctx).is_empty());
-    let found = LocalServer { name: "ollama".into(), base_url: "http://127.0.0.1:11434/v1".into(), models: vec!["m".into()] };
+    let found =
+        LocalServer { name: "ollama".into(), base_url: "http://127.0.0.1:11434/v1".into(), models: vec!["m".into()] };
     update(&mut s, Action::Chat(ChatAction::Discovered(vec![found.clone()])), &ctx);
     assert!(!s.chat.looking);
     s.read_only = true;
