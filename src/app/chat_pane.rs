@@ -50,9 +50,7 @@ fn capture(s: &mut AppState, key: KeyEvent, keymap: &Keymap) -> Option<bool> {
         return None;
     }
     let changed = s.chat.input.input(key);
-    if changed {
-        s.chat.history_pos = None;
-    }
+    s.chat.pending_delete = None;
     Some(changed)
 }
 
@@ -126,11 +124,22 @@ fn with_out(
 
 fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
     use UserAction as U;
+    // A delete is armed for the next key only.
+    if a != U::DeleteEntry {
+        s.chat.pending_delete = None;
+    }
     match a {
         U::ChatSend => with_out(s, ctx, effects, |c, o| c.send(o)),
         U::ChatNewline => s.chat.input.input(KeyEvent::from(KeyCode::Enter)),
         U::ChatHistoryPrev | U::ChatHistoryNext => recall(s, a == U::ChatHistoryPrev),
         U::ChatStop if s.chat.busy() => with_out(s, ctx, effects, |c, o| c.stop(o)),
+        // Nothing to stop: a draft in the input is cleared first (as in a shell).
+        U::ChatStop if s.focus == BoxId::ChatInput && !s.chat.input.text().is_empty() => {
+            s.chat.input = super::input::TextInput::new("");
+            s.chat.history_pos = None;
+            s.notice = Some((ctx.now, "draft cleared (again: quit)".into()));
+            true
+        }
         // Nothing to stop: C-c keeps its global meaning.
         U::ChatStop => {
             super::lifecycle::quit(s, ctx, effects);
@@ -264,10 +273,12 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
 /// `d` twice on the same conversation deletes it (the first press says so).
 fn delete(s: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
     let Some(m) = s.chat.list.get(s.chat.list_sel).cloned() else { return false };
-    if s.chat.pending_delete.as_deref() != Some(&m.id) {
-        s.chat.pending_delete = Some(m.id.clone());
-        let title = crate::text::fit(&m.title, 40);
-        s.notice = Some((ctx.now, format!("delete “{title}”? press delete_entry again to delete it for good")));
+    // Armed by the press before, on this row, within 5 s (any other key disarms it).
+    let armed = s.chat.pending_delete.as_ref().is_some_and(|(id, at)| id == &m.id && ctx.now - at <= 5_000);
+    if !armed {
+        s.chat.pending_delete = Some((m.id.clone(), ctx.now));
+        let title = crate::text::fit(&m.title, 30);
+        s.notice = Some((ctx.now, format!("{} again deletes “{title}”", s.chat.keys[7])));
         return true;
     }
     s.chat.pending_delete = None;
@@ -298,12 +309,16 @@ fn recall(s: &mut AppState, older: bool) -> bool {
         return false;
     }
     let pos = match (c.history_pos, older) {
-        (None, true) => n - 1,
+        (None, true) => {
+            // What was being written comes back past the newest entry.
+            c.draft = c.input.text();
+            n - 1
+        }
         (None, false) => return false,
         (Some(p), true) => p.saturating_sub(1),
         (Some(p), false) if p + 1 >= n => {
             c.history_pos = None;
-            c.input = super::input::TextInput::new("");
+            c.input = super::input::TextInput::new(&std::mem::take(&mut c.draft));
             return true;
         }
         (Some(p), false) => p + 1,
@@ -346,9 +361,17 @@ pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mu
         }
         ChatAction::Answered { turn, result } => {
             let changed = with_out(s, ctx, effects, |c, o| c.answered(turn, result, o));
-            // y/N answer a call asking for consent where they are not typed.
+            // Focus stays where the user types (a `y` meant for the input never
+            // runs a tool); the status bar says how to answer.
             if s.chat.asked_call().is_some() && s.focus == BoxId::ChatInput {
-                s.focus = BoxId::ChatTranscript;
+                let esc = "Esc";
+                s.notice = Some((
+                    ctx.now,
+                    format!(
+                        "a tool call waits for your answer: {esc}, then {} runs it, {} refuses",
+                        s.chat.keys[0], s.chat.keys[1]
+                    ),
+                ));
             }
             changed
         }

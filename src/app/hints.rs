@@ -22,6 +22,7 @@ impl AppState {
                 U::ChatDiscover,
                 U::ChatAddFound,
                 U::Reload,
+                U::DeleteEntry,
             ]
             .map(key);
         }

@@ -43,7 +43,7 @@ pub struct ChatArgs {
     /// Ask this model first (of --provider, else of the first provider).
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
-    /// Go on with a saved conversation (ids: the TUI's list, or the last line this command printed).
+    /// Go on with a saved conversation (its id is on the last line `opsdeck chat` prints).
     #[arg(long, value_name = "ID", conflicts_with = "new")]
     pub conversation: Option<String>,
     /// Start a new conversation (the default).

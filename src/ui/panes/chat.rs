@@ -276,9 +276,16 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
         // Valid JSON is shown compact (models indent it); anything else as sent.
         let compact = serde_json::from_str::<serde_json::Value>(&call.arguments).ok().map(|v| v.to_string());
         let args = text::clean(compact.as_deref().unwrap_or(&call.arguments)).into_owned();
-        let l = format!("  ⚙ {} {}", text::clean(&call.name), args);
-        out.push(Line::styled(text::fit(&l, width), t.style(R::TextAccent)));
+        // Shown whole (wrapped) before anyone says yes; only a huge one is cut, saying so.
+        let shown = if args.len() > 4_000 {
+            format!("{}… ({} bytes in all)", text::prefix_for_width(&args, 3_000), args.len())
+        } else {
+            args
+        };
+        let l = format!("⚙ {} {}", text::clean(&call.name), shown);
+        indented(&mut out, &l, 2, 4, width, t.style(R::TextAccent));
         let (line, role) = match &call.state {
+            ToolCallState::Asked if streaming => ("… the arguments are arriving".to_string(), R::TextDim),
             ToolCallState::Asked => (format!("? run it? {} runs · {} refuses", c.keys[0], c.keys[1]), R::StatusWarn),
             ToolCallState::Running => ("⟳ running".to_string(), R::StatusInfo),
             ToolCallState::Done { ok: true } => ("✓ ran".to_string(), R::StatusOk),

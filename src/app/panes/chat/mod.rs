@@ -35,6 +35,8 @@ pub struct ChatState {
     /// Questions sent, for recall (`chat_history_prev`/`next`), and where recall is.
     pub history: Vec<String>,
     pub history_pos: Option<usize>,
+    /// The input as it was when recall started (given back past the newest entry).
+    pub draft: String,
     /// The selected message (`None`: the transcript follows its end).
     pub sel: Option<usize>,
     /// Lines scrolled: up from the end while following, down from the
@@ -62,11 +64,11 @@ pub struct ChatState {
     /// A look for local servers is under way.
     pub looking: bool,
     /// The conversation `delete_entry` was pressed on once (again deletes it).
-    pub pending_delete: Option<ConversationId>,
+    pub pending_delete: Option<(ConversationId, Ts)>,
     /// Keys of allow, refuse, continue and regenerate, as the keymap binds
     /// them (the transcript names them; their action name when unbound).
     /// Also discover, add-found and reload.
-    pub keys: [String; 7],
+    pub keys: [String; 8],
 }
 
 /// A question in progress.
@@ -156,6 +158,7 @@ impl Default for ChatState {
             input: TextInput::new(""),
             history: Vec::new(),
             history_pos: None,
+            draft: String::new(),
             sel: None,
             scroll: 0,
             models: Vec::new(),
@@ -169,7 +172,7 @@ impl Default for ChatState {
             pending_delete: None,
             found: None,
             looking: false,
-            keys: ["y", "N", "c", "r", "F", "a", "C-r"].map(String::from),
+            keys: ["y", "N", "c", "r", "F", "a", "C-r", "D"].map(String::from),
         }
     }
 }

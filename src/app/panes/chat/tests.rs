@@ -352,3 +352,70 @@ fn a_local_server_found_is_offered_and_added_unless_read_only() {
     let fx = update(&mut s, Action::User(UserAction::ChatAddFound), &ctx);
     assert_eq!(fx, [Effect::Chat(ChatEffect::AddProvider(found))]);
 }
+
+fn app() -> (crate::config::keymap::Keymap, crate::config::settings::Config) {
+    (crate::config::keymap::Keymap::fallback(), crate::config::settings::Config::default())
+}
+
+#[test]
+fn drafts_survive_recall_and_a_first_ctrl_c_and_a_delete_is_armed_for_one_key_only() {
+    use crate::app::{Action, AppState, BoxId, Ctx, UserAction as U, update};
+    let (keymap, config) = app();
+    let ctx = Ctx { now: 10_000, keymap: &keymap, config: &config };
+    let mut s = AppState::new(&ctx);
+    update(&mut s, Action::User(U::FocusPane4), &ctx);
+    s.chat.history = vec!["old question".into()];
+    s.chat.input = crate::app::input::TextInput::new("my draft");
+    update(&mut s, Action::User(U::ChatHistoryPrev), &ctx);
+    assert_eq!(s.chat.input.text(), "old question");
+    update(&mut s, Action::User(U::ChatHistoryNext), &ctx);
+    assert_eq!(s.chat.input.text(), "my draft", "past the newest entry the draft comes back");
+    // C-c with a draft and nothing streaming clears it; only the next one quits.
+    assert_eq!(s.focus, BoxId::ChatInput);
+    assert!(update(&mut s, Action::User(U::ChatStop), &ctx).is_empty());
+    assert_eq!(s.chat.input.text(), "");
+    assert_eq!(update(&mut s, Action::User(U::ChatStop), &ctx), [Effect::Quit]);
+    // Delete: armed by one press, disarmed by any other action.
+    let meta = |id: &str| new_conversation(id.into(), 1).meta;
+    update(&mut s, Action::Chat(ChatAction::Listed(vec![meta("a"), meta("b")])), &ctx);
+    s.focus = BoxId::ChatList;
+    assert!(update(&mut s, Action::User(U::DeleteEntry), &ctx).is_empty(), "the first press only asks");
+    update(&mut s, Action::User(U::Close), &ctx);
+    s.focus = BoxId::ChatList;
+    assert!(update(&mut s, Action::User(U::DeleteEntry), &ctx).is_empty(), "Esc disarmed it: asks again");
+    let fx = update(&mut s, Action::User(U::DeleteEntry), &ctx);
+    assert_eq!(fx, [Effect::Chat(ChatEffect::Delete("a".into()))]);
+}
+
+#[test]
+fn a_call_asking_for_consent_leaves_the_focus_in_the_input() {
+    use crate::app::{Action, AppState, BoxId, Ctx, UserAction as U, update};
+    let (keymap, config) = app();
+    let ctx = Ctx { now: 10_000, keymap: &keymap, config: &config };
+    let mut s = AppState::new(&ctx);
+    update(&mut s, Action::User(U::FocusPane4), &ctx);
+    s.tools.catalog = vec![tool("dns_lookup", false)];
+    let models = vec![ModelRef::parse("local/m").unwrap()];
+    update(&mut s, Action::Chat(ChatAction::Models { models, providers: 1, prices: Default::default() }), &ctx);
+    s.chat.input = crate::app::input::TextInput::new("resolve it");
+    update(&mut s, Action::User(U::ChatSend), &ctx);
+    let turn = s.chat.turn.as_ref().unwrap().id;
+    let items = call(0, "c0", "dns_lookup", "{\"host\":\"a\"}")
+        .into_iter()
+        .map(|delta| ChatProgress::Delta { delta })
+        .collect();
+    update(&mut s, Action::Chat(ChatAction::Progress { turn, items }), &ctx);
+    let a = Answer { model: ModelRef::parse("local/m").unwrap(), finish: Finish::ToolCalls, usage: None };
+    update(&mut s, Action::Chat(ChatAction::Answered { turn, result: Ok(a) }), &ctx);
+    assert!(s.chat.asked_call().is_some());
+    assert_eq!(s.focus, BoxId::ChatInput, "a `y` being typed is never taken as consent");
+    assert!(s.notice.as_ref().unwrap().1.contains("waits for your answer"));
+    // Typed `y` stays text.
+    update(
+        &mut s,
+        Action::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char('y'))),
+        &ctx,
+    );
+    assert_eq!(s.chat.input.text(), "y");
+    assert!(s.chat.asked_call().is_some());
+}
