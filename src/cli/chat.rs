@@ -24,8 +24,7 @@ use crate::engine::store::chat::fresh_conversation_id;
 use crate::engine::tools::service::{RunRequest, ToolEvent, ToolService};
 use crate::engine::tools::{Registry, RunOptions};
 use crate::protocol::chat::{
-    Attachment, ChatMessage, Conversation, ConversationMeta, Finish, ModelRef, Role, ToolCallState, ToolDef, Usage,
-    title_from,
+    Attachment, ChatMessage, Conversation, ConversationMeta, Finish, ModelRef, Role, ToolCallState, ToolDef, title_from,
 };
 use crate::protocol::tools::RunOrigin;
 
@@ -112,7 +111,7 @@ pub(super) fn chat(cli: &Cli, args: &ChatArgs, paths: &Paths) -> ExitCode {
             }
             Err(e) => return fail(format!("reading conversation {id}: {e}")),
         },
-        None => Conversation { meta: new_meta(fresh_conversation_id(now), now), messages: Vec::new() },
+        None => Conversation { meta: ConversationMeta::new(fresh_conversation_id(now), now), messages: Vec::new() },
     };
     if conv.meta.title.is_empty() {
         conv.meta.title = title_from(&question);
@@ -133,19 +132,6 @@ pub(super) fn chat(cli: &Cli, args: &ChatArgs, paths: &Paths) -> ExitCode {
         Err(e) => err_line!("warning: the conversation was not saved: {e}"),
     }
     code
-}
-
-fn new_meta(id: String, now: i64) -> ConversationMeta {
-    ConversationMeta {
-        id,
-        title: String::new(),
-        created: now,
-        updated: now,
-        messages: 0,
-        usage: Usage::default(),
-        tools: None,
-        auto_allow_read_only: false,
-    }
 }
 
 /// `--provider` / `--model` as the entry asked first.

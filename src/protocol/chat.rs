@@ -215,6 +215,23 @@ pub struct ConversationMeta {
     pub auto_allow_read_only: bool,
 }
 
+impl ConversationMeta {
+    /// An untitled conversation `id` created at `now`: no messages, no
+    /// usage, the default tools (read-only), every call asking.
+    pub fn new(id: ConversationId, now: Ts) -> Self {
+        ConversationMeta {
+            id,
+            title: String::new(),
+            created: now,
+            updated: now,
+            messages: 0,
+            usage: Usage::default(),
+            tools: None,
+            auto_allow_read_only: false,
+        }
+    }
+}
+
 /// A whole conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {

@@ -135,16 +135,7 @@ impl Store {
             }
             id = fresh_conversation_id(now);
         }
-        let meta = ConversationMeta {
-            id,
-            title: String::new(),
-            created: now,
-            updated: now,
-            messages: 0,
-            usage: Usage::default(),
-            tools: None,
-            auto_allow_read_only: false,
-        };
+        let meta = ConversationMeta::new(id, now);
         self.save_conversation(&Conversation { meta: meta.clone(), messages: Vec::new() })?;
         Ok(meta)
     }

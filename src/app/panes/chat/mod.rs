@@ -179,19 +179,7 @@ impl Default for ChatState {
 
 /// An empty conversation with id `id`, created at `now`.
 pub fn new_conversation(id: ConversationId, now: Ts) -> Conversation {
-    Conversation {
-        meta: ConversationMeta {
-            id,
-            title: String::new(),
-            created: now,
-            updated: now,
-            messages: 0,
-            usage: Usage::default(),
-            tools: None,
-            auto_allow_read_only: false,
-        },
-        messages: Vec::new(),
-    }
+    Conversation { meta: ConversationMeta::new(id, now), messages: Vec::new() }
 }
 
 impl ChatState {
