@@ -266,7 +266,7 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
     }
     if !m.content.is_empty() {
         let w = width.saturating_sub(2).max(1) as u16;
-        for l in markdown(&m.content, w, m.role, t) {
+        for l in markdown(&c.conv.meta.id, i, &m.content, w, m.role, t) {
             let mut spans = vec![Span::raw("  ")];
             spans.extend(l.spans);
             out.push(Line::from(spans));
@@ -360,8 +360,9 @@ fn header(m: &ChatMessage, cost: Option<f64>, selected: bool, width: usize, t: &
 }
 
 /// An answer's Markdown as lines of at most `width` cells. A question is
-/// shown as typed (line breaks kept, nothing read as Markdown).
-fn markdown(md: &str, width: u16, role: Role, t: &Theme) -> Vec<Line<'static>> {
+/// shown as typed (line breaks kept, nothing read as Markdown). Answers come
+/// through the frame-to-frame memo (message `index` of `conversation`).
+fn markdown(conversation: &str, index: usize, md: &str, width: u16, role: Role, t: &Theme) -> Vec<Line<'static>> {
     if role == Role::User {
         return md
             .split('\n')
@@ -369,7 +370,7 @@ fn markdown(md: &str, width: u16, role: Role, t: &Theme) -> Vec<Line<'static>> {
             .map(|l| Line::styled(l, t.style(R::Text)))
             .collect();
     }
-    crate::ui::widgets::markdown::render(md, width, &MarkdownStyles::from_theme(t, t.has_color()))
+    super::chat_memo::answer_lines(conversation, index, md, width, &MarkdownStyles::from_theme(t, t.has_color()))
 }
 
 /// The cost of a message at its provider's prices (for the header), if priced.
