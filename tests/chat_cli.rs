@@ -206,3 +206,26 @@ fn an_unreachable_provider_exits_1_saying_why() {
     assert_eq!(answer.skipped.len(), 1, "why the model was skipped is recorded: {answer:?}");
     assert_eq!(answer.skipped[0].model, ModelRef::parse("local/smollm2").expect("model"));
 }
+
+/// `git diff | opsdeck chat`: with no words, what was piped is the question
+/// (not an attachment); with neither, exit 2 saying how to give one.
+#[test]
+fn piped_stdin_without_words_is_the_question() {
+    let home = Home::new(&config_for(&dead_url()));
+    let out = home.opsdeck(&["chat"], Some("why is / full?\nit grew overnight\n"));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "the provider is dead: {err}");
+    let id = conversation_id(&err);
+    let store = Store::open(&home.dir("data"), 1 << 20).expect("the data directory");
+    let conv = store.load_conversation(&id).expect("readable").expect("saved");
+    assert_eq!(conv.messages[0].content, "why is / full?\nit grew overnight\n");
+    assert!(conv.messages[0].attachments.is_empty(), "{:?}", conv.messages[0].attachments);
+    assert_eq!(conv.meta.title, "why is / full?");
+
+    for stdin in [None, Some(" \n")] {
+        let out = home.opsdeck(&["chat"], stdin);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("no question") && err.contains("pipe it on stdin"), "{err}");
+    }
+}

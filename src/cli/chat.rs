@@ -33,8 +33,9 @@ const STDIN_CAP: usize = 256 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct ChatArgs {
-    /// The question (words are joined with spaces).
-    #[arg(required = true, value_name = "QUESTION")]
+    /// The question (words are joined with spaces). Without one, piped stdin
+    /// is the question itself rather than context for it.
+    #[arg(value_name = "QUESTION")]
     pub question: Vec<String>,
     /// Ask this provider first (its first model unless --model).
     #[arg(long, value_name = "NAME")]
@@ -85,9 +86,21 @@ pub(super) fn chat(cli: &Cli, args: &ChatArgs, paths: &Paths) -> ExitCode {
         }
     };
     let mut question = args.question.join(" ");
-    let stdin = if std::io::stdin().is_terminal() { None } else { read_stdin() };
+    let mut stdin = if std::io::stdin().is_terminal() { None } else { read_stdin() };
     if question.trim().is_empty() {
-        return fail("the question is empty");
+        // `git diff | opsdeck chat`: what was piped is the question.
+        match stdin.take() {
+            Some((text, cut)) if !text.trim().is_empty() => {
+                question = text;
+                stdin = Some((String::new(), cut));
+            }
+            _ => {
+                err_line!(
+                    "error: no question: give it as words (opsdeck chat \"why is the disk full?\") or pipe it on stdin"
+                );
+                return ExitCode::from(2);
+            }
+        }
     }
     let tools_allowed = args.allow_tools == "read-only";
     if stdin.as_ref().is_some_and(|(_, cut)| cut.is_some()) {
@@ -117,7 +130,7 @@ pub(super) fn chat(cli: &Cli, args: &ChatArgs, paths: &Paths) -> ExitCode {
         conv.meta.title = title_from(&question);
     }
     let mut msg = ChatMessage::new(Role::User, std::mem::take(&mut question), now);
-    if let Some((text, cut)) = stdin {
+    if let Some((text, cut)) = stdin.filter(|(text, _)| !text.is_empty()) {
         let lines = text.lines().count();
         let title = format!("stdin ({lines} lines{})", cut.map_or(String::new(), |n| format!(", cut from {n} bytes")));
         msg.attachments.push(Attachment { kind: "stdin".into(), title, text });
