@@ -515,3 +515,42 @@ async fn models_are_listed_and_local_servers_found() {
     assert_eq!((found[0].name.as_str(), found[0].base_url.clone()), ("llama-cpp", server.base_url()));
     assert_eq!(found[0].models, ["smollm2", "qwen"]);
 }
+
+/// Scripted server: an entry that timed out rests — the next question goes
+/// straight to the entry that answered (the silent server sees no second
+/// request) and says why the first was passed over; an entry that rests is
+/// still asked when nothing else is left, and with no rest period it is
+/// asked every time.
+#[tokio::test]
+async fn a_failed_entry_rests_instead_of_costing_every_question_its_timeout() {
+    let silent = Server::start(vec![Reply::sse(vec![Step::Hang])]).await;
+    let ok = Server::start(vec![Reply::sse(vec![Step::Bytes(hello())])]).await;
+    let configs = [slow("slow", &silent.base_url()), openai("ok", &ok.base_url())];
+    let providers = Providers::new(&configs, &ChatConfig::default(), |_| None);
+    let both = chain(&["slow/m", "ok/m"]);
+    let first = run(&providers, &both, &question("hi")).await;
+    assert_eq!(first.result.unwrap().model.provider, "ok");
+    assert_eq!(skipped(&first.progress), ["slow/m no first token within 300ms"]);
+    let second = run(&providers, &both, &question("again")).await;
+    assert_eq!(second.result.unwrap().model.provider, "ok");
+    let why = skipped(&second.progress);
+    assert_eq!(why.len(), 1, "{why:?}");
+    assert!(
+        why[0].starts_with("slow/m no first token within 300ms (not asked again for ") && why[0].ends_with("s more)"),
+        "{why:?}"
+    );
+    assert!(!second.progress.iter().any(|p| matches!(p, Progress::Trying { model } if model.provider == "slow")));
+    assert_eq!(silent.requests().len(), 1, "the resting entry was not asked");
+    // Alone in the chain, the resting entry is asked all the same.
+    let alone = run(&providers, &chain(&["slow/m"]), &question("only you")).await;
+    assert!(alone.result.is_err());
+    assert_eq!(silent.requests().len(), 2);
+    // Rebuilt providers (a reload) start with no entry resting.
+    let mut rebuilt = Providers::new(&configs, &ChatConfig::default(), |_| None);
+    rebuilt.resting = opsdeck::engine::chat::rest::Resting::with_period(Duration::ZERO);
+    for _ in 0..2 {
+        let a = run(&rebuilt, &both, &question("hi")).await;
+        assert_eq!(skipped(&a.progress), ["slow/m no first token within 300ms"]);
+    }
+    assert_eq!(silent.requests().len(), 4);
+}

@@ -9,6 +9,7 @@ pub mod discover;
 pub mod error;
 pub mod openai;
 pub mod provider;
+pub mod rest;
 pub mod sse;
 pub mod stream;
 

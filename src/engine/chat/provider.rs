@@ -120,6 +120,8 @@ impl Provider {
 pub struct Providers {
     list: Vec<Provider>,
     fallback: Vec<ModelRef>,
+    /// Entries that failed lately (shared by clones).
+    pub resting: super::rest::Resting,
 }
 
 impl Providers {
@@ -133,7 +135,7 @@ impl Providers {
     ) -> Self {
         let list = configs.iter().map(|c| Provider::new(c.clone(), key(c))).collect();
         let fallback = chat.fallback.iter().filter_map(|s| ModelRef::parse(s)).collect();
-        Providers { list, fallback }
+        Providers { list, fallback, resting: Default::default() }
     }
 
     /// [`Providers::new`] with each key read from the keyring (or its

@@ -78,15 +78,34 @@ pub async fn ask(
         return Err(if providers.is_empty() { ChatError::NoProviders } else { ChatError::NoModel });
     }
     let mut skipped = Vec::new();
-    for model in chain {
+    let resting = &providers.resting;
+    for (i, model) in chain.iter().enumerate() {
+        // A resting entry is passed over while a later one is not resting.
+        let now = Instant::now();
+        if let Some((why, left)) = resting.why(model, now)
+            && chain[i + 1..].iter().any(|m| resting.why(m, now).is_none())
+        {
+            let reason = format!(
+                "{why} (not asked again for {} more)",
+                secs(Duration::from_secs(left.as_secs_f64().ceil().max(1.0) as u64))
+            );
+            let s = Skipped { model: model.clone(), reason };
+            let _ = progress.send(Progress::Skipped(s.clone())).await;
+            skipped.push(s);
+            continue;
+        }
         let _ = progress.send(Progress::Trying { model: model.clone() }).await;
         let outcome = match providers.get(&model.provider) {
             None => Err(format!("no [[provider]] named {:?} in config.toml", model.provider)),
             Some(p) => attempt(client, p, &model.model, req, progress).await,
         };
         match outcome {
-            Ok((finish, usage)) => return Ok(Answered { model: model.clone(), skipped, finish, usage: Some(usage) }),
+            Ok((finish, usage)) => {
+                resting.answered(model);
+                return Ok(Answered { model: model.clone(), skipped, finish, usage: Some(usage) });
+            }
             Err(reason) => {
+                resting.failed(model, &reason, Instant::now());
                 let s = Skipped { model: model.clone(), reason };
                 let _ = progress.send(Progress::Skipped(s.clone())).await;
                 skipped.push(s);
