@@ -4,12 +4,15 @@
 //! small model cannot be made to do reliably is in tests/chat_stream.rs
 //! (a scripted loopback server).
 
+#[path = "support/asked.rs"]
+mod asked;
 mod peers;
 
 use std::time::Duration;
 
+use asked::Asked;
 use opsdeck::config::chat::{ChatConfig, ProviderConfig, ProviderKind};
-use opsdeck::engine::chat::{Answered, ChatError, Progress, Providers, Request, ask, http_client};
+use opsdeck::engine::chat::{ChatError, Progress, Providers, Request, ask, http_client};
 use opsdeck::protocol::chat::{ChatDelta, ChatMessage, Finish, ModelRef, Role, ToolDef};
 use peers::llama::LlamaServer;
 use serde_json::{Value, json};
@@ -47,38 +50,11 @@ fn question(text: &str) -> Request {
     }
 }
 
-/// What one `ask` gave: its result, every progress report in order, and the
-/// answer folded (`ChatMessage::apply`) from the deltas after the last `Trying`.
-struct Asked {
-    result: Result<Answered, ChatError>,
-    progress: Vec<Progress>,
-    answer: ChatMessage,
-}
-
-impl Asked {
-    fn text_deltas(&self) -> usize {
-        self.progress.iter().filter(|p| matches!(p, Progress::Delta(ChatDelta::Text { .. }))).count()
-    }
-}
-
+/// One ask against the peer, to its end; no piece is dropped folding it.
 async fn run(providers: &Providers, chain: &[ModelRef], req: &Request) -> Asked {
-    let client = http_client().expect("client");
-    let (tx, mut rx) = mpsc::channel(100_000);
-    let result = tokio::time::timeout(LIMIT, ask(&client, providers, chain, req, &tx)).await.expect("an answer");
-    drop(tx);
-    let mut progress = Vec::new();
-    while let Some(p) = rx.recv().await {
-        progress.push(p);
-    }
-    let mut answer = ChatMessage::new(Role::Assistant, "", 0);
-    for p in &progress {
-        match p {
-            Progress::Trying { .. } => answer = ChatMessage::new(Role::Assistant, "", 0),
-            Progress::Delta(d) => assert!(answer.apply(d), "nothing is dropped"),
-            Progress::Skipped(_) => {}
-        }
-    }
-    Asked { result, progress, answer }
+    let a = asked::run_within(providers, chain, req, LIMIT).await;
+    assert!(!a.dropped, "nothing is dropped");
+    a
 }
 
 /// An answer that the model finished or stopped at `max_tokens`, with

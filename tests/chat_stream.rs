@@ -3,14 +3,17 @@
 //! writes scripted bytes, for what a real small model cannot be made to do
 //! reliably (split tool calls, drops, rate limits, cut streams, silence).
 
+#[path = "support/asked.rs"]
+mod asked;
 #[path = "support/scripted_http.rs"]
 mod scripted_http;
 
 use std::time::Duration;
 
+use asked::{Asked, skipped};
 use opsdeck::config::chat::{ChatConfig, ProviderConfig, ProviderKind};
 use opsdeck::engine::chat::discover::discover_on;
-use opsdeck::engine::chat::{Answered, ChatError, Progress, Providers, Request, ask, http_client, list_models};
+use opsdeck::engine::chat::{ChatError, Progress, Providers, Request, ask, http_client, list_models};
 use opsdeck::protocol::chat::{ChatDelta, ChatMessage, Finish, ModelRef, Role, ToolDef, Usage};
 use scripted_http::{Reply, Server, Step, closed_port, events, named_events};
 use serde_json::json;
@@ -33,44 +36,9 @@ fn question(text: &str) -> Request {
     }
 }
 
-/// What one `ask` gave: its result, every progress report, and the answer
-/// folded from the deltas after the last `Trying`.
-struct Asked {
-    result: Result<Answered, ChatError>,
-    progress: Vec<Progress>,
-    answer: ChatMessage,
-}
-
+/// A test's bound on one ask (a failure bound, never a measure).
 async fn run(providers: &Providers, chain: &[ModelRef], req: &Request) -> Asked {
-    let client = http_client().unwrap();
-    let (tx, mut rx) = mpsc::channel(100_000);
-    let result = ask(&client, providers, chain, req, &tx).await;
-    drop(tx);
-    let mut progress = Vec::new();
-    while let Some(p) = rx.recv().await {
-        progress.push(p);
-    }
-    let mut answer = ChatMessage::new(Role::Assistant, "", 0);
-    for p in &progress {
-        match p {
-            Progress::Trying { .. } => answer = ChatMessage::new(Role::Assistant, "", 0),
-            Progress::Delta(d) => {
-                answer.apply(d);
-            }
-            Progress::Skipped(_) => {}
-        }
-    }
-    Asked { result, progress, answer }
-}
-
-fn skipped(progress: &[Progress]) -> Vec<String> {
-    progress
-        .iter()
-        .filter_map(|p| match p {
-            Progress::Skipped(s) => Some(format!("{} {}", s.model, s.reason)),
-            _ => None,
-        })
-        .collect()
+    asked::run_within(providers, chain, req, Duration::from_secs(60)).await
 }
 
 fn calls(m: &ChatMessage) -> Vec<(&str, &str, &str)> {
