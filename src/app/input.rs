@@ -44,6 +44,9 @@ impl LineInput {
         {
             return false;
         }
+        if let Some(changed) = by_grapheme(&mut self.area, key) {
+            return changed;
+        }
         let before = (self.text().to_string(), self.area.cursor());
         self.area.input(key);
         before != (self.text().to_string(), self.area.cursor())
@@ -99,6 +102,9 @@ impl TextInput {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('u') {
             return self.area.delete_line_by_head();
         }
+        if let Some(changed) = by_grapheme(&mut self.area, key) {
+            return changed;
+        }
         let before = (self.area.lines().to_vec(), self.area.cursor());
         self.area.input(key);
         before != (self.area.lines().to_vec(), self.area.cursor())
@@ -114,6 +120,49 @@ impl TextInput {
         a.set_cursor_style(cursor);
         a
     }
+}
+
+/// ratatui-textarea moves and deletes by `char`: inside a cluster drawn as
+/// one (`👩‍💻` is three, `é` may be two) its cursor would sit in the middle
+/// and Backspace would leave half of it. A character key (`←`/`C-b`,
+/// `→`/`C-f`, Backspace/`C-h`, Delete/`C-d`) next to a cluster of more than
+/// one `char` is done here on the whole cluster; `Some(changed)` when it was.
+/// At a line's edge or next to a single `char` it is left to the textarea.
+fn by_grapheme(area: &mut TextArea<'static>, key: KeyEvent) -> Option<bool> {
+    use ratatui_textarea::CursorMove;
+    use unicode_segmentation::UnicodeSegmentation;
+    let mods = key.modifiers - KeyModifiers::SHIFT;
+    let ctrl = mods == KeyModifiers::CONTROL;
+    let plain = mods.is_empty();
+    let backwards = match key.code {
+        KeyCode::Left | KeyCode::Backspace if plain => true,
+        KeyCode::Char('b' | 'h') if ctrl => true,
+        KeyCode::Right | KeyCode::Delete if plain => false,
+        KeyCode::Char('f' | 'd') if ctrl => false,
+        _ => return None,
+    };
+    let cursor = area.cursor();
+    let (row, col) = (cursor.0, cursor.1);
+    let line = area.lines().get(row)?;
+    let at = line.char_indices().nth(col).map_or(line.len(), |(i, _)| i);
+    let cluster = if backwards { line[..at].graphemes(true).next_back() } else { line[at..].graphemes(true).next() };
+    let chars = cluster?.chars().count();
+    if chars < 2 {
+        return None;
+    }
+    for _ in 0..chars {
+        match key.code {
+            KeyCode::Left | KeyCode::Char('b') => area.move_cursor(CursorMove::Back),
+            KeyCode::Right | KeyCode::Char('f') => area.move_cursor(CursorMove::Forward),
+            KeyCode::Backspace | KeyCode::Char('h') => {
+                area.delete_char();
+            }
+            _ => {
+                area.delete_next_char();
+            }
+        }
+    }
+    Some(true)
 }
 
 #[cfg(test)]
@@ -191,6 +240,34 @@ mod tests {
             }
             let at = t.area.cursor();
             assert_eq!((t.text(), (at.0, at.1)), (want.to_string(), cursor), "{text:?} after {keys:?}");
+        }
+    }
+
+    /// A cluster drawn as one cell pair (ZWJ emoji, flags, combining marks)
+    /// is stepped over and deleted whole, in both inputs, by both key names.
+    #[test]
+    fn the_cursor_never_stops_inside_a_cluster() {
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        // (text, keys from the end, text after, cursor column after)
+        let cases: [(&str, Vec<KeyEvent>, &str, usize); 7] = [
+            ("a👩‍💻b", vec![k(KeyCode::Left), k(KeyCode::Left)], "a👩‍💻b", 1),
+            ("a👩‍💻b", vec![ctrl('b'), ctrl('b'), ctrl('f')], "a👩‍💻b", 4),
+            ("x👩‍💻", vec![k(KeyCode::Backspace)], "x", 1),
+            ("x🇫🇷", vec![ctrl('h')], "x", 1),
+            ("ae\u{301}z", vec![ctrl('b'), k(KeyCode::Backspace)], "az", 1),
+            ("👩‍💻z", vec![ctrl('a'), k(KeyCode::Delete)], "z", 0),
+            ("👩‍💻z", vec![ctrl('a'), ctrl('d'), ctrl('d')], "", 0),
+        ];
+        for (text, keys, want, col) in cases {
+            let mut line = LineInput::new("");
+            line.paste(text);
+            let mut multi = TextInput::new(text);
+            for key in &keys {
+                line.input(*key);
+                multi.input(*key);
+            }
+            assert_eq!((line.text(), line.area.cursor().1), (want, col), "{text:?} after {keys:?}");
+            assert_eq!((multi.text(), multi.area.cursor().1), (want.to_string(), col), "{text:?} after {keys:?}");
         }
     }
 
