@@ -23,6 +23,9 @@ use crate::series::TieredSeries;
 
 /// How far before an alert became active its values start (as its detail chart).
 const BEFORE_ACTIVE_MS: Ts = 15 * 60_000;
+/// A gather whose reads are unanswered this long is given up (the source
+/// went away mid-read) when the next run is attached.
+pub const GATHER_TIMEOUT_MS: Ts = 30_000;
 
 /// The focused pane's selection, attached (or its gather started).
 pub(super) fn attach(s: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
@@ -146,6 +149,7 @@ fn run(s: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
         waiting: Default::default(),
         since: ctx.now,
     };
+    s.chat.attach.gathers.retain(|o| ctx.now.saturating_sub(o.since) < GATHER_TIMEOUT_MS);
     let busy = s.chat.attach.gathers.iter().any(|o| (&o.source, o.run, o.attempt) == (&g.source, g.run, g.attempt));
     if busy {
         s.notice = Some((ctx.now, format!("run #{} is being read for the chat already", g.run)));

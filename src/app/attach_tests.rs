@@ -375,3 +375,20 @@ fn recent_points_are_bounded_and_skip_gaps() {
     // A window from a hostile time still ends.
     assert!(recent_points(data, "cpu.total", i64::MIN, fx.now).len() <= ALERT_POINTS);
 }
+
+#[test]
+fn a_gather_left_unanswered_is_given_up_on_the_next_attach() {
+    let mut fx = Fixture::new();
+    let mut s = runs_state(&fx, wf_run(&fx));
+    let first = commands(&attach_key(&fx, &mut s));
+    assert_eq!(s.chat.attach.gathers.len(), 1);
+    fx.now += GATHER_TIMEOUT_MS;
+    let again = commands(&attach_key(&fx, &mut s));
+    assert_eq!(again.len(), 1, "asked anew");
+    assert_ne!(again[0].0, first[0].0);
+    assert_eq!(s.chat.attach.gathers.len(), 1);
+    // The late answer to the first read attaches nothing.
+    let detail = json!({"run": wf_run(&fx).run, "steps": []});
+    done(&fx, &mut s, &first[0].0, Ok(detail));
+    assert!(s.chat.attach.items.is_empty());
+}
