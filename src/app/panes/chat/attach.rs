@@ -15,6 +15,9 @@ pub const MAX_PENDING: usize = 8;
 /// Most gathers (reads for a run's attachment) in flight at once.
 pub const MAX_GATHERS: usize = 4;
 
+/// The key prefix of attachments given back from a sent message.
+const RESTORED: &str = "restored:";
+
 /// One attachment waiting, with what it is of (`alert:local:disk_full{…}`):
 /// the same thing attached again replaces it rather than adding a copy.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,9 +72,17 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Add `attachment` of `key` (replacing one of the same key).
+    /// Add `attachment` of `key`, replacing one of the same key (or a
+    /// restored one of the same kind and title, whose key is not known).
     pub fn add(&mut self, key: String, attachment: Attachment) -> Added {
-        if let Some(p) = self.items.iter_mut().find(|p| p.key == key) {
+        let same = |p: &PendingAttachment| {
+            p.key == key
+                || (p.key.starts_with(RESTORED)
+                    && p.attachment.kind == attachment.kind
+                    && p.attachment.title == attachment.title)
+        };
+        if let Some(p) = self.items.iter_mut().find(|p| same(p)) {
+            p.key = key;
             p.attachment = attachment;
             return Added::Updated(self.items.len());
         }
@@ -103,7 +114,7 @@ impl Pending {
         let mut back: Vec<PendingAttachment> = attachments
             .into_iter()
             .enumerate()
-            .map(|(i, a)| PendingAttachment { key: format!("restored:{i}:{}:{}", a.kind, a.title), attachment: a })
+            .map(|(i, a)| PendingAttachment { key: format!("{RESTORED}{i}:{}:{}", a.kind, a.title), attachment: a })
             .collect();
         back.append(&mut self.items);
         back.truncate(MAX_PENDING);
@@ -134,5 +145,66 @@ pub fn added_notice(title: &str, added: Added, to_chat: &str) -> String {
         Added::Full => format!(
             "not attached: a question carries at most {MAX_PENDING} attachments (remove one in the chat input first)"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn att(kind: &str, title: &str, text: &str) -> Attachment {
+        Attachment { kind: kind.into(), title: title.into(), text: text.into() }
+    }
+
+    #[test]
+    fn the_same_thing_attached_twice_is_updated_not_copied() {
+        let mut p = Pending::default();
+        assert_eq!(p.add("alert:local:a".into(), att("alert", "alert a", "v1")), Added::New(1));
+        assert_eq!(p.add("run:local:1:1".into(), att("run", "run x #1 failed", "r")), Added::New(2));
+        assert_eq!(p.add("alert:local:a".into(), att("alert", "alert a", "v2")), Added::Updated(2));
+        let texts: Vec<&str> = p.items.iter().map(|i| i.attachment.text.as_str()).collect();
+        assert_eq!(texts, ["v2", "r"], "updated in place, order kept");
+    }
+
+    #[test]
+    fn at_most_eight_wait_and_they_go_last_first() {
+        let mut p = Pending::default();
+        for i in 0..MAX_PENDING {
+            assert_eq!(p.add(format!("k{i}"), att("alert", &format!("a{i}"), "x")), Added::New(i + 1));
+        }
+        assert_eq!(p.add("k9".into(), att("alert", "a9", "x")), Added::Full);
+        assert_eq!(p.items.len(), MAX_PENDING);
+        assert!(added_notice("a9", Added::Full, "4").contains("at most 8"));
+        assert_eq!(p.remove_last().as_deref(), Some("a7"));
+        assert_eq!(p.clear(), MAX_PENDING - 1);
+        assert_eq!(p.remove_last(), None);
+        assert!(p.take().is_empty());
+    }
+
+    #[test]
+    fn restored_attachments_come_first_and_match_a_fresh_copy() {
+        let mut p = Pending::default();
+        p.add("metrics:local".into(), att("metrics", "metrics h at 10:00:00", "m"));
+        p.restore(vec![att("alert", "alert a", "old")]);
+        let titles: Vec<&str> = p.items.iter().map(|i| i.attachment.title.as_str()).collect();
+        assert_eq!(titles, ["alert a", "metrics h at 10:00:00"]);
+        assert_eq!(p.add("alert:local:a".into(), att("alert", "alert a", "new")), Added::Updated(2));
+        assert_eq!(p.items[0].attachment.text, "new");
+        let sent = p.take();
+        assert_eq!(sent.len(), 2);
+        assert!(p.items.is_empty());
+    }
+
+    #[test]
+    fn notices_name_the_attachment_and_the_key_to_the_chat() {
+        assert_eq!(
+            added_notice("alert DiskFilling", Added::New(1), "4"),
+            "attached alert DiskFilling to the chat — 4 to ask"
+        );
+        assert_eq!(
+            added_notice("alert DiskFilling", Added::New(3), "4"),
+            "attached alert DiskFilling to the chat (3 waiting) — 4 to ask"
+        );
+        assert!(added_notice(&"x\u{0}".repeat(1000), Added::Updated(1), "4").len() < 300);
     }
 }
