@@ -211,6 +211,9 @@ user_actions! {
     ChatCopyCode => "chat_copy_code", "Copy the selected answer's last code block (OSC 52 and a file)";
     ChatDiscover => "chat_discover", "Look for a local OpenAI-compatible server (Ollama, llama.cpp, LM Studio, vLLM) on loopback";
     ChatAddFound => "chat_add_found", "Add the local server found to config.toml as a [[provider]] (then reload)";
+    AttachToChat => "attach_to_chat", "Attach the selection (alert, workflow run, tool result, metrics snapshot) to the chat's next question";
+    ChatDetachLast => "chat_detach_last", "Remove the last attachment waiting for the next question";
+    ChatDetachAll => "chat_detach_all", "Remove every attachment waiting for the next question";
 }
 
 impl UserAction {
@@ -284,6 +287,8 @@ impl UserAction {
             | U::ChatCopyCode
             | U::ChatDiscover
             | U::ChatAddFound
+            | U::ChatDetachLast
+            | U::ChatDetachAll
             | U::ChatStop => KeyContext::Chat,
             U::ChatSend | U::ChatNewline | U::ChatHistoryPrev | U::ChatHistoryNext => KeyContext::ChatInput,
             _ => KeyContext::Global,

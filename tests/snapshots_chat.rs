@@ -129,3 +129,41 @@ fn conversation_with_a_tool_call_waiting_80x24() {
     let s = conversation(&seed);
     insta::assert_snapshot!(draw(&s, 80, 24).backend());
 }
+
+/// The alerts pane's selected alert and the metrics pane's snapshot,
+/// attached with `attach_to_chat`, then the chat pane with a question typed.
+fn with_two_attachments(seed: &Seed) -> AppState {
+    let mut s = seed.alerts_state();
+    update(&mut s, Action::User(UserAction::AttachToChat), &seed.ctx());
+    update(&mut s, Action::User(UserAction::FocusPane1), &seed.ctx());
+    update(&mut s, Action::User(UserAction::AttachToChat), &seed.ctx());
+    update(&mut s, Action::User(UserAction::FocusPane4), &seed.ctx());
+    let models = vec![model("local/smollm2")];
+    chat(seed, &mut s, ChatAction::Models { models, providers: 1, prices: HashMap::new() });
+    assert_eq!(s.chat.attach.items.len(), 2);
+    for c in "why is it filling?".chars() {
+        key(seed, &mut s, KeyCode::Char(c));
+    }
+    s
+}
+
+/// Issue 13: an alert and a metrics snapshot attached from their panes wait
+/// above the input (kind glyph, title, size), with a question being typed.
+#[test]
+fn input_with_two_attachments_80x24() {
+    let seed = Seed::new();
+    let s = with_two_attachments(&seed);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+/// Sent, the attachments go with the question and show under it folded to
+/// their title lines; none wait above the input any more.
+#[test]
+fn sent_question_lists_its_attachments_80x24() {
+    let seed = Seed::new();
+    let mut s = with_two_attachments(&seed);
+    key(&seed, &mut s, KeyCode::Enter);
+    assert!(s.chat.attach.items.is_empty());
+    assert_eq!(s.chat.conv.messages[0].attachments.len(), 2);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}

@@ -64,6 +64,12 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
         v.push(Hint::Bound(U::ChatStop, Some("stop")));
     }
     v.extend(match focus {
+        BoxId::ChatInput if !s.chat.attach.items.is_empty() => vec![
+            Hint::Bound(U::ChatSend, Some("send")),
+            Hint::Bound(U::ChatDetachLast, Some("drop attachment")),
+            Hint::Bound(U::ChatNewline, Some("new line")),
+            Hint::Fixed("Esc", "transcript"),
+        ],
         BoxId::ChatInput => vec![
             Hint::Bound(U::ChatSend, Some("send")),
             Hint::Bound(U::ChatNewline, Some("new line")),
@@ -87,6 +93,9 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
             Hint::Bound(U::Export, None),
         ],
     });
+    if focus != BoxId::ChatInput && !s.chat.attach.items.is_empty() {
+        v.insert(0, Hint::Bound(U::ChatDetachAll, Some("drop attachments")));
+    }
     v
 }
 
@@ -145,6 +154,7 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
             super::lifecycle::quit(s, ctx, effects);
             true
         }
+        U::ChatDetachLast | U::ChatDetachAll => detach(s, ctx, a == U::ChatDetachAll),
         U::ChatAllowCall => with_out(s, ctx, effects, |c, o| c.consent(true, o)),
         U::ChatRefuseCall => with_out(s, ctx, effects, |c, o| c.consent(false, o)),
         U::ChatRegenerate => with_out(s, ctx, effects, |c, o| c.regenerate(o)),
@@ -268,6 +278,24 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
         }
         _ => false,
     }
+}
+
+/// Remove the last attachment waiting (or all of them), saying what went.
+fn detach(s: &mut AppState, ctx: &Ctx, all: bool) -> bool {
+    let a = &mut s.chat.attach;
+    let text = match (all, a.items.len()) {
+        (_, 0) => "no attachment waits for the next question (attach_to_chat adds one from another pane)".to_string(),
+        (true, _) => format!(
+            "removed {} from the next question",
+            crate::text::count(a.clear() as u64, "attachment", "attachments")
+        ),
+        (false, _) => {
+            let title = a.remove_last().unwrap_or_default();
+            format!("removed {} from the next question ({} left)", crate::text::fit(&title, 50), a.items.len())
+        }
+    };
+    s.notice = Some((ctx.now, text));
+    true
 }
 
 /// `d` twice on the same conversation deletes it (the first press says so).

@@ -4,6 +4,7 @@
 //! reducer under `panes/`; overlays (help, palette, messages) live in `overlay`.
 
 mod alerts_pane;
+mod attach;
 mod chat_pane;
 mod commands;
 mod hints;
@@ -448,6 +449,8 @@ impl AppState {
                 _ => false,
             },
             U::StartWorkflow => !self.workflows.workflows.is_empty(),
+            U::AttachToChat => self.focus.pane() != Pane::Chat,
+            U::ChatDetachLast | U::ChatDetachAll => !self.chat.attach.items.is_empty(),
             _ => true,
         }
     }
@@ -537,6 +540,9 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
             state.pending_commands.remove(&id);
             metrics_pane::details_answered(state, &source, result, ctx);
             true
+        }
+        Action::CommandDone { source, id, result } if state.chat.attach.waits_for(&id) => {
+            attach::answered(state, &id, &source, result, ctx, &mut effects)
         }
         Action::CommandDone { source, id, result } if state.workflows.asked.contains_key(&id) => {
             workflows_pane::answered(state, &id, &source, result, ctx, &mut effects);

@@ -142,6 +142,7 @@ pub(super) fn on_user(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &
             state.refresh_hints(ctx.keymap);
         }
         U::ZoomToggle => state.zoomed = !state.zoomed,
+        U::AttachToChat => return super::attach::attach(state, ctx, effects),
         other => {
             let spec = pane::spec_of(state.focus);
             if (spec.on_user)(state, other, ctx, effects) {

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod alerts;
+pub mod attach;
 pub mod chain;
 pub mod chat;
 pub mod chat_export;

@@ -32,7 +32,9 @@ pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
     } else {
         (None, body)
     };
-    let input_h = (c.input.line_count() as u16 + 2).clamp(3, (right.height / 3).max(3));
+    let attached = super::chat_attach::pending_rows(c, right.height);
+    let input_h =
+        (c.input.line_count() as u16 + 2 + attached).clamp(3 + attached, (right.height / 3).max(3) + attached);
     let [tr, inp] = Layout::vertical([Constraint::Min(3), Constraint::Length(input_h)]).areas(right);
     let mut v = Vec::new();
     if let Some(l) = list {
@@ -108,7 +110,17 @@ fn render_input(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Them
     if c.input.text().is_empty() && !focused {
         w.set_placeholder_text("i or Enter to write a question");
     }
-    f.render_widget(&w, inner(area));
+    let body = inner(area);
+    // The box was sized for the attachments and the text; a long text keeps one line for them.
+    let total = super::chat_attach::pending_rows(c, u16::MAX);
+    let lines = u16::try_from(c.input.line_count()).unwrap_or(u16::MAX);
+    let rows = total.min(body.height.saturating_sub(lines)).max(total.min(1)).min(body.height.saturating_sub(1));
+    let [att, text_area] = Layout::vertical([Constraint::Length(rows), Constraint::Min(1)]).areas(body);
+    if rows > 0 {
+        let lines = super::chat_attach::pending_lines(c, rows, usize::from(att.width), t);
+        f.render_widget(Paragraph::new(lines), att);
+    }
+    f.render_widget(&w, text_area);
 }
 
 fn render_transcript(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme) {
@@ -272,6 +284,7 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
             out.push(Line::from(spans));
         }
     }
+    out.extend(super::chat_attach::sent_lines(&m.attachments, width, t));
     for call in &m.tool_calls {
         // Valid JSON is shown compact (models indent it); anything else as sent.
         let compact = serde_json::from_str::<serde_json::Value>(&call.arguments).ok().map(|v| v.to_string());

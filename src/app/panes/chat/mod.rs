@@ -7,6 +7,7 @@
 //! [`ChatAction`]s naming the turn they belong to, so a late piece of a
 //! stopped turn is dropped.
 
+pub mod attach;
 mod turn;
 
 use crate::app::input::TextInput;
@@ -69,6 +70,8 @@ pub struct ChatState {
     /// them (the transcript names them; their action name when unbound).
     /// Also discover, add-found and reload.
     pub keys: [String; 8],
+    /// Attachments waiting for the next question, and gathers in flight.
+    pub attach: attach::Pending,
 }
 
 /// A question in progress.
@@ -173,6 +176,7 @@ impl Default for ChatState {
             found: None,
             looking: false,
             keys: ["y", "N", "c", "r", "F", "a", "C-r", "D"].map(String::from),
+            attach: Default::default(),
         }
     }
 }

@@ -45,7 +45,8 @@ impl ChatState {
     /// Send the input as a question.
     pub fn send(&mut self, out: &mut Out) -> bool {
         let text = self.input.text();
-        if text.trim().is_empty() {
+        // Attachments alone make a question (the model is asked about them).
+        if text.trim().is_empty() && self.attach.items.is_empty() {
             return false;
         }
         if self.busy() {
@@ -65,14 +66,23 @@ impl ChatState {
         if self.conv.meta.title.is_empty() {
             self.conv.meta.title = crate::protocol::chat::title_from(&text);
         }
-        self.history.retain(|h| h != &text);
-        self.history.push(text.clone());
-        if self.history.len() > super::INPUT_HISTORY {
-            self.history.remove(0);
+        if self.conv.meta.title.is_empty()
+            && let Some(a) = self.attach.items.first()
+        {
+            self.conv.meta.title = crate::protocol::chat::title_from(&a.attachment.title);
+        }
+        if !text.trim().is_empty() {
+            self.history.retain(|h| h != &text);
+            self.history.push(text.clone());
+            if self.history.len() > super::INPUT_HISTORY {
+                self.history.remove(0);
+            }
         }
         self.history_pos = None;
         self.input = crate::app::input::TextInput::new("");
-        self.conv.messages.push(ChatMessage::new(Role::User, text, out.now));
+        let mut msg = ChatMessage::new(Role::User, text, out.now);
+        msg.attachments = self.attach.take();
+        self.conv.messages.push(msg);
         self.start_round(0, out);
         true
     }
@@ -336,6 +346,8 @@ impl ChatState {
         }
         let Some(u) = self.last_of(Role::User) else { return false };
         let text = self.conv.messages[u].content.clone();
+        // Its attachments wait again with the text.
+        self.attach.restore(self.conv.messages[u].attachments.clone());
         self.conv.messages.truncate(u);
         self.input = crate::app::input::TextInput::new(&text);
         self.save(out);
