@@ -79,35 +79,8 @@ fn hms(ts: Ts) -> String {
     chrono::DateTime::from_timestamp_millis(ts).map_or_else(|| format!("{ts}"), |d| d.format("%H:%M:%S").to_string())
 }
 
-/// `450ms`, `1.2s`, `42s`, `2m 05s`, `1h 02m`.
-fn duration(ms: i64) -> String {
-    let ms = ms.max(0);
-    match ms {
-        0..1000 => format!("{ms}ms"),
-        1000..10_000 => format!("{:.1}s", ms as f64 / 1000.0),
-        10_000..60_000 => format!("{}s", ms / 1000),
-        60_000..3_600_000 => format!("{}m {:02}s", ms / 60_000, ms % 60_000 / 1000),
-        _ => format!("{}h {:02}m", ms / 3_600_000, ms % 3_600_000 / 60_000),
-    }
-}
-
-/// 1536 -> `1.5 KiB`; `-` for NaN or negative.
-pub fn bytes(b: f64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if !b.is_finite() || b < 0.0 {
-        return "-".into();
-    }
-    let (mut v, mut u) = (b, 0);
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    match u {
-        0 => format!("{v:.0} B"),
-        _ if v < 10.0 => format!("{v:.1} {}", UNITS[u]),
-        _ => format!("{v:.0} {}", UNITS[u]),
-    }
-}
+pub use crate::text::units::bytes;
+use crate::text::units::duration_ms as duration;
 
 /// A number as the model reads it: `-` for NaN, at most 2 decimals.
 fn num(v: f64) -> String {

@@ -42,6 +42,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 pub mod file;
 pub mod rank;
+pub mod units;
 
 /// The up to three `candidates` closest to `word` by edit distance (at most a
 /// third of the word's length, and at least 2), nearest first: what "did you
