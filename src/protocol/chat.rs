@@ -39,6 +39,25 @@ pub struct ToolCall {
     /// What became of the call.
     #[serde(default)]
     pub state: ToolCallState,
+    /// The arguments as the model sent them, when the user edited them in
+    /// the tool's form before the run: `arguments` then holds what ran (so
+    /// the saved conversation tells the model what was used) and this the
+    /// model's own text (for the transcript's `✎ edited` line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_arguments: Option<String>,
+}
+
+impl ToolCall {
+    /// A call `id` of tool `name` with `arguments` (JSON text), waiting for consent.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<String>) -> Self {
+        ToolCall {
+            id: id.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+            state: ToolCallState::Asked,
+            model_arguments: None,
+        }
+    }
 }
 
 /// The life of one tool call in the transcript.
@@ -396,12 +415,7 @@ impl ChatMessage {
         let index = index.min(127);
         while self.tool_calls.len() <= index {
             let n = self.tool_calls.len();
-            self.tool_calls.push(ToolCall {
-                id: format!("call_{n}"),
-                name: String::new(),
-                arguments: String::new(),
-                state: ToolCallState::Asked,
-            });
+            self.tool_calls.push(ToolCall::new(format!("call_{n}"), "", ""));
         }
         &mut self.tool_calls[index]
     }
