@@ -211,6 +211,9 @@ user_actions! {
     ChatCopyCode => "chat_copy_code", "Copy the selected answer's last code block (OSC 52 and a file)";
     ChatDiscover => "chat_discover", "Look for a local OpenAI-compatible server (Ollama, llama.cpp, LM Studio, vLLM) on loopback";
     ChatAddFound => "chat_add_found", "Add the local server found to config.toml as a [[provider]] (then reload)";
+    ChatTools => "chat_tools", "Choose the tools offered to the model in this conversation (type to filter, Space toggles)";
+    ChatEditCall => "chat_edit_call", "Edit the waiting tool call's arguments in the tool's form, then run it with them";
+    ChatToolsDefault => "chat_tools_default", "In the chat's tool choice: back to the default (every read-only tool)";
 }
 
 impl UserAction {
@@ -284,7 +287,11 @@ impl UserAction {
             | U::ChatCopyCode
             | U::ChatDiscover
             | U::ChatAddFound
+            | U::ChatTools
+            | U::ChatEditCall
             | U::ChatStop => KeyContext::Chat,
+            // Only in the tool-choice popup, never from the palette.
+            U::ChatToolsDefault => KeyContext::Popup,
             U::ChatSend | U::ChatNewline | U::ChatHistoryPrev | U::ChatHistoryNext => KeyContext::ChatInput,
             _ => KeyContext::Global,
         }

@@ -5,6 +5,7 @@
 
 mod alerts_pane;
 mod chat_pane;
+mod chat_tools;
 mod commands;
 mod hints;
 pub mod input;

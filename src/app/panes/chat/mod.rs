@@ -7,6 +7,9 @@
 //! [`ChatAction`]s naming the turn they belong to, so a late piece of a
 //! stopped turn is dropped.
 
+mod call_form;
+mod tool_choice;
+mod tools_popup;
 mod turn;
 
 use crate::app::input::TextInput;
@@ -15,6 +18,9 @@ use crate::protocol::chat::{
 };
 use crate::protocol::{Ts, tools::ToolInfo};
 
+pub use call_form::{CallForm, Submitted};
+pub use tool_choice::{ChoiceRow, ToolChoice, offered_now};
+pub use tools_popup::ChatToolsPopup;
 pub use turn::{Out, tool_defs};
 
 /// Sent messages kept for recall in the input (newest last).
@@ -67,8 +73,8 @@ pub struct ChatState {
     pub pending_delete: Option<(ConversationId, Ts)>,
     /// Keys of allow, refuse, continue and regenerate, as the keymap binds
     /// them (the transcript names them; their action name when unbound).
-    /// Also discover, add-found and reload.
-    pub keys: [String; 8],
+    /// Also discover, add-found, reload, delete and edit-the-call.
+    pub keys: [String; 9],
 }
 
 /// A question in progress.
@@ -172,7 +178,7 @@ impl Default for ChatState {
             pending_delete: None,
             found: None,
             looking: false,
-            keys: ["y", "N", "c", "r", "F", "a", "C-r", "D"].map(String::from),
+            keys: ["y", "N", "c", "r", "F", "a", "C-r", "D", "o"].map(String::from),
         }
     }
 }
