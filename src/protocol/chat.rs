@@ -265,6 +265,18 @@ impl ConversationMeta {
     }
 }
 
+impl ConversationMeta {
+    /// Does the conversation offer the tool `name` to the model: named in its
+    /// `tools`, or by default (`None`) when it is read-only (`mutating`
+    /// false). Whether the tool exists now is the caller's to know.
+    pub fn offers(&self, name: &str, mutating: bool) -> bool {
+        match &self.tools {
+            Some(names) => names.iter().any(|n| n == name),
+            None => !mutating,
+        }
+    }
+}
+
 /// Most cells a title made from a message takes ([`title_from`]).
 pub const TITLE_CELLS: usize = 60;
 
@@ -437,6 +449,16 @@ fn push_capped(buf: &mut String, more: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_conversation_offers_its_chosen_tools_or_the_read_only_ones() {
+        let mut m = super::ConversationMeta::new("c".into(), 0);
+        assert!(m.offers("dns_lookup", false) && !m.offers("restart", true), "the default");
+        m.tools = Some(vec!["restart".into()]);
+        assert!(m.offers("restart", true) && !m.offers("dns_lookup", false), "the choice");
+        m.tools = Some(Vec::new());
+        assert!(!m.offers("dns_lookup", false), "none at all");
+    }
+
     use super::*;
 
     #[test]

@@ -268,10 +268,7 @@ pub fn cost(usage: &Usage, price_input: Option<f64>, price_output: Option<f64>) 
 /// Tools the model may be offered in a conversation: those named in its
 /// `tools` list, or by default the read-only ones.
 pub fn offered<'a>(meta: &ConversationMeta, catalog: &'a [ToolInfo]) -> Vec<&'a ToolInfo> {
-    match &meta.tools {
-        Some(names) => catalog.iter().filter(|t| names.contains(&t.name)).collect(),
-        None => catalog.iter().filter(|t| !t.mutating).collect(),
-    }
+    catalog.iter().filter(|t| meta.offers(&t.name, t.mutating)).collect()
 }
 
 #[cfg(test)]
