@@ -43,6 +43,8 @@ pub struct ToolChoice {
     pub read_only: bool,
     /// Why the last toggle did nothing (shown in the popup until the next key).
     pub problem: Option<String>,
+    /// The conversation the choice is for (another one opened meanwhile keeps its own).
+    pub conversation: crate::protocol::chat::ConversationId,
 }
 
 /// Tools offered to the model by `meta` now: those named in its list that
@@ -82,6 +84,7 @@ impl ToolChoice {
             chosen: meta.tools.clone(),
             read_only,
             problem: None,
+            conversation: meta.id.clone(),
         };
         c.refilter();
         c
@@ -184,6 +187,10 @@ impl ChatState {
     /// conversation is; a new one keeps it for its first question). A list
     /// equal to nothing changed is kept as it is.
     pub fn set_tools(&mut self, choice: &ToolChoice, out: &mut super::Out) -> bool {
+        if choice.conversation != self.conv.meta.id {
+            out.notice = Some("another conversation opened meanwhile: its tools are unchanged (T again)".into());
+            return true;
+        }
         let before = self.conv.meta.tools.clone();
         self.conv.meta.tools = choice.chosen.clone().map(|mut names| {
             names.sort();

@@ -90,6 +90,12 @@ fn the_offered_set_defaults_to_read_only_toggles_saves_and_comes_back() {
     // Nothing changed: nothing saved.
     let (_, effects, _) = r.run(|chat, o| chat.set_tools(&c, o));
     assert!(effects.is_empty());
+    // A choice made for another conversation is not applied to this one.
+    c.conversation = "other".into();
+    c.chosen = Some(Vec::new());
+    let (_, effects, notice) = r.run(|chat, o| chat.set_tools(&c, o));
+    assert!(effects.is_empty() && r.chat.conv.meta.tools.is_none());
+    assert!(notice.unwrap().contains("another conversation"));
 }
 
 #[test]
