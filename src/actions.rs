@@ -214,6 +214,9 @@ user_actions! {
     AttachToChat => "attach_to_chat", "Attach the selection (alert, workflow run, tool result, metrics snapshot) to the chat's next question";
     ChatDetachLast => "chat_detach_last", "Remove the last attachment waiting for the next question";
     ChatDetachAll => "chat_detach_all", "Remove every attachment waiting for the next question";
+    ChatTools => "chat_tools", "Choose the tools offered to the model in this conversation (type to filter, Space toggles)";
+    ChatEditCall => "chat_edit_call", "Edit the waiting tool call's arguments in the tool's form, then run it with them";
+    ChatToolsDefault => "chat_tools_default", "In the chat's tool choice: back to the default (every read-only tool)";
 }
 
 impl UserAction {
@@ -289,7 +292,11 @@ impl UserAction {
             | U::ChatAddFound
             | U::ChatDetachLast
             | U::ChatDetachAll
+            | U::ChatTools
+            | U::ChatEditCall
             | U::ChatStop => KeyContext::Chat,
+            // Only in the tool-choice popup, never from the palette.
+            U::ChatToolsDefault => KeyContext::Popup,
             U::ChatSend | U::ChatNewline | U::ChatHistoryPrev | U::ChatHistoryNext => KeyContext::ChatInput,
             _ => KeyContext::Global,
         }

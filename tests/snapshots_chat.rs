@@ -1,6 +1,8 @@
 //! Snapshots of the chat pane on `TestBackend`: what it says with no
 //! provider, and a conversation with a Markdown answer, a skipped fallback
-//! entry and a tool call waiting for consent, at 80x24 and 200x50.
+//! entry and a tool call waiting for consent, at 80x24 and 200x50; the
+//! tool-choice popup (and under `--read-only`, filtered), the argument form
+//! opened from a waiting call, and an edited call in the transcript.
 
 mod support;
 
@@ -166,4 +168,112 @@ fn sent_question_lists_its_attachments_80x24() {
     assert!(s.chat.attach.items.is_empty());
     assert_eq!(s.chat.conv.messages[0].attachments.len(), 2);
     insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+/// The registry the tool-choice snapshots show: built-ins and an MCP
+/// server's tools, read-only and mutating.
+fn registry() -> Vec<opsdeck::protocol::tools::ToolInfo> {
+    let tool = |name: &str, source: &str, mutating: bool, description: &str| opsdeck::protocol::tools::ToolInfo {
+        name: name.into(),
+        description: description.into(),
+        schema: serde_json::json!({"type":"object","required":["path"],"properties":{
+            "path":{"type":"string","description":"a directory"},
+            "depth":{"type":"integer","minimum":1,"default":1},
+            "human":{"type":"boolean","default":true}}}),
+        mutating,
+        source: source.into(),
+    };
+    vec![
+        tool("disk_usage", "builtin", false, "Disk usage of a path\nmore"),
+        tool("dns_lookup", "builtin", false, "Resolve a host name"),
+        tool("http_request", "builtin", true, "Send an HTTP request (any method)"),
+        tool("read_text_file", "filesystem", false, "Read a text file"),
+        tool("write_file", "filesystem", true, "Create or overwrite a file"),
+        tool("systemctl_restart", "builtin", true, "Restart a systemd unit"),
+    ]
+}
+
+#[test]
+fn tool_choice_popup_80x24() {
+    let seed = Seed::new();
+    let mut s = conversation(&seed);
+    s.tools.catalog = registry();
+    key(&seed, &mut s, KeyCode::Esc);
+    s.chat.conv.meta.tools = Some(vec!["disk_usage".into(), "systemctl_restart".into(), "gone_tool".into()]);
+    update(&mut s, Action::User(UserAction::ChatTools), &seed.ctx());
+    key(&seed, &mut s, KeyCode::Down);
+    s.notice = None;
+    s.refresh_hints(seed.ctx().keymap);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn tool_choice_popup_read_only_filtered_80x24() {
+    let seed = Seed::new();
+    let mut s = conversation(&seed);
+    s.tools.catalog = registry();
+    s.read_only = true;
+    key(&seed, &mut s, KeyCode::Esc);
+    update(&mut s, Action::User(UserAction::ChatTools), &seed.ctx());
+    for c in "file".chars() {
+        key(&seed, &mut s, KeyCode::Char(c));
+    }
+    key(&seed, &mut s, KeyCode::Down);
+    key(&seed, &mut s, KeyCode::Char(' '));
+    s.notice = None;
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn call_arguments_form_80x24() {
+    let seed = Seed::new();
+    let mut s = conversation(&seed);
+    // The waiting call's tool, with a schema of three arguments.
+    let mut tool = registry().remove(0);
+    tool.schema = serde_json::json!({"type":"object","properties":{
+        "path":{"type":"string","description":"a directory"},
+        "depth":{"type":"integer","minimum":1,"default":1},
+        "human":{"type":"boolean","default":true}}});
+    s.tools.catalog = vec![tool];
+    key(&seed, &mut s, KeyCode::Esc);
+    update(&mut s, Action::User(UserAction::ChatEditCall), &seed.ctx());
+    key(&seed, &mut s, KeyCode::Down);
+    s.notice = None;
+    s.refresh_hints(seed.ctx().keymap);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn an_edited_call_in_the_transcript_80x24() {
+    let seed = Seed::new();
+    let mut s = conversation(&seed);
+    key(&seed, &mut s, KeyCode::Esc);
+    update(&mut s, Action::User(UserAction::ChatEditCall), &seed.ctx());
+    key(&seed, &mut s, KeyCode::Enter);
+    update(&mut s, Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)), &seed.ctx());
+    update(&mut s, Action::Paste("/srv".into()), &seed.ctx());
+    key(&seed, &mut s, KeyCode::Enter);
+    key(&seed, &mut s, KeyCode::Down);
+    key(&seed, &mut s, KeyCode::Enter);
+    assert!(s.overlay.is_none(), "ran");
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn tool_popups_render_at_any_size() {
+    let seed = Seed::new();
+    let mut choice = conversation(&seed);
+    choice.tools.catalog = registry();
+    choice.chat.conv.meta.tools = Some(vec!["gone_tool".into()]);
+    update(&mut choice, Action::User(UserAction::ChatTools), &seed.ctx());
+    choice.overlay.as_ref().expect("the choice is open");
+    let mut form = conversation(&seed);
+    update(&mut form, Action::User(UserAction::ChatEditCall), &seed.ctx());
+    form.overlay.as_ref().expect("the form is open");
+    for s in [&choice, &form] {
+        for w in [0, 1, 2, 5, 10, 19, 20, 33, 60, 80, 133, 260] {
+            for h in [0, 1, 2, 3, 4, 5, 7, 9, 12, 24, 50, 90] {
+                draw(s, w, h);
+            }
+        }
+    }
 }

@@ -17,7 +17,7 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
     context: KeyContext::Chat,
     capture,
     on_user,
-    on_popup: |_, _, _, _| None,
+    on_popup: super::chat_tools::on_popup,
     select: |s, b, i| match b {
         BoxId::ChatList if i < s.chat.list.len() => {
             let moved = s.chat.list_sel != i;
@@ -58,7 +58,11 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
     use UserAction as U;
     let mut v = Vec::new();
     if s.chat.asked_call().is_some() {
-        v.extend([Hint::Bound(U::ChatAllowCall, Some("run tool")), Hint::Bound(U::ChatRefuseCall, Some("refuse"))]);
+        v.extend([
+            Hint::Bound(U::ChatAllowCall, Some("run tool")),
+            Hint::Bound(U::ChatRefuseCall, Some("refuse")),
+            Hint::Bound(U::ChatEditCall, Some("edit args")),
+        ]);
     }
     if s.chat.streaming() {
         v.push(Hint::Bound(U::ChatStop, Some("stop")));
@@ -90,6 +94,7 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
             Hint::Bound(U::CopyResult, Some("copy")),
             Hint::Bound(U::ChatCopyCode, Some("copy code")),
             Hint::Bound(U::ChatModelNext, Some("model")),
+            Hint::Bound(U::ChatTools, Some("tools")),
             Hint::Bound(U::Export, None),
         ],
     });
@@ -112,7 +117,7 @@ fn out<'a>(s: &'a AppState, ctx: &Ctx, effects: &'a mut Vec<Effect>) -> Out<'a> 
 }
 
 /// Run `f` on the chat state with an [`Out`]; its notice goes to the status bar.
-fn with_out(
+pub(super) fn with_out(
     s: &mut AppState,
     ctx: &Ctx,
     effects: &mut Vec<Effect>,
@@ -156,6 +161,8 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
         }
         U::ChatDetachLast | U::ChatDetachAll => detach(s, ctx, a == U::ChatDetachAll),
         U::ChatAllowCall => with_out(s, ctx, effects, |c, o| c.consent(true, o)),
+        U::ChatEditCall => super::chat_tools::open_call_form(s, ctx),
+        U::ChatTools => super::chat_tools::open_choice(s, ctx),
         U::ChatRefuseCall => with_out(s, ctx, effects, |c, o| c.consent(false, o)),
         U::ChatRegenerate => with_out(s, ctx, effects, |c, o| c.regenerate(o)),
         U::ChatContinue => with_out(s, ctx, effects, |c, o| c.continue_answer(o)),

@@ -23,6 +23,7 @@ impl AppState {
                 U::ChatAddFound,
                 U::Reload,
                 U::DeleteEntry,
+                U::ChatEditCall,
             ]
             .map(key);
         }

@@ -6,6 +6,7 @@
 mod alerts_pane;
 mod attach;
 mod chat_pane;
+mod chat_tools;
 mod commands;
 mod hints;
 pub mod input;

@@ -77,6 +77,8 @@ pub enum Overlay {
     Alert(Box<AlertPopup>),
     /// A popup of the workflows pane (start form, confirm, approve/reject); handled there.
     Workflows(Box<crate::app::panes::workflows::WfPopup>),
+    /// The chat pane's tool choice or a waiting call's argument form; handled there.
+    ChatTools(Box<crate::app::panes::chat::ChatToolsPopup>),
     /// "Quit now?" while the in-process engine has `runs` in flight.
     QuitConfirm {
         runs: usize,
@@ -183,6 +185,7 @@ impl Overlay {
                     ],
                 }
             }
+            Overlay::ChatTools(p) => super::chat_tools::hints(p),
             // A message has nothing to run or move through.
             Overlay::Message(_) => vec![Hint::Bound(U::Close, Some("close"))],
             Overlay::QuitConfirm { .. } => {
@@ -277,6 +280,7 @@ impl Overlay {
             Overlay::Tools(p) => p.has_input(),
             Overlay::Alert(_) => true,
             Overlay::Workflows(p) => p.has_input(),
+            Overlay::ChatTools(p) => p.has_input(),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
@@ -290,6 +294,7 @@ impl Overlay {
             Overlay::Tools(p) => p.input(key),
             Overlay::Alert(p) => p.key(key),
             Overlay::Workflows(p) => p.key(key),
+            Overlay::ChatTools(p) => p.key(key),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
@@ -302,6 +307,7 @@ impl Overlay {
             Overlay::Tools(p) => p.paste(text),
             Overlay::Alert(p) => p.paste(text),
             Overlay::Workflows(p) => p.paste(text),
+            Overlay::ChatTools(p) => p.paste(text),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
@@ -318,7 +324,8 @@ impl Overlay {
             | Overlay::Annotate { .. }
             | Overlay::Tools(_)
             | Overlay::Alert(_)
-            | Overlay::Workflows(_) => {
+            | Overlay::Workflows(_)
+            | Overlay::ChatTools(_) => {
                 return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
             }
         };

@@ -215,9 +215,10 @@ async fn converse(
         Some(s) => {
             s.wait_ready(std::time::Duration::from_secs(30)).await;
             let reg = s.registry().borrow().clone();
+            // The conversation's choice (`T` in the pane), read-only ones only.
             reg.specs()
                 .into_iter()
-                .filter(|t| !t.mutating)
+                .filter(|t| !t.mutating && conv.meta.offers(&t.name, t.mutating))
                 .map(|t| ToolDef {
                     name: t.name.clone(),
                     description: t.description.clone(),

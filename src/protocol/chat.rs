@@ -39,6 +39,25 @@ pub struct ToolCall {
     /// What became of the call.
     #[serde(default)]
     pub state: ToolCallState,
+    /// The arguments as the model sent them, when the user edited them in
+    /// the tool's form before the run: `arguments` then holds what ran (so
+    /// the saved conversation tells the model what was used) and this the
+    /// model's own text (for the transcript's `✎ edited` line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_arguments: Option<String>,
+}
+
+impl ToolCall {
+    /// A call `id` of tool `name` with `arguments` (JSON text), waiting for consent.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<String>) -> Self {
+        ToolCall {
+            id: id.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+            state: ToolCallState::Asked,
+            model_arguments: None,
+        }
+    }
 }
 
 /// The life of one tool call in the transcript.
@@ -246,6 +265,18 @@ impl ConversationMeta {
     }
 }
 
+impl ConversationMeta {
+    /// Does the conversation offer the tool `name` to the model: named in its
+    /// `tools`, or by default (`None`) when it is read-only (`mutating`
+    /// false). Whether the tool exists now is the caller's to know.
+    pub fn offers(&self, name: &str, mutating: bool) -> bool {
+        match &self.tools {
+            Some(names) => names.iter().any(|n| n == name),
+            None => !mutating,
+        }
+    }
+}
+
 /// Most cells a title made from a message takes ([`title_from`]).
 pub const TITLE_CELLS: usize = 60;
 
@@ -396,12 +427,7 @@ impl ChatMessage {
         let index = index.min(127);
         while self.tool_calls.len() <= index {
             let n = self.tool_calls.len();
-            self.tool_calls.push(ToolCall {
-                id: format!("call_{n}"),
-                name: String::new(),
-                arguments: String::new(),
-                state: ToolCallState::Asked,
-            });
+            self.tool_calls.push(ToolCall::new(format!("call_{n}"), "", ""));
         }
         &mut self.tool_calls[index]
     }
@@ -423,6 +449,16 @@ fn push_capped(buf: &mut String, more: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_conversation_offers_its_chosen_tools_or_the_read_only_ones() {
+        let mut m = super::ConversationMeta::new("c".into(), 0);
+        assert!(m.offers("dns_lookup", false) && !m.offers("restart", true), "the default");
+        m.tools = Some(vec!["restart".into()]);
+        assert!(m.offers("restart", true) && !m.offers("dns_lookup", false), "the choice");
+        m.tools = Some(Vec::new());
+        assert!(!m.offers("dns_lookup", false), "none at all");
+    }
+
     use super::*;
 
     #[test]

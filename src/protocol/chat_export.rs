@@ -78,6 +78,10 @@ fn message(out: &mut String, m: &ChatMessage) {
     }
     for call in &m.tool_calls {
         tool_call(out, &call.name, &call.arguments, &call.state);
+        if let Some(asked) = &call.model_arguments {
+            out.push_str("\n*The user edited the arguments before the run; the model had asked for:*\n\n");
+            fenced(out, "", asked, "json");
+        }
     }
     if let Some(finish) = &m.finish
         && let Some(note) = finish_note(finish)
@@ -206,12 +210,14 @@ mod tests {
             name: "file_search".into(),
             arguments: r#"{"path":"/var","min_size":"100M"}"#.into(),
             state: ToolCallState::Done { ok: true },
+            model_arguments: Some(r#"{"path":"/"}"#.into()),
         });
         call.tool_calls.push(ToolCall {
             id: "call_1".into(),
             name: "shell".into(),
             arguments: "{\"command\": \"du -xsh /var/* 2>/dev/null | sort -h | tail -n 20 && journalctl --disk-usage\"}".into(),
             state: ToolCallState::Refused { reason: "mutating tools always ask; the user said no".into() },
+            model_arguments: None,
         });
         call.usage = Some(Usage { input: 120, output: 30, estimated: false });
         call.finish = Some(Finish::ToolCalls);

@@ -37,6 +37,7 @@ pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
         Overlay::Tools(p) => crate::ui::panes::tools_popup::render(f, body, p, t),
         Overlay::Alert(p) => crate::ui::panes::alerts::render_popup(f, body, s, p, t),
         Overlay::Workflows(p) => crate::ui::panes::workflows::popup::render(f, body, s, p, t),
+        Overlay::ChatTools(p) => crate::ui::panes::chat_tools::render(f, body, p, t),
     }
 }
 

@@ -20,7 +20,7 @@ fn the_request_has_a_top_level_system_tool_use_and_merged_tool_results() {
         ("t1", r#"{"path":"/"}"#, ToolCallState::Done { ok: true }),
         ("t2", "not json", ToolCallState::Refused { reason: "no".into() }),
     ] {
-        asked.tool_calls.push(ToolCall { id: id.into(), name: "df".into(), arguments: args.into(), state });
+        asked.tool_calls.push(ToolCall { state, ..ToolCall::new(id, "df", args) });
     }
     let result = |id: &str, text: &str| {
         let mut m = ChatMessage::new(Role::Tool, text, 0);

@@ -14,6 +14,7 @@ fn with_call(len: usize) -> ChatMessage {
         name: "df".into(),
         arguments: "{}".into(),
         state: Default::default(),
+        model_arguments: None,
     });
     m
 }

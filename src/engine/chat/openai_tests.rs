@@ -31,6 +31,7 @@ fn the_request_maps_every_role_and_sends_tools_only_when_there_are_some() {
         name: "df".into(),
         arguments: String::new(),
         state: Default::default(),
+        model_arguments: None,
     });
     let mut result = ChatMessage::new(Role::Tool, "/ 95%", 0);
     result.tool_call_id = Some("c1".into());

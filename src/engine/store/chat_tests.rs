@@ -277,8 +277,10 @@ fn message_strategy() -> impl Strategy<Value = ChatMessage> {
         any::<bool>().prop_map(|ok| ToolCallState::Done { ok }),
         any::<String>().prop_map(|reason| ToolCallState::Refused { reason }),
     ];
-    let call = (any::<String>(), any::<String>(), any::<String>(), state)
-        .prop_map(|(id, name, arguments, state)| ToolCall { id, name, arguments, state });
+    let call =
+        (any::<String>(), any::<String>(), any::<String>(), state, proptest::option::of(any::<String>())).prop_map(
+            |(id, name, arguments, state, model_arguments)| ToolCall { id, name, arguments, state, model_arguments },
+        );
     let usage = (any::<u64>(), any::<u64>(), any::<bool>()).prop_map(|(input, output, estimated)| Usage {
         input,
         output,

@@ -97,13 +97,19 @@ fn render_list(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme
 fn render_input(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme) {
     let c = &s.chat;
     let what = if c.asked_call().is_some() {
-        "Ask (a tool call waits for y/N)"
+        format!("Ask (a tool call waits for {}/{})", c.keys[0], c.keys[1])
     } else if c.busy() {
-        "Ask (an answer is coming)"
+        "Ask (an answer is coming)".to_string()
     } else {
-        "Ask"
+        "Ask".to_string()
     };
-    let title = Line::from(format!("{what} · {}", c.model_label()));
+    // With no provider nothing is asked: no tool count to give.
+    let title = if c.providers == 0 {
+        format!("{what} · {}", c.model_label())
+    } else {
+        format!("{what} · {} · {}", c.model_label(), c.tools_label(&s.tools.catalog, s.read_only))
+    };
+    let title = Line::from(title);
     f.render_widget(boxed(title, focused, t, area.width), area);
     let cursor = if focused { t.style(R::InputCursor) } else { t.style(R::Input) };
     let mut w = c.input.widget(t.style(R::Input), cursor);
@@ -297,9 +303,18 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
         };
         let l = format!("⚙ {} {}", text::clean(&call.name), shown);
         indented(&mut out, &l, 2, 4, width, t.style(R::TextAccent));
+        if let Some(asked) = &call.model_arguments {
+            // What ran is above; what the model had asked for, once, cut.
+            let asked = if asked.len() > 4_000 { text::prefix_for_width(asked, 3_000) } else { asked.as_str() };
+            let l = format!("✎ edited before the run; the model asked: {asked}");
+            indented(&mut out, &l, 4, 6, width, t.style(R::TextDim));
+        }
         let (line, role) = match &call.state {
             ToolCallState::Asked if streaming => ("… the arguments are arriving".to_string(), R::TextDim),
-            ToolCallState::Asked => (format!("? run it? {} runs · {} refuses", c.keys[0], c.keys[1]), R::StatusWarn),
+            ToolCallState::Asked => (
+                format!("? run it? {} runs · {} refuses · {} edits the arguments", c.keys[0], c.keys[1], c.keys[8]),
+                R::StatusWarn,
+            ),
             ToolCallState::Running => ("⟳ running".to_string(), R::StatusInfo),
             ToolCallState::Done { ok: true } => ("✓ ran".to_string(), R::StatusOk),
             ToolCallState::Done { ok: false } => {

@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod chat;
 pub mod chat_attach;
 pub mod chat_memo;
+pub mod chat_tools;
 pub mod metrics;
 pub mod silence;
 pub mod tools;

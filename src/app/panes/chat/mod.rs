@@ -8,6 +8,9 @@
 //! stopped turn is dropped.
 
 pub mod attach;
+mod call_form;
+mod tool_choice;
+mod tools_popup;
 mod turn;
 
 use crate::app::input::TextInput;
@@ -16,6 +19,9 @@ use crate::protocol::chat::{
 };
 use crate::protocol::{Ts, tools::ToolInfo};
 
+pub use call_form::{CallForm, Submitted};
+pub use tool_choice::{ChoiceRow, ToolChoice, offered_now};
+pub use tools_popup::ChatToolsPopup;
 pub use turn::{Out, tool_defs};
 
 /// Sent messages kept for recall in the input (newest last).
@@ -68,8 +74,8 @@ pub struct ChatState {
     pub pending_delete: Option<(ConversationId, Ts)>,
     /// Keys of allow, refuse, continue and regenerate, as the keymap binds
     /// them (the transcript names them; their action name when unbound).
-    /// Also discover, add-found and reload.
-    pub keys: [String; 8],
+    /// Also discover, add-found, reload, delete and edit-the-call.
+    pub keys: [String; 9],
     /// Attachments waiting for the next question, and gathers in flight.
     pub attach: attach::Pending,
 }
@@ -175,7 +181,7 @@ impl Default for ChatState {
             pending_delete: None,
             found: None,
             looking: false,
-            keys: ["y", "N", "c", "r", "F", "a", "C-r", "D"].map(String::from),
+            keys: ["y", "N", "c", "r", "F", "a", "C-r", "D", "o"].map(String::from),
             attach: Default::default(),
         }
     }
@@ -266,10 +272,7 @@ pub fn cost(usage: &Usage, price_input: Option<f64>, price_output: Option<f64>) 
 /// Tools the model may be offered in a conversation: those named in its
 /// `tools` list, or by default the read-only ones.
 pub fn offered<'a>(meta: &ConversationMeta, catalog: &'a [ToolInfo]) -> Vec<&'a ToolInfo> {
-    match &meta.tools {
-        Some(names) => catalog.iter().filter(|t| names.contains(&t.name)).collect(),
-        None => catalog.iter().filter(|t| !t.mutating).collect(),
-    }
+    catalog.iter().filter(|t| meta.offers(&t.name, t.mutating)).collect()
 }
 
 #[cfg(test)]

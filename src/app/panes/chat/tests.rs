@@ -419,3 +419,5 @@ fn a_call_asking_for_consent_leaves_the_focus_in_the_input() {
     assert_eq!(s.chat.input.text(), "y");
     assert!(s.chat.asked_call().is_some());
 }
+
+mod tools;

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{ChatEffect, ChatState, Turn, offered};
+use super::{ChatEffect, ChatState, Turn, offered, offered_now};
 use crate::app::Effect;
 use crate::protocol::chat::{Answer, ChatMessage, ChatProgress, Finish, ModelRef, Role, ToolCallState, ToolDef, Usage};
 use crate::protocol::{Ts, tools::ToolInfo};
@@ -100,7 +100,7 @@ impl ChatState {
         self.turn = Some(Turn { id, rounds, message, trying: None, trimmed: 0, waiting_tools: false });
         self.sel = None;
         self.scroll = 0;
-        let tools = tool_defs(&offered(&self.conv.meta, out.catalog));
+        let tools = tool_defs(&offered_now(&self.conv.meta, out.catalog, out.read_only));
         out.chat(ChatEffect::Ask { turn: id, chosen: self.chosen.clone(), messages, tools });
         self.save(out);
     }
@@ -245,10 +245,16 @@ impl ChatState {
         let mi = t.message;
         let Some(c) = self.conv.messages[mi].tool_calls.iter_mut().find(|c| c.id == call) else { return false };
         c.state = ToolCallState::Done { ok: result.is_ok() };
-        let text = match result {
+        let mut text = match result {
             Ok(r) => r,
             Err(e) => format!("error: {e}"),
         };
+        if c.model_arguments.is_some() {
+            // The call's arguments in the record are what ran; say who chose them.
+            text.push_str(
+                "\n\n(The user edited this call's arguments before it ran; it ran with the arguments of the call.)",
+            );
+        }
         let mut msg = ChatMessage::new(Role::Tool, text, out.now);
         msg.tool_call_id = Some(call.to_string());
         self.results.push(msg);
@@ -318,7 +324,7 @@ impl ChatState {
     }
 
     /// Write the conversation to the store.
-    fn save(&mut self, out: &mut Out) {
+    pub(super) fn save(&mut self, out: &mut Out) {
         if self.conv.meta.id.is_empty() {
             return;
         }
