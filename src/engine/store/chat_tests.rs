@@ -249,7 +249,7 @@ fn conversations_survive_a_restart() {
         s.rename_conversation(&id, "disk").unwrap();
         (id.clone(), s.load_conversation(&id).unwrap().unwrap())
     };
-    let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
+    let s = Store::reopen_dir(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
     assert_eq!(s.load_conversation(&id).unwrap(), Some(before));
     assert_eq!(s.list_conversations().unwrap()[0].title, "disk");
     assert_eq!(s.search_conversations("93%", 5).unwrap().hits[0].message_index, Some(1));

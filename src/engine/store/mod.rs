@@ -142,6 +142,16 @@ impl Store {
         }
     }
 
+    /// [`Store::open`] again after a handle on `dir` was dropped, in a test
+    /// process: a child another test is starting holds every open file of
+    /// the process between its fork and its exec, sled's lock among them, so
+    /// a reopen can find the lock held for a moment (waited out up to 10 s,
+    /// as [`Store::open_unless_held`] does for a restart).
+    #[cfg(test)]
+    pub fn reopen_dir(dir: &Path, cache_bytes: u64) -> Result<Store> {
+        Self::open_unless_held(dir, cache_bytes, || false, std::time::Duration::from_secs(10))
+    }
+
     /// A throw-away database in memory (tests, benches): nothing touches the disk.
     pub fn temporary() -> Result<Store> {
         Self::from_db(Arc::new(kv::MemDb::default()), PathBuf::from("<temporary>"))

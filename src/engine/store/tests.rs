@@ -60,7 +60,7 @@ fn outbox_is_per_source_ordered_and_durable() {
         s.outbox_push("prod-2", "x", &note("other")).unwrap();
         s.outbox_push("prod", "b", &note("two")).unwrap();
     }
-    let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
+    let s = Store::reopen_dir(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
     let ids: Vec<String> = s.outbox_list("prod").unwrap().into_iter().map(|x| x.0).collect();
     assert_eq!(ids, vec!["a", "b"], "in order, and not prod-2's");
     assert!(s.outbox_remove("prod", "a").unwrap());
@@ -101,7 +101,7 @@ fn reopen_keeps_dictionary_and_schema() {
         s.write_metrics_row(0, 7, &[("net.rx_bps".into(), 42.0)]).unwrap();
         s.flush().unwrap();
     }
-    let s = Store::open(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
+    let s = Store::reopen_dir(dir.path(), DEFAULT_CACHE_BYTES).unwrap();
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(s.read_metrics_rows(0, 0).unwrap(), vec![(7, vec![("net.rx_bps".to_string(), 42.0)])]);
 }
@@ -155,7 +155,7 @@ fn newer_schema_is_refused() {
         s.meta.insert(b"schema_version", &(SCHEMA_VERSION + 1).to_be_bytes()).unwrap();
         s.flush().unwrap();
     }
-    let err = Store::open(dir.path(), DEFAULT_CACHE_BYTES).err().expect("must refuse");
+    let err = Store::reopen_dir(dir.path(), DEFAULT_CACHE_BYTES).err().expect("must refuse");
     assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
 }
 
@@ -202,7 +202,7 @@ fn schema_1_moves_saved_chains_and_favorites_to_the_user_tree() {
         s.ui.insert(b"metrics.window", &b"15m"[..]).unwrap();
         s.flush().unwrap();
     }
-    let s = Store::open(dir.path(), 1 << 20).unwrap();
+    let s = Store::reopen_dir(dir.path(), 1 << 20).unwrap();
     assert_eq!(s.schema_version().unwrap(), 2);
     let user: Vec<_> = s.user.iter().map(|kv| String::from_utf8(kv.unwrap().0).unwrap()).collect();
     assert_eq!(user, ["tools.chains", "tools.chains.unreadable.7", "tools.favorites"]);
