@@ -211,6 +211,9 @@ user_actions! {
     ChatCopyCode => "chat_copy_code", "Copy the selected answer's last code block (OSC 52 and a file)";
     ChatDiscover => "chat_discover", "Look for a local OpenAI-compatible server (Ollama, llama.cpp, LM Studio, vLLM) on loopback";
     ChatAddFound => "chat_add_found", "Add the local server found to config.toml as a [[provider]] (then reload)";
+    ChatDraftSave => "chat_draft_save", "Save the workflow the assistant drafted into the workflows folder (a change only after its diff was shown)";
+    ChatDraftEdit => "chat_draft_edit", "Open the assistant's workflow draft in $EDITOR (checked again when the editor exits)";
+    ChatDraftDrop => "chat_draft_drop", "Drop the assistant's workflow draft (nothing is saved)";
 }
 
 impl UserAction {
@@ -284,6 +287,9 @@ impl UserAction {
             | U::ChatCopyCode
             | U::ChatDiscover
             | U::ChatAddFound
+            | U::ChatDraftSave
+            | U::ChatDraftEdit
+            | U::ChatDraftDrop
             | U::ChatStop => KeyContext::Chat,
             U::ChatSend | U::ChatNewline | U::ChatHistoryPrev | U::ChatHistoryNext => KeyContext::ChatInput,
             _ => KeyContext::Global,
@@ -322,6 +328,7 @@ impl UserAction {
                 | UserAction::SaveChainWorkflow
                 | UserAction::RollbackVersion
                 | UserAction::ChatAddFound
+                | UserAction::ChatDraftSave
         )
     }
 }

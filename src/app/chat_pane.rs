@@ -63,6 +63,13 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
     if s.chat.streaming() {
         v.push(Hint::Bound(U::ChatStop, Some("stop")));
     }
+    if s.chat.proposal.is_some() {
+        v.extend([
+            Hint::Bound(U::ChatDraftSave, Some("save workflow")),
+            Hint::Bound(U::ChatDraftEdit, Some("edit")),
+            Hint::Bound(U::ChatDraftDrop, Some("drop")),
+        ]);
+    }
     v.extend(match focus {
         BoxId::ChatInput => vec![
             Hint::Bound(U::ChatSend, Some("send")),
@@ -146,6 +153,9 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
             true
         }
         U::ChatAllowCall => with_out(s, ctx, effects, |c, o| c.consent(true, o)),
+        U::ChatDraftSave => with_out(s, ctx, effects, |c, o| c.save_draft(o)),
+        U::ChatDraftEdit => with_out(s, ctx, effects, |c, o| c.edit_draft(o)),
+        U::ChatDraftDrop => with_out(s, ctx, effects, |c, o| c.drop_draft(o)),
         U::ChatRefuseCall => with_out(s, ctx, effects, |c, o| c.consent(false, o)),
         U::ChatRegenerate => with_out(s, ctx, effects, |c, o| c.regenerate(o)),
         U::ChatContinue => with_out(s, ctx, effects, |c, o| c.continue_answer(o)),
@@ -377,6 +387,10 @@ pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mu
         }
         ChatAction::ToolDone { turn, call, result } => {
             with_out(s, ctx, effects, |c, o| c.tool_done(turn, &call, result, o))
+        }
+        ChatAction::Draft(d) => {
+            let editor = s.workflows.editor().to_string();
+            with_out(s, ctx, effects, |c, o| c.on_draft(d, &editor, o))
         }
     }
 }

@@ -11,7 +11,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::app::panes::chat::ChatState;
 use crate::app::panes::chat::cost;
+use crate::app::panes::chat::draft::{PROPOSE_TOOL, call_words};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role as R, Theme};
 use crate::protocol::chat::{ChatMessage, Finish, Role, ToolCallState};
@@ -47,7 +49,15 @@ pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme)
     match id {
         BoxId::ChatList => render_list(f, area, s, focused, t),
         BoxId::ChatInput => render_input(f, area, s, focused, t),
-        _ => render_transcript(f, area, s, focused, t),
+        _ => {
+            // A workflow draft takes the lower part of the transcript's area.
+            let h = super::chat_draft::height(&s.chat, area.height);
+            let [tr, draft] = Layout::vertical([Constraint::Min(3), Constraint::Length(h)]).areas(area);
+            render_transcript(f, tr, s, focused, t);
+            if h > 0 {
+                super::chat_draft::render(f, draft, &s.chat, t);
+            }
+        }
     }
 }
 
@@ -282,8 +292,21 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
         } else {
             args
         };
-        let l = format!("⚙ {} {}", text::clean(&call.name), shown);
-        indented(&mut out, &l, 2, 4, width, t.style(R::TextAccent));
+        if call.name == PROPOSE_TOOL {
+            // The whole file is in the draft box; here, what opsdeck did with it.
+            let n = ChatState::proposal_lines(&call.arguments);
+            let l = format!("⚙ {PROPOSE_TOOL} ({})", text::count(n as u64, "line", "lines"));
+            indented(&mut out, &l, 2, 4, width, t.style(R::TextAccent));
+            if let Some(words) = call_words(&call.state) {
+                let role =
+                    if matches!(call.state, ToolCallState::Done { ok: false }) { R::StatusWarn } else { R::StatusInfo };
+                indented(&mut out, words, 4, 6, width, t.style(role));
+                continue;
+            }
+        } else {
+            let l = format!("⚙ {} {}", text::clean(&call.name), shown);
+            indented(&mut out, &l, 2, 4, width, t.style(R::TextAccent));
+        }
         let (line, role) = match &call.state {
             ToolCallState::Asked if streaming => ("… the arguments are arriving".to_string(), R::TextDim),
             ToolCallState::Asked => (format!("? run it? {} runs · {} refuses", c.keys[0], c.keys[1]), R::StatusWarn),

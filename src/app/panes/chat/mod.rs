@@ -7,6 +7,7 @@
 //! [`ChatAction`]s naming the turn they belong to, so a late piece of a
 //! stopped turn is dropped.
 
+pub mod draft;
 mod turn;
 
 use crate::app::input::TextInput;
@@ -15,6 +16,7 @@ use crate::protocol::chat::{
 };
 use crate::protocol::{Ts, tools::ToolInfo};
 
+pub use draft::{DraftAction, DraftEffect, Proposal};
 pub use turn::{Out, tool_defs};
 
 /// Sent messages kept for recall in the input (newest last).
@@ -69,6 +71,11 @@ pub struct ChatState {
     /// them (the transcript names them; their action name when unbound).
     /// Also discover, add-found and reload.
     pub keys: [String; 8],
+    /// The workflow the assistant proposed, waiting for the user to save,
+    /// edit or drop it (draft.rs).
+    pub proposal: Option<Proposal>,
+    /// Keys of save, edit and drop for the draft, as the keymap binds them.
+    pub draft_keys: [String; 3],
 }
 
 /// A question in progress.
@@ -111,6 +118,8 @@ pub enum ChatAction {
     ToolDone { turn: u64, call: String, result: Result<String, String> },
     /// Local OpenAI-compatible servers that answered and are not configured yet.
     Discovered(Vec<LocalServer>),
+    /// A workflow draft was checked, saved or edited.
+    Draft(DraftAction),
 }
 
 /// A local OpenAI-compatible server that answered `GET /v1/models`.
@@ -145,6 +154,8 @@ pub enum ChatEffect {
     Discover,
     /// Append a `[[provider]]` for a found server to config.toml and reload.
     AddProvider(LocalServer),
+    /// Check, save or scratch-copy a workflow draft.
+    Draft(DraftEffect),
 }
 
 impl Default for ChatState {
@@ -173,6 +184,8 @@ impl Default for ChatState {
             found: None,
             looking: false,
             keys: ["y", "N", "c", "r", "F", "a", "C-r", "D"].map(String::from),
+            proposal: None,
+            draft_keys: ["W", "O", "X"].map(String::from),
         }
     }
 }
