@@ -50,7 +50,7 @@ fn a_drafted_workflow_is_fixed_by_the_model_then_saved_by_the_user_and_checks() 
     expect_ok(app.wait_for("the chat pane", TIMEOUT, |s| s.contains("Ask · scripted/m1")));
     expect_ok(app.send("write a workflow that probes example.com\r"));
     expect_ok(app.wait_for("the draft for review", TIMEOUT, |s| {
-        s.contains("Workflow draft · ✓ checks · new file workflows/probe-web.toml")
+        s.contains("Workflow draft · ✓ checks · new file probe-web.toml")
             && s.contains("uses = \"http_check\"")
             && s.contains("ready for your review")
     }));

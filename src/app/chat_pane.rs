@@ -63,11 +63,13 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
     if s.chat.streaming() {
         v.push(Hint::Bound(U::ChatStop, Some("stop")));
     }
-    if s.chat.proposal.is_some() {
+    if let Some(p) = &s.chat.proposal {
+        if p.problems.is_none() {
+            v.push(Hint::Bound(U::ChatDraftSave, Some("save workflow")));
+        }
         v.extend([
-            Hint::Bound(U::ChatDraftSave, Some("save workflow")),
-            Hint::Bound(U::ChatDraftEdit, Some("edit")),
-            Hint::Bound(U::ChatDraftDrop, Some("drop")),
+            Hint::Bound(U::ChatDraftEdit, Some("edit draft")),
+            Hint::Bound(U::ChatDraftDrop, Some("drop draft")),
         ]);
     }
     v.extend(match focus {
