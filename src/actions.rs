@@ -217,6 +217,9 @@ user_actions! {
     ChatTools => "chat_tools", "Choose the tools offered to the model in this conversation (type to filter, Space toggles)";
     ChatEditCall => "chat_edit_call", "Edit the waiting tool call's arguments in the tool's form, then run it with them";
     ChatToolsDefault => "chat_tools_default", "In the chat's tool choice: back to the default (every read-only tool)";
+    ChatDraftSave => "chat_draft_save", "Save the workflow the assistant drafted into the workflows folder (a change only after its diff was shown)";
+    ChatDraftEdit => "chat_draft_edit", "Open the assistant's workflow draft in $EDITOR (checked again when the editor exits)";
+    ChatDraftDrop => "chat_draft_drop", "Drop the assistant's workflow draft (nothing is saved)";
 }
 
 impl UserAction {
@@ -294,6 +297,9 @@ impl UserAction {
             | U::ChatDetachAll
             | U::ChatTools
             | U::ChatEditCall
+            | U::ChatDraftSave
+            | U::ChatDraftEdit
+            | U::ChatDraftDrop
             | U::ChatStop => KeyContext::Chat,
             // Only in the tool-choice popup, never from the palette.
             U::ChatToolsDefault => KeyContext::Popup,
@@ -334,6 +340,7 @@ impl UserAction {
                 | UserAction::SaveChainWorkflow
                 | UserAction::RollbackVersion
                 | UserAction::ChatAddFound
+                | UserAction::ChatDraftSave
         )
     }
 }

@@ -539,14 +539,10 @@ fn check_workflows(
     config: Option<&crate::config::settings::Config>,
     rules: &crate::engine::alerts::rules::RuleSet,
 ) -> Vec<ConfigError> {
-    use crate::engine::workflows::definition::{Known, load_dir_with};
-    // Building the registry runs nothing: the jq runner is only a path here.
-    let builtins = crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::for_this_program());
-    let known = Known {
-        tools: builtins.specs().iter().map(|s| s.name.clone()).collect(),
-        mcp_servers: config.map(|c| c.mcp_servers.iter().map(|m| m.name.clone()).collect()),
-        alerts: rules.rules.iter().map(|r| r.name.clone()).chain(rules.checks.iter().map(|c| c.name.clone())).collect(),
-    };
+    use crate::engine::workflows::definition::load_dir_with;
+    let servers = config.map(|c| c.mcp_servers.iter().map(|m| m.name.clone()).collect());
+    // The chat pane's workflow drafts are checked against the same names.
+    let known = crate::engine::workflows::propose::known_names(servers, rules);
     load_dir_with(&paths.workflows_dir(), Some(&known)).1
 }
 

@@ -317,7 +317,7 @@ fn attachments_are_removed_capped_and_sent_with_the_question() {
             if c.messages[0].attachments.len() == 1)),
         "saved with the message"
     );
-    // The transcript's `X` clears what waits.
+    // The transcript's `x` clears what waits.
     fx.key(&mut s, ratatui::crossterm::event::KeyCode::Esc);
     s.chat.attach.items.clear();
     for i in 0..MAX_PENDING + 1 {
@@ -326,7 +326,7 @@ fn attachments_are_removed_capped_and_sent_with_the_question() {
             .add(format!("k{i}"), Attachment { kind: "alert".into(), title: format!("a{i}"), text: "x".into() });
     }
     assert_eq!(s.chat.attach.items.len(), MAX_PENDING, "capped");
-    fx.key(&mut s, ratatui::crossterm::event::KeyCode::Char('X'));
+    fx.key(&mut s, ratatui::crossterm::event::KeyCode::Char('x'));
     assert!(s.chat.attach.items.is_empty());
     assert_eq!(notice(&s), format!("removed {MAX_PENDING} attachments from the next question"));
 }

@@ -67,6 +67,15 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
     if s.chat.streaming() {
         v.push(Hint::Bound(U::ChatStop, Some("stop")));
     }
+    if let Some(p) = &s.chat.proposal {
+        if p.problems.is_none() {
+            v.push(Hint::Bound(U::ChatDraftSave, Some("save workflow")));
+        }
+        v.extend([
+            Hint::Bound(U::ChatDraftEdit, Some("edit draft")),
+            Hint::Bound(U::ChatDraftDrop, Some("drop draft")),
+        ]);
+    }
     v.extend(match focus {
         BoxId::ChatInput if !s.chat.attach.items.is_empty() => vec![
             Hint::Bound(U::ChatSend, Some("send")),
@@ -163,6 +172,9 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
         U::ChatAllowCall => with_out(s, ctx, effects, |c, o| c.consent(true, o)),
         U::ChatEditCall => super::chat_tools::open_call_form(s, ctx),
         U::ChatTools => super::chat_tools::open_choice(s, ctx),
+        U::ChatDraftSave => with_out(s, ctx, effects, |c, o| c.save_draft(o)),
+        U::ChatDraftEdit => with_out(s, ctx, effects, |c, o| c.edit_draft(o)),
+        U::ChatDraftDrop => with_out(s, ctx, effects, |c, o| c.drop_draft(o)),
         U::ChatRefuseCall => with_out(s, ctx, effects, |c, o| c.consent(false, o)),
         U::ChatRegenerate => with_out(s, ctx, effects, |c, o| c.regenerate(o)),
         U::ChatContinue => with_out(s, ctx, effects, |c, o| c.continue_answer(o)),
@@ -412,6 +424,10 @@ pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mu
         }
         ChatAction::ToolDone { turn, call, result } => {
             with_out(s, ctx, effects, |c, o| c.tool_done(turn, &call, result, o))
+        }
+        ChatAction::Draft(d) => {
+            let editor = s.workflows.editor().to_string();
+            with_out(s, ctx, effects, |c, o| c.on_draft(d, &editor, o))
         }
     }
 }

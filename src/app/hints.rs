@@ -26,6 +26,7 @@ impl AppState {
                 U::ChatEditCall,
             ]
             .map(key);
+            self.chat.draft_keys = [U::ChatDraftSave, U::ChatDraftEdit, U::ChatDraftDrop].map(key);
         }
         use UserAction as U;
         let wanted: Vec<Hint> = match &self.overlay {

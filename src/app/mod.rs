@@ -301,10 +301,12 @@ pub enum Effect {
     },
     /// Open `path` in `editor` (a command line; the path is its last
     /// argument) with the terminal, the TUI handed over until it exits; the
-    /// outcome comes back as a notice. The loop's own.
+    /// outcome comes back as a notice, and `then` (a chat workflow draft's
+    /// next step, when given) after it. The loop's own.
     EditFile {
         path: std::path::PathBuf,
         editor: String,
+        then: Option<panes::chat::DraftAction>,
     },
     /// Write a new workflow file `<stem>.toml` in the workflows folder, never
     /// over an existing file (`<stem>-2.toml`, …); its path, or the problem,

@@ -16,7 +16,7 @@ pub(super) fn edit_definition(state: &mut AppState, ctx: &Ctx, effects: &mut Vec
     match state.workflows.definition_to_edit(state.focus) {
         Ok(path) => {
             let editor = state.workflows.editor().to_string();
-            effects.push(Effect::EditFile { path: path.into(), editor });
+            effects.push(Effect::EditFile { path: path.into(), editor, then: None });
             false
         }
         Err(why) => {

@@ -40,6 +40,8 @@ pub struct ChatRunner {
     tools: ToolService,
     tool_events: mpsc::Sender<ToolEvent>,
     read_only: bool,
+    /// Workflow drafts (`None`: not offered a folder, e.g. in tests).
+    drafts: Option<super::chat_draft::DraftDesk>,
 }
 
 impl ChatRunner {
@@ -79,7 +81,14 @@ impl ChatRunner {
             tools,
             tool_events,
             read_only,
+            drafts: None,
         }
+    }
+
+    /// Check and save workflow drafts with `desk`.
+    pub fn with_drafts(mut self, desk: super::chat_draft::DraftDesk) -> Self {
+        self.drafts = Some(desk);
+        self
     }
 
     /// Tell the pane the models and read the saved conversations.
@@ -93,6 +102,9 @@ impl ChatRunner {
     pub fn reload(&mut self, config: &crate::config::settings::Config) {
         self.config = config.chat.clone();
         self.configured = config.providers.clone();
+        if let Some(d) = &mut self.drafts {
+            d.reloaded(config);
+        }
         let (tx, inbox, dir) = (self.providers.clone(), self.inbox.clone(), self.paths.0.clone());
         let (list, chat) = (config.providers.clone(), config.chat.clone());
         tokio::spawn(async move {
@@ -171,6 +183,13 @@ impl ChatRunner {
             ChatEffect::CopyCode { .. } => {}
             ChatEffect::Discover => self.discover(),
             ChatEffect::AddProvider(found) => self.add_provider(found),
+            ChatEffect::Draft(d) => match &self.drafts {
+                Some(desk) => desk.apply(d, self.inbox.clone()),
+                None => {
+                    let why = "workflow drafts need the workflows folder, which this opsdeck does not have";
+                    let _ = self.inbox.try_send(Action::Notice(why.into()));
+                }
+            },
         }
     }
 

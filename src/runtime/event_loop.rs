@@ -155,9 +155,11 @@ pub async fn run(
                             screen.repaint_all()?;
                             state.dirty = true;
                         }
-                        Effect::EditFile { path, editor } => {
+                        Effect::EditFile { path, editor, then } => {
                             let (said, size) = super::editor::edit_file(screen, &editor, &path).await;
                             state.dirty = true;
+                            // Popped last: runs after the notice.
+                            todo.extend(then.map(|a| Action::Chat(crate::app::panes::chat::ChatAction::Draft(a))));
                             todo.push(match said {
                                 Ok(done) => Action::Notice(done),
                                 Err(why) => Action::Message { title: "The editor".into(), lines: vec![why] },

@@ -6,6 +6,7 @@
 
 pub mod backend;
 mod chat;
+mod chat_draft;
 mod editor;
 mod effects;
 pub mod event_loop;
@@ -160,6 +161,12 @@ pub async fn run_tui(opts: TuiOptions, local: Local) -> std::io::Result<()> {
         atx.clone(),
         opts.read_only,
     );
+    let chat = chat.with_drafts(chat_draft::DraftDesk {
+        workflows_dir: workflows_dir.clone(),
+        alerts_dir: opts.alerts_dir.clone().unwrap_or_else(|| opts.config_dir.join("alerts")),
+        scratch_dir: chat_draft::scratch_dir(&opts.exports_dir),
+        mcp_servers: opts.config.mcp_servers.iter().map(|m| m.name.clone()).collect(),
+    });
     chat.start();
     let TuiOptions { config, theme, keymap, read_only, exports_dir, jq, reload, alerts_dir, .. } = opts;
     let mut looks = event_loop::Looks { config, theme, keymap };

@@ -15,6 +15,7 @@ pub mod from_chain;
 pub mod leftovers;
 pub mod output;
 pub mod plan;
+pub mod propose;
 pub mod registry_exec;
 pub mod render;
 pub mod schedule;

@@ -11,7 +11,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::app::panes::chat::ChatState;
 use crate::app::panes::chat::cost;
+use crate::app::panes::chat::draft::{PROPOSE_TOOL, call_words};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role as R, Theme};
 use crate::protocol::chat::{ChatMessage, Finish, Role, ToolCallState};
@@ -49,7 +51,15 @@ pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme)
     match id {
         BoxId::ChatList => render_list(f, area, s, focused, t),
         BoxId::ChatInput => render_input(f, area, s, focused, t),
-        _ => render_transcript(f, area, s, focused, t),
+        _ => {
+            // A workflow draft takes the lower part of the transcript's area.
+            let h = super::chat_draft::height(&s.chat, area.height);
+            let [tr, draft] = Layout::vertical([Constraint::Min(3), Constraint::Length(h)]).areas(area);
+            render_transcript(f, tr, s, focused, t);
+            if h > 0 {
+                super::chat_draft::render(f, draft, &s.chat, t);
+            }
+        }
     }
 }
 
@@ -103,8 +113,9 @@ fn render_input(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Them
     } else {
         "Ask".to_string()
     };
-    // With no provider nothing is asked: no tool count to give.
-    let title = if c.providers == 0 {
+    // With no provider nothing is asked, and before the registry is read
+    // the count would be a wrong 0: no tool count to give then.
+    let title = if c.providers == 0 || s.tools.catalog.is_empty() {
         format!("{what} · {}", c.model_label())
     } else {
         format!("{what} · {} · {}", c.model_label(), c.tools_label(&s.tools.catalog, s.read_only))
@@ -301,13 +312,26 @@ fn message_lines(s: &AppState, i: usize, width: usize, t: &Theme) -> Vec<Line<'s
         } else {
             args
         };
-        let l = format!("⚙ {} {}", text::clean(&call.name), shown);
-        indented(&mut out, &l, 2, 4, width, t.style(R::TextAccent));
-        if let Some(asked) = &call.model_arguments {
-            // What ran is above; what the model had asked for, once, cut.
-            let asked = if asked.len() > 4_000 { text::prefix_for_width(asked, 3_000) } else { asked.as_str() };
-            let l = format!("✎ edited before the run; the model asked: {asked}");
-            indented(&mut out, &l, 4, 6, width, t.style(R::TextDim));
+        if call.name == PROPOSE_TOOL {
+            // The whole file is in the draft box; here, what opsdeck did with it.
+            let n = ChatState::proposal_lines(&call.arguments);
+            let l = format!("⚙ {PROPOSE_TOOL} ({})", text::count(n as u64, "line", "lines"));
+            indented(&mut out, &l, 2, 4, width, t.style(R::TextAccent));
+            if let Some(words) = call_words(&call.state) {
+                let role =
+                    if matches!(call.state, ToolCallState::Done { ok: false }) { R::StatusWarn } else { R::StatusInfo };
+                indented(&mut out, words, 4, 6, width, t.style(role));
+                continue;
+            }
+        } else {
+            let l = format!("⚙ {} {}", text::clean(&call.name), shown);
+            indented(&mut out, &l, 2, 4, width, t.style(R::TextAccent));
+            if let Some(asked) = &call.model_arguments {
+                // What ran is above; what the model had asked for, once, cut.
+                let asked = if asked.len() > 4_000 { text::prefix_for_width(asked, 3_000) } else { asked.as_str() };
+                let l = format!("✎ edited before the run; the model asked: {asked}");
+                indented(&mut out, &l, 4, 6, width, t.style(R::TextDim));
+            }
         }
         let (line, role) = match &call.state {
             ToolCallState::Asked if streaming => ("… the arguments are arriving".to_string(), R::TextDim),

@@ -9,6 +9,7 @@
 
 pub mod attach;
 mod call_form;
+pub mod draft;
 mod tool_choice;
 mod tools_popup;
 mod turn;
@@ -20,6 +21,7 @@ use crate::protocol::chat::{
 use crate::protocol::{Ts, tools::ToolInfo};
 
 pub use call_form::{CallForm, Submitted};
+pub use draft::{DraftAction, DraftEffect, Proposal};
 pub use tool_choice::{ChoiceRow, ToolChoice, offered_now};
 pub use tools_popup::ChatToolsPopup;
 pub use turn::{Out, tool_defs};
@@ -78,6 +80,11 @@ pub struct ChatState {
     pub keys: [String; 9],
     /// Attachments waiting for the next question, and gathers in flight.
     pub attach: attach::Pending,
+    /// The workflow the assistant proposed, waiting for the user to save,
+    /// edit or drop it (draft.rs).
+    pub proposal: Option<Proposal>,
+    /// Keys of save, edit and drop for the draft, as the keymap binds them.
+    pub draft_keys: [String; 3],
 }
 
 /// A question in progress.
@@ -120,6 +127,8 @@ pub enum ChatAction {
     ToolDone { turn: u64, call: String, result: Result<String, String> },
     /// Local OpenAI-compatible servers that answered and are not configured yet.
     Discovered(Vec<LocalServer>),
+    /// A workflow draft was checked, saved or edited.
+    Draft(DraftAction),
 }
 
 /// A local OpenAI-compatible server that answered `GET /v1/models`.
@@ -154,6 +163,8 @@ pub enum ChatEffect {
     Discover,
     /// Append a `[[provider]]` for a found server to config.toml and reload.
     AddProvider(LocalServer),
+    /// Check, save or scratch-copy a workflow draft.
+    Draft(DraftEffect),
 }
 
 impl Default for ChatState {
@@ -183,6 +194,8 @@ impl Default for ChatState {
             looking: false,
             keys: ["y", "N", "c", "r", "F", "a", "C-r", "D", "o"].map(String::from),
             attach: Default::default(),
+            proposal: None,
+            draft_keys: ["W", "O", "X"].map(String::from),
         }
     }
 }

@@ -1,6 +1,9 @@
 use serde_json::json;
 
 use super::*;
+
+#[path = "draft_tests.rs"]
+mod draft_tests;
 use crate::app::Effect;
 use crate::protocol::chat::{ChatDelta, Finish, ToolCallState};
 
@@ -123,7 +126,7 @@ fn a_question_is_saved_asked_and_streamed_into_the_answer() {
         .flatten()
         .map(|t| t.name.as_str())
         .collect();
-    assert_eq!(offered, ["dns_lookup"]);
+    assert_eq!(offered, ["dns_lookup", "propose_workflow"], "and the built-in that drafts workflows");
 
     r.stream(vec![ChatDelta::Text { text: "Logs ".into() }, ChatDelta::Text { text: "rotate.".into() }]);
     // A piece of another (stopped) turn is dropped.

@@ -100,7 +100,9 @@ impl ChatState {
         self.turn = Some(Turn { id, rounds, message, trying: None, trimmed: 0, waiting_tools: false });
         self.sel = None;
         self.scroll = 0;
-        let tools = tool_defs(&offered_now(&self.conv.meta, out.catalog, out.read_only));
+        let mut tools = tool_defs(&offered_now(&self.conv.meta, out.catalog, out.read_only));
+        // Always offered: it runs nothing and saves nothing (draft.rs).
+        tools.push(super::draft::propose_def());
         out.chat(ChatEffect::Ask { turn: id, chosen: self.chosen.clone(), messages, tools });
         self.save(out);
     }
@@ -157,7 +159,9 @@ impl ChatState {
             }
             // Every call is answered, so the record stays a valid request.
             let calls = m.tool_calls.clone();
+            let content = m.content.clone();
             self.settle_results(&calls, out.now);
+            self.check_answer(turn, &content, out);
             return self.end_turn(out);
         }
         if t.rounds + 1 >= out.max_rounds.max(1) {
@@ -172,7 +176,18 @@ impl ChatState {
         let offered = offered(&self.conv.meta, out.catalog);
         let auto = self.conv.meta.auto_allow_read_only;
         let mut run = Vec::new();
+        let mut check = Vec::new();
         for c in &mut m.tool_calls {
+            if c.name == super::draft::PROPOSE_TOOL {
+                c.state = match ChatState::proposal_content(&c.arguments) {
+                    Ok(content) => {
+                        check.push((c.id.clone(), content));
+                        ToolCallState::Running
+                    }
+                    Err(reason) => ToolCallState::Refused { reason },
+                };
+                continue;
+            }
             let tool = offered.iter().find(|t| t.name == c.name);
             let args: Result<Value, String> = if c.arguments.trim().is_empty() {
                 Ok(Value::Object(Default::default()))
@@ -184,7 +199,12 @@ impl ChatState {
                     reason: format!(
                         "unknown tool {:?}; the tools offered are: {}",
                         c.name,
-                        offered.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                        offered
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .chain([super::draft::PROPOSE_TOOL])
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 },
                 (Some(_), Err(e)) => ToolCallState::Refused { reason: e },
@@ -208,6 +228,9 @@ impl ChatState {
         }
         for (call, tool, args) in run {
             out.chat(ChatEffect::RunTool { turn, call, tool, args, confirmed: false });
+        }
+        for (call, content) in check {
+            ChatState::check_call(turn, &call, content, out);
         }
         self.save(out);
         self.maybe_next_round(out);

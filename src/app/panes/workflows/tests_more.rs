@@ -108,7 +108,7 @@ fn e_opens_the_definition_of_the_workflow_shown_in_the_editor() {
     let effects = fx.chars(&mut s, "E");
     assert_eq!(
         effects,
-        [Effect::EditFile { path: "/cfg/workflows/backup.toml".into(), editor: "nvim -p".into() }],
+        [Effect::EditFile { path: "/cfg/workflows/backup.toml".into(), editor: "nvim -p".into(), then: None }],
         "the selected workflow's file"
     );
     // A run's detail edits its workflow's file.

@@ -12,14 +12,22 @@ fn mcp_tool(name: &str, server: &str) -> ToolInfo {
     ToolInfo { source: server.into(), description: format!("{name}: reads things\nmore text"), ..tool(name, false) }
 }
 
+/// The registry's tools a request offers (not `propose_workflow`, which
+/// every request offers: draft.rs).
 fn offered_in(effects: &[ChatEffect]) -> Vec<String> {
-    effects
+    let names: Vec<String> = effects
         .iter()
         .find_map(|e| match e {
             ChatEffect::Ask { tools, .. } => Some(tools.iter().map(|t| t.name.clone()).collect()),
             _ => None,
         })
-        .expect("an Ask")
+        .expect("an Ask");
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some(crate::app::panes::chat::draft::PROPOSE_TOOL),
+        "always offered, last"
+    );
+    names[..names.len() - 1].to_vec()
 }
 
 fn select(c: &mut ToolChoice, name: &str) {
