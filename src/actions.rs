@@ -211,6 +211,8 @@ user_actions! {
     ChatCopyCode => "chat_copy_code", "Copy the selected answer's last code block (OSC 52 and a file)";
     ChatDiscover => "chat_discover", "Look for a local OpenAI-compatible server (Ollama, llama.cpp, LM Studio, vLLM) on loopback";
     ChatAddFound => "chat_add_found", "Add the local server found to config.toml as a [[provider]] (then reload)";
+    ChatRename => "chat_rename", "Rename the selected (or open) conversation";
+    ChatModelPick => "chat_model_pick", "Pick the model asked first in this conversation (a list of the configured models)";
 }
 
 impl UserAction {
@@ -284,6 +286,8 @@ impl UserAction {
             | U::ChatCopyCode
             | U::ChatDiscover
             | U::ChatAddFound
+            | U::ChatRename
+            | U::ChatModelPick
             | U::ChatStop => KeyContext::Chat,
             U::ChatSend | U::ChatNewline | U::ChatHistoryPrev | U::ChatHistoryNext => KeyContext::ChatInput,
             _ => KeyContext::Global,

@@ -52,6 +52,7 @@ fn meta(id: &str, title: &str, ago_min: i64) -> ConversationMeta {
         usage: Usage::default(),
         tools: None,
         auto_allow_read_only: false,
+        model: None,
     }
 }
 

@@ -77,6 +77,8 @@ pub enum Overlay {
     Alert(Box<AlertPopup>),
     /// A popup of the workflows pane (start form, confirm, approve/reject); handled there.
     Workflows(Box<crate::app::panes::workflows::WfPopup>),
+    /// The chat pane's model picker; handled by the chat pane.
+    ChatModels(Box<crate::app::panes::chat::ModelPicker>),
     /// "Quit now?" while the in-process engine has `runs` in flight.
     QuitConfirm {
         runs: usize,
@@ -215,6 +217,12 @@ impl Overlay {
             Overlay::Annotate { .. } => {
                 vec![Hint::Bound(U::Confirm, Some("record")), Hint::Bound(U::Close, Some("cancel"))]
             }
+            Overlay::ChatModels(_) => vec![
+                Hint::Bound(U::Confirm, Some("ask it first")),
+                Hint::Bound(U::Close, Some("cancel")),
+                Hint::Bound(U::Down, None),
+                Hint::Bound(U::Up, None),
+            ],
             Overlay::Fleet { .. } => vec![
                 Hint::Bound(U::Confirm, Some("show")),
                 Hint::Bound(U::Close, None),
@@ -277,6 +285,7 @@ impl Overlay {
             Overlay::Tools(p) => p.has_input(),
             Overlay::Alert(_) => true,
             Overlay::Workflows(p) => p.has_input(),
+            Overlay::ChatModels(_) => true,
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
@@ -290,6 +299,7 @@ impl Overlay {
             Overlay::Tools(p) => p.input(key),
             Overlay::Alert(p) => p.key(key),
             Overlay::Workflows(p) => p.key(key),
+            Overlay::ChatModels(p) => p.filter.input(key) && p.refilter(),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
@@ -302,6 +312,7 @@ impl Overlay {
             Overlay::Tools(p) => p.paste(text),
             Overlay::Alert(p) => p.paste(text),
             Overlay::Workflows(p) => p.paste(text),
+            Overlay::ChatModels(p) => p.filter.paste(text) && p.refilter(),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
@@ -318,6 +329,7 @@ impl Overlay {
             | Overlay::Annotate { .. }
             | Overlay::Tools(_)
             | Overlay::Alert(_)
+            | Overlay::ChatModels(_)
             | Overlay::Workflows(_) => {
                 return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
             }

@@ -53,7 +53,9 @@ pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme)
 
 /// The conversation list's rows (inside its border).
 pub fn list_window(area: Rect, id: BoxId, s: &AppState) -> Option<ListWindow> {
-    (id == BoxId::ChatList).then(|| ListWindow::new(inner(area), s.chat.list_sel, s.chat.list.len()))
+    // A prompt (search, rename) covers the rows: clicks do not select under it.
+    let rows = s.chat.search.is_none() && s.chat.rename.is_none();
+    (id == BoxId::ChatList && rows).then(|| ListWindow::new(inner(area), s.chat.list_sel, s.chat.list.len()))
 }
 
 fn inner(area: Rect) -> Rect {
@@ -61,6 +63,9 @@ fn inner(area: Rect) -> Rect {
 }
 
 fn render_list(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme) {
+    if super::chat_convs::render_list(f, area, s, focused, t) {
+        return;
+    }
     let c = &s.chat;
     let title = Line::from(format!("Conversations {}", c.list.len()));
     f.render_widget(boxed(title, focused, t, area.width), area);

@@ -10,6 +10,7 @@ use crate::ui::widgets::list::ListWindow;
 
 pub mod alerts;
 pub mod chat;
+pub mod chat_convs;
 pub mod metrics;
 pub mod silence;
 pub mod tools;

@@ -7,6 +7,8 @@
 //! [`ChatAction`]s naming the turn they belong to, so a late piece of a
 //! stopped turn is dropped.
 
+mod picker;
+mod search;
 mod turn;
 
 use crate::app::input::TextInput;
@@ -15,10 +17,12 @@ use crate::protocol::chat::{
 };
 use crate::protocol::{Ts, tools::ToolInfo};
 
+pub use picker::{ModelPicker, ModelRow};
+pub use search::{QUERY_CHARS, Rename, SEARCH_HITS, Search, TITLE_CHARS, clean_title};
 pub use turn::{Out, tool_defs};
 
 /// Sent messages kept for recall in the input (newest last).
-pub const INPUT_HISTORY: usize = 200;
+pub const INPUT_HISTORY: usize = crate::protocol::chat::INPUT_HISTORY;
 
 /// Everything the chat pane shows.
 pub struct ChatState {
@@ -69,6 +73,13 @@ pub struct ChatState {
     /// them (the transcript names them; their action name when unbound).
     /// Also discover, add-found and reload.
     pub keys: [String; 8],
+    /// The search over every conversation, shown in the list box (search.rs).
+    pub search: Option<Search>,
+    /// The rename prompt, shown at the top of the list box.
+    pub rename: Option<Rename>,
+    /// The conversation being opened from a search hit, and the message to
+    /// select once it is read.
+    pub open_at: Option<(ConversationId, Option<u32>)>,
 }
 
 /// A question in progress.
@@ -111,6 +122,10 @@ pub enum ChatAction {
     ToolDone { turn: u64, call: String, result: Result<String, String> },
     /// Local OpenAI-compatible servers that answered and are not configured yet.
     Discovered(Vec<LocalServer>),
+    /// The store's answer to the search for `query` (or why it failed).
+    Found { query: String, result: Result<crate::protocol::chat::ChatSearch, String> },
+    /// The input's history as stored (at start, and after a question is added).
+    History(Vec<String>),
 }
 
 /// A local OpenAI-compatible server that answered `GET /v1/models`.
@@ -145,6 +160,15 @@ pub enum ChatEffect {
     Discover,
     /// Append a `[[provider]]` for a found server to config.toml and reload.
     AddProvider(LocalServer),
+    /// Search every conversation for `query` (at most [`SEARCH_HITS`] hits),
+    /// answered by `ChatAction::Found` with the same query.
+    Search { query: String },
+    /// Rename conversation `id` in the store; the list comes back.
+    Rename { id: ConversationId, title: String },
+    /// Keep `model` as the model conversation `id` asks first.
+    SetModel { id: ConversationId, model: Option<ModelRef> },
+    /// Add a sent question's text to the stored input history.
+    Remember(String),
 }
 
 impl Default for ChatState {
@@ -173,6 +197,9 @@ impl Default for ChatState {
             found: None,
             looking: false,
             keys: ["y", "N", "c", "r", "F", "a", "C-r", "D"].map(String::from),
+            search: None,
+            rename: None,
+            open_at: None,
         }
     }
 }

@@ -72,6 +72,7 @@ impl ChatState {
         }
         self.history_pos = None;
         self.input = crate::app::input::TextInput::new("");
+        out.chat(ChatEffect::Remember(text.clone()));
         self.conv.messages.push(ChatMessage::new(Role::User, text, out.now));
         self.start_round(0, out);
         true
@@ -368,6 +369,7 @@ impl ChatState {
             return false;
         }
         self.conv = super::new_conversation(String::new(), now);
+        self.conv.meta.model = self.chosen.clone();
         self.sel = None;
         self.scroll = 0;
         self.problem = None;
