@@ -26,7 +26,8 @@ use crate::ui::widgets::{fit, fmt};
 pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
     let c = &s.chat;
     let (list, right) = if c.show_list && body.width >= 60 {
-        let w = (body.width / 4).clamp(18, 34);
+        // Search hits (title and snippet) need more room than titles.
+        let w = if c.search.is_some() { (body.width * 2 / 5).clamp(24, 56) } else { (body.width / 4).clamp(18, 34) };
         let [l, r] = Layout::horizontal([Constraint::Length(w), Constraint::Min(20)]).areas(body);
         (Some(l), r)
     } else {

@@ -178,7 +178,8 @@ pub fn render_models(f: &mut Frame, body: Rect, p: &ModelPicker, t: &Theme) {
         let base = if sel { t.style(R::Selection) } else { t.style(R::Text) };
         let hit = base.patch(t.style(R::Match)).add_modifier(Modifier::UNDERLINED);
         let name = row.model.to_string();
-        let mut spans = vec![Span::styled(if row.chosen { "● " } else { "  " }, base)];
+        let lead = format!("{}{} ", if sel { "▸" } else { " " }, if row.chosen { "●" } else { " " });
+        let mut spans = vec![Span::styled(lead, base)];
         spans.extend(marked(&name, &text::char_ranges(&name, idx), base, hit));
         let mut tail = Vec::new();
         if row.head {
