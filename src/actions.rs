@@ -220,6 +220,8 @@ user_actions! {
     ChatDraftSave => "chat_draft_save", "Save the workflow the assistant drafted into the workflows folder (a change only after its diff was shown)";
     ChatDraftEdit => "chat_draft_edit", "Open the assistant's workflow draft in $EDITOR (checked again when the editor exits)";
     ChatDraftDrop => "chat_draft_drop", "Drop the assistant's workflow draft (nothing is saved)";
+    ChatRename => "chat_rename", "Rename the selected (or open) conversation";
+    ChatModelPick => "chat_model_pick", "Pick the model asked first in this conversation (a list of the configured models)";
 }
 
 impl UserAction {
@@ -300,6 +302,8 @@ impl UserAction {
             | U::ChatDraftSave
             | U::ChatDraftEdit
             | U::ChatDraftDrop
+            | U::ChatRename
+            | U::ChatModelPick
             | U::ChatStop => KeyContext::Chat,
             // Only in the tool-choice popup, never from the palette.
             U::ChatToolsDefault => KeyContext::Popup,

@@ -54,6 +54,7 @@ fn meta(id: &str, title: &str, ago_min: i64) -> ConversationMeta {
         usage: Usage::default(),
         tools: None,
         auto_allow_read_only: false,
+        model: None,
     }
 }
 
@@ -276,4 +277,70 @@ fn tool_popups_render_at_any_size() {
             }
         }
     }
+}
+
+fn hit(id: &str, title: &str, index: Option<u32>, snippet: &str, find: &str) -> opsdeck::protocol::chat::SearchHit {
+    let at = snippet.find(find).expect("the match is in the snippet");
+    opsdeck::protocol::chat::SearchHit {
+        id: id.into(),
+        title: title.into(),
+        message_index: index,
+        snippet: snippet.into(),
+        highlight: at..at + find.len(),
+    }
+}
+
+#[test]
+fn search_hits_with_snippets_80x24() {
+    let seed = Seed::new();
+    let mut s = chat_state(&seed, 2);
+    let metas = vec![meta("a", "Why is /var full on web-1?", 0), meta("b", "Postgres replication lag", 90)];
+    chat(&seed, &mut s, ChatAction::Listed(metas));
+    key(&seed, &mut s, KeyCode::Esc);
+    key(&seed, &mut s, KeyCode::Char('/'));
+    for c in "var".chars() {
+        key(&seed, &mut s, KeyCode::Char(c));
+    }
+    let hits = vec![
+        hit("a", "Why is /var full on web-1?", None, "Why is /var full on web-1?", "var"),
+        hit(
+            "a",
+            "Why is /var full on web-1?",
+            Some(2),
+            "…Check the biggest directories: du -xh /var | sort -h…",
+            "var",
+        ),
+        hit(
+            "b",
+            "Postgres replication lag",
+            Some(5),
+            "…the WAL archive under /var/lib/pgsql grew — ça déborde…",
+            "var",
+        ),
+    ];
+    // The first key's search answers first (stale: dropped, "var" is asked then).
+    let none = opsdeck::protocol::chat::ChatSearch::default();
+    chat(&seed, &mut s, ChatAction::Found { query: "v".into(), result: Ok(none) });
+    let found = opsdeck::protocol::chat::ChatSearch { hits, cut: false, unreadable: 1 };
+    chat(&seed, &mut s, ChatAction::Found { query: "var".into(), result: Ok(found) });
+    key(&seed, &mut s, KeyCode::Down);
+    assert_eq!(s.focus, BoxId::ChatList);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn model_picker_80x24() {
+    let seed = Seed::new();
+    let mut s = chat_state(&seed, 2);
+    let models =
+        vec![model("local/smollm2"), model("cloud/gpt-4o-mini"), model("cloud/gpt-4o"), model("claude/sonnet")];
+    let mut prices = HashMap::new();
+    prices.insert("cloud".to_string(), (Some(0.15), Some(0.6)));
+    prices.insert("claude".to_string(), (Some(3.0), None));
+    chat(&seed, &mut s, ChatAction::Models { models, providers: 3, prices });
+    key(&seed, &mut s, KeyCode::Esc);
+    key(&seed, &mut s, KeyCode::Char('m'));
+    key(&seed, &mut s, KeyCode::Char('M'));
+    key(&seed, &mut s, KeyCode::Down);
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
 }

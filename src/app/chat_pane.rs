@@ -17,7 +17,7 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
     context: KeyContext::Chat,
     capture,
     on_user,
-    on_popup: super::chat_tools::on_popup,
+    on_popup,
     select: |s, b, i| match b {
         BoxId::ChatList if i < s.chat.list.len() => {
             let moved = s.chat.list_sel != i;
@@ -26,7 +26,10 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
         }
         _ => false,
     },
-    paste: |s, text| s.focus == BoxId::ChatInput && s.chat.input.paste(text),
+    paste: |s, text| match super::chat_convs::paste(s, text) {
+        Some(changed) => changed,
+        None => s.focus == BoxId::ChatInput && s.chat.input.paste(text),
+    },
     scroll: |s, b, rows| match b {
         BoxId::ChatList => {
             let n = s.chat.list.len();
@@ -43,6 +46,9 @@ pub(super) static SPEC: PaneSpec = PaneSpec {
 /// In the input every key is typed but those bound in `[chat_input]`, Esc,
 /// Tab and BackTab (the keymap has those).
 fn capture(s: &mut AppState, key: KeyEvent, keymap: &Keymap) -> Option<bool> {
+    if let Some(changed) = super::chat_convs::capture(s, key) {
+        return Some(changed);
+    }
     if s.focus != BoxId::ChatInput || matches!(key.code, KeyCode::Esc | KeyCode::Tab | KeyCode::BackTab) {
         return None;
     }
@@ -89,8 +95,19 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
             Hint::Bound(U::ChatHistoryPrev, Some("recall")),
             Hint::Fixed("Esc", "transcript"),
         ],
+        BoxId::ChatList if s.chat.rename.is_some() => {
+            vec![Hint::Fixed("Enter", "save title"), Hint::Fixed("Esc", "cancel")]
+        }
+        BoxId::ChatList if s.chat.search.is_some() => vec![
+            Hint::Fixed("Enter", "open hit"),
+            Hint::Fixed("↑/↓", "hits"),
+            Hint::Bound(U::Filter, Some("edit search")),
+            Hint::Fixed("Esc", "back to the list"),
+        ],
         BoxId::ChatList => vec![
             Hint::Bound(U::Confirm, Some("open")),
+            Hint::Bound(U::Filter, Some("search")),
+            Hint::Bound(U::ChatRename, Some("rename")),
             Hint::Bound(U::ChatNew, Some("new")),
             Hint::Bound(U::DeleteEntry, None),
             Hint::Bound(U::ChatListToggle, Some("hide")),
@@ -102,7 +119,7 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
             Hint::Bound(U::ChatContinue, Some("continue")),
             Hint::Bound(U::CopyResult, Some("copy")),
             Hint::Bound(U::ChatCopyCode, Some("copy code")),
-            Hint::Bound(U::ChatModelNext, Some("model")),
+            Hint::Bound(U::ChatModelPick, Some("model")),
             Hint::Bound(U::ChatTools, Some("tools")),
             Hint::Bound(U::Export, None),
         ],
@@ -150,6 +167,9 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
     // A delete is armed for the next key only.
     if a != U::DeleteEntry {
         s.chat.pending_delete = None;
+    }
+    if let Some(changed) = super::chat_convs::on_user(s, a, ctx, effects) {
+        return changed;
     }
     match a {
         U::ChatSend => with_out(s, ctx, effects, |c, o| c.send(o)),
@@ -199,14 +219,6 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
             if !s.chat.show_list && s.focus == BoxId::ChatList {
                 s.focus = BoxId::ChatTranscript;
             }
-            true
-        }
-        U::ChatModelNext => {
-            let text = match s.chat.model_next() {
-                Some(m) => format!("next questions go to {m} first"),
-                None => "no models: add a [[provider]] with models to config.toml".into(),
-            };
-            s.notice = Some((ctx.now, text));
             true
         }
         U::ChatDiscover => {
@@ -377,6 +389,7 @@ fn recall(s: &mut AppState, older: bool) -> bool {
 
 pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> bool {
     match a {
+        ChatAction::Found { .. } | ChatAction::History(_) => super::chat_convs::on_action(s, a),
         ChatAction::Listed(list) => {
             s.chat.list = list;
             s.chat.list_sel = s.chat.list_sel.min(s.chat.list.len().saturating_sub(1));
@@ -389,6 +402,7 @@ pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mu
             s.chat.conv = *conv;
             (s.chat.sel, s.chat.scroll, s.chat.problem) = (None, 0, None);
             s.focus = BoxId::ChatTranscript;
+            super::chat_convs::opened(s, ctx);
             true
         }
         ChatAction::Models { models, providers, prices } => {
@@ -430,4 +444,10 @@ pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mu
             with_out(s, ctx, effects, |c, o| c.on_draft(d, &editor, o))
         }
     }
+}
+
+/// The chat pane's popups: the tool choice and call form (chat_tools.rs),
+/// the model picker (chat_convs.rs); `None` when neither is open.
+fn on_popup(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> Option<bool> {
+    super::chat_tools::on_popup(s, a, ctx, effects).or_else(|| super::chat_convs::on_popup(s, a, ctx, effects))
 }

@@ -5,6 +5,7 @@
 
 mod alerts_pane;
 mod attach;
+mod chat_convs;
 mod chat_pane;
 mod chat_tools;
 mod commands;
@@ -604,6 +605,8 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
     };
     // jq previews are evaluated off the loop: ask for them (or cancel them) here.
     let changed = tools_pane::schedule_jq(state, &mut effects) || changed;
+    // The chat search asks the store for what is typed (one search at a time).
+    let changed = chat_convs::schedule_search(state, &mut effects) || changed;
     let changed = lifecycle::after_update(state) || changed;
     let moved = (focus_before, overlay_before) != (state.focus, state.overlay.is_some());
     if moved {

@@ -79,6 +79,8 @@ pub enum Overlay {
     Workflows(Box<crate::app::panes::workflows::WfPopup>),
     /// The chat pane's tool choice or a waiting call's argument form; handled there.
     ChatTools(Box<crate::app::panes::chat::ChatToolsPopup>),
+    /// The chat pane's model picker; handled by the chat pane.
+    ChatModels(Box<crate::app::panes::chat::ModelPicker>),
     /// "Quit now?" while the in-process engine has `runs` in flight.
     QuitConfirm {
         runs: usize,
@@ -218,6 +220,12 @@ impl Overlay {
             Overlay::Annotate { .. } => {
                 vec![Hint::Bound(U::Confirm, Some("record")), Hint::Bound(U::Close, Some("cancel"))]
             }
+            Overlay::ChatModels(_) => vec![
+                Hint::Bound(U::Confirm, Some("ask it first")),
+                Hint::Bound(U::Close, Some("cancel")),
+                Hint::Bound(U::Down, None),
+                Hint::Bound(U::Up, None),
+            ],
             Overlay::Fleet { .. } => vec![
                 Hint::Bound(U::Confirm, Some("show")),
                 Hint::Bound(U::Close, None),
@@ -281,6 +289,7 @@ impl Overlay {
             Overlay::Alert(_) => true,
             Overlay::Workflows(p) => p.has_input(),
             Overlay::ChatTools(p) => p.has_input(),
+            Overlay::ChatModels(_) => true,
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
@@ -295,6 +304,7 @@ impl Overlay {
             Overlay::Alert(p) => p.key(key),
             Overlay::Workflows(p) => p.key(key),
             Overlay::ChatTools(p) => p.key(key),
+            Overlay::ChatModels(p) => p.filter.input(key) && p.refilter(),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
@@ -308,6 +318,7 @@ impl Overlay {
             Overlay::Alert(p) => p.paste(text),
             Overlay::Workflows(p) => p.paste(text),
             Overlay::ChatTools(p) => p.paste(text),
+            Overlay::ChatModels(p) => p.filter.paste(text) && p.refilter(),
             Overlay::Message(_) | Overlay::Fleet { .. } | Overlay::Signal(_) | Overlay::QuitConfirm { .. } => false,
         }
     }
@@ -325,6 +336,7 @@ impl Overlay {
             | Overlay::Tools(_)
             | Overlay::Alert(_)
             | Overlay::Workflows(_)
+            | Overlay::ChatModels(_)
             | Overlay::ChatTools(_) => {
                 return (matches!(a, UserAction::Close | UserAction::Confirm | UserAction::Quit), None);
             }

@@ -179,6 +179,10 @@ impl ChatMessage {
     }
 }
 
+/// Questions the chat input keeps for recall (newest last), in the pane
+/// and in the store.
+pub const INPUT_HISTORY: usize = 200;
+
 /// A provider and one of its models (`local/smollm2`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ModelRef {
@@ -232,6 +236,11 @@ pub struct ConversationMeta {
     /// Read-only tools run without asking in this conversation.
     #[serde(default)]
     pub auto_allow_read_only: bool,
+    /// The model asked first in this conversation (the model picker's or
+    /// `chat_model_next`'s choice); `None`: the `[chat] fallback` chain as
+    /// configured. Records written before it existed load with `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelRef>,
 }
 
 impl ConversationMeta {
@@ -247,6 +256,7 @@ impl ConversationMeta {
             usage: Usage::default(),
             tools: None,
             auto_allow_read_only: false,
+            model: None,
         }
     }
 }
@@ -494,6 +504,7 @@ mod tests {
             usage: Usage::default(),
             tools: None,
             auto_allow_read_only: false,
+            model: None,
         };
         assert_eq!(meta.shown_title(), UNTITLED);
     }

@@ -242,6 +242,7 @@ mod tests {
                 usage: Usage { input: 320, output: 55, estimated: true },
                 tools: None,
                 auto_allow_read_only: false,
+                model: None,
             },
             messages: vec![ask, call, result, answer],
         }

@@ -44,4 +44,14 @@ pub enum StoreOp {
     ChatDelete { id: super::chat::ConversationId },
     /// Search every conversation → `ChatSearch`.
     ChatSearch { query: String, limit: usize },
+    /// Rename a conversation (the title cleaned and cut as the store does)
+    /// → `true` if it was there.
+    ChatRename { id: super::chat::ConversationId, title: String },
+    /// Set the model a conversation asks first (`null`: the configured
+    /// chain) → `true` if it was there.
+    ChatSetModel { id: super::chat::ConversationId, model: Option<super::chat::ModelRef> },
+    /// The chat input's history, oldest first → `[String…]`.
+    ChatHistory,
+    /// Add a sent question to the chat input's history → the history, `[String…]`.
+    ChatHistoryPush { text: String },
 }

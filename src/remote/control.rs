@@ -191,6 +191,12 @@ pub fn apply(store: &Store, op: StoreOp) -> Result<Value, String> {
         StoreOp::ChatSearch { query, limit } => {
             json(serde_json::to_value(store.search_conversations(&query, limit.min(1_000)).map_err(s)?))
         }
+        StoreOp::ChatRename { id, title } => store.rename_conversation(&id, &title).map(Value::Bool).map_err(s),
+        StoreOp::ChatSetModel { id, model } => {
+            store.update_conversation(&id, |m| m.model = model).map(Value::Bool).map_err(s)
+        }
+        StoreOp::ChatHistory => json(serde_json::to_value(store.input_history().map_err(s)?)),
+        StoreOp::ChatHistoryPush { text } => json(serde_json::to_value(store.push_input_history(&text).map_err(s)?)),
     }
 }
 

@@ -91,10 +91,27 @@ impl ChatRunner {
         self
     }
 
-    /// Tell the pane the models and read the saved conversations.
+    /// Tell the pane the models and read the saved conversations and the
+    /// input's history.
     pub fn start(&self) {
         let _ = self.inbox.try_send(models_action(&self.providers.borrow()));
         self.list_later();
+        self.blocking(|r| {
+            Some(match r.chat_history() {
+                Ok(h) => Action::Chat(ChatAction::History(h)),
+                Err(e) => Action::Notice(format!("✗ reading the chat input's history: {e} (recall starts empty)")),
+            })
+        });
+    }
+
+    /// Run `f` on the records off the loop and send the app what it returns.
+    fn blocking(&self, f: impl FnOnce(&Records) -> Option<Action> + Send + 'static) {
+        let (records, inbox) = (self.records.clone(), self.inbox.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Some(a) = f(&records) {
+                let _ = inbox.blocking_send(a);
+            }
+        });
     }
 
     /// Build the providers again from a reloaded config (keys read off the
@@ -179,6 +196,29 @@ impl ChatRunner {
                     let _ = inbox.blocking_send(msg);
                 });
             }
+            ChatEffect::Search { query } => self.blocking(move |r| {
+                let limit = crate::app::panes::chat::SEARCH_HITS;
+                let result = r.chat_search(&query, limit).map_err(|e| format!("searching the conversations: {e}"));
+                Some(Action::Chat(ChatAction::Found { query, result }))
+            }),
+            ChatEffect::Rename { id, title } => self.blocking(move |r| {
+                Some(match r.chat_rename(&id, &title).and_then(|found| Ok((found, r.chat_list()?))) {
+                    Ok((true, list)) => Action::Chat(ChatAction::Listed(list)),
+                    Ok((false, _)) => Action::Notice(format!("conversation {id} is gone: nothing renamed")),
+                    Err(e) => Action::Notice(format!("✗ renaming conversation {id}: {e}")),
+                })
+            }),
+            // A conversation not saved yet keeps its model when it is.
+            ChatEffect::SetModel { id, model } => self.blocking(move |r| {
+                r.chat_set_model(&id, model)
+                    .err()
+                    .map(|e| Action::Notice(format!("✗ keeping the conversation's model: {e}")))
+            }),
+            ChatEffect::Remember(text) => self.blocking(move |r| {
+                r.chat_history_push(&text)
+                    .err()
+                    .map(|e| Action::Notice(format!("✗ saving the question for recall (C-p): {e}")))
+            }),
             // The executor handles copies (it owns the clipboard's file).
             ChatEffect::CopyCode { .. } => {}
             ChatEffect::Discover => self.discover(),

@@ -38,6 +38,7 @@ pub fn render(f: &mut Frame, body: Rect, s: &AppState, o: &Overlay, t: &Theme) {
         Overlay::Alert(p) => crate::ui::panes::alerts::render_popup(f, body, s, p, t),
         Overlay::Workflows(p) => crate::ui::panes::workflows::popup::render(f, body, s, p, t),
         Overlay::ChatTools(p) => crate::ui::panes::chat_tools::render(f, body, p, t),
+        Overlay::ChatModels(p) => crate::ui::panes::chat_convs::render_models(f, body, p, t),
     }
 }
 
@@ -96,7 +97,7 @@ pub(crate) fn centered(area: Rect, pw: u16, ph: u16, max_w: u16) -> Rect {
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
-fn top_centered(area: Rect, pw: u16, max_h: u16, max_w: u16) -> Rect {
+pub(crate) fn top_centered(area: Rect, pw: u16, max_h: u16, max_w: u16) -> Rect {
     let mut r = centered(area, pw, 100, max_w);
     r.height = max_h.min(area.height);
     r.y = area.y + area.height.saturating_sub(r.height) / 4;

@@ -339,6 +339,7 @@ proptest! {
             usage: Usage::default(),
             tools,
             auto_allow_read_only: auto,
+            model: None,
         };
         let conv = Conversation { meta: with_totals(meta.clone(), &messages), messages: messages.clone() };
         s.save_conversation(&conv).unwrap();

@@ -6,6 +6,7 @@
 //! program goes through this API, so the format stays replaceable.
 
 pub mod chat;
+pub mod chat_history;
 pub mod chat_search;
 pub mod kv;
 mod records;

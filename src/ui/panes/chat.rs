@@ -28,7 +28,8 @@ use crate::ui::widgets::{fit, fmt};
 pub fn layout(body: Rect, s: &AppState) -> Vec<(BoxId, Rect)> {
     let c = &s.chat;
     let (list, right) = if c.show_list && body.width >= 60 {
-        let w = (body.width / 4).clamp(18, 34);
+        // Search hits (title and snippet) need more room than titles.
+        let w = if c.search.is_some() { (body.width * 2 / 5).clamp(24, 56) } else { (body.width / 4).clamp(18, 34) };
         let [l, r] = Layout::horizontal([Constraint::Length(w), Constraint::Min(20)]).areas(body);
         (Some(l), r)
     } else {
@@ -65,7 +66,9 @@ pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme)
 
 /// The conversation list's rows (inside its border).
 pub fn list_window(area: Rect, id: BoxId, s: &AppState) -> Option<ListWindow> {
-    (id == BoxId::ChatList).then(|| ListWindow::new(inner(area), s.chat.list_sel, s.chat.list.len()))
+    // A prompt (search, rename) covers the rows: clicks do not select under it.
+    let rows = s.chat.search.is_none() && s.chat.rename.is_none();
+    (id == BoxId::ChatList && rows).then(|| ListWindow::new(inner(area), s.chat.list_sel, s.chat.list.len()))
 }
 
 fn inner(area: Rect) -> Rect {
@@ -73,6 +76,9 @@ fn inner(area: Rect) -> Rect {
 }
 
 fn render_list(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: &Theme) {
+    if super::chat_convs::render_list(f, area, s, focused, t) {
+        return;
+    }
     let c = &s.chat;
     let title = Line::from(format!("Conversations {}", c.list.len()));
     f.render_widget(boxed(title, focused, t, area.width), area);

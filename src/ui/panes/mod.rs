@@ -11,6 +11,7 @@ use crate::ui::widgets::list::ListWindow;
 pub mod alerts;
 pub mod chat;
 pub mod chat_attach;
+pub mod chat_convs;
 pub mod chat_draft;
 pub mod chat_memo;
 pub mod chat_tools;

@@ -10,6 +10,8 @@
 pub mod attach;
 mod call_form;
 pub mod draft;
+mod picker;
+mod search;
 mod tool_choice;
 mod tools_popup;
 mod turn;
@@ -22,12 +24,14 @@ use crate::protocol::{Ts, tools::ToolInfo};
 
 pub use call_form::{CallForm, Submitted};
 pub use draft::{DraftAction, DraftEffect, Proposal};
+pub use picker::{ModelPicker, ModelRow};
+pub use search::{QUERY_CHARS, Rename, SEARCH_HITS, Search, TITLE_CHARS, clean_title};
 pub use tool_choice::{ChoiceRow, ToolChoice, offered_now};
 pub use tools_popup::ChatToolsPopup;
 pub use turn::{Out, tool_defs};
 
 /// Sent messages kept for recall in the input (newest last).
-pub const INPUT_HISTORY: usize = 200;
+pub const INPUT_HISTORY: usize = crate::protocol::chat::INPUT_HISTORY;
 
 /// Everything the chat pane shows.
 pub struct ChatState {
@@ -85,6 +89,13 @@ pub struct ChatState {
     pub proposal: Option<Proposal>,
     /// Keys of save, edit and drop for the draft, as the keymap binds them.
     pub draft_keys: [String; 3],
+    /// The search over every conversation, shown in the list box (search.rs).
+    pub search: Option<Search>,
+    /// The rename prompt, shown at the top of the list box.
+    pub rename: Option<Rename>,
+    /// The conversation being opened from a search hit, and the message to
+    /// select once it is read.
+    pub open_at: Option<(ConversationId, Option<u32>)>,
 }
 
 /// A question in progress.
@@ -129,6 +140,10 @@ pub enum ChatAction {
     Discovered(Vec<LocalServer>),
     /// A workflow draft was checked, saved or edited.
     Draft(DraftAction),
+    /// The store's answer to the search for `query` (or why it failed).
+    Found { query: String, result: Result<crate::protocol::chat::ChatSearch, String> },
+    /// The input's history as stored (at start, and after a question is added).
+    History(Vec<String>),
 }
 
 /// A local OpenAI-compatible server that answered `GET /v1/models`.
@@ -165,6 +180,15 @@ pub enum ChatEffect {
     AddProvider(LocalServer),
     /// Check, save or scratch-copy a workflow draft.
     Draft(DraftEffect),
+    /// Search every conversation for `query` (at most [`SEARCH_HITS`] hits),
+    /// answered by `ChatAction::Found` with the same query.
+    Search { query: String },
+    /// Rename conversation `id` in the store; the list comes back.
+    Rename { id: ConversationId, title: String },
+    /// Keep `model` as the model conversation `id` asks first.
+    SetModel { id: ConversationId, model: Option<ModelRef> },
+    /// Add a sent question's text to the stored input history.
+    Remember(String),
 }
 
 impl Default for ChatState {
@@ -196,6 +220,9 @@ impl Default for ChatState {
             attach: Default::default(),
             proposal: None,
             draft_keys: ["W", "O", "X"].map(String::from),
+            search: None,
+            rename: None,
+            open_at: None,
         }
     }
 }

@@ -80,6 +80,7 @@ impl ChatState {
         }
         self.history_pos = None;
         self.input = crate::app::input::TextInput::new("");
+        out.chat(ChatEffect::Remember(text.clone()));
         let mut msg = ChatMessage::new(Role::User, text, out.now);
         msg.attachments = self.attach.take();
         self.conv.messages.push(msg);
@@ -409,6 +410,7 @@ impl ChatState {
             return false;
         }
         self.conv = super::new_conversation(String::new(), now);
+        self.conv.meta.model = self.chosen.clone();
         self.sel = None;
         self.scroll = 0;
         self.problem = None;
