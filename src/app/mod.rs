@@ -15,29 +15,29 @@ mod keys;
 pub mod lifecycle;
 pub mod list;
 mod metrics_pane;
+mod msg;
 pub mod overlay;
 pub mod pane;
 pub mod panes;
 pub(crate) mod read_only;
+mod source;
 mod tools_pane;
 mod user;
 mod workflows_extra;
 mod workflows_history;
 mod workflows_pane;
 
-use std::sync::Arc;
-
-use ratatui::crossterm::event::KeyEvent;
-
 pub use crate::actions::{KeyContext, UserAction};
 use crate::config::keymap::{KeyPress, Keymap};
 use crate::config::settings::Config;
-use crate::protocol::{Envelope, LOCAL_SOURCE, Ts};
+use crate::protocol::{LOCAL_SOURCE, Ts};
+pub use msg::{Action, Effect, MouseInput};
 pub use overlay::Overlay;
 use panes::alerts::{AlertsState, SourceRead};
-use panes::metrics::{MetricsAction, MetricsState};
-use panes::tools::{ToolsAction, ToolsState};
+use panes::metrics::MetricsState;
+use panes::tools::ToolsState;
 use panes::workflows::WorkflowsState;
+pub use source::{Link, SourceStatus};
 
 /// A box on screen that can take focus (a pane, or a part of one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,212 +112,6 @@ impl BoxId {
         let boxes = pane::spec_of(self).boxes;
         boxes.iter().find(|(b, _)| *b == self).map_or("", |(_, t)| t)
     }
-}
-
-/// How a source is reached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Link {
-    /// The in-process engine.
-    Local,
-    Connecting,
-    Connected,
-    /// Disconnected; the next attempt is at `at`.
-    Retrying {
-        at: Ts,
-        attempt: u32,
-        error: String,
-    },
-    /// The backend refused our token (HTTP `status`): retried slowly at `at`
-    /// until the user sets it (`opsdeck key set backend:NAME`) and reconnects.
-    Refused {
-        at: Ts,
-        status: u16,
-        error: String,
-    },
-}
-
-impl Link {
-    /// Disconnected, whatever the reason.
-    pub fn is_down(&self) -> bool {
-        matches!(self, Link::Retrying { .. } | Link::Refused { .. })
-    }
-}
-
-/// Connection state of a data source, as the status bar shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceStatus {
-    pub name: String,
-    pub last_event: Option<Ts>,
-    pub link: Link,
-    /// Since when the source is unreachable.
-    pub offline_since: Option<Ts>,
-    /// Commands waiting in the outbox for this source.
-    pub queued: usize,
-}
-
-impl SourceStatus {
-    pub fn local() -> Self {
-        SourceStatus { name: LOCAL_SOURCE.into(), last_event: None, link: Link::Local, offline_since: None, queued: 0 }
-    }
-
-    /// Live: reachable and a sample arrived recently.
-    pub fn is_live(&self, now: Ts, stale_after: i64) -> bool {
-        matches!(self.link, Link::Local | Link::Connected) && self.last_event.is_some_and(|t| now - t <= stale_after)
-    }
-}
-
-/// Mouse input after the runtime hit-tested it against the layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MouseInput {
-    /// A left click on a box, on the list item drawn there if any.
-    Click(BoxId, Option<usize>),
-    ScrollUp(BoxId),
-    ScrollDown(BoxId),
-}
-
-/// Everything that can happen to the app.
-#[derive(Debug, Clone)]
-pub enum Action {
-    Key(KeyEvent),
-    Paste(String),
-    Mouse(MouseInput),
-    Resize(u16, u16),
-    /// A backend's connection changed (from the client task).
-    Link(String, Link),
-    /// A backend's history was reset: forget what it sent.
-    SourceReset(String),
-    /// How many commands wait in a source's outbox.
-    Queued(String, usize),
-    /// A command was answered.
-    CommandDone {
-        source: String,
-        id: String,
-        result: Result<serde_json::Value, String>,
-    },
-    /// Time passed (the runtime ticks on the minute, for the clock).
-    Tick,
-    /// A batch of engine or backend events.
-    Events(Vec<Arc<Envelope>>),
-    /// A bound action, from a key, the palette or a test.
-    User(UserAction),
-    Metrics(MetricsAction),
-    Tools(ToolsAction),
-    Chat(panes::chat::ChatAction),
-    /// A message for the status bar (an effect's outcome).
-    Notice(String),
-    /// An effect's outcome too long for the status bar (what went wrong and
-    /// how to fix it): shown in a message popup.
-    Message {
-        title: String,
-        lines: Vec<String>,
-    },
-    /// A `reload` finished: `lines` say what changed or why nothing did;
-    /// `warnings` replace the configuration warnings when the config was applied.
-    Reloaded {
-        ok: bool,
-        lines: Vec<String>,
-        warnings: Option<Vec<String>>,
-    },
-    /// An alert source (an Alertmanager) was read whole, in part, or not at all.
-    AlertSource {
-        name: String,
-        read: panes::alerts::SourceRead,
-    },
-}
-
-/// What the runtime must do after an update.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Quit,
-    Suspend,
-    /// Clear the terminal and paint everything again.
-    Redraw,
-    /// Persist a small UI preference.
-    SaveUi {
-        key: String,
-        value: String,
-    },
-    /// Read config.toml, the theme, the keymap and the alert rules again; the
-    /// answer comes back as `Action::Reloaded`.
-    Reload,
-    /// Reconnect backend `source` now, re-reading its token.
-    Reconnect {
-        source: String,
-    },
-    /// Run a command on a source (the local engine, or a backend via its outbox).
-    Command {
-        source: String,
-        id: String,
-        command: crate::protocol::Command,
-    },
-    /// Run a tool; output and the end come back as `ToolsAction`s with `run`.
-    RunTool {
-        run: u64,
-        tool: String,
-        args: serde_json::Value,
-        /// A person confirmed it (mutating tools).
-        confirmed: bool,
-    },
-    CancelTool {
-        run: u64,
-    },
-    /// Run a saved chain in the engine's chain executor; its steps' runs,
-    /// their output and its end come back as `ToolsAction::Chain { chain_run, .. }`.
-    RunChain {
-        chain_run: u64,
-        chain: crate::protocol::chain::Chain,
-        /// A person confirmed its mutating steps.
-        confirmed: bool,
-    },
-    /// Cancel the chain `chain_run`: its step in flight (or the link being
-    /// evaluated) stops and no further step starts.
-    CancelChain {
-        chain_run: u64,
-    },
-    /// Evaluate a jq filter in a jq worker process (never on the loop), within
-    /// `timeout_ms`; the answer comes back as `ToolsAction::Jq { job, .. }`. A
-    /// new job in the same slot cancels the one before.
-    Jq {
-        slot: panes::tools::JqSlot,
-        job: u64,
-        filter: String,
-        input: serde_json::Value,
-        timeout_ms: u64,
-    },
-    /// Stop the evaluation in `slot` (nobody waits for its answer any more).
-    CancelJq {
-        slot: panes::tools::JqSlot,
-    },
-    /// Write `contents` to a file `name` in the exports directory.
-    Export {
-        name: String,
-        contents: String,
-    },
-    /// Ring the terminal bell (a new alert fired).
-    Bell,
-    /// Copy to the clipboard through OSC 52, keeping a copy in the exports directory as `name`.
-    Copy {
-        text: String,
-        name: String,
-    },
-    /// Open `path` in `editor` (a command line; the path is its last
-    /// argument) with the terminal, the TUI handed over until it exits; the
-    /// outcome comes back as a notice, and `then` (a chat workflow draft's
-    /// next step, when given) after it. The loop's own.
-    EditFile {
-        path: std::path::PathBuf,
-        editor: String,
-        then: Option<panes::chat::DraftAction>,
-    },
-    /// Write a new workflow file `<stem>.toml` in the workflows folder, never
-    /// over an existing file (`<stem>-2.toml`, …); its path, or the problem,
-    /// comes back as a notice.
-    SaveWorkflow {
-        stem: String,
-        contents: String,
-    },
-    /// The chat pane's streams, tool calls and store.
-    Chat(panes::chat::ChatEffect),
 }
 
 /// Read-only context of an update: the clock, keymap and configuration.

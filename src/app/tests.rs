@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::config::settings::{SortKey, Window};
-use crate::protocol::{Event, HostSnapshot, ProcInfo, Topic};
+use crate::protocol::{Envelope, Event, HostSnapshot, ProcInfo, Topic};
 
 pub(super) struct Fixture {
     keymap: Keymap,
