@@ -198,7 +198,8 @@ user_actions! {
     ChatNewline => "chat_newline", "Start a new line in the chat input";
     ChatHistoryPrev => "chat_history_prev", "Recall the message you sent before (chat input)";
     ChatHistoryNext => "chat_history_next", "Recall the message you sent after (chat input)";
-    ChatStop => "chat_stop", "Stop the answer being streamed (the request is aborted); with none streaming: quit";
+    ChatStop => "chat_stop", "Stop the answer being streamed (the request is aborted); nothing else";
+    ChatInterrupt => "chat_interrupt", "Ctrl-C in the chat: stop the answer being streamed; with none, clear the question being written; with neither, quit";
     ChatNew => "chat_new", "Start a new conversation";
     ChatListToggle => "chat_list_toggle", "Show or hide the conversation list";
     ChatRegenerate => "chat_regenerate", "Ask for the last answer again";
@@ -304,7 +305,8 @@ impl UserAction {
             | U::ChatDraftDrop
             | U::ChatRename
             | U::ChatModelPick
-            | U::ChatStop => KeyContext::Chat,
+            | U::ChatStop
+            | U::ChatInterrupt => KeyContext::Chat,
             // Only in the tool-choice popup, never from the palette.
             U::ChatToolsDefault => KeyContext::Popup,
             U::ChatSend | U::ChatNewline | U::ChatHistoryPrev | U::ChatHistoryNext => KeyContext::ChatInput,

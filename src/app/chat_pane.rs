@@ -71,7 +71,9 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
         ]);
     }
     if s.chat.streaming() {
-        v.push(Hint::Bound(U::ChatStop, Some("stop")));
+        // In the input `s` is a letter: name Ctrl-C there.
+        let stop = if focus == BoxId::ChatInput { U::ChatInterrupt } else { U::ChatStop };
+        v.push(Hint::Bound(stop, Some("stop")));
     }
     if let Some(p) = &s.chat.proposal {
         if p.problems.is_none() {
@@ -175,16 +177,22 @@ fn on_user(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>
         U::ChatSend => with_out(s, ctx, effects, |c, o| c.send(o)),
         U::ChatNewline => s.chat.input.input(KeyEvent::from(KeyCode::Enter)),
         U::ChatHistoryPrev | U::ChatHistoryNext => recall(s, a == U::ChatHistoryPrev),
-        U::ChatStop if s.chat.busy() => with_out(s, ctx, effects, |c, o| c.stop(o)),
-        // Nothing to stop: a draft in the input is cleared first (as in a shell).
-        U::ChatStop if s.focus == BoxId::ChatInput && !s.chat.input.text().is_empty() => {
+        U::ChatStop | U::ChatInterrupt if s.chat.busy() => with_out(s, ctx, effects, |c, o| c.stop(o)),
+        // `s` only ever stops: pressed just after an answer ended, it must
+        // not quit the program (the tester's lost draft).
+        U::ChatStop => {
+            s.notice = Some((ctx.now, "nothing is being answered: nothing to stop".into()));
+            true
+        }
+        // Ctrl-C with nothing to stop: a draft in the input is cleared first (as in a shell).
+        U::ChatInterrupt if s.focus == BoxId::ChatInput && !s.chat.input.text().is_empty() => {
             s.chat.input = super::input::TextInput::new("");
-            s.chat.history_pos = None;
+            (s.chat.history_pos, s.chat.editing) = (None, None);
             s.notice = Some((ctx.now, "draft cleared (again: quit)".into()));
             true
         }
-        // Nothing to stop: C-c keeps its global meaning.
-        U::ChatStop => {
+        // Nothing to stop nor clear: Ctrl-C keeps its global meaning.
+        U::ChatInterrupt => {
             super::lifecycle::quit(s, ctx, effects);
             true
         }
@@ -400,7 +408,7 @@ pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mu
                 return false;
             }
             s.chat.conv = *conv;
-            (s.chat.sel, s.chat.scroll, s.chat.problem) = (None, 0, None);
+            (s.chat.sel, s.chat.scroll, s.chat.problem, s.chat.editing) = (None, 0, None, None);
             s.focus = BoxId::ChatTranscript;
             super::chat_convs::opened(s, ctx);
             true
@@ -450,4 +458,13 @@ pub(super) fn on_action(s: &mut AppState, a: ChatAction, ctx: &Ctx, effects: &mu
 /// the model picker (chat_convs.rs); `None` when neither is open.
 fn on_popup(s: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> Option<bool> {
     super::chat_tools::on_popup(s, a, ctx, effects).or_else(|| super::chat_convs::on_popup(s, a, ctx, effects))
+}
+
+/// Before the program quits: an answer being streamed is stopped as `s`
+/// would stop it, so what arrived is saved (marked stopped, `c` continues it
+/// after the next start) instead of lost with the process.
+pub(super) fn settle_before_quit(s: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) {
+    if s.chat.busy() {
+        with_out(s, ctx, effects, |c, o| c.stop(o));
+    }
 }

@@ -44,18 +44,24 @@ impl AppState {
                 {
                     None
                 }
-                Hint::Bound(a, word) => {
-                    let desc = word.unwrap_or_else(|| short_desc(a));
-                    keymap.binding_for(&ctxs, a).map(|b| (format_keys(&b.keys), desc.to_string()))
-                }
+                Hint::Bound(a, word) => keymap.binding_for(&ctxs, a).map(|b| {
+                    // The hint's own word, else a short one, else the keymap's
+                    // description of the binding: never an action's name.
+                    let desc = match word.or_else(|| short_desc(a)) {
+                        Some(w) => w.to_string(),
+                        None if !b.desc.trim().is_empty() => b.desc.clone(),
+                        None => a.name().replace('_', " "),
+                    };
+                    (format_keys(&b.keys), desc)
+                }),
                 Hint::Fixed(key, desc) => Some((key.to_string(), desc.to_string())),
             })
             .collect();
     }
 }
 
-fn short_desc(a: UserAction) -> &'static str {
-    match a {
+fn short_desc(a: UserAction) -> Option<&'static str> {
+    Some(match a {
         UserAction::Help => "help",
         UserAction::CommandPalette => "commands",
         UserAction::FocusNext => "focus",
@@ -90,6 +96,34 @@ fn short_desc(a: UserAction) -> &'static str {
         UserAction::TreeToggle => "tree",
         UserAction::FilterUser => "user",
         UserAction::SignalProcess => "signal",
-        other => other.name(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{Ctx, Pane};
+
+    /// Every box of every pane, in both shipped keymaps: a hint says what a
+    /// key does in words, never by an action's name (`D delete_entry`).
+    #[test]
+    fn no_hint_is_an_action_name() {
+        let config = crate::config::settings::Config::default();
+        for keymap in [Keymap::fallback(), Keymap::load("emacs", None).expect("the bundled emacs keymap")] {
+            let ctx = Ctx { now: 0, keymap: &keymap, config: &config };
+            for pane in Pane::ALL {
+                for b in pane.boxes() {
+                    let mut s = AppState::new(&ctx);
+                    s.focus = b;
+                    s.refresh_hints(&keymap);
+                    assert!(!s.hints.is_empty(), "{b:?} shows hints");
+                    for (key, desc) in &s.hints {
+                        // Words like `help` are both; a name with `_` is never a word.
+                        assert!(!desc.contains('_'), "{b:?}: `{key} {desc}` names an action");
+                    }
+                }
+            }
+        }
     }
 }

@@ -51,7 +51,7 @@ pub fn local_runs_in_flight(state: &AppState) -> usize {
 /// runs alone, so it does not ask).
 pub(super) fn quit(state: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) {
     match local_runs_in_flight(state) {
-        0 => effects.push(Effect::Quit),
+        0 => quit_now(state, ctx, effects),
         runs => {
             let key = |ctxs: &[KeyContext], a| ctx.keymap.binding_for(ctxs, a).map(|b| format_keys(&b.keys));
             let pane = key(&[KeyContext::Global], UserAction::FocusPane2)
@@ -75,6 +75,12 @@ pub(super) fn quit(state: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) {
     }
 }
 
+/// Quit now: the chat's answer in flight is stopped and saved first.
+fn quit_now(state: &mut AppState, ctx: &Ctx, effects: &mut Vec<Effect>) {
+    super::chat_pane::settle_before_quit(state, ctx, effects);
+    effects.push(Effect::Quit);
+}
+
 /// The quit question: `confirm` (y, Enter) quits, `close` (n, Esc, q)
 /// stays. `None` when it is not open.
 pub(super) fn on_quit_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Effect>) -> Option<bool> {
@@ -82,7 +88,7 @@ pub(super) fn on_quit_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effe
         return None;
     }
     match a {
-        UserAction::Confirm | UserAction::Quit => effects.push(Effect::Quit),
+        UserAction::Confirm | UserAction::Quit => quit_now(state, ctx, effects),
         UserAction::Close => {
             state.overlay = None;
             state.refresh_hints(ctx.keymap);
@@ -114,7 +120,7 @@ pub(super) fn before_key(state: &mut AppState, key: KeyEvent, ctx: &Ctx, effects
             if in_popup == Lookup::NoMatch
                 && ctx.keymap.lookup(&[KeyContext::Global], &pressed) == Lookup::Matched(UserAction::Quit) =>
         {
-            effects.push(Effect::Quit);
+            quit_now(state, ctx, effects);
             Some(true)
         }
         _ => None,

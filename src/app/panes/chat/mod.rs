@@ -66,6 +66,10 @@ pub struct ChatState {
     /// Why the last question could not be asked or answered at all, shown
     /// under the transcript until the next question.
     pub problem: Option<String>,
+    /// `E` put the question at this index back in the input: sending
+    /// replaces it and what followed; until then the conversation is as it
+    /// was (leaving the edit loses nothing).
+    pub editing: Option<usize>,
     /// Turns started so far (ids).
     turns: u64,
     /// Results of the waiting answer's tool calls that came back (tool messages).
@@ -223,6 +227,7 @@ impl Default for ChatState {
             search: None,
             rename: None,
             open_at: None,
+            editing: None,
         }
     }
 }

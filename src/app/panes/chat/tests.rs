@@ -294,7 +294,108 @@ fn regenerate_and_edit_last_rewind_to_the_last_question() {
     assert_eq!(r.chat.conv.messages.len(), 2);
     assert!(r.run(|c, o| c.edit_last(o)).0);
     assert_eq!(r.chat.input.text(), "one");
-    assert!(r.chat.conv.messages.is_empty());
+    // Until the edit is sent the conversation keeps the question and its answer.
+    assert_eq!(r.chat.conv.messages.len(), 2);
+    let effects = r.ask("one, better");
+    let asked = asks(&effects);
+    assert_eq!(asked[0].len(), 1, "the edited question replaces the old one and its answer");
+    assert_eq!(asked[0][0].content, "one, better");
+    assert_eq!(r.chat.editing, None);
+}
+
+#[test]
+fn an_edit_left_unsent_loses_nothing() {
+    use crate::app::{Action, AppState, Ctx, UserAction as U, update};
+    let (keymap, config) = app();
+    let ctx = Ctx { now: 10_000, keymap: &keymap, config: &config };
+    let mut s = AppState::new(&ctx);
+    update(&mut s, Action::User(U::FocusPane4), &ctx);
+    let models = vec![ModelRef::parse("local/m").unwrap()];
+    update(&mut s, Action::Chat(ChatAction::Models { models, providers: 1, prices: Default::default() }), &ctx);
+    s.chat.input = crate::app::input::TextInput::new("why is /var full?");
+    update(&mut s, Action::User(U::ChatSend), &ctx);
+    let turn = s.chat.turn.as_ref().unwrap().id;
+    let items = vec![ChatProgress::Delta { delta: ChatDelta::Text { text: "journald".into() } }];
+    update(&mut s, Action::Chat(ChatAction::Progress { turn, items }), &ctx);
+    let a = Answer { model: ModelRef::parse("local/m").unwrap(), finish: Finish::Stop, usage: None };
+    let effects = update(&mut s, Action::Chat(ChatAction::Answered { turn, result: Ok(a) }), &ctx);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Chat(ChatEffect::Save(_)))));
+    update(&mut s, Action::User(U::ChatEditLast), &ctx);
+    assert_eq!(s.chat.input.text(), "why is /var full?");
+    // Ctrl-C clears the draft, which ends the edit: nothing was removed, nothing saved.
+    let effects = update(&mut s, Action::User(U::ChatInterrupt), &ctx);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Chat(ChatEffect::Save(_)))), "{effects:?}");
+    assert_eq!(s.chat.conv.messages.len(), 2);
+    assert_eq!(s.chat.editing, None);
+    // A new question now goes after them.
+    s.chat.input = crate::app::input::TextInput::new("and /tmp?");
+    let effects = update(&mut s, Action::User(U::ChatSend), &ctx);
+    let asked = effects.iter().find_map(|e| match e {
+        Effect::Chat(ChatEffect::Ask { messages, .. }) => Some(messages.len()),
+        _ => None,
+    });
+    assert_eq!(asked, Some(3));
+}
+
+#[test]
+fn quitting_while_an_answer_streams_stops_and_saves_what_arrived() {
+    use crate::app::{Action, AppState, Ctx, UserAction as U, update};
+    let (keymap, config) = app();
+    let ctx = Ctx { now: 10_000, keymap: &keymap, config: &config };
+    let mut s = AppState::new(&ctx);
+    update(&mut s, Action::User(U::FocusPane4), &ctx);
+    let models = vec![ModelRef::parse("local/m").unwrap()];
+    update(&mut s, Action::Chat(ChatAction::Models { models, providers: 1, prices: Default::default() }), &ctx);
+    s.chat.input = crate::app::input::TextInput::new("list disk commands");
+    update(&mut s, Action::User(U::ChatSend), &ctx);
+    let turn = s.chat.turn.as_ref().unwrap().id;
+    let items = vec![ChatProgress::Delta { delta: ChatDelta::Text { text: "1. df -h".into() } }];
+    update(&mut s, Action::Chat(ChatAction::Progress { turn, items }), &ctx);
+    let effects = update(&mut s, Action::User(U::Quit), &ctx);
+    let saved = effects.iter().position(|e| {
+        matches!(e, Effect::Chat(ChatEffect::Save(c))
+            if c.messages[1].content == "1. df -h" && c.messages[1].finish == Some(Finish::Cancelled))
+    });
+    let stopped = effects.iter().position(|e| matches!(e, Effect::Chat(ChatEffect::Stop { .. })));
+    let quit = effects.iter().position(|e| *e == Effect::Quit);
+    assert!(saved.is_some() && stopped.is_some(), "{effects:?}");
+    assert!(saved < quit && stopped < quit, "saved before the quit: {effects:?}");
+}
+
+#[test]
+fn continue_on_an_answer_where_nothing_arrived_asks_again() {
+    let mut r = Rig::new();
+    r.ask("explain");
+    let (_, _, _) = r.run(|c, o| c.stop(o));
+    assert!(r.chat.can_continue());
+    let (changed, effects, notice) = r.run(|c, o| c.continue_answer(o));
+    assert!(changed);
+    assert_eq!(notice.as_deref(), Some("nothing had arrived to continue from: asked again"));
+    assert_eq!(asks(&effects)[0].len(), 1, "only the question, not an empty answer nor a request to go on");
+}
+
+#[test]
+fn a_failed_answer_names_no_model_and_a_cut_one_offers_no_draft() {
+    let mut r = Rig::new();
+    r.ask("hello");
+    let turn = r.turn();
+    r.stream(vec![]);
+    r.run(|c, o| c.answered(turn, Err("no model answered: local/smollm2 — 400".into()), o));
+    assert_eq!(r.chat.conv.messages[1].model, None, "nobody answered");
+    // A workflow in a cut answer is not checked as a draft.
+    r.ask("write a workflow");
+    r.stream(vec![ChatDelta::Text {
+        text: "```toml\nname = \"disk\"\n[[step]]\nid = \"a\"\nrun = \"df -h\"\n```\n".into(),
+    }]);
+    let effects = r.answer(Finish::Length);
+    assert!(!effects.iter().any(|e| matches!(e, ChatEffect::Draft(_))), "{effects:?}");
+    // The same block in a whole answer is.
+    r.run(|c, o| c.regenerate(o));
+    r.stream(vec![ChatDelta::Text {
+        text: "```toml\nname = \"disk\"\n[[step]]\nid = \"a\"\nrun = \"df -h\"\n```\n".into(),
+    }]);
+    let effects = r.answer(Finish::Stop);
+    assert!(effects.iter().any(|e| matches!(e, ChatEffect::Draft(_))), "{effects:?}");
 }
 
 #[test]
@@ -373,11 +474,15 @@ fn drafts_survive_recall_and_a_first_ctrl_c_and_a_delete_is_armed_for_one_key_on
     assert_eq!(s.chat.input.text(), "old question");
     update(&mut s, Action::User(U::ChatHistoryNext), &ctx);
     assert_eq!(s.chat.input.text(), "my draft", "past the newest entry the draft comes back");
-    // C-c with a draft and nothing streaming clears it; only the next one quits.
+    // `s` with nothing streaming never quits nor clears: it says so.
     assert_eq!(s.focus, BoxId::ChatInput);
     assert!(update(&mut s, Action::User(U::ChatStop), &ctx).is_empty());
+    assert_eq!(s.chat.input.text(), "my draft");
+    assert_eq!(s.notice.as_ref().map(|n| n.1.as_str()), Some("nothing is being answered: nothing to stop"));
+    // C-c with a draft and nothing streaming clears it; only the next one quits.
+    assert!(update(&mut s, Action::User(U::ChatInterrupt), &ctx).is_empty());
     assert_eq!(s.chat.input.text(), "");
-    assert_eq!(update(&mut s, Action::User(U::ChatStop), &ctx), [Effect::Quit]);
+    assert_eq!(update(&mut s, Action::User(U::ChatInterrupt), &ctx), [Effect::Quit]);
     // Delete: armed by one press, disarmed by any other action.
     let meta = |id: &str| new_conversation(id.into(), 1).meta;
     update(&mut s, Action::Chat(ChatAction::Listed(vec![meta("a"), meta("b")])), &ctx);

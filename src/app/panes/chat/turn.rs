@@ -55,7 +55,18 @@ impl ChatState {
         }
         if self.providers == 0 {
             self.problem = Some("no provider is configured: add a [[provider]] to config.toml (see below)".into());
+            out.notice = Some(
+                "not sent: no provider is configured — add a [[provider]] to config.toml (the pane shows one), \
+                 or F looks for a local server"
+                    .into(),
+            );
             return true;
+        }
+        // `E`'s question is replaced now, with what followed it.
+        if let Some(u) = self.editing.take()
+            && u <= self.conv.messages.len()
+        {
+            self.conv.messages.truncate(u);
         }
         if self.conv.meta.id.is_empty() {
             // Choices made before the first question (tools, auto-allow) stay.
@@ -139,6 +150,10 @@ impl ChatState {
         let answer = match result {
             Ok(a) => a,
             Err(e) => {
+                // Nothing arrived: no model answered, whichever was tried last.
+                if m.content.is_empty() && m.tool_calls.is_empty() {
+                    m.model = None;
+                }
                 m.finish = Some(Finish::Cut { error: e });
                 return self.end_turn(out);
             }
@@ -152,6 +167,9 @@ impl ChatState {
         }));
         // Calls count when the answer is whole; some servers say `stop` with calls.
         let calls = !m.tool_calls.is_empty() && matches!(answer.finish, Finish::ToolCalls | Finish::Stop);
+        // Only a whole answer's fenced workflow is offered as a draft: a cut
+        // one's file is cut too.
+        let whole = answer.finish.is_complete();
         m.finish = Some(answer.finish);
         if !calls {
             // A call in an answer cut short is never run: its arguments may be cut too.
@@ -162,7 +180,9 @@ impl ChatState {
             let calls = m.tool_calls.clone();
             let content = m.content.clone();
             self.settle_results(&calls, out.now);
-            self.check_answer(turn, &content, out);
+            if whole {
+                self.check_answer(turn, &content, out);
+            }
             return self.end_turn(out);
         }
         if t.rounds + 1 >= out.max_rounds.max(1) {
@@ -369,7 +389,8 @@ impl ChatState {
         true
     }
 
-    /// Put the last question back in the input; it and what followed leave the conversation.
+    /// Put the last question back in the input; sending replaces it and
+    /// what followed (`editing`), and until then the conversation keeps them.
     pub fn edit_last(&mut self, out: &mut Out) -> bool {
         if self.busy() {
             return false;
@@ -378,25 +399,31 @@ impl ChatState {
         let text = self.conv.messages[u].content.clone();
         // Its attachments wait again with the text.
         self.attach.restore(self.conv.messages[u].attachments.clone());
-        self.conv.messages.truncate(u);
+        self.editing = Some(u);
         self.input = crate::app::input::TextInput::new(&text);
-        self.save(out);
+        out.notice = Some("editing the last question: Enter sends it in place of the old one and its answer".into());
         true
     }
 
     /// The last answer was cut, stopped or unfinished: ask the model to go on.
     pub fn can_continue(&self) -> bool {
         !self.busy()
-            && self.conv.messages.last().is_some_and(|m| {
-                m.role == Role::Assistant
-                    && m.finish.as_ref().is_some_and(|f| !f.is_complete())
-                    && !m.content.is_empty()
-            })
+            && self
+                .conv
+                .messages
+                .last()
+                .is_some_and(|m| m.role == Role::Assistant && m.finish.as_ref().is_some_and(|f| !f.is_complete()))
     }
 
+    /// Ask the model to go on from a cut answer; one where nothing arrived
+    /// is asked again instead (there is nothing to go on from).
     pub fn continue_answer(&mut self, out: &mut Out) -> bool {
         if !self.can_continue() {
             return false;
+        }
+        if self.conv.messages.last().is_some_and(|m| m.content.is_empty() && m.tool_calls.is_empty()) {
+            out.notice = Some("nothing had arrived to continue from: asked again".into());
+            return self.regenerate(out);
         }
         let text = "Continue your previous answer from exactly where it stopped; do not repeat it.";
         self.conv.messages.push(ChatMessage::new(Role::User, text, out.now));
@@ -410,6 +437,7 @@ impl ChatState {
             return false;
         }
         self.conv = super::new_conversation(String::new(), now);
+        self.editing = None;
         self.conv.meta.model = self.chosen.clone();
         self.sel = None;
         self.scroll = 0;
