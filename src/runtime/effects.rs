@@ -114,7 +114,7 @@ impl Effects for Executor {
             }
             Effect::Export { name, contents } => {
                 let dir = self.exports_dir.clone();
-                self.notice_later(move || match tools::write_export(&dir, &name, &contents) {
+                self.notice_later(move || match tools::write_export_new(&dir, &name, &contents) {
                     Ok(p) => format!("✓ exported to {}", p.display()),
                     Err(e) => format!("✗ export to {}: {}", dir.join(&name).display(), crate::net::io_text(&e)),
                 });

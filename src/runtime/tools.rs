@@ -257,12 +257,41 @@ fn forward_servers(
     });
 }
 
-/// Write `contents` to `dir/name`; returns the path.
+/// Write `contents` to `dir/name`, replacing it; returns the path (the
+/// copy kept beside a clipboard copy: the last one is what matters).
 pub fn write_export(dir: &Path, name: &str, contents: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(name);
     std::fs::write(&path, contents)?;
     Ok(path)
+}
+
+/// Write an export to a new file in `dir`: `name`, else `stem-2.ext`,
+/// `stem-3.ext`… (an earlier export, perhaps edited since, is never
+/// replaced); returns the path. Fails when 999 names are taken.
+pub fn write_export_new(dir: &Path, name: &str, contents: &str) -> std::io::Result<PathBuf> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    for n in 1..=999 {
+        let path = if n == 1 { dir.join(name) } else { dir.join(format!("{stem}-{n}{ext}")) };
+        // `create_new` fails on a file that is there: nothing is replaced.
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut f) => {
+                f.write_all(contents.as_bytes())?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("{name} and {stem}-2{ext} to {stem}-999{ext} all exist: tidy the exports folder"),
+    ))
 }
 
 /// The OSC 52 sequence that sets the clipboard, wrapped for tmux when inside it.
@@ -305,6 +334,21 @@ pub fn copy_notice(sent: bool, len: usize, dir: &Path, file: std::io::Result<Pat
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_export_never_replaces_an_earlier_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = super::write_export_new(dir.path(), "chat-1.md", "one").unwrap();
+        let second = super::write_export_new(dir.path(), "chat-1.md", "two").unwrap();
+        let third = super::write_export_new(dir.path(), "chat-1.md", "three").unwrap();
+        assert_eq!(first, dir.path().join("chat-1.md"));
+        assert_eq!(second, dir.path().join("chat-1-2.md"));
+        assert_eq!(third, dir.path().join("chat-1-3.md"));
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "one");
+        let bare = super::write_export_new(dir.path(), "notes", "x").unwrap();
+        assert_eq!(super::write_export_new(dir.path(), "notes", "y").unwrap(), dir.path().join("notes-2"));
+        assert_eq!(bare, dir.path().join("notes"));
+    }
+
     use super::*;
 
     #[test]

@@ -424,6 +424,38 @@ pub fn fit(s: &str, max: usize) -> String {
     if width(&out) <= max { out } else { ellipsize(&out, max) }
 }
 
+/// `s` cleaned and cut to at most `max` cells by leaving out its middle
+/// (`/home/u/.local/share/opsd…/exports/chat-17965.md`): for a text whose
+/// end matters as much as its start, a status notice with a path or the
+/// reason at its end. The start keeps about 40 % of the room.
+pub fn fit_middle(s: &str, max: usize) -> String {
+    let clean = clean(s);
+    if width(&clean) <= max {
+        return clean.into_owned();
+    }
+    if max < 8 {
+        return fit(&clean, max);
+    }
+    let room = max - 1;
+    let head = prefix_for_width(&clean, room * 2 / 5);
+    let head = if width(head) > room * 2 / 5 { &head[..head.len() - last_cluster_len(head)] } else { head };
+    let mut tail_at = clean.len();
+    let mut used = width(head);
+    for (at, g) in clean.grapheme_indices(true).rev() {
+        let w = width(g);
+        if used + w > room {
+            break;
+        }
+        used += w;
+        tail_at = at;
+    }
+    format!("{head}…{}", &clean[tail_at..])
+}
+
+fn last_cluster_len(s: &str) -> usize {
+    s.graphemes(true).next_back().map_or(0, str::len)
+}
+
 /// The shortest prefix of `s` (ending on a cluster boundary) that fills at
 /// least `cells` cells once cleaned, or all of `s`. The part of a long line
 /// a box of that width can show.

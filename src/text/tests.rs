@@ -308,3 +308,26 @@ fn clean_lines_keeps_line_breaks_and_nothing_else_raw() {
     assert_eq!(out.matches('\n').count(), 2);
     assert!(!out.contains('\u{202e}'));
 }
+
+#[test]
+fn fit_middle_keeps_the_start_and_the_end() {
+    let p = "✓ exported to /tmp/tester/data/opsdeck/exports/chat-1796570255522-7bc5.md";
+    let cut = fit_middle(p, 40);
+    assert_eq!(width(&cut), 40);
+    assert!(cut.starts_with("✓ exported to ") && cut.ends_with("-7bc5.md") && cut.contains('…'), "{cut}");
+    assert_eq!(fit_middle("short", 40), "short");
+    // Wide clusters never straddle the cut nor pass the width.
+    let wide = "日本語のファイル名はとても長いのでここで切られますよ.md";
+    let cut = fit_middle(wide, 21);
+    assert!(width(&cut) <= 21 && cut.ends_with(".md"), "{cut}");
+    // Control characters are cleaned like fit's.
+    assert!(!fit_middle("a\u{1b}[31mb\u{7}c".repeat(20).as_str(), 30).contains('\u{1b}'));
+}
+
+proptest! {
+    #[test]
+    fn fit_middle_never_passes_its_width(s in "\\PC{0,80}", max in 0usize..60) {
+        let cut = fit_middle(&s, max);
+        prop_assert!(width(&cut) <= max.max(width(&fit(&s, max))), "{cut:?}");
+    }
+}

@@ -124,7 +124,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         && s.now - at < 5_000
         && room >= MIN_NOTICE + 2
     {
-        let text = text::fit(notice, room - 2);
+        // Cut in the middle: a path's file name or an error's reason is at the end.
+        let text = text::fit_middle(notice, room - 2);
         room -= text::width(&text) + 2;
         notice_span = Some(Span::styled(format!(" {text} "), t.style(Role::StatusInfo)));
     }

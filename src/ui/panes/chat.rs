@@ -424,7 +424,11 @@ fn markdown(conversation: &str, index: usize, md: &str, width: u16, role: Role, 
     if role == Role::User {
         return md
             .split('\n')
-            .flat_map(|l| text::wrap_words(&text::clean(l), usize::from(width)))
+            .flat_map(|l| {
+                // A blank line of the question stays a blank line.
+                let wrapped = text::wrap_words(&text::clean(l), usize::from(width));
+                if wrapped.is_empty() { vec![String::new()] } else { wrapped }
+            })
             .map(|l| Line::styled(l, t.style(R::Text)))
             .collect();
     }
@@ -436,4 +440,21 @@ pub fn message_cost(s: &AppState, m: &ChatMessage) -> Option<f64> {
     let u = m.usage.as_ref()?;
     let p = s.chat.prices.get(&m.model.as_ref()?.provider)?;
     cost(u, p.0, p.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A question's blank lines (a pasted TOML file, paragraphs) stay blank
+    /// lines in the transcript; long lines still wrap.
+    #[test]
+    fn a_questions_blank_lines_are_kept() {
+        let t = Theme::fallback(true);
+        let text = |md: &str, w: u16| -> Vec<String> {
+            markdown("c", 0, md, w, Role::User, &t).iter().map(|l| l.to_string()).collect()
+        };
+        assert_eq!(text("name = \"disk\"\n\n[[step]]", 40), ["name = \"disk\"", "", "[[step]]"]);
+        assert_eq!(text("one two three\n\n\nfour", 8), ["one two", "three", "", "", "four"]);
+    }
 }
