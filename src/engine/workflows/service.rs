@@ -764,3 +764,11 @@ fn read_input(kind: &InputKind, v: &Value) -> Result<Value, String> {
 #[cfg(test)]
 #[path = "service_tests.rs"]
 pub(super) mod tests;
+
+#[cfg(test)]
+#[path = "service_control_tests.rs"]
+mod control_tests;
+
+#[cfg(test)]
+#[path = "service_records_tests.rs"]
+mod records_tests;
