@@ -9,24 +9,29 @@
 //! on; `resume_run` goes on with it (ended steps are not run again),
 //! `abandon_run` ends it.
 
+mod inputs;
+mod runs;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 
 use super::definition::{InputKind, Uses, Workflow};
-use super::driver::{Control, Driver};
+use super::driver::Control;
 use super::exec::StepExecutor;
 use super::render::Secrets;
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::protocol::workflow::{
-    Decision, InputInfo, RerunFrom, Run, RunDetail, RunId, RunState, StepInfo, StepRun, Trigger, WorkflowInfo,
-    WorkflowsCommand, WorkflowsSnapshot,
+    Decision, InputInfo, Run, RunDetail, RunId, RunState, StepInfo, StepRun, Trigger, WorkflowInfo, WorkflowsCommand,
+    WorkflowsSnapshot,
 };
 use crate::protocol::{Event, Topic};
+
+pub use self::inputs::{typed_inputs, uses_word};
 
 /// Steps running at once across all runs of an engine.
 pub const GLOBAL_CONCURRENCY: usize = 32;
@@ -448,196 +453,6 @@ impl WorkflowService {
         Ok(json!({ "run": run, "step": step, "approved": approved }))
     }
 
-    /// Start a new run of `def` (inputs already typed). Returns its number.
-    pub fn start(&self, def: Arc<Workflow>, inputs: Map<String, Value>, trigger: Trigger) -> Result<RunId, String> {
-        let id = {
-            let mut n = self.next_id.lock().unwrap_or_else(|p| p.into_inner());
-            let id = *n;
-            *n += 1;
-            id
-        };
-        let run = Run {
-            id,
-            attempt: 1,
-            workflow: def.name.clone(),
-            version: def.version.clone(),
-            inputs,
-            trigger,
-            state: RunState::Queued,
-            created: self.ctx.clock.now_ms(),
-            started: None,
-            ended: None,
-            error: None,
-            steps: def.steps.iter().map(|s| s.id.clone()).collect(),
-            first_started: None,
-        };
-        let steps: Vec<StepRun> = def.steps.iter().map(|s| StepRun::new(&s.id, uses_word(&s.uses))).collect();
-        self.launch(def, run, steps);
-        Ok(id)
-    }
-
-    /// Write the run and its steps, then hand it to its own task.
-    fn launch(&self, def: Arc<Workflow>, run: Run, steps: Vec<StepRun>) {
-        self.ctx.save_run(&run);
-        for (i, s) in steps.iter().enumerate() {
-            self.ctx.save_step(&run, i, s);
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let id = run.id;
-        self.active.lock().unwrap_or_else(|p| p.into_inner()).insert(id, (def.name.clone(), tx));
-        let driver = Driver::new(self.ctx.clone(), def, run, steps, rx);
-        let (active, changed) = (self.active.clone(), self.changed.clone());
-        let task = self.runtime.spawn(async move {
-            driver.drive().await;
-            active.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-            changed.notify_one();
-        });
-        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        tasks.retain(|t| !t.is_finished());
-        tasks.push(task.abort_handle());
-    }
-
-    /// The definition a run ran: the current one when its version is the
-    /// file's, else the stored text of that version.
-    fn definition_of(&self, run: &Run, current: bool) -> Result<Arc<Workflow>, String> {
-        let now = self.find(&run.workflow);
-        if current {
-            return now;
-        }
-        if let Ok(w) = &now
-            && w.version == run.version
-        {
-            return now;
-        }
-        let stored = self
-            .ctx
-            .engine
-            .store()
-            .workflow_version(&run.workflow, &run.version)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| {
-                format!(
-                    "version {} of workflow {} is not stored: rerun it with the current definition",
-                    run.version, run.workflow
-                )
-            })?;
-        let path = format!("{} (version {})", run.workflow, run.version);
-        super::definition::parse(&path, &stored.text)
-            .map(Arc::new)
-            .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
-    }
-
-    fn resume(&self, id: RunId, rerun_unsafe: bool) -> Result<Value, String> {
-        let d = self.detail(id, None)?;
-        if d.run.state != RunState::Interrupted {
-            return Err(format!("run #{id} is {}: only an interrupted run can be resumed", d.run.state.word()));
-        }
-        let def = self.definition_of(&d.run, false)?;
-        let unsafe_steps: Vec<&str> = d
-            .steps
-            .iter()
-            .zip(&def.steps)
-            .filter(|(s, st)| s.state == RunState::Interrupted && s.interrupted && !st.idempotent)
-            .map(|(s, _)| s.id.as_str())
-            .collect();
-        if !unsafe_steps.is_empty() && !rerun_unsafe {
-            return Err(format!(
-                "step {} of run #{id} was running when opsdeck stopped and is marked idempotent = false: \
-                 running it again may repeat what it did. Resume with --rerun-unsafe (in the pane: confirm) to run it again",
-                unsafe_steps.join(", ")
-            ));
-        }
-        let mut run = d.run;
-        let mut steps = d.steps;
-        for s in &mut steps {
-            if !s.state.is_final() || s.state == RunState::Interrupted {
-                s.state = RunState::Queued;
-                s.ended = None;
-                s.next_attempt_at = None;
-            }
-        }
-        run.state = RunState::Queued;
-        run.ended = None;
-        run.error = None;
-        self.launch(def, run, steps);
-        Ok(json!({ "run": id, "resumed": true }))
-    }
-
-    fn abandon(&self, id: RunId) -> Result<Value, String> {
-        let d = self.detail(id, None)?;
-        if d.run.state != RunState::Interrupted {
-            return Err(format!("run #{id} is {}: only an interrupted run can be abandoned", d.run.state.word()));
-        }
-        let now = self.ctx.clock.now_ms();
-        let mut run = d.run;
-        for (i, mut s) in d.steps.into_iter().enumerate() {
-            if !s.state.is_final() || s.state == RunState::Interrupted {
-                s.state = RunState::Cancelled;
-                s.ended.get_or_insert(now);
-                self.ctx.save_step(&run, i, &s);
-            }
-        }
-        run.state = RunState::Cancelled;
-        // An interrupted run ended when it was found stopped; the abandon only decides its state.
-        run.ended = run.ended.or(Some(now));
-        run.error = Some("abandoned after an interruption".into());
-        self.ctx.save_run(&run);
-        Ok(json!({ "run": id, "abandoned": true }))
-    }
-
-    fn rerun(
-        &self,
-        id: RunId,
-        from: RerunFrom,
-        current: bool,
-        inputs: Option<Map<String, Value>>,
-    ) -> Result<Value, String> {
-        let d = self.detail(id, None)?;
-        if d.run.state.is_active() {
-            return Err(format!("run #{id} is {}: wait for it to end or cancel it first", d.run.state.word()));
-        }
-        let def = self.definition_of(&d.run, current)?;
-        let inputs = match inputs {
-            Some(given) => {
-                let mut merged = d.run.inputs.clone();
-                merged.extend(given);
-                typed_inputs(&def, merged)?
-            }
-            None => typed_inputs(&def, d.run.inputs.clone())?,
-        };
-        let again = super::plan::rerun_set(&def, &d.steps, &from).map_err(|e| format!("run #{id}: {e}"))?;
-        let steps: Vec<StepRun> = def
-            .steps
-            .iter()
-            .map(|st| match d.steps.iter().find(|s| s.id == st.id) {
-                Some(old) if !again.contains(&st.id) => {
-                    let mut s = old.clone();
-                    // The attempt that ran it: the one before, or the one it was reused from there.
-                    s.reused_from = if old.reused { old.reused_from } else { Some(d.run.attempt) };
-                    s.reused = true;
-                    s
-                }
-                _ => StepRun::new(&st.id, uses_word(&st.uses)),
-            })
-            .collect();
-        let run = Run {
-            attempt: d.run.attempt + 1,
-            version: def.version.clone(),
-            inputs,
-            state: RunState::Queued,
-            created: self.ctx.clock.now_ms(),
-            started: None,
-            ended: None,
-            error: None,
-            steps: def.steps.iter().map(|s| s.id.clone()).collect(),
-            first_started: d.run.run_started(),
-            ..d.run
-        };
-        let attempt = run.attempt;
-        self.launch(def, run, steps);
-        Ok(json!({ "run": id, "attempt": attempt }))
-    }
-
     /// Runs in flight in this process.
     pub fn active(&self) -> usize {
         self.active.lock().unwrap_or_else(|p| p.into_inner()).len()
@@ -689,78 +504,14 @@ fn no_step(run: RunId, step: &str) -> String {
     format!("run #{run} has no step {step:?}")
 }
 
-/// `shell`, `http`, `approve` or the tool's name.
-pub fn uses_word(u: &Uses) -> String {
-    match u {
-        Uses::Shell => "shell".into(),
-        Uses::Http => "http".into(),
-        Uses::Approve => "approve".into(),
-        Uses::Tool(t) => t.clone(),
-    }
-}
-
-/// The inputs of a run of `def`: each given value read as its input's type
-/// (text from a command line is parsed: `port=5432`), defaults filled in;
-/// an unknown input, a missing required one or a value of the wrong type is
-/// refused with its name.
-pub fn typed_inputs(def: &Workflow, given: Map<String, Value>) -> Result<Map<String, Value>, String> {
-    let mut out = Map::new();
-    for k in given.keys() {
-        if !def.inputs.iter().any(|i| &i.name == k) {
-            let names: Vec<&str> = def.inputs.iter().map(|i| i.name.as_str()).collect();
-            return Err(format!(
-                "workflow {} has no input {k:?} (its inputs: {})",
-                def.name,
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
-            ));
-        }
-    }
-    for i in &def.inputs {
-        let v = match given.get(&i.name) {
-            Some(v) => read_input(&i.kind, v).map_err(|why| format!("input {}: {why}", i.name))?,
-            None => match &i.default {
-                Some(d) => d.clone(),
-                None if i.required => {
-                    return Err(format!("input {} is required (give it with --input {}=…)", i.name, i.name));
-                }
-                None => continue,
-            },
-        };
-        out.insert(i.name.clone(), v);
-    }
-    Ok(out)
-}
-
-fn read_input(kind: &InputKind, v: &Value) -> Result<Value, String> {
-    let text = v.as_str().map(str::trim);
-    match kind {
-        InputKind::String => v.as_str().map(|s| Value::String(s.into())).ok_or_else(|| format!("{v} is not text")),
-        InputKind::SecretName => {
-            let s = v.as_str().ok_or_else(|| format!("{v} is not a secret's name"))?;
-            crate::secrets::check_name(s).map_err(|e| e.to_string())?;
-            Ok(Value::String(s.into()))
-        }
-        InputKind::Integer => match (v.as_i64(), text.and_then(|t| t.parse::<i64>().ok())) {
-            (Some(n), _) | (None, Some(n)) => Ok(Value::from(n)),
-            _ => Err(format!("{v} is not an integer")),
-        },
-        InputKind::Number => match (v.as_f64(), text.and_then(|t| t.parse::<f64>().ok())) {
-            (Some(n), _) | (None, Some(n)) if n.is_finite() => Ok(Value::from(n)),
-            _ => Err(format!("{v} is not a finite number")),
-        },
-        InputKind::Boolean => match (v.as_bool(), text) {
-            (Some(b), _) => Ok(Value::Bool(b)),
-            (None, Some("true" | "yes" | "1")) => Ok(Value::Bool(true)),
-            (None, Some("false" | "no" | "0")) => Ok(Value::Bool(false)),
-            _ => Err(format!("{v} is not true or false")),
-        },
-        InputKind::Enum(values) => match v.as_str() {
-            Some(s) if values.iter().any(|x| x == s) => Ok(Value::String(s.into())),
-            _ => Err(format!("{v} is not one of {}", values.join(", "))),
-        },
-    }
-}
-
 #[cfg(test)]
 #[path = "service_tests.rs"]
 pub(super) mod tests;
+
+#[cfg(test)]
+#[path = "service_control_tests.rs"]
+mod control_tests;
+
+#[cfg(test)]
+#[path = "service_records_tests.rs"]
+mod records_tests;
