@@ -1,7 +1,9 @@
 //! Command line: clap definitions and dispatch to the modes of DESIGN.md §1.
 
 mod chat;
+mod check;
 pub mod jq_worker;
+mod key;
 mod look;
 mod runs;
 mod serve;
@@ -188,16 +190,16 @@ pub fn main() -> ExitCode {
     let paths = Paths::from_env();
     match cli.command {
         None => run(cli, &paths),
-        Some(Command::Check) => check(&cli, &paths),
+        Some(Command::Check) => check::check(&cli, &paths),
         Some(Command::Paths) => {
-            print_paths(&paths, cli.config.as_deref());
+            check::print_paths(&paths, cli.config.as_deref());
             ExitCode::SUCCESS
         }
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "opsdeck", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
-        Some(Command::Key { ref op }) => key(op, &paths),
+        Some(Command::Key { ref op }) => key::key(op, &paths),
         Some(Command::Serve(ref args)) => serve::serve(&cli, args, &paths),
         Some(Command::Tool(ref args)) => tool::tool(&cli, args, &paths),
         Some(Command::Chat(ref args)) => chat::chat(&cli, args, &paths),
@@ -473,183 +475,4 @@ fn workflow_executor(
     let registry = registry
         .unwrap_or_else(|| crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::for_this_program()));
     Arc::new(crate::engine::workflows::registry_exec::RegistryExecutor::new(registry))
-}
-
-fn check(cli: &Cli, paths: &Paths) -> ExitCode {
-    let mut errors: Vec<ConfigError> = Vec::new();
-    let implicit = paths.config_file();
-    let file = cli.config.clone().unwrap_or(implicit);
-    let mut notes = Vec::new();
-    let config = match crate::text::file::read(&file) {
-        Ok(src) => match parse_config_all(&file.display().to_string(), &src) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                errors.extend(e);
-                None
-            }
-        },
-        Err(e) if e.is_not_found() && cli.config.is_none() => {
-            notes.push(format!("no config file at {}: the defaults are in use", file.display()));
-            Some(Default::default())
-        }
-        Err(e) => {
-            errors.push(ConfigError::unreadable(file.display().to_string(), &e));
-            None
-        }
-    };
-    errors.extend(Theme::check_all(Some(&paths.themes_dir())));
-    errors.extend(Keymap::check_all(Some(&paths.keymaps_dir())));
-    let (rules, rule_errors) = crate::engine::alerts::rules::load(Some(&paths.alerts_dir()));
-    errors.extend(rule_errors);
-    if let Some(c) = &config {
-        let theme = cli.theme.as_deref().unwrap_or(&c.theme);
-        if let Err(e) = Theme::load(theme, Some(&paths.themes_dir()), false) {
-            errors.push(if cli.theme.is_some() { e } else { at_config_key(e, &file, "theme") });
-        }
-        let keymap = cli.keymap.as_deref().unwrap_or(&c.keymap);
-        if let Err(e) = Keymap::load(keymap, Some(&paths.keymaps_dir())) {
-            errors.push(if cli.keymap.is_some() { e } else { at_config_key(e, &file, "keymap") });
-        }
-    }
-    errors.extend(check_workflows(paths, config.as_ref(), &rules));
-    errors.dedup();
-    for n in &notes {
-        crate::cli::out_line!("note: {n}");
-    }
-    if errors.is_empty() {
-        crate::cli::out_line!(
-            "ok: {} and the bundled and user themes, keymaps, alert rules and workflows are valid",
-            file.display()
-        );
-        ExitCode::SUCCESS
-    } else {
-        for e in &errors {
-            crate::cli::out_line!("{e}");
-        }
-        crate::cli::err_line!("{} problem{} found", errors.len(), if errors.len() == 1 { "" } else { "s" });
-        ExitCode::FAILURE
-    }
-}
-
-/// Every workflow of the workflows folder, with the names it uses outside
-/// its file: built-in tools, MCP servers of `config` (any server when the
-/// config could not be read) and alert rules and checks of `rules`.
-fn check_workflows(
-    paths: &Paths,
-    config: Option<&crate::config::settings::Config>,
-    rules: &crate::engine::alerts::rules::RuleSet,
-) -> Vec<ConfigError> {
-    use crate::engine::workflows::definition::load_dir_with;
-    let servers = config.map(|c| c.mcp_servers.iter().map(|m| m.name.clone()).collect());
-    // The chat pane's workflow drafts are checked against the same names.
-    let known = crate::engine::workflows::propose::known_names(servers, rules);
-    load_dir_with(&paths.workflows_dir(), Some(&known)).1
-}
-
-fn print_paths(paths: &Paths, explicit: Option<&Path>) {
-    let mark = |p: &Path| if p.exists() { "" } else { "  (not present)" };
-    let config = explicit.map(Path::to_path_buf).unwrap_or_else(|| paths.config_file());
-    let rows = [
-        ("config", config),
-        ("themes", paths.themes_dir()),
-        ("keymaps", paths.keymaps_dir()),
-        ("alert rules", paths.alerts_dir()),
-        ("workflows", paths.workflows_dir()),
-        ("data", paths.data_dir.clone()),
-        ("exports", paths.exports_dir()),
-        ("logs", paths.log_dir()),
-        ("control socket", paths.control_socket()),
-        ("secrets (fallback file)", secrets::fallback_file(&paths.config_dir)),
-    ];
-    for (k, p) in rows {
-        crate::cli::out_line!("{k:<24} {}{}", p.display(), mark(&p));
-    }
-}
-
-fn read_secret(name: &str) -> std::io::Result<String> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        crate::cli::err_text!("secret for {name} (input hidden): ");
-        ratatui::crossterm::terminal::enable_raw_mode()?;
-        let mut s = String::new();
-        let r = (|| -> std::io::Result<()> {
-            use ratatui::crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, read};
-            loop {
-                if let Event::Key(k) = read()? {
-                    if k.kind == KeyEventKind::Release {
-                        continue;
-                    }
-                    match k.code {
-                        KeyCode::Enter => return Ok(()),
-                        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
-                        }
-                        KeyCode::Backspace => {
-                            s.pop();
-                        }
-                        KeyCode::Char(c) => s.push(c),
-                        _ => {}
-                    }
-                }
-            }
-        })();
-        ratatui::crossterm::terminal::disable_raw_mode()?;
-        crate::cli::err_line!();
-        r.map(|()| s)
-    } else {
-        let mut s = String::new();
-        stdin.lock().read_to_string(&mut s)?;
-        Ok(s.trim_end_matches(['\n', '\r']).to_string())
-    }
-}
-
-fn key(op: &KeyOp, paths: &Paths) -> ExitCode {
-    match op {
-        KeyOp::Set { name } => {
-            if let Err(e) = secrets::check_name(name) {
-                return fail(e);
-            }
-            let value = match read_secret(name) {
-                Ok(v) if !v.is_empty() => v,
-                Ok(_) => return fail("empty secret: nothing stored"),
-                Err(e) => return fail(format!("reading the secret: {e}")),
-            };
-            match secrets::set(name, &value, &paths.config_dir) {
-                Ok((backend, why)) => {
-                    if let Some(why) = why {
-                        crate::cli::err_line!("warning: no OS keyring available ({why})");
-                        crate::cli::err_line!(
-                            "warning: stored in the 0600 fallback file instead; or set {} in the environment",
-                            secrets::env_var_name(name)
-                        );
-                    }
-                    crate::cli::err_line!("stored {name} in the {backend}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
-            }
-        }
-        KeyOp::Get { name } => match secrets::get(name, &paths.config_dir) {
-            Ok(Some(found)) => {
-                if let Some(w) = &found.warning {
-                    crate::cli::err_line!("warning: {w}");
-                }
-                crate::cli::out_line!("{}", found.value);
-                crate::cli::err_line!("(from the {})", found.backend);
-                ExitCode::SUCCESS
-            }
-            Ok(None) => fail(format!("no secret named {name}\n  hint: opsdeck key set {name}")),
-            Err(e) => fail(e),
-        },
-        KeyOp::Rm { name } => match secrets::remove(name, &paths.config_dir) {
-            Ok(v) if v.is_empty() => fail(format!("no secret named {name}")),
-            Ok(v) => {
-                for b in v {
-                    crate::cli::err_line!("removed {name} from the {b}");
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
-    }
 }
