@@ -9,6 +9,18 @@ use std::process::Stdio;
 
 use common::{OpsdeckEnv, TIMEOUT, expect_ok, quit_cleanly};
 
+/// The server, killed however the test ends: a failed assertion must not
+/// leave it running (holding the data directory, and whatever the test
+/// runner's parent had open, such as a build lock).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn last_line(screen: &str) -> &str {
     screen.trim_end().lines().last().unwrap_or("")
 }
@@ -17,8 +29,8 @@ fn last_line(screen: &str) -> &str {
 fn a_tui_started_beside_serve_attaches_to_it() {
     let env = OpsdeckEnv::new();
     let mut serve = env.command(&["--refresh", "200ms", "serve", "--no-auth", "--listen", "127.0.0.1:0"]);
-    let mut server = serve.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn serve");
-    let stderr = server.stderr.take().expect("stderr");
+    let mut server = KillOnDrop(serve.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn serve"));
+    let stderr = server.0.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -37,8 +49,8 @@ fn a_tui_started_beside_serve_attaches_to_it() {
     assert!(!app.screen_text().contains("another opsdeck is already using"));
 
     // The holder stops: the TUI keeps running and says the link is down.
-    server.kill().expect("kill serve");
-    server.wait().expect("reap");
+    server.0.kill().expect("kill serve");
+    server.0.wait().expect("reap");
     expect_ok(app.wait_for("the lost link", TIMEOUT, |s| last_line(s).contains("retry")));
     assert!(app.is_alive(), "the TUI survives its holder going away");
     quit_cleanly(&mut app);

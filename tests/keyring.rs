@@ -5,6 +5,9 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+#[path = "support/scripted_http.rs"]
+mod scripted_http;
+
 fn opsdeck(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>, home: &std::path::Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
     cmd.args(args)
@@ -124,4 +127,82 @@ printf 'ss-secret' | "{bin}" key set openai
     assert!(all.contains("stored openai in the OS keyring (secret-service)"), "{all}");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ss-secret\n"), "{all}");
     assert!(all.contains("removed openai from the OS keyring (secret-service)"), "{all}");
+}
+
+/// Issue 13: a provider's key set with `opsdeck key set provider:NAME` in
+/// the Secret Service (gnome-keyring, private D-Bus session) is sent to the
+/// provider as its bearer token by `opsdeck chat`, and is written nowhere:
+/// not in the config, the data directory (sled), a log nor the exports
+/// (every file under the private home is read back and searched; the
+/// headless command writes no log file, the store it does write).
+/// Needs what `secret_service_in_a_private_session` needs.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_provider_key_from_the_keyring_is_sent_and_written_nowhere() {
+    use scripted_http::{Reply, Server, Step, events};
+    const KEY: &str = "sk-opsdeck-test-9f3c1e77d2";
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let _guard = rt.enter();
+    let chunk = |content: &str, finish: &str| {
+        format!(r#"{{"choices":[{{"index":0,"delta":{{"content":"{content}"}},"finish_reason":{finish}}}]}}"#)
+    };
+    let body = events(&[&chunk("The disk ", "null"), &chunk("is fine.", "\"stop\""), "[DONE]"]);
+    let server = rt.block_on(Server::start(vec![Reply::sse(vec![Step::Bytes(body)])]));
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(home.path().join("config/opsdeck")).expect("config dir");
+    std::fs::write(
+        home.path().join("config/opsdeck/config.toml"),
+        format!(
+            "[[provider]]\nname = \"scripted\"\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m\"]\n",
+            server.base_url()
+        ),
+    )
+    .expect("config");
+    let script = format!(
+        r#"set -e
+export HOME="{home}" XDG_CONFIG_HOME="{home}/config" XDG_DATA_HOME="{home}/data" XDG_STATE_HOME="{home}/state"
+export OPSDECK_LOG=trace
+unset OPSDECK_KEYRING
+echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+for i in $(seq 1 100); do
+  dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true' && break
+  sleep 0.1
+done
+printf '{key}' | "{bin}" key set provider:scripted
+"{bin}" chat --provider scripted "is the disk full?"
+"#,
+        home = home.path().display(),
+        key = KEY,
+        bin = env!("CARGO_BIN_EXE_opsdeck"),
+    );
+    // The server answers on this runtime while the session runs on a blocking thread.
+    let out = rt
+        .block_on(tokio::task::spawn_blocking(move || {
+            Command::new("dbus-run-session").args(["--", "sh", "-c", &script]).output().expect("dbus-run-session")
+        }))
+        .expect("the session");
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("stored provider:scripted in the OS keyring (secret-service)"), "{all}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("The disk is fine."), "{all}");
+    assert!(!all.contains(KEY), "the key is never printed: {all}");
+    let asked = server.requests();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].header("authorization"), Some(format!("Bearer {KEY}").as_str()), "the key is sent");
+    // Every file opsdeck wrote: config, sled's files, logs, exports.
+    let mut files = Vec::new();
+    let mut dirs = vec![home.path().to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() { dirs.push(p) } else { files.push(p) }
+        }
+    }
+    // gnome-keyring's own store under $HOME/.local/share/keyrings is encrypted; it is skipped.
+    let ours: Vec<_> = files.iter().filter(|p| !p.to_string_lossy().contains("/keyrings/")).collect();
+    assert!(ours.iter().any(|p| p.starts_with(home.path().join("data"))), "the store was written: {ours:?}");
+    for p in ours {
+        let bytes = std::fs::read(p).expect("read");
+        assert!(!bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()), "the key is in {}", p.display());
+    }
 }

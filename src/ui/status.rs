@@ -124,8 +124,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         && s.now - at < 5_000
         && room >= MIN_NOTICE + 2
     {
-        // Cut in the middle: a path's file name or an error's reason is at the end.
-        let text = text::fit_middle(notice, room - 2);
+        // A notice ending with a path (`✓ exported to /…/chat-1.md`) is cut
+        // in the middle so the file name stays; others keep their start.
+        let ends_with_path = notice.split_whitespace().next_back().is_some_and(|w| w.contains('/'));
+        let text = if ends_with_path { text::fit_middle(notice, room - 2) } else { text::fit(notice, room - 2) };
         room -= text::width(&text) + 2;
         notice_span = Some(Span::styled(format!(" {text} "), t.style(Role::StatusInfo)));
     }
