@@ -158,10 +158,8 @@ fn what_failed(e: &reqwest::Error) -> String {
         return dns_text(&last);
     }
     for s in &causes {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if let Some(plain) = plain_kind(io.kind()) {
-                return plain.to_string();
-            }
+        if let Some(plain) = s.downcast_ref::<std::io::Error>().and_then(|io| plain_kind(io.kind())) {
+            return plain.to_string();
         }
     }
     let last = match causes.last() {
