@@ -114,33 +114,139 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("HTTP client: {e}"))
 }
 
-/// A request error as one line with its causes, without the URL (which may be
-/// a credential, like a Slack webhook's), and without OS error numbers.
+/// A request error in plain words, without where (the URL may be a
+/// credential, like a Slack webhook's) and without OS error numbers:
+/// `connection refused`, `timed out connecting`, `DNS: no such host`,
+/// `TLS: the server's certificate is not from a trusted CA …`; otherwise the
+/// innermost cause (`connection closed before message completed`).
 pub fn error_text(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "timed out".into();
+    what_failed(&e)
+}
+
+/// A request error as [`error_text`] says it, then where it went as
+/// `(host:port)` — never the path or query, which may hold a credential:
+/// `connection refused (127.0.0.1:9)`.
+pub fn request_error(e: &reqwest::Error) -> String {
+    match e.url().and_then(host_port) {
+        Some(at) => format!("{} ({at})", what_failed(e)),
+        None => what_failed(e),
     }
-    let e = e.without_url();
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        let text = match s.downcast_ref::<std::io::Error>() {
+}
+
+/// `host:port` of `url` (the scheme's port when none is given; IPv6 hosts
+/// in brackets).
+pub fn host_port(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str().filter(|h| !h.is_empty())?;
+    Some(match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
+}
+
+fn what_failed(e: &reqwest::Error) -> String {
+    let causes = causes(e);
+    for s in &causes {
+        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+            return format!("TLS: {}", tls_text(tls));
+        }
+    }
+    if e.is_timeout() {
+        return if e.is_connect() { "timed out connecting".into() } else { "timed out".into() };
+    }
+    if causes.iter().any(|s| s.to_string().starts_with("dns error")) {
+        let last = causes.last().map(|s| s.to_string()).unwrap_or_default();
+        return dns_text(&last);
+    }
+    for s in &causes {
+        if let Some(plain) = s.downcast_ref::<std::io::Error>().and_then(|io| plain_kind(io.kind())) {
+            return plain.to_string();
+        }
+    }
+    let last = match causes.last() {
+        Some(s) => match s.downcast_ref::<std::io::Error>() {
             Some(io) => io_text(io),
             None => s.to_string(),
-        };
-        if !msg.contains(&text) {
-            msg = format!("{msg}: {text}");
+        },
+        None => e.to_string(),
+    };
+    let last = strip_os_error(&last);
+    if e.is_body() || e.is_decode() { format!("reading the answer: {last}") } else { last }
+}
+
+/// Every cause of `e`, outermost first. `io::Error::source` skips the
+/// error an `io::Error` wraps (rustls's, inside two of them): those are
+/// followed too.
+fn causes(e: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut out: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(s) = next {
+        if out.len() >= 32 {
+            break;
         }
-        src = s.source();
+        out.push(s);
+        next = match s.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            Some(inner) => Some(inner),
+            None => s.source(),
+        };
     }
-    strip_os_error(&msg)
+    out
+}
+
+/// A resolver's message in plain words.
+fn dns_text(msg: &str) -> String {
+    let m = msg.to_ascii_lowercase();
+    if ["not known", "no address associated", "nodename nor servname", "no such host", "nxdomain"]
+        .iter()
+        .any(|k| m.contains(k))
+    {
+        return "DNS: no such host".into();
+    }
+    if m.contains("temporary failure") {
+        return "DNS: the lookup failed for now (temporary failure in name resolution)".into();
+    }
+    let detail = msg.trim_start_matches("failed to lookup address information: ").trim();
+    if detail.is_empty() || detail == "dns error" {
+        "DNS: the lookup failed".into()
+    } else {
+        format!("DNS: {}", strip_os_error(detail))
+    }
+}
+
+/// A TLS failure in plain words, with what to do where there is something.
+fn tls_text(e: &rustls::Error) -> String {
+    use rustls::{CertificateError as C, Error as E};
+    match e {
+        E::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => "the server's certificate is not from a trusted CA (OPSDECK_CA_FILE adds one)".into(),
+            C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => "the server's certificate is not valid yet".into(),
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "the server's certificate is for another host name".into()
+            }
+            C::Revoked => "the server's certificate was revoked".into(),
+            other => format!("the server's certificate was refused: {other}"),
+        },
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
+            "the server did not answer in TLS (does it want http:// rather than https://?)".into()
+        }
+        E::AlertReceived(a) => format!("the server refused the handshake ({a:?})"),
+        other => other.to_string(),
+    }
 }
 
 /// An IO error in plain words, without the `(os error N)` suffix the standard
 /// library appends: `connection refused`, `no such file or directory`.
 pub fn io_text(e: &std::io::Error) -> String {
+    match plain_kind(e.kind()) {
+        Some(plain) => plain.to_string(),
+        None => strip_os_error(&e.to_string()),
+    }
+}
+
+/// The plain words for an IO error's kind, when there are some.
+fn plain_kind(kind: std::io::ErrorKind) -> Option<&'static str> {
     use std::io::ErrorKind as K;
-    let plain = match e.kind() {
+    Some(match kind {
         K::NotFound => "no such file or directory",
         K::PermissionDenied => "permission denied",
         K::ConnectionRefused => "connection refused",
@@ -161,10 +267,8 @@ pub fn io_text(e: &std::io::Error) -> String {
         K::HostUnreachable => "host unreachable",
         K::NetworkUnreachable => "network unreachable",
         K::NetworkDown => "network down",
-        K::InvalidData => return strip_os_error(&e.to_string()),
-        _ => return strip_os_error(&e.to_string()),
-    };
-    plain.to_string()
+        _ => return None,
+    })
 }
 
 /// `Connection refused (os error 111)` → `Connection refused`.
@@ -245,3 +349,7 @@ mod tests {
         assert_eq!(io_text(&e), "no such file or directory");
     }
 }
+
+#[cfg(test)]
+#[path = "net_errors_tests.rs"]
+mod errors_tests;

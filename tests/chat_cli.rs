@@ -6,6 +6,8 @@
 //! directories; keys only from the file store (`OPSDECK_KEYRING=file`).
 
 mod peers;
+#[path = "support/scripted_http.rs"]
+mod scripted_http;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -228,4 +230,70 @@ fn piped_stdin_without_words_is_the_question() {
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("no question") && err.contains("pipe it on stdin"), "{err}");
     }
+}
+
+/// `--model` names a model of the provider: one not among its configured
+/// `models` is refused like an unknown `--provider` (exit 2, the configured
+/// ones listed), before anything is asked or stored.
+#[test]
+fn a_model_the_provider_does_not_have_exits_2_naming_its_models() {
+    let config = "[[provider]]\nname = \"local\"\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
+                  models = [\"smollm2\", \"qwen\"]\n";
+    let home = Home::new(config);
+    for args in [&["chat", "--provider", "local", "--model", "nosuch", "hi"][..], &["chat", "--model", "nosuch", "hi"]]
+    {
+        let out = home.opsdeck(args, None);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err, "error: no model \"nosuch\" at provider local; configured: smollm2, qwen\n");
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!home.dir("data").join("db").exists(), "nothing was stored");
+}
+
+/// A provider with no `models` (its server lists them): `--model` is
+/// checked against the listing — refused (exit 2) when absent, asked when
+/// present; a listing that fails is said on stderr and the model asked anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_is_checked_against_the_servers_listing_when_none_are_configured() {
+    use scripted_http::{Reply, Server, Step, events};
+    let listing = r#"{"object":"list","data":[{"id":"smollm2"},{"id":"qwen"}]}"#;
+    let answer = events(&[r#"{"choices":[{"delta":{"content":"hello"},"finish_reason":"stop"}]}"#, "[DONE]"]);
+    let server = Server::start(vec![
+        Reply::json(200, listing),
+        Reply::json(200, listing),
+        Reply::sse(vec![Step::Bytes(answer)]),
+    ])
+    .await;
+    let config = format!("[[provider]]\nname = \"local\"\nkind = \"openai\"\nbase_url = \"{}\"\n", server.base_url());
+    let home = std::sync::Arc::new(Home::new(&config));
+    let run = |args: &'static [&'static str]| {
+        let home = home.clone();
+        tokio::task::spawn_blocking(move || home.opsdeck(args, None))
+    };
+
+    let out = run(&["chat", "--provider", "local", "--model", "nosuch", "hi"]).await.expect("ran");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err, "error: no model \"nosuch\" at provider local; its server lists: smollm2, qwen\n");
+    let paths: Vec<String> = server.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(paths, ["GET /v1/models"], "listed, never asked");
+
+    let out = run(&["chat", "--provider", "local", "--model", "qwen", "hi"]).await.expect("ran");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(text(&out.stdout), "hello\n");
+    assert!(err.contains("— local/qwen"), "{err}");
+    assert_eq!(server.requests().len(), 3, "listed, then asked");
+    assert_eq!(server.requests()[2].json()["model"], "qwen");
+
+    let dead = format!("[[provider]]\nname = \"local\"\nkind = \"openai\"\nbase_url = \"{}\"\n", dead_url());
+    let home = Home::new(&dead);
+    let out =
+        tokio::task::spawn_blocking(move || home.opsdeck(&["chat", "--model", "qwen", "hi"], None)).await.expect("ran");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "asked anyway, and the server is down: {err}");
+    let warning =
+        err.lines().find(|l| l.starts_with("warning: cannot list the models")).unwrap_or_else(|| panic!("{err}"));
+    assert!(warning.contains("connection refused") && warning.ends_with("asking it anyway"), "{warning}");
 }

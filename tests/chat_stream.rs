@@ -236,7 +236,8 @@ async fn connection_refused_falls_back() {
     assert_eq!(a.result.unwrap().model.provider, "live");
     let reasons = skipped(&a.progress);
     assert_eq!(reasons.len(), 1);
-    assert!(reasons[0].contains("connection refused") && reasons[0].contains(&dead), "{reasons:?}");
+    let port = dead.trim_start_matches("http://127.0.0.1:").trim_end_matches("/v1");
+    assert_eq!(reasons, [format!("dead/m connection refused (127.0.0.1:{port})")]);
     assert_eq!(a.answer.content, "hello");
 }
 
@@ -504,7 +505,9 @@ async fn a_failed_entry_rests_instead_of_costing_every_question_its_timeout() {
     let why = skipped(&second.progress);
     assert_eq!(why.len(), 1, "{why:?}");
     assert!(
-        why[0].starts_with("slow/m no first token within 300ms (not asked again for ") && why[0].ends_with("s more)"),
+        why[0].starts_with("slow/m no first token within 300ms (rested: skipped without asking, it failed ")
+            && why[0].ends_with("s before)")
+            && !why[0].contains("again for"),
         "{why:?}"
     );
     assert!(!second.progress.iter().any(|p| matches!(p, Progress::Trying { model } if model.provider == "slow")));
@@ -521,4 +524,22 @@ async fn a_failed_entry_rests_instead_of_costing_every_question_its_timeout() {
         assert_eq!(skipped(&a.progress), ["slow/m no first token within 300ms"]);
     }
     assert_eq!(silent.requests().len(), 4);
+}
+
+/// Scripted server: llama.cpp refuses a request longer than its context
+/// (400, `exceed_context_size_error`): the reason says to set
+/// `context_tokens` to the size the server gave, under that provider.
+#[tokio::test]
+async fn a_request_past_the_context_says_to_set_context_tokens() {
+    let body = r#"{"error":{"code":400,"message":"request (2070 tokens) exceeds the available context size (2048 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":2070,"n_ctx":2048}}"#;
+    let server = Server::start(vec![Reply::json(400, body)]).await;
+    let providers = Providers::new(&[openai("local", &server.base_url())], &ChatConfig::default(), |_| None);
+    let a = run(&providers, &chain(&["local/m"]), &question("hi")).await;
+    assert_eq!(
+        skipped(&a.progress),
+        ["local/m 400 Bad Request: request (2070 tokens) exceeds the available context size (2048 tokens), try \
+          increasing it — the conversation no longer fits the model's context: set context_tokens = 2048 and max_tokens \
+          = 512 (below it; now 2048) under the [[provider]] named \"local\" in config.toml, so older turns are left out of the request (docs/chat.md, \
+          \"The context budget\")"]
+    );
 }

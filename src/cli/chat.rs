@@ -110,6 +110,24 @@ pub(super) fn chat(cli: &Cli, args: &ChatArgs, paths: &Paths) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
+    let (providers, warnings) = rt.block_on(Providers::load(&config.providers, &config.chat, paths.config_dir.clone()));
+    for w in warnings {
+        err_line!("warning: {w}");
+    }
+    let client = match chat::http_client() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if let Some(m) = &chosen {
+        match rt.block_on(check_listed(&client, &providers, m)) {
+            Ok(None) => {}
+            Ok(Some(note)) => err_line!("warning: {note}"),
+            Err(e) => {
+                err_line!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let records = match super::tool::open_records(paths) {
         Ok(r) => r,
         Err(e) => return fail(format!("the data directory: {e}")),
@@ -136,7 +154,7 @@ pub(super) fn chat(cli: &Cli, args: &ChatArgs, paths: &Paths) -> ExitCode {
         msg.attachments.push(Attachment { kind: "stdin".into(), title, text });
     }
     conv.messages.push(msg);
-    let code = rt.block_on(converse(&config, paths, chosen, &mut conv, tools_allowed));
+    let code = rt.block_on(converse(&config, paths, (&client, &providers), chosen, &mut conv, tools_allowed));
     conv.meta.updated = chrono::Utc::now().timestamp_millis();
     match records.chat_save(&conv) {
         Ok(()) => {
@@ -161,7 +179,42 @@ fn choose(config: &Config, provider: Option<&str>, model: Option<&str>) -> Resul
         Some(m) => m,
         None => return Err(format!("provider {} lists no models: give --model", p.name)),
     };
+    if !p.models.is_empty() && !p.models.contains(&model) {
+        return Err(not_offered(&p.name, &model, "configured", &p.models));
+    }
     Ok(Some(ModelRef { provider: p.name.clone(), model }))
+}
+
+/// `no model "nosuch" at provider local; configured: smollm2` (at most 20
+/// names, then how many more).
+fn not_offered(provider: &str, model: &str, how: &str, models: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut names = models.iter().take(SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
+    if models.len() > SHOWN {
+        names.push_str(&format!(" and {} more", models.len() - SHOWN));
+    }
+    if names.is_empty() {
+        names = "none".into();
+    }
+    format!("no model {model:?} at provider {provider}; {how}: {names}")
+}
+
+/// The chosen model of a provider whose `models` is empty, checked against
+/// what its server lists: `Err` when it lists others (exit 2), `Ok(Some(note))`
+/// when the listing failed (the question is asked all the same).
+async fn check_listed(
+    client: &reqwest::Client,
+    providers: &Providers,
+    chosen: &ModelRef,
+) -> Result<Option<String>, String> {
+    let Some(p) = providers.get(&chosen.provider).filter(|p| p.config.models.is_empty()) else {
+        return Ok(None);
+    };
+    match chat::list_models(client, p).await {
+        Ok(listed) if listed.contains(&chosen.model) => Ok(None),
+        Ok(listed) => Err(not_offered(p.name(), &chosen.model, "its server lists", &listed)),
+        Err(e) => Ok(Some(format!("cannot list the models to check {:?}: {e}; asking it anyway", chosen.model))),
+    }
 }
 
 /// Piped stdin, capped at [`STDIN_CAP`] bytes (lossy UTF-8), and its whole
@@ -195,18 +248,11 @@ fn read_stdin() -> Option<(String, Option<usize>)> {
 async fn converse(
     config: &Config,
     paths: &Paths,
+    (client, providers): (&reqwest::Client, &Providers),
     chosen: Option<ModelRef>,
     conv: &mut Conversation,
     tools_allowed: bool,
 ) -> ExitCode {
-    let (providers, warnings) = Providers::load(&config.providers, &config.chat, paths.config_dir.clone()).await;
-    for w in warnings {
-        err_line!("warning: {w}");
-    }
-    let client = match chat::http_client() {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
     let service = tools_allowed.then(|| {
         let builtins = Registry::with_builtins(crate::jq::JqRunner::for_this_program());
         ToolService::start(builtins, &config.mcp_servers, &paths.config_dir, None, Arc::new(SystemClock))
@@ -246,7 +292,7 @@ async fn converse(
             temperature: config.chat.temperature,
         };
         let mut answer = ChatMessage::new(Role::Assistant, "", chrono::Utc::now().timestamp_millis());
-        let outcome = stream(&client, &providers, &chain, &req, &mut answer).await;
+        let outcome = stream(client, providers, &chain, &req, &mut answer).await;
         let Some(result) = outcome else {
             answer.finish = Some(Finish::Cancelled);
             conv.messages.push(answer);

@@ -2,7 +2,9 @@
 //! place in config.toml: unique provider names usable as key names, a
 //! `base_url` that is an http(s) URL, no key among the extra headers,
 //! `max_tokens` below `context_tokens`, and fallback entries that are
-//! `provider/model` naming a configured provider.
+//! `provider/model` naming a configured provider and, when that provider
+//! lists its `models`, one of them (an empty `models` is listed by the
+//! server at run time: not checked here, which reads no network).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -25,6 +27,8 @@ struct Spans {
 struct Provider {
     name: Option<Spanned<String>>,
     base_url: Option<Spanned<String>>,
+    #[serde(default)]
+    models: Vec<String>,
     #[serde(default)]
     headers: BTreeMap<Spanned<String>, toml::Value>,
     context_tokens: Option<Spanned<i64>>,
@@ -117,7 +121,20 @@ pub(crate) fn check(path: &str, src: &str) -> Vec<ConfigError> {
                         format!("configured providers: {}", names.join(", "))
                     },
                 )),
-                Some(_) => {}
+                Some(m) => {
+                    let models = spans
+                        .provider
+                        .iter()
+                        .find(|p| p.name.as_ref().is_some_and(|n| *n.get_ref() == m.provider))
+                        .map_or(&[][..], |p| p.models.as_slice());
+                    if !models.is_empty() && !models.contains(&m.model) {
+                        found.push((
+                            entry.span(),
+                            format!("fallback entry {e:?}: provider {} has no model {:?}", m.provider, m.model),
+                            format!("its models: {} (or add it to its `models`)", models.join(", ")),
+                        ));
+                    }
+                }
             }
         }
         if let Some(t) = &chat.temperature
@@ -166,21 +183,22 @@ mod tests {
 
     #[test]
     fn each_problem_is_placed_and_says_how_to_fix_it() {
-        let src = "[chat]\nfallback = [\"nobody/m\", \"bare\"]\ntemperature = 3.0\n\
-                   [[provider]]\nname = \"a\"\nkind = \"openai\"\nbase_url = \"ftp://h/v1\"\nheaders = { Authorization = \"Bearer x\" }\nmax_tokens = 9000\n\
+        let src = "[chat]\nfallback = [\"nobody/m\", \"bare\", \"a/nosuch\"]\ntemperature = 3.0\n\
+                   [[provider]]\nname = \"a\"\nkind = \"openai\"\nbase_url = \"ftp://h/v1\"\nmodels = [\"m1\", \"m2\"]\nheaders = { Authorization = \"Bearer x\" }\nmax_tokens = 9000\n\
                    [[provider]]\nname = \"a\"\nkind = \"anthropic\"\nbase_url = \"not a url\"\n\
                    [[provider]]\nname = \"b c\"\nkind = \"openai\"\nbase_url = \"http://h\"\n";
         let got = problems(src);
         let expect = [
             "config.toml:2:13: fallback entry \"nobody/m\" names no [[provider]] \"nobody\"\n  hint: configured providers: a, b c",
             "config.toml:2:25: fallback entry \"bare\" is not provider/model",
+            "config.toml:2:33: fallback entry \"a/nosuch\": provider a has no model \"nosuch\"\n  hint: its models: m1, m2 (or add it to its `models`)",
             "config.toml:3:15: temperature 3 is out of range",
             "config.toml:7:12: base_url \"ftp://h/v1\": the scheme is \"ftp\"; use http or https",
-            "config.toml:8:13: header \"Authorization\" carries a key, and keys never live in config.toml\n  hint: remove it and run `opsdeck key set provider:a`",
-            "config.toml:9:14: max_tokens 9000 must be above 0 and below context_tokens (8192)",
-            "config.toml:11:8: provider name \"a\" is used twice",
-            "config.toml:13:12: base_url \"not a url\": not a URL",
-            "config.toml:15:8: provider name \"b c\" cannot name a model",
+            "config.toml:9:13: header \"Authorization\" carries a key, and keys never live in config.toml\n  hint: remove it and run `opsdeck key set provider:a`",
+            "config.toml:10:14: max_tokens 9000 must be above 0 and below context_tokens (8192)",
+            "config.toml:12:8: provider name \"a\" is used twice",
+            "config.toml:14:12: base_url \"not a url\": not a URL",
+            "config.toml:16:8: provider name \"b c\" cannot name a model",
         ];
         assert_eq!(got.len(), expect.len(), "{got:#?}");
         for (g, e) in got.iter().zip(expect) {

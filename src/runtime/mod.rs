@@ -14,6 +14,7 @@ mod input_gate;
 mod jq_jobs;
 mod local;
 pub mod reload;
+mod reload_chat;
 pub mod sources;
 #[cfg(unix)]
 pub mod supervisor;

@@ -47,6 +47,7 @@ pub fn describe(old: (&Config, &Theme, &Keymap), new: &Loaded) -> Vec<String> {
         now.push("metrics.thresholds: applied".into());
     }
     let n = &new.config;
+    now.extend(super::reload_chat::describe((&config.providers, &config.chat), (&n.providers, &n.chat)));
     let later: Vec<&str> = [
         ("refresh", config.refresh != n.refresh),
         ("mouse", config.mouse != n.mouse),

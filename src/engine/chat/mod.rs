@@ -8,6 +8,7 @@ pub mod context;
 pub mod discover;
 pub mod error;
 pub mod openai;
+pub mod overflow;
 pub mod provider;
 pub mod rest;
 pub mod sse;

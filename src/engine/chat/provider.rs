@@ -111,7 +111,7 @@ impl Provider {
             out.push_str(" — ");
             out.push_str(&hint);
         }
-        out
+        super::overflow::explain(&self.config, out, body)
     }
 }
 

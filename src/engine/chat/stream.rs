@@ -82,13 +82,11 @@ pub async fn ask(
     for (i, model) in chain.iter().enumerate() {
         // A resting entry is passed over while a later one is not resting.
         let now = Instant::now();
-        if let Some((why, left)) = resting.why(model, now)
+        if let Some((why, ago)) = resting.why(model, now)
             && chain[i + 1..].iter().any(|m| resting.why(m, now).is_none())
         {
-            let reason = format!(
-                "{why} (not asked again for {} more)",
-                secs(Duration::from_secs(left.as_secs_f64().ceil().max(1.0) as u64))
-            );
+            // Saved with the answer: a fact that stays true, never a countdown.
+            let reason = super::rest::reason(&why, ago);
             let s = Skipped { model: model.clone(), reason };
             let _ = progress.send(Progress::Skipped(s.clone())).await;
             skipped.push(s);
@@ -188,11 +186,11 @@ async fn attempt(
     // counts toward the first-token timeout.
     let deadline = Instant::now() + first_token.max(cfg.connect_timeout);
     let (path, body) = request_body(cfg.kind, model, req, cfg.max_tokens);
-    let url = provider.url(path);
+    let at = reqwest::Url::parse(&provider.url(path)).ok().and_then(|u| crate::net::host_port(&u)).unwrap_or_default();
     let send = provider.request(client, reqwest::Method::POST, path).json(&body).send();
     let resp = match tokio::time::timeout_at(deadline, send).await {
-        Err(_) => return Err(format!("no first token within {} ({url})", secs(first_token))),
-        Ok(Err(e)) => return Err(format!("{} ({url})", crate::net::error_text(e))),
+        Err(_) => return Err(format!("no first token within {} ({at})", secs(first_token))),
+        Ok(Err(e)) => return Err(crate::net::request_error(&e)),
         Ok(Ok(r)) => r,
     };
     let status = resp.status();
@@ -209,10 +207,15 @@ async fn attempt(
     let mut answer =
         Answer { msg: ChatMessage::new(Role::Assistant, "", 0), started: false, capped: false, held: None };
     let finish = if content_type.contains("json") {
-        whole(resp, cfg.kind, deadline, &mut answer, progress).await?
+        whole(resp, cfg.kind, deadline, &mut answer, progress).await
     } else {
-        streamed(resp, cfg.kind, deadline, cfg.idle_timeout, first_token, &mut answer, progress).await?
+        streamed(resp, cfg.kind, deadline, cfg.idle_timeout, first_token, &mut answer, progress).await
     };
+    // An error event in place of the answer may say the request did not fit.
+    let finish = finish.map_err(|reason| {
+        let said = reason.clone();
+        super::overflow::explain(cfg, reason, &said)
+    })?;
     let finish = finish.unwrap_or_else(|| answer.msg.finish.clone().unwrap_or(Finish::Unfinished));
     if answer.msg.finish.as_ref() != Some(&finish) {
         answer.send(ChatDelta::Finish { finish: finish.clone() }, progress).await;

@@ -124,11 +124,15 @@ impl StreamableHttpClient for Client {
     }
 }
 
-/// The innermost cause of an error: "Connection refused (os error 111)" rather
-/// than the chain of transport wrappers around it.
+/// The innermost cause of an error in plain words: a request error as
+/// `crate::net::request_error` says it (`connection refused (127.0.0.1:9)`),
+/// else the innermost cause rather than the chain of transport wrappers.
 pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut e = e;
     loop {
+        if let Some(r) = e.downcast_ref::<reqwest::Error>() {
+            return crate::net::request_error(r);
+        }
         // rmcp's client error does not name the reqwest error as its source.
         let next = match e.downcast_ref::<StreamableHttpError<reqwest::Error>>() {
             Some(StreamableHttpError::Client(inner)) => Some(inner as &(dyn std::error::Error + 'static)),
@@ -136,7 +140,7 @@ pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         };
         match next {
             Some(n) => e = n,
-            None => return e.to_string(),
+            None => return crate::net::strip_os_error(&e.to_string()),
         }
     }
 }
