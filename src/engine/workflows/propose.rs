@@ -155,15 +155,10 @@ fn file_stem(name: &str) -> String {
 /// Every `*.toml` file of `dir` with the workflow name it gives (when it
 /// reads as TOML), in file-name order.
 fn folder_names(dir: &Path) -> Vec<(Option<String>, PathBuf)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+    super::definition::toml_files(dir)
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    files.into_iter().map(|p| (crate::text::file::read(&p).ok().and_then(|s| name_of(&s)), p)).collect()
+        .map(|p| (crate::text::file::read(&p).ok().and_then(|s| name_of(&s)), p))
+        .collect()
 }
 
 #[cfg(test)]

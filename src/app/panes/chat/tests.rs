@@ -305,13 +305,10 @@ fn regenerate_and_edit_last_rewind_to_the_last_question() {
 
 #[test]
 fn an_edit_left_unsent_loses_nothing() {
-    use crate::app::{Action, AppState, Ctx, UserAction as U, update};
+    use crate::app::{Action, Ctx, UserAction as U, update};
     let (keymap, config) = app();
     let ctx = Ctx { now: 10_000, keymap: &keymap, config: &config };
-    let mut s = AppState::new(&ctx);
-    update(&mut s, Action::User(U::FocusPane4), &ctx);
-    let models = vec![ModelRef::parse("local/m").unwrap()];
-    update(&mut s, Action::Chat(ChatAction::Models { models, providers: 1, prices: Default::default() }), &ctx);
+    let mut s = chat_pane_with_a_model(&ctx);
     s.chat.input = crate::app::input::TextInput::new("why is /var full?");
     update(&mut s, Action::User(U::ChatSend), &ctx);
     let turn = s.chat.turn.as_ref().unwrap().id;
@@ -339,13 +336,10 @@ fn an_edit_left_unsent_loses_nothing() {
 
 #[test]
 fn quitting_while_an_answer_streams_stops_and_saves_what_arrived() {
-    use crate::app::{Action, AppState, Ctx, UserAction as U, update};
+    use crate::app::{Action, Ctx, UserAction as U, update};
     let (keymap, config) = app();
     let ctx = Ctx { now: 10_000, keymap: &keymap, config: &config };
-    let mut s = AppState::new(&ctx);
-    update(&mut s, Action::User(U::FocusPane4), &ctx);
-    let models = vec![ModelRef::parse("local/m").unwrap()];
-    update(&mut s, Action::Chat(ChatAction::Models { models, providers: 1, prices: Default::default() }), &ctx);
+    let mut s = chat_pane_with_a_model(&ctx);
     s.chat.input = crate::app::input::TextInput::new("list disk commands");
     update(&mut s, Action::User(U::ChatSend), &ctx);
     let turn = s.chat.turn.as_ref().unwrap().id;
@@ -457,6 +451,16 @@ fn a_local_server_found_is_offered_and_added_unless_read_only() {
     assert_eq!(fx, [Effect::Chat(ChatEffect::AddProvider(found))]);
 }
 
+/// The app on the chat pane with one provider's model `local/m` offered.
+fn chat_pane_with_a_model(ctx: &crate::app::Ctx) -> crate::app::AppState {
+    use crate::app::{Action, AppState, UserAction as U, update};
+    let mut s = AppState::new(ctx);
+    update(&mut s, Action::User(U::FocusPane4), ctx);
+    let models = vec![ModelRef::parse("local/m").unwrap()];
+    update(&mut s, Action::Chat(ChatAction::Models { models, providers: 1, prices: Default::default() }), ctx);
+    s
+}
+
 fn app() -> (crate::config::keymap::Keymap, crate::config::settings::Config) {
     (crate::config::keymap::Keymap::fallback(), crate::config::settings::Config::default())
 }
@@ -497,14 +501,11 @@ fn drafts_survive_recall_and_a_first_ctrl_c_and_a_delete_is_armed_for_one_key_on
 
 #[test]
 fn a_call_asking_for_consent_leaves_the_focus_in_the_input() {
-    use crate::app::{Action, AppState, BoxId, Ctx, UserAction as U, update};
+    use crate::app::{Action, BoxId, Ctx, UserAction as U, update};
     let (keymap, config) = app();
     let ctx = Ctx { now: 10_000, keymap: &keymap, config: &config };
-    let mut s = AppState::new(&ctx);
-    update(&mut s, Action::User(U::FocusPane4), &ctx);
+    let mut s = chat_pane_with_a_model(&ctx);
     s.tools.catalog = vec![tool("dns_lookup", false)];
-    let models = vec![ModelRef::parse("local/m").unwrap()];
-    update(&mut s, Action::Chat(ChatAction::Models { models, providers: 1, prices: Default::default() }), &ctx);
     s.chat.input = crate::app::input::TextInput::new("resolve it");
     update(&mut s, Action::User(U::ChatSend), &ctx);
     let turn = s.chat.turn.as_ref().unwrap().id;
