@@ -195,7 +195,12 @@ printf '{key}' | "{bin}" key set provider:scripted
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
             let p = e.path();
-            if p.is_dir() { dirs.push(p) } else { files.push(p) }
+            // Regular files only: gnome-keyring's sockets live here too.
+            if p.is_dir() {
+                dirs.push(p)
+            } else if p.is_file() {
+                files.push(p)
+            }
         }
     }
     // gnome-keyring's own store under $HOME/.local/share/keyrings is encrypted; it is skipped.
