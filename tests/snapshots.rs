@@ -3,19 +3,11 @@
 
 mod support;
 
+use support::draw;
+
 use opsdeck::app::{Action, AppState, BoxId, UserAction, update};
 use opsdeck::config::settings::Marker;
-use opsdeck::config::theme::Theme;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use support::Seed;
-
-fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::fallback(false);
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
-    t
-}
 
 fn act(seed: &Seed, s: &mut AppState, a: UserAction) {
     update(s, Action::User(a), &seed.ctx());

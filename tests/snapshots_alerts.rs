@@ -4,18 +4,10 @@
 
 mod support;
 
-use opsdeck::app::{Action, AppState, UserAction, update};
-use opsdeck::config::theme::Theme;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use support::Seed;
+use support::draw;
 
-fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::fallback(false);
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
-    t
-}
+use opsdeck::app::{Action, UserAction, update};
+use support::Seed;
 
 #[test]
 fn alerts_pane_160x40() {

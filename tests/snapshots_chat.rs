@@ -6,27 +6,15 @@
 
 mod support;
 
+use support::{draw, key};
+
 use std::collections::HashMap;
 
 use opsdeck::app::panes::chat::ChatAction;
 use opsdeck::app::{Action, AppState, BoxId, UserAction, update};
-use opsdeck::config::theme::Theme;
 use opsdeck::protocol::chat::{Answer, ChatDelta, ChatProgress, ConversationMeta, Finish, ModelRef, Skipped, Usage};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::{NOW, Seed};
-
-fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::fallback(false);
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
-    t
-}
-
-fn key(seed: &Seed, s: &mut AppState, code: KeyCode) {
-    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &seed.ctx());
-}
 
 fn chat(seed: &Seed, s: &mut AppState, a: ChatAction) {
     update(s, Action::Chat(a), &seed.ctx());

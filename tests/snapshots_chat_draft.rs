@@ -5,33 +5,21 @@
 
 mod support;
 
+use support::{draw, key};
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use opsdeck::app::panes::chat::ChatAction;
 use opsdeck::app::panes::chat::draft::{DraftAction, Origin, Placement};
 use opsdeck::app::{Action, AppState, UserAction, update};
-use opsdeck::config::theme::Theme;
 use opsdeck::protocol::chat::{Answer, ChatDelta, ChatProgress, Finish, ModelRef};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use support::Seed;
 
 const BEFORE: &str =
     "name = \"probe-web\"\n\n[[step]]\nid = \"get\"\nuses = \"http_check\"\nwith = { url = \"https://example.com\" }\n";
 const AFTER: &str = "name = \"probe-web\"\n\n[[step]]\nid = \"get\"\nuses = \"http_check\"\nwith = { url = \"https://example.com/health\" }\nretry = { max_attempts = 3 }\n";
-
-fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::fallback(false);
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
-    t
-}
-
-fn key(seed: &Seed, s: &mut AppState, code: KeyCode) {
-    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &seed.ctx());
-}
 
 fn chat(seed: &Seed, s: &mut AppState, a: ChatAction) {
     update(s, Action::Chat(a), &seed.ctx());

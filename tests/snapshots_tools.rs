@@ -4,24 +4,12 @@
 
 mod support;
 
+use support::{draw, key};
+
 use opsdeck::app::panes::tools::{ToolsAction, ToolsPopup};
 use opsdeck::app::{Action, AppState, BoxId, Overlay, UserAction, update};
-use opsdeck::config::theme::Theme;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use support::Seed;
-
-fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::fallback(false);
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
-    t
-}
-
-fn key(seed: &Seed, s: &mut AppState, code: KeyCode) {
-    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &seed.ctx());
-}
 
 fn text(seed: &Seed, s: &mut AppState, t: &str) {
     for c in t.chars() {

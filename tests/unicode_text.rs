@@ -4,32 +4,20 @@
 
 mod support;
 
+use support::{draw, key};
+
 use opsdeck::app::overlay::Overlay;
 use opsdeck::app::panes::tools::ToolsAction;
 use opsdeck::app::{Action, AppState, BoxId, UserAction, update};
-use opsdeck::config::theme::Theme;
 use opsdeck::protocol::tools::ToolInfo;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Modifier;
 use support::Seed;
 
 /// `K` is U+212A KELVIN SIGN, `İ` is U+0130: lowercasing changes their byte
 /// lengths (3 → 1 and 2 → 3) but not the line's.
 const KELVIN_LINE: &str = "\u{212A}ab\u{130}\u{130}";
-
-fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::fallback(false);
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
-    t
-}
-
-fn key(seed: &Seed, s: &mut AppState, code: KeyCode) {
-    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &seed.ctx());
-}
 
 fn text(seed: &Seed, s: &mut AppState, t: &str) {
     for c in t.chars() {

@@ -9,8 +9,25 @@ use std::sync::Arc;
 use opsdeck::app::{Action, AppState, Ctx, update};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::settings::Config;
+use opsdeck::config::theme::Theme;
 use opsdeck::protocol::tools::RunOrigin;
 use opsdeck::protocol::{DiskInfo, Envelope, Event, HostSnapshot, LOCAL_SOURCE, NetInfo, ProcInfo, Topic, Ts};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// The whole app drawn at `w`x`h` with the fallback theme, in colour.
+pub fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
+    let theme = Theme::fallback(false);
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
+    t
+}
+
+/// `code` pressed, without modifiers.
+pub fn key(seed: &Seed, s: &mut AppState, code: KeyCode) {
+    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &seed.ctx());
+}
 
 /// 2023-11-14 22:13:20 UTC, on a whole second.
 pub const NOW: Ts = 1_700_000_000_000;

@@ -4,24 +4,19 @@
 use std::sync::Arc;
 
 use opsdeck::app::{Action, AppState, BoxId, UserAction, update};
-use opsdeck::config::theme::Theme;
 use opsdeck::protocol::workflow::{
     InputInfo, Run, RunDetail, RunState, StepInfo, StepRun, Trigger, WorkflowInfo, WorkflowsSnapshot,
 };
 use opsdeck::protocol::{Envelope, Event, LOCAL_SOURCE, Topic, Ts};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use serde_json::{Map, json};
 
 use super::{NOW, Seed};
 
-pub fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::fallback(false);
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    t.draw(|f| opsdeck::ui::render(f, s, &theme)).expect("draw");
-    t
-}
+#[allow(unused_imports)] // not every test crate uses both
+pub use super::{draw, key};
 
 pub fn screen(t: &Terminal<TestBackend>) -> String {
     t.backend().buffer().content().iter().map(|c| c.symbol()).collect()
@@ -212,10 +207,6 @@ pub fn roll_log() -> Vec<String> {
     v.push("error: deployment \"web\" exceeded its progress deadline".into());
     v.push("exit status 1".into());
     v
-}
-
-pub fn key(seed: &Seed, s: &mut AppState, code: KeyCode) {
-    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &seed.ctx());
 }
 
 pub fn chars(seed: &Seed, s: &mut AppState, text: &str) {

@@ -451,6 +451,23 @@ fn a_local_server_found_is_offered_and_added_unless_read_only() {
     assert_eq!(fx, [Effect::Chat(ChatEffect::AddProvider(found))]);
 }
 
+/// "resolve it" sent and answered (by `local/m`) with a `dns_lookup` call
+/// that now waits for consent.
+fn ask_and_get_a_call(s: &mut crate::app::AppState, ctx: &crate::app::Ctx) -> u64 {
+    use crate::app::{Action, UserAction as U, update};
+    s.chat.input = crate::app::input::TextInput::new("resolve it");
+    update(s, Action::User(U::ChatSend), ctx);
+    let turn = s.chat.turn.as_ref().unwrap().id;
+    let items = call(0, "c0", "dns_lookup", "{\"host\":\"a\"}")
+        .into_iter()
+        .map(|delta| ChatProgress::Delta { delta })
+        .collect();
+    update(s, Action::Chat(ChatAction::Progress { turn, items }), ctx);
+    let a = Answer { model: ModelRef::parse("local/m").unwrap(), finish: Finish::ToolCalls, usage: None };
+    update(s, Action::Chat(ChatAction::Answered { turn, result: Ok(a) }), ctx);
+    turn
+}
+
 /// The app on the chat pane with one provider's model `local/m` offered.
 fn chat_pane_with_a_model(ctx: &crate::app::Ctx) -> crate::app::AppState {
     use crate::app::{Action, AppState, UserAction as U, update};
@@ -501,21 +518,12 @@ fn drafts_survive_recall_and_a_first_ctrl_c_and_a_delete_is_armed_for_one_key_on
 
 #[test]
 fn a_call_asking_for_consent_leaves_the_focus_in_the_input() {
-    use crate::app::{Action, BoxId, Ctx, UserAction as U, update};
+    use crate::app::{Action, BoxId, Ctx, update};
     let (keymap, config) = app();
     let ctx = Ctx { now: 10_000, keymap: &keymap, config: &config };
     let mut s = chat_pane_with_a_model(&ctx);
     s.tools.catalog = vec![tool("dns_lookup", false)];
-    s.chat.input = crate::app::input::TextInput::new("resolve it");
-    update(&mut s, Action::User(U::ChatSend), &ctx);
-    let turn = s.chat.turn.as_ref().unwrap().id;
-    let items = call(0, "c0", "dns_lookup", "{\"host\":\"a\"}")
-        .into_iter()
-        .map(|delta| ChatProgress::Delta { delta })
-        .collect();
-    update(&mut s, Action::Chat(ChatAction::Progress { turn, items }), &ctx);
-    let a = Answer { model: ModelRef::parse("local/m").unwrap(), finish: Finish::ToolCalls, usage: None };
-    update(&mut s, Action::Chat(ChatAction::Answered { turn, result: Ok(a) }), &ctx);
+    ask_and_get_a_call(&mut s, &ctx);
     assert!(s.chat.asked_call().is_some());
     assert_eq!(s.focus, BoxId::ChatInput, "a `y` being typed is never taken as consent");
     assert!(s.notice.as_ref().unwrap().1.contains("waits for your answer"));

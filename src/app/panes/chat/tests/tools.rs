@@ -312,16 +312,7 @@ fn in_the_app_t_chooses_tools_and_o_edits_a_waiting_call() {
     assert_eq!(s.chat.conv.meta.tools, None);
     // A call waits: `o` opens its form, Esc goes back to y/N, Enter on the
     // last row runs it.
-    s.chat.input = crate::app::input::TextInput::new("resolve it");
-    update(&mut s, Action::User(U::ChatSend), &ctx);
-    let turn = s.chat.turn.as_ref().unwrap().id;
-    let items = call(0, "c0", "dns_lookup", "{\"host\":\"a\"}")
-        .into_iter()
-        .map(|delta| ChatProgress::Delta { delta })
-        .collect();
-    update(&mut s, Action::Chat(ChatAction::Progress { turn, items }), &ctx);
-    let a = Answer { model: ModelRef::parse("local/m").unwrap(), finish: Finish::ToolCalls, usage: None };
-    update(&mut s, Action::Chat(ChatAction::Answered { turn, result: Ok(a) }), &ctx);
+    let turn = ask_and_get_a_call(&mut s, &ctx);
     assert_eq!(s.focus, crate::app::BoxId::ChatTranscript);
     key(&mut s, KeyCode::Char('o'), KeyModifiers::NONE);
     assert!(matches!(&s.overlay, Some(Overlay::ChatTools(_))));
