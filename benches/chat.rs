@@ -19,6 +19,7 @@ use opsdeck::protocol::chat::{
     ChatDelta, ChatMessage, ChatProgress, Conversation, ConversationMeta, Finish, ModelRef, Role, ToolCall,
     ToolCallState, Usage,
 };
+use opsdeck::runtime::backend::LeanBackend;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -88,6 +89,15 @@ fn conversation(id: &str, n: usize) -> Conversation {
     }
     messages.truncate(n);
     Conversation { meta, messages }
+}
+
+/// One question and a one-paragraph answer of about 8 KB.
+fn prose_conversation() -> Conversation {
+    let mut conv = conversation("prose", 2);
+    let words = ["Server", "Entity", "Unsupported", "404", "-", "Not", "Found", "Request", "Timeout"];
+    let text: Vec<&str> = (0..1_200).map(|i| words[(i * 7 + i / 3) % words.len()]).collect();
+    conv.messages[1].content = text.join(" ");
+    conv
 }
 
 fn key(seed: &Seed, s: &mut AppState, code: KeyCode) {
@@ -199,6 +209,65 @@ fn open_2000_load_apply_and_first_frame(b: Bencher) {
         i += 1;
         let c = store.load_conversation(id).expect("load").expect("there");
         update(&mut s, Action::Chat(ChatAction::Opened(Box::new(c))), &seed.ctx());
+        term.draw(|f| opsdeck::ui::render(f, black_box(&s), &theme)).expect("draw");
+    });
+}
+
+/// The key the tuimeasure figure presses on the chat pane: `k`/`j` (jump to
+/// the previous / next message) in turn on a 20-message conversation, each
+/// through `update` and a whole 200x50 frame written by the real backend
+/// (into a sink). Compare with `core`'s `key_down_up_and_draw_200x50`, the
+/// same on the metrics pane.
+#[divan::bench(sample_count = 100, sample_size = 10)]
+fn key_jump_message_and_draw_200x50(b: Bencher) {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    s.size = (200, 50);
+    update(&mut s, Action::User(UserAction::FocusPane4), &seed.ctx());
+    chat(&seed, &mut s, ChatAction::Models { models: vec![model()], providers: 1, prices: HashMap::new() });
+    chat(&seed, &mut s, ChatAction::Opened(Box::new(conversation("jump", 20))));
+    s.focus = BoxId::ChatTranscript;
+    key(&seed, &mut s, KeyCode::Up);
+    key(&seed, &mut s, KeyCode::Char('k'));
+    assert!(s.chat.sel.is_some(), "a message is selected");
+    let theme = Theme::fallback(false);
+    let backend = LeanBackend::with_size(std::io::sink(), ratatui::layout::Size::new(200, 50));
+    let mut term = Terminal::new(backend).expect("backend");
+    term.draw(|f| opsdeck::ui::render(f, &s, &theme)).expect("draw");
+    let mut i = 0;
+    b.bench_local(|| {
+        let k = if i % 2 == 0 { 'k' } else { 'j' };
+        i += 1;
+        key(&seed, &mut s, KeyCode::Char(k));
+        term.draw(|f| opsdeck::ui::render(f, black_box(&s), &theme)).expect("draw");
+    });
+}
+
+/// Typing in the input under the same 20-message conversation: `a` and
+/// Backspace in turn, each through `update` and a whole 200x50 frame written
+/// by the real backend (into a sink).
+/// `long_prose`: the conversation is one question and one answer that is a
+/// single paragraph of about 8 KB (what a small model writes), so the
+/// transcript is full rows of text.
+#[divan::bench(args = [false, true], sample_count = 100, sample_size = 10)]
+fn key_type_and_draw_200x50(b: Bencher, long_prose: bool) {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    s.size = (200, 50);
+    update(&mut s, Action::User(UserAction::FocusPane4), &seed.ctx());
+    chat(&seed, &mut s, ChatAction::Models { models: vec![model()], providers: 1, prices: HashMap::new() });
+    let conv = if long_prose { prose_conversation() } else { conversation("type", 20) };
+    chat(&seed, &mut s, ChatAction::Opened(Box::new(conv)));
+    s.focus = BoxId::ChatInput;
+    let theme = Theme::fallback(false);
+    let backend = LeanBackend::with_size(std::io::sink(), ratatui::layout::Size::new(200, 50));
+    let mut term = Terminal::new(backend).expect("backend");
+    term.draw(|f| opsdeck::ui::render(f, &s, &theme)).expect("draw");
+    let mut i = 0;
+    b.bench_local(|| {
+        let k = if i % 2 == 0 { KeyCode::Char('a') } else { KeyCode::Backspace };
+        i += 1;
+        key(&seed, &mut s, k);
         term.draw(|f| opsdeck::ui::render(f, black_box(&s), &theme)).expect("draw");
     });
 }

@@ -137,3 +137,26 @@ fn alerts_evaluate_bundled_rules(b: Bencher) {
         black_box(core.has_fresh())
     });
 }
+
+/// The key the tuimeasure figure presses on the metrics pane: Down/Up (the
+/// process selection) in turn, each through `update` and a whole 200x50
+/// frame written by the real backend (into a sink).
+#[divan::bench(sample_count = 100, sample_size = 10)]
+fn key_down_up_and_draw_200x50(b: Bencher) {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let seed = support::Seed::new();
+    let mut state = seed.state();
+    state.size = (200, 50);
+    let theme = Theme::fallback(false);
+    let backend =
+        opsdeck::runtime::backend::LeanBackend::with_size(std::io::sink(), ratatui::layout::Size::new(200, 50));
+    let mut term = Terminal::new(backend).expect("backend");
+    term.draw(|f| opsdeck::ui::render(f, &state, &theme)).expect("draw");
+    let mut i = 0;
+    b.bench_local(|| {
+        let code = if i % 2 == 0 { KeyCode::Down } else { KeyCode::Up };
+        i += 1;
+        update(&mut state, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &seed.ctx());
+        term.draw(|f| opsdeck::ui::render(f, black_box(&state), &theme)).expect("draw");
+    });
+}

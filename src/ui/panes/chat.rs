@@ -21,7 +21,7 @@ use crate::text;
 use crate::ui::boxed;
 use crate::ui::widgets::list::ListWindow;
 use crate::ui::widgets::markdown::MarkdownStyles;
-use crate::ui::widgets::{fit, fmt};
+use crate::ui::widgets::{fit, fmt, text_memo};
 
 /// The chat pane's boxes for a body area: the list (when shown) left, the
 /// transcript above the input right.
@@ -167,7 +167,7 @@ fn render_transcript(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: 
     let width = usize::from(body.width);
     let height = usize::from(body.height);
     let want = height + usize::from(c.scroll);
-    let lines: Vec<Line> = match c.sel {
+    let lines: Vec<Line<'static>> = match c.sel {
         None => {
             // From the end backwards until the box (and the scroll) is filled.
             let mut chunks: Vec<Vec<Line>> = Vec::new();
@@ -197,7 +197,8 @@ fn render_transcript(f: &mut Frame, area: Rect, s: &AppState, focused: bool, t: 
             all.into_iter().skip(start).take(height).collect()
         }
     };
-    f.render_widget(Paragraph::new(lines), body);
+    // Kept as cells between frames: a key typed below does not draw it again.
+    text_memo::render_lines(f.buffer_mut(), body, "chat-transcript", lines);
 }
 
 /// What the transcript says before the first question.

@@ -6,3 +6,4 @@ pub mod fit;
 pub mod fmt;
 pub mod list;
 pub mod markdown;
+pub mod text_memo;
