@@ -248,3 +248,114 @@ fn the_metrics_screen_and_its_next_second_are_drawn_exactly() {
     }
     eprintln!("bytes per frame (lean, crossterm): {sizes:?}");
 }
+
+const SW: u16 = 24;
+const SH: u16 = 12;
+
+/// A scrolling view: a still left column (a border and a list whose rows
+/// change now and then), and on the right rows of a longer document shown
+/// from an offset that moves up and down by a few rows, some rows styled or
+/// holding wide characters, and spans drawn over it.
+fn paint_scrolled(buf: &mut Buffer, doc: &[(usize, usize)], list: usize, offset: usize, over: &Frame) {
+    let styles = styles();
+    for y in 0..SH {
+        buf.set_string(0, y, if usize::from(y) < list { "ls│" } else { "  │" }, styles[usize::from(y) % 3]);
+        if let Some(&(t, st)) = doc.get(offset + usize::from(y)) {
+            let text = format!("{} row {}", TEXTS[t], offset + usize::from(y));
+            buf.set_string(3, y, text, styles[st]);
+        }
+    }
+    paint(buf, over);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Frames that scroll (the terminal moves rows, the backend draws what
+    /// still differs) reach the terminal exactly, in no more bytes than
+    /// ratatui's crossterm backend writes for them.
+    #[test]
+    fn scrolled_frames_reach_the_terminal_as_drawn(
+        doc in prop::collection::vec((0..TEXTS.len(), 0..10usize), 30),
+        steps in prop::collection::vec(
+            (-6i32..7, 0..4usize, prop::collection::vec((0..SW, 0..SH, 0..TEXTS.len(), 0..10usize), 0..3)),
+            1..8,
+        ),
+    ) {
+        let mut t = Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: SW, height: SH })).unwrap();
+        let (mut cross, counter) = crossterm_terminal(SW, SH);
+        let mut vt = screen(SW, SH);
+        let mut lean = 0;
+        let mut prev = Buffer::empty(Rect::new(0, 0, SW, SH));
+        let mut uncertain = HashSet::new();
+        let mut offset = 10i32;
+        for (i, (by, list, over)) in steps.iter().enumerate() {
+            offset = (offset + by).clamp(0, 18);
+            let draw = |buf: &mut Buffer| paint_scrolled(buf, &doc, *list, offset as usize, over);
+            let done = t.draw(|f| draw(f.buffer_mut())).unwrap();
+            let expected = done.buffer.clone();
+            cross.draw(|f| draw(f.buffer_mut())).unwrap();
+            let bytes = std::mem::take(t.backend_mut().writer_mut());
+            lean += bytes.len();
+            vt.process(&bytes);
+            orphans(&mut uncertain, &prev, &expected);
+            if let Some(m) = mismatch(vt.screen(), &expected, &uncertain) {
+                prop_assert!(false, "frame {i}: {m}\nbytes: {:?}", String::from_utf8_lossy(&bytes));
+            }
+            prev = expected;
+        }
+        prop_assert!(lean <= counter.0.get(), "lean {lean} bytes, crossterm {}", counter.0.get());
+    }
+}
+
+/// The chat pane at 200x50 with a long answer: jumping between the question
+/// and the answer moves the transcript by a few rows; the terminal scrolls
+/// them, so the frame is drawn exactly in a fraction of a repaint's bytes.
+#[test]
+fn a_transcript_jump_is_a_scroll() {
+    use opsdeck::app::panes::chat::ChatAction;
+    use opsdeck::app::{BoxId, UserAction};
+    use opsdeck::protocol::chat::{ChatMessage, Conversation, ConversationMeta, Finish, ModelRef, Role};
+    use ratatui::crossterm::event::KeyCode;
+    let seed = Seed::new();
+    let mut s = seed.state();
+    s.size = (200, 50);
+    update(&mut s, Action::User(UserAction::FocusPane4), &seed.ctx());
+    let model = ModelRef::parse("local/smollm2").expect("model");
+    let words = ["Server", "Entity", "Unsupported", "404", "-", "Not", "Found", "Request", "Timeout"];
+    let prose: Vec<&str> = (0..1_200).map(|i| words[(i * 7 + i / 3) % words.len()]).collect();
+    let mut answer = ChatMessage::new(Role::Assistant, prose.join(" "), NOW - 5_000);
+    answer.model = Some(model);
+    answer.finish = Some(Finish::Stop);
+    let conv = Conversation {
+        meta: ConversationMeta::new("jump".into(), NOW - 10_000),
+        messages: vec![ChatMessage::new(Role::User, "Which status codes matter?", NOW - 10_000), answer],
+    };
+    update(&mut s, Action::Chat(ChatAction::Opened(Box::new(conv))), &seed.ctx());
+    s.focus = BoxId::ChatTranscript;
+    support::key(&seed, &mut s, KeyCode::Up);
+    let theme = Theme::load("default-dark", None, false).expect("bundled theme");
+    let mut t = Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: 200, height: 50 })).unwrap();
+    let (mut cross, counter) = crossterm_terminal(200, 50);
+    let mut vt = screen(200, 50);
+    let mut sizes = Vec::new();
+    for (step, k) in [None, Some('k'), Some('j'), Some('k')].into_iter().enumerate() {
+        if let Some(k) = k {
+            support::key(&seed, &mut s, KeyCode::Char(k));
+        }
+        let done = t.draw(|f| opsdeck::ui::render(f, &s, &theme)).unwrap();
+        let expected = done.buffer.clone();
+        let bytes = std::mem::take(t.backend_mut().writer_mut());
+        vt.process(&bytes);
+        assert_eq!(mismatch(vt.screen(), &expected, &HashSet::new()), None, "step {step}");
+        let before = counter.0.get();
+        cross.draw(|f| opsdeck::ui::render(f, &s, &theme)).unwrap();
+        sizes.push((bytes.len(), counter.0.get() - before));
+    }
+    eprintln!("bytes per frame (lean, crossterm): {sizes:?}");
+    for (step, (lean, cross)) in sizes.iter().enumerate().skip(1) {
+        // A repaint of the transcript is about 10 KB; a scroll, the rows it
+        // reveals and the moved selection, about 1 KB.
+        assert!(lean * 5 < *cross, "step {step}: lean {lean} bytes, crossterm {cross}");
+    }
+}

@@ -37,6 +37,8 @@ use ratatui::buffer::{Buffer, Cell, CellDiffOption, CellWidth};
 use ratatui::layout::{Position, Rect, Size};
 use ratatui::style::{Color, Modifier};
 
+use super::backend_scroll as scroll;
+
 /// Colours and attributes the terminal will give the next printed character.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct Pen {
@@ -72,6 +74,9 @@ pub struct LeanBackend<W: Write> {
     buf: Vec<u8>,
     /// What the terminal shows, as far as this backend drew it.
     shadow: Buffer,
+    /// The frame being drawn, rebuilt from the shadow and the changes when
+    /// many cells change (kept to reuse its memory).
+    next: Buffer,
     /// False after an operation that changed the screen in a way the shadow
     /// does not follow (a partial clear): no gap is re-printed from it then.
     shadow_trusted: bool,
@@ -102,6 +107,7 @@ impl<W: Write> LeanBackend<W> {
             out,
             buf: Vec::with_capacity(16 * 1024),
             shadow: Buffer::empty(Rect::ZERO),
+            next: Buffer::empty(Rect::ZERO),
             shadow_trusted: false,
             pen: None,
             cursor: None,
@@ -238,6 +244,21 @@ impl<W: Write> LeanBackend<W> {
         self.buf.push(b'm');
     }
 
+    /// Print `content` (cells that differ from the shadow) and keep the
+    /// shadow up to date.
+    fn draw_cells<'a>(&mut self, content: impl Iterator<Item = (u16, u16, &'a Cell)>) {
+        let width = self.shadow.area.width;
+        for (x, y, cell) in content {
+            self.move_to(x, y);
+            self.set_pen(Pen::of(cell));
+            self.buf.extend_from_slice(cell.symbol().as_bytes());
+            // The cursor after a wide cell, or at the right margin (where
+            // terminals differ on pending wraps), is not relied on.
+            self.cursor = (scroll::width(cell) == 1 && x + 1 < width).then_some(Position { x: x + 1, y });
+            put(&mut self.shadow, x, y, cell);
+        }
+    }
+
     /// The screen was erased with the default pen: the shadow is blank.
     fn forget_screen(&mut self) -> io::Result<()> {
         let size = self.size()?;
@@ -245,6 +266,20 @@ impl<W: Write> LeanBackend<W> {
         self.shadow_trusted = true;
         self.cursor = None;
         Ok(())
+    }
+}
+
+/// `cell` printed at `x, y` of a shadow: the cells a wide character covers
+/// are blank and skipped by diffs.
+fn put(shadow: &mut Buffer, x: u16, y: u16, cell: &Cell) {
+    if let Some(c) = shadow.cell_mut((x, y)) {
+        c.clone_from(cell);
+    }
+    for dx in 1..scroll::width(cell) {
+        if let Some(c) = shadow.cell_mut((x + dx, y)) {
+            c.reset();
+            c.set_diff_option(CellDiffOption::Skip);
+        }
     }
 }
 
@@ -352,25 +387,43 @@ impl<W: Write> Backend for LeanBackend<W> {
     where
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
-        let width = self.shadow.area.width;
-        for (x, y, cell) in content {
-            self.move_to(x, y);
-            self.set_pen(Pen::of(cell));
-            self.buf.extend_from_slice(cell.symbol().as_bytes());
-            let w = cell.cell_width();
-            // The cursor after a wide cell, or at the right margin (where
-            // terminals differ on pending wraps), is not relied on.
-            self.cursor = (w == 1 && x + 1 < width).then_some(Position { x: x + 1, y });
-            if let Some(c) = self.shadow.cell_mut((x, y)) {
-                c.clone_from(cell);
+        let cells: Vec<(u16, u16, &Cell)> = content.collect();
+        let (width, height) = (usize::from(self.shadow.area.width), usize::from(self.shadow.area.height));
+        if self.shadow_trusted && cells.len() >= scroll::MIN_ROWS * width {
+            // Many cells changed: rows that only moved are scrolled by the terminal.
+            if self.next.area != self.shadow.area {
+                self.next = self.shadow.clone();
+            } else {
+                self.next.content.clone_from_slice(&self.shadow.content);
             }
-            for dx in 1..w {
-                if let Some(c) = self.shadow.cell_mut((x + dx, y)) {
-                    c.reset();
-                    c.set_diff_option(CellDiffOption::Skip);
+            let mut changed = vec![false; height];
+            for &(x, y, cell) in &cells {
+                put(&mut self.next, x, y, cell);
+                if let Some(r) = changed.get_mut(usize::from(y)) {
+                    *r = true;
                 }
             }
+            if let Some(shift) = scroll::find(&self.shadow, &self.next, &changed) {
+                // Revealed rows take the pen's background: the default one.
+                self.set_pen(Pen::DEFAULT);
+                shift.sequence(&mut self.buf);
+                self.cursor = None;
+                shift.apply(&mut self.shadow);
+                let next = std::mem::take(&mut self.next);
+                let (top, bottom) = (shift.top, shift.bottom);
+                // Outside the region the changes stand; inside, what differs from the scrolled rows.
+                let mut rest: Vec<(u16, u16, &Cell)> =
+                    cells.into_iter().filter(|c| c.1 < top || c.1 > bottom).collect();
+                for y in top..=bottom {
+                    scroll::row_diff(&self.shadow, &next, y, &mut rest);
+                }
+                rest.sort_unstable_by_key(|&(x, y, _)| (y, x));
+                self.draw_cells(rest.into_iter());
+                self.next = next;
+                return Ok(());
+            }
         }
+        self.draw_cells(cells.into_iter());
         Ok(())
     }
 

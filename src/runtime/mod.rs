@@ -5,6 +5,7 @@
 //! headless in tests.
 
 pub mod backend;
+mod backend_scroll;
 mod chat;
 mod chat_draft;
 mod editor;
