@@ -218,14 +218,17 @@ fn open_2000_load_apply_and_first_frame(b: Bencher) {
 /// through `update` and a whole 200x50 frame written by the real backend
 /// (into a sink). Compare with `core`'s `key_down_up_and_draw_200x50`, the
 /// same on the metrics pane.
-#[divan::bench(sample_count = 100, sample_size = 10)]
-fn key_jump_message_and_draw_200x50(b: Bencher) {
+/// `long_prose` as in `key_type_and_draw_200x50`: a jump then moves the
+/// transcript by the question's three rows.
+#[divan::bench(args = [false, true], sample_count = 100, sample_size = 10)]
+fn key_jump_message_and_draw_200x50(b: Bencher, long_prose: bool) {
     let seed = Seed::new();
     let mut s = seed.state();
     s.size = (200, 50);
     update(&mut s, Action::User(UserAction::FocusPane4), &seed.ctx());
     chat(&seed, &mut s, ChatAction::Models { models: vec![model()], providers: 1, prices: HashMap::new() });
-    chat(&seed, &mut s, ChatAction::Opened(Box::new(conversation("jump", 20))));
+    let conv = if long_prose { prose_conversation() } else { conversation("jump", 20) };
+    chat(&seed, &mut s, ChatAction::Opened(Box::new(conv)));
     s.focus = BoxId::ChatTranscript;
     key(&seed, &mut s, KeyCode::Up);
     key(&seed, &mut s, KeyCode::Char('k'));

@@ -4,12 +4,15 @@
 //! chat transcript: 46 rows of 196 characters at 200x50) that is the
 //! costliest part of a frame — each character split into graphemes,
 //! measured and styled again — although a key typed into the input below
-//! changes none of it. [`render_lines`] remembers, per named slot, the lines
-//! and the area it was last given and the cells `Paragraph` drew for them;
-//! when both are the same it copies those cells (a row at a time) instead of
-//! drawing again. The key is the lines themselves (compared whole: cheaper
-//! by far than drawing them), so a frame drawn with the memo is the frame
-//! drawn without it, and views stay functions of the state.
+//! changes none of it, and a scroll changes a few rows. [`render_lines`]
+//! remembers, per named slot, the lines and the area it was last given and
+//! the cells `Paragraph` drew for them: the same lines again are copied
+//! whole; otherwise each row is copied from where its line was last drawn
+//! (found by the line itself, so text that scrolled is found at its old
+//! row), and only lines not shown last time are drawn. The key is the
+//! lines themselves (compared whole: cheaper by far than drawing them), so a
+//! frame drawn with the memo is the frame drawn without it, and views stay
+//! functions of the state.
 //!
 //! One memo per thread (the TUI draws on one; parallel tests each get their
 //! own), one entry per slot.
@@ -17,7 +20,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
@@ -25,9 +28,11 @@ use ratatui::widgets::{Paragraph, Widget};
 #[derive(Default)]
 struct Entry {
     area: Rect,
+    /// The lines shown, one per row (at most the area's height).
     lines: Vec<Line<'static>>,
-    /// What `Paragraph::new(lines)` drew onto a blank `area`.
-    cells: Option<Buffer>,
+    /// What `Paragraph::new(lines)` drew onto a blank `area`, row by row
+    /// (`area.width` cells each).
+    rows: Vec<Vec<Cell>>,
 }
 
 thread_local! {
@@ -38,42 +43,61 @@ thread_local! {
 /// (no wrapping: lines longer than the area are cut) draws them onto a blank
 /// area — `area` must be blank, as the inside of a freshly drawn box is.
 /// `slot` names the box (one entry per slot is kept).
-pub fn render_lines(buf: &mut Buffer, area: Rect, slot: &'static str, lines: Vec<Line<'static>>) {
+///
+/// Each row is one line, drawn on its own, so a line shown in the last
+/// drawing (at any row: the text scrolled) is moved from there; only new
+/// lines are drawn.
+pub fn render_lines(buf: &mut Buffer, area: Rect, slot: &'static str, mut lines: Vec<Line<'static>>) {
     let area = area.intersection(buf.area);
     if area.is_empty() {
         return;
     }
+    lines.truncate(usize::from(area.height));
     MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
         let e = memo.entry(slot).or_default();
-        let cells = match &e.cells {
-            Some(cells) if e.area == area && e.lines == lines => cells,
-            _ => {
-                // The last drawing's cells are reused (blanked) when the area is the same.
-                let mut cells = match e.cells.take() {
-                    Some(mut c) if c.area == area => {
-                        c.reset();
-                        c
+        if e.area != area {
+            *e = Entry { area, ..Entry::default() };
+        }
+        if e.lines != lines {
+            let mut old = std::mem::take(&mut e.rows);
+            // Where a line of the last drawing is: first where the line
+            // before was found plus one (text that scrolled), else anywhere.
+            let mut guess = 0;
+            let rows: Vec<Vec<Cell>> = lines
+                .iter()
+                .map(|line| {
+                    let at = (guess < e.lines.len() && e.lines[guess] == *line && !old[guess].is_empty())
+                        .then_some(guess)
+                        .or_else(|| (0..e.lines.len()).find(|&j| e.lines[j] == *line && !old[j].is_empty()));
+                    match at {
+                        Some(j) => {
+                            guess = j + 1;
+                            std::mem::take(&mut old[j])
+                        }
+                        None => draw_line(line, area.width),
                     }
-                    _ => Buffer::empty(area),
-                };
-                // Drawn from borrowed text: the lines are kept as the key.
-                let borrowed = lines.iter().map(|l| {
-                    let spans: Vec<Span> = l.spans.iter().map(|s| Span::styled(s.content.as_ref(), s.style)).collect();
-                    Line { spans, style: l.style, alignment: l.alignment }
-                });
-                Paragraph::new(borrowed.collect::<Vec<_>>()).render(area, &mut cells);
-                e.area = area;
-                e.lines = lines;
-                e.cells.insert(cells)
-            }
-        };
+                })
+                .collect();
+            e.rows = rows;
+            e.lines = lines;
+        }
         let w = usize::from(area.width);
-        for y in area.top()..area.bottom() {
-            let (from, to) = (cells.index_of(area.x, y), buf.index_of(area.x, y));
-            buf.content[to..to + w].clone_from_slice(&cells.content[from..from + w]);
+        for (i, row) in e.rows.iter().enumerate() {
+            let to = buf.index_of(area.x, area.y + i as u16);
+            buf.content[to..to + w].clone_from_slice(row);
         }
     });
+}
+
+/// One line as `Paragraph` draws it on a blank row `width` cells wide.
+fn draw_line(line: &Line<'static>, width: u16) -> Vec<Cell> {
+    let area = Rect::new(0, 0, width, 1);
+    let mut row = Buffer::empty(area);
+    // Drawn from borrowed text: the line is kept as the key.
+    let spans: Vec<Span> = line.spans.iter().map(|s| Span::styled(s.content.as_ref(), s.style)).collect();
+    Paragraph::new(Line { spans, style: line.style, alignment: line.alignment }).render(area, &mut row);
+    row.content
 }
 
 #[cfg(test)]
@@ -115,18 +139,34 @@ mod tests {
                         proptest::collection::vec(("[a-z 界é\u{301}🚀-]{0,12}", 0u8..4), 0..5),
                         0..12,
                     ),
-                    0u16..6, 0u16..6, 0u16..30, 0u16..14, any::<bool>(),
+                    0u16..6, 0u16..6, 0u16..30, 0u16..14, 0u8..4, -4i32..5,
                 ),
-                1..8,
+                1..10,
             )
         ) {
             let full = Rect::new(0, 0, 24, 10);
             let mut last: Option<(Vec<Line<'static>>, Rect)> = None;
-            for (rows, x, y, w, h, repeat) in frames {
-                let (lines, area) = match (&last, repeat) {
-                    // The same lines and area again: the copy path.
-                    (Some(prev), true) => prev.clone(),
-                    _ => (rows.iter().map(|r| line(r)).collect(), Rect::new(x, y, w, h)),
+            for (rows, x, y, w, h, mode, by) in frames {
+                let fresh: Vec<Line<'static>> = rows.iter().map(|r| line(r)).collect();
+                let (lines, area) = match (&last, mode) {
+                    // The same lines and area again: the whole copy.
+                    (Some(prev), 0) => prev.clone(),
+                    // The last lines scrolled by `by` (new ones come in at
+                    // the edge), in the same area: rows copied from elsewhere.
+                    (Some((prev, area)), 1 | 2) => {
+                        let mut l = prev.clone();
+                        if by >= 0 {
+                            l.drain(..(by as usize).min(l.len()));
+                            l.extend(fresh);
+                        } else {
+                            let mut head = fresh;
+                            head.truncate(by.unsigned_abs() as usize);
+                            head.extend(l);
+                            l = head;
+                        }
+                        (l, *area)
+                    }
+                    _ => (fresh, Rect::new(x, y, w, h)),
                 };
                 prop_assert_eq!(memo(area, full, &lines), direct(area, full, &lines));
                 last = Some((lines, area));
