@@ -19,14 +19,17 @@ use tokio::time::Instant;
 
 use super::definition::{Step, Uses, Workflow};
 use super::exec::{Failure, backoff, retry_allowed};
-use super::output::{StepLog, mask};
+use super::output::mask;
 use super::render::{Renderer, Scope, mask_value};
 use super::service::Ctx;
 use crate::engine::alerts::core::run_alerts::RunAlert;
 use crate::protocol::workflow::{Decision, Run, RunState, StepRun};
 
-/// Lines per `step_output` event at most.
-const OUTPUT_BATCH: usize = 512;
+mod ending;
+mod logs;
+
+use logs::Log;
+
 /// How often a step's log is written while it prints.
 const LOG_FLUSH: std::time::Duration = std::time::Duration::from_millis(250);
 /// How long a step that changes things waits for the record of its start to
@@ -39,25 +42,6 @@ pub enum Control {
     Cancel,
     /// Answer a waiting step.
     Decide { step: String, decision: Decision, reply: oneshot::Sender<Result<(), String>> },
-}
-
-/// A step's log in memory (head and tail under byte caps) and whether it
-/// changed since it was last written.
-#[derive(Default)]
-struct Log {
-    kept: StepLog,
-    dirty: bool,
-}
-
-impl Log {
-    fn push(&mut self, line: String) {
-        self.kept.push(&line);
-        self.dirty = true;
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.kept.lines().map(|l| l.into_owned()).collect()
-    }
 }
 
 pub(super) struct Driver {
@@ -476,126 +460,6 @@ impl Driver {
             }
         }
         self.flush_log(i);
-    }
-
-    fn decide(&mut self, step: &str, decision: Decision) -> Result<(), String> {
-        let Some(i) = self.index(step) else { return Err(format!("run #{} has no step {step:?}", self.run.id)) };
-        if self.steps[i].state != RunState::Waiting {
-            return Err(format!("step {step} of run #{} is {}, not waiting", self.run.id, self.steps[i].state.word()));
-        }
-        let approved = decision.approved;
-        let who = decision.by.clone();
-        self.steps[i].decision = Some(decision);
-        if self.gated[i] {
-            self.gated[i] = false;
-            if approved {
-                self.steps[i].state = RunState::Queued;
-                self.save_step(i);
-                self.ready.push_back(i);
-            } else {
-                self.fail(i, format!("rejected by {who}"));
-            }
-            return Ok(());
-        }
-        if approved {
-            let now = self.now();
-            let s = &mut self.steps[i];
-            s.state = RunState::Succeeded;
-            s.attempt = 1;
-            s.ended = Some(now);
-            s.output = Some(json!({ "approved": true, "by": who }));
-            self.save_step(i);
-        } else {
-            self.fail(i, format!("rejected by {who}"));
-        }
-        Ok(())
-    }
-
-    fn line(&mut self, i: usize, line: String) {
-        let line = if self.secrets.is_empty() { line } else { mask(&line, &self.secrets) };
-        self.logs[i].push(line.clone());
-        self.ctx.output(&self.run, &self.steps[i].id, vec![line]);
-    }
-
-    /// Take every line waiting, publishing them in batches per step.
-    fn drain_lines(&mut self, rx: &mut mpsc::Receiver<(usize, String)>) {
-        let mut batch: Vec<(usize, Vec<String>)> = Vec::new();
-        let mut taken = 0;
-        while taken < 8 * OUTPUT_BATCH {
-            let Ok((i, line)) = rx.try_recv() else { break };
-            taken += 1;
-            let line = if self.secrets.is_empty() { line } else { mask(&line, &self.secrets) };
-            self.logs[i].push(line.clone());
-            match batch.last_mut() {
-                Some((j, lines)) if *j == i && lines.len() < OUTPUT_BATCH => lines.push(line),
-                _ => batch.push((i, vec![line])),
-            }
-        }
-        for (i, lines) in batch {
-            self.ctx.output(&self.run, &self.steps[i].id, lines);
-        }
-    }
-
-    fn flush_log(&mut self, i: usize) {
-        if self.logs[i].dirty {
-            self.logs[i].dirty = false;
-            self.ctx.save_log(&self.run, i, &self.logs[i].lines());
-        }
-    }
-
-    fn flush_logs(&mut self) {
-        for i in 0..self.logs.len() {
-            self.flush_log(i);
-        }
-    }
-
-    fn cancel(&mut self) {
-        let now = self.now();
-        for i in 0..self.steps.len() {
-            if !self.steps[i].state.is_final() {
-                let s = &mut self.steps[i];
-                let was_started = s.started.is_some();
-                s.state = RunState::Cancelled;
-                s.next_attempt_at = None;
-                if was_started {
-                    s.ended = Some(now);
-                }
-                self.save_step(i);
-            }
-        }
-        self.flush_logs();
-        self.run.state = RunState::Cancelled;
-        self.run.ended = Some(now);
-        self.run.error = Some("cancelled".into());
-        self.save_run();
-        self.ended_alerts();
-    }
-
-    /// A slow run's alert resolves when it ends.
-    fn ended_alerts(&self) {
-        if self.slow_raised {
-            self.ctx.run_alert(RunAlert::Ended { workflow: self.run.workflow.clone(), run: self.run.id });
-        }
-    }
-
-    fn finish(&mut self) {
-        let failed: Vec<&str> = self
-            .steps
-            .iter()
-            .zip(&self.def.steps)
-            .filter(|(s, d)| s.state == RunState::Failed && !d.continue_on_error)
-            .map(|(s, _)| s.id.as_str())
-            .collect();
-        self.run.state = if failed.is_empty() { RunState::Succeeded } else { RunState::Failed };
-        self.run.error = (!failed.is_empty()).then(|| format!("failed: {}", failed.join(", ")));
-        self.run.ended = Some(self.now());
-        self.save_run();
-        self.ended_alerts();
-        let (workflow, run) = (self.run.workflow.clone(), self.run.id);
-        self.ctx.run_alert(match &self.run.error {
-            Some(why) => RunAlert::Failed { workflow, run, why: why.clone() },
-            None => RunAlert::Succeeded { workflow, run },
-        });
     }
 }
 
