@@ -222,21 +222,10 @@ fn open_2000_load_apply_and_first_frame(b: Bencher) {
 /// transcript by the question's three rows.
 #[divan::bench(args = [false, true], sample_count = 100, sample_size = 10)]
 fn key_jump_message_and_draw_200x50(b: Bencher, long_prose: bool) {
-    let seed = Seed::new();
-    let mut s = seed.state();
-    s.size = (200, 50);
-    update(&mut s, Action::User(UserAction::FocusPane4), &seed.ctx());
-    chat(&seed, &mut s, ChatAction::Models { models: vec![model()], providers: 1, prices: HashMap::new() });
-    let conv = if long_prose { prose_conversation() } else { conversation("jump", 20) };
-    chat(&seed, &mut s, ChatAction::Opened(Box::new(conv)));
-    s.focus = BoxId::ChatTranscript;
+    let (seed, mut s, theme, mut term) = open_at_200x50(long_prose, BoxId::ChatTranscript);
     key(&seed, &mut s, KeyCode::Up);
     key(&seed, &mut s, KeyCode::Char('k'));
     assert!(s.chat.sel.is_some(), "a message is selected");
-    let theme = Theme::fallback(false);
-    let backend = LeanBackend::with_size(std::io::sink(), ratatui::layout::Size::new(200, 50));
-    let mut term = Terminal::new(backend).expect("backend");
-    term.draw(|f| opsdeck::ui::render(f, &s, &theme)).expect("draw");
     let mut i = 0;
     b.bench_local(|| {
         let k = if i % 2 == 0 { 'k' } else { 'j' };
@@ -254,18 +243,7 @@ fn key_jump_message_and_draw_200x50(b: Bencher, long_prose: bool) {
 /// transcript is full rows of text.
 #[divan::bench(args = [false, true], sample_count = 100, sample_size = 10)]
 fn key_type_and_draw_200x50(b: Bencher, long_prose: bool) {
-    let seed = Seed::new();
-    let mut s = seed.state();
-    s.size = (200, 50);
-    update(&mut s, Action::User(UserAction::FocusPane4), &seed.ctx());
-    chat(&seed, &mut s, ChatAction::Models { models: vec![model()], providers: 1, prices: HashMap::new() });
-    let conv = if long_prose { prose_conversation() } else { conversation("type", 20) };
-    chat(&seed, &mut s, ChatAction::Opened(Box::new(conv)));
-    s.focus = BoxId::ChatInput;
-    let theme = Theme::fallback(false);
-    let backend = LeanBackend::with_size(std::io::sink(), ratatui::layout::Size::new(200, 50));
-    let mut term = Terminal::new(backend).expect("backend");
-    term.draw(|f| opsdeck::ui::render(f, &s, &theme)).expect("draw");
+    let (seed, mut s, theme, mut term) = open_at_200x50(long_prose, BoxId::ChatInput);
     let mut i = 0;
     b.bench_local(|| {
         let k = if i % 2 == 0 { KeyCode::Char('a') } else { KeyCode::Backspace };
@@ -273,4 +251,23 @@ fn key_type_and_draw_200x50(b: Bencher, long_prose: bool) {
         key(&seed, &mut s, k);
         term.draw(|f| opsdeck::ui::render(f, black_box(&s), &theme)).expect("draw");
     });
+}
+
+/// The chat pane at 200x50 with a conversation open (the long prose one, or
+/// 20 short messages), `focus` focused, and a real backend writing into a
+/// sink that has drawn the first frame.
+fn open_at_200x50(long_prose: bool, focus: BoxId) -> (Seed, AppState, Theme, Terminal<LeanBackend<std::io::Sink>>) {
+    let seed = Seed::new();
+    let mut s = seed.state();
+    s.size = (200, 50);
+    update(&mut s, Action::User(UserAction::FocusPane4), &seed.ctx());
+    chat(&seed, &mut s, ChatAction::Models { models: vec![model()], providers: 1, prices: HashMap::new() });
+    let conv = if long_prose { prose_conversation() } else { conversation("keys", 20) };
+    chat(&seed, &mut s, ChatAction::Opened(Box::new(conv)));
+    s.focus = focus;
+    let theme = Theme::fallback(false);
+    let backend = LeanBackend::with_size(std::io::sink(), ratatui::layout::Size::new(200, 50));
+    let mut term = Terminal::new(backend).expect("backend");
+    term.draw(|f| opsdeck::ui::render(f, &s, &theme)).expect("draw");
+    (seed, s, theme, term)
 }

@@ -189,29 +189,58 @@ fn crossterm_bytes(frames: &[Frame], w: u16, h: u16) -> usize {
     counter.0.get()
 }
 
+/// Frames drawn through the lean backend into a `vt100` terminal, each
+/// checked cell by cell against ratatui's buffer.
+struct Replay {
+    t: Terminal<LeanBackend<Vec<u8>>>,
+    vt: vt100::Parser,
+    prev: Buffer,
+    uncertain: HashSet<(u16, u16)>,
+    /// Bytes written so far.
+    bytes: usize,
+}
+
+impl Replay {
+    fn new(w: u16, h: u16) -> Replay {
+        Replay {
+            t: Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: w, height: h })).unwrap(),
+            vt: screen(w, h),
+            prev: Buffer::empty(Rect::new(0, 0, w, h)),
+            uncertain: HashSet::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Draw one frame; `Err` describes the first cell the terminal shows
+    /// differently, with the frame's bytes.
+    fn frame(&mut self, draw: impl FnOnce(&mut Buffer)) -> Result<(), String> {
+        let done = self.t.draw(|f| draw(f.buffer_mut())).unwrap();
+        let expected = done.buffer.clone();
+        let bytes = std::mem::take(self.t.backend_mut().writer_mut());
+        self.bytes += bytes.len();
+        self.vt.process(&bytes);
+        orphans(&mut self.uncertain, &self.prev, &expected);
+        let found = mismatch(self.vt.screen(), &expected, &self.uncertain);
+        self.prev = expected;
+        match found {
+            Some(m) => Err(format!("{m}\nbytes: {:?}", String::from_utf8_lossy(&bytes))),
+            None => Ok(()),
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
 
     #[test]
     fn every_frame_reaches_the_terminal_as_drawn_and_in_no_more_bytes(frames in frames()) {
-        let mut t = Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: W, height: H })).unwrap();
-        let mut vt = screen(W, H);
-        let mut lean = 0;
-        let mut prev = Buffer::empty(Rect::new(0, 0, W, H));
-        let mut uncertain = HashSet::new();
+        let mut replay = Replay::new(W, H);
         for (i, fr) in frames.iter().enumerate() {
-            let done = t.draw(|f| paint(f.buffer_mut(), fr)).unwrap();
-            let expected = done.buffer.clone();
-            let bytes = std::mem::take(t.backend_mut().writer_mut());
-            lean += bytes.len();
-            vt.process(&bytes);
-            orphans(&mut uncertain, &prev, &expected);
-            if let Some(m) = mismatch(vt.screen(), &expected, &uncertain) {
-                prop_assert!(false, "frame {i}: {m}\nbytes: {:?}", String::from_utf8_lossy(&bytes));
+            if let Err(m) = replay.frame(|buf| paint(buf, fr)) {
+                prop_assert!(false, "frame {i}: {m}");
             }
-            prev = expected;
         }
-        let crossterm = crossterm_bytes(&frames, W, H);
+        let (lean, crossterm) = (replay.bytes, crossterm_bytes(&frames, W, H));
         prop_assert!(lean <= crossterm, "lean {lean} bytes, crossterm {crossterm}");
     }
 }
@@ -282,28 +311,18 @@ proptest! {
             1..8,
         ),
     ) {
-        let mut t = Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: SW, height: SH })).unwrap();
+        let mut replay = Replay::new(SW, SH);
         let (mut cross, counter) = crossterm_terminal(SW, SH);
-        let mut vt = screen(SW, SH);
-        let mut lean = 0;
-        let mut prev = Buffer::empty(Rect::new(0, 0, SW, SH));
-        let mut uncertain = HashSet::new();
         let mut offset = 10i32;
         for (i, (by, list, over)) in steps.iter().enumerate() {
             offset = (offset + by).clamp(0, 18);
             let draw = |buf: &mut Buffer| paint_scrolled(buf, &doc, *list, offset as usize, over);
-            let done = t.draw(|f| draw(f.buffer_mut())).unwrap();
-            let expected = done.buffer.clone();
             cross.draw(|f| draw(f.buffer_mut())).unwrap();
-            let bytes = std::mem::take(t.backend_mut().writer_mut());
-            lean += bytes.len();
-            vt.process(&bytes);
-            orphans(&mut uncertain, &prev, &expected);
-            if let Some(m) = mismatch(vt.screen(), &expected, &uncertain) {
-                prop_assert!(false, "frame {i}: {m}\nbytes: {:?}", String::from_utf8_lossy(&bytes));
+            if let Err(m) = replay.frame(draw) {
+                prop_assert!(false, "frame {i}: {m}");
             }
-            prev = expected;
         }
+        let lean = replay.bytes;
         prop_assert!(lean <= counter.0.get(), "lean {lean} bytes, crossterm {}", counter.0.get());
     }
 }
