@@ -12,15 +12,6 @@ use common::{OpsdeckEnv, TIMEOUT, expect_ok, quit_cleanly};
 /// The server, killed however the test ends: a failed assertion must not
 /// leave it running (holding the data directory, and whatever the test
 /// runner's parent had open, such as a build lock).
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn last_line(screen: &str) -> &str {
     screen.trim_end().lines().last().unwrap_or("")
 }
@@ -29,7 +20,8 @@ fn last_line(screen: &str) -> &str {
 fn a_tui_started_beside_serve_attaches_to_it() {
     let env = OpsdeckEnv::new();
     let mut serve = env.command(&["--refresh", "200ms", "serve", "--no-auth", "--listen", "127.0.0.1:0"]);
-    let mut server = KillOnDrop(serve.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn serve"));
+    let mut server =
+        common::KillOnDrop(serve.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn serve"));
     let stderr = server.0.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -10,7 +10,7 @@ use common::{OpsdeckEnv, TIMEOUT, expect_ok, quit_cleanly};
 
 #[test]
 fn a_signal_sent_from_the_tui_ends_the_process() {
-    let mut child = std::process::Command::new("sleep").arg("600").spawn().expect("sleep");
+    let mut child = common::KillOnDrop(std::process::Command::new("sleep").arg("600").spawn().expect("sleep"));
     let pid = child.id().to_string();
     let env = OpsdeckEnv::new();
     let mut app = env.pty(&[], 160, 40);

@@ -384,17 +384,19 @@ fn hangup_exits_cleanly() {
 }
 
 /// `opsdeck serve` on `port` with its own data dir, as a plain child process.
-fn serve_on(home: &std::path::Path, port: u16) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
-        .args(["--refresh", "200ms", "serve", "--no-auth", "--listen", &format!("127.0.0.1:{port}")])
-        .env("XDG_CONFIG_HOME", home.join("c"))
-        .env("XDG_DATA_HOME", home.join("d"))
-        .env("XDG_STATE_HOME", home.join("s"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn opsdeck serve")
+fn serve_on(home: &std::path::Path, port: u16) -> common::KillOnDrop {
+    common::KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .args(["--refresh", "200ms", "serve", "--no-auth", "--listen", &format!("127.0.0.1:{port}")])
+            .env("XDG_CONFIG_HOME", home.join("c"))
+            .env("XDG_DATA_HOME", home.join("d"))
+            .env("XDG_STATE_HOME", home.join("s"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn opsdeck serve"),
+    )
 }
 
 #[test]

@@ -60,12 +60,13 @@ fn reload_keeps_the_config_in_force_on_an_error_and_applies_a_good_one() {
 #[test]
 fn serve_reloads_its_rules_on_sighup_and_keeps_serving() {
     let env = OpsdeckEnv::new();
-    let mut child = env
-        .command(&["--refresh", "200ms", "serve", "--no-auth", "--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn opsdeck serve");
+    let mut child = common::KillOnDrop(
+        env.command(&["--refresh", "200ms", "serve", "--no-auth", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn opsdeck serve"),
+    );
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let stderr = child.stderr.take().expect("stderr");
     std::thread::spawn(move || {

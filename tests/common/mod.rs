@@ -138,3 +138,28 @@ pub fn quit_cleanly(app: &mut PtySession) {
     let status = expect_ok(app.wait_exit(TIMEOUT));
     assert!(status.success(), "q must exit with status 0, got {status:?}\n{}", app.screen_text());
 }
+
+/// A child process killed and reaped when the test ends, however it ends (a
+/// failed assertion too): nothing a test starts outlives it. Derefs to the
+/// `Child`.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
