@@ -22,12 +22,16 @@ use std::collections::HashMap;
 
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 #[derive(Default)]
 struct Entry {
     area: Rect,
+    /// The style of the area's cells before drawing (the theme's text
+    /// colours, which the lines' own styles are laid over).
+    base: Style,
     /// The lines shown, one per row (at most the area's height).
     lines: Vec<Line<'static>>,
     /// What `Paragraph::new(lines)` drew onto a blank `area`, row by row
@@ -40,9 +44,10 @@ thread_local! {
 }
 
 /// Draw `lines` into `area` of `buf` exactly as `Paragraph::new(lines)`
-/// (no wrapping: lines longer than the area are cut) draws them onto a blank
-/// area — `area` must be blank, as the inside of a freshly drawn box is.
-/// `slot` names the box (one entry per slot is kept).
+/// (no wrapping: lines longer than the area are cut) draws them there —
+/// `area` must be blank cells of one style, as the inside of a freshly drawn
+/// box is (the frame's background and text colours): that style is read
+/// from its first cell. `slot` names the box (one entry per slot is kept).
 ///
 /// Each row is one line, drawn on its own, so a line shown in the last
 /// drawing (at any row: the text scrolled) is moved from there; only new
@@ -56,8 +61,9 @@ pub fn render_lines(buf: &mut Buffer, area: Rect, slot: &'static str, mut lines:
     MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
         let e = memo.entry(slot).or_default();
-        if e.area != area {
-            *e = Entry { area, ..Entry::default() };
+        let base = buf[(area.x, area.y)].style();
+        if e.area != area || e.base != base {
+            *e = Entry { area, base, ..Entry::default() };
         }
         if e.lines != lines {
             let mut old = std::mem::take(&mut e.rows);
@@ -75,7 +81,7 @@ pub fn render_lines(buf: &mut Buffer, area: Rect, slot: &'static str, mut lines:
                             guess = j + 1;
                             std::mem::take(&mut old[j])
                         }
-                        None => draw_line(line, area.width),
+                        None => draw_line(line, area.width, base),
                     }
                 })
                 .collect();
@@ -90,10 +96,12 @@ pub fn render_lines(buf: &mut Buffer, area: Rect, slot: &'static str, mut lines:
     });
 }
 
-/// One line as `Paragraph` draws it on a blank row `width` cells wide.
-fn draw_line(line: &Line<'static>, width: u16) -> Vec<Cell> {
+/// One line as `Paragraph` draws it on a blank row `width` cells wide whose
+/// cells have the style `base`.
+fn draw_line(line: &Line<'static>, width: u16, base: Style) -> Vec<Cell> {
     let area = Rect::new(0, 0, width, 1);
     let mut row = Buffer::empty(area);
+    row.set_style(area, base);
     // Drawn from borrowed text: the line is kept as the key.
     let spans: Vec<Span> = line.spans.iter().map(|s| Span::styled(s.content.as_ref(), s.style)).collect();
     Paragraph::new(Line { spans, style: line.style, alignment: line.alignment }).render(area, &mut row);
@@ -106,14 +114,24 @@ mod tests {
     use proptest::prelude::*;
     use ratatui::style::{Color, Style};
 
-    fn direct(area: Rect, full: Rect, lines: &[Line<'static>]) -> Buffer {
+    /// A frame as `ui::render` starts one: every cell takes the theme's text
+    /// colours (or none, as with NO_COLOR).
+    fn frame(full: Rect, themed: bool) -> Buffer {
         let mut buf = Buffer::empty(full);
+        if themed {
+            buf.set_style(full, Style::default().fg(Color::Rgb(205, 214, 244)).bg(Color::Rgb(30, 30, 46)));
+        }
+        buf
+    }
+
+    fn direct(area: Rect, full: Rect, lines: &[Line<'static>], themed: bool) -> Buffer {
+        let mut buf = frame(full, themed);
         Paragraph::new(lines.to_vec()).render(area.intersection(full), &mut buf);
         buf
     }
 
-    fn memo(area: Rect, full: Rect, lines: &[Line<'static>]) -> Buffer {
-        let mut buf = Buffer::empty(full);
+    fn memo(area: Rect, full: Rect, lines: &[Line<'static>], themed: bool) -> Buffer {
+        let mut buf = frame(full, themed);
         render_lines(&mut buf, area, "test", lines.to_vec());
         buf
     }
@@ -139,14 +157,14 @@ mod tests {
                         proptest::collection::vec(("[a-z 界é\u{301}🚀-]{0,12}", 0u8..4), 0..5),
                         0..12,
                     ),
-                    0u16..6, 0u16..6, 0u16..30, 0u16..14, 0u8..4, -4i32..5,
+                    0u16..6, 0u16..6, 0u16..30, 0u16..14, 0u8..4, -4i32..5, any::<bool>(),
                 ),
                 1..10,
             )
         ) {
             let full = Rect::new(0, 0, 24, 10);
             let mut last: Option<(Vec<Line<'static>>, Rect)> = None;
-            for (rows, x, y, w, h, mode, by) in frames {
+            for (rows, x, y, w, h, mode, by, themed) in frames {
                 let fresh: Vec<Line<'static>> = rows.iter().map(|r| line(r)).collect();
                 let (lines, area) = match (&last, mode) {
                     // The same lines and area again: the whole copy.
@@ -168,7 +186,7 @@ mod tests {
                     }
                     _ => (fresh, Rect::new(x, y, w, h)),
                 };
-                prop_assert_eq!(memo(area, full, &lines), direct(area, full, &lines));
+                prop_assert_eq!(memo(area, full, &lines, themed), direct(area, full, &lines, themed));
                 last = Some((lines, area));
             }
         }
@@ -179,8 +197,12 @@ mod tests {
         let full = Rect::new(0, 0, 10, 3);
         let a = vec![Line::raw("one"), Line::raw("two")];
         let b = vec![Line::raw("one"), Line::raw("tow")];
-        assert_eq!(memo(full, full, &a), direct(full, full, &a));
-        assert_eq!(memo(full, full, &b), direct(full, full, &b));
-        assert_ne!(direct(full, full, &a), direct(full, full, &b));
+        assert_eq!(memo(full, full, &a, false), direct(full, full, &a, false));
+        assert_eq!(memo(full, full, &b, false), direct(full, full, &b, false));
+        assert_ne!(direct(full, full, &a, false), direct(full, full, &b, false));
+        // The same lines on a themed frame keep the theme's colours under them.
+        let themed = memo(full, full, &b, true);
+        assert_eq!(themed, direct(full, full, &b, true));
+        assert_eq!(themed[(8, 2)].bg, Color::Rgb(30, 30, 46));
     }
 }
