@@ -102,6 +102,14 @@ fn a_second_holder_is_refused_and_a_stale_socket_replaced() {
     // A crash leaves the file behind: the next holder replaces it.
     drop(std::os::unix::net::UnixListener::bind(&path).expect("stale"));
     assert!(path.exists());
+    // Other tests of this binary spawn processes: one forked while the
+    // listener was open holds a copy of it until its exec, and the socket
+    // answers until then. A crashed holder's socket never does.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&path).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the dropped listener still answers");
+        std::thread::yield_now();
+    }
     let again = opsdeck::remote::control::bind(&path).expect("a stale socket is replaced");
     drop(again);
 }
