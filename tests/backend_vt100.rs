@@ -245,6 +245,43 @@ proptest! {
     }
 }
 
+/// The real screens drawn by the lean backend into `vt100` (checked cell by
+/// cell) and by ratatui's crossterm backend, frame by frame.
+struct SideBySide {
+    theme: Theme,
+    lean: Terminal<LeanBackend<Vec<u8>>>,
+    cross: Terminal<CrosstermBackend<Counter>>,
+    counter: Counter,
+    vt: vt100::Parser,
+}
+
+impl SideBySide {
+    fn new(w: u16, h: u16) -> SideBySide {
+        let (cross, counter) = crossterm_terminal(w, h);
+        SideBySide {
+            theme: Theme::load("default-dark", None, false).expect("bundled theme"),
+            lean: Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: w, height: h })).unwrap(),
+            cross,
+            counter,
+            vt: screen(w, h),
+        }
+    }
+
+    /// Draw `s` with both; the terminal must show exactly the frame.
+    /// Returns the bytes each wrote (lean, crossterm).
+    fn frame(&mut self, s: &opsdeck::app::AppState, step: impl std::fmt::Debug) -> (usize, usize) {
+        let theme = &self.theme;
+        let done = self.lean.draw(|f| opsdeck::ui::render(f, s, theme)).unwrap();
+        let expected = done.buffer.clone();
+        let bytes = std::mem::take(self.lean.backend_mut().writer_mut());
+        self.vt.process(&bytes);
+        assert_eq!(mismatch(self.vt.screen(), &expected, &HashSet::new()), None, "step {step:?}");
+        let before = self.counter.0.get();
+        self.cross.draw(|f| opsdeck::ui::render(f, s, theme)).unwrap();
+        (bytes.len(), self.counter.0.get() - before)
+    }
+}
+
 /// The real screen at 200x50, then the same screen a second later (one new
 /// sample): drawn exactly, and the update in fewer bytes than crossterm's.
 #[test]
@@ -252,25 +289,14 @@ fn the_metrics_screen_and_its_next_second_are_drawn_exactly() {
     let seed = Seed::new();
     let mut s = seed.state();
     s.size = (200, 50);
-    let theme = Theme::load("default-dark", None, false).expect("bundled theme");
-    let (w, h) = (200, 50);
-    let mut lean_t = Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: w, height: h })).unwrap();
-    let (mut cross_t, counter) = crossterm_terminal(w, h);
-    let mut vt = screen(w, h);
+    let mut both = SideBySide::new(200, 50);
     let mut sizes = Vec::new();
     for step in 0..3 {
         if step > 0 {
             let snap = support::snapshot(NOW + step * 1000, 600 + step);
             update(&mut s, Action::Events(vec![support::env(snap)]), &seed.ctx());
         }
-        let done = lean_t.draw(|f| opsdeck::ui::render(f, &s, &theme)).unwrap();
-        let expected = done.buffer.clone();
-        let bytes = std::mem::take(lean_t.backend_mut().writer_mut());
-        vt.process(&bytes);
-        assert_eq!(mismatch(vt.screen(), &expected, &HashSet::new()), None, "step {step}");
-        let before = counter.0.get();
-        cross_t.draw(|f| opsdeck::ui::render(f, &s, &theme)).unwrap();
-        sizes.push((bytes.len(), counter.0.get() - before));
+        sizes.push(both.frame(&s, step));
     }
     for (step, (lean, cross)) in sizes.iter().enumerate() {
         assert!(lean < cross, "step {step}: lean {lean} bytes, crossterm {cross}");
@@ -353,23 +379,13 @@ fn a_transcript_jump_is_a_scroll() {
     update(&mut s, Action::Chat(ChatAction::Opened(Box::new(conv))), &seed.ctx());
     s.focus = BoxId::ChatTranscript;
     support::key(&seed, &mut s, KeyCode::Up);
-    let theme = Theme::load("default-dark", None, false).expect("bundled theme");
-    let mut t = Terminal::new(LeanBackend::with_size(Vec::new(), Size { width: 200, height: 50 })).unwrap();
-    let (mut cross, counter) = crossterm_terminal(200, 50);
-    let mut vt = screen(200, 50);
+    let mut both = SideBySide::new(200, 50);
     let mut sizes = Vec::new();
     for (step, k) in [None, Some('k'), Some('j'), Some('k')].into_iter().enumerate() {
         if let Some(k) = k {
             support::key(&seed, &mut s, KeyCode::Char(k));
         }
-        let done = t.draw(|f| opsdeck::ui::render(f, &s, &theme)).unwrap();
-        let expected = done.buffer.clone();
-        let bytes = std::mem::take(t.backend_mut().writer_mut());
-        vt.process(&bytes);
-        assert_eq!(mismatch(vt.screen(), &expected, &HashSet::new()), None, "step {step}");
-        let before = counter.0.get();
-        cross.draw(|f| opsdeck::ui::render(f, &s, &theme)).unwrap();
-        sizes.push((bytes.len(), counter.0.get() - before));
+        sizes.push(both.frame(&s, step));
     }
     eprintln!("bytes per frame (lean, crossterm): {sizes:?}");
     for (step, (lean, cross)) in sizes.iter().enumerate().skip(1) {

@@ -95,6 +95,20 @@ impl ReadError {
     }
 }
 
+/// The `*.toml` files directly in `dir` (the workflows folder, the rules
+/// folder), in file-name order; none when it cannot be read.
+pub fn toml_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Read a user-written text file as UTF-8 (BOM removed).
 pub fn read(path: &Path) -> Result<String, ReadError> {
     let bytes = std::fs::read(path).map_err(|e| ReadError::Io(crate::net::io_text(&e), e.kind()))?;

@@ -270,15 +270,7 @@ pub fn load(dir: Option<&Path>) -> (RuleSet, Vec<ConfigError>) {
         errors.push(e);
         RuleSet::default()
     });
-    let mut files: Vec<_> = dir
-        .and_then(|d| std::fs::read_dir(d).ok())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
+    let files = dir.map(crate::text::file::toml_files).unwrap_or_default();
     for p in files {
         let shown = p.display().to_string();
         let parsed = crate::text::file::read(&p)

@@ -595,7 +595,8 @@ impl InputKind {
 mod folder;
 mod links;
 
-pub use folder::{load_dir, load_dir_with, toml_files, version_of};
+pub use crate::text::file::toml_files;
+pub use folder::{load_dir, load_dir_with, version_of};
 pub use links::Known;
 
 #[cfg(test)]

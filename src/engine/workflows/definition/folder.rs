@@ -14,7 +14,7 @@ pub fn load_dir(dir: &std::path::Path) -> (Vec<Workflow>, Vec<ConfigError>) {
 
 /// [`load_dir`] with each file read by [`parse_with`] `known`.
 pub fn load_dir_with(dir: &std::path::Path, known: Option<&Known>) -> (Vec<Workflow>, Vec<ConfigError>) {
-    let files = toml_files(dir);
+    let files = crate::text::file::toml_files(dir);
     let (mut found, mut errors): (Vec<Workflow>, Vec<ConfigError>) = (Vec::new(), Vec::new());
     for p in files {
         let shown = p.display().to_string();
@@ -38,20 +38,6 @@ pub fn load_dir_with(dir: &std::path::Path, known: Option<&Known>) -> (Vec<Workf
         }
     }
     (found, errors)
-}
-
-/// The `*.toml` files of the workflows folder `dir`, in file-name order
-/// (none when it cannot be read).
-pub fn toml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    files
 }
 
 /// The first 12 hex digits of the SHA-256 of `src`.
