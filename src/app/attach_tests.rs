@@ -180,6 +180,7 @@ fn wf_run(fx: &Fixture) -> WfRun {
         error: Some("step roll failed".into()),
         steps: vec!["build".into(), "roll".into()],
         first_started: None,
+        external: None,
     };
     WfRun::new(LOCAL_SOURCE, run)
 }

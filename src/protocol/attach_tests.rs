@@ -104,6 +104,7 @@ fn run() -> Run {
         error: Some("step roll failed".into()),
         steps: vec!["fetch".into(), "roll".into(), "notify".into()],
         first_started: None,
+        external: None,
     }
 }
 

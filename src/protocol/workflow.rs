@@ -151,9 +151,51 @@ pub struct Run {
     /// Absent on attempt 1 (its `started` is it) and from older engines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_started: Option<Ts>,
+    /// A run of another orchestrator (a Prefect flow run): its own id, name
+    /// and state name. Absent on opsdeck's own runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalRun>,
+}
+
+/// What another orchestrator calls a run (issue 14: Prefect flow runs in the
+/// runs pane). `Run::id` is then a number made from `id` (see
+/// `remote::prefect`), `Run::workflow` the flow's name (`flow/deployment` for
+/// a deployment's run) and `Run::state` the nearest of opsdeck's states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalRun {
+    /// Its id there (a Prefect flow run's UUID).
+    pub id: String,
+    /// Its name there (Prefect's generated `encouraging-elephant`).
+    pub name: String,
+    /// Its state's own name there (`Late`, `AwaitingRetry`, `Crashed`, `Cancelling` …).
+    pub state_name: String,
+    /// The deployment that made it (Prefect's id): only such a run can be
+    /// retried or cancelled for real (something executes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
 }
 
 impl Run {
+    /// How a run is named on screen: `#12` (`#12 ·2` for a rerun's
+    /// attempt), or its name on another orchestrator.
+    pub fn label(&self) -> String {
+        match &self.external {
+            Some(x) if self.attempt > 1 => format!("{} ·{}", x.name, self.attempt),
+            Some(x) => x.name.clone(),
+            None if self.attempt > 1 => format!("#{} ·{}", self.id, self.attempt),
+            None => format!("#{}", self.id),
+        }
+    }
+
+    /// The state as its source names it: opsdeck's word, or the other
+    /// orchestrator's own state name (`Crashed`, `Late` …).
+    pub fn state_name(&self) -> &str {
+        match &self.external {
+            Some(x) if !x.state_name.is_empty() => &x.state_name,
+            _ => self.state.word(),
+        }
+    }
+
     /// Milliseconds from start to end (or to `now` while it runs).
     pub fn duration_ms(&self, now: Ts) -> Option<i64> {
         span_ms(self.started, self.ended, now)

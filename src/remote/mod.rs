@@ -4,6 +4,7 @@ pub mod alertmanager;
 mod chat_records;
 pub mod client;
 pub mod control;
+pub mod prefect;
 pub mod prometheus;
 pub mod server;
 pub mod session;

@@ -41,6 +41,7 @@ pub fn run(id: u64, attempt: u32, workflow: &str, state: RunState, ago: Ts, took
         error: (state == RunState::Failed).then(|| "step roll failed: exit status 1".into()),
         steps: steps.iter().map(|s| s.to_string()).collect(),
         first_started: (id == 5 && attempt > 1).then_some(FIRST_5),
+        external: None,
     }
 }
 

@@ -80,6 +80,7 @@ fn run(id: u64, attempt: u32, workflow: &str, state: RunState, started: Ts, took
         error: (state == RunState::Failed).then(|| "step roll failed".into()),
         steps: steps.iter().map(|s| s.to_string()).collect(),
         first_started: None,
+        external: None,
     }
 }
 

@@ -91,6 +91,7 @@ fn run(id: u64, workflow: &str, version: &str, state: RunState, ago: Ts, took: i
         error: None,
         steps: steps.iter().map(|s| s.to_string()).collect(),
         first_started: None,
+        external: None,
     }
 }
 

@@ -35,6 +35,7 @@ impl WorkflowService {
             error: None,
             steps: def.steps.iter().map(|s| s.id.clone()).collect(),
             first_started: None,
+            external: None,
         };
         let steps: Vec<StepRun> = def.steps.iter().map(|s| StepRun::new(&s.id, uses_word(&s.uses))).collect();
         self.launch(def, run, steps);
@@ -197,6 +198,7 @@ impl WorkflowService {
             error: None,
             steps: def.steps.iter().map(|s| s.id.clone()).collect(),
             first_started: d.run.run_started(),
+            external: None,
             ..d.run
         };
         let attempt = run.attempt;
