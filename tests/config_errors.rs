@@ -312,3 +312,37 @@ fn check_reports_bad_workflows_at_their_place() {
     assert!(ok, "{out}");
     assert!(out.contains("workflows are valid"), "{out}");
 }
+
+#[test]
+fn prefect_url_without_api_path() {
+    check("prefect_no_api_path.toml", 2, 1, "the API is under /api, write url = \"http://127.0.0.1:4200/api\"");
+}
+
+#[test]
+fn prefect_bad_poll() {
+    check("prefect_bad_poll.toml", 4, 8, "prefect poll \"100ms\" is out of range");
+}
+
+#[test]
+fn prefect_name_shares_the_source_namespace() {
+    check("prefect_duplicate.toml", 6, 8, "prefect name \"ops\" is already the name of a [[alertmanager]]");
+}
+
+#[test]
+fn check_validates_prefect_tables_without_reading_the_keyring() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("opsdeck");
+    std::fs::create_dir_all(&cfg).expect("mkdir");
+    let good = "[[prefect]]\nname = \"cloud\"\nurl = \"https://api.prefect.cloud/api/accounts/a/workspaces/w\"\n\
+                key_secret = \"prefect:cloud\"\n";
+    std::fs::write(cfg.join("config.toml"), good).expect("write");
+    let (out, ok) = run_check(dir.path());
+    assert!(ok, "a key not stored yet is no config error:\n{out}");
+    std::fs::write(cfg.join("config.toml"), "[[prefect]]\nname = \"pf\"\nurl = \"http://127.0.0.1:4200\"\n")
+        .expect("write");
+    let (out, ok) = run_check(dir.path());
+    assert!(!ok, "{out}");
+    assert!(out.contains("config.toml:1:1: prefect pf: url http://127.0.0.1:4200 has no path"), "{out}");
+    assert!(out.contains("write url = \"http://127.0.0.1:4200/api\""), "{out}");
+    assert!(out.contains("hint: see the [[prefect]] keys in docs/config.md"), "{out}");
+}

@@ -118,8 +118,9 @@ fn de_repeat<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     Ok(dur)
 }
 
-/// Why a notifier or Alertmanager name is not usable, if it is not.
-fn check_name(what: &str, name: &str) -> Result<(), String> {
+/// Why a notifier, Alertmanager or Prefect name is not usable, if it is not
+/// (`what` starts the message: `prefect name "a b" contains spaces …`).
+pub(super) fn check_name(what: &str, name: &str) -> Result<(), String> {
     if name.trim().is_empty() {
         return Err(format!("{what} name is empty"));
     }
@@ -129,7 +130,9 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_url(what: &str, url: &str) -> Result<(), String> {
+/// Why `url` is not an http(s) URL with a host, if it is not; the message
+/// starts with `what` and never echoes the URL (it may be a credential).
+pub(super) fn check_url(what: &str, url: &str) -> Result<(), String> {
     match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
         // Never echo the URL back: a Slack webhook URL is a credential.

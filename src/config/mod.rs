@@ -10,6 +10,7 @@ pub mod keys;
 pub mod mcp;
 mod names;
 pub mod paths;
+pub mod prefect;
 pub mod settings;
 pub mod theme;
 mod theme_role;

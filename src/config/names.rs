@@ -3,9 +3,9 @@
 //! text for every kind).
 //!
 //! - `[[mcp_server]]` and `[[notifier]]` names are unique within their kind.
-//! - Every `[[backend]]`, `[[prometheus]]` and `[[alertmanager]]` is a source
-//!   of events and the target of commands, addressed by its name alone: so a
-//!   name is used once across all three kinds, and never `local`, which names
+//! - Every `[[backend]]`, `[[prometheus]]`, `[[alertmanager]]` and
+//!   `[[prefect]]` is a source of events and the target of commands,
+//!   addressed by its name alone: so a name is used once across all four kinds, and never `local`, which names
 //!   the opsdeck engine in this process (an `[[alertmanager]] name = "local"`
 //!   used to take over the local alert commands).
 
@@ -27,6 +27,8 @@ struct Spans {
     prometheus: Vec<Named>,
     #[serde(default)]
     alertmanager: Vec<Named>,
+    #[serde(default)]
+    prefect: Vec<Named>,
 }
 
 #[derive(Deserialize)]
@@ -40,7 +42,12 @@ pub(crate) fn check(path: &str, src: &str) -> Vec<ConfigError> {
     let groups: [&[(&str, &[Named])]; 3] = [
         &[("mcp_server", &spans.mcp_server)],
         &[("notifier", &spans.notifier)],
-        &[("backend", &spans.backend), ("prometheus", &spans.prometheus), ("alertmanager", &spans.alertmanager)],
+        &[
+            ("backend", &spans.backend),
+            ("prometheus", &spans.prometheus),
+            ("alertmanager", &spans.alertmanager),
+            ("prefect", &spans.prefect),
+        ],
     ];
     groups
         .iter()
@@ -49,37 +56,40 @@ pub(crate) fn check(path: &str, src: &str) -> Vec<ConfigError> {
         .collect()
 }
 
-/// The first name of `group` (one namespace) that is taken, or `local` when
-/// the group is the sources: (span, message, hint).
+/// The first name of `group` (one namespace), in the order of the file, that
+/// is taken, or `local` when the group is the sources: (span, message, hint).
+/// File order, not kind order: the later of two entries is the one flagged,
+/// whatever their kinds.
 fn first_problem(group: &[(&str, &[Named])], sources: bool) -> Option<(std::ops::Range<usize>, String, String)> {
+    let mut entries: Vec<(&str, &Named)> =
+        group.iter().flat_map(|(kind, list)| list.iter().map(|n| (*kind, n))).collect();
+    entries.sort_by_key(|(_, n)| n.name.span().start);
     let mut seen: Vec<(&str, &str)> = Vec::new();
-    for (kind, list) in group {
-        for n in *list {
-            let name = n.name.get_ref().as_str();
-            let problem = if sources && name == LOCAL_SOURCE {
-                Some((
-                    format!("{kind} name \"{LOCAL_SOURCE}\" is reserved: it names the opsdeck engine in this process"),
-                    format!("give this [[{kind}]] another name, e.g. \"{kind}-1\""),
-                ))
-            } else if let Some((first, _)) = seen.iter().find(|(_, s)| *s == name) {
-                Some(if first == kind {
-                    (format!("{kind} name {name:?} is used twice"), format!("give each [[{kind}]] its own name"))
-                } else {
-                    (
-                        format!("{kind} name {name:?} is already the name of a [[{first}]]"),
-                        "source names are one namespace across backends, Prometheus and Alertmanager servers: \
-                         give each its own name"
-                            .to_string(),
-                    )
-                })
+    for (kind, n) in entries {
+        let name = n.name.get_ref().as_str();
+        let problem = if sources && name == LOCAL_SOURCE {
+            Some((
+                format!("{kind} name \"{LOCAL_SOURCE}\" is reserved: it names the opsdeck engine in this process"),
+                format!("give this [[{kind}]] another name, e.g. \"{kind}-1\""),
+            ))
+        } else if let Some((first, _)) = seen.iter().find(|(_, s)| *s == name) {
+            Some(if *first == kind {
+                (format!("{kind} name {name:?} is used twice"), format!("give each [[{kind}]] its own name"))
             } else {
-                None
-            };
-            if let Some((message, hint)) = problem {
-                return Some((n.name.span(), message, hint));
-            }
-            seen.push((kind, name));
+                (
+                    format!("{kind} name {name:?} is already the name of a [[{first}]]"),
+                    "source names are one namespace across backends, Prometheus, Alertmanager and Prefect \
+                     servers: give each its own name"
+                        .to_string(),
+                )
+            })
+        } else {
+            None
+        };
+        if let Some((message, hint)) = problem {
+            return Some((n.name.span(), message, hint));
         }
+        seen.push((kind, name));
     }
     None
 }

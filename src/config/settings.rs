@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 pub use super::alerting::{AlertmanagerConfig, NotifierConfig, NotifierKind, Target};
 use super::error::ConfigError;
 pub use super::mcp::{McpServerConfig, McpTransport};
+pub use super::prefect::PrefectConfig;
 
 /// The whole user configuration. Every field has a default; unknown keys are errors.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -37,6 +38,9 @@ pub struct Config {
     /// Alertmanagers whose alerts and silences join the alerts pane.
     #[serde(rename = "alertmanager")]
     pub alertmanagers: Vec<AlertmanagerConfig>,
+    /// Prefect servers (or Prefect Cloud workspaces) whose flow runs join the runs pane.
+    #[serde(rename = "prefect")]
+    pub prefect: Vec<PrefectConfig>,
     /// LLM endpoints for the chat pane and `opsdeck chat`.
     #[serde(rename = "provider")]
     pub providers: Vec<super::chat::ProviderConfig>,
@@ -84,6 +88,7 @@ impl Default for Config {
             mcp_servers: Vec::new(),
             notifiers: Vec::new(),
             alertmanagers: Vec::new(),
+            prefect: Vec::new(),
             providers: Vec::new(),
             chat: Default::default(),
         }
@@ -344,6 +349,8 @@ fn hint_for(msg: &str) -> String {
         "see the [[notifier]] keys in docs/config.md".into()
     } else if msg.starts_with("alertmanager") {
         "see the [[alertmanager]] keys in docs/config.md".into()
+    } else if msg.starts_with("prefect") {
+        "see the [[prefect]] keys in docs/config.md".into()
     } else if msg.contains("duration") {
         "write durations like \"500ms\", \"1s\" or \"2m\"".into()
     } else {
