@@ -203,6 +203,12 @@ impl AppState {
     /// Add a backend to the status bar before it connects.
     pub fn add_backend(&mut self, name: &str) {
         self.metrics.ensure_source(name);
+        self.add_link(name);
+    }
+
+    /// Show a source's connection in the status bar (a Prefect server: it
+    /// has no host metrics).
+    pub fn add_link(&mut self, name: &str) {
         if !self.sources.iter().any(|s| s.name == name) {
             self.sources.push(SourceStatus {
                 name: name.into(),

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use self::print::{list, show, watch};
-use self::target::with_target;
+use self::target::{with_runs_target, with_target};
 use super::{Cli, err_line, out_line};
 use crate::config::Paths;
-use crate::protocol::workflow::{RerunFrom, RunId, RunState, WorkflowsCommand};
+use crate::protocol::workflow::{RerunFrom, RunState, WorkflowsCommand};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -52,6 +52,10 @@ pub struct RunsArgs {
     /// At most this many (newest first).
     #[arg(long, default_value_t = 30)]
     pub limit: usize,
+    /// Only the runs of this source: `local`, or a `[[prefect]]` server's
+    /// name (the list shows every source's runs without it).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub source: Option<String>,
     /// JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
@@ -61,7 +65,8 @@ pub struct RunsArgs {
 pub enum RunsOp {
     /// A run with its steps (the latest attempt unless --attempt).
     Show {
-        run: RunId,
+        /// The run: its number (`12`, `#12`), or a Prefect run's name or id.
+        run: String,
         #[arg(long)]
         attempt: Option<u32>,
         /// Print this step's log.
@@ -72,10 +77,10 @@ pub enum RunsOp {
         log_failed: bool,
     },
     /// Stop a run now (running steps are killed).
-    Cancel { run: RunId },
+    Cancel { run: String },
     /// Go on with an interrupted run (ended steps are not run again).
     Resume {
-        run: RunId,
+        run: String,
         /// Also run again steps marked idempotent = false that were running when it stopped.
         #[arg(long)]
         rerun_unsafe: bool,
@@ -83,10 +88,10 @@ pub enum RunsOp {
         watch: bool,
     },
     /// End an interrupted run without running anything.
-    Abandon { run: RunId },
+    Abandon { run: String },
     /// A new attempt of an ended run: every step, only the failed ones, or from a step.
     Rerun {
-        run: RunId,
+        run: String,
         /// Only the steps that did not succeed (and those after them).
         #[arg(long, conflicts_with = "from")]
         failed: bool,
@@ -104,14 +109,14 @@ pub enum RunsOp {
     },
     /// Approve a step that waits for a person.
     Approve {
-        run: RunId,
+        run: String,
         step: String,
         #[arg(long, default_value = "")]
         note: String,
     },
     /// Reject a step that waits for a person (the run fails).
     Reject {
-        run: RunId,
+        run: String,
         step: String,
         #[arg(long, default_value = "")]
         note: String,
@@ -254,45 +259,57 @@ pub(super) fn runs(cli: &Cli, args: &RunsArgs, paths: &Paths) -> ExitCode {
         },
         _ => None,
     };
-    with_target(cli, paths, |target| async move {
+    with_runs_target(cli, args.source.as_deref(), paths, |target| async move {
         let json = args.json;
-        let (c, watch_after) = match &args.op {
-            None => {
-                let c = WorkflowsCommand::ListRuns {
-                    workflow: args.workflow.clone(),
-                    state,
-                    before: None,
-                    limit: args.limit.clamp(1, 1000),
-                };
-                return match target.command(c).await {
-                    Ok(v) => list(v, json),
-                    Err(e) => refused(e),
-                };
+        let Some(op) = &args.op else {
+            let c = WorkflowsCommand::ListRuns {
+                workflow: args.workflow.clone(),
+                state,
+                before: None,
+                limit: args.limit.clamp(1, 1000),
+            };
+            let mut runs = match target.command(c.clone()).await {
+                Ok(v) => vec![(target.name(), v)],
+                Err(e) => return refused(e),
+            };
+            // Without --source, every source's runs.
+            if args.source.is_none() {
+                runs.extend(target::prefect_lists(cli, paths, c).await);
             }
-            Some(RunsOp::Show { run, attempt, log, log_failed }) => {
-                return show(&target, *run, *attempt, log.as_deref(), *log_failed, json).await;
+            return list(runs, args.limit.clamp(1, 1000), json);
+        };
+        let run = match target.resolve(op.run()).await {
+            Ok(r) => r,
+            Err(e) => return usage(e),
+        };
+        let (c, watch_after) = match op {
+            RunsOp::Show { attempt, log, log_failed, .. } => {
+                return show(&target, run, *attempt, log.as_deref(), *log_failed, json).await;
             }
-            Some(RunsOp::Cancel { run }) => (WorkflowsCommand::CancelRun { run: *run }, None),
-            Some(RunsOp::Resume { run, rerun_unsafe, watch }) => {
-                (WorkflowsCommand::ResumeRun { run: *run, rerun_unsafe: *rerun_unsafe }, Some((*run, *watch)))
+            RunsOp::Cancel { .. } => (WorkflowsCommand::CancelRun { run }, None),
+            RunsOp::Resume { rerun_unsafe, watch, .. } => {
+                (WorkflowsCommand::ResumeRun { run, rerun_unsafe: *rerun_unsafe }, Some((run, *watch)))
             }
-            Some(RunsOp::Abandon { run }) => (WorkflowsCommand::AbandonRun { run: *run }, None),
-            Some(RunsOp::Rerun { run, failed, from, current, watch, .. }) => {
+            RunsOp::Abandon { .. } => (WorkflowsCommand::AbandonRun { run }, None),
+            RunsOp::Rerun { failed, from, current, watch, .. } => {
                 let from = match (failed, from) {
                     (true, _) => RerunFrom::Failed,
                     (false, Some(s)) => RerunFrom::Step(s.clone()),
                     (false, None) => RerunFrom::All,
                 };
-                let c = WorkflowsCommand::RerunRun { run: *run, from, current: *current, inputs: rerun_inputs };
-                (c, Some((*run, *watch)))
+                let c = WorkflowsCommand::RerunRun { run, from, current: *current, inputs: rerun_inputs };
+                (c, Some((run, *watch)))
             }
-            Some(RunsOp::Approve { run, step, note }) => {
-                (WorkflowsCommand::Approve { run: *run, step: step.clone(), by: who(), note: note.clone() }, None)
+            RunsOp::Approve { step, note, .. } => {
+                (WorkflowsCommand::Approve { run, step: step.clone(), by: who(), note: note.clone() }, None)
             }
-            Some(RunsOp::Reject { run, step, note }) => {
-                (WorkflowsCommand::Reject { run: *run, step: step.clone(), by: who(), note: note.clone() }, None)
+            RunsOp::Reject { step, note, .. } => {
+                (WorkflowsCommand::Reject { run, step: step.clone(), by: who(), note: note.clone() }, None)
             }
         };
+        if watch_after.is_some_and(|(_, w)| w) && !target.follows() {
+            return usage("--watch follows opsdeck's own runs; a Prefect run: `opsdeck runs show --source NAME RUN`");
+        }
         let events = target.events();
         match target.command(c).await {
             Ok(v) => {
@@ -308,10 +325,29 @@ pub(super) fn runs(cli: &Cli, args: &RunsArgs, paths: &Paths) -> ExitCode {
     })
 }
 
+impl RunsOp {
+    /// The run the operation names, as given.
+    fn run(&self) -> &str {
+        match self {
+            RunsOp::Show { run, .. }
+            | RunsOp::Cancel { run }
+            | RunsOp::Resume { run, .. }
+            | RunsOp::Abandon { run }
+            | RunsOp::Rerun { run, .. }
+            | RunsOp::Approve { run, .. }
+            | RunsOp::Reject { run, .. } => run,
+        }
+    }
+}
+
 /// What a command's answer says to a person: `run #7: step ok approved`,
 /// `run #7 cancelled`, … (the JSON with `--json`).
 fn done_text(v: &Value) -> String {
-    let run = v.get("run").and_then(Value::as_u64).map(|r| format!("run #{r}")).unwrap_or_else(|| "done".into());
+    let run = match (v.get("name").and_then(Value::as_str), v.get("run").and_then(Value::as_u64)) {
+        (Some(name), _) => format!("run {name}"),
+        (None, Some(r)) => format!("run #{r}"),
+        (None, None) => "done".into(),
+    };
     let step = v.get("step").and_then(Value::as_str).map(|s| format!(": step {s}")).unwrap_or_default();
     let flags: Vec<&str> = v
         .as_object()
@@ -320,7 +356,13 @@ fn done_text(v: &Value) -> String {
         .filter(|(_, x)| x.as_bool() == Some(true))
         .map(|(k, _)| k.as_str())
         .collect();
-    if flags.is_empty() { format!("✓ {run}{step}") } else { format!("✓ {run}{step} {}", flags.join(", ")) }
+    let note =
+        v.get("note").and_then(Value::as_str).filter(|n| !n.is_empty()).map(|n| format!(" ({n})")).unwrap_or_default();
+    if flags.is_empty() {
+        format!("✓ {run}{step}{note}")
+    } else {
+        format!("✓ {run}{step} {}{note}", flags.join(", "))
+    }
 }
 
 /// Who approves, rejects or starts from this shell: the same name the TUI

@@ -14,6 +14,7 @@ pub mod event_loop;
 mod input_gate;
 mod jq_jobs;
 mod local;
+mod prefect_source;
 pub mod reload;
 mod reload_chat;
 pub mod sources;
@@ -208,6 +209,10 @@ fn sources_of(opts: &TuiOptions, local: &Local, records: &Records) -> (Sources, 
     for am in &opts.config.alertmanagers {
         all.push(Box::new(AlertmanagerSource::new(am.into())));
     }
+    for p in &opts.config.prefect {
+        let s = prefect_source::PrefectSource::new(p.clone(), opts.config_dir.clone(), opts.read_only, local.clone());
+        all.push(Box::new(s));
+    }
     let problems = all.into_iter().filter_map(|s| sources.add(s).err()).collect();
     (sources, problems)
 }
@@ -238,8 +243,12 @@ fn initial_state(
     state.refresh_hints(&opts.keymap);
     state.instance = instance_id();
     state.user = user_name();
-    for id in sources.ids().filter(|id| matches!(id.kind, SourceKind::Backend | SourceKind::Prometheus)) {
-        state.add_backend(&id.name);
+    for id in sources.ids() {
+        match id.kind {
+            SourceKind::Backend | SourceKind::Prometheus => state.add_backend(&id.name),
+            SourceKind::Prefect => state.add_link(&id.name),
+            SourceKind::Local | SourceKind::Alertmanager => {}
+        }
     }
     // A backend's alerts must be known before the alerts pane says all is clear.
     for spec in &opts.backends {

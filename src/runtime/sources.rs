@@ -16,7 +16,7 @@
 //!   it until the backend is reachable).
 //!
 //! The runtime holds one [`Sources`] and never routes by kind itself. Prefect
-//! and LLM providers plug in here as further kinds.
+//! servers are one more kind (`prefect_source.rs`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -45,6 +45,8 @@ pub enum SourceKind {
     Prometheus,
     /// An Alertmanager's alerts and silences, polled.
     Alertmanager,
+    /// A Prefect server's flow runs, over its event stream and REST API.
+    Prefect,
 }
 
 impl SourceKind {
@@ -55,6 +57,7 @@ impl SourceKind {
             SourceKind::Backend => "backend",
             SourceKind::Prometheus => "prometheus",
             SourceKind::Alertmanager => "alertmanager",
+            SourceKind::Prefect => "prefect",
         }
     }
 }
@@ -144,7 +147,7 @@ impl Sources {
 
 /// Put `action` in the inbox without waiting on the loop thread (a full
 /// inbox gets it from a task).
-fn answer(inbox: &mpsc::Sender<Msg>, action: Action) {
+pub(super) fn answer(inbox: &mpsc::Sender<Msg>, action: Action) {
     if let Err(mpsc::error::TrySendError::Full(m)) = inbox.try_send(Msg::Action(action)) {
         let inbox = inbox.clone();
         tokio::spawn(async move { inbox.send(m).await });
@@ -367,7 +370,7 @@ impl Source for AlertmanagerSource {
 }
 
 /// A connection's messages join the inbox.
-fn forward(mut crx: mpsc::Receiver<ClientMsg>, tx: mpsc::Sender<Msg>) {
+pub(super) fn forward(mut crx: mpsc::Receiver<ClientMsg>, tx: mpsc::Sender<Msg>) {
     tokio::spawn(async move {
         while let Some(m) = crx.recv().await {
             if tx.send(Msg::Action(client_action(m))).await.is_err() {

@@ -148,33 +148,67 @@ async fn finish(target: &Target, d: RunDetail, json: bool) -> ExitCode {
     if r.state == RunState::Succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-pub(super) fn list(v: Value, json: bool) -> ExitCode {
+/// The runs of every source answered (source, `list_runs` answer), newest
+/// first, at most `limit`; a SOURCE column when more than one source answered.
+pub(super) fn list(answers: Vec<(String, Value)>, limit: usize, json: bool) -> ExitCode {
+    let many = answers.len() > 1;
+    let mut runs: Vec<(String, Run)> = answers
+        .into_iter()
+        .flat_map(|(src, v)| {
+            serde_json::from_value::<Vec<Run>>(v).unwrap_or_default().into_iter().map(move |r| (src.clone(), r))
+        })
+        .collect();
+    runs.sort_by_key(|(_, r)| std::cmp::Reverse(r.run_started().unwrap_or(r.created)));
+    runs.truncate(limit);
     if json {
-        out_line!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        let list: Vec<Value> = runs
+            .iter()
+            .map(|(src, r)| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["source"] = Value::String(src.clone());
+                v
+            })
+            .collect();
+        out_line!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
-    let runs: Vec<Run> = serde_json::from_value(v).unwrap_or_default();
     if runs.is_empty() {
         err_line!("no runs");
         return ExitCode::SUCCESS;
     }
     let now = chrono::Utc::now().timestamp_millis();
-    out_line!("{:>6}  {:<24} {:<13} {:>7} {:>9}  {}", "RUN", "WORKFLOW", "STATE", "ATTEMPT", "DURATION", "STARTED");
-    for r in runs {
+    let run_w = runs.iter().map(|(_, r)| crate::text::width(&r.label())).max().unwrap_or(0).clamp(6, 28);
+    let src = |s: &str| if many { format!("  {s}") } else { String::new() };
+    out_line!(
+        "{:>run_w$}  {:<24} {:<15} {:>7} {:>9}  {:<19}{}",
+        "RUN",
+        "WORKFLOW",
+        "STATE",
+        "ATTEMPT",
+        "DURATION",
+        "STARTED",
+        src("SOURCE")
+    );
+    for (source, r) in runs {
         let started = r
             .started
             .and_then(chrono::DateTime::from_timestamp_millis)
             .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_else(|| "—".into());
         let took = r.duration_ms(now).map(crate::ui::widgets::fmt::duration_ms).unwrap_or_else(|| "—".into());
+        let label = match &r.external {
+            Some(x) => x.name.clone(),
+            None => format!("#{}", r.id),
+        };
         out_line!(
-            "{:>6}  {:<24} {:<13} {:>7} {:>9}  {}",
-            format!("#{}", r.id),
+            "{:>run_w$}  {:<24} {:<15} {:>7} {:>9}  {:<19}{}",
+            label,
             r.workflow,
-            format!("{} {}", r.state.glyph(), r.state.word()),
+            format!("{} {}", r.state.glyph(), r.state_name()),
             r.attempt,
             took,
-            started
+            started,
+            src(&source)
         );
     }
     ExitCode::SUCCESS
@@ -194,7 +228,7 @@ pub(super) async fn show(
     };
     if let Some(step) = log {
         if !d.steps.iter().any(|s| s.id == step) {
-            return refused(format!("run #{run} has no step {step:?}"));
+            return refused(format!("run {} has no step {step:?}", d.run.label()));
         }
         return match step_log(target, run, d.run.attempt, step).await {
             Ok(lines) => {
@@ -226,8 +260,11 @@ pub(super) async fn show(
     }
     let r = &d.run;
     let now = chrono::Utc::now().timestamp_millis();
-    out_line!("run #{} · attempt {} · {} (version {})", r.id, r.attempt, r.workflow, r.version);
-    out_line!("state    {} {}", r.state.glyph(), r.state.word());
+    match &r.external {
+        Some(x) => out_line!("run {} · attempt {} · {} · prefect flow run {}", x.name, r.attempt, r.workflow, x.id),
+        None => out_line!("run #{} · attempt {} · {} (version {})", r.id, r.attempt, r.workflow, r.version),
+    }
+    out_line!("state    {} {}", r.state.glyph(), r.state_name());
     if let Some(e) = &r.error {
         out_line!("error    {e}");
     }

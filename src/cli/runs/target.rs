@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::cli::{Cli, Opened, err_line};
 use crate::config::Paths;
 use crate::engine::Engine;
-use crate::protocol::workflow::WorkflowsCommand;
+use crate::protocol::workflow::{RunId, WorkflowsCommand};
 use crate::protocol::{Command, Envelope, Topic};
 use crate::remote::control::ControlClient;
 
@@ -25,6 +25,8 @@ pub(super) enum Target {
     Holder(Arc<ControlClient>),
     /// A backend (`--backend`), through one connection a task owns.
     Remote(Remote),
+    /// A `[[prefect]]` server (`--source NAME`), through its REST API.
+    Prefect(Arc<crate::remote::prefect::Session>, String),
 }
 
 /// A command for the link's task: its id, the command, where the answer goes.
@@ -34,12 +36,14 @@ type Ask = (String, Command, tokio::sync::oneshot::Sender<Result<Value, String>>
 pub(super) struct Remote {
     commands: mpsc::Sender<Ask>,
     events: tokio::sync::broadcast::Sender<Arc<Envelope>>,
+    name: String,
 }
 
 impl Remote {
     async fn open(spec: crate::remote::client::BackendSpec) -> Result<Remote, String> {
         use crate::protocol::wire::ServerFrame;
         let mut link = crate::remote::client::Link::open(&spec, vec![Topic::Workflows]).await?;
+        let spec_name = spec.name.clone();
         let (ctx, mut crx) = mpsc::channel::<Ask>(16);
         let (events, _) = tokio::sync::broadcast::channel(4096);
         let fan = events.clone();
@@ -79,7 +83,7 @@ impl Remote {
             }
             link.close().await;
         });
-        Ok(Remote { commands: ctx, events })
+        Ok(Remote { commands: ctx, events, name: spec_name })
     }
 }
 
@@ -94,6 +98,7 @@ impl Target {
                     .await
                     .map_err(|e| e.to_string())?
             }
+            Target::Prefect(p, _) => p.command(c).await,
             Target::Remote(r) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 r.commands
@@ -105,10 +110,38 @@ impl Target {
         }
     }
 
-    /// The engine's workflow events from now on.
+    /// The source's name (`local`, a backend's, a Prefect server's).
+    pub(super) fn name(&self) -> String {
+        match self {
+            Target::Own(_) | Target::Holder(_) => crate::protocol::LOCAL_SOURCE.to_string(),
+            Target::Remote(r) => r.name.clone(),
+            Target::Prefect(_, name) => name.clone(),
+        }
+    }
+
+    /// The run `arg` names: a number (`12`, `#12`), or on a Prefect server
+    /// also a flow run's name or id.
+    pub(super) async fn resolve(&self, arg: &str) -> Result<RunId, String> {
+        match self {
+            Target::Prefect(p, _) => p.resolve(arg).await,
+            _ => arg
+                .trim()
+                .trim_start_matches('#')
+                .parse()
+                .map_err(|_| format!("{arg:?} is not a run number (a Prefect run's name goes with --source NAME)")),
+        }
+    }
+
+    /// Its runs can be followed (`--watch`): opsdeck's own engines.
+    pub(super) fn follows(&self) -> bool {
+        !matches!(self, Target::Prefect(..))
+    }
+
+    /// The engine's workflow events from now on (none from a Prefect server).
     pub(super) fn events(&self) -> mpsc::Receiver<Arc<Envelope>> {
         let (tx, rx) = mpsc::channel(1024);
         match self {
+            Target::Prefect(..) => {}
             Target::Own(e) => {
                 let mut sub = e.subscribe();
                 tokio::spawn(async move {
@@ -200,7 +233,7 @@ where
         };
         let own = match &target {
             Target::Own(e) => Some(e.clone()),
-            Target::Holder(_) | Target::Remote(_) => None,
+            Target::Holder(_) | Target::Remote(_) | Target::Prefect(..) => None,
         };
         let code = f(target).await;
         // What this process's runs wrote reaches the disk before it exits.
@@ -211,4 +244,73 @@ where
     });
     rt.shutdown_timeout(Duration::from_millis(500));
     code
+}
+
+/// The `[[prefect]]` servers of the config (its problems are `opsdeck check`'s to tell).
+fn prefect_configs(cli: &Cli, paths: &Paths) -> Vec<crate::config::prefect::PrefectConfig> {
+    crate::config::settings::load_config(cli.config.as_deref(), &paths.config_file())
+        .map(|l| l.config.prefect)
+        .unwrap_or_default()
+}
+
+/// A session with a `[[prefect]]` server (its key read from the keyring).
+async fn prefect_session(
+    c: &crate::config::prefect::PrefectConfig,
+    paths: &Paths,
+) -> Result<crate::remote::prefect::Session, String> {
+    let key = match &c.key_secret {
+        Some(k) => crate::secrets::get(k, &paths.config_dir).map_err(|e| e.to_string())?.map(|f| f.value),
+        None => None,
+    };
+    let spec = crate::remote::prefect::PrefectSpec { name: c.name.clone(), url: c.url.clone(), key, poll: c.poll };
+    let api = crate::remote::prefect::Api::new(spec)?;
+    let clock: Arc<dyn crate::clock::Clock> = Arc::new(crate::clock::SystemClock);
+    crate::remote::prefect::Session::open(api, clock).await
+}
+
+/// [`with_target`], or with `--source NAME` a `[[prefect]]` server's runs.
+pub(super) fn with_runs_target<F, Fut>(cli: &Cli, source: Option<&str>, paths: &Paths, f: F) -> ExitCode
+where
+    F: FnOnce(Target) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    let Some(name) = source.filter(|s| *s != crate::protocol::LOCAL_SOURCE) else {
+        return with_target(cli, paths, f);
+    };
+    let configs = prefect_configs(cli, paths);
+    let Some(c) = configs.into_iter().find(|c| c.name == name) else {
+        return crate::cli::fail(format!(
+            "no source is named {name:?} here: `local`, or a [[prefect]] name from {} (a backend's runs: --backend NAME=URL)",
+            paths.config_file().display()
+        ));
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return crate::cli::fail(format!("cannot start the async runtime: {e}")),
+    };
+    let code = rt.block_on(async {
+        match prefect_session(&c, paths).await {
+            Ok(s) => f(Target::Prefect(Arc::new(s), c.name.clone())).await,
+            Err(e) => crate::cli::fail(e),
+        }
+    });
+    rt.shutdown_timeout(Duration::from_millis(500));
+    code
+}
+
+/// Every `[[prefect]]` server's answer to `c` (a list), by name; one that
+/// cannot be read is said on stderr and left out.
+pub(super) async fn prefect_lists(cli: &Cli, paths: &Paths, c: WorkflowsCommand) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for p in prefect_configs(cli, paths) {
+        let answer = match prefect_session(&p, paths).await {
+            Ok(s) => s.command(c.clone()).await,
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(v) => out.push((p.name.clone(), v)),
+            Err(e) => err_line!("note: {} runs are not listed: {e}", p.name),
+        }
+    }
+    out
 }

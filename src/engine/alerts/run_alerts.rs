@@ -28,6 +28,11 @@ pub enum RunAlert {
     Slow { workflow: String, run: u64, limit_ms: i64 },
     /// Run `run` ended (after being slow, or not).
     Ended { workflow: String, run: u64 },
+    /// A run of another orchestrator (a Prefect flow run, issue 14) ended
+    /// while watched: failed (or crashed) fires `workflow_failed` with labels
+    /// `workflow`, `run` (its name there) and `source`; succeeded resolves
+    /// the earlier failures of the same workflow on the same source.
+    External { source: String, workflow: String, run: String, failed: bool, why: String },
 }
 
 fn labels(workflow: &str, run: u64) -> BTreeMap<String, String> {
@@ -88,6 +93,34 @@ impl AlertCore {
                 let o = obs(SLOW_RULE, labels(&workflow, run), &summary, true, Severity::Warning);
                 self.fresh.extend(self.eval.observe(o, now));
             }
+            RunAlert::External { source, workflow, run, failed, why } => {
+                if failed {
+                    let l = BTreeMap::from([
+                        ("workflow".to_string(), workflow.clone()),
+                        ("run".to_string(), run.clone()),
+                        ("source".to_string(), source.clone()),
+                    ]);
+                    let summary = format!(
+                        "{source}: flow run {run} of {workflow} failed ({why}); opsdeck runs show --source {source} {run}"
+                    );
+                    let o = obs(FAILED_RULE, l, &summary, true, Severity::Warning);
+                    self.fresh.extend(self.eval.observe(o, now));
+                    return;
+                }
+                let open: Vec<BTreeMap<String, String>> = self
+                    .eval
+                    .alerts
+                    .values()
+                    .filter(|a| a.rule == FAILED_RULE && a.state != AlertState::Resolved)
+                    .filter(|a| a.labels.get("workflow") == Some(&workflow) && a.labels.get("source") == Some(&source))
+                    .map(|a| a.labels.clone())
+                    .collect();
+                let summary = format!("{source}: flow run {run} of {workflow} succeeded");
+                for l in open {
+                    let o = obs(FAILED_RULE, l, &summary, false, Severity::Warning);
+                    self.fresh.extend(self.eval.observe(o, now));
+                }
+            }
             RunAlert::Ended { workflow, run } => {
                 let id = crate::protocol::alerts::Alert::make_id(SLOW_RULE, &labels(&workflow, run));
                 if self.eval.alerts.get(&id).is_some_and(|a| a.state != AlertState::Resolved) {
@@ -129,5 +162,27 @@ mod tests {
         assert_eq!(state(&core, SLOW_RULE, 6), Some(AlertState::Firing));
         core.workflow_event(RunAlert::Ended { workflow: "backup".into(), run: 6 }, 5000);
         assert_eq!(state(&core, SLOW_RULE, 6), Some(AlertState::Resolved));
+    }
+
+    #[test]
+    fn a_prefect_run_that_fails_fires_with_its_source_until_the_flow_succeeds_there() {
+        let mut core = AlertCore::new(RuleSet::default(), None);
+        let ev = |source: &str, run: &str, failed| RunAlert::External {
+            source: source.into(),
+            workflow: "etl/nightly".into(),
+            run: run.into(),
+            failed,
+            why: "Crashed: killed".into(),
+        };
+        core.workflow_event(ev("prefect", "brave-otter", true), 1000);
+        let a = core.eval.alerts.values().next().unwrap().clone();
+        assert_eq!(a.state, AlertState::Firing);
+        assert_eq!(a.labels.get("source").map(String::as_str), Some("prefect"));
+        assert_eq!(a.labels.get("run").map(String::as_str), Some("brave-otter"));
+        assert!(a.summary.contains("opsdeck runs show --source prefect brave-otter"), "{}", a.summary);
+        core.workflow_event(ev("other-prefect", "calm-owl", false), 2000);
+        assert_eq!(core.eval.alerts[&a.id].state, AlertState::Firing, "a success elsewhere resolves nothing");
+        core.workflow_event(ev("prefect", "calm-owl", false), 3000);
+        assert_eq!(core.eval.alerts[&a.id].state, AlertState::Resolved);
     }
 }

@@ -258,7 +258,9 @@ fn error_words(status: u16, body: &[u8], name: &str) -> String {
         out.push_str(&detail);
     }
     if matches!(status, 401 | 403) {
-        out.push_str(&format!("; store the API key with `opsdeck key set prefect:{name}` (or the [[prefect]] key_secret named), then restart"));
+        out.push_str(&format!(
+            "; the API key was refused or is missing: set key_secret in the [[prefect]] table {name:?} and store the key with `opsdeck key set SECRET_NAME`, then restart"
+        ));
     }
     out
 }
@@ -285,7 +287,7 @@ mod tests {
             "p",
         );
         assert_eq!(e, ": Input should be X (body.sort)");
-        assert!(error_words(401, b"", "p").contains("opsdeck key set prefect:p"));
+        assert!(error_words(401, b"", "p").contains("key_secret in the [[prefect]] table \"p\""));
         let e = error_words(500, b"\x00\xffboom\n", "p");
         assert!(e.ends_with("boom") && !e.chars().any(char::is_control), "{e:?}");
     }

@@ -155,6 +155,38 @@ fn jitter() -> f64 {
     f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
 }
 
+impl Conn {
+    /// A connection without its event stream (for one command line's
+    /// reads and actions): what it announces is dropped.
+    pub(super) fn detached(api: Api, clock: Arc<dyn Clock>) -> Conn {
+        let (tx, mut rx) = mpsc::channel::<ClientMsg>(64);
+        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let epoch = clock.now_ms().max(0) as u64;
+        Conn {
+            api,
+            tr: Tracker::default(),
+            clock,
+            tx,
+            alerts: None,
+            epoch,
+            seq: 0,
+            logs: HashMap::new(),
+            ended_at: HashMap::new(),
+        }
+    }
+
+    /// Read the deployments and newest runs (see [`Conn::sync`]).
+    pub(super) async fn read_recent(&mut self) -> Result<(), String> {
+        self.sync(true).await.map(|_| ())
+    }
+
+    /// Read one flow run by id and take it in (with its flow's name).
+    pub(super) async fn read_run(&mut self, id: &str) -> Result<(), String> {
+        let ch = Changes { unknown: vec![id.to_string()], ..Changes::default() };
+        self.take(ch).await
+    }
+}
+
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl Conn {
@@ -421,7 +453,7 @@ impl Conn {
                 if serde_json::from_str::<Value>(&t).is_ok_and(|v| v["type"] == "auth_success") => {}
             Ok(Some(Ok(Message::Close(f)))) => {
                 return Err(format!(
-                    "the event stream refused the key ({}); set it with `opsdeck key set prefect:{}`",
+                    "the event stream refused the API key ({}): check key_secret in the [[prefect]] table {:?}",
                     close_words(f.as_ref()),
                     self.api.spec.name
                 ));

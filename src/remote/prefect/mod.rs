@@ -17,12 +17,14 @@ pub mod api;
 mod commands;
 pub mod live;
 pub mod model;
+mod session;
 pub mod track;
 
 use std::time::Duration;
 
 pub use api::Api;
 pub use live::{Ask, run};
+pub use session::Session;
 pub use track::Ended;
 
 /// A configured Prefect server (`[[prefect]]`).

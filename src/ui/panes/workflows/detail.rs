@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use serde_json::Value;
 
-use super::{below_header, dur, run_label, state_style, state_text};
+use super::{below_header, dur, run_label, run_state_text, state_style, state_text};
 use crate::app::AppState;
 use crate::app::panes::workflows::WfRun;
 use crate::config::theme::{Role, Theme};
@@ -72,7 +72,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
     let run = &r.run;
     let mut title = vec![
         Span::raw(format!("Run {} {} ", run_label(run), run.workflow)),
-        Span::styled(state_text(run.state), state_style(run.state, t)),
+        Span::styled(run_state_text(run), state_style(run.state, t)),
     ];
     // The attempt shown, when it started and how long it took (this attempt's, not the run's).
     let mut facts = Vec::new();
@@ -86,7 +86,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
     if let Some(d) = run.duration_ms(s.now) {
         facts.push(format!("took {}", dur(d)));
     }
-    facts.push(format!("version {}", run.version));
+    if !run.version.is_empty() {
+        facts.push(format!("version {}", run.version));
+    }
     if w.sources_shown() {
         facts.push(format!("on {}", r.source));
     }
@@ -94,7 +96,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
     f.render_widget(boxed(Line::from(title), focused, t, area.width), area);
     if !r.steps_loaded && r.steps.is_empty() {
         let inner = area.inner(Margin::new(1, 1));
-        let msg = format!("reading attempt {} of run #{}…", run.attempt, run.id);
+        let msg = format!("reading attempt {} of run {}…", run.attempt, run_label(run));
         f.render_widget(Paragraph::new(Line::styled(msg, t.style(Role::TextDim))), inner);
         return;
     }

@@ -103,6 +103,12 @@ pub fn state_text(st: RunState) -> String {
     format!("{} {}", st.glyph(), st.word())
 }
 
+/// A run's state: the glyph, then the state as its source names it
+/// (opsdeck's word, or Prefect's `Crashed`, `Late` …).
+pub fn run_state_text(r: &Run) -> String {
+    format!("{} {}", r.state.glyph(), r.state_name())
+}
+
 /// A duration: `850ms`, `42s`, `3m 05s`, `1h 02m`.
 pub fn dur(ms: i64) -> String {
     let ms = ms.max(0);
@@ -271,9 +277,17 @@ fn trigger(tr: &Trigger) -> String {
     }
 }
 
-/// `#12`, `#12 ·2` for a rerun's attempt.
+/// `#12`, `#12 ·2` for a rerun's attempt; a Prefect run's name.
 pub fn run_label(r: &Run) -> String {
-    if r.attempt > 1 { format!("#{} ·{}", r.id, r.attempt) } else { format!("#{}", r.id) }
+    r.label()
+}
+
+/// The RUN column: `#12`, or a Prefect run's name (attempts have their column).
+fn run_cell(r: &Run) -> String {
+    match &r.external {
+        Some(x) => x.name.clone(),
+        None => format!("#{}", r.id),
+    }
 }
 
 /// How long ago a run started: its first attempt's start, whatever
@@ -317,11 +331,12 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     }
     let win = ListWindow::new(below_header(inner), w.runs_sel, rows_idx.len());
     list::draw_position(f, area, &win, t);
-    let header = ["RUN", "WORKFLOW", " STATE", "ATTEMPTS", "TRIGGER", "STARTED", "DURATION", "ERROR"];
+    let header = ["RUN", "WORKFLOW", " STATE", "ATTEMPTS", "TRIGGER", "STARTED", "DURATION", "ERROR", "SOURCE"];
+    let by_source = w.sources_shown();
     let widest = |cell: &dyn Fn(&Run) -> usize| rows_idx.iter().map(|i| cell(&w.runs[*i].run)).max().unwrap_or(0);
     let attempts_w = rows_idx.iter().map(|i| text::width(&attempts(&w.runs[*i]))).max().unwrap_or(0);
     let cols = [
-        Col::text(widest(&|r| text::width(&format!("#{}", r.id))).max(3) + if w.mark.is_some() { 2 } else { 0 }, 3),
+        Col::text(widest(&|r| text::width(&run_cell(r))).max(3) + if w.mark.is_some() { 2 } else { 0 }, 3).keep(20),
         Col::text(widest(&|r| text::width(&r.workflow)).max(8), 8).keep(14),
         Col::fixed(14),
         Col::text(attempts_w.max(8), 8).drop(4),
@@ -329,6 +344,12 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         Col::fixed(8).drop(2),
         Col::text(widest(&|r| text::width(&duration(r, s.now))).max(8), 8),
         Col::text(widest(&|r| r.error.as_deref().map_or(0, text::width)).max(5), 8).drop(1).grow(),
+        if by_source {
+            let widest_src = rows_idx.iter().map(|i| text::width(&w.runs[*i].source)).max().unwrap_or(0);
+            Col::text(widest_src.max(6), 6).keep(12).drop(3)
+        } else {
+            Col::absent()
+        },
     ];
     let plan = columns::plan(&cols, 1, inner.width);
     let rows = rows_idx.iter().enumerate().skip(win.offset).take(win.visible()).map(|(k, i)| {
@@ -340,7 +361,7 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         // Every cell is fit to its column: a cut one ends in `…`.
         let fit = |k: usize, s: &str| text::fit(s, plan.width(k));
         let st = Span::styled(
-            fit(2, &format!("{mark}{}", state_text(run.state))),
+            fit(2, &format!("{mark}{}", run_state_text(run))),
             if sel { base } else { state_style(run.state, t) },
         );
         let d = fit(6, &duration(run, s.now));
@@ -350,9 +371,9 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
                 fit(
                     0,
                     &if w.mark.as_ref().is_some_and(|(src, id)| *src == r.source && *id == run.id) {
-                        format!("#{} ◆", run.id)
+                        format!("{} ◆", run_cell(run))
                     } else {
-                        format!("#{}", run.id)
+                        run_cell(run)
                     },
                 ),
                 base.add_modifier(Modifier::BOLD),
@@ -365,6 +386,14 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             Cell::from(d),
             Cell::from(Span::styled(
                 text::fit(&text::clean(run.error.as_deref().unwrap_or("")), plan.width(7)),
+                if sel { base } else { t.style(Role::TextDim) },
+            )),
+            Cell::from(Span::styled(
+                text::fit(&r.source, plan.width(8)),
+                if sel { base } else { t.style(Role::TextDim) },
+            )),
+            Cell::from(Span::styled(
+                text::fit(&r.source, plan.width(8)),
                 if sel { base } else { t.style(Role::TextDim) },
             )),
         ];
