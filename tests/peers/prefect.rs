@@ -15,7 +15,10 @@
 //! (its SQLite database), the flows' own PREFECT_HOME and the logs. Every
 //! process runs in a process group of its own and the whole group is killed
 //! when its guard drops: a `serve` runner starts each flow run as a child
-//! process, and a runner left behind would keep executing runs. Inherited
+//! process, and a runner left behind would keep executing runs. Each group
+//! is led by `tests/peers/prefect_guard.py`, which kills the group when its
+//! stdin (a pipe this side holds) closes: a test process killed before its
+//! drops ran (Ctrl-C on `cargo test`) leaves nothing behind either. Inherited
 //! `PREFECT_*` variables are removed so that a developer's profile or
 //! `PREFECT_API_URL` never leaks in. docs/testing.md has the timings.
 
@@ -23,7 +26,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A failure bound for the server to answer `GET /api/health` (4-12 s when
@@ -43,6 +46,8 @@ const POLL: Duration = Duration::from_millis(100);
 pub struct PrefectServer {
     /// None between [`stop`](Self::stop) and [`start_again`](Self::start_again).
     child: Option<Child>,
+    /// The guard's stdin: closing it kills the server's group.
+    watch: Option<ChildStdin>,
     port: u16,
     dir: tempfile::TempDir,
 }
@@ -55,7 +60,7 @@ impl PrefectServer {
     pub fn start() -> PrefectServer {
         let bin = venv().join("bin/prefect");
         assert!(
-            bin.exists(),
+            bin.exists() && venv().join("bin/python").exists(),
             "{} is missing: run `bash .ci/test` (it installs prefect==3.9.1 into $OPSDECK_PREFECT_DIR/venv)",
             bin.display()
         );
@@ -63,7 +68,7 @@ impl PrefectServer {
         for sub in ["server-home", "client-home"] {
             std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
         }
-        let mut server = PrefectServer { child: None, port: super::free_port(), dir };
+        let mut server = PrefectServer { child: None, watch: None, port: super::free_port(), dir };
         server.start_again();
         server
     }
@@ -78,20 +83,17 @@ impl PrefectServer {
             .append(true)
             .open(self.dir.path().join("server.log"))
             .expect("log file");
-        let mut cmd = Command::new(venv().join("bin/prefect"));
-        hermetic(&mut cmd);
-        let child = cmd
+        let mut child = guarded(&venv().join("bin/prefect"))
             .args(["server", "start", "--host", "127.0.0.1", "--port", &self.port.to_string()])
             .env("PREFECT_HOME", self.dir.path().join("server-home"))
             .env("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
             .env("PREFECT_SERVER_UI_ENABLED", "false")
-            .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
-            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("prefect server start: {e} (run `bash .ci/test`)"));
         // From here on a panic drops the guard, which kills the server.
+        self.watch = child.stdin.take();
         self.child = Some(child);
         let deadline = Instant::now() + START_LIMIT;
         loop {
@@ -115,8 +117,11 @@ impl PrefectServer {
     /// stays for [`start_again`](Self::start_again).
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
+        // The guard ignores SIGTERM and exits when the server has.
         signal_group(&child, rustix::process::Signal::TERM);
-        if wait_limited(&mut child, STOP_LIMIT).is_none() {
+        let exited = wait_limited(&mut child, STOP_LIMIT);
+        self.watch = None;
+        if exited.is_none() {
             signal_group(&child, rustix::process::Signal::KILL);
             let _ = child.wait();
             panic!("the Prefect server did not exit within {STOP_LIMIT:?} of SIGTERM:\n{}", tail(&self.log()));
@@ -168,9 +173,7 @@ impl PrefectServer {
     pub fn spawn_flow(&self, script: &str, args: &[&str]) -> FlowProcess {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = |name: &str| std::fs::File::create(dir.path().join(name)).expect("output file");
-        let mut cmd = Command::new(venv().join("bin/python"));
-        hermetic(&mut cmd);
-        let child = cmd
+        let mut child = guarded(&venv().join("bin/python"))
             .arg(flows_dir().join(script))
             .args(args)
             .current_dir(flows_dir())
@@ -179,13 +182,12 @@ impl PrefectServer {
             // A served deployment's run starts within about a second (default 10 s).
             .env("PREFECT_RUNNER_POLL_FREQUENCY", "1")
             .env("PYTHONUNBUFFERED", "1")
-            .stdin(Stdio::null())
             .stdout(file("stdout"))
             .stderr(file("stderr"))
-            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("{script}: {e} (run `bash .ci/test`)"));
-        FlowProcess { child, exited: None, dir }
+        let watch = child.stdin.take();
+        FlowProcess { child, _watch: watch, exited: None, dir }
     }
 
     /// Starts a runner serving the deployments `SCRIPT` defines (e.g.
@@ -225,6 +227,8 @@ impl Drop for PrefectServer {
 /// whole group) when dropped.
 pub struct FlowProcess {
     child: Child,
+    /// The guard's stdin: closing it kills the group.
+    _watch: Option<ChildStdin>,
     /// Set once the leader has been reaped (and its group killed).
     exited: Option<ExitStatus>,
     /// stdout and stderr files.
@@ -232,7 +236,7 @@ pub struct FlowProcess {
 }
 
 impl FlowProcess {
-    /// The process id (also its process group id).
+    /// The process id of its guard (also its process group id).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -302,13 +306,21 @@ fn wait_limited(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     }
 }
 
-/// Removes inherited `PREFECT_*` variables (a profile, an API URL or key).
-fn hermetic(cmd: &mut Command) {
+/// `PROGRAM` under `prefect_guard.py`, leading a new process group, stdin a
+/// pipe (closing it kills the group), inherited `PREFECT_*` variables (a
+/// profile, an API URL or key) removed.
+fn guarded(program: &Path) -> Command {
+    let mut cmd = Command::new(venv().join("bin/python"));
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/prefect_guard.py"))
+        .arg(program)
+        .stdin(Stdio::piped())
+        .process_group(0);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("PREFECT_") {
             cmd.env_remove(key);
         }
     }
+    cmd
 }
 
 /// The last 60 lines of a log, for failure messages.
