@@ -98,7 +98,7 @@ impl PrefectServer {
         let deadline = Instant::now() + START_LIMIT;
         loop {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                self.child = None;
+                (self.child, self.watch) = (None, None);
                 panic!("the Prefect server exited ({status}) before it was healthy:\n{}", tail(&self.log()));
             }
             if self.healthy() {
@@ -112,7 +112,7 @@ impl PrefectServer {
     }
 
     /// Stops the server as a service manager would (SIGTERM to its process
-    /// group; it exits in about 1.5 s, a WebSocket client gets close code
+    /// group; it exits in 1.5-4 s, a WebSocket client gets close code
     /// 1012) and waits until it has exited (SIGKILL after 30 s). The database
     /// stays for [`start_again`](Self::start_again).
     pub fn stop(&mut self) {
