@@ -7,6 +7,7 @@
 //!
 //! Waits are bounded by failure limits and wake on events, never on sleeps.
 
+mod common;
 mod peers;
 
 use std::collections::HashMap;
@@ -276,4 +277,61 @@ async fn a_server_restart_mid_run_loses_no_state_change_and_duplicates_none() {
     // is marked so, never left running under an ended flow run.
     let tick = live.steps.iter().find(|((r, s), _)| *r == id && s.starts_with("tick")).expect("the tick task").1;
     assert!(matches!(tick.state, RunState::Succeeded | RunState::Interrupted), "{tick:?}");
+    eprintln!("states {states:?}; tick {:?} {:?}; reconnects {}", tick.state, tick.error, live.retrying);
+}
+
+/// `opsdeck runs` lists Prefect's runs beside the local ones (a SOURCE
+/// column), `--source NAME` only those, `runs show` one by its name with its
+/// task runs and `--log flow-run` its logs; the TUI shows them in the runs
+/// pane with Prefect's state names, and the source in the status bar.
+#[test]
+fn opsdeck_runs_and_the_tui_show_prefect_runs() {
+    let server = PrefectServer::start();
+    assert!(server.run_flow("ok_flow.py", &[]).status.success());
+    assert!(!server.run_flow("fail_flow.py", &[]).status.success());
+    let env = common::OpsdeckEnv::new();
+    env.write_config(&format!("[[prefect]]\nname = \"pf\"\nurl = \"{}\"\npoll = \"1s\"\n", server.api_url()));
+    let run = |args: &[&str]| {
+        let out = common::output_within(env.command(args), LIMIT);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, all, err) = run(&["runs"]);
+    assert!(ok, "{err}");
+    assert!(
+        all.contains("SOURCE") && all.contains("fail-flow") && all.contains("✗ Failed") && all.contains(" pf"),
+        "{all}"
+    );
+    let (ok, json, err) = run(&["runs", "--source", "pf", "--json"]);
+    assert!(ok, "{err}");
+    let v: Vec<Value> = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(v.len(), 2, "{json}");
+    assert!(v.iter().all(|r| r["source"] == "pf"));
+    let failed = v.iter().find(|r| r["workflow"] == "fail-flow").expect("the failed run");
+    let name = failed["external"]["name"].as_str().expect("its Prefect name").to_string();
+    let (ok, shown, err) = run(&["runs", "show", "--source", "pf", &name]);
+    assert!(ok, "{err}");
+    assert!(shown.contains(&format!("run {name}")) && shown.contains("boom") && shown.contains("kaboom"), "{shown}");
+    let (ok, log, err) = run(&["runs", "show", "--source", "pf", &name, "--log", "flow-run"]);
+    assert!(ok, "{err}");
+    assert!(log.contains("ERROR") && log.contains("kaboom: intentional failure 42"), "{log}");
+    let id = failed["external"]["id"].as_str().unwrap();
+    let (ok, _, _) = run(&["runs", "show", "--source", "pf", id]);
+    assert!(ok, "a run by its Prefect id too");
+    let (ok, _, err) = run(&["runs", "show", "--source", "pf", "no-such-run"]);
+    assert!(!ok && err.contains("no flow run named"), "{err}");
+    let (ok, _, err) = run(&["runs", "cancel", "--source", "pf", &name]);
+    assert!(!ok && err.contains("nothing to cancel"), "{err}");
+    let (ok, _, err) = run(&["runs", "--source", "nope"]);
+    assert!(!ok && err.contains("no source is named"), "{err}");
+
+    let mut app = env.pty(&[], 120, 40);
+    common::expect_ok(app.send("2"));
+    let screen = common::expect_ok(app.wait_for_text("✗ Failed", LIMIT));
+    assert!(screen.contains(&name) && screen.contains("fail-flow") && screen.contains("✓ Completed"), "{screen}");
+    assert!(screen.contains("pf"), "the source: {screen}");
+    common::quit_cleanly(&mut app);
 }

@@ -203,12 +203,12 @@ impl AppState {
     /// Add a backend to the status bar before it connects.
     pub fn add_backend(&mut self, name: &str) {
         self.metrics.ensure_source(name);
-        self.add_link(name);
+        self.add_link(name, false);
     }
 
     /// Show a source's connection in the status bar (a Prefect server: it
-    /// has no host metrics).
-    pub fn add_link(&mut self, name: &str) {
+    /// has no host metrics, and speaks only on change: `on_change`).
+    pub fn add_link(&mut self, name: &str, on_change: bool) {
         if !self.sources.iter().any(|s| s.name == name) {
             self.sources.push(SourceStatus {
                 name: name.into(),
@@ -216,6 +216,7 @@ impl AppState {
                 link: Link::Connecting,
                 offline_since: None,
                 queued: 0,
+                on_change,
             });
         }
     }

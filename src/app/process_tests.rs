@@ -124,6 +124,7 @@ fn process_actions_are_not_queued_for_a_backend_that_is_down() {
         link: crate::app::Link::Retrying { at: 5, attempt: 2, error: "refused".into() },
         offline_since: Some(1),
         queued: 0,
+        on_change: false,
     });
     let effects = f.key(&mut s, KeyCode::Enter);
     assert!(effects.is_empty(), "{effects:?}");

@@ -42,15 +42,26 @@ pub struct SourceStatus {
     pub offline_since: Option<Ts>,
     /// Commands waiting in the outbox for this source.
     pub queued: usize,
+    /// It speaks only when something changes (a Prefect server's event
+    /// stream): silence is no sign of staleness, the connection is.
+    pub on_change: bool,
 }
 
 impl SourceStatus {
     pub fn local() -> Self {
-        SourceStatus { name: LOCAL_SOURCE.into(), last_event: None, link: Link::Local, offline_since: None, queued: 0 }
+        SourceStatus {
+            name: LOCAL_SOURCE.into(),
+            last_event: None,
+            link: Link::Local,
+            offline_since: None,
+            queued: 0,
+            on_change: false,
+        }
     }
 
     /// Live: reachable and a sample arrived recently.
     pub fn is_live(&self, now: Ts, stale_after: i64) -> bool {
-        matches!(self.link, Link::Local | Link::Connected) && self.last_event.is_some_and(|t| now - t <= stale_after)
+        matches!(self.link, Link::Local | Link::Connected)
+            && (self.on_change || self.last_event.is_some_and(|t| now - t <= stale_after))
     }
 }

@@ -110,11 +110,11 @@ fn mark_run(state: &mut AppState, ctx: &Ctx) -> bool {
     let Some(key) = run_in_focus(state) else {
         return notice(state, ctx, "select a run in the runs list (or open one) to mark it");
     };
-    let id = key.1;
+    let id = state.workflows.run_name(&key.0, key.1);
     let text = if state.workflows.toggle_mark(key) {
-        format!("run #{id} marked: select another run and compare it with this one")
+        format!("run {id} marked: select another run and compare it with this one")
     } else {
-        format!("run #{id} unmarked")
+        format!("run {id} unmarked")
     };
     notice(state, ctx, text)
 }

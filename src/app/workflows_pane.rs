@@ -268,7 +268,8 @@ fn run_action(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<
         return notice(state, ctx, "select a run in the runs list (or open one) first");
     };
     let (id, st, name) = (run.id, run.state, run.workflow.clone());
-    let of = format!("run #{id} ({name})");
+    let of = format!("run {} ({name})", run.label());
+    let external = run.external.clone();
     match a {
         U::CancelWorkflowRun if !st.is_active() => {
             notice(state, ctx, format!("{of} is {}: nothing to cancel", st.word()))
@@ -279,7 +280,16 @@ fn run_action(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<
                 source,
                 command: WorkflowsCommand::CancelRun { run: id },
                 question: format!("Cancel {of}?"),
-                lines: vec!["Its running steps are stopped at once and it ends cancelled.".into()],
+                lines: vec![match &external {
+                    None => "Its running steps are stopped at once and it ends cancelled.".into(),
+                    Some(x) if x.deployment.is_some() => {
+                        "Prefect marks it Cancelling; the runner of its deployment stops it and it ends Cancelled."
+                            .into()
+                    }
+                    Some(_) => "Prefect marks it Cancelling, but no deployment runs it: nothing stops its \
+                                process, and Prefect ends it Cancelled when its cancellation times out."
+                        .into(),
+                }],
             },
         ),
         U::ResumeRun | U::AbandonRun if st != RunState::Interrupted => {
@@ -427,7 +437,8 @@ pub(super) fn answered(
                 read_what_is_shown(state, effects);
             }
             Err(e) => {
-                notice(state, ctx, format!("✗ run #{run} from {source} could not be read: {e}"));
+                let name = state.workflows.run_name(source, run);
+                notice(state, ctx, format!("✗ run {name} from {source} could not be read: {e}"));
             }
         },
         (Asked::Log { run, attempt, step, .. }, Ok(v)) => {
@@ -445,7 +456,9 @@ pub(super) fn answered(
         (Asked::ShowForRerun { run, .. }, result) => rerun_inputs::answered(state, source, run, result, ctx),
         (Asked::Start { workflow, .. }, Ok(v)) => match v.get("run").and_then(Value::as_u64) {
             Some(run) => {
-                notice(state, ctx, format!("✓ {workflow} started as run #{run} on {source}"));
+                // A Prefect flow run is named by Prefect.
+                let label = v.get("name").and_then(Value::as_str).map_or_else(|| format!("#{run}"), str::to_string);
+                notice(state, ctx, format!("✓ {workflow} started as run {label} on {source}"));
                 state.workflows.open_run((source.to_string(), run));
                 if state.focus.pane() == Pane::Workflows {
                     state.focus = BoxId::WfDetail;
@@ -565,10 +578,11 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
             }
         },
         (U::Confirm, WfPopup::Confirm { source, command, .. }) => {
+            let name = |run: &u64| state.workflows.run_name(source, *run);
             let what = match &*command {
-                WorkflowsCommand::CancelRun { run } => format!("run #{run} cancelled"),
-                WorkflowsCommand::AbandonRun { run } => format!("run #{run} abandoned"),
-                WorkflowsCommand::ResumeRun { run, .. } => format!("run #{run} resumed"),
+                WorkflowsCommand::CancelRun { run } => format!("run {} cancelled", name(run)),
+                WorkflowsCommand::AbandonRun { run } => format!("run {} abandoned", name(run)),
+                WorkflowsCommand::ResumeRun { run, .. } => format!("run {} resumed", name(run)),
                 WorkflowsCommand::Rollback { workflow, version } => {
                     format!("{workflow} rolled back to version {version}")
                 }

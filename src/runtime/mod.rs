@@ -246,7 +246,7 @@ fn initial_state(
     for id in sources.ids() {
         match id.kind {
             SourceKind::Backend | SourceKind::Prometheus => state.add_backend(&id.name),
-            SourceKind::Prefect => state.add_link(&id.name),
+            SourceKind::Prefect => state.add_link(&id.name, true),
             SourceKind::Local | SourceKind::Alertmanager => {}
         }
     }

@@ -31,6 +31,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
                 format!("refused ({status}): opsdeck key set backend:{}, then R", text::clean(&src.name)),
                 Role::StatusFailed,
             ),
+            (Link::Connected, _) if src.on_change => ("●", "live".to_string(), Role::StatusOk),
             (_, None) => ("○", "waiting".to_string(), Role::StatusInfo),
             (_, Some(ts)) if s.now - ts <= stale_after => ("●", "live".to_string(), Role::StatusOk),
             (_, Some(ts)) => ("◌", format!("stale {}", fmt::age(s.now - ts)), Role::StatusWarn),

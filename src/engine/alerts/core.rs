@@ -161,12 +161,14 @@ impl AlertCore {
             let t = self.eval.eval_rule(r, &self.samples, now);
             self.fresh.extend(t);
         }
-        // A disabled rule's alerts resolve.
+        // A disabled (or removed) rule's or check's alerts resolve; those of
+        // workflow runs are not rules: a later run resolves them.
         let off: Vec<Alert> = self
             .eval
             .alerts
             .values()
-            .filter(|a| a.state != AlertState::Resolved && !self.enabled(&a.rule))
+            .filter(|a| a.state != AlertState::Resolved && matches!(a.origin.as_str(), "rule" | "check"))
+            .filter(|a| !self.enabled(&a.rule))
             .cloned()
             .collect();
         for a in off {

@@ -148,6 +148,9 @@ mod tests {
         let mut core = AlertCore::new(RuleSet::default(), None);
         core.workflow_event(RunAlert::Failed { workflow: "backup".into(), run: 3, why: "failed: dump".into() }, 1000);
         assert_eq!(state(&core, FAILED_RULE, 3), Some(AlertState::Firing));
+        // The rules' evaluation does not take it for a disabled rule's alert.
+        core.evaluate(1500);
+        assert_eq!(state(&core, FAILED_RULE, 3), Some(AlertState::Firing), "still firing after an evaluation");
         let a = core.eval.alerts.values().next().unwrap();
         assert_eq!(a.origin, "workflow");
         assert!(a.summary.contains("run #3 failed (failed: dump)"), "{}", a.summary);
@@ -175,6 +178,7 @@ mod tests {
             why: "Crashed: killed".into(),
         };
         core.workflow_event(ev("prefect", "brave-otter", true), 1000);
+        core.evaluate(1500);
         let a = core.eval.alerts.values().next().unwrap().clone();
         assert_eq!(a.state, AlertState::Firing);
         assert_eq!(a.labels.get("source").map(String::as_str), Some("prefect"));

@@ -294,9 +294,10 @@ pub fn flow_step(run: &Run) -> StepRun {
 /// A log record as lines: `HH:MM:SS.mmm LEVEL message` (a traceback's
 /// lines follow, indented), control characters made visible.
 pub fn log_lines(l: &LogRecord, task: Option<&str>) -> Vec<String> {
-    let at = ms(&l.timestamp)
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map_or_else(|| "--:--:--.---".to_string(), |d| d.format("%H:%M:%S%.3f").to_string());
+    let at = ms(&l.timestamp).and_then(chrono::DateTime::from_timestamp_millis).map_or_else(
+        || "--:--:--.---".to_string(),
+        |d| d.with_timezone(&chrono::Local).format("%H:%M:%S%.3f").to_string(),
+    );
     let level = match l.level {
         i64::MIN..=14 => "DEBUG",
         15..=24 => "INFO",
@@ -372,8 +373,12 @@ pub fn workflow_of(d: &Deployment, flow: &str) -> WorkflowInfo {
         name: format!("{flow}/{}", d.name),
         description: crate::decode::cut(
             &match (d.paused, d.status.as_str()) {
-                (true, _) => format!("paused · {}", d.description),
-                (false, "NOT_READY") => format!("not ready: nothing polls for its runs · {}", d.description),
+                (true, _) => format!("paused · {}", d.description.trim_start_matches("None")),
+                (false, "NOT_READY") => {
+                    format!("not ready: nothing polls for its runs · {}", d.description.trim_start_matches("None"))
+                }
+                // Prefect stores a flow without a docstring as "None".
+                _ if d.description == "None" => String::new(),
                 _ => d.description.clone(),
             },
             300,

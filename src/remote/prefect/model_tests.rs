@@ -87,7 +87,10 @@ fn log_records_become_lines_with_time_level_and_task() {
         task_run_id: None,
     };
     let lines = log_lines(&l, Some("boom-726"));
-    assert_eq!(lines[0], "19:43:36.623 ERROR [boom-726] boom");
+    // In the local time zone, as the rest of the screen.
+    let local =
+        chrono::DateTime::parse_from_rfc3339("2026-12-06T19:43:36.623247Z").unwrap().with_timezone(&chrono::Local);
+    assert_eq!(lines[0], format!("{} ERROR [boom-726] boom", local.format("%H:%M:%S%.3f")));
     assert_eq!(lines[1], "    Traceback:");
     assert!(!lines[2].chars().any(|c| c.is_control()), "{:?}", lines[2]);
     let l = LogRecord { level: 20, message: String::new(), timestamp: "garbage".into(), ..l };

@@ -272,6 +272,16 @@ impl WorkflowsState {
     }
 
     /// More than one source sent workflows (rows and titles name the source).
+    /// How run `id` of `source` is named in messages: `#12`, or its name
+    /// on another orchestrator (a Prefect flow run's).
+    pub fn run_name(&self, source: &str, id: RunId) -> String {
+        self.runs
+            .iter()
+            .find(|r| r.source == source && r.run.id == id)
+            .and_then(|r| r.run.external.as_ref())
+            .map_or_else(|| format!("#{id}"), |x| x.name.clone())
+    }
+
     pub fn sources_shown(&self) -> bool {
         self.seen.len() > 1
     }

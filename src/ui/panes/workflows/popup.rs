@@ -56,14 +56,22 @@ pub fn render(f: &mut Frame, body: Rect, _s: &AppState, p: &WfPopup, t: &Theme) 
                     (true, false) => s.id.clone(),
                 })
                 .collect();
-            about.extend(wrapped(&format!("steps: {}", steps.join(" → ")), width, t.style(Role::Text)));
-            if mutating.is_empty() {
+            if workflow.steps.is_empty() {
+                // A Prefect deployment: what its flow does is the flow's own code.
+                let say = format!(
+                    "Starts a flow run on {source}: its steps are the flow's own (its task runs show as they start), and they may change anything the flow touches."
+                );
+                about.extend(wrapped(&say, width, t.style(Role::StatusWarn)));
+            } else {
+                about.extend(wrapped(&format!("steps: {}", steps.join(" → ")), width, t.style(Role::Text)));
+            }
+            if mutating.is_empty() && !workflow.steps.is_empty() {
                 let say = match rerun {
                     Some(_) => "No step that runs again changes anything outside opsdeck.",
                     None => "No step changes anything outside opsdeck.",
                 };
                 about.extend(wrapped(say, width, t.style(Role::StatusOk)));
-            } else {
+            } else if !mutating.is_empty() {
                 let list = mutating.join(", ");
                 let one = mutating.len() == 1;
                 let them = if one { "it" } else { "them" };
