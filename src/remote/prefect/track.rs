@@ -136,8 +136,11 @@ impl Tracker {
             run.steps = t.steps.iter().map(|s| s.id.clone()).collect();
         }
         match self.runs.get_mut(uuid) {
-            // Older news (out of order), or what is shown already.
-            Some(t) if at < t.state_at || run.attempt < t.run.attempt || t.run == run => {}
+            // Older news (out of order).
+            Some(t) if at < t.state_at || run.attempt < t.run.attempt => {}
+            // What is shown already, told again later: an older event must
+            // still not replace it.
+            Some(t) if t.run == run => t.state_at = at,
             Some(t) => {
                 let was = t.run.state;
                 if run.attempt > t.run.attempt {

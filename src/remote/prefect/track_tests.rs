@@ -132,3 +132,15 @@ fn a_retry_is_a_new_attempt_with_fresh_steps() {
     assert_eq!((run.attempt, run.state), (2, RunState::Running));
     assert_eq!(t.get(FR).unwrap().steps.len(), 1, "only the flow run's own step until tasks of attempt 2 come");
 }
+
+#[test]
+fn a_state_told_again_later_still_wins_over_an_older_one() {
+    // Found by the property test: AwaitingRetry at 0 s and again at 322 s,
+    // then Pending at 0 s: the shown state must stay AwaitingRetry.
+    let mut t = tracker();
+    t.flow_run(&flow_run("SCHEDULED", "Scheduled", "2026-12-06T19:00:00Z"), false);
+    t.event(&flow_event("a", "SCHEDULED", "AwaitingRetry", "2026-12-06T19:43:00Z"));
+    assert!(t.event(&flow_event("b", "SCHEDULED", "AwaitingRetry", "2026-12-06T19:48:22Z")).events.is_empty());
+    assert!(t.event(&flow_event("c", "PENDING", "Pending", "2026-12-06T19:43:00Z")).events.is_empty());
+    assert_eq!(t.get(FR).unwrap().run.state_name(), "AwaitingRetry");
+}
