@@ -17,6 +17,7 @@ use crate::protocol::{Command, Envelope, Event, LOCAL_SOURCE, Topic};
 
 mod attempts;
 mod offline;
+mod prefect;
 mod quit;
 mod rerun;
 
