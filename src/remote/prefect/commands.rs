@@ -96,7 +96,8 @@ pub(super) async fn answer(c: &mut Conn, cmd: WorkflowsCommand) -> Result<Value,
         }
         WorkflowsCommand::ListRuns { workflow, state, before, limit } => {
             let limit = limit.clamp(1, 1000);
-            let mut filter = json!({});
+            // Not the runs scheduled ahead (as in the pane).
+            let mut filter = json!({"expected_start_time": {"before_": model::rfc3339(c.now() + 60_000)}});
             if let Some(b) = before {
                 let (_, r) = known(c, b)?;
                 filter["expected_start_time"] = json!({"before_": model::rfc3339(r.created - 1)});

@@ -175,6 +175,11 @@ impl Conn {
         }
     }
 
+    /// This clock's now (Unix ms).
+    pub(super) fn now(&self) -> Ts {
+        self.clock.now_ms()
+    }
+
     /// Read the deployments and newest runs (see [`Conn::sync`]).
     pub(super) async fn read_recent(&mut self) -> Result<(), String> {
         self.sync(true).await.map(|_| ())
@@ -233,7 +238,10 @@ impl Conn {
     async fn sync(&mut self, first: bool) -> Result<Option<Ts>, String> {
         let server_now = self.api.health().await?;
         let deployments = if first { Some(self.api.deployments().await?) } else { None };
-        let runs = self.api.flow_runs(RECENT_RUNS, 0, Value::Null).await?;
+        // Not the runs scheduled ahead: they come when their time does.
+        let until = model::rfc3339(server_now.unwrap_or_else(|| self.clock.now_ms()) + 60_000);
+        let filter = json!({"expected_start_time": {"before_": until}});
+        let runs = self.api.flow_runs(RECENT_RUNS, 0, filter).await?;
         let mut flow_ids: Vec<String> = runs.iter().map(|r| r.flow_id.clone()).collect();
         if let Some(ds) = &deployments {
             flow_ids.extend(ds.iter().map(|d| d.flow_id.clone()));
@@ -363,6 +371,9 @@ impl Conn {
         let unknown = std::mem::take(&mut ch.unknown);
         for id in unknown.into_iter().take(20) {
             let fr = self.api.flow_run(&id).await?;
+            if model::upcoming(&fr, self.clock.now_ms()) {
+                continue;
+            }
             if !self.tr.flows.contains_key(&fr.flow_id) && !fr.flow_id.is_empty() {
                 for f in self.api.flows(std::slice::from_ref(&fr.flow_id)).await? {
                     self.tr.flows.insert(f.id, f.name);

@@ -196,6 +196,17 @@ pub fn run_number(uuid: &str) -> RunId {
     n.max(1)
 }
 
+/// A run Prefect's scheduler made ahead of its time (state `Scheduled`,
+/// expected to start after `now` + 1 minute): left out until its time comes
+/// (a deployment with a schedule has up to 100 of them waiting). Its events
+/// bring it in when it starts.
+pub fn upcoming(fr: &FlowRun, now: Ts) -> bool {
+    let st = fr.state();
+    st.r#type.eq_ignore_ascii_case("SCHEDULED")
+        && st.name == "Scheduled"
+        && ms(&fr.expected_start_time).is_some_and(|t| t > now + 60_000)
+}
+
 /// opsdeck's state nearest to a Prefect state (`type`, `name`).
 pub fn run_state(st: &State) -> RunState {
     match st.r#type.to_ascii_uppercase().as_str() {

@@ -93,9 +93,14 @@ impl Tracker {
         v
     }
 
-    /// Flow runs in flight (their logs are polled).
+    /// Flow runs in flight that started (their logs are polled; a
+    /// scheduled or pending run has none yet).
     pub fn active(&self) -> Vec<String> {
-        self.runs.iter().filter(|(_, t)| t.run.state.is_active()).map(|(id, _)| id.clone()).collect()
+        self.runs
+            .iter()
+            .filter(|(_, t)| t.run.state.is_active() && t.run.started.is_some())
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     fn names(&self, fr: &FlowRun) -> (String, Option<String>) {
@@ -253,11 +258,14 @@ impl Tracker {
             && name.starts_with("prefect.flow-run.")
         {
             self.related_names(ev);
+            let st = state_of(res, &ev["payload"]);
             let Some(t) = self.runs.get(uuid) else {
-                out.unknown.push(uuid.to_string());
+                // A run scheduled ahead comes in when its state changes again.
+                if !(st.r#type == "SCHEDULED" && st.name == "Scheduled") {
+                    out.unknown.push(uuid.to_string());
+                }
                 return out;
             };
-            let st = state_of(res, &ev["payload"]);
             let at = model::ms(&st.timestamp).or(occurred).unwrap_or(0);
             // The event carries the state; the rest of the run is as known.
             let mut fr = FlowRun {

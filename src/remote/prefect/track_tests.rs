@@ -144,3 +144,21 @@ fn a_state_told_again_later_still_wins_over_an_older_one() {
     assert!(t.event(&flow_event("c", "PENDING", "Pending", "2026-12-06T19:43:00Z")).events.is_empty());
     assert_eq!(t.get(FR).unwrap().run.state_name(), "AwaitingRetry");
 }
+
+#[test]
+fn runs_scheduled_ahead_are_not_read_until_their_time() {
+    let mut t = tracker();
+    let mut ev = flow_event("s1", "SCHEDULED", "Scheduled", "2026-12-06T19:43:36Z");
+    assert!(t.event(&ev).unknown.is_empty(), "a run the scheduler made ahead is not read");
+    ev["id"] = json!("s2");
+    ev["resource"]["prefect.state-name"] = json!("Late");
+    assert_eq!(t.event(&ev).unknown, [FR.to_string()], "a late one is");
+    let ahead = FlowRun {
+        expected_start_time: "2026-12-07T00:00:00Z".into(),
+        ..flow_run("SCHEDULED", "Scheduled", "2026-12-06T19:00:00Z")
+    };
+    let now = model::ms("2026-12-06T20:00:00Z").unwrap();
+    assert!(model::upcoming(&ahead, now));
+    assert!(!model::upcoming(&FlowRun { expected_start_time: "2026-12-06T20:00:30Z".into(), ..ahead.clone() }, now));
+    assert!(!model::upcoming(&flow_run("SCHEDULED", "Late", "2026-12-06T19:00:00Z"), now));
+}
