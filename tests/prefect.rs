@@ -330,8 +330,10 @@ fn opsdeck_runs_and_the_tui_show_prefect_runs() {
 
     let mut app = env.pty(&[], 120, 40);
     common::expect_ok(app.send("2"));
-    let screen = common::expect_ok(app.wait_for_text("✗ Failed", LIMIT));
-    assert!(screen.contains(&name) && screen.contains("fail-flow") && screen.contains("✓ Completed"), "{screen}");
-    assert!(screen.contains("pf"), "the source: {screen}");
+    // The whole list painted: both runs with their states, the source column, the source live.
+    let screen = common::expect_ok(app.wait_for("both Prefect runs", LIMIT, |s| {
+        s.contains("✗ Failed") && s.contains("✓ Completed") && s.contains(&name) && s.contains("● pf live")
+    }));
+    assert!(screen.contains("fail-flow") && screen.contains("SOURCE"), "{screen}");
     common::quit_cleanly(&mut app);
 }
