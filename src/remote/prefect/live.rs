@@ -357,7 +357,7 @@ impl Conn {
                         pinged = true;
                     }
                     self.poll_logs().await?;
-                    if ticks % 12 == 0 {
+                    if ticks.is_multiple_of(12) {
                         self.refresh_deployments().await?;
                     }
                 }

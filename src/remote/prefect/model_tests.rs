@@ -39,7 +39,7 @@ fn run_numbers_are_stable_exact_in_json_and_never_zero() {
     assert_eq!(run_number("187fd26c-b115-45a1-a070-752e5a6444ef"), a);
     for odd in ["", "not-a-uuid", "ééééééééééééééé", "\0\0\0", "00000000-0000-0000-0000-000000000000"] {
         let n = run_number(odd);
-        assert!(n >= 1 && n < 1 << 53, "{odd:?} → {n}");
+        assert!((1..1 << 53).contains(&n), "{odd:?} → {n}");
     }
     assert_ne!(run_number("zz"), run_number("zy"));
 }
