@@ -93,8 +93,12 @@ pub struct TaskRun {
     pub name: String,
     #[serde(deserialize_with = "null_as_default")]
     pub flow_run_id: String,
+    /// `{task name}-{hash}`: the same for every run of the same task function.
     #[serde(deserialize_with = "null_as_default")]
     pub task_key: String,
+    /// The attempt of its flow run it ran in (1, 2, …; 0 when not said).
+    #[serde(deserialize_with = "null_as_default")]
+    pub flow_run_run_count: u64,
     #[serde(deserialize_with = "null_as_default")]
     pub expected_start_time: String,
     pub start_time: Option<String>,
@@ -246,7 +250,8 @@ pub fn run_of(fr: &FlowRun, flow: &str, deployment: Option<&str>) -> Run {
     let created = ms(&fr.created).or_else(|| ms(&fr.expected_start_time)).unwrap_or(0);
     let started = fr.start_time.as_deref().and_then(ms);
     let ended = if state.is_final() { fr.end_time.as_deref().and_then(ms).or_else(|| ms(&st.timestamp)) } else { None };
-    let error = (matches!(state, RunState::Failed | RunState::Cancelled) && !st.message.trim().is_empty())
+    // A cancelled run's message ("was cancelled successfully") is no error.
+    let error = (state == RunState::Failed && !st.message.trim().is_empty())
         .then(|| crate::decode::cut(st.message.trim(), ERROR_CHARS));
     let version = if fr.deployment_version.is_empty() { &fr.flow_version } else { &fr.deployment_version };
     Run {
@@ -285,10 +290,23 @@ pub fn step_of(tr: &TaskRun, id: &str) -> StepRun {
     s.attempt = tr.run_count.min(u64::from(u32::MAX)) as u32;
     s.started = tr.start_time.as_deref().and_then(ms);
     s.ended = if state.is_final() { tr.end_time.as_deref().and_then(ms).or_else(|| ms(&st.timestamp)) } else { None };
-    if matches!(state, RunState::Failed | RunState::Cancelled) && !st.message.trim().is_empty() {
+    if state == RunState::Failed && !st.message.trim().is_empty() {
         s.error = Some(crate::decode::cut(st.message.trim(), ERROR_CHARS));
     }
     s
+}
+
+/// The step id of a task run: its task's name (from `task_key`, the same
+/// in every run of the flow, so two runs compare step by step), else its
+/// run's name (`boom-726`: Prefect adds a random suffix).
+pub fn task_name(tr: &TaskRun) -> String {
+    match tr.task_key.rsplit_once('-') {
+        Some((name, hash)) if !name.is_empty() && !hash.is_empty() && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+            crate::decode::cut(name, 80)
+        }
+        _ if !tr.name.is_empty() => crate::decode::cut(&tr.name, 80),
+        _ => tr.id.chars().take(8).collect(),
+    }
 }
 
 /// The step that stands for the flow run itself ([`FLOW_STEP`]).

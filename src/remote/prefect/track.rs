@@ -152,11 +152,22 @@ impl Tracker {
                     t.steps.clear();
                     t.tasks.clear();
                     run.steps = vec![FLOW_STEP.to_string()];
+                    // Prefect's start_time stays the first attempt's: this
+                    // attempt starts when it runs.
+                    run.first_started = t.run.run_started();
+                    run.started = (run.state == RunState::Running || run.state.is_final()).then_some(at);
+                    run.ended = run.ended.filter(|_| run.state.is_final()).map(|_| at);
+                } else if run.attempt > 1 {
+                    run.first_started = t.run.first_started.or(run.first_started);
+                    if t.run.first_started.is_some() {
+                        run.started = t.run.started.or_else(|| (run.state == RunState::Running).then_some(at));
+                        run.ended = run.ended.map(|e| e.max(run.started.unwrap_or(e)));
+                    }
                 }
                 t.run = run.clone();
                 t.state_at = at;
-                if watched && was != run.state && run.state.is_final() {
-                    out.ended.push(ended(&run));
+                if watched && was != run.state {
+                    out.ended.extend(ended(&run));
                 }
                 out.events.push(Event::RunChanged(Box::new(run.clone())));
                 let flow = model::flow_step(&run);
@@ -167,8 +178,8 @@ impl Tracker {
                 let mut t = Tracked { run: run.clone(), state_at: at, tasks: HashMap::new(), steps: Vec::new() };
                 t.steps.push(model::flow_step(&run));
                 t.run.steps = vec![FLOW_STEP.to_string()];
-                if watched && run.state.is_final() {
-                    out.ended.push(ended(&t.run));
+                if watched {
+                    out.ended.extend(ended(&t.run));
                 }
                 out.events.push(Event::RunChanged(Box::new(t.run.clone())));
                 self.numbers.insert(t.run.id, uuid.to_string());
@@ -180,7 +191,8 @@ impl Tracker {
 
     fn put_task(&mut self, flow_run: &str, tr: &TaskRun, at: Ts, out: &mut Changes) {
         let Some(t) = self.runs.get_mut(flow_run) else { return };
-        if tr.id.is_empty() {
+        // A task run of another attempt of its flow run is not this attempt's step.
+        if tr.id.is_empty() || (tr.flow_run_run_count > 0 && tr.flow_run_run_count != u64::from(t.run.attempt)) {
             return;
         }
         let step_id = match t.tasks.get(&tr.id) {
@@ -190,10 +202,13 @@ impl Tracker {
                 if t.tasks.len() >= STEPS_KEPT {
                     return;
                 }
-                // A name taken by another task run of this flow run gets its id's start.
-                let base = if tr.name.is_empty() { tr.id.chars().take(8).collect() } else { tr.name.clone() };
+                // A task run twice in a flow run: `load`, `load~2`, …
+                let base = model::task_name(tr);
                 let taken = |id: &str| id == FLOW_STEP || t.tasks.values().any(|(s, _)| s == id);
-                if taken(&base) { format!("{base}~{}", tr.id.chars().take(8).collect::<String>()) } else { base }
+                (1..)
+                    .map(|n| if n == 1 { base.clone() } else { format!("{base}~{n}") })
+                    .find(|id| !taken(id))
+                    .unwrap_or(base)
             }
         };
         t.tasks.insert(tr.id.clone(), (step_id.clone(), at));
@@ -268,9 +283,11 @@ impl Tracker {
             };
             let at = model::ms(&st.timestamp).or(occurred).unwrap_or(0);
             // The event carries the state; the rest of the run is as known.
+            // A run renamed as it starts (`flow_run_name`) says its new name here.
+            let name = res["prefect.resource.name"].as_str().filter(|n| !n.is_empty()).map(str::to_string);
             let mut fr = FlowRun {
                 id: uuid.to_string(),
-                name: t.run.external.as_ref().map(|x| x.name.clone()).unwrap_or_default(),
+                name: name.or_else(|| t.run.external.as_ref().map(|x| x.name.clone())).unwrap_or_default(),
                 state: Some(st.clone()),
                 parameters: t.run.inputs.clone(),
                 run_count: res["prefect.run-count"]
@@ -297,20 +314,18 @@ impl Tracker {
             && name.starts_with("prefect.task-run.")
         {
             let Some(flow_run) = related(ev, "flow-run") else { return out };
-            let Some(t) = self.runs.get(&flow_run) else {
+            if !self.runs.contains_key(&flow_run) {
                 out.unknown.push(flow_run);
                 return out;
-            };
+            }
             let p = &ev["payload"]["task_run"];
             let st = state_of(res, &ev["payload"]);
             let at = model::ms(&st.timestamp).or(occurred).unwrap_or(0);
-            // A task run of an earlier attempt of its flow run.
-            if p["flow_run_run_count"].as_u64().is_some_and(|c| c < u64::from(t.run.attempt)) {
-                return out;
-            }
             let s = |k: &str| p[k].as_str().map(str::to_string);
             let tr = TaskRun {
                 id: task.to_string(),
+                task_key: s("task_key").unwrap_or_default(),
+                flow_run_run_count: p["flow_run_run_count"].as_u64().unwrap_or(0),
                 name: res["prefect.resource.name"].as_str().unwrap_or_default().to_string(),
                 flow_run_id: flow_run.clone(),
                 start_time: s("start_time"),
@@ -367,8 +382,14 @@ impl Tracker {
     }
 }
 
-fn ended(run: &Run) -> Ended {
-    if run.state == RunState::Succeeded { Ended::Succeeded(run.clone()) } else { Ended::Failed(run.clone()) }
+/// What an ended run means for alerts: a cancel (a person's choice) is
+/// neither a failure nor a success.
+fn ended(run: &Run) -> Option<Ended> {
+    match run.state {
+        RunState::Succeeded => Some(Ended::Succeeded(run.clone())),
+        RunState::Failed => Some(Ended::Failed(run.clone())),
+        _ => None,
+    }
 }
 
 /// Put a step in place (or add it), announcing it.

@@ -162,3 +162,59 @@ fn runs_scheduled_ahead_are_not_read_until_their_time() {
     assert!(!model::upcoming(&FlowRun { expected_start_time: "2026-12-06T20:00:30Z".into(), ..ahead.clone() }, now));
     assert!(!model::upcoming(&flow_run("SCHEDULED", "Late", "2026-12-06T19:00:00Z"), now));
 }
+
+#[test]
+fn a_cancel_raises_no_alert_and_is_no_error() {
+    let mut t = tracker();
+    t.flow_run(&flow_run("RUNNING", "Running", "2026-12-06T19:43:36.5Z"), true);
+    t.event(&flow_event("c1", "CANCELLING", "Cancelling", "2026-12-06T19:43:40Z"));
+    let mut done = flow_event("c2", "CANCELLED", "Cancelled", "2026-12-06T19:43:42Z");
+    done["resource"]["prefect.state-message"] = json!("Flow run was cancelled successfully.");
+    let ch = t.event(&done);
+    assert!(ch.ended.is_empty(), "a person's cancel is not a failure: {:?}", ch.ended);
+    let run = &t.get(FR).unwrap().run;
+    assert_eq!((run.state, run.error.as_deref()), (RunState::Cancelled, None));
+}
+
+#[test]
+fn steps_are_named_by_their_task_so_runs_compare_and_other_attempts_stay_out() {
+    let mut t = tracker();
+    t.flow_run(&flow_run("RUNNING", "Running", "2026-12-06T19:43:36.5Z"), true);
+    let tr = |id: &str, name: &str, attempt: u64| TaskRun {
+        id: id.into(),
+        name: name.into(),
+        task_key: "load-1f8745e7".into(),
+        flow_run_run_count: attempt,
+        start_time: Some("2026-12-06T19:43:37Z".into()),
+        state: Some(model::State {
+            r#type: "COMPLETED".into(),
+            name: "Completed".into(),
+            timestamp: "2026-12-06T19:43:38Z".into(),
+            ..Default::default()
+        }),
+        ..TaskRun::default()
+    };
+    t.task_runs(FR, &[tr("a", "load-3f2", 1), tr("b", "load-9c1", 1), tr("c", "load-000", 2)]);
+    let ids: Vec<&str> = t.get(FR).unwrap().steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, [FLOW_STEP, "load", "load~2"], "attempt 2's task run is not attempt 1's step");
+}
+
+#[test]
+fn a_retried_attempt_takes_its_own_time_and_a_renamed_run_its_new_name() {
+    let mut t = tracker();
+    t.flow_run(&flow_run("FAILED", "Failed", "2026-12-06T19:43:37Z"), false);
+    let first = t.get(FR).unwrap().run.started;
+    let mut running = flow_event("r2", "RUNNING", "Running", "2026-12-06T19:50:02Z");
+    running["resource"]["prefect.run-count"] = json!("2");
+    running["resource"]["prefect.resource.name"] = json!("nightly-ñ-2026-12-06");
+    t.event(&running);
+    let mut failed = flow_event("r3", "FAILED", "Failed", "2026-12-06T19:50:05Z");
+    failed["resource"]["prefect.run-count"] = json!("2");
+    failed["resource"]["prefect.resource.name"] = json!("nightly-ñ-2026-12-06");
+    t.event(&failed);
+    let run = &t.get(FR).unwrap().run;
+    assert_eq!(run.attempt, 2);
+    assert_eq!(run.first_started, first, "the run started with its first attempt");
+    assert_eq!(run.duration_ms(0), Some(3_000), "attempt 2 took 3 s, not since the first start");
+    assert_eq!(run.label(), "nightly-ñ-2026-12-06 ·2");
+}
