@@ -168,3 +168,35 @@ fn a_prefect_run_open_with_its_task_runs_120x40() {
     );
     insta::assert_snapshot!(t.backend());
 }
+
+/// At every width the SOURCE column is whole, cut with `…`, or not shown:
+/// never a cut name that reads as another (`pr`, `loca`).
+#[test]
+fn the_source_column_is_whole_or_marked_cut_at_every_width() {
+    let seed = Seed::new();
+    let (mut s, _) = with_prefect(&seed);
+    // A long error and a long run name take the width first.
+    if let Some(r) = s.workflows.runs.iter_mut().find(|r| r.source == "prefect") {
+        r.run.error = Some("x".repeat(300));
+        if let Some(x) = r.run.external.as_mut() {
+            x.name = "a-very-long-flow-run-name-ñ-日本-that-goes-on-and-on".into();
+        }
+    }
+    for w in 60..=220u16 {
+        let t = draw(&s, w, 40);
+        let rows: Vec<String> = (0..40u16)
+            .map(|y| (0..w).map(|x| t.backend().buffer()[(x, y)].symbol().to_string()).collect::<String>())
+            .collect();
+        let Some(header) = rows.iter().position(|r| r.contains("RUN ") && r.contains("WORKFLOW")) else { continue };
+        let Some(col) = rows[header].find("SOURCE") else { continue };
+        let col = rows[header][..col].chars().count();
+        for r in &rows[header + 1..] {
+            let cell: String = r.chars().skip(col).take_while(|c| *c != '│' && *c != '┃').collect();
+            let cell = cell.trim();
+            assert!(
+                cell.is_empty() || ["prefect", "local"].contains(&cell) || cell.ends_with('…'),
+                "width {w}: SOURCE cell {cell:?} in {r:?}"
+            );
+        }
+    }
+}

@@ -126,7 +126,7 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
         }
         BoxId::WfDetail => {
             v.push(Hint::Bound(U::Confirm, Some("log")));
-            if s.workflows.attempt_shown().is_some_and(|(_, of)| of > 1) {
+            if s.workflows.attempt_shown().is_some_and(|(_, of)| of > 1) && external.is_none() {
                 v.push(Hint::Bound(U::AttemptPrev, Some("attempts")));
             }
             if external.is_none() {
@@ -339,6 +339,14 @@ pub(super) fn answered(
                 notice(state, ctx, format!("✗ run {name} from {source} could not be read: {e}"));
             }
         },
+        // An earlier attempt that cannot be read: back to the latest, saying why.
+        (Asked::Show { run, attempt: Some(n), .. }, Err(e)) => {
+            if state.workflows.past.as_ref().is_some_and(|p| p.source == source && p.run.id == run) {
+                state.workflows.past = None;
+            }
+            let name = state.workflows.run_name(source, run);
+            notice(state, ctx, format!("✗ attempt {n} of run {name} could not be read: {e}"));
+        }
         (Asked::Log { run, attempt, step, .. }, Ok(v)) => {
             let lines = v
                 .get("lines")
@@ -477,7 +485,12 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
         },
         (U::Confirm, WfPopup::Confirm { source, command, .. }) => {
             let name = |run: &u64| state.workflows.run_name(source, *run);
+            // Another orchestrator's run is cancelled when it says so.
+            let external = |run: &u64| {
+                state.workflows.runs.iter().any(|r| r.source == *source && r.run.id == *run && r.run.external.is_some())
+            };
             let what = match &*command {
+                WorkflowsCommand::CancelRun { run } if external(run) => format!("cancel of run {} asked", name(run)),
                 WorkflowsCommand::CancelRun { run } => format!("run {} cancelled", name(run)),
                 WorkflowsCommand::AbandonRun { run } => format!("run {} abandoned", name(run)),
                 WorkflowsCommand::ResumeRun { run, .. } => format!("run {} resumed", name(run)),

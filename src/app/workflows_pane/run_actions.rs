@@ -16,21 +16,18 @@ pub(super) fn run_action(state: &mut AppState, a: UserAction, ctx: &Ctx, effects
     };
     let (id, st, name) = (run.id, run.state, run.workflow.clone());
     let of = format!("run {} ({name})", run.label());
+    let run_label = run.label();
     let external = run.external.clone();
     match a {
         // Another orchestrator's run: only what it offers.
-        U::RerunFromStep | U::RerunWithInputs if external.is_some() => notice(
-            state,
-            ctx,
-            format!("{source} retries a whole flow run with its own parameters: rerun failed retries {of}"),
-        ),
-        U::RerunFailed if external.as_ref().is_some_and(|x| x.deployment.is_none()) => notice(
-            state,
-            ctx,
-            format!("{of} was not started by a deployment: {source} would mark it for a retry that nothing runs"),
-        ),
+        U::RerunFromStep | U::RerunWithInputs if external.is_some() => {
+            notice(state, ctx, format!("{source} retries whole runs only: f retries {}", run_label))
+        }
+        U::RerunFailed if external.as_ref().is_some_and(|x| x.deployment.is_none()) => {
+            notice(state, ctx, format!("{run_label}: no deployment on {source} would run a retry"))
+        }
         U::ResumeRun | U::AbandonRun | U::ApproveStep | U::RejectStep if external.is_some() => {
-            notice(state, ctx, format!("{of} is {source}'s: resume, abandon and approvals are opsdeck's own"))
+            notice(state, ctx, format!("{run_label} is {source}'s: no resume, abandon or approval there"))
         }
         U::CancelWorkflowRun if !st.is_active() => {
             notice(state, ctx, format!("{of} is {}: nothing to cancel", st.word()))

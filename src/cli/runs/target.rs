@@ -26,7 +26,7 @@ pub(super) enum Target {
     /// A backend (`--backend`), through one connection a task owns.
     Remote(Remote),
     /// A `[[prefect]]` server (`--source NAME`), through its REST API.
-    Prefect(Arc<crate::remote::prefect::Session>, String),
+    Prefect(Arc<crate::remote::prefect::Session>, String, bool),
 }
 
 /// A command for the link's task: its id, the command, where the answer goes.
@@ -98,7 +98,12 @@ impl Target {
                     .await
                     .map_err(|e| e.to_string())?
             }
-            Target::Prefect(p, _) => p.command(c).await,
+            Target::Prefect(p, name, read_only) => {
+                if *read_only && !c.reads_only() {
+                    return Err(crate::app::read_only::read_only_refusal(c.describe()));
+                }
+                p.command(c).await.map_err(|e| format!("prefect {name}: {e}"))
+            }
             Target::Remote(r) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 r.commands
@@ -115,7 +120,7 @@ impl Target {
         match self {
             Target::Own(_) | Target::Holder(_) => crate::protocol::LOCAL_SOURCE.to_string(),
             Target::Remote(r) => r.name.clone(),
-            Target::Prefect(_, name) => name.clone(),
+            Target::Prefect(_, name, _) => name.clone(),
         }
     }
 
@@ -123,7 +128,7 @@ impl Target {
     /// also a flow run's name or id.
     pub(super) async fn resolve(&self, arg: &str) -> Result<RunId, String> {
         match self {
-            Target::Prefect(p, _) => p.resolve(arg).await,
+            Target::Prefect(p, name, _) => p.resolve(arg).await.map_err(|e| format!("prefect {name}: {e}")),
             _ => arg
                 .trim()
                 .trim_start_matches('#')
@@ -290,8 +295,8 @@ where
     };
     let code = rt.block_on(async {
         match prefect_session(&c, paths).await {
-            Ok(s) => f(Target::Prefect(Arc::new(s), c.name.clone())).await,
-            Err(e) => crate::cli::fail(e),
+            Ok(s) => f(Target::Prefect(Arc::new(s), c.name.clone(), cli.read_only)).await,
+            Err(e) => crate::cli::fail(format!("prefect {}: {e}", c.name)),
         }
     });
     rt.shutdown_timeout(Duration::from_millis(500));
@@ -309,7 +314,7 @@ pub(super) async fn prefect_lists(cli: &Cli, paths: &Paths, c: WorkflowsCommand)
         };
         match answer {
             Ok(v) => out.push((p.name.clone(), v)),
-            Err(e) => err_line!("note: {} runs are not listed: {e}", p.name),
+            Err(e) => err_line!("note: prefect {}'s runs are not listed: {e}", p.name),
         }
     }
     out

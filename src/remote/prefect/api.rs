@@ -39,7 +39,8 @@ impl Api {
     }
 
     fn what(&self, method: &str, path: &str) -> String {
-        format!("prefect {}: {method} {path}", self.spec.name)
+        // The source's name is said by whoever shows the error.
+        format!("{method} {path}")
     }
 
     /// Send a request; the answer's JSON, and its `Date` (Unix ms) when given.
@@ -198,13 +199,9 @@ impl Api {
             Some("ACCEPT") => Ok(v["state"].clone()),
             Some(other) => {
                 let reason = v["details"]["reason"].as_str().unwrap_or("no reason given");
-                Err(format!(
-                    "prefect {}: the server refused ({other}): {}",
-                    self.spec.name,
-                    crate::decode::cut(reason, ERROR_BODY)
-                ))
+                Err(format!("the server refused ({other}): {}", crate::decode::cut(reason, ERROR_BODY)))
             }
-            None => Err(format!("prefect {}: set_state answered without a status", self.spec.name)),
+            None => Err("set_state answered without a status".to_string()),
         }
     }
 

@@ -22,7 +22,6 @@ use crate::protocol::workflow::{RerunFrom, Run, RunDetail, RunId, WorkflowsComma
 const LOG_MAX: usize = 10_000;
 
 pub(super) async fn answer(c: &mut Conn, cmd: WorkflowsCommand) -> Result<Value, String> {
-    let name = c.api.spec.name.clone();
     match cmd {
         WorkflowsCommand::StartRun { workflow, inputs, by } => {
             let dep =
@@ -30,7 +29,7 @@ pub(super) async fn answer(c: &mut Conn, cmd: WorkflowsCommand) -> Result<Value,
                     .iter()
                     .find(|(_, (d, flow))| c.tr.flows.get(flow).is_some_and(|f| format!("{f}/{d}") == workflow))
                     .map(|(id, _)| id.clone())
-                    .ok_or_else(|| format!("prefect {name} has no deployment {workflow:?} (flow/deployment)"))?;
+                    .ok_or_else(|| format!("no deployment {workflow:?} there (a workflow is flow/deployment)"))?;
             let fr = c.api.create_flow_run(&dep, inputs, &by).await?;
             let ch = c.tr.flow_run(&fr, true);
             let _ = c.emit(ch).await;
@@ -49,7 +48,8 @@ pub(super) async fn answer(c: &mut Conn, cmd: WorkflowsCommand) -> Result<Value,
             } else {
                 ""
             };
-            Ok(json!({ "run": run, "cancelled": true, "note": note.trim_start_matches("; ") }))
+            let name = r.external.as_ref().map(|x| x.name.clone()).unwrap_or_default();
+            Ok(json!({ "run": run, "name": name, "cancelling": true, "note": note.trim_start_matches("; ") }))
         }
         WorkflowsCommand::RerunRun { run, from, current: _, inputs } => {
             let (uuid, r) = known(c, run)?;
@@ -68,7 +68,8 @@ pub(super) async fn answer(c: &mut Conn, cmd: WorkflowsCommand) -> Result<Value,
             }
             let state = json!({"type": "SCHEDULED", "name": "AwaitingRetry", "message": "Retry from opsdeck"});
             c.api.set_state(&uuid, state).await?;
-            Ok(json!({ "run": run, "attempt": r.attempt + 1 }))
+            let name = r.external.as_ref().map(|x| x.name.clone()).unwrap_or_default();
+            Ok(json!({ "run": run, "name": name, "attempt": r.attempt + 1, "retrying": true }))
         }
         WorkflowsCommand::ShowRun { run, attempt } => {
             let d = detail(c, run).await?;
@@ -137,7 +138,7 @@ pub(super) async fn answer(c: &mut Conn, cmd: WorkflowsCommand) -> Result<Value,
                 .collect();
             Ok(json!({ "workflows": workflows, "problems": [] }))
         }
-        other => Err(format!("prefect {name}: {} is opsdeck's own; Prefect has no such action", other.describe())),
+        other => Err(format!("{} is opsdeck's own; Prefect has no such action", other.describe())),
     }
 }
 

@@ -230,8 +230,15 @@ pub fn run_state(st: &State) -> RunState {
 
 /// A state's name for the screen (`Crashed`, `Late`), else its type's word.
 fn state_name(st: &State) -> String {
-    let name = crate::decode::cut(st.name.trim(), 40);
+    let name = safe(&crate::decode::cut(st.name.trim(), 40));
     if name.is_empty() { st.r#type.to_ascii_lowercase() } else { name }
+}
+
+/// Text from the server made safe to show: control and invisible format
+/// characters (a right-to-left override, an escape) replaced, as every
+/// text from a peer is before it reaches a terminal.
+fn safe(s: &str) -> String {
+    crate::text::clean(s).into_owned()
 }
 
 /// Longest error message kept on a run or step (characters).
@@ -243,16 +250,16 @@ pub fn run_of(fr: &FlowRun, flow: &str, deployment: Option<&str>) -> Run {
     let st = fr.state();
     let state = run_state(&st);
     let flow = if flow.is_empty() { "(unknown flow)" } else { flow };
-    let workflow = match deployment {
+    let workflow = safe(&match deployment {
         Some(d) => format!("{flow}/{d}"),
         None => flow.to_string(),
-    };
+    });
     let created = ms(&fr.created).or_else(|| ms(&fr.expected_start_time)).unwrap_or(0);
     let started = fr.start_time.as_deref().and_then(ms);
     let ended = if state.is_final() { fr.end_time.as_deref().and_then(ms).or_else(|| ms(&st.timestamp)) } else { None };
     // A cancelled run's message ("was cancelled successfully") is no error.
     let error = (state == RunState::Failed && !st.message.trim().is_empty())
-        .then(|| crate::decode::cut(st.message.trim(), ERROR_CHARS));
+        .then(|| safe(&crate::decode::cut(st.message.trim(), ERROR_CHARS)));
     let version = if fr.deployment_version.is_empty() { &fr.flow_version } else { &fr.deployment_version };
     Run {
         id: run_number(&fr.id),
@@ -274,7 +281,7 @@ pub fn run_of(fr: &FlowRun, flow: &str, deployment: Option<&str>) -> Run {
         first_started: None,
         external: Some(ExternalRun {
             id: fr.id.clone(),
-            name: if fr.name.is_empty() { fr.id.clone() } else { fr.name.clone() },
+            name: safe(&crate::decode::cut(if fr.name.is_empty() { &fr.id } else { &fr.name }, 120)),
             state_name: state_name(&st),
             deployment: fr.deployment_id.clone(),
         }),
@@ -291,7 +298,7 @@ pub fn step_of(tr: &TaskRun, id: &str) -> StepRun {
     s.started = tr.start_time.as_deref().and_then(ms);
     s.ended = if state.is_final() { tr.end_time.as_deref().and_then(ms).or_else(|| ms(&st.timestamp)) } else { None };
     if state == RunState::Failed && !st.message.trim().is_empty() {
-        s.error = Some(crate::decode::cut(st.message.trim(), ERROR_CHARS));
+        s.error = Some(safe(&crate::decode::cut(st.message.trim(), ERROR_CHARS)));
     }
     s
 }
@@ -302,9 +309,9 @@ pub fn step_of(tr: &TaskRun, id: &str) -> StepRun {
 pub fn task_name(tr: &TaskRun) -> String {
     match tr.task_key.rsplit_once('-') {
         Some((name, hash)) if !name.is_empty() && !hash.is_empty() && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
-            crate::decode::cut(name, 80)
+            safe(&crate::decode::cut(name, 80))
         }
-        _ if !tr.name.is_empty() => crate::decode::cut(&tr.name, 80),
+        _ if !tr.name.is_empty() => safe(&crate::decode::cut(&tr.name, 80)),
         _ => tr.id.chars().take(8).collect(),
     }
 }
@@ -337,7 +344,7 @@ pub fn log_lines(l: &LogRecord, task: Option<&str>) -> Vec<String> {
     let task = task.map_or(String::new(), |t| format!("[{t}] "));
     let mut out = Vec::new();
     for (i, line) in l.message.lines().take(LOG_RECORD_LINES).enumerate() {
-        let line = crate::decode::cut(&line.replace(|c: char| c.is_control() && c != '\t', "�"), LOG_LINE_CHARS);
+        let line = safe(&crate::decode::cut(line, LOG_LINE_CHARS));
         out.push(if i == 0 { format!("{at} {level:<5} {task}{line}") } else { format!("    {line}") });
     }
     if out.is_empty() {
@@ -392,28 +399,29 @@ pub fn workflow_of(d: &Deployment, flow: &str) -> WorkflowInfo {
                 name,
                 kind: kind.to_string(),
                 values,
-                description: crate::decode::cut(description, 200),
+                description: safe(&crate::decode::cut(description, 200)),
                 default,
             }
         })
         .collect();
     let flow = if flow.is_empty() { "(unknown flow)" } else { flow };
     WorkflowInfo {
-        name: format!("{flow}/{}", d.name),
-        description: crate::decode::cut(
-            &match (d.paused, d.status.as_str()) {
-                (true, _) => format!("paused · {}", d.description.trim_start_matches("None")),
-                (false, "NOT_READY") => {
-                    format!("not ready: nothing polls for its runs · {}", d.description.trim_start_matches("None"))
-                }
-                // Prefect stores a flow without a docstring as "None".
-                _ if d.description == "None" => String::new(),
-                _ => d.description.clone(),
-            },
-            300,
-        )
-        .trim_end_matches(" · ")
-        .to_string(),
+        name: safe(&format!("{flow}/{}", d.name)),
+        description: safe(
+            &crate::decode::cut(
+                &match (d.paused, d.status.as_str()) {
+                    (true, _) => format!("paused · {}", d.description.trim_start_matches("None")),
+                    (false, "NOT_READY") => {
+                        format!("not ready: nothing polls for its runs · {}", d.description.trim_start_matches("None"))
+                    }
+                    // Prefect stores a flow without a docstring as "None".
+                    _ if d.description == "None" => String::new(),
+                    _ => d.description.clone(),
+                },
+                300,
+            )
+            .trim_end_matches(" · "),
+        ),
         version: d.version.chars().take(12).collect(),
         path: format!("deployment {}", d.id),
         inputs,

@@ -52,12 +52,9 @@ impl Session {
             let found = c.api.flow_runs(2, 0, json!({"name": {"any_": [arg]}})).await?;
             match &found[..] {
                 [one] => one.id.clone(),
-                [] => return Err(format!("prefect {} has no flow run named or numbered {arg:?}", c.api.spec.name)),
+                [] => return Err(format!("no flow run named or numbered {arg:?}")),
                 _ => {
-                    return Err(format!(
-                        "prefect {} has several flow runs named {arg:?}: give its id",
-                        c.api.spec.name
-                    ));
+                    return Err(format!("several flow runs are named {arg:?}: give its id"));
                 }
             }
         };

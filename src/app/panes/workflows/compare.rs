@@ -74,9 +74,9 @@ impl CmpRow {
     }
 }
 
-/// `#12`, `#12 ·2` for a rerun's attempt.
+/// `#12`, `#12 ·2` for a rerun's attempt; a Prefect run's name.
 fn label(r: &Run) -> String {
-    if r.attempt > 1 { format!("#{} ·{}", r.id, r.attempt) } else { format!("#{}", r.id) }
+    r.label()
 }
 
 /// `by ana`, `schedule`, `alert disk_full`.

@@ -71,7 +71,8 @@ pub(super) fn render(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: 
     };
     let run = &r.run;
     let mut title = vec![
-        Span::raw(format!("Run {} {} ", run_label(run), run.workflow)),
+        // Long names are cut so the state stays in view.
+        Span::raw(format!("Run {} {} ", text::fit(&run_label(run), 40), text::fit(&run.workflow, 40))),
         Span::styled(run_state_text(run), state_style(run.state, t)),
     ];
     // The attempt shown, when it started and how long it took (this attempt's, not the run's).

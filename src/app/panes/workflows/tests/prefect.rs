@@ -75,7 +75,7 @@ fn a_failed_deployment_run_offers_a_retry_and_nothing_prefect_lacks() {
     assert!(!hints.iter().any(|h| h.contains("edit inputs")), "{hints:?}");
 
     for (code, says) in
-        [(KeyCode::Char('R'), "retries a whole flow run"), (KeyCode::Char('I'), "retries a whole flow run")]
+        [(KeyCode::Char('R'), "retries whole runs only"), (KeyCode::Char('I'), "retries whole runs only")]
     {
         let effects = fx.key(&mut s, code);
         assert!(commands(&effects).is_empty(), "{code:?} sends nothing");
@@ -99,7 +99,7 @@ fn a_script_run_is_not_offered_a_retry_and_its_cancel_says_what_prefect_does() {
     assert!(!hints.iter().any(|h| h == "retry" || h.contains("rerun")), "{hints:?}");
     let effects = fx.key(&mut s, KeyCode::Char('f'));
     assert!(commands(&effects).is_empty());
-    assert!(s.notice.as_ref().is_some_and(|(_, n)| n.contains("not started by a deployment")), "{:?}", s.notice);
+    assert!(s.notice.as_ref().is_some_and(|(_, n)| n.contains("no deployment on prefect")), "{:?}", s.notice);
 
     from_prefect(&fx, &mut s, Event::RunChanged(Box::new(prefect_run(79, "busy-bee", RunState::Running, false))));
     select(&fx, &mut s, "busy-bee");
