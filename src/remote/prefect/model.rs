@@ -408,7 +408,7 @@ pub fn workflow_of(d: &Deployment, flow: &str) -> WorkflowInfo {
     WorkflowInfo {
         name: safe(&format!("{flow}/{}", d.name)),
         description: safe(
-            &crate::decode::cut(
+            crate::decode::cut(
                 &match (d.paused, d.status.as_str()) {
                     (true, _) => format!("paused · {}", d.description.trim_start_matches("None")),
                     (false, "NOT_READY") => {
