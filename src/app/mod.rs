@@ -299,7 +299,11 @@ pub fn update(state: &mut AppState, action: Action, ctx: &Ctx) -> Vec<Effect> {
         }
         Action::Tick => ctx.now.div_euclid(60_000) != minute_before,
         Action::Link(name, link) => {
-            state.add_backend(&name);
+            // A source first heard of here is a backend (a Prefect source was
+            // added at start, and has no host metrics).
+            if !state.sources.iter().any(|s| s.name == name) {
+                state.add_backend(&name);
+            }
             if let Some(src) = state.sources.iter_mut().find(|s| s.name == name) {
                 match &link {
                     Link::Connected | Link::Local => src.offline_since = None,

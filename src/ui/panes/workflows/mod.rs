@@ -326,7 +326,17 @@ fn runs(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
         } else {
             format!("No {} run of {of} ({}).", w.state_filter.word(), w.time_filter.word())
         };
-        note(f, inner, vec![Line::styled(msg, t.style(Role::TextDim))]);
+        let mut lines = vec![Line::styled(msg, t.style(Role::TextDim))];
+        // Sources whose runs cannot be read now, and why.
+        for src in s.sources.iter().filter(|src| src.link.is_down() || src.link == crate::app::Link::Connecting) {
+            let why = match &src.link {
+                crate::app::Link::Retrying { error, .. } => format!("{} is offline: {}", src.name, error),
+                crate::app::Link::Refused { error, .. } => format!("{} refused: {}", src.name, error),
+                _ => format!("{} is connecting…", src.name),
+            };
+            lines.push(Line::styled(text::clean(&why).into_owned(), t.style(Role::StatusWarn)));
+        }
+        note(f, inner, lines);
         return;
     }
     let win = ListWindow::new(below_header(inner), w.runs_sel, rows_idx.len());
