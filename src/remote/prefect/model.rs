@@ -61,6 +61,11 @@ pub struct FlowRun {
     pub run_count: u64,
     #[serde(deserialize_with = "null_as_default")]
     pub auto_scheduled: bool,
+    /// opsdeck tags the runs it starts `opsdeck` and `by:USER`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub tags: Vec<String>,
+    /// Who made it (Prefect Cloud: `{type, display_value}`); `null` on a server.
+    pub created_by: Option<Value>,
     pub state: Option<State>,
     #[serde(deserialize_with = "null_as_default")]
     pub state_type: String,
@@ -267,11 +272,7 @@ pub fn run_of(fr: &FlowRun, flow: &str, deployment: Option<&str>) -> Run {
         workflow,
         version: version.chars().take(12).collect(),
         inputs: fr.parameters.clone(),
-        trigger: if fr.auto_scheduled {
-            Trigger::Schedule { fire_at: ms(&fr.expected_start_time).unwrap_or(created) }
-        } else {
-            Trigger::Manual { by: String::new() }
-        },
+        trigger: trigger_of(fr, created),
         state,
         created,
         started,
@@ -286,6 +287,29 @@ pub fn run_of(fr: &FlowRun, flow: &str, deployment: Option<&str>) -> Run {
             deployment: fr.deployment_id.clone(),
         }),
     }
+}
+
+/// What started a flow run: its deployment's schedule; the person opsdeck
+/// or Prefect Cloud names; else a deployment's run started through
+/// Prefect (its UI, API or CLI: `by prefect`) or a flow run by a script
+/// (`by script`).
+fn trigger_of(fr: &FlowRun, created: Ts) -> Trigger {
+    if fr.auto_scheduled {
+        return Trigger::Schedule { fire_at: ms(&fr.expected_start_time).unwrap_or(created) };
+    }
+    let person = fr
+        .tags
+        .iter()
+        .find_map(|t| t.strip_prefix("by:"))
+        .or_else(|| fr.created_by.as_ref().and_then(|c| c["display_value"].as_str()))
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    let by = match person {
+        Some(p) => safe(&crate::decode::cut(p, 60)),
+        None if fr.deployment_id.is_some() => "prefect".to_string(),
+        None => "script".to_string(),
+    };
+    Trigger::Manual { by }
 }
 
 /// The step a task run is (`id`: its name, unique within the flow run).

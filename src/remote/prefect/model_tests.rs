@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::protocol::workflow::Trigger;
 
 fn st(t: &str, n: &str) -> State {
     State { r#type: t.into(), name: n.into(), ..State::default() }
@@ -63,10 +64,16 @@ fn a_flow_run_reads_leniently_and_maps_to_a_run() {
     assert_eq!(r.ended, ms("2026-12-06T19:43:37.734531Z"));
     assert_eq!(r.label(), "encouraging-elephant");
     assert_eq!(r.external.as_ref().unwrap().deployment, None);
+    assert_eq!(r.trigger, Trigger::Manual { by: "script".into() }, "a flow run by a script");
     let dep =
         run_of(&FlowRun { deployment_id: Some("d1".into()), run_count: 3, ..fr.clone() }, "fail-flow", Some("nightly"));
     assert_eq!(dep.workflow, "fail-flow/nightly");
     assert_eq!(dep.label(), "encouraging-elephant ·3");
+    assert_eq!(dep.trigger, Trigger::Manual { by: "prefect".into() }, "a deployment's run started through Prefect");
+    let mine = FlowRun { tags: vec!["opsdeck".into(), "by:ana".into()], ..fr.clone() };
+    assert_eq!(run_of(&mine, "f", None).trigger, Trigger::Manual { by: "ana".into() });
+    let cron = FlowRun { auto_scheduled: true, ..fr.clone() };
+    assert!(matches!(run_of(&cron, "f", None).trigger, Trigger::Schedule { .. }));
     // Hostile answers: wrong types are errors for the item, never a panic.
     for bad in [json!({"id": 5}), json!({"run_count": -1}), json!([]), json!("x")] {
         let _ = serde_json::from_value::<FlowRun>(bad);

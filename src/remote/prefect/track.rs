@@ -297,7 +297,6 @@ impl Tracker {
                 deployment_id: t.run.external.as_ref().and_then(|x| x.deployment.clone()),
                 ..FlowRun::default()
             };
-            fr.auto_scheduled = matches!(t.run.trigger, crate::protocol::workflow::Trigger::Schedule { .. });
             fr.created = model::rfc3339(t.run.created);
             fr.start_time = t.run.started.map(model::rfc3339);
             if model::run_state(&st) == RunState::Running && fr.start_time.is_none() {
@@ -309,6 +308,7 @@ impl Tracker {
             let mut run = model::run_of(&fr, "", None);
             run.workflow = t.run.workflow.clone();
             run.version = t.run.version.clone();
+            run.trigger = t.run.trigger.clone();
             self.put_run(uuid, run, at, true, &mut out);
         } else if let Some(task) = rid.strip_prefix("prefect.task-run.")
             && name.starts_with("prefect.task-run.")
