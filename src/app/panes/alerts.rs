@@ -143,10 +143,16 @@ pub enum Ask {
 impl AlertsState {
     pub fn ingest(&mut self, env: &Envelope) -> bool {
         let Event::Alerts(u) = &env.event else { return false };
-        let known: std::collections::HashSet<(i64, &str)> =
-            self.timeline.iter().filter(|(s, _)| *s == env.source).map(|(_, t)| (t.at, t.alert.as_str())).collect();
+        // A transition is known by when, which alert and to what: firing and
+        // resolved in the same millisecond are two.
+        let known: std::collections::HashSet<(i64, &str, crate::protocol::alerts::AlertState)> = self
+            .timeline
+            .iter()
+            .filter(|(s, _)| *s == env.source)
+            .map(|(_, t)| (t.at, t.alert.as_str(), t.to))
+            .collect();
         let new: Vec<Transition> =
-            u.transitions.iter().filter(|t| !known.contains(&(t.at, t.alert.as_str()))).cloned().collect();
+            u.transitions.iter().filter(|t| !known.contains(&(t.at, t.alert.as_str(), t.to))).cloned().collect();
         self.timeline.extend(new.into_iter().map(|t| (env.source.clone(), t)));
         self.timeline.sort_by_key(|(_, t)| t.at);
         let extra = self.timeline.len().saturating_sub(TIMELINE_KEPT);

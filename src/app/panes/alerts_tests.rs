@@ -289,3 +289,20 @@ fn a_bell_delivery_rings_once_and_repeated_deliveries_are_kept_once() {
     assert!(!e.contains(&Effect::Bell), "the same delivery again (a reconnect) does not ring");
     assert_eq!(s.alerts.deliveries.len(), 1);
 }
+
+#[test]
+fn firing_and_resolved_in_the_same_millisecond_are_both_on_the_timeline() {
+    let (fx, mut s) = setup();
+    let t = |to, from| Transition { alert: "flappy".into(), from, to, at: NOW + 7, value: None, value_text: None };
+    let tr = vec![t(AlertState::Firing, None), t(AlertState::Resolved, Some(AlertState::Firing))];
+    update(
+        &mut s,
+        update_env(vec![alert("flappy", AlertState::Resolved, Severity::Warning, NOW)], tr.clone()),
+        &fx.ctx(),
+    );
+    // The same update again (a full state after a reconnect) adds nothing.
+    update(&mut s, update_env(vec![alert("flappy", AlertState::Resolved, Severity::Warning, NOW)], tr), &fx.ctx());
+    let of: Vec<AlertState> =
+        s.alerts.timeline.iter().filter(|(_, t)| t.alert == "flappy").map(|(_, t)| t.to).collect();
+    assert_eq!(of, [AlertState::Firing, AlertState::Resolved]);
+}
