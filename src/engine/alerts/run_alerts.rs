@@ -62,6 +62,22 @@ fn obs<'a>(
 }
 
 impl AlertCore {
+    /// Resolve the open `workflow_failed` alerts whose labels `matches`
+    /// (a later run of their workflow succeeded), with `summary`.
+    fn resolve_failed(&mut self, matches: impl Fn(&BTreeMap<String, String>) -> bool, summary: &str, now: Ts) {
+        let open: Vec<BTreeMap<String, String>> = self
+            .eval
+            .alerts
+            .values()
+            .filter(|a| a.rule == FAILED_RULE && a.state != AlertState::Resolved && matches(&a.labels))
+            .map(|a| a.labels.clone())
+            .collect();
+        for l in open {
+            let o = obs(FAILED_RULE, l, summary, false, Severity::Warning);
+            self.fresh.extend(self.eval.observe(o, now));
+        }
+    }
+
     /// Apply what a run reported (on the core's task).
     pub fn workflow_event(&mut self, ev: RunAlert, now: Ts) {
         match ev {
@@ -71,19 +87,11 @@ impl AlertCore {
                 self.fresh.extend(self.eval.observe(o, now));
             }
             RunAlert::Succeeded { workflow, run } => {
-                let open: Vec<BTreeMap<String, String>> = self
-                    .eval
-                    .alerts
-                    .values()
-                    .filter(|a| a.rule == FAILED_RULE && a.state != AlertState::Resolved)
-                    .filter(|a| a.labels.get("workflow") == Some(&workflow))
-                    .map(|a| a.labels.clone())
-                    .collect();
                 let summary = format!("workflow {workflow}: run #{run} succeeded");
-                for l in open {
-                    let o = obs(FAILED_RULE, l, &summary, false, Severity::Warning);
-                    self.fresh.extend(self.eval.observe(o, now));
-                }
+                // Not another source's workflow of the same name.
+                let same =
+                    |l: &BTreeMap<String, String>| l.get("workflow") == Some(&workflow) && !l.contains_key("source");
+                self.resolve_failed(same, &summary, now);
             }
             RunAlert::Slow { workflow, run, limit_ms } => {
                 let summary = format!(
@@ -107,19 +115,11 @@ impl AlertCore {
                     self.fresh.extend(self.eval.observe(o, now));
                     return;
                 }
-                let open: Vec<BTreeMap<String, String>> = self
-                    .eval
-                    .alerts
-                    .values()
-                    .filter(|a| a.rule == FAILED_RULE && a.state != AlertState::Resolved)
-                    .filter(|a| a.labels.get("workflow") == Some(&workflow) && a.labels.get("source") == Some(&source))
-                    .map(|a| a.labels.clone())
-                    .collect();
                 let summary = format!("{source}: flow run {run} of {workflow} succeeded");
-                for l in open {
-                    let o = obs(FAILED_RULE, l, &summary, false, Severity::Warning);
-                    self.fresh.extend(self.eval.observe(o, now));
-                }
+                let same = |l: &BTreeMap<String, String>| {
+                    l.get("workflow") == Some(&workflow) && l.get("source") == Some(&source)
+                };
+                self.resolve_failed(same, &summary, now);
             }
             RunAlert::Ended { workflow, run } => {
                 let id = crate::protocol::alerts::Alert::make_id(SLOW_RULE, &labels(&workflow, run));
@@ -186,6 +186,12 @@ mod tests {
         assert!(a.summary.contains("opsdeck runs show --source prefect brave-otter"), "{}", a.summary);
         core.workflow_event(ev("other-prefect", "calm-owl", false), 2000);
         assert_eq!(core.eval.alerts[&a.id].state, AlertState::Firing, "a success elsewhere resolves nothing");
+        core.workflow_event(RunAlert::Succeeded { workflow: "etl/nightly".into(), run: 9 }, 2500);
+        assert_eq!(
+            core.eval.alerts[&a.id].state,
+            AlertState::Firing,
+            "a local workflow of the same name resolves nothing"
+        );
         core.workflow_event(ev("prefect", "calm-owl", false), 3000);
         assert_eq!(core.eval.alerts[&a.id].state, AlertState::Resolved);
     }

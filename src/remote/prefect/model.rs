@@ -38,6 +38,14 @@ pub struct State {
     pub message: String,
 }
 
+impl State {
+    /// A run's `state` object, else its flat `state_type`/`state_name`
+    /// (what an older or thinner answer gives).
+    fn or_flat(state: &Option<State>, ty: &str, name: &str) -> State {
+        state.clone().unwrap_or_else(|| State { r#type: ty.to_string(), name: name.to_string(), ..State::default() })
+    }
+}
+
 /// A flow run (`POST /flow_runs/filter`, `GET /flow_runs/{id}`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -80,11 +88,7 @@ pub struct FlowRun {
 impl FlowRun {
     /// Its state (the `state` object, else the flat `state_type`/`state_name`).
     pub fn state(&self) -> State {
-        self.state.clone().unwrap_or_else(|| State {
-            r#type: self.state_type.clone(),
-            name: self.state_name.clone(),
-            ..State::default()
-        })
+        State::or_flat(&self.state, &self.state_type, &self.state_name)
     }
 }
 
@@ -119,11 +123,7 @@ pub struct TaskRun {
 
 impl TaskRun {
     pub fn state(&self) -> State {
-        self.state.clone().unwrap_or_else(|| State {
-            r#type: self.state_type.clone(),
-            name: self.state_name.clone(),
-            ..State::default()
-        })
+        State::or_flat(&self.state, &self.state_type, &self.state_name)
     }
 }
 
