@@ -337,3 +337,23 @@ fn opsdeck_runs_and_the_tui_show_prefect_runs() {
     assert!(screen.contains("fail-flow") && screen.contains("SOURCE"), "{screen}");
     common::quit_cleanly(&mut app);
 }
+
+/// A flow that pauses itself waits for a person: it shows `⏸ Paused`, and an
+/// approval from opsdeck resumes it (Prefect's resume); it then completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_flow_run_is_resumed_by_an_approval() {
+    let server = Arc::new(PrefectServer::start());
+    let mut live = Live::start(&server.api_url());
+    live.until("the first connection", |l| l.connected).await;
+    let _flow = server.spawn_flow("pause_flow.py", &[]);
+    live.until("pause-flow paused", |l| l.latest("pause-flow").is_some_and(|r| r.state == RunState::Waiting)).await;
+    let run = live.latest("pause-flow").unwrap().clone();
+    assert_eq!(run.state_name(), "Paused");
+    let approve =
+        |run| WorkflowsCommand::Approve { run, step: FLOW_STEP.into(), by: "tester".into(), note: String::new() };
+    live.ask(approve(run.id)).await.unwrap();
+    live.until("pause-flow completed", |l| l.latest("pause-flow").is_some_and(|r| r.state == RunState::Succeeded))
+        .await;
+    let again = live.ask(approve(run.id)).await.unwrap_err();
+    assert!(again.contains("only a paused run"), "{again}");
+}

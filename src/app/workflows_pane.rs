@@ -149,7 +149,11 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
         Some(RunState::Failed | RunState::Cancelled) if external == Some(true) => {
             v.push(Hint::Bound(U::RerunFailed, Some("retry")))
         }
-        Some(RunState::Waiting | RunState::Failed | RunState::Cancelled) if external.is_some() => {}
+        Some(RunState::Failed | RunState::Cancelled) if external.is_some() => {}
+        // A paused Prefect run: resume (approve) or cancel (reject).
+        Some(RunState::Waiting) if external.is_some() => {
+            v.extend([Hint::Bound(U::ApproveStep, Some("resume")), Hint::Bound(U::RejectStep, Some("cancel"))])
+        }
         Some(RunState::Waiting) => {
             v.extend([Hint::Bound(U::ApproveStep, Some("approve")), Hint::Bound(U::RejectStep, Some("reject"))])
         }
@@ -509,7 +513,13 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
             } else {
                 (WorkflowsCommand::Reject { run, step: step.clone(), by, note }, "rejected")
             };
-            let what = format!("step {step} of run #{run} {what}");
+            let name = state.workflows.run_name(source, run);
+            // A paused Prefect run is resumed or cancelled as a whole.
+            let what = match (name.starts_with('#'), *approve) {
+                (true, _) => format!("step {step} of run {name} {what}"),
+                (false, true) => format!("run {name} resumed"),
+                (false, false) => format!("cancel of run {name} asked"),
+            };
             state.send_command(source.clone(), Command::Workflows(command), &what, effects);
             false
         }

@@ -26,8 +26,8 @@ pub(super) fn run_action(state: &mut AppState, a: UserAction, ctx: &Ctx, effects
         U::RerunFailed if external.as_ref().is_some_and(|x| x.deployment.is_none()) => {
             notice(state, ctx, format!("{run_label}: no deployment on {source} would run a retry"))
         }
-        U::ResumeRun | U::AbandonRun | U::ApproveStep | U::RejectStep if external.is_some() => {
-            notice(state, ctx, format!("{run_label} is {source}'s: no resume, abandon or approval there"))
+        U::ResumeRun | U::AbandonRun if external.is_some() => {
+            notice(state, ctx, format!("{run_label} is {source}'s: it is never interrupted here"))
         }
         U::CancelWorkflowRun if !st.is_active() => {
             notice(state, ctx, format!("{of} is {}: nothing to cancel", st.word()))

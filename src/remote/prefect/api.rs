@@ -205,6 +205,22 @@ impl Api {
         }
     }
 
+    /// `POST /flow_runs/{id}/resume`: a paused run goes on (as Prefect's UI
+    /// and `resume_flow_run` do); refusals are read from `status` as for
+    /// [`set_state`](Self::set_state).
+    pub async fn resume(&self, id: &str) -> Result<(), String> {
+        let path = format!("/flow_runs/{}/resume", path_id(id)?);
+        let v = self.post(&path, json!({"run_input": null})).await?;
+        match v["status"].as_str() {
+            Some("ACCEPT") => Ok(()),
+            Some(other) => {
+                let reason = v["details"]["reason"].as_str().unwrap_or("no reason given");
+                Err(format!("the server refused ({other}): {}", crate::decode::cut(reason, ERROR_BODY)))
+            }
+            None => Err("resume answered without a status".to_string()),
+        }
+    }
+
     /// `POST /deployments/{id}/create_flow_run`: the new flow run (scheduled now).
     pub async fn create_flow_run(
         &self,

@@ -7,16 +7,17 @@
 //! | `start_run` | `POST /deployments/{id}/create_flow_run` with the inputs as parameters |
 //! | `cancel_run` | `set_state` → `CANCELLING` (forced, as Prefect's UI) |
 //! | `rerun_run` | `set_state` → `SCHEDULED`/`AwaitingRetry` (Prefect's UI's retry): deployment runs only |
+//! | `approve` / `reject` of a paused run | `POST /flow_runs/{id}/resume` / `set_state` → `CANCELLING` |
 //! | `show_run`, `step_log`, `list_runs` | the flow run, its task runs, its logs |
 //!
-//! Approvals, resume and abandon are opsdeck's own and refused with why.
+//! Resume and abandon (of interrupted runs) are opsdeck's own and refused with why.
 
 use serde_json::{Value, json};
 
 use super::live::{Conn, merge};
 use super::model::{self, FLOW_STEP};
 use super::track::{Changes, log_by_step};
-use crate::protocol::workflow::{RerunFrom, Run, RunDetail, RunId, WorkflowsCommand};
+use crate::protocol::workflow::{RerunFrom, Run, RunDetail, RunId, RunState, WorkflowsCommand};
 
 /// Log records read for a `step_log` answer.
 const LOG_MAX: usize = 10_000;
@@ -71,6 +72,10 @@ pub(super) async fn answer(c: &mut Conn, cmd: WorkflowsCommand) -> Result<Value,
             let name = r.external.as_ref().map(|x| x.name.clone()).unwrap_or_default();
             Ok(json!({ "run": run, "name": name, "attempt": r.attempt + 1, "retrying": true }))
         }
+        // A paused run (Prefect's `pause_flow_run`) waits for a person: an
+        // approval resumes it, a rejection cancels it (Prefect's UI offers both).
+        WorkflowsCommand::Approve { run, .. } => answer_pause(c, run, true).await,
+        WorkflowsCommand::Reject { run, .. } => answer_pause(c, run, false).await,
         WorkflowsCommand::ShowRun { run, attempt } => {
             let d = detail(c, run).await?;
             if attempt.is_some_and(|a| a != d.run.attempt) {
@@ -140,6 +145,25 @@ pub(super) async fn answer(c: &mut Conn, cmd: WorkflowsCommand) -> Result<Value,
         }
         other => Err(format!("{} is opsdeck's own; Prefect has no such action", other.describe())),
     }
+}
+
+/// Resume (`approve`) or cancel a paused run.
+async fn answer_pause(c: &mut Conn, run: RunId, approve: bool) -> Result<Value, String> {
+    let (uuid, r) = known(c, run)?;
+    if r.state != RunState::Waiting {
+        return Err(format!("{} is {}: only a paused run waits for an answer", r.label(), r.state_name()));
+    }
+    if approve {
+        c.api.resume(&uuid).await?;
+    } else {
+        let state = json!({"type": "CANCELLING", "name": "Cancelling", "message": "rejected from opsdeck"});
+        c.api.set_state(&uuid, state).await?;
+    }
+    let name = r.external.as_ref().map(|x| x.name.clone()).unwrap_or_default();
+    let done = if approve { "resumed" } else { "cancelling" };
+    let mut v = json!({ "run": run, "name": name });
+    v[done] = json!(true);
+    Ok(v)
 }
 
 /// The Prefect id and header of a known run.

@@ -110,3 +110,27 @@ fn a_script_run_is_not_offered_a_retry_and_its_cancel_says_what_prefect_does() {
     assert_eq!(source, "prefect");
     assert!(lines[0].contains("no deployment runs it"), "{lines:?}");
 }
+
+#[test]
+fn a_paused_prefect_run_offers_resume_and_cancel_through_the_approval_popup() {
+    let fx = Fx::new();
+    let mut s = fx.state();
+    let mut paused = prefect_run(80, "still-pond", RunState::Waiting, false);
+    paused.external.as_mut().unwrap().state_name = "Paused".into();
+    from_prefect(&fx, &mut s, Event::RunChanged(Box::new(paused)));
+    let mut step = step("flow-run", "flow", RunState::Waiting, Some(NOW - 30_000), None);
+    step.attempt = 1;
+    from_prefect(&fx, &mut s, Event::StepChanged { run: 80, attempt: 1, step: Box::new(step) });
+    select(&fx, &mut s, "still-pond");
+    let hints: Vec<String> = s.hints.iter().map(|h| h.1.clone()).collect();
+    assert!(hints.iter().any(|h| h == "resume") && hints.iter().any(|h| h == "cancel"), "{hints:?}");
+    fx.key(&mut s, KeyCode::Char('a'));
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Workflows(p)) if matches!(&**p, WfPopup::Decide { .. })),
+        "{:?}",
+        s.overlay
+    );
+    let effects = fx.key(&mut s, KeyCode::Enter);
+    let sent = commands(&effects);
+    assert!(matches!(sent[..], [Command::Workflows(WorkflowsCommand::Approve { run: 80, .. })]), "{sent:?}");
+}
