@@ -321,8 +321,16 @@ pub fn step_of(tr: &TaskRun, id: &str) -> StepRun {
     s.attempt = tr.run_count.min(u64::from(u32::MAX)) as u32;
     s.started = tr.start_time.as_deref().and_then(ms);
     s.ended = if state.is_final() { tr.end_time.as_deref().and_then(ms).or_else(|| ms(&st.timestamp)) } else { None };
-    if state == RunState::Failed && !st.message.trim().is_empty() {
-        s.error = Some(safe(&crate::decode::cut(st.message.trim(), ERROR_CHARS)));
+    if state == RunState::Failed {
+        // Prefect's own word when it is not opsdeck's (`Crashed`), then its message.
+        let word = (!st.name.eq_ignore_ascii_case("failed") && !st.name.is_empty()).then(|| state_name(&st));
+        let msg = safe(&crate::decode::cut(st.message.trim(), ERROR_CHARS));
+        s.error = match (word, msg.is_empty()) {
+            (Some(w), true) => Some(w),
+            (Some(w), false) => Some(format!("{w}: {msg}")),
+            (None, false) => Some(msg),
+            (None, true) => None,
+        };
     }
     s
 }

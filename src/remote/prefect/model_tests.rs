@@ -132,3 +132,24 @@ fn a_deployment_is_a_workflow_whose_inputs_come_from_its_schema() {
     assert!(w.description.starts_with("not ready"), "{}", w.description);
     assert!(w.inputs.is_empty());
 }
+
+#[test]
+fn a_crashed_task_says_so_in_its_error() {
+    let tr = |name: &str, msg: &str| TaskRun {
+        id: "t".into(),
+        state: Some(State {
+            r#type: if name == "Crashed" { "CRASHED" } else { "FAILED" }.into(),
+            name: name.into(),
+            message: msg.into(),
+            ..State::default()
+        }),
+        ..TaskRun::default()
+    };
+    assert_eq!(
+        step_of(&tr("Crashed", "Execution was aborted"), "s").error.as_deref(),
+        Some("Crashed: Execution was aborted")
+    );
+    assert_eq!(step_of(&tr("Failed", "boom"), "s").error.as_deref(), Some("boom"));
+    assert_eq!(step_of(&tr("Crashed", ""), "s").error.as_deref(), Some("Crashed"));
+    assert_eq!(step_of(&tr("Failed", ""), "s").error, None);
+}
