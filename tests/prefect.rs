@@ -236,6 +236,17 @@ async fn a_deployment_is_started_cancelled_and_retried_from_opsdeck() {
         l.runs.iter().any(|r| r.id == id && r.attempt == 2 && r.state == RunState::Failed)
     })
     .await;
+    // Its first attempt, rebuilt from Prefect's state history: failed, with its task run and log.
+    let d = live.ask(WorkflowsCommand::ShowRun { run: id, attempt: Some(1) }).await.unwrap();
+    let d: opsdeck::protocol::workflow::RunDetail = serde_json::from_value(d).unwrap();
+    assert_eq!((d.run.attempt, d.run.state), (1, RunState::Failed), "{:?}", d.run);
+    assert!(d.run.started.is_some() && d.run.ended >= d.run.started);
+    assert!(d.steps.iter().any(|s| s.id == "boom" && s.state == RunState::Failed), "{:?}", d.steps);
+    let v = live.ask(WorkflowsCommand::StepLog { run: id, attempt: Some(1), step: "boom".into() }).await.unwrap();
+    let lines: Vec<String> = serde_json::from_value(v["lines"].clone()).unwrap();
+    assert!(lines.iter().any(|l| l.contains("kaboom: intentional failure 42")), "{lines:#?}");
+    let e = live.ask(WorkflowsCommand::ShowRun { run: id, attempt: Some(7) }).await.unwrap_err();
+    assert!(e.contains("no attempt 7"), "{e}");
     // A wrong parameter type: Prefect's own words.
     let mut bad = serde_json::Map::new();
     bad.insert("seconds".into(), json!("soon"));

@@ -126,7 +126,7 @@ fn hints(s: &AppState, focus: BoxId) -> Vec<Hint> {
         }
         BoxId::WfDetail => {
             v.push(Hint::Bound(U::Confirm, Some("log")));
-            if s.workflows.attempt_shown().is_some_and(|(_, of)| of > 1) && external.is_none() {
+            if s.workflows.attempt_shown().is_some_and(|(_, of)| of > 1) {
                 v.push(Hint::Bound(U::AttemptPrev, Some("attempts")));
             }
             if external.is_none() {

@@ -205,6 +205,17 @@ impl Api {
         }
     }
 
+    /// Every state a flow run went through, oldest first
+    /// (`GET /flow_run_states/?flow_run_id=ID`): its attempts' history.
+    pub async fn states(&self, flow_run: &str) -> Result<Vec<super::model::State>, String> {
+        let path = format!("/flow_run_states/?flow_run_id={}", path_id(flow_run)?);
+        let v = self.send(reqwest::Method::GET, &path, None).await?.0;
+        let items = crate::decode::items::<super::model::State>(v, 10_000, &self.what("GET", &path))?;
+        let mut states = items.items;
+        states.sort_by_key(|s| super::model::ms(&s.timestamp).unwrap_or(0));
+        Ok(states)
+    }
+
     /// `POST /flow_runs/{id}/resume`: a paused run goes on (as Prefect's UI
     /// and `resume_flow_run` do); refusals are read from `status` as for
     /// [`set_state`](Self::set_state).

@@ -78,16 +78,24 @@ pub(super) async fn answer(c: &mut Conn, cmd: WorkflowsCommand) -> Result<Value,
         WorkflowsCommand::Reject { run, .. } => answer_pause(c, run, false).await,
         WorkflowsCommand::ShowRun { run, attempt } => {
             let d = detail(c, run).await?;
-            if attempt.is_some_and(|a| a != d.run.attempt) {
-                return Err(format!(
-                    "Prefect keeps one record of {}: the task runs of its earlier attempts are not kept apart",
-                    d.run.label()
-                ));
+            match attempt.filter(|a| *a != d.run.attempt) {
+                Some(n) => {
+                    let (d, _) = past_detail(c, &d.run, n, false).await?;
+                    serde_json::to_value(d).map_err(|e| e.to_string())
+                }
+                None => serde_json::to_value(d).map_err(|e| e.to_string()),
             }
-            serde_json::to_value(d).map_err(|e| e.to_string())
         }
-        WorkflowsCommand::StepLog { run, attempt: _, step } => {
+        WorkflowsCommand::StepLog { run, attempt, step } => {
             let d = detail(c, run).await?;
+            if let Some(n) = attempt.filter(|a| *a != d.run.attempt) {
+                let (past, mut logs) = past_detail(c, &d.run, n, true).await?;
+                if step != FLOW_STEP && !past.steps.iter().any(|s| s.id == step) {
+                    return Err(format!("attempt {n} of {} has no task run {step:?}", d.run.label()));
+                }
+                let lines = logs.remove(&step).unwrap_or_default();
+                return Ok(json!({ "run": run, "attempt": n, "step": step, "lines": lines, "printed_in": n }));
+            }
             let uuid = c.tr.uuid(run).map(str::to_string).unwrap_or_default();
             let recs = c.api.logs(&uuid, None, LOG_MAX).await?;
             c.logs_read(&uuid, &recs);
@@ -175,6 +183,25 @@ fn known(c: &Conn, run: RunId) -> Result<(String, Run), String> {
 
 fn gone(run: RunId) -> String {
     format!("no Prefect flow run numbered {run} is known here: list the runs again (`opsdeck runs --source NAME`)")
+}
+
+/// Attempt `n` of `run` (not its latest) rebuilt from Prefect's state
+/// history and the task runs of that attempt; with `logs`, its log lines
+/// by step.
+async fn past_detail(
+    c: &mut Conn,
+    run: &Run,
+    n: u32,
+    logs: bool,
+) -> Result<(RunDetail, std::collections::BTreeMap<String, Vec<String>>), String> {
+    let (uuid, _) = known(c, run.id)?;
+    let states = c.api.states(&uuid).await?;
+    let past = model::past_attempt(run, &states, n)
+        .ok_or_else(|| format!("{} has no attempt {n} in Prefect's state history", run.label()))?;
+    let trs = c.api.task_runs(&uuid).await?;
+    let recs = if logs { c.api.logs(&uuid, None, LOG_MAX).await? } else { Vec::new() };
+    let (steps, by_step) = super::track::past(&uuid, past.clone(), &trs, &recs);
+    Ok((RunDetail { run: past, steps }, by_step))
 }
 
 /// A run read again (its header and task runs) and announced.

@@ -289,6 +289,42 @@ pub fn run_of(fr: &FlowRun, flow: &str, deployment: Option<&str>) -> Run {
     }
 }
 
+/// Attempt `n` (1-based) of a run whose state history is `states` (oldest
+/// first): `run` with that attempt's state, start, end and error, or `None`
+/// when the history has no such attempt. Each retry begins with
+/// `AwaitingRetry` (Prefect's UI's retry and a flow's own `retries`).
+pub fn past_attempt(run: &Run, states: &[State], n: u32) -> Option<Run> {
+    let mut attempts: Vec<Vec<&State>> = vec![Vec::new()];
+    for st in states {
+        if st.r#type.eq_ignore_ascii_case("SCHEDULED")
+            && st.name == "AwaitingRetry"
+            && !attempts[attempts.len() - 1].is_empty()
+        {
+            attempts.push(Vec::new());
+        }
+        if let Some(last) = attempts.last_mut() {
+            last.push(st);
+        }
+    }
+    let seg = attempts.get(usize::try_from(n).ok()?.checked_sub(1)?)?;
+    let last = seg.iter().rev().find(|s| run_state(s).is_final()).or(seg.last())?;
+    let state = run_state(last);
+    // It started when it ran (not when it was put back to wait: AwaitingRetry).
+    let started = seg.iter().find(|s| s.r#type.eq_ignore_ascii_case("RUNNING")).and_then(|s| ms(&s.timestamp));
+    let mut r = run.clone();
+    r.attempt = n;
+    r.state = state;
+    r.started = started;
+    r.ended = if state.is_final() { ms(&last.timestamp).map(|e| started.map_or(e, |s| e.max(s))) } else { None };
+    r.error = (state == RunState::Failed && !last.message.trim().is_empty())
+        .then(|| safe(&crate::decode::cut(last.message.trim(), ERROR_CHARS)));
+    r.first_started = run.run_started();
+    if let Some(x) = r.external.as_mut() {
+        x.state_name = state_name(last);
+    }
+    Some(r)
+}
+
 /// What started a flow run: its deployment's schedule; the person opsdeck
 /// or Prefect Cloud names; else a deployment's run started through
 /// Prefect (its UI, API or CLI: `by prefect`) or a flow run by a script

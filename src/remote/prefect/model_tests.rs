@@ -153,3 +153,41 @@ fn a_crashed_task_says_so_in_its_error() {
     assert_eq!(step_of(&tr("Crashed", ""), "s").error.as_deref(), Some("Crashed"));
     assert_eq!(step_of(&tr("Failed", ""), "s").error, None);
 }
+
+#[test]
+fn an_earlier_attempt_is_rebuilt_from_the_state_history() {
+    let at = |s: &str| format!("2026-12-06T19:{s}Z");
+    let st = |t: &str, n: &str, when: &str, msg: &str| State {
+        r#type: t.into(),
+        name: n.into(),
+        timestamp: at(when),
+        message: msg.into(),
+    };
+    let states = [
+        st("SCHEDULED", "Scheduled", "40:00", ""),
+        st("PENDING", "Pending", "40:01", ""),
+        st("RUNNING", "Running", "40:02", ""),
+        st("FAILED", "Failed", "40:05", "kaboom"),
+        st("SCHEDULED", "AwaitingRetry", "45:00", "Retry from opsdeck"),
+        st("PENDING", "Pending", "45:01", ""),
+        st("RUNNING", "Running", "45:02", ""),
+        st("CRASHED", "Crashed", "45:09", "killed"),
+    ];
+    let fr = FlowRun {
+        id: "0190aa".into(),
+        name: "n".into(),
+        run_count: 2,
+        state: Some(states[7].clone()),
+        ..FlowRun::default()
+    };
+    let latest = run_of(&fr, "f", Some("d"));
+    let one = past_attempt(&latest, &states, 1).unwrap();
+    assert_eq!((one.attempt, one.state, one.state_name()), (1, RunState::Failed, "Failed"));
+    assert_eq!(one.duration_ms(0), Some(3_000));
+    assert_eq!(one.error.as_deref(), Some("kaboom"));
+    let two = past_attempt(&latest, &states, 2).unwrap();
+    assert_eq!((two.state_name(), two.duration_ms(0)), ("Crashed", Some(7_000)));
+    assert!(past_attempt(&latest, &states, 3).is_none());
+    assert!(past_attempt(&latest, &states, 0).is_none());
+    assert!(past_attempt(&latest, &[], 1).is_none());
+}

@@ -155,12 +155,12 @@ impl Tracker {
                     // Prefect's start_time stays the first attempt's: this
                     // attempt starts when it runs.
                     run.first_started = t.run.run_started();
-                    run.started = (run.state == RunState::Running || run.state.is_final()).then_some(at);
+                    run.started = (running(&run) || run.state.is_final()).then_some(at);
                     run.ended = run.ended.filter(|_| run.state.is_final()).map(|_| at);
                 } else if run.attempt > 1 {
                     run.first_started = t.run.first_started.or(run.first_started);
                     if t.run.first_started.is_some() {
-                        run.started = t.run.started.or_else(|| (run.state == RunState::Running).then_some(at));
+                        run.started = t.run.started.or_else(|| running(&run).then_some(at));
                         run.ended = run.ended.map(|e| e.max(run.started.unwrap_or(e)));
                     }
                 }
@@ -382,6 +382,12 @@ impl Tracker {
     }
 }
 
+/// The run is running (Prefect's `RUNNING` type: `Running`, or `Retrying`
+/// for a flow's own retry — not `AwaitingRetry`, which waits).
+fn running(run: &Run) -> bool {
+    run.state == RunState::Running || run.external.as_ref().is_some_and(|x| x.state_name == "Retrying")
+}
+
 /// What an ended run means for alerts: a cancel (a person's choice) is
 /// neither a failure nor a success.
 fn ended(run: &Run) -> Option<Ended> {
@@ -429,6 +435,33 @@ fn state_of(res: &Value, payload: &Value) -> model::State {
 /// Steps of a run as a `show_run` answer gives them: the tracked ones.
 pub fn steps_of(t: &Tracked) -> Vec<StepRun> {
     t.steps.clone()
+}
+
+/// An earlier attempt's steps and log lines by step (`run` is that
+/// attempt, from [`model::past_attempt`]), apart from what is tracked:
+/// its task runs (those of attempt `run.attempt`) named as the latest
+/// attempt's are, and the flow run's lines of that attempt's time.
+pub fn past(
+    uuid: &str,
+    run: Run,
+    trs: &[TaskRun],
+    logs: &[model::LogRecord],
+) -> (Vec<StepRun>, BTreeMap<String, Vec<String>>) {
+    let mut tmp = Tracker::default();
+    let mut out = Changes::default();
+    let (from, to) = (run.started.unwrap_or(i64::MIN).saturating_sub(5_000), run.ended.unwrap_or(i64::MAX));
+    tmp.put_run(uuid, run, 0, false, &mut out);
+    tmp.task_runs(uuid, trs);
+    let Some(t) = tmp.get(uuid) else { return (Vec::new(), BTreeMap::new()) };
+    let logs: Vec<model::LogRecord> = logs
+        .iter()
+        .filter(|l| match &l.task_run_id {
+            Some(id) => t.tasks.contains_key(id),
+            None => model::ms(&l.timestamp).is_some_and(|ts| ts >= from && ts <= to.saturating_add(5_000)),
+        })
+        .cloned()
+        .collect();
+    (t.steps.clone(), log_by_step(t, &logs))
 }
 
 /// Group log lines by step: every line under [`FLOW_STEP`], a task run's
