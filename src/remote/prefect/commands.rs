@@ -19,6 +19,9 @@ use super::model::{self, FLOW_STEP};
 use super::track::{Changes, log_by_step};
 use crate::protocol::workflow::{RerunFrom, Run, RunDetail, RunId, RunState, WorkflowsCommand};
 
+/// Times a resume is asked again while Prefect's record still lags its event.
+const RESUME_TRIES: u32 = 8;
+
 /// Log records read for a `step_log` answer.
 const LOG_MAX: usize = 10_000;
 
@@ -162,7 +165,19 @@ async fn answer_pause(c: &mut Conn, run: RunId, approve: bool) -> Result<Value, 
         return Err(format!("{} is {}: only a paused run waits for an answer", r.label(), r.state_name()));
     }
     if approve {
-        c.api.resume(&uuid).await?;
+        // Prefect announces a Paused state a moment before the run's record
+        // says so (seen under load: "Cannot resume a flow run that is not
+        // paused" right after the event): ask again, a few times, briefly.
+        let mut tries = 0;
+        loop {
+            match c.api.resume(&uuid).await {
+                Err(e) if e.contains("not paused") && tries < RESUME_TRIES => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                other => break other?,
+            }
+        }
     } else {
         let state = json!({"type": "CANCELLING", "name": "Cancelling", "message": "rejected from opsdeck"});
         c.api.set_state(&uuid, state).await?;
