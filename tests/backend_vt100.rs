@@ -73,6 +73,26 @@ fn orphans(uncertain: &mut HashSet<(u16, u16)>, prev: &Buffer, next: &Buffer) {
                     }
                 }
             }
+            // A wide character drawn over text the buffer still holds under
+            // its right half: that text is covered on the screen, and a wide
+            // character it began loses its own right half too. Neither
+            // backend draws what the buffer says there (ratatui's invariant,
+            // "no double-width cell is followed by a non-blank cell", is
+            // broken by the frame itself).
+            let wn = n.symbol().cell_width();
+            if wn > 1 && p != n {
+                for k in 1..wn {
+                    let Some(c) = (x + k < next.area.width).then(|| &next[(x + k, y)]) else { break };
+                    if !c.symbol().is_empty() && c.symbol() != " " {
+                        uncertain.insert((x + k, y));
+                        for j in 1..c.symbol().cell_width() {
+                            if x + k + j < next.area.width {
+                                uncertain.insert((x + k + j, y));
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
