@@ -19,6 +19,8 @@ const MAX_BODY: usize = 32 << 20;
 const ERROR_BODY: usize = 300;
 /// Items asked for per page (Prefect's own maximum is 200).
 pub const PAGE: usize = 200;
+/// Times a busy server's answer (429, 502, 503, 504) is asked again.
+const RETRIES: u32 = 4;
 /// Pages read of one list at most (task runs, logs of one flow run).
 const MAX_PAGES: usize = 25;
 
@@ -44,6 +46,10 @@ impl Api {
     }
 
     /// Send a request; the answer's JSON, and its `Date` (Unix ms) when given.
+    /// A busy server's 429/502/503/504 (Prefect answers 503 while its
+    /// database is locked) is asked again, as Prefect's own client does:
+    /// [`RETRIES`] times, after its `Retry-After` (at most 5 s) or 0.25 s
+    /// doubling.
     async fn send(
         &self,
         method: reqwest::Method,
@@ -51,14 +57,30 @@ impl Api {
         body: Option<Value>,
     ) -> Result<(Value, Option<i64>), String> {
         let what = self.what(method.as_str(), path);
-        let mut req = self.http.request(method, self.url(path));
-        if let Some(key) = &self.spec.key {
-            req = req.bearer_auth(key);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.map_err(|e| format!("{what}: {}", crate::net::request_error(&e)))?;
+        let mut attempt = 0u32;
+        let resp = loop {
+            let mut req = self.http.request(method.clone(), self.url(path));
+            if let Some(key) = &self.spec.key {
+                req = req.bearer_auth(key);
+            }
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.map_err(|e| format!("{what}: {}", crate::net::request_error(&e)))?;
+            let busy = matches!(resp.status().as_u16(), 429 | 502 | 503 | 504);
+            if !busy || attempt >= RETRIES {
+                break resp;
+            }
+            let after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(|s| std::time::Duration::from_secs_f64(s.min(5.0)));
+            tokio::time::sleep(after.unwrap_or(std::time::Duration::from_millis(250 << attempt))).await;
+            attempt += 1;
+        };
         let status = resp.status();
         let date = resp
             .headers()
@@ -292,6 +314,44 @@ fn error_words(status: u16, body: &[u8], name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A loopback server answering `answers` in turn, one per connection.
+    async fn serve(answers: Vec<&'static str>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api", l.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let n = seen.clone();
+        tokio::spawn(async move {
+            for a in answers {
+                let Ok((mut s, _)) = l.accept().await else { return };
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = s.write_all(a.as_bytes()).await;
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_busy_server_is_asked_again_and_a_refusal_is_not() {
+        const BUSY: &str =
+            "HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+        const OK: &str =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4\r\nconnection: close\r\n\r\ntrue";
+        const NOPE: &str =
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 22\r\nconnection: close\r\n\r\n{\"detail\":\"Not found\"}";
+        let spec =
+            |url: String| PrefectSpec { name: "p".into(), url, key: None, poll: std::time::Duration::from_secs(5) };
+        let (url, seen) = serve(vec![BUSY, BUSY, OK]).await;
+        assert!(Api::new(spec(url)).unwrap().health().await.is_ok());
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3, "two busy answers, then the answer");
+        let (url, seen) = serve(vec![NOPE, OK]).await;
+        let e = Api::new(spec(url)).unwrap().health().await.unwrap_err();
+        assert!(e.contains("HTTP 404: Not found"), "{e}");
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1, "a refusal is not asked again");
+    }
 
     #[test]
     fn ids_that_could_change_the_path_are_refused() {
