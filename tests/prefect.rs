@@ -27,6 +27,11 @@ use tokio::sync::{mpsc, oneshot};
 /// A failure bound for what a flow run does (a short flow takes 2-4 s).
 const LIMIT: Duration = Duration::from_secs(90);
 
+/// One Prefect server at a time: five starting together (each migrating its
+/// SQLite database, each with flow processes) on CI's two cores made the
+/// servers answer 503 (database locked) and the runs slow.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// What the source told so far, and the means to ask it.
 struct Live {
     rx: mpsc::Receiver<ClientMsg>,
@@ -154,6 +159,7 @@ fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> tokio:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flow_runs_appear_live_with_task_runs_logs_and_failures() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = Arc::new(PrefectServer::start());
     let mut live = Live::start(&server.api_url());
     live.until("the first connection", |l| l.connected).await;
@@ -204,6 +210,7 @@ async fn flow_runs_appear_live_with_task_runs_logs_and_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_is_started_cancelled_and_retried_from_opsdeck() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = Arc::new(PrefectServer::start());
     let _runner = server.serve("serve_flows.py");
     let mut live = Live::start(&server.api_url());
@@ -259,6 +266,7 @@ async fn a_deployment_is_started_cancelled_and_retried_from_opsdeck() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_mid_run_loses_no_state_change_and_duplicates_none() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = Arc::new(std::sync::Mutex::new(PrefectServer::start()));
     let api_url = server.lock().unwrap().api_url();
     let mut live = Live::start(&api_url);
@@ -297,6 +305,7 @@ async fn a_server_restart_mid_run_loses_no_state_change_and_duplicates_none() {
 /// pane with Prefect's state names, and the source in the status bar.
 #[test]
 fn opsdeck_runs_and_the_tui_show_prefect_runs() {
+    let _one = ONE_AT_A_TIME.blocking_lock();
     let server = PrefectServer::start();
     assert!(server.run_flow("ok_flow.py", &[]).status.success());
     assert!(!server.run_flow("fail_flow.py", &[]).status.success());
@@ -353,6 +362,7 @@ fn opsdeck_runs_and_the_tui_show_prefect_runs() {
 /// approval from opsdeck resumes it (Prefect's resume); it then completes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_flow_run_is_resumed_by_an_approval() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = Arc::new(PrefectServer::start());
     let mut live = Live::start(&server.api_url());
     live.until("the first connection", |l| l.connected).await;
