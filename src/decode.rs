@@ -14,6 +14,19 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+/// Unix ms of an RFC 3339 time (any offset); `None` when unreadable.
+pub fn unix_ms(t: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(t.trim()).ok().map(|d| d.timestamp_millis())
+}
+
+/// RFC 3339 in UTC with milliseconds (`2026-12-06T19:43:36.551Z`) of Unix
+/// ms; empty for a time chrono cannot represent.
+pub fn rfc3339(ts: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ts)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
 /// `null` reads as the type's default (an empty list, map or string).
 /// Use with `#[serde(default, deserialize_with = "null_as_default")]`.
 pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>

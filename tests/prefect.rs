@@ -75,6 +75,13 @@ impl Live {
         }
     }
 
+    /// [`start`](Self::start), then wait for the first connection.
+    async fn connected(api_url: &str) -> Live {
+        let mut live = Live::start(api_url);
+        live.until("the first connection", |l| l.connected).await;
+        live
+    }
+
     fn take(&mut self, m: ClientMsg) {
         match m {
             ClientMsg::Connected(_) => self.connected = true,
@@ -161,8 +168,7 @@ fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> tokio:
 async fn flow_runs_appear_live_with_task_runs_logs_and_failures() {
     let _one = ONE_AT_A_TIME.lock().await;
     let server = Arc::new(PrefectServer::start());
-    let mut live = Live::start(&server.api_url());
-    live.until("the first connection", |l| l.connected).await;
+    let mut live = Live::connected(&server.api_url()).await;
 
     let s = server.clone();
     let ok = blocking(move || s.run_flow("ok_flow.py", &[]));
@@ -269,8 +275,7 @@ async fn a_server_restart_mid_run_loses_no_state_change_and_duplicates_none() {
     let _one = ONE_AT_A_TIME.lock().await;
     let server = Arc::new(std::sync::Mutex::new(PrefectServer::start()));
     let api_url = server.lock().unwrap().api_url();
-    let mut live = Live::start(&api_url);
-    live.until("the first connection", |l| l.connected).await;
+    let mut live = Live::connected(&api_url).await;
     let _flow = server.lock().unwrap().spawn_flow("long_flow.py", &["15"]);
     live.until("long-flow running", |l| l.latest("long-flow").is_some_and(|r| r.state == RunState::Running)).await;
     let id = live.latest("long-flow").unwrap().id;
@@ -364,8 +369,7 @@ fn opsdeck_runs_and_the_tui_show_prefect_runs() {
 async fn a_paused_flow_run_is_resumed_by_an_approval() {
     let _one = ONE_AT_A_TIME.lock().await;
     let server = Arc::new(PrefectServer::start());
-    let mut live = Live::start(&server.api_url());
-    live.until("the first connection", |l| l.connected).await;
+    let mut live = Live::connected(&server.api_url()).await;
     let _flow = server.spawn_flow("pause_flow.py", &[]);
     live.until("pause-flow paused", |l| l.latest("pause-flow").is_some_and(|r| r.state == RunState::Waiting)).await;
     let run = live.latest("pause-flow").unwrap().clone();

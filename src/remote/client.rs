@@ -163,7 +163,8 @@ struct Attempts {
     refused: u32,
 }
 
-fn jitter() -> f64 {
+/// A random factor in [0, 1) for backoff jitter.
+pub fn jitter() -> f64 {
     let mut b = [0u8; 4];
     let _ = getrandom::fill(&mut b);
     f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)

@@ -230,11 +230,7 @@ impl NotifyState {
 }
 
 /// RFC 3339 in UTC with milliseconds.
-pub fn rfc3339(ts: Ts) -> String {
-    chrono::DateTime::from_timestamp_millis(ts)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
+pub use crate::decode::rfc3339;
 
 fn state_name(s: AlertState) -> &'static str {
     match s {

@@ -112,14 +112,10 @@ impl From<&AmMatcher> for Matcher {
 
 /// Milliseconds since the epoch of an RFC 3339 time (0 if unreadable).
 pub(super) fn ms(t: &str) -> Ts {
-    chrono::DateTime::parse_from_rfc3339(t).map(|d| d.timestamp_millis()).unwrap_or(0)
+    crate::decode::unix_ms(t).unwrap_or(0)
 }
 
-pub(super) fn rfc3339(ts: Ts) -> String {
-    chrono::DateTime::from_timestamp_millis(ts)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
+pub(super) use crate::decode::rfc3339;
 
 /// The note of an acknowledgement silence (`ack: NOTE`), if it is one.
 pub(super) fn ack_note(comment: &str) -> Option<&str> {

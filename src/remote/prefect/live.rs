@@ -27,7 +27,7 @@ use super::{Api, commands};
 use crate::clock::Clock;
 use crate::protocol::workflow::{WorkflowsCommand, WorkflowsSnapshot};
 use crate::protocol::{Envelope, Event, Topic, Ts};
-use crate::remote::client::{ClientMsg, backoff};
+use crate::remote::client::{ClientMsg, backoff, jitter};
 
 /// A resubscription starts this long before the newest event seen.
 pub const RESUME_SLACK_MS: Ts = 60_000;
@@ -147,12 +147,6 @@ pub async fn run(
             }
         }
     }
-}
-
-fn jitter() -> f64 {
-    let mut b = [0u8; 4];
-    let _ = getrandom::fill(&mut b);
-    f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
 }
 
 impl Conn {

@@ -183,14 +183,10 @@ pub struct Deployment {
 }
 
 /// Unix ms of an RFC 3339 time; `None` when absent or unreadable.
-pub fn ms(t: &str) -> Option<Ts> {
-    chrono::DateTime::parse_from_rfc3339(t.trim()).ok().map(|d| d.timestamp_millis())
-}
+pub use crate::decode::unix_ms as ms;
 
-/// RFC 3339 (UTC, microseconds) of Unix ms: what Prefect's filters take.
-pub fn rfc3339(ts: Ts) -> String {
-    chrono::DateTime::from_timestamp_millis(ts).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
+/// RFC 3339 (UTC, milliseconds) of Unix ms: what Prefect's filters take.
+pub use crate::decode::rfc3339;
 
 /// The run number shown for a Prefect UUID: its first 13 hex digits (52
 /// bits, so exact in every JSON reader); an id that is not hex is hashed
