@@ -9,6 +9,7 @@ pub mod chat;
 pub mod chat_history;
 pub mod chat_search;
 pub mod kv;
+pub mod notify_queue;
 mod records;
 pub mod runs;
 
