@@ -363,3 +363,59 @@ async fn a_message_waiting_for_its_retry_is_sent_once_after_a_restart() {
     assert!(store.notify_queue().expect("queue").all().expect("read").is_empty());
     assert!(hits.try_recv().is_err(), "the receiver got exactly two requests: {:?}", hits.try_recv());
 }
+
+/// An alert waiting for its group wait when opsdeck quits is still told after
+/// a restart, once: the next message the receiver gets is the resolve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_waiting_for_its_group_is_sent_once_after_a_restart() {
+    let (url, mut hits) = receiver(0, 500).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let src =
+        format!("[[check]]\nname = \"api\"\ntcp = \"127.0.0.1:{port}\"\ninterval = \"200ms\"\ntimeout = \"1s\"\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let notifiers = [NotifierConfig {
+        group_wait: Duration::from_secs(3),
+        group_interval: Duration::ZERO,
+        ..webhook("ops", format!("{url}/hook"))
+    }];
+    let start = || {
+        let store = Store::open_unless_held(&data, 1 << 20, || false, LIMIT).expect("store");
+        let engine = Engine::new(store, EngineConfig::default(), Arc::new(SystemClock)).expect("engine");
+        let bus = engine.subscribe();
+        let registry = Registry::with_builtins(opsdeck::jq::JqRunner::new(env!("CARGO_BIN_EXE_opsdeck")));
+        engine.start_alerts(rules::parse("t.toml", &src).expect("rules"), registry, &notifiers, dir.path());
+        (engine, bus)
+    };
+
+    // First run: the check fails and its alert fires; opsdeck quits during the group wait.
+    let (engine, mut bus) = start();
+    let firing_since = tokio::time::timeout(LIMIT, async {
+        loop {
+            if let Ok(env) = bus.recv().await
+                && let Event::Alerts(u) = &env.event
+                && let Some(t) = u.alerts.iter().find(|a| a.state == AlertState::Firing).and_then(|a| a.firing_since)
+            {
+                return t;
+            }
+        }
+    })
+    .await
+    .expect("the alert fires");
+    engine.shutdown();
+    drop(engine);
+    drop(bus);
+    assert!(hits.try_recv().is_err(), "nothing sent before the group wait");
+
+    // Second run: the wait goes on and the message goes out once.
+    let (engine, _bus) = start();
+    let (_, status, body) = next(&mut hits, "the firing message after the restart").await;
+    assert_eq!((status, body["status"].as_str(), body["reason"].as_str()), (200, Some("firing"), Some("new")));
+    let sent = chrono::DateTime::parse_from_rfc3339(body["sent_at"].as_str().unwrap_or("")).expect("sent_at");
+    assert!(sent.timestamp_millis() - firing_since >= 3000, "sent after its group wait: {body}");
+    // The port listens: the next message is the resolve, not the page again.
+    let _listening = std::net::TcpListener::bind(("127.0.0.1", port)).expect("listen on the checked port");
+    let (_, _, body) = next(&mut hits, "the resolved message").await;
+    assert_eq!(body["status"].as_str(), Some("resolved"), "{body}");
+    engine.shutdown();
+}
