@@ -249,8 +249,8 @@ async fn core_loop(engine: Engine, mut core: AlertCore, mut jobs: mpsc::Unbounde
                 pruned += 1;
                 if pruned.is_multiple_of(720) {
                     // A store write: off the task.
-                    let e = engine.clone();
-                    tokio::task::spawn_blocking(move || AlertCore::prune(&e.inner.store));
+                    let (e, now) = (engine.clone(), engine.inner.clock.now_ms());
+                    tokio::task::spawn_blocking(move || AlertCore::prune(&e.inner.store, now));
                 }
             }
         }
