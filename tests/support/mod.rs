@@ -244,7 +244,7 @@ impl Seed {
         });
         let mut db = rule("db", "check", "tcp db:5432", Severity::Critical, true);
         db.latency_ms = vec![1.0, 2.0, 1.5, 3.0];
-        db.uptime = Some(Uptime { pct_24h: Some(100.0), pct_7d: Some(100.0), pct_30d: Some(99.994), outages: vec![] });
+        db.uptime = Some(Uptime { pct_24h: Some(100.0), pct_7d: Some(100.0), pct_30d: Some(100.0), outages: vec![] });
         let rules = vec![
             rule("cpu_high", "rule", "avg(cpu.total, 2m) > 90", Severity::Warning, true),
             rule("disk_full", "rule", "disk.used_pct:* > 95", Severity::Critical, true),
