@@ -57,6 +57,16 @@ impl Outage {
     }
 }
 
+/// A percentage, rounded down so that a check that was ever down never reads
+/// `100%`: `100%`, `99.95%`, `7.50%`; `—` with no probe in the window.
+pub fn pct_text(p: Option<f64>) -> String {
+    match p {
+        Some(p) if p >= 100.0 => "100%".into(),
+        Some(p) if p.is_finite() && p >= 0.0 => format!("{:.2}%", (p * 100.0).floor() / 100.0),
+        _ => "—".into(),
+    }
+}
+
 /// A percentage from a peer: `null`, a non-number or a value outside 0–100
 /// reads as no data rather than a figure that cannot be.
 fn pct_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
@@ -67,4 +77,35 @@ fn pct_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 /// Outages from a peer; `null` reads as none.
 fn outages_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Outage>, D::Error> {
     Ok(Option::<Vec<Outage>>::deserialize(d)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_round_down_and_nothing_is_a_dash() {
+        assert_eq!(pct_text(Some(100.0)), "100%");
+        assert_eq!(pct_text(Some(99.999)), "99.99%", "never 100% after a down probe");
+        assert_eq!(pct_text(Some(7.5)), "7.50%");
+        assert_eq!(pct_text(None), "—");
+        assert_eq!(pct_text(Some(f64::NAN)), "—");
+    }
+
+    #[test]
+    fn a_peer_without_uptime_or_with_impossible_figures_still_decodes() {
+        let u: Uptime = serde_json::from_str(r#"{"pct_24h":null,"pct_7d":101,"pct_30d":"x","outages":null}"#).unwrap();
+        assert_eq!(u, Uptime::default());
+        let r: crate::protocol::alerts::RuleStatus = serde_json::from_str(
+            r#"{"name":"api","kind":"check","detail":"tcp a:1","severity":"critical","enabled":true}"#,
+        )
+        .unwrap();
+        assert_eq!(r.uptime, None);
+        let u = Uptime {
+            pct_24h: Some(99.5),
+            outages: vec![Outage { start: 1, end: None, first_error: None }],
+            ..Uptime::default()
+        };
+        assert_eq!(serde_json::from_value::<Uptime>(serde_json::to_value(&u).unwrap()).unwrap(), u);
+    }
 }

@@ -57,6 +57,7 @@ impl Engine {
         let checks = rules.checks.clone();
         let mut core = AlertCore::new(rules, Some(&self.inner.store));
         let problems = std::mem::take(&mut core.restore_problems);
+        core.uptime.advance(self.inner.clock.now_ms());
         let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
         let (outbox, mut tasks) = deliver::start(notifiers, retry, self.inner.clock.clone(), config_dir, dtx);
         core.notify.policy.configure(notifiers.to_vec());

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::app::panes::alerts::AlertsState;
 use crate::config::theme::{Role, Theme};
 use crate::protocol::alerts::RuleStatus;
-use crate::protocol::uptime::Outage;
+use crate::protocol::uptime::{Outage, pct_text};
 use crate::text;
 use crate::ui::widgets::fit::fit_spans;
 use crate::ui::widgets::fmt;
@@ -26,16 +26,6 @@ const WARN_BELOW: f64 = 99.0;
 const STRIP_OUTAGES: usize = 3;
 /// Table lines (header included) the strip always leaves to the table.
 const TABLE_KEEPS: u16 = 4;
-
-/// A percentage, rounded down so that a check that was ever down never reads
-/// `100%`: `100%`, `99.95%`, `7.50%`; `—` with no probe in the window.
-pub fn pct_text(p: Option<f64>) -> String {
-    match p {
-        Some(p) if p >= 100.0 => "100%".into(),
-        Some(p) if p.is_finite() && p >= 0.0 => format!("{:.2}%", (p * 100.0).floor() / 100.0),
-        _ => "—".into(),
-    }
-}
 
 /// The three uptime cells of a row: empty for a rule (or a peer that sends none).
 pub fn cells(r: &RuleStatus, base: Style, t: &Theme) -> [(String, Style); 3] {
@@ -106,15 +96,6 @@ pub fn outages(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentages_round_down_and_nothing_is_a_dash() {
-        assert_eq!(pct_text(Some(100.0)), "100%");
-        assert_eq!(pct_text(Some(99.999)), "99.99%", "never 100% after a down probe");
-        assert_eq!(pct_text(Some(7.5)), "7.50%");
-        assert_eq!(pct_text(None), "—");
-        assert_eq!(pct_text(Some(f64::NAN)), "—");
-    }
 
     #[test]
     fn an_outage_reads_start_end_duration_and_error() {
