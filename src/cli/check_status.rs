@@ -217,7 +217,7 @@ fn print_text(checks: &[Shown], from: &Origin, now: Ts) {
     out_line!("{:<w$}  {:>7} {:>7} {:>7}  TARGET", "CHECK", "24H", "7D", "30D");
     for c in checks {
         let [d, wk, m] = c.uptime.pcts().map(pct_text);
-        let target = c.target.as_deref().unwrap_or("(no longer configured)");
+        let target = crate::text::clean(c.target.as_deref().unwrap_or("(no longer configured)"));
         let pad = w.saturating_sub(crate::text::width(&c.name));
         out_line!("{}{}  {d:>7} {wk:>7} {m:>7}  {target}", crate::text::clean(&c.name), " ".repeat(pad));
         for o in &c.uptime.outages {

@@ -204,3 +204,45 @@ proptest! {
         }
     }
 }
+
+/// Through the engine: a probe that fails is counted on the alert task,
+/// written by the alert writer, and announced with the rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_counts_a_probe_writes_it_and_announces_it() {
+    use std::sync::Arc;
+    let engine = crate::engine::Engine::new(
+        Store::temporary().expect("store"),
+        crate::engine::EngineConfig::default(),
+        Arc::new(crate::clock::FixedClock(T0)),
+    )
+    .expect("engine");
+    let rules =
+        parse("t.toml", "[[check]]\nname = \"api\"\ntcp = \"127.0.0.1:1\"\ninterval = \"1h\"\n").expect("rules");
+    let registry = crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::in_process());
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(engine.start_alerts(rules, registry, &[], dir.path()).is_empty());
+    // The first probe runs at once; poll (a failure bound, not a
+    // synchronisation) until the writer has stored it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let loaded = loop {
+        let e = engine.clone();
+        let loaded = tokio::task::spawn_blocking(move || e.inner.store.read_uptime(MEMORY_MIN, 10))
+            .await
+            .expect("join")
+            .expect("read");
+        if !loaded.is_empty() {
+            break loaded;
+        }
+        assert!(std::time::Instant::now() < deadline, "no probe was stored");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let [(name, buckets, outages)] = &loaded[..] else { panic!("{loaded:?}") };
+    assert_eq!((name.as_str(), &buckets[..]), ("api", &[(T0 / MINUTE_MS, Bucket { up: 0, down: 1 })][..]));
+    assert_eq!((outages.len(), outages[0].start, outages[0].end), (1, T0, None));
+    let e = engine.clone();
+    let snap = tokio::task::spawn_blocking(move || e.alerts_event()).await.expect("join").expect("a snapshot");
+    let crate::protocol::Event::Alerts(u) = snap.event else { panic!("alerts") };
+    let api = u.rules.iter().find(|r| r.name == "api").and_then(|r| r.uptime.clone()).expect("uptime");
+    assert_eq!((api.pct_24h, api.outages.len()), (Some(0.0), 1));
+    engine.shutdown();
+}
