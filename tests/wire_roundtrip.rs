@@ -94,6 +94,7 @@ fn alerts() -> impl Strategy<Value = AlertsUpdate> {
                 enabled: true,
                 latency_ms,
                 last_error: Some("connection refused".into()),
+                uptime: None,
             }],
             ..Default::default()
         },

@@ -16,6 +16,7 @@ pub mod float;
 mod host;
 pub mod matchers;
 pub mod tools;
+pub mod uptime;
 pub mod wire;
 pub mod workflow;
 pub use command::{AlertsCommand, Command, HostCommand, MetricsCommand, SIGNALS, ToolsCommand};

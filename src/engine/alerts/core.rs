@@ -37,6 +37,8 @@ pub struct AlertCore {
     /// Notifications (notify.rs): the policy, persisted with the state; its
     /// outbox; delivery attempts to announce.
     pub notify: super::notify::NotifyState,
+    /// Each health check's up/down history (uptime.rs).
+    pub uptime: super::uptime::UptimeBook,
     /// The state record's encoding last handed over for writing.
     saved: Option<Vec<u8>>,
     /// What went wrong restoring the saved state (said once at start).
@@ -110,10 +112,12 @@ impl AlertCore {
             fresh: Vec::new(),
             next_silence: 1,
             notify: Default::default(),
+            uptime: Default::default(),
             saved: None,
             restore_problems: Vec::new(),
         };
         let Some(store) = store else { return core };
+        core.uptime = super::uptime::UptimeBook::load(store, &mut core.restore_problems);
         let bytes = match store.alerts_state_raw() {
             Ok(Some(b)) => b,
             Ok(None) => return core,
@@ -201,6 +205,7 @@ impl AlertCore {
             return;
         }
         let failing = st.failing(check.retries);
+        self.uptime.record(name, now, !failing, o.error.as_deref());
         let summary = match (&o.error, failing) {
             (Some(e), true) => format!("{name}: {e}"),
             _ => format!("{name}: healthy"),
@@ -307,6 +312,7 @@ impl AlertCore {
                 enabled: self.enabled(&r.name),
                 latency_ms: Vec::new(),
                 last_error: None,
+                uptime: None,
             })
             .collect();
         for c in &self.rules.checks {
@@ -330,6 +336,7 @@ impl AlertCore {
                     })
                     .unwrap_or_default(),
                 last_error: st.and_then(|s| s.last()).and_then(|o| o.error.clone()),
+                uptime: Some(self.uptime.status(&c.name)),
             });
         }
         v
@@ -340,6 +347,7 @@ impl AlertCore {
     /// (persist.rs). No IO.
     pub fn update(&mut self, now: Ts) -> (AlertsUpdate, Persist) {
         self.apply_silences(now);
+        self.uptime.advance(now);
         let alerts: Vec<Alert> = self.eval.alerts.values().cloned().collect();
         self.notify.after_update(&alerts, now);
         let fresh = std::mem::take(&mut self.fresh);
@@ -353,7 +361,8 @@ impl AlertCore {
         };
         let bytes = serde_json::to_vec(&state).unwrap_or_default();
         let changed = self.saved.as_ref() != Some(&bytes);
-        let persist = Persist { transitions: fresh.clone(), state: changed.then(|| bytes.clone()) };
+        let (transitions, uptime) = (fresh.clone(), self.uptime.take_writes());
+        let persist = Persist { transitions, state: changed.then(|| bytes.clone()), uptime };
         if changed {
             self.saved = Some(bytes);
         }
@@ -389,9 +398,12 @@ impl AlertCore {
         !self.fresh.is_empty() || self.notify.has_fresh()
     }
 
-    pub fn prune(store: &Store) {
+    pub fn prune(store: &Store, now: Ts) {
         if let Err(e) = store.prune_transitions(TRANSITIONS_KEPT) {
             tracing::warn!("pruning alert transitions: {e}");
+        }
+        if let Err(e) = store.prune_uptime(now) {
+            tracing::warn!("pruning the health checks' uptime history: {e}");
         }
     }
 }

@@ -13,3 +13,4 @@ pub mod persist;
 pub mod reload;
 pub mod rules;
 pub mod service;
+pub mod uptime;

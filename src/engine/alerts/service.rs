@@ -57,6 +57,7 @@ impl Engine {
         let checks = rules.checks.clone();
         let mut core = AlertCore::new(rules, Some(&self.inner.store));
         let problems = std::mem::take(&mut core.restore_problems);
+        core.uptime.advance(self.inner.clock.now_ms());
         let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
         let queue = self
             .inner
@@ -263,8 +264,8 @@ async fn core_loop(engine: Engine, mut core: AlertCore, mut jobs: mpsc::Unbounde
                 pruned += 1;
                 if pruned.is_multiple_of(720) {
                     // A store write: off the task.
-                    let e = engine.clone();
-                    tokio::task::spawn_blocking(move || AlertCore::prune(&e.inner.store));
+                    let (e, now) = (engine.clone(), engine.inner.clock.now_ms());
+                    tokio::task::spawn_blocking(move || AlertCore::prune(&e.inner.store, now));
                 }
             }
         }
