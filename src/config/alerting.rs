@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use super::email::{EmailTarget, RawEmail, TlsMode};
 use super::settings::parse_duration;
 use crate::protocol::alerts::Severity;
 
@@ -29,6 +30,8 @@ pub enum NotifierKind {
     Bell,
     /// `notify-send`, where it exists.
     Desktop,
+    /// An email (plain text and HTML) through an SMTP relay.
+    Email,
 }
 
 impl NotifierKind {
@@ -38,11 +41,12 @@ impl NotifierKind {
             NotifierKind::Slack => "slack",
             NotifierKind::Bell => "bell",
             NotifierKind::Desktop => "desktop",
+            NotifierKind::Email => "email",
         }
     }
 }
 
-/// Where a webhook or Slack notifier posts.
+/// Where a webhook or Slack notifier posts, or an email notifier sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// Bell and desktop notifiers.
@@ -50,14 +54,16 @@ pub enum Target {
     Url(String),
     /// The name of a secret holding the URL (Slack webhook URLs are credentials).
     Secret(String),
+    /// The SMTP relay, addresses and login of an email notifier.
+    Email(Box<EmailTarget>),
 }
 
 /// One `[[notifier]]` table, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "RawNotifier")]
 pub struct NotifierConfig {
-    /// Unique. Deliveries name their channel `webhook:NAME` or `slack:NAME`
-    /// (`bell` and `desktop` for those kinds).
+    /// Unique. Deliveries name their channel `webhook:NAME`, `slack:NAME` or
+    /// `email:NAME` (`bell` and `desktop` for those kinds).
     pub name: String,
     pub kind: NotifierKind,
     pub target: Target,
@@ -99,7 +105,9 @@ impl NotifierConfig {
     /// The `Delivery::channel` of its deliveries.
     pub fn channel(&self) -> String {
         match self.kind {
-            NotifierKind::Webhook | NotifierKind::Slack => format!("{}:{}", self.kind.name(), self.name),
+            NotifierKind::Webhook | NotifierKind::Slack | NotifierKind::Email => {
+                format!("{}:{}", self.kind.name(), self.name)
+            }
             NotifierKind::Bell | NotifierKind::Desktop => self.kind.name().to_string(),
         }
     }
@@ -122,6 +130,19 @@ struct RawNotifier {
     #[serde(default = "default_repeat", deserialize_with = "de_repeat")]
     repeat: Duration,
     send_resolved: Option<bool>,
+    // Email notifiers only (config/email.rs).
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<TlsMode>,
+    #[serde(default, deserialize_with = "super::email::de_from")]
+    from: Option<lettre::message::Mailbox>,
+    #[serde(default, deserialize_with = "super::email::de_to")]
+    to: Option<Vec<lettre::message::Mailbox>>,
+    username: Option<String>,
+    password_secret: Option<String>,
+    #[serde(default, deserialize_with = "super::email::de_subject")]
+    subject: Option<String>,
+    ca_file: Option<std::path::PathBuf>,
 }
 
 fn default_repeat() -> Duration {
@@ -194,10 +215,32 @@ impl TryFrom<RawNotifier> for NotifierConfig {
         let name = raw.name;
         let what = format!("notifier {name}");
         let kind = raw.kind;
+        let email = RawEmail {
+            host: raw.host,
+            port: raw.port,
+            tls: raw.tls,
+            from: raw.from,
+            to: raw.to,
+            username: raw.username,
+            password_secret: raw.password_secret,
+            subject: raw.subject,
+            ca_file: raw.ca_file,
+        };
+        if kind != NotifierKind::Email && email.any() {
+            return Err(format!(
+                "{what}: host, port, tls, from, to, username, password_secret, subject and ca_file are for email \
+                 notifiers (kind = \"email\"), not {}",
+                kind.name()
+            ));
+        }
         let target = match (&kind, raw.url, raw.url_secret) {
+            (NotifierKind::Email, None, None) => Target::Email(Box::new(email.check(&what)?)),
             (NotifierKind::Bell | NotifierKind::Desktop, None, None) => Target::None,
-            (NotifierKind::Bell | NotifierKind::Desktop, _, _) => {
-                return Err(format!("{what}: url and url_secret are for webhook and slack notifiers"));
+            (NotifierKind::Bell | NotifierKind::Desktop | NotifierKind::Email, _, _) => {
+                return Err(format!(
+                    "{what}: url and url_secret are for webhook and slack notifiers ({} has none)",
+                    kind.name()
+                ));
             }
             (_, Some(_), Some(_)) => return Err(format!("{what}: give either url or url_secret, not both")),
             (_, None, None) => return Err(format!("{what}: needs url (or url_secret, the name of a secret)")),

@@ -5,7 +5,8 @@
 //! is reported as one [`Delivery`] per alert of the message, error included.
 //!
 //! Not retried: an HTTP 4xx answer other than 408 and 429 (the URL or body is
-//! wrong; trying again will not help), and desktop notifications.
+//! wrong; trying again will not help), an SMTP 5xx reply (see [`super::smtp`]),
+//! and desktop notifications.
 //!
 //! Durable: with a [`NotifyQueue`], a message (of a notifier that retries) is
 //! written before its first attempt and after each failed one, and removed
@@ -338,6 +339,13 @@ impl Worker {
             NotifierKind::Desktop => self.desktop(n).await,
             NotifierKind::Webhook => self.post(json_body(n)).await,
             NotifierKind::Slack => self.post(slack_body(n)).await,
+            NotifierKind::Email => match &self.cfg.target {
+                Target::Email(t) => match super::smtp::deliver(t, n, &self.config_dir).await {
+                    Ok(()) => Outcome::Sent,
+                    Err(e) => Outcome::Failed { error: e.text, permanent: e.permanent },
+                },
+                _ => Outcome::Skip,
+            },
         }
     }
 
@@ -380,7 +388,7 @@ impl Worker {
         }
         let url = match &self.cfg.target {
             Target::Url(u) => u.clone(),
-            Target::None => return Err("no url".into()),
+            Target::None | Target::Email(_) => return Err("no url".into()),
             Target::Secret(name) => {
                 let (n, dir) = (name.clone(), self.config_dir.clone());
                 match tokio::task::spawn_blocking(move || crate::secrets::get(&n, &dir)).await {

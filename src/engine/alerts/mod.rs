@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod core;
 pub mod deliver;
+pub mod email;
 pub mod eval;
 #[cfg(test)]
 mod eval_props;
@@ -13,4 +14,5 @@ pub mod persist;
 pub mod reload;
 pub mod rules;
 pub mod service;
+pub mod smtp;
 pub mod uptime;
