@@ -105,16 +105,54 @@ pub fn reply_text(e: &SmtpError) -> String {
         Some(code) if detail.is_empty() => format!("SMTP {code}"),
         Some(code) => format!("SMTP {code} {detail}"),
         None => {
-            // A connection or TLS failure: the innermost IO error in plain words.
-            let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-            while let Some(c) = cause {
-                if let Some(io) = c.downcast_ref::<std::io::Error>() {
-                    return crate::net::io_text(io);
-                }
-                cause = c.source();
+            // A connection or TLS failure: rustls's reason, else the IO error, in plain words.
+            let causes = causes(e);
+            if let Some(tls) = causes.iter().find_map(|c| c.downcast_ref::<tokio_rustls::rustls::Error>()) {
+                return tls_text(tls);
             }
-            crate::net::strip_os_error(&e.to_string())
+            match causes.iter().find_map(|c| c.downcast_ref::<std::io::Error>()) {
+                Some(io) => crate::net::io_text(io),
+                None => crate::net::strip_os_error(&e.to_string()),
+            }
         }
+    }
+}
+
+/// Every cause of `e`, outermost first, following the error an `io::Error`
+/// wraps (rustls's), which `source` skips.
+fn causes(e: &SmtpError) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut out: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(c) = next {
+        if out.len() >= 32 {
+            break;
+        }
+        out.push(c);
+        next = match c.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            Some(inner) => Some(inner),
+            None => c.source(),
+        };
+    }
+    out
+}
+
+/// A TLS failure in plain words, with the fix where there is one.
+fn tls_text(e: &tokio_rustls::rustls::Error) -> String {
+    use tokio_rustls::rustls::{CertificateError as C, Error as E};
+    match e {
+        E::InvalidCertificate(C::UnknownIssuer) => {
+            "TLS: the relay's certificate is not from a trusted CA (for a private CA set ca_file)".into()
+        }
+        E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            "TLS: the relay's certificate is for another host name (host must be a name it carries)".into()
+        }
+        E::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "TLS: the relay's certificate has expired".into()
+        }
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
+            "TLS: the relay did not answer in TLS (tls = \"tls\" is for port 465; use tls = \"starttls\" on 587)".into()
+        }
+        other => format!("TLS: {other}"),
     }
 }
 
@@ -137,8 +175,7 @@ async fn exchange(
         AsyncSmtpConnection::connect_tokio1((t.host.as_str(), t.port), Some(TIMEOUT), &hello, implicit, None)
             .await
             .map_err(|e| {
-                let hint = if e.is_tls() { "; for a private CA set ca_file" } else { "" };
-                let mut err = step_error(&e, &format!("connecting to {at}"), hint);
+                let mut err = step_error(&e, &format!("connecting to {at}"), "");
                 // A 5xx greeting (554 no service) may pass; a refused connection may end.
                 err.permanent = false;
                 err
@@ -166,7 +203,7 @@ async fn session(
             )));
         }
         conn.starttls(params, hello).await.map_err(|e| {
-            let mut err = step_error(&e, &format!("STARTTLS with {at}"), "; for a private CA set ca_file");
+            let mut err = step_error(&e, &format!("STARTTLS with {at}"), "");
             err.permanent = e.is_permanent();
             err
         })?;
