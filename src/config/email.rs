@@ -42,7 +42,9 @@ impl TlsMode {
 pub struct EmailTarget {
     /// The relay's host name or IP address (also the name its certificate must carry).
     pub host: String,
+    /// `port`, else [`TlsMode::default_port`].
     pub port: u16,
+    /// `tls`, default STARTTLS.
     pub tls: TlsMode,
     /// The sender (`From:` and the envelope sender), `Name <addr>` or `addr`.
     pub from: Mailbox,
