@@ -129,9 +129,10 @@ async fn a_failing_check_is_mailed_and_so_is_its_recovery() {
     let engine = Engine::new(Store::temporary().expect("store"), EngineConfig::default(), Arc::new(SystemClock))
         .expect("engine");
     let mut bus = engine.subscribe();
+    // No group wait or interval: the firing and the resolution are mailed as they happen.
     let cfg = notifiers(&format!(
         "[[notifier]]\nname = \"mail\"\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\
-         from = \"opsdeck <ops@example.com>\"\nto = [\"oncall@example.com\", \"Lead <lead@example.com>\"]\n",
+         group_wait = \"0s\"\ngroup_interval = \"0s\"\nfrom = \"opsdeck <ops@example.com>\"\nto = [\"oncall@example.com\", \"Lead <lead@example.com>\"]\n",
         sink.port
     ));
     engine.start_alerts_with(
@@ -261,7 +262,7 @@ async fn starttls_and_auth_with_the_password_from_a_secret_and_a_wrong_one_is_no
          [[notifier]]\nname = \"bad\"\n{common}password_secret = \"smtp:opsdeck-email-test-bad\"\n"
     ));
     let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
-    let (outbox, _tasks) = deliver::start(&cfg, fast(), Arc::new(SystemClock), dir.path(), out);
+    let (outbox, _tasks) = deliver::start(&cfg, fast(), Arc::new(SystemClock), dir.path(), None, out);
     outbox.send(note("good"));
     outbox.send(note("bad"));
     let last = finals(&mut deliveries, 2).await;
@@ -292,7 +293,7 @@ async fn refused_recipients_are_named() {
          [[notifier]]\nname = \"none\"\n{common}to = [\"nobody@example.com\"]\n"
     ));
     let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
-    let (outbox, _tasks) = deliver::start(&cfg, fast(), Arc::new(SystemClock), dir.path(), out);
+    let (outbox, _tasks) = deliver::start(&cfg, fast(), Arc::new(SystemClock), dir.path(), None, out);
     outbox.send(note("some"));
     outbox.send(note("none"));
     let last = finals(&mut deliveries, 2).await;
@@ -336,7 +337,7 @@ async fn implicit_tls_trusts_the_ca_file_and_says_so_when_it_is_missing() {
     ));
     let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
     let retry = Retry { give_up: Duration::from_millis(200), ..fast() };
-    let (outbox, _tasks) = deliver::start(&cfg, retry, Arc::new(SystemClock), dir.path(), out);
+    let (outbox, _tasks) = deliver::start(&cfg, retry, Arc::new(SystemClock), dir.path(), None, out);
     outbox.send(note("trusting"));
     outbox.send(note("plain"));
     let last = finals(&mut deliveries, 2).await;
