@@ -1,5 +1,6 @@
 //! Command line: clap definitions and dispatch to the modes of DESIGN.md §1.
 
+mod ack;
 mod chat;
 mod check;
 mod check_status;
@@ -110,6 +111,8 @@ pub enum Command {
     Chat(chat::ChatArgs),
     /// Each health check's uptime (24 h, 7 d, 30 d) and its outages, as text or JSON.
     CheckStatus(check_status::CheckStatusArgs),
+    /// Acknowledge an alert (stops its notifications), in the running opsdeck or the saved state.
+    Ack(ack::AckArgs),
     /// Manage secrets (API keys, backend tokens) in the OS keyring.
     Key {
         #[command(subcommand)]
@@ -195,6 +198,7 @@ pub fn main() -> ExitCode {
         None => run(cli, &paths),
         Some(Command::Check) => check::check(&cli, &paths),
         Some(Command::CheckStatus(ref args)) => check_status::check_status(args, &paths),
+        Some(Command::Ack(ref args)) => ack::ack(args, &paths, cli.read_only),
         Some(Command::Paths) => {
             check::print_paths(&paths, cli.config.as_deref());
             ExitCode::SUCCESS

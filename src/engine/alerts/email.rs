@@ -23,10 +23,17 @@ const SUBJECT_CHARS: usize = 200;
 /// Longest label value or summary shown, in characters.
 const TEXT_CHARS: usize = 2000;
 
-/// How to acknowledge, said in every firing message (there is no shell
-/// command for it; `a` is the default key of `acknowledge` in keymaps/default.toml).
-pub const ACK_HINT: &str = "To acknowledge (stops the repeats): open opsdeck, go to the alerts pane, select the \
-                            alert and press a (the default key of \"acknowledge\").";
+/// How to acknowledge, said in every firing message: each firing alert has
+/// its `opsdeck ack` command (src/cli/ack.rs); `a` is the default key of
+/// `acknowledge` in keymaps/default.toml.
+pub const ACK_HINT: &str = "To acknowledge (stops the repeats): run the ack command shown with the alert where \
+                            opsdeck runs (add --note \"what you are doing\"), or select it in the alerts pane and \
+                            press a.";
+
+/// `s` quoted for a POSIX shell: in single quotes, a `'` as `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
 
 /// `s` with every control character (CR, LF, tab, NUL, DEL, C1) and line or
 /// paragraph separator turned into a space, at most `max` characters.
@@ -164,6 +171,9 @@ fn rows(a: &Alert, now: i64) -> Vec<(&'static str, String)> {
     }
     let (what, when) = timing(a, now);
     r.push((what, when));
+    if a.state == AlertState::Firing && a.ack.is_none() {
+        r.push(("ack", format!("opsdeck ack {}", shell_quote(&one_line(&a.id, TEXT_CHARS)))));
+    }
     r
 }
 

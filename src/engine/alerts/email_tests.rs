@@ -84,6 +84,7 @@ fn a_firing_message_lists_what_fired_and_how_to_acknowledge() {
         "  value    full in 3 h 10 min (value 93.5)\n",
         "  labels   instance=db1\n",
         "  since    2023-11-14T22:13:20.000Z (for 5m 00s)\n",
+        "  ack      opsdeck ack 'disk{instance=db1}'\n",
         ACK_HINT,
         "opsdeck notifier mail, group alertname=disk, sent 2023-11-14T22:18:20.000Z",
     ] {
@@ -92,7 +93,9 @@ fn a_firing_message_lists_what_fired_and_how_to_acknowledge() {
     let h = html(&n);
     assert!(h.contains("<h2>FIRING: 1 alert of disk</h2>"), "{h}");
     assert!(h.contains("<tr><th align=\"left\">value</th><td>full in 3 h 10 min (value 93.5)</td></tr>"), "{h}");
-    assert!(h.contains("press a (the default key of &quot;acknowledge&quot;)"), "{h}");
+    assert!(h.contains("<td>opsdeck ack &#39;disk{instance=db1}&#39;</td>"), "{h}");
+    assert!(h.contains("add --note &quot;what you are doing&quot;"), "{h}");
+    assert_eq!(shell_quote("it's {a=b}"), r"'it'\''s {a=b}'");
 }
 
 #[test]

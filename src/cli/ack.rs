@@ -1,0 +1,80 @@
+//! `opsdeck ack ALERT [--note TEXT]`: acknowledge an alert of the local
+//! engine from the shell — the command a notification (email) names.
+//!
+//! With an opsdeck holding the data directory (a TUI or `serve`), the
+//! acknowledgement goes to it through its control socket, as the alerts
+//! pane's `a` does (it is announced and stops the notifications at once).
+//! Otherwise the saved alert state is read from the store, acknowledged and
+//! written back: the next start has it.
+//!
+//! Exit codes: 0 acknowledged, 1 refused (no such alert, resolved already,
+//! `--read-only`, unreadable state), 2 bad usage.
+
+use std::process::ExitCode;
+
+use super::{fail, holder_answers, out_line};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Paths;
+use crate::engine::alerts::core::AlertCore;
+use crate::engine::alerts::rules;
+use crate::engine::store::{DEFAULT_CACHE_BYTES, LOCK_GRACE, Store, StoreError};
+use crate::protocol::{AlertsCommand, Command};
+
+#[derive(Debug, clap::Args)]
+pub struct AckArgs {
+    /// The alert's id, as notifications and the alerts pane show it (quote it: `'api{team=web}'`).
+    pub alert: String,
+    /// Why, or what you are doing about it.
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+pub fn ack(args: &AckArgs, paths: &Paths, read_only: bool) -> ExitCode {
+    if read_only {
+        return fail("--read-only: acknowledging an alert is refused");
+    }
+    let now = SystemClock.now_ms();
+    let command = AlertsCommand::Ack {
+        alert: args.alert.clone(),
+        note: args.note.clone(),
+        by: crate::runtime::user_name(),
+        at: Some(now),
+    };
+    let answer = match Store::open_unless_held(&paths.data_dir, DEFAULT_CACHE_BYTES, holder_answers(paths), LOCK_GRACE)
+    {
+        Ok(store) => in_store(&store, paths, command, now),
+        Err(e @ StoreError::Locked { .. }) => via_holder(paths, command).map_err(|c| format!("{e}\n  and {c}")),
+        Err(e) => Err(e.to_string()),
+    };
+    match answer {
+        Ok(()) => {
+            out_line!("acknowledged {}", args.alert);
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.starts_with("no alert") => fail(format!(
+            "{e}\n  hint: give the id as the notification or the alerts pane shows it (quoted: 'api{{team=web}}')"
+        )),
+        Err(e) => fail(e),
+    }
+}
+
+/// Nobody runs: acknowledge in the saved state.
+fn in_store(store: &Store, paths: &Paths, command: AlertsCommand, now: i64) -> Result<(), String> {
+    let (set, _) = rules::load(Some(&paths.alerts_dir()));
+    let mut core = AlertCore::new(set, Some(store));
+    if let Some(p) = core.restore_problems.first() {
+        return Err(p.clone());
+    }
+    core.command(command, now)?;
+    let (_, persist) = core.update(now);
+    persist.write(store).map_err(|e| format!("saving the alert state in {}: {e}", paths.data_dir.display()))
+}
+
+/// An opsdeck holds the data directory: it acknowledges.
+fn via_holder(paths: &Paths, command: AlertsCommand) -> Result<(), String> {
+    let path = paths.control_socket();
+    let client = crate::remote::control::ControlClient::connect(&path)
+        .map_err(|e| format!("it does not answer on its control socket {}: {e}", path.display()))?;
+    let id = format!("ack-{}", std::process::id());
+    client.command(&id, Command::Alerts(command)).map(|_| ())
+}
