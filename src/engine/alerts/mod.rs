@@ -13,3 +13,8 @@ pub mod persist;
 pub mod reload;
 pub mod rules;
 pub mod service;
+pub mod slo;
+pub mod slo_buckets;
+pub mod slo_engine;
+#[cfg(test)]
+mod slo_tests;

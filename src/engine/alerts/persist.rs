@@ -23,11 +23,13 @@ pub struct Persist {
     pub transitions: Vec<Transition>,
     /// The state record's new encoding (JSON), when it changed.
     pub state: Option<Vec<u8>>,
+    /// SLO minute buckets (store tree `slo`).
+    pub slo: Vec<super::slo_engine::SloWrite>,
 }
 
 impl Persist {
     pub fn is_empty(&self) -> bool {
-        self.transitions.is_empty() && self.state.is_none()
+        self.transitions.is_empty() && self.state.is_none() && self.slo.is_empty()
     }
 
     /// Fold a newer job into this one.
@@ -36,6 +38,7 @@ impl Persist {
         if newer.state.is_some() {
             self.state = newer.state;
         }
+        self.slo.extend(newer.slo);
     }
 
     /// Write it (blocking: sled, with an fsync).
@@ -45,6 +48,9 @@ impl Persist {
         }
         if let Some(state) = &self.state {
             store.put_alerts_state(state)?;
+        }
+        if !self.slo.is_empty() {
+            store.write_slo(&self.slo)?;
         }
         Ok(())
     }
@@ -96,9 +102,9 @@ mod tests {
     fn queued_jobs_merge_keeping_every_transition_and_the_newest_state() {
         let store = Store::temporary().unwrap();
         let q = PersistQueue::default();
-        q.push(Persist { transitions: vec![transition("a", 1)], state: Some(br#"{"v":1}"#.to_vec()) });
-        q.push(Persist { transitions: vec![transition("b", 2)], state: None });
-        q.push(Persist { transitions: vec![], state: Some(br#"{"v":2}"#.to_vec()) });
+        q.push(Persist { transitions: vec![transition("a", 1)], state: Some(br#"{"v":1}"#.to_vec()), slo: vec![] });
+        q.push(Persist { transitions: vec![transition("b", 2)], state: None, slo: vec![] });
+        q.push(Persist { transitions: vec![], state: Some(br#"{"v":2}"#.to_vec()), slo: vec![] });
         q.push(Persist::default());
         q.write_pending(&store).unwrap();
         assert_eq!(store.alerts_state().unwrap(), Some(serde_json::json!({"v": 2})));

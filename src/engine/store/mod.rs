@@ -11,6 +11,7 @@ pub mod chat_search;
 pub mod kv;
 mod records;
 pub mod runs;
+pub mod slo;
 
 pub use records::{OUTBOX_RECORD_VERSION, TOOL_RUN_RECORD_VERSION};
 
