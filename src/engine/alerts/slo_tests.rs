@@ -291,3 +291,39 @@ proptest! {
         }
     }
 }
+
+/// A reload that changes an SLO's objective keeps its events; one that
+/// changes what its events are (the SLI) starts it over, in the store too.
+#[test]
+fn a_changed_sli_starts_over_and_a_new_objective_keeps_the_events() {
+    let store = Store::temporary().unwrap();
+    let mut c = core(CHECK, Some(&store));
+    for m in 0..10 {
+        let at = B + m * MIN;
+        c.check_outcome("web", super::checks::Outcome { at, ok: true, latency_ms: None, error: None }, at);
+    }
+    let now = B + 10 * MIN;
+    c.evaluate(now);
+    c.update(now).1.write(&store).unwrap();
+    let reload = |c: &mut AlertCore, src: &str| {
+        let mut set = parse("t.toml", src).unwrap();
+        assert!(super::slo::validate(&mut set).is_empty());
+        let diff = super::reload::RulesDiff::between(&c.rules, &set);
+        c.rules = set;
+        c.evaluate(now);
+        diff
+    };
+    let diff = reload(&mut c, &CHECK.replace("objective = 99\n", "objective = 99.5\n"));
+    assert_eq!(diff.changed, ["slo web_avail"]);
+    assert_eq!(c.slo.buckets("web_avail").unwrap().len(), 10);
+    let two = format!(
+        "{}[[check]]\nname = \"web2\"\ntcp = \"127.0.0.1:2\"\n",
+        CHECK.replace("check = \"web\"", "check = \"web2\"")
+    );
+    reload(&mut c, &two);
+    assert!(c.slo.buckets("web_avail").unwrap().is_empty());
+    let persist = c.update(now).1;
+    assert_eq!(persist.slo[0].drop_from, Some(i64::MIN));
+    persist.write(&store).unwrap();
+    assert!(store.slo_buckets("web_avail").unwrap().is_empty());
+}
