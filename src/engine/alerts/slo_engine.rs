@@ -184,7 +184,7 @@ impl SloState {
             if !enabled(&one.def.name) {
                 continue;
             }
-            let f = one.figures.clone().unwrap_or_default();
+            let left = one.figures.as_ref().and_then(|f| f.budget_left);
             for a in &ALERTS {
                 let burn = |n: i64| b::burn_rate(one.buckets.sums(now, n), one.def.allowed());
                 let (Some(long), Some(short)) = (burn(a.long_min), burn(a.short_min)) else { continue };
@@ -199,7 +199,7 @@ impl SloState {
                     },
                     holds: long > a.factor && short > a.factor,
                     value: long,
-                    text: burn_text(long, a.long_min, f.budget_left, one.def.window_min),
+                    text: burn_text(long, a.long_min, left, one.def.window_min),
                 });
             }
         }
