@@ -327,3 +327,41 @@ fn a_changed_sli_starts_over_and_a_new_objective_keeps_the_events() {
     persist.write(&store).unwrap();
     assert!(store.slo_buckets("web_avail").unwrap().is_empty());
 }
+
+/// Through the engine, on tokio's paused clock: a health check that always
+/// fails (nothing listens on port 1) makes its SLO page once two minutes
+/// have completed, the announced state carries the SLO's figures, and the
+/// writer has stored its minutes.
+#[tokio::test(start_paused = true)]
+async fn the_engine_pages_on_a_failing_check_and_stores_its_minutes() {
+    use crate::engine::{Engine, EngineConfig};
+    use crate::protocol::Event;
+    let clock = std::sync::Arc::new(crate::clock::TokioClock::at(B));
+    let engine = Engine::new(Store::temporary().unwrap(), EngineConfig::default(), clock).unwrap();
+    let src = "[[check]]\nname = \"down\"\ntcp = \"127.0.0.1:1\"\ninterval = \"10s\"\ntimeout = \"1s\"\n\
+               [[slo]]\nname = \"down_avail\"\nobjective = 99.9\ncheck = \"down\"\n";
+    let mut set = parse("t.toml", src).unwrap();
+    assert!(super::slo::validate(&mut set).is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let registry = crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::in_process());
+    assert!(engine.start_alerts(set, registry, &[], dir.path()).is_empty());
+    tokio::time::sleep(std::time::Duration::from_secs(150)).await;
+    let e = engine.clone();
+    let ev = tokio::task::spawn_blocking(move || e.alerts_event()).await.unwrap().expect("the alert state");
+    let Event::Alerts(u) = ev.event else { panic!("alerts") };
+    let page = u.alerts.iter().find(|a| a.origin == "slo" && a.labels["burn"] == "page").expect("a page");
+    assert_eq!(page.state, AlertState::Firing, "{page:?}");
+    let s = &u.slos[0];
+    assert!(s.burn_5m.is_some_and(|b| (b - 1000.0).abs() < 1e-6), "every probe failed: {s:?}");
+    assert!(u.rules.iter().any(|r| r.kind == "slo" && r.name == "down_avail"));
+    let e = engine.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        e.inner.alert_writes.write_pending(&e.inner.store).unwrap();
+        e.inner.store.slo_buckets("down_avail").unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(stored.len() >= 2, "{stored:?}");
+    assert!(stored.iter().all(|b| b.bad == b.total));
+    engine.shutdown();
+}
