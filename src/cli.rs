@@ -2,6 +2,7 @@
 
 mod chat;
 mod check;
+mod check_status;
 pub mod jq_worker;
 mod key;
 mod look;
@@ -107,6 +108,8 @@ pub enum Command {
     Workflows(runs::WorkflowsArgs),
     /// Ask the assistant headless: the answer streams to stdout; piped stdin is attached as context.
     Chat(chat::ChatArgs),
+    /// Each health check's uptime (24 h, 7 d, 30 d) and its outages, as text or JSON.
+    CheckStatus(check_status::CheckStatusArgs),
     /// Manage secrets (API keys, backend tokens) in the OS keyring.
     Key {
         #[command(subcommand)]
@@ -191,6 +194,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         None => run(cli, &paths),
         Some(Command::Check) => check::check(&cli, &paths),
+        Some(Command::CheckStatus(ref args)) => check_status::check_status(args, &paths),
         Some(Command::Paths) => {
             check::print_paths(&paths, cli.config.as_deref());
             ExitCode::SUCCESS

@@ -158,6 +158,16 @@ fn notifier_name_used_twice() {
 }
 
 #[test]
+fn notifier_email_bad_recipient() {
+    check("notifier_email_bad_to.toml", 7, 6, "notifier to[1]: \"oncall at example.com\" is not an email address");
+}
+
+#[test]
+fn notifier_email_clear_text_to_a_remote_relay() {
+    check("notifier_email_clear_text.toml", 2, 1, "only allowed to a loopback host");
+}
+
+#[test]
 fn notifier_bad_repeat() {
     check("notifier_bad_repeat.toml", 5, 10, "invalid duration unit \"d\"");
 }

@@ -48,7 +48,7 @@ fn a_check_fires_is_acknowledged_and_resolves() {
     expect_ok(app.wait_for("the first frame", TIMEOUT, |s| s.contains("1 Metrics")));
     expect_ok(app.send("5"));
     expect_ok(app.wait_for("the check healthy", TIMEOUT, |s| {
-        s.lines().any(|l| l.contains("check dbport") && l.contains(" ms"))
+        s.lines().any(|l| l.contains("check dbport") && l.contains(" ms") && l.contains("100%"))
     }));
     // The port stops listening: after two failed probes the alert fires.
     drop(listener);
@@ -65,6 +65,10 @@ fn a_check_fires_is_acknowledged_and_resolves() {
     let _again = std::net::TcpListener::bind(addr).expect("bind the same port again");
     expect_ok(app.wait_for("resolved", TIMEOUT, |s| {
         row(s, "dbport").contains("○ resolved") && !s.contains("restarting the db") && !last_line(s).contains("acked")
+    }));
+    // Its down probes count in its uptime: no longer 100 % over 24 hours.
+    expect_ok(app.wait_for("the uptime below 100 %", TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("check dbport") && l.contains('%') && !l.contains("100%"))
     }));
     quit_cleanly(&mut app);
 }

@@ -108,8 +108,14 @@ async fn a_failing_receiver_is_retried_until_it_recovers_and_newer_state_replace
     let (url, mut hits) = receiver(2, 500).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
-    let (outbox, _tasks) =
-        deliver::start(&[webhook("ops", format!("{url}/hook"))], fast(60_000), Arc::new(SystemClock), dir.path(), out);
+    let (outbox, _tasks) = deliver::start(
+        &[webhook("ops", format!("{url}/hook"))],
+        fast(60_000),
+        Arc::new(SystemClock),
+        dir.path(),
+        None,
+        out,
+    );
     outbox.send(note("ops", Status::Firing, AlertState::Firing));
     let first = next(&mut deliveries, "the first attempt").await;
     assert_eq!((first.len(), first[0].attempt, first[0].channel.as_str()), (1, 1, "webhook:ops"));
@@ -142,7 +148,7 @@ async fn client_errors_are_not_retried_and_server_errors_are_given_up() {
         NotifierConfig::new("hidden", NotifierKind::Slack, Target::Secret("opsdeck-test-no-such-secret".into()));
     let notifiers = [webhook("gone", gone), webhook("down", down), secret];
     let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
-    let (outbox, _tasks) = deliver::start(&notifiers, fast(300), Arc::new(SystemClock), dir.path(), out);
+    let (outbox, _tasks) = deliver::start(&notifiers, fast(300), Arc::new(SystemClock), dir.path(), None, out);
     for n in ["gone", "down", "hidden"] {
         outbox.send(note(n, Status::Firing, AlertState::Firing));
     }
@@ -170,7 +176,7 @@ async fn bell_and_desktop_are_recorded() {
         NotifierConfig::new("desk", NotifierKind::Desktop, Target::None),
     ];
     let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
-    let (outbox, _tasks) = deliver::start(&notifiers, fast(300), Arc::new(SystemClock), dir.path(), out);
+    let (outbox, _tasks) = deliver::start(&notifiers, fast(300), Arc::new(SystemClock), dir.path(), None, out);
     // The bell ignores resolved messages; the firing one is recorded.
     outbox.send(note("term", Status::Resolved, AlertState::Resolved));
     outbox.send(note("term", Status::Firing, AlertState::Firing));
@@ -226,9 +232,18 @@ async fn a_failing_check_notifies_a_webhook_and_slack_and_its_recovery_resolves(
     let engine = Engine::new(Store::temporary().expect("store"), EngineConfig::default(), Arc::new(SystemClock))
         .expect("engine");
     let mut bus = engine.subscribe();
+    // The webhook waits for its group (1 s) and between messages (2 s); Slack sends at once.
     let notifiers = [
-        webhook("ops", format!("{hook_url}/alerts")),
-        NotifierConfig::new("oncall", NotifierKind::Slack, Target::Url(format!("{slack_url}/services/T/B/x"))),
+        NotifierConfig {
+            group_wait: Duration::from_secs(1),
+            group_interval: Duration::from_secs(2),
+            ..webhook("ops", format!("{hook_url}/alerts"))
+        },
+        NotifierConfig {
+            group_wait: Duration::ZERO,
+            group_interval: Duration::ZERO,
+            ..NotifierConfig::new("oncall", NotifierKind::Slack, Target::Url(format!("{slack_url}/services/T/B/x")))
+        },
     ];
     engine.start_alerts(
         rules,
@@ -248,6 +263,10 @@ async fn a_failing_check_notifies_a_webhook_and_slack_and_its_recovery_resolves(
     );
     assert_eq!((a["severity"].as_str(), a["labels"]["team"].as_str()), (Some("critical"), Some("web")));
     assert!(a["firing_since"].as_str().is_some_and(|t| t.ends_with('Z')), "{a}");
+    let ms =
+        |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or("")).expect("a time").timestamp_millis();
+    let firing_sent = ms(&body["sent_at"]);
+    assert!(firing_sent - ms(&a["firing_since"]) >= 1000, "sent after the group wait: {body}");
     let (_, _, body) = next(&mut slack, "the firing Slack message").await;
     assert_eq!(body["text"], "🔴 FIRING (1): api");
     assert_eq!(body["blocks"][0]["type"], "section");
@@ -263,7 +282,140 @@ async fn a_failing_check_notifies_a_webhook_and_slack_and_its_recovery_resolves(
     let (_, _, body) = next(&mut hook, "the resolved webhook").await;
     assert_eq!((body["status"].as_str(), body["alerts"][0]["state"].as_str()), (Some("resolved"), Some("resolved")));
     assert!(body["alerts"][0]["resolved_at"].is_string(), "{body}");
+    assert!(ms(&body["sent_at"]) - firing_sent >= 2000, "no sooner than the group interval: {body}");
     let (_, _, body) = next(&mut slack, "the resolved Slack message").await;
     assert_eq!(body["text"], "✅ resolved: api");
+    engine.shutdown();
+}
+
+/// A message waiting for its retry is kept in the store: quit, start again,
+/// and it is sent — once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_waiting_for_its_retry_is_sent_once_after_a_restart() {
+    // The first request fails, every later one succeeds.
+    let (url, mut hits) = receiver(1, 503).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let open = || Store::open_unless_held(dir.path(), 1 << 20, || false, LIMIT).expect("store");
+    let notifiers = [webhook("ops", format!("{url}/hook"))];
+    let slow =
+        Retry { first: Duration::from_secs(3600), max: Duration::from_secs(3600), give_up: Duration::from_secs(7200) };
+
+    // First run: the attempt fails and the retry is an hour away; then opsdeck quits.
+    let store = open();
+    let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
+    let (outbox, tasks) = deliver::start(
+        &notifiers,
+        slow,
+        Arc::new(SystemClock),
+        dir.path(),
+        Some(store.notify_queue().expect("queue")),
+        out,
+    );
+    outbox.send(note("ops", Status::Firing, AlertState::Firing));
+    let first = next(&mut deliveries, "the failed attempt").await;
+    assert_eq!(
+        (first[0].attempt, first[0].error.as_deref()),
+        (1, Some("HTTP 503 Service Unavailable: receiver says no"))
+    );
+    assert_eq!(next(&mut hits, "the first request").await.1, 503);
+    drop(outbox);
+    for t in tasks {
+        t.abort();
+        let _ = t.await;
+    }
+    assert_eq!(store.notify_queue().expect("queue").all().expect("read").len(), 1, "kept while waiting");
+    drop(store);
+
+    // Second run: the kept message goes out at once, as attempt 2.
+    let store = open();
+    let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
+    let (_outbox, tasks) = deliver::start(
+        &notifiers,
+        slow,
+        Arc::new(SystemClock),
+        dir.path(),
+        Some(store.notify_queue().expect("queue")),
+        out,
+    );
+    let sent = next(&mut deliveries, "the attempt after the restart").await;
+    assert_eq!((sent[0].attempt, sent[0].error.as_deref(), sent[0].alert.as_str()), (2, None, "api"));
+    let (path, status, body) = next(&mut hits, "the request after the restart").await;
+    assert_eq!((path.as_str(), status, body["status"].as_str()), ("/hook", 200, Some("firing")));
+    assert!(store.notify_queue().expect("queue").all().expect("read").is_empty(), "gone once sent");
+    for t in tasks {
+        t.abort();
+        let _ = t.await;
+    }
+    drop(store);
+
+    // Third run: nothing is left to send; a notifier no longer configured loses its queue.
+    let store = open();
+    store.notify_queue().expect("queue").put("old", "alertname=x", b"{}").expect("put");
+    let (out, _deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
+    let (_outbox, _tasks) = deliver::start(
+        &notifiers,
+        slow,
+        Arc::new(SystemClock),
+        dir.path(),
+        Some(store.notify_queue().expect("queue")),
+        out,
+    );
+    assert!(store.notify_queue().expect("queue").all().expect("read").is_empty());
+    assert!(hits.try_recv().is_err(), "the receiver got exactly two requests: {:?}", hits.try_recv());
+}
+
+/// An alert waiting for its group wait when opsdeck quits is still told after
+/// a restart, once: the next message the receiver gets is the resolve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_waiting_for_its_group_is_sent_once_after_a_restart() {
+    let (url, mut hits) = receiver(0, 500).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let src =
+        format!("[[check]]\nname = \"api\"\ntcp = \"127.0.0.1:{port}\"\ninterval = \"200ms\"\ntimeout = \"1s\"\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let notifiers = [NotifierConfig {
+        group_wait: Duration::from_secs(3),
+        group_interval: Duration::ZERO,
+        ..webhook("ops", format!("{url}/hook"))
+    }];
+    let start = || {
+        let store = Store::open_unless_held(&data, 1 << 20, || false, LIMIT).expect("store");
+        let engine = Engine::new(store, EngineConfig::default(), Arc::new(SystemClock)).expect("engine");
+        let bus = engine.subscribe();
+        let registry = Registry::with_builtins(opsdeck::jq::JqRunner::new(env!("CARGO_BIN_EXE_opsdeck")));
+        engine.start_alerts(rules::parse("t.toml", &src).expect("rules"), registry, &notifiers, dir.path());
+        (engine, bus)
+    };
+
+    // First run: the check fails and its alert fires; opsdeck quits during the group wait.
+    let (engine, mut bus) = start();
+    let firing_since = tokio::time::timeout(LIMIT, async {
+        loop {
+            if let Ok(env) = bus.recv().await
+                && let Event::Alerts(u) = &env.event
+                && let Some(t) = u.alerts.iter().find(|a| a.state == AlertState::Firing).and_then(|a| a.firing_since)
+            {
+                return t;
+            }
+        }
+    })
+    .await
+    .expect("the alert fires");
+    engine.shutdown();
+    drop(engine);
+    drop(bus);
+    assert!(hits.try_recv().is_err(), "nothing sent before the group wait");
+
+    // Second run: the wait goes on and the message goes out once.
+    let (engine, _bus) = start();
+    let (_, status, body) = next(&mut hits, "the firing message after the restart").await;
+    assert_eq!((status, body["status"].as_str(), body["reason"].as_str()), (200, Some("firing"), Some("new")));
+    let sent = chrono::DateTime::parse_from_rfc3339(body["sent_at"].as_str().unwrap_or("")).expect("sent_at");
+    assert!(sent.timestamp_millis() - firing_since >= 3000, "sent after its group wait: {body}");
+    // The port listens: the next message is the resolve, not the page again.
+    let _listening = std::net::TcpListener::bind(("127.0.0.1", port)).expect("listen on the checked port");
+    let (_, _, body) = next(&mut hits, "the resolved message").await;
+    assert_eq!(body["status"].as_str(), Some("resolved"), "{body}");
     engine.shutdown();
 }

@@ -143,3 +143,20 @@ fn ending_a_silence_from_the_rules_box_asks_first_100x30() {
     assert!(matches!(&**p, opsdeck::app::overlay::AlertPopup::Confirm { .. }));
     insta::assert_snapshot!(draw(&s, 100, 30).backend());
 }
+
+/// The rules box with a failing check selected: its uptime columns (below
+/// 99 % in the warning colour) and, under the table, its newest outages —
+/// the ongoing one first.
+#[test]
+fn outages_of_the_selected_check_120x40() {
+    let seed = Seed::new();
+    let mut s = seed.alerts_state();
+    s.focus = opsdeck::app::BoxId::AlertRules;
+    s.alerts.rules_sel = s
+        .alerts
+        .rule_rows()
+        .iter()
+        .position(|(src, k)| s.alerts.sources[src].rules[*k].name == "api_down")
+        .expect("api_down");
+    insta::assert_snapshot!(draw(&s, 120, 40).backend());
+}

@@ -50,6 +50,7 @@ fn with_slos(seed: &Seed) -> AppState {
         enabled: true,
         latency_ms: vec![],
         last_error: None,
+        uptime: None,
     };
     u.rules.push(row("api_avail", "99.9 % over 30d of check api_down"));
     u.rules.push(row("web_errors", "99 % over 7d of http.errors_ps / http.requests_ps"));

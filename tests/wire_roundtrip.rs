@@ -108,6 +108,7 @@ fn alerts() -> impl Strategy<Value = AlertsUpdate> {
                 enabled: true,
                 latency_ms,
                 last_error: Some("connection refused".into()),
+                uptime: None,
             }],
             ..Default::default()
         },

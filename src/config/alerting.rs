@@ -5,11 +5,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use super::email::{EmailTarget, RawEmail, TlsMode};
 use super::settings::parse_duration;
 use crate::protocol::alerts::Severity;
 
 /// How often a still-firing group is notified again unless `repeat` says otherwise.
 pub const DEFAULT_REPEAT: Duration = Duration::from_secs(4 * 3600);
+/// How long a new group waits for more alerts before its first message
+/// (Alertmanager's `group_wait`).
+pub const DEFAULT_GROUP_WAIT: Duration = Duration::from_secs(10);
+/// How long a notified group waits before a message about what changed in it
+/// (Alertmanager's `group_interval`).
+pub const DEFAULT_GROUP_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// What a notifier does with a notification.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -23,6 +30,8 @@ pub enum NotifierKind {
     Bell,
     /// `notify-send`, where it exists.
     Desktop,
+    /// An email (plain text and HTML) through an SMTP relay.
+    Email,
 }
 
 impl NotifierKind {
@@ -32,11 +41,12 @@ impl NotifierKind {
             NotifierKind::Slack => "slack",
             NotifierKind::Bell => "bell",
             NotifierKind::Desktop => "desktop",
+            NotifierKind::Email => "email",
         }
     }
 }
 
-/// Where a webhook or Slack notifier posts.
+/// Where a webhook or Slack notifier posts, or an email notifier sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// Bell and desktop notifiers.
@@ -44,14 +54,16 @@ pub enum Target {
     Url(String),
     /// The name of a secret holding the URL (Slack webhook URLs are credentials).
     Secret(String),
+    /// The SMTP relay, addresses and login of an email notifier.
+    Email(Box<EmailTarget>),
 }
 
 /// One `[[notifier]]` table, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "RawNotifier")]
 pub struct NotifierConfig {
-    /// Unique. Deliveries name their channel `webhook:NAME` or `slack:NAME`
-    /// (`bell` and `desktop` for those kinds).
+    /// Unique. Deliveries name their channel `webhook:NAME`, `slack:NAME` or
+    /// `email:NAME` (`bell` and `desktop` for those kinds).
     pub name: String,
     pub kind: NotifierKind,
     pub target: Target,
@@ -60,6 +72,12 @@ pub struct NotifierConfig {
     /// Alerts with the same values of these labels go out as one message
     /// (`alertname` is the rule, `severity` its severity). Empty = one group for all.
     pub group_by: Vec<String>,
+    /// A new group's first message waits this long for more alerts of the
+    /// group (they go out together); 0 = at once.
+    pub group_wait: Duration,
+    /// After a message, what changes in the group (new alerts, resolved ones)
+    /// waits until this long after it; 0 = at once.
+    pub group_interval: Duration,
     /// A group still firing is notified again after this long.
     pub repeat: Duration,
     /// Whether to say when a notified alert resolves.
@@ -68,7 +86,8 @@ pub struct NotifierConfig {
 
 impl NotifierConfig {
     /// A notifier of `kind` with the defaults (all severities, grouped by
-    /// `alertname`, repeat 4h, resolved sent).
+    /// `alertname`, group wait 10 s, group interval 5 min, repeat 4h,
+    /// resolved sent).
     pub fn new(name: impl Into<String>, kind: NotifierKind, target: Target) -> Self {
         NotifierConfig {
             name: name.into(),
@@ -76,6 +95,8 @@ impl NotifierConfig {
             target,
             severities: Vec::new(),
             group_by: vec!["alertname".into()],
+            group_wait: DEFAULT_GROUP_WAIT,
+            group_interval: DEFAULT_GROUP_INTERVAL,
             repeat: DEFAULT_REPEAT,
             send_resolved: true,
         }
@@ -84,7 +105,9 @@ impl NotifierConfig {
     /// The `Delivery::channel` of its deliveries.
     pub fn channel(&self) -> String {
         match self.kind {
-            NotifierKind::Webhook | NotifierKind::Slack => format!("{}:{}", self.kind.name(), self.name),
+            NotifierKind::Webhook | NotifierKind::Slack | NotifierKind::Email => {
+                format!("{}:{}", self.kind.name(), self.name)
+            }
             NotifierKind::Bell | NotifierKind::Desktop => self.kind.name().to_string(),
         }
     }
@@ -100,13 +123,56 @@ struct RawNotifier {
     #[serde(default)]
     severities: Vec<Severity>,
     group_by: Option<Vec<String>>,
+    #[serde(default = "default_group_wait", deserialize_with = "de_group_wait")]
+    group_wait: Duration,
+    #[serde(default = "default_group_interval", deserialize_with = "de_group_interval")]
+    group_interval: Duration,
     #[serde(default = "default_repeat", deserialize_with = "de_repeat")]
     repeat: Duration,
     send_resolved: Option<bool>,
+    // Email notifiers only (config/email.rs).
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<TlsMode>,
+    #[serde(default, deserialize_with = "super::email::de_from")]
+    from: Option<lettre::message::Mailbox>,
+    #[serde(default, deserialize_with = "super::email::de_to")]
+    to: Option<Vec<lettre::message::Mailbox>>,
+    username: Option<String>,
+    password_secret: Option<String>,
+    #[serde(default, deserialize_with = "super::email::de_subject")]
+    subject: Option<String>,
+    ca_file: Option<std::path::PathBuf>,
 }
 
 fn default_repeat() -> Duration {
     DEFAULT_REPEAT
+}
+
+fn default_group_wait() -> Duration {
+    DEFAULT_GROUP_WAIT
+}
+
+fn default_group_interval() -> Duration {
+    DEFAULT_GROUP_INTERVAL
+}
+
+/// A `group_wait` or `group_interval` (`what`): `0s` (at once) to `1h`.
+fn de_wait<'de, D: Deserializer<'de>>(d: D, what: &str) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    let dur = parse_duration(&s).map_err(serde::de::Error::custom)?;
+    if dur > Duration::from_secs(3600) {
+        return Err(serde::de::Error::custom(format!("{what} {s:?} is out of range (0s to 1h)")));
+    }
+    Ok(dur)
+}
+
+fn de_group_wait<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    de_wait(d, "group_wait")
+}
+
+fn de_group_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    de_wait(d, "group_interval")
 }
 
 fn de_repeat<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -149,10 +215,32 @@ impl TryFrom<RawNotifier> for NotifierConfig {
         let name = raw.name;
         let what = format!("notifier {name}");
         let kind = raw.kind;
+        let email = RawEmail {
+            host: raw.host,
+            port: raw.port,
+            tls: raw.tls,
+            from: raw.from,
+            to: raw.to,
+            username: raw.username,
+            password_secret: raw.password_secret,
+            subject: raw.subject,
+            ca_file: raw.ca_file,
+        };
+        if kind != NotifierKind::Email && email.any() {
+            return Err(format!(
+                "{what}: host, port, tls, from, to, username, password_secret, subject and ca_file are for email \
+                 notifiers (kind = \"email\"), not {}",
+                kind.name()
+            ));
+        }
         let target = match (&kind, raw.url, raw.url_secret) {
+            (NotifierKind::Email, None, None) => Target::Email(Box::new(email.check(&what)?)),
             (NotifierKind::Bell | NotifierKind::Desktop, None, None) => Target::None,
-            (NotifierKind::Bell | NotifierKind::Desktop, _, _) => {
-                return Err(format!("{what}: url and url_secret are for webhook and slack notifiers"));
+            (NotifierKind::Bell | NotifierKind::Desktop | NotifierKind::Email, _, _) => {
+                return Err(format!(
+                    "{what}: url and url_secret are for webhook and slack notifiers ({} has none)",
+                    kind.name()
+                ));
             }
             (_, Some(_), Some(_)) => return Err(format!("{what}: give either url or url_secret, not both")),
             (_, None, None) => return Err(format!("{what}: needs url (or url_secret, the name of a secret)")),
@@ -175,6 +263,8 @@ impl TryFrom<RawNotifier> for NotifierConfig {
             target,
             severities: raw.severities,
             group_by,
+            group_wait: raw.group_wait,
+            group_interval: raw.group_interval,
             repeat: raw.repeat,
             send_resolved: raw.send_resolved.unwrap_or(true),
         })
@@ -227,6 +317,7 @@ mod tests {
             "[[notifier]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"https://hooks.example/x\"\n\n\
              [[notifier]]\nname = \"oncall\"\nkind = \"slack\"\nurl_secret = \"slack:oncall\"\n\
              severities = [\"critical\"]\ngroup_by = [\"alertname\", \"instance\"]\nrepeat = \"30m\"\n\
+             group_wait = \"0s\"\ngroup_interval = \"1m\"\n\
              send_resolved = false\n\n[[notifier]]\nname = \"term\"\nkind = \"bell\"\n",
         )
         .unwrap();
@@ -241,6 +332,9 @@ mod tests {
             (&[Severity::Critical][..], Duration::from_secs(1800), false)
         );
         assert_eq!(s.group_by, ["alertname", "instance"]);
+        assert_eq!((s.group_wait, s.group_interval), (Duration::ZERO, Duration::from_secs(60)));
+        let ops = &c.notifiers[0];
+        assert_eq!((ops.group_wait, ops.group_interval), (Duration::from_secs(10), Duration::from_secs(300)));
         assert_eq!((s.channel(), c.notifiers[2].channel()), ("slack:oncall".to_string(), "bell".to_string()));
     }
 
@@ -280,6 +374,11 @@ mod tests {
         let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\nrepeat = \"0s\"\n");
         assert!(e.message.contains("out of range"), "{e}");
         assert_eq!((e.line, e.col), (4, 10), "{e}");
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\ngroup_wait = \"2h\"\n");
+        assert!(e.message.contains("group_wait \"2h\" is out of range"), "{e}");
+        assert_eq!((e.line, e.col), (4, 14), "{e}");
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\ngroup_interval = \"-1s\"\n");
+        assert!(e.message.contains("invalid duration"), "{e}");
         let e = err("[[notifier]]\nname = \"a b\"\nkind = \"bell\"\n");
         assert!(e.message.contains("spaces"), "{e}");
         let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\n\n[[notifier]]\nname = \"a\"\nkind = \"desktop\"\n");

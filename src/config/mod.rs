@@ -4,6 +4,7 @@ pub mod alerting;
 pub mod chat;
 mod chat_check;
 pub mod collect;
+pub mod email;
 pub mod error;
 pub mod keymap;
 pub mod keys;

@@ -211,6 +211,10 @@ pub struct RuleStatus {
     pub latency_ms: Vec<f32>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// A check's availability and newest outages (`None` for a rule, and
+    /// from peers that predate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime: Option<super::uptime::Uptime>,
 }
 
 /// The alert engine's state after a change: every alert it still shows, the

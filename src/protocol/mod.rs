@@ -17,6 +17,7 @@ mod host;
 pub mod matchers;
 pub mod slo;
 pub mod tools;
+pub mod uptime;
 pub mod wire;
 pub mod workflow;
 pub use command::{AlertsCommand, Command, HostCommand, MetricsCommand, SIGNALS, ToolsCommand};

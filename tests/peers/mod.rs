@@ -1,10 +1,11 @@
 //! Helpers for tests that run real third-party peers (Prometheus,
-//! Alertmanager, MCP servers, a llama.cpp server, a Prefect server): a child killed when the
+//! Alertmanager, MCP servers, a llama.cpp server, a Prefect server, an SMTP server): a child killed when the
 //! test ends, and a free loopback port.
 #![allow(dead_code)]
 
 pub mod llama;
 pub mod prefect;
+pub mod smtp;
 
 use std::process::Child;
 

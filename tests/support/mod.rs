@@ -11,6 +11,7 @@ use opsdeck::config::keymap::Keymap;
 use opsdeck::config::settings::Config;
 use opsdeck::config::theme::Theme;
 use opsdeck::protocol::tools::RunOrigin;
+use opsdeck::protocol::uptime::{Outage, Uptime};
 use opsdeck::protocol::{DiskInfo, Envelope, Event, HostSnapshot, LOCAL_SOURCE, NetInfo, ProcInfo, Topic, Ts};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -222,12 +223,28 @@ impl Seed {
             enabled,
             latency_ms: vec![],
             last_error: None,
+            uptime: None,
         };
         let mut api = rule("api_down", "check", "http https://api.example.com/health", Severity::Critical, true);
         api.latency_ms = vec![40.0, 42.0, 80.0, f32::NAN, f32::NAN];
         api.last_error = Some("status 503, expected 200".into());
+        // Down for the last 4 minutes, and 25 minutes two days ago.
+        api.uptime = Some(Uptime {
+            pct_24h: Some(99.72),
+            pct_7d: Some(99.71),
+            pct_30d: Some(99.93),
+            outages: vec![
+                Outage { start: NOW - 240_000, end: None, first_error: Some("status 503, expected 200".into()) },
+                Outage {
+                    start: NOW - 2 * 86_400_000,
+                    end: Some(NOW - 2 * 86_400_000 + 1_500_000),
+                    first_error: Some("connection refused".into()),
+                },
+            ],
+        });
         let mut db = rule("db", "check", "tcp db:5432", Severity::Critical, true);
         db.latency_ms = vec![1.0, 2.0, 1.5, 3.0];
+        db.uptime = Some(Uptime { pct_24h: Some(100.0), pct_7d: Some(100.0), pct_30d: Some(100.0), outages: vec![] });
         let rules = vec![
             rule("cpu_high", "rule", "avg(cpu.total, 2m) > 90", Severity::Warning, true),
             rule("disk_full", "rule", "disk.used_pct:* > 95", Severity::Critical, true),

@@ -43,6 +43,7 @@ fn update_env(alerts: Vec<Alert>, transitions: Vec<Transition>) -> Action {
         enabled: true,
         latency_ms: vec![],
         last_error: None,
+        uptime: None,
     }];
     let silences = vec![crate::protocol::alerts::Silence {
         id: "s1".into(),

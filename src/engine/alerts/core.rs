@@ -37,6 +37,8 @@ pub struct AlertCore {
     /// Notifications (notify.rs): the policy, persisted with the state; its
     /// outbox; delivery attempts to announce.
     pub notify: super::notify::NotifyState,
+    /// Each health check's up/down history (uptime.rs).
+    pub uptime: super::uptime::UptimeBook,
     /// SLOs: their events, figures and burn-rate alerts (slo_engine.rs).
     pub slo: super::slo_engine::SloState,
     /// The state record's encoding last handed over for writing.
@@ -112,11 +114,13 @@ impl AlertCore {
             fresh: Vec::new(),
             next_silence: 1,
             notify: Default::default(),
+            uptime: Default::default(),
             slo: Default::default(),
             saved: None,
             restore_problems: Vec::new(),
         };
         let Some(store) = store else { return core };
+        core.uptime = super::uptime::UptimeBook::load(store, &mut core.restore_problems);
         core.slo.offer(super::slo_engine::restore(store, &core.rules.slos));
         let bytes = match store.alerts_state_raw() {
             Ok(Some(b)) => b,
@@ -210,6 +214,7 @@ impl AlertCore {
             return;
         }
         let failing = st.failing(check.retries);
+        self.uptime.record(name, now, !failing, o.error.as_deref());
         let summary = match (&o.error, failing) {
             (Some(e), true) => format!("{name}: {e}"),
             _ => format!("{name}: healthy"),
@@ -318,6 +323,7 @@ impl AlertCore {
                 enabled: self.enabled(&r.name),
                 latency_ms: Vec::new(),
                 last_error: None,
+                uptime: None,
             })
             .collect();
         for c in &self.rules.checks {
@@ -341,6 +347,7 @@ impl AlertCore {
                     })
                     .unwrap_or_default(),
                 last_error: st.and_then(|s| s.last()).and_then(|o| o.error.clone()),
+                uptime: Some(self.uptime.status(&c.name)),
             });
         }
         v.extend(self.slo.rule_rows(&self.rules.slos, |n| self.enabled(n)));
@@ -352,6 +359,7 @@ impl AlertCore {
     /// (persist.rs). No IO.
     pub fn update(&mut self, now: Ts) -> (AlertsUpdate, Persist) {
         self.apply_silences(now);
+        self.uptime.advance(now);
         let alerts: Vec<Alert> = self.eval.alerts.values().cloned().collect();
         self.notify.after_update(&alerts, now);
         let fresh = std::mem::take(&mut self.fresh);
@@ -365,8 +373,9 @@ impl AlertCore {
         };
         let bytes = serde_json::to_vec(&state).unwrap_or_default();
         let changed = self.saved.as_ref() != Some(&bytes);
+        let (transitions, uptime) = (fresh.clone(), self.uptime.take_writes());
         let persist =
-            Persist { transitions: fresh.clone(), state: changed.then(|| bytes.clone()), slo: self.slo.take_writes() };
+            Persist { transitions, state: changed.then(|| bytes.clone()), uptime, slo: self.slo.take_writes() };
         self.slo.take_fresh();
         if changed {
             self.saved = Some(bytes);
@@ -405,9 +414,12 @@ impl AlertCore {
         !self.fresh.is_empty() || self.notify.has_fresh() || self.slo.has_fresh()
     }
 
-    pub fn prune(store: &Store) {
+    pub fn prune(store: &Store, now: Ts) {
         if let Err(e) = store.prune_transitions(TRANSITIONS_KEPT) {
             tracing::warn!("pruning alert transitions: {e}");
+        }
+        if let Err(e) = store.prune_uptime(now) {
+            tracing::warn!("pruning the health checks' uptime history: {e}");
         }
     }
 }

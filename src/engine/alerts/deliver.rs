@@ -5,13 +5,23 @@
 //! is reported as one [`Delivery`] per alert of the message, error included.
 //!
 //! Not retried: an HTTP 4xx answer other than 408 and 429 (the URL or body is
-//! wrong; trying again will not help), and desktop notifications.
+//! wrong; trying again will not help), an SMTP 5xx reply (see [`super::smtp`]),
+//! and desktop notifications.
+//!
+//! Durable: with a [`NotifyQueue`], a message (of a notifier that retries) is
+//! written before its first attempt and after each failed one, and removed
+//! once sent or given up; at start the queue is read back and what waits is
+//! tried at once, keeping its attempt count and its give-up time (a message
+//! whose give-up time passed while opsdeck was stopped gets one attempt).
+//! A crash between a successful send and the removal sends it twice; nothing
+//! is lost.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -19,6 +29,8 @@ use tokio::time::Instant;
 use super::notify::{Notification, Status, desktop_args, json_body, slack_body};
 use crate::clock::Clock;
 use crate::config::alerting::{NotifierConfig, NotifierKind, Target};
+use crate::engine::store::notify_queue::NotifyQueue;
+use crate::protocol::Ts;
 use crate::protocol::alerts::{AlertState, Delivery};
 
 /// Longest a `notify-send` may take.
@@ -72,14 +84,35 @@ impl Outbox {
 }
 
 /// Start one delivery task per notifier; attempts are reported on `out`.
+/// With `queue`, undelivered messages are kept there (see the module docs):
+/// those left by an earlier run are read now (blocking) and sent first;
+/// those of notifiers no longer configured are dropped.
 /// The tasks end when the [`Outbox`] is dropped or `out` is closed.
 pub fn start(
     notifiers: &[NotifierConfig],
     retry: Retry,
     clock: Arc<dyn Clock>,
     config_dir: &Path,
+    queue: Option<NotifyQueue>,
     out: mpsc::UnboundedSender<Vec<Delivery>>,
 ) -> (Outbox, Vec<JoinHandle<()>>) {
+    let mut left: BTreeMap<String, Vec<Saved>> = BTreeMap::new();
+    if let Some(q) = &queue {
+        match q.retain(|name| notifiers.iter().any(|n| n.name == name)) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("dropped {n} undelivered notifications of notifiers no longer configured"),
+            Err(e) => tracing::warn!("reading the notification queue: {e}"),
+        }
+        for (name, bytes) in q.all().unwrap_or_else(|e| {
+            tracing::warn!("reading the notification queue: {e}");
+            Vec::new()
+        }) {
+            match serde_json::from_slice::<Saved>(&bytes) {
+                Ok(saved) => left.entry(name).or_default().push(saved),
+                Err(e) => tracing::warn!("notifier {name}: an unreadable queued notification is dropped: {e}"),
+            }
+        }
+    }
     let mut outbox = Outbox::default();
     let mut tasks = Vec::new();
     for cfg in notifiers {
@@ -95,10 +128,17 @@ pub fn start(
             http: None,
             url: None,
             told_missing: false,
+            queue: queue.clone().filter(|_| durable(&cfg.kind)),
         };
-        tasks.push(tokio::spawn(w.run(rx)));
+        tasks.push(tokio::spawn(w.run(rx, left.remove(&cfg.name).unwrap_or_default())));
     }
     (outbox, tasks)
+}
+
+/// Whether a notifier's messages are kept until delivered: those that are
+/// retried (the bell and desktop notifications are not).
+fn durable(kind: &NotifierKind) -> bool {
+    !matches!(kind, NotifierKind::Bell | NotifierKind::Desktop)
 }
 
 struct Pending {
@@ -106,6 +146,16 @@ struct Pending {
     attempt: u32,
     due: Instant,
     deadline: Instant,
+    /// `deadline` on the wall clock (Unix ms), for the queue.
+    deadline_ms: Ts,
+}
+
+/// A queued message as stored: attempts made so far and when to give up (Unix ms).
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    notification: Notification,
+    attempt: u32,
+    give_up_at: Ts,
 }
 
 enum Outcome {
@@ -129,17 +179,32 @@ struct Worker {
     /// The URL once read (from the config or the secret).
     url: Option<String>,
     told_missing: bool,
+    /// Where undelivered messages are kept (durable notifiers only).
+    queue: Option<NotifyQueue>,
 }
 
 impl Worker {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Notification>) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Notification>, left: Vec<Saved>) {
         // Group key → the message waiting for its (next) attempt.
         let mut queue: BTreeMap<String, Pending> = BTreeMap::new();
+        // Left by an earlier run: due now, with the give-up time they had.
+        let (now, now_ms) = (Instant::now(), self.clock.now_ms());
+        for s in left {
+            let remaining = Duration::from_millis(s.give_up_at.saturating_sub(now_ms).max(0) as u64);
+            let p = Pending {
+                attempt: s.attempt,
+                due: now,
+                deadline: now + remaining.min(self.retry.give_up),
+                deadline_ms: s.give_up_at,
+                n: s.notification,
+            };
+            queue.insert(p.n.group_key.clone(), p);
+        }
         loop {
             let next = queue.values().map(|p| p.due).min();
             tokio::select! {
                 m = rx.recv() => match m {
-                    Some(n) => self.enqueue(&mut queue, n),
+                    Some(n) => self.enqueue(&mut queue, n).await,
                     None => return,
                 },
                 _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
@@ -160,22 +225,52 @@ impl Worker {
         }
     }
 
-    fn enqueue(&self, queue: &mut BTreeMap<String, Pending>, n: Notification) {
+    async fn enqueue(&self, queue: &mut BTreeMap<String, Pending>, n: Notification) {
         // The bell is for trouble only.
         if self.cfg.kind == NotifierKind::Bell && n.status == Status::Resolved {
             return;
         }
         let now = Instant::now();
         let deadline = now + self.retry.give_up;
-        match queue.get_mut(&n.group_key) {
+        let deadline_ms = self.clock.now_ms().saturating_add(self.retry.give_up.as_millis() as i64);
+        let key = n.group_key.clone();
+        match queue.get_mut(&key) {
             // Waiting for a retry: the newer state goes out instead, on the same schedule.
             Some(p) => {
                 p.n = n;
                 p.deadline = deadline;
+                p.deadline_ms = deadline_ms;
             }
             None => {
-                queue.insert(n.group_key.clone(), Pending { n, attempt: 0, due: now, deadline });
+                queue.insert(key.clone(), Pending { n, attempt: 0, due: now, deadline, deadline_ms });
             }
+        }
+        if let Some(p) = queue.get(&key) {
+            self.keep(p).await;
+        }
+    }
+
+    /// Write `p` to the queue (it is not delivered yet).
+    async fn keep(&self, p: &Pending) {
+        let Some(q) = self.queue.clone() else { return };
+        let saved = Saved { notification: p.n.clone(), attempt: p.attempt, give_up_at: p.deadline_ms };
+        let Ok(bytes) = serde_json::to_vec(&saved) else { return };
+        let (name, group) = (self.cfg.name.clone(), p.n.group_key.clone());
+        match tokio::task::spawn_blocking(move || q.put(&name, &group, &bytes)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("notifier {}: keeping a notification for delivery: {e}", self.cfg.name),
+            Err(e) => tracing::warn!("notifier {}: keeping a notification for delivery: {e}", self.cfg.name),
+        }
+    }
+
+    /// Drop group `group`'s message from the queue (sent or given up).
+    async fn forget(&self, group: &str) {
+        let Some(q) = self.queue.clone() else { return };
+        let (name, group) = (self.cfg.name.clone(), group.to_string());
+        match tokio::task::spawn_blocking(move || q.remove(&name, &group)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("notifier {}: removing a delivered notification: {e}", self.cfg.name),
+            Err(e) => tracing::warn!("notifier {}: removing a delivered notification: {e}", self.cfg.name),
         }
     }
 
@@ -183,7 +278,10 @@ impl Worker {
     async fn attempt(&mut self, mut p: Pending) -> Result<Option<Pending>, ()> {
         p.attempt += 1;
         let (error, again) = match self.send(&p.n).await {
-            Outcome::Skip => return Ok(None),
+            Outcome::Skip => {
+                self.forget(&p.n.group_key).await;
+                return Ok(None);
+            }
             Outcome::Sent => (None, None),
             Outcome::Failed { error, permanent: true } => (Some(format!("{error} (not retried)")), None),
             Outcome::Failed { error, permanent: false } => {
@@ -218,8 +316,21 @@ impl Worker {
                     error: error.clone(),
                 })
                 .collect();
+        // The queue first: a message sent is not sent again after a restart,
+        // even when nobody listens to the report any more (shutting down).
+        let again = match again {
+            Some(due) => {
+                let p = Pending { due, ..p };
+                self.keep(&p).await;
+                Some(p)
+            }
+            None => {
+                self.forget(&p.n.group_key).await;
+                None
+            }
+        };
         self.out.send(deliveries).map_err(|_| ())?;
-        Ok(again.map(|due| Pending { due, ..p }))
+        Ok(again)
     }
 
     async fn send(&mut self, n: &Notification) -> Outcome {
@@ -228,6 +339,13 @@ impl Worker {
             NotifierKind::Desktop => self.desktop(n).await,
             NotifierKind::Webhook => self.post(json_body(n)).await,
             NotifierKind::Slack => self.post(slack_body(n)).await,
+            NotifierKind::Email => match &self.cfg.target {
+                Target::Email(t) => match super::smtp::deliver(t, n, &self.config_dir).await {
+                    Ok(()) => Outcome::Sent,
+                    Err(e) => Outcome::Failed { error: e.text, permanent: e.permanent },
+                },
+                _ => Outcome::Skip,
+            },
         }
     }
 
@@ -270,7 +388,7 @@ impl Worker {
         }
         let url = match &self.cfg.target {
             Target::Url(u) => u.clone(),
-            Target::None => return Err("no url".into()),
+            Target::None | Target::Email(_) => return Err("no url".into()),
             Target::Secret(name) => {
                 let (n, dir) = (name.clone(), self.config_dir.clone());
                 match tokio::task::spawn_blocking(move || crate::secrets::get(&n, &dir)).await {

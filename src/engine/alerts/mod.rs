@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod core;
 pub mod deliver;
+pub mod email;
 pub mod eval;
 #[cfg(test)]
 mod eval_props;
@@ -18,3 +19,5 @@ pub mod slo_buckets;
 pub mod slo_engine;
 #[cfg(test)]
 mod slo_tests;
+pub mod smtp;
+pub mod uptime;

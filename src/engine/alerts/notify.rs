@@ -50,8 +50,9 @@ pub enum Reason {
     Resolved,
 }
 
-/// One message for one notifier about one group of alerts.
-#[derive(Debug, Clone, PartialEq)]
+/// One message for one notifier about one group of alerts (persisted while
+/// it waits for a retry: deliver.rs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     pub notifier: String,
     pub status: Status,
@@ -64,14 +65,37 @@ pub struct Notification {
     pub at: Ts,
 }
 
-/// What was sent for one group: the alerts notified as firing (not yet as resolved).
+/// What was sent for one group: the alerts notified as firing (not yet as
+/// resolved), and a change waiting for its group wait or interval.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct GroupLog {
     sent: BTreeSet<String>,
-    last_sent: Ts,
+    /// When the last message went out (a bare number in records of earlier
+    /// builds reads as `Some`).
+    #[serde(default)]
+    last_sent: Option<Ts>,
+    /// Since when something is waiting to be said (a new firing alert, a
+    /// resolved one) that was not sent yet; persisted, so a restart during a
+    /// group wait still sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    waiting_since: Option<Ts>,
 }
 
-/// Decides what to send; its log survives restarts (so a restart does not page again).
+impl GroupLog {
+    /// When the change waiting in this group may go out: a group never
+    /// notified waits `group_wait` from its first alert; a notified one waits
+    /// until `group_interval` after its last message (Alertmanager's rules).
+    fn due(&self, n: &NotifierConfig) -> Option<Ts> {
+        let since = self.waiting_since?;
+        Some(match self.last_sent {
+            None => since.saturating_add(n.group_wait.as_millis() as i64),
+            Some(last) => since.max(last.saturating_add(n.group_interval.as_millis() as i64)),
+        })
+    }
+}
+
+/// Decides what to send; its log survives restarts (so a restart does not
+/// page again, and a message waiting for its group is still sent).
 #[derive(Debug, Default)]
 pub struct Policy {
     notifiers: Vec<NotifierConfig>,
@@ -116,6 +140,17 @@ impl Policy {
         }
     }
 
+    /// The earliest time (Unix ms) a message waiting for its group wait or
+    /// interval is due: when [`Policy::decide`] should run next (besides
+    /// every change of the alerts). `None` when nothing waits.
+    pub fn next_due(&self) -> Option<Ts> {
+        self.notifiers
+            .iter()
+            .filter_map(|n| Some((n, self.log.get(&n.name)?)))
+            .flat_map(|(n, groups)| groups.values().filter_map(|g| g.due(n)))
+            .min()
+    }
+
     /// The messages to send now, given every alert (after silences were applied).
     pub fn decide(&mut self, alerts: &[Alert], now: Ts) -> Vec<Notification> {
         let mut out = Vec::new();
@@ -130,6 +165,9 @@ impl Policy {
             for key in keys {
                 let (labels, members) = groups.remove(&key).unwrap_or_default();
                 let entry = log.entry(key.clone()).or_default();
+                // A clock that stepped back: count the waits from the new time.
+                entry.last_sent = entry.last_sent.map(|l| l.min(now));
+                entry.waiting_since = entry.waiting_since.map(|w| w.min(now));
                 let find = |id: &String| members.iter().copied().find(|a| &a.id == id);
                 // Gone or silenced alerts are forgotten: nothing more is said about them.
                 entry.sent.retain(|id| find(id).is_some_and(|a| a.silenced_by.is_empty()));
@@ -138,9 +176,14 @@ impl Policy {
                 let resolved: Vec<&Alert> =
                     entry.sent.iter().filter_map(find).filter(|a| a.state != AlertState::Firing).collect();
                 let new = firing.iter().any(|a| !entry.sent.contains(&a.id));
-                let repeat = !firing.is_empty() && now - entry.last_sent >= n.repeat.as_millis() as i64;
                 let say_resolved = n.send_resolved && !resolved.is_empty();
-                if new || repeat || say_resolved {
+                // A change waits for its group (wait or interval); a repeat does not.
+                entry.waiting_since = if new || say_resolved { Some(entry.waiting_since.unwrap_or(now)) } else { None };
+                let change_due = entry.due(n).is_some_and(|due| now >= due);
+                let repeat = !firing.is_empty()
+                    && entry.waiting_since.is_none()
+                    && entry.last_sent.is_some_and(|l| now - l >= n.repeat.as_millis() as i64);
+                if change_due || repeat {
                     let reason = match (new, repeat) {
                         (true, _) => Reason::New,
                         (false, true) => Reason::Repeat,
@@ -159,13 +202,19 @@ impl Policy {
                         alerts: listed,
                         at: now,
                     });
-                    entry.last_sent = now;
+                    entry.last_sent = Some(now);
+                    entry.waiting_since = None;
+                    for a in &resolved {
+                        entry.sent.remove(&a.id);
+                    }
+                    entry.sent.extend(firing.iter().map(|a| a.id.clone()));
+                } else if !n.send_resolved {
+                    // Nothing will be said about these: they are done.
+                    for a in &resolved {
+                        entry.sent.remove(&a.id);
+                    }
                 }
-                for a in &resolved {
-                    entry.sent.remove(&a.id);
-                }
-                entry.sent.extend(firing.iter().map(|a| a.id.clone()));
-                if entry.sent.is_empty() {
+                if entry.sent.is_empty() && entry.waiting_since.is_none() {
                     log.remove(&key);
                 }
             }
@@ -216,6 +265,12 @@ impl NotifyState {
 
     pub fn has_fresh(&self) -> bool {
         !self.fresh.is_empty()
+    }
+
+    /// When a message waiting for its group is due (Unix ms): the alert task
+    /// wakes up then.
+    pub fn next_due(&self) -> Option<Ts> {
+        self.policy.next_due()
     }
 
     /// Deliveries not yet announced.

@@ -29,9 +29,12 @@ fn alert(rule: &str, instance: &str, state: AlertState) -> Alert {
     }
 }
 
+/// A notifier that sends at once (group wait and interval 0): the waits have tests of their own.
 fn hook() -> NotifierConfig {
     NotifierConfig {
         repeat: Duration::from_secs(3600),
+        group_wait: Duration::ZERO,
+        group_interval: Duration::ZERO,
         ..NotifierConfig::new("ops", NotifierKind::Webhook, Target::Url("http://h/".into()))
     }
 }
@@ -260,4 +263,102 @@ fn deliveries_are_announced_once_and_kept_for_new_subscribers() {
     st.policy.configure(vec![hook()]);
     st.after_update(&[alert("hot", "db1", AlertState::Firing)], 0);
     assert_ne!(st.policy.save(), serde_json::json!({}));
+}
+
+/// A notifier with Alertmanager-like waits: group wait 10 s, group interval 30 s.
+fn grouped() -> NotifierConfig {
+    NotifierConfig { group_wait: Duration::from_secs(10), group_interval: Duration::from_secs(30), ..hook() }
+}
+
+/// The times (s) at which messages went out, and what they listed, deciding every second to `until`.
+fn run(p: &mut Policy, script: &dyn Fn(i64) -> Vec<Alert>, until: i64) -> Vec<(i64, Reason, Vec<String>)> {
+    let mut out = Vec::new();
+    for t in 0..=until {
+        for n in p.decide(&script(t), t * S) {
+            out.push((t, n.reason, n.alerts.iter().map(|a| a.id.clone()).collect()));
+        }
+    }
+    out
+}
+
+#[test]
+fn alerts_firing_close_together_wait_for_their_group_and_go_out_as_one() {
+    let mut p = Policy::new(vec![grouped()]);
+    // Three alerts of one rule fire 2 s apart; a fourth at 20 s; db1 resolves at 50 s.
+    let script = |t: i64| -> Vec<Alert> {
+        let mut v = Vec::new();
+        for (i, at) in [(1, 0), (2, 2), (3, 4), (4, 20)] {
+            if t >= at {
+                let state = if i == 1 && t >= 50 { AlertState::Resolved } else { AlertState::Firing };
+                v.push(alert("hot", &format!("db{i}"), state));
+            }
+        }
+        v
+    };
+    let id = |i: u32| format!("hot{{instance=db{i}}}");
+    let got = run(&mut p, &script, 120);
+    assert_eq!(
+        got,
+        vec![
+            // group_wait: 10 s after the first alert, all three together.
+            (10, Reason::New, vec![id(1), id(2), id(3)]),
+            // The fourth fired at 20 s: it waits for group_interval after the last message (10 + 30).
+            (40, Reason::New, vec![id(1), id(2), id(3), id(4)]),
+            // db1 resolved at 50 s: told at 40 + 30.
+            (70, Reason::Resolved, vec![id(2), id(3), id(4), id(1)]),
+        ]
+    );
+}
+
+#[test]
+fn the_next_due_time_is_known_and_a_wait_survives_a_restart() {
+    let mut p = Policy::new(vec![grouped()]);
+    let a = alert("hot", "db1", AlertState::Firing);
+    assert!(p.next_due().is_none());
+    assert!(sent(&mut p, std::slice::from_ref(&a), 3 * S).is_empty(), "waiting for the group");
+    assert_eq!(p.next_due(), Some(13 * S));
+    // Quit during the wait and start again: the wait goes on from where it was.
+    let saved = p.save();
+    let mut q = Policy::new(vec![grouped()]);
+    q.restore(&saved);
+    assert_eq!(q.next_due(), Some(13 * S));
+    assert!(sent(&mut q, std::slice::from_ref(&a), 12 * S).is_empty());
+    assert_eq!(sent(&mut q, std::slice::from_ref(&a), 13 * S).len(), 1, "sent at its due time");
+    assert!(q.next_due().is_none());
+    assert!(sent(&mut q, std::slice::from_ref(&a), 14 * S).is_empty(), "and once");
+    // An alert that fires and resolves within the wait is never told.
+    let mut r = Policy::new(vec![grouped()]);
+    assert!(sent(&mut r, &[alert("cold", "db1", AlertState::Firing)], 0).is_empty());
+    assert!(sent(&mut r, &[alert("cold", "db1", AlertState::Resolved)], 5 * S).is_empty());
+    assert!(r.next_due().is_none() && sent(&mut r, &[alert("cold", "db1", AlertState::Resolved)], 60 * S).is_empty());
+    // An acknowledgement during the wait cancels it.
+    let mut b = alert("warm", "db1", AlertState::Firing);
+    assert!(sent(&mut r, std::slice::from_ref(&b), 100 * S).is_empty());
+    b.ack = Some(Ack { by: "ana".into(), note: String::new(), at: 101 * S });
+    assert!(sent(&mut r, std::slice::from_ref(&b), 120 * S).is_empty() && r.next_due().is_none());
+}
+
+#[test]
+fn a_clock_stepping_back_neither_stalls_nor_floods_the_group() {
+    let mut p = Policy::new(vec![grouped()]);
+    let a = alert("hot", "db1", AlertState::Firing);
+    assert!(sent(&mut p, std::slice::from_ref(&a), 1000 * S).is_empty());
+    // The clock steps back an hour during the wait: the wait counts from the new time.
+    assert!(sent(&mut p, std::slice::from_ref(&a), 1000 * S - 3600 * S).is_empty());
+    assert_eq!(sent(&mut p, std::slice::from_ref(&a), 1000 * S - 3590 * S).len(), 1);
+    // And a repeat is measured from the new time too (hook repeats every hour).
+    assert!(sent(&mut p, std::slice::from_ref(&a), 1000 * S - 3590 * S + 59 * M).is_empty());
+    assert_eq!(sent(&mut p, std::slice::from_ref(&a), 1000 * S - 3590 * S + 60 * M)[0].1, Reason::Repeat);
+}
+
+#[test]
+fn a_log_written_by_an_earlier_build_still_reads() {
+    // Earlier builds wrote `last_sent` as a bare number and no `waiting_since`.
+    let saved = json!({"ops": {"alertname=hot": {"sent": ["hot{instance=db1}"], "last_sent": 5000}}});
+    let mut p = Policy::new(vec![grouped()]);
+    p.restore(&saved);
+    let a = alert("hot", "db1", AlertState::Firing);
+    assert!(sent(&mut p, std::slice::from_ref(&a), 6 * S).is_empty(), "already notified: no page after the upgrade");
+    let r = sent(&mut p, &[alert("hot", "db1", AlertState::Resolved)], 60 * S);
+    assert_eq!(r.len(), 1, "its resolve is told (5 s + group interval has passed)");
 }

@@ -23,13 +23,15 @@ pub struct Persist {
     pub transitions: Vec<Transition>,
     /// The state record's new encoding (JSON), when it changed.
     pub state: Option<Vec<u8>>,
+    /// Health checks' changed uptime buckets and outages (uptime.rs).
+    pub uptime: crate::engine::store::uptime::UptimeWrites,
     /// SLO minute buckets (store tree `slo`).
     pub slo: Vec<super::slo_engine::SloWrite>,
 }
 
 impl Persist {
     pub fn is_empty(&self) -> bool {
-        self.transitions.is_empty() && self.state.is_none() && self.slo.is_empty()
+        self.transitions.is_empty() && self.state.is_none() && self.uptime.is_empty() && self.slo.is_empty()
     }
 
     /// Fold a newer job into this one.
@@ -38,6 +40,7 @@ impl Persist {
         if newer.state.is_some() {
             self.state = newer.state;
         }
+        self.uptime.absorb(newer.uptime);
         self.slo.extend(newer.slo);
     }
 
@@ -48,6 +51,9 @@ impl Persist {
         }
         if let Some(state) = &self.state {
             store.put_alerts_state(state)?;
+        }
+        if !self.uptime.is_empty() {
+            store.write_uptime(&self.uptime)?;
         }
         if !self.slo.is_empty() {
             store.write_slo(&self.slo)?;
@@ -102,9 +108,13 @@ mod tests {
     fn queued_jobs_merge_keeping_every_transition_and_the_newest_state() {
         let store = Store::temporary().unwrap();
         let q = PersistQueue::default();
-        q.push(Persist { transitions: vec![transition("a", 1)], state: Some(br#"{"v":1}"#.to_vec()), slo: vec![] });
-        q.push(Persist { transitions: vec![transition("b", 2)], state: None, slo: vec![] });
-        q.push(Persist { transitions: vec![], state: Some(br#"{"v":2}"#.to_vec()), slo: vec![] });
+        q.push(Persist {
+            transitions: vec![transition("a", 1)],
+            state: Some(br#"{"v":1}"#.to_vec()),
+            ..Default::default()
+        });
+        q.push(Persist { transitions: vec![transition("b", 2)], ..Default::default() });
+        q.push(Persist { state: Some(br#"{"v":2}"#.to_vec()), ..Default::default() });
         q.push(Persist::default());
         q.write_pending(&store).unwrap();
         assert_eq!(store.alerts_state().unwrap(), Some(serde_json::json!({"v": 2})));

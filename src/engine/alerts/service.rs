@@ -57,8 +57,15 @@ impl Engine {
         let checks = rules.checks.clone();
         let mut core = AlertCore::new(rules, Some(&self.inner.store));
         let problems = std::mem::take(&mut core.restore_problems);
+        core.uptime.advance(self.inner.clock.now_ms());
         let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
-        let (outbox, mut tasks) = deliver::start(notifiers, retry, self.inner.clock.clone(), config_dir, dtx);
+        let queue = self
+            .inner
+            .store
+            .notify_queue()
+            .map_err(|e| tracing::warn!("opening the notification queue: {e} (undelivered messages are not kept)"))
+            .ok();
+        let (outbox, mut tasks) = deliver::start(notifiers, retry, self.inner.clock.clone(), config_dir, queue, dtx);
         core.notify.policy.configure(notifiers.to_vec());
         core.notify.outbox = Some(outbox);
         let (jobs, jobs_rx) = mpsc::unbounded_channel::<Job>();
@@ -227,7 +234,15 @@ async fn core_loop(engine: Engine, mut core: AlertCore, mut jobs: mpsc::Unbounde
     let mut tick = tokio::time::interval(TICK);
     let mut pruned = 0u32;
     loop {
+        // A message waiting for its group wait or interval: wake up when it is due.
+        let due = core.notify.next_due().map(|due| {
+            let wait = due.saturating_sub(engine.inner.clock.now_ms()).clamp(0, TICK.as_millis() as i64 * 720);
+            tokio::time::Instant::now() + Duration::from_millis(wait as u64)
+        });
         tokio::select! {
+            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                engine.publish_alerts(&mut core, false);
+            }
             job = jobs.recv() => match job {
                 Some(job) => job(&mut core),
                 None => return,
@@ -249,8 +264,8 @@ async fn core_loop(engine: Engine, mut core: AlertCore, mut jobs: mpsc::Unbounde
                 pruned += 1;
                 if pruned.is_multiple_of(720) {
                     // A store write: off the task.
-                    let e = engine.clone();
-                    tokio::task::spawn_blocking(move || AlertCore::prune(&e.inner.store));
+                    let (e, now) = (engine.clone(), engine.inner.clock.now_ms());
+                    tokio::task::spawn_blocking(move || AlertCore::prune(&e.inner.store, now));
                 }
             }
         }

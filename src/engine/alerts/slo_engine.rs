@@ -217,6 +217,7 @@ impl SloState {
                 enabled: enabled(&d.name),
                 latency_ms: Vec::new(),
                 last_error: None,
+                uptime: None,
             })
             .collect()
     }

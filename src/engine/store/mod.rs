@@ -9,9 +9,11 @@ pub mod chat;
 pub mod chat_history;
 pub mod chat_search;
 pub mod kv;
+pub mod notify_queue;
 mod records;
 pub mod runs;
 pub mod slo;
+pub mod uptime;
 
 pub use records::{OUTBOX_RECORD_VERSION, TOOL_RUN_RECORD_VERSION};
 

@@ -43,7 +43,10 @@ pub fn render_box(f: &mut Frame, area: Rect, id: BoxId, s: &AppState, t: &Theme)
     match id {
         BoxId::AlertList => list(f, area, focused, s, t),
         BoxId::AlertDetail => detail(f, area, focused, s, t),
-        _ => rules(f, area, focused, &s.alerts, s.now, t),
+        _ => {
+            rules(f, area, focused, &s.alerts, s.now, t);
+            super::alerts_uptime::outages(f, area, s, t);
+        }
     }
 }
 
@@ -361,7 +364,8 @@ fn timeline(f: &mut Frame, area: Rect, s: &AppState, src: &str, al: &Alert, t: &
 
 /// The rules table inside its box, and its rows (rules, then silences) below the header.
 fn rules_window(area: Rect, a: &AlertsState) -> (Rect, ListWindow) {
-    let inner = area.inner(ratatui::layout::Margin::new(1, 1));
+    let mut inner = area.inner(ratatui::layout::Margin::new(1, 1));
+    inner.height -= super::alerts_uptime::strip_height(inner, a);
     let n = a.rule_rows().len() + a.silence_rows().len();
     (inner, ListWindow::new(below_header(inner), a.rules_sel, n))
 }
@@ -424,7 +428,7 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
     // The cells' texts of every row (rules, then silences), so that each
     // column is as wide as what it shows.
     let n_rules = rows.len();
-    let all: Vec<[(String, Style); 7]> = (0..n_rules + silences.len())
+    let all: Vec<[(String, Style); 10]> = (0..n_rules + silences.len())
         .map(|i| {
             let sel = i == a.rules_sel && focused;
             let base = if sel { t.style(Role::Selection) } else { t.style(Role::Text) };
@@ -436,6 +440,7 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
                 } else {
                     ("○ off".to_string(), t.style(Role::TextDim))
                 };
+                let [day, week, month] = super::alerts_uptime::cells(r, base, t);
                 let health = match (&r.last_error, r.latency_ms.last()) {
                     (Some(e), _) => (format!("✗ {e}"), t.style(Role::StatusFailed)),
                     (None, Some(ms)) if ms.is_finite() => {
@@ -452,6 +457,9 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
                     (r.name.clone(), base),
                     (r.severity.name().to_string(), base),
                     (r.detail.clone(), t.style(Role::TextDim)),
+                    day,
+                    week,
+                    month,
                     health,
                 ]
             } else {
@@ -478,24 +486,34 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
                     // A silence has no severity: who made it goes with its matchers.
                     (String::new(), base),
                     (format!("{} · {} · by {}", m.join(" "), x.comment, x.created_by), t.style(Role::TextDim)),
+                    (String::new(), base),
+                    (String::new(), base),
+                    (String::new(), base),
                     state,
                 ]
             }
         })
         .collect();
-    let header = ["", "", "KIND", "NAME", "SEVERITY", "CONDITION / TARGET", "LAST PROBE"];
+    let [d, w, m] = super::alerts_uptime::HEADER;
+    let header = ["", "", "KIND", "NAME", "SEVERITY", "CONDITION / TARGET", d, w, m, "LAST PROBE"];
     // Widths from every row, so columns stay put while the list scrolls.
     let widest = |k: usize| all.iter().map(|r| text::width(&r[k].0)).max().unwrap_or(0).max(text::width(header[k]));
     // Short columns stay whole, the target and the last probe share the
-    // rest; narrow boxes drop the severity, then the kind.
+    // rest; narrow boxes drop the severity, then the kind, then the 30-day
+    // and 7-day uptime (the uptime columns only when a check is listed).
+    let checks = rows.iter().any(|(src, k)| a.sources[src].rules[*k].uptime.is_some());
+    let pct = |k: usize, drop: u8| if checks { Col::fixed(widest(k) as u16).drop(drop) } else { Col::absent() };
     let cols = [
         Col::fixed(1),
         Col::fixed(5),
-        Col::text(widest(2), 4).drop(2),
+        Col::text(widest(2), widest(2) as u16).drop(4),
         Col::text(widest(3), 8).keep(20),
-        Col::text(widest(4), 8).drop(3),
-        Col::text(widest(5), 12),
-        Col::text(widest(6), 12).grow(),
+        Col::text(widest(4), 8).drop(5),
+        Col::text(widest(5), 12).keep(22),
+        pct(6, 1),
+        pct(7, 2),
+        pct(8, 3),
+        Col::text(widest(9), 12).grow(),
     ];
     // Names, targets, errors and comments are outside text: cut with `…`.
     let plan = columns::plan(&cols, 1, inner.width);
