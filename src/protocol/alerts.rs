@@ -59,7 +59,7 @@ pub struct Alert {
     /// Stable: the rule name and its labels.
     pub id: String,
     pub rule: String,
-    /// `rule`, `check`, or `alertmanager:NAME`.
+    /// `rule`, `check`, `slo`, or `alertmanager:NAME`.
     pub origin: String,
     pub labels: BTreeMap<String, String>,
     pub severity: Severity,
@@ -199,7 +199,7 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleStatus {
     pub name: String,
-    /// `rule` or `check`.
+    /// `rule`, `check` or `slo`.
     pub kind: String,
     /// The condition, or what the check probes.
     pub detail: String,
@@ -230,4 +230,7 @@ pub struct AlertsUpdate {
     pub rules: Vec<RuleStatus>,
     #[serde(default)]
     pub deliveries: Vec<Delivery>,
+    /// Every SLO's budget and burn rates (added without a new version).
+    #[serde(default)]
+    pub slos: Vec<super::slo::SloStatus>,
 }

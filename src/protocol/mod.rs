@@ -15,6 +15,7 @@ pub mod control;
 pub mod float;
 mod host;
 pub mod matchers;
+pub mod slo;
 pub mod tools;
 pub mod uptime;
 pub mod wire;

@@ -252,7 +252,7 @@ impl Seed {
             api,
             db,
         ];
-        let u = AlertsUpdate { alerts, transitions, silences, rules, deliveries };
+        let u = AlertsUpdate { alerts, transitions, silences, rules, deliveries, slos: vec![] };
         let env = Arc::new(Envelope {
             epoch: 1,
             seq: 2,

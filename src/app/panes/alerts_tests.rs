@@ -58,7 +58,7 @@ fn update_env(alerts: Vec<Alert>, transitions: Vec<Transition>) -> Action {
         comment: "batch".into(),
         origin: "local".into(),
     }];
-    let u = AlertsUpdate { alerts, transitions, silences, rules, deliveries: vec![] };
+    let u = AlertsUpdate { alerts, transitions, silences, rules, deliveries: vec![], slos: vec![] };
     Action::Events(vec![Arc::new(Envelope {
         epoch: 1,
         seq: 1,

@@ -39,6 +39,8 @@ pub struct AlertCore {
     pub notify: super::notify::NotifyState,
     /// Each health check's up/down history (uptime.rs).
     pub uptime: super::uptime::UptimeBook,
+    /// SLOs: their events, figures and burn-rate alerts (slo_engine.rs).
+    pub slo: super::slo_engine::SloState,
     /// The state record's encoding last handed over for writing.
     saved: Option<Vec<u8>>,
     /// What went wrong restoring the saved state (said once at start).
@@ -113,11 +115,13 @@ impl AlertCore {
             next_silence: 1,
             notify: Default::default(),
             uptime: Default::default(),
+            slo: Default::default(),
             saved: None,
             restore_problems: Vec::new(),
         };
         let Some(store) = store else { return core };
         core.uptime = super::uptime::UptimeBook::load(store, &mut core.restore_problems);
+        core.slo.offer(super::slo_engine::restore(store, &core.rules.slos));
         let bytes = match store.alerts_state_raw() {
             Ok(Some(b)) => b,
             Ok(None) => return core,
@@ -150,11 +154,13 @@ impl AlertCore {
         !self.disabled.contains(name)
             && (self.rules.rules.iter().find(|r| r.name == name).map(|r| r.enabled))
                 .or(self.rules.checks.iter().find(|c| c.name == name).map(|c| c.enabled))
+                .or(self.rules.slos.iter().find(|s| s.name == name).map(|s| s.enabled))
                 .unwrap_or(false)
     }
 
     pub fn ingest(&mut self, ts: Ts, values: &[(String, f32)]) {
         self.samples.push(ts, values);
+        self.slo.ingest(&self.rules.slos, ts, values);
     }
 
     /// Evaluate every enabled rule at `now`.
@@ -165,13 +171,15 @@ impl AlertCore {
             let t = self.eval.eval_rule(r, &self.samples, now);
             self.fresh.extend(t);
         }
+        let t = super::slo_engine::evaluate(self, now);
+        self.fresh.extend(t);
         // A disabled (or removed) rule's or check's alerts resolve; those of
         // workflow runs are not rules: a later run resolves them.
         let off: Vec<Alert> = self
             .eval
             .alerts
             .values()
-            .filter(|a| a.state != AlertState::Resolved && matches!(a.origin.as_str(), "rule" | "check"))
+            .filter(|a| a.state != AlertState::Resolved && matches!(a.origin.as_str(), "rule" | "check" | "slo"))
             .filter(|a| !self.enabled(&a.rule))
             .cloned()
             .collect();
@@ -198,6 +206,7 @@ impl AlertCore {
     /// A health check's probe came back.
     pub fn check_outcome(&mut self, name: &str, o: Outcome, now: Ts) {
         let Some(check) = self.rules.checks.iter().find(|c| c.name == name).cloned() else { return };
+        self.slo.check_outcome(&self.rules.slos, name, o.ok, now);
         let enabled = self.enabled(name);
         let st = self.checks.entry(name.to_string()).or_default();
         st.record(o.clone());
@@ -275,9 +284,11 @@ impl AlertCore {
                 Ok(json!({"expired": id}))
             }
             AlertsCommand::SetRuleEnabled { name, enabled } => {
-                if !self.rules.rules.iter().any(|r| r.name == name) && !self.rules.checks.iter().any(|c| c.name == name)
+                if !self.rules.rules.iter().any(|r| r.name == name)
+                    && !self.rules.checks.iter().any(|c| c.name == name)
+                    && !self.rules.slos.iter().any(|s| s.name == name)
                 {
-                    return Err(format!("no rule or check named {name:?}"));
+                    return Err(format!("no rule, check or SLO named {name:?}"));
                 }
                 if enabled {
                     self.disabled.remove(&name);
@@ -339,6 +350,7 @@ impl AlertCore {
                 uptime: Some(self.uptime.status(&c.name)),
             });
         }
+        v.extend(self.slo.rule_rows(&self.rules.slos, |n| self.enabled(n)));
         v
     }
 
@@ -362,7 +374,9 @@ impl AlertCore {
         let bytes = serde_json::to_vec(&state).unwrap_or_default();
         let changed = self.saved.as_ref() != Some(&bytes);
         let (transitions, uptime) = (fresh.clone(), self.uptime.take_writes());
-        let persist = Persist { transitions, state: changed.then(|| bytes.clone()), uptime };
+        let persist =
+            Persist { transitions, state: changed.then(|| bytes.clone()), uptime, slo: self.slo.take_writes() };
+        self.slo.take_fresh();
         if changed {
             self.saved = Some(bytes);
         }
@@ -372,6 +386,7 @@ impl AlertCore {
             silences: self.silences.clone(),
             rules: self.rule_statuses(),
             deliveries: self.notify.take_fresh(),
+            slos: self.slo.statuses(),
         };
         (update, persist)
     }
@@ -385,6 +400,7 @@ impl AlertCore {
             silences: self.silences.clone(),
             rules: self.rule_statuses(),
             deliveries: self.notify.recent(),
+            slos: self.slo.statuses(),
         }
     }
 
@@ -395,7 +411,7 @@ impl AlertCore {
 
     /// Transitions (or delivery attempts) not yet announced.
     pub fn has_fresh(&self) -> bool {
-        !self.fresh.is_empty() || self.notify.has_fresh()
+        !self.fresh.is_empty() || self.notify.has_fresh() || self.slo.has_fresh()
     }
 
     pub fn prune(store: &Store, now: Ts) {

@@ -14,5 +14,10 @@ pub mod persist;
 pub mod reload;
 pub mod rules;
 pub mod service;
+pub mod slo;
+pub mod slo_buckets;
+pub mod slo_engine;
+#[cfg(test)]
+mod slo_tests;
 pub mod smtp;
 pub mod uptime;

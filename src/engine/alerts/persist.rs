@@ -25,11 +25,13 @@ pub struct Persist {
     pub state: Option<Vec<u8>>,
     /// Health checks' changed uptime buckets and outages (uptime.rs).
     pub uptime: crate::engine::store::uptime::UptimeWrites,
+    /// SLO minute buckets (store tree `slo`).
+    pub slo: Vec<super::slo_engine::SloWrite>,
 }
 
 impl Persist {
     pub fn is_empty(&self) -> bool {
-        self.transitions.is_empty() && self.state.is_none() && self.uptime.is_empty()
+        self.transitions.is_empty() && self.state.is_none() && self.uptime.is_empty() && self.slo.is_empty()
     }
 
     /// Fold a newer job into this one.
@@ -39,6 +41,7 @@ impl Persist {
             self.state = newer.state;
         }
         self.uptime.absorb(newer.uptime);
+        self.slo.extend(newer.slo);
     }
 
     /// Write it (blocking: sled, with an fsync).
@@ -51,6 +54,9 @@ impl Persist {
         }
         if !self.uptime.is_empty() {
             store.write_uptime(&self.uptime)?;
+        }
+        if !self.slo.is_empty() {
+            store.write_slo(&self.slo)?;
         }
         Ok(())
     }

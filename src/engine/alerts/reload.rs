@@ -30,7 +30,8 @@ impl RulesDiff {
         let mut d = RulesDiff::default();
         let named = |s: &RuleSet| -> Vec<(String, String)> {
             let rules = s.rules.iter().map(|r| (format!("rule {}", r.name), format!("{r:?}")));
-            rules.chain(s.checks.iter().map(|c| (format!("check {}", c.name), format!("{c:?}")))).collect()
+            let checks = s.checks.iter().map(|c| (format!("check {}", c.name), format!("{c:?}")));
+            rules.chain(checks).chain(s.slos.iter().map(|x| (format!("slo {}", x.name), x.diff_body()))).collect()
         };
         let (old, new) = (named(old), named(new));
         for (name, body) in &new {
@@ -103,7 +104,10 @@ impl Engine {
         }
         let checks = set.checks.clone();
         let e = self.clone();
+        // SLOs new to the core start from their stored events (a store read, here).
+        let restored = super::slo_engine::restore(&self.inner.store, &set.slos);
         let diff = self.alerts_ask(move |core| {
+            core.slo.offer(restored);
             let diff = RulesDiff::between(&core.rules, &set);
             core.checks.retain(|name, _| set.checks.iter().any(|c| &c.name == name));
             core.rules = set;

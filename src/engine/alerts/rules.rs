@@ -1,5 +1,5 @@
-//! Alert rule files: `alerts/*.toml` in the config dir, each with `[[rule]]`
-//! and `[[check]]` tables, plus the bundled defaults. Errors are located
+//! Alert rule files: `alerts/*.toml` in the config dir, each with `[[rule]]`,
+//! `[[check]]` and `[[slo]]` (slo.rs) tables, plus the bundled defaults. Errors are located
 //! (`file:line:col`) like every other config error.
 
 use std::collections::BTreeMap;
@@ -73,6 +73,8 @@ pub struct Check {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub checks: Vec<Check>,
+    /// `[[slo]]` tables (slo.rs).
+    pub slos: Vec<super::slo::Slo>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +84,8 @@ struct FileToml {
     rule: Vec<RuleToml>,
     #[serde(default)]
     check: Vec<CheckToml>,
+    #[serde(default)]
+    slo: Vec<super::slo::SloToml>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +168,12 @@ pub fn parse_all(path: &str, src: &str) -> Result<RuleSet, Vec<ConfigError>> {
     for c in f.check {
         match cx.check(c) {
             Ok(c) => set.checks.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    for s in f.slo {
+        match super::slo::parse(path, src, s) {
+            Ok(s) => set.slos.push(s),
             Err(e) => errors.push(e),
         }
     }
@@ -286,10 +296,15 @@ pub fn load(dir: Option<&Path>) -> (RuleSet, Vec<ConfigError>) {
                     set.checks.retain(|x| x.name != c.name);
                     set.checks.push(c);
                 }
+                for s in more.slos {
+                    set.slos.retain(|x| x.name != s.name);
+                    set.slos.push(s);
+                }
             }
             Err(e) => errors.extend(e),
         }
     }
+    errors.extend(super::slo::validate(&mut set));
     (set, errors)
 }
 

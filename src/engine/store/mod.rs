@@ -12,6 +12,7 @@ pub mod kv;
 pub mod notify_queue;
 mod records;
 pub mod runs;
+pub mod slo;
 pub mod uptime;
 
 pub use records::{OUTBOX_RECORD_VERSION, TOOL_RUN_RECORD_VERSION};

@@ -17,15 +17,18 @@ pub const MAX_PROPOSAL_BYTES: usize = 256 * 1024;
 
 /// The names `opsdeck check` checks a workflow's outside references
 /// against: the built-in tools, the configured MCP servers (`None`: any
-/// server, when the config could not be read) and the alert rules and
-/// health checks of `rules`.
+/// server, when the config could not be read) and the alert rules, health
+/// checks and SLOs of `rules`.
 pub fn known_names(mcp_servers: Option<BTreeSet<String>>, rules: &crate::engine::alerts::rules::RuleSet) -> Known {
     // Building the registry runs nothing: the jq runner is only a path here.
     let builtins = crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::for_this_program());
     Known {
         tools: builtins.specs().iter().map(|s| s.name.clone()).collect(),
         mcp_servers,
-        alerts: rules.rules.iter().map(|r| r.name.clone()).chain(rules.checks.iter().map(|c| c.name.clone())).collect(),
+        alerts: (rules.rules.iter().map(|r| r.name.clone()))
+            .chain(rules.checks.iter().map(|c| c.name.clone()))
+            .chain(rules.slos.iter().map(|s| s.name.clone()))
+            .collect(),
     }
 }
 

@@ -229,6 +229,9 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
             Span::raw(text::clean(&format!("{}: {}", r.name, r.detail)).into_owned()),
         ]));
     }
+    if let Some(x) = super::alerts_slo::status_of(s.alerts.sources.get(src), &al.rule).filter(|_| al.origin == "slo") {
+        lines.push(super::alerts_slo::detail_line(x, key("budget"), t));
+    }
     // A prediction reads in operator terms ("full in 3 h 10 min"), not as its raw number.
     if let Some(v) = al.value_text.clone().or(al.value.map(|v| format!("{v:.2}"))) {
         lines.push(Line::from(vec![key("value"), Span::raw(text::clean(&v).into_owned())]));
@@ -272,7 +275,9 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     .areas(inner);
     let lines: Vec<Line> = lines.into_iter().map(|l| Line::from(fit_spans(l.spans, body.width.into()))).collect();
     f.render_widget(Paragraph::new(lines), body);
-    if chart.height > 0 {
+    if chart.height > 0 && al.origin == "slo" {
+        super::alerts_slo::budget_chart(f, chart, s, src, al, t);
+    } else if chart.height > 0 {
         metric_chart(f, chart, s, src, al, t);
     }
     timeline(f, tl, s, src, al, t);
@@ -443,6 +448,8 @@ fn rules(f: &mut Frame, area: Rect, focused: bool, a: &AlertsState, now: i64, t:
                     }
                     _ => (String::new(), base),
                 };
+                let slo = (r.kind == "slo").then(|| a.sources[src].slos.iter().find(|x| x.name == r.name));
+                let health = slo.map_or(health, |x| super::alerts_slo::rule_cell(x, t));
                 [
                     mark,
                     on,

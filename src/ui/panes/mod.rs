@@ -9,6 +9,7 @@ use crate::config::theme::Theme;
 use crate::ui::widgets::list::ListWindow;
 
 pub mod alerts;
+pub mod alerts_slo;
 pub mod alerts_uptime;
 pub mod chat;
 pub mod chat_attach;
