@@ -3,6 +3,7 @@
 //! (plain SMTP to loopback); STARTTLS + AUTH with the password from a secret;
 //! a wrong password (535, not retried) and refused recipients (550, named).
 
+mod deliveries;
 mod peers;
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use deliveries::announced;
 use opsdeck::clock::SystemClock;
 use opsdeck::config::alerting::NotifierConfig;
 use opsdeck::engine::alerts::deliver::{self, Retry};
@@ -19,7 +21,6 @@ use opsdeck::engine::alerts::rules;
 use opsdeck::engine::store::Store;
 use opsdeck::engine::tools::Registry;
 use opsdeck::engine::{Engine, EngineConfig};
-use opsdeck::protocol::Event;
 use opsdeck::protocol::alerts::{Alert, AlertState, Delivery, Severity};
 use peers::smtp::{Received, SinkOptions, SmtpSink};
 use tokio::sync::mpsc;
@@ -92,29 +93,6 @@ fn header(data: &str, name: &str) -> String {
         .find_map(|l| l.strip_prefix(&format!("{name}: ")))
         .unwrap_or_else(|| panic!("no {name} in\n{head}"))
         .to_string()
-}
-
-/// Deliveries announced by the engine, until `want` says enough.
-async fn announced(
-    rx: &mut tokio::sync::broadcast::Receiver<Arc<opsdeck::protocol::Envelope>>,
-    want: impl Fn(&Delivery) -> bool,
-) -> Delivery {
-    tokio::time::timeout(LIMIT, async {
-        loop {
-            let env = match rx.recv().await {
-                Ok(e) => e,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(e) => panic!("bus closed: {e}"),
-            };
-            if let Event::Alerts(u) = &env.event
-                && let Some(d) = u.deliveries.iter().find(|d| want(d))
-            {
-                return d.clone();
-            }
-        }
-    })
-    .await
-    .expect("a delivery announced within the limit")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

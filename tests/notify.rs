@@ -2,6 +2,8 @@
 //! Slack bodies, a receiver that fails and then recovers, and the whole path
 //! from a failing health check in the engine to a webhook and back.
 
+mod deliveries;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -10,6 +12,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
+use deliveries::announced;
 use opsdeck::clock::SystemClock;
 use opsdeck::config::alerting::{NotifierConfig, NotifierKind, Target};
 use opsdeck::engine::alerts::deliver::{self, Retry};
@@ -193,29 +196,6 @@ async fn bell_and_desktop_are_recorded() {
             Some("notify-send not found (install libnotify-bin for desktop notifications) (not retried)")
         );
     }
-}
-
-/// Deliveries announced by the engine, until `want` says enough.
-async fn announced(
-    rx: &mut tokio::sync::broadcast::Receiver<Arc<opsdeck::protocol::Envelope>>,
-    want: impl Fn(&Delivery) -> bool,
-) -> Delivery {
-    tokio::time::timeout(LIMIT, async {
-        loop {
-            let env = match rx.recv().await {
-                Ok(e) => e,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(e) => panic!("bus closed: {e}"),
-            };
-            if let Event::Alerts(u) = &env.event
-                && let Some(d) = u.deliveries.iter().find(|d| want(d))
-            {
-                return d.clone();
-            }
-        }
-    })
-    .await
-    .expect("a delivery announced within the limit")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
