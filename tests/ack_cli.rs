@@ -100,5 +100,6 @@ fn the_opsdeck_holding_the_data_dir_acknowledges() {
     let out = opsdeck(home.path(), &["ack", "nope"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("no alert \"nope\""), "{err}");
+    assert!(err.starts_with("error: no alert \"nope\"") && err.contains("hint: give the id"), "{err}");
+    assert!(!err.contains("already using"), "the holder answered: the lock is no news: {err}");
 }

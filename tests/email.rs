@@ -329,3 +329,36 @@ async fn implicit_tls_trusts_the_ca_file_and_says_so_when_it_is_missing() {
     );
     assert_eq!(sink.messages().len(), 1);
 }
+
+/// A STARTTLS handshake that fails (the relay's certificate is not trusted)
+/// is a delivery error, retried — never a panic of the delivery task (a
+/// failed upgrade leaves lettre's connection without a stream).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_starttls_handshake_is_an_error_and_the_notifier_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let (cert_pem, key_pem) = (dir.path().join("relay.pem"), dir.path().join("relay-key.pem"));
+    std::fs::write(&cert_pem, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_pem, cert.signing_key.serialize_pem()).expect("write key");
+    let sink = SmtpSink::start(&SinkOptions { tls: Some((cert_pem, key_pem)), ..SinkOptions::default() });
+    let cfg = notifiers(&format!(
+        "[[notifier]]\nname = \"plain\"\nkind = \"email\"\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\n\
+         from = \"ops@example.com\"\nto = [\"oncall@example.com\"]\n",
+        sink.port
+    ));
+    let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
+    let retry = Retry { give_up: Duration::from_millis(200), ..fast() };
+    let (outbox, _tasks) = deliver::start(&cfg, retry, Arc::new(SystemClock), dir.path(), None, out);
+    outbox.send(note("plain"));
+    let last = finals(&mut deliveries, 1).await;
+    let error = last["email:plain"].error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("TLS: the relay's certificate is not from a trusted CA") && error.contains("(gave up"),
+        "{error}"
+    );
+    // The task is alive: a second message is tried too.
+    outbox.send(note("plain"));
+    let again = finals(&mut deliveries, 1).await;
+    assert!(again["email:plain"].error.as_deref().is_some_and(|e| e.starts_with("TLS:")), "{again:?}");
+    assert!(sink.messages().is_empty());
+}

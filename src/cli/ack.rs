@@ -43,7 +43,7 @@ pub fn ack(args: &AckArgs, paths: &Paths, read_only: bool) -> ExitCode {
     let answer = match Store::open_unless_held(&paths.data_dir, DEFAULT_CACHE_BYTES, holder_answers(paths), LOCK_GRACE)
     {
         Ok(store) => in_store(&store, paths, command, now),
-        Err(e @ StoreError::Locked { .. }) => via_holder(paths, command).map_err(|c| format!("{e}\n  and {c}")),
+        Err(e @ StoreError::Locked { .. }) => via_holder(paths, command, &e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     match answer {
@@ -70,11 +70,12 @@ fn in_store(store: &Store, paths: &Paths, command: AlertsCommand, now: i64) -> R
     persist.write(store).map_err(|e| format!("saving the alert state in {}: {e}", paths.data_dir.display()))
 }
 
-/// An opsdeck holds the data directory: it acknowledges.
-fn via_holder(paths: &Paths, command: AlertsCommand) -> Result<(), String> {
+/// An opsdeck holds the data directory (`locked` says so): it acknowledges,
+/// and what it refuses is said in its words.
+fn via_holder(paths: &Paths, command: AlertsCommand, locked: &str) -> Result<(), String> {
     let path = paths.control_socket();
     let client = crate::remote::control::ControlClient::connect(&path)
-        .map_err(|e| format!("it does not answer on its control socket {}: {e}", path.display()))?;
+        .map_err(|e| format!("{locked}\n  and it does not answer on its control socket {}: {e}", path.display()))?;
     let id = format!("ack-{}", std::process::id());
     client.command(&id, Command::Alerts(command)).map(|_| ())
 }

@@ -363,6 +363,9 @@ mod tests {
         assert!(!e.hint.is_empty(), "{e}");
         let e = err("[[notifier]]\nname = \"a\"\nkind = \"slack\"\n");
         assert!(e.message.contains("needs url"), "{e}");
+        // A table refused as a whole is located at that table, not at the first [[notifier]].
+        let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\n\n[[notifier]]\nname = \"b\"\nkind = \"slack\"\n");
+        assert!(e.message.contains("notifier b: needs url") && (5..=7).contains(&e.line), "{e}");
         let e = err("[[notifier]]\nname = \"a\"\nkind = \"slack\"\nurl = \"https://h/\"\nurl_secret = \"s\"\n");
         assert!(e.message.contains("not both"), "{e}");
         let e = err("[[notifier]]\nname = \"a\"\nkind = \"bell\"\nurl = \"https://h/\"\n");

@@ -33,7 +33,10 @@ pub fn deserialize_all<T: DeserializeOwned>(
                 for item in items {
                     let mut single = DeArray::new();
                     single.push(item.clone());
-                    let v = Spanned::new(value.span(), DeValue::Array(single));
+                    // The entry's own span: an error without a place of its
+                    // own (a `try_from` check of the whole entry) points at
+                    // this entry, not at the first `[[key]]` of the file.
+                    let v = Spanned::new(item.span(), DeValue::Array(single));
                     errors.extend(one(key, v).map(|e| err(&e)));
                 }
             }
@@ -75,6 +78,34 @@ mod tests {
     #[allow(dead_code)]
     struct Item {
         name: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(try_from = "Item")]
+    #[allow(dead_code)]
+    struct Checked(String);
+
+    impl TryFrom<Item> for Checked {
+        type Error = String;
+        fn try_from(i: Item) -> Result<Self, String> {
+            if i.name.contains(' ') { Err(format!("item {:?} has a space", i.name)) } else { Ok(Checked(i.name)) }
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct CheckedDoc {
+        item: Vec<Checked>,
+    }
+
+    /// A check of a whole entry (no key of its own) points at that entry.
+    #[test]
+    fn an_entry_refused_as_a_whole_is_located_at_the_entry() {
+        let src = "[[item]]\nname = \"a\"\n\n[[item]]\nname = \"b\"\n\n[[item]]\nname = \"c d\"\n";
+        let errs = deserialize_all::<CheckedDoc>("c.toml", src, |_| String::new()).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(errs[0].message.contains("has a space"), "{errs:#?}");
+        assert!((7..=8).contains(&errs[0].line), "the third entry (lines 7-8): {errs:#?}");
     }
 
     #[test]

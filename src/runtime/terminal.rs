@@ -74,10 +74,35 @@ fn install_panic_hook() {
     }
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = restore();
-        tracing::error!("panic: {info}");
-        previous(info);
+        let thread = std::thread::current();
+        match on_panic(thread.name(), ACTIVE.load(Ordering::SeqCst)) {
+            OnPanic::Restore => {
+                let _ = restore();
+                tracing::error!("panic: {info}");
+                previous(info);
+            }
+            OnPanic::LogOnly => {
+                tracing::error!(thread = thread.name().unwrap_or("unnamed"), "panic in a background task: {info}");
+            }
+        }
     }));
+}
+
+/// What the panic hook does.
+#[derive(Debug, PartialEq, Eq)]
+enum OnPanic {
+    /// Give the terminal back and print the panic: the program is ending.
+    Restore,
+    /// Only log it: a task of the runtime's workers panicked, tokio catches
+    /// it and the TUI goes on — giving the terminal back (or printing over
+    /// the screen) would leave a running TUI on a cooked terminal.
+    LogOnly,
+}
+
+/// The main thread runs the TUI's loop: a panic there ends the program.
+/// Elsewhere, while the TUI holds the terminal, a panic is logged only.
+fn on_panic(thread: Option<&str>, tui_active: bool) -> OnPanic {
+    if tui_active && thread != Some("main") { OnPanic::LogOnly } else { OnPanic::Restore }
 }
 
 /// Ctrl-Z: give the terminal back, stop, and take it again on `fg`.
@@ -130,4 +155,18 @@ pub fn take_back(term: &mut Term) -> io::Result<(u16, u16)> {
     repaint_all(term)?;
     let size = term.size()?;
     Ok((size.width, size.height))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_panic_of_the_main_thread_gives_the_terminal_back_while_the_tui_runs() {
+        assert_eq!(on_panic(Some("main"), true), OnPanic::Restore);
+        assert_eq!(on_panic(Some("tokio-runtime-worker"), true), OnPanic::LogOnly);
+        assert_eq!(on_panic(None, true), OnPanic::LogOnly);
+        // No TUI (a headless command): every panic is printed as usual.
+        assert_eq!(on_panic(Some("tokio-runtime-worker"), false), OnPanic::Restore);
+    }
 }

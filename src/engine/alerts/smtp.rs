@@ -180,8 +180,14 @@ async fn exchange(
                 err.permanent = false;
                 err
             })?;
-    let result = session(&mut conn, t, tls, login, msg, &hello, &at).await;
-    conn.abort().await;
+    let mut tls_lost = false;
+    let result = session(&mut conn, t, tls, login, msg, &hello, &at, &mut tls_lost).await;
+    // A failed STARTTLS handshake leaves lettre's connection without a
+    // stream (a QUIT on it panics in debug builds, lettre issue #678):
+    // dropping it closes the socket.
+    if !tls_lost {
+        conn.abort().await;
+    }
     result
 }
 
@@ -193,6 +199,7 @@ async fn session(
     msg: &Message,
     hello: &ClientId,
     at: &str,
+    tls_lost: &mut bool,
 ) -> Result<(), SendError> {
     if t.tls == TlsMode::Starttls {
         let Some(params) = tls else { return Err(permanent("TLS parameters missing".into())) };
@@ -203,6 +210,7 @@ async fn session(
             )));
         }
         conn.starttls(params, hello).await.map_err(|e| {
+            *tls_lost = true;
             let mut err = step_error(&e, &format!("STARTTLS with {at}"), "");
             err.permanent = e.is_permanent();
             err
