@@ -331,3 +331,15 @@ proptest! {
         prop_assert!(width(&cut) <= max.max(width(&fit(&s, max))), "{cut:?}");
     }
 }
+
+#[test]
+fn numbers_are_shown_without_float_noise() {
+    use super::units::number;
+    let got: Vec<String> =
+        [0.469_107_999_999_999_97, 1000.000_000_000_110_2, 95.5, 12.0, -3.14159, 0.0, -0.000_01, 123_456.7, 1.2e-7]
+            .into_iter()
+            .map(number)
+            .collect();
+    assert_eq!(got, ["0.4691", "1000", "95.5", "12", "-3.14", "0", "-1.000e-5", "123457", "1.200e-7"]);
+    assert_eq!((number(f64::NAN), number(f64::INFINITY)), ("NaN".to_string(), "inf".to_string()));
+}

@@ -22,6 +22,23 @@ pub fn bytes(b: f64) -> String {
     }
 }
 
+/// A measured value for people: at most 4 significant digits after the
+/// point and no float noise (`0.4691`, `1000`, `95.5`, `1.235e-7`), the
+/// integer part whole; `NaN`/infinite as they are.
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let a = v.abs();
+    if a != 0.0 && a < 1e-4 {
+        return format!("{v:.3e}");
+    }
+    let decimals = if a >= 1000.0 { 0 } else if a >= 100.0 { 1 } else if a >= 1.0 { 2 } else { 4 };
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    if s == "-0" { "0".into() } else { s }
+}
+
 /// A run's or step's duration in ms: `450ms`, `1.2s`, `42s`, `2m 05s`, `1h 02m`.
 pub fn duration_ms(ms: i64) -> String {
     let ms = ms.max(0);

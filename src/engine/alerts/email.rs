@@ -139,9 +139,9 @@ pub fn subject(template: &str, n: &Notification) -> String {
 /// `12.5`, or the value in operator terms, or None.
 fn value(a: &Alert) -> Option<String> {
     match (&a.value_text, a.value.filter(|v| v.is_finite())) {
-        (Some(t), Some(v)) => Some(format!("{t} (value {v})")),
+        (Some(t), Some(v)) => Some(format!("{t} (value {})", crate::text::units::number(v))),
         (Some(t), None) => Some(t.clone()),
-        (None, Some(v)) => Some(format!("{v}")),
+        (None, Some(v)) => Some(crate::text::units::number(v)),
         (None, None) => None,
     }
 }
@@ -181,9 +181,12 @@ fn rows(a: &Alert, now: i64) -> Vec<(&'static str, String)> {
 fn heading(n: &Notification) -> String {
     let count = crate::text::count(counted(n) as u64, "alert", "alerts");
     let name = one_line(&alertname(n), TEXT_CHARS);
-    match n.status {
-        Status::Firing => format!("FIRING: {count} of {name}"),
-        Status::Resolved => format!("RESOLVED: {name} ({count}, all resolved)"),
+    match (n.status, name.as_str()) {
+        // Alerts of several rules in one group (`group_by = []`): no name to give.
+        (Status::Firing, "alerts") => format!("FIRING: {count}"),
+        (Status::Resolved, "alerts") => format!("RESOLVED: {count}, all resolved"),
+        (Status::Firing, _) => format!("FIRING: {count} of {name}"),
+        (Status::Resolved, _) => format!("RESOLVED: {name} ({count}, all resolved)"),
     }
 }
 

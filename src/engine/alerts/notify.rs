@@ -366,7 +366,11 @@ fn title(n: &Notification) -> String {
 fn value_text(a: &Alert) -> String {
     match &a.value_text {
         Some(t) => format!(" ({t})"),
-        None => a.value.filter(|v| v.is_finite()).map(|v| format!(" (value {v})")).unwrap_or_default(),
+        None => a
+            .value
+            .filter(|v| v.is_finite())
+            .map(|v| format!(" (value {})", crate::text::units::number(v)))
+            .unwrap_or_default(),
     }
 }
 
