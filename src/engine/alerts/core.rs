@@ -20,6 +20,8 @@ use crate::protocol::{AlertsCommand, Ts};
 pub const KEEP_RESOLVED: Duration = Duration::from_secs(3600);
 /// Transitions kept in the store.
 pub const TRANSITIONS_KEPT: usize = 10_000;
+/// Delivery attempts kept in the store.
+pub const DELIVERIES_KEPT: usize = 2_000;
 /// Transitions sent with the first update (the timeline after a restart).
 pub const TIMELINE_LOADED: usize = 500;
 /// Longest silence.
@@ -122,6 +124,10 @@ impl AlertCore {
         let Some(store) = store else { return core };
         core.uptime = super::uptime::UptimeBook::load(store, &mut core.restore_problems);
         core.slo.offer(super::slo_engine::restore(store, &core.rules.slos));
+        match store.deliveries(super::notify::RECENT_DELIVERIES) {
+            Ok(d) => core.notify.restore_recent(d),
+            Err(e) => tracing::warn!("reading the stored delivery attempts: {e}"),
+        }
         let bytes = match store.alerts_state_raw() {
             Ok(Some(b)) => b,
             Ok(None) => return core,
@@ -374,8 +380,14 @@ impl AlertCore {
         let bytes = serde_json::to_vec(&state).unwrap_or_default();
         let changed = self.saved.as_ref() != Some(&bytes);
         let (transitions, uptime) = (fresh.clone(), self.uptime.take_writes());
-        let persist =
-            Persist { transitions, state: changed.then(|| bytes.clone()), uptime, slo: self.slo.take_writes() };
+        let deliveries = self.notify.take_fresh();
+        let persist = Persist {
+            transitions,
+            state: changed.then(|| bytes.clone()),
+            uptime,
+            slo: self.slo.take_writes(),
+            deliveries: deliveries.clone(),
+        };
         self.slo.take_fresh();
         if changed {
             self.saved = Some(bytes);
@@ -385,7 +397,7 @@ impl AlertCore {
             transitions: fresh,
             silences: self.silences.clone(),
             rules: self.rule_statuses(),
-            deliveries: self.notify.take_fresh(),
+            deliveries,
             slos: self.slo.statuses(),
         };
         (update, persist)
@@ -417,6 +429,9 @@ impl AlertCore {
     pub fn prune(store: &Store, now: Ts) {
         if let Err(e) = store.prune_transitions(TRANSITIONS_KEPT) {
             tracing::warn!("pruning alert transitions: {e}");
+        }
+        if let Err(e) = store.prune_deliveries(DELIVERIES_KEPT) {
+            tracing::warn!("pruning delivery attempts: {e}");
         }
         if let Err(e) = store.prune_uptime(now) {
             tracing::warn!("pruning the health checks' uptime history: {e}");

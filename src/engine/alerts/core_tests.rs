@@ -175,3 +175,29 @@ fn a_check_fails_after_its_retries() {
     assert_eq!((st.kind.as_str(), st.latency_ms.len()), ("check", 3));
     assert!(st.latency_ms[0].is_nan());
 }
+
+/// Whether a page went out survives a restart: the delivery attempts are
+/// written with the update that announces them and shown to new subscribers
+/// after a restart (not announced again).
+#[test]
+fn delivery_attempts_survive_a_restart() {
+    use crate::protocol::alerts::Delivery;
+    let store = Store::temporary().unwrap();
+    let mut c = core_with("", Some(&store));
+    let d = |alert: &str, error: Option<&str>| Delivery {
+        alert: alert.into(),
+        channel: "email:mail".into(),
+        at: 5 * S,
+        attempt: 1,
+        error: error.map(String::from),
+    };
+    c.notify.delivered(vec![d("api", Some("SMTP 421 busy")), d("api", None)]);
+    let (u, persist) = c.update(6 * S);
+    assert_eq!(u.deliveries.len(), 2, "announced once");
+    persist.write(&store).unwrap();
+    assert!(c.update(7 * S).0.deliveries.is_empty());
+    let again = core_with("", Some(&store.reopen().unwrap()));
+    let snap = again.snapshot(Vec::new());
+    assert_eq!(snap.deliveries, vec![d("api", Some("SMTP 421 busy")), d("api", None)]);
+    assert!(!again.has_fresh(), "shown to new subscribers, not announced again");
+}

@@ -24,8 +24,8 @@ use crate::config::alerting::NotifierConfig;
 use crate::protocol::Ts;
 use crate::protocol::alerts::{Alert, AlertState, Delivery, Severity};
 
-/// Deliveries kept for new subscribers.
-const RECENT_DELIVERIES: usize = 200;
+/// Deliveries kept for new subscribers (and read back from the store at start).
+pub const RECENT_DELIVERIES: usize = 200;
 /// Alerts listed in one Slack or desktop message.
 const LISTED: usize = 20;
 
@@ -265,6 +265,16 @@ impl NotifyState {
 
     pub fn has_fresh(&self) -> bool {
         !self.fresh.is_empty()
+    }
+
+    /// The attempts of an earlier run (from the store), oldest first: shown to
+    /// new subscribers, not announced again.
+    pub fn restore_recent(&mut self, earlier: Vec<Delivery>) {
+        let mut all: VecDeque<Delivery> = earlier.into();
+        all.extend(self.recent.drain(..));
+        let extra = all.len().saturating_sub(RECENT_DELIVERIES);
+        all.drain(..extra);
+        self.recent = all;
     }
 
     /// When a message waiting for its group is due (Unix ms): the alert task

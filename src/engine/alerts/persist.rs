@@ -27,11 +27,17 @@ pub struct Persist {
     pub uptime: crate::engine::store::uptime::UptimeWrites,
     /// SLO minute buckets (store tree `slo`).
     pub slo: Vec<super::slo_engine::SloWrite>,
+    /// Notification delivery attempts (the timeline's rows about them).
+    pub deliveries: Vec<crate::protocol::alerts::Delivery>,
 }
 
 impl Persist {
     pub fn is_empty(&self) -> bool {
-        self.transitions.is_empty() && self.state.is_none() && self.uptime.is_empty() && self.slo.is_empty()
+        self.transitions.is_empty()
+            && self.state.is_none()
+            && self.uptime.is_empty()
+            && self.slo.is_empty()
+            && self.deliveries.is_empty()
     }
 
     /// Fold a newer job into this one.
@@ -42,6 +48,7 @@ impl Persist {
         }
         self.uptime.absorb(newer.uptime);
         self.slo.extend(newer.slo);
+        self.deliveries.extend(newer.deliveries);
     }
 
     /// Write it (blocking: sled, with an fsync).
@@ -57,6 +64,9 @@ impl Persist {
         }
         if !self.slo.is_empty() {
             store.write_slo(&self.slo)?;
+        }
+        if !self.deliveries.is_empty() {
+            store.append_deliveries(&self.deliveries)?;
         }
         Ok(())
     }

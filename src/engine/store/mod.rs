@@ -8,6 +8,7 @@
 pub mod chat;
 pub mod chat_history;
 pub mod chat_search;
+pub mod deliveries;
 pub mod kv;
 pub mod notify_queue;
 mod records;
@@ -451,7 +452,8 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.alerts.iter() {
             let k = kv?.0;
-            if !k.starts_with(b"t") {
+            // Not the timeline: transitions (`t…`) and delivery attempts (`d…`).
+            if !k.starts_with(b"t") && !k.starts_with(b"d") {
                 out.push(String::from_utf8_lossy(&k).into_owned());
             }
         }
