@@ -160,3 +160,23 @@ fn outages_of_the_selected_check_120x40() {
         .expect("api_down");
     insta::assert_snapshot!(draw(&s, 120, 40).backend());
 }
+
+/// A failed delivery's answer (what to fix) is wrapped under its time in
+/// the timeline, never cut: at 100 columns the whole SMTP reply shows.
+#[test]
+fn a_failed_delivery_is_wrapped_in_the_timeline_not_cut() {
+    let seed = Seed::new();
+    let mut s = seed.alerts_state();
+    let (src, id) = s.alerts.rows[s.alerts.selected].clone();
+    let long = "SMTP 535 5.7.8 Authentication credentials invalid (logging in to smtp.example.com:587 as \
+                alerts@example.com: check username, and the password with opsdeck key set smtp:oncall) (not retried)";
+    for (_, d) in s.alerts.deliveries.iter_mut().filter(|(from, d)| *from == src && d.alert == id) {
+        d.error = Some(long.into());
+    }
+    let t = draw(&s, 100, 40);
+    let screen: String = (0..40)
+        .map(|y| (0..100).map(|x| t.backend().buffer()[(x, y)].symbol().to_string()).collect::<String>() + "\n")
+        .collect();
+    let flat: String = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("smtp:oncall) (not retried)"), "the end of the reply is on screen:\n{screen}");
+}

@@ -180,42 +180,45 @@ async fn exchange(
                 err.permanent = false;
                 err
             })?;
-    let mut tls_lost = false;
-    let result = session(&mut conn, t, tls, login, msg, &hello, &at, &mut tls_lost).await;
     // A failed STARTTLS handshake leaves lettre's connection without a
-    // stream (a QUIT on it panics in debug builds, lettre issue #678):
-    // dropping it closes the socket.
-    if !tls_lost {
-        conn.abort().await;
+    // stream (a QUIT on it panics in debug builds, lettre issue #678): after
+    // any STARTTLS failure the connection is dropped, which closes the socket.
+    if t.tls == TlsMode::Starttls {
+        starttls(&mut conn, tls, &hello, &at).await?;
     }
+    let result = session(&mut conn, t, login, msg, &at).await;
+    conn.abort().await;
     result
+}
+
+/// Upgrade the plain connection: STARTTLS is required, never skipped.
+async fn starttls(
+    conn: &mut AsyncSmtpConnection,
+    tls: Option<TlsParameters>,
+    hello: &ClientId,
+    at: &str,
+) -> Result<(), SendError> {
+    let Some(params) = tls else { return Err(permanent("TLS parameters missing".into())) };
+    if !conn.can_starttls() {
+        return Err(permanent(format!(
+            "SMTP {at} does not offer STARTTLS, which tls = \"starttls\" requires (for a relay on port 465 \
+             use tls = \"tls\")"
+        )));
+    }
+    conn.starttls(params, hello).await.map_err(|e| {
+        let mut err = step_error(&e, &format!("STARTTLS with {at}"), "");
+        err.permanent = e.is_permanent();
+        err
+    })
 }
 
 async fn session(
     conn: &mut AsyncSmtpConnection,
     t: &EmailTarget,
-    tls: Option<TlsParameters>,
     login: Option<Credentials>,
     msg: &Message,
-    hello: &ClientId,
     at: &str,
-    tls_lost: &mut bool,
 ) -> Result<(), SendError> {
-    if t.tls == TlsMode::Starttls {
-        let Some(params) = tls else { return Err(permanent("TLS parameters missing".into())) };
-        if !conn.can_starttls() {
-            return Err(permanent(format!(
-                "SMTP {at} does not offer STARTTLS, which tls = \"starttls\" requires (for a relay on port 465 \
-                 use tls = \"tls\")"
-            )));
-        }
-        conn.starttls(params, hello).await.map_err(|e| {
-            *tls_lost = true;
-            let mut err = step_error(&e, &format!("STARTTLS with {at}"), "");
-            err.permanent = e.is_permanent();
-            err
-        })?;
-    }
     if let Some(creds) = &login {
         let user = t.username.as_deref().unwrap_or_default();
         let secret = t.password_secret.as_deref().unwrap_or_default();

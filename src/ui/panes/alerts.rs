@@ -12,7 +12,7 @@ use crate::app::panes::alerts::{AlertsState, Shown, Verdict};
 use crate::app::{AppState, BoxId};
 use crate::config::theme::{Role, Theme};
 use crate::protocol::LOCAL_SOURCE;
-use crate::protocol::alerts::{Alert, AlertState, Severity};
+use crate::protocol::alerts::{Alert, Severity};
 use crate::text;
 use crate::ui::boxed;
 use crate::ui::overlay::{centered, input_line, popup};
@@ -280,7 +280,7 @@ fn detail(f: &mut Frame, area: Rect, focused: bool, s: &AppState, t: &Theme) {
     } else if chart.height > 0 {
         metric_chart(f, chart, s, src, al, t);
     }
-    timeline(f, tl, s, src, al, t);
+    super::alerts_timeline::timeline(f, tl, s, src, al, t);
 }
 
 /// The alert's metric from 15 minutes before it became active until now.
@@ -310,56 +310,6 @@ fn metric_chart(f: &mut Frame, area: Rect, s: &AppState, src: &str, al: &Alert, 
     c.y_max = if series.contains("pct") || series.starts_with("cpu") { 100.0 } else { f64::from(max.max(1.0)) * 1.1 };
     c.series.push(ChartSeries { values, style: t.style(Role::ChartSeries1) });
     f.render_widget(c, area);
-}
-
-fn timeline(f: &mut Frame, area: Rect, s: &AppState, src: &str, al: &Alert, t: &Theme) {
-    if area.height < 2 {
-        return;
-    }
-    let dim = t.style(Role::TextDim);
-    let mut lines = vec![Line::styled("timeline", t.style(Role::TableHeader))];
-    let tz = i64::from(s.utc_offset_s) * 1000;
-    let clock = |ts: i64| {
-        chrono::DateTime::from_timestamp_millis(ts + tz)
-            .map(|d| d.format("%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default()
-    };
-    let mut events: Vec<(i64, Line)> = s
-        .alerts
-        .timeline
-        .iter()
-        .filter(|(source, tr)| source == src && tr.alert == al.id)
-        .map(|(_, tr)| {
-            let to = match tr.to {
-                AlertState::Firing => "▲ firing",
-                AlertState::Pending => "△ pending",
-                AlertState::Resolved => "○ resolved",
-            };
-            let v = tr
-                .value_text
-                .as_deref()
-                .map(|t| format!(" ({})", text::clean(t)))
-                .or(tr.value.map(|v| format!(" ({v:.2})")))
-                .unwrap_or_default();
-            (tr.at, Line::from(vec![Span::styled(format!("{} ", clock(tr.at)), dim), Span::raw(format!("{to}{v}"))]))
-        })
-        .collect();
-    events.extend(s.alerts.deliveries.iter().filter(|(source, d)| source == src && d.alert == al.id).map(|(_, d)| {
-        let what = match &d.error {
-            None => {
-                Span::styled(text::clean(&format!("✉ sent to {}", d.channel)).into_owned(), t.style(Role::StatusOk))
-            }
-            Some(e) => Span::styled(
-                text::clean(&format!("✉ {} failed (attempt {}): {e}", d.channel, d.attempt)).into_owned(),
-                t.style(Role::StatusFailed),
-            ),
-        };
-        (d.at, Line::from(vec![Span::styled(format!("{} ", clock(d.at)), dim), what]))
-    }));
-    events.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
-    let w = usize::from(area.width);
-    lines.extend(events.into_iter().map(|(_, l)| Line::from(fit_spans(l.spans, w))).take(area.height as usize - 1));
-    f.render_widget(Paragraph::new(lines), area);
 }
 
 /// The rules table inside its box, and its rows (rules, then silences) below the header.

@@ -10,6 +10,7 @@ use crate::ui::widgets::list::ListWindow;
 
 pub mod alerts;
 pub mod alerts_slo;
+pub mod alerts_timeline;
 pub mod alerts_uptime;
 pub mod chat;
 pub mod chat_attach;
