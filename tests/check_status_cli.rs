@@ -36,6 +36,8 @@ fn seed(home: &Path) {
         book.record("api", at, up, (!up).then_some("connection refused"));
     }
     book.record("gone", now - 30 * MIN, true, None);
+    // Removed while it was down: its outage has no end anyone saw.
+    book.record("gone_down", now - 20 * MIN, false, Some("connection refused"));
     store.write_uptime(&book.take_writes()).expect("write");
     store.flush().expect("flush");
 }
@@ -90,6 +92,16 @@ fn check_status_reads_the_store_as_text_and_json() {
         (v["checks"][0]["configured"].as_bool(), v["checks"][0]["uptime_pct"]["24h"].as_f64()),
         (Some(false), Some(100.0))
     );
+    let v = json(&opsdeck(home.path(), &["check-status", "gone_down", "--json"]));
+    let o = &v["checks"][0]["outages"][0];
+    assert_eq!(
+        (o["ongoing"].as_bool(), o["end"].is_null(), o["duration_s"].is_null()),
+        (Some(false), true, true),
+        "{o}"
+    );
+    let out = opsdeck(home.path(), &["check-status", "gone_down"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not probed since") && !text.contains("ongoing"), "{text}");
     let out = opsdeck(home.path(), &["check-status", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no health check named \"nope\""));
@@ -134,4 +146,12 @@ fn check_status_asks_the_opsdeck_holding_the_data_dir() {
     let v = json(&opsdeck(home.path(), &["check-status", "--json"]));
     assert_eq!(v["source"], "running opsdeck");
     assert_api(&v);
+    // A removed check's history is in the store the holder has open: said so.
+    let out = opsdeck(home.path(), &["check-status", "gone"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the running opsdeck has no health check named \"gone\"") && err.contains("no opsdeck holds"),
+        "{err}"
+    );
 }

@@ -59,6 +59,12 @@ pub fn check_status(args: &CheckStatusArgs, paths: &Paths) -> ExitCode {
         None => checks.into_iter().filter(|c| c.target.is_some()).collect(),
         Some(n) => checks.into_iter().filter(|c| &c.name == n).collect(),
     };
+    if let (Some(n), true, Origin::Holder) = (&args.name, checks.is_empty(), &from) {
+        return fail(format!(
+            "the running opsdeck has no health check named {n:?}\n  hint: it knows its configured checks; the \
+             history of a check no longer configured is shown when no opsdeck holds the data directory"
+        ));
+    }
     if let (Some(n), true) = (&args.name, checks.is_empty()) {
         return fail(format!(
             "no health check named {n:?} and no uptime history under that name\n  hint: `opsdeck check-status` lists the checks; checks are `[[check]]` entries in {}",
@@ -183,11 +189,14 @@ fn to_json(checks: &[Shown], from: &Origin, now: Ts) -> Value {
                 .outages
                 .iter()
                 .map(|o| {
+                    // A check no longer configured is not probed: its open outage has no end to tell.
+                    let open = o.end.is_none();
+                    let known = !open || c.target.is_some();
                     json!({
                         "start": rfc3339(o.start),
                         "end": o.end.map_or(Value::Null, rfc3339),
-                        "ongoing": o.end.is_none(),
-                        "duration_s": o.duration_ms(now) / 1000,
+                        "ongoing": open && known,
+                        "duration_s": if known { json!(o.duration_ms(now) / 1000) } else { Value::Null },
                         "first_error": o.first_error,
                     })
                 })
@@ -225,9 +234,18 @@ fn print_text(checks: &[Shown], from: &Origin, now: Ts) {
                 chrono::DateTime::from_timestamp_millis(ts)
                     .map_or_else(String::new, |d| d.format("%Y-%m-%d %H:%M:%S").to_string())
             };
-            let end = o.end.map_or_else(|| "ongoing".to_string(), at);
+            let probed = c.target.is_some();
+            let end = match o.end {
+                Some(end) => at(end),
+                None if probed => "ongoing".to_string(),
+                None => "not probed since".to_string(),
+            };
             let err = o.first_error.as_deref().map(crate::text::clean).unwrap_or_default();
-            let dur = crate::ui::widgets::fmt::age(o.duration_ms(now));
+            let dur = if o.end.is_some() || probed {
+                crate::ui::widgets::fmt::age(o.duration_ms(now))
+            } else {
+                "—".to_string()
+            };
             out_line!("  outage {} → {end:<19}  {dur:>6}  {err}", at(o.start));
         }
     }
