@@ -95,8 +95,8 @@ fn ask(state: &mut AppState, ask: Ask, ctx: &Ctx, effects: &mut Vec<Effect>) {
             let what = match &command {
                 Command::Alerts(AlertsCommand::Unack { .. }) => "acknowledgement taken back",
                 Command::Alerts(AlertsCommand::Unsilence { .. }) => "silence ended",
-                Command::Alerts(AlertsCommand::SetRuleEnabled { enabled: true, .. }) => "rule enabled",
-                Command::Alerts(AlertsCommand::SetRuleEnabled { enabled: false, .. }) => "rule disabled",
+                Command::Alerts(AlertsCommand::SetRuleEnabled { enabled: true, .. }) => "turned on",
+                Command::Alerts(AlertsCommand::SetRuleEnabled { enabled: false, .. }) => "turned off",
                 _ => "done",
             };
             state.send_command(source, command, what, effects);
@@ -161,7 +161,7 @@ fn on_popup(state: &mut AppState, a: UserAction, ctx: &Ctx, effects: &mut Vec<Ef
         (UserAction::Confirm, AlertPopup::Confirm { source, command, .. }) => {
             let what = match command {
                 Command::Alerts(AlertsCommand::Unsilence { .. }) => "silence ended",
-                _ => "rule disabled",
+                _ => "turned off",
             };
             state.send_command(source.clone(), command.clone(), what, effects);
         }

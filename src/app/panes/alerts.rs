@@ -339,8 +339,13 @@ impl AlertsState {
                 let command =
                     Command::Alerts(AlertsCommand::SetRuleEnabled { name: r.name.clone(), enabled: !r.enabled });
                 if r.enabled {
+                    let kind = match r.kind.as_str() {
+                        "slo" => "SLO",
+                        "check" => "check",
+                        _ => "rule",
+                    };
                     let question = format!(
-                        "Turn rule {} off on {source}? Its alerts resolve, and it stays silent until turned on again.",
+                        "Turn {kind} {} off on {source}? Its alerts resolve, and it stays silent until turned on again.",
                         r.name
                     );
                     return (true, Some(Ask::Confirm { source: source.clone(), command, question }));
