@@ -35,7 +35,7 @@ pub fn ack(args: &AckArgs, paths: &Paths, read_only: bool) -> ExitCode {
     }
     let now = SystemClock.now_ms();
     let command = AlertsCommand::Ack {
-        alert: args.alert.clone(),
+        alert: canonical_id(&args.alert),
         note: args.note.clone(),
         by: crate::runtime::user_name(),
         at: Some(now),
@@ -58,6 +58,25 @@ pub fn ack(args: &AckArgs, paths: &Paths, read_only: bool) -> ExitCode {
     }
 }
 
+/// The alert id as opsdeck writes it (`rule{a=1,b=2}`: labels sorted by
+/// name, unquoted) for an id written in another order, with spaces, or in
+/// Prometheus's form (`api{team="web"}`); anything else as given.
+fn canonical_id(id: &str) -> String {
+    let id = id.trim();
+    let Some((rule, rest)) = id.split_once('{') else { return id.to_string() };
+    let Some(body) = rest.strip_suffix('}') else { return id.to_string() };
+    let mut labels = std::collections::BTreeMap::new();
+    for pair in body.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((k, v)) = pair.split_once('=') else { return id.to_string() };
+        let v = v.trim();
+        let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+        if labels.insert(k.trim().to_string(), v.to_string()).is_some() {
+            return id.to_string();
+        }
+    }
+    crate::protocol::alerts::Alert::make_id(rule.trim(), &labels)
+}
+
 /// Nobody runs: acknowledge in the saved state.
 fn in_store(store: &Store, paths: &Paths, command: AlertsCommand, now: i64) -> Result<(), String> {
     let (set, _) = rules::load(Some(&paths.alerts_dir()));
@@ -78,4 +97,27 @@ fn via_holder(paths: &Paths, command: AlertsCommand, locked: &str) -> Result<(),
         .map_err(|e| format!("{locked}\n  and it does not answer on its control socket {}: {e}", path.display()))?;
     let id = format!("ack-{}", std::process::id());
     client.command(&id, Command::Alerts(command)).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_id;
+
+    #[test]
+    fn ids_are_taken_in_any_label_order_and_in_prometheus_form() {
+        for written in [
+            "api{team=web,env=prod}",
+            "api{env=prod, team=web}",
+            "api{team=\"web\",env=\"prod\"}",
+            " api{env=prod,team=web} ",
+        ] {
+            assert_eq!(canonical_id(written), "api{env=prod,team=web}", "{written}");
+        }
+        assert_eq!(canonical_id("api"), "api");
+        assert_eq!(canonical_id("api{}"), "api");
+        // Not a label list: as given.
+        for odd in ["api{team}", "api{a=1,a=2}", "api{team=web", "weird}{"] {
+            assert_eq!(canonical_id(odd), odd);
+        }
+    }
 }
