@@ -68,9 +68,15 @@ fn build_client_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, S
     }
     if let Some(extra) = ca_file {
         let file = std::fs::File::open(extra).map_err(|e| file_error(extra, crate::net::io_text(&e)).to_string())?;
+        let mut found = 0;
         for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
             let cert = cert.map_err(|e| file_error(extra, format!("not a PEM certificate: {e}")).to_string())?;
             roots.add(cert).map_err(|e| file_error(extra, e.to_string()).to_string())?;
+            found += 1;
+        }
+        // A file without one (a key, a typo'd path to another file) would trust nothing more, silently.
+        if found == 0 {
+            return Err(file_error(extra, "no certificate found (a PEM file of CA certificates)").to_string());
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -84,3 +84,14 @@ fn host_port_never_shows_the_path_or_query() {
     let u = reqwest::Url::parse("http://[::1]:8080/v1").expect("url");
     assert_eq!(host_port(&u).as_deref(), Some("[::1]:8080"));
 }
+
+/// A CA file with no certificate in it (a key, the wrong file) is an error,
+/// not a silent "trust nothing more".
+#[test]
+fn a_ca_file_without_a_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
+    let e = crate::net::tls_client_config(Some(&junk)).err().expect("refused");
+    assert!(e.contains("no certificate found") && e.contains("junk.pem"), "{e}");
+}

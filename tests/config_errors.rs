@@ -388,3 +388,30 @@ fn check_locates_slo_errors_across_rule_files() {
     let (out, ok) = run_check(dir.path());
     assert!(ok, "{out}");
 }
+
+/// An email notifier's `ca_file` is read by `opsdeck check` as a delivery
+/// would read it: a missing file or one that is not PEM is located at its
+/// `ca_file` value; a readable CA passes.
+#[test]
+fn check_reads_email_ca_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("opsdeck");
+    std::fs::create_dir_all(&cfg).expect("mkdir");
+    let ca = rcgen::generate_simple_self_signed(vec!["relay.example.com".to_string()]).expect("certificate");
+    std::fs::write(cfg.join("good.pem"), ca.cert.pem()).expect("write");
+    std::fs::write(cfg.join("junk.pem"), "not a certificate\n").expect("write");
+    let mail = |name: &str, ca: &str| {
+        format!(
+            "[[notifier]]\nname = \"{name}\"\nkind = \"email\"\nhost = \"relay.example.com\"\n\
+             from = \"ops@example.com\"\nto = [\"oncall@example.com\"]\nca_file = \"{ca}\"\n\n"
+        )
+    };
+    let src = mail("good", "good.pem") + &mail("gone", "nope.pem") + &mail("junk", "junk.pem");
+    std::fs::write(cfg.join("config.toml"), &src).expect("write");
+    let (out, ok) = run_check(dir.path());
+    assert!(!ok, "{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("ca_file")).collect();
+    assert!(lines.iter().any(|l| l.contains("config.toml:15:11:") && l.contains("notifier gone: ca_file")), "{out}");
+    assert!(lines.iter().any(|l| l.contains("config.toml:23:11:") && l.contains("notifier junk: ca_file")), "{out}");
+    assert!(!out.contains("notifier good"), "{out}");
+}

@@ -40,6 +40,9 @@ pub(super) fn check(cli: &Cli, paths: &Paths) -> ExitCode {
         }
     }
     errors.extend(check_workflows(paths, config.as_ref(), &rules));
+    if let Some(c) = &config {
+        errors.extend(check_ca_files(&file, c, paths));
+    }
     errors.dedup();
     for n in &notes {
         crate::cli::out_line!("note: {n}");
@@ -57,6 +60,53 @@ pub(super) fn check(cli: &Cli, paths: &Paths) -> ExitCode {
         crate::cli::err_line!("{} problem{} found", errors.len(), if errors.len() == 1 { "" } else { "s" });
         ExitCode::FAILURE
     }
+}
+
+/// Each email notifier's `ca_file` is read as a delivery would read it (at
+/// a send, a missing or wrong file would only show as failed deliveries);
+/// a problem is located at the `ca_file` value of its `[[notifier]]`.
+fn check_ca_files(file: &Path, config: &crate::config::settings::Config, paths: &Paths) -> Vec<ConfigError> {
+    use crate::config::alerting::Target;
+    let src = crate::text::file::read(file).unwrap_or_default();
+    let spans = notifier_ca_spans(&src);
+    let mut errors = Vec::new();
+    for (i, n) in config.notifiers.iter().enumerate() {
+        let Target::Email(t) = &n.target else { continue };
+        if t.ca_file.is_none() {
+            continue;
+        }
+        if let Err(e) = crate::engine::alerts::smtp::tls_parameters(t, &paths.config_dir) {
+            let span = spans.get(i).cloned().flatten();
+            errors.push(ConfigError::at(
+                file.display().to_string(),
+                &src,
+                span,
+                format!("notifier {}: {}", n.name, e.text),
+                format!(
+                    "ca_file is read relative to {}; give a PEM file of CA certificates",
+                    paths.config_dir.display()
+                ),
+            ));
+        }
+    }
+    errors
+}
+
+/// The span of each `[[notifier]]`'s `ca_file` value, in the file's order.
+fn notifier_ca_spans(src: &str) -> Vec<Option<std::ops::Range<usize>>> {
+    use toml::de::{DeTable, DeValue};
+    let Ok(root) = DeTable::parse(src) else { return Vec::new() };
+    let Some((_, v)) = root.get_ref().iter().find(|(k, _)| k.get_ref().as_ref() == "notifier") else {
+        return Vec::new();
+    };
+    let DeValue::Array(items) = v.get_ref() else { return Vec::new() };
+    items
+        .iter()
+        .map(|item| match item.get_ref() {
+            DeValue::Table(t) => t.iter().find(|(k, _)| k.get_ref().as_ref() == "ca_file").map(|(_, v)| v.span()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every workflow of the workflows folder, with the names it uses outside

@@ -82,14 +82,19 @@ async fn password(name: &str, config_dir: &Path) -> Result<String, SendError> {
     }
 }
 
-/// System roots plus the certificates of `ca_file`, checked against `host`.
-fn tls_parameters(t: &EmailTarget, config_dir: &Path) -> Result<TlsParameters, SendError> {
+/// System roots plus the certificates of `ca_file`, checked against `host`
+/// (also by `opsdeck check`, which says what is wrong with a `ca_file`).
+pub fn tls_parameters(t: &EmailTarget, config_dir: &Path) -> Result<TlsParameters, SendError> {
     let mut b = TlsParameters::builder(t.host.clone());
     if let Some(file) = &t.ca_file {
         let path = config_dir.join(file);
         let shown = path.display();
         let pem = std::fs::read(&path)
             .map_err(|e| permanent(format!("ca_file {shown}: {} (check the path)", crate::net::io_text(&e))))?;
+        let found = rustls_pemfile::certs(&mut pem.as_slice()).filter(Result::is_ok).count();
+        if found == 0 {
+            return Err(permanent(format!("ca_file {shown}: no certificate found (a PEM file of CA certificates)")));
+        }
         let cert = Certificate::from_pem(&pem)
             .map_err(|e| permanent(format!("ca_file {shown}: not PEM certificates ({e})")))?;
         b = b.add_root_certificate(cert);
