@@ -92,6 +92,6 @@ fn a_ca_file_without_a_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
-    let e = crate::net::tls_client_config(Some(&junk)).err().expect("refused");
+    let e = crate::net::tls_client_config(Some(&junk)).expect_err("refused");
     assert!(e.contains("no certificate found") && e.contains("junk.pem"), "{e}");
 }

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::notify::{Notification, Status, desktop_args, json_body, slack_body};
+use super::notify::{Notification, Reason, Status, desktop_args, json_body, slack_body};
 use crate::clock::Clock;
 use crate::config::alerting::{NotifierConfig, NotifierKind, Target};
 use crate::engine::store::notify_queue::NotifyQueue;
@@ -226,6 +226,9 @@ impl Worker {
     }
 
     async fn enqueue(&self, queue: &mut BTreeMap<String, Pending>, n: Notification) {
+        if n.reason == Reason::Withdraw {
+            return self.withdraw(queue, &n).await;
+        }
         // The bell is for trouble only.
         if self.cfg.kind == NotifierKind::Bell && n.status == Status::Resolved {
             return;
@@ -246,6 +249,27 @@ impl Worker {
             }
         }
         if let Some(p) = queue.get(&key) {
+            self.keep(p).await;
+        }
+    }
+
+    /// Alerts acknowledged, silenced or resolved since they were handed over
+    /// as firing: a message still waiting for its retry stops paging for
+    /// them (it keeps what it says about resolved alerts); one left with
+    /// nothing to say is dropped.
+    async fn withdraw(&self, queue: &mut BTreeMap<String, Pending>, w: &Notification) {
+        let Some(p) = queue.get_mut(&w.group_key) else { return };
+        let still = |id: &String| w.alerts.iter().any(|a| &a.id == id);
+        p.n.alerts.retain(|a| a.state != AlertState::Firing || still(&a.id));
+        if p.n.alerts.is_empty() {
+            queue.remove(&w.group_key);
+            self.forget(&w.group_key).await;
+            return;
+        }
+        if !p.n.alerts.iter().any(|a| a.state == AlertState::Firing) {
+            p.n.status = Status::Resolved;
+        }
+        if let Some(p) = queue.get(&w.group_key) {
             self.keep(p).await;
         }
     }
@@ -277,6 +301,8 @@ impl Worker {
     /// One attempt; `Ok(Some)` to try again later, `Err` when nobody listens any more.
     async fn attempt(&mut self, mut p: Pending) -> Result<Option<Pending>, ()> {
         p.attempt += 1;
+        // Sent now: its time (and every age in it) is the attempt's, not when it was decided.
+        p.n.at = self.clock.now_ms();
         let (error, again) = match self.send(&p.n).await {
             Outcome::Skip => {
                 self.forget(&p.n.group_key).await;

@@ -48,6 +48,11 @@ pub enum Reason {
     Repeat,
     /// Notified alerts resolved.
     Resolved,
+    /// Not a message: alerts handed over as firing stopped firing, or were
+    /// acknowledged or silenced, before a message about them went out; a
+    /// message still waiting for its retry drops them (deliver.rs). `alerts`
+    /// lists the group's alerts still to be paged for.
+    Withdraw,
 }
 
 /// One message for one notifier about one group of alerts (persisted while
@@ -79,6 +84,10 @@ struct GroupLog {
     /// group wait still sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     waiting_since: Option<Ts>,
+    /// The alerts handed over as firing (to a delivery that may still be
+    /// retrying) that still fire unmuted; one that drops out is withdrawn.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    paged: BTreeSet<String>,
 }
 
 impl GroupLog {
@@ -204,17 +213,36 @@ impl Policy {
                     });
                     entry.last_sent = Some(now);
                     entry.waiting_since = None;
+                    entry.paged = firing.iter().map(|a| a.id.clone()).collect();
                     for a in &resolved {
                         entry.sent.remove(&a.id);
                     }
                     entry.sent.extend(firing.iter().map(|a| a.id.clone()));
-                } else if !n.send_resolved {
-                    // Nothing will be said about these: they are done.
-                    for a in &resolved {
-                        entry.sent.remove(&a.id);
+                } else {
+                    if !n.send_resolved {
+                        // Nothing will be said about these: they are done.
+                        for a in &resolved {
+                            entry.sent.remove(&a.id);
+                        }
+                    }
+                    // Paged alerts acknowledged, silenced or resolved since: a
+                    // message still retrying must not page for them.
+                    let still: BTreeSet<String> =
+                        entry.paged.iter().filter(|id| firing.iter().any(|a| &&a.id == id)).cloned().collect();
+                    if still.len() < entry.paged.len() {
+                        out.push(Notification {
+                            notifier: n.name.clone(),
+                            status: Status::Firing,
+                            reason: Reason::Withdraw,
+                            group_key: key.clone(),
+                            group: labels,
+                            alerts: firing.iter().filter(|a| still.contains(&a.id)).map(|a| (*a).clone()).collect(),
+                            at: now,
+                        });
+                        entry.paged = still;
                     }
                 }
-                if entry.sent.is_empty() && entry.waiting_since.is_none() {
+                if entry.sent.is_empty() && entry.waiting_since.is_none() && entry.paged.is_empty() {
                     log.remove(&key);
                 }
             }

@@ -39,10 +39,12 @@ fn hook() -> NotifierConfig {
     }
 }
 
-/// (status, reason, group key, alert ids) of each message.
+/// (status, reason, group key, alert ids) of each message (withdrawals,
+/// which are not messages, have their own test).
 fn sent(p: &mut Policy, alerts: &[Alert], now: Ts) -> Vec<(Status, Reason, String, Vec<String>)> {
     p.decide(alerts, now)
         .into_iter()
+        .filter(|n| n.reason != Reason::Withdraw)
         .map(|n| (n.status, n.reason, n.group_key, n.alerts.iter().map(|a| a.id.clone()).collect()))
         .collect()
 }
@@ -134,7 +136,7 @@ fn filters_grouping_and_send_resolved() {
     );
     assert_eq!(out[0].group.get("instance").map(String::as_str), Some("db2"));
     let (a, b) = (alert("hot", "db1", AlertState::Resolved), alert("disk", "db2", AlertState::Resolved));
-    let out = p.decide(&[a, b], S);
+    let out: Vec<Notification> = p.decide(&[a, b], S).into_iter().filter(|n| n.reason != Reason::Withdraw).collect();
     assert_eq!(out.len(), 1, "send_resolved = false: only `all` says it: {out:?}");
     assert_eq!((out[0].notifier.as_str(), out[0].status), ("all", Status::Resolved));
 }
@@ -274,7 +276,7 @@ fn grouped() -> NotifierConfig {
 fn run(p: &mut Policy, script: &dyn Fn(i64) -> Vec<Alert>, until: i64) -> Vec<(i64, Reason, Vec<String>)> {
     let mut out = Vec::new();
     for t in 0..=until {
-        for n in p.decide(&script(t), t * S) {
+        for n in p.decide(&script(t), t * S).into_iter().filter(|n| n.reason != Reason::Withdraw) {
             out.push((t, n.reason, n.alerts.iter().map(|a| a.id.clone()).collect()));
         }
     }
@@ -361,4 +363,31 @@ fn a_log_written_by_an_earlier_build_still_reads() {
     assert!(sent(&mut p, std::slice::from_ref(&a), 6 * S).is_empty(), "already notified: no page after the upgrade");
     let r = sent(&mut p, &[alert("hot", "db1", AlertState::Resolved)], 60 * S);
     assert_eq!(r.len(), 1, "its resolve is told (5 s + group interval has passed)");
+}
+
+/// Alerts paged for and then acknowledged, silenced or resolved are
+/// withdrawn at once (a message still retrying must not page for them);
+/// nothing is withdrawn while they still fire.
+#[test]
+fn paged_alerts_that_stop_firing_are_withdrawn_at_once() {
+    let mut p = Policy::new(vec![grouped()]);
+    let (a, b) = (alert("hot", "db1", AlertState::Firing), alert("hot", "db2", AlertState::Firing));
+    assert!(p.decide(&[a.clone(), b.clone()], 0).is_empty());
+    let sent = p.decide(&[a.clone(), b.clone()], 10 * S);
+    assert_eq!((sent.len(), sent[0].reason), (1, Reason::New));
+    assert!(p.decide(&[a.clone(), b.clone()], 11 * S).is_empty(), "still firing: nothing");
+    let mut acked = a.clone();
+    acked.ack = Some(Ack { by: "ana".into(), note: String::new(), at: 12 * S });
+    let w = p.decide(&[acked.clone(), b.clone()], 12 * S);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(
+        (w[0].reason, w[0].alerts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>()),
+        (Reason::Withdraw, vec!["hot{instance=db2}"])
+    );
+    assert!(p.decide(&[acked.clone(), b.clone()], 13 * S).is_empty(), "withdrawn once");
+    // The other resolves: withdrawn at once (its resolved message waits for the group interval).
+    let w = p.decide(&[acked.clone(), alert("hot", "db2", AlertState::Resolved)], 14 * S);
+    assert_eq!((w.len(), w[0].reason, w[0].alerts.len()), (1, Reason::Withdraw, 0));
+    let later = p.decide(&[acked, alert("hot", "db2", AlertState::Resolved)], 40 * S);
+    assert_eq!((later.len(), later[0].reason), (1, Reason::Resolved));
 }

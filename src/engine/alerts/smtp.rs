@@ -157,6 +157,11 @@ fn tls_text(e: &tokio_rustls::rustls::Error) -> String {
         E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
             "TLS: the relay did not answer in TLS (tls = \"tls\" is for port 465; use tls = \"starttls\" on 587)".into()
         }
+        // A self-signed certificate (BadSignature), one not for a server, and the rest: not trusted.
+        E::InvalidCertificate(why) => format!(
+            "TLS: the relay's certificate is not trusted ({why:?}; for a private CA or a self-signed relay set \
+             ca_file to its CA certificate)"
+        ),
         other => format!("TLS: {other}"),
     }
 }
