@@ -149,6 +149,18 @@ impl Buckets {
         s
     }
 
+    /// How many of the `n` complete minutes before `now`'s minute had events.
+    pub fn minutes_with_events(&self, now: Ts, n: i64) -> i64 {
+        let c = minute_of(now);
+        self.q
+            .iter()
+            .rev()
+            .skip_while(|b| b.minute >= c)
+            .take_while(|b| b.minute >= c - n)
+            .filter(|b| b.total > 0.0)
+            .count() as i64
+    }
+
     /// The complete buckets changed since the last call (to write), and the
     /// minute from which stored buckets must be dropped, if any.
     pub fn take_dirty(&mut self, now: Ts) -> (Vec<Bucket>, Option<i64>) {

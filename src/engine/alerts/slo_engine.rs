@@ -187,6 +187,12 @@ impl SloState {
             let left = one.figures.as_ref().and_then(|f| f.budget_left);
             for a in &ALERTS {
                 let burn = |n: i64| b::burn_rate(one.buckets.sums(now, n), one.def.allowed());
+                // Too little data: a long window judged on a few minutes (a new SLO, a
+                // restart after a gap) decides nothing until it holds events in as many
+                // minutes as the short window is long (5 for a page, 30 for a ticket).
+                if one.buckets.minutes_with_events(now, a.long_min) < a.short_min {
+                    continue;
+                }
                 let (Some(long), Some(short)) = (burn(a.long_min), burn(a.short_min)) else { continue };
                 out.push(Obs {
                     name: one.def.name.clone(),

@@ -329,8 +329,8 @@ fn a_changed_sli_starts_over_and_a_new_objective_keeps_the_events() {
 }
 
 /// Through the engine, on tokio's paused clock: a health check that always
-/// fails (nothing listens on port 1) makes its SLO page once two minutes
-/// have completed, the announced state carries the SLO's figures, and the
+/// fails (nothing listens on port 1) makes its SLO page once five minutes
+/// (the short window) hold events, the announced state carries the SLO's figures, and the
 /// writer has stored its minutes.
 #[tokio::test(start_paused = true)]
 async fn the_engine_pages_on_a_failing_check_and_stores_its_minutes() {
@@ -345,7 +345,7 @@ async fn the_engine_pages_on_a_failing_check_and_stores_its_minutes() {
     let dir = tempfile::tempdir().unwrap();
     let registry = crate::engine::tools::Registry::with_builtins(crate::jq::JqRunner::in_process());
     assert!(engine.start_alerts(set, registry, &[], dir.path()).is_empty());
-    tokio::time::sleep(std::time::Duration::from_secs(150)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(390)).await;
     let e = engine.clone();
     let ev = tokio::task::spawn_blocking(move || e.alerts_event()).await.unwrap().expect("the alert state");
     let Event::Alerts(u) = ev.event else { panic!("alerts") };
@@ -364,4 +364,28 @@ async fn the_engine_pages_on_a_failing_check_and_stores_its_minutes() {
     assert!(stored.len() >= 2, "{stored:?}");
     assert!(stored.iter().all(|b| b.bad == b.total));
     engine.shutdown();
+}
+
+/// A new SLO is not judged on a few minutes of data: all requests failing
+/// from its start, the page waits until the 1 h window holds events in 5
+/// minutes (the short window's length) and the ticket until 30.
+#[test]
+fn a_new_slo_waits_for_as_many_minutes_of_events_as_its_short_window() {
+    let mut c = core(RATIO, None);
+    let firing = |c: &AlertCore| -> Vec<String> {
+        c.eval.alerts.values().filter(|a| a.state == AlertState::Firing).map(|a| a.labels["burn"].clone()).collect()
+    };
+    let mut first: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut ts = B;
+    while ts <= B + 40 * MIN {
+        c.ingest(ts, &[("api.errors_ps".into(), 100.0), ("api.requests_ps".into(), 100.0)]);
+        c.evaluate(ts);
+        for f in firing(&c) {
+            first.entry(f).or_insert((ts - B) / MIN);
+        }
+        ts += 10_000;
+    }
+    // Events from minute 0: at minute m the window holds m complete minutes.
+    assert_eq!(first.get("page"), Some(&5), "{first:?}");
+    assert_eq!(first.get("ticket"), Some(&30), "{first:?}");
 }
