@@ -12,15 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use deliveries::announced;
+use deliveries::{FailingCheck, announced, failing_check};
 use opsdeck::clock::SystemClock;
 use opsdeck::config::alerting::NotifierConfig;
 use opsdeck::engine::alerts::deliver::{self, Retry};
 use opsdeck::engine::alerts::notify::{Notification, Reason, Status};
-use opsdeck::engine::alerts::rules;
-use opsdeck::engine::store::Store;
 use opsdeck::engine::tools::Registry;
-use opsdeck::engine::{Engine, EngineConfig};
 use opsdeck::protocol::alerts::{Alert, AlertState, Delivery, Severity};
 use peers::smtp::{Received, SinkOptions, SmtpSink};
 use tokio::sync::mpsc;
@@ -98,15 +95,7 @@ fn header(data: &str, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_check_is_mailed_and_so_is_its_recovery() {
     let sink = SmtpSink::start(&SinkOptions::default());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let src = format!(
-        "[[check]]\nname = \"api\"\ntcp = \"127.0.0.1:{port}\"\ninterval = \"200ms\"\ntimeout = \"1s\"\nlabels = {{ team = \"web\" }}\n"
-    );
-    let rules = rules::parse("t.toml", &src).expect("rules");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::new(Store::temporary().expect("store"), EngineConfig::default(), Arc::new(SystemClock))
-        .expect("engine");
-    let mut bus = engine.subscribe();
+    let FailingCheck { port, rules, dir, engine, mut bus } = failing_check();
     // No group wait or interval: the firing and the resolution are mailed as they happen.
     let cfg = notifiers(&format!(
         "[[notifier]]\nname = \"mail\"\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use deliveries::announced;
+use deliveries::{FailingCheck, announced, failing_check};
 use opsdeck::clock::SystemClock;
 use opsdeck::config::alerting::{NotifierConfig, NotifierKind, Target};
 use opsdeck::engine::alerts::deliver::{self, Retry};
@@ -202,16 +202,7 @@ async fn bell_and_desktop_are_recorded() {
 async fn a_failing_check_notifies_a_webhook_and_slack_and_its_recovery_resolves() {
     let (hook_url, mut hook) = receiver(0, 500).await;
     let (slack_url, mut slack) = receiver(0, 500).await;
-    // A port nobody listens on (for now).
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let src = format!(
-        "[[check]]\nname = \"api\"\ntcp = \"127.0.0.1:{port}\"\ninterval = \"200ms\"\ntimeout = \"1s\"\nlabels = {{ team = \"web\" }}\n"
-    );
-    let rules = rules::parse("t.toml", &src).expect("rules");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::new(Store::temporary().expect("store"), EngineConfig::default(), Arc::new(SystemClock))
-        .expect("engine");
-    let mut bus = engine.subscribe();
+    let FailingCheck { port, rules, dir, engine, mut bus } = failing_check();
     // The webhook waits for its group (1 s) and between messages (2 s); Slack sends at once.
     let notifiers = [
         NotifierConfig {

@@ -469,41 +469,17 @@ impl Store {
 
     /// Append alert transitions (key `t` + time + a unique id, so they scan in time order).
     pub fn append_transitions(&self, ts: &[crate::protocol::alerts::Transition]) -> Result<()> {
-        let mut batch = Batch::default();
-        for t in ts {
-            let mut key = b"t".to_vec();
-            key.extend(t.at.to_be_bytes());
-            key.extend(self.db.generate_id()?.to_be_bytes());
-            batch.insert(key, serde_json::to_vec(t).unwrap_or_default());
-        }
-        self.alerts.apply(batch)?;
-        self.alerts.flush()?;
-        Ok(())
+        self.append_timeline(b"t", ts.iter().map(|t| (t.at, t)))
     }
 
     /// The newest `n` transitions, oldest first.
     pub fn transitions(&self, n: usize) -> Result<Vec<crate::protocol::alerts::Transition>> {
-        let mut out = Vec::new();
-        for kv in self.alerts.scan_prefix(b"t").rev().take(n) {
-            let (_, v) = kv?;
-            out.push(
-                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "alerts", what: e.to_string() })?,
-            );
-        }
-        out.reverse();
-        Ok(out)
+        self.timeline(b"t", n)
     }
 
     /// Keep the newest `keep` transitions.
     pub fn prune_transitions(&self, keep: usize) -> Result<usize> {
-        let keys: Vec<Vec<u8>> = self.alerts.scan_prefix(b"t").map(|kv| kv.map(|p| p.0)).collect::<Result<_>>()?;
-        let mut batch = Batch::default();
-        let n = keys.len().saturating_sub(keep);
-        for k in keys.into_iter().take(n) {
-            batch.remove(k);
-        }
-        self.alerts.apply(batch)?;
-        Ok(n)
+        self.prune_timeline(b"t", keep)
     }
 
     /// Small UI preferences (window, sort…), as opaque bytes.
