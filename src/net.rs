@@ -179,10 +179,10 @@ fn what_failed(e: &reqwest::Error) -> String {
     if e.is_body() || e.is_decode() { format!("reading the answer: {last}") } else { last }
 }
 
-/// Every cause of `e`, outermost first. `io::Error::source` skips the
-/// error an `io::Error` wraps (rustls's, inside two of them): those are
-/// followed too.
-fn causes(e: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
+/// Every cause of `e`, outermost first (at most 32). `io::Error::source`
+/// skips the error an `io::Error` wraps (rustls's, inside two of them):
+/// those are followed too. For reqwest's errors and lettre's alike.
+pub(crate) fn causes<'a>(e: &'a (dyn std::error::Error + 'static)) -> Vec<&'a (dyn std::error::Error + 'static)> {
     let mut out: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
     let mut next = std::error::Error::source(e);
     while let Some(s) = next {

@@ -271,18 +271,22 @@ async fn a_message_waiting_for_its_retry_is_sent_once_after_a_restart() {
     let notifiers = [webhook("ops", format!("{url}/hook"))];
     let slow =
         Retry { first: Duration::from_secs(3600), max: Duration::from_secs(3600), give_up: Duration::from_secs(7200) };
+    // One run of the delivery tasks on `store`'s queue.
+    let run = |store: &Store, out| {
+        deliver::start(
+            &notifiers,
+            slow,
+            Arc::new(SystemClock),
+            dir.path(),
+            Some(store.notify_queue().expect("queue")),
+            out,
+        )
+    };
 
     // First run: the attempt fails and the retry is an hour away; then opsdeck quits.
     let store = open();
     let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
-    let (outbox, tasks) = deliver::start(
-        &notifiers,
-        slow,
-        Arc::new(SystemClock),
-        dir.path(),
-        Some(store.notify_queue().expect("queue")),
-        out,
-    );
+    let (outbox, tasks) = run(&store, out);
     outbox.send(note("ops", Status::Firing, AlertState::Firing));
     let first = next(&mut deliveries, "the failed attempt").await;
     assert_eq!(
@@ -301,14 +305,7 @@ async fn a_message_waiting_for_its_retry_is_sent_once_after_a_restart() {
     // Second run: the kept message goes out at once, as attempt 2.
     let store = open();
     let (out, mut deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
-    let (_outbox, tasks) = deliver::start(
-        &notifiers,
-        slow,
-        Arc::new(SystemClock),
-        dir.path(),
-        Some(store.notify_queue().expect("queue")),
-        out,
-    );
+    let (_outbox, tasks) = run(&store, out);
     let sent = next(&mut deliveries, "the attempt after the restart").await;
     assert_eq!((sent[0].attempt, sent[0].error.as_deref(), sent[0].alert.as_str()), (2, None, "api"));
     let (path, status, body) = next(&mut hits, "the request after the restart").await;
@@ -324,14 +321,7 @@ async fn a_message_waiting_for_its_retry_is_sent_once_after_a_restart() {
     let store = open();
     store.notify_queue().expect("queue").put("old", "alertname=x", b"{}").expect("put");
     let (out, _deliveries) = mpsc::unbounded_channel::<Vec<Delivery>>();
-    let (_outbox, _tasks) = deliver::start(
-        &notifiers,
-        slow,
-        Arc::new(SystemClock),
-        dir.path(),
-        Some(store.notify_queue().expect("queue")),
-        out,
-    );
+    let (_outbox, _tasks) = run(&store, out);
     assert!(store.notify_queue().expect("queue").all().expect("read").is_empty());
     assert!(hits.try_recv().is_err(), "the receiver got exactly two requests: {:?}", hits.try_recv());
 }

@@ -111,7 +111,7 @@ pub fn reply_text(e: &SmtpError) -> String {
         Some(code) => format!("SMTP {code} {detail}"),
         None => {
             // A connection or TLS failure: rustls's reason, else the IO error, in plain words.
-            let causes = causes(e);
+            let causes = crate::net::causes(e);
             if let Some(tls) = causes.iter().find_map(|c| c.downcast_ref::<tokio_rustls::rustls::Error>()) {
                 return tls_text(tls);
             }
@@ -121,24 +121,6 @@ pub fn reply_text(e: &SmtpError) -> String {
             }
         }
     }
-}
-
-/// Every cause of `e`, outermost first, following the error an `io::Error`
-/// wraps (rustls's), which `source` skips.
-fn causes(e: &SmtpError) -> Vec<&(dyn std::error::Error + 'static)> {
-    let mut out: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
-    let mut next = std::error::Error::source(e);
-    while let Some(c) = next {
-        if out.len() >= 32 {
-            break;
-        }
-        out.push(c);
-        next = match c.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
-            Some(inner) => Some(inner),
-            None => c.source(),
-        };
-    }
-    out
 }
 
 /// A TLS failure in plain words, with the fix where there is one.
